@@ -1,1 +1,260 @@
-//! chor-diagnostics.
+//! Diagnostics as data, and the one place that renders them for people (ariadne) and for tools (JSON).
+//!
+//! Every phase of the compiler reports problems as `Diagnostic` values with labelled spans;
+//! only this crate knows how they look on a terminal.
+
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Identifies a source file inside one compilation (the driver assigns the numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+pub struct FileId(pub u32);
+
+/// A byte range in one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+    /// An empty span at the end of this one.
+    pub fn end_point(self) -> Span {
+        Span {
+            file: self.file,
+            start: self.end,
+            end: self.end,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// A machine-applicable edit: insert or replace text at `span`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub message: String,
+    pub span: Span,
+    pub replacement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    /// The first label is the primary one.
+    pub labels: Vec<Label>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            labels: vec![Label {
+                span,
+                message: label.into(),
+            }],
+            notes: Vec::new(),
+            help: None,
+            fix: None,
+        }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span, label)
+        }
+    }
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
+        self.fix = Some(fix);
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+    pub fn primary_span(&self) -> Option<Span> {
+        self.labels.first().map(|l| l.span)
+    }
+}
+
+/// Access to the text and display name of each file, supplied by the driver.
+pub trait SourceMap {
+    fn name(&self, file: FileId) -> String;
+    fn text(&self, file: FileId) -> String;
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: u32) -> (usize, usize) {
+    let offset = (offset as usize).min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before.chars().count(), |p| before[p + 1..].chars().count()) + 1;
+    (line, col)
+}
+
+fn char_offset(text: &str, byte: u32) -> usize {
+    let byte = (byte as usize).min(text.len());
+    let mut b = byte;
+    while b > 0 && !text.is_char_boundary(b) {
+        b -= 1;
+    }
+    text[..b].chars().count()
+}
+
+/// Render diagnostics the way `chor check` prints them: source snippets, labels, notes, help.
+pub fn render(diags: &[Diagnostic], sources: &dyn SourceMap, color: bool) -> String {
+    use ariadne::{Config, Label as ALabel, Report, ReportKind};
+    let mut out = Vec::new();
+    for d in diags {
+        let Some(primary) = d.primary_span() else {
+            let _ = writeln!(String::new(), "{}", d.message);
+            continue;
+        };
+        let name = sources.name(primary.file);
+        let kind = match d.severity {
+            Severity::Error => ReportKind::Error,
+            Severity::Warning => ReportKind::Warning,
+        };
+        let mut files: Vec<(String, String)> = Vec::new();
+        let mut file_of = |id: FileId| -> String {
+            let n = sources.name(id);
+            if !files.iter().any(|(f, _)| *f == n) {
+                files.push((n.clone(), sources.text(id)));
+            }
+            n
+        };
+        let text = sources.text(primary.file);
+        let p0 = char_offset(&text, primary.start);
+        let mut report = Report::build(kind, (name.clone(), p0..p0))
+            .with_config(Config::default().with_color(color).with_index_type(ariadne::IndexType::Char))
+            .with_code(d.code)
+            .with_message(&d.message);
+        for l in &d.labels {
+            let fname = file_of(l.span.file);
+            let t = sources.text(l.span.file);
+            let s = char_offset(&t, l.span.start);
+            let e = char_offset(&t, l.span.end).max(s);
+            let mut label = ALabel::new((fname, s..e));
+            if !l.message.is_empty() {
+                label = label.with_message(&l.message);
+            }
+            report = report.with_label(label);
+        }
+        for n in &d.notes {
+            report = report.with_note(n);
+        }
+        if let Some(h) = &d.help {
+            report = report.with_help(h);
+        }
+        file_of(primary.file);
+        let cache = ariadne::sources(files);
+        let _ = report.finish().write(cache, &mut out);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Render diagnostics as one JSON array for tools (`chor check --format json`).
+pub fn to_json(diags: &[Diagnostic], sources: &dyn SourceMap) -> String {
+    let items: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let span_json = |s: Span| {
+                let text = sources.text(s.file);
+                let (line, col) = line_col(&text, s.start);
+                let (end_line, end_col) = line_col(&text, s.end);
+                serde_json::json!({
+                    "file": sources.name(s.file),
+                    "start": s.start, "end": s.end,
+                    "line": line, "column": col, "end_line": end_line, "end_column": end_col,
+                })
+            };
+            serde_json::json!({
+                "severity": d.severity,
+                "code": d.code,
+                "message": d.message,
+                "labels": d.labels.iter().map(|l| serde_json::json!({"span": span_json(l.span), "message": l.message})).collect::<Vec<_>>(),
+                "notes": d.notes,
+                "help": d.help,
+                "fix": d.fix.as_ref().map(|f| serde_json::json!({"message": f.message, "span": span_json(f.span), "replacement": f.replacement})),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct One(&'static str);
+    impl SourceMap for One {
+        fn name(&self, _: FileId) -> String {
+            "t.chor".into()
+        }
+        fn text(&self, _: FileId) -> String {
+            self.0.into()
+        }
+    }
+
+    #[test]
+    fn renders_snippet_and_json() {
+        let src = "let x = 1\nlet y = 2;\n";
+        let d = Diagnostic::error("E0001", "expected `;`", Span::new(FileId(0), 9, 9), "add `;` here")
+            .with_help("statements end with `;`");
+        let text = render(std::slice::from_ref(&d), &One(src), false);
+        assert!(text.contains("expected `;`"), "{text}");
+        assert!(text.contains("t.chor:1:10"), "{text}");
+        assert!(text.contains("statements end with"), "{text}");
+        let json = to_json(&[d], &One(src));
+        assert!(json.contains("\"line\": 1"), "{json}");
+        assert_eq!(line_col(src, 12), (2, 3));
+    }
+}

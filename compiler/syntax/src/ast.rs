@@ -1,0 +1,379 @@
+//! The abstract syntax tree of a .chor file, as the parser produces it.
+//!
+//! The tree keeps a span on every node so that every later phase can point at source text.
+//! Error nodes (`*::Error`) stand where the parser recovered from a syntax error.
+
+pub use chor_diagnostics::{FileId, Span};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// `name` or `module::name`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path {
+    pub segments: Vec<Ident>,
+    pub span: Span,
+}
+
+impl Path {
+    /// The last segment.
+    pub fn last(&self) -> &Ident {
+        // A path always has at least one segment (the grammar guarantees it).
+        &self.segments[self.segments.len() - 1]
+    }
+    pub fn is_single(&self) -> bool {
+        self.segments.len() == 1
+    }
+    pub fn text(&self) -> String {
+        self.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("::")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Import(Import),
+    Struct(StructDef),
+    Enum(EnumDef),
+    Fn(FnDef),
+    Chor(ChorDef),
+    Error(Span),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Import(i) => i.span,
+            Item::Struct(s) => s.span,
+            Item::Enum(e) => e.span,
+            Item::Fn(f) => f.span,
+            Item::Chor(c) => c.span,
+            Item::Error(s) => *s,
+        }
+    }
+    pub fn name(&self) -> Option<&Ident> {
+        match self {
+            Item::Struct(s) => Some(&s.name),
+            Item::Enum(e) => Some(&e.name),
+            Item::Fn(f) => Some(&f.name),
+            Item::Chor(c) => Some(&c.name),
+            Item::Import(_) | Item::Error(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub path: String,
+    pub path_span: Span,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    pub name: Ident,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StructDef {
+    pub doc: Option<String>,
+    pub name: Ident,
+    pub generics: Vec<Ident>,
+    pub fields: Vec<FieldDef>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDef {
+    pub name: Ident,
+    pub ty: Type,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumDef {
+    pub doc: Option<String>,
+    pub name: Ident,
+    pub generics: Vec<Ident>,
+    pub variants: Vec<VariantDef>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantDef {
+    pub name: Ident,
+    pub fields: Vec<Type>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnDef {
+    pub doc: Option<String>,
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+    pub generics: Vec<Ident>,
+    pub params: Vec<Param>,
+    pub ret: Option<Type>,
+    /// `None` for a declaration without body (only allowed for `#[builtin]`).
+    pub body: Option<Expr>,
+    pub span: Span,
+}
+
+impl FnDef {
+    pub fn is_builtin(&self) -> bool {
+        self.attrs.iter().any(|a| a.name.name == "builtin")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: Type,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorDef {
+    pub doc: Option<String>,
+    pub name: Ident,
+    pub roles: Vec<Ident>,
+    pub params: Vec<ChorParam>,
+    /// `-> T@R`
+    pub ret: Option<(Type, Ident)>,
+    pub body: ChorBlock,
+    pub span: Span,
+}
+
+/// `name: T@R`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorParam {
+    pub name: Ident,
+    pub ty: Type,
+    pub role: Ident,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorBlock {
+    pub stmts: Vec<ChorStmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorStmt {
+    pub kind: ChorStmtKind,
+    pub span: Span,
+}
+
+/// `S.x` on the receiving side of a communication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receiver {
+    pub role: Ident,
+    pub var: Ident,
+}
+
+/// `R.e` as an argument of a choreography call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocatedExpr {
+    pub role: Ident,
+    pub expr: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorCall {
+    pub callee: Ident,
+    pub roles: Vec<Ident>,
+    pub args: Vec<LocatedExpr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorArm {
+    pub pat: Pattern,
+    pub body: ChorBlock,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChorStmtKind {
+    /// `let R.p: T = e;`
+    Let { role: Ident, pat: Pattern, ty: Option<Type>, value: Expr },
+    /// `R.e -> S.x, T.y;`
+    Comm { from: Ident, expr: Expr, to: Vec<Receiver> },
+    /// `R -> S, T[Label];`
+    Select { from: Ident, to: Vec<Ident>, label: Ident },
+    /// `R.e;`
+    Effect { role: Ident, expr: Expr },
+    /// `if R.e { … } else { … }` (an `else if` is an else block holding one `If`).
+    If { role: Ident, cond: Expr, then: ChorBlock, els: Option<ChorBlock> },
+    /// `match R.e { p => { … }, … }`
+    Match { role: Ident, scrutinee: Expr, arms: Vec<ChorArm> },
+    /// `P(R1, R2)(R1.e1, R2.e2);` or `let S.x = P(R1, S)(R1.e);`
+    Call { call: ChorCall, bind: Option<(Ident, Pattern, Option<Type>)> },
+    /// `return S.e;`
+    Return { role: Ident, expr: Expr },
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Type {
+    /// `Int`, `List<T>`, `Pair<A, B>`, a generic parameter `T`.
+    Named { name: Path, args: Vec<Type>, span: Span },
+    /// `()` and `(A, B)`.
+    Tuple { elems: Vec<Type>, span: Span },
+    /// `fn(A, B) -> C`
+    Fn { params: Vec<Type>, ret: Box<Type>, span: Span },
+    Error(Span),
+}
+
+impl Type {
+    pub fn span(&self) -> Span {
+        match self {
+            Type::Named { span, .. } | Type::Tuple { span, .. } | Type::Fn { span, .. } => *span,
+            Type::Error(s) => *s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+    Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Concat,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn text(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+            BinOp::Concat => "++",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "&&",
+            BinOp::Or => "||",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldInit {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arm {
+    pub pat: Pattern,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub tail: Option<Box<Expr>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stmt {
+    Let { pat: Pattern, ty: Option<Type>, value: Expr, span: Span },
+    Expr(Expr),
+    Error(Span),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Lit(Lit),
+    /// A variable, function, or nullary variant: `x`, `list::len`, `None`.
+    Path(Path),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Call(Box<Expr>, Vec<Expr>),
+    Field(Box<Expr>, Ident),
+    TupleIndex(Box<Expr>, u32, Span),
+    Tuple(Vec<Expr>),
+    List(Vec<Expr>),
+    StructLit { name: Path, fields: Vec<FieldInit> },
+    If { cond: Box<Expr>, then: Block, els: Option<Box<Expr>> },
+    Match { scrutinee: Box<Expr>, arms: Vec<Arm> },
+    Block(Block),
+    Return(Option<Box<Expr>>),
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldPat {
+    pub name: Ident,
+    pub pat: Pattern,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    pub kind: PatternKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatternKind {
+    Wild,
+    /// A binding, or a nullary variant such as `None` (resolution decides).
+    Ident(Ident),
+    Lit(Lit),
+    Tuple(Vec<Pattern>),
+    /// `Some(p)`, `Node(l, v, r)`
+    Variant { name: Path, args: Vec<Pattern> },
+    /// `Quote { title, price: p, .. }`
+    Struct { name: Path, fields: Vec<FieldPat>, rest: bool },
+    /// `[a, b]`, `[h, ..t]`, `[h, ..]`
+    List { elems: Vec<Pattern>, rest: Option<Option<Box<Pattern>>> },
+    Error,
+}
+
+/// A doc comment or comment kept for tooling.
+pub use crate::lexer::Comment;

