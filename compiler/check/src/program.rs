@@ -1,0 +1,338 @@
+//! A whole program: the root file, the files it imports, and the standard library, with an
+//! index of the items by name. Every later phase (checking, projection, interpretation) works on
+//! a `Program`.
+
+use crate::stdlib;
+use chor_diagnostics::{Diagnostic, FileId, Span};
+use chor_syntax::ast::*;
+use chor_syntax::{Parsed, as_chor_call, parse};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One source file of the program.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub file: FileId,
+    pub name: String,
+    /// `Some("list")` for the stdlib module `list::`; `None` for user files and the prelude.
+    pub module: Option<String>,
+    pub ast: File,
+    pub is_stdlib: bool,
+}
+
+/// A fully qualified item name: module (None for the global namespace) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QualName {
+    pub module: Option<String>,
+    pub name: String,
+}
+
+impl QualName {
+    pub fn global(name: &str) -> QualName {
+        QualName {
+            module: None,
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for QualName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.module {
+            Some(m) => write!(f, "{m}::{}", self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
+}
+
+/// Where an item lives: unit index and item index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ItemRef {
+    pub unit: usize,
+    pub item: usize,
+}
+
+/// The program with its items indexed by name.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Program {
+    pub units: Vec<Unit>,
+    /// Parse errors and import errors.
+    pub diagnostics: Vec<Diagnostic>,
+    pub fns: HashMap<QualName, ItemRef>,
+    pub structs: HashMap<QualName, ItemRef>,
+    pub enums: HashMap<QualName, ItemRef>,
+    pub chors: HashMap<String, ItemRef>,
+    /// Variant name → (enum, variant index). Variants are global names.
+    pub variants: HashMap<String, (QualName, usize)>,
+    /// Items defined twice: (first, second) — reported by the checker.
+    pub duplicates: Vec<(Span, Span, String)>,
+}
+
+/// How the program finds imported files (the driver supplies file access).
+pub trait Loader {
+    /// Resolve `import` relative to the file `from` and parse it.
+    fn load(&mut self, from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String>;
+}
+
+impl Program {
+    pub fn fn_def(&self, r: ItemRef) -> Option<&FnDef> {
+        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+            Item::Fn(f) => Some(f),
+            _ => None,
+        }
+    }
+    pub fn struct_def(&self, r: ItemRef) -> Option<&StructDef> {
+        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+            Item::Struct(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn enum_def(&self, r: ItemRef) -> Option<&EnumDef> {
+        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+            Item::Enum(e) => Some(e),
+            _ => None,
+        }
+    }
+    pub fn chor_def(&self, r: ItemRef) -> Option<&ChorDef> {
+        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+            Item::Chor(c) => Some(c),
+            _ => None,
+        }
+    }
+    pub fn chor(&self, name: &str) -> Option<&ChorDef> {
+        self.chor_def(*self.chors.get(name)?)
+    }
+    /// The module of the unit an item is in.
+    pub fn module_of(&self, r: ItemRef) -> Option<&str> {
+        self.units.get(r.unit)?.module.as_deref()
+    }
+    /// Look up a function from code in `module`: `list::len` is explicit; a bare name is looked up in
+    /// the current module first, then globally.
+    pub fn lookup_fn(&self, from_module: Option<&str>, path: &Path) -> Option<(QualName, ItemRef)> {
+        self.lookup_in(&self.fns, from_module, path)
+    }
+    pub fn lookup_struct(&self, from_module: Option<&str>, path: &Path) -> Option<(QualName, ItemRef)> {
+        self.lookup_in(&self.structs, from_module, path)
+    }
+    pub fn lookup_enum(&self, from_module: Option<&str>, path: &Path) -> Option<(QualName, ItemRef)> {
+        self.lookup_in(&self.enums, from_module, path)
+    }
+    fn lookup_in(
+        &self,
+        map: &HashMap<QualName, ItemRef>,
+        from_module: Option<&str>,
+        path: &Path,
+    ) -> Option<(QualName, ItemRef)> {
+        let segs = &path.segments;
+        let q = match segs.len() {
+            1 => {
+                if let Some(m) = from_module {
+                    let local = QualName {
+                        module: Some(m.to_owned()),
+                        name: segs[0].name.clone(),
+                    };
+                    if let Some(r) = map.get(&local) {
+                        return Some((local, *r));
+                    }
+                }
+                QualName::global(&segs[0].name)
+            }
+            2 => QualName {
+                module: Some(segs[0].name.clone()),
+                name: segs[1].name.clone(),
+            },
+            _ => return None,
+        };
+        map.get(&q).map(|r| (q, *r))
+    }
+    /// A variant by its bare name (`Some`, `None`, `Accept`) — the only form variants take.
+    pub fn lookup_variant(&self, path: &Path) -> Option<(QualName, usize)> {
+        if !path.is_single() {
+            return None;
+        }
+        self.variants.get(&path.last().name).cloned()
+    }
+
+    /// Assemble a program from its root file: follow imports (reporting cycles and missing files),
+    /// add the standard library, index the items, and read `let S.x = P(..)(..)` as calls.
+    pub fn assemble(root: FileId, root_name: &str, root_parsed: Arc<Parsed>, loader: &mut dyn Loader) -> Program {
+        let mut prog = Program::default();
+        let mut visiting: Vec<FileId> = Vec::new();
+        let mut done: HashMap<FileId, ()> = HashMap::new();
+        prog.add_user_file(root, root_name.to_owned(), root_parsed, loader, &mut visiting, &mut done);
+        for (i, (module, name, text)) in stdlib::SOURCES.iter().enumerate() {
+            let file = stdlib::file_id(i);
+            let parsed = parse(file, text);
+            prog.diagnostics.extend(parsed.errors.iter().cloned());
+            prog.units.push(Unit {
+                file,
+                name: (*name).to_owned(),
+                module: module.map(str::to_owned),
+                ast: parsed.file,
+                is_stdlib: true,
+            });
+        }
+        prog.index();
+        prog.desugar_calls();
+        prog
+    }
+
+    fn add_user_file(
+        &mut self,
+        file: FileId,
+        name: String,
+        parsed: Arc<Parsed>,
+        loader: &mut dyn Loader,
+        visiting: &mut Vec<FileId>,
+        done: &mut HashMap<FileId, ()>,
+    ) {
+        visiting.push(file);
+        self.diagnostics.extend(parsed.errors.iter().cloned());
+        for item in &parsed.file.items {
+            let Item::Import(imp) = item else { continue };
+            match loader.load(file, &imp.path) {
+                Err(msg) => self.diagnostics.push(Diagnostic::error(
+                    "E0010",
+                    format!("cannot import \"{}\": {msg}", imp.path),
+                    imp.path_span,
+                    "imported here",
+                )),
+                Ok((id, iname, iparsed)) => {
+                    if visiting.contains(&id) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "E0011",
+                                format!("import cycle: \"{}\" imports a file that imports it back", imp.path),
+                                imp.path_span,
+                                "this import closes a cycle",
+                            )
+                            .with_help("move the shared items into a third file that both import"),
+                        );
+                    } else if !done.contains_key(&id) {
+                        self.add_user_file(id, iname, iparsed, loader, visiting, done);
+                    }
+                }
+            }
+        }
+        visiting.pop();
+        done.insert(file, ());
+        self.units.push(Unit {
+            file,
+            name,
+            module: None,
+            ast: parsed.file.clone(),
+            is_stdlib: false,
+        });
+    }
+
+    fn index(&mut self) {
+        let mut seen: HashMap<(Option<String>, String), Span> = HashMap::new();
+        for (u, unit) in self.units.iter().enumerate() {
+            for (i, item) in unit.ast.items.iter().enumerate() {
+                let r = ItemRef { unit: u, item: i };
+                let Some(name) = item.name() else { continue };
+                let key = (unit.module.clone(), name.name.clone());
+                if let Some(prev) = seen.get(&key) {
+                    self.duplicates.push((*prev, name.span, name.name.clone()));
+                    continue;
+                }
+                seen.insert(key, name.span);
+                let q = QualName {
+                    module: unit.module.clone(),
+                    name: name.name.clone(),
+                };
+                match item {
+                    Item::Fn(_) => {
+                        self.fns.insert(q, r);
+                    }
+                    Item::Struct(_) => {
+                        self.structs.insert(q, r);
+                    }
+                    Item::Enum(e) => {
+                        for (vi, v) in e.variants.iter().enumerate() {
+                            if let Some((other, _)) = self.variants.get(&v.name.name) {
+                                let other_span = self
+                                    .enums
+                                    .get(other)
+                                    .and_then(|r| self.enum_def(*r))
+                                    .map_or(v.name.span, |d| d.name.span);
+                                self.duplicates.push((other_span, v.name.span, v.name.name.clone()));
+                                continue;
+                            }
+                            self.variants.insert(v.name.name.clone(), (q.clone(), vi));
+                        }
+                        self.enums.insert(q, r);
+                    }
+                    Item::Chor(_) => {
+                        self.chors.insert(name.name.clone(), r);
+                    }
+                    Item::Import(_) | Item::Error(_) => {}
+                }
+            }
+        }
+    }
+
+    /// `let S.x = P(R1, S)(R1.e);` parses as an expression; read it as a call when P is a choreography.
+    fn desugar_calls(&mut self) {
+        let chors: Vec<String> = self.chors.keys().cloned().collect();
+        let is_chor = |n: &str| chors.iter().any(|c| c == n);
+        for unit in &mut self.units {
+            for item in &mut unit.ast.items {
+                if let Item::Chor(c) = item {
+                    desugar_block(&mut c.body, &is_chor);
+                }
+            }
+        }
+    }
+}
+
+fn desugar_block(b: &mut ChorBlock, is_chor: &dyn Fn(&str) -> bool) {
+    for s in &mut b.stmts {
+        match &mut s.kind {
+            ChorStmtKind::Let { role, pat, ty, value } => {
+                if let Some(call) = as_chor_call(value, is_chor) {
+                    s.kind = ChorStmtKind::Call {
+                        call,
+                        bind: Some((role.clone(), pat.clone(), ty.clone())),
+                    };
+                }
+            }
+            ChorStmtKind::If { then, els, .. } => {
+                desugar_block(then, is_chor);
+                if let Some(e) = els {
+                    desugar_block(e, is_chor);
+                }
+            }
+            ChorStmtKind::Match { arms, .. } => {
+                for a in arms {
+                    desugar_block(&mut a.body, is_chor);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A loader for programs held in memory (tests, the language server's unsaved buffers).
+#[derive(Default)]
+pub struct MemoryLoader {
+    pub files: Vec<(String, String)>,
+}
+
+impl Loader for MemoryLoader {
+    fn load(&mut self, _from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String> {
+        let idx = self
+            .files
+            .iter()
+            .position(|(n, _)| n == import)
+            .ok_or_else(|| "no such file".to_owned())?;
+        let file = FileId(idx as u32 + 1);
+        Ok((file, import.to_owned(), Arc::new(parse(file, &self.files[idx].1))))
+    }
+}
+
+/// Assemble a single in-memory source (file id 0) with in-memory imports.
+pub fn from_source(name: &str, src: &str, imports: Vec<(String, String)>) -> Program {
+    let parsed = Arc::new(parse(FileId(0), src));
+    Program::assemble(FileId(0), name, parsed, &mut MemoryLoader { files: imports })
+}
