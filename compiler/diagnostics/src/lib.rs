@@ -57,12 +57,15 @@ pub struct Label {
     pub message: String,
 }
 
-/// A machine-applicable edit: insert or replace text at `span`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A machine-applicable edit: insert or replace text at `span` (and at each of `more`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Fix {
     pub message: String,
     pub span: Span,
     pub replacement: String,
+    /// Further edits that belong to the same fix (e.g. one selection per branch).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<(Span, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -223,7 +226,11 @@ pub fn to_json(diags: &[Diagnostic], sources: &dyn SourceMap) -> String {
                 "labels": d.labels.iter().map(|l| serde_json::json!({"span": span_json(l.span), "message": l.message})).collect::<Vec<_>>(),
                 "notes": d.notes,
                 "help": d.help,
-                "fix": d.fix.as_ref().map(|f| serde_json::json!({"message": f.message, "span": span_json(f.span), "replacement": f.replacement})),
+                "fix": d.fix.as_ref().map(|f| serde_json::json!({
+                    "message": f.message,
+                    "edits": std::iter::once((f.span, f.replacement.clone())).chain(f.more.iter().cloned())
+                        .map(|(s, r)| serde_json::json!({"span": span_json(s), "replacement": r})).collect::<Vec<_>>(),
+                })),
             })
         })
         .collect();

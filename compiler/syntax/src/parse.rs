@@ -178,6 +178,7 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
                             message: "insert `;`".into(),
                             span: sp(file, at, at),
                             replacement: ";".into(),
+                            more: Vec::new(),
                         })
                 } else {
                     Diagnostic::error(
