@@ -1,1 +1,8 @@
-//! chor-project.
+//! chor-project: endpoint projection of choreographies into one local program per role,
+//! merging of branches, and the knowledge-of-choice check (design card §5.3).
+
+pub mod local;
+pub mod project;
+
+pub use local::{LKind, LStmt, LocalProc, LocalProgram, ProcKey};
+pub use project::{check_choices, project_proc, project_program};

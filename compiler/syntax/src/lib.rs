@@ -5,5 +5,6 @@
 pub mod ast;
 pub mod lexer;
 pub mod parse;
+pub mod pretty;
 
 pub use parse::{Parsed, as_chor_call, parse};

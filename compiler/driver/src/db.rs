@@ -1,0 +1,193 @@
+//! The incremental database shared by the command line and the language server.
+//!
+//! Every stage is a salsa query over `SourceFile` inputs: parsing per file, assembling the
+//! program (imports + stdlib), and checking. Only this module and the binaries touch the file
+//! system: imported files are loaded on demand and become inputs themselves.
+
+use chor_check::program::Loader;
+use chor_check::{Program, stdlib};
+use chor_diagnostics::{Diagnostic, FileId, SourceMap};
+use chor_syntax::Parsed;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// One source file: its id for spans, its path, and its text.
+#[salsa::input]
+pub struct SourceFile {
+    #[returns(copy)]
+    pub id: FileId,
+    #[returns(ref)]
+    pub path: PathBuf,
+    #[returns(ref)]
+    pub text: String,
+}
+
+#[derive(Default)]
+struct Files {
+    by_path: HashMap<PathBuf, SourceFile>,
+    by_id: Vec<SourceFile>,
+}
+
+/// What queries need from the database beyond salsa: lazy file inputs.
+#[salsa::db]
+pub trait Db: salsa::Database {
+    /// The input for `path`, reading it from disk the first time.
+    fn load(&self, path: &Path) -> Result<SourceFile, String>;
+    fn file_by_id(&self, id: FileId) -> Option<SourceFile>;
+}
+
+/// The concrete database.
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    files: Arc<Mutex<Files>>,
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {
+    fn load(&self, path: &Path) -> Result<SourceFile, String> {
+        self.load_file(path)
+    }
+    fn file_by_id(&self, id: FileId) -> Option<SourceFile> {
+        self.lock().by_id.get(id.0 as usize).copied()
+    }
+}
+
+impl Database {
+    /// The input for `path`, reading it from disk the first time.
+    pub fn load_file(&self, path: &Path) -> Result<SourceFile, String> {
+        let key = normalize(path);
+        if let Some(f) = self.lock().by_path.get(&key) {
+            return Ok(*f);
+        }
+        let text = std::fs::read(&key).map_err(|e| format!("cannot read {}: {}", path.display(), io_reason(&e)))?;
+        let text = String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+        Ok(self.add(&key, text))
+    }
+
+    /// Register (or replace) a file's text, e.g. an editor buffer.
+    pub fn set_text(&mut self, path: &Path, text: String) -> SourceFile {
+        use salsa::Setter;
+        let key = normalize(path);
+        let existing = self.lock().by_path.get(&key).copied();
+        match existing {
+            Some(f) => {
+                if f.text(self) != &text {
+                    f.set_text(self).to(text);
+                }
+                f
+            }
+            None => self.add(&key, text),
+        }
+    }
+
+    fn add(&self, key: &Path, text: String) -> SourceFile {
+        let mut files = self.lock();
+        if let Some(f) = files.by_path.get(key) {
+            return *f;
+        }
+        let id = FileId(files.by_id.len() as u32);
+        let f = SourceFile::new(self, id, key.to_path_buf(), text);
+        files.by_path.insert(key.to_path_buf(), f);
+        files.by_id.push(f);
+        f
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Files> {
+        match self.files.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Parse one file.
+#[salsa::tracked(returns(clone))]
+pub fn parse_file(db: &dyn Db, file: SourceFile) -> Arc<Parsed> {
+    Arc::new(chor_syntax::parse(file.id(db), file.text(db)))
+}
+
+struct DbLoader<'a> {
+    db: &'a dyn Db,
+}
+
+impl Loader for DbLoader<'_> {
+    fn load(&mut self, from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String> {
+        let base = self
+            .db
+            .file_by_id(from)
+            .and_then(|f| f.path(self.db).parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        let f = self.db.load(&base.join(import))?;
+        Ok((f.id(self.db), display_name(f.path(self.db)), parse_file(self.db, f)))
+    }
+}
+
+/// The name shown for a file in diagnostics: relative to the current directory when possible.
+pub fn display_name(p: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = p.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    p.display().to_string()
+}
+
+/// The whole program rooted at `root`.
+#[salsa::tracked(returns(clone))]
+pub fn program(db: &dyn Db, root: SourceFile) -> Arc<Program> {
+    let parsed = parse_file(db, root);
+    Arc::new(Program::assemble(
+        root.id(db),
+        &display_name(root.path(db)),
+        parsed,
+        &mut DbLoader { db },
+    ))
+}
+
+/// Every diagnostic of `chor check` (syntax, imports, types, locations, knowledge of choice).
+#[salsa::tracked(returns(clone))]
+pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {
+    let prog = program(db, root);
+    let mut diags = prog.diagnostics.clone();
+    let syntax_ok = !diags.iter().any(Diagnostic::is_error);
+    diags.extend(crate::semantic_checks(&prog));
+    if syntax_ok {
+        diags.extend(chor_project::check_choices(&prog));
+    }
+    diags.sort_by_key(|d| d.primary_span().map(|s| (s.file != root.id(db), s.file, s.start)));
+    diags.dedup();
+    Arc::new(diags)
+}
+
+impl SourceMap for Database {
+    fn name(&self, file: FileId) -> String {
+        if let Some((_, name, _)) = stdlib::by_file(file) {
+            return name.to_owned();
+        }
+        self.file_by_id(file).map(|f| display_name(f.path(self))).unwrap_or_else(|| "<unknown>".into())
+    }
+    fn text(&self, file: FileId) -> String {
+        if let Some((_, _, text)) = stdlib::by_file(file) {
+            return text.to_owned();
+        }
+        self.file_by_id(file).map(|f| f.text(self).clone()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,574 @@
+//! Evaluation of local code (expressions, patterns, functions, builtins) — shared by the global
+//! interpreter and the interpreter of projected programs, so both give the same answers.
+
+use crate::value::{FuncVal, StructVal, Value, VariantVal, to_display};
+use chor_check::{ItemRef, Program, QualName};
+use chor_diagnostics::Span;
+use chor_syntax::ast::*;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// A runtime fault (division by zero, failed match, …) at a source location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeError {
+    pub message: String,
+    pub span: Span,
+}
+
+/// Where a role's prints go and where `read_line` reads from.
+pub trait Io: Sync {
+    fn print(&self, role: &str, line: &str);
+    fn read_line(&self, role: &str) -> String;
+}
+
+/// Non-local control flow while evaluating.
+#[derive(Debug)]
+pub enum Ctrl {
+    Fault(RuntimeError),
+    Return(Value),
+    /// A call in tail position: the caller's loop runs it without growing the stack.
+    Tail(Callee, Vec<Value>, Span),
+}
+
+pub type Res<T> = Result<T, Ctrl>;
+
+pub fn fault<T>(message: impl Into<String>, span: Span) -> Res<T> {
+    Err(Ctrl::Fault(RuntimeError {
+        message: message.into(),
+        span,
+    }))
+}
+
+/// What a call resolves to.
+#[derive(Debug, Clone)]
+pub enum Callee {
+    Fn(ItemRef),
+    Variant(Arc<str>),
+}
+
+/// A scope of variables with shadowing; blocks truncate back to a mark.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: Vec<(Arc<str>, Value)>,
+}
+
+impl Env {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.vars.iter().rev().find(|(n, _)| &**n == name).map(|(_, v)| v)
+    }
+    pub fn bind(&mut self, name: &str, v: Value) {
+        self.vars.push((Arc::from(name), v));
+    }
+    pub fn mark(&self) -> usize {
+        self.vars.len()
+    }
+    pub fn reset(&mut self, mark: usize) {
+        self.vars.truncate(mark);
+    }
+}
+
+/// The deepest non-tail recursion allowed before the role stops with a stack overflow error.
+pub const MAX_DEPTH: usize = 100_000;
+
+pub struct Evaluator<'p> {
+    pub prog: &'p Program,
+    pub io: &'p dyn Io,
+    field_names: RefCell<HashMap<String, Arc<[Arc<str>]>>>,
+    depth: Cell<usize>,
+    /// The role whose code is being evaluated (prints are tagged with it).
+    pub role: RefCell<Arc<str>>,
+}
+
+fn unit_span(sp: Span) -> Span {
+    sp
+}
+
+impl<'p> Evaluator<'p> {
+    pub fn new(prog: &'p Program, io: &'p dyn Io) -> Evaluator<'p> {
+        Evaluator {
+            prog,
+            io,
+            field_names: RefCell::new(HashMap::new()),
+            depth: Cell::new(0),
+            role: RefCell::new(Arc::from("")),
+        }
+    }
+
+    pub fn set_role(&self, role: &Arc<str>) {
+        if **self.role.borrow() != **role {
+            *self.role.borrow_mut() = role.clone();
+        }
+    }
+
+    pub fn current_role(&self) -> Arc<str> {
+        self.role.borrow().clone()
+    }
+
+    /// Evaluate an expression outside tail position.
+    pub fn eval(&self, env: &mut Env, e: &Expr, module: Option<&str>) -> Res<Value> {
+        self.eval_in(env, e, module, false)
+    }
+
+    fn eval_in(&self, env: &mut Env, e: &Expr, module: Option<&str>, tail: bool) -> Res<Value> {
+        match &e.kind {
+            ExprKind::Lit(l) => Ok(lit_value(l)),
+            ExprKind::Path(p) => self.eval_path(env, p, module, e.span),
+            ExprKind::Unary(op, x) => {
+                let v = self.eval(env, x, module)?;
+                match (op, v) {
+                    (UnOp::Neg, Value::Int(i)) => match i.checked_neg() {
+                        Some(n) => Ok(Value::Int(n)),
+                        None => fault("integer overflow", e.span),
+                    },
+                    (UnOp::Neg, Value::Float(x)) => Ok(Value::Float(-x)),
+                    (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+                    (_, v) => fault(format!("cannot apply `{}` to {}", unop_text(*op), crate::value::to_literal(&v)), e.span),
+                }
+            }
+            ExprKind::Binary(op, a, b) => self.eval_binary(env, *op, a, b, module, e.span),
+            ExprKind::Call(f, args) => {
+                let callee = self.eval_callee(env, f, module)?;
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(env, a, module)?);
+                }
+                match callee {
+                    Callee::Fn(r) if tail => {
+                        if self.prog.fn_def(r).is_some_and(|d| d.body.is_some()) {
+                            return Err(Ctrl::Tail(Callee::Fn(r), vals, e.span));
+                        }
+                        self.call(Callee::Fn(r), vals, e.span)
+                    }
+                    c => self.call(c, vals, e.span),
+                }
+            }
+            ExprKind::Field(x, name) => {
+                let v = self.eval(env, x, module)?;
+                match &v {
+                    Value::Struct(s) => match s.field_names.iter().position(|n| **n == *name.name) {
+                        Some(i) => Ok(s.fields[i].clone()),
+                        None => fault(format!("no field `{}` on {}", name.name, s.name), name.span),
+                    },
+                    other => fault(format!("no field `{}` on {}", name.name, crate::value::to_literal(other)), name.span),
+                }
+            }
+            ExprKind::TupleIndex(x, i, sp) => {
+                let v = self.eval(env, x, module)?;
+                match &v {
+                    Value::Tuple(items) => match items.get(*i as usize) {
+                        Some(x) => Ok(x.clone()),
+                        None => fault(format!("tuple has no element {i}"), *sp),
+                    },
+                    other => fault(format!("{} is not a tuple", crate::value::to_literal(other)), *sp),
+                }
+            }
+            ExprKind::Tuple(items) => {
+                let mut vals = Vec::with_capacity(items.len());
+                for x in items {
+                    vals.push(self.eval(env, x, module)?);
+                }
+                Ok(Value::Tuple(Arc::new(vals)))
+            }
+            ExprKind::List(items) => {
+                let mut vals = Vec::with_capacity(items.len());
+                for x in items {
+                    vals.push(self.eval(env, x, module)?);
+                }
+                Ok(Value::List(Arc::new(vals)))
+            }
+            ExprKind::StructLit { name, fields } => {
+                let Some((q, r)) = self.prog.lookup_struct(module, name) else {
+                    return fault(format!("unknown struct `{}`", name.text()), name.span);
+                };
+                let Some(def) = self.prog.struct_def(r) else {
+                    return fault(format!("unknown struct `{}`", name.text()), name.span);
+                };
+                let names = self.field_names_of(&q, def);
+                let mut vals = vec![Value::Unit; def.fields.len()];
+                for f in fields {
+                    let v = self.eval(env, &f.value, module)?;
+                    if let Some(i) = def.fields.iter().position(|d| d.name.name == f.name.name) {
+                        vals[i] = v;
+                    }
+                }
+                Ok(Value::Struct(Arc::new(StructVal {
+                    name: Arc::from(def.name.name.as_str()),
+                    field_names: names,
+                    fields: vals,
+                })))
+            }
+            ExprKind::If { cond, then, els } => {
+                let c = self.eval(env, cond, module)?;
+                match c {
+                    Value::Bool(true) => self.eval_block(env, then, module, tail),
+                    Value::Bool(false) => match els {
+                        Some(x) => self.eval_in(env, x, module, tail),
+                        None => Ok(Value::Unit),
+                    },
+                    other => fault(format!("condition is {}, not a Bool", crate::value::to_literal(&other)), cond.span),
+                }
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let v = self.eval(env, scrutinee, module)?;
+                for arm in arms {
+                    let mark = env.mark();
+                    if self.match_pattern(&arm.pat, &v, env) {
+                        let r = self.eval_in(env, &arm.body, module, tail);
+                        env.reset(mark);
+                        return r;
+                    }
+                    env.reset(mark);
+                }
+                fault(
+                    format!("no arm of this match covers {}", crate::value::to_literal(&v)),
+                    scrutinee.span,
+                )
+            }
+            ExprKind::Block(b) => self.eval_block(env, b, module, tail),
+            ExprKind::Return(x) => {
+                let v = match x {
+                    Some(x) => self.eval(env, x, module)?,
+                    None => Value::Unit,
+                };
+                Err(Ctrl::Return(v))
+            }
+            ExprKind::Error => fault("this expression has a syntax error", e.span),
+        }
+    }
+
+    fn eval_block(&self, env: &mut Env, b: &Block, module: Option<&str>, tail: bool) -> Res<Value> {
+        let mark = env.mark();
+        let r = (|| {
+            for s in &b.stmts {
+                match s {
+                    Stmt::Let { pat, value, span, .. } => {
+                        let v = self.eval(env, value, module)?;
+                        if !self.match_pattern(pat, &v, env) {
+                            return fault(
+                                format!("the pattern does not match {}", crate::value::to_literal(&v)),
+                                *span,
+                            );
+                        }
+                    }
+                    Stmt::Expr(x) => {
+                        self.eval(env, x, module)?;
+                    }
+                    Stmt::Error(sp) => return fault("this statement has a syntax error", *sp),
+                }
+            }
+            match &b.tail {
+                Some(t) => self.eval_in(env, t, module, tail),
+                None => Ok(Value::Unit),
+            }
+        })();
+        env.reset(mark);
+        r
+    }
+
+    fn eval_binary(&self, env: &mut Env, op: BinOp, a: &Expr, b: &Expr, module: Option<&str>, span: Span) -> Res<Value> {
+        if matches!(op, BinOp::And | BinOp::Or) {
+            let x = self.eval(env, a, module)?;
+            return match (op, x) {
+                (BinOp::And, Value::Bool(false)) => Ok(Value::Bool(false)),
+                (BinOp::Or, Value::Bool(true)) => Ok(Value::Bool(true)),
+                (_, Value::Bool(_)) => match self.eval(env, b, module)? {
+                    Value::Bool(y) => Ok(Value::Bool(y)),
+                    other => fault(format!("`{}` needs a Bool, found {}", op.text(), crate::value::to_literal(&other)), b.span),
+                },
+                (_, other) => fault(format!("`{}` needs a Bool, found {}", op.text(), crate::value::to_literal(&other)), a.span),
+            };
+        }
+        let x = self.eval(env, a, module)?;
+        let y = self.eval(env, b, module)?;
+        binary(op, x, y, span)
+    }
+
+    fn eval_path(&self, env: &Env, p: &Path, module: Option<&str>, span: Span) -> Res<Value> {
+        if p.is_single() {
+            if let Some(v) = env.get(&p.last().name) {
+                return Ok(v.clone());
+            }
+        }
+        if let Some((q, _)) = self.prog.lookup_fn(module, p) {
+            return Ok(Value::Func(Arc::new(FuncVal::Named {
+                module: q.module.as_deref().map(Arc::from),
+                name: Arc::from(q.name.as_str()),
+            })));
+        }
+        if let Some((q, vi)) = self.prog.lookup_variant(p) {
+            let nfields = self
+                .prog
+                .enums
+                .get(&q)
+                .and_then(|r| self.prog.enum_def(*r))
+                .and_then(|d| d.variants.get(vi))
+                .map_or(0, |v| v.fields.len());
+            let name = &p.last().name;
+            return Ok(if nfields == 0 {
+                Value::variant(name, vec![])
+            } else {
+                Value::Func(Arc::new(FuncVal::Variant(Arc::from(name.as_str()))))
+            });
+        }
+        fault(format!("`{}` is not defined here", p.text()), unit_span(span))
+    }
+
+    fn eval_callee(&self, env: &mut Env, f: &Expr, module: Option<&str>) -> Res<Callee> {
+        if let ExprKind::Path(p) = &f.kind {
+            let shadowed = p.is_single() && env.get(&p.last().name).is_some();
+            if !shadowed {
+                if let Some((_, r)) = self.prog.lookup_fn(module, p) {
+                    return Ok(Callee::Fn(r));
+                }
+                if self.prog.lookup_variant(p).is_some() {
+                    return Ok(Callee::Variant(Arc::from(p.last().name.as_str())));
+                }
+            }
+        }
+        match self.eval(env, f, module)? {
+            Value::Func(fv) => self.callee_of(&fv, f.span),
+            other => fault(format!("{} is not a function", crate::value::to_literal(&other)), f.span),
+        }
+    }
+
+    fn callee_of(&self, fv: &FuncVal, span: Span) -> Res<Callee> {
+        match fv {
+            FuncVal::Named { module, name } => {
+                let q = QualName {
+                    module: module.as_deref().map(str::to_owned),
+                    name: name.to_string(),
+                };
+                match self.prog.fns.get(&q) {
+                    Some(r) => Ok(Callee::Fn(*r)),
+                    None => fault(format!("unknown function `{q}`"), span),
+                }
+            }
+            FuncVal::Variant(n) => Ok(Callee::Variant(n.clone())),
+        }
+    }
+
+    /// Call a function value (used by builtins such as `list::map` written in .chor).
+    pub fn call_value(&self, f: &Value, args: Vec<Value>, span: Span) -> Res<Value> {
+        match f {
+            Value::Func(fv) => {
+                let c = self.callee_of(fv, span)?;
+                self.call(c, args, span)
+            }
+            other => fault(format!("{} is not a function", crate::value::to_literal(other)), span),
+        }
+    }
+
+    /// Call a function to completion; tail calls loop here in constant stack.
+    pub fn call(&self, callee: Callee, args: Vec<Value>, span: Span) -> Res<Value> {
+        let depth = self.depth.get();
+        if depth >= MAX_DEPTH {
+            return fault("stack overflow: recursion too deep (only tail calls run in constant stack)", span);
+        }
+        self.depth.set(depth + 1);
+        let r = self.call_loop(callee, args, span);
+        self.depth.set(depth);
+        r
+    }
+
+    fn call_loop(&self, mut callee: Callee, mut args: Vec<Value>, mut span: Span) -> Res<Value> {
+        loop {
+            let r = match callee {
+                Callee::Variant(name) => {
+                    return Ok(Value::Variant(Arc::new(VariantVal { name, fields: args })));
+                }
+                Callee::Fn(r) => r,
+            };
+            let Some(def) = self.prog.fn_def(r) else {
+                return fault("unknown function", span);
+            };
+            let module = self.prog.module_of(r);
+            let Some(body) = &def.body else {
+                return crate::builtins::call_builtin(self, module, &def.name.name, args, span);
+            };
+            if args.len() != def.params.len() {
+                return fault(
+                    format!("`{}` takes {} arguments but got {}", def.name.name, def.params.len(), args.len()),
+                    span,
+                );
+            }
+            let mut env = Env::default();
+            for (p, v) in def.params.iter().zip(args) {
+                env.bind(&p.name.name, v);
+            }
+            match self.eval_in(&mut env, body, module, true) {
+                Ok(v) | Err(Ctrl::Return(v)) => return Ok(v),
+                Err(Ctrl::Tail(c, a, s)) => {
+                    callee = c;
+                    args = a;
+                    span = s;
+                }
+                Err(f) => return Err(f),
+            }
+        }
+    }
+
+    fn field_names_of(&self, q: &QualName, def: &StructDef) -> Arc<[Arc<str>]> {
+        let key = q.to_string();
+        if let Some(n) = self.field_names.borrow().get(&key) {
+            return n.clone();
+        }
+        let names: Arc<[Arc<str>]> = def.fields.iter().map(|f| Arc::from(f.name.name.as_str())).collect();
+        self.field_names.borrow_mut().insert(key, names.clone());
+        names
+    }
+
+    /// Whether a bare identifier in a pattern names a nullary variant.
+    fn nullary_variant(&self, name: &str) -> bool {
+        self.prog.variants.get(name).is_some_and(|(q, vi)| {
+            self.prog
+                .enums
+                .get(q)
+                .and_then(|r| self.prog.enum_def(*r))
+                .and_then(|d| d.variants.get(*vi))
+                .is_some_and(|v| v.fields.is_empty())
+        })
+    }
+
+    /// Match `v` against `pat`, binding variables into `env` (the caller resets on failure).
+    pub fn match_pattern(&self, pat: &Pattern, v: &Value, env: &mut Env) -> bool {
+        match (&pat.kind, v) {
+            (PatternKind::Wild, _) => true,
+            (PatternKind::Ident(id), v) => {
+                if self.nullary_variant(&id.name) {
+                    matches!(v, Value::Variant(x) if *x.name == *id.name)
+                } else {
+                    env.bind(&id.name, v.clone());
+                    true
+                }
+            }
+            (PatternKind::Lit(l), v) => lit_value(l) == *v,
+            (PatternKind::Tuple(ps), Value::Tuple(vs)) => {
+                ps.len() == vs.len() && ps.iter().zip(vs.iter()).all(|(p, v)| self.match_pattern(p, v, env))
+            }
+            (PatternKind::Variant { name, args }, Value::Variant(x)) => {
+                *x.name == *name.last().name
+                    && args.len() == x.fields.len()
+                    && args.iter().zip(x.fields.iter()).all(|(p, v)| self.match_pattern(p, v, env))
+            }
+            (PatternKind::Struct { name, fields, .. }, Value::Struct(s)) => {
+                *s.name == *name.last().name
+                    && fields.iter().all(|fp| {
+                        s.field_names
+                            .iter()
+                            .position(|n| **n == *fp.name.name)
+                            .is_some_and(|i| self.match_pattern(&fp.pat, &s.fields[i], env))
+                    })
+            }
+            (PatternKind::List { elems, rest }, Value::List(vs)) => {
+                let n = elems.len();
+                let len_ok = match rest {
+                    None => vs.len() == n,
+                    Some(_) => vs.len() >= n,
+                };
+                if !len_ok || !elems.iter().zip(vs.iter()).all(|(p, v)| self.match_pattern(p, v, env)) {
+                    return false;
+                }
+                match rest {
+                    Some(Some(r)) => self.match_pattern(r, &Value::List(Arc::new(vs[n..].to_vec())), env),
+                    _ => true,
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+fn unop_text(op: UnOp) -> &'static str {
+    match op {
+        UnOp::Neg => "-",
+        UnOp::Not => "!",
+    }
+}
+
+pub fn lit_value(l: &Lit) -> Value {
+    match l {
+        Lit::Int(i) => Value::Int(*i),
+        Lit::Float(x) => Value::Float(*x),
+        Lit::Bool(b) => Value::Bool(*b),
+        Lit::Str(s) => Value::str(s),
+        Lit::Unit => Value::Unit,
+    }
+}
+
+/// Apply a binary operator (not `&&`/`||`, which short-circuit) to two values.
+pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
+    use BinOp::*;
+    let overflow = || fault("integer overflow", span);
+    match (op, x, y) {
+        (Add, Value::Int(a), Value::Int(b)) => a.checked_add(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Sub, Value::Int(a), Value::Int(b)) => a.checked_sub(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Mul, Value::Int(a), Value::Int(b)) => a.checked_mul(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Div | Rem, Value::Int(_), Value::Int(0)) => fault("division by zero", span),
+        (Div, Value::Int(a), Value::Int(b)) => a.checked_div(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Rem, Value::Int(a), Value::Int(b)) => a.checked_rem(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Add, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a + b)),
+        (Sub, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a - b)),
+        (Mul, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a * b)),
+        (Div, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a / b)),
+        (Rem, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a % b)),
+        (Concat, Value::Str(a), Value::Str(b)) => {
+            let mut s = String::with_capacity(a.len() + b.len());
+            s.push_str(&a);
+            s.push_str(&b);
+            Ok(Value::Str(Arc::from(s)))
+        }
+        (Concat, Value::List(mut a), Value::List(b)) => {
+            Arc::make_mut(&mut a).extend(b.iter().cloned());
+            Ok(Value::List(a))
+        }
+        (Eq, a, b) => Ok(Value::Bool(a == b)),
+        (Ne, a, b) => Ok(Value::Bool(a != b)),
+        (Lt, a, b) => Ok(Value::Bool(a < b)),
+        (Le, a, b) => Ok(Value::Bool(a <= b)),
+        (Gt, a, b) => Ok(Value::Bool(a > b)),
+        (Ge, a, b) => Ok(Value::Bool(a >= b)),
+        (op, a, b) => fault(
+            format!(
+                "cannot apply `{}` to {} and {}",
+                op.text(),
+                crate::value::to_literal(&a),
+                crate::value::to_literal(&b)
+            ),
+            span,
+        ),
+    }
+}
+
+/// Convenience for builtins.
+pub(crate) fn as_list(v: &Value, span: Span) -> Res<&Arc<Vec<Value>>> {
+    match v {
+        Value::List(l) => Ok(l),
+        other => fault(format!("expected a List, found {}", crate::value::to_literal(other)), span),
+    }
+}
+
+pub(crate) fn as_int(v: &Value, span: Span) -> Res<i64> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        other => fault(format!("expected an Int, found {}", crate::value::to_literal(other)), span),
+    }
+}
+
+pub(crate) fn as_str(v: &Value, span: Span) -> Res<&Arc<str>> {
+    match v {
+        Value::Str(s) => Ok(s),
+        other => fault(format!("expected a String, found {}", crate::value::to_literal(other)), span),
+    }
+}
+
+pub(crate) fn as_map(v: &Value, span: Span) -> Res<&Arc<BTreeMap<Value, Value>>> {
+    match v {
+        Value::Map(m) => Ok(m),
+        other => fault(format!("expected a Map, found {}", crate::value::to_literal(other)), span),
+    }
+}
+
+pub(crate) fn display(v: &Value) -> String {
+    to_display(v)
+}

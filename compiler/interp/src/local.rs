@@ -1,0 +1,325 @@
+//! The interpreter of projected programs: each role runs its own `LocalProgram`, talking to the
+//! others only through a `Transport`. Run together over in-process channels, these programs
+//! must print what the global interpreter prints (the differential test).
+
+use crate::eval::{Ctrl, Env, Evaluator, Io, RuntimeError, fault};
+use crate::global::RoleError;
+use crate::value::{Value, to_literal};
+use chor_check::Program;
+use chor_diagnostics::Span;
+use chor_project::{LKind, LStmt, LocalProgram, ProcKey};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::Duration;
+
+/// A message between roles.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Val(Value),
+    Label(String),
+}
+
+/// How a role talks to its peers (by actual role name).
+pub trait Transport {
+    fn send(&self, to: &str, msg: Msg, span: Span) -> Result<(), String>;
+    fn recv(&self, from: &str, span: Span) -> Result<Msg, String>;
+}
+
+/// One role's end of an in-process mesh of channels.
+pub struct ChannelTransport {
+    me: String,
+    tx: HashMap<String, Sender<Msg>>,
+    rx: HashMap<String, Receiver<Msg>>,
+    timeout: Duration,
+}
+
+impl ChannelTransport {
+    /// One transport per role, fully connected; `recv` gives up after `timeout` (a deadlock).
+    pub fn mesh(roles: &[String], timeout: Duration) -> Vec<ChannelTransport> {
+        let mut ends: Vec<ChannelTransport> = roles
+            .iter()
+            .map(|r| ChannelTransport {
+                me: r.clone(),
+                tx: HashMap::new(),
+                rx: HashMap::new(),
+                timeout,
+            })
+            .collect();
+        for (i, a) in roles.iter().enumerate() {
+            for (j, b) in roles.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let (tx, rx) = channel();
+                ends[i].tx.insert(b.clone(), tx);
+                ends[j].rx.insert(a.clone(), rx);
+            }
+        }
+        ends
+    }
+}
+
+impl Transport for ChannelTransport {
+    fn send(&self, to: &str, msg: Msg, _span: Span) -> Result<(), String> {
+        match self.tx.get(to) {
+            // A peer that already finished simply never reads it, as with real sockets.
+            Some(tx) => {
+                let _ = tx.send(msg);
+                Ok(())
+            }
+            None => Err(format!("{} has no connection to {to}", self.me)),
+        }
+    }
+    fn recv(&self, from: &str, _span: Span) -> Result<Msg, String> {
+        let Some(rx) = self.rx.get(from) else {
+            return Err(format!("{} has no connection to {from}", self.me));
+        };
+        match rx.recv_timeout(self.timeout) {
+            Ok(m) => Ok(m),
+            Err(RecvTimeoutError::Timeout) => Err(format!(
+                "timed out waiting for a message from {from} (deadlock?)"
+            )),
+            Err(RecvTimeoutError::Disconnected) => Err(format!("{from} stopped before sending")),
+        }
+    }
+}
+
+enum Flow {
+    Normal,
+    Return(Value),
+    Tail(ProcKey, Vec<Arc<str>>, Vec<Value>),
+}
+
+/// Runs one role's local program.
+pub struct LocalRunner<'p> {
+    ev: Evaluator<'p>,
+    lp: &'p LocalProgram,
+    transport: &'p dyn Transport,
+}
+
+struct Frame<'a> {
+    actual: Vec<Arc<str>>,
+    names: &'a [String],
+    env: Env,
+}
+
+impl Frame<'_> {
+    fn peer(&self, name: &str, span: Span) -> Result<Arc<str>, Ctrl> {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => Ok(self.actual[i].clone()),
+            None => fault(format!("unknown role `{name}`"), span),
+        }
+    }
+}
+
+impl<'p> LocalRunner<'p> {
+    pub fn new(prog: &'p Program, lp: &'p LocalProgram, transport: &'p dyn Transport, io: &'p dyn Io) -> LocalRunner<'p> {
+        let ev = Evaluator::new(prog, io);
+        ev.set_role(&Arc::from(lp.role.as_str()));
+        LocalRunner { ev, lp, transport }
+    }
+
+    /// Run the role's entry procedure to completion.
+    pub fn run(&self, main_roles: &[String]) -> Result<(), RoleError> {
+        let actual: Vec<Arc<str>> = main_roles.iter().map(|r| Arc::from(r.as_str())).collect();
+        match self.run_proc(self.lp.entry.clone(), actual, Vec::new()) {
+            Ok(_) | Err(Ctrl::Return(_)) | Err(Ctrl::Tail(..)) => Ok(()),
+            Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError {
+                role: self.lp.role.clone(),
+                message,
+                span: Some(span),
+            }),
+        }
+    }
+
+    fn run_proc(&self, key: ProcKey, actual: Vec<Arc<str>>, args: Vec<Value>) -> Result<Option<Value>, Ctrl> {
+        let (mut key, mut actual, mut args) = (key, actual, args);
+        loop {
+            let Some(p) = self.lp.procs.get(&key) else {
+                return fault(format!("no projection of `{}` for this role", key.chor), Span::default());
+            };
+            let mut frame = Frame {
+                actual,
+                names: &p.roles,
+                env: Env::default(),
+            };
+            for (n, v) in p.params.iter().zip(args) {
+                frame.env.bind(n, v);
+            }
+            match self.block(&mut frame, &p.body, true)? {
+                Flow::Normal => return Ok(None),
+                Flow::Return(v) => return Ok(Some(v)),
+                Flow::Tail(k, a, v) => {
+                    key = k;
+                    actual = a;
+                    args = v;
+                }
+            }
+        }
+    }
+
+    fn block(&self, frame: &mut Frame<'_>, stmts: &[LStmt], tail: bool) -> Result<Flow, Ctrl> {
+        let mark = frame.env.mark();
+        let r = self.block_inner(frame, stmts, tail);
+        frame.env.reset(mark);
+        r
+    }
+
+    fn recv(&self, frame: &Frame<'_>, from: &str, span: Span) -> Result<Msg, Ctrl> {
+        let peer = frame.peer(from, span)?;
+        self.transport.recv(&peer, span).or_else(|e| fault(e, span))
+    }
+
+    fn block_inner(&self, frame: &mut Frame<'_>, stmts: &[LStmt], tail: bool) -> Result<Flow, Ctrl> {
+        let n = stmts.len();
+        for (k, s) in stmts.iter().enumerate() {
+            let last = tail && k + 1 == n;
+            let flow = match &s.kind {
+                LKind::Let { pat, value } => {
+                    let v = self.ev.eval(&mut frame.env, value, None)?;
+                    if !self.ev.match_pattern(pat, &v, &mut frame.env) {
+                        return fault(format!("the pattern does not match {}", to_literal(&v)), s.span);
+                    }
+                    Flow::Normal
+                }
+                LKind::Effect(e) => {
+                    self.ev.eval(&mut frame.env, e, None)?;
+                    Flow::Normal
+                }
+                LKind::Send { to, expr } => {
+                    let v = self.ev.eval(&mut frame.env, expr, None)?;
+                    for r in to {
+                        let peer = frame.peer(r, s.span)?;
+                        self.transport.send(&peer, Msg::Val(v.clone()), s.span).or_else(|e| fault(e, s.span))?;
+                    }
+                    Flow::Normal
+                }
+                LKind::Recv { from, var } => match self.recv(frame, from, s.span)? {
+                    Msg::Val(v) => {
+                        frame.env.bind(var, v);
+                        Flow::Normal
+                    }
+                    Msg::Label(l) => return fault(format!("expected a value from {from}, got the selection [{l}]"), s.span),
+                },
+                LKind::Select { to, label } => {
+                    for r in to {
+                        let peer = frame.peer(r, s.span)?;
+                        self.transport.send(&peer, Msg::Label(label.clone()), s.span).or_else(|e| fault(e, s.span))?;
+                    }
+                    Flow::Normal
+                }
+                LKind::Branch { from, arms } => match self.recv(frame, from, s.span)? {
+                    Msg::Label(l) => match arms.iter().find(|(a, _)| *a == l) {
+                        Some((_, body)) => self.block(frame, body, last)?,
+                        None => return fault(format!("unexpected selection [{l}] from {from}"), s.span),
+                    },
+                    Msg::Val(v) => {
+                        return fault(format!("expected a selection from {from}, got the value {}", to_literal(&v)), s.span);
+                    }
+                },
+                LKind::If { cond, then, els } => match self.ev.eval(&mut frame.env, cond, None)? {
+                    Value::Bool(true) => self.block(frame, then, last)?,
+                    Value::Bool(false) => self.block(frame, els, last)?,
+                    other => return fault(format!("condition is {}, not a Bool", to_literal(&other)), cond.span),
+                },
+                LKind::Match { scrutinee, arms } => {
+                    let v = self.ev.eval(&mut frame.env, scrutinee, None)?;
+                    let mut flow = None;
+                    for (pat, body) in arms {
+                        let mark = frame.env.mark();
+                        if self.ev.match_pattern(pat, &v, &mut frame.env) {
+                            let f = self.block(frame, body, last);
+                            frame.env.reset(mark);
+                            flow = Some(f?);
+                            break;
+                        }
+                        frame.env.reset(mark);
+                    }
+                    match flow {
+                        Some(f) => f,
+                        None => return fault(format!("no arm of this match covers {}", to_literal(&v)), scrutinee.span),
+                    }
+                }
+                LKind::Block(body) => self.block(frame, body, last)?,
+                LKind::Call { key, roles, args, bind, .. } => {
+                    let mut actual = Vec::with_capacity(roles.len());
+                    for r in roles {
+                        actual.push(frame.peer(r, s.span)?);
+                    }
+                    let mut vals = Vec::with_capacity(args.len());
+                    for a in args {
+                        vals.push(self.ev.eval(&mut frame.env, a, None)?);
+                    }
+                    if last && bind.is_none() {
+                        return Ok(Flow::Tail(key.clone(), actual, vals));
+                    }
+                    let result = self.run_proc(key.clone(), actual, vals)?;
+                    if let Some(p) = bind {
+                        let v = result.unwrap_or(Value::Unit);
+                        if !self.ev.match_pattern(p, &v, &mut frame.env) {
+                            return fault(format!("the pattern does not match {}", to_literal(&v)), s.span);
+                        }
+                    }
+                    Flow::Normal
+                }
+                LKind::Return(e) => Flow::Return(self.ev.eval(&mut frame.env, e, None)?),
+            };
+            if !matches!(flow, Flow::Normal) {
+                return Ok(flow);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+}
+
+/// Run every role's local program on its own thread over in-process channels.
+/// Returns the first error (by role order) if any role failed.
+pub fn run_projected(
+    prog: &Program,
+    programs: &[LocalProgram],
+    io: &dyn Io,
+    timeout: Duration,
+) -> Result<(), RoleError> {
+    let roles: Vec<String> = programs.iter().map(|p| p.role.clone()).collect();
+    let transports = ChannelTransport::mesh(&roles, timeout);
+    let results: Vec<Result<(), RoleError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = programs
+            .iter()
+            .zip(transports)
+            .map(|(lp, t)| {
+                let roles = &roles;
+                std::thread::Builder::new()
+                    .stack_size(crate::STACK_SIZE)
+                    .spawn_scoped(scope, move || {
+                        let runner = LocalRunner::new(prog, lp, &t, io);
+                        runner.run(roles)
+                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&roles)
+            .map(|(h, r)| match h {
+                Ok(h) => h.join().unwrap_or_else(|_| {
+                    Err(RoleError {
+                        role: r.clone(),
+                        message: "internal error: the role's thread panicked".into(),
+                        span: None,
+                    })
+                }),
+                Err(e) => Err(RoleError {
+                    role: r.clone(),
+                    message: format!("cannot start a thread: {e}"),
+                    span: None,
+                }),
+            })
+            .collect()
+    });
+    // Report the root cause: a role that failed on its own rather than because a peer stopped.
+    let errs: Vec<RoleError> = results.into_iter().filter_map(Result::err).collect();
+    match errs.iter().find(|e| !e.message.contains("stopped before sending")) {
+        Some(e) => Err(e.clone()),
+        None => errs.into_iter().next().map_or(Ok(()), Err),
+    }
+}

@@ -1,0 +1,210 @@
+//! Local programs: what one role does, as projected from a choreography, and their printer.
+
+use chor_diagnostics::Span;
+use chor_syntax::ast::{Expr, Pattern};
+use chor_syntax::pretty;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A choreography projected at one of its role positions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcKey {
+    pub chor: String,
+    pub index: usize,
+}
+
+/// One role's program: its entry (`main` at the role's position) and the procedures it calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalProgram {
+    pub role: String,
+    pub entry: ProcKey,
+    pub procs: BTreeMap<ProcKey, LocalProc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalProc {
+    pub key: ProcKey,
+    /// The name of this role inside the choreography.
+    pub role: String,
+    /// All role parameters of the choreography, in order.
+    pub roles: Vec<String>,
+    /// Value parameters located at this role, in order.
+    pub params: Vec<String>,
+    /// Whether this role returns the choreography's result.
+    pub returns: bool,
+    pub body: Vec<LStmt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LStmt {
+    pub kind: LKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LKind {
+    Let { pat: Pattern, value: Expr },
+    Effect(Expr),
+    /// Evaluate once, send to each role in order.
+    Send { to: Vec<String>, expr: Expr },
+    Recv { from: String, var: String },
+    Select { to: Vec<String>, label: String },
+    /// Wait for a label from `from` and continue with the matching arm.
+    Branch { from: String, arms: Vec<(String, Vec<LStmt>)> },
+    If { cond: Expr, then: Vec<LStmt>, els: Vec<LStmt> },
+    Match { scrutinee: Expr, arms: Vec<(Pattern, Vec<LStmt>)> },
+    /// A scope: the bindings inside end with it.
+    Block(Vec<LStmt>),
+    /// `roles[j]` is the caller's role passed for the callee's j-th role.
+    /// `callee_role` is the name this role has inside the callee.
+    Call { key: ProcKey, callee_role: String, roles: Vec<String>, args: Vec<Expr>, bind: Option<Pattern> },
+    Return(Expr),
+}
+
+impl LocalProc {
+    /// The header line, e.g. `proc Sort@A(A, B, C)(xs) -> value`.
+    pub fn header(&self) -> String {
+        let mut s = format!("proc {}@{}({})", self.key.chor, self.role, self.roles.join(", "));
+        let _ = write!(s, "({})", self.params.join(", "));
+        if self.returns {
+            s.push_str(" -> value");
+        }
+        s
+    }
+}
+
+fn indent(n: usize, out: &mut String) {
+    for _ in 0..n {
+        out.push_str("    ");
+    }
+}
+
+/// Print a statement list at the given indentation.
+pub fn print_stmts(stmts: &[LStmt], depth: usize, out: &mut String) {
+    for s in stmts {
+        print_stmt(s, depth, out);
+    }
+}
+
+fn print_block(stmts: &[LStmt], depth: usize, out: &mut String) {
+    out.push_str("{\n");
+    print_stmts(stmts, depth + 1, out);
+    indent(depth, out);
+    out.push('}');
+}
+
+pub fn print_stmt(s: &LStmt, depth: usize, out: &mut String) {
+    indent(depth, out);
+    match &s.kind {
+        LKind::Let { pat, value } => {
+            out.push_str("let ");
+            pretty::pattern(pat, out);
+            out.push_str(" = ");
+            pretty::expr(value, out);
+            out.push_str(";\n");
+        }
+        LKind::Effect(e) => {
+            pretty::expr(e, out);
+            out.push_str(";\n");
+        }
+        LKind::Send { to, expr } => {
+            out.push_str("send ");
+            pretty::expr(expr, out);
+            out.push_str(" -> ");
+            out.push_str(&to.join(", "));
+            out.push_str(";\n");
+        }
+        LKind::Recv { from, var } => {
+            let _ = writeln!(out, "recv {var} <- {from};");
+        }
+        LKind::Select { to, label } => {
+            let _ = writeln!(out, "select {label} -> {};", to.join(", "));
+        }
+        LKind::Branch { from, arms } => {
+            let _ = writeln!(out, "branch {from} {{");
+            for (label, body) in arms {
+                indent(depth + 1, out);
+                let _ = write!(out, "{label} => ");
+                print_block(body, depth + 1, out);
+                out.push('\n');
+            }
+            indent(depth, out);
+            out.push_str("}\n");
+        }
+        LKind::If { cond, then, els } => {
+            out.push_str("if ");
+            pretty::expr(cond, out);
+            out.push(' ');
+            print_block(then, depth, out);
+            if !els.is_empty() {
+                out.push_str(" else ");
+                print_block(els, depth, out);
+            }
+            out.push('\n');
+        }
+        LKind::Match { scrutinee, arms } => {
+            out.push_str("match ");
+            pretty::expr(scrutinee, out);
+            out.push_str(" {\n");
+            for (pat, body) in arms {
+                indent(depth + 1, out);
+                pretty::pattern(pat, out);
+                out.push_str(" => ");
+                print_block(body, depth + 1, out);
+                out.push('\n');
+            }
+            indent(depth, out);
+            out.push_str("}\n");
+        }
+        LKind::Block(body) => {
+            print_block(body, depth, out);
+            out.push('\n');
+        }
+        LKind::Call { key, callee_role, roles, args, bind } => {
+            if let Some(p) = bind {
+                out.push_str("let ");
+                pretty::pattern(p, out);
+                out.push_str(" = ");
+            }
+            let _ = write!(out, "call {}@{}({})(", key.chor, callee_role, roles.join(", "));
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                pretty::expr(a, out);
+            }
+            out.push_str(");\n");
+        }
+        LKind::Return(e) => {
+            out.push_str("return ");
+            pretty::expr(e, out);
+            out.push_str(";\n");
+        }
+    }
+}
+
+/// One statement as text, for comparing behaviour while merging.
+pub fn stmt_text(s: &LStmt) -> String {
+    let mut out = String::new();
+    print_stmt(s, 0, &mut out);
+    out
+}
+
+impl LocalProgram {
+    /// The readable endpoint program, as `chor project` prints it.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("// role {}\n", self.role);
+        let mut keys: Vec<&ProcKey> = self.procs.keys().collect();
+        keys.sort_by_key(|k| (k != &&self.entry, (*k).clone()));
+        for k in keys {
+            let p = &self.procs[k];
+            out.push_str(&p.header());
+            out.push(' ');
+            print_block(&p.body, 0, &mut out);
+            out.push_str("\n\n");
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+        out
+    }
+}

@@ -1,0 +1,494 @@
+//! Endpoint projection with merging, and the knowledge-of-choice check.
+//!
+//! `project(C, i)` turns choreography C into what its i-th role does. A role that does not make a
+//! choice (`if R.e` / `match R.e`) follows the merge of its behaviours in the branches: identical
+//! behaviour merges trivially, and `branch` statements (waiting for a selection label) merge
+//! label-wise. Anything else cannot be merged: the role cannot know which branch was taken, and
+//! that is a knowledge-of-choice error with a fix that inserts the selections.
+
+use crate::local::*;
+use chor_check::Program;
+use chor_diagnostics::{Diagnostic, Fix, Span};
+use chor_syntax::ast::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Why two behaviours could not be merged: the first differing statements (None: nothing there).
+#[derive(Debug, Clone)]
+struct Mismatch {
+    left: Option<(Span, String)>,
+    right: Option<(Span, String)>,
+}
+
+fn describe(s: &LStmt) -> (Span, String) {
+    let text = stmt_text(s);
+    let first = text.lines().next().unwrap_or("").trim().to_owned();
+    (s.span, first)
+}
+
+fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let mut i = 0;
+    loop {
+        match (a.get(i), b.get(i)) {
+            (None, None) => return Ok(out),
+            (Some(x), None) => {
+                return Err(Mismatch {
+                    left: Some(describe(x)),
+                    right: None,
+                });
+            }
+            (None, Some(y)) => {
+                return Err(Mismatch {
+                    left: None,
+                    right: Some(describe(y)),
+                });
+            }
+            (Some(x), Some(y)) => {
+                out.push(merge_stmt(x, y)?);
+            }
+        }
+        i += 1;
+    }
+}
+
+fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
+    let kind = match (&x.kind, &y.kind) {
+        (LKind::Branch { from: f1, arms: a1 }, LKind::Branch { from: f2, arms: a2 }) if f1 == f2 => {
+            let mut arms: Vec<(String, Vec<LStmt>)> = Vec::new();
+            for (l, body) in a1 {
+                match a2.iter().find(|(l2, _)| l2 == l) {
+                    Some((_, body2)) => arms.push((l.clone(), merge(body, body2)?)),
+                    None => arms.push((l.clone(), body.clone())),
+                }
+            }
+            for (l, body) in a2 {
+                if !a1.iter().any(|(l1, _)| l1 == l) {
+                    arms.push((l.clone(), body.clone()));
+                }
+            }
+            LKind::Branch { from: f1.clone(), arms }
+        }
+        (LKind::If { cond: c1, then: t1, els: e1 }, LKind::If { cond: c2, then: t2, els: e2 })
+            if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2) =>
+        {
+            LKind::If {
+                cond: c1.clone(),
+                then: merge(t1, t2)?,
+                els: merge(e1, e2)?,
+            }
+        }
+        (LKind::Match { scrutinee: s1, arms: a1 }, LKind::Match { scrutinee: s2, arms: a2 })
+            if chor_syntax::pretty::expr_string(s1) == chor_syntax::pretty::expr_string(s2)
+                && a1.len() == a2.len()
+                && a1.iter().zip(a2).all(|((p, _), (q, _))| pat_text(p) == pat_text(q)) =>
+        {
+            let mut arms = Vec::new();
+            for ((p, b1), (_, b2)) in a1.iter().zip(a2) {
+                arms.push((p.clone(), merge(b1, b2)?));
+            }
+            LKind::Match {
+                scrutinee: s1.clone(),
+                arms,
+            }
+        }
+        (LKind::Block(b1), LKind::Block(b2)) => LKind::Block(merge(b1, b2)?),
+        _ => {
+            if stmt_text(x) == stmt_text(y) {
+                return Ok(x.clone());
+            }
+            return Err(Mismatch {
+                left: Some(describe(x)),
+                right: Some(describe(y)),
+            });
+        }
+    };
+    Ok(LStmt { kind, span: x.span })
+}
+
+fn pat_text(p: &Pattern) -> String {
+    let mut s = String::new();
+    chor_syntax::pretty::pattern(p, &mut s);
+    s
+}
+
+/// Projection of one choreography at one role position.
+struct Projector<'a> {
+    prog: &'a Program,
+    chor: &'a ChorDef,
+    role: &'a str,
+    diags: Vec<Diagnostic>,
+    /// Procedures this projection calls.
+    calls: BTreeSet<ProcKey>,
+}
+
+/// Labels suggested for the branches of a choice.
+fn branch_labels(n: usize, pats: Option<&[&Pattern]>) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for i in 0..n {
+        let base = match pats.and_then(|p| p.get(i)).map(|p| &p.kind) {
+            Some(PatternKind::Variant { name, .. }) => name.last().name.clone(),
+            Some(PatternKind::Ident(id)) if id.name.starts_with(|c: char| c.is_uppercase()) => id.name.clone(),
+            Some(PatternKind::Struct { name, .. }) => name.last().name.clone(),
+            Some(PatternKind::Lit(Lit::Bool(true))) => "True".to_owned(),
+            Some(PatternKind::Lit(Lit::Bool(false))) => "False".to_owned(),
+            Some(_) => format!("Case{}", i + 1),
+            None if n == 2 => (if i == 0 { "Then" } else { "Else" }).to_owned(),
+            None => format!("Case{}", i + 1),
+        };
+        let mut l = base.clone();
+        let mut k = 2;
+        while labels.contains(&l) {
+            l = format!("{base}{k}");
+            k += 1;
+        }
+        labels.push(l);
+    }
+    labels
+}
+
+impl<'a> Projector<'a> {
+    fn block(&mut self, stmts: &[ChorStmt]) -> Vec<LStmt> {
+        let mut out = Vec::new();
+        for (k, s) in stmts.iter().enumerate() {
+            let span = s.span;
+            let role_name: &'a str = self.role;
+            let me = |r: &Ident| r.name == role_name;
+            match &s.kind {
+                ChorStmtKind::Let { role, pat, value, .. } => {
+                    if me(role) {
+                        out.push(LStmt {
+                            kind: LKind::Let {
+                                pat: pat.clone(),
+                                value: value.clone(),
+                            },
+                            span,
+                        });
+                    }
+                }
+                ChorStmtKind::Effect { role, expr } => {
+                    if me(role) {
+                        out.push(LStmt {
+                            kind: LKind::Effect(expr.clone()),
+                            span,
+                        });
+                    }
+                }
+                ChorStmtKind::Comm { from, expr, to } => {
+                    if me(from) {
+                        out.push(LStmt {
+                            kind: LKind::Send {
+                                to: to.iter().map(|r| r.role.name.clone()).collect(),
+                                expr: expr.clone(),
+                            },
+                            span,
+                        });
+                    }
+                    for r in to {
+                        if me(&r.role) {
+                            out.push(LStmt {
+                                kind: LKind::Recv {
+                                    from: from.name.clone(),
+                                    var: r.var.name.clone(),
+                                },
+                                span,
+                            });
+                        }
+                    }
+                }
+                ChorStmtKind::Select { from, to, label } => {
+                    if me(from) {
+                        out.push(LStmt {
+                            kind: LKind::Select {
+                                to: to.iter().map(|r| r.name.clone()).collect(),
+                                label: label.name.clone(),
+                            },
+                            span,
+                        });
+                    } else if to.iter().any(me) {
+                        // The rest of the block is what happens after this label arrives.
+                        let rest = self.block(&stmts[k + 1..]);
+                        out.push(LStmt {
+                            kind: LKind::Branch {
+                                from: from.name.clone(),
+                                arms: vec![(label.name.clone(), rest)],
+                            },
+                            span,
+                        });
+                        return out;
+                    }
+                }
+                ChorStmtKind::If { role, cond, then, els } => {
+                    let t = self.block(&then.stmts);
+                    let e = els.as_ref().map(|b| self.block(&b.stmts)).unwrap_or_default();
+                    if me(role) {
+                        out.push(LStmt {
+                            kind: LKind::If {
+                                cond: cond.clone(),
+                                then: t,
+                                els: e,
+                            },
+                            span,
+                        });
+                    } else {
+                        let blocks = [(then.span, then.stmts.first().map(|s| s.span)), match els {
+                            Some(b) => (b.span, b.stmts.first().map(|s| s.span)),
+                            None => (then.span.end_point(), None),
+                        }];
+                        match merge(&t, &e) {
+                            Ok(m) => push_scoped(&mut out, m, span),
+                            Err(mm) => {
+                                let d = self.koc_error(role, s, cond.span, &blocks, els.is_none(), None, mm);
+                                self.diags.push(d);
+                            }
+                        }
+                    }
+                }
+                ChorStmtKind::Match { role, scrutinee, arms } => {
+                    let bodies: Vec<Vec<LStmt>> = arms.iter().map(|a| self.block(&a.body.stmts)).collect();
+                    if me(role) {
+                        out.push(LStmt {
+                            kind: LKind::Match {
+                                scrutinee: scrutinee.clone(),
+                                arms: arms.iter().map(|a| a.pat.clone()).zip(bodies).collect(),
+                            },
+                            span,
+                        });
+                    } else {
+                        let mut acc: Option<Vec<LStmt>> = None;
+                        let mut failed = None;
+                        for (i, b) in bodies.iter().enumerate() {
+                            acc = Some(match acc.take() {
+                                None => b.clone(),
+                                Some(prev) => match merge(&prev, b) {
+                                    Ok(m) => m,
+                                    Err(mm) => {
+                                        failed = Some((i, mm));
+                                        break;
+                                    }
+                                },
+                            });
+                        }
+                        match failed {
+                            None => push_scoped(&mut out, acc.unwrap_or_default(), span),
+                            Some((_, mm)) => {
+                                let blocks: Vec<(Span, Option<Span>)> =
+                                    arms.iter().map(|a| (a.body.span, a.body.stmts.first().map(|s| s.span))).collect();
+                                let pats: Vec<&Pattern> = arms.iter().map(|a| &a.pat).collect();
+                                let d = self.koc_error(role, s, scrutinee.span, &blocks, false, Some(&pats), mm);
+                                self.diags.push(d);
+                            }
+                        }
+                    }
+                }
+                ChorStmtKind::Call { call, bind } => {
+                    let Some(i) = call.roles.iter().position(me) else { continue };
+                    let Some(callee) = self.prog.chor(&call.callee.name) else { continue };
+                    let key = ProcKey {
+                        chor: callee.name.name.clone(),
+                        index: i,
+                    };
+                    let my_role_in_callee = callee.roles.get(i).map(|r| r.name.as_str());
+                    let args = callee
+                        .params
+                        .iter()
+                        .zip(&call.args)
+                        .filter(|(p, _)| Some(p.role.name.as_str()) == my_role_in_callee)
+                        .map(|(_, a)| a.expr.clone())
+                        .collect();
+                    let bind = bind.as_ref().filter(|(r, _, _)| me(r)).map(|(_, p, _)| p.clone());
+                    self.calls.insert(key.clone());
+                    out.push(LStmt {
+                        kind: LKind::Call {
+                            key,
+                            callee_role: my_role_in_callee.unwrap_or("").to_owned(),
+                            roles: call.roles.iter().map(|r| r.name.clone()).collect(),
+                            args,
+                            bind,
+                        },
+                        span,
+                    });
+                }
+                ChorStmtKind::Return { role, expr } => {
+                    if me(role) {
+                        out.push(LStmt {
+                            kind: LKind::Return(expr.clone()),
+                            span,
+                        });
+                    }
+                }
+                ChorStmtKind::Error => {}
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn koc_error(
+        &self,
+        decider: &Ident,
+        stmt: &ChorStmt,
+        head: Span,
+        blocks: &[(Span, Option<Span>)],
+        missing_else: bool,
+        pats: Option<&[&Pattern]>,
+        mm: Mismatch,
+    ) -> Diagnostic {
+        let role = self.role;
+        let what = if pats.is_some() { "match" } else { "if" };
+        let mut d = Diagnostic::error(
+            "E0501",
+            format!("{role} cannot know which branch {} chose", decider.name),
+            head,
+            format!("{} decides here", decider.name),
+        );
+        match (&mm.left, &mm.right) {
+            (Some((s1, t1)), Some((s2, t2))) => {
+                d = d
+                    .with_label(*s1, format!("in one branch {role} does `{t1}`"))
+                    .with_label(*s2, format!("in another it does `{t2}`"));
+            }
+            (Some((s1, t1)), None) | (None, Some((s1, t1))) => {
+                d = d.with_label(*s1, format!("{role} does `{t1}` in one branch only"));
+            }
+            (None, None) => {}
+        }
+        let labels = branch_labels(blocks.len(), pats);
+        let sel = |l: &str| format!("{} -> {role}[{l}];", decider.name);
+        let mut edits: Vec<(Span, String)> = Vec::new();
+        for (i, (block_span, _first)) in blocks.iter().enumerate() {
+            if i == blocks.len() - 1 && missing_else {
+                edits.push((*block_span, format!(" else {{ {} }}", sel(&labels[i]))));
+            } else {
+                let at = Span {
+                    file: block_span.file,
+                    start: block_span.start + 1,
+                    end: block_span.start + 1,
+                };
+                edits.push((at, format!(" {}", sel(&labels[i]))));
+            }
+        }
+        let listing: Vec<String> = labels.iter().map(|l| format!("`{}`", sel(l))).collect();
+        d = d.with_help(format!(
+            "{role} behaves differently depending on this {what}; tell it which branch was taken by starting the branches with {}",
+            listing.join(" and ")
+        ));
+        d = d.with_note(format!(
+            "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice (from {} or from a role that already knows it) before it acts differently",
+            decider.name
+        ));
+        let _ = stmt;
+        let mut edits = edits.into_iter();
+        if let Some((span, replacement)) = edits.next() {
+            d = d.with_fix(Fix {
+                message: format!("insert selections telling {role} the branch"),
+                span,
+                replacement,
+                more: edits.collect(),
+            });
+        }
+        d
+    }
+}
+
+/// A merged branch body keeps its own scope (its bindings end with it); empty ones vanish.
+fn push_scoped(out: &mut Vec<LStmt>, body: Vec<LStmt>, span: Span) {
+    if body.is_empty() {
+        return;
+    }
+    let binds = body.iter().any(|s| matches!(s.kind, LKind::Let { .. } | LKind::Recv { .. } | LKind::Call { bind: Some(_), .. }));
+    if binds {
+        out.push(LStmt {
+            kind: LKind::Block(body),
+            span,
+        });
+    } else {
+        out.extend(body);
+    }
+}
+
+/// Project choreography `chor` at role position `index`.
+pub fn project_proc(prog: &Program, chor: &ChorDef, index: usize) -> (LocalProc, BTreeSet<ProcKey>, Vec<Diagnostic>) {
+    let role = chor.roles.get(index).map_or("", |r| r.name.as_str());
+    let mut p = Projector {
+        prog,
+        chor,
+        role,
+        diags: Vec::new(),
+        calls: BTreeSet::new(),
+    };
+    let body = p.block(&chor.body.stmts);
+    let _ = p.chor;
+    let lp = LocalProc {
+        key: ProcKey {
+            chor: chor.name.name.clone(),
+            index,
+        },
+        role: role.to_owned(),
+        roles: chor.roles.iter().map(|r| r.name.clone()).collect(),
+        params: chor
+            .params
+            .iter()
+            .filter(|q| q.role.name == role)
+            .map(|q| q.name.name.clone())
+            .collect(),
+        returns: chor.ret.as_ref().is_some_and(|(_, r)| r.name == role),
+        body,
+    };
+    (lp, p.calls, p.diags)
+}
+
+/// Knowledge-of-choice diagnostics for every choreography of the program, at every role.
+pub fn check_choices(prog: &Program) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut chors: Vec<&ChorDef> = prog.chors.values().filter_map(|r| prog.chor_def(*r)).collect();
+    chors.sort_by_key(|c| c.span);
+    for c in chors {
+        for i in 0..c.roles.len() {
+            let (_, _, d) = project_proc(prog, c, i);
+            diags.extend(d);
+        }
+    }
+    diags.sort_by_key(|d| d.primary_span());
+    diags
+}
+
+/// Project `main` into one local program per role (with every procedure each role reaches).
+pub fn project_program(prog: &Program, entry: &str) -> Result<Vec<LocalProgram>, Vec<Diagnostic>> {
+    let Some(main) = prog.chor(entry) else {
+        return Err(vec![]);
+    };
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    let mut cache: HashMap<ProcKey, (LocalProc, BTreeSet<ProcKey>)> = HashMap::new();
+    for (i, r) in main.roles.iter().enumerate() {
+        let entry_key = ProcKey {
+            chor: entry.to_owned(),
+            index: i,
+        };
+        let mut procs = BTreeMap::new();
+        let mut todo = vec![entry_key.clone()];
+        while let Some(k) = todo.pop() {
+            if procs.contains_key(&k) {
+                continue;
+            }
+            let Some(c) = prog.chor(&k.chor) else { continue };
+            let (lp, calls) = match cache.get(&k) {
+                Some(x) => x.clone(),
+                None => {
+                    let (lp, calls, d) = project_proc(prog, c, k.index);
+                    diags.extend(d);
+                    cache.insert(k.clone(), (lp.clone(), calls.clone()));
+                    (lp, calls)
+                }
+            };
+            todo.extend(calls.into_iter());
+            procs.insert(k, lp);
+        }
+        out.push(LocalProgram {
+            role: r.name.clone(),
+            entry: entry_key,
+            procs,
+        });
+    }
+    if diags.is_empty() { Ok(out) } else { Err(diags) }
+}
