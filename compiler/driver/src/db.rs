@@ -65,8 +65,10 @@ impl Database {
         if let Some(f) = self.lock().by_path.get(&key) {
             return Ok(*f);
         }
-        let text = std::fs::read(&key).map_err(|e| format!("cannot read {}: {}", path.display(), io_reason(&e)))?;
-        let text = String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+        let text = std::fs::read(&key)
+            .map_err(|e| format!("cannot read {}: {}", path.display(), io_reason(&e)))?;
+        let text =
+            String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
         Ok(self.add(&key, text))
     }
 
@@ -129,14 +131,22 @@ struct DbLoader<'a> {
 }
 
 impl Loader for DbLoader<'_> {
-    fn load(&mut self, from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String> {
+    fn load(
+        &mut self,
+        from: FileId,
+        import: &str,
+    ) -> Result<(FileId, String, Arc<Parsed>), String> {
         let base = self
             .db
             .file_by_id(from)
             .and_then(|f| f.path(self.db).parent().map(Path::to_path_buf))
             .unwrap_or_default();
         let f = self.db.load(&base.join(import))?;
-        Ok((f.id(self.db), display_name(f.path(self.db)), parse_file(self.db, f)))
+        Ok((
+            f.id(self.db),
+            display_name(f.path(self.db)),
+            parse_file(self.db, f),
+        ))
     }
 }
 
@@ -172,7 +182,10 @@ pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {
     if syntax_ok {
         diags.extend(chor_project::check_choices(&prog));
     }
-    diags.sort_by_key(|d| d.primary_span().map(|s| (s.file != root.id(db), s.file, s.start)));
+    diags.sort_by_key(|d| {
+        d.primary_span()
+            .map(|s| (s.file != root.id(db), s.file, s.start))
+    });
     diags.dedup();
     Arc::new(diags)
 }
@@ -182,12 +195,16 @@ impl SourceMap for Database {
         if let Some((_, name, _)) = stdlib::by_file(file) {
             return name.to_owned();
         }
-        self.file_by_id(file).map(|f| display_name(f.path(self))).unwrap_or_else(|| "<unknown>".into())
+        self.file_by_id(file)
+            .map(|f| display_name(f.path(self)))
+            .unwrap_or_else(|| "<unknown>".into())
     }
     fn text(&self, file: FileId) -> String {
         if let Some((_, _, text)) = stdlib::by_file(file) {
             return text.to_owned();
         }
-        self.file_by_id(file).map(|f| f.text(self).clone()).unwrap_or_default()
+        self.file_by_id(file)
+            .map(|f| f.text(self).clone())
+            .unwrap_or_default()
     }
 }

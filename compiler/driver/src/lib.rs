@@ -56,12 +56,19 @@ impl Session {
         }
         if diags.iter().any(Diagnostic::is_error) {
             let n = diags.iter().filter(|d| d.is_error()).count();
-            eprintln!("error: {} found {n} error{}", self.name(), if n == 1 { "" } else { "s" });
+            eprintln!(
+                "error: {} found {n} error{}",
+                self.name(),
+                if n == 1 { "" } else { "s" }
+            );
             return Err(1);
         }
         let prog = self.program();
         if prog.chor("main").is_none() {
-            eprintln!("error: {} has no `choreography main(...)` to run", self.name());
+            eprintln!(
+                "error: {} has no `choreography main(...)` to run",
+                self.name()
+            );
             return Err(1);
         }
         Ok(prog)
@@ -74,7 +81,10 @@ impl Session {
     /// Render a runtime error at a role as a diagnostic with its source line.
     pub fn runtime_error(&self, e: &RoleError) -> String {
         match e.span {
-            Some(span) if span != chor_diagnostics::Span::default() || self.root.id(&self.db) == span.file => {
+            Some(span)
+                if span != chor_diagnostics::Span::default()
+                    || self.root.id(&self.db) == span.file =>
+            {
                 let d = Diagnostic::error(
                     "E0900",
                     format!("role {} stopped: {}", e.role, e.message),
@@ -183,7 +193,11 @@ pub fn cmd_check(path: &Path, json: bool, color: bool) -> i32 {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
         if !json {
-            eprintln!("error: {} found {errors} error{}", s.name(), if errors == 1 { "" } else { "s" });
+            eprintln!(
+                "error: {} found {errors} error{}",
+                s.name(),
+                if errors == 1 { "" } else { "s" }
+            );
         }
         1
     } else {
@@ -225,7 +239,10 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
     if let Some(r) = role {
         if !locals.iter().any(|l| l.role == r) {
             let roles: Vec<&str> = locals.iter().map(|l| l.role.as_str()).collect();
-            eprintln!("error: `main` has no role `{r}` (its roles are {})", roles.join(", "));
+            eprintln!(
+                "error: `main` has no role `{r}` (its roles are {})",
+                roles.join(", ")
+            );
             return 1;
         }
     }
@@ -298,7 +315,10 @@ pub fn cmd_run(path: &Path, color: bool) -> i32 {
 }
 
 /// Run a program in memory through the global interpreter; `(role, line)` output in order.
-pub fn simulate_capture(prog: &Program, input: Vec<String>) -> (Vec<(String, String)>, Result<(), RoleError>) {
+pub fn simulate_capture(
+    prog: &Program,
+    input: Vec<String>,
+) -> (Vec<(String, String)>, Result<(), RoleError>) {
     let io = CaptureIo {
         first_role: first_role(prog),
         input: Mutex::new(input),

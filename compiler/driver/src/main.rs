@@ -5,7 +5,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "chor", version, about = "Compiler for the .chor choreographic programming language")]
+#[command(
+    name = "chor",
+    version,
+    about = "Compiler for the .chor choreographic programming language"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +52,9 @@ fn main() {
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let code = match cli.command {
-        Command::Check { file, format } => chor_driver::cmd_check(&file, format == Format::Json, color),
+        Command::Check { file, format } => {
+            chor_driver::cmd_check(&file, format == Format::Json, color)
+        }
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
         Command::Simulate { file, trace } => chor_driver::cmd_simulate(&file, trace, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),

@@ -14,13 +14,24 @@ fn arg(args: &[Value], i: usize, span: Span) -> Res<&Value> {
 }
 
 fn clamp(n: i64, len: usize) -> usize {
-    if n <= 0 { 0 } else { (n as u64).min(len as u64) as usize }
+    if n <= 0 {
+        0
+    } else {
+        (n as u64).min(len as u64) as usize
+    }
 }
 
-pub fn call_builtin(ev: &Evaluator<'_>, module: Option<&str>, name: &str, mut args: Vec<Value>, span: Span) -> Res<Value> {
+pub fn call_builtin(
+    ev: &Evaluator<'_>,
+    module: Option<&str>,
+    name: &str,
+    mut args: Vec<Value>,
+    span: Span,
+) -> Res<Value> {
     match (module, name) {
         (None, "print") => {
-            ev.io.print(&ev.current_role(), &display(arg(&args, 0, span)?));
+            ev.io
+                .print(&ev.current_role(), &display(arg(&args, 0, span)?));
             Ok(Value::Unit)
         }
         (None, "to_string") => Ok(Value::str(&display(arg(&args, 0, span)?))),
@@ -56,7 +67,9 @@ pub fn call_builtin(ev: &Evaluator<'_>, module: Option<&str>, name: &str, mut ar
             let n = clamp(as_int(arg(&args, 1, span)?, span)?, l.len());
             Ok(Value::List(Arc::new(l[n..].to_vec())))
         }
-        (Some("string"), "len") => Ok(Value::Int(as_str(arg(&args, 0, span)?, span)?.chars().count() as i64)),
+        (Some("string"), "len") => Ok(Value::Int(
+            as_str(arg(&args, 0, span)?, span)?.chars().count() as i64,
+        )),
         (Some("string"), "split") => {
             let s = as_str(arg(&args, 0, span)?, span)?;
             let sep = as_str(arg(&args, 1, span)?, span)?;
@@ -81,7 +94,9 @@ pub fn call_builtin(ev: &Evaluator<'_>, module: Option<&str>, name: &str, mut ar
         }
         (Some("string"), "chars") => {
             let s = as_str(arg(&args, 0, span)?, span)?;
-            Ok(Value::List(Arc::new(s.chars().map(|c| Value::str(&c.to_string())).collect())))
+            Ok(Value::List(Arc::new(
+                s.chars().map(|c| Value::str(&c.to_string())).collect(),
+            )))
         }
         (Some("map"), "new") => Ok(Value::Map(Arc::new(BTreeMap::new()))),
         (Some("map"), "insert") => {
@@ -116,10 +131,16 @@ pub fn call_builtin(ev: &Evaluator<'_>, module: Option<&str>, name: &str, mut ar
         }
         (Some("map"), "len") => Ok(Value::Int(as_map(arg(&args, 0, span)?, span)?.len() as i64)),
         (Some("map"), "keys") => Ok(Value::List(Arc::new(
-            as_map(arg(&args, 0, span)?, span)?.keys().cloned().collect(),
+            as_map(arg(&args, 0, span)?, span)?
+                .keys()
+                .cloned()
+                .collect(),
         ))),
         (m, n) => fault(
-            format!("no implementation of builtin `{}{n}`", m.map(|m| format!("{m}::")).unwrap_or_default()),
+            format!(
+                "no implementation of builtin `{}{n}`",
+                m.map(|m| format!("{m}::")).unwrap_or_default()
+            ),
             span,
         ),
     }

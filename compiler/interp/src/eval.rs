@@ -55,7 +55,11 @@ pub struct Env {
 
 impl Env {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.vars.iter().rev().find(|(n, _)| &**n == name).map(|(_, v)| v)
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v)
     }
     pub fn bind(&mut self, name: &str, v: Value) {
         self.vars.push((Arc::from(name), v));
@@ -123,7 +127,14 @@ impl<'p> Evaluator<'p> {
                     },
                     (UnOp::Neg, Value::Float(x)) => Ok(Value::Float(-x)),
                     (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-                    (_, v) => fault(format!("cannot apply `{}` to {}", unop_text(*op), crate::value::to_literal(&v)), e.span),
+                    (_, v) => fault(
+                        format!(
+                            "cannot apply `{}` to {}",
+                            unop_text(*op),
+                            crate::value::to_literal(&v)
+                        ),
+                        e.span,
+                    ),
                 }
             }
             ExprKind::Binary(op, a, b) => self.eval_binary(env, *op, a, b, module, e.span),
@@ -146,11 +157,22 @@ impl<'p> Evaluator<'p> {
             ExprKind::Field(x, name) => {
                 let v = self.eval(env, x, module)?;
                 match &v {
-                    Value::Struct(s) => match s.field_names.iter().position(|n| **n == *name.name) {
-                        Some(i) => Ok(s.fields[i].clone()),
-                        None => fault(format!("no field `{}` on {}", name.name, s.name), name.span),
-                    },
-                    other => fault(format!("no field `{}` on {}", name.name, crate::value::to_literal(other)), name.span),
+                    Value::Struct(s) => {
+                        match s.field_names.iter().position(|n| **n == *name.name) {
+                            Some(i) => Ok(s.fields[i].clone()),
+                            None => {
+                                fault(format!("no field `{}` on {}", name.name, s.name), name.span)
+                            }
+                        }
+                    }
+                    other => fault(
+                        format!(
+                            "no field `{}` on {}",
+                            name.name,
+                            crate::value::to_literal(other)
+                        ),
+                        name.span,
+                    ),
                 }
             }
             ExprKind::TupleIndex(x, i, sp) => {
@@ -160,7 +182,10 @@ impl<'p> Evaluator<'p> {
                         Some(x) => Ok(x.clone()),
                         None => fault(format!("tuple has no element {i}"), *sp),
                     },
-                    other => fault(format!("{} is not a tuple", crate::value::to_literal(other)), *sp),
+                    other => fault(
+                        format!("{} is not a tuple", crate::value::to_literal(other)),
+                        *sp,
+                    ),
                 }
             }
             ExprKind::Tuple(items) => {
@@ -206,7 +231,13 @@ impl<'p> Evaluator<'p> {
                         Some(x) => self.eval_in(env, x, module, tail),
                         None => Ok(Value::Unit),
                     },
-                    other => fault(format!("condition is {}, not a Bool", crate::value::to_literal(&other)), cond.span),
+                    other => fault(
+                        format!(
+                            "condition is {}, not a Bool",
+                            crate::value::to_literal(&other)
+                        ),
+                        cond.span,
+                    ),
                 }
             }
             ExprKind::Match { scrutinee, arms } => {
@@ -221,7 +252,10 @@ impl<'p> Evaluator<'p> {
                     env.reset(mark);
                 }
                 fault(
-                    format!("no arm of this match covers {}", crate::value::to_literal(&v)),
+                    format!(
+                        "no arm of this match covers {}",
+                        crate::value::to_literal(&v)
+                    ),
                     scrutinee.span,
                 )
             }
@@ -233,6 +267,10 @@ impl<'p> Evaluator<'p> {
                 };
                 Err(Ctrl::Return(v))
             }
+            ExprKind::Located(..) => fault(
+                "`R.(…)` is only allowed as an argument of a choreography call",
+                e.span,
+            ),
             ExprKind::Error => fault("this expression has a syntax error", e.span),
         }
     }
@@ -242,11 +280,16 @@ impl<'p> Evaluator<'p> {
         let r = (|| {
             for s in &b.stmts {
                 match s {
-                    Stmt::Let { pat, value, span, .. } => {
+                    Stmt::Let {
+                        pat, value, span, ..
+                    } => {
                         let v = self.eval(env, value, module)?;
                         if !self.match_pattern(pat, &v, env) {
                             return fault(
-                                format!("the pattern does not match {}", crate::value::to_literal(&v)),
+                                format!(
+                                    "the pattern does not match {}",
+                                    crate::value::to_literal(&v)
+                                ),
                                 *span,
                             );
                         }
@@ -266,7 +309,15 @@ impl<'p> Evaluator<'p> {
         r
     }
 
-    fn eval_binary(&self, env: &mut Env, op: BinOp, a: &Expr, b: &Expr, module: Option<&str>, span: Span) -> Res<Value> {
+    fn eval_binary(
+        &self,
+        env: &mut Env,
+        op: BinOp,
+        a: &Expr,
+        b: &Expr,
+        module: Option<&str>,
+        span: Span,
+    ) -> Res<Value> {
         if matches!(op, BinOp::And | BinOp::Or) {
             let x = self.eval(env, a, module)?;
             return match (op, x) {
@@ -274,9 +325,23 @@ impl<'p> Evaluator<'p> {
                 (BinOp::Or, Value::Bool(true)) => Ok(Value::Bool(true)),
                 (_, Value::Bool(_)) => match self.eval(env, b, module)? {
                     Value::Bool(y) => Ok(Value::Bool(y)),
-                    other => fault(format!("`{}` needs a Bool, found {}", op.text(), crate::value::to_literal(&other)), b.span),
+                    other => fault(
+                        format!(
+                            "`{}` needs a Bool, found {}",
+                            op.text(),
+                            crate::value::to_literal(&other)
+                        ),
+                        b.span,
+                    ),
                 },
-                (_, other) => fault(format!("`{}` needs a Bool, found {}", op.text(), crate::value::to_literal(&other)), a.span),
+                (_, other) => fault(
+                    format!(
+                        "`{}` needs a Bool, found {}",
+                        op.text(),
+                        crate::value::to_literal(&other)
+                    ),
+                    a.span,
+                ),
             };
         }
         let x = self.eval(env, a, module)?;
@@ -311,7 +376,10 @@ impl<'p> Evaluator<'p> {
                 Value::Func(Arc::new(FuncVal::Variant(Arc::from(name.as_str()))))
             });
         }
-        fault(format!("`{}` is not defined here", p.text()), unit_span(span))
+        fault(
+            format!("`{}` is not defined here", p.text()),
+            unit_span(span),
+        )
     }
 
     fn eval_callee(&self, env: &mut Env, f: &Expr, module: Option<&str>) -> Res<Callee> {
@@ -328,7 +396,10 @@ impl<'p> Evaluator<'p> {
         }
         match self.eval(env, f, module)? {
             Value::Func(fv) => self.callee_of(&fv, f.span),
-            other => fault(format!("{} is not a function", crate::value::to_literal(&other)), f.span),
+            other => fault(
+                format!("{} is not a function", crate::value::to_literal(&other)),
+                f.span,
+            ),
         }
     }
 
@@ -355,7 +426,10 @@ impl<'p> Evaluator<'p> {
                 let c = self.callee_of(fv, span)?;
                 self.call(c, args, span)
             }
-            other => fault(format!("{} is not a function", crate::value::to_literal(other)), span),
+            other => fault(
+                format!("{} is not a function", crate::value::to_literal(other)),
+                span,
+            ),
         }
     }
 
@@ -363,7 +437,10 @@ impl<'p> Evaluator<'p> {
     pub fn call(&self, callee: Callee, args: Vec<Value>, span: Span) -> Res<Value> {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
-            return fault("stack overflow: recursion too deep (only tail calls run in constant stack)", span);
+            return fault(
+                "stack overflow: recursion too deep (only tail calls run in constant stack)",
+                span,
+            );
         }
         self.depth.set(depth + 1);
         let r = self.call_loop(callee, args, span);
@@ -388,7 +465,12 @@ impl<'p> Evaluator<'p> {
             };
             if args.len() != def.params.len() {
                 return fault(
-                    format!("`{}` takes {} arguments but got {}", def.name.name, def.params.len(), args.len()),
+                    format!(
+                        "`{}` takes {} arguments but got {}",
+                        def.name.name,
+                        def.params.len(),
+                        args.len()
+                    ),
                     span,
                 );
             }
@@ -413,7 +495,11 @@ impl<'p> Evaluator<'p> {
         if let Some(n) = self.field_names.borrow().get(&key) {
             return n.clone();
         }
-        let names: Arc<[Arc<str>]> = def.fields.iter().map(|f| Arc::from(f.name.name.as_str())).collect();
+        let names: Arc<[Arc<str>]> = def
+            .fields
+            .iter()
+            .map(|f| Arc::from(f.name.name.as_str()))
+            .collect();
         self.field_names.borrow_mut().insert(key, names.clone());
         names
     }
@@ -444,12 +530,19 @@ impl<'p> Evaluator<'p> {
             }
             (PatternKind::Lit(l), v) => lit_value(l) == *v,
             (PatternKind::Tuple(ps), Value::Tuple(vs)) => {
-                ps.len() == vs.len() && ps.iter().zip(vs.iter()).all(|(p, v)| self.match_pattern(p, v, env))
+                ps.len() == vs.len()
+                    && ps
+                        .iter()
+                        .zip(vs.iter())
+                        .all(|(p, v)| self.match_pattern(p, v, env))
             }
             (PatternKind::Variant { name, args }, Value::Variant(x)) => {
                 *x.name == *name.last().name
                     && args.len() == x.fields.len()
-                    && args.iter().zip(x.fields.iter()).all(|(p, v)| self.match_pattern(p, v, env))
+                    && args
+                        .iter()
+                        .zip(x.fields.iter())
+                        .all(|(p, v)| self.match_pattern(p, v, env))
             }
             (PatternKind::Struct { name, fields, .. }, Value::Struct(s)) => {
                 *s.name == *name.last().name
@@ -466,11 +559,18 @@ impl<'p> Evaluator<'p> {
                     None => vs.len() == n,
                     Some(_) => vs.len() >= n,
                 };
-                if !len_ok || !elems.iter().zip(vs.iter()).all(|(p, v)| self.match_pattern(p, v, env)) {
+                if !len_ok
+                    || !elems
+                        .iter()
+                        .zip(vs.iter())
+                        .all(|(p, v)| self.match_pattern(p, v, env))
+                {
                     return false;
                 }
                 match rest {
-                    Some(Some(r)) => self.match_pattern(r, &Value::List(Arc::new(vs[n..].to_vec())), env),
+                    Some(Some(r)) => {
+                        self.match_pattern(r, &Value::List(Arc::new(vs[n..].to_vec())), env)
+                    }
                     _ => true,
                 }
             }
@@ -501,12 +601,22 @@ pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
     use BinOp::*;
     let overflow = || fault("integer overflow", span);
     match (op, x, y) {
-        (Add, Value::Int(a), Value::Int(b)) => a.checked_add(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Sub, Value::Int(a), Value::Int(b)) => a.checked_sub(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Mul, Value::Int(a), Value::Int(b)) => a.checked_mul(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Add, Value::Int(a), Value::Int(b)) => a
+            .checked_add(b)
+            .map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Sub, Value::Int(a), Value::Int(b)) => a
+            .checked_sub(b)
+            .map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Mul, Value::Int(a), Value::Int(b)) => a
+            .checked_mul(b)
+            .map_or_else(overflow, |v| Ok(Value::Int(v))),
         (Div | Rem, Value::Int(_), Value::Int(0)) => fault("division by zero", span),
-        (Div, Value::Int(a), Value::Int(b)) => a.checked_div(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Rem, Value::Int(a), Value::Int(b)) => a.checked_rem(b).map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Div, Value::Int(a), Value::Int(b)) => a
+            .checked_div(b)
+            .map_or_else(overflow, |v| Ok(Value::Int(v))),
+        (Rem, Value::Int(a), Value::Int(b)) => a
+            .checked_rem(b)
+            .map_or_else(overflow, |v| Ok(Value::Int(v))),
         (Add, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a + b)),
         (Sub, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a - b)),
         (Mul, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a * b)),
@@ -544,28 +654,43 @@ pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
 pub(crate) fn as_list(v: &Value, span: Span) -> Res<&Arc<Vec<Value>>> {
     match v {
         Value::List(l) => Ok(l),
-        other => fault(format!("expected a List, found {}", crate::value::to_literal(other)), span),
+        other => fault(
+            format!("expected a List, found {}", crate::value::to_literal(other)),
+            span,
+        ),
     }
 }
 
 pub(crate) fn as_int(v: &Value, span: Span) -> Res<i64> {
     match v {
         Value::Int(i) => Ok(*i),
-        other => fault(format!("expected an Int, found {}", crate::value::to_literal(other)), span),
+        other => fault(
+            format!("expected an Int, found {}", crate::value::to_literal(other)),
+            span,
+        ),
     }
 }
 
 pub(crate) fn as_str(v: &Value, span: Span) -> Res<&Arc<str>> {
     match v {
         Value::Str(s) => Ok(s),
-        other => fault(format!("expected a String, found {}", crate::value::to_literal(other)), span),
+        other => fault(
+            format!(
+                "expected a String, found {}",
+                crate::value::to_literal(other)
+            ),
+            span,
+        ),
     }
 }
 
 pub(crate) fn as_map(v: &Value, span: Span) -> Res<&Arc<BTreeMap<Value, Value>>> {
     match v {
         Value::Map(m) => Ok(m),
-        other => fault(format!("expected a Map, found {}", crate::value::to_literal(other)), span),
+        other => fault(
+            format!("expected a Map, found {}", crate::value::to_literal(other)),
+            span,
+        ),
     }
 }
 

@@ -27,15 +27,29 @@ impl std::fmt::Display for RoleError {
 /// One event of a run, for `--trace`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TraceEvent {
-    Comm { from: String, to: String, value: String, span: Span },
-    Select { from: String, to: String, label: String, span: Span },
+    Comm {
+        from: String,
+        to: String,
+        value: String,
+        span: Span,
+    },
+    Select {
+        from: String,
+        to: String,
+        label: String,
+        span: Span,
+    },
 }
 
 impl std::fmt::Display for TraceEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TraceEvent::Comm { from, to, value, .. } => write!(f, "{from} -> {to}: {value}"),
-            TraceEvent::Select { from, to, label, .. } => write!(f, "{from} -> {to}[{label}]"),
+            TraceEvent::Comm {
+                from, to, value, ..
+            } => write!(f, "{from} -> {to}: {value}"),
+            TraceEvent::Select {
+                from, to, label, ..
+            } => write!(f, "{from} -> {to}[{label}]"),
         }
     }
 }
@@ -50,7 +64,12 @@ struct Frame {
 impl Frame {
     fn new(chor: &ChorDef, actual: Vec<Arc<str>>) -> Frame {
         Frame {
-            index: chor.roles.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect(),
+            index: chor
+                .roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.name.clone(), i))
+                .collect(),
             envs: vec![Env::default(); actual.len()],
             actual,
         }
@@ -77,7 +96,11 @@ pub struct Simulator<'p> {
 }
 
 impl<'p> Simulator<'p> {
-    pub fn new(prog: &'p Program, io: &'p dyn Io, trace: Option<&'p (dyn Fn(&TraceEvent) + Sync)>) -> Simulator<'p> {
+    pub fn new(
+        prog: &'p Program,
+        io: &'p dyn Io,
+        trace: Option<&'p (dyn Fn(&TraceEvent) + Sync)>,
+    ) -> Simulator<'p> {
         Simulator {
             ev: Evaluator::new(prog, io),
             prog,
@@ -95,7 +118,11 @@ impl<'p> Simulator<'p> {
                 span: None,
             });
         };
-        let actual: Vec<Arc<str>> = main.roles.iter().map(|r| Arc::from(r.name.as_str())).collect();
+        let actual: Vec<Arc<str>> = main
+            .roles
+            .iter()
+            .map(|r| Arc::from(r.name.as_str()))
+            .collect();
         match self.run_chor(entry, actual, Vec::new()) {
             Ok(_) => Ok(()),
             Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError {
@@ -112,13 +139,21 @@ impl<'p> Simulator<'p> {
         *self.failed_role.borrow_mut() = frame.actual[i].clone();
     }
 
-    fn run_chor(&self, name: &str, actual: Vec<Arc<str>>, args: Vec<(usize, String, Value)>) -> Result<Option<Value>, Ctrl> {
+    fn run_chor(
+        &self,
+        name: &str,
+        actual: Vec<Arc<str>>,
+        args: Vec<(usize, String, Value)>,
+    ) -> Result<Option<Value>, Ctrl> {
         let mut name = name.to_owned();
         let mut actual = actual;
         let mut args = args;
         loop {
             let Some(chor) = self.prog.chor(&name) else {
-                return crate::eval::fault(format!("unknown choreography `{name}`"), Span::default());
+                return crate::eval::fault(
+                    format!("unknown choreography `{name}`"),
+                    Span::default(),
+                );
             };
             let mut frame = Frame::new(chor, actual);
             for (i, n, v) in args {
@@ -163,10 +198,15 @@ impl<'p> Simulator<'p> {
         for (k, s) in stmts.iter().enumerate() {
             let last = tail && k + 1 == n;
             match &s.kind {
-                ChorStmtKind::Let { role, pat, value, .. } => {
+                ChorStmtKind::Let {
+                    role, pat, value, ..
+                } => {
                     let (i, v) = self.eval_at(frame, role, value)?;
                     if !self.ev.match_pattern(pat, &v, &mut frame.envs[i]) {
-                        return crate::eval::fault(format!("the pattern does not match {}", to_literal(&v)), s.span);
+                        return crate::eval::fault(
+                            format!("the pattern does not match {}", to_literal(&v)),
+                            s.span,
+                        );
                     }
                 }
                 ChorStmtKind::Effect { role, expr } => {
@@ -197,7 +237,12 @@ impl<'p> Simulator<'p> {
                         });
                     }
                 }
-                ChorStmtKind::If { role, cond, then, els } => {
+                ChorStmtKind::If {
+                    role,
+                    cond,
+                    then,
+                    els,
+                } => {
                     let (_, c) = self.eval_at(frame, role, cond)?;
                     let flow = match c {
                         Value::Bool(true) => self.block(frame, &then.stmts, last)?,
@@ -205,13 +250,22 @@ impl<'p> Simulator<'p> {
                             Some(b) => self.block(frame, &b.stmts, last)?,
                             None => Flow::Normal,
                         },
-                        other => return crate::eval::fault(format!("condition is {}, not a Bool", to_literal(&other)), cond.span),
+                        other => {
+                            return crate::eval::fault(
+                                format!("condition is {}, not a Bool", to_literal(&other)),
+                                cond.span,
+                            );
+                        }
                     };
                     if !matches!(flow, Flow::Normal) {
                         return Ok(flow);
                     }
                 }
-                ChorStmtKind::Match { role, scrutinee, arms } => {
+                ChorStmtKind::Match {
+                    role,
+                    scrutinee,
+                    arms,
+                } => {
                     let (i, v) = self.eval_at(frame, role, scrutinee)?;
                     let mut chosen = None;
                     for arm in arms {
@@ -226,7 +280,10 @@ impl<'p> Simulator<'p> {
                         frame.envs[i].reset(mark);
                     }
                     let Some((arm, mark)) = chosen else {
-                        return crate::eval::fault(format!("no arm of this match covers {}", to_literal(&v)), scrutinee.span);
+                        return crate::eval::fault(
+                            format!("no arm of this match covers {}", to_literal(&v)),
+                            scrutinee.span,
+                        );
                     };
                     let flow = self.block(frame, &arm.body.stmts, last)?;
                     frame.envs[i].reset(mark);
@@ -236,7 +293,10 @@ impl<'p> Simulator<'p> {
                 }
                 ChorStmtKind::Call { call, bind } => {
                     let Some(callee) = self.prog.chor(&call.callee.name) else {
-                        return crate::eval::fault(format!("unknown choreography `{}`", call.callee.name), call.callee.span);
+                        return crate::eval::fault(
+                            format!("unknown choreography `{}`", call.callee.name),
+                            call.callee.span,
+                        );
                     };
                     let mut actual = Vec::with_capacity(call.roles.len());
                     for r in &call.roles {
@@ -245,7 +305,11 @@ impl<'p> Simulator<'p> {
                     let mut args = Vec::new();
                     for (p, a) in callee.params.iter().zip(&call.args) {
                         let (_, v) = self.eval_at(frame, &a.role, &a.expr)?;
-                        let ci = callee.roles.iter().position(|r| r.name == p.role.name).unwrap_or(0);
+                        let ci = callee
+                            .roles
+                            .iter()
+                            .position(|r| r.name == p.role.name)
+                            .unwrap_or(0);
                         args.push((ci, p.name.name.clone(), v));
                     }
                     if last && bind.is_none() {
@@ -257,7 +321,10 @@ impl<'p> Simulator<'p> {
                         self.at(frame, i);
                         let v = result.unwrap_or(Value::Unit);
                         if !self.ev.match_pattern(pat, &v, &mut frame.envs[i]) {
-                            return crate::eval::fault(format!("the pattern does not match {}", to_literal(&v)), s.span);
+                            return crate::eval::fault(
+                                format!("the pattern does not match {}", to_literal(&v)),
+                                s.span,
+                            );
                         }
                     }
                 }
@@ -265,7 +332,9 @@ impl<'p> Simulator<'p> {
                     let (_, v) = self.eval_at(frame, role, expr)?;
                     return Ok(Flow::Return(v));
                 }
-                ChorStmtKind::Error => return crate::eval::fault("this statement has a syntax error", s.span),
+                ChorStmtKind::Error => {
+                    return crate::eval::fault("this statement has a syntax error", s.span);
+                }
             }
         }
         Ok(Flow::Normal)

@@ -17,11 +17,16 @@ pub const STACK_SIZE: usize = 1 << 30;
 
 /// Run `f` on a thread with a large stack (the interpreter recurses on the Rust stack).
 pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| match std::thread::Builder::new().stack_size(STACK_SIZE).spawn_scoped(s, f) {
-        Ok(h) => match h.join() {
-            Ok(v) => v,
-            Err(p) => std::panic::resume_unwind(p),
-        },
-        Err(e) => panic!("cannot start the interpreter thread: {e}"),
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(s, f)
+        {
+            Ok(h) => match h.join() {
+                Ok(v) => v,
+                Err(p) => std::panic::resume_unwind(p),
+            },
+            Err(e) => panic!("cannot start the interpreter thread: {e}"),
+        }
     })
 }

@@ -114,7 +114,12 @@ impl Frame<'_> {
 }
 
 impl<'p> LocalRunner<'p> {
-    pub fn new(prog: &'p Program, lp: &'p LocalProgram, transport: &'p dyn Transport, io: &'p dyn Io) -> LocalRunner<'p> {
+    pub fn new(
+        prog: &'p Program,
+        lp: &'p LocalProgram,
+        transport: &'p dyn Transport,
+        io: &'p dyn Io,
+    ) -> LocalRunner<'p> {
         let ev = Evaluator::new(prog, io);
         ev.set_role(&Arc::from(lp.role.as_str()));
         LocalRunner { ev, lp, transport }
@@ -133,11 +138,19 @@ impl<'p> LocalRunner<'p> {
         }
     }
 
-    fn run_proc(&self, key: ProcKey, actual: Vec<Arc<str>>, args: Vec<Value>) -> Result<Option<Value>, Ctrl> {
+    fn run_proc(
+        &self,
+        key: ProcKey,
+        actual: Vec<Arc<str>>,
+        args: Vec<Value>,
+    ) -> Result<Option<Value>, Ctrl> {
         let (mut key, mut actual, mut args) = (key, actual, args);
         loop {
             let Some(p) = self.lp.procs.get(&key) else {
-                return fault(format!("no projection of `{}` for this role", key.chor), Span::default());
+                return fault(
+                    format!("no projection of `{}` for this role", key.chor),
+                    Span::default(),
+                );
             };
             let mut frame = Frame {
                 actual,
@@ -171,7 +184,12 @@ impl<'p> LocalRunner<'p> {
         self.transport.recv(&peer, span).or_else(|e| fault(e, span))
     }
 
-    fn block_inner(&self, frame: &mut Frame<'_>, stmts: &[LStmt], tail: bool) -> Result<Flow, Ctrl> {
+    fn block_inner(
+        &self,
+        frame: &mut Frame<'_>,
+        stmts: &[LStmt],
+        tail: bool,
+    ) -> Result<Flow, Ctrl> {
         let n = stmts.len();
         for (k, s) in stmts.iter().enumerate() {
             let last = tail && k + 1 == n;
@@ -179,7 +197,10 @@ impl<'p> LocalRunner<'p> {
                 LKind::Let { pat, value } => {
                     let v = self.ev.eval(&mut frame.env, value, None)?;
                     if !self.ev.match_pattern(pat, &v, &mut frame.env) {
-                        return fault(format!("the pattern does not match {}", to_literal(&v)), s.span);
+                        return fault(
+                            format!("the pattern does not match {}", to_literal(&v)),
+                            s.span,
+                        );
                     }
                     Flow::Normal
                 }
@@ -191,7 +212,9 @@ impl<'p> LocalRunner<'p> {
                     let v = self.ev.eval(&mut frame.env, expr, None)?;
                     for r in to {
                         let peer = frame.peer(r, s.span)?;
-                        self.transport.send(&peer, Msg::Val(v.clone()), s.span).or_else(|e| fault(e, s.span))?;
+                        self.transport
+                            .send(&peer, Msg::Val(v.clone()), s.span)
+                            .or_else(|e| fault(e, s.span))?;
                     }
                     Flow::Normal
                 }
@@ -200,28 +223,48 @@ impl<'p> LocalRunner<'p> {
                         frame.env.bind(var, v);
                         Flow::Normal
                     }
-                    Msg::Label(l) => return fault(format!("expected a value from {from}, got the selection [{l}]"), s.span),
+                    Msg::Label(l) => {
+                        return fault(
+                            format!("expected a value from {from}, got the selection [{l}]"),
+                            s.span,
+                        );
+                    }
                 },
                 LKind::Select { to, label } => {
                     for r in to {
                         let peer = frame.peer(r, s.span)?;
-                        self.transport.send(&peer, Msg::Label(label.clone()), s.span).or_else(|e| fault(e, s.span))?;
+                        self.transport
+                            .send(&peer, Msg::Label(label.clone()), s.span)
+                            .or_else(|e| fault(e, s.span))?;
                     }
                     Flow::Normal
                 }
                 LKind::Branch { from, arms } => match self.recv(frame, from, s.span)? {
                     Msg::Label(l) => match arms.iter().find(|(a, _)| *a == l) {
                         Some((_, body)) => self.block(frame, body, last)?,
-                        None => return fault(format!("unexpected selection [{l}] from {from}"), s.span),
+                        None => {
+                            return fault(format!("unexpected selection [{l}] from {from}"), s.span);
+                        }
                     },
                     Msg::Val(v) => {
-                        return fault(format!("expected a selection from {from}, got the value {}", to_literal(&v)), s.span);
+                        return fault(
+                            format!(
+                                "expected a selection from {from}, got the value {}",
+                                to_literal(&v)
+                            ),
+                            s.span,
+                        );
                     }
                 },
                 LKind::If { cond, then, els } => match self.ev.eval(&mut frame.env, cond, None)? {
                     Value::Bool(true) => self.block(frame, then, last)?,
                     Value::Bool(false) => self.block(frame, els, last)?,
-                    other => return fault(format!("condition is {}, not a Bool", to_literal(&other)), cond.span),
+                    other => {
+                        return fault(
+                            format!("condition is {}, not a Bool", to_literal(&other)),
+                            cond.span,
+                        );
+                    }
                 },
                 LKind::Match { scrutinee, arms } => {
                     let v = self.ev.eval(&mut frame.env, scrutinee, None)?;
@@ -238,11 +281,22 @@ impl<'p> LocalRunner<'p> {
                     }
                     match flow {
                         Some(f) => f,
-                        None => return fault(format!("no arm of this match covers {}", to_literal(&v)), scrutinee.span),
+                        None => {
+                            return fault(
+                                format!("no arm of this match covers {}", to_literal(&v)),
+                                scrutinee.span,
+                            );
+                        }
                     }
                 }
                 LKind::Block(body) => self.block(frame, body, last)?,
-                LKind::Call { key, roles, args, bind, .. } => {
+                LKind::Call {
+                    key,
+                    roles,
+                    args,
+                    bind,
+                    ..
+                } => {
                     let mut actual = Vec::with_capacity(roles.len());
                     for r in roles {
                         actual.push(frame.peer(r, s.span)?);
@@ -258,7 +312,10 @@ impl<'p> LocalRunner<'p> {
                     if let Some(p) = bind {
                         let v = result.unwrap_or(Value::Unit);
                         if !self.ev.match_pattern(p, &v, &mut frame.env) {
-                            return fault(format!("the pattern does not match {}", to_literal(&v)), s.span);
+                            return fault(
+                                format!("the pattern does not match {}", to_literal(&v)),
+                                s.span,
+                            );
                         }
                     }
                     Flow::Normal
@@ -318,7 +375,10 @@ pub fn run_projected(
     });
     // Report the root cause: a role that failed on its own rather than because a peer stopped.
     let errs: Vec<RoleError> = results.into_iter().filter_map(Result::err).collect();
-    match errs.iter().find(|e| !e.message.contains("stopped before sending")) {
+    match errs
+        .iter()
+        .find(|e| !e.message.contains("stopped before sending"))
+    {
         Some(e) => Err(e.clone()),
         None => errs.into_iter().next().map_or(Ok(()), Err),
     }

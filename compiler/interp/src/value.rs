@@ -23,7 +23,10 @@ pub struct VariantVal {
 /// A function used as a value: a named function (`module`, `name`) or a variant constructor.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FuncVal {
-    Named { module: Option<Arc<str>>, name: Arc<str> },
+    Named {
+        module: Option<Arc<str>>,
+        name: Arc<str>,
+    },
     Variant(Arc<str>),
 }
 
@@ -105,10 +108,18 @@ impl Ord for Value {
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
             (Value::Float(a), Value::Float(b)) => a.total_cmp(b),
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
-            (Value::Tuple(a), Value::Tuple(b)) | (Value::List(a), Value::List(b)) => a.iter().cmp(b.iter()),
+            (Value::Tuple(a), Value::Tuple(b)) | (Value::List(a), Value::List(b)) => {
+                a.iter().cmp(b.iter())
+            }
             (Value::Map(a), Value::Map(b)) => a.iter().cmp(b.iter()),
-            (Value::Struct(a), Value::Struct(b)) => a.name.cmp(&b.name).then_with(|| a.fields.iter().cmp(b.fields.iter())),
-            (Value::Variant(a), Value::Variant(b)) => a.name.cmp(&b.name).then_with(|| a.fields.iter().cmp(b.fields.iter())),
+            (Value::Struct(a), Value::Struct(b)) => a
+                .name
+                .cmp(&b.name)
+                .then_with(|| a.fields.iter().cmp(b.fields.iter())),
+            (Value::Variant(a), Value::Variant(b)) => a
+                .name
+                .cmp(&b.name)
+                .then_with(|| a.fields.iter().cmp(b.fields.iter())),
             (Value::Func(a), Value::Func(b)) => a.cmp(b),
             (a, b) => a.rank().cmp(&b.rank()),
         }
@@ -212,7 +223,10 @@ pub fn literal(v: &Value, out: &mut String) {
             }
         }
         Value::Func(f) => match &**f {
-            FuncVal::Named { module: Some(m), name } => {
+            FuncVal::Named {
+                module: Some(m),
+                name,
+            } => {
                 let _ = write!(out, "<fn {m}::{name}>");
             }
             FuncVal::Named { module: None, name } => {
@@ -263,7 +277,10 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(Value::str("b"), Value::str("2"));
         m.insert(Value::str("a"), Value::str("1"));
-        assert_eq!(to_display(&Value::Map(Arc::new(m))), "{\"a\": \"1\", \"b\": \"2\"}");
+        assert_eq!(
+            to_display(&Value::Map(Arc::new(m))),
+            "{\"a\": \"1\", \"b\": \"2\"}"
+        );
         let s = Value::Struct(Arc::new(StructVal {
             name: Arc::from("Quote"),
             field_names: Arc::from(vec![Arc::from("title"), Arc::from("price")]),

@@ -43,28 +43,61 @@ pub struct LStmt {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LKind {
-    Let { pat: Pattern, value: Expr },
+    Let {
+        pat: Pattern,
+        value: Expr,
+    },
     Effect(Expr),
     /// Evaluate once, send to each role in order.
-    Send { to: Vec<String>, expr: Expr },
-    Recv { from: String, var: String },
-    Select { to: Vec<String>, label: String },
+    Send {
+        to: Vec<String>,
+        expr: Expr,
+    },
+    Recv {
+        from: String,
+        var: String,
+    },
+    Select {
+        to: Vec<String>,
+        label: String,
+    },
     /// Wait for a label from `from` and continue with the matching arm.
-    Branch { from: String, arms: Vec<(String, Vec<LStmt>)> },
-    If { cond: Expr, then: Vec<LStmt>, els: Vec<LStmt> },
-    Match { scrutinee: Expr, arms: Vec<(Pattern, Vec<LStmt>)> },
+    Branch {
+        from: String,
+        arms: Vec<(String, Vec<LStmt>)>,
+    },
+    If {
+        cond: Expr,
+        then: Vec<LStmt>,
+        els: Vec<LStmt>,
+    },
+    Match {
+        scrutinee: Expr,
+        arms: Vec<(Pattern, Vec<LStmt>)>,
+    },
     /// A scope: the bindings inside end with it.
     Block(Vec<LStmt>),
     /// `roles[j]` is the caller's role passed for the callee's j-th role.
     /// `callee_role` is the name this role has inside the callee.
-    Call { key: ProcKey, callee_role: String, roles: Vec<String>, args: Vec<Expr>, bind: Option<Pattern> },
+    Call {
+        key: ProcKey,
+        callee_role: String,
+        roles: Vec<String>,
+        args: Vec<Expr>,
+        bind: Option<Pattern>,
+    },
     Return(Expr),
 }
 
 impl LocalProc {
     /// The header line, e.g. `proc Sort@A(A, B, C)(xs) -> value`.
     pub fn header(&self) -> String {
-        let mut s = format!("proc {}@{}({})", self.key.chor, self.role, self.roles.join(", "));
+        let mut s = format!(
+            "proc {}@{}({})",
+            self.key.chor,
+            self.role,
+            self.roles.join(", ")
+        );
         let _ = write!(s, "({})", self.params.join(", "));
         if self.returns {
             s.push_str(" -> value");
@@ -160,13 +193,25 @@ pub fn print_stmt(s: &LStmt, depth: usize, out: &mut String) {
             print_block(body, depth, out);
             out.push('\n');
         }
-        LKind::Call { key, callee_role, roles, args, bind } => {
+        LKind::Call {
+            key,
+            callee_role,
+            roles,
+            args,
+            bind,
+        } => {
             if let Some(p) = bind {
                 out.push_str("let ");
                 pretty::pattern(p, out);
                 out.push_str(" = ");
             }
-            let _ = write!(out, "call {}@{}({})(", key.chor, callee_role, roles.join(", "));
+            let _ = write!(
+                out,
+                "call {}@{}({})(",
+                key.chor,
+                callee_role,
+                roles.join(", ")
+            );
             for (i, a) in args.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");

@@ -53,7 +53,9 @@ fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
 
 fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
     let kind = match (&x.kind, &y.kind) {
-        (LKind::Branch { from: f1, arms: a1 }, LKind::Branch { from: f2, arms: a2 }) if f1 == f2 => {
+        (LKind::Branch { from: f1, arms: a1 }, LKind::Branch { from: f2, arms: a2 })
+            if f1 == f2 =>
+        {
             let mut arms: Vec<(String, Vec<LStmt>)> = Vec::new();
             for (l, body) in a1 {
                 match a2.iter().find(|(l2, _)| l2 == l) {
@@ -66,21 +68,44 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                     arms.push((l.clone(), body.clone()));
                 }
             }
-            LKind::Branch { from: f1.clone(), arms }
+            LKind::Branch {
+                from: f1.clone(),
+                arms,
+            }
         }
-        (LKind::If { cond: c1, then: t1, els: e1 }, LKind::If { cond: c2, then: t2, els: e2 })
-            if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2) =>
-        {
+        (
+            LKind::If {
+                cond: c1,
+                then: t1,
+                els: e1,
+            },
+            LKind::If {
+                cond: c2,
+                then: t2,
+                els: e2,
+            },
+        ) if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2) => {
             LKind::If {
                 cond: c1.clone(),
                 then: merge(t1, t2)?,
                 els: merge(e1, e2)?,
             }
         }
-        (LKind::Match { scrutinee: s1, arms: a1 }, LKind::Match { scrutinee: s2, arms: a2 })
-            if chor_syntax::pretty::expr_string(s1) == chor_syntax::pretty::expr_string(s2)
-                && a1.len() == a2.len()
-                && a1.iter().zip(a2).all(|((p, _), (q, _))| pat_text(p) == pat_text(q)) =>
+        (
+            LKind::Match {
+                scrutinee: s1,
+                arms: a1,
+            },
+            LKind::Match {
+                scrutinee: s2,
+                arms: a2,
+            },
+        ) if chor_syntax::pretty::expr_string(s1) == chor_syntax::pretty::expr_string(s2)
+            && a1.len() == a2.len()
+            && a1
+                .iter()
+                .zip(a2)
+                .all(|((p, _), (q, _))| pat_text(p) == pat_text(q)) =>
         {
             let mut arms = Vec::new();
             for ((p, b1), (_, b2)) in a1.iter().zip(a2) {
@@ -127,7 +152,9 @@ fn branch_labels(n: usize, pats: Option<&[&Pattern]>) -> Vec<String> {
     for i in 0..n {
         let base = match pats.and_then(|p| p.get(i)).map(|p| &p.kind) {
             Some(PatternKind::Variant { name, .. }) => name.last().name.clone(),
-            Some(PatternKind::Ident(id)) if id.name.starts_with(|c: char| c.is_uppercase()) => id.name.clone(),
+            Some(PatternKind::Ident(id)) if id.name.starts_with(|c: char| c.is_uppercase()) => {
+                id.name.clone()
+            }
             Some(PatternKind::Struct { name, .. }) => name.last().name.clone(),
             Some(PatternKind::Lit(Lit::Bool(true))) => "True".to_owned(),
             Some(PatternKind::Lit(Lit::Bool(false))) => "False".to_owned(),
@@ -154,7 +181,9 @@ impl<'a> Projector<'a> {
             let role_name: &'a str = self.role;
             let me = |r: &Ident| r.name == role_name;
             match &s.kind {
-                ChorStmtKind::Let { role, pat, value, .. } => {
+                ChorStmtKind::Let {
+                    role, pat, value, ..
+                } => {
                     if me(role) {
                         out.push(LStmt {
                             kind: LKind::Let {
@@ -217,9 +246,17 @@ impl<'a> Projector<'a> {
                         return out;
                     }
                 }
-                ChorStmtKind::If { role, cond, then, els } => {
+                ChorStmtKind::If {
+                    role,
+                    cond,
+                    then,
+                    els,
+                } => {
                     let t = self.block(&then.stmts);
-                    let e = els.as_ref().map(|b| self.block(&b.stmts)).unwrap_or_default();
+                    let e = els
+                        .as_ref()
+                        .map(|b| self.block(&b.stmts))
+                        .unwrap_or_default();
                     if me(role) {
                         out.push(LStmt {
                             kind: LKind::If {
@@ -230,21 +267,37 @@ impl<'a> Projector<'a> {
                             span,
                         });
                     } else {
-                        let blocks = [(then.span, then.stmts.first().map(|s| s.span)), match els {
-                            Some(b) => (b.span, b.stmts.first().map(|s| s.span)),
-                            None => (then.span.end_point(), None),
-                        }];
+                        let blocks = [
+                            (then.span, then.stmts.first().map(|s| s.span)),
+                            match els {
+                                Some(b) => (b.span, b.stmts.first().map(|s| s.span)),
+                                None => (then.span.end_point(), None),
+                            },
+                        ];
                         match merge(&t, &e) {
                             Ok(m) => push_scoped(&mut out, m, span),
                             Err(mm) => {
-                                let d = self.koc_error(role, s, cond.span, &blocks, els.is_none(), None, mm);
+                                let d = self.koc_error(
+                                    role,
+                                    s,
+                                    cond.span,
+                                    &blocks,
+                                    els.is_none(),
+                                    None,
+                                    mm,
+                                );
                                 self.diags.push(d);
                             }
                         }
                     }
                 }
-                ChorStmtKind::Match { role, scrutinee, arms } => {
-                    let bodies: Vec<Vec<LStmt>> = arms.iter().map(|a| self.block(&a.body.stmts)).collect();
+                ChorStmtKind::Match {
+                    role,
+                    scrutinee,
+                    arms,
+                } => {
+                    let bodies: Vec<Vec<LStmt>> =
+                        arms.iter().map(|a| self.block(&a.body.stmts)).collect();
                     if me(role) {
                         out.push(LStmt {
                             kind: LKind::Match {
@@ -271,18 +324,32 @@ impl<'a> Projector<'a> {
                         match failed {
                             None => push_scoped(&mut out, acc.unwrap_or_default(), span),
                             Some((_, mm)) => {
-                                let blocks: Vec<(Span, Option<Span>)> =
-                                    arms.iter().map(|a| (a.body.span, a.body.stmts.first().map(|s| s.span))).collect();
+                                let blocks: Vec<(Span, Option<Span>)> = arms
+                                    .iter()
+                                    .map(|a| (a.body.span, a.body.stmts.first().map(|s| s.span)))
+                                    .collect();
                                 let pats: Vec<&Pattern> = arms.iter().map(|a| &a.pat).collect();
-                                let d = self.koc_error(role, s, scrutinee.span, &blocks, false, Some(&pats), mm);
+                                let d = self.koc_error(
+                                    role,
+                                    s,
+                                    scrutinee.span,
+                                    &blocks,
+                                    false,
+                                    Some(&pats),
+                                    mm,
+                                );
                                 self.diags.push(d);
                             }
                         }
                     }
                 }
                 ChorStmtKind::Call { call, bind } => {
-                    let Some(i) = call.roles.iter().position(me) else { continue };
-                    let Some(callee) = self.prog.chor(&call.callee.name) else { continue };
+                    let Some(i) = call.roles.iter().position(me) else {
+                        continue;
+                    };
+                    let Some(callee) = self.prog.chor(&call.callee.name) else {
+                        continue;
+                    };
                     let key = ProcKey {
                         chor: callee.name.name.clone(),
                         index: i,
@@ -295,7 +362,10 @@ impl<'a> Projector<'a> {
                         .filter(|(p, _)| Some(p.role.name.as_str()) == my_role_in_callee)
                         .map(|(_, a)| a.expr.clone())
                         .collect();
-                    let bind = bind.as_ref().filter(|(r, _, _)| me(r)).map(|(_, p, _)| p.clone());
+                    let bind = bind
+                        .as_ref()
+                        .filter(|(r, _, _)| me(r))
+                        .map(|(_, p, _)| p.clone());
                     self.calls.insert(key.clone());
                     out.push(LStmt {
                         kind: LKind::Call {
@@ -395,7 +465,12 @@ fn push_scoped(out: &mut Vec<LStmt>, body: Vec<LStmt>, span: Span) {
     if body.is_empty() {
         return;
     }
-    let binds = body.iter().any(|s| matches!(s.kind, LKind::Let { .. } | LKind::Recv { .. } | LKind::Call { bind: Some(_), .. }));
+    let binds = body.iter().any(|s| {
+        matches!(
+            s.kind,
+            LKind::Let { .. } | LKind::Recv { .. } | LKind::Call { bind: Some(_), .. }
+        )
+    });
     if binds {
         out.push(LStmt {
             kind: LKind::Block(body),
@@ -407,7 +482,11 @@ fn push_scoped(out: &mut Vec<LStmt>, body: Vec<LStmt>, span: Span) {
 }
 
 /// Project choreography `chor` at role position `index`.
-pub fn project_proc(prog: &Program, chor: &ChorDef, index: usize) -> (LocalProc, BTreeSet<ProcKey>, Vec<Diagnostic>) {
+pub fn project_proc(
+    prog: &Program,
+    chor: &ChorDef,
+    index: usize,
+) -> (LocalProc, BTreeSet<ProcKey>, Vec<Diagnostic>) {
     let role = chor.roles.get(index).map_or("", |r| r.name.as_str());
     let mut p = Projector {
         prog,
@@ -440,7 +519,11 @@ pub fn project_proc(prog: &Program, chor: &ChorDef, index: usize) -> (LocalProc,
 /// Knowledge-of-choice diagnostics for every choreography of the program, at every role.
 pub fn check_choices(prog: &Program) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut chors: Vec<&ChorDef> = prog.chors.values().filter_map(|r| prog.chor_def(*r)).collect();
+    let mut chors: Vec<&ChorDef> = prog
+        .chors
+        .values()
+        .filter_map(|r| prog.chor_def(*r))
+        .collect();
     chors.sort_by_key(|c| c.span);
     for c in chors {
         for i in 0..c.roles.len() {
@@ -471,7 +554,9 @@ pub fn project_program(prog: &Program, entry: &str) -> Result<Vec<LocalProgram>,
             if procs.contains_key(&k) {
                 continue;
             }
-            let Some(c) = prog.chor(&k.chor) else { continue };
+            let Some(c) = prog.chor(&k.chor) else {
+                continue;
+            };
             let (lp, calls) = match cache.get(&k) {
                 Some(x) => x.clone(),
                 None => {
@@ -490,5 +575,9 @@ pub fn project_program(prog: &Program, entry: &str) -> Result<Vec<LocalProgram>,
             procs,
         });
     }
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
 }

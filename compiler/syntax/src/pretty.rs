@@ -271,6 +271,12 @@ fn expr_prec(e: &Expr, min: u8, out: &mut String) {
                 expr(x, out);
             }
         }
+        ExprKind::Located(base, inner) => {
+            expr_prec(base, 8, out);
+            out.push_str(".(");
+            expr(inner, out);
+            out.push(')');
+        }
         ExprKind::Error => out.push_str("{error}"),
     }
 }
@@ -280,7 +286,9 @@ fn block(b: &Block, out: &mut String) {
     for s in &b.stmts {
         out.push(' ');
         match s {
-            Stmt::Let { pat, ty: t, value, .. } => {
+            Stmt::Let {
+                pat, ty: t, value, ..
+            } => {
                 out.push_str("let ");
                 pattern(pat, out);
                 if let Some(t) = t {
