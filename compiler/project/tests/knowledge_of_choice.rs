@@ -1,0 +1,255 @@
+//! Knowledge of choice (design card §5.3): which programs project, which are rejected, what the
+//! diagnostic says, and that applying its fix makes the program project.
+
+use chor_check::program::from_source;
+use chor_diagnostics::Diagnostic;
+
+fn koc(src: &str) -> Vec<Diagnostic> {
+    let prog = from_source("t.chor", src, vec![]);
+    let syntax: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(syntax.is_empty(), "{syntax:#?}");
+    chor_project::check_choices(&prog)
+}
+
+fn accepted(src: &str) {
+    let d = koc(src);
+    assert!(d.is_empty(), "expected no knowledge-of-choice error, got {d:#?}");
+}
+
+/// Apply every edit of the diagnostic's fix.
+fn apply_fix(src: &str, d: &Diagnostic) -> String {
+    let fix = d.fix.as_ref().expect("a knowledge-of-choice error carries a fix");
+    let mut edits: Vec<(u32, u32, String)> = std::iter::once((fix.span, fix.replacement.clone()))
+        .chain(fix.more.iter().cloned())
+        .map(|(s, r)| (s.start, s.end, r))
+        .collect();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut out = src.to_owned();
+    for (s, e, r) in edits {
+        out.replace_range(s as usize..e as usize, &r);
+    }
+    out
+}
+
+/// The program is rejected for `role`; the message names it and the decider; the fix repairs it.
+fn rejected(src: &str, role: &str, decider: &str) -> Diagnostic {
+    let d = koc(src);
+    assert!(!d.is_empty(), "expected a knowledge-of-choice error");
+    let first = d[0].clone();
+    assert_eq!(first.code, "E0501");
+    assert_eq!(first.message, format!("{role} cannot know which branch {decider} chose"));
+    assert!(first.labels.len() >= 2, "points at the choice and a diverging action: {first:#?}");
+    // Fix every reported error, one at a time, and the program projects.
+    let mut fixed = src.to_owned();
+    for _ in 0..8 {
+        let errs = koc(&fixed);
+        let Some(e) = errs.first() else { break };
+        fixed = apply_fix(&fixed, e);
+    }
+    accepted(&fixed);
+    first
+}
+
+#[test]
+fn told_in_one_branch_only() {
+    let d = rejected(
+        r#"choreography main(A, B) {
+    let A.x = 1;
+    if A.x > 0 {
+        A -> B[Yes];
+        B.print("yes");
+    } else {
+        A.print("no");
+    }
+}"#,
+        "B",
+        "A",
+    );
+    assert!(d.labels[1].message.contains("branch"), "{:?}", d.labels);
+}
+
+#[test]
+fn receiving_in_one_branch_needs_a_selection() {
+    let d = rejected(
+        r#"choreography main(A, B) {
+    let A.x = 1;
+    if A.x > 0 {
+        A.x -> B.y;
+    }
+}"#,
+        "B",
+        "A",
+    );
+    let fix = d.fix.expect("fix");
+    assert!(fix.replacement.contains("A -> B[Then];"), "{fix:?}");
+    assert!(fix.more.iter().any(|(_, r)| r.contains("else { A -> B[Else]; }")), "{fix:?}");
+}
+
+#[test]
+fn equal_behaviour_needs_no_selection() {
+    accepted(
+        r#"choreography main(A, B, C) {
+    let A.x = 1;
+    if A.x > 0 {
+        A.print("pos");
+        C.print("same");
+        B.print("same");
+    } else {
+        A.print("neg");
+        B.print("same");
+        C.print("same");
+    }
+}"#,
+    );
+}
+
+#[test]
+fn third_party_told_through_another_role() {
+    accepted(
+        r#"choreography main(A, B, C) {
+    let A.x = 1;
+    if A.x > 0 {
+        A -> B[Go];
+        B -> C[Go];
+        C.print("go");
+    } else {
+        A -> B[Stop];
+        B -> C[Stop];
+    }
+}"#,
+    );
+}
+
+#[test]
+fn third_party_not_told_is_rejected() {
+    rejected(
+        r#"choreography main(A, B, C) {
+    let A.x = 1;
+    if A.x > 0 {
+        A -> B[Go];
+        B.print("told");
+        C.print("go");
+    } else {
+        A -> B[Stop];
+    }
+}"#,
+        "C",
+        "A",
+    );
+}
+
+#[test]
+fn relay_by_a_role_that_does_not_know_is_rejected() {
+    let d = koc(
+        r#"choreography main(A, B, C) {
+    let A.x = 1;
+    if A.x > 0 {
+        B -> C[Go];
+        C.print("go");
+    } else {
+        B -> C[Stop];
+    }
+}"#,
+    );
+    assert!(d.iter().any(|d| d.message == "B cannot know which branch A chose"), "{d:#?}");
+}
+
+#[test]
+fn same_label_different_behaviour_is_rejected() {
+    let d = koc(
+        r#"choreography main(A, B) {
+    let A.x = 1;
+    if A.x > 0 {
+        A -> B[Go];
+        B.print("one");
+    } else {
+        A -> B[Go];
+        B.print("two");
+    }
+}"#,
+    );
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].message, "B cannot know which branch A chose");
+    assert!(d[0].labels.iter().any(|l| l.message.contains("print(\"one\")")), "{:?}", d[0].labels);
+    assert!(d[0].labels.iter().any(|l| l.message.contains("print(\"two\")")), "{:?}", d[0].labels);
+}
+
+#[test]
+fn match_arms_need_selections() {
+    let d = rejected(
+        r#"enum Req { Put(Int), Get, Stop }
+choreography main(C, S) {
+    let C.r = Put(1);
+    match C.r {
+        Put(v) => { C.v -> S.v; },
+        Get => { S.print("get"); },
+        Stop => { },
+    }
+}"#,
+        "S",
+        "C",
+    );
+    let fix = d.fix.expect("fix");
+    let all: Vec<String> = std::iter::once(fix.replacement).chain(fix.more.into_iter().map(|m| m.1)).collect();
+    assert_eq!(all, vec![" C -> S[Put];", " C -> S[Get];", " C -> S[Stop];"]);
+}
+
+#[test]
+fn nested_choices_merge_labelwise() {
+    accepted(
+        r#"choreography main(A, B) {
+    let A.x = 1;
+    if A.x > 0 {
+        if A.x > 5 {
+            A -> B[Big];
+            B.print("big");
+        } else {
+            A -> B[Small];
+        }
+    } else {
+        A -> B[Neg];
+        B.print("neg");
+    }
+}"#,
+    );
+}
+
+#[test]
+fn procedures_are_checked_at_every_role() {
+    rejected(
+        r#"choreography P(X, Y)(n: Int@X) {
+    if X.n > 0 {
+        X.n -> Y.m;
+        P(X, Y)(X.n - 1);
+    }
+}
+choreography main(A, B) {
+    P(A, B)(A.3);
+}"#,
+        "Y",
+        "X",
+    );
+}
+
+#[test]
+fn a_scoped_binding_in_merged_branches_does_not_leak() {
+    // B's identical branches bind `y`; after the `if` B's own `y` is visible again.
+    let src = r#"choreography main(A, B) {
+    let A.x = 1;
+    let B.y = 1;
+    if A.x > 0 {
+        let B.y = 2;
+        B.print(y);
+    } else {
+        let B.y = 2;
+        B.print(y);
+    }
+    B.print(y);
+}"#;
+    accepted(src);
+    let prog = from_source("t.chor", src, vec![]);
+    let locals = chor_project::project_program(&prog, "main").expect("projects");
+    let b = locals.iter().find(|l| l.role == "B").expect("B");
+    let text = b.to_text();
+    assert!(text.contains("{\n        let y = 2;"), "{text}");
+}
