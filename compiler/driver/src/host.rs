@@ -1,0 +1,551 @@
+//! Role executables: `chor build` and `chor run`.
+//!
+//! A role executable is a copy of the `chor` binary with a payload appended: the checked
+//! program's sources, the role it plays and the program's fingerprint. Started as
+//! `./Buyer --config deploy.toml`, it projects the program for its role and runs the local
+//! program on the messaging runtime (TCP between processes). The Cranelift back end will
+//! replace the execution engine; the deployment interface stays as it is.
+
+use crate::Session;
+use chor_check::Program;
+use chor_check::program::Loader;
+use chor_diagnostics::{FileId, SourceMap, Span};
+use chor_interp::{Io, Msg, Transport};
+use chor_project::{LKind, LStmt, LocalProgram};
+use chor_runtime::config::DeployConfig;
+use chor_runtime::session::{Fingerprint, Session as RtSession};
+use chor_runtime::value::Message;
+use chor_syntax::Parsed;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+const MAGIC: &[u8; 16] = b"\0CHOR-ROLE-v1\0\0\0";
+
+/// What a role executable carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    pub role: String,
+    pub fingerprint: [u8; 32],
+    /// `(path relative to the root's directory, text)`; the root file first.
+    pub files: Vec<(String, String)>,
+}
+
+fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn take<'a>(input: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let len = u64::from_le_bytes(input.get(..8)?.try_into().ok()?) as usize;
+    let bytes = input.get(8..8usize.checked_add(len)?)?;
+    *input = &input[8 + len..];
+    Some(bytes)
+}
+
+impl Payload {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        put(&mut out, self.role.as_bytes());
+        put(&mut out, &self.fingerprint);
+        out.extend_from_slice(&(self.files.len() as u64).to_le_bytes());
+        for (n, t) in &self.files {
+            put(&mut out, n.as_bytes());
+            put(&mut out, t.as_bytes());
+        }
+        out
+    }
+    pub fn decode(mut input: &[u8]) -> Option<Payload> {
+        let role = String::from_utf8(take(&mut input)?.to_vec()).ok()?;
+        let fingerprint: [u8; 32] = take(&mut input)?.try_into().ok()?;
+        let n = u64::from_le_bytes(input.get(..8)?.try_into().ok()?);
+        input = &input[8..];
+        let mut files = Vec::new();
+        for _ in 0..n.min(100_000) {
+            let name = String::from_utf8(take(&mut input)?.to_vec()).ok()?;
+            let text = String::from_utf8(take(&mut input)?.to_vec()).ok()?;
+            files.push((name, text));
+        }
+        Some(Payload { role, fingerprint, files })
+    }
+}
+
+/// The payload appended to this executable, if it is a role executable.
+pub fn embedded_payload() -> Option<Payload> {
+    let exe = std::env::current_exe().ok()?;
+    let mut f = std::fs::File::open(exe).ok()?;
+    let len = f.seek(SeekFrom::End(0)).ok()?;
+    if len < 24 {
+        return None;
+    }
+    f.seek(SeekFrom::Start(len - 24)).ok()?;
+    let mut tail = [0u8; 24];
+    f.read_exact(&mut tail).ok()?;
+    if &tail[8..] != MAGIC {
+        return None;
+    }
+    let size = u64::from_le_bytes(tail[..8].try_into().ok()?);
+    let start = len.checked_sub(24)?.checked_sub(size)?;
+    f.seek(SeekFrom::Start(start)).ok()?;
+    let mut buf = vec![0u8; usize::try_from(size).ok()?];
+    f.read_exact(&mut buf).ok()?;
+    Payload::decode(&buf)
+}
+
+/// Lexically normalise `a/./b/../c` to `a/c`.
+fn normalize(p: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if parts.last().is_some_and(|l| l != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..".into());
+                }
+            }
+            Component::CurDir => {}
+            other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
+        }
+    }
+    parts.join("/")
+}
+
+/// Resolves imports among the files carried in a payload.
+struct PayloadLoader<'a> {
+    files: &'a [(String, String)],
+}
+
+impl Loader for PayloadLoader<'_> {
+    fn load(&mut self, from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String> {
+        let base = self
+            .files
+            .get(from.0 as usize)
+            .and_then(|(n, _)| Path::new(n).parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        let want = normalize(&base.join(import));
+        let idx = self.files.iter().position(|(n, _)| *n == want).ok_or_else(|| "not in this executable".to_owned())?;
+        let id = FileId(idx as u32);
+        Ok((id, self.files[idx].0.clone(), Arc::new(chor_syntax::parse(id, &self.files[idx].1))))
+    }
+}
+
+/// The program carried in a payload.
+pub fn payload_program(p: &Payload) -> Option<Program> {
+    let (name, text) = p.files.first()?;
+    let parsed = Arc::new(chor_syntax::parse(FileId(0), text));
+    Some(Program::assemble(FileId(0), name, parsed, &mut PayloadLoader { files: &p.files }))
+}
+
+/// Payload file names and source lines for the location table.
+struct PayloadSources<'a>(&'a [(String, String)]);
+
+impl SourceMap for PayloadSources<'_> {
+    fn name(&self, file: FileId) -> String {
+        self.0.get(file.0 as usize).map(|f| f.0.clone()).unwrap_or_else(|| "<stdlib>".into())
+    }
+    fn text(&self, file: FileId) -> String {
+        self.0.get(file.0 as usize).map(|f| f.1.clone()).unwrap_or_default()
+    }
+}
+
+fn collect_spans(stmts: &[LStmt], out: &mut Vec<Span>) {
+    for s in stmts {
+        out.push(s.span);
+        match &s.kind {
+            LKind::Branch { arms, .. } => arms.iter().for_each(|(_, b)| collect_spans(b, out)),
+            LKind::If { then, els, .. } => {
+                collect_spans(then, out);
+                collect_spans(els, out);
+            }
+            LKind::Match { arms, .. } => arms.iter().for_each(|(_, b)| collect_spans(b, out)),
+            LKind::Block(b) => collect_spans(b, out),
+            _ => {}
+        }
+    }
+}
+
+/// The runtime session as the interpreter's transport.
+struct SessionTransport<'a> {
+    session: &'a RtSession,
+    prog: &'a Program,
+    locs: HashMap<Span, u32>,
+}
+
+impl SessionTransport<'_> {
+    fn loc(&self, span: Span) -> u32 {
+        self.locs.get(&span).copied().unwrap_or(0)
+    }
+}
+
+impl Transport for SessionTransport<'_> {
+    fn send(&self, to: &str, msg: Msg, span: Span) -> Result<(), String> {
+        let m = match msg {
+            Msg::Val(v) => Message::Value(chor_interp::wire::to_wire(&v).ok_or("function values cannot travel in a message")?),
+            Msg::Label(l) => Message::Label(l),
+        };
+        self.session.send(to, m, self.loc(span)).map_err(|e| e.to_string())
+    }
+    fn recv(&self, from: &str, span: Span) -> Result<Msg, String> {
+        match self.session.recv(from, self.loc(span)).map_err(|e| e.to_string())? {
+            Message::Value(v) => Ok(Msg::Val(chor_interp::wire::from_wire(self.prog, v)?)),
+            Message::Label(l) => Ok(Msg::Label(l)),
+        }
+    }
+}
+
+/// A role executable's output: plain lines on stdout; stdin is its own.
+struct PlainIo;
+
+impl Io for PlainIo {
+    fn print(&self, _role: &str, line: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+    fn read_line(&self, _role: &str) -> String {
+        let mut s = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut s);
+        while s.ends_with('\n') || s.ends_with('\r') {
+            s.pop();
+        }
+        s
+    }
+}
+
+/// `./Role --config deploy.toml`: run this executable's role.
+pub fn role_main(p: Payload) -> i32 {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut config: Option<PathBuf> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--config" | "-c" => {
+                config = args.get(i + 1).map(PathBuf::from);
+                i += 2;
+            }
+            "--help" | "-h" => {
+                println!("{0}: role {0} of a chor program\n\nusage: {0} --config deploy.toml", p.role);
+                return 0;
+            }
+            other => {
+                eprintln!("error: unexpected argument `{other}`\nusage: {} --config deploy.toml", p.role);
+                return 2;
+            }
+        }
+    }
+    let Some(config) = config else {
+        eprintln!("error: missing --config\nusage: {} --config deploy.toml", p.role);
+        return 2;
+    };
+    let cfg = match DeployConfig::from_file(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: role {}: {e}", p.role);
+            return 1;
+        }
+    };
+    let Some(prog) = payload_program(&p) else {
+        eprintln!("error: role {}: this executable's program is damaged", p.role);
+        return 1;
+    };
+    let locals = match chor_project::project_program(&prog, "main") {
+        Ok(l) => l,
+        Err(_) => {
+            eprintln!("error: role {}: this executable's program does not project", p.role);
+            return 1;
+        }
+    };
+    let Some(lp) = locals.iter().find(|l| l.role == p.role) else {
+        eprintln!("error: role {} is not a role of this program", p.role);
+        return 1;
+    };
+    let main_roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
+    if let Err(e) = cfg.require_roles(&main_roles) {
+        eprintln!("error: role {}: {e}", p.role);
+        return 1;
+    }
+    // Location table: every statement's "file:line".
+    let mut spans = Vec::new();
+    for proc_ in lp.procs.values() {
+        collect_spans(&proc_.body, &mut spans);
+    }
+    let sources = PayloadSources(&p.files);
+    let mut locs_text = vec!["an unknown location".to_owned()];
+    let mut locs = HashMap::new();
+    for s in spans {
+        if let std::collections::hash_map::Entry::Vacant(e) = locs.entry(s) {
+            let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
+            e.insert(locs_text.len() as u32);
+            locs_text.push(format!("{}:{line}", sources.name(s.file)));
+        }
+    }
+    let session = match RtSession::connect_tcp_with(&p.role, &main_roles, &cfg, Fingerprint(p.fingerprint), Arc::from(locs_text)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let transport = SessionTransport {
+        session: &session,
+        prog: &prog,
+        locs,
+    };
+    let io = PlainIo;
+    let result = chor_interp::with_big_stack(|| chor_interp::LocalRunner::new(&prog, lp, &transport, &io).run(&main_roles));
+    let closed = session.close();
+    match result {
+        Ok(()) => match closed {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e}");
+                1
+            }
+        },
+        Err(e) => {
+            let at = e.span.map(|s| {
+                let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
+                format!(" at {}:{line}", sources.name(s.file))
+            });
+            if e.message.starts_with("role ") {
+                eprintln!("error: {}", e.message);
+            } else {
+                eprintln!("error: role {}: {}{}", e.role, e.message, at.unwrap_or_default());
+            }
+            1
+        }
+    }
+}
+
+/// The payload sources of a checked program: user files relative to the root's directory.
+fn payload_files(s: &Session, prog: &Program) -> Vec<(String, String)> {
+    let root_dir = s.root.path(&s.db).parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut files: Vec<(FileId, String, String)> = Vec::new();
+    for u in prog.units.iter().filter(|u| !u.is_stdlib) {
+        let Some(f) = chor_driver_file(s, u.file) else { continue };
+        let path = f.path(&s.db).clone();
+        let rel = path.strip_prefix(&root_dir).map(Path::to_path_buf).unwrap_or(path);
+        files.push((u.file, normalize(&rel), f.text(&s.db).clone()));
+    }
+    // The root first, so that it is file 0 when the executable re-reads the program.
+    let root = s.root.id(&s.db);
+    files.sort_by_key(|(id, _, _)| *id != root);
+    files.into_iter().map(|(_, n, t)| (n, t)).collect()
+}
+
+fn chor_driver_file(s: &Session, id: FileId) -> Option<crate::db::SourceFile> {
+    use crate::db::Db;
+    s.db.file_by_id(id)
+}
+
+/// A hash of the program's sources and the compiler version: peers must agree on it.
+pub fn fingerprint(files: &[(String, String)]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"chor ");
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for (n, t) in files {
+        h.update((n.len() as u64).to_le_bytes());
+        h.update(n.as_bytes());
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// Write one executable per role of `main` and a loopback `deploy.toml` into `dir`.
+pub fn build(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let files = payload_files(s, prog);
+    let fp = fingerprint(&files);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the chor executable: {e}"))?;
+    let base = std::fs::read(&exe).map_err(|e| format!("cannot read {}: {e}", exe.display()))?;
+    let base = match find_payload_start(&base) {
+        Some(n) => &base[..n],
+        None => &base[..],
+    };
+    let mut out = Vec::new();
+    for lp in locals {
+        let payload = Payload {
+            role: lp.role.clone(),
+            fingerprint: fp,
+            files: files.clone(),
+        }
+        .encode();
+        let mut bytes = Vec::with_capacity(base.len() + payload.len() + 24);
+        bytes.extend_from_slice(base);
+        bytes.extend_from_slice(&payload);
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(MAGIC);
+        let path = dir.join(&lp.role);
+        write_executable(&path, &bytes)?;
+        out.push(path);
+    }
+    let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
+    let ports = free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;
+    let addrs: BTreeMap<String, String> = roles.iter().zip(ports).map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}"))).collect();
+    write_deploy(&dir.join("deploy.toml"), &roles, &addrs)?;
+    Ok(out)
+}
+
+fn find_payload_start(bytes: &[u8]) -> Option<usize> {
+    let n = bytes.len();
+    if n < 24 || &bytes[n - 16..] != MAGIC {
+        return None;
+    }
+    let size = u64::from_le_bytes(bytes[n - 24..n - 16].try_into().ok()?) as usize;
+    n.checked_sub(24)?.checked_sub(size)
+}
+
+fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("cannot make {} executable: {e}", tmp.display()))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn write_deploy(path: &Path, roles: &[String], addrs: &BTreeMap<String, String>) -> Result<(), String> {
+    let mut text = String::from("# Deployment of a chor program: one address per role.\n[roles]\n");
+    let width = roles.iter().map(String::len).max().unwrap_or(0);
+    for r in roles {
+        text.push_str(&format!("{r:<width$} = \"{}\"\n", addrs.get(r).map_or("", String::as_str)));
+    }
+    text.push_str("\n[runtime]\nconnect_timeout_ms = 10000\n");
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners: Vec<std::net::TcpListener> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
+    listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect()
+}
+
+/// `chor run`: build into a temporary directory, start every role as its own process on
+/// loopback, print `[Role] line` as lines arrive, forward stdin to the first role, and stop
+/// everything if a role fails.
+pub fn run(s: &Session, prog: &Program, locals: &[LocalProgram]) -> i32 {
+    let dir = std::env::temp_dir().join(format!("chor-run-{}", std::process::id()));
+    let result = run_in(s, prog, locals, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_in(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -> i32 {
+    let exes = match build(s, prog, locals, dir) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let config = dir.join("deploy.toml");
+    let out = Arc::new(Mutex::new(std::io::stdout()));
+    let mut children = Vec::new();
+    for (i, (exe, lp)) in exes.iter().zip(locals).enumerate() {
+        let child = Command::new(exe)
+            .arg("--config")
+            .arg(&config)
+            .stdin(if i == 0 { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        match child {
+            Ok(c) => children.push((lp.role.clone(), c)),
+            Err(e) => {
+                eprintln!("error: cannot start role {}: {e}", lp.role);
+                for (_, mut c) in children {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+                return 1;
+            }
+        }
+    }
+    // stdin → first role
+    if let Some(mut stdin) = children.first_mut().and_then(|(_, c)| c.stdin.take()) {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut stdin);
+        });
+    }
+    let mut readers = Vec::new();
+    let errors: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    for (role, c) in &mut children {
+        if let Some(stdout) = c.stdout.take() {
+            let out = Arc::clone(&out);
+            let role = role.clone();
+            readers.push(std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let mut o = match out.lock() {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    };
+                    let _ = writeln!(o, "[{role}] {line}");
+                    let _ = o.flush();
+                }
+            }));
+        }
+        if let Some(stderr) = c.stderr.take() {
+            let errors = Arc::clone(&errors);
+            let role = role.clone();
+            readers.push(std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = BufReader::new(stderr).read_to_string(&mut text);
+                if !text.trim().is_empty() {
+                    if let Ok(mut e) = errors.lock() {
+                        e.push((role, text));
+                    }
+                }
+            }));
+        }
+    }
+    // Wait; on the first failure stop the others.
+    let mut failed: Option<String> = None;
+    let mut running: Vec<(String, std::process::Child)> = children;
+    while !running.is_empty() {
+        let mut still = Vec::new();
+        for (role, mut c) in running {
+            match c.try_wait() {
+                Ok(Some(status)) if !status.success() => {
+                    failed.get_or_insert(role);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => still.push((role, c)),
+                Err(_) => {
+                    failed.get_or_insert(role);
+                }
+            }
+        }
+        running = still;
+        if failed.is_some() {
+            for (_, c) in &mut running {
+                let _ = c.kill();
+            }
+            for (_, c) in &mut running {
+                let _ = c.wait();
+            }
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for r in readers {
+        let _ = r.join();
+    }
+    match failed {
+        None => 0,
+        Some(role) => {
+            let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
+            match errs.iter().find(|(r, _)| *r == role) {
+                Some((_, text)) => eprint!("{text}"),
+                None => eprintln!("error: role {role} failed"),
+            }
+            1
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! End-to-end tests of the `chor` binary: every command on the examples, exit codes, and the
+//! diagnostics people read.
+
+mod common;
+
+use common::{by_role, parse_expected};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn chor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chor"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn lines_of(out: &Output) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter_map(|l| l.strip_prefix('['))
+        .filter_map(|l| l.split_once("] "))
+        .map(|(r, l)| (r.to_owned(), l.to_owned()))
+        .collect()
+}
+
+fn tmp(name: &str, src: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chor-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let p = dir.join(format!("{name}.chor"));
+    std::fs::write(&p, src).expect("write");
+    p
+}
+
+#[test]
+fn check_accepts_every_example() {
+    for ex in examples() {
+        let out = chor().arg("check").arg(&ex).output().expect("runs");
+        assert!(out.status.success(), "{}: {}", ex.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn simulate_and_run_print_the_expected_output() {
+    for ex in examples() {
+        let expected = parse_expected(&std::fs::read_to_string(ex.with_extension("expected")).expect("expected"));
+        for cmd in ["simulate", "run"] {
+            let out = chor().arg(cmd).arg(&ex).stdin(Stdio::null()).output().expect("runs");
+            assert!(out.status.success(), "{cmd} {}: {}", ex.display(), String::from_utf8_lossy(&out.stderr));
+            assert_eq!(by_role(&lines_of(&out)), expected, "{cmd} {}", ex.display());
+        }
+    }
+}
+
+#[test]
+fn missing_semicolon_is_shown_with_its_source_line() {
+    let p = tmp("semi", "choreography main(A, B) {\n    let A.x = 1\n    A.x -> B.y;\n}\n");
+    let out = chor().arg("check").arg(&p).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected `;`"), "{err}");
+    assert!(err.contains("let A.x = 1"), "{err}");
+    assert!(err.contains(":2:16"), "{err}");
+}
+
+#[test]
+fn knowledge_of_choice_error_and_json() {
+    let p = tmp(
+        "koc",
+        "choreography main(A, B) {\n    let A.x = 1;\n    if A.x > 0 {\n        A.x -> B.y;\n    }\n}\n",
+    );
+    let out = chor().arg("check").arg(&p).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("B cannot know which branch A chose"), "{err}");
+    let out = chor().args(["check", "--format", "json"]).arg(&p).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json[0]["code"], "E0501");
+    assert_eq!(json[0]["labels"][0]["span"]["line"], 3);
+    assert!(json[0]["fix"]["edits"].as_array().is_some_and(|e| e.len() == 2));
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let out = chor().args(["check", "/nonexistent/x.chor"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+}
+
+#[test]
+fn runtime_fault_names_role_and_line() {
+    let p = tmp("div", "choreography main(A, B) {\n    let A.x = 0;\n    A.print(10 / x);\n}\n");
+    for cmd in ["simulate", "run"] {
+        let out = chor().arg(cmd).arg(&p).stdin(Stdio::null()).output().expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("division by zero"), "{cmd}: {err}");
+        assert!(err.contains("A"), "{cmd}: {err}");
+        assert!(err.contains(":3"), "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn trace_prints_messages_and_selections() {
+    let out = chor()
+        .args(["simulate", "--trace"])
+        .arg(root().join("examples/bookseller.chor"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Buyer -> Seller: \"Types and Programming Languages\""), "{text}");
+    assert!(text.contains("Seller -> Buyer: 87"), "{text}");
+    assert!(text.contains("Buyer -> Seller[Buy]"), "{text}");
+}
+
+#[test]
+fn project_prints_each_role() {
+    let out = chor().arg("project").arg(root().join("examples/bookseller.chor")).output().expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("send title -> Seller;"), "{text}");
+    assert!(text.contains("branch Buyer {"), "{text}");
+    let out = chor()
+        .args(["project", "--role", "Seller"])
+        .arg(root().join("examples/bookseller.chor"))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("role Buyer"), "{text}");
+}
+
+#[test]
+fn stdin_goes_to_the_first_role() {
+    let p = tmp(
+        "stdin",
+        "choreography main(A, B) {\n    let A.name = read_line();\n    A.name -> B.n;\n    B.print(\"hello \" ++ n);\n}\n",
+    );
+    for cmd in ["simulate", "run"] {
+        let mut child = chor()
+            .arg(cmd)
+            .arg(&p)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(b"world\n").expect("write");
+        }
+        let out = child.wait_with_output().expect("waits");
+        assert!(out.status.success(), "{cmd}");
+        assert_eq!(lines_of(&out), vec![("B".to_owned(), "hello world".to_owned())], "{cmd}");
+    }
+}
