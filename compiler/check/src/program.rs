@@ -66,12 +66,19 @@ pub struct Program {
     pub variants: HashMap<String, (QualName, usize)>,
     /// Items defined twice: (first, second) — reported by the checker.
     pub duplicates: Vec<(Span, Span, String)>,
+    /// The text of each file, when known (for line numbers in messages).
+    pub sources: HashMap<FileId, Arc<str>>,
 }
 
 /// How the program finds imported files (the driver supplies file access).
 pub trait Loader {
     /// Resolve `import` relative to the file `from` and parse it.
-    fn load(&mut self, from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String>;
+    fn load(&mut self, from: FileId, import: &str)
+    -> Result<(FileId, String, Arc<Parsed>), String>;
+    /// The text of a file this loader loaded, if it can tell (used for line numbers in messages).
+    fn source(&self, _file: FileId) -> Option<Arc<str>> {
+        None
+    }
 }
 
 impl Program {
@@ -99,6 +106,10 @@ impl Program {
             _ => None,
         }
     }
+    /// Record the text of a file (the driver does this for the root file).
+    pub fn add_source(&mut self, file: FileId, text: &str) {
+        self.sources.insert(file, Arc::from(text));
+    }
     pub fn chor(&self, name: &str) -> Option<&ChorDef> {
         self.chor_def(*self.chors.get(name)?)
     }
@@ -111,10 +122,18 @@ impl Program {
     pub fn lookup_fn(&self, from_module: Option<&str>, path: &Path) -> Option<(QualName, ItemRef)> {
         self.lookup_in(&self.fns, from_module, path)
     }
-    pub fn lookup_struct(&self, from_module: Option<&str>, path: &Path) -> Option<(QualName, ItemRef)> {
+    pub fn lookup_struct(
+        &self,
+        from_module: Option<&str>,
+        path: &Path,
+    ) -> Option<(QualName, ItemRef)> {
         self.lookup_in(&self.structs, from_module, path)
     }
-    pub fn lookup_enum(&self, from_module: Option<&str>, path: &Path) -> Option<(QualName, ItemRef)> {
+    pub fn lookup_enum(
+        &self,
+        from_module: Option<&str>,
+        path: &Path,
+    ) -> Option<(QualName, ItemRef)> {
         self.lookup_in(&self.enums, from_module, path)
     }
     fn lookup_in(
@@ -155,14 +174,27 @@ impl Program {
 
     /// Assemble a program from its root file: follow imports (reporting cycles and missing files),
     /// add the standard library, index the items, and read `let S.x = P(..)(..)` as calls.
-    pub fn assemble(root: FileId, root_name: &str, root_parsed: Arc<Parsed>, loader: &mut dyn Loader) -> Program {
+    pub fn assemble(
+        root: FileId,
+        root_name: &str,
+        root_parsed: Arc<Parsed>,
+        loader: &mut dyn Loader,
+    ) -> Program {
         let mut prog = Program::default();
         let mut visiting: Vec<FileId> = Vec::new();
         let mut done: HashMap<FileId, ()> = HashMap::new();
-        prog.add_user_file(root, root_name.to_owned(), root_parsed, loader, &mut visiting, &mut done);
+        prog.add_user_file(
+            root,
+            root_name.to_owned(),
+            root_parsed,
+            loader,
+            &mut visiting,
+            &mut done,
+        );
         for (i, (module, name, text)) in stdlib::SOURCES.iter().enumerate() {
             let file = stdlib::file_id(i);
             let parsed = parse(file, text);
+            prog.sources.insert(file, Arc::from(*text));
             prog.diagnostics.extend(parsed.errors.iter().cloned());
             prog.units.push(Unit {
                 file,
@@ -202,13 +234,19 @@ impl Program {
                         self.diagnostics.push(
                             Diagnostic::error(
                                 "E0011",
-                                format!("import cycle: \"{}\" imports a file that imports it back", imp.path),
+                                format!(
+                                    "import cycle: \"{}\" imports a file that imports it back",
+                                    imp.path
+                                ),
                                 imp.path_span,
                                 "this import closes a cycle",
                             )
                             .with_help("move the shared items into a third file that both import"),
                         );
                     } else if !done.contains_key(&id) {
+                        if let Some(text) = loader.source(id) {
+                            self.sources.insert(id, text);
+                        }
                         self.add_user_file(id, iname, iparsed, loader, visiting, done);
                     }
                 }
@@ -256,7 +294,11 @@ impl Program {
                                     .get(other)
                                     .and_then(|r| self.enum_def(*r))
                                     .map_or(v.name.span, |d| d.name.span);
-                                self.duplicates.push((other_span, v.name.span, v.name.name.clone()));
+                                self.duplicates.push((
+                                    other_span,
+                                    v.name.span,
+                                    v.name.name.clone(),
+                                ));
                                 continue;
                             }
                             self.variants.insert(v.name.name.clone(), (q.clone(), vi));
@@ -289,7 +331,12 @@ impl Program {
 fn desugar_block(b: &mut ChorBlock, is_chor: &dyn Fn(&str) -> bool) {
     for s in &mut b.stmts {
         match &mut s.kind {
-            ChorStmtKind::Let { role, pat, ty, value } => {
+            ChorStmtKind::Let {
+                role,
+                pat,
+                ty,
+                value,
+            } => {
                 if let Some(call) = as_chor_call(value, is_chor) {
                     s.kind = ChorStmtKind::Call {
                         call,
@@ -320,19 +367,38 @@ pub struct MemoryLoader {
 }
 
 impl Loader for MemoryLoader {
-    fn load(&mut self, _from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String> {
+    fn load(
+        &mut self,
+        _from: FileId,
+        import: &str,
+    ) -> Result<(FileId, String, Arc<Parsed>), String> {
         let idx = self
             .files
             .iter()
             .position(|(n, _)| n == import)
             .ok_or_else(|| "no such file".to_owned())?;
         let file = FileId(idx as u32 + 1);
-        Ok((file, import.to_owned(), Arc::new(parse(file, &self.files[idx].1))))
+        Ok((
+            file,
+            import.to_owned(),
+            Arc::new(parse(file, &self.files[idx].1)),
+        ))
+    }
+    fn source(&self, file: FileId) -> Option<Arc<str>> {
+        let idx = (file.0 as usize).checked_sub(1)?;
+        self.files.get(idx).map(|(_, t)| Arc::from(t.as_str()))
     }
 }
 
 /// Assemble a single in-memory source (file id 0) with in-memory imports.
 pub fn from_source(name: &str, src: &str, imports: Vec<(String, String)>) -> Program {
     let parsed = Arc::new(parse(FileId(0), src));
-    Program::assemble(FileId(0), name, parsed, &mut MemoryLoader { files: imports })
+    let mut p = Program::assemble(
+        FileId(0),
+        name,
+        parsed,
+        &mut MemoryLoader { files: imports },
+    );
+    p.add_source(FileId(0), src);
+    p
 }

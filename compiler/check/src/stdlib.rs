@@ -2,12 +2,36 @@
 
 /// `(module, file name, text)`; the prelude has no module name (its items are global).
 pub const SOURCES: &[(Option<&str>, &str, &str)] = &[
-    (None, "<stdlib>/prelude.chor", include_str!("../../../stdlib/prelude.chor")),
-    (Some("list"), "<stdlib>/list.chor", include_str!("../../../stdlib/list.chor")),
-    (Some("string"), "<stdlib>/string.chor", include_str!("../../../stdlib/string.chor")),
-    (Some("map"), "<stdlib>/map.chor", include_str!("../../../stdlib/map.chor")),
-    (Some("option"), "<stdlib>/option.chor", include_str!("../../../stdlib/option.chor")),
-    (Some("int"), "<stdlib>/int.chor", include_str!("../../../stdlib/int.chor")),
+    (
+        None,
+        "<stdlib>/prelude.chor",
+        include_str!("../../../stdlib/prelude.chor"),
+    ),
+    (
+        Some("list"),
+        "<stdlib>/list.chor",
+        include_str!("../../../stdlib/list.chor"),
+    ),
+    (
+        Some("string"),
+        "<stdlib>/string.chor",
+        include_str!("../../../stdlib/string.chor"),
+    ),
+    (
+        Some("map"),
+        "<stdlib>/map.chor",
+        include_str!("../../../stdlib/map.chor"),
+    ),
+    (
+        Some("option"),
+        "<stdlib>/option.chor",
+        include_str!("../../../stdlib/option.chor"),
+    ),
+    (
+        Some("int"),
+        "<stdlib>/int.chor",
+        include_str!("../../../stdlib/int.chor"),
+    ),
 ];
 
 /// File ids of the standard library count down from the top of the id space.
@@ -16,7 +40,9 @@ pub fn file_id(index: usize) -> chor_diagnostics::FileId {
 }
 
 /// The stdlib entry for a file id, if it is one.
-pub fn by_file(file: chor_diagnostics::FileId) -> Option<(Option<&'static str>, &'static str, &'static str)> {
+pub fn by_file(
+    file: chor_diagnostics::FileId,
+) -> Option<(Option<&'static str>, &'static str, &'static str)> {
     let idx = (u32::MAX - file.0) as usize;
     SOURCES.get(idx).copied()
 }

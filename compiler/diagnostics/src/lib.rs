@@ -78,7 +78,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -92,7 +97,12 @@ impl Diagnostic {
             fix: None,
         }
     }
-    pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message, span, label)
@@ -136,7 +146,10 @@ pub fn line_col(text: &str, offset: u32) -> (usize, usize) {
     let offset = (offset as usize).min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.chars().count(), |p| before[p + 1..].chars().count()) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |p| before[p + 1..].chars().count())
+        + 1;
     (line, col)
 }
 
@@ -174,7 +187,11 @@ pub fn render(diags: &[Diagnostic], sources: &dyn SourceMap, color: bool) -> Str
         let text = sources.text(primary.file);
         let p0 = char_offset(&text, primary.start);
         let mut report = Report::build(kind, (name.clone(), p0..p0))
-            .with_config(Config::default().with_color(color).with_index_type(ariadne::IndexType::Char))
+            .with_config(
+                Config::default()
+                    .with_color(color)
+                    .with_index_type(ariadne::IndexType::Char),
+            )
             .with_code(d.code)
             .with_message(&d.message);
         for l in &d.labels {
@@ -247,8 +264,13 @@ mod tests {
     #[test]
     fn renders_snippet_and_json() {
         let src = "let x = 1\nlet y = 2;\n";
-        let d = Diagnostic::error("E0001", "expected `;`", Span::new(FileId(0), 9, 9), "add `;` here")
-            .with_help("statements end with `;`");
+        let d = Diagnostic::error(
+            "E0001",
+            "expected `;`",
+            Span::new(FileId(0), 9, 9),
+            "add `;` here",
+        )
+        .with_help("statements end with `;`");
         let text = render(std::slice::from_ref(&d), &One(src), false);
         assert!(text.contains("expected `;`"), "{text}");
         assert!(text.contains("t.chor:1:10"), "{text}");

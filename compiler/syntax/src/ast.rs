@@ -28,7 +28,11 @@ impl Path {
         self.segments.len() == 1
     }
     pub fn text(&self) -> String {
-        self.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("::")
+        self.segments
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join("::")
     }
 }
 
@@ -202,32 +206,74 @@ pub struct ChorArm {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChorStmtKind {
     /// `let R.p: T = e;`
-    Let { role: Ident, pat: Pattern, ty: Option<Type>, value: Expr },
+    Let {
+        role: Ident,
+        pat: Pattern,
+        ty: Option<Type>,
+        value: Expr,
+    },
     /// `R.e -> S.x, T.y;`
-    Comm { from: Ident, expr: Expr, to: Vec<Receiver> },
+    Comm {
+        from: Ident,
+        expr: Expr,
+        to: Vec<Receiver>,
+    },
     /// `R -> S, T[Label];`
-    Select { from: Ident, to: Vec<Ident>, label: Ident },
+    Select {
+        from: Ident,
+        to: Vec<Ident>,
+        label: Ident,
+    },
     /// `R.e;`
-    Effect { role: Ident, expr: Expr },
+    Effect {
+        role: Ident,
+        expr: Expr,
+    },
     /// `if R.e { … } else { … }` (an `else if` is an else block holding one `If`).
-    If { role: Ident, cond: Expr, then: ChorBlock, els: Option<ChorBlock> },
+    If {
+        role: Ident,
+        cond: Expr,
+        then: ChorBlock,
+        els: Option<ChorBlock>,
+    },
     /// `match R.e { p => { … }, … }`
-    Match { role: Ident, scrutinee: Expr, arms: Vec<ChorArm> },
+    Match {
+        role: Ident,
+        scrutinee: Expr,
+        arms: Vec<ChorArm>,
+    },
     /// `P(R1, R2)(R1.e1, R2.e2);` or `let S.x = P(R1, S)(R1.e);`
-    Call { call: ChorCall, bind: Option<(Ident, Pattern, Option<Type>)> },
+    Call {
+        call: ChorCall,
+        bind: Option<(Ident, Pattern, Option<Type>)>,
+    },
     /// `return S.e;`
-    Return { role: Ident, expr: Expr },
+    Return {
+        role: Ident,
+        expr: Expr,
+    },
     Error,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Type {
     /// `Int`, `List<T>`, `Pair<A, B>`, a generic parameter `T`.
-    Named { name: Path, args: Vec<Type>, span: Span },
+    Named {
+        name: Path,
+        args: Vec<Type>,
+        span: Span,
+    },
     /// `()` and `(A, B)`.
-    Tuple { elems: Vec<Type>, span: Span },
+    Tuple {
+        elems: Vec<Type>,
+        span: Span,
+    },
     /// `fn(A, B) -> C`
-    Fn { params: Vec<Type>, ret: Box<Type>, span: Span },
+    Fn {
+        params: Vec<Type>,
+        ret: Box<Type>,
+        span: Span,
+    },
     Error(Span),
 }
 
@@ -322,7 +368,12 @@ pub struct Block {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    Let { pat: Pattern, ty: Option<Type>, value: Expr, span: Span },
+    Let {
+        pat: Pattern,
+        ty: Option<Type>,
+        value: Expr,
+        span: Span,
+    },
     Expr(Expr),
     Error(Span),
 }
@@ -339,9 +390,19 @@ pub enum ExprKind {
     TupleIndex(Box<Expr>, u32, Span),
     Tuple(Vec<Expr>),
     List(Vec<Expr>),
-    StructLit { name: Path, fields: Vec<FieldInit> },
-    If { cond: Box<Expr>, then: Block, els: Option<Box<Expr>> },
-    Match { scrutinee: Box<Expr>, arms: Vec<Arm> },
+    StructLit {
+        name: Path,
+        fields: Vec<FieldInit>,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Block,
+        els: Option<Box<Expr>>,
+    },
+    Match {
+        scrutinee: Box<Expr>,
+        arms: Vec<Arm>,
+    },
     Block(Block),
     Return(Option<Box<Expr>>),
     Error,
@@ -367,11 +428,21 @@ pub enum PatternKind {
     Lit(Lit),
     Tuple(Vec<Pattern>),
     /// `Some(p)`, `Node(l, v, r)`
-    Variant { name: Path, args: Vec<Pattern> },
+    Variant {
+        name: Path,
+        args: Vec<Pattern>,
+    },
     /// `Quote { title, price: p, .. }`
-    Struct { name: Path, fields: Vec<FieldPat>, rest: bool },
+    Struct {
+        name: Path,
+        fields: Vec<FieldPat>,
+        rest: bool,
+    },
     /// `[a, b]`, `[h, ..t]`, `[h, ..]`
-    List { elems: Vec<Pattern>, rest: Option<Option<Box<Pattern>>> },
+    List {
+        elems: Vec<Pattern>,
+        rest: Option<Option<Box<Pattern>>>,
+    },
     Error,
 }
 

@@ -355,8 +355,13 @@ pub fn lex(src: &str) -> Lexed {
                         offset += 1;
                     }
                     match part.parse::<i64>() {
-                        Ok(n) => out.tokens.push((offset, Token::Int(n), offset + part.len())),
-                        Err(_) => out.errors.push((offset, offset + part.len(), LexError::BadFloat)),
+                        Ok(n) => out
+                            .tokens
+                            .push((offset, Token::Int(n), offset + part.len())),
+                        Err(_) => {
+                            out.errors
+                                .push((offset, offset + part.len(), LexError::BadFloat))
+                        }
                     }
                     offset += part.len();
                 }
@@ -364,7 +369,8 @@ pub fn lex(src: &str) -> Lexed {
             Ok(t) => out.tokens.push((span.start, t, span.end)),
             Err(e) => {
                 // Block comments are skipped by logos, so record their errors here.
-                out.errors.push((span.start, lexer.span().end.max(span.end), e));
+                out.errors
+                    .push((span.start, lexer.span().end.max(span.end), e));
             }
         }
     }
@@ -374,7 +380,11 @@ pub fn lex(src: &str) -> Lexed {
 }
 
 /// Find block comments in the gaps between tokens (logos skips them entirely).
-fn collect_block_comments(src: &str, tokens: &[(usize, Token, usize)], comments: &mut Vec<Comment>) {
+fn collect_block_comments(
+    src: &str,
+    tokens: &[(usize, Token, usize)],
+    comments: &mut Vec<Comment>,
+) {
     let mut gaps = Vec::new();
     let mut prev = 0usize;
     for (s, _, e) in tokens {

@@ -76,7 +76,11 @@ pub(crate) fn path_pattern(p: Path, span: Span) -> Pattern {
     Pattern { kind, span }
 }
 
-pub(crate) fn list_pattern(mut elems: Vec<Pattern>, last: Option<Result<Pattern, Option<Pattern>>>, span: Span) -> Pattern {
+pub(crate) fn list_pattern(
+    mut elems: Vec<Pattern>,
+    last: Option<Result<Pattern, Option<Pattern>>>,
+    span: Span,
+) -> Pattern {
     let rest = match last {
         None => None,
         Some(Ok(p)) => {
@@ -107,7 +111,13 @@ fn describe_expected(expected: &[String]) -> String {
     if expr_like && names.len() > 6 {
         let mut v: Vec<String> = names
             .iter()
-            .filter(|n| !n.starts_with('`') || matches!(n.as_str(), "`;`" | "`}`" | "`)`" | "`]`" | "`,`" | "`->`" | "`=`"))
+            .filter(|n| {
+                !n.starts_with('`')
+                    || matches!(
+                        n.as_str(),
+                        "`;`" | "`}`" | "`)`" | "`]`" | "`,`" | "`->`" | "`=`"
+                    )
+            })
             .filter(|n| !matches!(n.as_str(), "identifier" | "integer" | "float" | "string"))
             .cloned()
             .collect();
@@ -182,7 +192,11 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
                 } else {
                     Diagnostic::error(
                         "E0001",
-                        format!("expected {}, found {}", describe_expected(&expected), token_text(&tok)),
+                        format!(
+                            "expected {}, found {}",
+                            describe_expected(&expected),
+                            token_text(&tok)
+                        ),
                         sp(file, l, r),
                         format!("unexpected {}", token_text(&tok)),
                     )
@@ -192,7 +206,10 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
                 let at = prev_end(location.max(1)).max(location.min(src.len()));
                 Diagnostic::error(
                     "E0001",
-                    format!("unexpected end of file, expected {}", describe_expected(&expected)),
+                    format!(
+                        "unexpected end of file, expected {}",
+                        describe_expected(&expected)
+                    ),
                     sp(file, at, at),
                     "the file ends here",
                 )
@@ -206,7 +223,9 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
             ParseError::InvalidToken { location } => {
                 Diagnostic::error("E0002", "invalid token", sp(file, location, location), "")
             }
-            ParseError::User { error } => Diagnostic::error("E0002", error.to_string(), sp(file, 0, 0), ""),
+            ParseError::User { error } => {
+                Diagnostic::error("E0002", error.to_string(), sp(file, 0, 0), "")
+            }
         };
         errors.push(d);
     }
@@ -300,25 +319,40 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
                     }
                 }
                 let (r, b) = strip(base)?;
-                Some((r, rebuild(ExprKind::Field(Box::new(b), field.clone()), e.span)))
+                Some((
+                    r,
+                    rebuild(ExprKind::Field(Box::new(b), field.clone()), e.span),
+                ))
             }
             ExprKind::TupleIndex(base, i, isp) => {
                 if let ExprKind::Path(p) = &base.kind {
                     if p.is_single() {
                         // `R.0` — a literal at R
-                        return Some((p.last().clone(), rebuild(ExprKind::Lit(Lit::Int(i64::from(*i))), *isp)));
+                        return Some((
+                            p.last().clone(),
+                            rebuild(ExprKind::Lit(Lit::Int(i64::from(*i))), *isp),
+                        ));
                     }
                 }
                 let (r, b) = strip(base)?;
-                Some((r, rebuild(ExprKind::TupleIndex(Box::new(b), *i, *isp), e.span)))
+                Some((
+                    r,
+                    rebuild(ExprKind::TupleIndex(Box::new(b), *i, *isp), e.span),
+                ))
             }
             ExprKind::Call(f, args) => {
                 let (r, f) = strip(f)?;
-                Some((r, rebuild(ExprKind::Call(Box::new(f), args.clone()), e.span)))
+                Some((
+                    r,
+                    rebuild(ExprKind::Call(Box::new(f), args.clone()), e.span),
+                ))
             }
             ExprKind::Binary(op, a, b) => {
                 let (r, a) = strip(a)?;
-                Some((r, rebuild(ExprKind::Binary(*op, Box::new(a), b.clone()), e.span)))
+                Some((
+                    r,
+                    rebuild(ExprKind::Binary(*op, Box::new(a), b.clone()), e.span),
+                ))
             }
             _ => None,
         }

@@ -5,7 +5,11 @@ use chor_syntax::parse;
 
 fn ok(src: &str) -> File {
     let p = parse(FileId(0), src);
-    assert!(p.errors.is_empty(), "unexpected errors for {src:?}: {:#?}", p.errors);
+    assert!(
+        p.errors.is_empty(),
+        "unexpected errors for {src:?}: {:#?}",
+        p.errors
+    );
     p.file
 }
 
@@ -45,11 +49,15 @@ choreography main(Buyer, Seller) {
 fn bookseller_parses() {
     let f = ok(BOOKSELLER);
     assert_eq!(f.items.len(), 3);
-    let Item::Chor(c) = &f.items[2] else { panic!("expected choreography") };
+    let Item::Chor(c) = &f.items[2] else {
+        panic!("expected choreography")
+    };
     assert_eq!(c.roles.len(), 2);
     assert_eq!(c.body.stmts.len(), 6);
     assert!(matches!(c.body.stmts[2].kind, ChorStmtKind::Comm { .. }));
-    let ChorStmtKind::If { role, cond, .. } = &c.body.stmts[5].kind else { panic!() };
+    let ChorStmtKind::If { role, cond, .. } = &c.body.stmts[5].kind else {
+        panic!()
+    };
     assert_eq!(role.name, "Buyer");
     assert!(matches!(cond.kind, ExprKind::Binary(BinOp::Le, _, _)));
 }
@@ -80,20 +88,31 @@ choreography main(A, B, C) {
     let B.ok = Pay(A, B)(A.x + 1, B.note);
     return B.ok;
 }
-"#.replace("    amount -> x;\n", "    return Bank.amount > 0;\n").as_str());
-    let Item::Chor(pay) = &f.items[4] else { panic!() };
+"#
+    .replace("    amount -> x;\n", "    return Bank.amount > 0;\n")
+    .as_str());
+    let Item::Chor(pay) = &f.items[4] else {
+        panic!()
+    };
     assert_eq!(pay.doc.as_deref(), Some("Pays."));
     assert_eq!(pay.params.len(), 2);
     assert_eq!(pay.ret.as_ref().map(|r| r.1.name.as_str()), Some("Bank"));
     let Item::Chor(m) = &f.items[5] else { panic!() };
     assert_eq!(m.body.stmts.len(), 10);
-    let ChorStmtKind::If { els: Some(els), .. } = &m.body.stmts[5].kind else { panic!() };
+    let ChorStmtKind::If { els: Some(els), .. } = &m.body.stmts[5].kind else {
+        panic!()
+    };
     assert!(matches!(els.stmts[0].kind, ChorStmtKind::If { .. }));
-    let ChorStmtKind::Let { value, .. } = &m.body.stmts[8].kind else { panic!() };
+    let ChorStmtKind::Let { value, .. } = &m.body.stmts[8].kind else {
+        panic!()
+    };
     let call = chor_syntax::as_chor_call(value, &|n| n == "Pay").expect("a choreography call");
     assert_eq!(call.roles.len(), 2);
     assert_eq!(call.args[0].role.name, "A");
-    assert!(matches!(call.args[0].expr.kind, ExprKind::Binary(BinOp::Add, _, _)));
+    assert!(matches!(
+        call.args[0].expr.kind,
+        ExprKind::Binary(BinOp::Add, _, _)
+    ));
     assert_eq!(call.args[1].role.name, "B");
 }
 
@@ -116,9 +135,19 @@ fn f<T>(xs: List<(Int, String)>, g: fn(Int) -> Bool, m: Map<String, List<T>>) ->
     let v = match n { 0 | _ => 1 };
     { 1 }
 }
-"#.replace("0 | _", "-1").as_str());
-    let Item::Fn(func) = &f.items[0] else { panic!() };
-    let Some(Expr { kind: ExprKind::Block(b), .. }) = &func.body else { panic!() };
+"#
+    .replace("0 | _", "-1")
+    .as_str());
+    let Item::Fn(func) = &f.items[0] else {
+        panic!()
+    };
+    let Some(Expr {
+        kind: ExprKind::Block(b),
+        ..
+    }) = &func.body
+    else {
+        panic!()
+    };
     assert!(b.tail.is_some());
     assert_eq!(b.stmts.len(), 9);
 }
@@ -142,7 +171,17 @@ fn recovers_and_reports_several_errors() {
 
 #[test]
 fn garbage_never_panics() {
-    for src in ["", "}}}}", "choreography", "fn (", "\"", "/*", "let A.x = ;", "@@@ #[", "match A.x { => }"] {
+    for src in [
+        "",
+        "}}}}",
+        "choreography",
+        "fn (",
+        "\"",
+        "/*",
+        "let A.x = ;",
+        "@@@ #[",
+        "match A.x { => }",
+    ] {
         let _ = parse(FileId(0), src);
     }
 }
