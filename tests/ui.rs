@@ -19,22 +19,22 @@ struct Expected {
 fn expectations(src: &str) -> Vec<Expected> {
     let mut out = Vec::new();
     for (i, line) in src.lines().enumerate() {
-        let Some(pos) = line.find("//~") else {
-            continue;
-        };
-        let rest = line[pos + 3..].trim();
-        let (severity, text) = if let Some(t) = rest.strip_prefix("ERROR") {
-            (Severity::Error, t)
-        } else if let Some(t) = rest.strip_prefix("WARNING") {
-            (Severity::Warning, t)
-        } else {
-            panic!("line {}: `//~` must be followed by ERROR or WARNING", i + 1);
-        };
-        out.push(Expected {
-            line: i + 1,
-            severity,
-            text: text.trim().to_owned(),
-        });
+        // Several markers may share a line: `//~ ERROR a //~ WARNING b`.
+        for part in line.split("//~").skip(1) {
+            let rest = part.trim();
+            let (severity, text) = if let Some(t) = rest.strip_prefix("ERROR") {
+                (Severity::Error, t)
+            } else if let Some(t) = rest.strip_prefix("WARNING") {
+                (Severity::Warning, t)
+            } else {
+                panic!("line {}: `//~` must be followed by ERROR or WARNING", i + 1);
+            };
+            out.push(Expected {
+                line: i + 1,
+                severity,
+                text: text.trim().to_owned(),
+            });
+        }
     }
     out
 }
@@ -73,6 +73,7 @@ fn ui() {
         files.len()
     );
     let mut failures = Vec::new();
+    let mut snapshots = Vec::new();
     for path in &files {
         let stem = path
             .file_stem()
@@ -127,13 +128,7 @@ fn ui() {
             ));
         }
         if !diags.is_empty() {
-            insta::with_settings!({
-                snapshot_path => "snapshots",
-                prepend_module_to_snapshot => false,
-                omit_expression => true,
-            }, {
-                insta::assert_snapshot!(format!("ui__{stem}"), rendered);
-            });
+            snapshots.push((stem, rendered));
         }
     }
     assert!(
@@ -142,4 +137,13 @@ fn ui() {
         failures.len(),
         failures.join("\n")
     );
+    for (stem, rendered) in snapshots {
+        insta::with_settings!({
+            snapshot_path => "snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("ui__{stem}"), rendered);
+        });
+    }
 }

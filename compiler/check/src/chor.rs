@@ -54,6 +54,13 @@ impl<'p> Checker<'p> {
             start: b.span.end.saturating_sub(1),
             ..b.span
         };
+        // A `return` that is not last is reported on its own (E0215).
+        if b.stmts
+            .iter()
+            .any(|s| matches!(s.kind, ChorStmtKind::Return { .. }))
+        {
+            return None;
+        }
         let Some(last) = b.stmts.last() else {
             return Some((end, "this block ends without `return`".to_owned()));
         };
@@ -256,8 +263,9 @@ impl<'p> Checker<'p> {
                 let mut rows = Vec::new();
                 for arm in arms {
                     let mark = self.scope.mark();
+                    let before = self.error_count();
                     let pat = self.pattern_top(&arm.pat, &st, r);
-                    rows.push((pat, arm.pat.span));
+                    rows.push((pat, arm.pat.span, self.error_count() == before));
                     self.chor_block(&arm.body);
                     self.scope.pop_to(mark);
                 }

@@ -191,6 +191,7 @@ pub struct Checker<'p> {
     pub env: Env,
     pub tys: TyTable,
     pub diags: Vec<Diagnostic>,
+    errors: usize,
     pub hovers: Vec<(Span, String)>,
     pub refs: Vec<(Span, Span)>,
     // ---- the body being checked
@@ -220,6 +221,7 @@ impl<'p> Checker<'p> {
             env: Env::default(),
             tys: TyTable::default(),
             diags: Vec::new(),
+            errors: 0,
             hovers: Vec::new(),
             refs: Vec::new(),
             module: None,
@@ -238,7 +240,15 @@ impl<'p> Checker<'p> {
     }
 
     pub fn emit(&mut self, d: Diagnostic) {
+        if d.is_error() {
+            self.errors += 1;
+        }
         self.diags.push(d);
+    }
+
+    /// The number of errors reported so far (to detect errors inside a sub-check).
+    pub fn error_count(&self) -> usize {
+        self.errors
     }
 
     pub fn reference(&mut self, use_site: Span, def: Span) {

@@ -141,8 +141,9 @@ impl<'p> Checker<'p> {
                 for arm in arms {
                     let mark = self.scope.mark();
                     let role = self.role;
+                    let before = self.error_count();
                     let pat = self.pattern_top(&arm.pat, &st, role);
-                    rows.push((pat, arm.pat.span));
+                    rows.push((pat, arm.pat.span, self.error_count() == before));
                     let bt = self.expr(&arm.body);
                     if !self.tys.unify(&result, &bt) {
                         let (a, b) = (self.show(&result), self.show(&bt));

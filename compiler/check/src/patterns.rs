@@ -369,10 +369,17 @@ impl<'p> Checker<'p> {
     // ------------------------------------------------------------------ exhaustiveness
 
     /// A `match` must cover every value; an arm covered by earlier arms is reported.
-    pub fn check_match(&mut self, scrut: &Ty, rows: &[(Pat, Span)], scrut_span: Span) {
+    /// Arms whose pattern had an error (`ok == false`) are left out, and then a missing case is
+    /// not reported, so that one mistake gives one message.
+    pub fn check_match(&mut self, scrut: &Ty, rows: &[(Pat, Span, bool)], scrut_span: Span) {
         let t = self.tys.zonk(scrut);
         let mut matrix: Vec<Vec<Pat>> = Vec::with_capacity(rows.len());
-        for (p, span) in rows {
+        let mut all_ok = true;
+        for (p, span, ok) in rows {
+            if !ok {
+                all_ok = false;
+                continue;
+            }
             if self
                 .useful(&matrix, std::slice::from_ref(p), std::slice::from_ref(&t))
                 .is_none()
@@ -388,6 +395,9 @@ impl<'p> Checker<'p> {
                 );
             }
             matrix.push(vec![p.clone()]);
+        }
+        if !all_ok {
+            return;
         }
         if let Some(w) = self.useful(&matrix, &[Pat::Wild], std::slice::from_ref(&t)) {
             let shown = self.show_pat(&w[0]);
