@@ -67,15 +67,13 @@ impl<'p> Checker<'p> {
         match &last.kind {
             ChorStmtKind::Return { .. } => None,
             ChorStmtKind::If {
-                role, then, els, ..
+                cond, then, els, ..
             } => match els {
                 Some(e) => self.missing_return(then).or_else(|| self.missing_return(e)),
                 None => Some((
-                    last.span,
-                    format!(
-                        "this `if` has no `else`: when {}'s condition is false, nothing is returned",
-                        role.name
-                    ),
+                    last.span.to(cond.span),
+                    "this `if` has no `else`: when its condition is false, nothing is returned"
+                        .to_owned(),
                 )),
             },
             ChorStmtKind::Match { arms, .. } => {
@@ -326,7 +324,7 @@ impl<'p> Checker<'p> {
                             "E0215",
                             "`return` must be the last statement of its block",
                             s.span,
-                            "the choreography ends here",
+                            "`return` ends the choreography here",
                         )
                         .with_label(n, "this statement would never run"),
                     );

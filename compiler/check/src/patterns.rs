@@ -408,9 +408,11 @@ impl<'p> Checker<'p> {
                     scrut_span,
                     format!("`{shown}` is not covered"),
                 )
-                .with_help(format!(
-                    "add an arm for `{shown}`, or a catch-all arm `_ => …`"
-                )),
+                .with_help(if shown == "_" {
+                    "add a catch-all arm `_ => …`".to_owned()
+                } else {
+                    format!("add an arm for `{shown}`, or a catch-all arm `_ => …`")
+                }),
             );
         }
     }
