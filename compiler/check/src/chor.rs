@@ -31,19 +31,19 @@ impl<'p> Checker<'p> {
             }
         }
         self.chor_block(&c.body);
-        if let Some((_, _, rspan)) = &sig.ret {
-            if let Some((at, why)) = self.missing_return(&c.body) {
-                self.emit(
-                    Diagnostic::error(
-                        "E0216",
-                        format!("`{}` does not return a value on every path", sig.name),
-                        at,
-                        why,
-                    )
-                    .with_label(*rspan, "the result is declared here")
-                    .with_help("end every path with `return R.e;`"),
-                );
-            }
+        if let Some((_, _, rspan)) = &sig.ret
+            && let Some((at, why)) = self.missing_return(&c.body)
+        {
+            self.emit(
+                Diagnostic::error(
+                    "E0216",
+                    format!("`{}` does not return a value on every path", sig.name),
+                    at,
+                    why,
+                )
+                .with_label(*rspan, "the result is declared here")
+                .with_help("end every path with `return R.e;`"),
+            );
         }
         self.end_body();
     }
@@ -71,7 +71,10 @@ impl<'p> Checker<'p> {
             } => match els {
                 Some(e) => self.missing_return(then).or_else(|| self.missing_return(e)),
                 None => Some((
-                    last.span.to(cond.span),
+                    Span {
+                        end: cond.span.end,
+                        ..last.span
+                    },
                     "this `if` has no `else`: when its condition is false, nothing is returned"
                         .to_owned(),
                 )),
@@ -292,10 +295,12 @@ impl<'p> Checker<'p> {
                         );
                     }
                     Some((rt, q, rspan)) => {
-                        if let Some(q) = q {
-                            if r != UNKNOWN_ROLE && r != q as RoleId {
-                                let qn = self.role_name(q as RoleId);
-                                self.emit(
+                        if let Some(q) = q
+                            && r != UNKNOWN_ROLE
+                            && r != q as RoleId
+                        {
+                            let qn = self.role_name(q as RoleId);
+                            self.emit(
                                     Diagnostic::error(
                                         "E0210",
                                         format!("`{}` returns its result at {qn}, not at {}", self.chor_name, role.name),
@@ -308,7 +313,6 @@ impl<'p> Checker<'p> {
                                         role.name
                                     )),
                                 );
-                            }
                         }
                         self.unify_at(
                             &rt,
@@ -368,10 +372,10 @@ impl<'p> Checker<'p> {
                     "no choreography of this name",
                 )
             };
-            if !is_fn {
-                if let Some(s) = suggest(&callee.name, self.p.chors.keys().map(String::as_str)) {
-                    d = d.with_help(format!("did you mean `{s}`?"));
-                }
+            if !is_fn
+                && let Some(s) = suggest(&callee.name, self.p.chors.keys().map(String::as_str))
+            {
+                d = d.with_help(format!("did you mean `{s}`?"));
             }
             self.emit(d);
             for a in &call.args {
@@ -467,33 +471,34 @@ impl<'p> Checker<'p> {
             let want = prole
                 .and_then(|q| roles.get(q).copied())
                 .filter(|r| *r != UNKNOWN_ROLE);
-            if let Some(want) = want {
-                if ar != UNKNOWN_ROLE && ar != want {
-                    let wn = self.role_name(want);
-                    let callee_role = prole
-                        .and_then(|q| sig.roles.get(q))
-                        .map_or("?", |(n, _)| n.as_str())
-                        .to_owned();
-                    self.emit(
-                        Diagnostic::error(
-                            "E0208",
-                            format!(
-                                "the argument for `{pname}` must be at {wn}, but it is at {}",
-                                a.role.name
-                            ),
-                            a.role.span,
-                            format!("expected a value at {wn}"),
-                        )
-                        .with_label(
-                            *pspan,
-                            format!("`{pname}` is held by role {callee_role}, played here by {wn}"),
-                        )
-                        .with_help(format!(
-                            "send the value to {wn} first (`{}.x -> {wn}.x;`) and pass `{wn}.x`",
+            if let Some(want) = want
+                && ar != UNKNOWN_ROLE
+                && ar != want
+            {
+                let wn = self.role_name(want);
+                let callee_role = prole
+                    .and_then(|q| sig.roles.get(q))
+                    .map_or("?", |(n, _)| n.as_str())
+                    .to_owned();
+                self.emit(
+                    Diagnostic::error(
+                        "E0208",
+                        format!(
+                            "the argument for `{pname}` must be at {wn}, but it is at {}",
                             a.role.name
-                        )),
-                    );
-                }
+                        ),
+                        a.role.span,
+                        format!("expected a value at {wn}"),
+                    )
+                    .with_label(
+                        *pspan,
+                        format!("`{pname}` is held by role {callee_role}, played here by {wn}"),
+                    )
+                    .with_help(format!(
+                        "send the value to {wn} first (`{}.x -> {wn}.x;`) and pass `{wn}.x`",
+                        a.role.name
+                    )),
+                );
             }
             self.unify_at(
                 pty,
@@ -522,23 +527,27 @@ impl<'p> Checker<'p> {
                     let want = q
                         .and_then(|q| roles.get(q).copied())
                         .filter(|r| *r != UNKNOWN_ROLE);
-                    if let Some(want) = want {
-                        if s != UNKNOWN_ROLE && s != want {
-                            let wn = self.role_name(want);
-                            self.emit(
-                                Diagnostic::error(
-                                    "E0209",
-                                    format!("the result of `{}` is at {wn}, but it is bound at {}", sig.name, srole.name),
-                                    srole.span,
-                                    format!("the result arrives at {wn}"),
-                                )
-                                .with_label(*rspan, "the result's role is declared here")
-                                .with_help(format!(
-                                    "bind it at {wn}, then send it: `let {wn}.x = …; {wn}.x -> {}.x;`",
-                                    srole.name
-                                )),
-                            );
-                        }
+                    if let Some(want) = want
+                        && s != UNKNOWN_ROLE
+                        && s != want
+                    {
+                        let wn = self.role_name(want);
+                        self.emit(
+                            Diagnostic::error(
+                                "E0209",
+                                format!(
+                                    "the result of `{}` is at {wn}, but it is bound at {}",
+                                    sig.name, srole.name
+                                ),
+                                srole.span,
+                                format!("the result arrives at {wn}"),
+                            )
+                            .with_label(*rspan, "the result's role is declared here")
+                            .with_help(format!(
+                                "bind it at {wn}, then send it: `let {wn}.x = …; {wn}.x -> {}.x;`",
+                                srole.name
+                            )),
+                        );
                     }
                     let mut t = rt.clone();
                     if let Some(ann) = ann {

@@ -291,14 +291,14 @@ impl<'p> Checker<'p> {
 
     fn path_expr(&mut self, p: &Path) -> Ty {
         let seg = p.last();
-        if p.is_single() {
-            if let Some(id) = self.scope.lookup(&seg.name, self.role) {
-                let v = &self.scope.vars[id as usize];
-                let (ty, def, role) = (v.ty.clone(), v.def, v.role);
-                self.reference(seg.span, def);
-                self.hover_var(seg.span, &seg.name, &ty, role);
-                return ty;
-            }
+        if p.is_single()
+            && let Some(id) = self.scope.lookup(&seg.name, self.role)
+        {
+            let v = &self.scope.vars[id as usize];
+            let (ty, def, role) = (v.ty.clone(), v.def, v.role);
+            self.reference(seg.span, def);
+            self.hover_var(seg.span, &seg.name, &ty, role);
+            return ty;
         }
         if let Some((_, r)) = self.p.lookup_fn(self.module, p) {
             if let Some(sig) = self.env.fns.get(&r).cloned() {

@@ -43,25 +43,24 @@ impl<'p> Checker<'p> {
         match &p.kind {
             PatternKind::Wild | PatternKind::Error => Pat::Wild,
             PatternKind::Ident(id) => {
-                if let Some((enum_name, vi)) = self.p.variants.get(&id.name).cloned() {
-                    if let Some(&adt) = self
+                if let Some((enum_name, vi)) = self.p.variants.get(&id.name).cloned()
+                    && let Some(&adt) = self
                         .p
                         .enums
                         .get(&enum_name)
                         .and_then(|r| self.env.adt_of.get(r))
-                    {
-                        return self.variant_pattern(
-                            adt,
-                            vi,
-                            id,
-                            &[],
-                            p.span,
-                            expected,
-                            role,
-                            bound,
-                            true,
-                        );
-                    }
+                {
+                    return self.variant_pattern(
+                        adt,
+                        vi,
+                        id,
+                        &[],
+                        p.span,
+                        expected,
+                        role,
+                        bound,
+                        true,
+                    );
                 }
                 if let Some(prev) = bound.iter().find(|b| b.name == id.name) {
                     self.emit(
@@ -514,23 +513,23 @@ impl<'p> Checker<'p> {
             Pat::Wild => {
                 let mut present: Vec<Ctor> = Vec::new();
                 for r in rows {
-                    if let Some(Pat::Ctor(c, _)) = r.first() {
-                        if !present.contains(c) {
-                            present.push(c.clone());
-                        }
+                    if let Some(Pat::Ctor(c, _)) = r.first()
+                        && !present.contains(c)
+                    {
+                        present.push(c.clone());
                     }
                 }
                 let all = self.all_ctors(&t);
-                if let Some(all) = &all {
-                    if all.iter().all(|c| present.contains(c)) {
-                        for c in all {
-                            let wilds = vec![Pat::Wild; self.arity(c)];
-                            if let Some(w) = self.useful_ctor(rows, c, &wilds, v, &t, tys) {
-                                return Some(w);
-                            }
+                if let Some(all) = &all
+                    && all.iter().all(|c| present.contains(c))
+                {
+                    for c in all {
+                        let wilds = vec![Pat::Wild; self.arity(c)];
+                        if let Some(w) = self.useful_ctor(rows, c, &wilds, v, &t, tys) {
+                            return Some(w);
                         }
-                        return None;
                     }
+                    return None;
                 }
                 // Some constructor is missing: the default matrix decides.
                 let default: Vec<Vec<Pat>> = rows
