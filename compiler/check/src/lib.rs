@@ -1,7 +1,104 @@
 //! chor-check: the program model (files, imports, stdlib, item index) and the static checks:
 //! name resolution, types, locations of variables at roles, and role discipline.
+//!
+//! The entry point is [`check_program`]; the rules it implements are described in
+//! `docs/types.md`. Knowledge of choice (projectability) is checked by the projection phase.
 
+mod chor;
+mod cx;
+mod expr;
+mod items;
+mod naming;
+mod patterns;
 pub mod program;
 pub mod stdlib;
+pub mod types;
 
 pub use program::{ItemRef, Loader, Program, QualName, Unit};
+
+use chor_diagnostics::{Diagnostic, FileId, Span};
+use chor_syntax::ast::Item;
+
+/// The result of checking a program.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checked {
+    /// Parse and import errors, then every error and warning of the checks; sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Type (and role) of each variable binding and use, of functions and fields, e.g.
+    /// `quote: Quote @ Seller` — for the language server.
+    pub hovers: Vec<(Span, String)>,
+    /// (use site, definition site) for variables (per role), functions, types, fields,
+    /// variants, choreographies and roles.
+    pub references: Vec<(Span, Span)>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Run every static check of the language except knowledge of choice.
+pub fn check_program(p: &Program) -> Checked {
+    let line_of = |s: Span| -> Option<usize> {
+        let text = p.sources.get(&s.file)?;
+        Some(chor_diagnostics::line_col(text, s.start).0)
+    };
+    let mut cx = cx::Checker::new(p, &line_of);
+    cx.report_duplicates();
+    cx.collect_adts();
+    cx.collect_sigs();
+    naming::check_items(&mut cx);
+    for (u, unit) in p.units.iter().enumerate() {
+        for (i, item) in unit.ast.items.iter().enumerate() {
+            cx.in_stdlib = unit.is_stdlib;
+            match item {
+                Item::Fn(f) => cx.check_fn(u, i, f),
+                Item::Chor(c) => cx.check_chor(u, i, c),
+                _ => {}
+            }
+        }
+    }
+    let mut diagnostics = p.diagnostics.clone();
+    // The standard library is checked too (it must pass on its own, see the tests); what it
+    // reports here can only follow from a user item colliding with one of its names, which is
+    // already reported at the user's item.
+    cx.diags.retain(|d| {
+        d.primary_span()
+            .is_none_or(|s| stdlib::by_file(s.file).is_none())
+    });
+    diagnostics.append(&mut cx.diags);
+    sort_diagnostics(&mut diagnostics);
+    Checked {
+        diagnostics,
+        hovers: cx.hovers,
+        references: cx.refs,
+    }
+}
+
+/// Sort by file and position (stable: diagnostics at one spot keep their order).
+fn sort_diagnostics(ds: &mut [Diagnostic]) {
+    ds.sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start, s.end)));
+}
+
+/// The entry point of a program that is run or built: a `main` choreography must exist.
+pub fn check_entry(p: &Program) -> Option<Diagnostic> {
+    if p.chors.contains_key("main") {
+        return None;
+    }
+    let root = p
+        .units
+        .iter()
+        .rev()
+        .find(|u| !u.is_stdlib)
+        .map_or(FileId(0), |u| u.file);
+    Some(
+        Diagnostic::error(
+            "E0212",
+            "this program has no `main` choreography",
+            Span::new(root, 0, 0),
+            "`main` is missing",
+        )
+        .with_help("add the entry point, e.g. `choreography main(Alice, Bob) { … }`: every role of `main` becomes a process"),
+    )
+}

@@ -66,6 +66,8 @@ pub struct Program {
     pub variants: HashMap<String, (QualName, usize)>,
     /// Items defined twice: (first, second) — reported by the checker.
     pub duplicates: Vec<(Span, Span, String)>,
+    /// The text of each file, when known (for line numbers in messages).
+    pub sources: HashMap<FileId, Arc<str>>,
 }
 
 /// How the program finds imported files (the driver supplies file access).
@@ -73,6 +75,10 @@ pub trait Loader {
     /// Resolve `import` relative to the file `from` and parse it.
     fn load(&mut self, from: FileId, import: &str)
     -> Result<(FileId, String, Arc<Parsed>), String>;
+    /// The text of a file this loader loaded, if it can tell (used for line numbers in messages).
+    fn source(&self, _file: FileId) -> Option<Arc<str>> {
+        None
+    }
 }
 
 impl Program {
@@ -99,6 +105,10 @@ impl Program {
             Item::Chor(c) => Some(c),
             _ => None,
         }
+    }
+    /// Record the text of a file (the driver does this for the root file).
+    pub fn add_source(&mut self, file: FileId, text: &str) {
+        self.sources.insert(file, Arc::from(text));
     }
     pub fn chor(&self, name: &str) -> Option<&ChorDef> {
         self.chor_def(*self.chors.get(name)?)
@@ -184,6 +194,7 @@ impl Program {
         for (i, (module, name, text)) in stdlib::SOURCES.iter().enumerate() {
             let file = stdlib::file_id(i);
             let parsed = parse(file, text);
+            prog.sources.insert(file, Arc::from(*text));
             prog.diagnostics.extend(parsed.errors.iter().cloned());
             prog.units.push(Unit {
                 file,
@@ -233,6 +244,9 @@ impl Program {
                             .with_help("move the shared items into a third file that both import"),
                         );
                     } else if !done.contains_key(&id) {
+                        if let Some(text) = loader.source(id) {
+                            self.sources.insert(id, text);
+                        }
                         self.add_user_file(id, iname, iparsed, loader, visiting, done);
                     }
                 }
@@ -370,15 +384,21 @@ impl Loader for MemoryLoader {
             Arc::new(parse(file, &self.files[idx].1)),
         ))
     }
+    fn source(&self, file: FileId) -> Option<Arc<str>> {
+        let idx = (file.0 as usize).checked_sub(1)?;
+        self.files.get(idx).map(|(_, t)| Arc::from(t.as_str()))
+    }
 }
 
 /// Assemble a single in-memory source (file id 0) with in-memory imports.
 pub fn from_source(name: &str, src: &str, imports: Vec<(String, String)>) -> Program {
     let parsed = Arc::new(parse(FileId(0), src));
-    Program::assemble(
+    let mut p = Program::assemble(
         FileId(0),
         name,
         parsed,
         &mut MemoryLoader { files: imports },
-    )
+    );
+    p.add_source(FileId(0), src);
+    p
 }

@@ -164,21 +164,28 @@ pub fn display_name(p: &Path) -> String {
 #[salsa::tracked(returns(clone))]
 pub fn program(db: &dyn Db, root: SourceFile) -> Arc<Program> {
     let parsed = parse_file(db, root);
-    Arc::new(Program::assemble(
+    let mut prog = Program::assemble(
         root.id(db),
         &display_name(root.path(db)),
         parsed,
         &mut DbLoader { db },
-    ))
+    );
+    prog.add_source(root.id(db), root.text(db));
+    Arc::new(prog)
+}
+
+/// Names, types, roles and locations (the static checks of chor-check), with hovers and references.
+#[salsa::tracked(returns(clone))]
+pub fn checked(db: &dyn Db, root: SourceFile) -> Arc<chor_check::Checked> {
+    Arc::new(chor_check::check_program(&program(db, root)))
 }
 
 /// Every diagnostic of `chor check` (syntax, imports, types, locations, knowledge of choice).
 #[salsa::tracked(returns(clone))]
 pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {
     let prog = program(db, root);
-    let mut diags = prog.diagnostics.clone();
-    let syntax_ok = !diags.iter().any(Diagnostic::is_error);
-    diags.extend(crate::semantic_checks(&prog));
+    let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
+    let mut diags = checked(db, root).diagnostics.clone();
     if syntax_ok {
         diags.extend(chor_project::check_choices(&prog));
     }

@@ -13,11 +13,6 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The static checks of chor-check run by `chor check` (types, names, roles, locations).
-pub fn semantic_checks(_prog: &Program) -> Vec<Diagnostic> {
-    Vec::new()
-}
-
 /// A loaded root file and its database.
 pub struct Session {
     pub db: Database,

@@ -25,7 +25,8 @@ enum Format {
 enum Command {
     /// Run all checks and print diagnostics; exit 1 on error.
     Check {
-        file: PathBuf,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Output format of the diagnostics.
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
@@ -52,9 +53,11 @@ fn main() {
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let code = match cli.command {
-        Command::Check { file, format } => {
-            chor_driver::cmd_check(&file, format == Format::Json, color)
-        }
+        Command::Check { files, format } => files
+            .iter()
+            .map(|f| chor_driver::cmd_check(f, format == Format::Json, color))
+            .max()
+            .unwrap_or(0),
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
         Command::Simulate { file, trace } => chor_driver::cmd_simulate(&file, trace, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),

@@ -47,17 +47,34 @@ fn tmp(name: &str, src: &str) -> PathBuf {
 fn check_accepts_every_example() {
     for ex in examples() {
         let out = chor().arg("check").arg(&ex).output().expect("runs");
-        assert!(out.status.success(), "{}: {}", ex.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            ex.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 #[test]
 fn simulate_and_run_print_the_expected_output() {
     for ex in examples() {
-        let expected = parse_expected(&std::fs::read_to_string(ex.with_extension("expected")).expect("expected"));
+        let expected = parse_expected(
+            &std::fs::read_to_string(ex.with_extension("expected")).expect("expected"),
+        );
         for cmd in ["simulate", "run"] {
-            let out = chor().arg(cmd).arg(&ex).stdin(Stdio::null()).output().expect("runs");
-            assert!(out.status.success(), "{cmd} {}: {}", ex.display(), String::from_utf8_lossy(&out.stderr));
+            let out = chor()
+                .arg(cmd)
+                .arg(&ex)
+                .stdin(Stdio::null())
+                .output()
+                .expect("runs");
+            assert!(
+                out.status.success(),
+                "{cmd} {}: {}",
+                ex.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert_eq!(by_role(&lines_of(&out)), expected, "{cmd} {}", ex.display());
         }
     }
@@ -65,7 +82,10 @@ fn simulate_and_run_print_the_expected_output() {
 
 #[test]
 fn missing_semicolon_is_shown_with_its_source_line() {
-    let p = tmp("semi", "choreography main(A, B) {\n    let A.x = 1\n    A.x -> B.y;\n}\n");
+    let p = tmp(
+        "semi",
+        "choreography main(A, B) {\n    let A.x = 1\n    A.x -> B.y;\n}\n",
+    );
     let out = chor().arg("check").arg(&p).output().expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -84,26 +104,45 @@ fn knowledge_of_choice_error_and_json() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("B cannot know which branch A chose"), "{err}");
-    let out = chor().args(["check", "--format", "json"]).arg(&p).output().expect("runs");
+    let out = chor()
+        .args(["check", "--format", "json"])
+        .arg(&p)
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(json[0]["code"], "E0501");
     assert_eq!(json[0]["labels"][0]["span"]["line"], 3);
-    assert!(json[0]["fix"]["edits"].as_array().is_some_and(|e| e.len() == 2));
+    assert!(
+        json[0]["fix"]["edits"]
+            .as_array()
+            .is_some_and(|e| e.len() == 2)
+    );
 }
 
 #[test]
 fn missing_file_is_a_clear_error() {
-    let out = chor().args(["check", "/nonexistent/x.chor"]).output().expect("runs");
+    let out = chor()
+        .args(["check", "/nonexistent/x.chor"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
 }
 
 #[test]
 fn runtime_fault_names_role_and_line() {
-    let p = tmp("div", "choreography main(A, B) {\n    let A.x = 0;\n    A.print(10 / x);\n}\n");
+    let p = tmp(
+        "div",
+        "choreography main(A, B) {\n    let A.x = 0;\n    A.print(10 / x);\n}\n",
+    );
     for cmd in ["simulate", "run"] {
-        let out = chor().arg(cmd).arg(&p).stdin(Stdio::null()).output().expect("runs");
+        let out = chor()
+            .arg(cmd)
+            .arg(&p)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("division by zero"), "{cmd}: {err}");
@@ -121,14 +160,21 @@ fn trace_prints_messages_and_selections() {
         .expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Buyer -> Seller: \"Types and Programming Languages\""), "{text}");
+    assert!(
+        text.contains("Buyer -> Seller: \"Types and Programming Languages\""),
+        "{text}"
+    );
     assert!(text.contains("Seller -> Buyer: 87"), "{text}");
     assert!(text.contains("Buyer -> Seller[Buy]"), "{text}");
 }
 
 #[test]
 fn project_prints_each_role() {
-    let out = chor().arg("project").arg(root().join("examples/bookseller.chor")).output().expect("runs");
+    let out = chor()
+        .arg("project")
+        .arg(root().join("examples/bookseller.chor"))
+        .output()
+        .expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("send title -> Seller;"), "{text}");
@@ -163,6 +209,10 @@ fn stdin_goes_to_the_first_role() {
         }
         let out = child.wait_with_output().expect("waits");
         assert!(out.status.success(), "{cmd}");
-        assert_eq!(lines_of(&out), vec![("B".to_owned(), "hello world".to_owned())], "{cmd}");
+        assert_eq!(
+            lines_of(&out),
+            vec![("B".to_owned(), "hello world".to_owned())],
+            "{cmd}"
+        );
     }
 }

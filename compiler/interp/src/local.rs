@@ -243,7 +243,10 @@ impl<'p> LocalRunner<'p> {
                     Msg::Label(l) => match arms.iter().find(|(a, _)| *a == l) {
                         Some((_, body)) => self.block(frame, body, last)?,
                         None => {
-                            return fault(format!("unexpected selection [{l}] from {from}"), s.span);
+                            return fault(
+                                format!("unexpected selection [{l}] from {from}"),
+                                s.span,
+                            );
                         }
                     },
                     Msg::Val(v) => {

@@ -13,12 +13,18 @@ fn koc(src: &str) -> Vec<Diagnostic> {
 
 fn accepted(src: &str) {
     let d = koc(src);
-    assert!(d.is_empty(), "expected no knowledge-of-choice error, got {d:#?}");
+    assert!(
+        d.is_empty(),
+        "expected no knowledge-of-choice error, got {d:#?}"
+    );
 }
 
 /// Apply every edit of the diagnostic's fix.
 fn apply_fix(src: &str, d: &Diagnostic) -> String {
-    let fix = d.fix.as_ref().expect("a knowledge-of-choice error carries a fix");
+    let fix = d
+        .fix
+        .as_ref()
+        .expect("a knowledge-of-choice error carries a fix");
     let mut edits: Vec<(u32, u32, String)> = std::iter::once((fix.span, fix.replacement.clone()))
         .chain(fix.more.iter().cloned())
         .map(|(s, r)| (s.start, s.end, r))
@@ -37,8 +43,14 @@ fn rejected(src: &str, role: &str, decider: &str) -> Diagnostic {
     assert!(!d.is_empty(), "expected a knowledge-of-choice error");
     let first = d[0].clone();
     assert_eq!(first.code, "E0501");
-    assert_eq!(first.message, format!("{role} cannot know which branch {decider} chose"));
-    assert!(first.labels.len() >= 2, "points at the choice and a diverging action: {first:#?}");
+    assert_eq!(
+        first.message,
+        format!("{role} cannot know which branch {decider} chose")
+    );
+    assert!(
+        first.labels.len() >= 2,
+        "points at the choice and a diverging action: {first:#?}"
+    );
     // Fix every reported error, one at a time, and the program projects.
     let mut fixed = src.to_owned();
     for _ in 0..8 {
@@ -82,7 +94,12 @@ fn receiving_in_one_branch_needs_a_selection() {
     );
     let fix = d.fix.expect("fix");
     assert!(fix.replacement.contains("A -> B[Then];"), "{fix:?}");
-    assert!(fix.more.iter().any(|(_, r)| r.contains("else { A -> B[Else]; }")), "{fix:?}");
+    assert!(
+        fix.more
+            .iter()
+            .any(|(_, r)| r.contains("else { A -> B[Else]; }")),
+        "{fix:?}"
+    );
 }
 
 #[test]
@@ -140,8 +157,7 @@ fn third_party_not_told_is_rejected() {
 
 #[test]
 fn relay_by_a_role_that_does_not_know_is_rejected() {
-    let d = koc(
-        r#"choreography main(A, B, C) {
+    let d = koc(r#"choreography main(A, B, C) {
     let A.x = 1;
     if A.x > 0 {
         B -> C[Go];
@@ -149,15 +165,17 @@ fn relay_by_a_role_that_does_not_know_is_rejected() {
     } else {
         B -> C[Stop];
     }
-}"#,
+}"#);
+    assert!(
+        d.iter()
+            .any(|d| d.message == "B cannot know which branch A chose"),
+        "{d:#?}"
     );
-    assert!(d.iter().any(|d| d.message == "B cannot know which branch A chose"), "{d:#?}");
 }
 
 #[test]
 fn same_label_different_behaviour_is_rejected() {
-    let d = koc(
-        r#"choreography main(A, B) {
+    let d = koc(r#"choreography main(A, B) {
     let A.x = 1;
     if A.x > 0 {
         A -> B[Go];
@@ -166,12 +184,23 @@ fn same_label_different_behaviour_is_rejected() {
         A -> B[Go];
         B.print("two");
     }
-}"#,
-    );
+}"#);
     assert_eq!(d.len(), 1, "{d:#?}");
     assert_eq!(d[0].message, "B cannot know which branch A chose");
-    assert!(d[0].labels.iter().any(|l| l.message.contains("print(\"one\")")), "{:?}", d[0].labels);
-    assert!(d[0].labels.iter().any(|l| l.message.contains("print(\"two\")")), "{:?}", d[0].labels);
+    assert!(
+        d[0].labels
+            .iter()
+            .any(|l| l.message.contains("print(\"one\")")),
+        "{:?}",
+        d[0].labels
+    );
+    assert!(
+        d[0].labels
+            .iter()
+            .any(|l| l.message.contains("print(\"two\")")),
+        "{:?}",
+        d[0].labels
+    );
 }
 
 #[test]
@@ -190,8 +219,13 @@ choreography main(C, S) {
         "C",
     );
     let fix = d.fix.expect("fix");
-    let all: Vec<String> = std::iter::once(fix.replacement).chain(fix.more.into_iter().map(|m| m.1)).collect();
-    assert_eq!(all, vec![" C -> S[Put];", " C -> S[Get];", " C -> S[Stop];"]);
+    let all: Vec<String> = std::iter::once(fix.replacement)
+        .chain(fix.more.into_iter().map(|m| m.1))
+        .collect();
+    assert_eq!(
+        all,
+        vec![" C -> S[Put];", " C -> S[Get];", " C -> S[Stop];"]
+    );
 }
 
 #[test]

@@ -1,0 +1,571 @@
+//! Choreographies: roles, the location of every variable, communications, selections,
+//! branches, procedure calls and returns.
+//!
+//! Each role has its own variables. `R.e` is checked with `self.role = R`, so names resolve
+//! among R's variables only; a name that exists only at other roles gets an error that says
+//! where it lives and which communication would bring it over.
+
+use crate::cx::{Checker, Class, NO_ROLE, RoleId, UNKNOWN_ROLE, Why, suggest};
+use crate::program::ItemRef;
+use crate::types::Ty;
+use chor_diagnostics::{Diagnostic, Span};
+use chor_syntax::ast::*;
+
+impl<'p> Checker<'p> {
+    pub fn check_chor(&mut self, u: usize, i: usize, c: &'p ChorDef) {
+        let Some(sig) = self.env.chors.get(&ItemRef { unit: u, item: i }).cloned() else {
+            return;
+        };
+        let unit = &self.p.units[u];
+        self.begin_body(unit.module.as_deref(), Vec::new());
+        self.roles = sig.roles.clone();
+        self.chor_name = sig.name.clone();
+        self.chor_ret = sig.ret.clone();
+        for (name, span) in &sig.roles {
+            self.hovers
+                .push((*span, format!("role {name} of {}", sig.name)));
+        }
+        for (p, (_, ty, role, _)) in c.params.iter().zip(sig.params.iter()) {
+            if let Some(r) = role {
+                self.bind_var(&p.name, ty.clone(), *r as RoleId);
+            }
+        }
+        self.chor_block(&c.body);
+        if let Some((_, _, rspan)) = &sig.ret
+            && let Some((at, why)) = self.missing_return(&c.body)
+        {
+            self.emit(
+                Diagnostic::error(
+                    "E0216",
+                    format!("`{}` does not return a value on every path", sig.name),
+                    at,
+                    why,
+                )
+                .with_label(*rspan, "the result is declared here")
+                .with_help("end every path with `return R.e;`"),
+            );
+        }
+        self.end_body();
+    }
+
+    /// Where a path through `b` ends without `return`, and why.
+    fn missing_return(&self, b: &ChorBlock) -> Option<(Span, String)> {
+        let end = Span {
+            start: b.span.end.saturating_sub(1),
+            ..b.span
+        };
+        // A `return` that is not last is reported on its own (E0215).
+        if b.stmts
+            .iter()
+            .any(|s| matches!(s.kind, ChorStmtKind::Return { .. }))
+        {
+            return None;
+        }
+        let Some(last) = b.stmts.last() else {
+            return Some((end, "this block ends without `return`".to_owned()));
+        };
+        match &last.kind {
+            ChorStmtKind::Return { .. } => None,
+            ChorStmtKind::If {
+                cond, then, els, ..
+            } => match els {
+                Some(e) => self.missing_return(then).or_else(|| self.missing_return(e)),
+                None => Some((
+                    Span {
+                        end: cond.span.end,
+                        ..last.span
+                    },
+                    "this `if` has no `else`: when its condition is false, nothing is returned"
+                        .to_owned(),
+                )),
+            },
+            ChorStmtKind::Match { arms, .. } => {
+                arms.iter().find_map(|a| self.missing_return(&a.body))
+            }
+            _ => Some((end, "this block ends without `return`".to_owned())),
+        }
+    }
+
+    /// A role named in a statement: a role of this choreography, or an error.
+    pub fn role_of(&mut self, id: &Ident) -> RoleId {
+        if let Some(k) = self.roles.iter().position(|(n, _)| *n == id.name) {
+            let def = self.roles[k].1;
+            self.reference(id.span, def);
+            return k as RoleId;
+        }
+        let names: Vec<String> = self.roles.iter().map(|(n, _)| n.clone()).collect();
+        let mut d = Diagnostic::error(
+            "E0200",
+            format!(
+                "unknown role `{}`: it is not a role of `{}`",
+                id.name, self.chor_name
+            ),
+            id.span,
+            "not a role of this choreography",
+        );
+        if let Some(s) = suggest(&id.name, names.iter().map(String::as_str)) {
+            d = d.with_help(format!("did you mean `{s}`?"));
+        } else {
+            d = d.with_help(format!(
+                "add it to the roles: `choreography {}({}, {})`",
+                self.chor_name,
+                names.join(", "),
+                id.name
+            ));
+        }
+        if !names.is_empty() {
+            d = d.with_note(format!(
+                "the roles of `{}` are {}",
+                self.chor_name,
+                names.join(", ")
+            ));
+        }
+        self.emit(d);
+        UNKNOWN_ROLE
+    }
+
+    /// Check `e` evaluated at role `r`.
+    fn expr_at(&mut self, r: RoleId, e: &Expr) -> Ty {
+        let saved = self.role;
+        self.role = r;
+        let t = self.expr(e);
+        self.role = saved;
+        t
+    }
+
+    fn chor_block(&mut self, b: &ChorBlock) {
+        let mark = self.scope.mark();
+        for (k, s) in b.stmts.iter().enumerate() {
+            let next = b.stmts.get(k + 1).map(|n| n.span);
+            self.chor_stmt(s, next);
+        }
+        self.scope.pop_to(mark);
+    }
+
+    fn chor_stmt(&mut self, s: &ChorStmt, next: Option<Span>) {
+        match &s.kind {
+            ChorStmtKind::Let {
+                role,
+                pat,
+                ty,
+                value,
+            } => {
+                let r = self.role_of(role);
+                self.let_binding(pat, ty.as_ref(), value, r, r);
+            }
+            ChorStmtKind::Comm { from, expr, to } => {
+                let r = self.role_of(from);
+                let t = self.expr_at(r, expr);
+                self.check_class(&t, Class::Message, expr.span, "->", true);
+                let mut seen: Vec<(RoleId, Span)> = Vec::new();
+                for rc in to {
+                    let s = self.role_of(&rc.role);
+                    if s != UNKNOWN_ROLE && s == r {
+                        self.emit(
+                            Diagnostic::error(
+                                "E0203",
+                                format!("`{}` sends a message to itself", rc.role.name),
+                                rc.role.span,
+                                "the receiver is the sender",
+                            )
+                            .with_label(from.span, "sent from here")
+                            .with_help(format!(
+                                "to give the value another name at {0}, write `let {0}.{1} = …;`",
+                                rc.role.name, rc.var.name
+                            )),
+                        );
+                    } else if let Some((_, prev)) =
+                        seen.iter().find(|(x, _)| *x == s && s != UNKNOWN_ROLE)
+                    {
+                        let prev = *prev;
+                        self.emit(
+                            Diagnostic::error(
+                                "E0204",
+                                format!("`{}` is listed twice as a receiver", rc.role.name),
+                                rc.role.span,
+                                "listed again here",
+                            )
+                            .with_label(prev, "first listed here")
+                            .with_help(
+                                "each receiver gets the value once; bind a second name with `let`",
+                            ),
+                        );
+                    }
+                    seen.push((s, rc.role.span));
+                    if s != UNKNOWN_ROLE {
+                        self.bind_var(&rc.var, t.clone(), s);
+                    }
+                }
+            }
+            ChorStmtKind::Select { from, to, label } => {
+                let r = self.role_of(from);
+                let mut seen: Vec<(RoleId, Span)> = Vec::new();
+                for t in to {
+                    let s = self.role_of(t);
+                    if s != UNKNOWN_ROLE && s == r {
+                        self.emit(
+                            Diagnostic::error(
+                                "E0205",
+                                format!("`{}` sends a selection to itself", t.name),
+                                t.span,
+                                "the receiver is the sender",
+                            )
+                            .with_label(from.span, "selected from here")
+                            .with_help(
+                                "a role always knows its own choices; remove it from the receivers",
+                            ),
+                        );
+                    } else if let Some((_, prev)) =
+                        seen.iter().find(|(x, _)| *x == s && s != UNKNOWN_ROLE)
+                    {
+                        let prev = *prev;
+                        self.emit(
+                            Diagnostic::error(
+                                "E0204",
+                                format!("`{}` is listed twice as a receiver", t.name),
+                                t.span,
+                                "listed again here",
+                            )
+                            .with_label(prev, "first listed here"),
+                        );
+                    }
+                    seen.push((s, t.span));
+                }
+                self.hovers
+                    .push((label.span, format!("selection label {}", label.name)));
+            }
+            ChorStmtKind::Effect { role, expr } => {
+                let r = self.role_of(role);
+                self.expr_at(r, expr);
+            }
+            ChorStmtKind::If {
+                role,
+                cond,
+                then,
+                els,
+            } => {
+                let r = self.role_of(role);
+                let saved = self.role;
+                self.role = r;
+                self.expect(cond, &Ty::bool(), Why::None);
+                self.role = saved;
+                self.chor_block(then);
+                if let Some(e) = els {
+                    self.chor_block(e);
+                }
+            }
+            ChorStmtKind::Match {
+                role,
+                scrutinee,
+                arms,
+            } => {
+                let r = self.role_of(role);
+                let st = self.expr_at(r, scrutinee);
+                let mut rows = Vec::new();
+                for arm in arms {
+                    let mark = self.scope.mark();
+                    let before = self.error_count();
+                    let pat = self.pattern_top(&arm.pat, &st, r);
+                    rows.push((pat, arm.pat.span, self.error_count() == before));
+                    self.chor_block(&arm.body);
+                    self.scope.pop_to(mark);
+                }
+                self.check_match(&st, &rows, scrutinee.span);
+            }
+            ChorStmtKind::Call { call, bind } => self.chor_call(call, bind.as_ref()),
+            ChorStmtKind::Return { role, expr } => {
+                let r = self.role_of(role);
+                let t = self.expr_at(r, expr);
+                match self.chor_ret.clone() {
+                    None => {
+                        self.emit(
+                            Diagnostic::error(
+                                "E0214",
+                                format!(
+                                    "`return` in `{}`, which declares no result",
+                                    self.chor_name
+                                ),
+                                s.span,
+                                "this choreography has no return type",
+                            )
+                            .with_help(format!(
+                                "declare the result and its role: `choreography {}(…)(…) -> T@{}`",
+                                self.chor_name, role.name
+                            )),
+                        );
+                    }
+                    Some((rt, q, rspan)) => {
+                        if let Some(q) = q
+                            && r != UNKNOWN_ROLE
+                            && r != q as RoleId
+                        {
+                            let qn = self.role_name(q as RoleId);
+                            self.emit(
+                                    Diagnostic::error(
+                                        "E0210",
+                                        format!("`{}` returns its result at {qn}, not at {}", self.chor_name, role.name),
+                                        role.span,
+                                        format!("the result must be at {qn}"),
+                                    )
+                                    .with_label(rspan, "the result's role is declared here")
+                                    .with_help(format!(
+                                        "send the value first, then return it: `{0}.x -> {qn}.x; return {qn}.x;`",
+                                        role.name
+                                    )),
+                                );
+                        }
+                        self.unify_at(
+                            &rt,
+                            &t,
+                            expr.span,
+                            Why::Label(rspan, "expected because of this result type"),
+                        );
+                    }
+                }
+                if let Some(n) = next {
+                    self.emit(
+                        Diagnostic::error(
+                            "E0215",
+                            "`return` must be the last statement of its block",
+                            s.span,
+                            "`return` ends the choreography here",
+                        )
+                        .with_label(n, "this statement would never run"),
+                    );
+                }
+            }
+            ChorStmtKind::Error => {}
+        }
+    }
+
+    fn chor_call(&mut self, call: &ChorCall, bind: Option<&(Ident, Pattern, Option<Type>)>) {
+        let roles: Vec<RoleId> = call.roles.iter().map(|r| self.role_of(r)).collect();
+        let callee = &call.callee;
+        let sig = self
+            .p
+            .chors
+            .get(&callee.name)
+            .and_then(|r| self.env.chors.get(r))
+            .cloned();
+        let Some(sig) = sig else {
+            let is_fn = self
+                .p
+                .fns
+                .keys()
+                .any(|q| q.module.is_none() && q.name == callee.name);
+            let mut d = if is_fn {
+                Diagnostic::error(
+                    "E0105",
+                    format!("`{}` is a function, not a choreography", callee.name),
+                    callee.span,
+                    "not a choreography",
+                )
+                .with_help(format!(
+                    "call a local function at a role: `R.{}(…);`",
+                    callee.name
+                ))
+            } else {
+                Diagnostic::error(
+                    "E0105",
+                    format!("cannot find choreography `{}`", callee.name),
+                    callee.span,
+                    "no choreography of this name",
+                )
+            };
+            if !is_fn
+                && let Some(s) = suggest(&callee.name, self.p.chors.keys().map(String::as_str))
+            {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            }
+            self.emit(d);
+            for a in &call.args {
+                let r = self.role_of(&a.role);
+                self.expr_at(r, &a.expr);
+            }
+            if let Some((srole, pat, _)) = bind {
+                let s = self.role_of(srole);
+                self.pattern_top(pat, &Ty::Error, s);
+            }
+            return;
+        };
+        self.reference(callee.span, sig.name_span);
+        let decl = format!(
+            "{}({})",
+            sig.name,
+            sig.roles
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.hovers
+            .push((callee.span, format!("choreography {decl}")));
+        if roles.len() != sig.roles.len() {
+            let n = sig.roles.len();
+            let at = match (call.roles.first(), call.roles.last()) {
+                (Some(a), Some(b)) => a.span.to(b.span),
+                _ => callee.span,
+            };
+            self.emit(
+                Diagnostic::error(
+                    "E0206",
+                    format!(
+                        "`{}` takes {n} role{} but {} {} given",
+                        sig.name,
+                        if n == 1 { "" } else { "s" },
+                        roles.len(),
+                        if roles.len() == 1 { "was" } else { "were" }
+                    ),
+                    at,
+                    format!("expected {n} role{}", if n == 1 { "" } else { "s" }),
+                )
+                .with_label(sig.name_span, format!("declared as `{decl}`")),
+            );
+        }
+        for (k, r) in roles.iter().enumerate() {
+            if *r == UNKNOWN_ROLE {
+                continue;
+            }
+            if let Some(j) = roles[..k].iter().position(|x| x == r) {
+                self.emit(
+                    Diagnostic::error(
+                        "E0207",
+                        format!(
+                            "the role `{}` is passed twice to `{}`",
+                            call.roles[k].name, sig.name
+                        ),
+                        call.roles[k].span,
+                        "passed again here",
+                    )
+                    .with_label(call.roles[j].span, "first passed here")
+                    .with_note(format!(
+                        "each role of `{decl}` must be played by a different role"
+                    )),
+                );
+            }
+        }
+        if call.args.len() != sig.params.len() {
+            let n = sig.params.len();
+            self.emit(
+                Diagnostic::error(
+                    "E0213",
+                    format!(
+                        "`{}` takes {n} value argument{} but {} {} supplied",
+                        sig.name,
+                        if n == 1 { "" } else { "s" },
+                        call.args.len(),
+                        if call.args.len() == 1 { "was" } else { "were" }
+                    ),
+                    call.span,
+                    format!("expected {n} argument{}", if n == 1 { "" } else { "s" }),
+                )
+                .with_label(sig.name_span, "declared here"),
+            );
+        }
+        for (k, a) in call.args.iter().enumerate() {
+            let ar = self.role_of(&a.role);
+            let t = self.expr_at(ar, &a.expr);
+            let Some((pname, pty, prole, pspan)) = sig.params.get(k) else {
+                continue;
+            };
+            let want = prole
+                .and_then(|q| roles.get(q).copied())
+                .filter(|r| *r != UNKNOWN_ROLE);
+            if let Some(want) = want
+                && ar != UNKNOWN_ROLE
+                && ar != want
+            {
+                let wn = self.role_name(want);
+                let callee_role = prole
+                    .and_then(|q| sig.roles.get(q))
+                    .map_or("?", |(n, _)| n.as_str())
+                    .to_owned();
+                self.emit(
+                    Diagnostic::error(
+                        "E0208",
+                        format!(
+                            "the argument for `{pname}` must be at {wn}, but it is at {}",
+                            a.role.name
+                        ),
+                        a.role.span,
+                        format!("expected a value at {wn}"),
+                    )
+                    .with_label(
+                        *pspan,
+                        format!("`{pname}` is held by role {callee_role}, played here by {wn}"),
+                    )
+                    .with_help(format!(
+                        "send the value to {wn} first (`{}.x -> {wn}.x;`) and pass `{wn}.x`",
+                        a.role.name
+                    )),
+                );
+            }
+            self.unify_at(
+                pty,
+                &t,
+                a.expr.span,
+                Why::Label(*pspan, "the parameter is declared here"),
+            );
+        }
+        if let Some((srole, pat, ann)) = bind {
+            let s = self.role_of(srole);
+            match &sig.ret {
+                None => {
+                    self.emit(
+                        Diagnostic::error(
+                            "E0217",
+                            format!("`{}` does not return a value", sig.name),
+                            call.span,
+                            "there is no result to bind",
+                        )
+                        .with_label(sig.name_span, "declared without `-> T@R`")
+                        .with_help(format!("call it as a statement: `{}(…)(…);`", sig.name)),
+                    );
+                    self.pattern_top(pat, &Ty::Error, s);
+                }
+                Some((rt, q, rspan)) => {
+                    let want = q
+                        .and_then(|q| roles.get(q).copied())
+                        .filter(|r| *r != UNKNOWN_ROLE);
+                    if let Some(want) = want
+                        && s != UNKNOWN_ROLE
+                        && s != want
+                    {
+                        let wn = self.role_name(want);
+                        self.emit(
+                            Diagnostic::error(
+                                "E0209",
+                                format!(
+                                    "the result of `{}` is at {wn}, but it is bound at {}",
+                                    sig.name, srole.name
+                                ),
+                                srole.span,
+                                format!("the result arrives at {wn}"),
+                            )
+                            .with_label(*rspan, "the result's role is declared here")
+                            .with_help(format!(
+                                "bind it at {wn}, then send it: `let {wn}.x = …; {wn}.x -> {}.x;`",
+                                srole.name
+                            )),
+                        );
+                    }
+                    let mut t = rt.clone();
+                    if let Some(ann) = ann {
+                        let at = self.resolve_ty(ann, self.module, &[]);
+                        self.unify_at(
+                            &at,
+                            &t,
+                            call.span,
+                            Why::Label(ann.span(), "expected because of this annotation"),
+                        );
+                        t = at;
+                    }
+                    if s != UNKNOWN_ROLE {
+                        self.let_pattern(pat, &t, s);
+                    }
+                }
+            }
+        }
+        let _ = NO_ROLE;
+    }
+}

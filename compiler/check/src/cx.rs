@@ -1,0 +1,624 @@
+//! The checker's state: the global environment of items (types, function and choreography
+//! signatures), the per-body state (scopes, inference table, deferred constraints) and the
+//! helpers every rule uses (reporting, hovers, references, type resolution, did-you-mean).
+
+use crate::program::{ItemRef, Program};
+use crate::types::{AdtId, Ty, TyCon, TyTable, show};
+use chor_diagnostics::{Diagnostic, Span};
+use chor_syntax::ast::{self, Ident, Item, Type};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// The role context of a variable or an expression. Local functions use `NO_ROLE`.
+pub type RoleId = u32;
+pub const NO_ROLE: RoleId = u32::MAX;
+/// An expression at a role that is not declared: nothing is reported about its variables.
+pub const UNKNOWN_ROLE: RoleId = u32::MAX - 1;
+
+#[derive(Debug, Clone)]
+pub struct FieldInfo {
+    pub name: String,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct VariantInfo {
+    pub name: String,
+    pub fields: Vec<Ty>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum AdtKind {
+    Struct(Vec<FieldInfo>),
+    Enum(Vec<VariantInfo>),
+}
+
+#[derive(Debug, Clone)]
+pub struct AdtInfo {
+    pub name: String,
+    pub generics: Vec<Rc<str>>,
+    pub name_span: Span,
+    pub kind: AdtKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct FnSig {
+    pub name: String,
+    pub generics: Vec<Rc<str>>,
+    pub params: Vec<(String, Ty)>,
+    pub ret: Ty,
+    pub name_span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChorSig {
+    pub name: String,
+    pub roles: Vec<(String, Span)>,
+    /// name, type, index of the role among `roles` (None when the role is unknown), span
+    pub params: Vec<(String, Ty, Option<usize>, Span)>,
+    pub ret: Option<(Ty, Option<usize>, Span)>,
+    pub name_span: Span,
+}
+
+/// Every item of the program, with its types resolved.
+#[derive(Debug, Default)]
+pub struct Env {
+    pub adts: Vec<AdtInfo>,
+    pub adt_of: HashMap<ItemRef, AdtId>,
+    pub fns: HashMap<ItemRef, FnSig>,
+    pub chors: HashMap<ItemRef, ChorSig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VarInfo {
+    pub name: String,
+    pub role: RoleId,
+    pub ty: Ty,
+    pub def: Span,
+}
+
+/// Lexical scopes of one body, for all roles at once: a name maps to the stack of its
+/// bindings (each at some role); leaving a block pops what the block bound.
+#[derive(Debug, Default)]
+pub struct Scope {
+    pub vars: Vec<VarInfo>,
+    by_name: HashMap<String, Vec<u32>>,
+    log: Vec<u32>,
+}
+
+impl Scope {
+    pub fn clear(&mut self) {
+        self.vars.clear();
+        self.by_name.clear();
+        self.log.clear();
+    }
+    pub fn mark(&self) -> usize {
+        self.log.len()
+    }
+    pub fn bind(&mut self, info: VarInfo) -> u32 {
+        let id = self.vars.len() as u32;
+        self.by_name.entry(info.name.clone()).or_default().push(id);
+        self.vars.push(info);
+        self.log.push(id);
+        id
+    }
+    pub fn pop_to(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            let Some(id) = self.log.pop() else { break };
+            let name = &self.vars[id as usize].name;
+            if let Some(stack) = self.by_name.get_mut(name) {
+                stack.pop();
+            }
+        }
+    }
+    pub fn lookup(&self, name: &str, role: RoleId) -> Option<u32> {
+        self.by_name
+            .get(name)?
+            .iter()
+            .rev()
+            .copied()
+            .find(|id| self.vars[*id as usize].role == role)
+    }
+    /// The visible bindings of `name` at roles other than `role` (innermost first).
+    pub fn elsewhere(&self, name: &str, role: RoleId) -> Vec<u32> {
+        let Some(stack) = self.by_name.get(name) else {
+            return Vec::new();
+        };
+        let mut seen: Vec<RoleId> = Vec::new();
+        let mut out = Vec::new();
+        for id in stack.iter().rev() {
+            let r = self.vars[*id as usize].role;
+            if r != role && !seen.contains(&r) {
+                seen.push(r);
+                out.push(*id);
+            }
+        }
+        out
+    }
+    /// Names visible at `role` (for suggestions).
+    pub fn names_at(&self, role: RoleId) -> Vec<String> {
+        self.by_name
+            .iter()
+            .filter(|(_, s)| s.iter().any(|id| self.vars[*id as usize].role == role))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+}
+
+/// Why a type was expected, shown as a secondary label of a mismatch.
+#[derive(Debug, Clone, Copy)]
+pub enum Why {
+    None,
+    Label(Span, &'static str),
+}
+
+/// Operand classes of operators, checked when the operand type is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Int or Float
+    Num,
+    /// String or List<T>
+    Concat,
+    /// Int, Float or String
+    Ord,
+    /// no function types inside (equality)
+    NoFn,
+    /// no function types inside (messages)
+    Message,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deferred {
+    pub ty: Ty,
+    pub class: Class,
+    pub span: Span,
+    pub op: &'static str,
+}
+
+/// A hover whose type is only known once the body is checked.
+#[derive(Debug, Clone)]
+pub struct PendingHover {
+    pub span: Span,
+    pub name: String,
+    pub ty: Ty,
+    pub role: RoleId,
+}
+
+pub struct Checker<'p> {
+    pub p: &'p Program,
+    pub env: Env,
+    pub tys: TyTable,
+    pub diags: Vec<Diagnostic>,
+    errors: usize,
+    pub hovers: Vec<(Span, String)>,
+    pub refs: Vec<(Span, Span)>,
+    // ---- the body being checked
+    pub module: Option<&'p str>,
+    pub scope: Scope,
+    pub role: RoleId,
+    /// Role names of the choreography being checked (index = RoleId).
+    pub roles: Vec<(String, Span)>,
+    /// Return type of the local function being checked, and where it was declared.
+    pub ret: Option<(Ty, Span)>,
+    pub generics: Vec<Rc<str>>,
+    pub deferred: Vec<Deferred>,
+    pub pending: Vec<PendingHover>,
+    /// The choreography being checked: its name and declared result `-> T@R`.
+    pub chor_name: String,
+    pub chor_ret: Option<(Ty, Option<usize>, Span)>,
+    /// Whether the body being checked belongs to the standard library.
+    pub in_stdlib: bool,
+    /// Source text of each file, for line numbers in messages.
+    pub line_of: &'p dyn Fn(Span) -> Option<usize>,
+}
+
+impl<'p> Checker<'p> {
+    pub fn new(p: &'p Program, line_of: &'p dyn Fn(Span) -> Option<usize>) -> Checker<'p> {
+        Checker {
+            p,
+            env: Env::default(),
+            tys: TyTable::default(),
+            diags: Vec::new(),
+            errors: 0,
+            hovers: Vec::new(),
+            refs: Vec::new(),
+            module: None,
+            scope: Scope::default(),
+            role: NO_ROLE,
+            roles: Vec::new(),
+            ret: None,
+            generics: Vec::new(),
+            deferred: Vec::new(),
+            pending: Vec::new(),
+            chor_name: String::new(),
+            chor_ret: None,
+            in_stdlib: false,
+            line_of,
+        }
+    }
+
+    pub fn emit(&mut self, d: Diagnostic) {
+        if d.is_error() {
+            self.errors += 1;
+        }
+        self.diags.push(d);
+    }
+
+    /// The number of errors reported so far (to detect errors inside a sub-check).
+    pub fn error_count(&self) -> usize {
+        self.errors
+    }
+
+    pub fn reference(&mut self, use_site: Span, def: Span) {
+        self.refs.push((use_site, def));
+    }
+
+    /// The type as the programmer writes it, after substitution.
+    pub fn show(&mut self, t: &Ty) -> String {
+        let t = self.tys.zonk(t);
+        let adts = &self.env.adts;
+        show(&t, &|id| {
+            adts.get(id as usize)
+                .map_or_else(|| "?".to_owned(), |a| a.name.clone())
+        })
+    }
+
+    pub fn role_name(&self, r: RoleId) -> String {
+        self.roles
+            .get(r as usize)
+            .map_or_else(String::new, |(n, _)| n.clone())
+    }
+
+    /// Start checking a new body.
+    pub fn begin_body(&mut self, module: Option<&'p str>, generics: Vec<Rc<str>>) {
+        self.tys.clear();
+        self.scope.clear();
+        self.deferred.clear();
+        self.pending.clear();
+        self.module = module;
+        self.generics = generics;
+        self.role = NO_ROLE;
+        self.ret = None;
+        self.roles.clear();
+        self.chor_ret = None;
+        self.chor_name.clear();
+    }
+
+    /// Finish a body: re-check deferred operator constraints and produce its hovers.
+    pub fn end_body(&mut self) {
+        let deferred = std::mem::take(&mut self.deferred);
+        for d in deferred {
+            self.check_class(&d.ty, d.class, d.span, d.op, false);
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for h in pending {
+            let ty = self.show(&h.ty);
+            let text = if h.role == NO_ROLE || h.role == UNKNOWN_ROLE {
+                format!("{}: {ty}", h.name)
+            } else {
+                format!("{}: {ty} @ {}", h.name, self.role_name(h.role))
+            };
+            self.hovers.push((h.span, text));
+        }
+    }
+
+    /// Check that `ty` belongs to an operator class; unknown types are deferred to the end of
+    /// the body (when `defer`), or accepted.
+    pub fn check_class(
+        &mut self,
+        ty: &Ty,
+        class: Class,
+        span: Span,
+        op: &'static str,
+        defer: bool,
+    ) -> bool {
+        let t = self.tys.shallow(ty);
+        let ok = match (&t, class) {
+            (Ty::Error, _) => true,
+            (Ty::Var(_), _) if defer => {
+                self.deferred.push(Deferred {
+                    ty: t.clone(),
+                    class,
+                    span,
+                    op,
+                });
+                return true;
+            }
+            (Ty::Var(_), Class::Num | Class::Concat | Class::Ord) => true,
+            (_, Class::Num) => t.is_con(TyCon::Int) || t.is_con(TyCon::Float),
+            (_, Class::Concat) => t.is_con(TyCon::Str) || t.is_con(TyCon::List),
+            (_, Class::Ord) => {
+                t.is_con(TyCon::Int) || t.is_con(TyCon::Float) || t.is_con(TyCon::Str)
+            }
+            (_, Class::NoFn | Class::Message) => match self.tys.contains_fn(&t) {
+                Some(true) => false,
+                Some(false) => true,
+                None => {
+                    if defer {
+                        self.deferred.push(Deferred {
+                            ty: t.clone(),
+                            class,
+                            span,
+                            op,
+                        });
+                    }
+                    true
+                }
+            },
+        };
+        if !ok {
+            let shown = self.show(&t);
+            let d = match class {
+                Class::Num => Diagnostic::error(
+                    "E0304",
+                    format!("cannot apply `{op}` to `{shown}`"),
+                    span,
+                    format!("`{op}` needs `Int` or `Float` operands, this is `{shown}`"),
+                )
+                .with_help(if shown == "String" && op == "+" {
+                    "use `++` to concatenate strings"
+                } else {
+                    "arithmetic works on two `Int`s or two `Float`s"
+                }),
+                Class::Concat => Diagnostic::error(
+                    "E0304",
+                    format!("cannot apply `++` to `{shown}`"),
+                    span,
+                    format!("`++` needs two `String`s or two lists, this is `{shown}`"),
+                )
+                .with_help("convert the value first, e.g. with `to_string(…)`"),
+                Class::Ord => Diagnostic::error(
+                    "E0304",
+                    format!("cannot compare `{shown}` values with `{op}`"),
+                    span,
+                    format!("`{op}` needs `Int`, `Float` or `String` operands, this is `{shown}`"),
+                ),
+                Class::NoFn => Diagnostic::error(
+                    "E0312",
+                    format!("cannot compare values of type `{shown}` with `{op}`"),
+                    span,
+                    "function values cannot be compared",
+                ),
+                Class::Message => Diagnostic::error(
+                    "E0311",
+                    "function values cannot travel in a message",
+                    span,
+                    format!("this message has type `{shown}`, which contains a function"),
+                )
+                .with_help("send the data the function needs instead, and call the function at the receiver"),
+            };
+            self.emit(d);
+        }
+        ok
+    }
+
+    /// Report that `got` is not `want`.
+    pub fn mismatch(&mut self, span: Span, want: &Ty, got: &Ty, why: Why) {
+        let want_s = self.show(want);
+        let got_s = self.show(got);
+        let mut d = Diagnostic::error(
+            "E0300",
+            format!("mismatched types: expected `{want_s}`, found `{got_s}`"),
+            span,
+            format!("expected `{want_s}`, found `{got_s}`"),
+        );
+        if let Why::Label(s, msg) = why {
+            d = d.with_label(s, msg);
+        }
+        if (want_s == "Float" && got_s == "Int") || (want_s == "Int" && got_s == "Float") {
+            d = d.with_help("there are no implicit conversions between `Int` and `Float`");
+        }
+        self.emit(d);
+    }
+
+    /// Unify and report a mismatch at `span` when it fails.
+    pub fn unify_at(&mut self, want: &Ty, got: &Ty, span: Span, why: Why) -> bool {
+        if self.tys.unify(want, got) {
+            true
+        } else {
+            self.mismatch(span, want, got, why);
+            false
+        }
+    }
+
+    pub fn hover_var(&mut self, span: Span, name: &str, ty: &Ty, role: RoleId) {
+        self.pending.push(PendingHover {
+            span,
+            name: name.to_owned(),
+            ty: ty.clone(),
+            role,
+        });
+    }
+
+    /// Bind a variable at the current role.
+    pub fn bind_var(&mut self, id: &Ident, ty: Ty, role: RoleId) {
+        if !self.in_stdlib {
+            crate::naming::check_snake(self, id, "variable");
+        }
+        self.hover_var(id.span, &id.name, &ty, role);
+        self.scope.bind(VarInfo {
+            name: id.name.clone(),
+            role,
+            ty,
+            def: id.span,
+        });
+    }
+
+    /// Fresh instances of generic parameters.
+    pub fn instantiate(&mut self, generics: &[Rc<str>]) -> Vec<(Rc<str>, Ty)> {
+        generics
+            .iter()
+            .map(|g| (g.clone(), self.tys.fresh()))
+            .collect()
+    }
+
+    /// A type written in the source, in the context of `module` and the given generics.
+    pub fn resolve_ty(&mut self, t: &Type, module: Option<&str>, generics: &[Rc<str>]) -> Ty {
+        match t {
+            Type::Error(_) => Ty::Error,
+            Type::Tuple { elems, .. } => Ty::tuple(
+                elems
+                    .iter()
+                    .map(|e| self.resolve_ty(e, module, generics))
+                    .collect(),
+            ),
+            Type::Fn { params, ret, .. } => {
+                let ps = params
+                    .iter()
+                    .map(|e| self.resolve_ty(e, module, generics))
+                    .collect();
+                let r = self.resolve_ty(ret, module, generics);
+                Ty::func(ps, r)
+            }
+            Type::Named { name, args, span } => {
+                let resolved: Vec<Ty> = args
+                    .iter()
+                    .map(|a| self.resolve_ty(a, module, generics))
+                    .collect();
+                let seg = name.last();
+                let arity_err = |cx: &mut Checker<'_>, want: usize, what: &str| {
+                    cx.emit(Diagnostic::error(
+                        "E0301",
+                        format!(
+                            "`{what}` takes {want} type argument{}, but {} {} given",
+                            if want == 1 { "" } else { "s" },
+                            resolved_len(args),
+                            if args.len() == 1 { "was" } else { "were" }
+                        ),
+                        *span,
+                        format!(
+                            "expected {want} type argument{}",
+                            if want == 1 { "" } else { "s" }
+                        ),
+                    ));
+                };
+                if name.is_single() {
+                    if let Some(g) = generics.iter().find(|g| ***g == *seg.name) {
+                        if !args.is_empty() {
+                            arity_err(self, 0, &seg.name);
+                        }
+                        return Ty::Param(g.clone());
+                    }
+                    let prim = match seg.name.as_str() {
+                        "Int" => Some((TyCon::Int, 0)),
+                        "Float" => Some((TyCon::Float, 0)),
+                        "Bool" => Some((TyCon::Bool, 0)),
+                        "String" => Some((TyCon::Str, 0)),
+                        "List" => Some((TyCon::List, 1)),
+                        "Map" => Some((TyCon::Map, 2)),
+                        _ => None,
+                    };
+                    if let Some((c, n)) = prim {
+                        if resolved.len() != n {
+                            arity_err(self, n, &seg.name);
+                            return Ty::Error;
+                        }
+                        return Ty::Con(c, Rc::from(resolved));
+                    }
+                }
+                let found = self
+                    .p
+                    .lookup_struct(module, name)
+                    .or_else(|| self.p.lookup_enum(module, name));
+                match found {
+                    Some((_, r)) => {
+                        let Some(&id) = self.env.adt_of.get(&r) else {
+                            return Ty::Error;
+                        };
+                        let (n, def) = {
+                            let a = &self.env.adts[id as usize];
+                            (a.generics.len(), a.name_span)
+                        };
+                        self.reference(seg.span, def);
+                        if resolved.len() != n {
+                            arity_err(self, n, &name.text());
+                            return Ty::Error;
+                        }
+                        Ty::Con(TyCon::Adt(id), Rc::from(resolved))
+                    }
+                    None => {
+                        let mut cands: Vec<String> =
+                            ["Int", "Float", "Bool", "String", "List", "Map"]
+                                .iter()
+                                .map(|s| (*s).to_owned())
+                                .collect();
+                        cands.extend(generics.iter().map(|g| g.to_string()));
+                        cands.extend(self.env.adts.iter().map(|a| a.name.clone()));
+                        let mut d = Diagnostic::error(
+                            "E0102",
+                            format!("cannot find type `{}`", name.text()),
+                            *span,
+                            "not a known type",
+                        );
+                        if let Some(s) = suggest(&seg.name, cands.iter().map(String::as_str)) {
+                            d = d.with_help(format!("a type with a similar name exists: `{s}`"));
+                        } else if seg.name.chars().next().is_some_and(char::is_lowercase) {
+                            d = d.with_help("types are written with a capital letter, e.g. `Int`, `String`, `List<Int>`");
+                        }
+                        self.emit(d);
+                        Ty::Error
+                    }
+                }
+            }
+        }
+    }
+
+    /// Line number (1-based) of a span, if the source text is known.
+    pub fn line(&self, span: Span) -> Option<usize> {
+        (self.line_of)(span)
+    }
+
+    /// Items of the program in a fixed order (unit, item).
+    pub fn items(&self) -> Vec<(usize, usize, &'p Item)> {
+        let mut out = Vec::new();
+        for (u, unit) in self.p.units.iter().enumerate() {
+            for (i, item) in unit.ast.items.iter().enumerate() {
+                out.push((u, i, item));
+            }
+        }
+        out
+    }
+}
+
+fn resolved_len(args: &[ast::Type]) -> usize {
+    args.len()
+}
+
+/// Levenshtein distance, small strings only.
+pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The closest candidate to `name`, if close enough to be a likely typo.
+pub fn suggest<'a>(name: &str, cands: impl Iterator<Item = &'a str>) -> Option<String> {
+    let limit = (name.chars().count() / 3).max(1);
+    let mut best: Option<(usize, &str)> = None;
+    for c in cands {
+        if c == name {
+            continue;
+        }
+        let d = if c.eq_ignore_ascii_case(name) {
+            0
+        } else {
+            distance(name, c)
+        };
+        if d <= limit && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_owned())
+}

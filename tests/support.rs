@@ -1,0 +1,58 @@
+//! Shared helpers: check in-memory sources and render their diagnostics like `chor check`.
+
+use chor_check::{Checked, Program, check_program, program, stdlib};
+use chor_diagnostics::{Diagnostic, FileId, SourceMap};
+
+/// The texts of one test program: the root file (id 0), its in-memory imports (ids 1…), and the
+/// standard library.
+pub struct Sources {
+    pub root_name: String,
+    pub root: String,
+    pub imports: Vec<(String, String)>,
+}
+
+impl SourceMap for Sources {
+    fn name(&self, file: FileId) -> String {
+        if file.0 == 0 {
+            return self.root_name.clone();
+        }
+        if let Some((_, name, _)) = stdlib::by_file(file) {
+            return name.to_owned();
+        }
+        self.imports
+            .get(file.0 as usize - 1)
+            .map_or_else(|| "?".to_owned(), |(n, _)| n.clone())
+    }
+    fn text(&self, file: FileId) -> String {
+        if file.0 == 0 {
+            return self.root.clone();
+        }
+        if let Some((_, _, text)) = stdlib::by_file(file) {
+            return text.to_owned();
+        }
+        self.imports
+            .get(file.0 as usize - 1)
+            .map_or_else(String::new, |(_, t)| t.clone())
+    }
+}
+
+pub fn check(sources: &Sources) -> (Program, Checked) {
+    let p = program::from_source(&sources.root_name, &sources.root, sources.imports.clone());
+    let mut c = check_program(&p);
+    // Knowledge of choice (projection) runs once the program parses, as in `chor check`.
+    if !p.diagnostics.iter().any(Diagnostic::is_error) {
+        c.diagnostics.extend(chor_project::check_choices(&p));
+        c.diagnostics
+            .sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
+    }
+    (p, c)
+}
+
+pub fn render(diags: &[Diagnostic], sources: &Sources) -> String {
+    chor_diagnostics::render(diags, sources, false)
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: u32) -> usize {
+    chor_diagnostics::line_col(text, offset).0
+}
