@@ -21,9 +21,9 @@
 //! of being misread (the handshake's fingerprint normally catches that first).
 //!
 //! Decoding never panics and never allocates beyond what the input can justify: every count
-//! is checked against the bytes that remain (each element takes at least one byte), and
-//! nesting is limited to [`MAX_DEPTH`] so that neither decoding nor dropping the value can
-//! exhaust a thread's stack.
+//! is checked against the bytes that remain (each element takes at least one byte), the
+//! decoder keeps its own stack instead of recursing, and nesting is limited to [`MAX_DEPTH`]
+//! so that code walking the decoded value cannot exhaust a thread's stack either.
 
 use std::fmt;
 
@@ -34,10 +34,11 @@ pub const VERSION: u8 = 1;
 
 /// The deepest nesting of tuples, lists, maps, structs and variants that decodes.
 ///
-/// Values are recursive Rust data: dropping, cloning or printing them recurses too, so a
-/// bound is needed for a hostile peer not to crash the role with a deep value. 1024 levels
-/// keep well within a 2 MiB thread stack even in debug builds.
-pub const MAX_DEPTH: usize = 1024;
+/// The decoder itself does not recurse, but values are recursive Rust data: dropping,
+/// cloning, comparing or printing them recurses, so a bound is needed for a hostile peer not
+/// to overflow the role's stack with a deep value. 512 levels keep such walks well within a
+/// 2 MiB thread stack even in debug builds (measured: cloning overflows there past ~1000).
+pub const MAX_DEPTH: usize = 512;
 
 const MSG_VALUE: u8 = 0x00;
 const MSG_LABEL: u8 = 0x01;
@@ -211,7 +212,7 @@ fn unzigzag(n: u64) -> i64 {
 pub fn decode(bytes: &[u8]) -> Result<Message, CodecError> {
     let mut r = Reader::start(bytes)?;
     let msg = match r.byte()? {
-        MSG_VALUE => Message::Value(r.value(0)?),
+        MSG_VALUE => Message::Value(r.value()?),
         MSG_LABEL => Message::Label(r.string()?),
         t => return Err(r.err_at(r.pos - 1, CodecErrorKind::BadTag(t))),
     };
@@ -224,7 +225,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, CodecError> {
 pub fn validate(bytes: &[u8]) -> Result<(), CodecError> {
     let mut r = Reader::start(bytes)?;
     match r.byte()? {
-        MSG_VALUE => r.skip_value(0)?,
+        MSG_VALUE => r.skip_value()?,
         MSG_LABEL => {
             r.str_bytes()?;
         }
@@ -322,100 +323,163 @@ impl<'a> Reader<'a> {
         self.str_bytes().map(str::to_owned)
     }
 
-    fn enter(&self, depth: usize) -> Result<usize, CodecError> {
-        if depth >= MAX_DEPTH {
-            Err(self.err_at(self.pos, CodecErrorKind::TooDeep))
-        } else {
-            Ok(depth + 1)
-        }
-    }
-
-    fn seq(&mut self, depth: usize) -> Result<Vec<Value>, CodecError> {
-        let n = self.count(1)?;
-        let depth = self.enter(depth)?;
-        let mut items = Vec::with_capacity(n);
-        for _ in 0..n {
-            items.push(self.value(depth)?);
-        }
-        Ok(items)
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Value, CodecError> {
-        let tag_pos = self.pos;
-        Ok(match self.byte()? {
-            T_UNIT => Value::Unit,
-            T_FALSE => Value::Bool(false),
-            T_TRUE => Value::Bool(true),
-            T_INT => Value::Int(unzigzag(self.varint()?)),
-            T_FLOAT => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(self.take(8)?);
-                Value::Float(f64::from_bits(u64::from_le_bytes(b)))
+    /// Decodes one value without recursion: compound values under construction wait on an
+    /// explicit stack, whose height is the nesting depth.
+    fn value(&mut self) -> Result<Value, CodecError> {
+        let mut stack: Vec<Partial> = Vec::new();
+        loop {
+            let tag_pos = self.pos;
+            let (mut done, opened) = match self.byte()? {
+                T_UNIT => (Some(Value::Unit), None),
+                T_FALSE => (Some(Value::Bool(false)), None),
+                T_TRUE => (Some(Value::Bool(true)), None),
+                T_INT => (Some(Value::Int(unzigzag(self.varint()?))), None),
+                T_FLOAT => {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(self.take(8)?);
+                    (
+                        Some(Value::Float(f64::from_bits(u64::from_le_bytes(b)))),
+                        None,
+                    )
+                }
+                T_STR => (Some(Value::Str(self.string()?)), None),
+                T_TUPLE => (None, Some((Shape::Tuple, self.count(1)?))),
+                T_LIST => (None, Some((Shape::List, self.count(1)?))),
+                T_MAP => (None, Some((Shape::Map, self.count(2)?.saturating_mul(2)))),
+                T_STRUCT => {
+                    let name = self.string()?;
+                    (None, Some((Shape::Struct(name), self.count(1)?)))
+                }
+                T_VARIANT => {
+                    let name = self.string()?;
+                    (None, Some((Shape::Variant(name), self.count(1)?)))
+                }
+                t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
+            };
+            if let Some((shape, n)) = opened {
+                let p = Partial {
+                    shape,
+                    left: n,
+                    items: Vec::with_capacity(n.min(PREALLOC)),
+                };
+                if n > 0 {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(self.err_at(tag_pos, CodecErrorKind::TooDeep));
+                    }
+                    stack.push(p);
+                    continue;
+                }
+                done = Some(p.finish());
             }
-            T_STR => Value::Str(self.string()?),
-            T_TUPLE => Value::Tuple(self.seq(depth)?),
-            T_LIST => Value::List(self.seq(depth)?),
-            T_MAP => {
-                let n = self.count(2)?;
-                let depth = self.enter(depth)?;
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let k = self.value(depth)?;
-                    let v = self.value(depth)?;
+            // Hand the finished value to its parent, closing every parent it completes.
+            let mut v = done;
+            while let Some(value) = v.take() {
+                match stack.last_mut() {
+                    None => return Ok(value),
+                    Some(top) => {
+                        top.items.push(value);
+                        top.left -= 1;
+                        if top.left == 0
+                            && let Some(p) = stack.pop()
+                        {
+                            v = Some(p.finish());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Like [`Reader::value`] but allocates nothing beyond a stack of counts.
+    fn skip_value(&mut self) -> Result<(), CodecError> {
+        let mut stack: Vec<usize> = Vec::new();
+        loop {
+            let tag_pos = self.pos;
+            let items = match self.byte()? {
+                T_UNIT | T_FALSE | T_TRUE => 0,
+                T_INT => {
+                    self.varint()?;
+                    0
+                }
+                T_FLOAT => {
+                    self.take(8)?;
+                    0
+                }
+                T_STR => {
+                    self.str_bytes()?;
+                    0
+                }
+                T_TUPLE | T_LIST => self.count(1)?,
+                T_MAP => self.count(2)?.saturating_mul(2),
+                T_STRUCT | T_VARIANT => {
+                    self.str_bytes()?;
+                    self.count(1)?
+                }
+                t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
+            };
+            if items > 0 {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(self.err_at(tag_pos, CodecErrorKind::TooDeep));
+                }
+                stack.push(items);
+                continue;
+            }
+            loop {
+                match stack.last_mut() {
+                    None => return Ok(()),
+                    Some(left) => {
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        stack.pop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Initial capacity cap for a sequence: larger ones grow as their items actually decode.
+const PREALLOC: usize = 1024;
+
+enum Shape {
+    Tuple,
+    List,
+    Map,
+    Struct(String),
+    Variant(String),
+}
+
+/// A compound value whose items are still being decoded.
+struct Partial {
+    shape: Shape,
+    left: usize,
+    items: Vec<Value>,
+}
+
+impl Partial {
+    fn finish(self) -> Value {
+        match self.shape {
+            Shape::Tuple => Value::Tuple(self.items),
+            Shape::List => Value::List(self.items),
+            Shape::Map => {
+                let mut it = self.items.into_iter();
+                let mut entries = Vec::with_capacity(it.len() / 2);
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
                     entries.push((k, v));
                 }
                 Value::Map(entries)
             }
-            T_STRUCT => {
-                let name = self.string()?;
-                Value::Struct {
-                    name,
-                    fields: self.seq(depth)?,
-                }
-            }
-            T_VARIANT => {
-                let name = self.string()?;
-                Value::Variant {
-                    name,
-                    fields: self.seq(depth)?,
-                }
-            }
-            t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
-        })
-    }
-
-    /// Like [`Reader::value`] but allocates nothing.
-    fn skip_value(&mut self, depth: usize) -> Result<(), CodecError> {
-        let tag_pos = self.pos;
-        let items = match self.byte()? {
-            T_UNIT | T_FALSE | T_TRUE => 0,
-            T_INT => {
-                self.varint()?;
-                0
-            }
-            T_FLOAT => {
-                self.take(8)?;
-                0
-            }
-            T_STR => {
-                self.str_bytes()?;
-                0
-            }
-            T_TUPLE | T_LIST => self.count(1)?,
-            T_MAP => self.count(2)?.saturating_mul(2),
-            T_STRUCT | T_VARIANT => {
-                self.str_bytes()?;
-                self.count(1)?
-            }
-            t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
-        };
-        if items > 0 {
-            let depth = self.enter(depth)?;
-            for _ in 0..items {
-                self.skip_value(depth)?;
-            }
+            Shape::Struct(name) => Value::Struct {
+                name,
+                fields: self.items,
+            },
+            Shape::Variant(name) => Value::Variant {
+                name,
+                fields: self.items,
+            },
         }
-        Ok(())
     }
 }
 

@@ -103,7 +103,16 @@ impl std::fmt::Display for HandshakeError {
 }
 
 fn io_fail(what: &str) -> impl FnOnce(std::io::Error) -> HandshakeError + '_ {
-    move |e| HandshakeError::Failed(format!("handshake failed while {what}: {e}"))
+    move |e| {
+        let e = match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the other side closed the connection".to_string(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                "no answer in time".to_string()
+            }
+            _ => e.to_string(),
+        };
+        HandshakeError::Failed(format!("handshake failed while {what}: {e}"))
+    }
 }
 
 fn flags(secret: Option<&Secret>) -> u8 {
@@ -300,7 +309,7 @@ pub(crate) fn server(
         // Tell an honest client why (it reports it); this reveals nothing about the secret.
         let _ = stream.write_all(&reply);
         return Err(HandshakeError::Failed(format!(
-            "connection claiming role {from_name:?}: {}",
+            "connection claiming role {from_name}: {}",
             status.describe()
         )));
     }

@@ -281,7 +281,10 @@ fn dial(
                     .and_then(|()| handshake::client(&mut s, id, peer, hs_time))
                 {
                     Ok(()) => return Ok(s),
-                    Err(e @ HandshakeError::Refused(_)) => last = e.to_string(),
+                    // The peer is there and said no (another program, another secret
+                    // setting, another role): retrying cannot change that.
+                    Err(e @ HandshakeError::Refused(_)) => return Err(e.to_string()),
+                    // Not (yet) a peer we can trust: keep trying until the deadline.
                     Err(e) => last = e.to_string(),
                 }
             }
