@@ -1,1 +1,24 @@
-//! chor-runtime.
+//! chor-runtime: the small messaging runtime that every role executable links against.
+//!
+//! - [`value`]: the wire value ([`value::Value`]) and what travels ([`value::Message`]);
+//! - [`codec`]: its compact, versioned binary encoding (decoding untrusted bytes never panics);
+//! - [`config`]: the deployment file (`deploy.toml`) read through `--config PATH`;
+//! - [`session`]: one role's connections to its peers, in-process ([`session::Session::local_mesh`])
+//!   or over TCP with an authenticated handshake ([`session::Session::connect_tcp`]);
+//! - [`error`]: [`error::RtError`], the runtime error that names role, peer and source location;
+//! - [`abi`]: the `extern "C"` surface that generated native code calls.
+//!
+//! Only this crate knows sockets (see docs/architecture.md); it uses plain std threads and
+//! `std::net`, so a native executable links it statically without an async runtime.
+
+pub mod abi;
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod session;
+pub mod value;
+
+pub use config::DeployConfig;
+pub use error::RtError;
+pub use session::{Fingerprint, Session};
+pub use value::{Message, Value};

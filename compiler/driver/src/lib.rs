@@ -2,6 +2,7 @@
 //! implementation of each `chor` command (the binary only parses arguments).
 
 pub mod db;
+pub mod host;
 
 use chor_check::Program;
 use chor_diagnostics::{Diagnostic, SourceMap, render};
@@ -281,7 +282,40 @@ pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
     }
 }
 
-/// `chor run FILE`: every role runs its projected program concurrently.
+/// `chor build FILE -o DIR`
+pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
+    let mut s = match Session::open(path) {
+        Ok(s) => s,
+        Err(e) => return io_error(&e),
+    };
+    s.color = color;
+    let prog = match s.checked() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let locals = match projections(&prog) {
+        Ok(l) => l,
+        Err(d) => {
+            eprint!("{}", s.render(&d));
+            return 1;
+        }
+    };
+    match host::build(&s, &prog, &locals, out) {
+        Ok(exes) => {
+            for e in exes {
+                eprintln!("wrote {}", e.display());
+            }
+            eprintln!("wrote {}", out.join("deploy.toml").display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// `chor run FILE`: build, then run every role as its own process on loopback.
 pub fn cmd_run(path: &Path, color: bool) -> i32 {
     let mut s = match Session::open(path) {
         Ok(s) => s,
@@ -299,14 +333,7 @@ pub fn cmd_run(path: &Path, color: bool) -> i32 {
             return 1;
         }
     };
-    let io = StdIo::new(&first_role(&prog));
-    match chor_interp::run_projected(&prog, &locals, &io, Duration::from_secs(3600)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprint!("{}", s.runtime_error(&e));
-            1
-        }
-    }
+    host::run(&s, &prog, &locals)
 }
 
 /// Run a program in memory through the global interpreter; `(role, line)` output in order.

@@ -45,11 +45,22 @@ enum Command {
         #[arg(long)]
         trace: bool,
     },
-    /// Run every role of `main` concurrently, printing `[Role] line`.
+    /// Build one executable per role of `main`, plus a loopback `deploy.toml`.
+    Build {
+        file: PathBuf,
+        /// Output directory.
+        #[arg(short = 'o', long = "out-dir", default_value = "build")]
+        out: PathBuf,
+    },
+    /// Build, then run every role as its own process on loopback, printing `[Role] line`.
     Run { file: PathBuf },
 }
 
 fn main() {
+    // A role executable built by `chor build` carries its program: run that role.
+    if let Some(payload) = chor_driver::host::embedded_payload() {
+        std::process::exit(chor_driver::host::role_main(payload));
+    }
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let code = match cli.command {
@@ -60,6 +71,7 @@ fn main() {
             .unwrap_or(0),
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
         Command::Simulate { file, trace } => chor_driver::cmd_simulate(&file, trace, color),
+        Command::Build { file, out } => chor_driver::cmd_build(&file, &out, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),
     };
     std::process::exit(code);

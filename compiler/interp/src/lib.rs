@@ -6,6 +6,7 @@ pub mod eval;
 pub mod global;
 pub mod local;
 pub mod value;
+pub mod wire;
 
 pub use eval::{Io, RuntimeError};
 pub use global::{RoleError, Simulator, TraceEvent};

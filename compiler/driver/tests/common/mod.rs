@@ -1,4 +1,5 @@
-//! Shared helpers for the driver's integration tests.
+//! Shared helpers for the driver's integration tests (each test binary uses a part of them).
+#![allow(dead_code)]
 
 pub mod generate;
 

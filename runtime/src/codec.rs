@@ -1,0 +1,575 @@
+//! The binary encoding of [`Message`]s: compact, versioned, and safe to decode from untrusted bytes.
+//!
+//! Layout (all integers little-endian or LEB128):
+//! ```text
+//! message := VERSION kind
+//! kind    := 0x00 value | 0x01 str            (a value, or a selection label)
+//! value   := 0x00                              Unit
+//!          | 0x01 | 0x02                       Bool false | true
+//!          | 0x03 zigzag-varint                Int
+//!          | 0x04 f64-bits (8 bytes)           Float
+//!          | 0x05 str                          Str
+//!          | 0x06 varint(n) value*n            Tuple
+//!          | 0x07 varint(n) value*n            List
+//!          | 0x08 varint(n) (value value)*n    Map (entries in key order)
+//!          | 0x09 str varint(n) value*n        Struct (name, fields in declaration order)
+//!          | 0x0a str varint(n) value*n        Variant (name, positional payload)
+//! str     := varint(len) utf8-bytes
+//! ```
+//! A small `Int` takes two bytes; a short label a handful. The first byte is the format
+//! [`VERSION`], so a peer built with another runtime is rejected with a clear error instead
+//! of being misread (the handshake's fingerprint normally catches that first).
+//!
+//! Decoding never panics and never allocates beyond what the input can justify: every count
+//! is checked against the bytes that remain (each element takes at least one byte), the
+//! decoder keeps its own stack instead of recursing, and nesting is limited to [`MAX_DEPTH`]
+//! so that code walking the decoded value cannot exhaust a thread's stack either.
+
+use std::fmt;
+
+use crate::value::{Message, Value};
+
+/// The format version written as the first byte of every encoded message.
+pub const VERSION: u8 = 1;
+
+/// The deepest nesting of tuples, lists, maps, structs and variants that decodes.
+///
+/// The decoder itself does not recurse, but values are recursive Rust data: dropping,
+/// cloning, comparing or printing them recurses, so a bound is needed for a hostile peer not
+/// to overflow the role's stack with a deep value. 512 levels keep such walks well within a
+/// 2 MiB thread stack even in debug builds (measured: cloning overflows there past ~1000).
+pub const MAX_DEPTH: usize = 512;
+
+const MSG_VALUE: u8 = 0x00;
+const MSG_LABEL: u8 = 0x01;
+
+const T_UNIT: u8 = 0x00;
+const T_FALSE: u8 = 0x01;
+const T_TRUE: u8 = 0x02;
+const T_INT: u8 = 0x03;
+const T_FLOAT: u8 = 0x04;
+const T_STR: u8 = 0x05;
+const T_TUPLE: u8 = 0x06;
+const T_LIST: u8 = 0x07;
+const T_MAP: u8 = 0x08;
+const T_STRUCT: u8 = 0x09;
+const T_VARIANT: u8 = 0x0a;
+
+/// Why bytes did not decode, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecError {
+    /// Byte offset in the input where decoding failed.
+    pub offset: usize,
+    /// What was wrong there.
+    pub kind: CodecErrorKind,
+}
+
+/// The kinds of malformed input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodecErrorKind {
+    /// The input is empty.
+    Empty,
+    /// The first byte is not a format version this runtime reads.
+    UnsupportedVersion(u8),
+    /// The input ends in the middle of an item.
+    UnexpectedEnd,
+    /// An unknown message kind or value tag.
+    BadTag(u8),
+    /// A varint longer than 64 bits.
+    VarintOverflow,
+    /// A length or count larger than the remaining input could hold.
+    LengthTooLarge(u64),
+    /// A string that is not UTF-8.
+    InvalidUtf8,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// Bytes left after a complete message.
+    TrailingBytes(usize),
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed message at byte {}: ", self.offset)?;
+        match &self.kind {
+            CodecErrorKind::Empty => write!(f, "empty message"),
+            CodecErrorKind::UnsupportedVersion(v) => write!(
+                f,
+                "unsupported format version {v} (this runtime reads version {VERSION})"
+            ),
+            CodecErrorKind::UnexpectedEnd => write!(f, "unexpected end of input"),
+            CodecErrorKind::BadTag(t) => write!(f, "unknown tag 0x{t:02x}"),
+            CodecErrorKind::VarintOverflow => write!(f, "integer longer than 64 bits"),
+            CodecErrorKind::LengthTooLarge(n) => {
+                write!(f, "length {n} exceeds the remaining input")
+            }
+            CodecErrorKind::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
+            CodecErrorKind::TooDeep => write!(f, "values nested deeper than {MAX_DEPTH}"),
+            CodecErrorKind::TrailingBytes(n) => write!(f, "{n} unexpected bytes after the message"),
+        }
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// Encodes a message into a fresh buffer.
+pub fn encode(msg: &Message) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16);
+    encode_into(msg, &mut out);
+    out
+}
+
+/// Appends the encoding of `msg` to `out` (the transports encode straight into their buffers).
+pub fn encode_into(msg: &Message, out: &mut Vec<u8>) {
+    out.push(VERSION);
+    match msg {
+        Message::Value(v) => {
+            out.push(MSG_VALUE);
+            encode_value(v, out);
+        }
+        Message::Label(l) => {
+            out.push(MSG_LABEL);
+            put_str(l, out);
+        }
+    }
+}
+
+/// Appends the encoding of a bare value (no version byte, no message kind).
+pub fn encode_value(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Unit => out.push(T_UNIT),
+        Value::Bool(false) => out.push(T_FALSE),
+        Value::Bool(true) => out.push(T_TRUE),
+        Value::Int(i) => {
+            out.push(T_INT);
+            put_varint(zigzag(*i), out);
+        }
+        Value::Float(x) => {
+            out.push(T_FLOAT);
+            out.extend_from_slice(&x.to_bits().to_le_bytes());
+        }
+        Value::Str(s) => {
+            out.push(T_STR);
+            put_str(s, out);
+        }
+        Value::Tuple(items) => {
+            out.push(T_TUPLE);
+            put_seq(items, out);
+        }
+        Value::List(items) => {
+            out.push(T_LIST);
+            put_seq(items, out);
+        }
+        Value::Map(entries) => {
+            out.push(T_MAP);
+            put_varint(entries.len() as u64, out);
+            for (k, v) in entries {
+                encode_value(k, out);
+                encode_value(v, out);
+            }
+        }
+        Value::Struct { name, fields } => {
+            out.push(T_STRUCT);
+            put_str(name, out);
+            put_seq(fields, out);
+        }
+        Value::Variant { name, fields } => {
+            out.push(T_VARIANT);
+            put_str(name, out);
+            put_seq(fields, out);
+        }
+    }
+}
+
+fn put_seq(items: &[Value], out: &mut Vec<u8>) {
+    put_varint(items.len() as u64, out);
+    for item in items {
+        encode_value(item, out);
+    }
+}
+
+fn put_str(s: &str, out: &mut Vec<u8>) {
+    put_varint(s.len() as u64, out);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn zigzag(i: i64) -> u64 {
+    ((i << 1) ^ (i >> 63)) as u64
+}
+
+fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+/// Decodes one complete message; the input must contain exactly one.
+pub fn decode(bytes: &[u8]) -> Result<Message, CodecError> {
+    let mut r = Reader::start(bytes)?;
+    let msg = match r.byte()? {
+        MSG_VALUE => Message::Value(r.value()?),
+        MSG_LABEL => Message::Label(r.string()?),
+        t => return Err(r.err_at(r.pos - 1, CodecErrorKind::BadTag(t))),
+    };
+    r.finish()?;
+    Ok(msg)
+}
+
+/// Checks that `bytes` hold exactly one well-formed message, without building it
+/// (used by the C ABI, whose callers decode the bytes themselves).
+pub fn validate(bytes: &[u8]) -> Result<(), CodecError> {
+    let mut r = Reader::start(bytes)?;
+    match r.byte()? {
+        MSG_VALUE => r.skip_value()?,
+        MSG_LABEL => {
+            r.str_bytes()?;
+        }
+        t => return Err(r.err_at(r.pos - 1, CodecErrorKind::BadTag(t))),
+    }
+    r.finish()
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn start(buf: &'a [u8]) -> Result<Self, CodecError> {
+        let mut r = Reader { buf, pos: 0 };
+        match buf.first() {
+            None => Err(r.err_at(0, CodecErrorKind::Empty)),
+            Some(&VERSION) => {
+                r.pos = 1;
+                Ok(r)
+            }
+            Some(&v) => Err(r.err_at(0, CodecErrorKind::UnsupportedVersion(v))),
+        }
+    }
+
+    fn err_at(&self, offset: usize, kind: CodecErrorKind) -> CodecError {
+        CodecError { offset, kind }
+    }
+
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn finish(&self) -> Result<(), CodecError> {
+        match self.remaining() {
+            0 => Ok(()),
+            n => Err(self.err_at(self.pos, CodecErrorKind::TrailingBytes(n))),
+        }
+    }
+
+    fn byte(&mut self) -> Result<u8, CodecError> {
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.err_at(self.pos, CodecErrorKind::UnexpectedEnd)),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        if n > self.remaining() {
+            return Err(self.err_at(self.pos, CodecErrorKind::UnexpectedEnd));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn varint(&mut self) -> Result<u64, CodecError> {
+        let start = self.pos;
+        let mut n: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            if shift == 63 && b > 1 {
+                return Err(self.err_at(start, CodecErrorKind::VarintOverflow));
+            }
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(self.err_at(start, CodecErrorKind::VarintOverflow))
+    }
+
+    /// A count of items each at least `min_item` bytes long, checked against the input left.
+    fn count(&mut self, min_item: usize) -> Result<usize, CodecError> {
+        let start = self.pos;
+        let n = self.varint()?;
+        match usize::try_from(n) {
+            Ok(k) if k.saturating_mul(min_item) <= self.remaining() => Ok(k),
+            _ => Err(self.err_at(start, CodecErrorKind::LengthTooLarge(n))),
+        }
+    }
+
+    fn str_bytes(&mut self) -> Result<&'a str, CodecError> {
+        let len = self.count(1)?;
+        let start = self.pos;
+        let bytes = self.take(len)?;
+        std::str::from_utf8(bytes).map_err(|_| self.err_at(start, CodecErrorKind::InvalidUtf8))
+    }
+
+    fn string(&mut self) -> Result<String, CodecError> {
+        self.str_bytes().map(str::to_owned)
+    }
+
+    /// Decodes one value without recursion: compound values under construction wait on an
+    /// explicit stack, whose height is the nesting depth.
+    fn value(&mut self) -> Result<Value, CodecError> {
+        let mut stack: Vec<Partial> = Vec::new();
+        loop {
+            let tag_pos = self.pos;
+            let (mut done, opened) = match self.byte()? {
+                T_UNIT => (Some(Value::Unit), None),
+                T_FALSE => (Some(Value::Bool(false)), None),
+                T_TRUE => (Some(Value::Bool(true)), None),
+                T_INT => (Some(Value::Int(unzigzag(self.varint()?))), None),
+                T_FLOAT => {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(self.take(8)?);
+                    (
+                        Some(Value::Float(f64::from_bits(u64::from_le_bytes(b)))),
+                        None,
+                    )
+                }
+                T_STR => (Some(Value::Str(self.string()?)), None),
+                T_TUPLE => (None, Some((Shape::Tuple, self.count(1)?))),
+                T_LIST => (None, Some((Shape::List, self.count(1)?))),
+                T_MAP => (None, Some((Shape::Map, self.count(2)?.saturating_mul(2)))),
+                T_STRUCT => {
+                    let name = self.string()?;
+                    (None, Some((Shape::Struct(name), self.count(1)?)))
+                }
+                T_VARIANT => {
+                    let name = self.string()?;
+                    (None, Some((Shape::Variant(name), self.count(1)?)))
+                }
+                t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
+            };
+            if let Some((shape, n)) = opened {
+                let p = Partial {
+                    shape,
+                    left: n,
+                    items: Vec::with_capacity(n.min(PREALLOC)),
+                };
+                if n > 0 {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(self.err_at(tag_pos, CodecErrorKind::TooDeep));
+                    }
+                    stack.push(p);
+                    continue;
+                }
+                done = Some(p.finish());
+            }
+            // Hand the finished value to its parent, closing every parent it completes.
+            let mut v = done;
+            while let Some(value) = v.take() {
+                match stack.last_mut() {
+                    None => return Ok(value),
+                    Some(top) => {
+                        top.items.push(value);
+                        top.left -= 1;
+                        if top.left == 0
+                            && let Some(p) = stack.pop()
+                        {
+                            v = Some(p.finish());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Like [`Reader::value`] but allocates nothing beyond a stack of counts.
+    fn skip_value(&mut self) -> Result<(), CodecError> {
+        let mut stack: Vec<usize> = Vec::new();
+        loop {
+            let tag_pos = self.pos;
+            let items = match self.byte()? {
+                T_UNIT | T_FALSE | T_TRUE => 0,
+                T_INT => {
+                    self.varint()?;
+                    0
+                }
+                T_FLOAT => {
+                    self.take(8)?;
+                    0
+                }
+                T_STR => {
+                    self.str_bytes()?;
+                    0
+                }
+                T_TUPLE | T_LIST => self.count(1)?,
+                T_MAP => self.count(2)?.saturating_mul(2),
+                T_STRUCT | T_VARIANT => {
+                    self.str_bytes()?;
+                    self.count(1)?
+                }
+                t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
+            };
+            if items > 0 {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(self.err_at(tag_pos, CodecErrorKind::TooDeep));
+                }
+                stack.push(items);
+                continue;
+            }
+            loop {
+                match stack.last_mut() {
+                    None => return Ok(()),
+                    Some(left) => {
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        stack.pop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Initial capacity cap for a sequence: larger ones grow as their items actually decode.
+const PREALLOC: usize = 1024;
+
+enum Shape {
+    Tuple,
+    List,
+    Map,
+    Struct(String),
+    Variant(String),
+}
+
+/// A compound value whose items are still being decoded.
+struct Partial {
+    shape: Shape,
+    left: usize,
+    items: Vec<Value>,
+}
+
+impl Partial {
+    fn finish(self) -> Value {
+        match self.shape {
+            Shape::Tuple => Value::Tuple(self.items),
+            Shape::List => Value::List(self.items),
+            Shape::Map => {
+                let mut it = self.items.into_iter();
+                let mut entries = Vec::with_capacity(it.len() / 2);
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    entries.push((k, v));
+                }
+                Value::Map(entries)
+            }
+            Shape::Struct(name) => Value::Struct {
+                name,
+                fields: self.items,
+            },
+            Shape::Variant(name) => Value::Variant {
+                name,
+                fields: self.items,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(msg: Message, expected: &[u8]) {
+        let bytes = encode(&msg);
+        assert_eq!(bytes, expected, "encoding of {msg:?}");
+        assert_eq!(decode(&bytes), Ok(msg));
+        assert_eq!(validate(&bytes), Ok(()));
+    }
+
+    #[test]
+    fn small_values_are_compact() {
+        check(Message::Value(Value::Unit), &[1, 0, 0]);
+        check(Message::Value(Value::Int(3)), &[1, 0, 3, 6]);
+        check(Message::Value(Value::Int(-1)), &[1, 0, 3, 1]);
+        check(Message::Value(Value::Bool(true)), &[1, 0, 2]);
+        check(Message::Label("Buy".into()), &[1, 1, 3, b'B', b'u', b'y']);
+        check(
+            Message::Value(Value::Variant {
+                name: "None".into(),
+                fields: vec![],
+            }),
+            &[1, 0, 0x0a, 4, b'N', b'o', b'n', b'e', 0],
+        );
+    }
+
+    #[test]
+    fn extreme_ints_round_trip() {
+        for i in [i64::MIN, i64::MAX, 0, -64, 64, 1 << 40] {
+            let m = Message::Value(Value::Int(i));
+            assert_eq!(decode(&encode(&m)), Ok(m));
+        }
+    }
+
+    fn err(bytes: &[u8]) -> CodecErrorKind {
+        let e = decode(bytes).expect_err("should not decode");
+        assert_eq!(validate(bytes).map_err(|e| e.kind), Err(e.kind.clone()));
+        e.kind
+    }
+
+    #[test]
+    fn malformed_inputs_are_reported() {
+        assert_eq!(err(&[]), CodecErrorKind::Empty);
+        assert_eq!(err(&[9, 0, 0]), CodecErrorKind::UnsupportedVersion(9));
+        assert_eq!(err(&[1]), CodecErrorKind::UnexpectedEnd);
+        assert_eq!(err(&[1, 7]), CodecErrorKind::BadTag(7));
+        assert_eq!(err(&[1, 0, 0x42]), CodecErrorKind::BadTag(0x42));
+        assert_eq!(err(&[1, 0, 0, 0]), CodecErrorKind::TrailingBytes(1));
+        assert_eq!(err(&[1, 1, 2, 0xff, 0xfe]), CodecErrorKind::InvalidUtf8);
+        assert_eq!(
+            err(&[1, 0, 7, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+            CodecErrorKind::LengthTooLarge(0xffff_ffff)
+        );
+        assert_eq!(
+            err(&[
+                1, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
+            ]),
+            CodecErrorKind::VarintOverflow
+        );
+        assert_eq!(err(&[1, 0, 4, 0, 0]), CodecErrorKind::UnexpectedEnd);
+    }
+
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut b = vec![1, 0];
+        for _ in 0..depth {
+            b.extend_from_slice(&[T_LIST, 1]);
+        }
+        b.push(T_UNIT);
+        b
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // Runs on a thread with a small stack on purpose: the bound must keep decoding,
+        // comparing and dropping the deepest accepted value safe there.
+        std::thread::Builder::new()
+            .stack_size(1 << 21)
+            .spawn(|| {
+                let ok = decode(&nested(MAX_DEPTH)).expect("depth limit itself decodes");
+                assert_eq!(ok.clone(), ok);
+                assert_eq!(validate(&nested(MAX_DEPTH)), Ok(()));
+                assert_eq!(err(&nested(MAX_DEPTH + 1)), CodecErrorKind::TooDeep);
+                assert_eq!(err(&nested(1_000_000)), CodecErrorKind::TooDeep);
+            })
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
+    }
+}

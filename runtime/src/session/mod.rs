@@ -1,0 +1,399 @@
+//! [`Session`]: one role's connections to all its peers, and the actions the projected
+//! program performs on them (send, receive, close).
+//!
+//! A session is built either over TCP from the deployment file ([`Session::connect_tcp`])
+//! or as an in-process mesh of threads and channels ([`Session::local_mesh`]); the actions
+//! are the same. Every action carries a location id, an index into the table of source
+//! locations the compiler provides, so that a failure names the line the role was at.
+
+mod handshake;
+mod local;
+mod tcp;
+
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use crate::config::DeployConfig;
+use crate::error::{Action, ErrorKind, RtError};
+use crate::value::{Message, Value};
+
+pub use tcp::{FLUSH_AT, MAX_FRAME};
+
+/// The hash of the checked program, computed by the compiler. Both ends of a connection must
+/// present the same fingerprint: roles of different programs (or versions) never talk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 32]);
+
+/// One role's connections to all its peers.
+pub struct Session {
+    role: String,
+    /// Sorted by name.
+    peers: Vec<Peer>,
+    locs: Arc<[String]>,
+    idle_timeout: Option<Duration>,
+    flusher: Option<(mpsc::Sender<()>, thread::JoinHandle<()>)>,
+}
+
+struct Peer {
+    name: String,
+    link: Link,
+}
+
+enum Link {
+    Local(local::LocalLink),
+    Tcp(tcp::TcpLink),
+}
+
+/// A failure of one link, before the session names role, peer and location.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LinkError {
+    Closed(String),
+    Timeout,
+    BadFrame(String),
+    TooLarge(usize),
+}
+
+impl LinkError {
+    fn from_io(e: &std::io::Error) -> LinkError {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::WouldBlock | K::TimedOut => LinkError::Timeout,
+            _ => LinkError::Closed(e.to_string()),
+        }
+    }
+}
+
+/// Locks a mutex; a panic elsewhere while it was held does not make its data unusable here
+/// (all the guarded state stays consistent between statements).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Session {
+    /// TCP: listen on the role's own address, connect with every other role of the deployment
+    /// file (retrying with backoff), and run the handshake (fingerprint, role, and with a
+    /// secret configured an HMAC challenge–response), all within `connect_timeout_ms`.
+    pub fn connect_tcp(
+        role: &str,
+        cfg: &DeployConfig,
+        fp: Fingerprint,
+        locs: Arc<[String]>,
+    ) -> Result<Session, RtError> {
+        let peers: Vec<String> = cfg.roles.keys().filter(|r| *r != role).cloned().collect();
+        Self::connect_tcp_with(role, &peers, cfg, fp, locs)
+    }
+
+    /// Like [`Session::connect_tcp`], but connects only with `peers` (the roles of the
+    /// program), each of which must have an address in the deployment file.
+    pub fn connect_tcp_with<S: AsRef<str>>(
+        role: &str,
+        peers: &[S],
+        cfg: &DeployConfig,
+        fp: Fingerprint,
+        locs: Arc<[String]>,
+    ) -> Result<Session, RtError> {
+        let mut names: Vec<String> = peers
+            .iter()
+            .map(|p| p.as_ref().to_string())
+            .filter(|p| p != role)
+            .collect();
+        names.sort();
+        names.dedup();
+        let streams = tcp::establish(role, &names, cfg, fp)?;
+        let idle = cfg.idle_timeout_ms.map(Duration::from_millis);
+        let mut out = Vec::with_capacity(names.len());
+        for (name, stream) in names.into_iter().zip(streams) {
+            let link = tcp::TcpLink::new(stream, idle).map_err(|e| {
+                RtError::new(
+                    role,
+                    ErrorKind::Disconnected {
+                        peer: name.clone(),
+                        action: Action::Send,
+                        loc: "the start of the run".to_string(),
+                        detail: e.to_string(),
+                    },
+                )
+            })?;
+            out.push(Peer {
+                name,
+                link: Link::Tcp(link),
+            });
+        }
+        let outboxes = out
+            .iter()
+            .filter_map(|p| match &p.link {
+                Link::Tcp(t) => Some(Arc::clone(&t.out)),
+                Link::Local(_) => None,
+            })
+            .collect();
+        // Without the flusher, sends still go out when the role next blocks; so a failure to
+        // start it costs latency only, not correctness.
+        let flusher = tcp::spawn_flusher(outboxes).ok();
+        Ok(Session {
+            role: role.to_string(),
+            peers: out,
+            locs,
+            idle_timeout: idle,
+            flusher,
+        })
+    }
+
+    /// An in-process mesh of sessions over channels, one per role, in the order of `roles`
+    /// (whose names should be distinct).
+    pub fn local_mesh(roles: &[String], locs: Arc<[String]>) -> Vec<Session> {
+        let links = local::mesh(roles.len());
+        links
+            .into_iter()
+            .enumerate()
+            .map(|(me, links)| {
+                let others = roles
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != me)
+                    .map(|(_, r)| r.clone());
+                let mut peers: Vec<Peer> = others
+                    .zip(links)
+                    .map(|(name, l)| Peer {
+                        name,
+                        link: Link::Local(l),
+                    })
+                    .collect();
+                peers.sort_by(|a, b| a.name.cmp(&b.name));
+                Session {
+                    role: roles[me].clone(),
+                    peers,
+                    locs: Arc::clone(&locs),
+                    idle_timeout: None,
+                    flusher: None,
+                }
+            })
+            .collect()
+    }
+
+    /// The role this session acts for.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// The peers' names, sorted.
+    pub fn peers(&self) -> impl Iterator<Item = &str> {
+        self.peers.iter().map(|p| p.name.as_str())
+    }
+
+    /// Changes how long a receive may wait (`None`: indefinitely).
+    pub fn set_idle_timeout(&mut self, idle: Option<Duration>) {
+        self.idle_timeout = idle;
+        for p in &self.peers {
+            if let Link::Tcp(t) = &p.link {
+                let _ = t.set_idle_timeout(idle);
+            }
+        }
+    }
+
+    /// The source location of location id `loc` ("bookseller.chor:12").
+    pub fn location(&self, loc: u32) -> String {
+        match self.locs.get(loc as usize) {
+            Some(l) => l.clone(),
+            None => format!("location #{loc}"),
+        }
+    }
+
+    /// Sends `msg` to `peer`. Asynchronous: returns without waiting for the receive.
+    pub fn send(&self, peer: &str, msg: Message, loc: u32) -> Result<(), RtError> {
+        let p = self.peer(peer, Action::Send, loc)?;
+        let r = match &p.link {
+            Link::Local(l) => l.send(msg),
+            Link::Tcp(t) => t.send(&msg, loc),
+        };
+        r.map_err(|e| self.link_error(peer, Action::Send, loc, e))
+    }
+
+    /// Sends an already encoded message (see [`crate::codec`]); used by the C ABI.
+    pub fn send_encoded(&self, peer: &str, bytes: &[u8], loc: u32) -> Result<(), RtError> {
+        let p = self.peer(peer, Action::Send, loc)?;
+        let r = match &p.link {
+            Link::Local(l) => match crate::codec::decode(bytes) {
+                Ok(m) => l.send(m),
+                Err(e) => {
+                    return Err(self.fault(loc, format!("cannot send a malformed message: {e}")));
+                }
+            },
+            Link::Tcp(t) => t.send_encoded(bytes, loc),
+        };
+        r.map_err(|e| self.link_error(peer, Action::Send, loc, e))
+    }
+
+    /// Waits for the next message from `peer`.
+    pub fn recv(&self, peer: &str, loc: u32) -> Result<Message, RtError> {
+        let p = self.peer(peer, Action::Recv, loc)?;
+        let r = match &p.link {
+            Link::Local(l) => l.recv(self.idle_timeout),
+            Link::Tcp(t) => {
+                self.flush_all()?;
+                t.recv()
+            }
+        };
+        r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
+    }
+
+    /// Waits for the next message from `peer` into `out`, encoded and checked to be well
+    /// formed; used by the C ABI.
+    pub fn recv_encoded(&self, peer: &str, loc: u32, out: &mut Vec<u8>) -> Result<(), RtError> {
+        let p = self.peer(peer, Action::Recv, loc)?;
+        let r = match &p.link {
+            Link::Local(l) => l.recv(self.idle_timeout).map(|m| {
+                out.clear();
+                crate::codec::encode_into(&m, out);
+            }),
+            Link::Tcp(t) => {
+                self.flush_all()?;
+                t.recv_encoded(out)
+            }
+        };
+        r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
+    }
+
+    /// Waits for a value from `peer`; a selection label there is an error.
+    pub fn recv_value(&self, peer: &str, loc: u32) -> Result<Value, RtError> {
+        match self.recv(peer, loc)? {
+            Message::Value(v) => Ok(v),
+            m @ Message::Label(_) => Err(self.unexpected(peer, loc, "a value", &m)),
+        }
+    }
+
+    /// Waits for a selection from `peer` and checks it is one of `labels`.
+    pub fn recv_label(&self, peer: &str, labels: &[&str], loc: u32) -> Result<String, RtError> {
+        let m = self.recv(peer, loc)?;
+        if let Message::Label(l) = &m
+            && labels.contains(&l.as_str())
+        {
+            return Ok(l.clone());
+        }
+        let expected = match labels {
+            [one] => format!("label {one}"),
+            _ => format!("one of the labels {}", labels.join(", ")),
+        };
+        Err(self.unexpected(peer, loc, &expected, &m))
+    }
+
+    /// An error for a fault in the role's own code at `loc` (division by zero, …).
+    pub fn fault(&self, loc: u32, message: impl Into<String>) -> RtError {
+        RtError::new(
+            &self.role,
+            ErrorKind::Fault {
+                loc: self.location(loc),
+                message: message.into(),
+            },
+        )
+    }
+
+    /// Writes out everything sent, then closes every connection cleanly (peers read what was
+    /// sent, then end of stream).
+    pub fn close(mut self) -> Result<(), RtError> {
+        let flushed = self.flush_all_for(Action::Close);
+        for p in &self.peers {
+            if let Link::Tcp(t) = &p.link {
+                t.shutdown_write();
+            }
+        }
+        if let Some((stop, handle)) = self.flusher.take() {
+            drop(stop);
+            let _ = handle.join();
+        }
+        // Drop the links now without the abortive shutdown of `Drop`.
+        self.peers.clear();
+        flushed
+    }
+
+    fn flush_all(&self) -> Result<(), RtError> {
+        self.flush_all_for(Action::Send)
+    }
+
+    fn flush_all_for(&self, action: Action) -> Result<(), RtError> {
+        for p in &self.peers {
+            if let Link::Tcp(t) = &p.link {
+                t.out
+                    .flush()
+                    .map_err(|(e, loc)| self.link_error(&p.name, action, loc, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn peer(&self, name: &str, action: Action, loc: u32) -> Result<&Peer, RtError> {
+        match self.peers.binary_search_by(|p| p.name.as_str().cmp(name)) {
+            Ok(i) => Ok(&self.peers[i]),
+            Err(_) => Err(RtError::new(
+                &self.role,
+                ErrorKind::UnknownPeer {
+                    peer: name.to_string(),
+                    action,
+                    loc: self.location(loc),
+                },
+            )),
+        }
+    }
+
+    fn unexpected(&self, peer: &str, loc: u32, expected: &str, got: &Message) -> RtError {
+        RtError::new(
+            &self.role,
+            ErrorKind::Unexpected {
+                peer: peer.to_string(),
+                loc: self.location(loc),
+                expected: expected.to_string(),
+                got: got.describe(),
+            },
+        )
+    }
+
+    fn link_error(&self, peer: &str, action: Action, loc: u32, e: LinkError) -> RtError {
+        let peer = peer.to_string();
+        let loc = self.location(loc);
+        let kind = match e {
+            LinkError::Closed(detail) => ErrorKind::Disconnected {
+                peer,
+                action,
+                loc,
+                detail,
+            },
+            LinkError::Timeout => ErrorKind::Timeout {
+                peer,
+                action,
+                loc,
+                after_ms: self
+                    .idle_timeout
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            },
+            LinkError::BadFrame(reason) => ErrorKind::BadFrame {
+                peer,
+                action,
+                loc,
+                reason,
+            },
+            LinkError::TooLarge(n) => ErrorKind::Fault {
+                loc,
+                message: format!(
+                    "cannot send a message of {n} bytes to peer {peer} (the limit is {MAX_FRAME})"
+                ),
+            },
+        };
+        RtError::new(&self.role, kind)
+    }
+}
+
+impl Drop for Session {
+    /// A session dropped without [`Session::close`] ends like a crashed process: connections
+    /// are shut down at once (unsent buffered messages are lost) and peers waiting on this
+    /// role get a disconnect error.
+    fn drop(&mut self) {
+        for p in &self.peers {
+            if let Link::Tcp(t) = &p.link {
+                t.abort();
+            }
+        }
+        // Dropping the stop sender ends the flusher at its next tick; not joined, since it
+        // might be blocked writing to a peer that does not read.
+        self.flusher.take();
+    }
+}

@@ -1,0 +1,614 @@
+//! The TCP transport: establishing one authenticated connection per pair of roles, and
+//! moving length-prefixed frames over it.
+//!
+//! **Establishing.** For each pair the role whose name sorts first dials and the other
+//! accepts, so every pair gets exactly one connection whatever order the roles start in.
+//! Dialling retries with exponential backoff until `connect_timeout_ms`; every accepted
+//! connection runs its handshake on its own short-lived thread, so a port scanner, a peer
+//! with the wrong secret or a different program is refused and logged without holding up
+//! the real peer, which can still connect afterwards.
+//!
+//! **Frames.** `u32` little-endian length, then one encoded message (see [`crate::codec`]).
+//!
+//! **Writes.** A send encodes the frame into the connection's outgoing buffer and returns:
+//! it never waits for the receiver. The buffer is written out
+//! - by the role itself as soon as it is about to block (before every receive and at close),
+//!   so a request–reply exchange costs exactly one `write` per message, as raw TCP does;
+//! - immediately once it holds [`FLUSH_AT`] bytes, so a long stream of sends goes out in
+//!   large batches (one system call per few thousand small messages);
+//! - by the session's flusher thread within about a millisecond otherwise, so a role that
+//!   sends and then computes for a long time does not delay its peer.
+//!
+//! **Reads** happen on the receiving role's own thread straight from a buffered socket; the
+//! kernel's socket buffers hold what a peer sent ahead. Without a thread hop on either side a
+//! round trip costs what it costs over raw TCP.
+
+use std::collections::BTreeSet;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::handshake::{self, HandshakeError, Identity, Status};
+use super::{LinkError, lock};
+use crate::codec::{self, CodecError};
+use crate::config::DeployConfig;
+use crate::error::{ErrorKind, RtError};
+use crate::session::Fingerprint;
+use crate::value::Message;
+
+/// The largest frame accepted (and sent): 256 MiB.
+pub const MAX_FRAME: usize = 256 << 20;
+
+/// Outgoing bytes buffered before a send writes them out itself.
+pub const FLUSH_AT: usize = 64 << 10;
+
+/// How often the flusher thread writes out what sends left in the buffers.
+const FLUSH_TICK: Duration = Duration::from_millis(1);
+
+/// The longest a single handshake may take (an accepted connection that stays silent is
+/// dropped after this, or at the connect deadline if that comes first).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// More handshakes in flight than this and new connections are refused at once.
+const MAX_PENDING_HANDSHAKES: usize = 64;
+
+// ---------------------------------------------------------------------------------------
+// Establishing connections
+
+/// Connects `me` with every role in `peers` (sorted, without `me`). Returns the streams in
+/// the order of `peers`.
+pub(crate) fn establish(
+    me: &str,
+    peers: &[String],
+    cfg: &DeployConfig,
+    fp: Fingerprint,
+) -> Result<Vec<TcpStream>, RtError> {
+    let cfg_err = |e| RtError::new(me, ErrorKind::Config(e));
+    let my_addr = cfg.addr_of(me).map_err(cfg_err)?;
+    cfg.require_roles(peers).map_err(cfg_err)?;
+    let timeout_ms = cfg.connect_timeout_ms;
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+
+    let to_dial: Vec<&String> = peers.iter().filter(|p| p.as_str() > me).collect();
+    let to_accept: BTreeSet<String> = peers.iter().filter(|p| p.as_str() < me).cloned().collect();
+
+    enum Event {
+        Dialled(String, Result<TcpStream, String>),
+        Accepted(String, TcpStream),
+        Refused(String),
+    }
+    let (tx, rx) = mpsc::channel::<Event>();
+
+    let listener = if to_accept.is_empty() {
+        None
+    } else {
+        let l = TcpListener::bind(my_addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| {
+                RtError::new(
+                    me,
+                    ErrorKind::Listen {
+                        addr: my_addr,
+                        reason: e.to_string(),
+                    },
+                )
+            })?;
+        Some(l)
+    };
+
+    for peer in &to_dial {
+        let peer = (*peer).clone();
+        let addr = cfg.roles[&peer];
+        let tx = tx.clone();
+        let me_owned = me.to_string();
+        let secret = cfg.secret.clone();
+        thread::Builder::new()
+            .name(format!("chor-dial-{peer}"))
+            .spawn(move || {
+                let id = Identity {
+                    fingerprint: fp,
+                    role: &me_owned,
+                    secret: secret.as_ref(),
+                };
+                let r = dial(&id, &peer, addr, deadline);
+                let _ = tx.send(Event::Dialled(peer, r));
+            })
+            .map_err(|e| {
+                RtError::new(
+                    me,
+                    ErrorKind::Connect {
+                        peer: "(all)".to_string(),
+                        addr,
+                        timeout_ms,
+                        reason: format!("cannot start a thread: {e}"),
+                    },
+                )
+            })?;
+    }
+
+    // Roles that may still connect to us; a handshake thread claims its role here.
+    let waiting = Arc::new(Mutex::new(to_accept.clone()));
+    // Set once we stop accepting, so a handshake that finishes late is refused.
+    let closed = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+
+    let mut streams: std::collections::BTreeMap<String, TcpStream> = Default::default();
+    let mut dial_errors: std::collections::BTreeMap<String, String> = Default::default();
+    let mut refusals: Vec<String> = Vec::new();
+    let mut dialling = to_dial.len();
+
+    // A dial thread reports its last error at the deadline; give it a moment to do so.
+    let give_up = deadline + Duration::from_millis(200);
+    let result: Result<(), ()> = loop {
+        if streams.len() == peers.len() {
+            break Ok(());
+        }
+        if !dial_errors.is_empty() {
+            break Err(());
+        }
+        if let Some(l) = &listener {
+            loop {
+                match l.accept() {
+                    Ok((stream, from)) => {
+                        if in_flight.load(Ordering::SeqCst) >= MAX_PENDING_HANDSHAKES {
+                            eprintln!(
+                                "chor: role {me} refused a connection from {from}: too many handshakes in progress"
+                            );
+                            continue;
+                        }
+                        in_flight.fetch_add(1, Ordering::SeqCst);
+                        let tx = tx.clone();
+                        spawn_accept(
+                            me,
+                            fp,
+                            cfg,
+                            stream,
+                            from,
+                            deadline,
+                            Arc::clone(&waiting),
+                            Arc::clone(&closed),
+                            Arc::clone(&in_flight),
+                            move |r| {
+                                let _ = tx.send(match r {
+                                    Ok((role, s)) => Event::Accepted(role, s),
+                                    Err(m) => Event::Refused(m),
+                                });
+                            },
+                        );
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // WouldBlock: nothing pending. Other errors (e.g. a connection reset
+                    // before it was accepted) concern one connection only: keep listening.
+                    Err(_) => break,
+                }
+            }
+        }
+        let now = Instant::now();
+        if now >= give_up || (now >= deadline && dialling == 0) {
+            break Err(());
+        }
+        let wait = if listener.is_some() {
+            Duration::from_millis(2)
+        } else {
+            give_up.saturating_duration_since(now)
+        };
+        match rx.recv_timeout(wait) {
+            Ok(Event::Dialled(peer, r)) => {
+                dialling -= 1;
+                match r {
+                    Ok(s) => {
+                        streams.insert(peer, s);
+                    }
+                    Err(e) => {
+                        dial_errors.insert(peer, e);
+                    }
+                }
+            }
+            Ok(Event::Accepted(peer, s)) => {
+                streams.insert(peer, s);
+            }
+            Ok(Event::Refused(m)) => refusals.push(m),
+            Err(_) => {}
+        }
+    };
+    closed.store(true, Ordering::SeqCst);
+    drop(listener);
+
+    if result.is_ok() {
+        let out: Vec<TcpStream> = peers.iter().filter_map(|p| streams.remove(p)).collect();
+        if out.len() == peers.len() {
+            return Ok(out);
+        }
+    }
+
+    // Name the first peer we could not reach, with the best reason we have.
+    if let Some((peer, reason)) = dial_errors.into_iter().next() {
+        return Err(RtError::new(
+            me,
+            ErrorKind::Connect {
+                addr: cfg.roles[&peer],
+                peer,
+                timeout_ms,
+                reason,
+            },
+        ));
+    }
+    let missing = peers
+        .iter()
+        .find(|p| !streams.contains_key(*p))
+        .cloned()
+        .unwrap_or_default();
+    let mut reason = format!("it never connected to {me} (listening on {my_addr})");
+    if let Some(last) = refusals.last() {
+        reason.push_str(&format!("; refused: {last}"));
+    }
+    Err(RtError::new(
+        me,
+        ErrorKind::Connect {
+            addr: cfg.roles.get(&missing).copied().unwrap_or(my_addr),
+            peer: missing,
+            timeout_ms,
+            reason,
+        },
+    ))
+}
+
+/// Dials `peer` until connected and authenticated, or until the deadline.
+fn dial(
+    id: &Identity<'_>,
+    peer: &str,
+    addr: SocketAddr,
+    deadline: Instant,
+) -> Result<TcpStream, String> {
+    let mut backoff = Duration::from_millis(5);
+    let mut last = "no attempt was made".to_string();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(last);
+        }
+        match TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2))) {
+            Ok(mut s) => {
+                let hs_time = deadline
+                    .saturating_duration_since(Instant::now())
+                    .clamp(Duration::from_millis(1), HANDSHAKE_TIMEOUT);
+                match s
+                    .set_nodelay(true)
+                    .map_err(|e| HandshakeError::Failed(e.to_string()))
+                    .and_then(|()| handshake::client(&mut s, id, peer, hs_time))
+                {
+                    Ok(()) => return Ok(s),
+                    // The peer is there and said no (another program, another secret
+                    // setting, another role): retrying cannot change that.
+                    Err(e @ HandshakeError::Refused(_)) => return Err(e.to_string()),
+                    // Not (yet) a peer we can trust: keep trying until the deadline.
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            Err(e) => last = e.to_string(),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        thread::sleep(backoff.min(left));
+        backoff = (backoff * 2).min(Duration::from_millis(200));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_accept(
+    me: &str,
+    fp: Fingerprint,
+    cfg: &DeployConfig,
+    mut stream: TcpStream,
+    from: SocketAddr,
+    deadline: Instant,
+    waiting: Arc<Mutex<BTreeSet<String>>>,
+    closed: Arc<AtomicBool>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    report: impl FnOnce(Result<(String, TcpStream), String>) + Send + 'static,
+) {
+    let me = me.to_string();
+    let secret = cfg.secret.clone();
+    let expected: BTreeSet<String> = lock(&waiting).clone();
+    let spawned = thread::Builder::new()
+        .name("chor-accept".to_string())
+        .spawn(move || {
+            let id = Identity {
+                fingerprint: fp,
+                role: &me,
+                secret: secret.as_ref(),
+            };
+            let timeout = deadline
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(50), HANDSHAKE_TIMEOUT);
+            let outcome = (|| {
+                stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+                stream.set_nodelay(true).map_err(|e| e.to_string())?;
+                let role = handshake::server(&mut stream, &id, timeout, |r| expected.contains(r))
+                    .map_err(|e| e.to_string())?;
+                let claimed = !closed.load(Ordering::SeqCst) && lock(&waiting).remove(&role);
+                if !claimed {
+                    let _ = handshake::send_verdict(&mut stream, Status::Duplicate);
+                    return Err(format!(
+                        "connection claiming role {role}: {}",
+                        Status::Duplicate.describe()
+                    ));
+                }
+                if let Err(e) = handshake::send_verdict(&mut stream, Status::Ok) {
+                    lock(&waiting).insert(role.clone());
+                    return Err(format!("connection from role {role} failed: {e}"));
+                }
+                Ok(role)
+            })();
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            match outcome {
+                Ok(role) => report(Ok((role, stream))),
+                Err(m) => {
+                    eprintln!("chor: role {me} refused a connection from {from}: {m}");
+                    report(Err(m));
+                }
+            }
+        });
+    if spawned.is_err() {
+        eprintln!("chor: refused a connection from {from}: cannot start a thread");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Moving frames
+
+/// One established connection.
+pub(crate) struct TcpLink {
+    reader: Mutex<FrameReader>,
+    pub(crate) out: Arc<Outbox>,
+    stream: TcpStream,
+}
+
+impl TcpLink {
+    pub(crate) fn new(stream: TcpStream, idle: Option<Duration>) -> io::Result<TcpLink> {
+        stream.set_read_timeout(idle)?;
+        stream.set_write_timeout(idle)?;
+        let write_half = stream.try_clone()?;
+        let read_half = stream.try_clone()?;
+        Ok(TcpLink {
+            reader: Mutex::new(FrameReader {
+                inner: BufReader::with_capacity(FLUSH_AT, read_half),
+                scratch: Vec::new(),
+                broken: None,
+            }),
+            out: Arc::new(Outbox {
+                dirty: AtomicBool::new(false),
+                state: Mutex::new(OutState {
+                    buf: Vec::with_capacity(4096),
+                    stream: write_half,
+                    failed: None,
+                    last_loc: 0,
+                }),
+            }),
+            stream,
+        })
+    }
+
+    pub(crate) fn set_idle_timeout(&self, idle: Option<Duration>) -> io::Result<()> {
+        self.stream.set_read_timeout(idle)?;
+        self.stream.set_write_timeout(idle)
+    }
+
+    pub(crate) fn send(&self, msg: &Message, loc: u32) -> Result<(), LinkError> {
+        self.out.push(loc, |buf| codec::encode_into(msg, buf))
+    }
+
+    pub(crate) fn send_encoded(&self, bytes: &[u8], loc: u32) -> Result<(), LinkError> {
+        self.out.push(loc, |buf| buf.extend_from_slice(bytes))
+    }
+
+    pub(crate) fn recv(&self) -> Result<Message, LinkError> {
+        lock(&self.reader).read_message()
+    }
+
+    pub(crate) fn recv_encoded(&self, out: &mut Vec<u8>) -> Result<(), LinkError> {
+        let mut r = lock(&self.reader);
+        r.read_frame_into(out)
+    }
+
+    /// Half-closes: the peer reads what was sent, then end of stream.
+    pub(crate) fn shutdown_write(&self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    /// Closes at once in both directions (a dropped session looks like a crashed one).
+    pub(crate) fn abort(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// The outgoing side of a connection: a buffer of encoded frames and the socket.
+pub(crate) struct Outbox {
+    dirty: AtomicBool,
+    state: Mutex<OutState>,
+}
+
+struct OutState {
+    buf: Vec<u8>,
+    stream: TcpStream,
+    /// Set by the first failed write; every later send reports it.
+    failed: Option<LinkError>,
+    /// Location of the last buffered send, to name it if writing it out fails later.
+    last_loc: u32,
+}
+
+impl OutState {
+    fn write_out(&mut self) -> Result<(), (LinkError, u32)> {
+        if let Some(e) = &self.failed {
+            return Err((e.clone(), self.last_loc));
+        }
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        match self.stream.write_all(&self.buf) {
+            Ok(()) => {
+                self.buf.clear();
+                if self.buf.capacity() > 4 * FLUSH_AT {
+                    self.buf.shrink_to(FLUSH_AT);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let e = LinkError::from_io(&e);
+                self.failed = Some(e.clone());
+                Err((e, self.last_loc))
+            }
+        }
+    }
+}
+
+impl Outbox {
+    fn push(&self, loc: u32, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), LinkError> {
+        let mut st = lock(&self.state);
+        if let Some(e) = &st.failed {
+            return Err(e.clone());
+        }
+        let start = st.buf.len();
+        st.buf.extend_from_slice(&[0; 4]);
+        encode(&mut st.buf);
+        let len = st.buf.len() - start - 4;
+        if len > MAX_FRAME {
+            st.buf.truncate(start);
+            return Err(LinkError::TooLarge(len));
+        }
+        st.buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        st.last_loc = loc;
+        if st.buf.len() >= FLUSH_AT {
+            self.dirty.store(false, Ordering::Relaxed);
+            st.write_out().map_err(|(e, _)| e)
+        } else {
+            self.dirty.store(true, Ordering::Release);
+            Ok(())
+        }
+    }
+
+    /// Writes out whatever is buffered. On failure, returns the location of the last send.
+    pub(crate) fn flush(&self) -> Result<(), (LinkError, u32)> {
+        if !self.dirty.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut st = lock(&self.state);
+        self.dirty.store(false, Ordering::Relaxed);
+        st.write_out()
+    }
+}
+
+/// Writes out the buffers of `outboxes` every [`FLUSH_TICK`] until `stop` is dropped.
+pub(crate) fn spawn_flusher(
+    outboxes: Vec<Arc<Outbox>>,
+) -> io::Result<(mpsc::Sender<()>, thread::JoinHandle<()>)> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let handle = thread::Builder::new()
+        .name("chor-flush".to_string())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(FLUSH_TICK) {
+                for o in &outboxes {
+                    // A failure is kept in the outbox and reported by the role's next action.
+                    let _ = o.flush();
+                }
+            }
+        })?;
+    Ok((stop, handle))
+}
+
+struct FrameReader {
+    inner: BufReader<TcpStream>,
+    scratch: Vec<u8>,
+    /// Once a read fails the stream position is unknown; every later read reports this.
+    broken: Option<LinkError>,
+}
+
+impl FrameReader {
+    fn read_message(&mut self) -> Result<Message, LinkError> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        // Fast path: the whole frame is already buffered; decode it in place.
+        let fast = match self.inner.fill_buf() {
+            Ok(buf) if buf.len() >= 4 => {
+                let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+                if len > 0 && len <= MAX_FRAME && buf.len() >= 4 + len {
+                    Some((codec::decode(&buf[4..4 + len]), 4 + len))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let r = match fast {
+            Some((r, used)) => {
+                self.inner.consume(used);
+                r.map_err(|e| LinkError::BadFrame(e.to_string()))
+            }
+            None => {
+                let mut scratch = std::mem::take(&mut self.scratch);
+                let r = self.read_frame_raw(&mut scratch).and_then(|()| {
+                    codec::decode(&scratch)
+                        .map_err(|e: CodecError| LinkError::BadFrame(e.to_string()))
+                });
+                if scratch.capacity() <= 4 * FLUSH_AT {
+                    self.scratch = scratch;
+                }
+                r
+            }
+        };
+        if let Err(e) = &r {
+            self.broken = Some(e.clone());
+        }
+        r
+    }
+
+    fn read_frame_into(&mut self, out: &mut Vec<u8>) -> Result<(), LinkError> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        let r = self
+            .read_frame_raw(out)
+            .and_then(|()| codec::validate(out).map_err(|e| LinkError::BadFrame(e.to_string())));
+        if let Err(e) = &r {
+            self.broken = Some(e.clone());
+        }
+        r
+    }
+
+    fn read_frame_raw(&mut self, out: &mut Vec<u8>) -> Result<(), LinkError> {
+        let mut header = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            match self.inner.read(&mut header[got..]) {
+                Ok(0) if got == 0 => {
+                    return Err(LinkError::Closed("the connection was closed".to_string()));
+                }
+                Ok(0) => return Err(mid_frame()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(LinkError::from_io(&e)),
+            }
+        }
+        let len = u32::from_le_bytes(header) as usize;
+        if len == 0 || len > MAX_FRAME {
+            return Err(LinkError::BadFrame(format!(
+                "frame length {len} outside 1..={MAX_FRAME}"
+            )));
+        }
+        out.clear();
+        // `take` + `read_to_end` grows the buffer only as bytes actually arrive, so a
+        // hostile length prefix cannot make us allocate what was never sent.
+        match (&mut self.inner).take(len as u64).read_to_end(out) {
+            Ok(n) if n == len => Ok(()),
+            Ok(_) => Err(mid_frame()),
+            Err(e) => Err(LinkError::from_io(&e)),
+        }
+    }
+}
+
+fn mid_frame() -> LinkError {
+    LinkError::Closed("the connection closed in the middle of a frame".to_string())
+}

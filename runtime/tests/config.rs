@@ -1,0 +1,159 @@
+//! The deployment file: what parses, defaults, and one clear error per mistake.
+
+mod common;
+
+use std::path::Path;
+
+use chor_runtime::config::{ConfigErrorKind, DeployConfig};
+
+fn parse(text: &str) -> Result<DeployConfig, ConfigErrorKind> {
+    DeployConfig::from_str(text, Path::new("/nonexistent")).map_err(|e| e.kind)
+}
+
+fn error_text(text: &str) -> String {
+    DeployConfig::from_str(text, Path::new("/nonexistent"))
+        .expect_err("should not parse")
+        .to_string()
+}
+
+#[test]
+fn loopback_file_with_defaults() {
+    let cfg =
+        parse("[roles]\nBuyer = \"127.0.0.1:7100\"\nSeller = \"[::1]:7101\"\n").expect("parses");
+    assert_eq!(cfg.roles.len(), 2);
+    assert_eq!(cfg.roles["Buyer"].port(), 7100);
+    assert!(cfg.roles["Seller"].is_ipv6());
+    assert_eq!(cfg.connect_timeout_ms, 10_000);
+    assert_eq!(cfg.idle_timeout_ms, None);
+    assert_eq!(cfg.secret, None);
+}
+
+#[test]
+fn runtime_table() {
+    let cfg = parse(
+        "[roles]\nA = \"127.0.0.1:1\"\n[runtime]\nconnect_timeout_ms = 250\nidle_timeout_ms = 5000\n",
+    )
+    .expect("parses");
+    assert_eq!(cfg.connect_timeout_ms, 250);
+    assert_eq!(cfg.idle_timeout_ms, Some(5000));
+}
+
+#[test]
+fn host_names_resolve() {
+    let cfg = parse("[roles]\nA = \"localhost:7100\"\n").expect("parses");
+    assert!(cfg.roles["A"].ip().is_loopback());
+}
+
+#[test]
+fn missing_role() {
+    let cfg = parse("[roles]\nBuyer = \"127.0.0.1:7100\"\n").expect("parses");
+    let e = cfg
+        .require_roles(&["Buyer", "Seller"])
+        .expect_err("Seller missing");
+    assert_eq!(e.kind, ConfigErrorKind::MissingRole("Seller".into()));
+    assert!(
+        e.to_string()
+            .contains("role Seller has no address: add `Seller = \"host:port\"` under [roles]"),
+        "{e}"
+    );
+    assert_eq!(
+        parse("[runtime]\nconnect_timeout_ms = 5\n"),
+        Err(ConfigErrorKind::NoRoles)
+    );
+}
+
+#[test]
+fn bad_addresses() {
+    assert!(matches!(
+        parse("[roles]\nA = \"127.0.0.1\"\n"),
+        Err(ConfigErrorKind::BadAddress { reason, .. }) if reason == "missing the port"
+    ));
+    assert!(matches!(
+        parse("[roles]\nA = \"127.0.0.1:99999\"\n"),
+        Err(ConfigErrorKind::BadAddress { .. })
+    ));
+    assert!(error_text("[roles]\nA = 7100\n").contains("`roles.A` must be a string"));
+    assert!(
+        error_text("[roles]\nA = \"127.0.0.1:x\"\n")
+            .contains("role A has a bad address \"127.0.0.1:x\"")
+    );
+}
+
+#[test]
+fn non_loopback_needs_a_secret() {
+    let e = error_text("[roles]\nA = \"127.0.0.1:1\"\nB = \"10.0.0.2:7100\"\n");
+    assert!(
+        e.contains("role B is at 10.0.0.2:7100, which is not a loopback address"),
+        "{e}"
+    );
+    assert!(e.contains("secret_file"), "{e}");
+}
+
+#[test]
+fn secret_is_read_relative_to_the_file() {
+    let dir = common::scratch_dir();
+    std::fs::create_dir_all(dir.join("keys")).expect("mkdir");
+    std::fs::write(dir.join("keys/cluster.key"), "0123456789abcdef0123\n").expect("key");
+    std::fs::write(
+        dir.join("deploy.toml"),
+        "[roles]\nA = \"10.0.0.1:7100\"\nB = \"10.0.0.2:7100\"\n[security]\nsecret_file = \"keys/cluster.key\"\n",
+    )
+    .expect("file");
+    let cfg = DeployConfig::from_file(dir.join("deploy.toml")).expect("parses");
+    let secret = cfg.secret.as_ref().expect("secret");
+    assert_eq!(secret.as_bytes(), b"0123456789abcdef0123");
+    assert_eq!(format!("{secret:?}"), "Secret(<20 bytes>)");
+    assert_eq!(cfg.secret_file, Some(dir.join("keys/cluster.key")));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unreadable_or_short_secret() {
+    let e = error_text("[roles]\nA = \"127.0.0.1:1\"\n[security]\nsecret_file = \"missing.key\"\n");
+    assert!(
+        e.contains("cannot use secret_file /nonexistent/missing.key"),
+        "{e}"
+    );
+    let dir = common::scratch_dir();
+    std::fs::write(dir.join("short.key"), "abc\n").expect("key");
+    let e = DeployConfig::from_str(
+        "[roles]\nA = \"127.0.0.1:1\"\n[security]\nsecret_file = \"short.key\"\n",
+        &dir,
+    )
+    .expect_err("short");
+    assert!(
+        e.to_string()
+            .contains("the secret is 3 bytes long; use at least 16"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unknown_keys_and_bad_values() {
+    assert_eq!(
+        parse("[roles]\nA = \"127.0.0.1:1\"\n[runtime]\nconect_timeout_ms = 5\n"),
+        Err(ConfigErrorKind::UnknownKey(
+            "runtime.conect_timeout_ms".into()
+        ))
+    );
+    assert_eq!(
+        parse("[roles]\nA = \"127.0.0.1:1\"\n[rolez]\n"),
+        Err(ConfigErrorKind::UnknownKey("rolez".into()))
+    );
+    assert!(
+        error_text("[roles]\nA = \"127.0.0.1:1\"\n[runtime]\nidle_timeout_ms = -1\n")
+            .contains("`runtime.idle_timeout_ms` must be a positive integer (milliseconds)")
+    );
+    assert!(error_text("[roles\n").contains("invalid TOML"));
+}
+
+#[test]
+fn unreadable_file_names_the_path() {
+    let e = DeployConfig::from_file("/nonexistent/deploy.toml").expect_err("no file");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/deploy.toml: cannot read the deployment file"),
+        "{e}"
+    );
+}

@@ -1,0 +1,517 @@
+//! The TCP transport on loopback: messages in order, three roles, and one test per fault
+//! (absent peer, peer gone mid-run, garbage on the port, wrong secret, different program,
+//! idle timeout, bad frame, unexpected label). Every test is bounded by short timeouts.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chor_runtime::error::{Action, ErrorKind};
+use chor_runtime::{DeployConfig, Message, Session, Value};
+use common::*;
+
+fn int(i: i64) -> Message {
+    Message::Value(Value::Int(i))
+}
+
+#[test]
+fn many_messages_arrive_in_order_both_ways() {
+    let cfg = config(&["Alice", "Bob"], Some(SECRET), 5000);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    const N: i64 = 20_000;
+    let t = thread::spawn(move || {
+        for i in 0..N {
+            assert_eq!(bob.recv("Alice", 1).expect("recv"), int(i));
+            bob.send("Alice", int(-i), 2).expect("send");
+        }
+        bob.close().expect("close");
+    });
+    // Pipelined: everything goes out before the first reply is read.
+    for i in 0..N {
+        alice.send("Bob", int(i), 3).expect("send");
+    }
+    for i in 0..N {
+        assert_eq!(alice.recv("Bob", 4).expect("recv"), int(-i));
+    }
+    alice.close().expect("close");
+    t.join().expect("bob ok");
+}
+
+#[test]
+fn ping_pong_with_every_kind_of_value() {
+    let cfg = config(&["Client", "Server"], None, 5000);
+    let mut s = connect_all(&cfg);
+    let server = s.pop().expect("server");
+    let client = s.pop().expect("client");
+    let values = vec![
+        Value::Unit,
+        Value::Bool(true),
+        Value::Float(-0.5),
+        Value::Str("héllo\n".into()),
+        Value::Tuple(vec![Value::Int(1), Value::Str("a".into())]),
+        Value::List((0..1000).map(Value::Int).collect()),
+        Value::Map(vec![(Value::Str("a".into()), Value::Int(1))]),
+        Value::Struct {
+            name: "Quote".into(),
+            fields: vec![Value::Str("TAPL".into()), Value::Int(87)],
+        },
+        Value::Variant {
+            name: "Some".into(),
+            fields: vec![Value::Str("x".repeat(200_000))],
+        },
+    ];
+    let n = values.len();
+    let t = thread::spawn(move || {
+        for _ in 0..n {
+            let m = server.recv("Client", 1).expect("recv");
+            server.send("Client", m, 2).expect("echo");
+        }
+        server.close().expect("close");
+    });
+    for v in values {
+        client
+            .send("Server", Message::Value(v.clone()), 3)
+            .expect("send");
+        assert_eq!(client.recv_value("Server", 4).expect("reply"), v);
+    }
+    client.close().expect("close");
+    t.join().expect("server ok");
+}
+
+#[test]
+fn three_roles_multicast_and_selection() {
+    let cfg = config(&["A", "B", "C"], Some(SECRET), 5000);
+    let mut s = connect_all(&cfg);
+    let c = s.pop().expect("c");
+    let b = s.pop().expect("b");
+    let a = s.pop().expect("a");
+    let worker = |me: Session, other: &'static str| {
+        thread::spawn(move || {
+            let mut sum = 0;
+            loop {
+                match me
+                    .recv_label("A", &["More", "Done"], 1)
+                    .expect("label")
+                    .as_str()
+                {
+                    "More" => {
+                        let Value::Int(x) = me.recv_value("A", 2).expect("value") else {
+                            panic!("not an int")
+                        };
+                        sum += x;
+                        // Workers also talk to each other.
+                        me.send(other, int(x), 3).expect("send to other");
+                        assert_eq!(me.recv(other, 4).expect("from other"), int(x));
+                    }
+                    _ => break,
+                }
+            }
+            me.send("A", int(sum), 5).expect("result");
+            me.close().expect("close");
+        })
+    };
+    let tb = worker(b, "C");
+    let tc = worker(c, "B");
+    for x in 1..=100 {
+        for peer in ["B", "C"] {
+            a.send(peer, Message::Label("More".into()), 6)
+                .expect("select");
+            a.send(peer, int(x), 7).expect("multicast");
+        }
+    }
+    for peer in ["B", "C"] {
+        a.send(peer, Message::Label("Done".into()), 8)
+            .expect("select");
+    }
+    assert_eq!(a.recv("B", 9).expect("b result"), int(5050));
+    assert_eq!(a.recv("C", 9).expect("c result"), int(5050));
+    a.close().expect("close");
+    tb.join().expect("b ok");
+    tc.join().expect("c ok");
+}
+
+#[test]
+fn roles_may_start_in_any_order() {
+    let cfg = config(&["A", "B", "C"], Some(SECRET), 5000);
+    // The role that only accepts starts last, after the others have been retrying a while.
+    let ha = start("A", &cfg, FP);
+    thread::sleep(Duration::from_millis(300));
+    let hb = start("B", &cfg, FP);
+    thread::sleep(Duration::from_millis(300));
+    let c = Session::connect_tcp("C", &cfg, FP, locs()).expect("c");
+    let a = ha.join().expect("a").expect("a connects");
+    let b = hb.join().expect("b").expect("b connects");
+    a.send("C", int(1), 1).expect("send");
+    b.send("C", int(2), 1).expect("send");
+    assert_eq!(c.recv("A", 2).expect("a"), int(1));
+    assert_eq!(c.recv("B", 2).expect("b"), int(2));
+    for s in [a, b, c] {
+        s.close().expect("close");
+    }
+}
+
+#[test]
+fn absent_peer_times_out_with_a_clear_error() {
+    let cfg = config(&["Alice", "Bob"], None, 300);
+    let started = Instant::now();
+    for role in ["Alice", "Bob"] {
+        let e = Session::connect_tcp(role, &cfg, FP, locs())
+            .err()
+            .expect("no peer, no session");
+        let text = e.to_string();
+        let other = if role == "Alice" { "Bob" } else { "Alice" };
+        assert!(
+            matches!(e.kind(), ErrorKind::Connect { peer, timeout_ms: 300, .. } if peer == other),
+            "{text}"
+        );
+        assert!(
+            text.starts_with(&format!("role {role}: could not connect with peer {other}")),
+            "{text}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn dropped_peer_is_a_disconnect_naming_peer_and_location() {
+    let cfg = config(&["Buyer", "Seller"], Some(SECRET), 5000);
+    let mut s = connect_all(&cfg);
+    let seller = s.pop().expect("seller");
+    let buyer = s.pop().expect("buyer");
+    buyer.send("Seller", int(1), 3).expect("send");
+    assert_eq!(seller.recv("Buyer", 4).expect("first"), int(1));
+    let t = thread::spawn(move || seller.recv("Buyer", 12));
+    thread::sleep(Duration::from_millis(100));
+    drop(buyer);
+    let e = t.join().expect("no panic").expect_err("disconnect");
+    assert_eq!(e.role(), "Seller");
+    assert!(matches!(
+        e.kind(),
+        ErrorKind::Disconnected {
+            action: Action::Recv,
+            ..
+        }
+    ));
+    assert!(
+        e.to_string().starts_with(
+            "role Seller: peer Buyer disconnected while Seller was waiting to receive at test.chor:12"
+        ),
+        "{e}"
+    );
+}
+
+/// The child process of [`killed_peer_process_is_a_disconnect`]: plays Bob, then hangs
+/// until killed. Run only by that test (it is ignored otherwise).
+#[test]
+#[ignore = "helper process for killed_peer_process_is_a_disconnect"]
+fn child_role_bob() {
+    let Ok(path) = std::env::var("CHOR_TEST_CHILD_CONFIG") else {
+        return;
+    };
+    let cfg = DeployConfig::from_file(&path).expect("config");
+    let bob = Session::connect_tcp("Bob", &cfg, FP, locs()).expect("bob connects");
+    bob.send("Alice", Message::Label("Ready".into()), 1)
+        .expect("send");
+    assert_eq!(
+        bob.recv("Alice", 2).expect("ack"),
+        Message::Label("Ack".into())
+    );
+    thread::sleep(Duration::from_secs(30));
+}
+
+#[test]
+fn killed_peer_process_is_a_disconnect() {
+    let dir = scratch_dir();
+    std::fs::write(dir.join("cluster.key"), [SECRET, b"\n"].concat()).expect("key");
+    let (a, b) = (free_addr(), free_addr());
+    std::fs::write(
+        dir.join("deploy.toml"),
+        format!(
+            "[roles]\nAlice = \"{a}\"\nBob = \"{b}\"\n[security]\nsecret_file = \"cluster.key\"\n\
+             [runtime]\nconnect_timeout_ms = 10000\n"
+        ),
+    )
+    .expect("config");
+    let cfg = DeployConfig::from_file(dir.join("deploy.toml")).expect("config parses");
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--ignored", "--exact", "child_role_bob", "--nocapture"])
+        .env("CHOR_TEST_CHILD_CONFIG", dir.join("deploy.toml"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs());
+    let alice = match alice {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = child.kill();
+            panic!("{e}");
+        }
+    };
+    assert_eq!(
+        alice.recv("Bob", 1).expect("ready"),
+        Message::Label("Ready".into())
+    );
+    alice
+        .send("Bob", Message::Label("Ack".into()), 2)
+        .expect("ack");
+    let t = thread::spawn(move || alice.recv("Bob", 42));
+    thread::sleep(Duration::from_millis(200));
+    child.kill().expect("kill child");
+    let _ = child.wait();
+    let e = t.join().expect("no panic").expect_err("disconnect");
+    assert!(
+        e.to_string().starts_with(
+            "role Alice: peer Bob disconnected while Alice was waiting to receive at test.chor:42"
+        ),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Opens connections to `addr` until one succeeds (the role listens once it starts).
+fn connect_to(addr: std::net::SocketAddr) -> TcpStream {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        match TcpStream::connect(addr) {
+            Ok(s) => return s,
+            Err(e) if Instant::now() > until => panic!("cannot reach {addr}: {e}"),
+            Err(_) => thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+#[test]
+fn garbage_on_the_port_is_refused_and_the_run_completes() {
+    let cfg = config(&["Alice", "Bob"], Some(SECRET), 5000);
+    let bob_addr = cfg.roles["Bob"];
+    // Bob accepts (the role whose name sorts first dials).
+    let hb = start("Bob", &cfg, FP);
+    // Random bytes, then an HTTP request, then a connection that says nothing at all, then a
+    // greeting with the right magic but nonsense after it.
+    let mut junk = connect_to(bob_addr);
+    junk.write_all(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8])
+        .expect("write");
+    let mut http = connect_to(bob_addr);
+    http.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let _silent = connect_to(bob_addr);
+    let mut near = connect_to(bob_addr);
+    near.write_all(b"CHOR\x01\x00").expect("write");
+    near.write_all(&[0xff; 200]).expect("write");
+    // The garbage is answered by a closed connection (or at most a refusal), never accepted.
+    let mut buf = [0u8; 256];
+    junk.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    assert!(matches!(junk.read(&mut buf), Ok(0) | Err(_)));
+    let alice =
+        Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects after garbage");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    alice.send("Bob", int(5), 1).expect("send");
+    assert_eq!(bob.recv("Alice", 2).expect("recv"), int(5));
+    bob.send("Alice", int(6), 3).expect("send");
+    assert_eq!(alice.recv("Bob", 4).expect("recv"), int(6));
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn wrong_secret_is_refused_and_the_real_peer_then_connects() {
+    let cfg = config(&["Alice", "Bob"], Some(SECRET), 5000);
+    let hb = start("Bob", &cfg, FP);
+    let mut impostor = cfg.clone();
+    impostor.secret = Some(chor_runtime::config::Secret::new(WRONG_SECRET.to_vec()));
+    impostor.connect_timeout_ms = 400;
+    let e = Session::connect_tcp("Alice", &impostor, FP, locs())
+        .err()
+        .expect("impostor refused");
+    assert!(e.to_string().contains("shared secret"), "{e}");
+    // An impostor without any secret is refused too.
+    let mut no_secret = impostor.clone();
+    no_secret.secret = None;
+    let e = Session::connect_tcp("Alice", &no_secret, FP, locs())
+        .err()
+        .expect("impostor refused");
+    assert!(e.to_string().contains("secret"), "{e}");
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("real alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    alice.send("Bob", int(1), 1).expect("send");
+    assert_eq!(bob.recv("Alice", 2).expect("recv"), int(1));
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn listener_with_wrong_secret_is_not_trusted() {
+    // Alice dials an impostor Bob that holds a different secret: Alice must not accept it.
+    let cfg = config(&["Alice", "Bob"], Some(SECRET), 600);
+    let mut impostor = cfg.clone();
+    impostor.secret = Some(chor_runtime::config::Secret::new(WRONG_SECRET.to_vec()));
+    let hb = start("Bob", &impostor, FP);
+    let e = Session::connect_tcp("Alice", &cfg, FP, locs())
+        .err()
+        .expect("alice refuses the impostor");
+    assert!(
+        e.to_string().contains("prove it holds the shared secret"),
+        "{e}"
+    );
+    assert!(hb.join().expect("no panic").is_err());
+}
+
+#[test]
+fn different_program_is_refused_and_the_real_peer_then_connects() {
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let hb = start("Bob", &cfg, FP);
+    let mut other = cfg.clone();
+    other.connect_timeout_ms = 400;
+    let e = Session::connect_tcp("Alice", &other, OTHER_FP, locs())
+        .err()
+        .expect("other program refused");
+    assert!(e.to_string().contains("different program"), "{e}");
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("real alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    bob.send("Alice", int(9), 1).expect("send");
+    assert_eq!(alice.recv("Bob", 2).expect("recv"), int(9));
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn idle_timeout_ends_a_wait_that_would_hang() {
+    let mut cfg = config(&["Alice", "Bob"], None, 5000);
+    cfg.idle_timeout_ms = Some(200);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    let started = Instant::now();
+    let e = alice.recv("Bob", 17).expect_err("times out");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        matches!(e.kind(), ErrorKind::Timeout { after_ms: 200, .. }),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "role Alice: timed out after 200 ms waiting to receive from peer Bob at test.chor:17"
+    );
+    drop(bob);
+}
+
+#[test]
+fn bad_frame_from_an_authenticated_peer_ends_the_role() {
+    let cfg = config(&["Alice", "Bob"], Some(SECRET), 5000);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    // Bypass the encoder: a frame whose content is not a message.
+    alice.send_encoded("Bob", &[1, 0, 0x77], 1).expect("send");
+    alice.send("Bob", int(1), 2).expect("send");
+    let e = bob.recv("Alice", 5).expect_err("bad frame");
+    assert!(matches!(e.kind(), ErrorKind::BadFrame { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with(
+            "role Bob: peer Alice sent a bad frame while Bob was waiting to receive at test.chor:5"
+        ),
+        "{e}"
+    );
+    // The stream is not trusted any more.
+    assert!(bob.recv("Alice", 6).is_err());
+}
+
+#[test]
+fn unexpected_label_ends_the_role() {
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    alice
+        .send("Bob", Message::Label("Maybe".into()), 1)
+        .expect("send");
+    alice
+        .send("Bob", Message::Label("Buy".into()), 1)
+        .expect("send");
+    let e = bob
+        .recv_label("Alice", &["Buy", "Quit"], 8)
+        .expect_err("unexpected");
+    assert_eq!(
+        e.to_string(),
+        "role Bob: peer Alice sent label Maybe while Bob expected one of the labels Buy, Quit at test.chor:8"
+    );
+    let e = bob.recv_value("Alice", 9).expect_err("label, not value");
+    assert!(
+        e.to_string()
+            .contains("sent label Buy while Bob expected a value"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_peer_is_an_error_not_a_panic() {
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let s = connect_all(&cfg);
+    let e = s[0].send("Carol", int(1), 3).expect_err("no such peer");
+    assert_eq!(
+        e.to_string(),
+        "role Alice: Carol is not a peer of Alice (while sending at test.chor:3)"
+    );
+}
+
+#[test]
+fn a_listener_that_is_not_a_chor_role_is_not_trusted() {
+    // Bob's address is held by something that answers with junk.
+    let cfg = config(&["Alice", "Bob"], None, 500);
+    let l = std::net::TcpListener::bind(cfg.roles["Bob"]).expect("bind");
+    // Serves junk until the test binary exits (the thread is left detached on purpose).
+    thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = s.write_all(&[0x55; 200]);
+        }
+    });
+    let e = Session::connect_tcp("Alice", &cfg, FP, locs())
+        .err()
+        .expect("junk listener refused");
+    assert!(e.to_string().contains("not a chor role"), "{e}");
+}
+
+#[test]
+fn close_delivers_everything_sent() {
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    for i in 0..5000 {
+        alice.send("Bob", int(i), 1).expect("send");
+    }
+    alice.close().expect("close");
+    for i in 0..5000 {
+        assert_eq!(bob.recv("Alice", 2).expect("recv"), int(i));
+    }
+    let e = bob
+        .recv("Alice", 3)
+        .expect_err("closed after the last message");
+    assert!(matches!(e.kind(), ErrorKind::Disconnected { .. }));
+}
+
+#[test]
+fn a_send_followed_by_long_computation_still_arrives() {
+    // Nothing blocks on Alice's side after the send: the flusher thread must write it out.
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    alice.send("Bob", int(1), 1).expect("send");
+    let started = Instant::now();
+    assert_eq!(bob.recv("Alice", 2).expect("recv"), int(1));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(alice);
+}
