@@ -68,7 +68,11 @@ impl Payload {
             let text = String::from_utf8(take(&mut input)?.to_vec()).ok()?;
             files.push((name, text));
         }
-        Some(Payload { role, fingerprint, files })
+        Some(Payload {
+            role,
+            fingerprint,
+            files,
+        })
     }
 }
 
@@ -119,16 +123,28 @@ struct PayloadLoader<'a> {
 }
 
 impl Loader for PayloadLoader<'_> {
-    fn load(&mut self, from: FileId, import: &str) -> Result<(FileId, String, Arc<Parsed>), String> {
+    fn load(
+        &mut self,
+        from: FileId,
+        import: &str,
+    ) -> Result<(FileId, String, Arc<Parsed>), String> {
         let base = self
             .files
             .get(from.0 as usize)
             .and_then(|(n, _)| Path::new(n).parent().map(Path::to_path_buf))
             .unwrap_or_default();
         let want = normalize(&base.join(import));
-        let idx = self.files.iter().position(|(n, _)| *n == want).ok_or_else(|| "not in this executable".to_owned())?;
+        let idx = self
+            .files
+            .iter()
+            .position(|(n, _)| *n == want)
+            .ok_or_else(|| "not in this executable".to_owned())?;
         let id = FileId(idx as u32);
-        Ok((id, self.files[idx].0.clone(), Arc::new(chor_syntax::parse(id, &self.files[idx].1))))
+        Ok((
+            id,
+            self.files[idx].0.clone(),
+            Arc::new(chor_syntax::parse(id, &self.files[idx].1)),
+        ))
     }
 }
 
@@ -136,7 +152,12 @@ impl Loader for PayloadLoader<'_> {
 pub fn payload_program(p: &Payload) -> Option<Program> {
     let (name, text) = p.files.first()?;
     let parsed = Arc::new(chor_syntax::parse(FileId(0), text));
-    Some(Program::assemble(FileId(0), name, parsed, &mut PayloadLoader { files: &p.files }))
+    Some(Program::assemble(
+        FileId(0),
+        name,
+        parsed,
+        &mut PayloadLoader { files: &p.files },
+    ))
 }
 
 /// Payload file names and source lines for the location table.
@@ -144,10 +165,16 @@ struct PayloadSources<'a>(&'a [(String, String)]);
 
 impl SourceMap for PayloadSources<'_> {
     fn name(&self, file: FileId) -> String {
-        self.0.get(file.0 as usize).map(|f| f.0.clone()).unwrap_or_else(|| "<stdlib>".into())
+        self.0
+            .get(file.0 as usize)
+            .map(|f| f.0.clone())
+            .unwrap_or_else(|| "<stdlib>".into())
     }
     fn text(&self, file: FileId) -> String {
-        self.0.get(file.0 as usize).map(|f| f.1.clone()).unwrap_or_default()
+        self.0
+            .get(file.0 as usize)
+            .map(|f| f.1.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -183,13 +210,22 @@ impl SessionTransport<'_> {
 impl Transport for SessionTransport<'_> {
     fn send(&self, to: &str, msg: Msg, span: Span) -> Result<(), String> {
         let m = match msg {
-            Msg::Val(v) => Message::Value(chor_interp::wire::to_wire(&v).ok_or("function values cannot travel in a message")?),
+            Msg::Val(v) => Message::Value(
+                chor_interp::wire::to_wire(&v)
+                    .ok_or("function values cannot travel in a message")?,
+            ),
             Msg::Label(l) => Message::Label(l),
         };
-        self.session.send(to, m, self.loc(span)).map_err(|e| e.to_string())
+        self.session
+            .send(to, m, self.loc(span))
+            .map_err(|e| e.to_string())
     }
     fn recv(&self, from: &str, span: Span) -> Result<Msg, String> {
-        match self.session.recv(from, self.loc(span)).map_err(|e| e.to_string())? {
+        match self
+            .session
+            .recv(from, self.loc(span))
+            .map_err(|e| e.to_string())?
+        {
             Message::Value(v) => Ok(Msg::Val(chor_interp::wire::from_wire(self.prog, v)?)),
             Message::Label(l) => Ok(Msg::Label(l)),
         }
@@ -227,17 +263,26 @@ pub fn role_main(p: Payload) -> i32 {
                 i += 2;
             }
             "--help" | "-h" => {
-                println!("{0}: role {0} of a chor program\n\nusage: {0} --config deploy.toml", p.role);
+                println!(
+                    "{0}: role {0} of a chor program\n\nusage: {0} --config deploy.toml",
+                    p.role
+                );
                 return 0;
             }
             other => {
-                eprintln!("error: unexpected argument `{other}`\nusage: {} --config deploy.toml", p.role);
+                eprintln!(
+                    "error: unexpected argument `{other}`\nusage: {} --config deploy.toml",
+                    p.role
+                );
                 return 2;
             }
         }
     }
     let Some(config) = config else {
-        eprintln!("error: missing --config\nusage: {} --config deploy.toml", p.role);
+        eprintln!(
+            "error: missing --config\nusage: {} --config deploy.toml",
+            p.role
+        );
         return 2;
     };
     let cfg = match DeployConfig::from_file(&config) {
@@ -248,13 +293,19 @@ pub fn role_main(p: Payload) -> i32 {
         }
     };
     let Some(prog) = payload_program(&p) else {
-        eprintln!("error: role {}: this executable's program is damaged", p.role);
+        eprintln!(
+            "error: role {}: this executable's program is damaged",
+            p.role
+        );
         return 1;
     };
     let locals = match chor_project::project_program(&prog, "main") {
         Ok(l) => l,
         Err(_) => {
-            eprintln!("error: role {}: this executable's program does not project", p.role);
+            eprintln!(
+                "error: role {}: this executable's program does not project",
+                p.role
+            );
             return 1;
         }
     };
@@ -282,7 +333,13 @@ pub fn role_main(p: Payload) -> i32 {
             locs_text.push(format!("{}:{line}", sources.name(s.file)));
         }
     }
-    let session = match RtSession::connect_tcp_with(&p.role, &main_roles, &cfg, Fingerprint(p.fingerprint), Arc::from(locs_text)) {
+    let session = match RtSession::connect_tcp_with(
+        &p.role,
+        &main_roles,
+        &cfg,
+        Fingerprint(p.fingerprint),
+        Arc::from(locs_text),
+    ) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -295,7 +352,9 @@ pub fn role_main(p: Payload) -> i32 {
         locs,
     };
     let io = PlainIo;
-    let result = chor_interp::with_big_stack(|| chor_interp::LocalRunner::new(&prog, lp, &transport, &io).run(&main_roles));
+    let result = chor_interp::with_big_stack(|| {
+        chor_interp::LocalRunner::new(&prog, lp, &transport, &io).run(&main_roles)
+    });
     let closed = session.close();
     match result {
         Ok(()) => match closed {
@@ -313,7 +372,12 @@ pub fn role_main(p: Payload) -> i32 {
             if e.message.starts_with("role ") {
                 eprintln!("error: {}", e.message);
             } else {
-                eprintln!("error: role {}: {}{}", e.role, e.message, at.unwrap_or_default());
+                eprintln!(
+                    "error: role {}: {}{}",
+                    e.role,
+                    e.message,
+                    at.unwrap_or_default()
+                );
             }
             1
         }
@@ -322,12 +386,22 @@ pub fn role_main(p: Payload) -> i32 {
 
 /// The payload sources of a checked program: user files relative to the root's directory.
 fn payload_files(s: &Session, prog: &Program) -> Vec<(String, String)> {
-    let root_dir = s.root.path(&s.db).parent().map(Path::to_path_buf).unwrap_or_default();
+    let root_dir = s
+        .root
+        .path(&s.db)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let mut files: Vec<(FileId, String, String)> = Vec::new();
     for u in prog.units.iter().filter(|u| !u.is_stdlib) {
-        let Some(f) = chor_driver_file(s, u.file) else { continue };
+        let Some(f) = chor_driver_file(s, u.file) else {
+            continue;
+        };
         let path = f.path(&s.db).clone();
-        let rel = path.strip_prefix(&root_dir).map(Path::to_path_buf).unwrap_or(path);
+        let rel = path
+            .strip_prefix(&root_dir)
+            .map(Path::to_path_buf)
+            .unwrap_or(path);
         files.push((u.file, normalize(&rel), f.text(&s.db).clone()));
     }
     // The root first, so that it is file 0 when the executable re-reads the program.
@@ -357,11 +431,17 @@ pub fn fingerprint(files: &[(String, String)]) -> [u8; 32] {
 }
 
 /// Write one executable per role of `main` and a loopback `deploy.toml` into `dir`.
-pub fn build(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn build(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, String> {
     let files = payload_files(s, prog);
     let fp = fingerprint(&files);
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the chor executable: {e}"))?;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the chor executable: {e}"))?;
     let base = std::fs::read(&exe).map_err(|e| format!("cannot read {}: {e}", exe.display()))?;
     let base = match find_payload_start(&base) {
         Some(n) => &base[..n],
@@ -385,8 +465,13 @@ pub fn build(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -
         out.push(path);
     }
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-    let ports = free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;
-    let addrs: BTreeMap<String, String> = roles.iter().zip(ports).map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}"))).collect();
+    let ports =
+        free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;
+    let addrs: BTreeMap<String, String> = roles
+        .iter()
+        .zip(ports)
+        .map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}")))
+        .collect();
     write_deploy(&dir.join("deploy.toml"), &roles, &addrs)?;
     Ok(out)
 }
@@ -412,19 +497,31 @@ fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn write_deploy(path: &Path, roles: &[String], addrs: &BTreeMap<String, String>) -> Result<(), String> {
+fn write_deploy(
+    path: &Path,
+    roles: &[String],
+    addrs: &BTreeMap<String, String>,
+) -> Result<(), String> {
     let mut text = String::from("# Deployment of a chor program: one address per role.\n[roles]\n");
     let width = roles.iter().map(String::len).max().unwrap_or(0);
     for r in roles {
-        text.push_str(&format!("{r:<width$} = \"{}\"\n", addrs.get(r).map_or("", String::as_str)));
+        text.push_str(&format!(
+            "{r:<width$} = \"{}\"\n",
+            addrs.get(r).map_or("", String::as_str)
+        ));
     }
     text.push_str("\n[runtime]\nconnect_timeout_ms = 10000\n");
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners: Vec<std::net::TcpListener> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
-    listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect()
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
 }
 
 /// `chor run`: build into a temporary directory, start every role as its own process on
@@ -452,7 +549,11 @@ fn run_in(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -> i
         let child = Command::new(exe)
             .arg("--config")
             .arg(&config)
-            .stdin(if i == 0 { Stdio::piped() } else { Stdio::null() })
+            .stdin(if i == 0 {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn();

@@ -42,8 +42,18 @@ pub fn from_wire(prog: &Program, w: Wire) -> Result<Value, String> {
         Wire::Int(i) => Value::Int(i),
         Wire::Float(x) => Value::Float(x),
         Wire::Str(s) => Value::Str(Arc::from(s)),
-        Wire::Tuple(items) => Value::Tuple(Arc::new(items.into_iter().map(|x| from_wire(prog, x)).collect::<Result<_, _>>()?)),
-        Wire::List(items) => Value::List(Arc::new(items.into_iter().map(|x| from_wire(prog, x)).collect::<Result<_, _>>()?)),
+        Wire::Tuple(items) => Value::Tuple(Arc::new(
+            items
+                .into_iter()
+                .map(|x| from_wire(prog, x))
+                .collect::<Result<_, _>>()?,
+        )),
+        Wire::List(items) => Value::List(Arc::new(
+            items
+                .into_iter()
+                .map(|x| from_wire(prog, x))
+                .collect::<Result<_, _>>()?,
+        )),
         Wire::Map(entries) => {
             let mut m = BTreeMap::new();
             for (k, v) in entries {
@@ -58,12 +68,23 @@ pub fn from_wire(prog: &Program, w: Wire) -> Result<Value, String> {
                 .and_then(|r| prog.struct_def(*r))
                 .ok_or_else(|| format!("received a value of unknown struct type `{name}`"))?;
             if def.fields.len() != fields.len() {
-                return Err(format!("received a `{name}` with {} fields, expected {}", fields.len(), def.fields.len()));
+                return Err(format!(
+                    "received a `{name}` with {} fields, expected {}",
+                    fields.len(),
+                    def.fields.len()
+                ));
             }
             Value::Struct(Arc::new(StructVal {
                 name: Arc::from(name.as_str()),
-                field_names: def.fields.iter().map(|f| Arc::from(f.name.name.as_str())).collect(),
-                fields: fields.into_iter().map(|x| from_wire(prog, x)).collect::<Result<_, _>>()?,
+                field_names: def
+                    .fields
+                    .iter()
+                    .map(|f| Arc::from(f.name.name.as_str()))
+                    .collect(),
+                fields: fields
+                    .into_iter()
+                    .map(|x| from_wire(prog, x))
+                    .collect::<Result<_, _>>()?,
             }))
         }
         Wire::Variant { name, fields } => {
@@ -72,7 +93,10 @@ pub fn from_wire(prog: &Program, w: Wire) -> Result<Value, String> {
             }
             Value::Variant(Arc::new(VariantVal {
                 name: Arc::from(name.as_str()),
-                fields: fields.into_iter().map(|x| from_wire(prog, x)).collect::<Result<_, _>>()?,
+                fields: fields
+                    .into_iter()
+                    .map(|x| from_wire(prog, x))
+                    .collect::<Result<_, _>>()?,
             }))
         }
     })

@@ -1,0 +1,263 @@
+//! Role executables deployed by hand, as on separate machines: `chor build`, then
+//! `./Role --config deploy.toml` in any start order, with a shared secret, and the faults of the
+//! design card (absent peer, killed peer, wrong secret, wrong program, garbage on the port,
+//! runtime fault) each ending in a clear error — never a hang.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn chor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chor"))
+}
+
+fn workdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chor-deploy-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+fn build(dir: &Path, src: &str) -> PathBuf {
+    let file = dir.join("prog.chor");
+    std::fs::write(&file, src).expect("write");
+    let out = dir.join("build");
+    let o = chor()
+        .arg("build")
+        .arg(&file)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("chor build");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+fn start(exe: &Path, config: &Path) -> Child {
+    Command::new(exe)
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start role")
+}
+
+/// Wait with a deadline; kill on timeout so a hang fails the test instead of blocking it.
+fn finish(mut c: Child, limit: Duration) -> Output {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(Some(_)) = c.try_wait() {
+            return c.wait_with_output().expect("output");
+        }
+        if t0.elapsed() > limit {
+            let _ = c.kill();
+            let o = c.wait_with_output().expect("output");
+            panic!(
+                "role did not finish within {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn set_config(dir: &Path, extra: &str) -> PathBuf {
+    let cfg = dir.join("deploy.toml");
+    let base = std::fs::read_to_string(&cfg).expect("deploy.toml");
+    let base = base.replace("connect_timeout_ms = 10000", "connect_timeout_ms = 3000");
+    std::fs::write(&cfg, format!("{base}{extra}")).expect("write");
+    cfg
+}
+
+const BOOKSELLER: &str = include_str!("../../../examples/bookseller.chor");
+
+#[test]
+fn roles_start_in_any_order_and_share_a_secret() {
+    let dir = workdir("order");
+    let out = build(&dir, BOOKSELLER);
+    std::fs::write(out.join("cluster.key"), "correct horse battery staple\n").expect("key");
+    let cfg = set_config(&out, "\n[security]\nsecret_file = \"cluster.key\"\n");
+    // Buyer first this time, Seller a little later.
+    let buyer = start(&out.join("Buyer"), &cfg);
+    std::thread::sleep(Duration::from_millis(300));
+    let seller = start(&out.join("Seller"), &cfg);
+    let b = finish(buyer, Duration::from_secs(20));
+    let s = finish(seller, Duration::from_secs(20));
+    assert!(b.status.success(), "{}", text(&b.stderr));
+    assert!(s.status.success(), "{}", text(&s.stderr));
+    assert_eq!(text(&b.stdout), "buying for 87\n");
+    assert_eq!(text(&s.stdout), "sold Types and Programming Languages\n");
+}
+
+#[test]
+fn absent_peer_times_out_with_a_clear_error() {
+    let dir = workdir("absent");
+    let out = build(&dir, BOOKSELLER);
+    let cfg = set_config(&out, "");
+    let t0 = Instant::now();
+    let b = finish(start(&out.join("Buyer"), &cfg), Duration::from_secs(20));
+    assert!(!b.status.success());
+    assert!(t0.elapsed() < Duration::from_secs(15));
+    let err = text(&b.stderr);
+    assert!(err.contains("Buyer") && err.contains("Seller"), "{err}");
+}
+
+#[test]
+fn killed_peer_is_reported_with_the_pending_line() {
+    let dir = workdir("killed");
+    let out = build(
+        &dir,
+        "choreography main(A, B) {\n    let A.n = read_line();\n    A.n -> B.x;\n    B.print(x);\n}\n",
+    );
+    let cfg = set_config(&out, "");
+    let a = start(&out.join("A"), &cfg); // blocks reading stdin
+    let b = start(&out.join("B"), &cfg); // waits for A's message
+    std::thread::sleep(Duration::from_millis(800));
+    let mut a = a;
+    let _ = a.kill();
+    let _ = a.wait();
+    let b = finish(b, Duration::from_secs(20));
+    assert!(!b.status.success());
+    let err = text(&b.stderr);
+    assert!(err.contains("role B"), "{err}");
+    assert!(err.contains("peer A"), "{err}");
+    assert!(err.contains("prog.chor:3"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn wrong_secret_and_garbage_are_refused_and_the_run_completes() {
+    let dir = workdir("secret");
+    let out = build(&dir, BOOKSELLER);
+    std::fs::write(out.join("good.key"), "the real secret, long enough").expect("key");
+    std::fs::write(out.join("bad.key"), "a guess that is long enough too").expect("key");
+    let good = set_config(&out, "\n[security]\nsecret_file = \"good.key\"\n");
+    let text_cfg = std::fs::read_to_string(&good).expect("cfg");
+    // The real roles wait long enough for the impostor to give up first.
+    std::fs::write(
+        &good,
+        text_cfg.replace("connect_timeout_ms = 3000", "connect_timeout_ms = 30000"),
+    )
+    .expect("cfg");
+    let bad = out.join("bad.toml");
+    std::fs::write(
+        &bad,
+        text_cfg
+            .replace("good.key", "bad.key")
+            .replace("connect_timeout_ms = 3000", "connect_timeout_ms = 1500"),
+    )
+    .expect("cfg");
+    let addr_of = |role: &str| -> String {
+        let line = text_cfg
+            .lines()
+            .find(|l| l.starts_with(role))
+            .expect("role line");
+        line.split('"').nth(1).expect("address").to_owned()
+    };
+    // Both ends listen and connect; start the real Seller, then throw an impostor and garbage at it.
+    let seller = start(&out.join("Seller"), &good);
+    std::thread::sleep(Duration::from_millis(300));
+    let impostor = finish(start(&out.join("Buyer"), &bad), Duration::from_secs(20));
+    assert!(
+        !impostor.status.success(),
+        "an impostor must not complete the run"
+    );
+    for _ in 0..3 {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr_of("Seller")) {
+            let _ = s.write_all(b"\x00\xffGARBAGE not a chor frame\r\n\r\n");
+        }
+        if let Ok(mut s) = std::net::TcpStream::connect(addr_of("Buyer")) {
+            let _ = s.write_all(b"GET / HTTP/1.1\r\n\r\n");
+        }
+    }
+    let buyer = start(&out.join("Buyer"), &good);
+    let b = finish(buyer, Duration::from_secs(40));
+    let s = finish(seller, Duration::from_secs(40));
+    assert!(b.status.success(), "{}", text(&b.stderr));
+    assert!(s.status.success(), "{}", text(&s.stderr));
+    assert_eq!(text(&b.stdout), "buying for 87\n");
+    assert!(
+        text(&s.stderr).contains("refused"),
+        "the refusal is logged: {}",
+        text(&s.stderr)
+    );
+}
+
+#[test]
+fn a_role_of_another_program_is_refused() {
+    let dir = workdir("program");
+    let out = build(&dir, BOOKSELLER);
+    let other = build(
+        &workdir("program-other"),
+        &BOOKSELLER.replace("budget = 100", "budget = 99"),
+    );
+    let cfg = set_config(&out, "");
+    let long = out.join("long.toml");
+    std::fs::write(
+        &long,
+        std::fs::read_to_string(&cfg)
+            .expect("cfg")
+            .replace("connect_timeout_ms = 3000", "connect_timeout_ms = 30000"),
+    )
+    .expect("cfg");
+    let seller = start(&out.join("Seller"), &long);
+    std::thread::sleep(Duration::from_millis(300));
+    let stranger = finish(start(&other.join("Buyer"), &cfg), Duration::from_secs(20));
+    assert!(!stranger.status.success());
+    let b = finish(start(&out.join("Buyer"), &long), Duration::from_secs(40));
+    let s = finish(seller, Duration::from_secs(40));
+    assert!(b.status.success(), "{}", text(&b.stderr));
+    assert!(s.status.success(), "{}", text(&s.stderr));
+}
+
+#[test]
+fn bad_config_is_a_clear_error() {
+    let dir = workdir("config");
+    let out = build(&dir, BOOKSELLER);
+    let cfg = out.join("broken.toml");
+    std::fs::write(&cfg, "[roles]\nBuyer = \"not an address\"\n").expect("write");
+    let b = finish(start(&out.join("Buyer"), &cfg), Duration::from_secs(10));
+    assert!(!b.status.success());
+    assert!(!text(&b.stderr).is_empty());
+    let b = finish(
+        start(&out.join("Buyer"), &out.join("missing.toml")),
+        Duration::from_secs(10),
+    );
+    assert!(!b.status.success());
+    assert!(
+        text(&b.stderr).contains("missing.toml"),
+        "{}",
+        text(&b.stderr)
+    );
+}
+
+#[test]
+fn chor_run_stops_everyone_when_a_role_fails() {
+    let dir = workdir("fail");
+    let file = dir.join("fail.chor");
+    std::fs::write(
+        &file,
+        "choreography main(A, B) {\n    let A.x = 0;\n    A.print(1 / x);\n    A.x -> B.y;\n    B.print(y);\n}\n",
+    )
+    .expect("write");
+    let t0 = Instant::now();
+    let o = chor()
+        .arg("run")
+        .arg(&file)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    let err = text(&o.stderr);
+    assert!(err.contains("role A"), "{err}");
+    assert!(err.contains("division by zero"), "{err}");
+    assert!(err.contains("fail.chor:3"), "{err}");
+}
