@@ -152,10 +152,10 @@ impl Loader for DbLoader<'_> {
 
 /// The name shown for a file in diagnostics: relative to the current directory when possible.
 pub fn display_name(p: &Path) -> String {
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Ok(rel) = p.strip_prefix(&cwd) {
-            return rel.display().to_string();
-        }
+    if let Ok(cwd) = std::env::current_dir()
+        && let Ok(rel) = p.strip_prefix(&cwd)
+    {
+        return rel.display().to_string();
     }
     p.display().to_string()
 }

@@ -598,10 +598,10 @@ fn run_in(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -> i
             readers.push(std::thread::spawn(move || {
                 let mut text = String::new();
                 let _ = BufReader::new(stderr).read_to_string(&mut text);
-                if !text.trim().is_empty() {
-                    if let Ok(mut e) = errors.lock() {
-                        e.push((role, text));
-                    }
+                if !text.trim().is_empty()
+                    && let Ok(mut e) = errors.lock()
+                {
+                    e.push((role, text));
                 }
             }));
         }

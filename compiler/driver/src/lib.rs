@@ -232,15 +232,15 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
             return 1;
         }
     };
-    if let Some(r) = role {
-        if !locals.iter().any(|l| l.role == r) {
-            let roles: Vec<&str> = locals.iter().map(|l| l.role.as_str()).collect();
-            eprintln!(
-                "error: `main` has no role `{r}` (its roles are {})",
-                roles.join(", ")
-            );
-            return 1;
-        }
+    if let Some(r) = role
+        && !locals.iter().any(|l| l.role == r)
+    {
+        let roles: Vec<&str> = locals.iter().map(|l| l.role.as_str()).collect();
+        eprintln!(
+            "error: `main` has no role `{r}` (its roles are {})",
+            roles.join(", ")
+        );
+        return 1;
     }
     let mut first = true;
     for l in locals.iter().filter(|l| role.is_none_or(|r| r == l.role)) {
@@ -336,6 +336,9 @@ pub fn cmd_run(path: &Path, color: bool) -> i32 {
     host::run(&s, &prog, &locals)
 }
 
+/// Captured `(role, line)` output and how the run ended.
+pub type Captured = (Vec<(String, String)>, Result<(), RoleError>);
+
 /// Run a program in memory through the global interpreter; `(role, line)` output in order.
 pub fn simulate_capture(
     prog: &Program,
@@ -355,7 +358,7 @@ pub fn run_projected_capture(
     prog: &Program,
     input: Vec<String>,
     timeout: Duration,
-) -> Result<(Vec<(String, String)>, Result<(), RoleError>), Vec<Diagnostic>> {
+) -> Result<Captured, Vec<Diagnostic>> {
     let locals = projections(prog)?;
     let io = CaptureIo {
         first_role: first_role(prog),

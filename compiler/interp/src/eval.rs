@@ -350,10 +350,10 @@ impl<'p> Evaluator<'p> {
     }
 
     fn eval_path(&self, env: &Env, p: &Path, module: Option<&str>, span: Span) -> Res<Value> {
-        if p.is_single() {
-            if let Some(v) = env.get(&p.last().name) {
-                return Ok(v.clone());
-            }
+        if p.is_single()
+            && let Some(v) = env.get(&p.last().name)
+        {
+            return Ok(v.clone());
         }
         if let Some((q, _)) = self.prog.lookup_fn(module, p) {
             return Ok(Value::Func(Arc::new(FuncVal::Named {

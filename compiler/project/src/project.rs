@@ -566,7 +566,7 @@ pub fn project_program(prog: &Program, entry: &str) -> Result<Vec<LocalProgram>,
                     (lp, calls)
                 }
             };
-            todo.extend(calls.into_iter());
+            todo.extend(calls);
             procs.insert(k, lp);
         }
         out.push(LocalProgram {

@@ -307,17 +307,17 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
         let rebuild = |kind: ExprKind, span: Span| Expr { kind, span };
         match &e.kind {
             ExprKind::Field(base, field) => {
-                if let ExprKind::Path(p) = &base.kind {
-                    if p.is_single() {
-                        let var = Expr {
-                            kind: ExprKind::Path(Path {
-                                segments: vec![field.clone()],
-                                span: field.span,
-                            }),
+                if let ExprKind::Path(p) = &base.kind
+                    && p.is_single()
+                {
+                    let var = Expr {
+                        kind: ExprKind::Path(Path {
+                            segments: vec![field.clone()],
                             span: field.span,
-                        };
-                        return Some((p.last().clone(), var));
-                    }
+                        }),
+                        span: field.span,
+                    };
+                    return Some((p.last().clone(), var));
                 }
                 let (r, b) = strip(base)?;
                 Some((
@@ -326,14 +326,14 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
                 ))
             }
             ExprKind::TupleIndex(base, i, isp) => {
-                if let ExprKind::Path(p) = &base.kind {
-                    if p.is_single() {
-                        // `R.0` — a literal at R
-                        return Some((
-                            p.last().clone(),
-                            rebuild(ExprKind::Lit(Lit::Int(i64::from(*i))), *isp),
-                        ));
-                    }
+                if let ExprKind::Path(p) = &base.kind
+                    && p.is_single()
+                {
+                    // `R.0` — a literal at R
+                    return Some((
+                        p.last().clone(),
+                        rebuild(ExprKind::Lit(Lit::Int(i64::from(*i))), *isp),
+                    ));
                 }
                 let (r, b) = strip(base)?;
                 Some((
