@@ -14,6 +14,15 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Run `f` on a thread with a large stack; run it inline if no thread can be started.
+pub fn with_big_stack_or_inline(f: fn() -> i32) -> i32 {
+    let spawned = std::thread::Builder::new().stack_size(chor_interp::STACK_SIZE).spawn(f);
+    match spawned {
+        Ok(h) => h.join().unwrap_or(101),
+        Err(_) => f(),
+    }
+}
+
 /// A loaded root file and its database.
 pub struct Session {
     pub db: Database,

@@ -57,9 +57,15 @@ enum Command {
 }
 
 fn main() {
+    // Deeply nested source text must not overflow the stack of the recursive phases.
+    let code = chor_driver::with_big_stack_or_inline(real_main);
+    std::process::exit(code);
+}
+
+fn real_main() -> i32 {
     // A role executable built by `chor build` carries its program: run that role.
     if let Some(payload) = chor_driver::host::embedded_payload() {
-        std::process::exit(chor_driver::host::role_main(payload));
+        return chor_driver::host::role_main(payload);
     }
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -74,5 +80,5 @@ fn main() {
         Command::Build { file, out } => chor_driver::cmd_build(&file, &out, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),
     };
-    std::process::exit(code);
+    code
 }
