@@ -16,7 +16,9 @@ use std::time::Duration;
 
 /// Run `f` on a thread with a large stack; run it inline if no thread can be started.
 pub fn with_big_stack_or_inline(f: fn() -> i32) -> i32 {
-    let spawned = std::thread::Builder::new().stack_size(chor_interp::STACK_SIZE).spawn(f);
+    let spawned = std::thread::Builder::new()
+        .stack_size(chor_interp::STACK_SIZE)
+        .spawn(f);
     match spawned {
         Ok(h) => h.join().unwrap_or(101),
         Err(_) => f(),

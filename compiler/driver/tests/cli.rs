@@ -216,3 +216,64 @@ fn stdin_goes_to_the_first_role() {
         );
     }
 }
+
+#[test]
+fn imports_are_relative_and_cycles_are_reported() {
+    let dir = std::env::temp_dir().join(format!("chor-cli-{}-imports", std::process::id()));
+    std::fs::create_dir_all(dir.join("lib")).expect("dir");
+    std::fs::write(
+        dir.join("main.chor"),
+        "import \"lib/util.chor\";\nchoreography main(A) {\n    A.print(double(21));\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("lib/util.chor"),
+        "import \"more.chor\";\nfn double(x: Int) -> Int { add(x, x) }\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("lib/more.chor"),
+        "fn add(a: Int, b: Int) -> Int { a + b }\n",
+    )
+    .expect("write");
+    let out = chor()
+        .arg("simulate")
+        .arg(dir.join("main.chor"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[A] 42\n");
+    // a cycle: more.chor imports util.chor back
+    std::fs::write(
+        dir.join("lib/more.chor"),
+        "import \"util.chor\";\nfn add(a: Int, b: Int) -> Int { a + b }\n",
+    )
+    .expect("write");
+    let out = chor()
+        .arg("check")
+        .arg(dir.join("main.chor"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("import cycle"), "{err}");
+    assert!(err.contains("more.chor"), "{err}");
+    // a missing import
+    std::fs::write(
+        dir.join("lib/more.chor"),
+        "import \"nowhere.chor\";\nfn add(a: Int, b: Int) -> Int { a + b }\n",
+    )
+    .expect("write");
+    let out = chor()
+        .arg("check")
+        .arg(dir.join("main.chor"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot import \"nowhere.chor\""), "{err}");
+}

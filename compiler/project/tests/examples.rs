@@ -15,7 +15,11 @@ fn projections_of_examples() {
     files.sort();
     assert!(!files.is_empty());
     for path in files {
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("example").to_owned();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("example")
+            .to_owned();
         let src = std::fs::read_to_string(&path).expect("readable");
         let prog = from_source(&name, &src, vec![]);
         let locals = chor_project::project_program(&prog, "main").expect("every example projects");
