@@ -43,6 +43,13 @@ impl Session {
         })
     }
 
+    /// Open for a command: an unreadable file is reported (exit code 2).
+    pub fn open_colored(path: &Path, color: bool) -> Result<Session, i32> {
+        let mut s = Session::open(path).map_err(|e| io_error(&e))?;
+        s.color = color;
+        Ok(s)
+    }
+
     pub fn diagnostics(&self) -> std::sync::Arc<Vec<Diagnostic>> {
         db::check_query(&self.db, self.root)
     }
@@ -186,11 +193,10 @@ fn first_role(prog: &Program) -> String {
 
 /// `chor check FILE [--format json]`
 pub fn cmd_check(path: &Path, json: bool, color: bool) -> i32 {
-    let mut s = match Session::open(path) {
+    let s = match Session::open_colored(path, color) {
         Ok(s) => s,
-        Err(e) => return io_error(&e),
+        Err(code) => return code,
     };
-    s.color = color;
     let diags = s.diagnostics();
     if json {
         println!("{}", chor_diagnostics::to_json(&diags, &s.db));
@@ -220,6 +226,23 @@ fn io_error(e: &str) -> i32 {
     2
 }
 
+/// Open, check and project a program for the commands that run it; Err is the exit code
+/// (diagnostics already printed).
+fn prepare(
+    path: &Path,
+    color: bool,
+) -> Result<(Session, std::sync::Arc<Program>, Vec<LocalProgram>), i32> {
+    let s = Session::open_colored(path, color)?;
+    let prog = s.checked()?;
+    match projections(&prog) {
+        Ok(locals) => Ok((s, prog, locals)),
+        Err(d) => {
+            eprint!("{}", s.render(&d));
+            Err(1)
+        }
+    }
+}
+
 /// Projection of `main` (and what it calls) for every role.
 pub fn projections(prog: &Program) -> Result<Vec<LocalProgram>, Vec<Diagnostic>> {
     chor_project::project_program(prog, "main")
@@ -227,21 +250,9 @@ pub fn projections(prog: &Program) -> Result<Vec<LocalProgram>, Vec<Diagnostic>>
 
 /// `chor project FILE [--role R]`
 pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
-    let mut s = match Session::open(path) {
-        Ok(s) => s,
-        Err(e) => return io_error(&e),
-    };
-    s.color = color;
-    let prog = match s.checked() {
-        Ok(p) => p,
+    let (_, _, locals) = match prepare(path, color) {
+        Ok(x) => x,
         Err(code) => return code,
-    };
-    let locals = match projections(&prog) {
-        Ok(l) => l,
-        Err(d) => {
-            eprint!("{}", s.render(&d));
-            return 1;
-        }
     };
     if let Some(r) = role
         && !locals.iter().any(|l| l.role == r)
@@ -266,11 +277,10 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
 
 /// `chor simulate FILE [--trace]`
 pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
-    let mut s = match Session::open(path) {
+    let s = match Session::open_colored(path, color) {
         Ok(s) => s,
-        Err(e) => return io_error(&e),
+        Err(code) => return code,
     };
-    s.color = color;
     let prog = match s.checked() {
         Ok(p) => p,
         Err(code) => return code,
@@ -295,21 +305,9 @@ pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
 
 /// `chor build FILE -o DIR`
 pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
-    let mut s = match Session::open(path) {
-        Ok(s) => s,
-        Err(e) => return io_error(&e),
-    };
-    s.color = color;
-    let prog = match s.checked() {
-        Ok(p) => p,
+    let (s, prog, locals) = match prepare(path, color) {
+        Ok(x) => x,
         Err(code) => return code,
-    };
-    let locals = match projections(&prog) {
-        Ok(l) => l,
-        Err(d) => {
-            eprint!("{}", s.render(&d));
-            return 1;
-        }
     };
     match host::build(&s, &prog, &locals, out) {
         Ok(exes) => {
@@ -328,21 +326,9 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
 
 /// `chor run FILE`: build, then run every role as its own process on loopback.
 pub fn cmd_run(path: &Path, color: bool) -> i32 {
-    let mut s = match Session::open(path) {
-        Ok(s) => s,
-        Err(e) => return io_error(&e),
-    };
-    s.color = color;
-    let prog = match s.checked() {
-        Ok(p) => p,
+    let (s, prog, locals) = match prepare(path, color) {
+        Ok(x) => x,
         Err(code) => return code,
-    };
-    let locals = match projections(&prog) {
-        Ok(l) => l,
-        Err(d) => {
-            eprint!("{}", s.render(&d));
-            return 1;
-        }
     };
     host::run(&s, &prog, &locals)
 }

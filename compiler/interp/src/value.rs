@@ -126,33 +126,11 @@ impl Ord for Value {
     }
 }
 
-/// Quote a string in literal syntax.
-pub fn quote(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+/// Quote a string in literal syntax (the same escapes as source literals).
+pub use chor_syntax::pretty::quote_str as quote;
 
 /// `Float` in literal syntax: always with a fractional part or exponent.
-pub fn float_text(x: f64) -> String {
-    if x.is_finite() && x == x.trunc() && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:?}")
-    }
-}
+pub use chor_syntax::pretty::float_text;
 
 /// The literal form of a value (strings quoted).
 pub fn literal(v: &Value, out: &mut String) {

@@ -35,18 +35,21 @@ pub fn quote_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// A `Float` in literal syntax: always with a fractional part or an exponent.
+pub fn float_text(x: f64) -> String {
+    if x.is_finite() && x == x.trunc() && x.abs() < 1e16 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:?}")
+    }
+}
+
 pub fn lit(l: &Lit, out: &mut String) {
     match l {
         Lit::Int(i) => {
             let _ = write!(out, "{i}");
         }
-        Lit::Float(x) => {
-            if x.is_finite() && *x == x.trunc() && x.abs() < 1e16 {
-                let _ = write!(out, "{x:.1}");
-            } else {
-                let _ = write!(out, "{x:?}");
-            }
-        }
+        Lit::Float(x) => out.push_str(&float_text(*x)),
         Lit::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Lit::Str(s) => quote_str(s, out),
         Lit::Unit => out.push_str("()"),
