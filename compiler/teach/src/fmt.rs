@@ -709,7 +709,9 @@ impl<'a> Printer<'a> {
         if let Some(e) = els {
             self.out.push_str(" else ");
             match e.stmts.as_slice() {
-                [inner] if inner.span == e.span && matches!(inner.kind, ChorStmtKind::If { .. }) => {
+                [inner]
+                    if inner.span == e.span && matches!(inner.kind, ChorStmtKind::If { .. }) =>
+                {
                     self.chor_if(inner);
                 }
                 _ => self.chor_block(e),
@@ -787,9 +789,8 @@ impl<'a> Printer<'a> {
 
     /// Can this `if` be written on one line? (Simple branches, no comments inside.)
     fn if_flat_ok(&self, e: &Expr) -> bool {
-        let simple = |b: &Block| {
-            b.stmts.is_empty() && b.tail.as_ref().is_none_or(|t| !is_block_like(t))
-        };
+        let simple =
+            |b: &Block| b.stmts.is_empty() && b.tail.as_ref().is_none_or(|t| !is_block_like(t));
         match &e.kind {
             ExprKind::If { then, els, .. } => {
                 !self.has_comment_in(range(e.span))

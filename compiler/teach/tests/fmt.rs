@@ -39,7 +39,10 @@ fn examples_round_trip() {
         let src = std::fs::read_to_string(&p).expect("readable");
         let out = check_round_trip(&src);
         insta::assert_snapshot!(
-            format!("fmt_{}", p.file_stem().and_then(|s| s.to_str()).unwrap_or("x")),
+            format!(
+                "fmt_{}",
+                p.file_stem().and_then(|s| s.to_str()).unwrap_or("x")
+            ),
             out
         );
     }
@@ -48,7 +51,10 @@ fn examples_round_trip() {
 #[test]
 fn stdlib_round_trips() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib");
-    for e in std::fs::read_dir(dir).expect("stdlib/").filter_map(Result::ok) {
+    for e in std::fs::read_dir(dir)
+        .expect("stdlib/")
+        .filter_map(Result::ok)
+    {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "chor") {
             check_round_trip(&std::fs::read_to_string(&p).expect("readable"));
@@ -59,7 +65,10 @@ fn stdlib_round_trips() {
 /// `check(input, expected)`: formats to exactly `expected`, which is itself a fixed point.
 fn check(input: &str, expected: &str) {
     let out = check_round_trip(input);
-    assert_eq!(out, expected, "\n--- got ---\n{out}\n--- want ---\n{expected}");
+    assert_eq!(
+        out, expected,
+        "\n--- got ---\n{out}\n--- want ---\n{expected}"
+    );
 }
 
 #[test]
