@@ -338,10 +338,10 @@ pub fn from_run(roles: &[String], events: &[RunEvent]) -> Diagram {
 pub fn receiver_var(prog: &Program, span: Span, index: usize) -> Option<String> {
     fn find(b: &ChorBlock, span: Span, index: usize) -> Option<String> {
         for s in &b.stmts {
-            if s.span == span {
-                if let ChorStmtKind::Comm { to, .. } = &s.kind {
-                    return to.get(index).map(|r| r.var.name.clone());
-                }
+            if let ChorStmtKind::Comm { to, .. } = &s.kind
+                && s.span == span
+            {
+                return to.get(index).map(|r| r.var.name.clone());
             }
             let found = match &s.kind {
                 ChorStmtKind::If { then, els, .. } => find(then, span, index)

@@ -240,7 +240,10 @@ impl<'a> Printer<'a> {
                 .is_some_and(|c| c.start < span.1)
         {
             let text = self.out.split_off(mark);
+            // The blank line due before the item was written already: none between these.
+            self.at_block_start = true;
             self.comments_before(span.1);
+            self.at_block_start = false;
             self.out.push_str(&text);
         }
         self.last = self.last.max(span.1);
@@ -556,11 +559,12 @@ impl<'a> Printer<'a> {
         self.out.push('}');
     }
 
-    /// `R.e` where a numeric literal right after the dot would lex differently: `R.(1.5)`.
+    /// `R.e`; in parentheses when a number literal right after the dot would lex differently
+    /// (`R.(1.5)`) and, for readability, around `if`/`match`/blocks (`R.(if c { 1 } else { 2 })`).
     fn located(&mut self, role: &Ident, e: &Expr) {
         self.out.push_str(&role.name);
         self.out.push('.');
-        if starts_with_number(e) {
+        if starts_with_number(e) || is_block_like(e) {
             self.out.push('(');
             self.expr(e, 0);
             self.out.push(')');

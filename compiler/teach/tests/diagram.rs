@@ -64,7 +64,10 @@ fn every_choreography_draws_as_well_formed_svg_with_its_roles_and_messages() {
                 .unwrap_or_else(|e| panic!("{}: {} is not XML: {e}", path.display(), c.name.name));
             let root = doc.root_element();
             assert_eq!(root.tag_name().name(), "svg");
-            assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+            assert_eq!(
+                root.tag_name().namespace(),
+                Some("http://www.w3.org/2000/svg")
+            );
             let lifelines: Vec<&str> = doc
                 .descendants()
                 .filter(|n| n.attribute("class") == Some("lifeline"))
@@ -73,7 +76,13 @@ fn every_choreography_draws_as_well_formed_svg_with_its_roles_and_messages() {
             let roles: Vec<&str> = c.roles.iter().map(|r| r.name.as_str()).collect();
             assert_eq!(lifelines, roles, "{}: {}", path.display(), c.name.name);
             let (comms, selects) = count_messages(&c.body);
-            assert_eq!(count_class(&doc, "line", "comm"), comms, "{} {}", path.display(), c.name.name);
+            assert_eq!(
+                count_class(&doc, "line", "comm"),
+                comms,
+                "{} {}",
+                path.display(),
+                c.name.name
+            );
             assert_eq!(
                 count_class(&doc, "line", "select"),
                 selects,
@@ -81,10 +90,17 @@ fn every_choreography_draws_as_well_formed_svg_with_its_roles_and_messages() {
                 path.display(),
                 c.name.name
             );
-            for a in doc.descendants().filter(|n| n.attribute("class") == Some("comm")) {
+            for a in doc
+                .descendants()
+                .filter(|n| n.attribute("class") == Some("comm"))
+            {
                 for end in ["data-from", "data-to"] {
                     let r = a.attribute(end).unwrap_or("");
-                    assert!(roles.contains(&r), "{end}={r} is not a role of {}", c.name.name);
+                    assert!(
+                        roles.contains(&r),
+                        "{end}={r} is not a role of {}",
+                        c.name.name
+                    );
                 }
             }
             checked += 1;

@@ -49,13 +49,20 @@ fn screenshot(browser: &Path, svg_file: &Path, png: &Path, profile: &Path) {
     loop {
         match child.try_wait().expect("wait for chromium") {
             Some(status) => {
-                assert!(status.success(), "chromium failed on {}: {status}", svg_file.display());
+                assert!(
+                    status.success(),
+                    "chromium failed on {}: {status}",
+                    svg_file.display()
+                );
                 return;
             }
             None if start.elapsed() > Duration::from_secs(120) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("chromium did not finish on {} within 120 s", svg_file.display());
+                panic!(
+                    "chromium did not finish on {} within 120 s",
+                    svg_file.display()
+                );
             }
             None => std::thread::sleep(Duration::from_millis(100)),
         }
@@ -93,7 +100,9 @@ fn chromium_renders_every_example_diagram() {
         if std::env::var_os("CI").is_some() {
             panic!("CI is set but no chromium binary is installed (.ci/run installs it)");
         }
-        println!("NOTICE: no chromium binary found; the rendering test is skipped (set CI=true to require it)");
+        println!(
+            "NOTICE: no chromium binary found; the rendering test is skipped (set CI=true to require it)"
+        );
         return;
     };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("render");
@@ -111,7 +120,11 @@ fn chromium_renders_every_example_diagram() {
     for path in files {
         let src = std::fs::read_to_string(&path).expect("readable");
         let prog = from_source(&path.display().to_string(), &src, vec![]);
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("x").to_owned();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("x")
+            .to_owned();
         // main, plus the first other choreography (the protocol proper in most examples).
         let mut names = vec!["main".to_owned()];
         let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), &src);
@@ -130,8 +143,16 @@ fn chromium_renders_every_example_diagram() {
             screenshot(&browser, &svg_file, &png_file, &profile);
             let (colours, dark, w, h) = inspect(&png_file);
             assert_eq!((w, h), (1200, 900), "{}", png_file.display());
-            assert!(colours >= 8, "{}: only {colours} colours", png_file.display());
-            assert!(dark >= 1000, "{}: only {dark} dark pixels", png_file.display());
+            assert!(
+                colours >= 8,
+                "{}: only {colours} colours",
+                png_file.display()
+            );
+            assert!(
+                dark >= 1000,
+                "{}: only {dark} dark pixels",
+                png_file.display()
+            );
             println!("{stem}-{name}: {colours} colours, {dark} dark pixels");
             rendered += 1;
         }
