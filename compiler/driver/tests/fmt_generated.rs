@@ -101,17 +101,3 @@ fn formatting_generated_programs_keeps_meaning_and_comments_and_is_idempotent() 
         }
     }
 }
-
-#[test]
-#[ignore]
-fn show_seed() {
-    let seed: u64 = std::env::var("SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    let src = scramble(&program(seed), seed);
-    let once = format_source(FileId(0), &src).expect("formats");
-    let twice = format_source(FileId(0), &once).expect("formats");
-    std::fs::write("/tmp/once.chor", &once).ok();
-    std::fs::write("/tmp/twice.chor", &twice).ok();
-}

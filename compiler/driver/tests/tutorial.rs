@@ -51,7 +51,12 @@ impl SourceMap for Snippet<'_> {
 }
 
 fn normalize(s: &str) -> String {
-    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_owned()
+    s.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -72,7 +77,11 @@ fn every_tutorial_snippet_is_checked() {
                     prog.diagnostics.iter().filter(|d| d.is_error()).collect();
                 assert!(errors.is_empty(), "{at}: {errors:#?}");
                 let koc = chor_project::check_choices(&prog);
-                assert!(koc.is_empty(), "{at}: {}", render(&koc, &Snippet(&b.text), false));
+                assert!(
+                    koc.is_empty(),
+                    "{at}: {}",
+                    render(&koc, &Snippet(&b.text), false)
+                );
                 if prog.chor("main").is_none() {
                     continue;
                 }
@@ -84,7 +93,9 @@ fn every_tutorial_snippet_is_checked() {
                     println!("--- {at} output\n{got}");
                 }
                 if let Some(t) = next_text.filter(|t| {
-                    t.text.lines().all(|l| l.trim().is_empty() || l.starts_with('['))
+                    t.text
+                        .lines()
+                        .all(|l| l.trim().is_empty() || l.starts_with('['))
                 }) {
                     outputs += 1;
                     assert_eq!(normalize(&got), normalize(&t.text), "{at}: output differs");
@@ -93,22 +104,38 @@ fn every_tutorial_snippet_is_checked() {
             "chor,fails" => {
                 failing += 1;
                 let prog = from_source("tutorial.chor", &b.text, vec![]);
-                let mut diags: Vec<Diagnostic> =
-                    prog.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+                let mut diags: Vec<Diagnostic> = prog
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .cloned()
+                    .collect();
                 if diags.is_empty() {
                     diags = chor_project::check_choices(&prog);
                 }
-                assert!(!diags.is_empty(), "{at}: this snippet is marked `fails` but passes");
+                assert!(
+                    !diags.is_empty(),
+                    "{at}: this snippet is marked `fails` but passes"
+                );
                 let report = render(&diags, &Snippet(&b.text), false);
                 if print {
                     println!("--- {at} report\n{report}");
                 }
-                let t = next_text.unwrap_or_else(|| panic!("{at}: a failing snippet needs the error shown after it"));
-                assert_eq!(normalize(&report), normalize(&t.text), "{at}: the error differs");
+                let t = next_text.unwrap_or_else(|| {
+                    panic!("{at}: a failing snippet needs the error shown after it")
+                });
+                assert_eq!(
+                    normalize(&report),
+                    normalize(&t.text),
+                    "{at}: the error differs"
+                );
             }
             info if info.starts_with("chor") => panic!("{at}: unknown snippet kind `{info}`"),
             _ => {}
         }
     }
-    assert!(programs >= 8 && failing >= 1 && outputs >= 5, "{programs} programs, {failing} failing, {outputs} outputs");
+    assert!(
+        programs >= 8 && failing >= 1 && outputs >= 5,
+        "{programs} programs, {failing} failing, {outputs} outputs"
+    );
 }
