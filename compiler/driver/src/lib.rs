@@ -365,3 +365,292 @@ pub fn run_projected_capture(
     let r = chor_interp::run_projected(prog, &locals, &io, timeout);
     Ok((io.lines.into_inner().unwrap_or_default(), r))
 }
+
+// ---------------------------------------------------------------------- teaching tools
+
+/// Write `text` to `path` atomically: a temporary file next to it, then a rename.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.chor-tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot replace {}: {e}", path.display())
+    })
+}
+
+/// Output format of `chor diagram`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiagramFormat {
+    Svg,
+    Mermaid,
+}
+
+fn render_diagram(d: &chor_teach::Diagram, format: DiagramFormat) -> String {
+    match format {
+        DiagramFormat::Svg => chor_teach::svg::render(d),
+        DiagramFormat::Mermaid => chor_teach::mermaid::render(d),
+    }
+}
+
+fn emit(text: &str, out: Option<&Path>) -> i32 {
+    match out {
+        None => {
+            print!("{text}");
+            0
+        }
+        Some(p) => match write_atomic(p, text) {
+            Ok(()) => 0,
+            Err(e) => io_error(&e),
+        },
+    }
+}
+
+/// The sequence diagram of choreography `name` (the protocol as written).
+pub fn diagram_of(prog: &Program, name: &str) -> Result<chor_teach::Diagram, String> {
+    chor_teach::from_choreography(prog, name)
+}
+
+/// `chor diagram FILE [-o OUT] [--format svg|mermaid] [--choreography NAME]`
+pub fn cmd_diagram(
+    path: &Path,
+    out: Option<&Path>,
+    format: DiagramFormat,
+    name: &str,
+    color: bool,
+) -> i32 {
+    let mut s = match Session::open(path) {
+        Ok(s) => s,
+        Err(e) => return io_error(&e),
+    };
+    s.color = color;
+    let prog = s.program();
+    // Syntax and import errors stop the diagram; knowledge-of-choice errors do not (a diagram of
+    // a broken protocol is a good way to see what is wrong with it).
+    let errors: Vec<Diagnostic> = prog
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    if !errors.is_empty() {
+        eprint!("{}", s.render(&errors));
+        return 1;
+    }
+    match diagram_of(&prog, name) {
+        Ok(d) => emit(&render_diagram(&d, format), out),
+        Err(e) => {
+            eprintln!("error: {}: {e}", s.name());
+            1
+        }
+    }
+}
+
+/// Records what a run does (messages, selections, printed lines) while printing as usual.
+struct RecordingIo<'a> {
+    inner: &'a StdIo,
+    events: &'a Mutex<Vec<(chor_teach::RunEvent, Option<chor_diagnostics::Span>)>>,
+}
+
+impl Io for RecordingIo<'_> {
+    fn print(&self, role: &str, line: &str) {
+        self.inner.print(role, line);
+        if let Ok(mut ev) = self.events.lock() {
+            for l in line.split('\n') {
+                ev.push((
+                    chor_teach::RunEvent::Print {
+                        role: role.to_owned(),
+                        line: l.to_owned(),
+                    },
+                    None,
+                ));
+            }
+        }
+    }
+    fn read_line(&self, role: &str) -> String {
+        self.inner.read_line(role)
+    }
+}
+
+/// Turn recorded trace events into run events, naming the receiving variable of each message.
+pub fn run_events(
+    prog: &Program,
+    recorded: Vec<(chor_teach::RunEvent, Option<chor_diagnostics::Span>)>,
+) -> Vec<chor_teach::RunEvent> {
+    let mut prev: Option<(chor_diagnostics::Span, usize)> = None;
+    recorded
+        .into_iter()
+        .map(|(ev, span)| match (ev, span) {
+            (
+                chor_teach::RunEvent::Comm {
+                    from, to, value, ..
+                },
+                Some(sp),
+            ) => {
+                let mut idx = match prev {
+                    Some((p, i)) if p == sp => i + 1,
+                    _ => 0,
+                };
+                let mut var = chor_teach::diagram::receiver_var(prog, sp, idx);
+                if var.is_none() && idx > 0 {
+                    idx = 0;
+                    var = chor_teach::diagram::receiver_var(prog, sp, 0);
+                }
+                prev = Some((sp, idx));
+                chor_teach::RunEvent::Comm {
+                    from,
+                    to,
+                    value,
+                    var,
+                }
+            }
+            (other, _) => {
+                prev = None;
+                other
+            }
+        })
+        .collect()
+}
+
+/// Convert an interpreter trace event into a run event with its source span.
+pub fn trace_to_run(e: &TraceEvent) -> (chor_teach::RunEvent, Option<chor_diagnostics::Span>) {
+    match e {
+        TraceEvent::Comm {
+            from,
+            to,
+            value,
+            span,
+        } => (
+            chor_teach::RunEvent::Comm {
+                from: from.clone(),
+                to: to.clone(),
+                value: value.clone(),
+                var: None,
+            },
+            Some(*span),
+        ),
+        TraceEvent::Select {
+            from,
+            to,
+            label,
+            span,
+        } => (
+            chor_teach::RunEvent::Select {
+                from: from.clone(),
+                to: to.clone(),
+                label: label.clone(),
+            },
+            Some(*span),
+        ),
+    }
+}
+
+/// `chor simulate FILE [--trace] --diagram OUT`: simulate, and draw the run as a sequence
+/// diagram (SVG, or Mermaid when OUT ends in `.mmd`).
+pub fn cmd_simulate_diagram(path: &Path, trace: bool, out: &Path, color: bool) -> i32 {
+    let mut s = match Session::open(path) {
+        Ok(s) => s,
+        Err(e) => return io_error(&e),
+    };
+    s.color = color;
+    let prog = match s.checked() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let std_io = StdIo::new(&first_role(&prog));
+    let events = Mutex::new(Vec::new());
+    let io = RecordingIo {
+        inner: &std_io,
+        events: &events,
+    };
+    let tracer = |e: &TraceEvent| {
+        if trace {
+            let mut o = std::io::stdout().lock();
+            let _ = writeln!(o, "{e}");
+        }
+        if let Ok(mut ev) = events.lock() {
+            ev.push(trace_to_run(e));
+        }
+    };
+    let result = chor_interp::with_big_stack(|| {
+        let sim = Simulator::new(&prog, &io, Some(&tracer));
+        sim.run("main")
+    });
+    let recorded = events.into_inner().unwrap_or_default();
+    let roles: Vec<String> = prog
+        .chor("main")
+        .map(|m| m.roles.iter().map(|r| r.name.clone()).collect())
+        .unwrap_or_default();
+    let d = chor_teach::from_run(&roles, &run_events(&prog, recorded));
+    let format = if out.extension().is_some_and(|e| e == "mmd") {
+        DiagramFormat::Mermaid
+    } else {
+        DiagramFormat::Svg
+    };
+    let code = emit(&render_diagram(&d, format), Some(out));
+    match result {
+        Ok(()) => code,
+        Err(e) => {
+            eprint!("{}", s.runtime_error(&e));
+            1
+        }
+    }
+}
+
+/// A single in-memory file, for rendering the formatter's diagnostics.
+struct OneFile {
+    name: String,
+    text: String,
+}
+
+impl chor_diagnostics::SourceMap for OneFile {
+    fn name(&self, _file: chor_diagnostics::FileId) -> String {
+        self.name.clone()
+    }
+    fn text(&self, _file: chor_diagnostics::FileId) -> String {
+        self.text.clone()
+    }
+}
+
+/// `chor fmt FILE... [--check]`: rewrite each file in canonical form (atomically), or with
+/// `--check` list the files that would change and exit 1. A file with syntax errors is never
+/// rewritten: its diagnostics are printed and the exit status is 1.
+pub fn cmd_fmt(files: &[std::path::PathBuf], check: bool, color: bool) -> i32 {
+    let mut status = 0;
+    for path in files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                status = status.max(2);
+                continue;
+            }
+        };
+        let file = chor_diagnostics::FileId(0);
+        match chor_teach::fmt::format_source(file, &text) {
+            Err(diags) => {
+                let src = OneFile {
+                    name: db::display_name(path),
+                    text,
+                };
+                eprint!("{}", render(&diags, &src, color));
+                eprintln!("error: {} was not formatted", path.display());
+                status = status.max(1);
+            }
+            Ok(formatted) if formatted == text => {}
+            Ok(formatted) => {
+                if check {
+                    println!("{}", path.display());
+                    status = status.max(1);
+                } else if let Err(e) = write_atomic(path, &formatted) {
+                    eprintln!("error: {e}");
+                    status = status.max(2);
+                }
+            }
+        }
+    }
+    status
+}

@@ -44,6 +44,9 @@ enum Command {
         /// Print every message and selection in order.
         #[arg(long)]
         trace: bool,
+        /// Also draw the run as a sequence diagram into this file (SVG; Mermaid for `.mmd`).
+        #[arg(long, value_name = "OUT.svg")]
+        diagram: Option<PathBuf>,
     },
     /// Build one executable per role of `main`, plus a loopback `deploy.toml`.
     Build {
@@ -54,6 +57,33 @@ enum Command {
     },
     /// Build, then run every role as its own process on loopback, printing `[Role] line`.
     Run { file: PathBuf },
+    /// Draw the sequence diagram of a choreography (SVG or Mermaid).
+    Diagram {
+        file: PathBuf,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "OUT.svg")]
+        output: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "svg")]
+        format: DiagramFormat,
+        /// The choreography to draw.
+        #[arg(long, default_value = "main", value_name = "NAME")]
+        choreography: String,
+    },
+    /// Format files in place in the canonical layout (comments are kept).
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum DiagramFormat {
+    Svg,
+    Mermaid,
 }
 
 fn main() {
@@ -76,8 +106,30 @@ fn real_main() -> i32 {
             .max()
             .unwrap_or(0),
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
-        Command::Simulate { file, trace } => chor_driver::cmd_simulate(&file, trace, color),
         Command::Build { file, out } => chor_driver::cmd_build(&file, &out, color),
+        Command::Simulate {
+            file,
+            trace,
+            diagram: None,
+        } => chor_driver::cmd_simulate(&file, trace, color),
+        Command::Simulate {
+            file,
+            trace,
+            diagram: Some(out),
+        } => chor_driver::cmd_simulate_diagram(&file, trace, &out, color),
+        Command::Diagram {
+            file,
+            output,
+            format,
+            choreography,
+        } => {
+            let format = match format {
+                DiagramFormat::Svg => chor_driver::DiagramFormat::Svg,
+                DiagramFormat::Mermaid => chor_driver::DiagramFormat::Mermaid,
+            };
+            chor_driver::cmd_diagram(&file, output.as_deref(), format, &choreography, color)
+        }
+        Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),
     };
     code

@@ -1,0 +1,370 @@
+//! Sequence diagrams: the model both renderers draw (`svg`, `mermaid`), built either from a
+//! choreography's text (the protocol) or from the trace of one run (what really happened).
+//!
+//! A diagram is a list of roles (one lifeline each) and a list of steps in order: messages
+//! (communications and selections), notes for local actions, `alt`/`opt` fragments for `if`
+//! and `match` (one section per branch), and `ref` frames for choreography calls. A call is never
+//! expanded — recursive procedures stay finite on paper, and each procedure can be drawn on its
+//! own with `--choreography NAME`.
+
+use chor_check::Program;
+use chor_syntax::ast::*;
+use chor_syntax::pretty;
+
+/// Longest text (in characters) of a note or message label before it is cut with `…`.
+pub const MAX_LABEL: usize = 48;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// `R.e -> S.x`: a value travels.
+    Comm,
+    /// `R -> S[L]`: a selection label travels.
+    Select,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// The guard written at the top of the section (`Buyer: price <= budget`, `else`).
+    pub guard: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Message {
+        from: String,
+        to: String,
+        label: String,
+        kind: MessageKind,
+    },
+    /// A local action at one role.
+    Note { role: String, text: String },
+    /// `alt` (or `opt` for an `if` without `else`): one section per branch.
+    Fragment {
+        operator: String,
+        /// The role that decides.
+        role: String,
+        sections: Vec<Section>,
+    },
+    /// A call of another choreography, over the roles it is given.
+    Ref { roles: Vec<String>, text: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagram {
+    pub title: String,
+    pub roles: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+impl Diagram {
+    /// Messages of each kind in the whole diagram, sections included.
+    pub fn count(&self, kind: MessageKind) -> usize {
+        fn go(steps: &[Step], kind: MessageKind) -> usize {
+            steps
+                .iter()
+                .map(|s| match s {
+                    Step::Message { kind: k, .. } => usize::from(*k == kind),
+                    Step::Fragment { sections, .. } => {
+                        sections.iter().map(|x| go(&x.steps, kind)).sum()
+                    }
+                    _ => 0,
+                })
+                .sum()
+        }
+        go(&self.steps, kind)
+    }
+}
+
+/// Cut a label to `MAX_LABEL` characters.
+pub fn shorten(s: &str) -> String {
+    let one_line = s.replace('\n', " ");
+    if one_line.chars().count() <= MAX_LABEL {
+        one_line
+    } else {
+        let mut t: String = one_line.chars().take(MAX_LABEL - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn ex(e: &Expr) -> String {
+    pretty::expr_string(e)
+}
+
+fn pat(p: &Pattern) -> String {
+    let mut s = String::new();
+    pretty::pattern(p, &mut s);
+    s
+}
+
+/// The diagram of the choreography `name` of a program.
+pub fn from_choreography(prog: &Program, name: &str) -> Result<Diagram, String> {
+    let Some(c) = prog.chor(name) else {
+        let mut names: Vec<&str> = prog
+            .chors
+            .values()
+            .filter(|r| prog.units.get(r.unit).is_some_and(|u| !u.is_stdlib))
+            .filter_map(|r| prog.chor_def(*r))
+            .map(|c| c.name.name.as_str())
+            .collect();
+        names.sort_unstable();
+        return Err(if names.is_empty() {
+            "this file defines no choreography".to_owned()
+        } else {
+            format!(
+                "no choreography named `{name}` (this file has {})",
+                names.join(", ")
+            )
+        });
+    };
+    let roles: Vec<String> = c.roles.iter().map(|r| r.name.clone()).collect();
+    let mut title = format!("choreography {}({})", c.name.name, roles.join(", "));
+    if !c.params.is_empty() {
+        let params: Vec<String> = c
+            .params
+            .iter()
+            .map(|p| {
+                let mut t = String::new();
+                pretty::ty(&p.ty, &mut t);
+                format!("{}: {t}@{}", p.name.name, p.role.name)
+            })
+            .collect();
+        title.push_str(&format!("\n    ({})", params.join(", ")));
+    }
+    if let Some((t, r)) = &c.ret {
+        let mut s = String::new();
+        pretty::ty(t, &mut s);
+        title.push_str(&format!(" -> {s}@{}", r.name));
+    }
+    Ok(Diagram {
+        title,
+        roles,
+        steps: block_steps(&c.body),
+    })
+}
+
+fn block_steps(b: &ChorBlock) -> Vec<Step> {
+    let mut out = Vec::new();
+    for s in &b.stmts {
+        stmt_steps(s, &mut out);
+    }
+    out
+}
+
+fn stmt_steps(s: &ChorStmt, out: &mut Vec<Step>) {
+    match &s.kind {
+        ChorStmtKind::Let {
+            role,
+            pat: p,
+            value,
+            ..
+        } => out.push(Step::Note {
+            role: role.name.clone(),
+            text: shorten(&format!("let {} = {}", pat(p), ex(value))),
+        }),
+        ChorStmtKind::Comm { from, expr, to } => {
+            for r in to {
+                out.push(Step::Message {
+                    from: from.name.clone(),
+                    to: r.role.name.clone(),
+                    label: shorten(&format!("{} → {}", ex(expr), r.var.name)),
+                    kind: MessageKind::Comm,
+                });
+            }
+        }
+        ChorStmtKind::Select { from, to, label } => {
+            for r in to {
+                out.push(Step::Message {
+                    from: from.name.clone(),
+                    to: r.name.clone(),
+                    label: format!("[{}]", label.name),
+                    kind: MessageKind::Select,
+                });
+            }
+        }
+        ChorStmtKind::Effect { role, expr } => out.push(Step::Note {
+            role: role.name.clone(),
+            text: shorten(&ex(expr)),
+        }),
+        ChorStmtKind::If { role, .. } => {
+            let mut sections = Vec::new();
+            let mut cur = s;
+            let mut has_else = false;
+            // Flatten `else if` chains into further sections of one fragment.
+            while let ChorStmtKind::If {
+                role: r,
+                cond,
+                then,
+                els,
+            } = &cur.kind
+            {
+                sections.push(Section {
+                    guard: shorten(&format!("{}: {}", r.name, ex(cond))),
+                    steps: block_steps(then),
+                });
+                match els {
+                    None => break,
+                    Some(e) => match e.stmts.as_slice() {
+                        [inner] if matches!(inner.kind, ChorStmtKind::If { .. }) => cur = inner,
+                        _ => {
+                            sections.push(Section {
+                                guard: "else".to_owned(),
+                                steps: block_steps(e),
+                            });
+                            has_else = true;
+                            break;
+                        }
+                    },
+                }
+            }
+            let operator = if has_else || sections.len() > 1 {
+                "alt"
+            } else {
+                "opt"
+            };
+            out.push(Step::Fragment {
+                operator: operator.to_owned(),
+                role: role.name.clone(),
+                sections,
+            });
+        }
+        ChorStmtKind::Match {
+            role,
+            scrutinee,
+            arms,
+        } => {
+            let scrut = ex(scrutinee);
+            out.push(Step::Fragment {
+                operator: "alt".to_owned(),
+                role: role.name.clone(),
+                sections: arms
+                    .iter()
+                    .map(|a| Section {
+                        guard: shorten(&format!("{}: {scrut} is {}", role.name, pat(&a.pat))),
+                        steps: block_steps(&a.body),
+                    })
+                    .collect(),
+            });
+        }
+        ChorStmtKind::Call { call, bind } => {
+            let roles: Vec<String> = call.roles.iter().map(|r| r.name.clone()).collect();
+            let args: Vec<String> = call
+                .args
+                .iter()
+                .map(|a| format!("{}.{}", a.role.name, ex(&a.expr)))
+                .collect();
+            let mut text = format!(
+                "{}({})({})",
+                call.callee.name,
+                roles.join(", "),
+                args.join(", ")
+            );
+            if let Some((r, p, _)) = bind {
+                text = format!("{text} → {}.{}", r.name, pat(p));
+            }
+            out.push(Step::Ref {
+                roles,
+                text: shorten(&text),
+            });
+        }
+        ChorStmtKind::Return { role, expr } => out.push(Step::Note {
+            role: role.name.clone(),
+            text: shorten(&format!("return {}", ex(expr))),
+        }),
+        ChorStmtKind::Error => {}
+    }
+}
+
+/// One observed event of a run, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// A value sent from one role to another; `var` is the receiving variable when known.
+    Comm {
+        from: String,
+        to: String,
+        value: String,
+        var: Option<String>,
+    },
+    Select {
+        from: String,
+        to: String,
+        label: String,
+    },
+    /// A line printed by a role.
+    Print { role: String, line: String },
+}
+
+/// The diagram of one run of `main`: the messages that really flowed, with their values.
+pub fn from_run(roles: &[String], events: &[RunEvent]) -> Diagram {
+    let steps = events
+        .iter()
+        .map(|e| match e {
+            RunEvent::Comm {
+                from,
+                to,
+                value,
+                var,
+            } => Step::Message {
+                from: from.clone(),
+                to: to.clone(),
+                label: shorten(&match var {
+                    Some(v) => format!("{v} = {value}"),
+                    None => value.clone(),
+                }),
+                kind: MessageKind::Comm,
+            },
+            RunEvent::Select { from, to, label } => Step::Message {
+                from: from.clone(),
+                to: to.clone(),
+                label: format!("[{label}]"),
+                kind: MessageKind::Select,
+            },
+            RunEvent::Print { role, line } => Step::Note {
+                role: role.clone(),
+                text: shorten(&format!("prints \"{line}\"")),
+            },
+        })
+        .collect();
+    Diagram {
+        title: format!("one run of main({})", roles.join(", ")),
+        roles: roles.to_vec(),
+        steps,
+    }
+}
+
+/// For a communication statement at `span` (as the interpreter reports it), the receiving
+/// variable of its `index`-th receiver.
+pub fn receiver_var(prog: &Program, span: Span, index: usize) -> Option<String> {
+    fn find(b: &ChorBlock, span: Span, index: usize) -> Option<String> {
+        for s in &b.stmts {
+            if let ChorStmtKind::Comm { to, .. } = &s.kind
+                && s.span == span
+            {
+                return to.get(index).map(|r| r.var.name.clone());
+            }
+            let found = match &s.kind {
+                ChorStmtKind::If { then, els, .. } => find(then, span, index)
+                    .or_else(|| els.as_ref().and_then(|e| find(e, span, index))),
+                ChorStmtKind::Match { arms, .. } => {
+                    arms.iter().find_map(|a| find(&a.body, span, index))
+                }
+                _ => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+    prog.units
+        .iter()
+        .filter(|u| !u.is_stdlib && u.file == span.file)
+        .flat_map(|u| u.ast.items.iter())
+        .find_map(|it| match it {
+            Item::Chor(c) if c.span.start <= span.start && span.end <= c.span.end => {
+                find(&c.body, span, index)
+            }
+            _ => None,
+        })
+}

@@ -1,0 +1,155 @@
+//! Diagram tests: for every example and every choreography in it, the SVG is well-formed XML
+//! with one lifeline per role and one arrow per communication and per selection (counted on the
+//! syntax tree, independently of the diagram builder); the SVG and Mermaid text of each
+//! example's `main` are snapshots.
+
+use chor_check::program::from_source;
+use chor_syntax::ast::{ChorBlock, ChorStmtKind, Item};
+use chor_teach::{from_choreography, mermaid, svg};
+use std::path::{Path, PathBuf};
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/ exists")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// (communication arrows, selection arrows) a block should produce: one per receiver.
+fn count_messages(b: &ChorBlock) -> (usize, usize) {
+    let mut n = (0, 0);
+    for s in &b.stmts {
+        let add = match &s.kind {
+            ChorStmtKind::Comm { to, .. } => (to.len(), 0),
+            ChorStmtKind::Select { to, .. } => (0, to.len()),
+            ChorStmtKind::If { then, els, .. } => {
+                let a = count_messages(then);
+                let b = els.as_ref().map_or((0, 0), count_messages);
+                (a.0 + b.0, a.1 + b.1)
+            }
+            ChorStmtKind::Match { arms, .. } => arms
+                .iter()
+                .map(|a| count_messages(&a.body))
+                .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1)),
+            _ => (0, 0),
+        };
+        n = (n.0 + add.0, n.1 + add.1);
+    }
+    n
+}
+
+fn count_class(doc: &roxmltree::Document<'_>, tag: &str, class: &str) -> usize {
+    doc.descendants()
+        .filter(|n| n.has_tag_name(tag) && n.attribute("class") == Some(class))
+        .count()
+}
+
+#[test]
+fn every_choreography_draws_as_well_formed_svg_with_its_roles_and_messages() {
+    let mut checked = 0;
+    for path in examples() {
+        let src = std::fs::read_to_string(&path).expect("readable");
+        let prog = from_source(&path.display().to_string(), &src, vec![]);
+        let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), &src);
+        for item in &parsed.file.items {
+            let Item::Chor(c) = item else { continue };
+            let d = from_choreography(&prog, &c.name.name).expect("the choreography exists");
+            let text = svg::render(&d);
+            let doc = roxmltree::Document::parse(&text)
+                .unwrap_or_else(|e| panic!("{}: {} is not XML: {e}", path.display(), c.name.name));
+            let root = doc.root_element();
+            assert_eq!(root.tag_name().name(), "svg");
+            assert_eq!(
+                root.tag_name().namespace(),
+                Some("http://www.w3.org/2000/svg")
+            );
+            let lifelines: Vec<&str> = doc
+                .descendants()
+                .filter(|n| n.attribute("class") == Some("lifeline"))
+                .filter_map(|n| n.attribute("data-role"))
+                .collect();
+            let roles: Vec<&str> = c.roles.iter().map(|r| r.name.as_str()).collect();
+            assert_eq!(lifelines, roles, "{}: {}", path.display(), c.name.name);
+            let (comms, selects) = count_messages(&c.body);
+            assert_eq!(
+                count_class(&doc, "line", "comm"),
+                comms,
+                "{} {}",
+                path.display(),
+                c.name.name
+            );
+            assert_eq!(
+                count_class(&doc, "line", "select"),
+                selects,
+                "{} {}",
+                path.display(),
+                c.name.name
+            );
+            for a in doc
+                .descendants()
+                .filter(|n| n.attribute("class") == Some("comm"))
+            {
+                for end in ["data-from", "data-to"] {
+                    let r = a.attribute(end).unwrap_or("");
+                    assert!(
+                        roles.contains(&r),
+                        "{end}={r} is not a role of {}",
+                        c.name.name
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 14, "only {checked} choreographies checked");
+}
+
+#[test]
+fn snapshots_of_every_example() {
+    for path in examples() {
+        let src = std::fs::read_to_string(&path).expect("readable");
+        let prog = from_source(&path.display().to_string(), &src, vec![]);
+        let d = from_choreography(&prog, "main").expect("every example has main");
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("x");
+        insta::assert_snapshot!(format!("svg_{stem}"), svg::render(&d));
+        insta::assert_snapshot!(format!("mermaid_{stem}"), mermaid::render(&d));
+    }
+}
+
+#[test]
+fn fragments_refs_and_labels() {
+    let src = "choreography P(A, B)(n: Int@A) {
+    if A.n > 0 {
+        A -> B[More];
+        A.n - 1 -> B.m;
+        P(B, A)(B.m);
+    } else if A.n == 0 {
+        A -> B[Zero];
+    } else {
+        A -> B[Neg];
+        B.print(\"neg\");
+    }
+}
+choreography main(X, Y) {
+    let X.k = 2;
+    P(X, Y)(X.k);
+}
+";
+    let prog = from_source("t.chor", src, vec![]);
+    let d = from_choreography(&prog, "P").expect("P exists");
+    let m = mermaid::render(&d);
+    assert!(m.contains("alt A: n > 0"), "{m}");
+    assert!(m.contains("else A: n == 0"), "{m}");
+    assert!(m.contains("    else\n"), "{m}");
+    assert!(m.contains("A-->>B: [More]"), "{m}");
+    assert!(m.contains("A->>B: n - 1 → m"), "{m}");
+    assert!(m.contains("Note over A,B: ref P(B, A)(B.m)"), "{m}");
+    assert!(m.contains("Note over B: print(\"neg\")"), "{m}");
+    let err = from_choreography(&prog, "Q").expect_err("no Q");
+    assert!(err.contains("P, main"), "{err}");
+}
