@@ -94,23 +94,14 @@ fn three_roles_multicast_and_selection() {
     let worker = |me: Session, other: &'static str| {
         thread::spawn(move || {
             let mut sum = 0;
-            loop {
-                match me
-                    .recv_label("A", &["More", "Done"], 1)
-                    .expect("label")
-                    .as_str()
-                {
-                    "More" => {
-                        let Value::Int(x) = me.recv_value("A", 2).expect("value") else {
-                            panic!("not an int")
-                        };
-                        sum += x;
-                        // Workers also talk to each other.
-                        me.send(other, int(x), 3).expect("send to other");
-                        assert_eq!(me.recv(other, 4).expect("from other"), int(x));
-                    }
-                    _ => break,
-                }
+            while me.recv_label("A", &["More", "Done"], 1).expect("label") == "More" {
+                let Value::Int(x) = me.recv_value("A", 2).expect("value") else {
+                    panic!("not an int")
+                };
+                sum += x;
+                // Workers also talk to each other.
+                me.send(other, int(x), 3).expect("send to other");
+                assert_eq!(me.recv(other, 4).expect("from other"), int(x));
             }
             me.send("A", int(sum), 5).expect("result");
             me.close().expect("close");
@@ -514,4 +505,21 @@ fn a_send_followed_by_long_computation_still_arrives() {
     assert_eq!(bob.recv("Alice", 2).expect("recv"), int(1));
     assert!(started.elapsed() < Duration::from_secs(1));
     drop(alice);
+}
+
+#[test]
+fn a_role_missing_from_the_deployment_file_is_a_clear_error() {
+    let cfg = config(&["Alice", "Bob"], None, 300);
+    let e = Session::connect_tcp("Carol", &cfg, FP, locs())
+        .err()
+        .expect("Carol has no address");
+    assert!(
+        e.to_string()
+            .starts_with("role Carol: deployment file: role Carol has no address"),
+        "{e}"
+    );
+    let e = Session::connect_tcp_with("Alice", &["Alice", "Bob", "Dave"], &cfg, FP, locs())
+        .err()
+        .expect("Dave has no address");
+    assert!(e.to_string().contains("role Dave has no address"), "{e}");
 }
