@@ -530,17 +530,29 @@ impl FrameReader {
         if let Some(e) = &self.broken {
             return Err(e.clone());
         }
-        // Fast path: the whole frame is already buffered; decode it in place.
-        let fast = match self.inner.fill_buf() {
-            Ok(buf) if buf.len() >= 4 => {
-                let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-                if len > 0 && len <= MAX_FRAME && buf.len() >= 4 + len {
-                    Some((codec::decode(&buf[4..4 + len]), 4 + len))
-                } else {
-                    None
+        // Wait for data once; a timeout or error here is final (no second wait below).
+        loop {
+            match self.inner.fill_buf() {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let e = LinkError::from_io(&e);
+                    self.broken = Some(e.clone());
+                    return Err(e);
                 }
             }
-            _ => None,
+        }
+        // Fast path: the whole frame is already buffered; decode it in place.
+        let buf = self.inner.buffer();
+        let fast = if buf.len() >= 4 {
+            let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            if len > 0 && len <= MAX_FRAME && buf.len() >= 4 + len {
+                Some((codec::decode(&buf[4..4 + len]), 4 + len))
+            } else {
+                None
+            }
+        } else {
+            None
         };
         let r = match fast {
             Some((r, used)) => {
