@@ -523,3 +523,21 @@ fn a_role_missing_from_the_deployment_file_is_a_clear_error() {
         .expect("Dave has no address");
     assert!(e.to_string().contains("role Dave has no address"), "{e}");
 }
+
+#[test]
+fn an_address_in_use_is_a_clear_error() {
+    let cfg = config(&["Alice", "Bob"], None, 300);
+    let _squatter = std::net::TcpListener::bind(cfg.roles["Bob"]).expect("bind");
+    let e = Session::connect_tcp("Bob", &cfg, FP, locs())
+        .err()
+        .expect("cannot listen");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("role Bob: cannot listen on {}", cfg.roles["Bob"])),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("is this role already running?"),
+        "{e}"
+    );
+}

@@ -92,7 +92,11 @@ pub(crate) fn establish(
                     me,
                     ErrorKind::Listen {
                         addr: my_addr,
-                        reason: e.to_string(),
+                        reason: if e.kind() == io::ErrorKind::AddrInUse {
+                            format!("{e} (is this role already running?)")
+                        } else {
+                            e.to_string()
+                        },
                     },
                 )
             })?;
@@ -105,6 +109,7 @@ pub(crate) fn establish(
         let tx = tx.clone();
         let me_owned = me.to_string();
         let secret = cfg.secret.clone();
+        let peer_name = peer.clone();
         thread::Builder::new()
             .name(format!("chor-dial-{peer}"))
             .spawn(move || {
@@ -120,7 +125,7 @@ pub(crate) fn establish(
                 RtError::new(
                     me,
                     ErrorKind::Connect {
-                        peer: "(all)".to_string(),
+                        peer: peer_name,
                         addr,
                         timeout_ms,
                         reason: format!("cannot start a thread: {e}"),
