@@ -495,15 +495,23 @@ fn close_delivers_everything_sent() {
 
 #[test]
 fn a_send_followed_by_long_computation_still_arrives() {
-    // Nothing blocks on Alice's side after the send: the flusher thread must write it out.
+    // Nothing blocks on Alice's side after the send: the flusher thread must write it out,
+    // both while it is ticking and after it went to sleep for lack of sends.
     let cfg = config(&["Alice", "Bob"], None, 5000);
     let mut s = connect_all(&cfg);
     let bob = s.pop().expect("bob");
     let alice = s.pop().expect("alice");
-    alice.send("Bob", int(1), 1).expect("send");
-    let started = Instant::now();
-    assert_eq!(bob.recv("Alice", 2).expect("recv"), int(1));
-    assert!(started.elapsed() < Duration::from_secs(1));
+    for (i, idle_before) in [(1, 0), (2, 400), (3, 0), (4, 400)] {
+        thread::sleep(Duration::from_millis(idle_before));
+        alice.send("Bob", int(i), 1).expect("send");
+        let started = Instant::now();
+        assert_eq!(bob.recv("Alice", 2).expect("recv"), int(i));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
     drop(alice);
 }
 

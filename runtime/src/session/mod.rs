@@ -10,8 +10,7 @@ mod handshake;
 mod local;
 mod tcp;
 
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
-use std::thread;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::config::DeployConfig;
@@ -32,7 +31,7 @@ pub struct Session {
     peers: Vec<Peer>,
     locs: Arc<[String]>,
     idle_timeout: Option<Duration>,
-    flusher: Option<(mpsc::Sender<()>, thread::JoinHandle<()>)>,
+    flusher: Option<tcp::Flusher>,
 }
 
 struct Peer {
@@ -102,9 +101,10 @@ impl Session {
         names.dedup();
         let streams = tcp::establish(role, &names, cfg, fp)?;
         let idle = cfg.idle_timeout_ms.map(Duration::from_millis);
+        let ctl = Arc::new(tcp::FlushCtl::default());
         let mut out = Vec::with_capacity(names.len());
         for (name, stream) in names.into_iter().zip(streams) {
-            let link = tcp::TcpLink::new(stream, idle).map_err(|e| {
+            let link = tcp::TcpLink::new(stream, idle, Arc::clone(&ctl)).map_err(|e| {
                 RtError::new(
                     role,
                     ErrorKind::Disconnected {
@@ -129,7 +129,7 @@ impl Session {
             .collect();
         // Without the flusher, sends still go out when the role next blocks; so a failure to
         // start it costs latency only, not correctness.
-        let flusher = tcp::spawn_flusher(outboxes).ok();
+        let flusher = tcp::Flusher::spawn(ctl, outboxes).ok();
         Ok(Session {
             role: role.to_string(),
             peers: out,
@@ -297,9 +297,8 @@ impl Session {
                 t.shutdown_write();
             }
         }
-        if let Some((stop, handle)) = self.flusher.take() {
-            drop(stop);
-            let _ = handle.join();
+        if let Some(f) = self.flusher.take() {
+            f.stop(true);
         }
         // Drop the links now without the abortive shutdown of `Drop`.
         self.peers.clear();
@@ -392,8 +391,8 @@ impl Drop for Session {
                 t.abort();
             }
         }
-        // Dropping the stop sender ends the flusher at its next tick; not joined, since it
-        // might be blocked writing to a peer that does not read.
-        self.flusher.take();
+        if let Some(f) = self.flusher.take() {
+            f.stop(false);
+        }
     }
 }
