@@ -20,5 +20,5 @@ pub mod value;
 
 pub use config::DeployConfig;
 pub use error::RtError;
-pub use session::{Fingerprint, Session};
+pub use session::{Fingerprint, PeerId, Session};
 pub use value::{Message, Value};

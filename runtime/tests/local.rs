@@ -126,3 +126,28 @@ fn encoded_messages_cross_the_local_transport() {
         .expect_err("malformed");
     assert!(e.to_string().contains("malformed message"), "{e}");
 }
+
+#[test]
+fn peers_resolved_once_by_id() {
+    let mut s = Session::local_mesh(&roles(&["A", "B", "C"]), common::locs());
+    let c = s.pop().expect("c");
+    let b = s.pop().expect("b");
+    let a = s.pop().expect("a");
+    let to_c = a.peer_id("C").expect("C is a peer of A");
+    assert_eq!(a.peer_id("A"), None);
+    assert_eq!(a.peer_id("D"), None);
+    a.send_to(to_c, Message::Value(Value::Int(1)), 1)
+        .expect("send");
+    let from_a = c.peer_id("A").expect("A is a peer of C");
+    assert_eq!(
+        c.recv_from(from_a, 2).expect("recv"),
+        Message::Value(Value::Int(1))
+    );
+    // An id from a larger session is out of range here: an error, not a panic.
+    let big = Session::local_mesh(&roles(&["P", "Q", "R", "S"]), common::locs());
+    let far = big[0].peer_id("S").expect("S");
+    let e = b
+        .send_to(far, Message::Label("X".into()), 3)
+        .expect_err("not a peer");
+    assert!(e.to_string().contains("peer #2 is not a peer of B"), "{e}");
+}

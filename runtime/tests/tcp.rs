@@ -94,23 +94,14 @@ fn three_roles_multicast_and_selection() {
     let worker = |me: Session, other: &'static str| {
         thread::spawn(move || {
             let mut sum = 0;
-            loop {
-                match me
-                    .recv_label("A", &["More", "Done"], 1)
-                    .expect("label")
-                    .as_str()
-                {
-                    "More" => {
-                        let Value::Int(x) = me.recv_value("A", 2).expect("value") else {
-                            panic!("not an int")
-                        };
-                        sum += x;
-                        // Workers also talk to each other.
-                        me.send(other, int(x), 3).expect("send to other");
-                        assert_eq!(me.recv(other, 4).expect("from other"), int(x));
-                    }
-                    _ => break,
-                }
+            while me.recv_label("A", &["More", "Done"], 1).expect("label") == "More" {
+                let Value::Int(x) = me.recv_value("A", 2).expect("value") else {
+                    panic!("not an int")
+                };
+                sum += x;
+                // Workers also talk to each other.
+                me.send(other, int(x), 3).expect("send to other");
+                assert_eq!(me.recv(other, 4).expect("from other"), int(x));
             }
             me.send("A", int(sum), 5).expect("result");
             me.close().expect("close");
@@ -504,14 +495,57 @@ fn close_delivers_everything_sent() {
 
 #[test]
 fn a_send_followed_by_long_computation_still_arrives() {
-    // Nothing blocks on Alice's side after the send: the flusher thread must write it out.
+    // Nothing blocks on Alice's side after the send: the flusher thread must write it out,
+    // both while it is ticking and after it went to sleep for lack of sends.
     let cfg = config(&["Alice", "Bob"], None, 5000);
     let mut s = connect_all(&cfg);
     let bob = s.pop().expect("bob");
     let alice = s.pop().expect("alice");
-    alice.send("Bob", int(1), 1).expect("send");
-    let started = Instant::now();
-    assert_eq!(bob.recv("Alice", 2).expect("recv"), int(1));
-    assert!(started.elapsed() < Duration::from_secs(1));
+    for (i, idle_before) in [(1, 0), (2, 400), (3, 0), (4, 400)] {
+        thread::sleep(Duration::from_millis(idle_before));
+        alice.send("Bob", int(i), 1).expect("send");
+        let started = Instant::now();
+        assert_eq!(bob.recv("Alice", 2).expect("recv"), int(i));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
     drop(alice);
+}
+
+#[test]
+fn a_role_missing_from_the_deployment_file_is_a_clear_error() {
+    let cfg = config(&["Alice", "Bob"], None, 300);
+    let e = Session::connect_tcp("Carol", &cfg, FP, locs())
+        .err()
+        .expect("Carol has no address");
+    assert!(
+        e.to_string()
+            .starts_with("role Carol: deployment file: role Carol has no address"),
+        "{e}"
+    );
+    let e = Session::connect_tcp_with("Alice", &["Alice", "Bob", "Dave"], &cfg, FP, locs())
+        .err()
+        .expect("Dave has no address");
+    assert!(e.to_string().contains("role Dave has no address"), "{e}");
+}
+
+#[test]
+fn an_address_in_use_is_a_clear_error() {
+    let cfg = config(&["Alice", "Bob"], None, 300);
+    let _squatter = std::net::TcpListener::bind(cfg.roles["Bob"]).expect("bind");
+    let e = Session::connect_tcp("Bob", &cfg, FP, locs())
+        .err()
+        .expect("cannot listen");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("role Bob: cannot listen on {}", cfg.roles["Bob"])),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("is this role already running?"),
+        "{e}"
+    );
 }

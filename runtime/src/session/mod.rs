@@ -10,8 +10,7 @@ mod handshake;
 mod local;
 mod tcp;
 
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
-use std::thread;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::config::DeployConfig;
@@ -25,6 +24,10 @@ pub use tcp::{FLUSH_AT, MAX_FRAME};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Fingerprint(pub [u8; 32]);
 
+/// A peer of one session, resolved by [`Session::peer_id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerId(usize);
+
 /// One role's connections to all its peers.
 pub struct Session {
     role: String,
@@ -32,7 +35,7 @@ pub struct Session {
     peers: Vec<Peer>,
     locs: Arc<[String]>,
     idle_timeout: Option<Duration>,
-    flusher: Option<(mpsc::Sender<()>, thread::JoinHandle<()>)>,
+    flusher: Option<tcp::Flusher>,
 }
 
 struct Peer {
@@ -102,9 +105,10 @@ impl Session {
         names.dedup();
         let streams = tcp::establish(role, &names, cfg, fp)?;
         let idle = cfg.idle_timeout_ms.map(Duration::from_millis);
+        let ctl = Arc::new(tcp::FlushCtl::default());
         let mut out = Vec::with_capacity(names.len());
         for (name, stream) in names.into_iter().zip(streams) {
-            let link = tcp::TcpLink::new(stream, idle).map_err(|e| {
+            let link = tcp::TcpLink::new(stream, idle, Arc::clone(&ctl)).map_err(|e| {
                 RtError::new(
                     role,
                     ErrorKind::Disconnected {
@@ -129,7 +133,7 @@ impl Session {
             .collect();
         // Without the flusher, sends still go out when the role next blocks; so a failure to
         // start it costs latency only, not correctness.
-        let flusher = tcp::spawn_flusher(outboxes).ok();
+        let flusher = tcp::Flusher::spawn(ctl, outboxes).ok();
         Ok(Session {
             role: role.to_string(),
             peers: out,
@@ -176,6 +180,12 @@ impl Session {
         &self.role
     }
 
+    /// Resolves a peer's name once, for callers that act on it many times
+    /// ([`Session::send_to`], [`Session::recv_from`]). Valid for this session only.
+    pub fn peer_id(&self, name: &str) -> Option<PeerId> {
+        self.find(name).map(PeerId)
+    }
+
     /// The peers' names, sorted.
     pub fn peers(&self) -> impl Iterator<Item = &str> {
         self.peers.iter().map(|p| p.name.as_str())
@@ -202,11 +212,21 @@ impl Session {
     /// Sends `msg` to `peer`. Asynchronous: returns without waiting for the receive.
     pub fn send(&self, peer: &str, msg: Message, loc: u32) -> Result<(), RtError> {
         let p = self.peer(peer, Action::Send, loc)?;
+        self.send_via(p, msg, loc)
+    }
+
+    /// Like [`Session::send`], with the peer resolved once by [`Session::peer_id`].
+    pub fn send_to(&self, peer: PeerId, msg: Message, loc: u32) -> Result<(), RtError> {
+        let p = self.peer_by_id(peer, Action::Send, loc)?;
+        self.send_via(p, msg, loc)
+    }
+
+    fn send_via(&self, p: &Peer, msg: Message, loc: u32) -> Result<(), RtError> {
         let r = match &p.link {
             Link::Local(l) => l.send(msg),
             Link::Tcp(t) => t.send(&msg, loc),
         };
-        r.map_err(|e| self.link_error(peer, Action::Send, loc, e))
+        r.map_err(|e| self.link_error(&p.name, Action::Send, loc, e))
     }
 
     /// Sends an already encoded message (see [`crate::codec`]); used by the C ABI.
@@ -227,6 +247,16 @@ impl Session {
     /// Waits for the next message from `peer`.
     pub fn recv(&self, peer: &str, loc: u32) -> Result<Message, RtError> {
         let p = self.peer(peer, Action::Recv, loc)?;
+        self.recv_via(p, loc)
+    }
+
+    /// Like [`Session::recv`], with the peer resolved once by [`Session::peer_id`].
+    pub fn recv_from(&self, peer: PeerId, loc: u32) -> Result<Message, RtError> {
+        let p = self.peer_by_id(peer, Action::Recv, loc)?;
+        self.recv_via(p, loc)
+    }
+
+    fn recv_via(&self, p: &Peer, loc: u32) -> Result<Message, RtError> {
         let r = match &p.link {
             Link::Local(l) => l.recv(self.idle_timeout),
             Link::Tcp(t) => {
@@ -234,7 +264,7 @@ impl Session {
                 t.recv()
             }
         };
-        r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
+        r.map_err(|e| self.link_error(&p.name, Action::Recv, loc, e))
     }
 
     /// Waits for the next message from `peer` into `out`, encoded and checked to be well
@@ -297,9 +327,8 @@ impl Session {
                 t.shutdown_write();
             }
         }
-        if let Some((stop, handle)) = self.flusher.take() {
-            drop(stop);
-            let _ = handle.join();
+        if let Some(f) = self.flusher.take() {
+            f.stop(true);
         }
         // Drop the links now without the abortive shutdown of `Drop`.
         self.peers.clear();
@@ -321,18 +350,39 @@ impl Session {
         Ok(())
     }
 
-    fn peer(&self, name: &str, action: Action, loc: u32) -> Result<&Peer, RtError> {
-        match self.peers.binary_search_by(|p| p.name.as_str().cmp(name)) {
-            Ok(i) => Ok(&self.peers[i]),
-            Err(_) => Err(RtError::new(
-                &self.role,
-                ErrorKind::UnknownPeer {
-                    peer: name.to_string(),
-                    action,
-                    loc: self.location(loc),
-                },
-            )),
+    fn find(&self, name: &str) -> Option<usize> {
+        // Programs have few roles: a scan comparing lengths first beats a binary search.
+        if self.peers.len() <= 16 {
+            self.peers.iter().position(|p| p.name == name)
+        } else {
+            self.peers
+                .binary_search_by(|p| p.name.as_str().cmp(name))
+                .ok()
         }
+    }
+
+    fn peer(&self, name: &str, action: Action, loc: u32) -> Result<&Peer, RtError> {
+        match self.find(name) {
+            Some(i) => Ok(&self.peers[i]),
+            None => Err(self.unknown_peer(name.to_string(), action, loc)),
+        }
+    }
+
+    fn peer_by_id(&self, id: PeerId, action: Action, loc: u32) -> Result<&Peer, RtError> {
+        self.peers
+            .get(id.0)
+            .ok_or_else(|| self.unknown_peer(format!("peer #{}", id.0), action, loc))
+    }
+
+    fn unknown_peer(&self, peer: String, action: Action, loc: u32) -> RtError {
+        RtError::new(
+            &self.role,
+            ErrorKind::UnknownPeer {
+                peer,
+                action,
+                loc: self.location(loc),
+            },
+        )
     }
 
     fn unexpected(&self, peer: &str, loc: u32, expected: &str, got: &Message) -> RtError {
@@ -392,8 +442,8 @@ impl Drop for Session {
                 t.abort();
             }
         }
-        // Dropping the stop sender ends the flusher at its next tick; not joined, since it
-        // might be blocked writing to a peer that does not read.
-        self.flusher.take();
+        if let Some(f) = self.flusher.take() {
+            f.stop(false);
+        }
     }
 }

@@ -17,7 +17,8 @@
 //! - immediately once it holds [`FLUSH_AT`] bytes, so a long stream of sends goes out in
 //!   large batches (one system call per few thousand small messages);
 //! - by the session's flusher thread within about a millisecond otherwise, so a role that
-//!   sends and then computes for a long time does not delay its peer.
+//!   sends and then computes for a long time does not delay its peer (the flusher ticks only
+//!   while the role is sending: after 100 ms without a send it sleeps until the next one).
 //!
 //! **Reads** happen on the receiving role's own thread straight from a buffered socket; the
 //! kernel's socket buffers hold what a peer sent ahead. Without a thread hop on either side a
@@ -27,7 +28,7 @@ use std::collections::BTreeSet;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,9 @@ pub const FLUSH_AT: usize = 64 << 10;
 
 /// How often the flusher thread writes out what sends left in the buffers.
 const FLUSH_TICK: Duration = Duration::from_millis(1);
+
+/// Ticks without any send after which the flusher parks until the next send.
+const IDLE_TICKS: u32 = 100;
 
 /// The longest a single handshake may take (an accepted connection that stays silent is
 /// dropped after this, or at the connect deadline if that comes first).
@@ -92,7 +96,11 @@ pub(crate) fn establish(
                     me,
                     ErrorKind::Listen {
                         addr: my_addr,
-                        reason: e.to_string(),
+                        reason: if e.kind() == io::ErrorKind::AddrInUse {
+                            format!("{e} (is this role already running?)")
+                        } else {
+                            e.to_string()
+                        },
                     },
                 )
             })?;
@@ -105,6 +113,7 @@ pub(crate) fn establish(
         let tx = tx.clone();
         let me_owned = me.to_string();
         let secret = cfg.secret.clone();
+        let peer_name = peer.clone();
         thread::Builder::new()
             .name(format!("chor-dial-{peer}"))
             .spawn(move || {
@@ -120,7 +129,7 @@ pub(crate) fn establish(
                 RtError::new(
                     me,
                     ErrorKind::Connect {
-                        peer: "(all)".to_string(),
+                        peer: peer_name,
                         addr,
                         timeout_ms,
                         reason: format!("cannot start a thread: {e}"),
@@ -367,7 +376,11 @@ pub(crate) struct TcpLink {
 }
 
 impl TcpLink {
-    pub(crate) fn new(stream: TcpStream, idle: Option<Duration>) -> io::Result<TcpLink> {
+    pub(crate) fn new(
+        stream: TcpStream,
+        idle: Option<Duration>,
+        ctl: Arc<FlushCtl>,
+    ) -> io::Result<TcpLink> {
         stream.set_read_timeout(idle)?;
         stream.set_write_timeout(idle)?;
         let write_half = stream.try_clone()?;
@@ -380,6 +393,8 @@ impl TcpLink {
             }),
             out: Arc::new(Outbox {
                 dirty: AtomicBool::new(false),
+                active: AtomicBool::new(false),
+                ctl,
                 state: Mutex::new(OutState {
                     buf: Vec::with_capacity(4096),
                     stream: write_half,
@@ -426,7 +441,11 @@ impl TcpLink {
 
 /// The outgoing side of a connection: a buffer of encoded frames and the socket.
 pub(crate) struct Outbox {
+    /// Bytes are buffered that nobody has written out yet.
     dirty: AtomicBool,
+    /// A send happened since the flusher last looked.
+    active: AtomicBool,
+    ctl: Arc<FlushCtl>,
     state: Mutex<OutState>,
 }
 
@@ -484,14 +503,18 @@ impl Outbox {
             self.dirty.store(false, Ordering::Relaxed);
             st.write_out().map_err(|(e, _)| e)
         } else {
-            self.dirty.store(true, Ordering::Release);
+            self.dirty.store(true, Ordering::SeqCst);
+            self.active.store(true, Ordering::Relaxed);
+            if self.ctl.asleep.load(Ordering::SeqCst) {
+                self.ctl.wake();
+            }
             Ok(())
         }
     }
 
     /// Writes out whatever is buffered. On failure, returns the location of the last send.
     pub(crate) fn flush(&self) -> Result<(), (LinkError, u32)> {
-        if !self.dirty.load(Ordering::Acquire) {
+        if !self.dirty.load(Ordering::SeqCst) {
             return Ok(());
         }
         let mut st = lock(&self.state);
@@ -500,22 +523,85 @@ impl Outbox {
     }
 }
 
-/// Writes out the buffers of `outboxes` every [`FLUSH_TICK`] until `stop` is dropped.
-pub(crate) fn spawn_flusher(
-    outboxes: Vec<Arc<Outbox>>,
-) -> io::Result<(mpsc::Sender<()>, thread::JoinHandle<()>)> {
-    let (stop, stopped) = mpsc::channel::<()>();
-    let handle = thread::Builder::new()
-        .name("chor-flush".to_string())
-        .spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(FLUSH_TICK) {
-                for o in &outboxes {
-                    // A failure is kept in the outbox and reported by the role's next action.
-                    let _ = o.flush();
+/// Shared between a session's outboxes and its flusher thread.
+#[derive(Default)]
+pub(crate) struct FlushCtl {
+    stop: AtomicBool,
+    /// The flusher is parked without a timeout; the next send must wake it.
+    asleep: AtomicBool,
+    thread: OnceLock<thread::Thread>,
+}
+
+impl FlushCtl {
+    fn wake(&self) {
+        if self.asleep.swap(false, Ordering::SeqCst)
+            && let Some(t) = self.thread.get()
+        {
+            t.unpark();
+        }
+    }
+}
+
+/// The session's flusher thread.
+pub(crate) struct Flusher {
+    ctl: Arc<FlushCtl>,
+    handle: thread::JoinHandle<()>,
+}
+
+impl Flusher {
+    /// Writes out what sends leave in `outboxes` every [`FLUSH_TICK`] while the role is
+    /// sending; after [`IDLE_TICKS`] ticks without a send it parks until the next send wakes
+    /// it, so an idle role costs no wake-ups. A role that sends continuously never pays for
+    /// waking it.
+    pub(crate) fn spawn(ctl: Arc<FlushCtl>, outboxes: Vec<Arc<Outbox>>) -> io::Result<Flusher> {
+        let c = Arc::clone(&ctl);
+        let handle = thread::Builder::new()
+            .name("chor-flush".to_string())
+            .spawn(move || {
+                let _ = c.thread.set(thread::current());
+                let mut idle_ticks = 0u32;
+                while !c.stop.load(Ordering::SeqCst) {
+                    let mut active = false;
+                    for o in &outboxes {
+                        active |= o.active.swap(false, Ordering::Relaxed);
+                        // A failure is kept in the outbox and reported by the role's next action.
+                        let _ = o.flush();
+                    }
+                    idle_ticks = if active {
+                        0
+                    } else {
+                        idle_ticks.saturating_add(1)
+                    };
+                    if idle_ticks < IDLE_TICKS {
+                        thread::park_timeout(FLUSH_TICK);
+                        continue;
+                    }
+                    // Announce the sleep, then look once more: a send that set its buffer
+                    // dirty before seeing `asleep` is flushed now, one after it wakes us.
+                    c.asleep.store(true, Ordering::SeqCst);
+                    if outboxes.iter().any(|o| o.dirty.load(Ordering::SeqCst)) {
+                        c.asleep.store(false, Ordering::SeqCst);
+                        continue;
+                    }
+                    if !c.stop.load(Ordering::SeqCst) {
+                        thread::park();
+                    }
+                    c.asleep.store(false, Ordering::SeqCst);
+                    idle_ticks = 0;
                 }
-            }
-        })?;
-    Ok((stop, handle))
+            })?;
+        Ok(Flusher { ctl, handle })
+    }
+
+    /// Asks the thread to end; `join` waits for it (a dropped session does not, since the
+    /// thread may be blocked writing to a peer that does not read).
+    pub(crate) fn stop(self, join: bool) {
+        self.ctl.stop.store(true, Ordering::SeqCst);
+        self.handle.thread().unpark();
+        if join {
+            let _ = self.handle.join();
+        }
+    }
 }
 
 struct FrameReader {
@@ -530,17 +616,29 @@ impl FrameReader {
         if let Some(e) = &self.broken {
             return Err(e.clone());
         }
-        // Fast path: the whole frame is already buffered; decode it in place.
-        let fast = match self.inner.fill_buf() {
-            Ok(buf) if buf.len() >= 4 => {
-                let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-                if len > 0 && len <= MAX_FRAME && buf.len() >= 4 + len {
-                    Some((codec::decode(&buf[4..4 + len]), 4 + len))
-                } else {
-                    None
+        // Wait for data once; a timeout or error here is final (no second wait below).
+        loop {
+            match self.inner.fill_buf() {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let e = LinkError::from_io(&e);
+                    self.broken = Some(e.clone());
+                    return Err(e);
                 }
             }
-            _ => None,
+        }
+        // Fast path: the whole frame is already buffered; decode it in place.
+        let buf = self.inner.buffer();
+        let fast = if buf.len() >= 4 {
+            let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            if len > 0 && len <= MAX_FRAME && buf.len() >= 4 + len {
+                Some((codec::decode(&buf[4..4 + len]), 4 + len))
+            } else {
+                None
+            }
+        } else {
+            None
         };
         let r = match fast {
             Some((r, used)) => {
