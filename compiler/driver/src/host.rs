@@ -606,47 +606,53 @@ fn run_in(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -> i
             }));
         }
     }
-    // Wait; on the first failure stop the others.
-    let mut failed: Option<String> = None;
+    // Wait; on the first failure give the others a moment to stop on their own, then stop them.
+    let mut failed: Vec<String> = Vec::new();
     let mut running: Vec<(String, std::process::Child)> = children;
+    let mut deadline: Option<std::time::Instant> = None;
     while !running.is_empty() {
         let mut still = Vec::new();
         for (role, mut c) in running {
             match c.try_wait() {
-                Ok(Some(status)) if !status.success() => {
-                    failed.get_or_insert(role);
-                }
+                Ok(Some(status)) if !status.success() => failed.push(role),
                 Ok(Some(_)) => {}
                 Ok(None) => still.push((role, c)),
-                Err(_) => {
-                    failed.get_or_insert(role);
-                }
+                Err(_) => failed.push(role),
             }
         }
         running = still;
-        if failed.is_some() {
-            for (_, c) in &mut running {
-                let _ = c.kill();
+        if !failed.is_empty() {
+            let d = *deadline.get_or_insert_with(|| {
+                std::time::Instant::now() + std::time::Duration::from_millis(500)
+            });
+            if std::time::Instant::now() >= d {
+                for (_, c) in &mut running {
+                    let _ = c.kill();
+                }
+                for (_, c) in &mut running {
+                    let _ = c.wait();
+                }
+                break;
             }
-            for (_, c) in &mut running {
-                let _ = c.wait();
-            }
-            break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     for r in readers {
         let _ = r.join();
     }
-    match failed {
-        None => 0,
-        Some(role) => {
-            let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
-            match errs.iter().find(|(r, _)| *r == role) {
-                Some((_, text)) => eprint!("{text}"),
-                None => eprintln!("error: role {role} failed"),
-            }
-            1
-        }
+    if failed.is_empty() {
+        return 0;
     }
+    // Report the root cause: a role that failed on its own, not one whose peer went away.
+    let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
+    let text_of = |role: &str| errs.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone());
+    let root = failed
+        .iter()
+        .find(|r| text_of(r).is_some_and(|t| !t.contains("disconnected while")))
+        .or(failed.first());
+    match root.and_then(|r| text_of(r)) {
+        Some(text) => eprint!("{text}"),
+        None => eprintln!("error: role {} failed", root.map_or("?", |r| r.as_str())),
+    }
+    1
 }

@@ -281,9 +281,21 @@ fn imports_are_relative_and_cycles_are_reported() {
 #[test]
 fn examples_and_stdlib_are_canonically_formatted() {
     let mut files = examples();
-    for e in std::fs::read_dir(root().join("stdlib")).expect("stdlib/").filter_map(Result::ok) {
+    for e in std::fs::read_dir(root().join("stdlib"))
+        .expect("stdlib/")
+        .filter_map(Result::ok)
+    {
         files.push(e.path());
     }
-    let out = chor().arg("fmt").arg("--check").args(&files).output().expect("runs");
-    assert!(out.status.success(), "not canonical: {}", String::from_utf8_lossy(&out.stdout));
+    let out = chor()
+        .arg("fmt")
+        .arg("--check")
+        .args(&files)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "not canonical: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
