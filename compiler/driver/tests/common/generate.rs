@@ -158,7 +158,8 @@ impl Gen<'_> {
                 let e = self.int_expr(sc, r);
                 self.line(depth, &format!("{rn}.print(\"{rn} \" ++ to_string({e}));"));
             }
-            6 | 7 if depth < 4 => self.conditional(sc, active, r, depth, budget),
+            6 if depth < 4 => self.conditional(sc, active, r, depth, budget, false),
+            7 if depth < 4 => self.conditional(sc, active, r, depth, budget, true),
             8 if !self.procs.is_empty() && depth < 4 => {
                 let (name, arity) = self.procs[self.rng.below(self.procs.len())].clone();
                 if active.len() < arity {
@@ -194,6 +195,19 @@ impl Gen<'_> {
                     sc.add(chosen[arity - 1], x);
                 }
             }
+            9 if active.len() >= 2 && self.rng.chance(50) => {
+                // A structured value travels; the receiver prints it (it is not an Int variable).
+                let others: Vec<usize> = active.iter().copied().filter(|&o| o != r).collect();
+                let o = others[self.rng.below(others.len())];
+                let (a, b) = (self.int_expr(sc, r), self.int_expr(sc, r));
+                let x = self.fresh();
+                let on = self.roles[o].clone();
+                self.line(
+                    depth,
+                    &format!("{rn}.(({a}, \"s\" ++ to_string({b}), [{a}, {b}], Some(\"q\\\"\"))) -> {on}.{x};"),
+                );
+                self.line(depth, &format!("{on}.print({x});"));
+            }
             _ => {
                 let x = self.fresh();
                 let v = self.rng.below(100);
@@ -203,6 +217,7 @@ impl Gen<'_> {
         }
     }
 
+    /// An `if`, or a `match` on an `Option` whose `Some` arm binds a variable at the decider.
     fn conditional(
         &mut self,
         sc: &mut Scope,
@@ -210,10 +225,12 @@ impl Gen<'_> {
         r: usize,
         depth: usize,
         budget: &mut usize,
+        as_match: bool,
     ) {
         let rn = self.roles[r].clone();
         let lhs = self.int_expr(sc, r);
         let cond = format!("{lhs} > {}", self.rng.below(15));
+        let bound = self.fresh();
         // Each other active role is told directly, told through a relay, or left out.
         let mut told: Vec<usize> = Vec::new();
         let mut relayed: Vec<(usize, usize)> = Vec::new();
@@ -240,12 +257,25 @@ impl Gen<'_> {
             .find(|o| !inside.contains(o))
             .filter(|_| self.rng.chance(50))
             .map(|o| format!("{}.print(\"{} same\");", self.roles[o], self.roles[o]));
-        self.line(depth, &format!("if {rn}.{cond} {{"));
+        if as_match {
+            self.line(
+                depth,
+                &format!("match {rn}.(if {cond} {{ Some({lhs}) }} else {{ None }}) {{"),
+            );
+        } else {
+            self.line(depth, &format!("if {rn}.{cond} {{"));
+        }
         for (k, label) in ["Yes", "No"].iter().enumerate() {
-            if k == 1 {
-                self.line(depth, "} else {");
+            match (as_match, k) {
+                (true, 0) => self.line(depth + 1, &format!("Some({bound}) => {{")),
+                (true, _) => self.line(depth + 1, "None => {"),
+                (false, 1) => self.line(depth, "} else {"),
+                (false, _) => {}
             }
             sc.push();
+            if as_match && k == 0 {
+                sc.add(r, bound.clone());
+            }
             if !told.is_empty() {
                 let to: Vec<&str> = told.iter().map(|&o| self.roles[o].as_str()).collect();
                 self.line(depth + 1, &format!("{rn} -> {}[{label}];", to.join(", ")));
@@ -262,6 +292,9 @@ impl Gen<'_> {
             let mut b = (*budget).min(6);
             self.block(sc, &inside, depth + 1, &mut b);
             sc.pop();
+            if as_match {
+                self.line(depth + 1, "},");
+            }
         }
         self.line(depth, "}");
         *budget = budget.saturating_sub(4);
