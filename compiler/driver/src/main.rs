@@ -99,7 +99,7 @@ fn real_main() -> i32 {
     }
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let code = match cli.command {
+    match cli.command {
         Command::Check { files, format } => files
             .iter()
             .map(|f| chor_driver::cmd_check(f, format == Format::Json, color))
@@ -131,6 +131,5 @@ fn real_main() -> i32 {
         }
         Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),
-    };
-    code
+    }
 }

@@ -4,7 +4,6 @@
 //! spans) and every comment in order, is idempotent, and the formatted program still passes the
 //! knowledge-of-choice check and prints the same output.
 
-#[allow(dead_code)]
 mod common;
 
 use chor_check::program::from_source;
