@@ -2,6 +2,7 @@
 //! implementation of each `chor` command (the binary only parses arguments).
 
 pub mod db;
+mod lsp_host;
 
 use chor_check::Program;
 use chor_diagnostics::{Diagnostic, SourceMap, render};

@@ -47,6 +47,8 @@ enum Command {
     },
     /// Run every role of `main` concurrently, printing `[Role] line`.
     Run { file: PathBuf },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
 }
 
 fn main() {
@@ -61,6 +63,10 @@ fn main() {
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
         Command::Simulate { file, trace } => chor_driver::cmd_simulate(&file, trace, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),
+        Command::Lsp => {
+            chor_lsp::run_stdio(chor_driver::db::Database::default());
+            0
+        }
     };
     std::process::exit(code);
 }
