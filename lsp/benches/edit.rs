@@ -79,6 +79,36 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let src = generate(20_000);
+    if std::env::var_os("CHOR_PROBE").is_some() {
+        for _ in 0..3 {
+            let t = Instant::now();
+            let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), &src);
+            let t_parse = t.elapsed();
+            let t = Instant::now();
+            let c = parsed.clone();
+            let t_clone = t.elapsed();
+            drop(c);
+            let t = Instant::now();
+            let prog = chor_check::program::from_source("x.chor", &src, Vec::new());
+            let t_asm = t.elapsed();
+            let t = Instant::now();
+            let ck = chor_check::check_program(&prog);
+            let t_check = t.elapsed();
+            let t = Instant::now();
+            let koc = chor_project::check_choices(&prog);
+            let t_koc = t.elapsed();
+            println!(
+                "parse {:.1} clone {:.1} parse+assemble {:.1} check {:.1} choices {:.1} ms ({} {})",
+                ms(t_parse),
+                ms(t_clone),
+                ms(t_asm),
+                ms(t_check),
+                ms(t_koc),
+                ck.diagnostics.len(),
+                koc.len()
+            );
+        }
+    }
     let lines = src.lines().count();
     let path = Path::new("/chor-bench/big.chor");
 

@@ -441,6 +441,25 @@ fn completes_roles_in_statement_position() {
             .any(|(k, l, _)| *k == CompletionKind::Choreography && l == "main")
     );
     assert!(!all.iter().any(|(k, _, _)| *k == CompletionKind::Variable));
+    // Receivers of a communication or a selection are roles.
+    for typed in [
+        "Seller.quote.price -> $0",
+        "Buyer -> Se$0",
+        "Seller.quote.price -> Buyer.price, $0",
+    ] {
+        let src = BOOKSELLER.replace(
+            "    Seller.quote.price -> Buyer.price;",
+            &format!("    {typed}"),
+        );
+        assert_eq!(
+            complete(&src)
+                .iter()
+                .map(|(_, l, _)| l.as_str())
+                .collect::<Vec<_>>(),
+            ["Buyer", "Seller"],
+            "{typed}"
+        );
+    }
 }
 
 #[test]
@@ -601,10 +620,10 @@ fn lenses_project_each_role() {
     assert_eq!(titles, ["project for Buyer", "project for Seller"]);
     let text = features::projection(&f.db, f.file, "main", "Seller").expect("projects");
     insta::assert_snapshot!(text);
-    let err = features::projection(&f.db, f.file, "main", "Bank").unwrap_err();
+    let err = features::projection(&f.db, f.file, "main", "Bank").expect_err("no role Bank");
     assert_eq!(err, "`main` has no role `Bank`");
     let g = fixture(KOC);
-    let err = features::projection(&g.db, g.file, "main", "B").unwrap_err();
+    let err = features::projection(&g.db, g.file, "main", "B").expect_err("E0501");
     assert!(err.contains("E0501"), "{err}");
 }
 

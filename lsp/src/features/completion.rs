@@ -482,10 +482,19 @@ impl Completer<'_> {
                 out
             }
             Scope::Chor(c) => {
+                // `R.e -> S.x, |` or `R -> S, |`: receivers are roles.
+                let stmt = statement_text(before);
+                if let Some((_, after)) = stmt.rsplit_once("->")
+                    && after
+                        .chars()
+                        .all(|ch| is_ident_char(ch) || ",. \t\r\n".contains(ch))
+                    && (after.trim().is_empty() || after.trim_end().ends_with(','))
+                {
+                    return self.roles(c);
+                }
                 if let Some(role) = self.expression_role(&c.body) {
                     return self.at_role(scope, Some(role));
                 }
-                let stmt = statement_text(before);
                 if let Some(role) = statement_role(stmt, c) {
                     return self.at_role(scope, Some(role));
                 }
