@@ -78,6 +78,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -131,5 +133,9 @@ fn real_main() -> i32 {
         }
         Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
         Command::Run { file } => chor_driver::cmd_run(&file, color),
+        Command::Lsp => {
+            chor_lsp::run_stdio(chor_driver::db::Database::default());
+            0
+        }
     }
 }

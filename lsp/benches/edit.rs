@@ -1,0 +1,156 @@
+//! Benchmark: after a one-character edit in a generated 20,000-line file, the time until the
+//! fresh diagnostics are computed (what the server publishes once the debounce has passed).
+//! Printed with a baseline measured in the same run: checking the same text in a new database.
+//!
+//! `cargo bench -p chor-lsp --bench edit`
+
+use chor_driver::db::Database;
+use chor_lsp::{Analysis, features};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Functions, data types and choreographies using most constructs, about `lines` lines.
+fn generate(lines: usize) -> String {
+    let mut s = String::new();
+    let mut i = 0;
+    while s.lines().count() < lines {
+        let _ = write!(
+            s,
+            r#"
+struct Rec{i} {{ name: String, qty: Int, tags: List<String> }}
+enum Msg{i} {{ Put{i}(String, Int), Get{i}(String), Stop{i} }}
+
+fn total_{i}(r: Rec{i}, unit: Int) -> Int {{
+    let base = r.qty * unit;
+    let extra = match list::get(r.tags, 0) {{
+        Some(t) => string::len(t),
+        None => 0,
+    }};
+    if base > 100 {{ base - extra }} else {{ base + extra }}
+}}
+
+fn describe_{i}(m: Msg{i}) -> String {{
+    match m {{
+        Put{i}(k, v) => k ++ "=" ++ to_string(v),
+        Get{i}(k) => "get " ++ k,
+        Stop{i} => "stop",
+    }}
+}}
+
+choreography Proc{i}(A, B, C)(r: Rec{i}@A, n: Int@B) -> Int@C {{
+    let A.t = total_{i}(r, 3);
+    A.t -> B.t, C.t;
+    let B.sum = t + n;
+    if B.sum > 10 {{
+        B -> A, C[Big];
+        B.sum -> C.s;
+        let C.msg = Put{i}("k", s);
+        C.print(describe_{i}(msg));
+        return C.s;
+    }} else {{
+        B -> A, C[Small];
+        let C.xs = [t, t + 1, t + 2];
+        let C.y = match xs {{
+            [] => 0,
+            [h, ..rest] => h + list::len(rest),
+        }};
+        return C.y;
+    }}
+}}
+"#
+        );
+        i += 1;
+    }
+    s.push_str(
+        "\nchoreography main(X, Y, Z) {\n    let X.r = Rec0 { name: \"a\", qty: 2, tags: [] };\n    let Y.n = 4;\n    let Z.out = Proc0(X, Y, Z)(X.r, Y.n);\n    Z.print(out);\n}\n",
+    );
+    s
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let src = generate(20_000);
+    if std::env::var_os("CHOR_PROBE").is_some() {
+        for _ in 0..3 {
+            let t = Instant::now();
+            let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), &src);
+            let t_parse = t.elapsed();
+            let t = Instant::now();
+            let c = parsed.clone();
+            let t_clone = t.elapsed();
+            drop(c);
+            let t = Instant::now();
+            let prog = chor_check::program::from_source("x.chor", &src, Vec::new());
+            let t_asm = t.elapsed();
+            let t = Instant::now();
+            let ck = chor_check::check_program(&prog);
+            let t_check = t.elapsed();
+            let t = Instant::now();
+            let koc = chor_project::check_choices(&prog);
+            let t_koc = t.elapsed();
+            println!(
+                "parse {:.1} clone {:.1} parse+assemble {:.1} check {:.1} choices {:.1} ms ({} {})",
+                ms(t_parse),
+                ms(t_clone),
+                ms(t_asm),
+                ms(t_check),
+                ms(t_koc),
+                ck.diagnostics.len(),
+                koc.len()
+            );
+        }
+    }
+    let lines = src.lines().count();
+    let path = Path::new("/chor-bench/big.chor");
+
+    // Baseline: a cold check of the same text in a fresh database.
+    let mut cold = Vec::new();
+    for _ in 0..3 {
+        let mut db = Database::default();
+        let t = Instant::now();
+        let file = db.set_text(path, src.clone()).id(&db);
+        let n = features::diagnostics(&db, file).len();
+        cold.push(t.elapsed());
+        assert_eq!(n, 0, "the generated program checks");
+    }
+
+    // The server's path: replace the buffer with one character changed, recompute.
+    let mut db = Database::default();
+    let file = Analysis::set_text(&mut db, path, src.clone());
+    features::diagnostics(&db, file);
+    let at = src.find("total_250(r, 3)").expect("edit site") + "total_250(r, ".len();
+    let mut edits = Vec::new();
+    for round in 0..21 {
+        let mut text = src.clone();
+        let digit = if round % 2 == 0 { "4" } else { "3" };
+        text.replace_range(at..at + 1, digit);
+        let t = Instant::now();
+        let file = Analysis::set_text(&mut db, path, text);
+        let diags = features::diagnostics(&db, file);
+        edits.push(t.elapsed());
+        assert!(diags.is_empty());
+    }
+    let edit = median(edits.clone());
+    let best = edits.iter().min().copied().unwrap_or_default();
+    let cold = median(cold);
+    println!("file: {lines} lines, {} bytes", src.len());
+    println!(
+        "one-character edit -> fresh diagnostics: median {:.1} ms, best {:.1} ms (goal < 50 ms)",
+        ms(edit),
+        ms(best)
+    );
+    println!(
+        "cold check of the same text in a new database: {:.1} ms (edit/cold = {:.2})",
+        ms(cold),
+        edit.as_secs_f64() / cold.as_secs_f64()
+    );
+}

@@ -1,0 +1,28 @@
+//! What the language server needs from the compiler: the driver's incremental database, seen
+//! through a small trait.
+//!
+//! The driver (crate `chor`) owns the salsa database and depends on this crate for `chor lsp`,
+//! so this crate cannot name the database type; the driver implements [`Analysis`] for it
+//! instead. Every method is a query of that database (parse, assemble, check), so the server
+//! duplicates no phase and unchanged work is reused between edits.
+
+use chor_check::{Checked, Program};
+use chor_diagnostics::{Diagnostic, FileId};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The compiler's queries over one database, keyed by the root file of a program.
+pub trait Analysis: Send {
+    /// Register or replace the text of a file (an editor buffer); returns its id.
+    fn set_text(&mut self, path: &Path, text: String) -> FileId;
+    /// The path of a file on disk (`None` for the embedded standard library).
+    fn path(&self, file: FileId) -> Option<PathBuf>;
+    /// The text of any file of the database, including the standard library.
+    fn text(&self, file: FileId) -> Option<Arc<str>>;
+    /// Every diagnostic `chor check` prints for the program rooted at `root`.
+    fn diagnostics(&self, root: FileId) -> Arc<Vec<Diagnostic>>;
+    /// The assembled program rooted at `root` (its imports and the standard library).
+    fn program(&self, root: FileId) -> Arc<Program>;
+    /// The static checks of that program, with hovers and references.
+    fn checked(&self, root: FileId) -> Arc<Checked>;
+}

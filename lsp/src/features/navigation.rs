@@ -1,0 +1,155 @@
+//! Go to definition, find references and rename, all from the checker's (use, definition)
+//! pairs. Variables are per role (`Buyer.title` and `Seller.title` are different
+//! definitions), and imported files are part of the program, so results cross files.
+
+use super::index::{DefKind, Index, target_at};
+use super::walk::{self, Visit};
+use super::{FileCx, is_identifier, touches};
+use crate::Analysis;
+use chor_diagnostics::{FileId, Span};
+use chor_syntax::ast::{Expr, ExprKind, Pattern, PatternKind};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Where the name at the cursor is defined.
+pub fn definition(db: &dyn Analysis, file: FileId, offset: u32) -> Option<Span> {
+    let cx = FileCx::new(db, file);
+    let index = Index::new(&cx);
+    target_at(&cx, &index, offset)
+}
+
+/// Every use of the definition at the cursor (and the definition itself when asked), found in
+/// the program rooted at `file` and in the programs rooted at `roots` (e.g. other open files
+/// that import this one). Sorted, without duplicates.
+pub fn references(
+    db: &dyn Analysis,
+    file: FileId,
+    offset: u32,
+    include_declaration: bool,
+    roots: &[FileId],
+) -> Vec<Span> {
+    let cx = FileCx::new(db, file);
+    let index = Index::new(&cx);
+    let Some(def) = target_at(&cx, &index, offset) else {
+        return Vec::new();
+    };
+    let mut out = uses_of(db, file, def, roots);
+    if include_declaration {
+        out.insert(def);
+    }
+    out.into_iter().collect()
+}
+
+fn uses_of(db: &dyn Analysis, file: FileId, def: Span, roots: &[FileId]) -> BTreeSet<Span> {
+    let mut out = BTreeSet::new();
+    let mut seen = HashSet::new();
+    for root in std::iter::once(file).chain(roots.iter().copied()) {
+        if !seen.insert(root) {
+            continue;
+        }
+        let checked = db.checked(root);
+        out.extend(
+            checked
+                .references
+                .iter()
+                .filter(|(_, d)| *d == def)
+                .map(|(u, _)| *u),
+        );
+    }
+    out
+}
+
+/// The identifier that a rename at the cursor would change, or why it cannot.
+pub fn prepare_rename(db: &dyn Analysis, file: FileId, offset: u32) -> Result<Span, String> {
+    let cx = FileCx::new(db, file);
+    let index = Index::new(&cx);
+    let def = target_at(&cx, &index, offset).ok_or("nothing to rename here")?;
+    check_renamable(db, def)?;
+    let at = cx
+        .checked
+        .references
+        .iter()
+        .filter(|(u, d)| *d == def && touches(*u, file, offset))
+        .map(|(u, _)| *u)
+        .next()
+        .unwrap_or(def);
+    Ok(at)
+}
+
+fn check_renamable(db: &dyn Analysis, def: Span) -> Result<(), String> {
+    if db.path(def.file).is_none() {
+        return Err("this name is defined in the standard library".to_owned());
+    }
+    Ok(())
+}
+
+/// The edits that rename the definition at the cursor and all its uses to `new_name`.
+pub fn rename(
+    db: &dyn Analysis,
+    file: FileId,
+    offset: u32,
+    new_name: &str,
+    roots: &[FileId],
+) -> Result<Vec<(Span, String)>, String> {
+    if !is_identifier(new_name) {
+        return Err(format!("`{new_name}` is not a valid name"));
+    }
+    let cx = FileCx::new(db, file);
+    let index = Index::new(&cx);
+    let def = target_at(&cx, &index, offset).ok_or("nothing to rename here")?;
+    check_renamable(db, def)?;
+    let kind = index.kind(def);
+    let mut spans = uses_of(db, file, def, roots);
+    spans.insert(def);
+    let shorthands = shorthand_spans(&cx);
+    let mut edits: BTreeMap<Span, String> = BTreeMap::new();
+    for s in spans {
+        let old = db
+            .text(s.file)
+            .and_then(|t| t.get(s.start as usize..s.end as usize).map(str::to_owned))
+            .unwrap_or_default();
+        // `Point { x }` and `Quote { title, .. }` name a field and a variable at once.
+        let replacement = if shorthands.contains(&s) {
+            if kind == DefKind::Field {
+                format!("{new_name}: {old}")
+            } else {
+                format!("{old}: {new_name}")
+            }
+        } else {
+            new_name.to_owned()
+        };
+        edits.insert(s, replacement);
+    }
+    Ok(edits.into_iter().collect())
+}
+
+/// Spans where a field name doubles as a variable: shorthand struct literals and patterns.
+fn shorthand_spans(cx: &FileCx<'_>) -> HashSet<Span> {
+    struct S(HashSet<Span>);
+    impl Visit for S {
+        fn expr(&mut self, e: &Expr) {
+            if let ExprKind::StructLit { fields, .. } = &e.kind {
+                for f in fields {
+                    if f.value.span == f.name.span {
+                        self.0.insert(f.name.span);
+                    }
+                }
+            }
+        }
+        fn pattern(&mut self, p: &Pattern) {
+            if let PatternKind::Struct { fields, .. } = &p.kind {
+                for f in fields {
+                    if f.pat.span == f.name.span {
+                        self.0.insert(f.name.span);
+                    }
+                }
+            }
+        }
+    }
+    let mut s = S(HashSet::new());
+    for unit in cx.program.units.iter().filter(|u| !u.is_stdlib) {
+        for item in &unit.ast.items {
+            walk::item(&mut s, item);
+        }
+    }
+    s.0
+}
