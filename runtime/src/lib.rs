@@ -16,6 +16,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod session;
+pub mod rt;
 pub mod value;
 
 pub use config::DeployConfig;

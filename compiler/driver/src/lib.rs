@@ -283,7 +283,7 @@ pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
 }
 
 /// `chor build FILE -o DIR`
-pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
+pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -> i32 {
     let mut s = match Session::open(path) {
         Ok(s) => s,
         Err(e) => return io_error(&e),
@@ -300,7 +300,7 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
             return 1;
         }
     };
-    match host::build(&s, &prog, &locals, out) {
+    match host::build(&s, &prog, &locals, out, backend) {
         Ok(exes) => {
             for e in exes {
                 eprintln!("wrote {}", e.display());
@@ -316,7 +316,7 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
 }
 
 /// `chor run FILE`: build, then run every role as its own process on loopback.
-pub fn cmd_run(path: &Path, color: bool) -> i32 {
+pub fn cmd_run(path: &Path, color: bool, backend: host::Backend) -> i32 {
     let mut s = match Session::open(path) {
         Ok(s) => s,
         Err(e) => return io_error(&e),
@@ -333,7 +333,7 @@ pub fn cmd_run(path: &Path, color: bool) -> i32 {
             return 1;
         }
     };
-    host::run(&s, &prog, &locals)
+    host::run(&s, &prog, &locals, backend)
 }
 
 /// Run a program in memory through the global interpreter; `(role, line)` output in order.

@@ -21,6 +21,24 @@ enum Format {
     Json,
 }
 
+/// How role executables run their program.
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum BackendArg {
+    /// Native code compiled with Cranelift and linked with the runtime.
+    Native,
+    /// The reference interpreter embedded in a copy of `chor`.
+    Interp,
+}
+
+impl BackendArg {
+    fn get(self) -> chor_driver::host::Backend {
+        match self {
+            BackendArg::Native => chor_driver::host::Backend::Native,
+            BackendArg::Interp => chor_driver::host::Backend::Interp,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run all checks and print diagnostics; exit 1 on error.
@@ -51,9 +69,17 @@ enum Command {
         /// Output directory.
         #[arg(short = 'o', long = "out-dir", default_value = "build")]
         out: PathBuf,
+        /// Code generator of the role executables.
+        #[arg(long, value_enum, default_value = "interp")]
+        backend: BackendArg,
     },
     /// Build, then run every role as its own process on loopback, printing `[Role] line`.
-    Run { file: PathBuf },
+    Run {
+        file: PathBuf,
+        /// Code generator of the role executables.
+        #[arg(long, value_enum, default_value = "interp")]
+        backend: BackendArg,
+    },
 }
 
 fn main() {
@@ -71,8 +97,10 @@ fn main() {
             .unwrap_or(0),
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
         Command::Simulate { file, trace } => chor_driver::cmd_simulate(&file, trace, color),
-        Command::Build { file, out } => chor_driver::cmd_build(&file, &out, color),
-        Command::Run { file } => chor_driver::cmd_run(&file, color),
+        Command::Build { file, out, backend } => {
+            chor_driver::cmd_build(&file, &out, color, backend.get())
+        }
+        Command::Run { file, backend } => chor_driver::cmd_run(&file, color, backend.get()),
     };
     std::process::exit(code);
 }
