@@ -285,6 +285,8 @@ fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String
     set(&mut fb, "is_pic", "true")?;
     set(&mut fb, "opt_level", "speed")?;
     set(&mut fb, "enable_verifier", "false")?;
+    // x64 tail calls (`return_call`) need frame pointers.
+    set(&mut fb, "preserve_frame_pointers", "true")?;
     let isa = cranelift_native::builder()
         .map_err(|e| format!("unsupported host: {e}"))?
         .finish(settings::Flags::new(fb))
