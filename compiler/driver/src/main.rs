@@ -70,14 +70,14 @@ enum Command {
         #[arg(short = 'o', long = "out-dir", default_value = "build")]
         out: PathBuf,
         /// Code generator of the role executables.
-        #[arg(long, value_enum, default_value = "interp")]
+        #[arg(long, value_enum, default_value = "native")]
         backend: BackendArg,
     },
     /// Build, then run every role as its own process on loopback, printing `[Role] line`.
     Run {
         file: PathBuf,
         /// Code generator of the role executables.
-        #[arg(long, value_enum, default_value = "interp")]
+        #[arg(long, value_enum, default_value = "native")]
         backend: BackendArg,
     },
 }
