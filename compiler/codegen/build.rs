@@ -17,7 +17,10 @@ fn main() {
     let here = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let runtime = here.join("../../runtime");
     println!("cargo:rerun-if-changed={}", runtime.join("src").display());
-    println!("cargo:rerun-if-changed={}", runtime.join("Cargo.toml").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        runtime.join("Cargo.toml").display()
+    );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target_dir = out.join("runtime-target");
     let mut cmd = Command::new(cargo);
@@ -53,7 +56,10 @@ fn main() {
         }
     }
     let status = cmd.status().expect("cargo can be run from a build script");
-    assert!(status.success(), "building the chor runtime static library failed");
+    assert!(
+        status.success(),
+        "building the chor runtime static library failed"
+    );
     let lib = target_dir.join("release/libchor_runtime.a");
     std::fs::copy(&lib, &dest).expect("the runtime static library was built");
 }

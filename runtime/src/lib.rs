@@ -15,8 +15,8 @@ pub mod abi;
 pub mod codec;
 pub mod config;
 pub mod error;
-pub mod session;
 pub mod rt;
+pub mod session;
 pub mod value;
 
 pub use config::DeployConfig;

@@ -63,11 +63,7 @@ pub fn loc_key(s: Span) -> (u32, u32) {
 }
 
 impl<'p> Cg<'p> {
-    fn new(
-        prog: &'p Program,
-        module: ObjectModule,
-        loc_of: &'p dyn Fn(Span) -> String,
-    ) -> Cg<'p> {
+    fn new(prog: &'p Program, module: ObjectModule, loc_of: &'p dyn Fn(Span) -> String) -> Cg<'p> {
         let mut cg = Cg {
             prog,
             module,
@@ -126,10 +122,7 @@ impl<'p> Cg<'p> {
 
     /// A variant's id and arity.
     pub fn variant(&self, name: &str) -> Option<(u32, usize)> {
-        Some((
-            *self.variant_ids.get(name)?,
-            *self.variant_arity.get(name)?,
-        ))
+        Some((*self.variant_ids.get(name)?, *self.variant_arity.get(name)?))
     }
 
     fn fresh(&mut self, what: &str) -> String {
@@ -295,7 +288,11 @@ fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String
 }
 
 /// Compiles one role to an object file (its bytes).
-pub fn compile_role(prog: &Program, lp: &LocalProgram, info: &RoleInfo<'_>) -> Result<Vec<u8>, String> {
+pub fn compile_role(
+    prog: &Program,
+    lp: &LocalProgram,
+    info: &RoleInfo<'_>,
+) -> Result<Vec<u8>, String> {
     let isa = isa()?;
     let builder = ObjectBuilder::new(isa, "chor_role", cranelift_module::default_libcall_names())
         .map_err(|e| format!("object: {e}"))?;
@@ -305,7 +302,11 @@ pub fn compile_role(prog: &Program, lp: &LocalProgram, info: &RoleInfo<'_>) -> R
         let name = cg.fresh("proc");
         let id = cg
             .module
-            .declare_function(&name, Linkage::Local, &lower::tail_sig(p.roles.len(), p.params.len()))
+            .declare_function(
+                &name,
+                Linkage::Local,
+                &lower::tail_sig(p.roles.len(), p.params.len()),
+            )
             .map_err(|e| e.to_string())?;
         cg.procs.insert(key.clone(), id);
     }
@@ -384,7 +385,9 @@ fn emit_main(
         let blk = b.create_block();
         b.switch_to_block(blk);
         b.seal_block(blk);
-        let args: Vec<_> = (0..nroles).map(|i| b.ins().iconst(types::I64, i as i64)).collect();
+        let args: Vec<_> = (0..nroles)
+            .map(|i| b.ins().iconst(types::I64, i as i64))
+            .collect();
         let r = cg.module.declare_func_in_func(entry_proc, b.func);
         let call = b.ins().call(r, &args);
         let res = b.inst_results(call).to_vec();
@@ -422,10 +425,8 @@ fn emit_main(
         .module
         .declare_function("chor_rt_run", Linkage::Import, &rsig)
         .map_err(|e| e.to_string())?;
-    let mut func = Function::with_name_signature(
-        cranelift_codegen::ir::UserFuncName::user(4, 1),
-        msig,
-    );
+    let mut func =
+        Function::with_name_signature(cranelift_codegen::ir::UserFuncName::user(4, 1), msig);
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut func, &mut fctx);

@@ -10,8 +10,8 @@
 //! position (`return_call`) run in constant stack: self and mutual tail calls of local
 //! functions, and tail calls of choreographic procedures (a server loop).
 
-use crate::moves::{Moves, compute_fn_moves, compute_proc_moves};
 use crate::Cg;
+use crate::moves::{Moves, compute_fn_moves, compute_proc_moves};
 use chor_check::ItemRef;
 use chor_diagnostics::Span;
 use chor_project::{LKind, LStmt, LocalProc, ProcKey};
@@ -19,8 +19,8 @@ use chor_runtime::rt::val::*;
 use chor_syntax::ast::*;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
-    TrapCode, Value, types::I64,
+    AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData,
+    StackSlotKind, TrapCode, Value, types::I64,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -67,7 +67,12 @@ pub fn tail_sig(nroles: usize, nvals: usize) -> Signature {
 }
 
 impl<'a, 'p> Fx<'a, 'p> {
-    fn new(cg: &'a mut Cg<'p>, b: FunctionBuilder<'a>, module: Option<String>, moves: Moves) -> Self {
+    fn new(
+        cg: &'a mut Cg<'p>,
+        b: FunctionBuilder<'a>,
+        module: Option<String>,
+        moves: Moves,
+    ) -> Self {
         Fx {
             cg,
             b,
@@ -166,7 +171,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                 return;
             }
         }
-        let heap = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, v.t, TAG_STR as i64);
+        let heap = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, v.t, TAG_STR as i64);
         let yes = self.b.create_block();
         let done = self.b.create_block();
         self.b.ins().brif(heap, yes, &[], done, &[]);
@@ -267,9 +275,11 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// Stores values in a stack slot (for `chor_rt_make`); returns its address.
     fn spill(&mut self, vals: &[Vv]) -> Value {
         let size = (vals.len().max(1) * 16) as u32;
-        let ss = self
-            .b
-            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+        let ss = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size,
+            3,
+        ));
         for (i, v) in vals.iter().enumerate() {
             self.b.ins().stack_store(I64, v.t, ss, (i * 16) as i32);
             self.b.ins().stack_store(I64, v.b, ss, (i * 16 + 8) as i32);
@@ -288,9 +298,9 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// Compares the stack pointer with the runtime's limit: deep non-tail recursion stops
     /// with an error instead of a signal.
     fn stack_check(&mut self, span: Span) {
-        let ss = self
-            .b
-            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
+        let ss =
+            self.b
+                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
         let sp = self.b.ins().stack_addr(I64, ss, 0);
         let id = self.cg.stack_limit();
         let gv = self.cg.module.declare_data_in_func(id, self.b.func);
@@ -566,7 +576,10 @@ impl<'a, 'p> Fx<'a, 'p> {
         // Fast path: both Ints (arithmetic), or both the same unboxed non-Float (comparison).
         let fast = if matches!(op, Eq | Ne | Lt | Le | Gt | Ge) {
             let same = self.b.ins().icmp(IntCC::Equal, x.t, y.t);
-            let small = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, x.t, TAG_FLOAT as i64);
+            let small = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, x.t, TAG_FLOAT as i64);
             self.b.ins().band(same, small)
         } else {
             let a = self.b.ins().icmp_imm_s(IntCC::Equal, x.t, TAG_INT as i64);
@@ -894,7 +907,11 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
-    fn struct_pat_fields<'e>(&self, name: &Path, fields: &'e [FieldPat]) -> Vec<(usize, &'e Pattern)> {
+    fn struct_pat_fields<'e>(
+        &self,
+        name: &Path,
+        fields: &'e [FieldPat],
+    ) -> Vec<(usize, &'e Pattern)> {
         let prog = self.cg.prog;
         let def = prog
             .lookup_struct(self.module.as_deref(), name)
@@ -902,7 +919,10 @@ impl<'a, 'p> Fx<'a, 'p> {
         fields
             .iter()
             .filter_map(|fp| {
-                let i = def?.fields.iter().position(|d| d.name.name == fp.name.name)?;
+                let i = def?
+                    .fields
+                    .iter()
+                    .position(|d| d.name.name == fp.name.name)?;
                 Some((i, &fp.pat))
             })
             .collect()
@@ -1177,7 +1197,12 @@ pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> 
         let ps = fx.b.block_params(entry).to_vec();
         fx.stack_check(span);
         let nr = p.roles.len();
-        fx.roles = p.roles.iter().cloned().zip(ps[..nr].iter().copied()).collect();
+        fx.roles = p
+            .roles
+            .iter()
+            .cloned()
+            .zip(ps[..nr].iter().copied())
+            .collect();
         for (i, name) in p.params.iter().enumerate() {
             fx.bind(
                 name,
@@ -1266,4 +1291,3 @@ pub fn lower_ctor_wrapper(cg: &mut Cg<'_>, name: &str, id: FuncId) -> Result<(),
     }
     cg.define(id, func)
 }
-

@@ -1,10 +1,12 @@
 //! Last-use analysis: which variable reads may move the value out instead of adding a
-//! reference. A read moves when no later read of the same binding exists in evaluation order
-//! (conservative across branches: only the last read in source order moves). With moves, a
-//! value that is not shared (`acc` in `f(acc ++ "x")`, `xs` in `list::push(xs, x)`) is
-//! updated in place by the runtime.
+//! reference. A read moves when no path from it reads the same binding again: a forward walk
+//! resolves each read to its binding, then a backward liveness walk (branches analysed
+//! separately, their live sets joined) marks the reads after which the binding is dead. With
+//! moves, a value that is not shared (`acc` in `f(acc ++ "x")`, `xs` in `list::push(xs, x)`)
+//! is updated in place by the runtime. A branch that does not move a variable another branch
+//! moved is fine: the lowering resets a moved variable to `()`, so its drop is a no-op.
 //!
-//! The walk mirrors the lowering in `lower.rs` exactly: same evaluation order, same name
+//! Both walks mirror the lowering in `lower.rs` exactly: same evaluation order, same name
 //! resolution (a single-segment path is a variable when one is in scope).
 
 use chor_check::Program;
@@ -20,7 +22,8 @@ struct W<'p> {
     module: Option<&'p str>,
     scope: Vec<(String, usize)>,
     next: usize,
-    last: HashMap<usize, *const Expr>,
+    /// Each variable read and the binding it reads.
+    reads: HashMap<*const Expr, usize>,
 }
 
 impl W<'_> {
@@ -30,7 +33,11 @@ impl W<'_> {
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scope.iter().rev().find(|(n, _)| n == name).map(|x| x.1)
+        self.scope
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|x| x.1)
     }
 
     fn nullary(&self, name: &str) -> bool {
@@ -71,7 +78,7 @@ impl W<'_> {
             ExprKind::Path(p) => {
                 if p.is_single() {
                     if let Some(id) = self.lookup(&p.last().name) {
-                        self.last.insert(id, e as *const Expr);
+                        self.reads.insert(e as *const Expr, id);
                     }
                 }
             }
@@ -179,8 +186,126 @@ impl W<'_> {
         self.scope.truncate(mark);
     }
 
-    fn finish(self) -> Moves {
-        self.last.into_values().collect()
+}
+
+type Live = HashSet<usize>;
+
+/// The backward walk: `live` holds the bindings read later on some path.
+struct B<'w> {
+    reads: &'w HashMap<*const Expr, usize>,
+    moves: Moves,
+}
+
+impl B<'_> {
+    fn expr(&mut self, e: &Expr, live: &mut Live) {
+        match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Error | ExprKind::Located(..) => {}
+            ExprKind::Path(_) => {
+                if let Some(id) = self.reads.get(&(e as *const Expr)) {
+                    if live.insert(*id) {
+                        self.moves.insert(e as *const Expr);
+                    }
+                }
+            }
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
+                self.expr(x, live)
+            }
+            ExprKind::Binary(_, a, b) => {
+                // `&&`/`||` skip `b` on some paths; `b`'s live set includes what follows anyway.
+                self.expr(b, live);
+                self.expr(a, live);
+            }
+            ExprKind::Call(f, args) => {
+                args.iter().rev().for_each(|a| self.expr(a, live));
+                // The callee is evaluated first (a named function or variant is not a read).
+                self.expr(f, live);
+            }
+            ExprKind::Tuple(xs) | ExprKind::List(xs) => {
+                xs.iter().rev().for_each(|x| self.expr(x, live))
+            }
+            ExprKind::StructLit { fields, .. } => {
+                fields.iter().rev().for_each(|f| self.expr(&f.value, live))
+            }
+            ExprKind::If { cond, then, els } => {
+                let mut lt = live.clone();
+                self.block(then, &mut lt);
+                if let Some(x) = els {
+                    self.expr(x, live);
+                }
+                live.extend(lt);
+                self.expr(cond, live);
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let after = live.clone();
+                for a in arms {
+                    let mut la = after.clone();
+                    self.expr(&a.body, &mut la);
+                    live.extend(la);
+                }
+                self.expr(scrutinee, live);
+            }
+            ExprKind::Block(b) => self.block(b, live),
+            ExprKind::Return(x) => {
+                // Nothing after a return runs.
+                live.clear();
+                if let Some(x) = x {
+                    self.expr(x, live);
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, b: &Block, live: &mut Live) {
+        if let Some(t) = &b.tail {
+            self.expr(t, live);
+        }
+        for s in b.stmts.iter().rev() {
+            match s {
+                Stmt::Let { value, .. } => self.expr(value, live),
+                Stmt::Expr(x) => self.expr(x, live),
+                Stmt::Error(_) => {}
+            }
+        }
+    }
+
+    fn stmts(&mut self, ss: &[LStmt], live: &mut Live) {
+        for s in ss.iter().rev() {
+            match &s.kind {
+                LKind::Let { value, .. } => self.expr(value, live),
+                LKind::Effect(e) | LKind::Send { expr: e, .. } => self.expr(e, live),
+                LKind::Return(e) => {
+                    live.clear();
+                    self.expr(e, live);
+                }
+                LKind::Recv { .. } | LKind::Select { .. } => {}
+                LKind::Branch { arms, .. } => {
+                    let after = live.clone();
+                    for (_, b) in arms {
+                        let mut la = after.clone();
+                        self.stmts(b, &mut la);
+                        live.extend(la);
+                    }
+                }
+                LKind::If { cond, then, els } => {
+                    let mut lt = live.clone();
+                    self.stmts(then, &mut lt);
+                    self.stmts(els, live);
+                    live.extend(lt);
+                    self.expr(cond, live);
+                }
+                LKind::Match { scrutinee, arms } => {
+                    let after = live.clone();
+                    for (_, b) in arms {
+                        let mut la = after.clone();
+                        self.stmts(b, &mut la);
+                        live.extend(la);
+                    }
+                    self.expr(scrutinee, live);
+                }
+                LKind::Block(b) => self.stmts(b, live),
+                LKind::Call { args, .. } => args.iter().rev().for_each(|a| self.expr(a, live)),
+            }
+        }
     }
 }
 
@@ -191,15 +316,21 @@ pub fn compute_fn_moves(prog: &Program, module: Option<&str>, def: &FnDef) -> Mo
         module,
         scope: Vec::new(),
         next: 0,
-        last: HashMap::new(),
+        reads: HashMap::new(),
     };
     for p in &def.params {
         w.bind_name(&p.name.name);
     }
-    if let Some(b) = &def.body {
-        w.expr(b);
-    }
-    w.finish()
+    let Some(body) = &def.body else {
+        return Moves::default();
+    };
+    w.expr(body);
+    let mut b = B {
+        reads: &w.reads,
+        moves: Moves::default(),
+    };
+    b.expr(body, &mut Live::new());
+    b.moves
 }
 
 /// The moving reads of a projected procedure's body.
@@ -209,11 +340,16 @@ pub fn compute_proc_moves(prog: &Program, p: &LocalProc) -> Moves {
         module: None,
         scope: Vec::new(),
         next: 0,
-        last: HashMap::new(),
+        reads: HashMap::new(),
     };
     for n in &p.params {
         w.bind_name(n);
     }
     w.stmts(&p.body);
-    w.finish()
+    let mut b = B {
+        reads: &w.reads,
+        moves: Moves::default(),
+    };
+    b.stmts(&p.body, &mut Live::new());
+    b.moves
 }

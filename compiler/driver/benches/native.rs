@@ -213,7 +213,11 @@ fn simulate_time(dir: &Path, name: &str, src: &str) -> Duration {
     let file = dir.join(format!("{name}.chor"));
     std::fs::write(&file, src).expect("write");
     let t = Instant::now();
-    let o = chor().arg("simulate").arg(&file).output().expect("chor runs");
+    let o = chor()
+        .arg("simulate")
+        .arg(&file)
+        .output()
+        .expect("chor runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     t.elapsed()
 }
@@ -223,7 +227,10 @@ fn rust_time(exe: &Path, what: &str, n: u32) -> Duration {
         .args([what, &n.to_string()])
         .output()
         .expect("rust runs");
-    let ns: u64 = String::from_utf8_lossy(&o.stderr).trim().parse().unwrap_or(0);
+    let ns: u64 = String::from_utf8_lossy(&o.stderr)
+        .trim()
+        .parse()
+        .unwrap_or(0);
     Duration::from_nanos(ns)
 }
 

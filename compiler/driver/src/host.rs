@@ -462,10 +462,8 @@ fn build_native(
             .map(|(_, n, t)| (n.clone(), t.clone()))
             .collect::<Vec<_>>(),
     );
-    let by_id: HashMap<FileId, (String, String)> = files
-        .into_iter()
-        .map(|(id, n, t)| (id, (n, t)))
-        .collect();
+    let by_id: HashMap<FileId, (String, String)> =
+        files.into_iter().map(|(id, n, t)| (id, (n, t))).collect();
     let loc_of = |sp: Span| {
         let (name, text) = by_id
             .get(&sp.file)

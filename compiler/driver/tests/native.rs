@@ -35,7 +35,11 @@ fn run_native(path: &Path) -> Output {
 }
 
 fn simulate(path: &Path) -> Output {
-    chor().arg("simulate").arg(path).output().expect("chor runs")
+    chor()
+        .arg("simulate")
+        .arg(path)
+        .output()
+        .expect("chor runs")
 }
 
 fn examples() -> Vec<PathBuf> {
@@ -217,7 +221,11 @@ choreography main(C, S) {{
         .arg(&path)
         .output()
         .expect("chor runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cfg = dir.join("out/deploy.toml");
     let mut server = Command::new(dir.join("out/S"))
         .arg("--config")

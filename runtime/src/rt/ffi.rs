@@ -458,7 +458,11 @@ pub unsafe extern "C" fn chor_rt_make_func(
     let (module, name) = unsafe { (text(m, ml).into_owned(), text(n, nl).into_owned()) };
     into_raw(Val::Func(Rc::new(FuncObj {
         is_variant: is_variant != 0,
-        module: if module.is_empty() { None } else { Some(module) },
+        module: if module.is_empty() {
+            None
+        } else {
+            Some(module)
+        },
         name,
         code: code as usize,
     })))

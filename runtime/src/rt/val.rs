@@ -166,11 +166,9 @@ impl Ord for Val {
                 };
                 name.then_with(|| a.fields.iter().cmp(b.fields.iter()))
             }
-            (Val::Func(a), Val::Func(b)) => (a.is_variant, &a.module, &a.name).cmp(&(
-                b.is_variant,
-                &b.module,
-                &b.name,
-            )),
+            (Val::Func(a), Val::Func(b)) => {
+                (a.is_variant, &a.module, &a.name).cmp(&(b.is_variant, &b.module, &b.name))
+            }
             (a, b) => a.rank().cmp(&b.rank()),
         }
     }
