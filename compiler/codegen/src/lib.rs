@@ -59,7 +59,7 @@ pub struct Cg<'p> {
 
 /// The source position of a span, as a hashable key.
 pub fn loc_key(s: Span) -> (u32, u32) {
-    (s.file.0, s.start as u32)
+    (s.file.0, s.start)
 }
 
 impl<'p> Cg<'p> {

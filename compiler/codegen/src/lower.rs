@@ -156,20 +156,20 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// The constant value of `v`, if it is one.
     fn const_of(&self, v: Value) -> Option<i64> {
         let dfg = &self.b.func.dfg;
-        if let cranelift_codegen::ir::ValueDef::Result(inst, _) = dfg.value_def(v) {
-            if let cranelift_codegen::ir::InstructionData::UnaryImm { imm, .. } = dfg.insts[inst] {
-                return Some(imm.bits());
-            }
+        if let cranelift_codegen::ir::ValueDef::Result(inst, _) = dfg.value_def(v)
+            && let cranelift_codegen::ir::InstructionData::UnaryImm { imm, .. } = dfg.insts[inst]
+        {
+            return Some(imm.bits());
         }
         None
     }
 
     /// Calls `f(tag, bits)` only if the value is on the heap.
     fn if_heap(&mut self, v: Vv, f: &'static str) {
-        if let Some(t) = self.const_of(v.t) {
-            if (t as u64) < TAG_STR {
-                return;
-            }
+        if let Some(t) = self.const_of(v.t)
+            && (t as u64) < TAG_STR
+        {
+            return;
         }
         let heap = self
             .b
@@ -456,18 +456,18 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     fn path(&mut self, p: &Path, e: &Expr) -> Vv {
-        if p.is_single() {
-            if let Some(i) = self.lookup(&p.last().name) {
-                let v = self.local_value(i);
-                if self.moves.contains(&(e as *const Expr)) {
-                    let zero = self.iconst(TAG_UNIT as i64);
-                    let t = self.scope[i].t;
-                    self.b.def_var(t, zero);
-                } else {
-                    self.inc(v);
-                }
-                return v;
+        if p.is_single()
+            && let Some(i) = self.lookup(&p.last().name)
+        {
+            let v = self.local_value(i);
+            if self.moves.contains(&(e as *const Expr)) {
+                let zero = self.iconst(TAG_UNIT as i64);
+                let t = self.scope[i].t;
+                self.b.def_var(t, zero);
+            } else {
+                self.inc(v);
             }
+            return v;
         }
         let prog = self.cg.prog;
         if let Some((q, r)) = prog.lookup_fn(self.module.as_deref(), p) {
@@ -669,16 +669,16 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn call(&mut self, f: &Expr, a: &[Expr], span: Span, tail: bool) -> Vv {
         let prog = self.cg.prog;
-        if let ExprKind::Path(p) = &f.kind {
-            if !self.is_local(p) {
-                if let Some((_, r)) = prog.lookup_fn(self.module.as_deref(), p) {
-                    let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
-                    return self.call_fn(r, &vals, span, tail);
-                }
-                if let Some((vid, _)) = self.cg.variant(&p.last().name) {
-                    let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
-                    return self.make(TAG_VARIANT, vid, &vals);
-                }
+        if let ExprKind::Path(p) = &f.kind
+            && !self.is_local(p)
+        {
+            if let Some((_, r)) = prog.lookup_fn(self.module.as_deref(), p) {
+                let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
+                return self.call_fn(r, &vals, span, tail);
+            }
+            if let Some((vid, _)) = self.cg.variant(&p.last().name) {
+                let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
+                return self.make(TAG_VARIANT, vid, &vals);
             }
         }
         let callee = self.expr(f, false);
@@ -791,11 +791,11 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// `let pat = v;` binding an owned value; a refutable pattern that fails is a fault.
     fn let_pat(&mut self, pat: &Pattern, v: Vv, span: Span) {
-        if let PatternKind::Ident(id) = &pat.kind {
-            if self.nullary_variant(&id.name).is_none() {
-                self.bind(&id.name, v);
-                return;
-            }
+        if let PatternKind::Ident(id) = &pat.kind
+            && self.nullary_variant(&id.name).is_none()
+        {
+            self.bind(&id.name, v);
+            return;
         }
         if matches!(pat.kind, PatternKind::Wild) {
             self.dec(v);

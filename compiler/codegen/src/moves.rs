@@ -76,10 +76,10 @@ impl W<'_> {
         match &e.kind {
             ExprKind::Lit(_) | ExprKind::Error | ExprKind::Located(..) => {}
             ExprKind::Path(p) => {
-                if p.is_single() {
-                    if let Some(id) = self.lookup(&p.last().name) {
-                        self.reads.insert(e as *const Expr, id);
-                    }
+                if p.is_single()
+                    && let Some(id) = self.lookup(&p.last().name)
+                {
+                    self.reads.insert(e as *const Expr, id);
                 }
             }
             ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
@@ -185,7 +185,6 @@ impl W<'_> {
         }
         self.scope.truncate(mark);
     }
-
 }
 
 type Live = HashSet<usize>;
@@ -201,10 +200,10 @@ impl B<'_> {
         match &e.kind {
             ExprKind::Lit(_) | ExprKind::Error | ExprKind::Located(..) => {}
             ExprKind::Path(_) => {
-                if let Some(id) = self.reads.get(&(e as *const Expr)) {
-                    if live.insert(*id) {
-                        self.moves.insert(e as *const Expr);
-                    }
+                if let Some(id) = self.reads.get(&(e as *const Expr))
+                    && live.insert(*id)
+                {
+                    self.moves.insert(e as *const Expr);
                 }
             }
             ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {

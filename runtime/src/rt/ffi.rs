@@ -550,14 +550,12 @@ pub unsafe extern "C" fn chor_rt_field_named(
 ) -> V {
     // SAFETY: per the contract.
     let (x, name) = unsafe { (from_raw(v(t, b)), text(n, nl)) };
-    if let Val::Struct(s) = &x {
-        if let Some((_, names)) = tables().structs.get(s.id as usize) {
-            if let Some(i) = names.iter().position(|f| *f == name) {
-                if let Some(e) = s.fields.get(i) {
-                    return into_raw(e.clone());
-                }
-            }
-        }
+    if let Val::Struct(s) = &x
+        && let Some((_, names)) = tables().structs.get(s.id as usize)
+        && let Some(i) = names.iter().position(|f| *f == name)
+        && let Some(e) = s.fields.get(i)
+    {
+        return into_raw(e.clone());
     }
     fault_at(format!("no field `{name}` on {}", to_literal(&x)), loc)
 }
