@@ -44,6 +44,7 @@ pub struct Cg<'p> {
     procs: HashMap<ProcKey, FuncId>,
     queue: Vec<Work>,
     datas: HashMap<Vec<u8>, DataId>,
+    literal_slots: HashMap<String, DataId>,
     stack_limit: Option<DataId>,
     locs: Vec<String>,
     loc_ids: HashMap<String, u32>,
@@ -74,6 +75,7 @@ impl<'p> Cg<'p> {
             procs: HashMap::new(),
             queue: Vec::new(),
             datas: HashMap::new(),
+            literal_slots: HashMap::new(),
             stack_limit: None,
             locs: vec!["an unknown location".into()],
             loc_ids: HashMap::new(),
@@ -225,6 +227,26 @@ impl<'p> Cg<'p> {
             .define_data(id, &d)
             .unwrap_or_else(|e| panic!("defining {name}: {e}"));
         self.datas.insert(bytes.to_vec(), id);
+        id
+    }
+
+    /// A writable 16-byte slot (zero at start) that caches a string literal's value.
+    pub fn literal_slot(&mut self, s: &str) -> DataId {
+        if let Some(id) = self.literal_slots.get(s) {
+            return *id;
+        }
+        let name = self.fresh("lit");
+        let id = self
+            .module
+            .declare_data(&name, Linkage::Local, true, false)
+            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+        let mut d = DataDescription::new();
+        d.define_zeroinit(16);
+        d.set_align(8);
+        self.module
+            .define_data(id, &d)
+            .unwrap_or_else(|e| panic!("defining {name}: {e}"));
+        self.literal_slots.insert(s.to_string(), id);
         id
     }
 

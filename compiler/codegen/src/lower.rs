@@ -448,11 +448,38 @@ impl<'a, 'p> Fx<'a, 'p> {
             Lit::Float(x) => self.vv_const(TAG_FLOAT, x.to_bits() as i64),
             Lit::Bool(b) => self.vv_const(TAG_BOOL, *b as i64),
             Lit::Unit => self.unit(),
-            Lit::Str(s) => {
-                let (p, n) = self.bytes(s);
-                self.rt_v("chor_rt_str", &[p, n])
-            }
+            Lit::Str(s) => self.str_lit(s),
         }
+    }
+
+    /// A string literal: made once, kept in a per-literal slot that holds one reference
+    /// forever; each evaluation adds a reference.
+    fn str_lit(&mut self, s: &str) -> Vv {
+        let slot = self.cg.literal_slot(s);
+        let gv = self.cg.module.declare_data_in_func(slot, self.b.func);
+        let addr = self.b.ins().symbol_value(I64, gv);
+        let flags = MemFlagsData::trusted();
+        let b0 = self.b.ins().load(I64, flags, addr, 8);
+        let have = self.b.create_block();
+        let make = self.b.create_block();
+        let merge = self.b.create_block();
+        let rb = self.b.append_block_param(merge, I64);
+        self.b.ins().brif(b0, have, &[], make, &[]);
+        self.b.switch_to_block(make);
+        self.b.seal_block(make);
+        let (p, n) = self.bytes(s);
+        let v = self.rt_v("chor_rt_str", &[p, n]);
+        self.b.ins().store(flags, v.b, addr, 8);
+        self.b.ins().jump(merge, &args(&[v.b]));
+        self.b.switch_to_block(have);
+        self.b.seal_block(have);
+        self.b.ins().jump(merge, &args(&[b0]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        let t = self.iconst(TAG_STR as i64);
+        let v = Vv { t, b: rb };
+        self.rt("chor_rt_inc", &[v.t, v.b], 0);
+        v
     }
 
     fn path(&mut self, p: &Path, e: &Expr) -> Vv {
@@ -573,6 +600,18 @@ impl<'a, 'p> Fx<'a, 'p> {
         if op == Concat {
             return slow_call(self);
         }
+        let (kx, ky) = (self.const_of(x.t), self.const_of(y.t));
+        let static_fast = match (kx, ky) {
+            (Some(a), Some(b)) if matches!(op, Eq | Ne | Lt | Le | Gt | Ge) => {
+                a == b && (a as u64) < TAG_FLOAT
+            }
+            (Some(a), Some(b)) => a as u64 == TAG_INT && b as u64 == TAG_INT,
+            _ => false,
+        };
+        if static_fast {
+            let (t, r) = self.fast_op(op, x, y, span);
+            return Vv { t, b: r };
+        }
         // Fast path: both Ints (arithmetic), or both the same unboxed non-Float (comparison).
         let fast = if matches!(op, Eq | Ne | Lt | Le | Gt | Ge) {
             let same = self.b.ins().icmp(IntCC::Equal, x.t, y.t);
@@ -594,7 +633,21 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().brif(fast, fb, &[], sb, &[]);
         self.b.switch_to_block(fb);
         self.b.seal_block(fb);
-        let (t, r) = match op {
+        let (t, r) = self.fast_op(op, x, y, span);
+        self.b.ins().jump(merge, &args(&[t, r]));
+        self.b.switch_to_block(sb);
+        self.b.seal_block(sb);
+        let s = slow_call(self);
+        self.b.ins().jump(merge, &args(&[s.t, s.b]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        Vv { t: rt, b: rb }
+    }
+
+    /// The inline code of an operator on two unboxed values of the same kind.
+    fn fast_op(&mut self, op: BinOp, x: Vv, y: Vv, span: Span) -> (Value, Value) {
+        use BinOp::*;
+        match op {
             Eq | Ne | Lt | Le | Gt | Ge => {
                 let cc = match op {
                     Eq => IntCC::Equal,
@@ -656,15 +709,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 };
                 (self.iconst(TAG_INT as i64), r)
             }
-        };
-        self.b.ins().jump(merge, &args(&[t, r]));
-        self.b.switch_to_block(sb);
-        self.b.seal_block(sb);
-        let s = slow_call(self);
-        self.b.ins().jump(merge, &args(&[s.t, s.b]));
-        self.b.switch_to_block(merge);
-        self.b.seal_block(merge);
-        Vv { t: rt, b: rb }
+        }
     }
 
     fn call(&mut self, f: &Expr, a: &[Expr], span: Span, tail: bool) -> Vv {
@@ -722,7 +767,16 @@ impl<'a, 'p> Fx<'a, 'p> {
             return v;
         }
         let id = self.cg.fn_id(r);
-        self.call_gen(id, &Self::flat(vals), tail)
+        let mut v = self.call_gen(id, &Self::flat(vals), tail);
+        // A declared `-> Int` (or Bool, Float, ()) fixes the result's tag: later checks fold.
+        let ret = match &def.ret {
+            Some(t) => static_tag(t, &def.generics),
+            None => Some(TAG_UNIT),
+        };
+        if let Some(tag) = ret {
+            v.t = self.iconst(tag as i64);
+        }
+        v
     }
 
     fn struct_lit(&mut self, name: &Path, fields: &[FieldInit], span: Span) -> Vv {
@@ -1125,6 +1179,26 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 }
 
+/// The tag of every value of a declared type, when it is a fixed unboxed type.
+fn static_tag(ty: &Type, generics: &[Ident]) -> Option<u64> {
+    match ty {
+        Type::Named { name, args, .. } if args.is_empty() && name.is_single() => {
+            let n = name.last().name.as_str();
+            if generics.iter().any(|g| g.name == n) {
+                return None;
+            }
+            match n {
+                "Int" => Some(TAG_INT),
+                "Bool" => Some(TAG_BOOL),
+                "Float" => Some(TAG_FLOAT),
+                _ => None,
+            }
+        }
+        Type::Tuple { elems, .. } if elems.is_empty() => Some(TAG_UNIT),
+        _ => None,
+    }
+}
+
 fn binds_nothing(p: &Pattern) -> bool {
     matches!(
         p.kind,
@@ -1159,10 +1233,14 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
         let ps = fx.b.block_params(entry).to_vec();
         fx.stack_check(def.name.span);
         for (i, p) in def.params.iter().enumerate() {
+            let t = match static_tag(&p.ty, &def.generics) {
+                Some(tag) => fx.iconst(tag as i64),
+                None => ps[2 * i],
+            };
             fx.bind(
                 &p.name.name,
                 Vv {
-                    t: ps[2 * i],
+                    t,
                     b: ps[2 * i + 1],
                 },
             );
