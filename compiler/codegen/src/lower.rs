@@ -398,7 +398,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 Vv { t: rt, b: rb }
             }
             ExprKind::Match { scrutinee, arms } => {
-                let s = self.expr(scrutinee, false);
+                let pats: Vec<&Pattern> = arms.iter().map(|a| &a.pat).collect();
+                let opt = self.option_match(scrutinee, &pats);
+                let s = self.scrutinee(scrutinee, opt);
                 let mark = self.scope.len();
                 self.bind("", s);
                 let merge = self.b.create_block();
@@ -407,9 +409,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 for arm in arms {
                     let s = self.local_value(mark);
                     let fail = self.b.create_block();
-                    self.pat_test(&arm.pat, s, fail);
+                    self.arm_test(&arm.pat, s, fail, opt.is_some());
                     let inner = self.scope.len();
-                    self.pat_bind(&arm.pat, s);
+                    self.arm_bind(&arm.pat, s, opt.is_some());
                     let v = self.expr(&arm.body, tail);
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &args(&[v.t, v.b]));
@@ -871,6 +873,76 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.dec(v);
     }
 
+    /// `match list::get(..) / map::get(..)` whose arms are only `Some(p)`, `None` and `_`: the
+    /// runtime symbol that returns the element itself (or a value tagged `TAG_NONE`).
+    fn option_match(&self, scrutinee: &Expr, pats: &[&Pattern]) -> Option<&'static str> {
+        let ExprKind::Call(f, a) = &scrutinee.kind else {
+            return None;
+        };
+        let ExprKind::Path(p) = &f.kind else {
+            return None;
+        };
+        if a.len() != 2 || self.is_local(p) {
+            return None;
+        }
+        let prog = self.cg.prog;
+        let (_, r) = prog.lookup_fn(self.module.as_deref(), p)?;
+        let def = prog.fn_def(r)?;
+        if def.body.is_some() || def.name.name != "get" {
+            return None;
+        }
+        let sym = match prog.module_of(r) {
+            Some("list") => "chor_rt_list_get_raw",
+            Some("map") => "chor_rt_map_get_raw",
+            _ => return None,
+        };
+        let ok = pats.iter().all(|p| match &p.kind {
+            PatternKind::Wild => true,
+            PatternKind::Ident(id) => id.name == "None" && self.nullary_variant("None").is_some(),
+            PatternKind::Variant { name, args } => name.last().name == "Some" && args.len() == 1,
+            _ => false,
+        });
+        ok.then_some(sym)
+    }
+
+    fn scrutinee(&mut self, e: &Expr, opt: Option<&'static str>) -> Vv {
+        let (Some(sym), ExprKind::Call(_, a)) = (opt, &e.kind) else {
+            return self.expr(e, false);
+        };
+        let x = self.expr(&a[0], false);
+        let y = self.expr(&a[1], false);
+        let l = self.loc(e.span);
+        self.rt_v(sym, &[x.t, x.b, y.t, y.b, l])
+    }
+
+    fn arm_test(&mut self, pat: &Pattern, v: Vv, fail: cranelift_codegen::ir::Block, opt: bool) {
+        if !opt {
+            return self.pat_test(pat, v, fail);
+        }
+        let none = chor_runtime::rt::ffi::TAG_NONE as i64;
+        match &pat.kind {
+            PatternKind::Variant { args: ps, .. } => {
+                let c = self.b.ins().icmp_imm_s(IntCC::NotEqual, v.t, none);
+                self.check(c, fail);
+                self.pat_test(&ps[0], v, fail);
+            }
+            PatternKind::Ident(_) => {
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, none);
+                self.check(c, fail);
+            }
+            _ => {}
+        }
+    }
+
+    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: bool) {
+        if !opt {
+            return self.pat_bind(pat, v);
+        }
+        if let PatternKind::Variant { args: ps, .. } = &pat.kind {
+            self.pat_bind(&ps[0], v);
+        }
+    }
+
     fn peek(&mut self, v: Vv, i: usize) -> Vv {
         let i = self.iconst(i as i64);
         self.rt_v("chor_rt_peek", &[v.t, v.b, i])
@@ -1121,16 +1193,18 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.seal_block(merge);
             }
             LKind::Match { scrutinee, arms } => {
-                let v = self.expr(scrutinee, false);
+                let pats: Vec<&Pattern> = arms.iter().map(|a| &a.0).collect();
+                let opt = self.option_match(scrutinee, &pats);
+                let v = self.scrutinee(scrutinee, opt);
                 let mark = self.scope.len();
                 self.bind("", v);
                 let merge = self.b.create_block();
                 for (pat, body) in arms {
                     let v = self.local_value(mark);
                     let fail = self.b.create_block();
-                    self.pat_test(pat, v, fail);
+                    self.arm_test(pat, v, fail, opt.is_some());
                     let inner = self.scope.len();
-                    self.pat_bind(pat, v);
+                    self.arm_bind(pat, v, opt.is_some());
                     self.stmts(body, last);
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &[]);
