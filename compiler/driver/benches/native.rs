@@ -298,7 +298,7 @@ fn main() {
     println!();
     println!("== native vs the reference interpreter (smaller sizes) ==");
     let small: [Case; 3] = [
-        ("fib 25", "fib", 25, fib_body),
+        ("fib 30", "fib", 30, fib_body),
         ("merge sort 20,000 Ints", "sort", 20_000, sort_body),
         ("build a 100 kB string", "string", 100_000, string_body),
     ];
@@ -309,7 +309,7 @@ fn main() {
     for (label, what, n, body) in small {
         let src = program(&body(n));
         let out = build_native(&dir, &format!("{what}_small"), &src);
-        let (t, _) = best_of(3, || {
+        let (t, _) = best_of(5, || {
             let (t, _, _) = run_roles(&out, &["A", "B"]);
             (t, ())
         });

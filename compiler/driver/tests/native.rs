@@ -265,3 +265,20 @@ fn a_million_iteration_server_loop_runs_in_flat_memory() {
     );
     assert!(big < 10 * 1024, "server used {big} kB");
 }
+
+#[test]
+fn a_missing_c_compiler_is_a_clear_error() {
+    let dir = temp_dir("nocc");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let out = chor()
+        .env("CC", dir.join("no-such-cc"))
+        .args(["build", "-o"])
+        .arg(dir.join("out"))
+        .arg(examples.join("bookseller.chor"))
+        .output()
+        .expect("chor runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no C compiler"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
