@@ -15,6 +15,7 @@ pub mod abi;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod rt;
 pub mod session;
 pub mod value;
 

@@ -384,8 +384,25 @@ pub fn role_main(p: Payload) -> i32 {
     }
 }
 
+/// Which engine a role executable runs its program on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Native code: Cranelift-compiled, linked with the runtime (chor-codegen).
+    Native,
+    /// A copy of `chor` that runs the embedded program on the reference interpreter.
+    Interp,
+}
+
 /// The payload sources of a checked program: user files relative to the root's directory.
 fn payload_files(s: &Session, prog: &Program) -> Vec<(String, String)> {
+    payload_files_by_id(s, prog)
+        .into_iter()
+        .map(|(_, n, t)| (n, t))
+        .collect()
+}
+
+/// [`payload_files`] with each file's id.
+fn payload_files_by_id(s: &Session, prog: &Program) -> Vec<(FileId, String, String)> {
     let root_dir = s
         .root
         .path(&s.db)
@@ -407,7 +424,7 @@ fn payload_files(s: &Session, prog: &Program) -> Vec<(String, String)> {
     // The root first, so that it is file 0 when the executable re-reads the program.
     let root = s.root.id(&s.db);
     files.sort_by_key(|(id, _, _)| *id != root);
-    files.into_iter().map(|(_, n, t)| (n, t)).collect()
+    files
 }
 
 fn chor_driver_file(s: &Session, id: FileId) -> Option<crate::db::SourceFile> {
@@ -430,8 +447,75 @@ pub fn fingerprint(files: &[(String, String)]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Native role executables: each role's local program compiled with chor-codegen and linked
+/// with the runtime. Error locations read `file:line` like the interpreter's.
+fn build_native(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, String> {
+    let files = payload_files_by_id(s, prog);
+    let fp = fingerprint(
+        &files
+            .iter()
+            .map(|(_, n, t)| (n.clone(), t.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let by_id: HashMap<FileId, (String, String)> =
+        files.into_iter().map(|(id, n, t)| (id, (n, t))).collect();
+    let loc_of = |sp: Span| {
+        let (name, text) = by_id
+            .get(&sp.file)
+            .map_or(("<stdlib>", ""), |(n, t)| (n.as_str(), t.as_str()));
+        let (line, _) = chor_diagnostics::line_col(text, sp.start);
+        format!("{name}:{line}")
+    };
+    let main_roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
+    let work = dir.join(".chor-build");
+    let mut out = Vec::new();
+    for lp in locals {
+        let info = chor_codegen::RoleInfo {
+            main_roles: &main_roles,
+            fingerprint: fp,
+            loc_of: &loc_of,
+        };
+        let obj = chor_codegen::compile_role(prog, lp, &info)?;
+        let path = dir.join(&lp.role);
+        chor_codegen::link(&obj, &path, &work)?;
+        out.push(path);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(out)
+}
+
 /// Write one executable per role of `main` and a loopback `deploy.toml` into `dir`.
 pub fn build(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    dir: &Path,
+    backend: Backend,
+) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let out = match backend {
+        Backend::Native => build_native(s, prog, locals, dir)?,
+        Backend::Interp => build_interp(s, prog, locals, dir)?,
+    };
+    let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
+    let ports =
+        free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;
+    let addrs: BTreeMap<String, String> = roles
+        .iter()
+        .zip(ports)
+        .map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}")))
+        .collect();
+    write_deploy(&dir.join("deploy.toml"), &roles, &addrs)?;
+    Ok(out)
+}
+
+/// Interpreter role executables: copies of `chor` with the program appended.
+fn build_interp(
     s: &Session,
     prog: &Program,
     locals: &[LocalProgram],
@@ -439,7 +523,6 @@ pub fn build(
 ) -> Result<Vec<PathBuf>, String> {
     let files = payload_files(s, prog);
     let fp = fingerprint(&files);
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the chor executable: {e}"))?;
     let base = std::fs::read(&exe).map_err(|e| format!("cannot read {}: {e}", exe.display()))?;
@@ -464,15 +547,6 @@ pub fn build(
         write_executable(&path, &bytes)?;
         out.push(path);
     }
-    let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-    let ports =
-        free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;
-    let addrs: BTreeMap<String, String> = roles
-        .iter()
-        .zip(ports)
-        .map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}")))
-        .collect();
-    write_deploy(&dir.join("deploy.toml"), &roles, &addrs)?;
     Ok(out)
 }
 
@@ -527,15 +601,21 @@ fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
 /// `chor run`: build into a temporary directory, start every role as its own process on
 /// loopback, print `[Role] line` as lines arrive, forward stdin to the first role, and stop
 /// everything if a role fails.
-pub fn run(s: &Session, prog: &Program, locals: &[LocalProgram]) -> i32 {
+pub fn run(s: &Session, prog: &Program, locals: &[LocalProgram], backend: Backend) -> i32 {
     let dir = std::env::temp_dir().join(format!("chor-run-{}", std::process::id()));
-    let result = run_in(s, prog, locals, &dir);
+    let result = run_in(s, prog, locals, &dir, backend);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-fn run_in(s: &Session, prog: &Program, locals: &[LocalProgram], dir: &Path) -> i32 {
-    let exes = match build(s, prog, locals, dir) {
+fn run_in(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    dir: &Path,
+    backend: Backend,
+) -> i32 {
+    let exes = match build(s, prog, locals, dir, backend) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");

@@ -305,12 +305,12 @@ pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
 }
 
 /// `chor build FILE -o DIR`
-pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
+pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -> i32 {
     let (s, prog, locals) = match prepare(path, color) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match host::build(&s, &prog, &locals, out) {
+    match host::build(&s, &prog, &locals, out, backend) {
         Ok(exes) => {
             for e in exes {
                 eprintln!("wrote {}", e.display());
@@ -326,12 +326,12 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool) -> i32 {
 }
 
 /// `chor run FILE`: build, then run every role as its own process on loopback.
-pub fn cmd_run(path: &Path, color: bool) -> i32 {
+pub fn cmd_run(path: &Path, color: bool, backend: host::Backend) -> i32 {
     let (s, prog, locals) = match prepare(path, color) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    host::run(&s, &prog, &locals)
+    host::run(&s, &prog, &locals, backend)
 }
 
 /// Captured `(role, line)` output and how the run ended.

@@ -21,6 +21,24 @@ enum Format {
     Json,
 }
 
+/// How role executables run their program.
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum BackendArg {
+    /// Native code compiled with Cranelift and linked with the runtime.
+    Native,
+    /// The reference interpreter embedded in a copy of `chor`.
+    Interp,
+}
+
+impl BackendArg {
+    fn get(self) -> chor_driver::host::Backend {
+        match self {
+            BackendArg::Native => chor_driver::host::Backend::Native,
+            BackendArg::Interp => chor_driver::host::Backend::Interp,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run all checks and print diagnostics; exit 1 on error.
@@ -54,9 +72,17 @@ enum Command {
         /// Output directory.
         #[arg(short = 'o', long = "out-dir", default_value = "build")]
         out: PathBuf,
+        /// Code generator of the role executables.
+        #[arg(long, value_enum, default_value = "native")]
+        backend: BackendArg,
     },
     /// Build, then run every role as its own process on loopback, printing `[Role] line`.
-    Run { file: PathBuf },
+    Run {
+        file: PathBuf,
+        /// Code generator of the role executables.
+        #[arg(long, value_enum, default_value = "native")]
+        backend: BackendArg,
+    },
     /// Draw the sequence diagram of a choreography (SVG or Mermaid).
     Diagram {
         file: PathBuf,
@@ -108,7 +134,7 @@ fn real_main() -> i32 {
             .max()
             .unwrap_or(0),
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
-        Command::Build { file, out } => chor_driver::cmd_build(&file, &out, color),
+        Command::Build { file, out, backend } => chor_driver::cmd_build(&file, &out, color, backend.get()),
         Command::Simulate {
             file,
             trace,
@@ -132,7 +158,7 @@ fn real_main() -> i32 {
             chor_driver::cmd_diagram(&file, output.as_deref(), format, &choreography, color)
         }
         Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
-        Command::Run { file } => chor_driver::cmd_run(&file, color),
+        Command::Run { file, backend } => chor_driver::cmd_run(&file, color, backend.get()),
         Command::Lsp => {
             chor_lsp::run_stdio(chor_driver::db::Database::default());
             0

@@ -1,0 +1,532 @@
+//! chor-codegen: the native back end. Each role's projected `LocalProgram`, with every local
+//! function it reaches, is lowered to Cranelift IR ([`lower`]), emitted as a relocatable
+//! object with cranelift-object (`is_pic`), and linked by the system C compiler with the
+//! value and messaging runtime (chor-runtime built as a static library by this crate's build
+//! script and embedded in the compiler: [`RUNTIME_LIB`]) into one executable per role.
+//!
+//! The executable's `main` hands the command line and a description of the program (role,
+//! roles, fingerprint, source locations, struct and variant names) to `chor_rt_start`, then
+//! runs the entry procedure through `chor_rt_run`.
+
+mod lower;
+mod moves;
+
+use chor_check::{ItemRef, Program};
+use chor_diagnostics::Span;
+use chor_project::{LocalProgram, ProcKey};
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, types};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+/// The runtime static library (`libchor_runtime.a`), built at compile time.
+pub static RUNTIME_LIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libchor_runtime.a"));
+
+/// What is still to be lowered.
+enum Work {
+    Fn(ItemRef, FuncId),
+    BuiltinWrapper(ItemRef, FuncId),
+    Ctor(String, FuncId),
+}
+
+/// The state of one role's compilation (one object file).
+pub struct Cg<'p> {
+    pub prog: &'p Program,
+    pub module: ObjectModule,
+    rt_funcs: HashMap<&'static str, FuncId>,
+    fns: HashMap<ItemRef, FuncId>,
+    wrappers: HashMap<ItemRef, FuncId>,
+    ctors: HashMap<String, FuncId>,
+    procs: HashMap<ProcKey, FuncId>,
+    queue: Vec<Work>,
+    datas: HashMap<Vec<u8>, DataId>,
+    literal_slots: HashMap<String, DataId>,
+    stack_limit: Option<DataId>,
+    locs: Vec<String>,
+    loc_ids: HashMap<String, u32>,
+    loc_of: &'p dyn Fn(Span) -> String,
+    pub struct_ids: HashMap<String, u32>,
+    structs: Vec<(String, Vec<String>)>,
+    pub variant_ids: HashMap<String, u32>,
+    variant_arity: HashMap<String, usize>,
+    variants: Vec<String>,
+    pub field_index: HashMap<String, Option<u32>>,
+    counter: usize,
+}
+
+/// The source position of a span, as a hashable key.
+pub fn loc_key(s: Span) -> (u32, u32) {
+    (s.file.0, s.start)
+}
+
+impl<'p> Cg<'p> {
+    fn new(prog: &'p Program, module: ObjectModule, loc_of: &'p dyn Fn(Span) -> String) -> Cg<'p> {
+        let mut cg = Cg {
+            prog,
+            module,
+            rt_funcs: HashMap::new(),
+            fns: HashMap::new(),
+            wrappers: HashMap::new(),
+            ctors: HashMap::new(),
+            procs: HashMap::new(),
+            queue: Vec::new(),
+            datas: HashMap::new(),
+            literal_slots: HashMap::new(),
+            stack_limit: None,
+            locs: vec!["an unknown location".into()],
+            loc_ids: HashMap::new(),
+            loc_of,
+            struct_ids: HashMap::new(),
+            structs: Vec::new(),
+            variant_ids: HashMap::new(),
+            variant_arity: HashMap::new(),
+            variants: Vec::new(),
+            field_index: HashMap::new(),
+            counter: 0,
+        };
+        let mut structs: Vec<_> = prog.structs.iter().collect();
+        structs.sort_by_key(|(q, _)| q.to_string());
+        for (q, r) in structs {
+            let Some(def) = prog.struct_def(*r) else {
+                continue;
+            };
+            let id = cg.structs.len() as u32;
+            cg.struct_ids.insert(q.to_string(), id);
+            let names: Vec<String> = def.fields.iter().map(|f| f.name.name.clone()).collect();
+            for (i, n) in names.iter().enumerate() {
+                let e = cg.field_index.entry(n.clone()).or_insert(Some(i as u32));
+                if *e != Some(i as u32) {
+                    *e = None;
+                }
+            }
+            cg.structs.push((def.name.name.clone(), names));
+        }
+        let mut variants: Vec<_> = prog.variants.iter().collect();
+        variants.sort_by_key(|(n, _)| n.as_str());
+        for (name, (q, vi)) in variants {
+            let arity = prog
+                .enums
+                .get(q)
+                .and_then(|r| prog.enum_def(*r))
+                .and_then(|d| d.variants.get(*vi))
+                .map_or(0, |v| v.fields.len());
+            cg.variant_ids
+                .insert(name.clone(), cg.variants.len() as u32);
+            cg.variant_arity.insert(name.clone(), arity);
+            cg.variants.push(name.clone());
+        }
+        cg
+    }
+
+    /// A variant's id and arity.
+    pub fn variant(&self, name: &str) -> Option<(u32, usize)> {
+        Some((*self.variant_ids.get(name)?, *self.variant_arity.get(name)?))
+    }
+
+    fn fresh(&mut self, what: &str) -> String {
+        self.counter += 1;
+        format!("chor_{what}_{}", self.counter)
+    }
+
+    /// A runtime function (C calling convention) taking and returning 64-bit words.
+    pub fn rt_func(&mut self, name: &'static str, nargs: usize, nret: usize) -> FuncId {
+        if let Some(id) = self.rt_funcs.get(name) {
+            return *id;
+        }
+        let mut sig = self.module.make_signature();
+        for _ in 0..nargs {
+            sig.params.push(AbiParam::new(types::I64));
+        }
+        for _ in 0..nret {
+            sig.returns.push(AbiParam::new(types::I64));
+        }
+        let id = self
+            .module
+            .declare_function(name, Linkage::Import, &sig)
+            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+        self.rt_funcs.insert(name, id);
+        id
+    }
+
+    /// The generated function of a local function with a body.
+    pub fn fn_id(&mut self, r: ItemRef) -> FuncId {
+        if let Some(id) = self.fns.get(&r) {
+            return *id;
+        }
+        let n = self.prog.fn_def(r).map_or(0, |d| d.params.len());
+        let name = self.fresh("fn");
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &lower::tail_sig(0, n))
+            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+        self.fns.insert(r, id);
+        self.queue.push(Work::Fn(r, id));
+        id
+    }
+
+    /// Code for a function used as a value (builtins get a wrapper).
+    pub fn fn_value_code(&mut self, r: ItemRef) -> FuncId {
+        if self.prog.fn_def(r).is_some_and(|d| d.body.is_some()) {
+            return self.fn_id(r);
+        }
+        if let Some(id) = self.wrappers.get(&r) {
+            return *id;
+        }
+        let n = self.prog.fn_def(r).map_or(0, |d| d.params.len());
+        let name = self.fresh("builtin");
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &lower::tail_sig(0, n))
+            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+        self.wrappers.insert(r, id);
+        self.queue.push(Work::BuiltinWrapper(r, id));
+        id
+    }
+
+    /// Code for a variant constructor used as a function value.
+    pub fn ctor_code(&mut self, variant: &str) -> FuncId {
+        if let Some(id) = self.ctors.get(variant) {
+            return *id;
+        }
+        let n = self.variant(variant).map_or(0, |v| v.1);
+        let name = self.fresh("ctor");
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &lower::tail_sig(0, n))
+            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+        self.ctors.insert(variant.to_string(), id);
+        self.queue.push(Work::Ctor(variant.to_string(), id));
+        id
+    }
+
+    pub fn proc_id(&mut self, key: &ProcKey) -> FuncId {
+        self.procs.get(key).copied().unwrap_or_else(|| {
+            panic!("procedure {} was not declared", key.chor);
+        })
+    }
+
+    /// Read-only bytes in the object (deduplicated).
+    pub fn data(&mut self, bytes: &[u8]) -> DataId {
+        if let Some(id) = self.datas.get(bytes) {
+            return *id;
+        }
+        let name = self.fresh("data");
+        let id = self
+            .module
+            .declare_data(&name, Linkage::Local, false, false)
+            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+        let mut d = DataDescription::new();
+        let mut b = bytes.to_vec();
+        b.push(0);
+        d.define(b.into_boxed_slice());
+        self.module
+            .define_data(id, &d)
+            .unwrap_or_else(|e| panic!("defining {name}: {e}"));
+        self.datas.insert(bytes.to_vec(), id);
+        id
+    }
+
+    /// A writable 16-byte slot (zero at start) that caches a string literal's value.
+    pub fn literal_slot(&mut self, s: &str) -> DataId {
+        if let Some(id) = self.literal_slots.get(s) {
+            return *id;
+        }
+        let name = self.fresh("lit");
+        let id = self
+            .module
+            .declare_data(&name, Linkage::Local, true, false)
+            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+        let mut d = DataDescription::new();
+        d.define_zeroinit(16);
+        d.set_align(8);
+        self.module
+            .define_data(id, &d)
+            .unwrap_or_else(|e| panic!("defining {name}: {e}"));
+        self.literal_slots.insert(s.to_string(), id);
+        id
+    }
+
+    pub fn stack_limit(&mut self) -> DataId {
+        if let Some(id) = self.stack_limit {
+            return id;
+        }
+        let id = self
+            .module
+            .declare_data("chor_rt_stack_limit", Linkage::Import, true, false)
+            .unwrap_or_else(|e| panic!("declaring the stack limit: {e}"));
+        self.stack_limit = Some(id);
+        id
+    }
+
+    /// The location number of a span ("file:line" in the runtime's table).
+    pub fn loc(&mut self, span: Span) -> u32 {
+        let text = (self.loc_of)(span);
+        if let Some(i) = self.loc_ids.get(&text) {
+            return *i;
+        }
+        let i = self.locs.len() as u32;
+        self.locs.push(text.clone());
+        self.loc_ids.insert(text, i);
+        i
+    }
+
+    pub fn define(&mut self, id: FuncId, func: Function) -> Result<(), String> {
+        let mut ctx = cranelift_codegen::Context::for_function(func);
+        self.module
+            .define_function(id, &mut ctx)
+            .map_err(|e| format!("code generation failed: {e:?}"))
+    }
+}
+
+/// What a role executable needs to know besides its local program.
+pub struct RoleInfo<'a> {
+    /// The roles of `main`, in order (role numbers at run time).
+    pub main_roles: &'a [String],
+    pub fingerprint: [u8; 32],
+    /// "file:line" of a span, for error messages.
+    pub loc_of: &'a dyn Fn(Span) -> String,
+}
+
+fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
+    let mut fb = settings::builder();
+    let set = |fb: &mut settings::Builder, k: &str, v: &str| {
+        fb.set(k, v)
+            .map_err(|e| format!("cranelift setting {k}: {e}"))
+    };
+    set(&mut fb, "is_pic", "true")?;
+    set(&mut fb, "opt_level", "speed")?;
+    set(&mut fb, "enable_verifier", "false")?;
+    // x64 tail calls (`return_call`) need frame pointers.
+    set(&mut fb, "preserve_frame_pointers", "true")?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| format!("unsupported host: {e}"))?
+        .finish(settings::Flags::new(fb))
+        .map_err(|e| format!("unsupported host: {e}"))?;
+    Ok(isa)
+}
+
+/// Compiles one role to an object file (its bytes).
+pub fn compile_role(
+    prog: &Program,
+    lp: &LocalProgram,
+    info: &RoleInfo<'_>,
+) -> Result<Vec<u8>, String> {
+    let isa = isa()?;
+    let builder = ObjectBuilder::new(isa, "chor_role", cranelift_module::default_libcall_names())
+        .map_err(|e| format!("object: {e}"))?;
+    let module = ObjectModule::new(builder);
+    let mut cg = Cg::new(prog, module, info.loc_of);
+    for (key, p) in &lp.procs {
+        let name = cg.fresh("proc");
+        let id = cg
+            .module
+            .declare_function(
+                &name,
+                Linkage::Local,
+                &lower::tail_sig(p.roles.len(), p.params.len()),
+            )
+            .map_err(|e| e.to_string())?;
+        cg.procs.insert(key.clone(), id);
+    }
+    for (key, p) in &lp.procs {
+        let id = cg.procs[key];
+        lower::lower_proc(&mut cg, key, p, id)?;
+    }
+    while let Some(w) = cg.queue.pop() {
+        match w {
+            Work::Fn(r, id) => lower::lower_fn(&mut cg, r, id)?,
+            Work::BuiltinWrapper(r, id) => lower::lower_builtin_wrapper(&mut cg, r, id)?,
+            Work::Ctor(n, id) => lower::lower_ctor_wrapper(&mut cg, &n, id)?,
+        }
+    }
+    let entry_proc = *cg
+        .procs
+        .get(&lp.entry)
+        .ok_or("the entry procedure is missing")?;
+    let nroles = lp.procs.get(&lp.entry).map_or(0, |p| p.roles.len());
+    emit_main(&mut cg, lp, info, entry_proc, nroles)?;
+    let product = cg.module.finish();
+    product.emit().map_err(|e| format!("object: {e}"))
+}
+
+fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> String {
+    let clean = |s: &str| s.replace(['\t', '\n'], " ");
+    let mut d = format!("role\t{}\nroles", lp.role);
+    for r in info.main_roles {
+        d.push('\t');
+        d.push_str(r);
+    }
+    d.push_str("\nfp\t");
+    for b in info.fingerprint {
+        d.push_str(&format!("{b:02x}"));
+    }
+    d.push('\n');
+    for l in &cg.locs {
+        d.push_str(&format!("loc\t{}\n", clean(l)));
+    }
+    for (name, fields) in &cg.structs {
+        d.push_str(&format!("struct\t{name}"));
+        for f in fields {
+            d.push('\t');
+            d.push_str(f);
+        }
+        d.push('\n');
+    }
+    for v in &cg.variants {
+        d.push_str(&format!("variant\t{v}\n"));
+    }
+    d
+}
+
+/// `chor_entry()` calls the entry procedure; `main(argc, argv)` starts the runtime and runs it.
+fn emit_main(
+    cg: &mut Cg<'_>,
+    lp: &LocalProgram,
+    info: &RoleInfo<'_>,
+    entry_proc: FuncId,
+    nroles: usize,
+) -> Result<(), String> {
+    let call_conv = cg.module.isa().default_call_conv();
+    // chor_entry
+    let esig = Signature::new(call_conv);
+    let entry_id = cg
+        .module
+        .declare_function("chor_entry", Linkage::Local, &esig)
+        .map_err(|e| e.to_string())?;
+    let mut func = Function::with_name_signature(
+        cranelift_codegen::ir::UserFuncName::user(4, 0),
+        esig.clone(),
+    );
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let blk = b.create_block();
+        b.switch_to_block(blk);
+        b.seal_block(blk);
+        let args: Vec<_> = (0..nroles)
+            .map(|i| b.ins().iconst(types::I64, i as i64))
+            .collect();
+        let r = cg.module.declare_func_in_func(entry_proc, b.func);
+        let call = b.ins().call(r, &args);
+        let res = b.inst_results(call).to_vec();
+        let dec = cg.rt_func("chor_rt_dec", 2, 0);
+        let dec = cg.module.declare_func_in_func(dec, b.func);
+        b.ins().call(dec, &res);
+        b.ins().return_(&[]);
+        b.finalize(cg.module.isa().frontend_config());
+    }
+    cg.define(entry_id, func)?;
+    // main
+    let desc = describe(cg, lp, info);
+    let desc_id = cg.data(desc.as_bytes());
+    let mut msig = Signature::new(call_conv);
+    msig.params.push(AbiParam::new(types::I32));
+    msig.params.push(AbiParam::new(types::I64));
+    msig.returns.push(AbiParam::new(types::I32));
+    let main_id = cg
+        .module
+        .declare_function("main", Linkage::Export, &msig)
+        .map_err(|e| e.to_string())?;
+    let mut ssig = Signature::new(call_conv);
+    for t in [types::I32, types::I64, types::I64, types::I64] {
+        ssig.params.push(AbiParam::new(t));
+    }
+    ssig.returns.push(AbiParam::new(types::I32));
+    let start_id = cg
+        .module
+        .declare_function("chor_rt_start", Linkage::Import, &ssig)
+        .map_err(|e| e.to_string())?;
+    let mut rsig = Signature::new(call_conv);
+    rsig.params.push(AbiParam::new(types::I64));
+    rsig.returns.push(AbiParam::new(types::I32));
+    let run_id = cg
+        .module
+        .declare_function("chor_rt_run", Linkage::Import, &rsig)
+        .map_err(|e| e.to_string())?;
+    let mut func =
+        Function::with_name_signature(cranelift_codegen::ir::UserFuncName::user(4, 1), msig);
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let blk = b.create_block();
+        b.append_block_params_for_function_params(blk);
+        b.switch_to_block(blk);
+        b.seal_block(blk);
+        let ps = b.block_params(blk).to_vec();
+        let gv = cg.module.declare_data_in_func(desc_id, b.func);
+        let dp = b.ins().symbol_value(types::I64, gv);
+        let dl = b.ins().iconst(types::I64, desc.len() as i64);
+        let start = cg.module.declare_func_in_func(start_id, b.func);
+        let call = b.ins().call(start, &[ps[0], ps[1], dp, dl]);
+        let code = b.inst_results(call)[0];
+        let go = b.ins().icmp_imm_s(
+            cranelift_codegen::ir::condcodes::IntCC::SignedLessThan,
+            code,
+            0,
+        );
+        let run_blk = b.create_block();
+        let exit_blk = b.create_block();
+        b.ins().brif(go, run_blk, &[], exit_blk, &[]);
+        b.switch_to_block(exit_blk);
+        b.seal_block(exit_blk);
+        b.ins().return_(&[code]);
+        b.switch_to_block(run_blk);
+        b.seal_block(run_blk);
+        let e = cg.module.declare_func_in_func(entry_id, b.func);
+        let ep = b.ins().func_addr(types::I64, e);
+        let run = cg.module.declare_func_in_func(run_id, b.func);
+        let call = b.ins().call(run, &[ep]);
+        let status = b.inst_results(call)[0];
+        b.ins().return_(&[status]);
+        b.finalize(cg.module.isa().frontend_config());
+    }
+    cg.define(main_id, func)
+}
+
+/// Links an object file with the runtime into the executable `out`, with the system C
+/// compiler (`$CC`, else `cc`). `work` is a directory for intermediate files.
+pub fn link(obj: &[u8], out: &Path, work: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let lib = work.join("libchor_runtime.a");
+    if std::fs::metadata(&lib).map(|m| m.len()).ok() != Some(RUNTIME_LIB.len() as u64) {
+        std::fs::write(&lib, RUNTIME_LIB)
+            .map_err(|e| format!("cannot write {}: {e}", lib.display()))?;
+    }
+    let stem = out
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "role".into());
+    let o = work.join(format!("{stem}.o"));
+    std::fs::write(&o, obj).map_err(|e| format!("cannot write {}: {e}", o.display()))?;
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let output = Command::new(&cc)
+        .arg(&o)
+        .arg(&lib)
+        .arg("-o")
+        .arg(out)
+        .args(["-Wl,--gc-sections", "-s", "-lpthread", "-lm", "-ldl"])
+        .output();
+    let output = match output {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "cannot link {}: no C compiler `{cc}` found (install gcc or clang, or set CC)",
+                out.display()
+            ));
+        }
+        Err(e) => return Err(format!("cannot run the linker `{cc}`: {e}")),
+    };
+    let _ = std::fs::remove_file(&o);
+    if !output.status.success() {
+        return Err(format!(
+            "linking {} failed:\n{}",
+            out.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
+}

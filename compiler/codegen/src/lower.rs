@@ -1,0 +1,1445 @@
+//! Lowering of one role's projected program and the local functions it reaches to Cranelift
+//! IR (`FunctionCx`, called `fx` as in rustc_codegen_cranelift).
+//!
+//! Every value is two machine words, `(tag, bits)` (see chor-runtime's `rt::val`): `Int`,
+//! `Bool`, `Float` and `()` stay unboxed and Int arithmetic and comparisons run inline on a fast
+//! path guarded by the tags; everything else calls the value runtime. Ownership is explicit:
+//! each variable owns one reference; reading it adds one, except at its last use, where the
+//! value moves out and the variable is reset to `()` (so the drop at the end of its scope is a
+//! no-op). Every generated function uses the `tail` calling convention so that calls in tail
+//! position (`return_call`) run in constant stack: self and mutual tail calls of local
+//! functions, and tail calls of choreographic procedures (a server loop).
+
+use crate::Cg;
+use crate::moves::{Moves, compute_fn_moves, compute_proc_moves};
+use chor_check::ItemRef;
+use chor_diagnostics::Span;
+use chor_project::{LKind, LStmt, LocalProc, ProcKey};
+use chor_runtime::rt::val::*;
+use chor_syntax::ast::*;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData,
+    StackSlotKind, TrapCode, Value, types::I64,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::{FunctionBuilder, Variable};
+use cranelift_module::{FuncId, Module};
+use std::collections::HashMap;
+
+/// A value in registers: its tag and its payload.
+#[derive(Debug, Clone, Copy)]
+pub struct Vv {
+    pub t: Value,
+    pub b: Value,
+}
+
+/// A variable in scope (a hidden temporary has an empty name).
+struct Local {
+    name: String,
+    t: Variable,
+    b: Variable,
+}
+
+pub struct Fx<'a, 'p> {
+    pub cg: &'a mut Cg<'p>,
+    pub b: FunctionBuilder<'a>,
+    module: Option<String>,
+    scope: Vec<Local>,
+    roles: Vec<(String, Value)>,
+    moves: Moves,
+    frefs: HashMap<FuncId, FuncRef>,
+}
+
+fn args(vs: &[Value]) -> Vec<BlockArg> {
+    vs.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+/// The signature of generated code: role indices, then two words per value; two words back.
+pub fn tail_sig(nroles: usize, nvals: usize) -> Signature {
+    let mut s = Signature::new(CallConv::Tail);
+    for _ in 0..nroles + 2 * nvals {
+        s.params.push(AbiParam::new(I64));
+    }
+    s.returns.push(AbiParam::new(I64));
+    s.returns.push(AbiParam::new(I64));
+    s
+}
+
+impl<'a, 'p> Fx<'a, 'p> {
+    fn new(
+        cg: &'a mut Cg<'p>,
+        b: FunctionBuilder<'a>,
+        module: Option<String>,
+        moves: Moves,
+    ) -> Self {
+        Fx {
+            cg,
+            b,
+            module,
+            scope: Vec::new(),
+            roles: Vec::new(),
+            moves,
+            frefs: HashMap::new(),
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Helpers
+
+    fn fref(&mut self, id: FuncId) -> FuncRef {
+        if let Some(r) = self.frefs.get(&id) {
+            return *r;
+        }
+        let r = self.cg.module.declare_func_in_func(id, self.b.func);
+        self.frefs.insert(id, r);
+        r
+    }
+
+    /// Calls a runtime function with word arguments; returns its results.
+    fn rt(&mut self, name: &'static str, a: &[Value], nret: usize) -> Vec<Value> {
+        let id = self.cg.rt_func(name, a.len(), nret);
+        let r = self.fref(id);
+        let call = self.b.ins().call(r, a);
+        self.b.inst_results(call).to_vec()
+    }
+
+    fn rt_v(&mut self, name: &'static str, a: &[Value]) -> Vv {
+        let r = self.rt(name, a, 2);
+        Vv { t: r[0], b: r[1] }
+    }
+
+    fn iconst(&mut self, x: i64) -> Value {
+        self.b.ins().iconst(I64, x)
+    }
+
+    fn vv_const(&mut self, tag: u64, bits: i64) -> Vv {
+        Vv {
+            t: self.iconst(tag as i64),
+            b: self.iconst(bits),
+        }
+    }
+
+    fn unit(&mut self) -> Vv {
+        self.vv_const(TAG_UNIT, 0)
+    }
+
+    fn loc(&mut self, span: Span) -> Value {
+        let l = self.cg.loc(span);
+        self.iconst(l as i64)
+    }
+
+    /// Address and length of a constant byte string in the object's data.
+    fn bytes(&mut self, s: &str) -> (Value, Value) {
+        let id = self.cg.data(s.as_bytes());
+        let gv = self.cg.module.declare_data_in_func(id, self.b.func);
+        let p = self.b.ins().symbol_value(I64, gv);
+        let n = self.iconst(s.len() as i64);
+        (p, n)
+    }
+
+    /// Code after a call that never returns: a trap, then a fresh unreachable block.
+    fn dead(&mut self) {
+        self.b.ins().trap(TrapCode::unwrap_user(1));
+        let blk = self.b.create_block();
+        self.b.switch_to_block(blk);
+        self.b.seal_block(blk);
+    }
+
+    fn fault(&mut self, msg: &str, span: Span) {
+        let (p, n) = self.bytes(msg);
+        let l = self.loc(span);
+        self.rt("chor_rt_fault", &[p, n, l], 0);
+        self.dead();
+    }
+
+    /// The constant value of `v`, if it is one.
+    fn const_of(&self, v: Value) -> Option<i64> {
+        let dfg = &self.b.func.dfg;
+        if let cranelift_codegen::ir::ValueDef::Result(inst, _) = dfg.value_def(v)
+            && let cranelift_codegen::ir::InstructionData::UnaryImm { imm, .. } = dfg.insts[inst]
+        {
+            return Some(imm.bits());
+        }
+        None
+    }
+
+    /// Calls `f(tag, bits)` only if the value is on the heap.
+    fn if_heap(&mut self, v: Vv, f: &'static str) {
+        if let Some(t) = self.const_of(v.t)
+            && (t as u64) < TAG_STR
+        {
+            return;
+        }
+        let heap = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, v.t, TAG_STR as i64);
+        let yes = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(heap, yes, &[], done, &[]);
+        self.b.switch_to_block(yes);
+        self.b.seal_block(yes);
+        self.rt(f, &[v.t, v.b], 0);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+    }
+
+    fn inc(&mut self, v: Vv) {
+        self.if_heap(v, "chor_rt_inc");
+    }
+
+    fn dec(&mut self, v: Vv) {
+        self.if_heap(v, "chor_rt_dec");
+    }
+
+    fn new_vars(&mut self) -> (Variable, Variable) {
+        (self.b.declare_var(I64), self.b.declare_var(I64))
+    }
+
+    /// Binds `name` to an owned value.
+    fn bind(&mut self, name: &str, v: Vv) {
+        let (t, b) = self.new_vars();
+        self.b.def_var(t, v.t);
+        self.b.def_var(b, v.b);
+        self.scope.push(Local {
+            name: name.to_string(),
+            t,
+            b,
+        });
+    }
+
+    fn local_value(&mut self, i: usize) -> Vv {
+        let (t, b) = (self.scope[i].t, self.scope[i].b);
+        Vv {
+            t: self.b.use_var(t),
+            b: self.b.use_var(b),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.scope.iter().rposition(|l| l.name == name)
+    }
+
+    /// Drops the variables bound since `mark` and forgets them.
+    fn pop_to(&mut self, mark: usize) {
+        while self.scope.len() > mark {
+            let i = self.scope.len() - 1;
+            let v = self.local_value(i);
+            self.dec(v);
+            self.scope.pop();
+        }
+    }
+
+    /// Drops every variable in scope (before a return or a tail call), keeping them in scope
+    /// for the (dead) code that follows.
+    fn drop_all(&mut self) {
+        for i in (0..self.scope.len()).rev() {
+            let v = self.local_value(i);
+            self.dec(v);
+        }
+    }
+
+    fn ret(&mut self, v: Vv) {
+        self.drop_all();
+        self.b.ins().return_(&[v.t, v.b]);
+        let blk = self.b.create_block();
+        self.b.switch_to_block(blk);
+        self.b.seal_block(blk);
+    }
+
+    fn flat(vals: &[Vv]) -> Vec<Value> {
+        vals.iter().flat_map(|v| [v.t, v.b]).collect()
+    }
+
+    /// A call of generated code; in tail position a `return_call` that drops the frame first.
+    fn call_gen(&mut self, id: FuncId, a: &[Value], tail: bool) -> Vv {
+        let r = self.fref(id);
+        if tail {
+            self.drop_all();
+            self.b.ins().return_call(r, a);
+            let blk = self.b.create_block();
+            self.b.switch_to_block(blk);
+            self.b.seal_block(blk);
+            return self.unit();
+        }
+        let call = self.b.ins().call(r, a);
+        let res = self.b.inst_results(call);
+        Vv {
+            t: res[0],
+            b: res[1],
+        }
+    }
+
+    /// Stores values in a stack slot (for `chor_rt_make`); returns its address.
+    fn spill(&mut self, vals: &[Vv]) -> Value {
+        let size = (vals.len().max(1) * 16) as u32;
+        let ss = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size,
+            3,
+        ));
+        for (i, v) in vals.iter().enumerate() {
+            self.b.ins().stack_store(I64, v.t, ss, (i * 16) as i32);
+            self.b.ins().stack_store(I64, v.b, ss, (i * 16 + 8) as i32);
+        }
+        self.b.ins().stack_addr(I64, ss, 0)
+    }
+
+    fn make(&mut self, tag: u64, id: u32, vals: &[Vv]) -> Vv {
+        let p = self.spill(vals);
+        let t = self.iconst(tag as i64);
+        let i = self.iconst(id as i64);
+        let n = self.iconst(vals.len() as i64);
+        self.rt_v("chor_rt_make", &[t, i, p, n])
+    }
+
+    /// Compares the stack pointer with the runtime's limit: deep non-tail recursion stops
+    /// with an error instead of a signal.
+    fn stack_check(&mut self, span: Span) {
+        let ss =
+            self.b
+                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
+        let sp = self.b.ins().stack_addr(I64, ss, 0);
+        let id = self.cg.stack_limit();
+        let gv = self.cg.module.declare_data_in_func(id, self.b.func);
+        let addr = self.b.ins().symbol_value(I64, gv);
+        let limit = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
+        let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        let bad = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.ins().brif(low, bad, &[], ok, &[]);
+        self.b.switch_to_block(bad);
+        self.b.seal_block(bad);
+        let l = self.loc(span);
+        self.rt("chor_rt_stack_overflow", &[l], 0);
+        self.b.ins().trap(TrapCode::STACK_OVERFLOW);
+        self.b.switch_to_block(ok);
+        self.b.seal_block(ok);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Expressions
+
+    fn is_local(&self, p: &Path) -> bool {
+        p.is_single() && self.lookup(&p.last().name).is_some()
+    }
+
+    pub fn expr(&mut self, e: &Expr, tail: bool) -> Vv {
+        match &e.kind {
+            ExprKind::Lit(l) => self.lit(l),
+            ExprKind::Path(p) => self.path(p, e),
+            ExprKind::Unary(op, x) => {
+                let v = self.expr(x, false);
+                match op {
+                    UnOp::Not => {
+                        let b = self.b.ins().bxor_imm_s(v.b, 1);
+                        Vv { t: v.t, b }
+                    }
+                    UnOp::Neg => self.neg(v, e.span),
+                }
+            }
+            ExprKind::Binary(op, a, b) => self.binary(*op, a, b, e.span),
+            ExprKind::Call(f, a) => self.call(f, a, e.span, tail),
+            ExprKind::Field(x, name) => {
+                let v = self.expr(x, false);
+                let l = self.loc(name.span);
+                match self.cg.field_index.get(&name.name).copied().flatten() {
+                    Some(i) => {
+                        let i = self.iconst(i as i64);
+                        self.rt_v("chor_rt_field", &[v.t, v.b, i, l])
+                    }
+                    None => {
+                        let (p, n) = self.bytes(&name.name);
+                        self.rt_v("chor_rt_field_named", &[v.t, v.b, p, n, l])
+                    }
+                }
+            }
+            ExprKind::TupleIndex(x, i, sp) => {
+                let v = self.expr(x, false);
+                let l = self.loc(*sp);
+                let i = self.iconst(*i as i64);
+                self.rt_v("chor_rt_field", &[v.t, v.b, i, l])
+            }
+            ExprKind::Tuple(items) => {
+                if items.is_empty() {
+                    return self.unit();
+                }
+                let vals: Vec<Vv> = items.iter().map(|x| self.expr(x, false)).collect();
+                self.make(TAG_TUPLE, 0, &vals)
+            }
+            ExprKind::List(items) => {
+                let vals: Vec<Vv> = items.iter().map(|x| self.expr(x, false)).collect();
+                self.make(TAG_LIST, 0, &vals)
+            }
+            ExprKind::StructLit { name, fields } => self.struct_lit(name, fields, e.span),
+            ExprKind::If { cond, then, els } => {
+                let c = self.expr(cond, false);
+                let tb = self.b.create_block();
+                let eb = self.b.create_block();
+                let merge = self.b.create_block();
+                let rt = self.b.append_block_param(merge, I64);
+                let rb = self.b.append_block_param(merge, I64);
+                self.b.ins().brif(c.b, tb, &[], eb, &[]);
+                self.b.switch_to_block(tb);
+                self.b.seal_block(tb);
+                let v = self.block(then, tail);
+                self.b.ins().jump(merge, &args(&[v.t, v.b]));
+                self.b.switch_to_block(eb);
+                self.b.seal_block(eb);
+                let v = match els {
+                    Some(x) => self.expr(x, tail),
+                    None => self.unit(),
+                };
+                self.b.ins().jump(merge, &args(&[v.t, v.b]));
+                self.b.switch_to_block(merge);
+                self.b.seal_block(merge);
+                Vv { t: rt, b: rb }
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let pats: Vec<&Pattern> = arms.iter().map(|a| &a.pat).collect();
+                let opt = self.option_match(scrutinee, &pats);
+                let s = self.scrutinee(scrutinee, opt);
+                let mark = self.scope.len();
+                self.bind("", s);
+                let merge = self.b.create_block();
+                let rt = self.b.append_block_param(merge, I64);
+                let rb = self.b.append_block_param(merge, I64);
+                for arm in arms {
+                    let s = self.local_value(mark);
+                    let fail = self.b.create_block();
+                    self.arm_test(&arm.pat, s, fail, opt.is_some());
+                    let inner = self.scope.len();
+                    self.arm_bind(&arm.pat, s, opt.is_some());
+                    let v = self.expr(&arm.body, tail);
+                    self.pop_to(inner);
+                    self.b.ins().jump(merge, &args(&[v.t, v.b]));
+                    self.b.switch_to_block(fail);
+                    self.b.seal_block(fail);
+                }
+                let s = self.local_value(mark);
+                let k = self.iconst(0);
+                let l = self.loc(scrutinee.span);
+                self.rt("chor_rt_fault_nomatch", &[s.t, s.b, k, l], 0);
+                self.b.ins().trap(TrapCode::unwrap_user(2));
+                self.b.switch_to_block(merge);
+                self.b.seal_block(merge);
+                self.pop_to(mark);
+                Vv { t: rt, b: rb }
+            }
+            ExprKind::Block(b) => self.block(b, tail),
+            ExprKind::Return(x) => {
+                let v = match x {
+                    Some(x) => self.expr(x, false),
+                    None => self.unit(),
+                };
+                self.ret(v);
+                self.unit()
+            }
+            ExprKind::Located(..) | ExprKind::Error => {
+                self.fault("this expression cannot run", e.span);
+                self.unit()
+            }
+        }
+    }
+
+    fn lit(&mut self, l: &Lit) -> Vv {
+        match l {
+            Lit::Int(i) => self.vv_const(TAG_INT, *i),
+            Lit::Float(x) => self.vv_const(TAG_FLOAT, x.to_bits() as i64),
+            Lit::Bool(b) => self.vv_const(TAG_BOOL, *b as i64),
+            Lit::Unit => self.unit(),
+            Lit::Str(s) => self.str_lit(s),
+        }
+    }
+
+    /// A string literal: made once, kept in a per-literal slot that holds one reference
+    /// forever; each evaluation adds a reference.
+    fn str_lit(&mut self, s: &str) -> Vv {
+        let slot = self.cg.literal_slot(s);
+        let gv = self.cg.module.declare_data_in_func(slot, self.b.func);
+        let addr = self.b.ins().symbol_value(I64, gv);
+        let flags = MemFlagsData::trusted();
+        let b0 = self.b.ins().load(I64, flags, addr, 8);
+        let have = self.b.create_block();
+        let make = self.b.create_block();
+        let merge = self.b.create_block();
+        let rb = self.b.append_block_param(merge, I64);
+        self.b.ins().brif(b0, have, &[], make, &[]);
+        self.b.switch_to_block(make);
+        self.b.seal_block(make);
+        let (p, n) = self.bytes(s);
+        let v = self.rt_v("chor_rt_str", &[p, n]);
+        self.b.ins().store(flags, v.b, addr, 8);
+        self.b.ins().jump(merge, &args(&[v.b]));
+        self.b.switch_to_block(have);
+        self.b.seal_block(have);
+        self.b.ins().jump(merge, &args(&[b0]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        let t = self.iconst(TAG_STR as i64);
+        let v = Vv { t, b: rb };
+        self.rt("chor_rt_inc", &[v.t, v.b], 0);
+        v
+    }
+
+    fn path(&mut self, p: &Path, e: &Expr) -> Vv {
+        if p.is_single()
+            && let Some(i) = self.lookup(&p.last().name)
+        {
+            let v = self.local_value(i);
+            if self.moves.contains(&(e as *const Expr)) {
+                let zero = self.iconst(TAG_UNIT as i64);
+                let t = self.scope[i].t;
+                self.b.def_var(t, zero);
+            } else {
+                self.inc(v);
+            }
+            return v;
+        }
+        let prog = self.cg.prog;
+        if let Some((q, r)) = prog.lookup_fn(self.module.as_deref(), p) {
+            let id = self.cg.fn_value_code(r);
+            let fr = self.fref(id);
+            let code = self.b.ins().func_addr(I64, fr);
+            let zero = self.iconst(0);
+            let (mp, ml) = self.bytes(q.module.as_deref().unwrap_or(""));
+            let (np, nl) = self.bytes(&q.name);
+            return self.rt_v("chor_rt_make_func", &[code, zero, mp, ml, np, nl]);
+        }
+        if let Some((_, arity)) = self.cg.variant(&p.last().name) {
+            let vid = self.cg.variant_ids[&p.last().name];
+            if arity == 0 {
+                return self.make(TAG_VARIANT, vid, &[]);
+            }
+            let id = self.cg.ctor_code(&p.last().name);
+            let fr = self.fref(id);
+            let code = self.b.ins().func_addr(I64, fr);
+            let one = self.iconst(1);
+            let (mp, ml) = self.bytes("");
+            let (np, nl) = self.bytes(&p.last().name);
+            return self.rt_v("chor_rt_make_func", &[code, one, mp, ml, np, nl]);
+        }
+        self.fault(&format!("`{}` is not defined here", p.text()), e.span);
+        self.unit()
+    }
+
+    fn neg(&mut self, v: Vv, span: Span) -> Vv {
+        let is_int = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, TAG_INT as i64);
+        let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, v.b, i64::MIN);
+        let not_min = self.b.ins().bxor_imm_s(is_min, 1);
+        let fast = self.b.ins().band(is_int, not_min);
+        let fb = self.b.create_block();
+        let sb = self.b.create_block();
+        let merge = self.b.create_block();
+        let rt = self.b.append_block_param(merge, I64);
+        let rb = self.b.append_block_param(merge, I64);
+        self.b.ins().brif(fast, fb, &[], sb, &[]);
+        self.b.switch_to_block(fb);
+        self.b.seal_block(fb);
+        let n = self.b.ins().ineg(v.b);
+        self.b.ins().jump(merge, &args(&[v.t, n]));
+        self.b.switch_to_block(sb);
+        self.b.seal_block(sb);
+        let l = self.loc(span);
+        let r = self.rt_v("chor_rt_neg", &[v.t, v.b, l]);
+        self.b.ins().jump(merge, &args(&[r.t, r.b]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        Vv { t: rt, b: rb }
+    }
+
+    fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, span: Span) -> Vv {
+        if matches!(op, BinOp::And | BinOp::Or) {
+            let x = self.expr(a, false);
+            let rhs = self.b.create_block();
+            let merge = self.b.create_block();
+            let rb = self.b.append_block_param(merge, I64);
+            let t = self.iconst(TAG_BOOL as i64);
+            if op == BinOp::And {
+                let f = self.iconst(0);
+                self.b.ins().brif(x.b, rhs, &[], merge, &args(&[f]));
+            } else {
+                let tr = self.iconst(1);
+                self.b.ins().brif(x.b, merge, &args(&[tr]), rhs, &[]);
+            }
+            self.b.switch_to_block(rhs);
+            self.b.seal_block(rhs);
+            let y = self.expr(b, false);
+            self.b.ins().jump(merge, &args(&[y.b]));
+            self.b.switch_to_block(merge);
+            self.b.seal_block(merge);
+            return Vv { t, b: rb };
+        }
+        let x = self.expr(a, false);
+        let y = self.expr(b, false);
+        self.binop(op, x, y, span)
+    }
+
+    fn binop(&mut self, op: BinOp, x: Vv, y: Vv, span: Span) -> Vv {
+        use BinOp::*;
+        let code = match op {
+            Add => 0,
+            Sub => 1,
+            Mul => 2,
+            Div => 3,
+            Rem => 4,
+            Concat => 5,
+            Eq => 6,
+            Ne => 7,
+            Lt => 8,
+            Le => 9,
+            Gt => 10,
+            Ge => 11,
+            And | Or => 0,
+        };
+        let slow_call = |fx: &mut Self| {
+            let c = fx.iconst(code);
+            let l = fx.loc(span);
+            fx.rt_v("chor_rt_binop", &[c, x.t, x.b, y.t, y.b, l])
+        };
+        if op == Concat {
+            return slow_call(self);
+        }
+        let (kx, ky) = (self.const_of(x.t), self.const_of(y.t));
+        let static_fast = match (kx, ky) {
+            (Some(a), Some(b)) if matches!(op, Eq | Ne | Lt | Le | Gt | Ge) => {
+                a == b && (a as u64) < TAG_FLOAT
+            }
+            (Some(a), Some(b)) => a as u64 == TAG_INT && b as u64 == TAG_INT,
+            _ => false,
+        };
+        if static_fast {
+            let (t, r) = self.fast_op(op, x, y, span);
+            return Vv { t, b: r };
+        }
+        // Fast path: both Ints (arithmetic), or both the same unboxed non-Float (comparison).
+        let fast = if matches!(op, Eq | Ne | Lt | Le | Gt | Ge) {
+            let same = self.b.ins().icmp(IntCC::Equal, x.t, y.t);
+            let small = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, x.t, TAG_FLOAT as i64);
+            self.b.ins().band(same, small)
+        } else {
+            let a = self.b.ins().icmp_imm_s(IntCC::Equal, x.t, TAG_INT as i64);
+            let b = self.b.ins().icmp_imm_s(IntCC::Equal, y.t, TAG_INT as i64);
+            self.b.ins().band(a, b)
+        };
+        let fb = self.b.create_block();
+        let sb = self.b.create_block();
+        let merge = self.b.create_block();
+        let rt = self.b.append_block_param(merge, I64);
+        let rb = self.b.append_block_param(merge, I64);
+        self.b.ins().brif(fast, fb, &[], sb, &[]);
+        self.b.switch_to_block(fb);
+        self.b.seal_block(fb);
+        let (t, r) = self.fast_op(op, x, y, span);
+        self.b.ins().jump(merge, &args(&[t, r]));
+        self.b.switch_to_block(sb);
+        self.b.seal_block(sb);
+        let s = slow_call(self);
+        self.b.ins().jump(merge, &args(&[s.t, s.b]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        Vv { t: rt, b: rb }
+    }
+
+    /// The inline code of an operator on two unboxed values of the same kind.
+    fn fast_op(&mut self, op: BinOp, x: Vv, y: Vv, span: Span) -> (Value, Value) {
+        use BinOp::*;
+        match op {
+            Eq | Ne | Lt | Le | Gt | Ge => {
+                let cc = match op {
+                    Eq => IntCC::Equal,
+                    Ne => IntCC::NotEqual,
+                    Lt => IntCC::SignedLessThan,
+                    Le => IntCC::SignedLessThanOrEqual,
+                    Gt => IntCC::SignedGreaterThan,
+                    _ => IntCC::SignedGreaterThanOrEqual,
+                };
+                let c = self.b.ins().icmp(cc, x.b, y.b);
+                let c = self.b.ins().uextend(I64, c);
+                (self.iconst(TAG_BOOL as i64), c)
+            }
+            Add | Sub | Mul => {
+                let (r, of) = match op {
+                    Add => self.b.ins().sadd_overflow(x.b, y.b),
+                    Sub => self.b.ins().ssub_overflow(x.b, y.b),
+                    _ => self.b.ins().smul_overflow(x.b, y.b),
+                };
+                let bad = self.b.create_block();
+                let good = self.b.create_block();
+                self.b.ins().brif(of, bad, &[], good, &[]);
+                self.b.switch_to_block(bad);
+                self.b.seal_block(bad);
+                self.fault("integer overflow", span);
+                self.b.ins().jump(good, &[]);
+                self.b.switch_to_block(good);
+                self.b.seal_block(good);
+                (self.iconst(TAG_INT as i64), r)
+            }
+            _ => {
+                // Div / Rem: zero divisor and MIN / -1 are faults, as in the interpreter.
+                let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y.b, 0);
+                let bad0 = self.b.create_block();
+                let nz = self.b.create_block();
+                self.b.ins().brif(zero, bad0, &[], nz, &[]);
+                self.b.switch_to_block(bad0);
+                self.b.seal_block(bad0);
+                self.fault("division by zero", span);
+                self.b.ins().jump(nz, &[]);
+                self.b.switch_to_block(nz);
+                self.b.seal_block(nz);
+                let m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y.b, -1);
+                let mn = self.b.ins().icmp_imm_s(IntCC::Equal, x.b, i64::MIN);
+                let of = self.b.ins().band(m1, mn);
+                let bad = self.b.create_block();
+                let good = self.b.create_block();
+                self.b.ins().brif(of, bad, &[], good, &[]);
+                self.b.switch_to_block(bad);
+                self.b.seal_block(bad);
+                self.fault("integer overflow", span);
+                self.b.ins().jump(good, &[]);
+                self.b.switch_to_block(good);
+                self.b.seal_block(good);
+                let r = if op == Div {
+                    self.b.ins().sdiv(x.b, y.b)
+                } else {
+                    self.b.ins().srem(x.b, y.b)
+                };
+                (self.iconst(TAG_INT as i64), r)
+            }
+        }
+    }
+
+    fn call(&mut self, f: &Expr, a: &[Expr], span: Span, tail: bool) -> Vv {
+        let prog = self.cg.prog;
+        if let ExprKind::Path(p) = &f.kind
+            && !self.is_local(p)
+        {
+            if let Some((_, r)) = prog.lookup_fn(self.module.as_deref(), p) {
+                let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
+                return self.call_fn(r, &vals, span, tail);
+            }
+            if let Some((vid, _)) = self.cg.variant(&p.last().name) {
+                let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
+                return self.make(TAG_VARIANT, vid, &vals);
+            }
+        }
+        let callee = self.expr(f, false);
+        let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
+        let l = self.loc(f.span);
+        let code = self.rt("chor_rt_func_code", &[callee.t, callee.b, l], 1)[0];
+        let sig = self.b.import_signature(tail_sig(0, vals.len()));
+        let call = self.b.ins().call_indirect(sig, code, &Self::flat(&vals));
+        let res = self.b.inst_results(call);
+        let r = Vv {
+            t: res[0],
+            b: res[1],
+        };
+        self.dec(callee);
+        r
+    }
+
+    /// A direct call of a local function (or a builtin) with evaluated arguments.
+    fn call_fn(&mut self, r: ItemRef, vals: &[Vv], span: Span, tail: bool) -> Vv {
+        let prog = self.cg.prog;
+        let Some(def) = prog.fn_def(r) else {
+            self.fault("unknown function", span);
+            return self.unit();
+        };
+        if def.body.is_none() {
+            let module = prog.module_of(r);
+            let Some((sym, n)) = chor_runtime::rt::ffi::builtin_symbol(module, &def.name.name)
+            else {
+                self.fault(
+                    &format!("no implementation of builtin `{}`", def.name.name),
+                    span,
+                );
+                return self.unit();
+            };
+            let mut words = Self::flat(&vals[..n.min(vals.len())]);
+            words.push(self.loc(span));
+            let v = self.rt_v(sym, &words);
+            if sym == "chor_b_panic" {
+                self.dead();
+            }
+            return v;
+        }
+        let id = self.cg.fn_id(r);
+        let mut v = self.call_gen(id, &Self::flat(vals), tail);
+        // A declared `-> Int` (or Bool, Float, ()) fixes the result's tag: later checks fold.
+        let ret = match &def.ret {
+            Some(t) => static_tag(t, &def.generics),
+            None => Some(TAG_UNIT),
+        };
+        if let Some(tag) = ret {
+            v.t = self.iconst(tag as i64);
+        }
+        v
+    }
+
+    fn struct_lit(&mut self, name: &Path, fields: &[FieldInit], span: Span) -> Vv {
+        let prog = self.cg.prog;
+        let Some((q, r)) = prog.lookup_struct(self.module.as_deref(), name) else {
+            self.fault(&format!("unknown struct `{}`", name.text()), span);
+            return self.unit();
+        };
+        let Some(def) = prog.struct_def(r) else {
+            return self.unit();
+        };
+        let sid = self.cg.struct_ids.get(&q.to_string()).copied().unwrap_or(0);
+        let mut vals: Vec<Option<Vv>> = vec![None; def.fields.len()];
+        for f in fields {
+            let v = self.expr(&f.value, false);
+            match def.fields.iter().position(|d| d.name.name == f.name.name) {
+                Some(i) => {
+                    if let Some(old) = vals[i].replace(v) {
+                        self.dec(old);
+                    }
+                }
+                None => self.dec(v),
+            }
+        }
+        let vals: Vec<Vv> = vals
+            .into_iter()
+            .map(|v| v.unwrap_or_else(|| self.unit()))
+            .collect();
+        self.make(TAG_STRUCT, sid, &vals)
+    }
+
+    fn block(&mut self, b: &Block, tail: bool) -> Vv {
+        let mark = self.scope.len();
+        for s in &b.stmts {
+            match s {
+                Stmt::Let {
+                    pat, value, span, ..
+                } => {
+                    let v = self.expr(value, false);
+                    self.let_pat(pat, v, *span);
+                }
+                Stmt::Expr(x) => {
+                    let v = self.expr(x, false);
+                    self.dec(v);
+                }
+                Stmt::Error(sp) => self.fault("this statement has a syntax error", *sp),
+            }
+        }
+        let v = match &b.tail {
+            Some(t) => self.expr(t, tail),
+            None => self.unit(),
+        };
+        self.pop_to(mark);
+        v
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Patterns
+
+    fn nullary_variant(&self, name: &str) -> Option<u32> {
+        match self.cg.variant(name) {
+            Some((vid, 0)) => Some(vid),
+            _ => None,
+        }
+    }
+
+    /// `let pat = v;` binding an owned value; a refutable pattern that fails is a fault.
+    fn let_pat(&mut self, pat: &Pattern, v: Vv, span: Span) {
+        if let PatternKind::Ident(id) = &pat.kind
+            && self.nullary_variant(&id.name).is_none()
+        {
+            self.bind(&id.name, v);
+            return;
+        }
+        if matches!(pat.kind, PatternKind::Wild) {
+            self.dec(v);
+            return;
+        }
+        let fail = self.b.create_block();
+        let ok = self.b.create_block();
+        self.pat_test(pat, v, fail);
+        self.b.ins().jump(ok, &[]);
+        self.b.switch_to_block(fail);
+        self.b.seal_block(fail);
+        let k = self.iconst(1);
+        let l = self.loc(span);
+        self.rt("chor_rt_fault_nomatch", &[v.t, v.b, k, l], 0);
+        self.b.ins().trap(TrapCode::unwrap_user(2));
+        self.b.switch_to_block(ok);
+        self.b.seal_block(ok);
+        self.pat_bind(pat, v);
+        self.dec(v);
+    }
+
+    /// `match list::get(..) / map::get(..)` whose arms are only `Some(p)`, `None` and `_`: the
+    /// runtime symbol that returns the element itself (or a value tagged `TAG_NONE`).
+    fn option_match(&self, scrutinee: &Expr, pats: &[&Pattern]) -> Option<&'static str> {
+        let ExprKind::Call(f, a) = &scrutinee.kind else {
+            return None;
+        };
+        let ExprKind::Path(p) = &f.kind else {
+            return None;
+        };
+        if a.len() != 2 || self.is_local(p) {
+            return None;
+        }
+        let prog = self.cg.prog;
+        let (_, r) = prog.lookup_fn(self.module.as_deref(), p)?;
+        let def = prog.fn_def(r)?;
+        if def.body.is_some() || def.name.name != "get" {
+            return None;
+        }
+        let sym = match prog.module_of(r) {
+            Some("list") => "chor_rt_list_get_raw",
+            Some("map") => "chor_rt_map_get_raw",
+            _ => return None,
+        };
+        let ok = pats.iter().all(|p| match &p.kind {
+            PatternKind::Wild => true,
+            PatternKind::Ident(id) => id.name == "None" && self.nullary_variant("None").is_some(),
+            PatternKind::Variant { name, args } => name.last().name == "Some" && args.len() == 1,
+            _ => false,
+        });
+        ok.then_some(sym)
+    }
+
+    fn scrutinee(&mut self, e: &Expr, opt: Option<&'static str>) -> Vv {
+        let (Some(sym), ExprKind::Call(_, a)) = (opt, &e.kind) else {
+            return self.expr(e, false);
+        };
+        let x = self.expr(&a[0], false);
+        let y = self.expr(&a[1], false);
+        let l = self.loc(e.span);
+        self.rt_v(sym, &[x.t, x.b, y.t, y.b, l])
+    }
+
+    fn arm_test(&mut self, pat: &Pattern, v: Vv, fail: cranelift_codegen::ir::Block, opt: bool) {
+        if !opt {
+            return self.pat_test(pat, v, fail);
+        }
+        let none = chor_runtime::rt::ffi::TAG_NONE as i64;
+        match &pat.kind {
+            PatternKind::Variant { args: ps, .. } => {
+                let c = self.b.ins().icmp_imm_s(IntCC::NotEqual, v.t, none);
+                self.check(c, fail);
+                self.pat_test(&ps[0], v, fail);
+            }
+            PatternKind::Ident(_) => {
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, none);
+                self.check(c, fail);
+            }
+            _ => {}
+        }
+    }
+
+    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: bool) {
+        if !opt {
+            return self.pat_bind(pat, v);
+        }
+        if let PatternKind::Variant { args: ps, .. } = &pat.kind {
+            self.pat_bind(&ps[0], v);
+        }
+    }
+
+    fn peek(&mut self, v: Vv, i: usize) -> Vv {
+        let i = self.iconst(i as i64);
+        self.rt_v("chor_rt_peek", &[v.t, v.b, i])
+    }
+
+    fn check(&mut self, cond: Value, fail: cranelift_codegen::ir::Block) {
+        let next = self.b.create_block();
+        self.b.ins().brif(cond, next, &[], fail, &[]);
+        self.b.switch_to_block(next);
+        self.b.seal_block(next);
+    }
+
+    /// Tests `v` (borrowed) against `pat`; jumps to `fail` if it does not match.
+    fn pat_test(&mut self, pat: &Pattern, v: Vv, fail: cranelift_codegen::ir::Block) {
+        match &pat.kind {
+            PatternKind::Wild | PatternKind::Error => {}
+            PatternKind::Ident(id) => {
+                if let Some(vid) = self.nullary_variant(&id.name) {
+                    let got = self.rt("chor_rt_variant_id", &[v.t, v.b], 1)[0];
+                    let c = self.b.ins().icmp_imm_s(IntCC::Equal, got, vid as i64);
+                    self.check(c, fail);
+                }
+            }
+            PatternKind::Lit(l) => match l {
+                Lit::Unit => {}
+                Lit::Int(i) => {
+                    let t = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, TAG_INT as i64);
+                    let c = self.b.ins().icmp_imm_s(IntCC::Equal, v.b, *i);
+                    let c = self.b.ins().band(t, c);
+                    self.check(c, fail);
+                }
+                Lit::Bool(x) => {
+                    let c = self.b.ins().icmp_imm_s(IntCC::Equal, v.b, *x as i64);
+                    self.check(c, fail);
+                }
+                _ => {
+                    let lv = self.lit(l);
+                    let c = self.rt("chor_rt_eq_lit", &[v.t, v.b, lv.t, lv.b], 1)[0];
+                    self.check(c, fail);
+                }
+            },
+            PatternKind::Tuple(ps) => {
+                for (i, p) in ps.iter().enumerate() {
+                    let e = self.peek(v, i);
+                    self.pat_test(p, e, fail);
+                }
+            }
+            PatternKind::Variant { name, args: ps } => {
+                let vid = self
+                    .cg
+                    .variant_ids
+                    .get(&name.last().name)
+                    .copied()
+                    .unwrap_or(u32::MAX);
+                let got = self.rt("chor_rt_variant_id", &[v.t, v.b], 1)[0];
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, got, vid as i64);
+                self.check(c, fail);
+                for (i, p) in ps.iter().enumerate() {
+                    let e = self.peek(v, i);
+                    self.pat_test(p, e, fail);
+                }
+            }
+            PatternKind::Struct { name, fields, .. } => {
+                for (i, p) in self.struct_pat_fields(name, fields) {
+                    let e = self.peek(v, i);
+                    self.pat_test(p, e, fail);
+                }
+            }
+            PatternKind::List { elems, rest } => {
+                let n = self.rt("chor_rt_list_len", &[v.t, v.b], 1)[0];
+                let c = match rest {
+                    None => self.b.ins().icmp_imm_s(IntCC::Equal, n, elems.len() as i64),
+                    Some(_) => self.b.ins().icmp_imm_s(
+                        IntCC::UnsignedGreaterThanOrEqual,
+                        n,
+                        elems.len() as i64,
+                    ),
+                };
+                // A non-list reports u64::MAX: not a match.
+                let is_list = self.b.ins().icmp_imm_s(IntCC::NotEqual, n, -1);
+                let c = self.b.ins().band(c, is_list);
+                self.check(c, fail);
+                for (i, p) in elems.iter().enumerate() {
+                    let e = self.peek(v, i);
+                    self.pat_test(p, e, fail);
+                }
+            }
+        }
+    }
+
+    fn struct_pat_fields<'e>(
+        &self,
+        name: &Path,
+        fields: &'e [FieldPat],
+    ) -> Vec<(usize, &'e Pattern)> {
+        let prog = self.cg.prog;
+        let def = prog
+            .lookup_struct(self.module.as_deref(), name)
+            .and_then(|(_, r)| prog.struct_def(r));
+        fields
+            .iter()
+            .filter_map(|fp| {
+                let i = def?
+                    .fields
+                    .iter()
+                    .position(|d| d.name.name == fp.name.name)?;
+                Some((i, &fp.pat))
+            })
+            .collect()
+    }
+
+    /// Binds the variables of a pattern already known to match `v` (borrowed): new references.
+    fn pat_bind(&mut self, pat: &Pattern, v: Vv) {
+        match &pat.kind {
+            PatternKind::Wild | PatternKind::Error | PatternKind::Lit(_) => {}
+            PatternKind::Ident(id) => {
+                if self.nullary_variant(&id.name).is_none() {
+                    self.inc(v);
+                    self.bind(&id.name, v);
+                }
+            }
+            PatternKind::Tuple(ps) | PatternKind::Variant { args: ps, .. } => {
+                for (i, p) in ps.iter().enumerate() {
+                    if binds_nothing(p) {
+                        continue;
+                    }
+                    let e = self.peek(v, i);
+                    self.pat_bind(p, e);
+                }
+            }
+            PatternKind::Struct { name, fields, .. } => {
+                for (i, p) in self.struct_pat_fields(name, fields) {
+                    let e = self.peek(v, i);
+                    self.pat_bind(p, e);
+                }
+            }
+            PatternKind::List { elems, rest } => {
+                for (i, p) in elems.iter().enumerate() {
+                    if binds_nothing(p) {
+                        continue;
+                    }
+                    let e = self.peek(v, i);
+                    self.pat_bind(p, e);
+                }
+                if let Some(Some(r)) = rest {
+                    let n = self.iconst(elems.len() as i64);
+                    let tail = self.rt_v("chor_rt_list_rest", &[v.t, v.b, n]);
+                    // The rest is a new list: bind it by value.
+                    self.let_pat(r, tail, r.span);
+                }
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Local programs
+
+    fn role(&mut self, name: &str, span: Span) -> Value {
+        match self.roles.iter().find(|(n, _)| n == name) {
+            Some((_, v)) => *v,
+            None => {
+                self.fault(&format!("unknown role `{name}`"), span);
+                self.iconst(0)
+            }
+        }
+    }
+
+    fn stmts(&mut self, ss: &[LStmt], tail: bool) {
+        let mark = self.scope.len();
+        let n = ss.len();
+        for (k, s) in ss.iter().enumerate() {
+            self.stmt(s, tail && k + 1 == n);
+        }
+        self.pop_to(mark);
+    }
+
+    fn stmt(&mut self, s: &LStmt, last: bool) {
+        match &s.kind {
+            LKind::Let { pat, value } => {
+                let v = self.expr(value, false);
+                self.let_pat(pat, v, s.span);
+            }
+            LKind::Effect(e) => {
+                let v = self.expr(e, false);
+                self.dec(v);
+            }
+            LKind::Send { to, expr } => {
+                let v = self.expr(expr, false);
+                for r in to {
+                    let peer = self.role(r, s.span);
+                    let l = self.loc(s.span);
+                    self.rt("chor_rt_send", &[peer, v.t, v.b, l], 0);
+                }
+                self.dec(v);
+            }
+            LKind::Recv { from, var } => {
+                let peer = self.role(from, s.span);
+                let l = self.loc(s.span);
+                let v = self.rt_v("chor_rt_recv", &[peer, l]);
+                self.bind(var, v);
+            }
+            LKind::Select { to, label } => {
+                for r in to {
+                    let peer = self.role(r, s.span);
+                    let (p, n) = self.bytes(label);
+                    let l = self.loc(s.span);
+                    self.rt("chor_rt_select", &[peer, p, n, l], 0);
+                }
+            }
+            LKind::Branch { from, arms } => {
+                let peer = self.role(from, s.span);
+                let labels: Vec<&str> = arms.iter().map(|(l, _)| l.as_str()).collect();
+                let (p, n) = self.bytes(&labels.join("\t"));
+                let l = self.loc(s.span);
+                let idx = self.rt("chor_rt_branch", &[peer, p, n, l], 1)[0];
+                let merge = self.b.create_block();
+                for (i, (_, body)) in arms.iter().enumerate() {
+                    let this = self.b.create_block();
+                    let next = self.b.create_block();
+                    let c = self.b.ins().icmp_imm_s(IntCC::Equal, idx, i as i64);
+                    self.b.ins().brif(c, this, &[], next, &[]);
+                    self.b.switch_to_block(this);
+                    self.b.seal_block(this);
+                    self.stmts(body, last);
+                    self.b.ins().jump(merge, &[]);
+                    self.b.switch_to_block(next);
+                    self.b.seal_block(next);
+                }
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(merge);
+                self.b.seal_block(merge);
+            }
+            LKind::If { cond, then, els } => {
+                let c = self.expr(cond, false);
+                let tb = self.b.create_block();
+                let eb = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.ins().brif(c.b, tb, &[], eb, &[]);
+                self.b.switch_to_block(tb);
+                self.b.seal_block(tb);
+                self.stmts(then, last);
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(eb);
+                self.b.seal_block(eb);
+                self.stmts(els, last);
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(merge);
+                self.b.seal_block(merge);
+            }
+            LKind::Match { scrutinee, arms } => {
+                let pats: Vec<&Pattern> = arms.iter().map(|a| &a.0).collect();
+                let opt = self.option_match(scrutinee, &pats);
+                let v = self.scrutinee(scrutinee, opt);
+                let mark = self.scope.len();
+                self.bind("", v);
+                let merge = self.b.create_block();
+                for (pat, body) in arms {
+                    let v = self.local_value(mark);
+                    let fail = self.b.create_block();
+                    self.arm_test(pat, v, fail, opt.is_some());
+                    let inner = self.scope.len();
+                    self.arm_bind(pat, v, opt.is_some());
+                    self.stmts(body, last);
+                    self.pop_to(inner);
+                    self.b.ins().jump(merge, &[]);
+                    self.b.switch_to_block(fail);
+                    self.b.seal_block(fail);
+                }
+                let v = self.local_value(mark);
+                let k = self.iconst(0);
+                let l = self.loc(scrutinee.span);
+                self.rt("chor_rt_fault_nomatch", &[v.t, v.b, k, l], 0);
+                self.b.ins().trap(TrapCode::unwrap_user(2));
+                self.b.switch_to_block(merge);
+                self.b.seal_block(merge);
+                self.pop_to(mark);
+            }
+            LKind::Block(body) => self.stmts(body, last),
+            LKind::Call {
+                key,
+                roles,
+                args: a,
+                bind,
+                ..
+            } => {
+                let mut words = Vec::new();
+                for r in roles {
+                    words.push(self.role(r, s.span));
+                }
+                let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
+                words.extend(Self::flat(&vals));
+                let id = self.cg.proc_id(key);
+                let tail = last && bind.is_none();
+                let v = self.call_gen(id, &words, tail);
+                if tail {
+                    return;
+                }
+                match bind {
+                    Some(p) => self.let_pat(p, v, s.span),
+                    None => self.dec(v),
+                }
+            }
+            LKind::Return(e) => {
+                let v = self.expr(e, false);
+                self.ret(v);
+            }
+        }
+    }
+}
+
+/// The tag of every value of a declared type, when it is a fixed unboxed type.
+fn static_tag(ty: &Type, generics: &[Ident]) -> Option<u64> {
+    match ty {
+        Type::Named { name, args, .. } if args.is_empty() && name.is_single() => {
+            let n = name.last().name.as_str();
+            if generics.iter().any(|g| g.name == n) {
+                return None;
+            }
+            match n {
+                "Int" => Some(TAG_INT),
+                "Bool" => Some(TAG_BOOL),
+                "Float" => Some(TAG_FLOAT),
+                _ => None,
+            }
+        }
+        Type::Tuple { elems, .. } if elems.is_empty() => Some(TAG_UNIT),
+        _ => None,
+    }
+}
+
+fn binds_nothing(p: &Pattern) -> bool {
+    matches!(
+        p.kind,
+        PatternKind::Wild | PatternKind::Lit(_) | PatternKind::Error
+    )
+}
+
+/// Lowers a local function with a body.
+pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
+    let prog = cg.prog;
+    let Some(def) = prog.fn_def(r) else {
+        return Err("unknown function".into());
+    };
+    let Some(body) = &def.body else {
+        return Err("a builtin has no body".into());
+    };
+    let module = prog.module_of(r).map(str::to_owned);
+    let moves = compute_fn_moves(prog, module.as_deref(), def);
+    let sig = tail_sig(0, def.params.len());
+    let mut func = cranelift_codegen::ir::Function::with_name_signature(
+        cranelift_codegen::ir::UserFuncName::user(0, id.as_u32()),
+        sig,
+    );
+    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+    {
+        let b = FunctionBuilder::new(&mut func, &mut fctx);
+        let mut fx = Fx::new(cg, b, module, moves);
+        let entry = fx.b.create_block();
+        fx.b.append_block_params_for_function_params(entry);
+        fx.b.switch_to_block(entry);
+        fx.b.seal_block(entry);
+        let ps = fx.b.block_params(entry).to_vec();
+        fx.stack_check(def.name.span);
+        for (i, p) in def.params.iter().enumerate() {
+            let t = match static_tag(&p.ty, &def.generics) {
+                Some(tag) => fx.iconst(tag as i64),
+                None => ps[2 * i],
+            };
+            fx.bind(
+                &p.name.name,
+                Vv {
+                    t,
+                    b: ps[2 * i + 1],
+                },
+            );
+        }
+        let v = fx.expr(body, true);
+        fx.ret(v);
+        fx.b.ins().trap(TrapCode::unwrap_user(3));
+        fx.b.seal_all_blocks();
+        let cfg = fx.cg.module.isa().frontend_config();
+        fx.b.finalize(cfg);
+    }
+    cg.define(id, func)
+}
+
+/// Lowers a projected choreographic procedure.
+pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> Result<(), String> {
+    let moves = compute_proc_moves(cg.prog, p);
+    let sig = tail_sig(p.roles.len(), p.params.len());
+    let mut func = cranelift_codegen::ir::Function::with_name_signature(
+        cranelift_codegen::ir::UserFuncName::user(1, id.as_u32()),
+        sig,
+    );
+    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+    let span = p.body.first().map(|s| s.span).unwrap_or_default();
+    {
+        let b = FunctionBuilder::new(&mut func, &mut fctx);
+        let mut fx = Fx::new(cg, b, None, moves);
+        let entry = fx.b.create_block();
+        fx.b.append_block_params_for_function_params(entry);
+        fx.b.switch_to_block(entry);
+        fx.b.seal_block(entry);
+        let ps = fx.b.block_params(entry).to_vec();
+        fx.stack_check(span);
+        let nr = p.roles.len();
+        fx.roles = p
+            .roles
+            .iter()
+            .cloned()
+            .zip(ps[..nr].iter().copied())
+            .collect();
+        for (i, name) in p.params.iter().enumerate() {
+            fx.bind(
+                name,
+                Vv {
+                    t: ps[nr + 2 * i],
+                    b: ps[nr + 2 * i + 1],
+                },
+            );
+        }
+        fx.stmts(&p.body, true);
+        let u = fx.unit();
+        fx.ret(u);
+        fx.b.ins().trap(TrapCode::unwrap_user(3));
+        fx.b.seal_all_blocks();
+        let cfg = fx.cg.module.isa().frontend_config();
+        fx.b.finalize(cfg);
+    }
+    let _ = key;
+    cg.define(id, func)
+}
+
+/// A function value's code for a builtin: a `tail` function that calls the runtime.
+pub fn lower_builtin_wrapper(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
+    let prog = cg.prog;
+    let Some(def) = prog.fn_def(r) else {
+        return Err("unknown function".into());
+    };
+    let n = def.params.len();
+    let mut func = cranelift_codegen::ir::Function::with_name_signature(
+        cranelift_codegen::ir::UserFuncName::user(2, id.as_u32()),
+        tail_sig(0, n),
+    );
+    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+    {
+        let b = FunctionBuilder::new(&mut func, &mut fctx);
+        let mut fx = Fx::new(cg, b, None, Moves::default());
+        let entry = fx.b.create_block();
+        fx.b.append_block_params_for_function_params(entry);
+        fx.b.switch_to_block(entry);
+        fx.b.seal_block(entry);
+        let ps = fx.b.block_params(entry).to_vec();
+        let vals: Vec<Vv> = (0..n)
+            .map(|i| Vv {
+                t: ps[2 * i],
+                b: ps[2 * i + 1],
+            })
+            .collect();
+        let v = fx.call_fn(r, &vals, def.name.span, false);
+        fx.b.ins().return_(&[v.t, v.b]);
+        fx.b.seal_all_blocks();
+        let cfg = fx.cg.module.isa().frontend_config();
+        fx.b.finalize(cfg);
+    }
+    cg.define(id, func)
+}
+
+/// A function value's code for a variant constructor.
+pub fn lower_ctor_wrapper(cg: &mut Cg<'_>, name: &str, id: FuncId) -> Result<(), String> {
+    let Some((vid, n)) = cg.variant(name) else {
+        return Err(format!("unknown variant {name}"));
+    };
+    let mut func = cranelift_codegen::ir::Function::with_name_signature(
+        cranelift_codegen::ir::UserFuncName::user(3, id.as_u32()),
+        tail_sig(0, n),
+    );
+    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+    {
+        let b = FunctionBuilder::new(&mut func, &mut fctx);
+        let mut fx = Fx::new(cg, b, None, Moves::default());
+        let entry = fx.b.create_block();
+        fx.b.append_block_params_for_function_params(entry);
+        fx.b.switch_to_block(entry);
+        fx.b.seal_block(entry);
+        let ps = fx.b.block_params(entry).to_vec();
+        let vals: Vec<Vv> = (0..n)
+            .map(|i| Vv {
+                t: ps[2 * i],
+                b: ps[2 * i + 1],
+            })
+            .collect();
+        let v = fx.make(TAG_VARIANT, vid, &vals);
+        fx.b.ins().return_(&[v.t, v.b]);
+        fx.b.seal_all_blocks();
+        let cfg = fx.cg.module.isa().frontend_config();
+        fx.b.finalize(cfg);
+    }
+    cg.define(id, func)
+}

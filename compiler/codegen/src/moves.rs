@@ -1,0 +1,354 @@
+//! Last-use analysis: which variable reads may move the value out instead of adding a
+//! reference. A read moves when no path from it reads the same binding again: a forward walk
+//! resolves each read to its binding, then a backward liveness walk (branches analysed
+//! separately, their live sets joined) marks the reads after which the binding is dead. With
+//! moves, a value that is not shared (`acc` in `f(acc ++ "x")`, `xs` in `list::push(xs, x)`)
+//! is updated in place by the runtime. A branch that does not move a variable another branch
+//! moved is fine: the lowering resets a moved variable to `()`, so its drop is a no-op.
+//!
+//! Both walks mirror the lowering in `lower.rs` exactly: same evaluation order, same name
+//! resolution (a single-segment path is a variable when one is in scope).
+
+use chor_check::Program;
+use chor_project::{LKind, LStmt, LocalProc};
+use chor_syntax::ast::*;
+use std::collections::{HashMap, HashSet};
+
+/// The reads (by node address) that move their variable's value.
+pub type Moves = HashSet<*const Expr>;
+
+struct W<'p> {
+    prog: &'p Program,
+    module: Option<&'p str>,
+    scope: Vec<(String, usize)>,
+    next: usize,
+    /// Each variable read and the binding it reads.
+    reads: HashMap<*const Expr, usize>,
+}
+
+impl W<'_> {
+    fn bind_name(&mut self, name: &str) {
+        self.next += 1;
+        self.scope.push((name.to_string(), self.next));
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.scope
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|x| x.1)
+    }
+
+    fn nullary(&self, name: &str) -> bool {
+        self.prog.variants.get(name).is_some_and(|(q, vi)| {
+            self.prog
+                .enums
+                .get(q)
+                .and_then(|r| self.prog.enum_def(*r))
+                .and_then(|d| d.variants.get(*vi))
+                .is_some_and(|v| v.fields.is_empty())
+        })
+    }
+
+    fn pat(&mut self, p: &Pattern) {
+        match &p.kind {
+            PatternKind::Ident(id) => {
+                if !self.nullary(&id.name) {
+                    self.bind_name(&id.name);
+                }
+            }
+            PatternKind::Tuple(ps) | PatternKind::Variant { args: ps, .. } => {
+                ps.iter().for_each(|p| self.pat(p));
+            }
+            PatternKind::Struct { fields, .. } => fields.iter().for_each(|f| self.pat(&f.pat)),
+            PatternKind::List { elems, rest } => {
+                elems.iter().for_each(|p| self.pat(p));
+                if let Some(Some(r)) = rest {
+                    self.pat(r);
+                }
+            }
+            PatternKind::Wild | PatternKind::Lit(_) | PatternKind::Error => {}
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Error | ExprKind::Located(..) => {}
+            ExprKind::Path(p) => {
+                if p.is_single()
+                    && let Some(id) = self.lookup(&p.last().name)
+                {
+                    self.reads.insert(e as *const Expr, id);
+                }
+            }
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
+                self.expr(x)
+            }
+            ExprKind::Binary(_, a, b) => {
+                self.expr(a);
+                self.expr(b);
+            }
+            ExprKind::Call(f, args) => {
+                let direct = match &f.kind {
+                    ExprKind::Path(p) => {
+                        !(p.is_single() && self.lookup(&p.last().name).is_some())
+                            && (self.prog.lookup_fn(self.module, p).is_some()
+                                || self.prog.lookup_variant(p).is_some())
+                    }
+                    _ => false,
+                };
+                if !direct {
+                    self.expr(f);
+                }
+                args.iter().for_each(|a| self.expr(a));
+            }
+            ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().for_each(|x| self.expr(x)),
+            ExprKind::StructLit { fields, .. } => fields.iter().for_each(|f| self.expr(&f.value)),
+            ExprKind::If { cond, then, els } => {
+                self.expr(cond);
+                self.block(then);
+                if let Some(x) = els {
+                    self.expr(x);
+                }
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                self.expr(scrutinee);
+                for a in arms {
+                    let mark = self.scope.len();
+                    self.pat(&a.pat);
+                    self.expr(&a.body);
+                    self.scope.truncate(mark);
+                }
+            }
+            ExprKind::Block(b) => self.block(b),
+            ExprKind::Return(x) => {
+                if let Some(x) = x {
+                    self.expr(x);
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, b: &Block) {
+        let mark = self.scope.len();
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { pat, value, .. } => {
+                    self.expr(value);
+                    self.pat(pat);
+                }
+                Stmt::Expr(x) => self.expr(x),
+                Stmt::Error(_) => {}
+            }
+        }
+        if let Some(t) = &b.tail {
+            self.expr(t);
+        }
+        self.scope.truncate(mark);
+    }
+
+    fn stmts(&mut self, ss: &[LStmt]) {
+        let mark = self.scope.len();
+        for s in ss {
+            match &s.kind {
+                LKind::Let { pat, value } => {
+                    self.expr(value);
+                    self.pat(pat);
+                }
+                LKind::Effect(e) | LKind::Send { expr: e, .. } | LKind::Return(e) => self.expr(e),
+                LKind::Recv { var, .. } => self.bind_name(var),
+                LKind::Select { .. } => {}
+                LKind::Branch { arms, .. } => arms.iter().for_each(|(_, b)| self.stmts(b)),
+                LKind::If { cond, then, els } => {
+                    self.expr(cond);
+                    self.stmts(then);
+                    self.stmts(els);
+                }
+                LKind::Match { scrutinee, arms } => {
+                    self.expr(scrutinee);
+                    for (p, b) in arms {
+                        let m = self.scope.len();
+                        self.pat(p);
+                        self.stmts(b);
+                        self.scope.truncate(m);
+                    }
+                }
+                LKind::Block(b) => self.stmts(b),
+                LKind::Call { args, bind, .. } => {
+                    args.iter().for_each(|a| self.expr(a));
+                    if let Some(p) = bind {
+                        self.pat(p);
+                    }
+                }
+            }
+        }
+        self.scope.truncate(mark);
+    }
+}
+
+type Live = HashSet<usize>;
+
+/// The backward walk: `live` holds the bindings read later on some path.
+struct B<'w> {
+    reads: &'w HashMap<*const Expr, usize>,
+    moves: Moves,
+}
+
+impl B<'_> {
+    fn expr(&mut self, e: &Expr, live: &mut Live) {
+        match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Error | ExprKind::Located(..) => {}
+            ExprKind::Path(_) => {
+                if let Some(id) = self.reads.get(&(e as *const Expr))
+                    && live.insert(*id)
+                {
+                    self.moves.insert(e as *const Expr);
+                }
+            }
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
+                self.expr(x, live)
+            }
+            ExprKind::Binary(_, a, b) => {
+                // `&&`/`||` skip `b` on some paths; `b`'s live set includes what follows anyway.
+                self.expr(b, live);
+                self.expr(a, live);
+            }
+            ExprKind::Call(f, args) => {
+                args.iter().rev().for_each(|a| self.expr(a, live));
+                // The callee is evaluated first (a named function or variant is not a read).
+                self.expr(f, live);
+            }
+            ExprKind::Tuple(xs) | ExprKind::List(xs) => {
+                xs.iter().rev().for_each(|x| self.expr(x, live))
+            }
+            ExprKind::StructLit { fields, .. } => {
+                fields.iter().rev().for_each(|f| self.expr(&f.value, live))
+            }
+            ExprKind::If { cond, then, els } => {
+                let mut lt = live.clone();
+                self.block(then, &mut lt);
+                if let Some(x) = els {
+                    self.expr(x, live);
+                }
+                live.extend(lt);
+                self.expr(cond, live);
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let after = live.clone();
+                for a in arms {
+                    let mut la = after.clone();
+                    self.expr(&a.body, &mut la);
+                    live.extend(la);
+                }
+                self.expr(scrutinee, live);
+            }
+            ExprKind::Block(b) => self.block(b, live),
+            ExprKind::Return(x) => {
+                // Nothing after a return runs.
+                live.clear();
+                if let Some(x) = x {
+                    self.expr(x, live);
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, b: &Block, live: &mut Live) {
+        if let Some(t) = &b.tail {
+            self.expr(t, live);
+        }
+        for s in b.stmts.iter().rev() {
+            match s {
+                Stmt::Let { value, .. } => self.expr(value, live),
+                Stmt::Expr(x) => self.expr(x, live),
+                Stmt::Error(_) => {}
+            }
+        }
+    }
+
+    fn stmts(&mut self, ss: &[LStmt], live: &mut Live) {
+        for s in ss.iter().rev() {
+            match &s.kind {
+                LKind::Let { value, .. } => self.expr(value, live),
+                LKind::Effect(e) | LKind::Send { expr: e, .. } => self.expr(e, live),
+                LKind::Return(e) => {
+                    live.clear();
+                    self.expr(e, live);
+                }
+                LKind::Recv { .. } | LKind::Select { .. } => {}
+                LKind::Branch { arms, .. } => {
+                    let after = live.clone();
+                    for (_, b) in arms {
+                        let mut la = after.clone();
+                        self.stmts(b, &mut la);
+                        live.extend(la);
+                    }
+                }
+                LKind::If { cond, then, els } => {
+                    let mut lt = live.clone();
+                    self.stmts(then, &mut lt);
+                    self.stmts(els, live);
+                    live.extend(lt);
+                    self.expr(cond, live);
+                }
+                LKind::Match { scrutinee, arms } => {
+                    let after = live.clone();
+                    for (_, b) in arms {
+                        let mut la = after.clone();
+                        self.stmts(b, &mut la);
+                        live.extend(la);
+                    }
+                    self.expr(scrutinee, live);
+                }
+                LKind::Block(b) => self.stmts(b, live),
+                LKind::Call { args, .. } => args.iter().rev().for_each(|a| self.expr(a, live)),
+            }
+        }
+    }
+}
+
+/// The moving reads of a local function's body.
+pub fn compute_fn_moves(prog: &Program, module: Option<&str>, def: &FnDef) -> Moves {
+    let mut w = W {
+        prog,
+        module,
+        scope: Vec::new(),
+        next: 0,
+        reads: HashMap::new(),
+    };
+    for p in &def.params {
+        w.bind_name(&p.name.name);
+    }
+    let Some(body) = &def.body else {
+        return Moves::default();
+    };
+    w.expr(body);
+    let mut b = B {
+        reads: &w.reads,
+        moves: Moves::default(),
+    };
+    b.expr(body, &mut Live::new());
+    b.moves
+}
+
+/// The moving reads of a projected procedure's body.
+pub fn compute_proc_moves(prog: &Program, p: &LocalProc) -> Moves {
+    let mut w = W {
+        prog,
+        module: None,
+        scope: Vec::new(),
+        next: 0,
+        reads: HashMap::new(),
+    };
+    for n in &p.params {
+        w.bind_name(n);
+    }
+    w.stmts(&p.body);
+    let mut b = B {
+        reads: &w.reads,
+        moves: Moves::default(),
+    };
+    b.stmts(&p.body, &mut Live::new());
+    b.moves
+}

@@ -1,0 +1,284 @@
+//! The native back end against the reference interpreter: every example and a few hundred
+//! generated programs print, role by role, what `chor simulate` prints when built with
+//! `--backend native` and run as processes; runtime faults stop a role with an error naming
+//! the source line (never a signal); tail-recursive server loops run in flat memory.
+
+mod common;
+
+use common::{by_role, parse_expected};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn chor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chor"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chor-native-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// `[Role] line` output grouped by role.
+fn parse_run(out: &[u8]) -> BTreeMap<String, Vec<String>> {
+    parse_expected(&String::from_utf8_lossy(out))
+}
+
+fn run_native(path: &Path) -> Output {
+    chor()
+        .args(["run", "--backend", "native"])
+        .arg(path)
+        .output()
+        .expect("chor runs")
+}
+
+fn simulate(path: &Path) -> Output {
+    chor()
+        .arg("simulate")
+        .arg(path)
+        .output()
+        .expect("chor runs")
+}
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/ exists")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn examples_run_natively_with_the_expected_output() {
+    for path in examples() {
+        let expected = parse_expected(
+            &std::fs::read_to_string(path.with_extension("expected")).expect("expected file"),
+        );
+        let out = run_native(&path);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(parse_run(&out.stdout), expected, "{}", path.display());
+    }
+}
+
+fn cases() -> u64 {
+    std::env::var("CHOR_NATIVE_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200)
+}
+
+#[test]
+fn generated_programs_run_natively_like_the_simulator() {
+    let dir = temp_dir("diff");
+    let n = cases();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2u64)
+            .map(|w| {
+                let dir = &dir;
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    for seed in (w..n).step_by(2) {
+                        let src = common::generate::program(seed);
+                        let path = dir.join(format!("gen{seed}.chor"));
+                        std::fs::write(&path, &src).expect("write");
+                        let sim = simulate(&path);
+                        let nat = run_native(&path);
+                        if !sim.status.success() || !nat.status.success() {
+                            bad.push(format!(
+                                "seed {seed}: simulate {:?}, native {:?}: {}\n{src}",
+                                sim.status.code(),
+                                nat.status.code(),
+                                String::from_utf8_lossy(&nat.stderr)
+                            ));
+                        } else if parse_run(&sim.stdout) != parse_run(&nat.stdout) {
+                            bad.push(format!(
+                                "seed {seed}: outputs differ\nsimulate: {:?}\nnative: {:?}\n{src}",
+                                parse_run(&sim.stdout),
+                                parse_run(&nat.stdout)
+                            ));
+                        }
+                    }
+                    bad
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    eprintln!("native differential: {n} generated programs agree");
+}
+
+/// Builds and runs a one-file program natively; returns the run's output.
+fn run_src(name: &str, src: &str) -> Output {
+    let dir = temp_dir(name);
+    let path = dir.join(format!("{name}.chor"));
+    std::fs::write(&path, src).expect("write");
+    let out = run_native(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+fn assert_fault(name: &str, src: &str, message: &str, line: usize) {
+    let out = run_src(name, src);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+    let want = format!("{message} at {name}.chor:{line}");
+    assert!(err.contains(&want), "{name}: expected `{want}` in:\n{err}");
+    assert!(!err.contains("signal"), "{name}: {err}");
+}
+
+#[test]
+fn runtime_faults_name_the_source_line() {
+    assert_fault(
+        "div",
+        "fn f(a: Int, b: Int) -> Int { a / b }\nchoreography main(A, B) {\n    A.print(f(1, 0));\n}\n",
+        "role A: division by zero",
+        1,
+    );
+    assert_fault(
+        "overflow",
+        "choreography main(A, B) {\n    let A.x = 9223372036854775807;\n    A.print(x + 1);\n}\n",
+        "role A: integer overflow",
+        3,
+    );
+    // (A failed `match` or `let` pattern cannot pass the checker's exhaustiveness check; the
+    // generated code still guards every match with a fault naming the line.)
+    assert_fault(
+        "negate",
+        "choreography main(A, B) {\n    let A.x = -9223372036854775807 - 1;\n    A.print(-x);\n}\n",
+        "role A: integer overflow",
+        3,
+    );
+    assert_fault(
+        "remainder",
+        "fn f(a: Int, b: Int) -> Int { a % b }\nchoreography main(A, B) {\n    A.print(f(-9223372036854775807 - 1, -1));\n}\n",
+        "role A: integer overflow",
+        1,
+    );
+    assert_fault(
+        "panic",
+        "choreography main(A, B) {\n    A.print(1);\n    let A.x: Int = panic(\"out of range\");\n}\n",
+        "role A: panic: out of range",
+        3,
+    );
+    assert_fault(
+        "deep",
+        "fn deep(n: Int) -> Int { if n == 0 { 0 } else { 1 + deep(n - 1) } }\nchoreography main(A, B) {\n    A.print(deep(100000000));\n}\n",
+        "role A: stack overflow: recursion too deep (only tail calls run in constant stack)",
+        1,
+    );
+}
+
+/// The resident memory of a process, in kB.
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs the server loop for `n` rounds; returns the server's peak resident memory (kB) seen.
+fn server_loop_peak(n: u64) -> u64 {
+    let src = format!(
+        "choreography Serve(C, S)(n: Int@C, total: Int@S) {{
+    if C.n == 0 {{
+        C -> S[Stop];
+        S.print(total);
+    }} else {{
+        C -> S[Req];
+        C.[n, n + 1] -> S.req;
+        let S.reply = \"ok \" ++ to_string(list::len(req));
+        S.reply -> C.r;
+        Serve(C, S)(C.n - 1, S.total + 1);
+    }}
+}}
+choreography main(C, S) {{
+    Serve(C, S)(C.{n}, S.0);
+    C.print(\"done\");
+}}
+"
+    );
+    let dir = temp_dir(&format!("server{n}"));
+    let path = dir.join("server.chor");
+    std::fs::write(&path, src).expect("write");
+    let out = chor()
+        .args(["build", "--backend", "native", "-o"])
+        .arg(dir.join("out"))
+        .arg(&path)
+        .output()
+        .expect("chor runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = dir.join("out/deploy.toml");
+    let mut server = Command::new(dir.join("out/S"))
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut client = Command::new(dir.join("out/C"))
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("client starts");
+    let mut peak = 0;
+    while server.try_wait().ok().flatten().is_none() {
+        if let Some(kb) = rss_kb(server.id()) {
+            peak = peak.max(kb);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(client.wait().expect("client").success());
+    let out = server.wait_with_output().expect("server");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), n.to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    peak
+}
+
+#[test]
+fn a_million_iteration_server_loop_runs_in_flat_memory() {
+    let small = server_loop_peak(10_000);
+    let big = server_loop_peak(1_000_000);
+    // A hundred times the iterations: the same memory, give or take the allocator's slack.
+    assert!(
+        big < small + 4096,
+        "server memory grew with iterations: {small} kB for 10k rounds, {big} kB for 1M"
+    );
+    assert!(big < 10 * 1024, "server used {big} kB");
+}
+
+#[test]
+fn a_missing_c_compiler_is_a_clear_error() {
+    let dir = temp_dir("nocc");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let out = chor()
+        .env("CC", dir.join("no-such-cc"))
+        .args(["build", "-o"])
+        .arg(dir.join("out"))
+        .arg(examples.join("bookseller.chor"))
+        .output()
+        .expect("chor runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no C compiler"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,832 @@
+//! The C ABI of the value runtime: what Cranelift-generated code calls.
+//!
+//! A value crosses the boundary as two machine words, `tag` and `bits` (see [`super::val`]'s
+//! `TAG_*`): `Int`, `Bool`, `Float` and `()` are unboxed; heap values carry an `Rc` pointer in
+//! `bits`. Ownership: a function that *consumes* a value takes over one reference; one that
+//! *borrows* leaves the count alone. Unless a comment says "borrows", arguments are consumed
+//! and results are owned.
+//!
+//! The generated `main` calls [`chor_rt_start`] (command line, deployment file, connections),
+//! then [`chor_rt_run`] with its entry function, which runs on a thread with a large stack and
+//! closes the session. Faults of the program's own code ([`chor_rt_fault`]) and messaging
+//! failures print one `error: role R: …` line and exit with status 1: never a signal.
+#![allow(unsafe_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{c_char, c_int};
+use std::io::{BufRead, Write};
+use std::mem::ManuallyDrop;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::val::*;
+use crate::config::DeployConfig;
+use crate::session::{Fingerprint, Session};
+use crate::value::Message;
+
+/// A value at the ABI.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct V {
+    pub tag: u64,
+    pub bits: u64,
+}
+
+const UNIT: V = V {
+    tag: TAG_UNIT,
+    bits: 0,
+};
+
+/// Takes ownership of a Rust value as an ABI value.
+pub fn into_raw(v: Val) -> V {
+    let (tag, bits) = match v {
+        Val::Unit => (TAG_UNIT, 0),
+        Val::Bool(b) => (TAG_BOOL, b as u64),
+        Val::Int(i) => (TAG_INT, i as u64),
+        Val::Float(x) => (TAG_FLOAT, x.to_bits()),
+        Val::Str(r) => (TAG_STR, Rc::into_raw(r) as u64),
+        Val::Tuple(r) => (TAG_TUPLE, Rc::into_raw(r) as u64),
+        Val::List(r) => (TAG_LIST, Rc::into_raw(r) as u64),
+        Val::Map(r) => (TAG_MAP, Rc::into_raw(r) as u64),
+        Val::Struct(r) => (TAG_STRUCT, Rc::into_raw(r) as u64),
+        Val::Variant(r) => (TAG_VARIANT, Rc::into_raw(r) as u64),
+        Val::Func(r) => (TAG_FUNC, Rc::into_raw(r) as u64),
+    };
+    V { tag, bits }
+}
+
+/// Takes back ownership of an ABI value.
+///
+/// # Safety
+/// `v` was made by [`into_raw`] and its reference is given up by the caller.
+pub unsafe fn from_raw(v: V) -> Val {
+    // SAFETY: the tag says which `Rc` type `bits` came from (per the contract).
+    unsafe {
+        match v.tag {
+            TAG_BOOL => Val::Bool(v.bits != 0),
+            TAG_INT => Val::Int(v.bits as i64),
+            TAG_FLOAT => Val::Float(f64::from_bits(v.bits)),
+            TAG_STR => Val::Str(Rc::from_raw(v.bits as *const _)),
+            TAG_TUPLE => Val::Tuple(Rc::from_raw(v.bits as *const _)),
+            TAG_LIST => Val::List(Rc::from_raw(v.bits as *const _)),
+            TAG_MAP => Val::Map(Rc::from_raw(v.bits as *const _)),
+            TAG_STRUCT => Val::Struct(Rc::from_raw(v.bits as *const _)),
+            TAG_VARIANT => Val::Variant(Rc::from_raw(v.bits as *const _)),
+            TAG_FUNC => Val::Func(Rc::from_raw(v.bits as *const _)),
+            _ => Val::Unit,
+        }
+    }
+}
+
+/// Borrows an ABI value as a Rust value (never dropped).
+///
+/// # Safety
+/// `v` was made by [`into_raw`] and stays alive while the result is used.
+unsafe fn peek(v: V) -> ManuallyDrop<Val> {
+    // SAFETY: per the contract; ManuallyDrop keeps the count unchanged.
+    ManuallyDrop::new(unsafe { from_raw(v) })
+}
+
+fn v(tag: u64, bits: u64) -> V {
+    V { tag, bits }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process state
+
+struct Rt {
+    role: String,
+    roles: Vec<String>,
+    locs: Vec<String>,
+}
+
+static RT: OnceLock<Rt> = OnceLock::new();
+static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+
+/// The lowest address the role's stack may reach; generated code compares its frame with it.
+#[unsafe(no_mangle)]
+pub static chor_rt_stack_limit: AtomicU64 = AtomicU64::new(0);
+
+const STACK_SIZE: usize = 1 << 30;
+
+fn role() -> &'static str {
+    RT.get().map_or("?", |r| r.role.as_str())
+}
+
+fn loc_text(loc: u64) -> String {
+    RT.get()
+        .and_then(|r| r.locs.get(loc as usize))
+        .cloned()
+        .unwrap_or_else(|| "an unknown location".into())
+}
+
+fn peer(idx: u64) -> &'static str {
+    RT.get()
+        .and_then(|r| r.roles.get(idx as usize))
+        .map_or("?", String::as_str)
+}
+
+fn take_session() -> Option<Session> {
+    match SESSION.lock() {
+        Ok(mut g) => g.take(),
+        Err(p) => p.into_inner().take(),
+    }
+}
+
+fn with_session<T>(f: impl FnOnce(&Session) -> T) -> Option<T> {
+    let g = match SESSION.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    g.as_ref().map(f)
+}
+
+/// Flush stdout, close the connections (peers read what was sent), print, exit 1.
+fn die(message: String) -> ! {
+    let _ = std::io::stdout().flush();
+    if let Some(s) = take_session() {
+        let _ = s.close();
+    }
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
+fn fault_at(message: impl Into<String>, loc: u64) -> ! {
+    die(format!(
+        "role {}: {} at {}",
+        role(),
+        message.into(),
+        loc_text(loc)
+    ))
+}
+
+fn ok(r: Result<Val, Fault>, loc: u64) -> V {
+    match r {
+        Ok(v) => into_raw(v),
+        Err(m) => fault_at(m, loc),
+    }
+}
+
+/// Reads `len` bytes at `p` as UTF-8 (lossy).
+///
+/// # Safety
+/// `p` points to `len` readable bytes (or is null).
+unsafe fn text<'a>(p: *const u8, len: usize) -> std::borrow::Cow<'a, str> {
+    if p.is_null() {
+        return "".into();
+    }
+    // SAFETY: per the contract.
+    String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+struct Desc {
+    role: String,
+    roles: Vec<String>,
+    fp: [u8; 32],
+    locs: Vec<String>,
+    tables: Tables,
+}
+
+fn parse_desc(d: &str) -> Desc {
+    let mut out = Desc {
+        role: String::new(),
+        roles: Vec::new(),
+        fp: [0; 32],
+        locs: Vec::new(),
+        tables: Tables::default(),
+    };
+    for line in d.lines() {
+        let mut f = line.split('\t');
+        match f.next() {
+            Some("role") => out.role = f.next().unwrap_or("").to_string(),
+            Some("roles") => out.roles = f.map(str::to_string).collect(),
+            Some("fp") => {
+                let hex = f.next().unwrap_or("").as_bytes();
+                for (i, b) in out.fp.iter_mut().enumerate() {
+                    let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                    if let (Some(a), Some(c)) = (hex.get(2 * i), hex.get(2 * i + 1)) {
+                        *b = h(*a) * 16 + h(*c);
+                    }
+                }
+            }
+            Some("loc") => out.locs.push(f.next().unwrap_or("").to_string()),
+            Some("struct") => {
+                let name = f.next().unwrap_or("").to_string();
+                let id = out.tables.structs.len() as u32;
+                out.tables.struct_ids.entry(name.clone()).or_insert(id);
+                out.tables
+                    .structs
+                    .push((name, f.map(str::to_string).collect()));
+            }
+            Some("variant") => {
+                let name = f.next().unwrap_or("").to_string();
+                let id = out.tables.variants.len() as u32;
+                out.tables.variant_ids.entry(name.clone()).or_insert(id);
+                out.tables.variants.push(name);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Starts the role: reads `--config PATH` from the command line, the deployment file, and
+/// connects with every peer. Returns -1 to go on, or the exit status after printing why not.
+///
+/// # Safety
+/// `argv` holds `argc` NUL-terminated strings; `desc` points to `len` bytes (the program
+/// description the code generator wrote: role, roles, fingerprint, locations, type names).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_start(
+    argc: c_int,
+    argv: *const *const c_char,
+    desc: *const u8,
+    len: usize,
+) -> c_int {
+    // SAFETY: per the contract.
+    let d = parse_desc(&unsafe { text(desc, len) });
+    let mut args = Vec::new();
+    if !argv.is_null() {
+        for i in 1..usize::try_from(argc).unwrap_or(0) {
+            // SAFETY: argv holds argc NUL-terminated entries.
+            let a = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+            args.push(a.to_string_lossy().into_owned());
+        }
+    }
+    let r = &d.role;
+    let mut config: Option<PathBuf> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--config" | "-c" => {
+                config = args.get(i + 1).map(PathBuf::from);
+                i += 2;
+            }
+            "--help" | "-h" => {
+                println!("{r}: role {r} of a chor program\n\nusage: {r} --config deploy.toml");
+                return 0;
+            }
+            other => {
+                eprintln!("error: unexpected argument `{other}`\nusage: {r} --config deploy.toml");
+                return 2;
+            }
+        }
+    }
+    let Some(config) = config else {
+        eprintln!("error: missing --config\nusage: {r} --config deploy.toml");
+        return 2;
+    };
+    let cfg = match DeployConfig::from_file(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: role {r}: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = cfg.require_roles(&d.roles) {
+        eprintln!("error: role {r}: {e}");
+        return 1;
+    }
+    set_tables(d.tables);
+    let session = match Session::connect_tcp_with(
+        r,
+        &d.roles,
+        &cfg,
+        Fingerprint(d.fp),
+        Arc::from(d.locs.clone()),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let _ = RT.set(Rt {
+        role: d.role,
+        roles: d.roles,
+        locs: d.locs,
+    });
+    match SESSION.lock() {
+        Ok(mut g) => *g = Some(session),
+        Err(p) => *p.into_inner() = Some(session),
+    }
+    -1
+}
+
+/// Runs the role's code (`entry`) on a thread with a large stack, then closes the session.
+/// Returns the exit status.
+#[unsafe(no_mangle)]
+pub extern "C" fn chor_rt_run(entry: extern "C" fn()) -> c_int {
+    let h = std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn(move || {
+            let here = 0u8;
+            let top = &here as *const u8 as u64;
+            // Leave a margin for the runtime's own frames below the deepest generated frame.
+            chor_rt_stack_limit.store(
+                top.saturating_sub(STACK_SIZE as u64 - (4 << 20)),
+                Ordering::Relaxed,
+            );
+            entry();
+        });
+    let joined = match h {
+        Ok(h) => h.join().is_ok(),
+        Err(e) => die(format!("role {}: cannot start: {e}", role())),
+    };
+    if !joined {
+        die(format!("role {}: internal error", role()));
+    }
+    let _ = std::io::stdout().flush();
+    match take_session().map(Session::close) {
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            1
+        }
+        _ => 0,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+
+/// Stops the role for a fault in its own code.
+///
+/// # Safety
+/// `msg` points to `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_fault(msg: *const u8, len: usize, loc: u64) -> ! {
+    // SAFETY: per the contract.
+    fault_at(unsafe { text(msg, len) }.into_owned(), loc)
+}
+
+/// A value no arm covers (`kind` 0: a `match`; 1: a `let` pattern). Consumes `v`.
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_fault_nomatch(t: u64, b: u64, kind: u64, loc: u64) -> ! {
+    // SAFETY: per the contract.
+    let x = unsafe { peek(v(t, b)) };
+    let lit = to_literal(&x);
+    if kind == 0 {
+        fault_at(format!("no arm of this match covers {lit}"), loc)
+    } else {
+        fault_at(format!("the pattern does not match {lit}"), loc)
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn chor_rt_stack_overflow(loc: u64) -> ! {
+    fault_at(
+        "stack overflow: recursion too deep (only tail calls run in constant stack)",
+        loc,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference counts and construction
+
+/// Adds a reference (borrows).
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_inc(t: u64, b: u64) {
+    // SAFETY: per the contract; the clone is forgotten so the count stays one higher.
+    let x = unsafe { peek(v(t, b)) };
+    std::mem::forget(Val::clone(&x));
+}
+
+/// Drops a reference.
+///
+/// # Safety
+/// `(t, b)` is a live value whose reference the caller gives up.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_dec(t: u64, b: u64) {
+    // SAFETY: per the contract.
+    drop(unsafe { from_raw(v(t, b)) });
+}
+
+/// A new string with the `len` bytes at `p`.
+///
+/// # Safety
+/// `p` points to `len` readable bytes of UTF-8.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_str(p: *const u8, len: usize) -> V {
+    // SAFETY: per the contract.
+    into_raw(Val::str(unsafe { text(p, len) }.into_owned()))
+}
+
+/// A tuple, list, struct or variant (`tag`) with `n` values at `items` (consumed).
+///
+/// # Safety
+/// `items` points to `n` live values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_make(tag: u64, id: u64, items: *const V, n: usize) -> V {
+    let mut xs = Vec::with_capacity(n);
+    for i in 0..n {
+        // SAFETY: per the contract.
+        xs.push(unsafe { from_raw(*items.add(i)) });
+    }
+    into_raw(match tag {
+        TAG_TUPLE => Val::Tuple(Rc::new(xs)),
+        TAG_LIST => Val::list(xs.into()),
+        TAG_STRUCT => Val::Struct(Rc::new(Agg {
+            id: id as u32,
+            fields: xs,
+        })),
+        _ => Val::variant(id as u32, xs),
+    })
+}
+
+/// A function value for the code at `code`.
+///
+/// # Safety
+/// `m` / `n` point to `ml` / `nl` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_make_func(
+    code: u64,
+    is_variant: u64,
+    m: *const u8,
+    ml: usize,
+    n: *const u8,
+    nl: usize,
+) -> V {
+    // SAFETY: per the contract.
+    let (module, name) = unsafe { (text(m, ml).into_owned(), text(n, nl).into_owned()) };
+    into_raw(Val::Func(Rc::new(FuncObj {
+        is_variant: is_variant != 0,
+        module: if module.is_empty() {
+            None
+        } else {
+            Some(module)
+        },
+        name,
+        code: code as usize,
+    })))
+}
+
+/// The code address of a function value (borrows).
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_func_code(t: u64, b: u64, loc: u64) -> u64 {
+    // SAFETY: per the contract.
+    match &*unsafe { peek(v(t, b)) } {
+        Val::Func(f) => f.code as u64,
+        other => fault_at(format!("{} is not a function", to_literal(other)), loc),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access (for patterns and field/tuple projections)
+
+fn elems(x: &Val) -> Option<&[Val]> {
+    match x {
+        Val::Tuple(xs) => Some(xs),
+        Val::Struct(a) | Val::Variant(a) => Some(&a.fields),
+        _ => None,
+    }
+}
+
+fn elem(x: &Val, i: usize) -> Option<&Val> {
+    match x {
+        Val::List(xs) => xs.get(i),
+        other => elems(other)?.get(i),
+    }
+}
+
+/// Element `i` of a tuple, list, struct or variant, borrowed (no new reference).
+///
+/// # Safety
+/// `(t, b)` is a live value; the result lives as long as it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_peek(t: u64, b: u64, i: u64) -> V {
+    // SAFETY: per the contract.
+    let x = unsafe { peek(v(t, b)) };
+    match elem(&x, i as usize) {
+        Some(e) => {
+            // Copy the words without touching the count.
+            let e = ManuallyDrop::new(e.clone());
+            let raw = into_raw(ManuallyDrop::into_inner(e.clone()));
+            // The clone above added one reference: give it back.
+            // SAFETY: raw was just made by into_raw.
+            drop(unsafe { from_raw(raw) });
+            drop(ManuallyDrop::into_inner(e));
+            raw
+        }
+        None => UNIT,
+    }
+}
+
+/// Field or element `i` of an aggregate (consumed), as a new reference.
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_field(t: u64, b: u64, i: u64, loc: u64) -> V {
+    // SAFETY: per the contract.
+    let x = unsafe { from_raw(v(t, b)) };
+    match elem(&x, i as usize) {
+        Some(e) => into_raw(e.clone()),
+        None => fault_at(format!("{} has no element {i}", to_literal(&x)), loc),
+    }
+}
+
+/// Field `name` of a struct (consumed), looked up by name.
+///
+/// # Safety
+/// `(t, b)` is a live value; `n` points to `nl` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_field_named(
+    t: u64,
+    b: u64,
+    n: *const u8,
+    nl: usize,
+    loc: u64,
+) -> V {
+    // SAFETY: per the contract.
+    let (x, name) = unsafe { (from_raw(v(t, b)), text(n, nl)) };
+    if let Val::Struct(s) = &x
+        && let Some((_, names)) = tables().structs.get(s.id as usize)
+        && let Some(i) = names.iter().position(|f| *f == name)
+        && let Some(e) = s.fields.get(i)
+    {
+        return into_raw(e.clone());
+    }
+    fault_at(format!("no field `{name}` on {}", to_literal(&x)), loc)
+}
+
+/// The variant id of a variant (borrows); `u64::MAX` for anything else.
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_variant_id(t: u64, b: u64) -> u64 {
+    // SAFETY: per the contract.
+    match &*unsafe { peek(v(t, b)) } {
+        Val::Variant(a) => a.id as u64,
+        _ => u64::MAX,
+    }
+}
+
+/// The length of a list (borrows); `u64::MAX` for anything else.
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_list_len(t: u64, b: u64) -> u64 {
+    // SAFETY: per the contract.
+    match &*unsafe { peek(v(t, b)) } {
+        Val::List(xs) => xs.len() as u64,
+        _ => u64::MAX,
+    }
+}
+
+/// The list without its first `n` elements (borrows the list; a new list).
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_list_rest(t: u64, b: u64, n: u64) -> V {
+    // SAFETY: per the contract.
+    match &*unsafe { peek(v(t, b)) } {
+        Val::List(xs) => into_raw(Val::list(xs.iter().skip(n as usize).cloned().collect())),
+        _ => into_raw(Val::list(Default::default())),
+    }
+}
+
+/// Whether a value (borrowed) equals another (consumed).
+///
+/// # Safety
+/// Both are live values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_eq_lit(t: u64, b: u64, lt: u64, lb: u64) -> u64 {
+    // SAFETY: per the contract.
+    let (x, y) = unsafe { (peek(v(t, b)), from_raw(v(lt, lb))) };
+    (*x == y) as u64
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators
+
+/// A binary operator (numbered as [`Op::ALL`]) on two consumed values.
+///
+/// # Safety
+/// Both are live values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_binop(op: u64, at: u64, ab: u64, bt: u64, bb: u64, loc: u64) -> V {
+    // SAFETY: per the contract.
+    let (x, y) = unsafe { (from_raw(v(at, ab)), from_raw(v(bt, bb))) };
+    let Some(op) = Op::ALL.get(op as usize) else {
+        fault_at("unknown operator", loc)
+    };
+    ok(binary(*op, x, y), loc)
+}
+
+/// `-x` for a Float (Ints are negated inline); consumes.
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_neg(t: u64, b: u64, loc: u64) -> V {
+    // SAFETY: per the contract.
+    match unsafe { from_raw(v(t, b)) } {
+        Val::Float(x) => into_raw(Val::Float(-x)),
+        Val::Int(i) => match i.checked_neg() {
+            Some(n) => into_raw(Val::Int(n)),
+            None => fault_at("integer overflow", loc),
+        },
+        other => fault_at(format!("cannot apply `-` to {}", to_literal(&other)), loc),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messaging
+
+/// Sends a value (borrowed) to the main role number `to`.
+///
+/// # Safety
+/// `(t, b)` is a live value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
+    // SAFETY: per the contract.
+    let x = unsafe { peek(v(t, b)) };
+    let Some(w) = to_wire(&x) else {
+        fault_at("function values cannot travel in a message", loc)
+    };
+    match with_session(|s| s.send(peer(to), Message::Value(w), loc as u32)) {
+        Some(Ok(())) => {}
+        Some(Err(e)) => die(e.to_string()),
+        None => fault_at("the session is closed", loc),
+    }
+}
+
+/// Receives a value from the main role number `from`.
+#[unsafe(no_mangle)]
+pub extern "C" fn chor_rt_recv(from: u64, loc: u64) -> V {
+    match with_session(|s| s.recv_value(peer(from), loc as u32)) {
+        Some(Ok(w)) => match from_wire(w) {
+            Ok(x) => into_raw(x),
+            Err(m) => fault_at(m, loc),
+        },
+        Some(Err(e)) => die(e.to_string()),
+        None => fault_at("the session is closed", loc),
+    }
+}
+
+/// Sends the selection `label` to the main role number `to`.
+///
+/// # Safety
+/// `l` points to `ll` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_select(to: u64, l: *const u8, ll: usize, loc: u64) {
+    // SAFETY: per the contract.
+    let label = unsafe { text(l, ll) }.into_owned();
+    match with_session(|s| s.send(peer(to), Message::Label(label), loc as u32)) {
+        Some(Ok(())) => {}
+        Some(Err(e)) => die(e.to_string()),
+        None => fault_at("the session is closed", loc),
+    }
+}
+
+/// Waits for a selection from the main role number `from`; returns the index of its label
+/// among the tab-separated `labels`.
+///
+/// # Safety
+/// `l` points to `ll` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_branch(from: u64, l: *const u8, ll: usize, loc: u64) -> u64 {
+    // SAFETY: per the contract.
+    let labels = unsafe { text(l, ll) }.into_owned();
+    let labels: Vec<&str> = labels.split('\t').collect();
+    match with_session(|s| s.recv_label(peer(from), &labels, loc as u32)) {
+        Some(Ok(got)) => labels.iter().position(|l| *l == got).unwrap_or(0) as u64,
+        Some(Err(e)) => die(e.to_string()),
+        None => fault_at("the session is closed", loc),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builtins of the standard library (stdlib/*.chor `#[builtin]`); every argument is consumed.
+
+macro_rules! builtin {
+    ($name:ident($($a:ident),*) $body:expr) => {
+        /// A `#[builtin]` of the standard library.
+        ///
+        /// # Safety
+        /// Every argument pair is a live value, consumed.
+        #[unsafe(no_mangle)]
+        #[allow(unused_variables)]
+        pub unsafe extern "C" fn $name($($a: V,)* loc: u64) -> V {
+            // SAFETY: per the contract.
+            $(let $a = unsafe { from_raw($a) };)*
+            let r: Result<Val, Fault> = $body;
+            ok(r, loc)
+        }
+    };
+}
+
+builtin!(chor_b_print(x) {
+    let line = to_display(&x);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+    Ok(Val::Unit)
+});
+builtin!(chor_b_to_string(x) Ok(Val::str(to_display(&x))));
+builtin!(chor_b_read_line() {
+    let mut s = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut s);
+    while s.ends_with('\n') || s.ends_with('\r') {
+        s.pop();
+    }
+    Ok(Val::str(s))
+});
+builtin!(chor_b_panic(x) Err(format!("panic: {}", to_display(&x))));
+builtin!(chor_b_list_len(l) list_len(l));
+builtin!(chor_b_list_get(l, i) list_get(l, &i));
+builtin!(chor_b_list_push(l, x) list_push(l, x));
+builtin!(chor_b_list_take(l, n) list_take(l, &n));
+builtin!(chor_b_list_drop(l, n) list_drop(l, &n));
+builtin!(chor_b_string_len(s) string_len(&s));
+builtin!(chor_b_string_split(s, sep) string_split(&s, &sep));
+builtin!(chor_b_string_contains(s, sub) string_contains(&s, &sub));
+builtin!(chor_b_string_to_int(s) string_to_int(&s));
+builtin!(chor_b_string_chars(s) string_chars(&s));
+builtin!(chor_b_map_new() Ok(Val::Map(Rc::new(BTreeMap::new()))));
+builtin!(chor_b_map_insert(m, k, x) map_insert(m, k, x));
+builtin!(chor_b_map_get(m, k) map_get(m, &k));
+builtin!(chor_b_map_remove(m, k) map_remove(m, &k));
+builtin!(chor_b_map_len(m) map_len(m));
+builtin!(chor_b_map_keys(m) map_keys(m));
+
+/// The runtime symbol and arity of a `#[builtin]` function, by module and name.
+pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str, usize)> {
+    let table: HashMap<(Option<&str>, &str), (&'static str, usize)> = [
+        ((None, "print"), ("chor_b_print", 1)),
+        ((None, "to_string"), ("chor_b_to_string", 1)),
+        ((None, "read_line"), ("chor_b_read_line", 0)),
+        ((None, "panic"), ("chor_b_panic", 1)),
+        ((Some("list"), "len"), ("chor_b_list_len", 1)),
+        ((Some("list"), "get"), ("chor_b_list_get", 2)),
+        ((Some("list"), "push"), ("chor_b_list_push", 2)),
+        ((Some("list"), "take"), ("chor_b_list_take", 2)),
+        ((Some("list"), "drop"), ("chor_b_list_drop", 2)),
+        ((Some("string"), "len"), ("chor_b_string_len", 1)),
+        ((Some("string"), "split"), ("chor_b_string_split", 2)),
+        ((Some("string"), "contains"), ("chor_b_string_contains", 2)),
+        ((Some("string"), "to_int"), ("chor_b_string_to_int", 1)),
+        ((Some("string"), "chars"), ("chor_b_string_chars", 1)),
+        ((Some("map"), "new"), ("chor_b_map_new", 0)),
+        ((Some("map"), "insert"), ("chor_b_map_insert", 3)),
+        ((Some("map"), "get"), ("chor_b_map_get", 2)),
+        ((Some("map"), "remove"), ("chor_b_map_remove", 2)),
+        ((Some("map"), "len"), ("chor_b_map_len", 1)),
+        ((Some("map"), "keys"), ("chor_b_map_keys", 1)),
+    ]
+    .into_iter()
+    .collect();
+    table.get(&(module, name)).copied()
+}
+
+/// Tag of "no element" returned by [`chor_rt_list_get_raw`] / [`chor_rt_map_get_raw`].
+pub const TAG_NONE: u64 = 255;
+
+/// `match list::get(xs, i) { Some(x) => …, None => … }` without the `Option`: element `i`
+/// (a new reference) or a value tagged [`TAG_NONE`]. Consumes both arguments.
+///
+/// # Safety
+/// Both are live values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_list_get_raw(lt: u64, lb: u64, it: u64, ib: u64, loc: u64) -> V {
+    // SAFETY: per the contract.
+    let (l, i) = unsafe { (from_raw(v(lt, lb)), from_raw(v(it, ib))) };
+    match (&l, &i) {
+        (Val::List(xs), Val::Int(i)) => match usize::try_from(*i).ok().and_then(|i| xs.get(i)) {
+            Some(x) => into_raw(x.clone()),
+            None => v(TAG_NONE, 0),
+        },
+        _ => fault_at(format!("expected a List and an Int, found {}", to_literal(&l)), loc),
+    }
+}
+
+/// `match map::get(m, k) { … }` without the `Option` (see [`chor_rt_list_get_raw`]).
+///
+/// # Safety
+/// Both are live values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_map_get_raw(mt: u64, mb: u64, kt: u64, kb: u64, loc: u64) -> V {
+    // SAFETY: per the contract.
+    let (m, k) = unsafe { (from_raw(v(mt, mb)), from_raw(v(kt, kb))) };
+    match &m {
+        Val::Map(m) => match m.get(&k) {
+            Some(x) => into_raw(x.clone()),
+            None => v(TAG_NONE, 0),
+        },
+        other => fault_at(format!("expected a Map, found {}", to_literal(other)), loc),
+    }
+}

@@ -1,0 +1,640 @@
+//! Run-time values of native code: a two-word value (`tag`, `bits`) at the ABI, and its owned
+//! Rust form [`Val`], reference counted (`Rc`: a role runs its code on one thread).
+//!
+//! Order and printing follow the reference interpreter (compiler/interp/src/value.rs) exactly:
+//! the differential tests compare outputs character by character.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use crate::value::Value as Wire;
+
+/// Tags of the two-word ABI value; heap values have tags at or above [`TAG_STR`].
+pub const TAG_UNIT: u64 = 0;
+pub const TAG_BOOL: u64 = 1;
+pub const TAG_INT: u64 = 2;
+pub const TAG_FLOAT: u64 = 3;
+pub const TAG_STR: u64 = 4;
+pub const TAG_TUPLE: u64 = 5;
+pub const TAG_LIST: u64 = 6;
+pub const TAG_MAP: u64 = 7;
+pub const TAG_STRUCT: u64 = 8;
+pub const TAG_VARIANT: u64 = 9;
+pub const TAG_FUNC: u64 = 10;
+
+/// A struct or variant: its id in the program's tables and its fields.
+#[derive(Debug, Clone)]
+pub struct Agg {
+    pub id: u32,
+    pub fields: Vec<Val>,
+}
+
+/// A function value: its code address (for calls) and its name (for printing and order).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FuncObj {
+    /// Variant constructors order after named functions, as in the interpreter.
+    pub is_variant: bool,
+    pub module: Option<String>,
+    pub name: String,
+    pub code: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Val {
+    Unit,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Rc<String>),
+    Tuple(Rc<Vec<Val>>),
+    List(Rc<VecDeque<Val>>),
+    Map(Rc<BTreeMap<Val, Val>>),
+    Struct(Rc<Agg>),
+    Variant(Rc<Agg>),
+    Func(Rc<FuncObj>),
+}
+
+/// The program's struct and variant names, registered once at start by generated code.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub structs: Vec<(String, Vec<String>)>,
+    pub variants: Vec<String>,
+    pub struct_ids: HashMap<String, u32>,
+    pub variant_ids: HashMap<String, u32>,
+}
+
+static TABLES: OnceLock<Tables> = OnceLock::new();
+
+/// Registers the program's tables (first call wins).
+pub fn set_tables(t: Tables) {
+    let _ = TABLES.set(t);
+}
+
+pub fn tables() -> &'static Tables {
+    TABLES.get_or_init(Tables::default)
+}
+
+fn variant_name(id: u32) -> &'static str {
+    tables()
+        .variants
+        .get(id as usize)
+        .map_or("?", String::as_str)
+}
+
+fn struct_info(id: u32) -> (&'static str, &'static [String]) {
+    tables()
+        .structs
+        .get(id as usize)
+        .map_or(("?", &[][..]), |(n, f)| (n.as_str(), f.as_slice()))
+}
+
+impl Val {
+    pub fn str(s: impl Into<String>) -> Val {
+        Val::Str(Rc::new(s.into()))
+    }
+    pub fn variant(id: u32, fields: Vec<Val>) -> Val {
+        Val::Variant(Rc::new(Agg { id, fields }))
+    }
+    pub fn named_variant(name: &str, fields: Vec<Val>) -> Val {
+        let id = tables().variant_ids.get(name).copied().unwrap_or(u32::MAX);
+        Val::variant(id, fields)
+    }
+    pub fn some(v: Val) -> Val {
+        Val::named_variant("Some", vec![v])
+    }
+    pub fn none() -> Val {
+        Val::named_variant("None", vec![])
+    }
+    pub fn list(items: VecDeque<Val>) -> Val {
+        Val::List(Rc::new(items))
+    }
+    fn rank(&self) -> u8 {
+        match self {
+            Val::Unit => 0,
+            Val::Bool(_) => 1,
+            Val::Int(_) => 2,
+            Val::Float(_) => 3,
+            Val::Str(_) => 4,
+            Val::Tuple(_) => 5,
+            Val::List(_) => 6,
+            Val::Map(_) => 7,
+            Val::Struct(_) => 8,
+            Val::Variant(_) => 9,
+            Val::Func(_) => 10,
+        }
+    }
+}
+
+impl PartialEq for Val {
+    fn eq(&self, other: &Val) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Val {}
+impl PartialOrd for Val {
+    fn partial_cmp(&self, other: &Val) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Val {
+    fn cmp(&self, other: &Val) -> Ordering {
+        match (self, other) {
+            (Val::Unit, Val::Unit) => Ordering::Equal,
+            (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
+            (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            (Val::Float(a), Val::Float(b)) => a.total_cmp(b),
+            (Val::Str(a), Val::Str(b)) => a.cmp(b),
+            (Val::Tuple(a), Val::Tuple(b)) => a.iter().cmp(b.iter()),
+            (Val::List(a), Val::List(b)) => a.iter().cmp(b.iter()),
+            (Val::Map(a), Val::Map(b)) => a.iter().cmp(b.iter()),
+            (Val::Struct(a), Val::Struct(b)) => {
+                let name = if a.id == b.id {
+                    Ordering::Equal
+                } else {
+                    struct_info(a.id).0.cmp(struct_info(b.id).0)
+                };
+                name.then_with(|| a.fields.iter().cmp(b.fields.iter()))
+            }
+            (Val::Variant(a), Val::Variant(b)) => {
+                let name = if a.id == b.id {
+                    Ordering::Equal
+                } else {
+                    variant_name(a.id).cmp(variant_name(b.id))
+                };
+                name.then_with(|| a.fields.iter().cmp(b.fields.iter()))
+            }
+            (Val::Func(a), Val::Func(b)) => {
+                (a.is_variant, &a.module, &a.name).cmp(&(b.is_variant, &b.module, &b.name))
+            }
+            (a, b) => a.rank().cmp(&b.rank()),
+        }
+    }
+}
+
+/// Quote a string in literal syntax.
+pub fn quote(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `Float` in literal syntax: always with a fractional part or exponent.
+pub fn float_text(x: f64) -> String {
+    if x.is_finite() && x == x.trunc() && x.abs() < 1e16 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:?}")
+    }
+}
+
+fn seq<'a>(items: impl Iterator<Item = &'a Val>, out: &mut String) -> usize {
+    let mut n = 0;
+    for (i, x) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        literal(x, out);
+        n += 1;
+    }
+    n
+}
+
+/// The literal form of a value (strings quoted).
+pub fn literal(v: &Val, out: &mut String) {
+    match v {
+        Val::Unit => out.push_str("()"),
+        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Val::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Val::Float(x) => out.push_str(&float_text(*x)),
+        Val::Str(s) => quote(s, out),
+        Val::Tuple(items) => {
+            out.push('(');
+            if seq(items.iter(), out) == 1 {
+                out.push(',');
+            }
+            out.push(')');
+        }
+        Val::List(items) => {
+            out.push('[');
+            seq(items.iter(), out);
+            out.push(']');
+        }
+        Val::Map(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                literal(k, out);
+                out.push_str(": ");
+                literal(x, out);
+            }
+            out.push('}');
+        }
+        Val::Struct(s) => {
+            let (name, names) = struct_info(s.id);
+            out.push_str(name);
+            if s.fields.is_empty() {
+                out.push_str(" {}");
+                return;
+            }
+            out.push_str(" { ");
+            for (i, (n, x)) in names.iter().zip(s.fields.iter()).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(n);
+                out.push_str(": ");
+                literal(x, out);
+            }
+            out.push_str(" }");
+        }
+        Val::Variant(x) => {
+            out.push_str(variant_name(x.id));
+            if !x.fields.is_empty() {
+                out.push('(');
+                seq(x.fields.iter(), out);
+                out.push(')');
+            }
+        }
+        Val::Func(f) => match &f.module {
+            Some(m) => {
+                let _ = write!(out, "<fn {m}::{}>", f.name);
+            }
+            None => {
+                let _ = write!(out, "<fn {}>", f.name);
+            }
+        },
+    }
+}
+
+/// `to_string`: a String is itself, anything else its literal form.
+pub fn to_display(v: &Val) -> String {
+    match v {
+        Val::Str(s) => s.to_string(),
+        other => to_literal(other),
+    }
+}
+
+pub fn to_literal(v: &Val) -> String {
+    let mut out = String::new();
+    literal(v, &mut out);
+    out
+}
+
+/// A value as it travels; `None` for a function value.
+pub fn to_wire(v: &Val) -> Option<Wire> {
+    let all = |xs: &mut dyn Iterator<Item = &Val>| xs.map(to_wire).collect::<Option<Vec<_>>>();
+    Some(match v {
+        Val::Unit => Wire::Unit,
+        Val::Bool(b) => Wire::Bool(*b),
+        Val::Int(i) => Wire::Int(*i),
+        Val::Float(x) => Wire::Float(*x),
+        Val::Str(s) => Wire::Str(s.to_string()),
+        Val::Tuple(xs) => Wire::Tuple(all(&mut xs.iter())?),
+        Val::List(xs) => Wire::List(all(&mut xs.iter())?),
+        Val::Map(m) => Wire::Map(
+            m.iter()
+                .map(|(k, x)| Some((to_wire(k)?, to_wire(x)?)))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        Val::Struct(s) => Wire::Struct {
+            name: struct_info(s.id).0.to_string(),
+            fields: all(&mut s.fields.iter())?,
+        },
+        Val::Variant(x) => Wire::Variant {
+            name: variant_name(x.id).to_string(),
+            fields: all(&mut x.fields.iter())?,
+        },
+        Val::Func(_) => return None,
+    })
+}
+
+/// A received value; an error names a struct or variant this program does not know.
+pub fn from_wire(w: Wire) -> Result<Val, String> {
+    let all = |xs: Vec<Wire>| xs.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>();
+    Ok(match w {
+        Wire::Unit => Val::Unit,
+        Wire::Bool(b) => Val::Bool(b),
+        Wire::Int(i) => Val::Int(i),
+        Wire::Float(x) => Val::Float(x),
+        Wire::Str(s) => Val::str(s),
+        Wire::Tuple(xs) => Val::Tuple(Rc::new(all(xs)?)),
+        Wire::List(xs) => Val::List(Rc::new(all(xs)?.into())),
+        Wire::Map(kv) => {
+            let mut m = BTreeMap::new();
+            for (k, x) in kv {
+                m.insert(from_wire(k)?, from_wire(x)?);
+            }
+            Val::Map(Rc::new(m))
+        }
+        Wire::Struct { name, fields } => {
+            let Some(id) = tables().struct_ids.get(&name).copied() else {
+                return Err(format!("received a value of unknown struct `{name}`"));
+            };
+            Val::Struct(Rc::new(Agg {
+                id,
+                fields: all(fields)?,
+            }))
+        }
+        Wire::Variant { name, fields } => {
+            let Some(id) = tables().variant_ids.get(&name).copied() else {
+                return Err(format!("received a value of unknown variant `{name}`"));
+            };
+            Val::variant(id, all(fields)?)
+        }
+    })
+}
+
+/// A runtime fault of the role's own code.
+pub type Fault = String;
+
+fn overflow() -> Fault {
+    "integer overflow".into()
+}
+
+/// Binary operators in the order the code generator numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Concat,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    pub const ALL: [Op; 12] = [
+        Op::Add,
+        Op::Sub,
+        Op::Mul,
+        Op::Div,
+        Op::Rem,
+        Op::Concat,
+        Op::Eq,
+        Op::Ne,
+        Op::Lt,
+        Op::Le,
+        Op::Gt,
+        Op::Ge,
+    ];
+    fn text(self) -> &'static str {
+        match self {
+            Op::Add => "+",
+            Op::Sub => "-",
+            Op::Mul => "*",
+            Op::Div => "/",
+            Op::Rem => "%",
+            Op::Concat => "++",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+}
+
+/// Apply a binary operator, consuming both operands (so `++` appends in place when the left
+/// operand is not shared).
+pub fn binary(op: Op, x: Val, y: Val) -> Result<Val, Fault> {
+    use Op::*;
+    match (op, x, y) {
+        (Add, Val::Int(a), Val::Int(b)) => a.checked_add(b).map(Val::Int).ok_or_else(overflow),
+        (Sub, Val::Int(a), Val::Int(b)) => a.checked_sub(b).map(Val::Int).ok_or_else(overflow),
+        (Mul, Val::Int(a), Val::Int(b)) => a.checked_mul(b).map(Val::Int).ok_or_else(overflow),
+        (Div | Rem, Val::Int(_), Val::Int(0)) => Err("division by zero".into()),
+        (Div, Val::Int(a), Val::Int(b)) => a.checked_div(b).map(Val::Int).ok_or_else(overflow),
+        (Rem, Val::Int(a), Val::Int(b)) => a.checked_rem(b).map(Val::Int).ok_or_else(overflow),
+        (Add, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a + b)),
+        (Sub, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a - b)),
+        (Mul, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a * b)),
+        (Div, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a / b)),
+        (Rem, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a % b)),
+        (Concat, Val::Str(mut a), Val::Str(b)) => {
+            match Rc::get_mut(&mut a) {
+                Some(s) => s.push_str(&b),
+                None => {
+                    let mut s = String::with_capacity(a.len() + b.len());
+                    s.push_str(&a);
+                    s.push_str(&b);
+                    a = Rc::new(s);
+                }
+            }
+            Ok(Val::Str(a))
+        }
+        (Concat, Val::List(mut a), Val::List(b)) => {
+            match Rc::try_unwrap(b) {
+                Ok(b) => Rc::make_mut(&mut a).extend(b),
+                Err(b) => Rc::make_mut(&mut a).extend(b.iter().cloned()),
+            }
+            Ok(Val::List(a))
+        }
+        (Eq, a, b) => Ok(Val::Bool(a == b)),
+        (Ne, a, b) => Ok(Val::Bool(a != b)),
+        (Lt, a, b) => Ok(Val::Bool(a < b)),
+        (Le, a, b) => Ok(Val::Bool(a <= b)),
+        (Gt, a, b) => Ok(Val::Bool(a > b)),
+        (Ge, a, b) => Ok(Val::Bool(a >= b)),
+        (op, a, b) => Err(format!(
+            "cannot apply `{}` to {} and {}",
+            op.text(),
+            to_literal(&a),
+            to_literal(&b)
+        )),
+    }
+}
+
+fn clamp(n: i64, len: usize) -> usize {
+    if n <= 0 {
+        0
+    } else {
+        (n as u64).min(len as u64) as usize
+    }
+}
+
+fn expect_list(v: Val) -> Result<Rc<VecDeque<Val>>, Fault> {
+    match v {
+        Val::List(l) => Ok(l),
+        other => Err(format!("expected a List, found {}", to_literal(&other))),
+    }
+}
+fn expect_int(v: &Val) -> Result<i64, Fault> {
+    match v {
+        Val::Int(i) => Ok(*i),
+        other => Err(format!("expected an Int, found {}", to_literal(other))),
+    }
+}
+fn expect_str(v: &Val) -> Result<&str, Fault> {
+    match v {
+        Val::Str(s) => Ok(s),
+        other => Err(format!("expected a String, found {}", to_literal(other))),
+    }
+}
+fn expect_map(v: Val) -> Result<Rc<BTreeMap<Val, Val>>, Fault> {
+    match v {
+        Val::Map(m) => Ok(m),
+        other => Err(format!("expected a Map, found {}", to_literal(&other))),
+    }
+}
+
+/// `list::get`.
+pub fn list_get(l: Val, i: &Val) -> Result<Val, Fault> {
+    let l = expect_list(l)?;
+    let i = expect_int(i)?;
+    Ok(match usize::try_from(i).ok().and_then(|i| l.get(i)) {
+        Some(v) => Val::some(v.clone()),
+        None => Val::none(),
+    })
+}
+
+pub fn list_push(l: Val, x: Val) -> Result<Val, Fault> {
+    let mut l = expect_list(l)?;
+    Rc::make_mut(&mut l).push_back(x);
+    Ok(Val::List(l))
+}
+
+pub fn list_take(l: Val, n: &Val) -> Result<Val, Fault> {
+    let mut l = expect_list(l)?;
+    let n = clamp(expect_int(n)?, l.len());
+    match Rc::get_mut(&mut l) {
+        Some(v) => v.truncate(n),
+        None => l = Rc::new(l.iter().take(n).cloned().collect()),
+    }
+    Ok(Val::List(l))
+}
+
+pub fn list_drop(l: Val, n: &Val) -> Result<Val, Fault> {
+    let mut l = expect_list(l)?;
+    let n = clamp(expect_int(n)?, l.len());
+    match Rc::get_mut(&mut l) {
+        Some(v) => {
+            v.drain(..n);
+        }
+        None => l = Rc::new(l.iter().skip(n).cloned().collect()),
+    }
+    Ok(Val::List(l))
+}
+
+pub fn list_len(l: Val) -> Result<Val, Fault> {
+    Ok(Val::Int(expect_list(l)?.len() as i64))
+}
+
+pub fn string_len(s: &Val) -> Result<Val, Fault> {
+    Ok(Val::Int(expect_str(s)?.chars().count() as i64))
+}
+
+pub fn string_split(s: &Val, sep: &Val) -> Result<Val, Fault> {
+    let s = expect_str(s)?;
+    let sep = expect_str(sep)?;
+    let parts: VecDeque<Val> = if sep.is_empty() {
+        s.chars().map(|c| Val::str(c.to_string())).collect()
+    } else {
+        s.split(sep).map(Val::str).collect()
+    };
+    Ok(Val::list(parts))
+}
+
+pub fn string_contains(s: &Val, sub: &Val) -> Result<Val, Fault> {
+    Ok(Val::Bool(expect_str(s)?.contains(expect_str(sub)?)))
+}
+
+pub fn string_to_int(s: &Val) -> Result<Val, Fault> {
+    Ok(match expect_str(s)?.parse::<i64>() {
+        Ok(i) => Val::some(Val::Int(i)),
+        Err(_) => Val::none(),
+    })
+}
+
+pub fn string_chars(s: &Val) -> Result<Val, Fault> {
+    Ok(Val::list(
+        expect_str(s)?
+            .chars()
+            .map(|c| Val::str(c.to_string()))
+            .collect(),
+    ))
+}
+
+pub fn map_insert(m: Val, k: Val, v: Val) -> Result<Val, Fault> {
+    let mut m = expect_map(m)?;
+    Rc::make_mut(&mut m).insert(k, v);
+    Ok(Val::Map(m))
+}
+
+pub fn map_get(m: Val, k: &Val) -> Result<Val, Fault> {
+    let m = expect_map(m)?;
+    Ok(match m.get(k) {
+        Some(v) => Val::some(v.clone()),
+        None => Val::none(),
+    })
+}
+
+pub fn map_remove(m: Val, k: &Val) -> Result<Val, Fault> {
+    let mut m = expect_map(m)?;
+    Rc::make_mut(&mut m).remove(k);
+    Ok(Val::Map(m))
+}
+
+pub fn map_len(m: Val) -> Result<Val, Fault> {
+    Ok(Val::Int(expect_map(m)?.len() as i64))
+}
+
+pub fn map_keys(m: Val) -> Result<Val, Fault> {
+    Ok(Val::list(expect_map(m)?.keys().cloned().collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_like_the_interpreter() {
+        let l = Val::list([Val::Int(1), Val::Int(2)].into_iter().collect());
+        assert_eq!(to_display(&l), "[1, 2]");
+        let t = Val::Tuple(Rc::new(vec![Val::Int(1)]));
+        assert_eq!(to_display(&t), "(1,)");
+        assert_eq!(to_display(&Val::Float(1.0)), "1.0");
+        assert_eq!(to_display(&Val::str("a\"b")), "a\"b");
+        assert_eq!(to_literal(&Val::str("a\"b")), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn concat_appends_in_place_when_unshared() {
+        let a = Val::str("ab");
+        let r = binary(Op::Concat, a, Val::str("c"));
+        assert_eq!(r.map(|v| to_display(&v)), Ok("abc".to_string()));
+        assert_eq!(
+            binary(Op::Div, Val::Int(1), Val::Int(0)).err(),
+            Some("division by zero".to_string())
+        );
+        assert_eq!(
+            binary(Op::Rem, Val::Int(i64::MIN), Val::Int(-1)).err(),
+            Some("integer overflow".to_string())
+        );
+    }
+}
