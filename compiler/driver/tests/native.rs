@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{by_role, parse_expected};
+use common::parse_expected;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
