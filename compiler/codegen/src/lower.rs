@@ -714,6 +714,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
+    /// A call; in tail position (direct or through a function value) a `return_call`.
     fn call(&mut self, f: &Expr, a: &[Expr], span: Span, tail: bool) -> Vv {
         let prog = self.cg.prog;
         if let ExprKind::Path(p) = &f.kind
@@ -733,6 +734,18 @@ impl<'a, 'p> Fx<'a, 'p> {
         let l = self.loc(f.span);
         let code = self.rt("chor_rt_func_code", &[callee.t, callee.b, l], 1)[0];
         let sig = self.b.import_signature(tail_sig(0, vals.len()));
+        if tail {
+            // The code address outlives the function value (code is static).
+            self.dec(callee);
+            self.drop_all();
+            self.b
+                .ins()
+                .return_call_indirect(sig, code, &Self::flat(&vals));
+            let blk = self.b.create_block();
+            self.b.switch_to_block(blk);
+            self.b.seal_block(blk);
+            return self.unit();
+        }
         let call = self.b.ins().call_indirect(sig, code, &Self::flat(&vals));
         let res = self.b.inst_results(call);
         let r = Vv {

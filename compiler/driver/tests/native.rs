@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{by_role, parse_expected};
+use common::parse_expected;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -281,4 +281,29 @@ fn a_missing_c_compiler_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("no C compiler"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tail_calls_run_in_constant_stack() {
+    // Mutual tail recursion, one of the calls through a function value, ten million deep.
+    let out = run_src(
+        "tails",
+        "fn step(n: Int) -> Int { if n == 0 { 0 } else { go(step, n - 1) } }
+fn go(f: fn(Int) -> Int, n: Int) -> Int { f(n) }
+fn count(n: Int, acc: Int) -> Int { if n == 0 { acc } else { count(n - 1, acc + 1) } }
+choreography main(A, B) {
+    A.print(step(10000000));
+    A.print(count(10000000, 0));
+}
+",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[A] 0\n[A] 10000000\n"
+    );
 }

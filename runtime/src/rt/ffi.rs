@@ -810,7 +810,10 @@ pub unsafe extern "C" fn chor_rt_list_get_raw(lt: u64, lb: u64, it: u64, ib: u64
             Some(x) => into_raw(x.clone()),
             None => v(TAG_NONE, 0),
         },
-        _ => fault_at(format!("expected a List and an Int, found {}", to_literal(&l)), loc),
+        _ => fault_at(
+            format!("expected a List and an Int, found {}", to_literal(&l)),
+            loc,
+        ),
     }
 }
 
