@@ -100,3 +100,24 @@ fn huge_claimed_lengths_do_not_allocate() {
     ];
     assert!(decode(&bytes).is_err());
 }
+
+#[test]
+fn decode_and_validate_agree_on_zeroed_bytes() {
+    // Found by the corruption property: a map whose value is a map with a Float key.
+    let m = Message::Value(Value::Map(vec![(
+        Value::Tuple(vec![]),
+        Value::Map(vec![(Value::Float(0.0), Value::Int(8192))]),
+    )]));
+    let bytes = encode(&m);
+    for i in 0..bytes.len() {
+        for b in [0u8, 1, 0x7f, 0x80, 0xff] {
+            let mut c = bytes.clone();
+            c[i] = b;
+            assert_eq!(
+                decode(&c).is_ok(),
+                validate(&c).is_ok(),
+                "byte {i} set to {b}: {c:?}"
+            );
+        }
+    }
+}

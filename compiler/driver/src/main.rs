@@ -134,7 +134,9 @@ fn real_main() -> i32 {
             .max()
             .unwrap_or(0),
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
-        Command::Build { file, out, backend } => chor_driver::cmd_build(&file, &out, color, backend.get()),
+        Command::Build { file, out, backend } => {
+            chor_driver::cmd_build(&file, &out, color, backend.get())
+        }
         Command::Simulate {
             file,
             trace,
