@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{by_role, parse_expected};
+use common::{by_role, parse_expected, examples};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -15,16 +15,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn examples() -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(root().join("examples"))
-        .expect("examples/")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
-        .collect();
-    v.sort();
-    v
-}
 
 fn lines_of(out: &Output) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(&out.stdout);

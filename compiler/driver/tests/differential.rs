@@ -5,21 +5,10 @@
 mod common;
 
 use chor_check::program::from_source;
-use common::{by_role, parse_expected};
+use common::{by_role, parse_expected, examples};
 use std::path::Path;
 use std::time::Duration;
 
-fn examples() -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut v: Vec<_> = std::fs::read_dir(&dir)
-        .expect("examples/ exists")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn examples_simulate_and_project_to_expected_output() {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::parse_expected;
+use common::{examples, parse_expected};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -42,17 +42,6 @@ fn simulate(path: &Path) -> Output {
         .expect("chor runs")
 }
 
-fn examples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut v: Vec<_> = std::fs::read_dir(&dir)
-        .expect("examples/ exists")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn examples_run_natively_with_the_expected_output() {

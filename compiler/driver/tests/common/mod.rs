@@ -28,3 +28,16 @@ pub fn parse_expected(text: &str) -> BTreeMap<String, Vec<String>> {
     }
     by_role(&pairs)
 }
+
+/// The repository's `examples/*.chor`, sorted.
+pub fn examples() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/ exists")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
+        .collect();
+    v.sort();
+    v
+}
