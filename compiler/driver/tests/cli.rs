@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{by_role, parse_expected, examples};
+use common::{by_role, examples, parse_expected};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -14,7 +14,6 @@ fn chor() -> Command {
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
-
 
 fn lines_of(out: &Output) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(&out.stdout);

@@ -5,10 +5,8 @@
 mod common;
 
 use chor_check::program::from_source;
-use common::{by_role, parse_expected, examples};
-use std::path::Path;
+use common::{by_role, examples, parse_expected};
 use std::time::Duration;
-
 
 #[test]
 fn examples_simulate_and_project_to_expected_output() {

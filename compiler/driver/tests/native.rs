@@ -42,7 +42,6 @@ fn simulate(path: &Path) -> Output {
         .expect("chor runs")
 }
 
-
 #[test]
 fn examples_run_natively_with_the_expected_output() {
     for path in examples() {
