@@ -16,7 +16,8 @@ pub struct Unit {
     pub name: String,
     /// `Some("list")` for the stdlib module `list::`; `None` for user files and the prelude.
     pub module: Option<String>,
-    pub ast: File,
+    /// Shared with the parse result; copied only when `let S.x = P(..)(..)` must be rewritten.
+    pub ast: Arc<File>,
     pub is_stdlib: bool,
 }
 
@@ -193,14 +194,14 @@ impl Program {
         );
         for (i, (module, name, text)) in stdlib::SOURCES.iter().enumerate() {
             let file = stdlib::file_id(i);
-            let parsed = parse(file, text);
+            let parsed = stdlib_parsed(i);
             prog.sources.insert(file, Arc::from(*text));
             prog.diagnostics.extend(parsed.errors.iter().cloned());
             prog.units.push(Unit {
                 file,
                 name: (*name).to_owned(),
                 module: module.map(str::to_owned),
-                ast: parsed.file,
+                ast: Arc::clone(&parsed.file),
                 is_stdlib: true,
             });
         }
@@ -258,7 +259,7 @@ impl Program {
             file,
             name,
             module: None,
-            ast: parsed.file.clone(),
+            ast: Arc::clone(&parsed.file),
             is_stdlib: false,
         });
     }
@@ -319,13 +320,47 @@ impl Program {
         let chors: Vec<String> = self.chors.keys().cloned().collect();
         let is_chor = |n: &str| chors.iter().any(|c| c == n);
         for unit in &mut self.units {
-            for item in &mut unit.ast.items {
+            let needed = unit.ast.items.iter().any(|item| match item {
+                Item::Chor(c) => needs_desugar(&c.body, &is_chor),
+                _ => false,
+            });
+            if !needed {
+                continue;
+            }
+            for item in &mut Arc::make_mut(&mut unit.ast).items {
                 if let Item::Chor(c) = item {
                     desugar_block(&mut c.body, &is_chor);
                 }
             }
         }
     }
+}
+
+/// The standard library parsed once per process (its file ids are fixed).
+fn stdlib_parsed(i: usize) -> Arc<Parsed> {
+    static PARSED: std::sync::OnceLock<Vec<Arc<Parsed>>> = std::sync::OnceLock::new();
+    let all = PARSED.get_or_init(|| {
+        stdlib::SOURCES
+            .iter()
+            .enumerate()
+            .map(|(k, (_, _, text))| Arc::new(parse(stdlib::file_id(k), text)))
+            .collect()
+    });
+    all.get(i)
+        .cloned()
+        .unwrap_or_else(|| Arc::new(parse(stdlib::file_id(i), "")))
+}
+
+/// Whether a block holds a `let` that must be read as a choreography call.
+fn needs_desugar(b: &ChorBlock, is_chor: &dyn Fn(&str) -> bool) -> bool {
+    b.stmts.iter().any(|s| match &s.kind {
+        ChorStmtKind::Let { value, .. } => as_chor_call(value, is_chor).is_some(),
+        ChorStmtKind::If { then, els, .. } => {
+            needs_desugar(then, is_chor) || els.as_ref().is_some_and(|e| needs_desugar(e, is_chor))
+        }
+        ChorStmtKind::Match { arms, .. } => arms.iter().any(|a| needs_desugar(&a.body, is_chor)),
+        _ => false,
+    })
 }
 
 fn desugar_block(b: &mut ChorBlock, is_chor: &dyn Fn(&str) -> bool) {

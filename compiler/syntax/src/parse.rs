@@ -16,7 +16,8 @@ lalrpop_util::lalrpop_mod!(
 /// A parsed file: the tree (always present), syntax errors, and the comments kept for tools.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
-    pub file: File,
+    /// Shared, so that later phases hold the tree without copying it.
+    pub file: std::sync::Arc<File>,
     pub errors: Vec<Diagnostic>,
     pub comments: Vec<Comment>,
 }
@@ -235,7 +236,7 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
     let mut file_ast = File { items };
     attach_docs(&mut file_ast, &lexed.comments, src);
     Parsed {
-        file: file_ast,
+        file: std::sync::Arc::new(file_ast),
         errors,
         comments: lexed.comments,
     }

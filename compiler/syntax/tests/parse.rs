@@ -10,7 +10,7 @@ fn ok(src: &str) -> File {
         "unexpected errors for {src:?}: {:#?}",
         p.errors
     );
-    p.file
+    (*p.file).clone()
 }
 
 fn errs(src: &str) -> Vec<(String, u32)> {
