@@ -119,7 +119,8 @@ fn killed_peer_is_reported_with_the_pending_line() {
     let cfg = set_config(&out, "");
     let a = start(&out.join("A"), &cfg); // blocks reading stdin
     let b = start(&out.join("B"), &cfg); // waits for A's message
-    std::thread::sleep(Duration::from_millis(800));
+    // Give both time to connect (generous: CI machines are busy).
+    std::thread::sleep(Duration::from_millis(2000));
     let mut a = a;
     let _ = a.kill();
     let _ = a.wait();
