@@ -562,14 +562,20 @@ impl<'a> Printer<'a> {
     /// `R.e`; in parentheses when a number literal right after the dot would lex differently
     /// (`R.(1.5)`) and, for readability, around `if`/`match`/blocks (`R.(if c { 1 } else { 2 })`).
     fn located(&mut self, role: &Ident, e: &Expr) {
+        self.located_at(role, e, 0, true);
+    }
+
+    /// `R.e` at precedence `prec` (1 in `if`/`match` heads, where a struct literal cannot stand);
+    /// block-like expressions are parenthesised only when `paren_blocks`.
+    fn located_at(&mut self, role: &Ident, e: &Expr, prec: u8, paren_blocks: bool) {
         self.out.push_str(&role.name);
         self.out.push('.');
-        if starts_with_number(e) || is_block_like(e) {
+        if starts_with_number(e) || (paren_blocks && is_block_like(e)) {
             self.out.push('(');
             self.expr(e, 0);
             self.out.push(')');
         } else {
-            self.expr(e, 0);
+            self.expr(e, prec);
         }
     }
 
@@ -623,15 +629,7 @@ impl<'a> Printer<'a> {
                 arms,
             } => {
                 self.out.push_str("match ");
-                self.out.push_str(&role.name);
-                self.out.push('.');
-                if starts_with_number(scrutinee) {
-                    self.out.push('(');
-                    self.expr(scrutinee, 0);
-                    self.out.push(')');
-                } else {
-                    self.expr(scrutinee, 1);
-                }
+                self.located_at(role, scrutinee, 1, false);
                 self.out.push_str(" {");
                 let (_, end) = range(s.span);
                 let open = self.brace_after(scrutinee.span.end as usize);
@@ -699,15 +697,7 @@ impl<'a> Printer<'a> {
             return;
         };
         self.out.push_str("if ");
-        self.out.push_str(&role.name);
-        self.out.push('.');
-        if starts_with_number(cond) {
-            self.out.push('(');
-            self.expr(cond, 0);
-            self.out.push(')');
-        } else {
-            self.expr(cond, 1);
-        }
+        self.located_at(role, cond, 1, false);
         self.out.push(' ');
         self.chor_block(then);
         if let Some(e) = els {
