@@ -1389,15 +1389,17 @@ pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> 
     cg.define(id, func)
 }
 
-/// A function value's code for a builtin: a `tail` function that calls the runtime.
-pub fn lower_builtin_wrapper(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
-    let prog = cg.prog;
-    let Some(def) = prog.fn_def(r) else {
-        return Err("unknown function".into());
-    };
-    let n = def.params.len();
+/// A `tail` function of `n` parameters whose body is `body` applied to them: the code of a
+/// builtin or a variant constructor used as a function value.
+fn lower_wrapper<'p>(
+    cg: &mut Cg<'p>,
+    namespace: u32,
+    id: FuncId,
+    n: usize,
+    body: impl FnOnce(&mut Fx<'_, 'p>, &[Vv]) -> Vv,
+) -> Result<(), String> {
     let mut func = cranelift_codegen::ir::Function::with_name_signature(
-        cranelift_codegen::ir::UserFuncName::user(2, id.as_u32()),
+        cranelift_codegen::ir::UserFuncName::user(namespace, id.as_u32()),
         tail_sig(0, n),
     );
     let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
@@ -1415,7 +1417,7 @@ pub fn lower_builtin_wrapper(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<
                 b: ps[2 * i + 1],
             })
             .collect();
-        let v = fx.call_fn(r, &vals, def.name.span, false);
+        let v = body(&mut fx, &vals);
         fx.b.ins().return_(&[v.t, v.b]);
         fx.b.seal_all_blocks();
         let cfg = fx.cg.module.isa().frontend_config();
@@ -1424,35 +1426,19 @@ pub fn lower_builtin_wrapper(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<
     cg.define(id, func)
 }
 
+/// A function value's code for a builtin: a `tail` function that calls the runtime.
+pub fn lower_builtin_wrapper(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
+    let Some(def) = cg.prog.fn_def(r) else {
+        return Err("unknown function".into());
+    };
+    let (n, span) = (def.params.len(), def.name.span);
+    lower_wrapper(cg, 2, id, n, |fx, vals| fx.call_fn(r, vals, span, false))
+}
+
 /// A function value's code for a variant constructor.
 pub fn lower_ctor_wrapper(cg: &mut Cg<'_>, name: &str, id: FuncId) -> Result<(), String> {
     let Some((vid, n)) = cg.variant(name) else {
         return Err(format!("unknown variant {name}"));
     };
-    let mut func = cranelift_codegen::ir::Function::with_name_signature(
-        cranelift_codegen::ir::UserFuncName::user(3, id.as_u32()),
-        tail_sig(0, n),
-    );
-    let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
-    {
-        let b = FunctionBuilder::new(&mut func, &mut fctx);
-        let mut fx = Fx::new(cg, b, None, Moves::default());
-        let entry = fx.b.create_block();
-        fx.b.append_block_params_for_function_params(entry);
-        fx.b.switch_to_block(entry);
-        fx.b.seal_block(entry);
-        let ps = fx.b.block_params(entry).to_vec();
-        let vals: Vec<Vv> = (0..n)
-            .map(|i| Vv {
-                t: ps[2 * i],
-                b: ps[2 * i + 1],
-            })
-            .collect();
-        let v = fx.make(TAG_VARIANT, vid, &vals);
-        fx.b.ins().return_(&[v.t, v.b]);
-        fx.b.seal_all_blocks();
-        let cfg = fx.cg.module.isa().frontend_config();
-        fx.b.finalize(cfg);
-    }
-    cg.define(id, func)
+    lower_wrapper(cg, 3, id, n, |fx, vals| fx.make(TAG_VARIANT, vid, vals))
 }
