@@ -210,6 +210,17 @@ impl<'a, 'p> Fx<'a, 'p> {
         });
     }
 
+    /// In the current (failure) block: stop the role because no pattern covers `v` (`kind` 0 for
+    /// a `match`, 1 for a `let`), then continue emitting code at `then`.
+    fn fault_nomatch(&mut self, v: Vv, kind: i64, span: Span, then: cranelift_codegen::ir::Block) {
+        let k = self.iconst(kind);
+        let l = self.loc(span);
+        self.rt("chor_rt_fault_nomatch", &[v.t, v.b, k, l], 0);
+        self.b.ins().trap(TrapCode::unwrap_user(2));
+        self.b.switch_to_block(then);
+        self.b.seal_block(then);
+    }
+
     fn local_value(&mut self, i: usize) -> Vv {
         let (t, b) = (self.scope[i].t, self.scope[i].b);
         Vv {
@@ -419,12 +430,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.b.seal_block(fail);
                 }
                 let s = self.local_value(mark);
-                let k = self.iconst(0);
-                let l = self.loc(scrutinee.span);
-                self.rt("chor_rt_fault_nomatch", &[s.t, s.b, k, l], 0);
-                self.b.ins().trap(TrapCode::unwrap_user(2));
-                self.b.switch_to_block(merge);
-                self.b.seal_block(merge);
+                self.fault_nomatch(s, 0, scrutinee.span, merge);
                 self.pop_to(mark);
                 Vv { t: rt, b: rb }
             }
@@ -876,12 +882,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().jump(ok, &[]);
         self.b.switch_to_block(fail);
         self.b.seal_block(fail);
-        let k = self.iconst(1);
-        let l = self.loc(span);
-        self.rt("chor_rt_fault_nomatch", &[v.t, v.b, k, l], 0);
-        self.b.ins().trap(TrapCode::unwrap_user(2));
-        self.b.switch_to_block(ok);
-        self.b.seal_block(ok);
+        self.fault_nomatch(v, 1, span, ok);
         self.pat_bind(pat, v);
         self.dec(v);
     }
@@ -1225,12 +1226,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.b.seal_block(fail);
                 }
                 let v = self.local_value(mark);
-                let k = self.iconst(0);
-                let l = self.loc(scrutinee.span);
-                self.rt("chor_rt_fault_nomatch", &[v.t, v.b, k, l], 0);
-                self.b.ins().trap(TrapCode::unwrap_user(2));
-                self.b.switch_to_block(merge);
-                self.b.seal_block(merge);
+                self.fault_nomatch(v, 0, scrutinee.span, merge);
                 self.pop_to(mark);
             }
             LKind::Block(body) => self.stmts(body, last),
