@@ -3,70 +3,10 @@
 //! the same run, so the figure means something on any machine).
 
 use chor_check::{check_program, program};
-use std::fmt::Write as _;
 use std::time::Instant;
 
-/// A program with many functions, data types and choreographies using most constructs.
-fn generate(target_lines: usize) -> String {
-    let mut s = String::new();
-    let mut i = 0;
-    while s.lines().count() < target_lines {
-        let _ = write!(
-            s,
-            r#"
-struct Rec{i} {{ name: String, qty: Int, tags: List<String> }}
-enum Msg{i} {{ Put{i}(String, Int), Get{i}(String), Stop{i} }}
-
-fn total_{i}(r: Rec{i}, unit: Int) -> Int {{
-    let base = r.qty * unit;
-    let extra = match list::get(r.tags, 0) {{
-        Some(t) => string::len(t),
-        None => 0,
-    }};
-    if base > 100 {{ base - extra }} else {{ base + extra }}
-}}
-
-fn describe_{i}(m: Msg{i}) -> String {{
-    match m {{
-        Put{i}(k, v) => k ++ "=" ++ to_string(v),
-        Get{i}(k) => "get " ++ k,
-        Stop{i} => "stop",
-    }}
-}}
-
-choreography Proc{i}(A, B, C)(r: Rec{i}@A, n: Int@B) -> Int@C {{
-    let A.t = total_{i}(r, 3);
-    A.t -> B.t, C.t;
-    let B.sum = t + n;
-    if B.sum > 10 {{
-        B -> A, C[Big];
-        B.sum -> C.s;
-        let C.msg = Put{i}("k", s);
-        C.print(describe_{i}(msg));
-        return C.s;
-    }} else {{
-        B -> A, C[Small];
-        let C.xs = [t, t + 1, t + 2];
-        let C.y = match xs {{
-            [] => 0,
-            [h, ..rest] => h + list::len(rest),
-        }};
-        return C.y;
-    }}
-}}
-"#
-        );
-        i += 1;
-    }
-    let _ = write!(
-        s,
-        "\nchoreography main(X, Y, Z) {{\n    let X.r = Rec0 {{ name: \"a\", qty: 2, tags: [] }};\n    let Y.n = 4;\n    let Z.out = Proc0(X, Y, Z)(X.r, Y.n);\n    Z.print(out);\n}}\n"
-    );
-    s
-}
-
 fn main() {
-    let src = generate(100_000);
+    let src = chor_tests::generated_program(100_000);
     let lines = src.lines().count();
     // Warm up once, then take the best of a few runs.
     let mut best_parse = f64::MAX;

@@ -6,67 +6,8 @@
 
 use chor_driver::db::Database;
 use chor_lsp::{Analysis, features};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// Functions, data types and choreographies using most constructs, about `lines` lines.
-fn generate(lines: usize) -> String {
-    let mut s = String::new();
-    let mut i = 0;
-    while s.lines().count() < lines {
-        let _ = write!(
-            s,
-            r#"
-struct Rec{i} {{ name: String, qty: Int, tags: List<String> }}
-enum Msg{i} {{ Put{i}(String, Int), Get{i}(String), Stop{i} }}
-
-fn total_{i}(r: Rec{i}, unit: Int) -> Int {{
-    let base = r.qty * unit;
-    let extra = match list::get(r.tags, 0) {{
-        Some(t) => string::len(t),
-        None => 0,
-    }};
-    if base > 100 {{ base - extra }} else {{ base + extra }}
-}}
-
-fn describe_{i}(m: Msg{i}) -> String {{
-    match m {{
-        Put{i}(k, v) => k ++ "=" ++ to_string(v),
-        Get{i}(k) => "get " ++ k,
-        Stop{i} => "stop",
-    }}
-}}
-
-choreography Proc{i}(A, B, C)(r: Rec{i}@A, n: Int@B) -> Int@C {{
-    let A.t = total_{i}(r, 3);
-    A.t -> B.t, C.t;
-    let B.sum = t + n;
-    if B.sum > 10 {{
-        B -> A, C[Big];
-        B.sum -> C.s;
-        let C.msg = Put{i}("k", s);
-        C.print(describe_{i}(msg));
-        return C.s;
-    }} else {{
-        B -> A, C[Small];
-        let C.xs = [t, t + 1, t + 2];
-        let C.y = match xs {{
-            [] => 0,
-            [h, ..rest] => h + list::len(rest),
-        }};
-        return C.y;
-    }}
-}}
-"#
-        );
-        i += 1;
-    }
-    s.push_str(
-        "\nchoreography main(X, Y, Z) {\n    let X.r = Rec0 { name: \"a\", qty: 2, tags: [] };\n    let Y.n = 4;\n    let Z.out = Proc0(X, Y, Z)(X.r, Y.n);\n    Z.print(out);\n}\n",
-    );
-    s
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -78,7 +19,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let src = generate(20_000);
+    let src = chor_tests::generated_program(20_000);
     if std::env::var_os("CHOR_PROBE").is_some() {
         for _ in 0..3 {
             let t = Instant::now();
