@@ -471,11 +471,16 @@ impl<'p> Checker<'p> {
             };
             d = d.with_label(v.def, label);
         }
+        // The design card's wording, verbatim: "x lives at Buyer (line 3); send it first:
+        // Buyer.x -> Seller.x;".
+        let lives = match self.line(def) {
+            Some(l) => format!("{} lives at {owner} (line {l})", seg.name),
+            None => format!("{} lives at {owner}", seg.name),
+        };
         d = d.with_help(format!(
-            "send it first: `{owner}.{n} -> {here}.{n};`",
+            "{lives}; send it first: {owner}.{n} -> {here}.{n};",
             n = seg.name
         ));
-        let _ = def;
         d = d.with_note(
             "each role has its own variables; a value moves between roles only by communication",
         );
