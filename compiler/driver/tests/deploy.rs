@@ -184,11 +184,12 @@ fn wrong_secret_and_garbage_are_refused_and_the_run_completes() {
     assert!(b.status.success(), "{}", text(&b.stderr));
     assert!(s.status.success(), "{}", text(&s.stderr));
     assert_eq!(text(&b.stdout), "buying for 87\n");
-    assert!(
-        text(&s.stderr).contains("refused"),
-        "the refusal is logged: {}",
-        text(&s.stderr)
-    );
+    let log = text(&s.stderr);
+    assert!(log.contains("refused"), "the refusal is logged: {log}");
+    // The impostor retried several times; each kind of refusal is printed once, and the
+    // repeats are summed up in one line instead of flooding the log.
+    let printed = log.matches("refused a connection from").count();
+    assert!(printed <= 3, "one line per kind of refusal: {log}");
 }
 
 #[test]

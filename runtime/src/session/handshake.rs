@@ -325,9 +325,17 @@ pub(crate) fn server(
         .write_all(&reply)
         .map_err(io_fail("sending the reply"))?;
     let mut proof_c = [0u8; 32];
-    stream
-        .read_exact(&mut proof_c)
-        .map_err(io_fail("reading the proof"))?;
+    stream.read_exact(&mut proof_c).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof && me.secret.is_some() {
+            // An honest client hangs up here when our proof fails its check.
+            HandshakeError::Failed(format!(
+                "connection claiming role {from_name} closed before proving it holds the \
+                 shared secret (it may have a different secret)"
+            ))
+        } else {
+            io_fail("reading the proof")(e)
+        }
+    })?;
     if !t.verify(me.secret, CLIENT, &proof_c) {
         let _ = send_verdict(stream, Status::BadProof);
         return Err(HandshakeError::Failed(format!(

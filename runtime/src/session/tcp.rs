@@ -24,9 +24,9 @@
 //! kernel's socket buffers hold what a peer sent ahead. Without a thread hop on either side a
 //! round trip costs what it costs over raw TCP.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
@@ -61,6 +61,57 @@ const MAX_PENDING_HANDSHAKES: usize = 64;
 
 // ---------------------------------------------------------------------------------------
 // Establishing connections
+
+/// The log of refused connections while a role sets up: the first refusal of each kind from
+/// an address is printed, repeats (a peer with the wrong secret retries until its own
+/// timeout) are counted and summed up once set-up ends, so the log does not flood.
+struct RefusalLog {
+    me: String,
+    seen: BTreeMap<(IpAddr, String), u32>,
+    summed_up: bool,
+}
+
+impl RefusalLog {
+    fn new(me: &str) -> Arc<Mutex<RefusalLog>> {
+        Arc::new(Mutex::new(RefusalLog {
+            me: me.to_string(),
+            seen: BTreeMap::new(),
+            summed_up: false,
+        }))
+    }
+
+    fn refused(&mut self, from: SocketAddr, reason: &str) {
+        let n = self
+            .seen
+            .entry((from.ip(), reason.to_string()))
+            .or_insert(0);
+        *n += 1;
+        if *n == 1 || self.summed_up {
+            eprintln!(
+                "chor: role {} refused a connection from {from}: {reason}",
+                self.me
+            );
+        }
+    }
+
+    /// Prints how many repeats were left out; later refusals are printed as they come.
+    fn sum_up(&mut self) {
+        if self.summed_up {
+            return;
+        }
+        self.summed_up = true;
+        for ((ip, reason), n) in &self.seen {
+            if *n > 1 {
+                let more = n - 1;
+                let s = if more == 1 { "" } else { "s" };
+                eprintln!(
+                    "chor: role {} refused {more} more connection{s} from {ip}: {reason}",
+                    self.me
+                );
+            }
+        }
+    }
+}
 
 /// Connects `me` with every role in `peers` (sorted, without `me`). Returns the streams in
 /// the order of `peers`.
@@ -143,6 +194,7 @@ pub(crate) fn establish(
     // Set once we stop accepting, so a handshake that finishes late is refused.
     let closed = Arc::new(AtomicBool::new(false));
     let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refusal_log = RefusalLog::new(me);
 
     let mut streams: std::collections::BTreeMap<String, TcpStream> = Default::default();
     let mut dial_errors: std::collections::BTreeMap<String, String> = Default::default();
@@ -163,9 +215,7 @@ pub(crate) fn establish(
                 match l.accept() {
                     Ok((stream, from)) => {
                         if in_flight.load(Ordering::SeqCst) >= MAX_PENDING_HANDSHAKES {
-                            eprintln!(
-                                "chor: role {me} refused a connection from {from}: too many handshakes in progress"
-                            );
+                            lock(&refusal_log).refused(from, "too many handshakes in progress");
                             continue;
                         }
                         in_flight.fetch_add(1, Ordering::SeqCst);
@@ -180,6 +230,7 @@ pub(crate) fn establish(
                             Arc::clone(&waiting),
                             Arc::clone(&closed),
                             Arc::clone(&in_flight),
+                            Arc::clone(&refusal_log),
                             move |r| {
                                 let _ = tx.send(match r {
                                     Ok((role, s)) => Event::Accepted(role, s),
@@ -225,6 +276,7 @@ pub(crate) fn establish(
     };
     closed.store(true, Ordering::SeqCst);
     drop(listener);
+    lock(&refusal_log).sum_up();
 
     if result.is_ok() {
         let out: Vec<TcpStream> = peers.iter().filter_map(|p| streams.remove(p)).collect();
@@ -316,6 +368,7 @@ fn spawn_accept(
     waiting: Arc<Mutex<BTreeSet<String>>>,
     closed: Arc<AtomicBool>,
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    refusal_log: Arc<Mutex<RefusalLog>>,
     report: impl FnOnce(Result<(String, TcpStream), String>) + Send + 'static,
 ) {
     let me = me.to_string();
@@ -355,7 +408,7 @@ fn spawn_accept(
             match outcome {
                 Ok(role) => report(Ok((role, stream))),
                 Err(m) => {
-                    eprintln!("chor: role {me} refused a connection from {from}: {m}");
+                    lock(&refusal_log).refused(from, &m);
                     report(Err(m));
                 }
             }
