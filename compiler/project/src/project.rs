@@ -147,9 +147,18 @@ struct Projector<'a> {
 }
 
 /// Labels suggested for the branches of a choice.
-fn branch_labels(n: usize, pats: Option<&[&Pattern]>) -> Vec<String> {
+/// The labels of the selections that tell a role which of `n` branches was taken: a branch
+/// that already starts with a selection keeps its label (`told`), the others are named after
+/// their pattern, or `Then`/`Else`, made distinct.
+fn branch_labels(told: &[Option<String>], pats: Option<&[&Pattern]>) -> Vec<String> {
+    let n = told.len();
+    let taken: Vec<&String> = told.iter().flatten().collect();
     let mut labels: Vec<String> = Vec::new();
     for i in 0..n {
+        if let Some(l) = &told[i] {
+            labels.push(l.clone());
+            continue;
+        }
         let base = match pats.and_then(|p| p.get(i)).map(|p| &p.kind) {
             Some(PatternKind::Variant { name, .. }) => name.last().name.clone(),
             Some(PatternKind::Ident(id)) if id.name.starts_with(|c: char| c.is_uppercase()) => {
@@ -164,7 +173,7 @@ fn branch_labels(n: usize, pats: Option<&[&Pattern]>) -> Vec<String> {
         };
         let mut l = base.clone();
         let mut k = 2;
-        while labels.contains(&l) {
+        while labels.contains(&l) || taken.contains(&&l) {
             l = format!("{base}{k}");
             k += 1;
         }
@@ -174,6 +183,18 @@ fn branch_labels(n: usize, pats: Option<&[&Pattern]>) -> Vec<String> {
 }
 
 impl<'a> Projector<'a> {
+    /// The label of a selection that starts `stmts` and tells this projector's role.
+    fn told_at_start(&self, decider: &Ident, stmts: &[ChorStmt]) -> Option<String> {
+        match &stmts.first()?.kind {
+            ChorStmtKind::Select { from, to, label }
+                if from.name == decider.name && to.iter().any(|t| t.name == self.role) =>
+            {
+                Some(label.name.clone())
+            }
+            _ => None,
+        }
+    }
+
     fn block(&mut self, stmts: &[ChorStmt]) -> Vec<LStmt> {
         let mut out = Vec::new();
         for (k, s) in stmts.iter().enumerate() {
@@ -268,9 +289,9 @@ impl<'a> Projector<'a> {
                         });
                     } else {
                         let blocks = [
-                            (then.span, then.stmts.first().map(|s| s.span)),
+                            (then.span, self.told_at_start(role, &then.stmts)),
                             match els {
-                                Some(b) => (b.span, b.stmts.first().map(|s| s.span)),
+                                Some(b) => (b.span, self.told_at_start(role, &b.stmts)),
                                 None => (then.span.end_point(), None),
                             },
                         ];
@@ -324,9 +345,9 @@ impl<'a> Projector<'a> {
                         match failed {
                             None => push_scoped(&mut out, acc.unwrap_or_default(), span),
                             Some((_, mm)) => {
-                                let blocks: Vec<(Span, Option<Span>)> = arms
+                                let blocks: Vec<(Span, Option<String>)> = arms
                                     .iter()
-                                    .map(|a| (a.body.span, a.body.stmts.first().map(|s| s.span)))
+                                    .map(|a| (a.body.span, self.told_at_start(role, &a.body.stmts)))
                                     .collect();
                                 let pats: Vec<&Pattern> = arms.iter().map(|a| &a.pat).collect();
                                 let d = self.koc_error(
@@ -398,7 +419,7 @@ impl<'a> Projector<'a> {
         decider: &Ident,
         stmt: &ChorStmt,
         head: Span,
-        blocks: &[(Span, Option<Span>)],
+        blocks: &[(Span, Option<String>)],
         missing_else: bool,
         pats: Option<&[&Pattern]>,
         mm: Mismatch,
@@ -422,11 +443,20 @@ impl<'a> Projector<'a> {
             }
             (None, None) => {}
         }
-        let labels = branch_labels(blocks.len(), pats);
+        // A label that starts two branches tells nothing: only its first use counts.
+        let mut told: Vec<Option<String>> = Vec::new();
+        for (_, t) in blocks {
+            let dup = t.is_some() && told.contains(t);
+            told.push(if dup { None } else { t.clone() });
+        }
+        let labels = branch_labels(&told, pats);
         let sel = |l: &str| format!("{} -> {role}[{l}];", decider.name);
         let mut edits: Vec<(Span, String)> = Vec::new();
-        for (i, (block_span, _first)) in blocks.iter().enumerate() {
-            if i == blocks.len() - 1 && missing_else {
+        for (i, ((block_span, _), told)) in blocks.iter().zip(&told).enumerate() {
+            if told.is_some() {
+                // This branch already starts by telling the role; keep its label.
+                continue;
+            } else if i == blocks.len() - 1 && missing_else {
                 edits.push((*block_span, format!(" else {{ {} }}", sel(&labels[i]))));
             } else {
                 let at = Span {
@@ -438,6 +468,16 @@ impl<'a> Projector<'a> {
             }
         }
         let listing: Vec<String> = labels.iter().map(|l| format!("`{}`", sel(l))).collect();
+        let listing = if missing_else {
+            let (last, rest) = listing
+                .split_last()
+                .map_or((String::new(), &[][..]), |(l, r)| (l.clone(), r));
+            let mut v = rest.to_vec();
+            v.push(format!("{last} in an added `else`"));
+            v
+        } else {
+            listing
+        };
         d = d.with_help(format!(
             "{role} behaves differently depending on this {what}; tell it which branch was taken by starting the branches with {}",
             listing.join(" and ")

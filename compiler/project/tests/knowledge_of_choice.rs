@@ -287,3 +287,59 @@ fn a_scoped_binding_in_merged_branches_does_not_leak() {
     let text = b.to_text();
     assert!(text.contains("{\n        let y = 2;"), "{text}");
 }
+
+#[test]
+fn a_branch_that_already_tells_the_role_keeps_its_selection() {
+    // `if` without `else`: the `then` branch tells B already; the fix only adds an `else`
+    // telling B the other branch, with a label distinct from the existing one.
+    let src = r#"choreography main(A, B) {
+    let A.x = 1;
+    if A.x > 0 {
+        A -> B[Yes];
+        B.print("yes");
+    }
+}"#;
+    let d = rejected(src, "B", "A");
+    let fixed = apply_fix(src, &d);
+    assert_eq!(
+        fixed.matches("A -> B[").count(),
+        2,
+        "one selection added: {fixed}"
+    );
+    assert!(
+        fixed.contains("else { A -> B[Else]; }"),
+        "an else branch tells B: {fixed}"
+    );
+    assert!(
+        d.help.iter().any(|h| h.contains("in an added `else`")),
+        "{d:#?}"
+    );
+
+    // Both branches start with the same label: it tells nothing, so one gets a new label.
+    let src = r#"choreography main(A, B) {
+    let A.x = 1;
+    if A.x > 0 {
+        A -> B[Go];
+        B.print("one");
+    } else {
+        A -> B[Go];
+        B.print("two");
+    }
+}"#;
+    let d = rejected(src, "B", "A");
+    assert!(d.fix.is_some(), "{d:#?}");
+
+    // A label chosen for the fix never repeats the one already used.
+    let src = r#"choreography main(A, B) {
+    let A.x = 1;
+    if A.x > 0 {
+        A.print("quiet");
+    } else {
+        A -> B[Then];
+        B.print("told");
+    }
+}"#;
+    let d = rejected(src, "B", "A");
+    let fixed = apply_fix(src, &d);
+    assert!(fixed.contains("A -> B[Then2];"), "{fixed}");
+}
