@@ -154,8 +154,8 @@ fn branch_labels(told: &[Option<String>], pats: Option<&[&Pattern]>) -> Vec<Stri
     let n = told.len();
     let taken: Vec<&String> = told.iter().flatten().collect();
     let mut labels: Vec<String> = Vec::new();
-    for i in 0..n {
-        if let Some(l) = &told[i] {
+    for (i, told) in told.iter().enumerate() {
+        if let Some(l) = told {
             labels.push(l.clone());
             continue;
         }
