@@ -253,3 +253,89 @@ impl LocalProgram {
         out
     }
 }
+
+impl LocalProgram {
+    /// For each peer, the first communication with it in the role's program (a send, receive,
+    /// selection or branch, in source order, looking into called procedures): the action a
+    /// role was about to do when it could not connect to that peer.
+    pub fn first_actions(&self) -> BTreeMap<String, Span> {
+        let mut found = BTreeMap::new();
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(entry) = self.procs.get(&self.entry) {
+            let names: BTreeMap<&str, &str> = entry
+                .roles
+                .iter()
+                .map(|r| (r.as_str(), r.as_str()))
+                .collect();
+            self.first_in(&entry.body, &names, &mut found, &mut seen);
+        }
+        found
+    }
+
+    fn first_in(
+        &self,
+        stmts: &[LStmt],
+        names: &BTreeMap<&str, &str>,
+        found: &mut BTreeMap<String, Span>,
+        seen: &mut std::collections::BTreeSet<(ProcKey, Vec<String>)>,
+    ) {
+        fn note(
+            found: &mut BTreeMap<String, Span>,
+            names: &BTreeMap<&str, &str>,
+            role: &str,
+            span: Span,
+        ) {
+            if let Some(peer) = names.get(role) {
+                found.entry((*peer).to_owned()).or_insert(span);
+            }
+        }
+        for s in stmts {
+            match &s.kind {
+                LKind::Send { to, .. } | LKind::Select { to, .. } => {
+                    for r in to {
+                        note(found, names, r, s.span);
+                    }
+                }
+                LKind::Recv { from, .. } => note(found, names, from, s.span),
+                LKind::Branch { from, arms } => {
+                    note(found, names, from, s.span);
+                    for (_, body) in arms {
+                        self.first_in(body, names, found, seen);
+                    }
+                }
+                LKind::If { then, els, .. } => {
+                    self.first_in(then, names, found, seen);
+                    self.first_in(els, names, found, seen);
+                }
+                LKind::Match { arms, .. } => {
+                    for (_, body) in arms {
+                        self.first_in(body, names, found, seen);
+                    }
+                }
+                LKind::Block(body) => self.first_in(body, names, found, seen),
+                LKind::Call { key, roles, .. } => {
+                    let Some(callee) = self.procs.get(key) else {
+                        continue;
+                    };
+                    // The callee's j-th role is the caller's `roles[j]`, i.e. a peer of main.
+                    let outer: Vec<String> = roles
+                        .iter()
+                        .map(|r| names.get(r.as_str()).copied().unwrap_or("").to_owned())
+                        .collect();
+                    if !seen.insert((key.clone(), outer.clone())) {
+                        continue;
+                    }
+                    let inner: BTreeMap<&str, &str> = callee
+                        .roles
+                        .iter()
+                        .zip(&outer)
+                        .filter(|(_, o)| !o.is_empty())
+                        .map(|(r, o)| (r.as_str(), o.as_str()))
+                        .collect();
+                    self.first_in(&callee.body, &inner, found, seen);
+                }
+                LKind::Let { .. } | LKind::Effect(_) | LKind::Return(_) => {}
+            }
+        }
+    }
+}

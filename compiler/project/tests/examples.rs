@@ -27,3 +27,40 @@ fn projections_of_examples() {
         insta::assert_snapshot!(name, text.join("\n"));
     }
 }
+
+/// The first action of each role with each peer, looking into called procedures.
+#[test]
+fn first_action_with_each_peer() {
+    let src = "choreography Hello(X, Y)(v: Int@X) {
+    X.print(v);
+    X.v -> Y.w;
+}
+
+choreography main(A, B, C) {
+    let A.n = 1;
+    A.print(n);
+    Hello(C, A)(C.2);
+    if A.n > 0 {
+        A -> B[Go];
+        A.n -> B.m;
+    } else {
+        A -> B[Stop];
+    }
+}
+";
+    let prog = from_source("t.chor", src, vec![]);
+    let locals = chor_project::project_program(&prog, "main").expect("projects");
+    let line = |span: chor_diagnostics::Span| src[..span.start as usize].matches('\n').count() + 1;
+    let first = |role: &str| -> Vec<(String, usize)> {
+        let lp = locals.iter().find(|l| l.role == role).expect("role");
+        lp.first_actions()
+            .into_iter()
+            .map(|(peer, span)| (peer, line(span)))
+            .collect()
+    };
+    // A first meets C inside Hello (where A is Y: the receive on line 3), then B at the selection.
+    assert_eq!(first("A"), [("B".to_owned(), 11), ("C".to_owned(), 3)]);
+    // B waits for the selection of line 11.
+    assert_eq!(first("B"), [("A".to_owned(), 11)]);
+    assert_eq!(first("C"), [("A".to_owned(), 3)]);
+}
