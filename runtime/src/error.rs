@@ -112,6 +112,17 @@ impl RtError {
         &self.0.kind
     }
 
+    /// A connection error names where the role first needed the peer (`file:line` from
+    /// the program), since no action was pending yet when connecting failed.
+    pub fn with_first_action(mut self, first: impl Fn(&str) -> Option<String>) -> Self {
+        if let ErrorKind::Connect { peer, reason, .. } = &mut self.0.kind
+            && let Some(loc) = first(peer)
+        {
+            reason.push_str(&format!("; the first action with {peer} is at {loc}"));
+        }
+        self
+    }
+
     /// The peer involved, if any.
     pub fn peer(&self) -> Option<&str> {
         match &self.0.kind {

@@ -342,6 +342,12 @@ pub fn role_main(p: Payload) -> i32 {
     ) {
         Ok(s) => s,
         Err(e) => {
+            let first = lp.first_actions();
+            let e = e.with_first_action(|peer| {
+                let s = first.get(peer)?;
+                let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
+                Some(format!("{}:{line}", sources.name(s.file)))
+            });
             eprintln!("error: {e}");
             return 1;
         }
