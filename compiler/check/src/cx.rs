@@ -574,7 +574,7 @@ impl<'p> Checker<'p> {
     pub fn items(&self) -> Vec<(usize, usize, &'p Item)> {
         let mut out = Vec::new();
         for (u, unit) in self.p.units.iter().enumerate() {
-            for (i, item) in unit.ast.items.iter().enumerate() {
+            for (i, item) in unit.ast.iter().enumerate() {
                 out.push((u, i, item));
             }
         }

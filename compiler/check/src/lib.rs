@@ -50,7 +50,7 @@ pub fn check_program(p: &Program) -> Checked {
     cx.collect_sigs();
     naming::check_items(&mut cx);
     for (u, unit) in p.units.iter().enumerate() {
-        for (i, item) in unit.ast.items.iter().enumerate() {
+        for (i, item) in unit.ast.iter().enumerate() {
             cx.in_stdlib = unit.is_stdlib;
             match item {
                 Item::Fn(f) => cx.check_fn(u, i, f),

@@ -58,7 +58,7 @@ fn find_item<'a>(cx: &'a FileCx<'_>, def: Span) -> Option<&'a Item> {
         .units
         .iter()
         .filter(|u| u.file == def.file)
-        .flat_map(|u| u.ast.items.iter())
+        .flat_map(|u| u.ast.iter())
         .find(|it| it.name().is_some_and(|n| n.span == def))
 }
 
