@@ -1,6 +1,8 @@
 //! Benchmark: after a one-character edit in a generated 20,000-line file, the time until the
 //! fresh diagnostics are computed (what the server publishes once the debounce has passed).
-//! Printed with a baseline measured in the same run: checking the same text in a new database.
+//! Two edits: replacing a digit (nothing moves) and inserting a character (everything after it
+//! moves). Printed with a baseline measured in the same run: checking the same text in a new
+//! database.
 //!
 //! `cargo bench -p chor-lsp --bench edit`
 
@@ -65,33 +67,50 @@ fn main() {
     }
 
     // The server's path: replace the buffer with one character changed, recompute.
-    let mut db = Database::default();
-    let file = Analysis::set_text(&mut db, path, src.clone());
-    features::diagnostics(&db, file);
+    // Replace: a digit in the middle of the file changes, nothing moves.
     let at = src.find("total_250(r, 3)").expect("edit site") + "total_250(r, ".len();
-    let mut edits = Vec::new();
-    for round in 0..21 {
-        let mut text = src.clone();
+    let replace = measure(path, &src, |round, text| {
         let digit = if round % 2 == 0 { "4" } else { "3" };
         text.replace_range(at..at + 1, digit);
-        let t = Instant::now();
-        let file = Analysis::set_text(&mut db, path, text);
-        let diags = features::diagnostics(&db, file);
-        edits.push(t.elapsed());
-        assert!(diags.is_empty());
-    }
-    let edit = median(edits.clone());
-    let best = edits.iter().min().copied().unwrap_or_default();
+    });
+    // Insert: typing into a string literal in the middle of the file, one more character each
+    // round, so everything after it moves by one byte.
+    let at = src.find("Put250(\"k").expect("edit site") + "Put250(\"k".len();
+    let insert = measure(path, &src, |round, text| {
+        text.insert(at + round, 'x');
+    });
     let cold = median(cold);
     println!("file: {lines} lines, {} bytes", src.len());
+    for (name, times) in [("replace", replace), ("insert", insert)] {
+        let edit = median(times.clone());
+        let best = times.iter().min().copied().unwrap_or_default();
+        println!(
+            "one-character edit ({name}) -> fresh diagnostics: median {:.1} ms, best {:.1} ms (goal < 50 ms)",
+            ms(edit),
+            ms(best)
+        );
+    }
     println!(
-        "one-character edit -> fresh diagnostics: median {:.1} ms, best {:.1} ms (goal < 50 ms)",
-        ms(edit),
-        ms(best)
+        "cold check of the same text in a new database: {:.1} ms",
+        ms(cold)
     );
-    println!(
-        "cold check of the same text in a new database: {:.1} ms (edit/cold = {:.2})",
-        ms(cold),
-        edit.as_secs_f64() / cold.as_secs_f64()
-    );
+}
+
+/// Open `src` in a new database, then 21 times: `edit` the current text (given the round) and
+/// time setting it and computing the diagnostics.
+fn measure(path: &Path, src: &str, edit: impl Fn(usize, &mut String)) -> Vec<Duration> {
+    let mut db = Database::default();
+    let file = Analysis::set_text(&mut db, path, src.to_owned());
+    features::diagnostics(&db, file);
+    let mut text = src.to_owned();
+    let mut times = Vec::new();
+    for round in 0..21 {
+        edit(round, &mut text);
+        let t = Instant::now();
+        let file = Analysis::set_text(&mut db, path, text.clone());
+        let diags = features::diagnostics(&db, file);
+        times.push(t.elapsed());
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+    times
 }
