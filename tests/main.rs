@@ -1,6 +1,7 @@
-//! The integration test binary: ui diagnostics, the examples, robustness (no panics), and
-//! incremental re-parsing.
+//! The integration test binary: ui diagnostics, the examples, robustness (no panics),
+//! incremental re-parsing and re-checking.
 
+mod check_reuse;
 mod examples;
 mod incremental;
 mod robustness;

@@ -21,9 +21,11 @@ impl<'p> Checker<'p> {
         self.roles = sig.roles.clone();
         self.chor_name = sig.name.clone();
         self.chor_ret = sig.ret.clone();
-        for (name, span) in &sig.roles {
-            self.hovers
-                .push((*span, format!("role {name} of {}", sig.name)));
+        if self.tables {
+            for (name, span) in &sig.roles {
+                self.hovers
+                    .push((*span, format!("role {name} of {}", sig.name)));
+            }
         }
         for (p, (_, ty, role, _)) in c.params.iter().zip(sig.params.iter()) {
             if let Some(r) = role {

@@ -212,6 +212,10 @@ pub struct Checker<'p> {
     pub in_stdlib: bool,
     /// Source text of each file, for line numbers in messages.
     pub line_of: &'p dyn Fn(Span) -> Option<usize>,
+    /// Set when a message used a line number (so moving it to other lines changes it).
+    pub used_lines: std::cell::Cell<bool>,
+    /// Whether to record hovers and references (only the language server's tables need them).
+    pub tables: bool,
 }
 
 impl<'p> Checker<'p> {
@@ -236,6 +240,8 @@ impl<'p> Checker<'p> {
             chor_ret: None,
             in_stdlib: false,
             line_of,
+            used_lines: std::cell::Cell::new(false),
+            tables: true,
         }
     }
 
@@ -252,7 +258,9 @@ impl<'p> Checker<'p> {
     }
 
     pub fn reference(&mut self, use_site: Span, def: Span) {
-        self.refs.push((use_site, def));
+        if self.tables {
+            self.refs.push((use_site, def));
+        }
     }
 
     /// The type as the programmer writes it, after substitution.
@@ -424,6 +432,9 @@ impl<'p> Checker<'p> {
     }
 
     pub fn hover_var(&mut self, span: Span, name: &str, ty: &Ty, role: RoleId) {
+        if !self.tables {
+            return;
+        }
         self.pending.push(PendingHover {
             span,
             name: name.to_owned(),
@@ -567,6 +578,7 @@ impl<'p> Checker<'p> {
 
     /// Line number (1-based) of a span, if the source text is known.
     pub fn line(&self, span: Span) -> Option<usize> {
+        self.used_lines.set(true);
         (self.line_of)(span)
     }
 

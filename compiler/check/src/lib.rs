@@ -11,10 +11,12 @@ mod items;
 mod naming;
 mod patterns;
 pub mod program;
+pub mod reuse;
 pub mod stdlib;
 pub mod types;
 
 pub use program::{ItemRef, Loader, Program, QualName, Unit};
+pub use reuse::Reuse;
 
 use chor_diagnostics::{Diagnostic, FileId, Span};
 use chor_syntax::ast::Item;
@@ -40,24 +42,101 @@ impl Checked {
 
 /// Run every static check of the language except knowledge of choice.
 pub fn check_program(p: &Program) -> Checked {
+    run(p, true, None).0
+}
+
+/// What checking one item reported, kept to check the next version of the program.
+#[derive(Debug, Clone)]
+struct ItemResult {
+    diags: Vec<Diagnostic>,
+    /// A message quotes a line number.
+    used_lines: bool,
+}
+
+/// The per-item results of the last [`check_diagnostics`], for the next one.
+#[derive(Debug, Clone, Default)]
+pub struct CheckCache {
+    /// Per unit and item.
+    items: Vec<Vec<Option<ItemResult>>>,
+}
+
+/// The diagnostics of [`check_program`] (exactly its `diagnostics`), without the tables of
+/// hovers and references. With the cache of the program checked before and how `p` relates to
+/// it ([`Reuse`]), the bodies an edit did not touch are not checked again: their old results
+/// are moved to the new text. Returns the cache for the next call.
+pub fn check_diagnostics(
+    p: &Program,
+    previous: Option<(&Reuse, &CheckCache)>,
+) -> (Vec<Diagnostic>, CheckCache) {
+    let (checked, cache) = run(p, false, previous);
+    (checked.diagnostics, cache)
+}
+
+fn run(
+    p: &Program,
+    tables: bool,
+    previous: Option<(&Reuse, &CheckCache)>,
+) -> (Checked, CheckCache) {
     let line_of = |s: Span| -> Option<usize> {
         let text = p.sources.get(&s.file)?;
         Some(chor_diagnostics::line_col(text, s.start).0)
     };
     let mut cx = cx::Checker::new(p, &line_of);
+    cx.tables = tables;
     cx.report_duplicates();
     cx.collect_adts();
     cx.collect_sigs();
     naming::check_items(&mut cx);
+    let mut cache = CheckCache {
+        items: Vec::with_capacity(p.units.len()),
+    };
     for (u, unit) in p.units.iter().enumerate() {
+        let mut results = Vec::with_capacity(unit.ast.items.len());
         for (i, item) in unit.ast.iter().enumerate() {
-            cx.in_stdlib = unit.is_stdlib;
-            match item {
-                Item::Fn(f) => cx.check_fn(u, i, f),
-                Item::Chor(c) => cx.check_chor(u, i, c),
-                _ => {}
+            if !matches!(item, Item::Fn(_) | Item::Chor(_)) {
+                results.push(None);
+                continue;
             }
+            let r = ItemRef { unit: u, item: i };
+            let reused = previous.and_then(|(reuse, cache)| {
+                let old = cache.items.get(u)?.get(i)?.as_ref()?;
+                // Line numbers in messages would be stale.
+                if !reuse.unchanged(r) || (old.used_lines && reuse.lines_moved()) {
+                    return None;
+                }
+                let diags = old
+                    .diags
+                    .iter()
+                    .map(|d| reuse.diagnostic(d))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(ItemResult {
+                    diags,
+                    used_lines: old.used_lines,
+                })
+            });
+            let result = match reused {
+                Some(result) => {
+                    cx.diags.extend(result.diags.iter().cloned());
+                    result
+                }
+                None => {
+                    let start = cx.diags.len();
+                    cx.used_lines.set(false);
+                    cx.in_stdlib = unit.is_stdlib;
+                    match item {
+                        Item::Fn(f) => cx.check_fn(u, i, f),
+                        Item::Chor(c) => cx.check_chor(u, i, c),
+                        _ => {}
+                    }
+                    ItemResult {
+                        diags: cx.diags[start..].to_vec(),
+                        used_lines: cx.used_lines.get(),
+                    }
+                }
+            };
+            results.push(Some(result));
         }
+        cache.items.push(results);
     }
     let mut diagnostics = p.diagnostics.clone();
     // The standard library is checked too (it must pass on its own, see the tests); what it
@@ -69,11 +148,12 @@ pub fn check_program(p: &Program) -> Checked {
     });
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
-    Checked {
+    let checked = Checked {
         diagnostics,
         hovers: cx.hovers,
         references: cx.refs,
-    }
+    };
+    (checked, cache)
 }
 
 /// Sort by file and position (stable: diagnostics at one spot keep their order).

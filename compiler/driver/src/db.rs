@@ -10,7 +10,7 @@
 //! does not wait for the previous program to be dropped.
 
 use chor_check::program::Loader;
-use chor_check::{Program, stdlib};
+use chor_check::{Program, Reuse, stdlib};
 use chor_diagnostics::{Diagnostic, FileId, SourceMap};
 use chor_syntax::Parsed;
 use std::collections::HashMap;
@@ -46,6 +46,10 @@ pub trait Db: salsa::Database {
     /// Keep `value` (a clone of a query result) until salsa no longer holds the result, then
     /// drop it on a background thread: the last reference frees it there.
     fn drop_later(&self, value: Box<dyn Send>);
+    /// The diagnostics of the static checks and (without syntax errors) of knowledge of choice,
+    /// reusing what the last check of the program rooted at `root` found for the items that did
+    /// not change since.
+    fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic>;
 }
 
 /// The concrete database.
@@ -56,11 +60,20 @@ pub struct Database {
     files: Arc<Mutex<Files>>,
     /// The last parse of each file, with the text it parsed.
     parses: Arc<Mutex<HashMap<FileId, LastParse>>>,
+    /// The last check of the program rooted at each file.
+    checks: Arc<Mutex<HashMap<FileId, LastCheck>>>,
     graveyard: Arc<Mutex<Graveyard>>,
 }
 
 /// A text and its parse.
 type LastParse = (String, Arc<Parsed>);
+
+/// A program and what checking it found per item.
+struct LastCheck {
+    program: Arc<Program>,
+    check: chor_check::CheckCache,
+    choices: chor_project::ChoiceCache,
+}
 
 /// Values of earlier revisions, waiting for salsa to let go of them.
 ///
@@ -142,6 +155,35 @@ impl Db for Database {
     }
     fn drop_later(&self, value: Box<dyn Send>) {
         lock(&self.graveyard).keep(value);
+    }
+    fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic> {
+        let last = lock(&self.checks).remove(&root);
+        let reuse = last.as_ref().and_then(|l| Reuse::new(&l.program, prog));
+        let previous = reuse.as_ref().zip(last.as_ref());
+        let (mut diags, check) =
+            chor_check::check_diagnostics(prog, previous.map(|(r, l)| (r, &l.check)));
+        let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
+        let choices = if syntax_ok {
+            let (found, choices) =
+                chor_project::check_choices_reusing(prog, previous.map(|(r, l)| (r, &l.choices)));
+            diags.extend(found);
+            choices
+        } else {
+            chor_project::ChoiceCache::default()
+        };
+        let program = prog.clone();
+        lock(&self.checks).insert(
+            root,
+            LastCheck {
+                program,
+                check,
+                choices,
+            },
+        );
+        if let Some(last) = last {
+            self.drop_later(Box::new(last));
+        }
+        diags
     }
 }
 
@@ -284,11 +326,7 @@ pub fn checked(db: &dyn Db, root: SourceFile) -> Arc<chor_check::Checked> {
 #[salsa::tracked(returns(clone))]
 pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {
     let prog = program(db, root);
-    let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
-    let mut diags = checked(db, root).diagnostics.clone();
-    if syntax_ok {
-        diags.extend(chor_project::check_choices(&prog));
-    }
+    let mut diags = db.check_reusing(root.id(db), &prog);
     diags.sort_by_key(|d| {
         d.primary_span()
             .map(|s| (s.file != root.id(db), s.file, s.start))
