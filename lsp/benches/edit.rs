@@ -22,35 +22,20 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let src = chor_tests::generated_program(20_000);
+    // Replace: a digit in the middle of the file changes, nothing moves.
+    let at = src.find("total_250(r, 3)").expect("edit site") + "total_250(r, ".len();
+    let replace = move |round: usize, text: &mut String| {
+        let digit = if round % 2 == 0 { "4" } else { "3" };
+        text.replace_range(at..at + 1, digit);
+    };
+    // Insert: typing into a string literal in the middle of the file, one more character each
+    // round, so everything after it moves by one byte.
+    let at = src.find("Put250(\"k").expect("edit site") + "Put250(\"k".len();
+    let insert = move |round: usize, text: &mut String| text.insert(at + round, 'x');
+
     if std::env::var_os("CHOR_PROBE").is_some() {
-        for _ in 0..3 {
-            let t = Instant::now();
-            let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), &src);
-            let t_parse = t.elapsed();
-            let t = Instant::now();
-            let c = parsed.clone();
-            let t_clone = t.elapsed();
-            drop(c);
-            let t = Instant::now();
-            let prog = chor_check::program::from_source("x.chor", &src, Vec::new());
-            let t_asm = t.elapsed();
-            let t = Instant::now();
-            let ck = chor_check::check_program(&prog);
-            let t_check = t.elapsed();
-            let t = Instant::now();
-            let koc = chor_project::check_choices(&prog);
-            let t_koc = t.elapsed();
-            println!(
-                "parse {:.1} clone {:.1} parse+assemble {:.1} check {:.1} choices {:.1} ms ({} {})",
-                ms(t_parse),
-                ms(t_clone),
-                ms(t_asm),
-                ms(t_check),
-                ms(t_koc),
-                ck.diagnostics.len(),
-                koc.len()
-            );
-        }
+        probe(&src, "replace", &replace);
+        probe(&src, "insert", &insert);
     }
     let lines = src.lines().count();
     let path = Path::new("/chor-bench/big.chor");
@@ -67,18 +52,8 @@ fn main() {
     }
 
     // The server's path: replace the buffer with one character changed, recompute.
-    // Replace: a digit in the middle of the file changes, nothing moves.
-    let at = src.find("total_250(r, 3)").expect("edit site") + "total_250(r, ".len();
-    let replace = measure(path, &src, |round, text| {
-        let digit = if round % 2 == 0 { "4" } else { "3" };
-        text.replace_range(at..at + 1, digit);
-    });
-    // Insert: typing into a string literal in the middle of the file, one more character each
-    // round, so everything after it moves by one byte.
-    let at = src.find("Put250(\"k").expect("edit site") + "Put250(\"k".len();
-    let insert = measure(path, &src, |round, text| {
-        text.insert(at + round, 'x');
-    });
+    let replace = measure(path, &src, replace);
+    let insert = measure(path, &src, insert);
     let cold = median(cold);
     println!("file: {lines} lines, {} bytes", src.len());
     for (name, times) in [("replace", replace), ("insert", insert)] {
@@ -113,4 +88,74 @@ fn measure(path: &Path, src: &str, edit: impl Fn(usize, &mut String)) -> Vec<Dur
         assert!(diags.is_empty(), "{diags:?}");
     }
     times
+}
+
+/// `CHOR_PROBE=1`: where an edit's time goes, phase by phase, as the database runs them (the
+/// medians of 11 edits; dropping the previous values is left out, the database does it on
+/// another thread), and what the same phases cost from scratch.
+fn probe(src: &str, name: &str, edit: &dyn Fn(usize, &mut String)) {
+    use chor_check::program::MemoryLoader;
+    use chor_check::{Program, Reuse, check_diagnostics, check_program};
+    use chor_project::{check_choices, check_choices_reusing};
+    use chor_syntax::{Parsed, parse, reparse};
+    use std::sync::Arc;
+
+    let file = chor_diagnostics::FileId(0);
+    let assemble = |parsed: Arc<Parsed>, text: &str| {
+        let mut p = Program::assemble(file, "big.chor", parsed, &mut MemoryLoader::default());
+        p.add_source(file, text);
+        Arc::new(p)
+    };
+    let mut text = src.to_owned();
+    let t = Instant::now();
+    let mut parsed = Arc::new(parse(file, &text));
+    let t_parse = t.elapsed();
+    let t = Instant::now();
+    let mut prog = assemble(parsed.clone(), &text);
+    let t_assemble = t.elapsed();
+    let t = Instant::now();
+    let full = check_program(&prog);
+    let t_full = t.elapsed();
+    let t = Instant::now();
+    let (_, mut check) = check_diagnostics(&prog, None);
+    let t_diags = t.elapsed();
+    let t = Instant::now();
+    let (_, mut choices) = check_choices_reusing(&prog, None);
+    let t_choices = t.elapsed();
+    assert!(full.diagnostics.is_empty() && check_choices(&prog).is_empty());
+    println!(
+        "from scratch: parse {:.1}, assemble {:.1}, check with hover tables {:.1}, check {:.1}, choices {:.1} ms",
+        ms(t_parse),
+        ms(t_assemble),
+        ms(t_full),
+        ms(t_diags),
+        ms(t_choices)
+    );
+    let mut phases: [Vec<Duration>; 5] = Default::default();
+    for round in 0..11 {
+        let mut new_text = text.clone();
+        edit(round, &mut new_text);
+        let t = Instant::now();
+        let new_parsed = Arc::new(reparse(file, &parsed, &text, &new_text));
+        phases[0].push(t.elapsed());
+        let t = Instant::now();
+        let new_prog = assemble(new_parsed.clone(), &new_text);
+        phases[1].push(t.elapsed());
+        let t = Instant::now();
+        let reuse = Reuse::new(&prog, &new_prog).expect("results can be reused");
+        phases[2].push(t.elapsed());
+        let t = Instant::now();
+        let (diags, new_check) = check_diagnostics(&new_prog, Some((&reuse, &check)));
+        phases[3].push(t.elapsed());
+        let t = Instant::now();
+        let (found, new_choices) = check_choices_reusing(&new_prog, Some((&reuse, &choices)));
+        phases[4].push(t.elapsed());
+        assert!(diags.is_empty() && found.is_empty());
+        (text, parsed, prog, check, choices) =
+            (new_text, new_parsed, new_prog, new_check, new_choices);
+    }
+    let [reparse, assemble, reuse, check, choices] = phases.map(|p| ms(median(p)));
+    println!(
+        "{name}: reparse {reparse:.1}, assemble {assemble:.1}, reuse plan {reuse:.1}, check {check:.1}, choices {choices:.1} ms"
+    );
 }
