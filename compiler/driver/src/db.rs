@@ -147,9 +147,14 @@ impl Db for Database {
             Some((old_text, old)) => chor_syntax::reparse(file, old, old_text, text),
             None => chor_syntax::parse(file, text),
         });
-        lock(&self.parses).insert(file, (text.to_owned(), parsed.clone()));
-        if let Some(previous) = previous {
-            self.drop_later(Box::new(previous));
+        // Only a parse without errors helps the next one (see `reparse`): while the text has
+        // errors, keep the last one that had none, so that the parse after the fix is
+        // incremental again.
+        if parsed.errors.is_empty() || previous.is_none() {
+            lock(&self.parses).insert(file, (text.to_owned(), parsed.clone()));
+            if let Some(previous) = previous {
+                self.drop_later(Box::new(previous));
+            }
         }
         parsed
     }
@@ -171,18 +176,22 @@ impl Db for Database {
         } else {
             chor_project::ChoiceCache::default()
         };
-        let program = prog.clone();
-        lock(&self.checks).insert(
-            root,
-            LastCheck {
-                program,
-                check,
-                choices,
-            },
-        );
-        if let Some(last) = last {
-            self.drop_later(Box::new(last));
-        }
+        // Results are reused only between programs without syntax or import errors: while
+        // there are some, keep the last check of a program that had none.
+        let keep = match last {
+            Some(last) if !prog.diagnostics.is_empty() => last,
+            last => {
+                if let Some(last) = last {
+                    self.drop_later(Box::new(last));
+                }
+                LastCheck {
+                    program: prog.clone(),
+                    check,
+                    choices,
+                }
+            }
+        };
+        lock(&self.checks).insert(root, keep);
         diags
     }
 }
