@@ -116,7 +116,7 @@ fn check_reparse(old_text: &str, old: &Parsed, new_text: &str) -> Result<Parsed,
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
     fn reparse_equals_full_parse(src in 0..corpus().len(), e1 in edit(), e2 in edit()) {

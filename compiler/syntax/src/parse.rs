@@ -141,20 +141,9 @@ fn token_text(t: &Token) -> String {
 /// Parse one file. `file` is the id spans will carry.
 pub fn parse(file: FileId, src: &str) -> Parsed {
     let lexed = lexer::lex(src);
-    let mut errors: Vec<Diagnostic> = lexed
-        .errors
-        .iter()
-        .map(|(s, e, err)| {
-            let code = match err {
-                LexError::IntTooLarge => "E0003",
-                _ => "E0002",
-            };
-            Diagnostic::error(code, err.to_string(), sp(file, *s, *e), "")
-        })
-        .collect();
-    let tokens = &lexed.tokens;
     let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
-    let stream = tokens
+    let stream = lexed
+        .tokens
         .iter()
         .cloned()
         .map(Ok::<(usize, Token, usize), LexError>);
@@ -169,12 +158,47 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
             Vec::new()
         }
     };
+    let errors = syntax_errors(file, src, &lexed, recovered, 0);
+    for item in &mut items {
+        let doc = doc_before(item.span().start as usize, &lexed.comments, src);
+        set_doc(item, doc);
+    }
+    Parsed {
+        file: Arc::new(File {
+            items: items.into_iter().map(Arc::new).collect(),
+        }),
+        errors,
+        comments: lexed.comments,
+    }
+}
+
+/// The diagnostics of the lexical errors and of the errors the parser recovered from, sorted.
+/// `lexed` holds tokens that follow a token ending at `before` (0 at the start of the file).
+fn syntax_errors(
+    file: FileId,
+    src: &str,
+    lexed: &lexer::Lexed,
+    recovered: Vec<ErrorRecovery<usize, Token, LexError>>,
+    before: usize,
+) -> Vec<Diagnostic> {
+    let mut errors: Vec<Diagnostic> = lexed
+        .errors
+        .iter()
+        .map(|(s, e, err)| {
+            let code = match err {
+                LexError::IntTooLarge => "E0003",
+                _ => "E0002",
+            };
+            Diagnostic::error(code, err.to_string(), sp(file, *s, *e), "")
+        })
+        .collect();
+    let tokens = &lexed.tokens;
     let prev_end = |start: usize| -> usize {
         tokens
             .iter()
             .take_while(|(s, _, _)| *s < start)
             .last()
-            .map_or(0, |(_, _, e)| *e)
+            .map_or(before, |(_, _, e)| *e)
     };
     for rec in recovered {
         let d = match rec.error {
@@ -234,23 +258,14 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
     }
     errors.sort_by_key(|d| d.primary_span().map(|s| s.start));
     errors.dedup_by(|a, b| a.primary_span() == b.primary_span() && a.message == b.message);
-    for item in &mut items {
-        let doc = doc_before(item.span().start as usize, &lexed.comments, src);
-        set_doc(item, doc);
-    }
-    Parsed {
-        file: Arc::new(File {
-            items: items.into_iter().map(Arc::new).collect(),
-        }),
-        errors,
-        comments: lexed.comments,
-    }
+    errors
 }
 
 /// Parse `new_src`, the new text of a file whose text `old_src` parsed to `old` (with the same
 /// `file` id). The result is exactly `parse(file, new_src)`; when the old text parsed without
-/// errors, only the items around the changed bytes are parsed again and the others are reused
-/// (shared, or moved by the change in length when they come after it).
+/// errors, only the items around the changed bytes are parsed again (the new text may have
+/// errors there) and the others are reused: shared, or moved by the change in length when they
+/// come after it.
 pub fn reparse(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Parsed {
     reparse_items(file, old, old_src, new_src).unwrap_or_else(|| parse(file, new_src))
 }
@@ -262,12 +277,18 @@ pub fn reparse(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Pars
 /// followed by more of itself. The text is re-lexed from the end of the last item before the
 /// change (where the lexer starts afresh) until a token starts exactly where an old item after
 /// the change starts (shifted by the change in length): the text from there on is unchanged,
-/// so the lexer reproduces the old tokens. If the re-lexed tokens parse as whole items without
-/// any error, the file is the concatenation of three error-free item sequences, and since the
-/// grammar is unambiguous its parse is the concatenation of their parses. Every span a rule
-/// builds comes from tokens of its own item, so reused items only move. Anything else (an
-/// error, a string or comment running past the old items, tokens that end mid-item) falls back
-/// to a full parse.
+/// so the lexer reproduces the old tokens. The parser reads the items before the window, then
+/// the window's tokens, then the items after it; before the window it is at the top level with
+/// every item reduced (nothing more can follow a complete item), in the state that starts any
+/// sequence of items, so the window parses as it does on its own, errors included: error
+/// recovery only looks at the stack and at tokens it reads, and it never needs the state below
+/// the window's items (at the top level an unexpected token is always dropped, so an error
+/// item starts at a token of the window). Where the window ends, an error-free parse of its
+/// tokens has reduced every item, which the first token of the next item would do too; what
+/// could differ there, recovering from an error at the window's end (the full parse would read
+/// on into the next items) or a fatal error (it drops every item), falls back to a full parse,
+/// as does an old text with errors. Every span a rule builds comes from tokens of its own item,
+/// so reused items only move.
 fn reparse_items(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Option<Parsed> {
     if !old.errors.is_empty() {
         return None;
@@ -298,20 +319,28 @@ fn reparse_items(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Op
     if end == new_src.len() {
         resume = items.len();
     }
-    if !lexed.errors.is_empty() {
-        return None;
-    }
     let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
     let stream = lexed
         .tokens
-        .into_iter()
+        .iter()
+        .cloned()
         .map(Ok::<(usize, Token, usize), LexError>);
     let window = grammar::FileParser::new()
         .parse(file, &mut recovered, stream)
         .ok()?;
-    if !recovered.is_empty() {
-        return None;
+    if end < new_src.len() {
+        // Recovering from an error at the end of the re-lexed tokens would have gone on into
+        // the items after them.
+        let last = lexed.tokens.last().map(|(s, _, _)| *s);
+        let reached_end = recovered.iter().any(|r| {
+            matches!(r.error, ParseError::UnrecognizedEof { .. })
+                || r.dropped_tokens.last().map(|(s, _, _)| *s) == last
+        });
+        if reached_end {
+            return None;
+        }
     }
+    let errors = syntax_errors(file, new_src, &lexed, recovered, from);
 
     // Comments: those before the re-lexed text, the re-lexed ones, and the later ones moved.
     let resume_old = items
@@ -353,7 +382,7 @@ fn reparse_items(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Op
     }
     Some(Parsed {
         file: Arc::new(File { items: out }),
-        errors: Vec::new(),
+        errors,
         comments,
     })
 }
