@@ -7,10 +7,13 @@
 //!
 //! An item of the root file counts as unchanged when it covers the same text, in the unchanged
 //! text before the edit (same place) or after it (moved by the change in length). That is enough
-//! because both versions parsed without errors: an error-free item is a function of its own
-//! tokens, which its text determines (see `chor_syntax::reparse`). Items of other files are
-//! unchanged when they are the same shared tree. Anything else that changed must be a function
-//! or choreography whose header is equal (same spans included); its body is checked again.
+//! when the old version parsed without errors (the new one may have some): the parser read the
+//! same tokens before such an item in both versions (before the edit) or started it afresh at
+//! the top level (after it, where a new item starts), and an item that parsed without errors is
+//! a function of its own tokens, which its text determines (see `chor_syntax::reparse`). Items
+//! of other files are unchanged when they are the same shared tree. Anything else that changed
+//! must be a function or choreography whose header is equal (same spans included); its body is
+//! checked again.
 
 use crate::program::{ItemRef, Program};
 use chor_diagnostics::{Diagnostic, FileId, Span};
@@ -39,13 +42,9 @@ struct TextEdit {
 
 impl Reuse {
     /// How `new` relates to `old`; `None` when no result of `old` can be reused (a header, a
-    /// type definition or the set of items changed, or either program has syntax or import
-    /// errors).
+    /// type definition or the set of items changed, or `old` has syntax or import errors).
     pub fn new(old: &Program, new: &Program) -> Option<Reuse> {
-        if !old.diagnostics.is_empty()
-            || !new.diagnostics.is_empty()
-            || old.units.len() != new.units.len()
-        {
+        if !old.diagnostics.is_empty() || old.units.len() != new.units.len() {
             return None;
         }
         let mut edit = None;
