@@ -1,10 +1,12 @@
 //! Checking a program again after an edit, reusing the results of the items the edit did not
-//! touch (`chor_check::Reuse`), finds exactly the diagnostics of checking it from scratch: the
-//! static checks and knowledge of choice, with every span, message (some quote line numbers)
-//! and fix. Random edits of the ui programs, the examples and a generated program, three in a
+//! touch (`chor_check::Reuse`), finds exactly what checking it from scratch finds: the
+//! diagnostics of the static checks and of knowledge of choice, with every span, message (some
+//! quote line numbers) and fix, and the language server's tables of hovers and references. Random edits of the ui programs, the examples and a generated program, three in a
 //! row, each checked with the caches of the one before.
 
-use chor_check::{CheckCache, Program, Reuse, check_diagnostics, check_program, program};
+use chor_check::{
+    CheckCache, Program, Reuse, check_diagnostics, check_program, check_program_reusing, program,
+};
 use chor_diagnostics::Diagnostic;
 use chor_project::{ChoiceCache, check_choices, check_choices_reusing};
 use proptest::prelude::*;
@@ -71,6 +73,7 @@ fn apply(text: &str, (at, remove, insert): (f64, usize, &str)) -> String {
 struct Last {
     program: Program,
     check: CheckCache,
+    tables: CheckCache,
     choices: ChoiceCache,
 }
 
@@ -79,7 +82,10 @@ fn check_against_scratch(p: Program, last: Option<&Last>) -> Result<Last, TestCa
     let reuse = last.and_then(|l| Reuse::new(&l.program, &p));
     let previous = reuse.as_ref().zip(last);
     let (diags, check) = check_diagnostics(&p, previous.map(|(r, l)| (r, &l.check)));
-    prop_assert_eq!(&diags, &check_program(&p).diagnostics);
+    let scratch = check_program(&p);
+    prop_assert_eq!(&diags, &scratch.diagnostics);
+    let (checked, tables) = check_program_reusing(&p, previous.map(|(r, l)| (r, &l.tables)));
+    prop_assert_eq!(&checked, &scratch);
     let syntax_ok = !p.diagnostics.iter().any(Diagnostic::is_error);
     let choices = if syntax_ok {
         let (found, choices) = check_choices_reusing(&p, previous.map(|(r, l)| (r, &l.choices)));
@@ -91,6 +97,7 @@ fn check_against_scratch(p: Program, last: Option<&Last>) -> Result<Last, TestCa
     Ok(Last {
         program: p,
         check,
+        tables,
         choices,
     })
 }

@@ -26,7 +26,7 @@ fn main() {
     // Replace: a digit in the middle of the file changes, nothing moves.
     let at = src.find("total_250(r, 3)").expect("edit site") + "total_250(r, ".len();
     let replace = move |round: usize, text: &mut String| {
-        let digit = if round % 2 == 0 { "4" } else { "3" };
+        let digit = if round.is_multiple_of(2) { "4" } else { "3" };
         text.replace_range(at..at + 1, digit);
     };
     // Insert: typing into a string literal in the middle of the file, one more character each
@@ -65,7 +65,7 @@ fn main() {
     let typing = measure(path, &src, type_statement, false);
     let cold = median(cold);
     println!("file: {lines} lines, {} bytes", src.len());
-    for (name, times) in [
+    for (name, (times, tables)) in [
         ("replace", replace),
         ("insert", insert),
         ("typing a statement, syntax errors until its `;`", typing),
@@ -73,9 +73,10 @@ fn main() {
         let edit = median(times.clone());
         let best = times.iter().min().copied().unwrap_or_default();
         println!(
-            "one-character edit ({name}) -> fresh diagnostics: median {:.1} ms, best {:.1} ms (goal < 50 ms)",
+            "one-character edit ({name}) -> fresh diagnostics: median {:.1} ms, best {:.1} ms (goal < 50 ms); then the hover and reference tables: median {:.1} ms",
             ms(edit),
-            ms(best)
+            ms(best),
+            ms(median(tables))
         );
     }
     println!(
@@ -85,18 +86,20 @@ fn main() {
 }
 
 /// Open `src` in a new database, then 21 times: `edit` the current text (given the round) and
-/// time setting it and computing the diagnostics (which must be none if `clean`).
+/// time setting it and computing the diagnostics (which must be none if `clean`), then,
+/// separately, the tables of hovers and references.
 fn measure(
     path: &Path,
     src: &str,
     edit: impl Fn(usize, &mut String),
     clean: bool,
-) -> Vec<Duration> {
+) -> (Vec<Duration>, Vec<Duration>) {
     let mut db = Database::default();
     let file = Analysis::set_text(&mut db, path, src.to_owned());
     features::diagnostics(&db, file);
     let mut text = src.to_owned();
     let mut times = Vec::new();
+    let mut tables = Vec::new();
     for round in 0..21 {
         edit(round, &mut text);
         let t = Instant::now();
@@ -104,8 +107,12 @@ fn measure(
         let diags = features::diagnostics(&db, file);
         times.push(t.elapsed());
         assert!(diags.is_empty() || !clean, "{diags:?}");
+        // What the other features (hover, semantic tokens, inlay hints…) read next.
+        let t = Instant::now();
+        db.checked(file);
+        tables.push(t.elapsed());
     }
-    times
+    (times, tables)
 }
 
 /// `CHOR_PROBE=1`: where an edit's time goes, phase by phase, as the database runs them (the
@@ -142,9 +149,11 @@ fn probe(src: &str, name: &str, edit: &dyn Fn(usize, &mut String)) {
     let t_choices = t.elapsed();
     assert!(full.diagnostics.is_empty() && check_choices(&prog).is_empty());
     println!(
-        "from scratch: parse {:.1}, assemble {:.1}, check with hover tables {:.1}, check {:.1}, choices {:.1} ms",
+        "from scratch: parse {:.1}, assemble {:.1}, check with tables ({} hovers, {} references) {:.1}, check {:.1}, choices {:.1} ms",
         ms(t_parse),
         ms(t_assemble),
+        full.hovers.len(),
+        full.references.len(),
         ms(t_full),
         ms(t_diags),
         ms(t_choices)

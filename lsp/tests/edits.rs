@@ -1,6 +1,6 @@
-//! An editing session: after every change, the diagnostics of the long-lived database (which
-//! re-parses incrementally and reuses the results of unchanged items) are exactly those of a new
-//! database given the same texts. The session types and deletes a statement character by
+//! An editing session: after every change, the diagnostics and the hover and reference tables
+//! of the long-lived database (which re-parses incrementally and reuses the results of
+//! unchanged items) are exactly those of a new database given the same texts. The session types and deletes a statement character by
 //! character (through states with syntax errors), adds and removes lines above messages that
 //! quote line numbers, introduces and fixes a type error, renames a function in its header, and
 //! edits an imported file.
@@ -48,6 +48,12 @@ impl Session {
         let file = Analysis::set_text(&mut fresh, Path::new(ROOT), self.root.clone());
         let want = features::diagnostics(&fresh, file);
         assert_eq!(got, want, "step {}:\n{}", self.steps, self.root);
+        // The hover and reference tables too (every other feature reads them).
+        assert!(
+            self.db.checked(file) == fresh.checked(file),
+            "tables at step {}",
+            self.steps
+        );
         got
     }
 

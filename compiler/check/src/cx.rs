@@ -8,6 +8,7 @@ use chor_diagnostics::{Diagnostic, Span};
 use chor_syntax::ast::{self, Ident, Item, Type};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// The role context of a variable or an expression. Local functions use `NO_ROLE`.
 pub type RoleId = u32;
@@ -192,7 +193,7 @@ pub struct Checker<'p> {
     pub tys: TyTable,
     pub diags: Vec<Diagnostic>,
     errors: usize,
-    pub hovers: Vec<(Span, String)>,
+    pub hovers: Vec<(Span, Arc<str>)>,
     pub refs: Vec<(Span, Span)>,
     // ---- the body being checked
     pub module: Option<&'p str>,
@@ -257,6 +258,13 @@ impl<'p> Checker<'p> {
         self.errors
     }
 
+    /// Record a hover (when recording tables; `text` is only computed then).
+    pub fn hover(&mut self, span: Span, text: impl FnOnce() -> String) {
+        if self.tables {
+            self.hovers.push((span, Arc::from(text())));
+        }
+    }
+
     pub fn reference(&mut self, use_site: Span, def: Span) {
         if self.tables {
             self.refs.push((use_site, def));
@@ -308,7 +316,7 @@ impl<'p> Checker<'p> {
             } else {
                 format!("{}: {ty} @ {}", h.name, self.role_name(h.role))
             };
-            self.hovers.push((h.span, text));
+            self.hovers.push((h.span, Arc::from(text)));
         }
     }
 

@@ -8,6 +8,7 @@ use crate::types::{Ty, TyCon};
 use chor_diagnostics::{Diagnostic, Span};
 use chor_syntax::ast::*;
 use std::rc::Rc;
+use std::sync::Arc;
 
 impl<'p> Checker<'p> {
     /// Check `e` against an expected type.
@@ -342,7 +343,7 @@ impl<'p> Checker<'p> {
                         )
                     };
                     let text = format!("fn {}{gens}{}", sig.name, shown.trim_start_matches("fn"));
-                    self.hovers.push((seg.span, text));
+                    self.hovers.push((seg.span, Arc::from(text)));
                 }
                 return Ty::func(params, ret);
             }

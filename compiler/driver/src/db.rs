@@ -10,8 +10,9 @@
 //! does not wait for the previous program to be dropped.
 
 use chor_check::program::Loader;
-use chor_check::{Program, Reuse, stdlib};
+use chor_check::{CheckCache, Program, Reuse, stdlib};
 use chor_diagnostics::{Diagnostic, FileId, SourceMap};
+use chor_project::ChoiceCache;
 use chor_syntax::Parsed;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ pub trait Db: salsa::Database {
     /// reusing what the last check of the program rooted at `root` found for the items that did
     /// not change since.
     fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic>;
+    /// The static checks with the tables of hovers and references, reusing likewise.
+    fn checked_reusing(&self, root: FileId, prog: &Arc<Program>) -> chor_check::Checked;
 }
 
 /// The concrete database.
@@ -60,8 +63,10 @@ pub struct Database {
     files: Arc<Mutex<Files>>,
     /// The last parse of each file, with the text it parsed.
     parses: Arc<Mutex<HashMap<FileId, LastParse>>>,
-    /// The last check of the program rooted at each file.
+    /// The last check of the program rooted at each file, for the diagnostics...
     checks: Arc<Mutex<HashMap<FileId, LastCheck>>>,
+    /// ... and with the tables of hovers and references.
+    tables: Arc<Mutex<HashMap<FileId, LastCheck>>>,
     graveyard: Arc<Mutex<Graveyard>>,
 }
 
@@ -71,8 +76,8 @@ type LastParse = (String, Arc<Parsed>);
 /// A program and what checking it found per item.
 struct LastCheck {
     program: Arc<Program>,
-    check: chor_check::CheckCache,
-    choices: chor_project::ChoiceCache,
+    check: CheckCache,
+    choices: ChoiceCache,
 }
 
 /// Values of earlier revisions, waiting for salsa to let go of them.
@@ -162,37 +167,29 @@ impl Db for Database {
         lock(&self.graveyard).keep(value);
     }
     fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic> {
-        let last = lock(&self.checks).remove(&root);
-        let reuse = last.as_ref().and_then(|l| Reuse::new(&l.program, prog));
-        let previous = reuse.as_ref().zip(last.as_ref());
-        let (mut diags, check) =
-            chor_check::check_diagnostics(prog, previous.map(|(r, l)| (r, &l.check)));
-        let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
-        let choices = if syntax_ok {
-            let (found, choices) =
-                chor_project::check_choices_reusing(prog, previous.map(|(r, l)| (r, &l.choices)));
-            diags.extend(found);
-            choices
-        } else {
-            chor_project::ChoiceCache::default()
-        };
-        // Results are reused only between programs without syntax or import errors: while
-        // there are some, keep the last check of a program that had none.
-        let keep = match last {
-            Some(last) if !prog.diagnostics.is_empty() => last,
-            last => {
-                if let Some(last) = last {
-                    self.drop_later(Box::new(last));
-                }
-                LastCheck {
-                    program: prog.clone(),
-                    check,
-                    choices,
-                }
-            }
-        };
-        lock(&self.checks).insert(root, keep);
-        diags
+        self.with_last_check(&self.checks, root, prog, |previous| {
+            let (mut diags, check) =
+                chor_check::check_diagnostics(prog, previous.map(|(r, l)| (r, &l.check)));
+            let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
+            let choices = if syntax_ok {
+                let (found, choices) = chor_project::check_choices_reusing(
+                    prog,
+                    previous.map(|(r, l)| (r, &l.choices)),
+                );
+                diags.extend(found);
+                choices
+            } else {
+                ChoiceCache::default()
+            };
+            (diags, check, choices)
+        })
+    }
+    fn checked_reusing(&self, root: FileId, prog: &Arc<Program>) -> chor_check::Checked {
+        self.with_last_check(&self.tables, root, prog, |previous| {
+            let (checked, check) =
+                chor_check::check_program_reusing(prog, previous.map(|(r, l)| (r, &l.check)));
+            (checked, check, ChoiceCache::default())
+        })
     }
 }
 
@@ -243,6 +240,37 @@ impl Database {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Files> {
         lock(&self.files)
+    }
+
+    /// Run `check` given the last check of the program rooted at `root` kept in `store` and how
+    /// `prog` relates to it, and keep the new check there instead. Results are reused only from
+    /// programs without syntax or import errors: while `prog` has some, the last check of a
+    /// program that had none stays.
+    fn with_last_check<R>(
+        &self,
+        store: &Mutex<HashMap<FileId, LastCheck>>,
+        root: FileId,
+        prog: &Arc<Program>,
+        check: impl FnOnce(Option<(&Reuse, &LastCheck)>) -> (R, CheckCache, ChoiceCache),
+    ) -> R {
+        let last = lock(store).remove(&root);
+        let reuse = last.as_ref().and_then(|l| Reuse::new(&l.program, prog));
+        let (result, check, choices) = check(reuse.as_ref().zip(last.as_ref()));
+        let keep = match last {
+            Some(last) if !prog.diagnostics.is_empty() => last,
+            last => {
+                if let Some(last) = last {
+                    self.drop_later(Box::new(last));
+                }
+                LastCheck {
+                    program: prog.clone(),
+                    check,
+                    choices,
+                }
+            }
+        };
+        lock(store).insert(root, keep);
+        result
     }
 }
 
@@ -326,7 +354,7 @@ pub fn program(db: &dyn Db, root: SourceFile) -> Arc<Program> {
 /// Names, types, roles and locations (the static checks of chor-check), with hovers and references.
 #[salsa::tracked(returns(clone))]
 pub fn checked(db: &dyn Db, root: SourceFile) -> Arc<chor_check::Checked> {
-    let checked = Arc::new(chor_check::check_program(&program(db, root)));
+    let checked = Arc::new(db.checked_reusing(root.id(db), &program(db, root)));
     db.drop_later(Box::new(checked.clone()));
     checked
 }

@@ -31,7 +31,7 @@ pub fn hover(db: &dyn Analysis, file: FileId, offset: u32) -> Option<HoverInfo> 
     {
         return Some(HoverInfo {
             span: *span,
-            signature: text.clone(),
+            signature: text.to_string(),
             doc,
         });
     }

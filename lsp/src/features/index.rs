@@ -77,7 +77,7 @@ impl<'a> Index<'a> {
         }
         let mut hovers = HashMap::new();
         for (span, text) in &cx.checked.hovers {
-            hovers.entry(*span).or_insert(text.as_str());
+            hovers.entry(*span).or_insert(&**text);
         }
         Index {
             defs,
