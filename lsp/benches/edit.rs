@@ -72,7 +72,10 @@ fn main() {
     for (name, (times, tables)) in [
         ("replace", replace),
         ("insert", insert),
-        ("typing a statement near the top, syntax errors until its `;`", typing),
+        (
+            "typing a statement near the top, syntax errors until its `;`",
+            typing,
+        ),
     ] {
         let edit = median(times.clone());
         let best = times.iter().min().copied().unwrap_or_default();
