@@ -5,9 +5,11 @@
 //! system: imported files are loaded on demand and become inputs themselves.
 //!
 //! Beside salsa's memos the database keeps the last parse of each file, so that a new text is
-//! parsed incrementally (`chor_syntax::reparse`, whose result is exactly a full parse). The
-//! values of earlier revisions are freed on a background thread (see [`Graveyard`]), so an edit
-//! does not wait for the previous program to be dropped.
+//! parsed incrementally (`chor_syntax::reparse`, whose result is exactly a full parse), and the
+//! last check of each program with its per-item results, so that only the bodies an edit
+//! touched are checked again (`chor_check::Reuse`; again exactly what a check from scratch
+//! finds). The values of earlier revisions are freed on a background thread (see
+//! [`Graveyard`]), so an edit does not wait for the previous program to be dropped.
 
 use chor_check::program::Loader;
 use chor_check::{CheckCache, Program, Reuse, stdlib};
@@ -36,7 +38,8 @@ struct Files {
 }
 
 /// What queries need from the database beyond salsa: lazy file inputs, the previous parse of
-/// a file, and a place to leave values that are freed later.
+/// a file and the previous check of a program, and a place to leave values that are freed
+/// later.
 #[salsa::db]
 pub trait Db: salsa::Database {
     /// The input for `path`, reading it from disk the first time.
