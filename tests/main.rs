@@ -1,6 +1,9 @@
-//! The integration test binary: ui diagnostics, the examples, and robustness (no panics).
+//! The integration test binary: ui diagnostics, the examples, robustness (no panics),
+//! incremental re-parsing and re-checking.
 
+mod check_reuse;
 mod examples;
+mod incremental;
 mod robustness;
 mod support;
 mod ui;

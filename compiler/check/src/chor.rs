@@ -22,8 +22,7 @@ impl<'p> Checker<'p> {
         self.chor_name = sig.name.clone();
         self.chor_ret = sig.ret.clone();
         for (name, span) in &sig.roles {
-            self.hovers
-                .push((*span, format!("role {name} of {}", sig.name)));
+            self.hover(*span, || format!("role {name} of {}", sig.name));
         }
         for (p, (_, ty, role, _)) in c.params.iter().zip(sig.params.iter()) {
             if let Some(r) = role {
@@ -231,8 +230,7 @@ impl<'p> Checker<'p> {
                     }
                     seen.push((s, t.span));
                 }
-                self.hovers
-                    .push((label.span, format!("selection label {}", label.name)));
+                self.hover(label.span, || format!("selection label {}", label.name));
             }
             ChorStmtKind::Effect { role, expr } => {
                 let r = self.role_of(role);
@@ -398,8 +396,7 @@ impl<'p> Checker<'p> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        self.hovers
-            .push((callee.span, format!("choreography {decl}")));
+        self.hover(callee.span, || format!("choreography {decl}"));
         if roles.len() != sig.roles.len() {
             let n = sig.roles.len();
             let at = match (call.roles.first(), call.roles.last()) {

@@ -8,6 +8,7 @@ use chor_diagnostics::{Diagnostic, Span};
 use chor_syntax::ast::{self, Ident, Item, Type};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// The role context of a variable or an expression. Local functions use `NO_ROLE`.
 pub type RoleId = u32;
@@ -192,7 +193,7 @@ pub struct Checker<'p> {
     pub tys: TyTable,
     pub diags: Vec<Diagnostic>,
     errors: usize,
-    pub hovers: Vec<(Span, String)>,
+    pub hovers: Vec<(Span, Arc<str>)>,
     pub refs: Vec<(Span, Span)>,
     // ---- the body being checked
     pub module: Option<&'p str>,
@@ -212,6 +213,10 @@ pub struct Checker<'p> {
     pub in_stdlib: bool,
     /// Source text of each file, for line numbers in messages.
     pub line_of: &'p dyn Fn(Span) -> Option<usize>,
+    /// Set when a message used a line number (so moving it to other lines changes it).
+    pub used_lines: std::cell::Cell<bool>,
+    /// Whether to record hovers and references (only the language server's tables need them).
+    pub tables: bool,
 }
 
 impl<'p> Checker<'p> {
@@ -236,6 +241,8 @@ impl<'p> Checker<'p> {
             chor_ret: None,
             in_stdlib: false,
             line_of,
+            used_lines: std::cell::Cell::new(false),
+            tables: true,
         }
     }
 
@@ -251,8 +258,17 @@ impl<'p> Checker<'p> {
         self.errors
     }
 
+    /// Record a hover (when recording tables; `text` is only computed then).
+    pub fn hover(&mut self, span: Span, text: impl FnOnce() -> String) {
+        if self.tables {
+            self.hovers.push((span, Arc::from(text())));
+        }
+    }
+
     pub fn reference(&mut self, use_site: Span, def: Span) {
-        self.refs.push((use_site, def));
+        if self.tables {
+            self.refs.push((use_site, def));
+        }
     }
 
     /// The type as the programmer writes it, after substitution.
@@ -300,7 +316,7 @@ impl<'p> Checker<'p> {
             } else {
                 format!("{}: {ty} @ {}", h.name, self.role_name(h.role))
             };
-            self.hovers.push((h.span, text));
+            self.hovers.push((h.span, Arc::from(text)));
         }
     }
 
@@ -424,6 +440,9 @@ impl<'p> Checker<'p> {
     }
 
     pub fn hover_var(&mut self, span: Span, name: &str, ty: &Ty, role: RoleId) {
+        if !self.tables {
+            return;
+        }
         self.pending.push(PendingHover {
             span,
             name: name.to_owned(),
@@ -567,6 +586,7 @@ impl<'p> Checker<'p> {
 
     /// Line number (1-based) of a span, if the source text is known.
     pub fn line(&self, span: Span) -> Option<usize> {
+        self.used_lines.set(true);
         (self.line_of)(span)
     }
 
@@ -574,7 +594,7 @@ impl<'p> Checker<'p> {
     pub fn items(&self) -> Vec<(usize, usize, &'p Item)> {
         let mut out = Vec::new();
         for (u, unit) in self.p.units.iter().enumerate() {
-            for (i, item) in unit.ast.items.iter().enumerate() {
+            for (i, item) in unit.ast.iter().enumerate() {
                 out.push((u, i, item));
             }
         }

@@ -8,6 +8,7 @@ use crate::types::{Ty, TyCon};
 use chor_diagnostics::{Diagnostic, Span};
 use chor_syntax::ast::*;
 use std::rc::Rc;
+use std::sync::Arc;
 
 impl<'p> Checker<'p> {
     /// Check `e` against an expected type.
@@ -319,29 +320,31 @@ impl<'p> Checker<'p> {
                 let inst = self.instantiate(&sig.generics);
                 let params: Vec<Ty> = sig.params.iter().map(|(_, t)| t.subst(&inst)).collect();
                 let ret = sig.ret.subst(&inst);
-                let generic = Ty::func(
-                    sig.params.iter().map(|(_, t)| t.clone()).collect(),
-                    sig.ret.clone(),
-                );
-                let adts = &self.env.adts;
-                let shown = crate::types::show(&generic, &|id| {
-                    adts.get(id as usize)
-                        .map_or_else(String::new, |a| a.name.clone())
-                });
-                let gens = if sig.generics.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "<{}>",
-                        sig.generics
-                            .iter()
-                            .map(|g| g.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                let text = format!("fn {}{gens}{}", sig.name, shown.trim_start_matches("fn"));
-                self.hovers.push((seg.span, text));
+                if self.tables {
+                    let generic = Ty::func(
+                        sig.params.iter().map(|(_, t)| t.clone()).collect(),
+                        sig.ret.clone(),
+                    );
+                    let adts = &self.env.adts;
+                    let shown = crate::types::show(&generic, &|id| {
+                        adts.get(id as usize)
+                            .map_or_else(String::new, |a| a.name.clone())
+                    });
+                    let gens = if sig.generics.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "<{}>",
+                            sig.generics
+                                .iter()
+                                .map(|g| g.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    let text = format!("fn {}{gens}{}", sig.name, shown.trim_start_matches("fn"));
+                    self.hovers.push((seg.span, Arc::from(text)));
+                }
                 return Ty::func(params, ret);
             }
             return Ty::Error;

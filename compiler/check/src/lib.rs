@@ -11,13 +11,16 @@ mod items;
 mod naming;
 mod patterns;
 pub mod program;
+pub mod reuse;
 pub mod stdlib;
 pub mod types;
 
 pub use program::{ItemRef, Loader, Program, QualName, Unit};
+pub use reuse::Reuse;
 
 use chor_diagnostics::{Diagnostic, FileId, Span};
 use chor_syntax::ast::Item;
+use std::sync::Arc;
 
 /// The result of checking a program.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,7 +29,7 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// Type (and role) of each variable binding and use, of functions and fields, e.g.
     /// `quote: Quote @ Seller` — for the language server.
-    pub hovers: Vec<(Span, String)>,
+    pub hovers: Vec<(Span, Arc<str>)>,
     /// (use site, definition site) for variables (per role), functions, types, fields,
     /// variants, choreographies and roles.
     pub references: Vec<(Span, Span)>,
@@ -40,24 +43,112 @@ impl Checked {
 
 /// Run every static check of the language except knowledge of choice.
 pub fn check_program(p: &Program) -> Checked {
+    run(p, true, None).0
+}
+
+/// What checking one item reported, kept to check the next version of the program.
+#[derive(Debug, Clone, Default)]
+struct ItemResult {
+    diags: Vec<Diagnostic>,
+    hovers: Vec<(Span, Arc<str>)>,
+    references: Vec<(Span, Span)>,
+    /// A message quotes a line number.
+    used_lines: bool,
+}
+
+/// The per-item results of a check, for the next check of the program (see [`Reuse`]).
+#[derive(Debug, Clone, Default)]
+pub struct CheckCache {
+    /// Whether the results include the hover and reference tables.
+    tables: bool,
+    /// Per unit and item.
+    items: Vec<Vec<Option<ItemResult>>>,
+}
+
+/// [`check_program`], reusing the results of the program checked before for the items an edit
+/// did not touch, given how `p` relates to it ([`Reuse`]): those bodies are not checked again,
+/// their old results are moved to the new text. Returns the cache for the next call.
+pub fn check_program_reusing(
+    p: &Program,
+    previous: Option<(&Reuse, &CheckCache)>,
+) -> (Checked, CheckCache) {
+    run(p, true, previous)
+}
+
+/// The diagnostics of [`check_program`] (exactly its `diagnostics`), without the tables of
+/// hovers and references, reusing results like [`check_program_reusing`].
+pub fn check_diagnostics(
+    p: &Program,
+    previous: Option<(&Reuse, &CheckCache)>,
+) -> (Vec<Diagnostic>, CheckCache) {
+    let (checked, cache) = run(p, false, previous);
+    (checked.diagnostics, cache)
+}
+
+fn run(
+    p: &Program,
+    tables: bool,
+    previous: Option<(&Reuse, &CheckCache)>,
+) -> (Checked, CheckCache) {
+    // A cache without tables cannot give them.
+    let previous = previous.filter(|(_, cache)| cache.tables || !tables);
     let line_of = |s: Span| -> Option<usize> {
         let text = p.sources.get(&s.file)?;
         Some(chor_diagnostics::line_col(text, s.start).0)
     };
     let mut cx = cx::Checker::new(p, &line_of);
+    cx.tables = tables;
     cx.report_duplicates();
     cx.collect_adts();
     cx.collect_sigs();
     naming::check_items(&mut cx);
+    let mut cache = CheckCache {
+        tables,
+        items: Vec::with_capacity(p.units.len()),
+    };
     for (u, unit) in p.units.iter().enumerate() {
-        for (i, item) in unit.ast.items.iter().enumerate() {
-            cx.in_stdlib = unit.is_stdlib;
-            match item {
-                Item::Fn(f) => cx.check_fn(u, i, f),
-                Item::Chor(c) => cx.check_chor(u, i, c),
-                _ => {}
+        let mut results = Vec::with_capacity(unit.ast.items.len());
+        for (i, item) in unit.ast.iter().enumerate() {
+            if !matches!(item, Item::Fn(_) | Item::Chor(_)) {
+                results.push(None);
+                continue;
             }
+            let r = ItemRef { unit: u, item: i };
+            let reused = previous.and_then(|(reuse, cache)| {
+                let old = cache.items.get(u)?.get(i)?.as_ref()?;
+                // Line numbers in messages would be stale.
+                if !reuse.unchanged(r) || (old.used_lines && reuse.lines_moved()) {
+                    return None;
+                }
+                moved(old, reuse, tables)
+            });
+            let result = match reused {
+                Some(result) => {
+                    cx.diags.extend(result.diags.iter().cloned());
+                    cx.hovers.extend(result.hovers.iter().cloned());
+                    cx.refs.extend(result.references.iter().copied());
+                    result
+                }
+                None => {
+                    let (diags, hovers, refs) = (cx.diags.len(), cx.hovers.len(), cx.refs.len());
+                    cx.used_lines.set(false);
+                    cx.in_stdlib = unit.is_stdlib;
+                    match item {
+                        Item::Fn(f) => cx.check_fn(u, i, f),
+                        Item::Chor(c) => cx.check_chor(u, i, c),
+                        _ => {}
+                    }
+                    ItemResult {
+                        diags: cx.diags[diags..].to_vec(),
+                        hovers: cx.hovers[hovers..].to_vec(),
+                        references: cx.refs[refs..].to_vec(),
+                        used_lines: cx.used_lines.get(),
+                    }
+                }
+            };
+            results.push(Some(result));
         }
+        cache.items.push(results);
     }
     let mut diagnostics = p.diagnostics.clone();
     // The standard library is checked too (it must pass on its own, see the tests); what it
@@ -69,11 +160,43 @@ pub fn check_program(p: &Program) -> Checked {
     });
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
-    Checked {
+    let checked = Checked {
         diagnostics,
         hovers: cx.hovers,
         references: cx.refs,
-    }
+    };
+    (checked, cache)
+}
+
+/// An item's old results moved to the new text (`None` if one of their spans touches the
+/// edit); with its tables only if `tables`.
+fn moved(old: &ItemResult, reuse: &Reuse, tables: bool) -> Option<ItemResult> {
+    let diags = old
+        .diags
+        .iter()
+        .map(|d| reuse.diagnostic(d))
+        .collect::<Option<Vec<_>>>()?;
+    let (hovers, references) = if tables {
+        let hovers = old
+            .hovers
+            .iter()
+            .map(|(s, text)| Some((reuse.span(*s)?, text.clone())))
+            .collect::<Option<Vec<_>>>()?;
+        let references = old
+            .references
+            .iter()
+            .map(|(a, b)| Some((reuse.span(*a)?, reuse.span(*b)?)))
+            .collect::<Option<Vec<_>>>()?;
+        (hovers, references)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Some(ItemResult {
+        diags,
+        hovers,
+        references,
+        used_lines: old.used_lines,
+    })
 }
 
 /// Sort by file and position (stable: diagnostics at one spot keep their order).

@@ -91,7 +91,7 @@ pub fn check_capitalized(cx: &mut Checker<'_>, id: &Ident, what: &str) {
 pub fn check_items(cx: &mut Checker<'_>) {
     let p = cx.p;
     for unit in p.units.iter().filter(|u| !u.is_stdlib) {
-        for item in &unit.ast.items {
+        for item in unit.ast.iter() {
             match item {
                 Item::Struct(s) => {
                     check_capitalized(cx, &s.name, "type");

@@ -84,25 +84,25 @@ pub trait Loader {
 
 impl Program {
     pub fn fn_def(&self, r: ItemRef) -> Option<&FnDef> {
-        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+        match &**self.units.get(r.unit)?.ast.items.get(r.item)? {
             Item::Fn(f) => Some(f),
             _ => None,
         }
     }
     pub fn struct_def(&self, r: ItemRef) -> Option<&StructDef> {
-        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+        match &**self.units.get(r.unit)?.ast.items.get(r.item)? {
             Item::Struct(s) => Some(s),
             _ => None,
         }
     }
     pub fn enum_def(&self, r: ItemRef) -> Option<&EnumDef> {
-        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+        match &**self.units.get(r.unit)?.ast.items.get(r.item)? {
             Item::Enum(e) => Some(e),
             _ => None,
         }
     }
     pub fn chor_def(&self, r: ItemRef) -> Option<&ChorDef> {
-        match self.units.get(r.unit)?.ast.items.get(r.item)? {
+        match &**self.units.get(r.unit)?.ast.items.get(r.item)? {
             Item::Chor(c) => Some(c),
             _ => None,
         }
@@ -221,7 +221,7 @@ impl Program {
     ) {
         visiting.push(file);
         self.diagnostics.extend(parsed.errors.iter().cloned());
-        for item in &parsed.file.items {
+        for item in parsed.file.iter() {
             let Item::Import(imp) = item else { continue };
             match loader.load(file, &imp.path) {
                 Err(msg) => self.diagnostics.push(Diagnostic::error(
@@ -267,7 +267,7 @@ impl Program {
     fn index(&mut self) {
         let mut seen: HashMap<(Option<String>, String), Span> = HashMap::new();
         for (u, unit) in self.units.iter().enumerate() {
-            for (i, item) in unit.ast.items.iter().enumerate() {
+            for (i, item) in unit.ast.iter().enumerate() {
                 let r = ItemRef { unit: u, item: i };
                 let Some(name) = item.name() else { continue };
                 let key = (unit.module.clone(), name.name.clone());
@@ -320,15 +320,18 @@ impl Program {
         let chors: Vec<String> = self.chors.keys().cloned().collect();
         let is_chor = |n: &str| chors.iter().any(|c| c == n);
         for unit in &mut self.units {
-            let needed = unit.ast.items.iter().any(|item| match item {
+            let needed = |item: &Item| match item {
                 Item::Chor(c) => needs_desugar(&c.body, &is_chor),
                 _ => false,
-            });
-            if !needed {
+            };
+            if !unit.ast.iter().any(needed) {
                 continue;
             }
+            // Only the items that change are copied; the others stay shared with the parse.
             for item in &mut Arc::make_mut(&mut unit.ast).items {
-                if let Item::Chor(c) = item {
+                if needed(item)
+                    && let Item::Chor(c) = Arc::make_mut(item)
+                {
                     desugar_block(&mut c.body, &is_chor);
                 }
             }

@@ -27,7 +27,7 @@ fn hover(c: &chor_check::Checked, start: u32) -> Vec<String> {
     c.hovers
         .iter()
         .filter(|(s, _)| s.start == start)
-        .map(|(_, h)| h.clone())
+        .map(|(_, h)| h.to_string())
         .collect()
 }
 

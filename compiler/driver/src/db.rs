@@ -3,10 +3,18 @@
 //! Every stage is a salsa query over `SourceFile` inputs: parsing per file, assembling the
 //! program (imports + stdlib), and checking. Only this module and the binaries touch the file
 //! system: imported files are loaded on demand and become inputs themselves.
+//!
+//! Beside salsa's memos the database keeps the last parse of each file, so that a new text is
+//! parsed incrementally (`chor_syntax::reparse`, whose result is exactly a full parse), and the
+//! last check of each program with its per-item results, so that only the bodies an edit
+//! touched are checked again (`chor_check::Reuse`; again exactly what a check from scratch
+//! finds). The values of earlier revisions are freed on a background thread (see
+//! [`Graveyard`]), so an edit does not wait for the previous program to be dropped.
 
 use chor_check::program::Loader;
-use chor_check::{Program, stdlib};
+use chor_check::{CheckCache, Program, Reuse, stdlib};
 use chor_diagnostics::{Diagnostic, FileId, SourceMap};
+use chor_project::ChoiceCache;
 use chor_syntax::Parsed;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,12 +37,25 @@ struct Files {
     by_id: Vec<SourceFile>,
 }
 
-/// What queries need from the database beyond salsa: lazy file inputs.
+/// What queries need from the database beyond salsa: lazy file inputs, the previous parse of
+/// a file and the previous check of a program, and a place to leave values that are freed
+/// later.
 #[salsa::db]
 pub trait Db: salsa::Database {
     /// The input for `path`, reading it from disk the first time.
     fn load(&self, path: &Path) -> Result<SourceFile, String>;
     fn file_by_id(&self, id: FileId) -> Option<SourceFile>;
+    /// Parse `text`, the current text of `file`, reusing the file's previous parse.
+    fn parse_text(&self, file: FileId, text: &str) -> Arc<Parsed>;
+    /// Keep `value` (a clone of a query result) until salsa no longer holds the result, then
+    /// drop it on a background thread: the last reference frees it there.
+    fn drop_later(&self, value: Box<dyn Send>);
+    /// The diagnostics of the static checks and (without syntax errors) of knowledge of choice,
+    /// reusing what the last check of the program rooted at `root` found for the items that did
+    /// not change since.
+    fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic>;
+    /// The static checks with the tables of hovers and references, reusing likewise.
+    fn checked_reusing(&self, root: FileId, prog: &Arc<Program>) -> chor_check::Checked;
 }
 
 /// The concrete database.
@@ -43,6 +64,78 @@ pub trait Db: salsa::Database {
 pub struct Database {
     storage: salsa::Storage<Self>,
     files: Arc<Mutex<Files>>,
+    /// The last parse of each file, with the text it parsed.
+    parses: Arc<Mutex<HashMap<FileId, LastParse>>>,
+    /// The last check of the program rooted at each file, for the diagnostics...
+    checks: Arc<Mutex<HashMap<FileId, LastCheck>>>,
+    /// ... and with the tables of hovers and references.
+    tables: Arc<Mutex<HashMap<FileId, LastCheck>>>,
+    graveyard: Arc<Mutex<Graveyard>>,
+}
+
+/// A text and its parse.
+type LastParse = (String, Arc<Parsed>);
+
+/// A program and what checking it found per item.
+struct LastCheck {
+    program: Arc<Program>,
+    check: CheckCache,
+    choices: ChoiceCache,
+}
+
+/// Values of earlier revisions, waiting for salsa to let go of them.
+///
+/// Salsa keeps a replaced memo until the revision after the one that replaced it starts (the
+/// next change of an input), and frees it there, on the path of that change. A clone of each
+/// large result is left here with the revision it was computed in; two revisions later salsa
+/// holds it no more, and the clone is sent to a thread that drops it.
+#[derive(Default)]
+pub struct Graveyard {
+    revision: u64,
+    values: Vec<(u64, Box<dyn Send>)>,
+}
+
+impl Graveyard {
+    fn keep(&mut self, value: Box<dyn Send>) {
+        self.values.push((self.revision, value));
+    }
+
+    /// A new revision started: release what salsa cannot hold anymore.
+    fn next_revision(&mut self) {
+        self.revision += 1;
+        let keep_from = self.revision.saturating_sub(1);
+        let (old, young): (Vec<_>, Vec<_>) = std::mem::take(&mut self.values)
+            .into_iter()
+            .partition(|(r, _)| *r < keep_from);
+        self.values = young;
+        if !old.is_empty() {
+            drop_in_background(old.into_iter().map(|(_, v)| v).collect());
+        }
+    }
+}
+
+/// Drop `values` on a background thread (inline if no thread can be started).
+fn drop_in_background(values: Vec<Box<dyn Send>>) {
+    use std::sync::mpsc::{Sender, channel};
+    type Batch = Vec<Box<dyn Send>>;
+    static DROPPER: std::sync::OnceLock<Option<Mutex<Sender<Batch>>>> = std::sync::OnceLock::new();
+    let sender = DROPPER.get_or_init(|| {
+        let (tx, rx) = channel::<Batch>();
+        std::thread::Builder::new()
+            .name("chor-drop".into())
+            .spawn(move || rx.into_iter().for_each(drop))
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    let sent = match sender {
+        Some(tx) => match tx.lock() {
+            Ok(tx) => tx.send(values),
+            Err(p) => p.into_inner().send(values),
+        },
+        None => Err(std::sync::mpsc::SendError(values)),
+    };
+    // If the thread is gone, drop here.
+    drop(sent);
 }
 
 #[salsa::db]
@@ -55,6 +148,51 @@ impl Db for Database {
     }
     fn file_by_id(&self, id: FileId) -> Option<SourceFile> {
         self.lock().by_id.get(id.0 as usize).copied()
+    }
+    fn parse_text(&self, file: FileId, text: &str) -> Arc<Parsed> {
+        let previous = lock(&self.parses).get(&file).cloned();
+        let parsed = Arc::new(match &previous {
+            Some((old_text, old)) => chor_syntax::reparse(file, old, old_text, text),
+            None => chor_syntax::parse(file, text),
+        });
+        // Only a parse without errors helps the next one (see `reparse`): while the text has
+        // errors, keep the last one that had none, so that the parse after the fix is
+        // incremental again.
+        if parsed.errors.is_empty() || previous.is_none() {
+            lock(&self.parses).insert(file, (text.to_owned(), parsed.clone()));
+            if let Some(previous) = previous {
+                self.drop_later(Box::new(previous));
+            }
+        }
+        parsed
+    }
+    fn drop_later(&self, value: Box<dyn Send>) {
+        lock(&self.graveyard).keep(value);
+    }
+    fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic> {
+        self.with_last_check(&self.checks, root, prog, |previous| {
+            let (mut diags, check) =
+                chor_check::check_diagnostics(prog, previous.map(|(r, l)| (r, &l.check)));
+            let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
+            let choices = if syntax_ok {
+                let (found, choices) = chor_project::check_choices_reusing(
+                    prog,
+                    previous.map(|(r, l)| (r, &l.choices)),
+                );
+                diags.extend(found);
+                choices
+            } else {
+                ChoiceCache::default()
+            };
+            (diags, check, choices)
+        })
+    }
+    fn checked_reusing(&self, root: FileId, prog: &Arc<Program>) -> chor_check::Checked {
+        self.with_last_check(&self.tables, root, prog, |previous| {
+            let (checked, check) =
+                chor_check::check_program_reusing(prog, previous.map(|(r, l)| (r, &l.check)));
+            (checked, check, ChoiceCache::default())
+        })
     }
 }
 
@@ -80,7 +218,10 @@ impl Database {
         match existing {
             Some(f) => {
                 if f.text(self) != &text {
-                    f.set_text(self).to(text);
+                    let old = f.set_text(self).to(text);
+                    let mut graveyard = lock(&self.graveyard);
+                    graveyard.keep(Box::new(old));
+                    graveyard.next_revision();
                 }
                 f
             }
@@ -101,10 +242,45 @@ impl Database {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Files> {
-        match self.files.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        lock(&self.files)
+    }
+
+    /// Run `check` given the last check of the program rooted at `root` kept in `store` and how
+    /// `prog` relates to it, and keep the new check there instead. Results are reused only from
+    /// programs without syntax or import errors: while `prog` has some, the last check of a
+    /// program that had none stays.
+    fn with_last_check<R>(
+        &self,
+        store: &Mutex<HashMap<FileId, LastCheck>>,
+        root: FileId,
+        prog: &Arc<Program>,
+        check: impl FnOnce(Option<(&Reuse, &LastCheck)>) -> (R, CheckCache, ChoiceCache),
+    ) -> R {
+        let last = lock(store).remove(&root);
+        let reuse = last.as_ref().and_then(|l| Reuse::new(&l.program, prog));
+        let (result, check, choices) = check(reuse.as_ref().zip(last.as_ref()));
+        let keep = match last {
+            Some(last) if !prog.diagnostics.is_empty() => last,
+            last => {
+                if let Some(last) = last {
+                    self.drop_later(Box::new(last));
+                }
+                LastCheck {
+                    program: prog.clone(),
+                    check,
+                    choices,
+                }
+            }
+        };
+        lock(store).insert(root, keep);
+        result
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 
@@ -120,10 +296,12 @@ fn normalize(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Parse one file.
+/// Parse one file (incrementally: see [`Db::parse_text`]).
 #[salsa::tracked(returns(clone))]
 pub fn parse_file(db: &dyn Db, file: SourceFile) -> Arc<Parsed> {
-    Arc::new(chor_syntax::parse(file.id(db), file.text(db)))
+    let parsed = db.parse_text(file.id(db), file.text(db));
+    db.drop_later(Box::new(parsed.clone()));
+    parsed
 }
 
 struct DbLoader<'a> {
@@ -171,30 +349,32 @@ pub fn program(db: &dyn Db, root: SourceFile) -> Arc<Program> {
         &mut DbLoader { db },
     );
     prog.add_source(root.id(db), root.text(db));
-    Arc::new(prog)
+    let prog = Arc::new(prog);
+    db.drop_later(Box::new(prog.clone()));
+    prog
 }
 
 /// Names, types, roles and locations (the static checks of chor-check), with hovers and references.
 #[salsa::tracked(returns(clone))]
 pub fn checked(db: &dyn Db, root: SourceFile) -> Arc<chor_check::Checked> {
-    Arc::new(chor_check::check_program(&program(db, root)))
+    let checked = Arc::new(db.checked_reusing(root.id(db), &program(db, root)));
+    db.drop_later(Box::new(checked.clone()));
+    checked
 }
 
 /// Every diagnostic of `chor check` (syntax, imports, types, locations, knowledge of choice).
 #[salsa::tracked(returns(clone))]
 pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {
     let prog = program(db, root);
-    let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
-    let mut diags = checked(db, root).diagnostics.clone();
-    if syntax_ok {
-        diags.extend(chor_project::check_choices(&prog));
-    }
+    let mut diags = db.check_reusing(root.id(db), &prog);
     diags.sort_by_key(|d| {
         d.primary_span()
             .map(|s| (s.file != root.id(db), s.file, s.start))
     });
     diags.dedup();
-    Arc::new(diags)
+    let diags = Arc::new(diags);
+    db.drop_later(Box::new(diags.clone()));
+    diags
 }
 
 impl SourceMap for Database {

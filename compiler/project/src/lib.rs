@@ -5,4 +5,6 @@ pub mod local;
 pub mod project;
 
 pub use local::{LKind, LStmt, LocalProc, LocalProgram, ProcKey};
-pub use project::{check_choices, project_proc, project_program};
+pub use project::{
+    ChoiceCache, check_choices, check_choices_reusing, project_proc, project_program,
+};

@@ -7,7 +7,7 @@
 //! that is a knowledge-of-choice error with a fix that inserts the selections.
 
 use crate::local::*;
-use chor_check::Program;
+use chor_check::{ItemRef, Program, Reuse};
 use chor_diagnostics::{Diagnostic, Fix, Span};
 use chor_syntax::ast::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -558,21 +558,52 @@ pub fn project_proc(
 
 /// Knowledge-of-choice diagnostics for every choreography of the program, at every role.
 pub fn check_choices(prog: &Program) -> Vec<Diagnostic> {
+    check_choices_reusing(prog, None).0
+}
+
+/// The knowledge-of-choice diagnostics of each choreography, kept for the next check.
+#[derive(Debug, Clone, Default)]
+pub struct ChoiceCache {
+    results: HashMap<ItemRef, Vec<Diagnostic>>,
+}
+
+/// [`check_choices`], reusing the results of the choreographies an edit did not touch (see
+/// [`Reuse`]: projecting a choreography reads its body and only the headers of the
+/// choreographies it calls). Returns the cache for the next call.
+pub fn check_choices_reusing(
+    prog: &Program,
+    previous: Option<(&Reuse, &ChoiceCache)>,
+) -> (Vec<Diagnostic>, ChoiceCache) {
     let mut diags = Vec::new();
-    let mut chors: Vec<&ChorDef> = prog
+    let mut cache = ChoiceCache::default();
+    let mut chors: Vec<(ItemRef, &ChorDef)> = prog
         .chors
         .values()
-        .filter_map(|r| prog.chor_def(*r))
+        .filter_map(|r| Some((*r, prog.chor_def(*r)?)))
         .collect();
-    chors.sort_by_key(|c| c.span);
-    for c in chors {
-        for i in 0..c.roles.len() {
-            let (_, _, d) = project_proc(prog, c, i);
-            diags.extend(d);
-        }
+    chors.sort_by_key(|(_, c)| c.span);
+    for (r, c) in chors {
+        let reused = previous.and_then(|(reuse, cache)| {
+            if !reuse.unchanged(r) {
+                return None;
+            }
+            cache
+                .results
+                .get(&r)?
+                .iter()
+                .map(|d| reuse.diagnostic(d))
+                .collect()
+        });
+        let found: Vec<Diagnostic> = reused.unwrap_or_else(|| {
+            (0..c.roles.len())
+                .flat_map(|i| project_proc(prog, c, i).2)
+                .collect()
+        });
+        diags.extend(found.iter().cloned());
+        cache.results.insert(r, found);
     }
     diags.sort_by_key(|d| d.primary_span());
-    diags
+    (diags, cache)
 }
 
 /// Project `main` into one local program per role (with every procedure each role reaches).

@@ -4,6 +4,7 @@
 //! Error nodes (`*::Error`) stand where the parser recovered from a syntax error.
 
 pub use chor_diagnostics::{FileId, Span};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ident {
@@ -36,9 +37,30 @@ impl Path {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A parsed file. Items are shared (`Arc`): a re-parse after an edit reuses the items the edit
+/// did not touch, and later phases hold them without copying.
+#[derive(Debug, Clone, Default)]
 pub struct File {
-    pub items: Vec<Item>,
+    pub items: Vec<Arc<Item>>,
+}
+
+impl File {
+    /// The items in source order.
+    pub fn iter(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().map(|i| &**i)
+    }
+}
+
+impl PartialEq for File {
+    /// Shared items are equal without looking inside them.
+    fn eq(&self, other: &File) -> bool {
+        self.items.len() == other.items.len()
+            && self
+                .items
+                .iter()
+                .zip(&other.items)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

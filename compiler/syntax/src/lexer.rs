@@ -328,10 +328,28 @@ pub struct Lexed {
 
 /// Lex a whole file. Never fails: bad text becomes an entry in `errors` and is skipped.
 pub fn lex(src: &str) -> Lexed {
+    lex_range(src, 0, &mut |_| false).0
+}
+
+/// Lex `src` from byte `start` (which must be where a token may begin: the start of the file or
+/// the end of a token), stopping before the first token or comment that starts at an offset
+/// where `stop` says so. Positions are offsets in `src`. Returns what was lexed and where it
+/// stopped (`src.len()` if it never did).
+pub(crate) fn lex_range(
+    src: &str,
+    start: usize,
+    stop: &mut dyn FnMut(usize) -> bool,
+) -> (Lexed, usize) {
     let mut out = Lexed::default();
-    let mut lexer = Token::lexer(src);
+    let mut lexer = Token::lexer(&src[start..]);
+    let mut end = src.len();
     while let Some(tok) = lexer.next() {
         let span = lexer.span();
+        let span = span.start + start..span.end + start;
+        if stop(span.start) {
+            end = span.start;
+            break;
+        }
         match tok {
             Ok(Token::LineComment) => {
                 let text = &src[span.clone()];
@@ -369,29 +387,32 @@ pub fn lex(src: &str) -> Lexed {
             Ok(t) => out.tokens.push((span.start, t, span.end)),
             Err(e) => {
                 // Block comments are skipped by logos, so record their errors here.
-                out.errors
-                    .push((span.start, lexer.span().end.max(span.end), e));
+                let stopped = lexer.span().end + start;
+                out.errors.push((span.start, stopped.max(span.end), e));
             }
         }
     }
     // Block comments are skipped inside logos; collect their spans for the formatter.
-    collect_block_comments(src, &out.tokens, &mut out.comments);
-    out
+    collect_block_comments(src, start, end, &out.tokens, &mut out.comments);
+    (out, end)
 }
 
-/// Find block comments in the gaps between tokens (logos skips them entirely).
+/// Find block comments in the gaps between tokens (logos skips them entirely), from `from` to
+/// `to`.
 fn collect_block_comments(
     src: &str,
+    from: usize,
+    to: usize,
     tokens: &[(usize, Token, usize)],
     comments: &mut Vec<Comment>,
 ) {
     let mut gaps = Vec::new();
-    let mut prev = 0usize;
+    let mut prev = from;
     for (s, _, e) in tokens {
         gaps.push((prev, *s));
         prev = *e;
     }
-    gaps.push((prev, src.len()));
+    gaps.push((prev, to));
     for (a, b) in gaps {
         let Some(gap) = src.get(a..b) else { continue };
         let mut i = 0usize;

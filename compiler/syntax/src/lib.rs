@@ -6,5 +6,6 @@ pub mod ast;
 pub mod lexer;
 pub mod parse;
 pub mod pretty;
+pub mod spans;
 
-pub use parse::{Parsed, as_chor_call, parse};
+pub use parse::{Parsed, as_chor_call, parse, reparse};

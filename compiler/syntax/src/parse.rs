@@ -7,6 +7,7 @@ use crate::ast::*;
 use crate::lexer::{self, Comment, LexError, Token};
 use chor_diagnostics::{Diagnostic, Fix};
 use lalrpop_util::{ErrorRecovery, ParseError};
+use std::sync::Arc;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, clippy::unwrap_used, unused_parens, dead_code)]
@@ -17,7 +18,7 @@ lalrpop_util::lalrpop_mod!(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
     /// Shared, so that later phases hold the tree without copying it.
-    pub file: std::sync::Arc<File>,
+    pub file: Arc<File>,
     pub errors: Vec<Diagnostic>,
     pub comments: Vec<Comment>,
 }
@@ -140,6 +141,46 @@ fn token_text(t: &Token) -> String {
 /// Parse one file. `file` is the id spans will carry.
 pub fn parse(file: FileId, src: &str) -> Parsed {
     let lexed = lexer::lex(src);
+    let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
+    let stream = lexed
+        .tokens
+        .iter()
+        .cloned()
+        .map(Ok::<(usize, Token, usize), LexError>);
+    let result = grammar::FileParser::new().parse(file, &mut recovered, stream);
+    let mut items = match result {
+        Ok(items) => items,
+        Err(e) => {
+            recovered.push(ErrorRecovery {
+                error: e,
+                dropped_tokens: Vec::new(),
+            });
+            Vec::new()
+        }
+    };
+    let errors = syntax_errors(file, src, &lexed, recovered, 0);
+    for item in &mut items {
+        let doc = doc_before(item.span().start as usize, &lexed.comments, src);
+        set_doc(item, doc);
+    }
+    Parsed {
+        file: Arc::new(File {
+            items: items.into_iter().map(Arc::new).collect(),
+        }),
+        errors,
+        comments: lexed.comments,
+    }
+}
+
+/// The diagnostics of the lexical errors and of the errors the parser recovered from, sorted.
+/// `lexed` holds tokens that follow a token ending at `before` (0 at the start of the file).
+fn syntax_errors(
+    file: FileId,
+    src: &str,
+    lexed: &lexer::Lexed,
+    recovered: Vec<ErrorRecovery<usize, Token, LexError>>,
+    before: usize,
+) -> Vec<Diagnostic> {
     let mut errors: Vec<Diagnostic> = lexed
         .errors
         .iter()
@@ -151,29 +192,13 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
             Diagnostic::error(code, err.to_string(), sp(file, *s, *e), "")
         })
         .collect();
-    let tokens = lexed.tokens.clone();
-    let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
-    let stream = tokens
-        .iter()
-        .cloned()
-        .map(Ok::<(usize, Token, usize), LexError>);
-    let result = grammar::FileParser::new().parse(file, &mut recovered, stream);
-    let items = match result {
-        Ok(items) => items,
-        Err(e) => {
-            recovered.push(ErrorRecovery {
-                error: e,
-                dropped_tokens: Vec::new(),
-            });
-            Vec::new()
-        }
-    };
+    let tokens = &lexed.tokens;
     let prev_end = |start: usize| -> usize {
         tokens
             .iter()
             .take_while(|(s, _, _)| *s < start)
             .last()
-            .map_or(0, |(_, _, e)| *e)
+            .map_or(before, |(_, _, e)| *e)
     };
     for rec in recovered {
         let d = match rec.error {
@@ -233,41 +258,188 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
     }
     errors.sort_by_key(|d| d.primary_span().map(|s| s.start));
     errors.dedup_by(|a, b| a.primary_span() == b.primary_span() && a.message == b.message);
-    let mut file_ast = File { items };
-    attach_docs(&mut file_ast, &lexed.comments, src);
-    Parsed {
-        file: std::sync::Arc::new(file_ast),
+    errors
+}
+
+/// Parse `new_src`, the new text of a file whose text `old_src` parsed to `old` (with the same
+/// `file` id). The result is exactly `parse(file, new_src)`; when the old text parsed without
+/// errors, only the items around the changed bytes are parsed again (the new text may have
+/// errors there) and the others are reused: shared, or moved by the change in length when they
+/// come after it.
+pub fn reparse(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Parsed {
+    reparse_items(file, old, old_src, new_src).unwrap_or_else(|| parse(file, new_src))
+}
+
+/// The incremental part of [`reparse`]; `None` when only a full parse gives the right answer.
+///
+/// Why reusing items is exact: when the old text lexes and parses without errors, every item
+/// ends with `}` or `;`, a token that no following character extends, and an item can never be
+/// followed by more of itself. The text is re-lexed from the end of the last item before the
+/// change (where the lexer starts afresh) until a token starts exactly where an old item after
+/// the change starts (shifted by the change in length): the text from there on is unchanged,
+/// so the lexer reproduces the old tokens. The parser reads the items before the window, then
+/// the window's tokens, then the items after it; before the window it is at the top level with
+/// every item reduced (nothing more can follow a complete item), in the state that starts any
+/// sequence of items, so the window parses as it does on its own, errors included: error
+/// recovery only looks at the stack and at tokens it reads, and it never needs the state below
+/// the window's items (at the top level an unexpected token is always dropped, so an error
+/// item starts at a token of the window). Where the window ends, an error-free parse of its
+/// tokens has reduced every item, which the first token of the next item would do too; what
+/// could differ there, recovering from an error at the window's end (the full parse would read
+/// on into the next items) or a fatal error (it drops every item), falls back to a full parse,
+/// as does an old text with errors. Every span a rule builds comes from tokens of its own item,
+/// so reused items only move.
+fn reparse_items(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Option<Parsed> {
+    if !old.errors.is_empty() {
+        return None;
+    }
+    if old_src == new_src {
+        return Some(old.clone());
+    }
+    let items = &old.file.items;
+    let (prefix, suffix) = common_ends(old_src.as_bytes(), new_src.as_bytes());
+    let delta = new_src.len() as i64 - old_src.len() as i64;
+    let moved = |pos: u32| (i64::from(pos) + delta) as usize;
+    // Old items before `first` end strictly before the first changed byte, so the byte after
+    // each of them is unchanged too.
+    let first = items.partition_point(|it| (it.span().end as usize) < prefix);
+    let from = match first {
+        0 => 0,
+        n => items[n - 1].span().end as usize,
+    };
+    // Old items that start in the unchanged text after the change are where lexing may resume.
+    let unchanged_from = old_src.len() - suffix;
+    let mut resume = items.partition_point(|it| (it.span().start as usize) < unchanged_from);
+    let (lexed, end) = lexer::lex_range(new_src, from, &mut |t| {
+        while resume < items.len() && moved(items[resume].span().start) < t {
+            resume += 1;
+        }
+        resume < items.len() && moved(items[resume].span().start) == t
+    });
+    if end == new_src.len() {
+        resume = items.len();
+    }
+    let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
+    let stream = lexed
+        .tokens
+        .iter()
+        .cloned()
+        .map(Ok::<(usize, Token, usize), LexError>);
+    let window = grammar::FileParser::new()
+        .parse(file, &mut recovered, stream)
+        .ok()?;
+    if end < new_src.len() {
+        // Recovering from an error at the end of the re-lexed tokens would have gone on into
+        // the items after them.
+        let last = lexed.tokens.last().map(|(s, _, _)| *s);
+        let reached_end = recovered.iter().any(|r| {
+            matches!(r.error, ParseError::UnrecognizedEof { .. })
+                || r.dropped_tokens.last().map(|(s, _, _)| *s) == last
+        });
+        if reached_end {
+            return None;
+        }
+    }
+    let errors = syntax_errors(file, new_src, &lexed, recovered, from);
+
+    // Comments: those before the re-lexed text, the re-lexed ones, and the later ones moved.
+    let resume_old = items
+        .get(resume)
+        .map_or(old_src.len(), |it| it.span().start as usize);
+    let before = old.comments.partition_point(|c| c.start < from);
+    let after = old.comments.partition_point(|c| c.start < resume_old);
+    let mut comments = old.comments[..before].to_vec();
+    comments.extend(lexed.comments);
+    comments.extend(old.comments[after..].iter().map(|c| Comment {
+        start: moved(c.start as u32),
+        end: moved(c.end as u32),
+        ..c.clone()
+    }));
+
+    let mut out: Vec<Arc<Item>> = Vec::with_capacity(first + window.len() + items.len() - resume);
+    out.extend(items[..first].iter().cloned());
+    for mut item in window {
+        let doc = doc_before(item.span().start as usize, &comments, new_src);
+        set_doc(&mut item, doc);
+        out.push(Arc::new(item));
+    }
+    for (j, it) in items[resume..].iter().enumerate() {
+        let mut item = if delta == 0 {
+            Arc::clone(it)
+        } else {
+            let mut moved = (**it).clone();
+            crate::spans::shift(&mut moved, delta);
+            Arc::new(moved)
+        };
+        if j == 0 {
+            // The comments just above this item were re-lexed.
+            let doc = doc_before(item.span().start as usize, &comments, new_src);
+            if doc_of(&item) != doc.as_deref() {
+                set_doc(Arc::make_mut(&mut item), doc);
+            }
+        }
+        out.push(item);
+    }
+    Some(Parsed {
+        file: Arc::new(File { items: out }),
         errors,
-        comments: lexed.comments,
+        comments,
+    })
+}
+
+/// The lengths of the longest common prefix and suffix of `a` and `b` (not overlapping in
+/// either).
+fn common_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let room = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    (prefix, suffix)
+}
+
+/// The `///` comments directly above an item starting at `start`, joined.
+fn doc_before(start: usize, comments: &[Comment], src: &str) -> Option<String> {
+    // Comments never overlap a token, so those starting before the item also end before it.
+    let above = &comments[..comments.partition_point(|c| c.start < start)];
+    let mut lines: Vec<&str> = Vec::new();
+    let mut cursor = start;
+    for c in above.iter().rev() {
+        let gap = src.get(c.end..cursor).unwrap_or("x");
+        if !c.doc || !gap.trim().is_empty() {
+            break;
+        }
+        lines.push(c.text.trim_start_matches("///").trim());
+        cursor = c.start;
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    lines.reverse();
+    Some(lines.join("\n"))
+}
+
+fn doc_of(item: &Item) -> Option<&str> {
+    match item {
+        Item::Struct(s) => s.doc.as_deref(),
+        Item::Enum(e) => e.doc.as_deref(),
+        Item::Fn(f) => f.doc.as_deref(),
+        Item::Chor(c) => c.doc.as_deref(),
+        Item::Import(_) | Item::Error(_) => None,
     }
 }
 
-/// Attach `///` comments directly above an item to it.
-fn attach_docs(file: &mut File, comments: &[Comment], src: &str) {
-    for item in &mut file.items {
-        let start = item.span().start as usize;
-        let mut lines: Vec<&str> = Vec::new();
-        let mut cursor = start;
-        for c in comments.iter().rev().filter(|c| c.end <= start) {
-            let gap = src.get(c.end..cursor).unwrap_or("x");
-            if !c.doc || !gap.trim().is_empty() {
-                break;
-            }
-            lines.push(c.text.trim_start_matches("///").trim());
-            cursor = c.start;
-        }
-        if lines.is_empty() {
-            continue;
-        }
-        lines.reverse();
-        let doc = Some(lines.join("\n"));
-        match item {
-            Item::Struct(s) => s.doc = doc,
-            Item::Enum(e) => e.doc = doc,
-            Item::Fn(f) => f.doc = doc,
-            Item::Chor(c) => c.doc = doc,
-            Item::Import(_) | Item::Error(_) => {}
-        }
+fn set_doc(item: &mut Item, doc: Option<String>) {
+    match item {
+        Item::Struct(s) => s.doc = doc,
+        Item::Enum(e) => e.doc = doc,
+        Item::Fn(f) => f.doc = doc,
+        Item::Chor(c) => c.doc = doc,
+        Item::Import(_) | Item::Error(_) => {}
     }
 }
 

@@ -49,7 +49,7 @@ choreography main(Buyer, Seller) {
 fn bookseller_parses() {
     let f = ok(BOOKSELLER);
     assert_eq!(f.items.len(), 3);
-    let Item::Chor(c) = &f.items[2] else {
+    let Item::Chor(c) = &*f.items[2] else {
         panic!("expected choreography")
     };
     assert_eq!(c.roles.len(), 2);
@@ -91,13 +91,15 @@ choreography main(A, B, C) {
 "#
     .replace("    amount -> x;\n", "    return Bank.amount > 0;\n")
     .as_str());
-    let Item::Chor(pay) = &f.items[4] else {
+    let Item::Chor(pay) = &*f.items[4] else {
         panic!()
     };
     assert_eq!(pay.doc.as_deref(), Some("Pays."));
     assert_eq!(pay.params.len(), 2);
     assert_eq!(pay.ret.as_ref().map(|r| r.1.name.as_str()), Some("Bank"));
-    let Item::Chor(m) = &f.items[5] else { panic!() };
+    let Item::Chor(m) = &*f.items[5] else {
+        panic!()
+    };
     assert_eq!(m.body.stmts.len(), 10);
     let ChorStmtKind::If { els: Some(els), .. } = &m.body.stmts[5].kind else {
         panic!()
@@ -138,7 +140,7 @@ fn f<T>(xs: List<(Int, String)>, g: fn(Int) -> Bool, m: Map<String, List<T>>) ->
 "#
     .replace("0 | _", "-1")
     .as_str());
-    let Item::Fn(func) = &f.items[0] else {
+    let Item::Fn(func) = &*f.items[0] else {
         panic!()
     };
     let Some(Expr {
@@ -166,7 +168,7 @@ fn recovers_and_reports_several_errors() {
     let src = "fn f( -> Int { 1 }\nstruct S { a: }\nchoreography main(A) { A.print(1); }\n";
     let p = parse(FileId(0), src);
     assert!(p.errors.len() >= 2, "{:#?}", p.errors);
-    assert!(p.file.items.iter().any(|i| matches!(i, Item::Chor(_))));
+    assert!(p.file.iter().any(|i| matches!(i, Item::Chor(_))));
 }
 
 #[test]

@@ -360,7 +360,7 @@ pub fn receiver_var(prog: &Program, span: Span, index: usize) -> Option<String> 
     prog.units
         .iter()
         .filter(|u| !u.is_stdlib && u.file == span.file)
-        .flat_map(|u| u.ast.items.iter())
+        .flat_map(|u| u.ast.iter())
         .find_map(|it| match it {
             Item::Chor(c) if c.span.start <= span.start && span.end <= c.span.end => {
                 find(&c.body, span, index)

@@ -372,7 +372,7 @@ impl<'a> Printer<'a> {
 
     fn file(&mut self, f: &File) {
         let mut prev_import = false;
-        for (i, item) in f.items.iter().enumerate() {
+        for (i, item) in f.iter().enumerate() {
             let is_import = matches!(item, Item::Import(_));
             if i > 0 && !(prev_import && is_import) {
                 self.pending_blank = true;

@@ -56,7 +56,7 @@ fn every_choreography_draws_as_well_formed_svg_with_its_roles_and_messages() {
         let src = std::fs::read_to_string(&path).expect("readable");
         let prog = from_source(&path.display().to_string(), &src, vec![]);
         let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), &src);
-        for item in &parsed.file.items {
+        for item in parsed.file.iter() {
             let Item::Chor(c) = item else { continue };
             let d = from_choreography(&prog, &c.name.name).expect("the choreography exists");
             let text = svg::render(&d);

@@ -128,7 +128,7 @@ fn chromium_renders_every_example_diagram() {
         // main, plus the first other choreography (the protocol proper in most examples).
         let mut names = vec!["main".to_owned()];
         let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), &src);
-        if let Some(other) = parsed.file.items.iter().find_map(|i| match i {
+        if let Some(other) = parsed.file.iter().find_map(|i| match i {
             chor_syntax::ast::Item::Chor(c) if c.name.name != "main" => Some(c.name.name.clone()),
             _ => None,
         }) {

@@ -104,7 +104,7 @@ fn enclosing<'a>(cx: &'a FileCx<'_>, offset: u32) -> Scope<'a> {
     let Some(unit) = cx.unit() else {
         return Scope::Top;
     };
-    for it in &unit.ast.items {
+    for it in unit.ast.iter() {
         let s = it.span();
         if s.start < offset && offset < s.end.max(s.start + 1) {
             return match it {
@@ -169,7 +169,7 @@ impl Completer<'_> {
     fn labels(&self) -> Vec<Completion> {
         let mut labels = Labels(Vec::new());
         if let Some(unit) = self.cx.unit() {
-            for it in &unit.ast.items {
+            for it in unit.ast.iter() {
                 walk::item(&mut labels, it);
             }
         }

@@ -31,7 +31,7 @@ pub fn hover(db: &dyn Analysis, file: FileId, offset: u32) -> Option<HoverInfo> 
     {
         return Some(HoverInfo {
             span: *span,
-            signature: text.clone(),
+            signature: text.to_string(),
             doc,
         });
     }
@@ -58,7 +58,7 @@ fn find_item<'a>(cx: &'a FileCx<'_>, def: Span) -> Option<&'a Item> {
         .units
         .iter()
         .filter(|u| u.file == def.file)
-        .flat_map(|u| u.ast.items.iter())
+        .flat_map(|u| u.ast.iter())
         .find(|it| it.name().is_some_and(|n| n.span == def))
 }
 

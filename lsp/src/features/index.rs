@@ -38,7 +38,7 @@ impl<'a> Index<'a> {
         let mut defs = HashMap::new();
         let mut chors = Vec::new();
         for unit in &cx.program.units {
-            for item in &unit.ast.items {
+            for item in unit.ast.iter() {
                 match item {
                     Item::Fn(f) => {
                         defs.insert(f.name.span, DefKind::Function);
@@ -77,7 +77,7 @@ impl<'a> Index<'a> {
         }
         let mut hovers = HashMap::new();
         for (span, text) in &cx.checked.hovers {
-            hovers.entry(*span).or_insert(text.as_str());
+            hovers.entry(*span).or_insert(&**text);
         }
         Index {
             defs,

@@ -23,7 +23,7 @@ pub fn inlay_hints(db: &dyn Analysis, file: FileId) -> Vec<InlayHint> {
         return Vec::new();
     };
     let mut sites = Sites(Vec::new());
-    for item in &unit.ast.items {
+    for item in unit.ast.iter() {
         walk::item(&mut sites, item);
     }
     let mut out: Vec<InlayHint> = sites

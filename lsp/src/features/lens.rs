@@ -21,7 +21,7 @@ pub fn lenses(db: &dyn Analysis, file: FileId) -> Vec<Lens> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for item in &unit.ast.items {
+    for item in unit.ast.iter() {
         if let Item::Chor(c) = item {
             for r in &c.roles {
                 out.push(Lens {

@@ -147,7 +147,7 @@ fn shorthand_spans(cx: &FileCx<'_>) -> HashSet<Span> {
     }
     let mut s = S(HashSet::new());
     for unit in cx.program.units.iter().filter(|u| !u.is_stdlib) {
-        for item in &unit.ast.items {
+        for item in unit.ast.iter() {
             walk::item(&mut s, item);
         }
     }

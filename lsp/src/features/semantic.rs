@@ -85,7 +85,7 @@ pub fn semantic_tokens(db: &dyn Analysis, file: FileId) -> Vec<SemanticToken> {
         }
     }
     if let Some(unit) = cx.unit() {
-        for item in &unit.ast.items {
+        for item in unit.ast.iter() {
             if let Some(name) = item.name() {
                 add(name.span, name.span, true);
             }
@@ -109,7 +109,7 @@ pub fn semantic_tokens(db: &dyn Analysis, file: FileId) -> Vec<SemanticToken> {
             }
         }
         let mut labels = Labels(Vec::new());
-        for item in &unit.ast.items {
+        for item in unit.ast.iter() {
             walk::item(&mut labels, item);
         }
         for span in labels.0 {

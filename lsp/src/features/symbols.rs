@@ -48,7 +48,7 @@ pub fn document_symbols(db: &dyn Analysis, file: FileId) -> Vec<Symbol> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for item in &unit.ast.items {
+    for item in unit.ast.iter() {
         let sym = match item {
             Item::Import(i) => Symbol {
                 name: i.path.clone(),
