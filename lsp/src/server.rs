@@ -55,6 +55,42 @@ struct Doc {
 struct State {
     db: Box<dyn Analysis>,
     docs: HashMap<Uri, Doc>,
+    /// The editor's workspace folders: references and rename also look at the programs of
+    /// the .chor files there that are not open (they may import an open file).
+    workspace: Vec<PathBuf>,
+}
+
+/// At most this many .chor files of the workspace are read for references and rename.
+const MAX_WORKSPACE_FILES: usize = 2000;
+
+/// The .chor files below `dirs`, skipping hidden folders, `target` and `node_modules`.
+fn workspace_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(PathBuf, u32)> = dirs.iter().map(|d| (d.clone(), 0)).collect();
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                let skip = name.starts_with('.') || name == "target" || name == "node_modules";
+                if !skip && depth < 16 {
+                    stack.push((e.path(), depth + 1));
+                }
+            } else if kind.is_file() && name.ends_with(".chor") {
+                out.push(e.path());
+                if out.len() >= MAX_WORKSPACE_FILES {
+                    return out;
+                }
+            }
+        }
+    }
+    out
 }
 
 impl State {
@@ -62,9 +98,21 @@ impl State {
         self.docs.get(uri)
     }
 
-    /// The other open files: their programs may use definitions of this one.
-    fn roots(&self) -> Vec<FileId> {
-        self.docs.values().map(|d| d.file).collect()
+    /// The programs that may use definitions of a file: those of the open files and of the
+    /// workspace's other .chor files (read from disk afresh, as they may have changed).
+    fn roots(&mut self) -> Vec<FileId> {
+        let mut roots: Vec<FileId> = self.docs.values().map(|d| d.file).collect();
+        let open: std::collections::HashSet<PathBuf> = self.docs.keys().map(path_of).collect();
+        for path in workspace_files(&self.workspace) {
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            if open.contains(&path) {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                roots.push(self.db.set_text(&path, text));
+            }
+        }
+        roots
     }
 
     fn uri_of(&self, file: FileId) -> Option<Uri> {
@@ -204,6 +252,7 @@ impl Backend {
             state: Arc::new(Mutex::new(State {
                 db,
                 docs: HashMap::new(),
+                workspace: Vec::new(),
             })),
             generation: Arc::new(AtomicU64::new(0)),
         }
@@ -350,7 +399,15 @@ fn completion_kind(k: CompletionKind) -> CompletionItemKind {
 }
 
 impl LanguageServer for Backend {
-    async fn initialize(&self, _: InitializeParams) -> Result<InitializeResult> {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        #[allow(deprecated)] // `root_uri`: for clients without workspace folders
+        let folders: Vec<PathBuf> = match (&params.workspace_folders, &params.root_uri) {
+            (Some(ws), _) => ws.iter().map(|w| path_of(&w.uri)).collect(),
+            (None, Some(root)) => vec![path_of(root)],
+            (None, None) => Vec::new(),
+        };
+        let folders: Vec<PathBuf> = folders.into_iter().filter(|p| p.is_dir()).collect();
+        run(&self.state, "initialize", move |st| st.workspace = folders).await;
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 text_document_sync: Some(TextDocumentSyncCapability::Kind(
@@ -479,7 +536,8 @@ impl LanguageServer for Backend {
         let include = params.context.include_declaration;
         Ok(run(&self.state, "references", move |st| {
             let (file, offset) = st.offset(&p.text_document.uri, p.position)?;
-            let spans = features::references(&*st.db, file, offset, include, &st.roots());
+            let roots = st.roots();
+            let spans = features::references(&*st.db, file, offset, include, &roots);
             Some(spans.iter().filter_map(|s| st.location(*s)).collect())
         })
         .await
@@ -514,7 +572,8 @@ impl LanguageServer for Backend {
             let (file, offset) = st
                 .offset(&p.text_document.uri, p.position)
                 .ok_or_else(|| "this file is not open".to_owned())?;
-            let edits = features::rename(&*st.db, file, offset, &new_name, &st.roots())?;
+            let roots = st.roots();
+            let edits = features::rename(&*st.db, file, offset, &new_name, &roots)?;
             Ok::<_, String>(WorkspaceEdit {
                 changes: Some(st.edits(&edits)),
                 ..WorkspaceEdit::default()

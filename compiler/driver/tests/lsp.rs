@@ -410,3 +410,83 @@ fn lsp_session_over_stdio() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// References and rename of a definition in an open library file reach the workspace's files
+/// that import it without being open (read from disk), and follow their edits on disk.
+#[test]
+fn references_and_rename_reach_unopened_files_of_the_workspace() {
+    let dir = std::env::temp_dir().join(format!("chor-lsp-ws-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("app")).expect("tmp dir");
+    std::fs::create_dir_all(dir.join("target")).expect("tmp dir");
+    let dir = std::fs::canonicalize(&dir).expect("canonical");
+    let lib = "fn price_of(title: String) -> Int { 87 }\n";
+    std::fs::write(dir.join("lib.chor"), lib).expect("write");
+    let app = "import \"../lib.chor\";\n\nchoreography main(A, B) {\n    let A.p = price_of(\"x\");\n    A.p -> B.p;\n    B.print(price_of(\"y\") + p);\n}\n";
+    std::fs::write(dir.join("app/main.chor"), app).expect("write");
+    // Files under target/ are build output, not sources: never searched.
+    std::fs::write(dir.join("target/copy.chor"), app).expect("write");
+    let lib_uri = format!("file://{}", dir.join("lib.chor").display());
+    let app_uri = format!("file://{}", dir.join("app/main.chor").display());
+    let root_uri = format!("file://{}", dir.display());
+
+    let mut c = Client::start();
+    c.result(
+        "initialize",
+        json!({"processId": null, "capabilities": {},
+               "workspaceFolders": [{"uri": root_uri, "name": "ws"}]}),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": lib_uri, "languageId": "chor", "version": 1, "text": lib}}),
+    );
+    // Once its diagnostics arrive, the server has the buffer.
+    c.diagnostics(&lib_uri, |_| true);
+    let at = json!({"line": 0, "character": 4});
+    let refs = c.result(
+        "textDocument/references",
+        json!({"textDocument": {"uri": lib_uri}, "position": at, "context": {"includeDeclaration": true}}),
+    );
+    let refs = refs.as_array().cloned().unwrap_or_default();
+    let in_app: Vec<u64> = refs
+        .iter()
+        .filter(|r| r["uri"] == app_uri)
+        .filter_map(|r| r["range"]["start"]["line"].as_u64())
+        .collect();
+    assert_eq!(in_app, [3, 5], "uses in the unopened importer: {refs:?}");
+    assert!(refs.iter().any(|r| r["uri"] == lib_uri), "{refs:?}");
+    assert!(
+        !refs
+            .iter()
+            .any(|r| r["uri"].as_str().is_some_and(|u| u.contains("/target/"))),
+        "{refs:?}"
+    );
+
+    // The importer changes on disk (not open): a third use is found.
+    std::fs::write(
+        dir.join("app/main.chor"),
+        app.replace(
+            "    A.p -> B.p;\n",
+            "    A.print(price_of(\"z\"));\n    A.p -> B.p;\n",
+        ),
+    )
+    .expect("write");
+    let edit = c.result(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": lib_uri}, "position": at, "newName": "quote_for"}),
+    );
+    assert_eq!(
+        edit["changes"][&app_uri].as_array().map(Vec::len),
+        Some(3),
+        "{edit}"
+    );
+    assert_eq!(
+        edit["changes"][&lib_uri].as_array().map(Vec::len),
+        Some(1),
+        "{edit}"
+    );
+    let _ = c.request("shutdown", json!(null));
+    c.notify("exit", json!(null));
+    let _ = std::fs::remove_dir_all(&dir);
+}
