@@ -13,20 +13,7 @@ use proptest::prelude::*;
 
 /// Root texts (with the importable files of the ui tests).
 fn corpus() -> Vec<String> {
-    let mut out = Vec::new();
-    for dir in ["/ui", "/../examples"] {
-        let dir = format!("{}{dir}", env!("CARGO_MANIFEST_DIR"));
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .expect("test sources")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "chor"))
-            .collect();
-        paths.sort();
-        for p in paths {
-            out.push(std::fs::read_to_string(p).expect("readable source"));
-        }
-    }
+    let mut out = crate::support::chor_sources(&["ui", "../examples"]);
     out.push(chor_tests::generated_program(200));
     out
 }

@@ -11,20 +11,7 @@ use std::sync::Arc;
 
 /// Every `.chor` file of the examples and the ui tests, and a generated program.
 fn corpus() -> Vec<String> {
-    let mut out = Vec::new();
-    for dir in ["/../examples", "/ui", "/ui/lib"] {
-        let dir = format!("{}{dir}", env!("CARGO_MANIFEST_DIR"));
-        let mut paths: Vec<_> = std::fs::read_dir(&dir)
-            .expect("test sources")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "chor"))
-            .collect();
-        paths.sort();
-        for p in paths {
-            out.push(std::fs::read_to_string(p).expect("readable source"));
-        }
-    }
+    let mut out = crate::support::chor_sources(&["../examples", "ui", "ui/lib"]);
     out.push(chor_tests::generated_program(300));
     out
 }

@@ -56,3 +56,23 @@ pub fn render(diags: &[Diagnostic], sources: &Sources) -> String {
 pub fn line_of(text: &str, offset: u32) -> usize {
     chor_diagnostics::line_col(text, offset).0
 }
+
+/// The text of every `.chor` file directly in each of `dirs` (relative to this crate), in
+/// sorted order per folder: the corpus of the property tests.
+pub fn chor_sources(dirs: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let dir = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("test sources")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "chor"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            out.push(std::fs::read_to_string(p).expect("readable source"));
+        }
+    }
+    out
+}
