@@ -129,15 +129,7 @@ impl Reuse {
 impl TextEdit {
     fn between(file: FileId, old: &str, new: &str) -> TextEdit {
         let (a, b) = (old.as_bytes(), new.as_bytes());
-        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-        let room = a.len().min(b.len()) - prefix;
-        let suffix = a
-            .iter()
-            .rev()
-            .zip(b.iter().rev())
-            .take(room)
-            .take_while(|(x, y)| x == y)
-            .count();
+        let (prefix, suffix) = chor_syntax::common_ends(a, b);
         let breaks = |t: &[u8]| t.iter().filter(|c| **c == b'\n').count();
         TextEdit {
             file,

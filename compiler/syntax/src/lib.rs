@@ -8,4 +8,4 @@ pub mod parse;
 pub mod pretty;
 pub mod spans;
 
-pub use parse::{Parsed, as_chor_call, parse, reparse};
+pub use parse::{Parsed, as_chor_call, common_ends, parse, reparse};

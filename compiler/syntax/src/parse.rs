@@ -389,7 +389,7 @@ fn reparse_items(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Op
 
 /// The lengths of the longest common prefix and suffix of `a` and `b` (not overlapping in
 /// either).
-fn common_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
+pub fn common_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let room = a.len().min(b.len()) - prefix;
     let suffix = a
