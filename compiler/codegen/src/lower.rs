@@ -11,10 +11,11 @@
 //! functions, and tail calls of choreographic procedures (a server loop).
 
 use crate::Cg;
-use crate::moves::{Moves, compute_fn_moves, compute_proc_moves};
+use crate::moves::{Moves, compute_fn_moves, compute_proc_moves, mentions};
 use chor_check::ItemRef;
 use chor_diagnostics::Span;
 use chor_project::{LKind, LStmt, LocalProc, ProcKey};
+use chor_runtime::rt::list::{KIND_INTS, LIST_DATA, LIST_KIND, LIST_LEN};
 use chor_runtime::rt::val::*;
 use chor_syntax::ast::*;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -422,7 +423,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     let fail = self.b.create_block();
                     self.arm_test(&arm.pat, s, fail, opt.is_some());
                     let inner = self.scope.len();
-                    self.arm_bind(&arm.pat, s, opt.is_some());
+                    self.arm_bind(&arm.pat, s, opt.is_some(), mark);
                     let v = self.expr(&arm.body, tail);
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &args(&[v.t, v.b]));
@@ -578,6 +579,15 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.b.seal_block(merge);
             return Vv { t, b: rb };
         }
+        if op == BinOp::Concat
+            && let ExprKind::Lit(Lit::Str(lit)) = &b.kind
+        {
+            // `s ++ "literal"`: the runtime appends the literal's bytes (no string made).
+            let x = self.expr(a, false);
+            let (p, n) = self.bytes(lit);
+            let l = self.loc(span);
+            return self.rt_v("chor_rt_concat_str", &[x.t, x.b, p, n, l]);
+        }
         let x = self.expr(a, false);
         let y = self.expr(b, false);
         self.binop(op, x, y, span)
@@ -727,6 +737,9 @@ impl<'a, 'p> Fx<'a, 'p> {
             && !self.is_local(p)
         {
             if let Some((_, r)) = prog.lookup_fn(self.module.as_deref(), p) {
+                if a.len() == 1 && self.is_builtin(r, "list", "len") {
+                    return self.list_len_inline(&a[0], span);
+                }
                 let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
                 return self.call_fn(r, &vals, span, tail);
             }
@@ -923,10 +936,135 @@ impl<'a, 'p> Fx<'a, 'p> {
         let (Some(sym), ExprKind::Call(_, a)) = (opt, &e.kind) else {
             return self.expr(e, false);
         };
-        let x = self.expr(&a[0], false);
+        let (x, owned) = self.borrowed(&a[0], &a[1..]);
         let y = self.expr(&a[1], false);
         let l = self.loc(e.span);
-        self.rt_v(sym, &[x.t, x.b, y.t, y.b, l])
+        let r = if sym == "chor_rt_list_get_raw" {
+            self.list_get_inline(x, y, l)
+        } else {
+            self.rt_v("chor_rt_map_get_b", &[x.t, x.b, y.t, y.b, l])
+        };
+        if owned {
+            self.dec(x);
+        }
+        r
+    }
+
+    /// Evaluates an operand that the operation only reads. A variable that the operands
+    /// evaluated `later` do not mention is read without a new reference (it stays alive in its
+    /// variable); at its last use it is moved out instead. Returns the value and whether the
+    /// caller owns it (and drops it after the operation).
+    fn borrowed(&mut self, e: &Expr, later: &[Expr]) -> (Vv, bool) {
+        if let ExprKind::Path(p) = &e.kind
+            && p.is_single()
+            && let Some(i) = self.lookup(&p.last().name)
+            && !later.iter().any(|x| mentions(x, &p.last().name))
+        {
+            let v = self.local_value(i);
+            if self.moves.contains(&(e as *const Expr)) {
+                let unit = self.iconst(TAG_UNIT as i64);
+                let t = self.scope[i].t;
+                self.b.def_var(t, unit);
+                return (v, true);
+            }
+            return (v, false);
+        }
+        (self.expr(e, false), true)
+    }
+
+    /// Element `i` of the list `l` (borrowed) as a new reference, or a value tagged
+    /// `TAG_NONE`: inline for a list in the Int form, else through the runtime.
+    fn list_get_inline(&mut self, l: Vv, i: Vv, loc: Value) -> Vv {
+        let none = chor_runtime::rt::ffi::TAG_NONE as i64;
+        let flags = MemFlagsData::trusted();
+        let header = self.b.create_block();
+        let ints = self.b.create_block();
+        let load = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let rt = self.b.append_block_param(merge, I64);
+        let rb = self.b.append_block_param(merge, I64);
+        let is_list = self.b.ins().icmp_imm_s(IntCC::Equal, l.t, TAG_LIST as i64);
+        self.b.ins().brif(is_list, header, &[], slow, &[]);
+        self.b.switch_to_block(header);
+        self.b.seal_block(header);
+        let kind = self.b.ins().load(I64, flags, l.b, LIST_KIND);
+        let k = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, KIND_INTS as i64);
+        let int = self.b.ins().icmp_imm_s(IntCC::Equal, i.t, TAG_INT as i64);
+        let c = self.b.ins().band(k, int);
+        self.b.ins().brif(c, ints, &[], slow, &[]);
+        self.b.switch_to_block(ints);
+        self.b.seal_block(ints);
+        let len = self.b.ins().load(I64, flags, l.b, LIST_LEN);
+        // A negative index is a large unsigned one: out of bounds.
+        let inb = self.b.ins().icmp(IntCC::UnsignedLessThan, i.b, len);
+        let nt = self.iconst(none);
+        let zero = self.iconst(0);
+        self.b.ins().brif(inb, load, &[], merge, &args(&[nt, zero]));
+        self.b.switch_to_block(load);
+        self.b.seal_block(load);
+        let data = self.b.ins().load(I64, flags, l.b, LIST_DATA);
+        let off = self.b.ins().ishl_imm_s(i.b, 3);
+        let addr = self.b.ins().iadd(data, off);
+        let x = self.b.ins().load(I64, flags, addr, 0);
+        let it = self.iconst(TAG_INT as i64);
+        self.b.ins().jump(merge, &args(&[it, x]));
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let r = self.rt_v("chor_rt_list_get_b", &[l.t, l.b, i.t, i.b, loc]);
+        self.b.ins().jump(merge, &args(&[r.t, r.b]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        Vv { t: rt, b: rb }
+    }
+
+    /// `list::len(e)`: read from the list's header (the list is borrowed).
+    fn list_len_inline(&mut self, e: &Expr, span: Span) -> Vv {
+        let (l, owned) = self.borrowed(e, &[]);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let n = self.b.append_block_param(merge, I64);
+        let is_list = self.b.ins().icmp_imm_s(IntCC::Equal, l.t, TAG_LIST as i64);
+        self.b.ins().brif(is_list, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let len = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), l.b, LIST_LEN);
+        self.b.ins().jump(merge, &args(&[len]));
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        // Not a list: the runtime reports the fault (it consumes a reference).
+        if !owned {
+            self.inc(l);
+        }
+        let loc = self.loc(span);
+        self.rt_v("chor_b_list_len", &[l.t, l.b, loc]);
+        self.dead();
+        let z = self.iconst(0);
+        self.b.ins().jump(merge, &args(&[z]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        if owned {
+            self.dec(l);
+        }
+        Vv {
+            t: self.iconst(TAG_INT as i64),
+            b: n,
+        }
+    }
+
+    /// Whether `r` is the `#[builtin]` `module::name`.
+    fn is_builtin(&self, r: ItemRef, module: &str, name: &str) -> bool {
+        let prog = self.cg.prog;
+        prog.fn_def(r)
+            .is_some_and(|d| d.body.is_none() && d.name.name == name)
+            && prog.module_of(r) == Some(module)
     }
 
     fn arm_test(&mut self, pat: &Pattern, v: Vv, fail: cranelift_codegen::ir::Block, opt: bool) {
@@ -948,11 +1086,22 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
-    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: bool) {
+    /// Binds an arm's variables; for `Some(x)` of an Option-free match, `x` takes over the
+    /// element from the match's hidden variable (number `temp` in scope).
+    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: bool, temp: usize) {
         if !opt {
             return self.pat_bind(pat, v);
         }
         if let PatternKind::Variant { args: ps, .. } = &pat.kind {
+            if let PatternKind::Ident(id) = &ps[0].kind
+                && self.nullary_variant(&id.name).is_none()
+            {
+                self.bind(&id.name, v);
+                let unit = self.iconst(TAG_UNIT as i64);
+                let t = self.scope[temp].t;
+                self.b.def_var(t, unit);
+                return;
+            }
             self.pat_bind(&ps[0], v);
         }
     }
@@ -1218,7 +1367,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     let fail = self.b.create_block();
                     self.arm_test(pat, v, fail, opt.is_some());
                     let inner = self.scope.len();
-                    self.arm_bind(pat, v, opt.is_some());
+                    self.arm_bind(pat, v, opt.is_some(), mark);
                     self.stmts(body, last);
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &[]);
