@@ -15,7 +15,8 @@ use crate::moves::{Moves, compute_fn_moves, compute_proc_moves, mentions};
 use chor_check::ItemRef;
 use chor_diagnostics::Span;
 use chor_project::{LKind, LStmt, LocalProc, ProcKey};
-use chor_runtime::rt::list::{KIND_INTS, LIST_DATA, LIST_KIND, LIST_LEN};
+use chor_runtime::rt::ffi::RC_STRONG;
+use chor_runtime::rt::list::{KIND_INTS, LIST_DATA, LIST_KIND, LIST_LEN, LIST_ROOM};
 use chor_runtime::rt::val::*;
 use chor_syntax::ast::*;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -35,11 +36,22 @@ pub struct Vv {
     pub b: Value,
 }
 
+/// A `match` on `list::get` / `map::get` lowered without the `Option`.
+#[derive(Debug, Clone, Copy)]
+struct OptMatch {
+    /// `list::get` (else `map::get`).
+    list: bool,
+    /// The elements' tag, when their declared type fixes it.
+    elem: Option<u64>,
+}
+
 /// A variable in scope (a hidden temporary has an empty name).
 struct Local {
     name: String,
     t: Variable,
     b: Variable,
+    /// The declared type (of a parameter, an annotated `let`, a call's declared result).
+    ty: Option<Type>,
 }
 
 pub struct Fx<'a, 'p> {
@@ -50,6 +62,12 @@ pub struct Fx<'a, 'p> {
     roles: Vec<(String, Value)>,
     moves: Moves,
     frefs: HashMap<FuncId, FuncRef>,
+    /// One constant per tag, made in the entry block ([`Fx::start`]): a variable that holds the
+    /// same tag on every path then has a constant tag after the paths join, and the checks on
+    /// it fold.
+    tags: Vec<Value>,
+    /// The generic parameters of the function being lowered.
+    generics: Vec<Ident>,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -82,6 +100,26 @@ impl<'a, 'p> Fx<'a, 'p> {
             roles: Vec::new(),
             moves,
             frefs: HashMap::new(),
+            tags: Vec::new(),
+            generics: Vec::new(),
+        }
+    }
+
+    /// Makes the function's entry block and switches to it; returns its parameters.
+    fn start(&mut self) -> Vec<Value> {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        self.b.seal_block(entry);
+        self.tags = (0..=TAG_FUNC).map(|t| self.iconst(t as i64)).collect();
+        self.b.block_params(entry).to_vec()
+    }
+
+    /// The constant `tag`.
+    fn tag(&mut self, tag: u64) -> Value {
+        match self.tags.get(tag as usize) {
+            Some(v) => *v,
+            None => self.iconst(tag as i64),
         }
     }
 
@@ -116,7 +154,7 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn vv_const(&mut self, tag: u64, bits: i64) -> Vv {
         Vv {
-            t: self.iconst(tag as i64),
+            t: self.tag(tag),
             b: self.iconst(bits),
         }
     }
@@ -152,6 +190,15 @@ impl<'a, 'p> Fx<'a, 'p> {
         let l = self.loc(span);
         self.rt("chor_rt_fault", &[p, n, l], 0);
         self.dead();
+    }
+
+    /// Ends the current block with a fault (no unreachable block follows: the caller switches
+    /// to live code, whose variables then see no bogus predecessor).
+    fn fault_stop(&mut self, msg: &str, span: Span) {
+        let (p, n) = self.bytes(msg);
+        let l = self.loc(span);
+        self.rt("chor_rt_fault", &[p, n, l], 0);
+        self.b.ins().trap(TrapCode::unwrap_user(1));
     }
 
     /// The constant value of `v`, if it is one.
@@ -201,14 +248,74 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Binds `name` to an owned value.
     fn bind(&mut self, name: &str, v: Vv) {
+        self.bind_typed(name, v, None);
+    }
+
+    /// Binds `name` to an owned value of a declared type: a type with a fixed tag makes the
+    /// tag a constant.
+    fn bind_typed(&mut self, name: &str, v: Vv, ty: Option<Type>) {
         let (t, b) = self.new_vars();
-        self.b.def_var(t, v.t);
+        let tag = match ty.as_ref().and_then(|ty| static_tag(ty, &self.generics)) {
+            Some(tag) => self.tag(tag),
+            None => v.t,
+        };
+        self.b.def_var(t, tag);
         self.b.def_var(b, v.b);
         self.scope.push(Local {
             name: name.to_string(),
             t,
             b,
+            ty,
         });
+    }
+
+    /// The declared type of an expression's value, where a declaration says it: a variable
+    /// with a declared type, a call of a function with a declared result (free of its generic
+    /// parameters), and `list::push/take/drop` of such a list.
+    fn decl_type(&self, e: &Expr) -> Option<Type> {
+        match &e.kind {
+            ExprKind::Path(p) if p.is_single() => {
+                let i = self.lookup(&p.last().name)?;
+                self.scope[i].ty.clone()
+            }
+            ExprKind::Call(f, a) => {
+                let ExprKind::Path(p) = &f.kind else {
+                    return None;
+                };
+                if self.is_local(p) {
+                    return None;
+                }
+                let prog = self.cg.prog;
+                let (_, r) = prog.lookup_fn(self.module.as_deref(), p)?;
+                let def = prog.fn_def(r)?;
+                if def.body.is_none() {
+                    let same = ["push", "take", "drop"].contains(&def.name.name.as_str());
+                    return if same && prog.module_of(r) == Some("list") && !a.is_empty() {
+                        self.decl_type(&a[0])
+                    } else {
+                        None
+                    };
+                }
+                let ret = def.ret.as_ref()?;
+                (!type_mentions(ret, &def.generics)).then(|| ret.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The fixed tag of the elements of a list (or the values of a map) that `e` evaluates
+    /// to, from its declared type.
+    fn elem_tag(&self, e: &Expr) -> Option<u64> {
+        let Some(Type::Named { name, args, .. }) = self.decl_type(e) else {
+            return None;
+        };
+        if !name.is_single() || self.generics.iter().any(|g| g.name == name.last().name) {
+            return None;
+        }
+        match (name.last().name.as_str(), args.as_slice()) {
+            ("List", [t]) | ("Map", [_, t]) => static_tag(t, &self.generics),
+            _ => None,
+        }
     }
 
     /// In the current (failure) block: stop the role because no pattern covers `v` (`kind` 0 for
@@ -228,6 +335,17 @@ impl<'a, 'p> Fx<'a, 'p> {
             t: self.b.use_var(t),
             b: self.b.use_var(b),
         }
+    }
+
+    /// After moving the value `v` out of variable `i`: the variable holds `()` (its drop is
+    /// then a no-op), unless the value is unboxed anyway (a known Int stays a known Int).
+    fn moved_out(&mut self, i: usize, v: Vv) {
+        if self.const_of(v.t).is_some_and(|t| (t as u64) < TAG_STR) {
+            return;
+        }
+        let unit = self.tag(TAG_UNIT);
+        let t = self.scope[i].t;
+        self.b.def_var(t, unit);
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
@@ -421,9 +539,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 for arm in arms {
                     let s = self.local_value(mark);
                     let fail = self.b.create_block();
-                    self.arm_test(&arm.pat, s, fail, opt.is_some());
+                    self.arm_test(&arm.pat, s, fail, opt);
                     let inner = self.scope.len();
-                    self.arm_bind(&arm.pat, s, opt.is_some(), mark);
+                    self.arm_bind(&arm.pat, s, opt, mark);
                     let v = self.expr(&arm.body, tail);
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &args(&[v.t, v.b]));
@@ -485,7 +603,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().jump(merge, &args(&[b0]));
         self.b.switch_to_block(merge);
         self.b.seal_block(merge);
-        let t = self.iconst(TAG_STR as i64);
+        let t = self.tag(TAG_STR);
         let v = Vv { t, b: rb };
         self.rt("chor_rt_inc", &[v.t, v.b], 0);
         v
@@ -497,9 +615,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         {
             let v = self.local_value(i);
             if self.moves.contains(&(e as *const Expr)) {
-                let zero = self.iconst(TAG_UNIT as i64);
-                let t = self.scope[i].t;
-                self.b.def_var(t, zero);
+                self.moved_out(i, v);
             } else {
                 self.inc(v);
             }
@@ -563,7 +679,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             let rhs = self.b.create_block();
             let merge = self.b.create_block();
             let rb = self.b.append_block_param(merge, I64);
-            let t = self.iconst(TAG_BOOL as i64);
+            let t = self.tag(TAG_BOOL);
             if op == BinOp::And {
                 let f = self.iconst(0);
                 self.b.ins().brif(x.b, rhs, &[], merge, &args(&[f]));
@@ -677,7 +793,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 };
                 let c = self.b.ins().icmp(cc, x.b, y.b);
                 let c = self.b.ins().uextend(I64, c);
-                (self.iconst(TAG_BOOL as i64), c)
+                (self.tag(TAG_BOOL), c)
             }
             Add | Sub | Mul => {
                 let (r, of) = match op {
@@ -690,11 +806,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(of, bad, &[], good, &[]);
                 self.b.switch_to_block(bad);
                 self.b.seal_block(bad);
-                self.fault("integer overflow", span);
-                self.b.ins().jump(good, &[]);
+                self.fault_stop("integer overflow", span);
                 self.b.switch_to_block(good);
                 self.b.seal_block(good);
-                (self.iconst(TAG_INT as i64), r)
+                (self.tag(TAG_INT), r)
             }
             _ => {
                 // Div / Rem: zero divisor and MIN / -1 are faults, as in the interpreter.
@@ -704,8 +819,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(zero, bad0, &[], nz, &[]);
                 self.b.switch_to_block(bad0);
                 self.b.seal_block(bad0);
-                self.fault("division by zero", span);
-                self.b.ins().jump(nz, &[]);
+                self.fault_stop("division by zero", span);
                 self.b.switch_to_block(nz);
                 self.b.seal_block(nz);
                 let m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y.b, -1);
@@ -716,8 +830,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(of, bad, &[], good, &[]);
                 self.b.switch_to_block(bad);
                 self.b.seal_block(bad);
-                self.fault("integer overflow", span);
-                self.b.ins().jump(good, &[]);
+                self.fault_stop("integer overflow", span);
                 self.b.switch_to_block(good);
                 self.b.seal_block(good);
                 let r = if op == Div {
@@ -725,7 +838,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 } else {
                     self.b.ins().srem(x.b, y.b)
                 };
-                (self.iconst(TAG_INT as i64), r)
+                (self.tag(TAG_INT), r)
             }
         }
     }
@@ -739,6 +852,11 @@ impl<'a, 'p> Fx<'a, 'p> {
             if let Some((_, r)) = prog.lookup_fn(self.module.as_deref(), p) {
                 if a.len() == 1 && self.is_builtin(r, "list", "len") {
                     return self.list_len_inline(&a[0], span);
+                }
+                if a.len() == 2 && self.is_builtin(r, "list", "push") {
+                    let l = self.expr(&a[0], false);
+                    let x = self.expr(&a[1], false);
+                    return self.list_push_inline(l, x, span);
                 }
                 let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
                 return self.call_fn(r, &vals, span, tail);
@@ -808,7 +926,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             None => Some(TAG_UNIT),
         };
         if let Some(tag) = ret {
-            v.t = self.iconst(tag as i64);
+            v.t = self.tag(tag);
         }
         v
     }
@@ -847,10 +965,20 @@ impl<'a, 'p> Fx<'a, 'p> {
         for s in &b.stmts {
             match s {
                 Stmt::Let {
-                    pat, value, span, ..
+                    pat,
+                    value,
+                    span,
+                    ty,
                 } => {
                     let v = self.expr(value, false);
-                    self.let_pat(pat, v, *span);
+                    if let PatternKind::Ident(id) = &pat.kind
+                        && self.nullary_variant(&id.name).is_none()
+                    {
+                        let ty = ty.clone().or_else(|| self.decl_type(value));
+                        self.bind_typed(&id.name, v, ty);
+                    } else {
+                        self.let_pat(pat, v, *span);
+                    }
                 }
                 Stmt::Expr(x) => {
                     let v = self.expr(x, false);
@@ -901,8 +1029,9 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     /// `match list::get(..) / map::get(..)` whose arms are only `Some(p)`, `None` and `_`: the
-    /// runtime symbol that returns the element itself (or a value tagged `TAG_NONE`).
-    fn option_match(&self, scrutinee: &Expr, pats: &[&Pattern]) -> Option<&'static str> {
+    /// element is looked up without building an `Option` (a value tagged `TAG_NONE` when
+    /// there is none).
+    fn option_match(&self, scrutinee: &Expr, pats: &[&Pattern]) -> Option<OptMatch> {
         let ExprKind::Call(f, a) = &scrutinee.kind else {
             return None;
         };
@@ -918,9 +1047,9 @@ impl<'a, 'p> Fx<'a, 'p> {
         if def.body.is_some() || def.name.name != "get" {
             return None;
         }
-        let sym = match prog.module_of(r) {
-            Some("list") => "chor_rt_list_get_raw",
-            Some("map") => "chor_rt_map_get_raw",
+        let list = match prog.module_of(r) {
+            Some("list") => true,
+            Some("map") => false,
             _ => return None,
         };
         let ok = pats.iter().all(|p| match &p.kind {
@@ -929,17 +1058,20 @@ impl<'a, 'p> Fx<'a, 'p> {
             PatternKind::Variant { name, args } => name.last().name == "Some" && args.len() == 1,
             _ => false,
         });
-        ok.then_some(sym)
+        ok.then(|| OptMatch {
+            list,
+            elem: self.elem_tag(&a[0]),
+        })
     }
 
-    fn scrutinee(&mut self, e: &Expr, opt: Option<&'static str>) -> Vv {
-        let (Some(sym), ExprKind::Call(_, a)) = (opt, &e.kind) else {
+    fn scrutinee(&mut self, e: &Expr, opt: Option<OptMatch>) -> Vv {
+        let (Some(opt), ExprKind::Call(_, a)) = (opt, &e.kind) else {
             return self.expr(e, false);
         };
         let (x, owned) = self.borrowed(&a[0], &a[1..]);
         let y = self.expr(&a[1], false);
         let l = self.loc(e.span);
-        let r = if sym == "chor_rt_list_get_raw" {
+        let r = if opt.list {
             self.list_get_inline(x, y, l)
         } else {
             self.rt_v("chor_rt_map_get_b", &[x.t, x.b, y.t, y.b, l])
@@ -962,9 +1094,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         {
             let v = self.local_value(i);
             if self.moves.contains(&(e as *const Expr)) {
-                let unit = self.iconst(TAG_UNIT as i64);
-                let t = self.scope[i].t;
-                self.b.def_var(t, unit);
+                self.moved_out(i, v);
                 return (v, true);
             }
             return (v, false);
@@ -1010,7 +1140,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let off = self.b.ins().ishl_imm_s(i.b, 3);
         let addr = self.b.ins().iadd(data, off);
         let x = self.b.ins().load(I64, flags, addr, 0);
-        let it = self.iconst(TAG_INT as i64);
+        let it = self.tag(TAG_INT);
         self.b.ins().jump(merge, &args(&[it, x]));
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
@@ -1019,6 +1149,59 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.switch_to_block(merge);
         self.b.seal_block(merge);
         Vv { t: rt, b: rb }
+    }
+
+    /// `list::push(l, x)` (both consumed): an `Int` goes straight into a free slot of an
+    /// unshared list in the Int form; anything else calls the runtime.
+    fn list_push_inline(&mut self, l: Vv, x: Vv, span: Span) -> Vv {
+        let flags = MemFlagsData::trusted();
+        let header = self.b.create_block();
+        let store = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let rb = self.b.append_block_param(merge, I64);
+        let is_list = self.b.ins().icmp_imm_s(IntCC::Equal, l.t, TAG_LIST as i64);
+        let is_int = self.b.ins().icmp_imm_s(IntCC::Equal, x.t, TAG_INT as i64);
+        let c = self.b.ins().band(is_list, is_int);
+        self.b.ins().brif(c, header, &[], slow, &[]);
+        self.b.switch_to_block(header);
+        self.b.seal_block(header);
+        let strong = self.b.ins().load(I64, flags, l.b, RC_STRONG);
+        let kind = self.b.ins().load(I64, flags, l.b, LIST_KIND);
+        let room = self.b.ins().load(I64, flags, l.b, LIST_ROOM);
+        let unshared = self.b.ins().icmp_imm_s(IntCC::Equal, strong, 1);
+        let ints = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, KIND_INTS as i64);
+        let free = self.b.ins().icmp_imm_s(IntCC::NotEqual, room, 0);
+        let c = self.b.ins().band(unshared, ints);
+        let c = self.b.ins().band(c, free);
+        self.b.ins().brif(c, store, &[], slow, &[]);
+        self.b.switch_to_block(store);
+        self.b.seal_block(store);
+        let data = self.b.ins().load(I64, flags, l.b, LIST_DATA);
+        let len = self.b.ins().load(I64, flags, l.b, LIST_LEN);
+        let off = self.b.ins().ishl_imm_s(len, 3);
+        let addr = self.b.ins().iadd(data, off);
+        self.b.ins().store(flags, x.b, addr, 0);
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.b.ins().store(flags, len1, l.b, LIST_LEN);
+        let room1 = self.b.ins().iadd_imm_s(room, -1);
+        self.b.ins().store(flags, room1, l.b, LIST_ROOM);
+        self.b.ins().jump(merge, &args(&[l.b]));
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let loc = self.loc(span);
+        let r = self.rt_v("chor_b_list_push", &[l.t, l.b, x.t, x.b, loc]);
+        self.b.ins().jump(merge, &args(&[r.b]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        // The runtime's result is a list too (or the role stopped).
+        Vv {
+            t: self.tag(TAG_LIST),
+            b: rb,
+        }
     }
 
     /// `list::len(e)`: read from the list's header (the list is borrowed).
@@ -1045,16 +1228,14 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
         let loc = self.loc(span);
         self.rt_v("chor_b_list_len", &[l.t, l.b, loc]);
-        self.dead();
-        let z = self.iconst(0);
-        self.b.ins().jump(merge, &args(&[z]));
+        self.b.ins().trap(TrapCode::unwrap_user(1));
         self.b.switch_to_block(merge);
         self.b.seal_block(merge);
         if owned {
             self.dec(l);
         }
         Vv {
-            t: self.iconst(TAG_INT as i64),
+            t: self.tag(TAG_INT),
             b: n,
         }
     }
@@ -1067,16 +1248,23 @@ impl<'a, 'p> Fx<'a, 'p> {
             && prog.module_of(r) == Some(module)
     }
 
-    fn arm_test(&mut self, pat: &Pattern, v: Vv, fail: cranelift_codegen::ir::Block, opt: bool) {
-        if !opt {
+    fn arm_test(
+        &mut self,
+        pat: &Pattern,
+        v: Vv,
+        fail: cranelift_codegen::ir::Block,
+        opt: Option<OptMatch>,
+    ) {
+        let Some(opt) = opt else {
             return self.pat_test(pat, v, fail);
-        }
+        };
         let none = chor_runtime::rt::ffi::TAG_NONE as i64;
         match &pat.kind {
             PatternKind::Variant { args: ps, .. } => {
                 let c = self.b.ins().icmp_imm_s(IntCC::NotEqual, v.t, none);
                 self.check(c, fail);
-                self.pat_test(&ps[0], v, fail);
+                let e = self.with_tag(v, opt.elem);
+                self.pat_test(&ps[0], e, fail);
             }
             PatternKind::Ident(_) => {
                 let c = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, none);
@@ -1088,21 +1276,34 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Binds an arm's variables; for `Some(x)` of an Option-free match, `x` takes over the
     /// element from the match's hidden variable (number `temp` in scope).
-    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: bool, temp: usize) {
-        if !opt {
+    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: Option<OptMatch>, temp: usize) {
+        let Some(opt) = opt else {
             return self.pat_bind(pat, v);
-        }
+        };
         if let PatternKind::Variant { args: ps, .. } = &pat.kind {
+            // The element's declared type may fix its tag (the test above excluded `None`).
+            let v = self.with_tag(v, opt.elem);
             if let PatternKind::Ident(id) = &ps[0].kind
                 && self.nullary_variant(&id.name).is_none()
             {
                 self.bind(&id.name, v);
-                let unit = self.iconst(TAG_UNIT as i64);
+                let unit = self.tag(TAG_UNIT);
                 let t = self.scope[temp].t;
                 self.b.def_var(t, unit);
                 return;
             }
             self.pat_bind(&ps[0], v);
+        }
+    }
+
+    /// `v` with its tag replaced by `tag`, if given.
+    fn with_tag(&mut self, v: Vv, tag: Option<u64>) -> Vv {
+        match tag {
+            Some(t) => Vv {
+                t: self.tag(t),
+                b: v.b,
+            },
+            None => v,
         }
     }
 
@@ -1365,9 +1566,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 for (pat, body) in arms {
                     let v = self.local_value(mark);
                     let fail = self.b.create_block();
-                    self.arm_test(pat, v, fail, opt.is_some());
+                    self.arm_test(pat, v, fail, opt);
                     let inner = self.scope.len();
-                    self.arm_bind(pat, v, opt.is_some(), mark);
+                    self.arm_bind(pat, v, opt, mark);
                     self.stmts(body, last);
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &[]);
@@ -1411,23 +1612,45 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 }
 
-/// The tag of every value of a declared type, when it is a fixed unboxed type.
+/// The tag of every value of a declared type, when the type fixes it: the built-in types
+/// (named as the checker resolves them: generic parameters first, then `Int` … `Map`),
+/// tuples and function types. Structs and enums are left alone.
 fn static_tag(ty: &Type, generics: &[Ident]) -> Option<u64> {
     match ty {
-        Type::Named { name, args, .. } if args.is_empty() && name.is_single() => {
+        Type::Named { name, args, .. } if name.is_single() => {
             let n = name.last().name.as_str();
             if generics.iter().any(|g| g.name == n) {
                 return None;
             }
-            match n {
-                "Int" => Some(TAG_INT),
-                "Bool" => Some(TAG_BOOL),
-                "Float" => Some(TAG_FLOAT),
+            match (n, args.len()) {
+                ("Int", 0) => Some(TAG_INT),
+                ("Bool", 0) => Some(TAG_BOOL),
+                ("Float", 0) => Some(TAG_FLOAT),
+                ("String", 0) => Some(TAG_STR),
+                ("List", 1) => Some(TAG_LIST),
+                ("Map", 2) => Some(TAG_MAP),
                 _ => None,
             }
         }
         Type::Tuple { elems, .. } if elems.is_empty() => Some(TAG_UNIT),
+        Type::Tuple { .. } => Some(TAG_TUPLE),
+        Type::Fn { .. } => Some(TAG_FUNC),
         _ => None,
+    }
+}
+
+/// Whether a type names any of `generics`.
+fn type_mentions(ty: &Type, generics: &[Ident]) -> bool {
+    match ty {
+        Type::Named { name, args, .. } => {
+            (name.is_single() && generics.iter().any(|g| g.name == name.last().name))
+                || args.iter().any(|a| type_mentions(a, generics))
+        }
+        Type::Tuple { elems, .. } => elems.iter().any(|a| type_mentions(a, generics)),
+        Type::Fn { params, ret, .. } => {
+            params.iter().any(|a| type_mentions(a, generics)) || type_mentions(ret, generics)
+        }
+        Type::Error(_) => true,
     }
 }
 
@@ -1458,24 +1681,15 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
         let mut fx = Fx::new(cg, b, module, moves);
-        let entry = fx.b.create_block();
-        fx.b.append_block_params_for_function_params(entry);
-        fx.b.switch_to_block(entry);
-        fx.b.seal_block(entry);
-        let ps = fx.b.block_params(entry).to_vec();
+        let ps = fx.start();
+        fx.generics = def.generics.clone();
         fx.stack_check(def.name.span);
         for (i, p) in def.params.iter().enumerate() {
-            let t = match static_tag(&p.ty, &def.generics) {
-                Some(tag) => fx.iconst(tag as i64),
-                None => ps[2 * i],
+            let v = Vv {
+                t: ps[2 * i],
+                b: ps[2 * i + 1],
             };
-            fx.bind(
-                &p.name.name,
-                Vv {
-                    t,
-                    b: ps[2 * i + 1],
-                },
-            );
+            fx.bind_typed(&p.name.name, v, Some(p.ty.clone()));
         }
         let v = fx.expr(body, true);
         fx.ret(v);
@@ -1500,11 +1714,7 @@ pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> 
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
         let mut fx = Fx::new(cg, b, None, moves);
-        let entry = fx.b.create_block();
-        fx.b.append_block_params_for_function_params(entry);
-        fx.b.switch_to_block(entry);
-        fx.b.seal_block(entry);
-        let ps = fx.b.block_params(entry).to_vec();
+        let ps = fx.start();
         fx.stack_check(span);
         let nr = p.roles.len();
         fx.roles = p
@@ -1551,11 +1761,7 @@ fn lower_wrapper<'p>(
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
         let mut fx = Fx::new(cg, b, None, Moves::default());
-        let entry = fx.b.create_block();
-        fx.b.append_block_params_for_function_params(entry);
-        fx.b.switch_to_block(entry);
-        fx.b.seal_block(entry);
-        let ps = fx.b.block_params(entry).to_vec();
+        let ps = fx.start();
         let vals: Vec<Vv> = (0..n)
             .map(|i| Vv {
                 t: ps[2 * i],

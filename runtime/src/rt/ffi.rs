@@ -27,6 +27,26 @@ use crate::config::DeployConfig;
 use crate::session::{Fingerprint, Session};
 use crate::value::Message;
 
+/// Offset of an `Rc`'s strong count from the address `Rc::into_raw` returns: std's `RcInner`
+/// is `repr(C)` with the strong and weak counts before the value. Generated code reads it to
+/// tell an unshared list (it is 1; no `Weak` is ever made, so that is `Rc::get_mut`'s test);
+/// [`rc_layout_ok`] checks the assumption when a role starts.
+pub const RC_STRONG: i32 = -16;
+
+/// Whether `Rc`'s strong count is where generated code reads it ([`RC_STRONG`]).
+pub fn rc_layout_ok() -> bool {
+    let r = Rc::new(List::new());
+    let p = Rc::as_ptr(&r).cast::<u8>();
+    // SAFETY: RcInner (two counts, then the value) is one allocation that starts at least
+    // 16 bytes before the value; both reads stay in it.
+    let count = || unsafe { p.offset(RC_STRONG as isize).cast::<usize>().read() };
+    let one = count();
+    let r2 = Rc::clone(&r);
+    let two = count();
+    drop(r2);
+    one == 1 && two == 2 && count() == 1
+}
+
 /// A value at the ABI.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -288,6 +308,10 @@ pub unsafe extern "C" fn chor_rt_start(
     };
     if let Err(e) = cfg.require_roles(&d.roles) {
         eprintln!("error: role {r}: {e}");
+        return 1;
+    }
+    if !rc_layout_ok() {
+        eprintln!("error: role {r}: internal error: unexpected reference-count layout");
         return 1;
     }
     set_tables(d.tables);
@@ -915,8 +939,12 @@ pub unsafe extern "C" fn chor_b_list_push(l: V, x: V, loc: u64) -> V {
         // SAFETY: a list's bits come from `Rc::into_raw` of a `List`; the reference is ours.
         let mut rc = ManuallyDrop::new(unsafe { Rc::from_raw(l.bits as *const List) });
         if let Some(list) = Rc::get_mut(&mut rc) {
-            // SAFETY: per the contract.
-            list.push(unsafe { from_raw(x) });
+            if x.tag == TAG_INT {
+                list.push(Val::Int(x.bits as i64));
+            } else {
+                // SAFETY: per the contract.
+                list.push(unsafe { from_raw(x) });
+            }
             return l;
         }
     }
@@ -968,5 +996,29 @@ pub unsafe extern "C" fn chor_rt_concat_str(
             into_raw(Val::str(n))
         }
         other => ok(binary(Op::Concat, other, Val::str(lit)), loc),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_code_finds_the_strong_count() {
+        assert!(rc_layout_ok());
+    }
+
+    #[test]
+    fn push_fills_free_slots_then_grows() {
+        let l = into_raw(Val::list(vec![]));
+        let mut l = l;
+        for i in 0..100 {
+            // SAFETY: `l` is a live list whose reference is given to the call.
+            l = unsafe { chor_b_list_push(l, v(TAG_INT, i), 0) };
+        }
+        // SAFETY: `l` was made by into_raw; its reference is taken back.
+        let back = unsafe { from_raw(l) };
+        let want: Vec<Val> = (0..100).map(Val::Int).collect();
+        assert_eq!(back, Val::list(want));
     }
 }

@@ -13,10 +13,13 @@
 //! the dropped prefix is reclaimed when the buffer would otherwise grow, and a buffer that
 //! `take`/`drop` leave at most a quarter full shrinks.
 //!
-//! The first fields ([`List`] is `repr(C)`) form a header that generated code reads directly
-//! (inline `list::len` and `list::get` on Int lists): the form at [`LIST_KIND`], the address of
-//! element 0 at [`LIST_DATA`] and the length at [`LIST_LEN`]. Only this module writes them,
-//! after every change ([`List::sync`]).
+//! The first fields ([`List`] is `repr(C)`) form a header that generated code reads directly:
+//! the form at [`LIST_KIND`], the address of element 0 at [`LIST_DATA`], the length at
+//! [`LIST_LEN`] and, for the Int form, the number of free slots after the last element at
+//! [`LIST_ROOM`]. Generated code appends an `Int` to an unshared Int list with room by writing
+//! the slot and updating `len` and `room` (the slots of an Int buffer are all initialized, so
+//! this is a plain store into the `Vec`'s elements). Everything else goes through this module,
+//! which keeps the header up to date ([`List::sync`]).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -28,18 +31,22 @@ pub const KIND_INTS: u64 = 0;
 /// [`List`]'s form: any values.
 pub const KIND_VALS: u64 = 1;
 
-/// Byte offsets of the header fields that generated code reads.
+/// Byte offsets of the header fields that generated code reads (and, for an inline push,
+/// writes: `len` and `room`).
 pub const LIST_KIND: i32 = 0;
 pub const LIST_DATA: i32 = 8;
 pub const LIST_LEN: i32 = 16;
+pub const LIST_ROOM: i32 = 24;
 
 /// Buffers smaller than this many elements are never shrunk.
 const SHRINK_MIN: usize = 32;
 
 #[derive(Debug)]
 enum Store {
+    /// Every slot is initialized: elements `start..start + len`, then `room` free slots
+    /// (zeros or stale values).
     Ints(Vec<i64>),
-    /// Elements before `start` are `Val::Unit` (dropped).
+    /// Elements `start..` (`len` of them); the ones before `start` are `Val::Unit` (dropped).
     Vals(Vec<Val>),
 }
 
@@ -47,12 +54,14 @@ enum Store {
 #[repr(C)]
 #[derive(Debug)]
 pub struct List {
-    /// [`KIND_INTS`] or [`KIND_VALS`] (header, read by generated code).
+    /// [`KIND_INTS`] or [`KIND_VALS`] (header).
     kind: u64,
     /// The address of element 0 (header).
-    data: *const u8,
+    data: *mut u8,
     /// The number of elements (header).
     len: usize,
+    /// Free slots after the last element, for the Int form; 0 for the general form (header).
+    room: usize,
     /// How many dropped elements precede element 0 in the store.
     start: usize,
     store: Store,
@@ -74,16 +83,21 @@ impl Default for List {
 impl Clone for List {
     /// A copy of the elements (without the dropped prefix, no spare room).
     fn clone(&self) -> List {
-        List::from_view(self.view())
+        self.slice(0, self.len)
     }
 }
 
 impl List {
     fn with(store: Store) -> List {
+        let len = match &store {
+            Store::Ints(v) => v.len(),
+            Store::Vals(v) => v.len(),
+        };
         let mut l = List {
             kind: KIND_INTS,
-            data: std::ptr::null(),
-            len: 0,
+            data: std::ptr::null_mut(),
+            len,
+            room: 0,
             start: 0,
             store,
         };
@@ -109,25 +123,19 @@ impl List {
         }
     }
 
-    fn from_view(v: View<'_>) -> List {
-        match v {
-            View::Ints(xs) => List::from_ints(xs.to_vec()),
-            View::Vals(xs) => List::with(Store::Vals(xs.to_vec())),
-        }
-    }
-
-    /// Refreshes the header after a change of the store or of `start`.
+    /// Refreshes the header from the store, `start` and `len`.
     fn sync(&mut self) {
-        match &self.store {
+        match &mut self.store {
             Store::Ints(v) => {
                 self.kind = KIND_INTS;
-                self.data = v.as_ptr().wrapping_add(self.start).cast();
-                self.len = v.len() - self.start;
+                self.room = v.len() - self.start - self.len;
+                self.data = v.as_mut_ptr().wrapping_add(self.start).cast();
             }
             Store::Vals(v) => {
                 self.kind = KIND_VALS;
-                self.data = v.as_ptr().wrapping_add(self.start).cast();
+                self.room = 0;
                 self.len = v.len() - self.start;
+                self.data = v.as_mut_ptr().wrapping_add(self.start).cast();
             }
         }
     }
@@ -147,7 +155,7 @@ impl List {
 
     pub fn view(&self) -> View<'_> {
         match &self.store {
-            Store::Ints(v) => View::Ints(&v[self.start..]),
+            Store::Ints(v) => View::Ints(&v[self.start..self.start + self.len]),
             Store::Vals(v) => View::Vals(&v[self.start..]),
         }
     }
@@ -175,31 +183,54 @@ impl List {
     pub fn into_vals(mut self) -> Vec<Val> {
         self.compact();
         match std::mem::replace(&mut self.store, Store::Ints(Vec::new())) {
-            Store::Ints(v) => v.into_iter().map(Val::Int).collect(),
+            Store::Ints(mut v) => {
+                v.truncate(self.len);
+                v.into_iter().map(Val::Int).collect()
+            }
             Store::Vals(v) => v,
         }
     }
 
-    /// Moves the elements to the front of the store (no dropped prefix).
+    /// Moves the elements to the front of the store (no dropped prefix; free slots kept).
     fn compact(&mut self) {
-        if self.start > 0 {
-            match &mut self.store {
-                Store::Ints(v) => {
-                    v.drain(..self.start);
-                }
-                Store::Vals(v) => {
-                    v.drain(..self.start);
-                }
-            }
-            self.start = 0;
-            self.sync();
+        if self.start == 0 {
+            return;
         }
+        match &mut self.store {
+            Store::Ints(v) => v.copy_within(self.start..self.start + self.len, 0),
+            Store::Vals(v) => {
+                v.drain(..self.start);
+            }
+        }
+        self.start = 0;
+        self.sync();
+    }
+
+    /// The Int buffer made ready to take `extra` more elements at `start + len`: the dropped
+    /// prefix is reused when it is at least half the buffer, else the buffer grows (at least
+    /// doubling), its new slots zeroed. Only for the Int form.
+    fn int_room(&mut self, extra: usize) {
+        if self.room >= extra {
+            return;
+        }
+        if self.start >= self.len {
+            self.compact();
+            if self.room >= extra {
+                return;
+            }
+        }
+        if let Store::Ints(v) = &mut self.store {
+            let need = self.start + self.len + extra;
+            let slots = need.max(v.len() * 2).max(4);
+            v.resize(slots, 0);
+        }
+        self.sync();
     }
 
     /// Switches to the general form, with room for `extra` more elements.
     fn generalize(&mut self, extra: usize) {
         if let Store::Ints(v) = &self.store {
-            let live = &v[self.start..];
+            let live = &v[self.start..self.start + self.len];
             let mut vals = Vec::with_capacity(live.len() + extra);
             vals.extend(live.iter().map(|x| Val::Int(*x)));
             self.store = Store::Vals(vals);
@@ -208,68 +239,72 @@ impl List {
         }
     }
 
-    /// Before appending `extra` elements: reuse the dropped prefix rather than grow a buffer
-    /// that is at least half dropped.
-    fn make_room(&mut self, extra: usize) {
-        let (used, cap) = match &self.store {
-            Store::Ints(v) => (v.len(), v.capacity()),
-            Store::Vals(v) => (v.len(), v.capacity()),
-        };
-        if used + extra > cap && self.start > 0 && self.start >= self.len {
+    /// Before appending `extra` values to the general form: reuse the dropped prefix rather
+    /// than grow a buffer that is at least half dropped.
+    fn val_room(&mut self, extra: usize) {
+        if let Store::Vals(v) = &self.store
+            && v.len() + extra > v.capacity()
+            && self.start >= self.len
+        {
             self.compact();
         }
+    }
+
+    /// Appends an `Int` when the Int buffer has a free slot (what generated code does inline).
+    #[inline]
+    pub fn push_int_fast(&mut self, x: i64) -> bool {
+        if self.room == 0 {
+            return false;
+        }
+        if let Store::Ints(v) = &mut self.store
+            && let Some(slot) = v.get_mut(self.start + self.len)
+        {
+            *slot = x;
+            self.len += 1;
+            self.room -= 1;
+            return true;
+        }
+        false
     }
 
     pub fn push(&mut self, x: Val) {
         match x {
             Val::Int(i) if self.is_ints() => {
-                self.make_room(1);
-                if let Store::Ints(v) = &mut self.store {
-                    v.push(i);
+                if !self.push_int_fast(i) {
+                    self.int_room(1);
+                    self.push_int_fast(i);
                 }
             }
             x => {
                 self.generalize(1);
-                self.make_room(1);
+                self.val_room(1);
                 if let Store::Vals(v) = &mut self.store {
                     v.push(x);
                 }
+                self.sync();
             }
         }
-        self.sync();
     }
 
-    /// Appends the elements of `other` (consumed).
-    pub fn append(&mut self, other: List) {
-        if other.is_empty() {
+    /// Appends copies of the elements of `ys` (as `Int`s or values).
+    fn extend_view(&mut self, ys: View<'_>) {
+        if ys.is_empty() {
             return;
         }
-        if !other.is_ints() {
-            self.generalize(other.len());
+        if let View::Vals(_) = ys {
+            self.generalize(ys.len());
         }
-        self.make_room(other.len());
-        match &mut self.store {
-            Store::Ints(v) => {
-                if let View::Ints(ys) = other.view() {
-                    v.extend_from_slice(ys);
-                }
+        if self.is_ints() {
+            self.int_room(ys.len());
+        } else {
+            self.val_room(ys.len());
+        }
+        let end = self.start + self.len;
+        match (&mut self.store, ys) {
+            (Store::Ints(v), View::Ints(ys)) => {
+                v[end..end + ys.len()].copy_from_slice(ys);
+                self.len += ys.len();
             }
-            Store::Vals(v) => v.extend(other.into_vals()),
-        }
-        self.sync();
-    }
-
-    /// Appends copies of the elements of `other`.
-    pub fn extend_from(&mut self, other: &List) {
-        if other.is_empty() {
-            return;
-        }
-        if !other.is_ints() {
-            self.generalize(other.len());
-        }
-        self.make_room(other.len());
-        match (&mut self.store, other.view()) {
-            (Store::Ints(v), View::Ints(ys)) => v.extend_from_slice(ys),
             (Store::Vals(v), View::Ints(ys)) => v.extend(ys.iter().map(|y| Val::Int(*y))),
             (Store::Vals(v), View::Vals(ys)) => v.extend_from_slice(ys),
             // Generalized above.
@@ -278,18 +313,36 @@ impl List {
         self.sync();
     }
 
-    /// Keeps the first `n` elements (`n` at most the length).
+    /// Appends the elements of `other` (consumed).
+    pub fn append(&mut self, other: List) {
+        if other.is_ints() || self.is_ints() {
+            return self.extend_view(other.view());
+        }
+        // Both general: move the values.
+        self.val_room(other.len());
+        if let Store::Vals(v) = &mut self.store {
+            v.extend(other.into_vals());
+        }
+        self.sync();
+    }
+
+    /// Appends copies of the elements of `other`.
+    pub fn extend_from(&mut self, other: &List) {
+        self.extend_view(other.view());
+    }
+
+    /// Keeps the first `n` elements.
     pub fn truncate(&mut self, n: usize) {
-        let end = self.start + n.min(self.len);
+        let n = n.min(self.len);
         match &mut self.store {
-            Store::Ints(v) => v.truncate(end),
-            Store::Vals(v) => v.truncate(end),
+            Store::Ints(_) => self.len = n,
+            Store::Vals(v) => v.truncate(self.start + n),
         }
         self.sync();
         self.shrink_if_sparse();
     }
 
-    /// Removes the first `n` elements (`n` at most the length).
+    /// Removes the first `n` elements.
     pub fn drop_front(&mut self, n: usize) {
         let n = n.min(self.len);
         if let Store::Vals(v) = &mut self.store {
@@ -298,11 +351,11 @@ impl List {
             }
         }
         self.start += n;
-        if self.start > 0 && self.len == n {
+        self.len -= n;
+        if self.len == 0 {
             // Empty now: forget the prefix outright.
-            match &mut self.store {
-                Store::Ints(v) => v.clear(),
-                Store::Vals(v) => v.clear(),
+            if let Store::Vals(v) = &mut self.store {
+                v.clear();
             }
             self.start = 0;
         }
@@ -319,7 +372,10 @@ impl List {
         if cap >= SHRINK_MIN && self.len * 4 <= cap {
             self.compact();
             match &mut self.store {
-                Store::Ints(v) => v.shrink_to_fit(),
+                Store::Ints(v) => {
+                    v.truncate(self.len);
+                    v.shrink_to_fit();
+                }
                 Store::Vals(v) => v.shrink_to_fit(),
             }
             self.sync();
@@ -342,6 +398,19 @@ impl List {
             (View::Ints(a), View::Ints(b)) => a.cmp(b),
             _ => self.iter().cmp(other.iter()),
         }
+    }
+}
+
+impl View<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            View::Ints(xs) => xs.len(),
+            View::Vals(xs) => xs.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -505,6 +574,7 @@ mod tests {
         assert_eq!(std::mem::offset_of!(List, kind), LIST_KIND as usize);
         assert_eq!(std::mem::offset_of!(List, data), LIST_DATA as usize);
         assert_eq!(std::mem::offset_of!(List, len), LIST_LEN as usize);
+        assert_eq!(std::mem::offset_of!(List, room), LIST_ROOM as usize);
         l.push(Val::Unit);
         assert_eq!(l.kind, KIND_VALS);
         assert_eq!(l.len, 3);
