@@ -74,6 +74,66 @@ fn args(vs: &[Value]) -> Vec<BlockArg> {
     vs.iter().map(|v| BlockArg::Value(*v)).collect()
 }
 
+/// The tags that the declared types of a local function's parameters fix: such a parameter
+/// is passed as one word (its payload).
+pub fn param_tags(def: &FnDef) -> Vec<Option<u64>> {
+    def.params
+        .iter()
+        .map(|p| static_tag(&p.ty, &def.generics))
+        .collect()
+}
+
+/// The signature of a local function: one word per parameter whose tag its type fixes, two
+/// for the others; two words back (so that any two functions can tail-call each other).
+pub fn fn_sig(tags: &[Option<u64>]) -> Signature {
+    let mut s = Signature::new(CallConv::Tail);
+    for t in tags {
+        s.params.push(AbiParam::new(I64));
+        if t.is_none() {
+            s.params.push(AbiParam::new(I64));
+        }
+    }
+    s.returns.push(AbiParam::new(I64));
+    s.returns.push(AbiParam::new(I64));
+    s
+}
+
+/// The words of arguments for a function with these parameter tags.
+fn arg_words(tags: &[Option<u64>], vals: &[Vv]) -> Vec<Value> {
+    let mut words = Vec::new();
+    for (i, v) in vals.iter().enumerate() {
+        if tags.get(i).copied().flatten().is_none() {
+            words.push(v.t);
+        }
+        words.push(v.b);
+    }
+    words
+}
+
+/// Two-word values from a function's entry parameters (see [`fn_sig`]).
+fn entry_vals(fx: &mut Fx<'_, '_>, tags: &[Option<u64>], ps: &[Value]) -> Vec<Vv> {
+    let mut k = 0;
+    let mut vals = Vec::new();
+    for t in tags {
+        let v = match t {
+            Some(tag) => Vv {
+                t: fx.tag(*tag),
+                b: ps[k],
+            },
+            None => {
+                k += 1;
+                Vv {
+                    t: ps[k - 1],
+                    b: ps[k],
+                }
+            }
+        };
+        k += 1;
+        vals.push(v);
+    }
+    vals
+}
+
 /// The signature of generated code: role indices, then two words per value; two words back.
 pub fn tail_sig(nroles: usize, nvals: usize) -> Signature {
     let mut s = Signature::new(CallConv::Tail);
@@ -795,6 +855,35 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let c = self.b.ins().uextend(I64, c);
                 (self.tag(TAG_BOOL), c)
             }
+            Add | Sub if self.const_of(y.b).is_some() => {
+                // `x ± c`: one comparison of x with the bound that c leaves (no flags).
+                let c = self.const_of(y.b).unwrap_or(0);
+                let limit = match (op, c) {
+                    (_, 0) => None,
+                    (Add, c) if c > 0 => Some((IntCC::SignedGreaterThan, i64::MAX - c)),
+                    (Add, c) => Some((IntCC::SignedLessThan, i64::MIN - c)),
+                    (_, i64::MIN) => Some((IntCC::SignedGreaterThanOrEqual, 0)),
+                    (_, c) if c > 0 => Some((IntCC::SignedLessThan, i64::MIN + c)),
+                    (_, c) => Some((IntCC::SignedGreaterThan, i64::MAX + c)),
+                };
+                if let Some((cc, bound)) = limit {
+                    let of = self.b.ins().icmp_imm_s(cc, x.b, bound);
+                    let bad = self.b.create_block();
+                    let good = self.b.create_block();
+                    self.b.ins().brif(of, bad, &[], good, &[]);
+                    self.b.switch_to_block(bad);
+                    self.b.seal_block(bad);
+                    self.fault_stop("integer overflow", span);
+                    self.b.switch_to_block(good);
+                    self.b.seal_block(good);
+                }
+                let r = if op == Add {
+                    self.b.ins().iadd(x.b, y.b)
+                } else {
+                    self.b.ins().isub(x.b, y.b)
+                };
+                (self.tag(TAG_INT), r)
+            }
             Add | Sub | Mul => {
                 let (r, of) = match op {
                     Add => self.b.ins().sadd_overflow(x.b, y.b),
@@ -919,7 +1008,8 @@ impl<'a, 'p> Fx<'a, 'p> {
             return v;
         }
         let id = self.cg.fn_id(r);
-        let mut v = self.call_gen(id, &Self::flat(vals), tail);
+        let words = arg_words(&param_tags(def), vals);
+        let mut v = self.call_gen(id, &words, tail);
         // A declared `-> Int` (or Bool, Float, ()) fixes the result's tag: later checks fold.
         let ret = match &def.ret {
             Some(t) => static_tag(t, &def.generics),
@@ -1672,7 +1762,8 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
     };
     let module = prog.module_of(r).map(str::to_owned);
     let moves = compute_fn_moves(prog, module.as_deref(), def);
-    let sig = tail_sig(0, def.params.len());
+    let tags = param_tags(def);
+    let sig = fn_sig(&tags);
     let mut func = cranelift_codegen::ir::Function::with_name_signature(
         cranelift_codegen::ir::UserFuncName::user(0, id.as_u32()),
         sig,
@@ -1684,11 +1775,8 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
         let ps = fx.start();
         fx.generics = def.generics.clone();
         fx.stack_check(def.name.span);
-        for (i, p) in def.params.iter().enumerate() {
-            let v = Vv {
-                t: ps[2 * i],
-                b: ps[2 * i + 1],
-            };
+        let vals = entry_vals(&mut fx, &tags, &ps);
+        for (p, v) in def.params.iter().zip(vals) {
             fx.bind_typed(&p.name.name, v, Some(p.ty.clone()));
         }
         let v = fx.expr(body, true);
@@ -1775,6 +1863,26 @@ fn lower_wrapper<'p>(
         fx.b.finalize(cfg);
     }
     cg.define(id, func)
+}
+
+/// A function value's code for a local function that takes some arguments as one word: a
+/// `tail` function with two words per argument that tail-calls it.
+pub fn lower_fn_value_wrapper(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
+    let Some(def) = cg.prog.fn_def(r) else {
+        return Err("unknown function".into());
+    };
+    let n = def.params.len();
+    let tags = param_tags(def);
+    let target = cg.fn_id(r);
+    lower_wrapper(cg, 5, id, n, |fx, vals| {
+        let words = arg_words(&tags, vals);
+        let fr = fx.fref(target);
+        fx.b.ins().return_call(fr, &words);
+        let blk = fx.b.create_block();
+        fx.b.switch_to_block(blk);
+        fx.b.seal_block(blk);
+        fx.unit()
+    })
 }
 
 /// A function value's code for a builtin: a `tail` function that calls the runtime.
