@@ -68,6 +68,11 @@ pub struct Fx<'a, 'p> {
     tags: Vec<Value>,
     /// The generic parameters of the function being lowered.
     generics: Vec<Ident>,
+    /// In a local function: the stack is checked before its first non-tail call on each path
+    /// (leaves and tail calls need no check; the frame does not move), naming this location.
+    check_at: Option<Span>,
+    /// Whether the current path has checked the stack already.
+    checked: bool,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -162,6 +167,8 @@ impl<'a, 'p> Fx<'a, 'p> {
             frefs: HashMap::new(),
             tags: Vec::new(),
             generics: Vec::new(),
+            check_at: None,
+            checked: false,
         }
     }
 
@@ -454,6 +461,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.b.seal_block(blk);
             return self.unit();
         }
+        self.check_before_call();
         let call = self.b.ins().call(r, a);
         let res = self.b.inst_results(call);
         Vv {
@@ -485,13 +493,29 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.rt_v("chor_rt_make", &[t, i, p, n])
     }
 
+    /// Before a non-tail call of generated code: the stack check, unless this path made it.
+    fn check_before_call(&mut self) {
+        if let Some(span) = self.check_at
+            && !self.checked
+        {
+            self.stack_check(span);
+            self.checked = true;
+        }
+    }
+
+    /// Lowers the branches of a split in control flow: each starts with what was checked
+    /// before it, and after they join only that is known.
+    fn branch<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let before = self.checked;
+        let r = f(self);
+        self.checked = before;
+        r
+    }
+
     /// Compares the stack pointer with the runtime's limit: deep non-tail recursion stops
     /// with an error instead of a signal.
     fn stack_check(&mut self, span: Span) {
-        let ss =
-            self.b
-                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
-        let sp = self.b.ins().stack_addr(I64, ss, 0);
+        let sp = self.b.ins().get_stack_pointer(I64);
         let id = self.cg.stack_limit();
         let gv = self.cg.module.declare_data_in_func(id, self.b.func);
         let addr = self.b.ins().symbol_value(I64, gv);
@@ -574,12 +598,12 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(c.b, tb, &[], eb, &[]);
                 self.b.switch_to_block(tb);
                 self.b.seal_block(tb);
-                let v = self.block(then, tail);
+                let v = self.branch(|fx| fx.block(then, tail));
                 self.b.ins().jump(merge, &args(&[v.t, v.b]));
                 self.b.switch_to_block(eb);
                 self.b.seal_block(eb);
                 let v = match els {
-                    Some(x) => self.expr(x, tail),
+                    Some(x) => self.branch(|fx| fx.expr(x, tail)),
                     None => self.unit(),
                 };
                 self.b.ins().jump(merge, &args(&[v.t, v.b]));
@@ -602,7 +626,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.arm_test(&arm.pat, s, fail, opt);
                     let inner = self.scope.len();
                     self.arm_bind(&arm.pat, s, opt, mark);
-                    let v = self.expr(&arm.body, tail);
+                    let v = self.branch(|fx| fx.expr(&arm.body, tail));
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &args(&[v.t, v.b]));
                     self.b.switch_to_block(fail);
@@ -749,7 +773,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             self.b.switch_to_block(rhs);
             self.b.seal_block(rhs);
-            let y = self.expr(b, false);
+            let y = self.branch(|fx| fx.expr(b, false));
             self.b.ins().jump(merge, &args(&[y.b]));
             self.b.switch_to_block(merge);
             self.b.seal_block(merge);
@@ -972,6 +996,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.b.seal_block(blk);
             return self.unit();
         }
+        self.check_before_call();
         let call = self.b.ins().call_indirect(sig, code, &Self::flat(&vals));
         let res = self.b.inst_results(call);
         let r = Vv {
@@ -1620,7 +1645,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.b.ins().brif(c, this, &[], next, &[]);
                     self.b.switch_to_block(this);
                     self.b.seal_block(this);
-                    self.stmts(body, last);
+                    self.branch(|fx| fx.stmts(body, last));
                     self.b.ins().jump(merge, &[]);
                     self.b.switch_to_block(next);
                     self.b.seal_block(next);
@@ -1637,11 +1662,11 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(c.b, tb, &[], eb, &[]);
                 self.b.switch_to_block(tb);
                 self.b.seal_block(tb);
-                self.stmts(then, last);
+                self.branch(|fx| fx.stmts(then, last));
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(eb);
                 self.b.seal_block(eb);
-                self.stmts(els, last);
+                self.branch(|fx| fx.stmts(els, last));
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(merge);
                 self.b.seal_block(merge);
@@ -1659,7 +1684,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.arm_test(pat, v, fail, opt);
                     let inner = self.scope.len();
                     self.arm_bind(pat, v, opt, mark);
-                    self.stmts(body, last);
+                    self.branch(|fx| fx.stmts(body, last));
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &[]);
                     self.b.switch_to_block(fail);
@@ -1774,7 +1799,7 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
         let mut fx = Fx::new(cg, b, module, moves);
         let ps = fx.start();
         fx.generics = def.generics.clone();
-        fx.stack_check(def.name.span);
+        fx.check_at = Some(def.name.span);
         let vals = entry_vals(&mut fx, &tags, &ps);
         for (p, v) in def.params.iter().zip(vals) {
             fx.bind_typed(&p.name.name, v, Some(p.ty.clone()));
