@@ -73,6 +73,10 @@ pub struct Fx<'a, 'p> {
     check_at: Option<Span>,
     /// Whether the current path has checked the stack already.
     checked: bool,
+    /// Variables below this index belong to the caller of an inlined body: not visible.
+    scope_base: usize,
+    /// Whether an inlined body is being lowered (bodies are inlined one level deep).
+    inlining: bool,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -169,6 +173,8 @@ impl<'a, 'p> Fx<'a, 'p> {
             generics: Vec::new(),
             check_at: None,
             checked: false,
+            scope_base: 0,
+            inlining: false,
         }
     }
 
@@ -415,8 +421,13 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.def_var(t, unit);
     }
 
+    /// The variable `name` visible here (an inlined body sees only its own).
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scope.iter().rposition(|l| l.name == name)
+        let base = self.scope_base;
+        self.scope[base..]
+            .iter()
+            .rposition(|l| l.name == name)
+            .map(|i| i + base)
     }
 
     /// Drops the variables bound since `mark` and forgets them.
@@ -1032,9 +1043,14 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             return v;
         }
-        let id = self.cg.fn_id(r);
-        let words = arg_words(&param_tags(def), vals);
-        let mut v = self.call_gen(id, &words, tail);
+        let mut v = if !tail && !self.inlining && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
+        {
+            self.inline_call(r, def, vals)
+        } else {
+            let id = self.cg.fn_id(r);
+            let words = arg_words(&param_tags(def), vals);
+            self.call_gen(id, &words, tail)
+        };
         // A declared `-> Int` (or Bool, Float, ()) fixes the result's tag: later checks fold.
         let ret = match &def.ret {
             Some(t) => static_tag(t, &def.generics),
@@ -1043,6 +1059,35 @@ impl<'a, 'p> Fx<'a, 'p> {
         if let Some(tag) = ret {
             v.t = self.tag(tag);
         }
+        v
+    }
+
+    /// The body of a small local function lowered in place of a (non-tail) call of it: its
+    /// parameters are bound to the arguments (owned, as in a call) in a scope of their own,
+    /// with the function's module, generic parameters and last uses; its variables are dropped
+    /// at the end, as its return would.
+    fn inline_call(&mut self, r: ItemRef, def: &FnDef, vals: &[Vv]) -> Vv {
+        let Some(body) = &def.body else {
+            return self.unit();
+        };
+        let prog = self.cg.prog;
+        let module = prog.module_of(r).map(str::to_owned);
+        let moves = compute_fn_moves(prog, module.as_deref(), def);
+        self.moves.extend(moves);
+        let module = std::mem::replace(&mut self.module, module);
+        let generics = std::mem::replace(&mut self.generics, def.generics.clone());
+        let base = std::mem::replace(&mut self.scope_base, self.scope.len());
+        let mark = self.scope.len();
+        for (p, v) in def.params.iter().zip(vals) {
+            self.bind_typed(&p.name.name, *v, Some(p.ty.clone()));
+        }
+        self.inlining = true;
+        let v = self.expr(body, false);
+        self.inlining = false;
+        self.pop_to(mark);
+        self.scope_base = base;
+        self.generics = generics;
+        self.module = module;
         v
     }
 
@@ -1767,6 +1812,53 @@ fn type_mentions(ty: &Type, generics: &[Ident]) -> bool {
         }
         Type::Error(_) => true,
     }
+}
+
+/// Bodies of local functions up to this many expression nodes are inlined at non-tail calls.
+const INLINE_MAX: usize = 24;
+
+/// The size (expression nodes) of a function's body, if it may be inlined: not a builtin, no
+/// `return` (it would leave the caller), nothing that cannot run.
+fn inline_size(def: &FnDef) -> Option<usize> {
+    fn size(e: &Expr) -> Option<usize> {
+        let all = |xs: &mut dyn Iterator<Item = &Expr>| -> Option<usize> {
+            xs.map(size).sum::<Option<usize>>()
+        };
+        let block = |b: &Block| -> Option<usize> {
+            let mut n = 0;
+            for s in &b.stmts {
+                n += match s {
+                    Stmt::Let { value, .. } => size(value)?,
+                    Stmt::Expr(x) => size(x)?,
+                    Stmt::Error(_) => return None,
+                };
+            }
+            match &b.tail {
+                Some(t) => Some(n + size(t)?),
+                None => Some(n),
+            }
+        };
+        let inner = match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Path(_) => 0,
+            ExprKind::Return(_) | ExprKind::Located(..) | ExprKind::Error => return None,
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
+                size(x)?
+            }
+            ExprKind::Binary(_, a, b) => size(a)? + size(b)?,
+            ExprKind::Call(f, args) => size(f)? + all(&mut args.iter())?,
+            ExprKind::Tuple(xs) | ExprKind::List(xs) => all(&mut xs.iter())?,
+            ExprKind::StructLit { fields, .. } => all(&mut fields.iter().map(|f| &f.value))?,
+            ExprKind::If { cond, then, els } => {
+                size(cond)? + block(then)? + els.as_deref().map_or(Some(0), size)?
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                size(scrutinee)? + all(&mut arms.iter().map(|a| &a.body))?
+            }
+            ExprKind::Block(b) => block(b)?,
+        };
+        Some(inner + 1)
+    }
+    size(def.body.as_ref()?)
 }
 
 fn binds_nothing(p: &Pattern) -> bool {

@@ -189,7 +189,7 @@ fn runtime_faults_name_the_source_line() {
     );
     assert_fault(
         "deep",
-        "fn deep(n: Int) -> Int { if n == 0 { 0 } else { 1 + deep(n - 1) } }\nchoreography main(A, B) {\n    A.print(deep(100000000));\n}\n",
+        "fn deep(n: Int) -> Int { if n == 0 { 0 } else { 1 + deep(n - 1) } }\nchoreography main(A, B) {\n    A.print(deep(1000000000));\n}\n",
         "role A: stack overflow: recursion too deep (only tail calls run in constant stack)",
         1,
     );
@@ -476,5 +476,75 @@ choreography main(A, B) {
     B.print(match map::get(counts, "a") { Some(n) => n + 1, None => 0 });
     B.m -> A.back;
     A.print(back);
+}
+"#;
+
+/// Small functions are inlined at non-tail calls (one level, recursive ones too): names,
+/// ownership, generics, function values and faults inside them work as in a call.
+#[test]
+fn inlined_functions_behave_like_calls() {
+    let dir = temp_dir("inline");
+    let path = dir.join("inline.chor");
+    std::fs::write(&path, INLINE).expect("write");
+    let sim = simulate(&path);
+    let nat = run_native(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(sim.status.code(), Some(1));
+    assert_eq!(nat.status.code(), Some(1));
+    assert_eq!(parse_run(&nat.stdout), parse_run(&sim.stdout));
+    let err = String::from_utf8_lossy(&nat.stderr);
+    assert!(
+        err.contains("role A: integer overflow at inline.chor:14"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&nat.stdout).contains("[A] 2432902008176640000"));
+}
+
+const INLINE: &str = r#"fn twice(x: Int) -> Int { x + x }
+fn first<T>(xs: List<T>, d: T) -> T {
+    match list::get(xs, 0) {
+        Some(x) => x,
+        None => d,
+    }
+}
+fn helper(n: Int) -> Int { n * 10 }
+fn shadow(helper: Int) -> Int { helper + 1 }
+fn uses_helper(x: Int) -> Int { helper(x) + 1 }
+fn push2(xs: List<Int>, x: Int) -> List<Int> { list::push(list::push(xs, x), x) }
+fn greet(s: String) -> String { s ++ "!" }
+fn apply(f: fn(Int) -> Int, x: Int) -> Int { f(x) }
+fn fact(n: Int) -> Int { if n <= 1 { 1 } else { n * fact(n - 1) } }
+fn tree(n: Int) -> Int { if n < 2 { n } else { tree(n - 1) + tree(n - 2) } }
+fn count(n: Int, acc: Int) -> Int { if n == 0 { acc } else { count(n - 1, acc + 1) } }
+fn wrap(n: Int) -> Int { count(n, 0) }
+fn pick(b: Bool, x: String, y: String) -> String { if b { x } else { y } }
+
+choreography main(A, B) {
+    let A.helper = 5;
+    A.print(uses_helper(helper));
+    A.print(shadow(helper));
+    let A.xs = [1, 2];
+    let A.ys = push2(xs, 3);
+    A.print(xs);
+    A.print(ys);
+    A.print(push2(ys, 4));
+    A.print(first(ys, 0));
+    A.print(first(["a"], "none"));
+    let A.empty: List<String> = [];
+    A.print(first(empty, "none"));
+    let A.s = "hi";
+    A.print(greet(s));
+    A.print(s);
+    A.print(greet(greet(s)));
+    A.print(apply(twice, 21));
+    A.print(apply(fact, 10));
+    A.print(list::map([1, 2, 3], twice));
+    A.print(tree(20));
+    A.print(twice(twice(3)));
+    A.print(fact(20));
+    A.print(wrap(1000000));
+    A.print(pick(true, s, "no"));
+    A.print(pick(list::len(ys) > 5, "big", s));
+    A.print(fact(21));
 }
 "#;
