@@ -285,34 +285,70 @@ impl<'a, 'p> Fx<'a, 'p> {
         None
     }
 
-    /// Calls `f(tag, bits)` only if the value is on the heap.
-    fn if_heap(&mut self, v: Vv, f: &'static str) {
-        if let Some(t) = self.const_of(v.t)
-            && (t as u64) < TAG_STR
-        {
-            return;
+    /// Branches to a new block (returned, current afterwards) when `v` is on the heap (a
+    /// reference-counted value); `done` continues either way.
+    fn when_heap(&mut self, v: Vv) -> Option<cranelift_codegen::ir::Block> {
+        let known = self.const_of(v.t).map(|t| t as u64);
+        if known.is_some_and(|t| !(TAG_STR..=TAG_FUNC).contains(&t)) {
+            return None;
         }
-        let heap = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, v.t, TAG_STR as i64);
         let yes = self.b.create_block();
         let done = self.b.create_block();
-        self.b.ins().brif(heap, yes, &[], done, &[]);
+        if known.is_some() {
+            self.b.ins().jump(yes, &[]);
+        } else {
+            // Heap tags are TAG_STR..=TAG_FUNC (an absent element's TAG_NONE is not).
+            let d = self.b.ins().iadd_imm_s(v.t, -(TAG_STR as i64));
+            let heap = self.b.ins().icmp_imm_s(
+                IntCC::UnsignedLessThanOrEqual,
+                d,
+                (TAG_FUNC - TAG_STR) as i64,
+            );
+            self.b.ins().brif(heap, yes, &[], done, &[]);
+        }
         self.b.switch_to_block(yes);
         self.b.seal_block(yes);
-        self.rt(f, &[v.t, v.b], 0);
+        Some(done)
+    }
+
+    fn join(&mut self, done: cranelift_codegen::ir::Block) {
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
         self.b.seal_block(done);
     }
 
+    /// Adds a reference: the `Rc`'s strong count, inline (see `RC_STRONG`).
     fn inc(&mut self, v: Vv) {
-        self.if_heap(v, "chor_rt_inc");
+        let Some(done) = self.when_heap(v) else {
+            return;
+        };
+        let flags = MemFlagsData::trusted();
+        let c = self.b.ins().load(I64, flags, v.b, RC_STRONG);
+        let c = self.b.ins().iadd_imm_s(c, 1);
+        self.b.ins().store(flags, c, v.b, RC_STRONG);
+        self.join(done);
     }
 
+    /// Drops a reference: inline while others remain, through the runtime for the last.
     fn dec(&mut self, v: Vv) {
-        self.if_heap(v, "chor_rt_dec");
+        let Some(done) = self.when_heap(v) else {
+            return;
+        };
+        let flags = MemFlagsData::trusted();
+        let c = self.b.ins().load(I64, flags, v.b, RC_STRONG);
+        let last = self.b.ins().icmp_imm_s(IntCC::Equal, c, 1);
+        let free = self.b.create_block();
+        let keep = self.b.create_block();
+        self.b.ins().brif(last, free, &[], keep, &[]);
+        self.b.switch_to_block(keep);
+        self.b.seal_block(keep);
+        let c = self.b.ins().iadd_imm_s(c, -1);
+        self.b.ins().store(flags, c, v.b, RC_STRONG);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(free);
+        self.b.seal_block(free);
+        self.rt("chor_rt_dec", &[v.t, v.b], 0);
+        self.join(done);
     }
 
     fn new_vars(&mut self) -> (Variable, Variable) {
@@ -700,7 +736,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.seal_block(merge);
         let t = self.tag(TAG_STR);
         let v = Vv { t, b: rb };
-        self.rt("chor_rt_inc", &[v.t, v.b], 0);
+        self.inc(v);
         v
     }
 
