@@ -1021,4 +1021,27 @@ mod tests {
         let want: Vec<Val> = (0..100).map(Val::Int).collect();
         assert_eq!(back, Val::list(want));
     }
+
+    #[test]
+    fn push_into_a_shared_list_copies_it() {
+        let a = into_raw(Val::list(vec![Val::Int(1)]));
+        // SAFETY: `a` is live; the second reference is the push's, the first stays ours.
+        let (a, b) = unsafe {
+            chor_rt_inc(a.tag, a.bits);
+            let b = chor_b_list_push(a, v(TAG_INT, 2), 0);
+            (from_raw(a), from_raw(b))
+        };
+        assert_eq!(to_literal(&a), "[1]");
+        assert_eq!(to_literal(&b), "[1, 2]");
+        // Strings too: appending a literal to a shared string leaves the other holder's.
+        let s = into_raw(Val::str("ab"));
+        // SAFETY: as above.
+        let (s, t) = unsafe {
+            chor_rt_inc(s.tag, s.bits);
+            let t = chor_rt_concat_str(s.tag, s.bits, "c".as_ptr(), 1, 0);
+            (from_raw(s), from_raw(t))
+        };
+        assert_eq!(to_display(&s), "ab");
+        assert_eq!(to_display(&t), "abc");
+    }
 }

@@ -498,6 +498,32 @@ mod tests {
     }
 
     #[test]
+    fn both_forms_encode_to_the_same_bytes_and_decode_compact() {
+        use crate::codec::{decode, encode};
+        use crate::rt::val::from_wire;
+        use crate::value::Message;
+        let bytes = |v: &Val| encode(&Message::Value(to_wire(v).expect("no functions")));
+        let xs = [0, 1, -1, 1 << 40];
+        let (a, b) = (
+            Val::List(Rc::new(ints(&xs))),
+            Val::List(Rc::new(general(&xs))),
+        );
+        assert_eq!(bytes(&a), bytes(&b));
+        let nested = |l: List| Val::list(vec![Val::List(Rc::new(l)), Val::str("s")]);
+        assert_eq!(bytes(&nested(ints(&xs))), bytes(&nested(general(&xs))));
+        // A received list of Ints arrives in the compact form, equal to the one sent.
+        let Ok(Message::Value(w)) = decode(&bytes(&b)) else {
+            panic!("decodes")
+        };
+        let got = from_wire(w).expect("known types");
+        assert_eq!(got, a);
+        match &got {
+            Val::List(l) => assert!(l.is_ints()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn take_and_drop_in_place_and_shrink() {
         let mut l = ints(&(0..1000).collect::<Vec<_>>());
         l.drop_front(10);
