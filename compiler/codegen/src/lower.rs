@@ -285,8 +285,9 @@ impl<'a, 'p> Fx<'a, 'p> {
         None
     }
 
-    /// Branches to a new block (returned, current afterwards) when `v` is on the heap (a
-    /// reference-counted value); `done` continues either way.
+    /// Switches to a new block that runs only when `v` is on the heap (reference counted);
+    /// returns the block where both paths join (see [`Fx::join`]), or `None` when `v`'s tag
+    /// is known not to be a heap tag (nothing to do).
     fn when_heap(&mut self, v: Vv) -> Option<cranelift_codegen::ir::Block> {
         let known = self.const_of(v.t).map(|t| t as u64);
         if known.is_some_and(|t| !(TAG_STR..=TAG_FUNC).contains(&t)) {
@@ -311,6 +312,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         Some(done)
     }
 
+    /// Ends the current path with a jump to `done` and continues there.
     fn join(&mut self, done: cranelift_codegen::ir::Block) {
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);

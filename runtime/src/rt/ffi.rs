@@ -849,49 +849,12 @@ pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str,
     table.get(&(module, name)).copied()
 }
 
-/// Tag of "no element" returned by [`chor_rt_list_get_raw`] / [`chor_rt_map_get_raw`].
+/// Tag of "no element" returned by [`chor_rt_list_get_b`] / [`chor_rt_map_get_b`].
 pub const TAG_NONE: u64 = 255;
 
 /// `match list::get(xs, i) { Some(x) => …, None => … }` without the `Option`: element `i`
-/// (a new reference) or a value tagged [`TAG_NONE`]. Consumes both arguments.
-///
-/// # Safety
-/// Both are live values.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn chor_rt_list_get_raw(lt: u64, lb: u64, it: u64, ib: u64, loc: u64) -> V {
-    // SAFETY: per the contract.
-    let (l, i) = unsafe { (from_raw(v(lt, lb)), from_raw(v(it, ib))) };
-    match (&l, &i) {
-        (Val::List(xs), Val::Int(i)) => match usize::try_from(*i).ok().and_then(|i| xs.get(i)) {
-            Some(x) => into_raw(x),
-            None => v(TAG_NONE, 0),
-        },
-        _ => fault_at(
-            format!("expected a List and an Int, found {}", to_literal(&l)),
-            loc,
-        ),
-    }
-}
-
-/// `match map::get(m, k) { … }` without the `Option` (see [`chor_rt_list_get_raw`]).
-///
-/// # Safety
-/// Both are live values.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn chor_rt_map_get_raw(mt: u64, mb: u64, kt: u64, kb: u64, loc: u64) -> V {
-    // SAFETY: per the contract.
-    let (m, k) = unsafe { (from_raw(v(mt, mb)), from_raw(v(kt, kb))) };
-    match &m {
-        Val::Map(m) => match m.get(&k) {
-            Some(x) => into_raw(x.clone()),
-            None => v(TAG_NONE, 0),
-        },
-        other => fault_at(format!("expected a Map, found {}", to_literal(other)), loc),
-    }
-}
-
-/// `match list::get(xs, i) { … }` with the list borrowed (see [`chor_rt_list_get_raw`]);
-/// consumes the index.
+/// (a new reference) or a value tagged [`TAG_NONE`]. Borrows the list, consumes the index.
+/// (Generated code reads lists in the Int form itself.)
 ///
 /// # Safety
 /// Both are live values.
@@ -911,8 +874,8 @@ pub unsafe extern "C" fn chor_rt_list_get_b(lt: u64, lb: u64, it: u64, ib: u64, 
     }
 }
 
-/// `match map::get(m, k) { … }` with the map borrowed (see [`chor_rt_list_get_raw`]);
-/// consumes the key.
+/// `match map::get(m, k) { … }` without the `Option` (see [`chor_rt_list_get_b`]). Borrows
+/// the map, consumes the key.
 ///
 /// # Safety
 /// Both are live values.
