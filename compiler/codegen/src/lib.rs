@@ -29,6 +29,7 @@ pub static RUNTIME_LIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libcho
 /// What is still to be lowered.
 enum Work {
     Fn(ItemRef, FuncId),
+    FnValueWrapper(ItemRef, FuncId),
     BuiltinWrapper(ItemRef, FuncId),
     Ctor(String, FuncId),
 }
@@ -40,6 +41,7 @@ pub struct Cg<'p> {
     rt_funcs: HashMap<&'static str, FuncId>,
     fns: HashMap<ItemRef, FuncId>,
     wrappers: HashMap<ItemRef, FuncId>,
+    value_wrappers: HashMap<ItemRef, FuncId>,
     ctors: HashMap<String, FuncId>,
     procs: HashMap<ProcKey, FuncId>,
     queue: Vec<Work>,
@@ -71,6 +73,7 @@ impl<'p> Cg<'p> {
             rt_funcs: HashMap::new(),
             fns: HashMap::new(),
             wrappers: HashMap::new(),
+            value_wrappers: HashMap::new(),
             ctors: HashMap::new(),
             procs: HashMap::new(),
             queue: Vec::new(),
@@ -157,21 +160,42 @@ impl<'p> Cg<'p> {
         if let Some(id) = self.fns.get(&r) {
             return *id;
         }
-        let n = self.prog.fn_def(r).map_or(0, |d| d.params.len());
+        let tags = self
+            .prog
+            .fn_def(r)
+            .map(lower::param_tags)
+            .unwrap_or_default();
         let name = self.fresh("fn");
         let id = self
             .module
-            .declare_function(&name, Linkage::Local, &lower::tail_sig(0, n))
+            .declare_function(&name, Linkage::Local, &lower::fn_sig(&tags))
             .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
         self.fns.insert(r, id);
         self.queue.push(Work::Fn(r, id));
         id
     }
 
-    /// Code for a function used as a value (builtins get a wrapper).
+    /// Code for a function used as a value, which takes two words per argument: the function
+    /// itself, or a wrapper (for a builtin, or a function that takes some arguments as one
+    /// word).
     pub fn fn_value_code(&mut self, r: ItemRef) -> FuncId {
-        if self.prog.fn_def(r).is_some_and(|d| d.body.is_some()) {
-            return self.fn_id(r);
+        if let Some(d) = self.prog.fn_def(r)
+            && d.body.is_some()
+        {
+            if lower::param_tags(d).iter().all(Option::is_none) {
+                return self.fn_id(r);
+            }
+            if let Some(id) = self.value_wrappers.get(&r) {
+                return *id;
+            }
+            let name = self.fresh("fnvalue");
+            let id = self
+                .module
+                .declare_function(&name, Linkage::Local, &lower::tail_sig(0, d.params.len()))
+                .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+            self.value_wrappers.insert(r, id);
+            self.queue.push(Work::FnValueWrapper(r, id));
+            return id;
         }
         if let Some(id) = self.wrappers.get(&r) {
             return *id;
@@ -339,6 +363,7 @@ pub fn compile_role(
     while let Some(w) = cg.queue.pop() {
         match w {
             Work::Fn(r, id) => lower::lower_fn(&mut cg, r, id)?,
+            Work::FnValueWrapper(r, id) => lower::lower_fn_value_wrapper(&mut cg, r, id)?,
             Work::BuiltinWrapper(r, id) => lower::lower_builtin_wrapper(&mut cg, r, id)?,
             Work::Ctor(n, id) => lower::lower_ctor_wrapper(&mut cg, &n, id)?,
         }

@@ -11,10 +11,12 @@
 //! functions, and tail calls of choreographic procedures (a server loop).
 
 use crate::Cg;
-use crate::moves::{Moves, compute_fn_moves, compute_proc_moves};
+use crate::moves::{Moves, compute_fn_moves, compute_proc_moves, mentions};
 use chor_check::ItemRef;
 use chor_diagnostics::Span;
 use chor_project::{LKind, LStmt, LocalProc, ProcKey};
+use chor_runtime::rt::ffi::RC_STRONG;
+use chor_runtime::rt::list::{KIND_INTS, LIST_DATA, LIST_KIND, LIST_LEN, LIST_ROOM};
 use chor_runtime::rt::val::*;
 use chor_syntax::ast::*;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -34,11 +36,22 @@ pub struct Vv {
     pub b: Value,
 }
 
+/// A `match` on `list::get` / `map::get` lowered without the `Option`.
+#[derive(Debug, Clone, Copy)]
+struct OptMatch {
+    /// `list::get` (else `map::get`).
+    list: bool,
+    /// The elements' tag, when their declared type fixes it.
+    elem: Option<u64>,
+}
+
 /// A variable in scope (a hidden temporary has an empty name).
 struct Local {
     name: String,
     t: Variable,
     b: Variable,
+    /// The declared type (of a parameter, an annotated `let`, a call's declared result).
+    ty: Option<Type>,
 }
 
 pub struct Fx<'a, 'p> {
@@ -49,10 +62,85 @@ pub struct Fx<'a, 'p> {
     roles: Vec<(String, Value)>,
     moves: Moves,
     frefs: HashMap<FuncId, FuncRef>,
+    /// One constant per tag, made in the entry block ([`Fx::start`]): a variable that holds the
+    /// same tag on every path then has a constant tag after the paths join, and the checks on
+    /// it fold.
+    tags: Vec<Value>,
+    /// The generic parameters of the function being lowered.
+    generics: Vec<Ident>,
+    /// In a local function: the stack is checked before its first non-tail call on each path
+    /// (leaves and tail calls need no check; the frame does not move), naming this location.
+    check_at: Option<Span>,
+    /// Whether the current path has checked the stack already.
+    checked: bool,
+    /// Variables below this index belong to the caller of an inlined body: not visible.
+    scope_base: usize,
+    /// Whether an inlined body is being lowered (bodies are inlined one level deep).
+    inlining: bool,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
     vs.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+/// The tags that the declared types of a local function's parameters fix: such a parameter
+/// is passed as one word (its payload).
+pub fn param_tags(def: &FnDef) -> Vec<Option<u64>> {
+    def.params
+        .iter()
+        .map(|p| static_tag(&p.ty, &def.generics))
+        .collect()
+}
+
+/// The signature of a local function: one word per parameter whose tag its type fixes, two
+/// for the others; two words back (so that any two functions can tail-call each other).
+pub fn fn_sig(tags: &[Option<u64>]) -> Signature {
+    let mut s = Signature::new(CallConv::Tail);
+    for t in tags {
+        s.params.push(AbiParam::new(I64));
+        if t.is_none() {
+            s.params.push(AbiParam::new(I64));
+        }
+    }
+    s.returns.push(AbiParam::new(I64));
+    s.returns.push(AbiParam::new(I64));
+    s
+}
+
+/// The words of arguments for a function with these parameter tags.
+fn arg_words(tags: &[Option<u64>], vals: &[Vv]) -> Vec<Value> {
+    let mut words = Vec::new();
+    for (i, v) in vals.iter().enumerate() {
+        if tags.get(i).copied().flatten().is_none() {
+            words.push(v.t);
+        }
+        words.push(v.b);
+    }
+    words
+}
+
+/// Two-word values from a function's entry parameters (see [`fn_sig`]).
+fn entry_vals(fx: &mut Fx<'_, '_>, tags: &[Option<u64>], ps: &[Value]) -> Vec<Vv> {
+    let mut k = 0;
+    let mut vals = Vec::new();
+    for t in tags {
+        let v = match t {
+            Some(tag) => Vv {
+                t: fx.tag(*tag),
+                b: ps[k],
+            },
+            None => {
+                k += 1;
+                Vv {
+                    t: ps[k - 1],
+                    b: ps[k],
+                }
+            }
+        };
+        k += 1;
+        vals.push(v);
+    }
+    vals
 }
 
 /// The signature of generated code: role indices, then two words per value; two words back.
@@ -81,6 +169,30 @@ impl<'a, 'p> Fx<'a, 'p> {
             roles: Vec::new(),
             moves,
             frefs: HashMap::new(),
+            tags: Vec::new(),
+            generics: Vec::new(),
+            check_at: None,
+            checked: false,
+            scope_base: 0,
+            inlining: false,
+        }
+    }
+
+    /// Makes the function's entry block and switches to it; returns its parameters.
+    fn start(&mut self) -> Vec<Value> {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        self.b.seal_block(entry);
+        self.tags = (0..=TAG_FUNC).map(|t| self.iconst(t as i64)).collect();
+        self.b.block_params(entry).to_vec()
+    }
+
+    /// The constant `tag`.
+    fn tag(&mut self, tag: u64) -> Value {
+        match self.tags.get(tag as usize) {
+            Some(v) => *v,
+            None => self.iconst(tag as i64),
         }
     }
 
@@ -115,7 +227,7 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn vv_const(&mut self, tag: u64, bits: i64) -> Vv {
         Vv {
-            t: self.iconst(tag as i64),
+            t: self.tag(tag),
             b: self.iconst(bits),
         }
     }
@@ -153,6 +265,15 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.dead();
     }
 
+    /// Ends the current block with a fault (no unreachable block follows: the caller switches
+    /// to live code, whose variables then see no bogus predecessor).
+    fn fault_stop(&mut self, msg: &str, span: Span) {
+        let (p, n) = self.bytes(msg);
+        let l = self.loc(span);
+        self.rt("chor_rt_fault", &[p, n, l], 0);
+        self.b.ins().trap(TrapCode::unwrap_user(1));
+    }
+
     /// The constant value of `v`, if it is one.
     fn const_of(&self, v: Value) -> Option<i64> {
         let dfg = &self.b.func.dfg;
@@ -164,34 +285,72 @@ impl<'a, 'p> Fx<'a, 'p> {
         None
     }
 
-    /// Calls `f(tag, bits)` only if the value is on the heap.
-    fn if_heap(&mut self, v: Vv, f: &'static str) {
-        if let Some(t) = self.const_of(v.t)
-            && (t as u64) < TAG_STR
-        {
-            return;
+    /// Switches to a new block that runs only when `v` is on the heap (reference counted);
+    /// returns the block where both paths join (see [`Fx::join`]), or `None` when `v`'s tag
+    /// is known not to be a heap tag (nothing to do).
+    fn when_heap(&mut self, v: Vv) -> Option<cranelift_codegen::ir::Block> {
+        let known = self.const_of(v.t).map(|t| t as u64);
+        if known.is_some_and(|t| !(TAG_STR..=TAG_FUNC).contains(&t)) {
+            return None;
         }
-        let heap = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, v.t, TAG_STR as i64);
         let yes = self.b.create_block();
         let done = self.b.create_block();
-        self.b.ins().brif(heap, yes, &[], done, &[]);
+        if known.is_some() {
+            self.b.ins().jump(yes, &[]);
+        } else {
+            // Heap tags are TAG_STR..=TAG_FUNC (an absent element's TAG_NONE is not).
+            let d = self.b.ins().iadd_imm_s(v.t, -(TAG_STR as i64));
+            let heap = self.b.ins().icmp_imm_s(
+                IntCC::UnsignedLessThanOrEqual,
+                d,
+                (TAG_FUNC - TAG_STR) as i64,
+            );
+            self.b.ins().brif(heap, yes, &[], done, &[]);
+        }
         self.b.switch_to_block(yes);
         self.b.seal_block(yes);
-        self.rt(f, &[v.t, v.b], 0);
+        Some(done)
+    }
+
+    /// Ends the current path with a jump to `done` and continues there.
+    fn join(&mut self, done: cranelift_codegen::ir::Block) {
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
         self.b.seal_block(done);
     }
 
+    /// Adds a reference: the `Rc`'s strong count, inline (see `RC_STRONG`).
     fn inc(&mut self, v: Vv) {
-        self.if_heap(v, "chor_rt_inc");
+        let Some(done) = self.when_heap(v) else {
+            return;
+        };
+        let flags = MemFlagsData::trusted();
+        let c = self.b.ins().load(I64, flags, v.b, RC_STRONG);
+        let c = self.b.ins().iadd_imm_s(c, 1);
+        self.b.ins().store(flags, c, v.b, RC_STRONG);
+        self.join(done);
     }
 
+    /// Drops a reference: inline while others remain, through the runtime for the last.
     fn dec(&mut self, v: Vv) {
-        self.if_heap(v, "chor_rt_dec");
+        let Some(done) = self.when_heap(v) else {
+            return;
+        };
+        let flags = MemFlagsData::trusted();
+        let c = self.b.ins().load(I64, flags, v.b, RC_STRONG);
+        let last = self.b.ins().icmp_imm_s(IntCC::Equal, c, 1);
+        let free = self.b.create_block();
+        let keep = self.b.create_block();
+        self.b.ins().brif(last, free, &[], keep, &[]);
+        self.b.switch_to_block(keep);
+        self.b.seal_block(keep);
+        let c = self.b.ins().iadd_imm_s(c, -1);
+        self.b.ins().store(flags, c, v.b, RC_STRONG);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(free);
+        self.b.seal_block(free);
+        self.rt("chor_rt_dec", &[v.t, v.b], 0);
+        self.join(done);
     }
 
     fn new_vars(&mut self) -> (Variable, Variable) {
@@ -200,14 +359,74 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Binds `name` to an owned value.
     fn bind(&mut self, name: &str, v: Vv) {
+        self.bind_typed(name, v, None);
+    }
+
+    /// Binds `name` to an owned value of a declared type: a type with a fixed tag makes the
+    /// tag a constant.
+    fn bind_typed(&mut self, name: &str, v: Vv, ty: Option<Type>) {
         let (t, b) = self.new_vars();
-        self.b.def_var(t, v.t);
+        let tag = match ty.as_ref().and_then(|ty| static_tag(ty, &self.generics)) {
+            Some(tag) => self.tag(tag),
+            None => v.t,
+        };
+        self.b.def_var(t, tag);
         self.b.def_var(b, v.b);
         self.scope.push(Local {
             name: name.to_string(),
             t,
             b,
+            ty,
         });
+    }
+
+    /// The declared type of an expression's value, where a declaration says it: a variable
+    /// with a declared type, a call of a function with a declared result (free of its generic
+    /// parameters), and `list::push/take/drop` of such a list.
+    fn decl_type(&self, e: &Expr) -> Option<Type> {
+        match &e.kind {
+            ExprKind::Path(p) if p.is_single() => {
+                let i = self.lookup(&p.last().name)?;
+                self.scope[i].ty.clone()
+            }
+            ExprKind::Call(f, a) => {
+                let ExprKind::Path(p) = &f.kind else {
+                    return None;
+                };
+                if self.is_local(p) {
+                    return None;
+                }
+                let prog = self.cg.prog;
+                let (_, r) = prog.lookup_fn(self.module.as_deref(), p)?;
+                let def = prog.fn_def(r)?;
+                if def.body.is_none() {
+                    let same = ["push", "take", "drop"].contains(&def.name.name.as_str());
+                    return if same && prog.module_of(r) == Some("list") && !a.is_empty() {
+                        self.decl_type(&a[0])
+                    } else {
+                        None
+                    };
+                }
+                let ret = def.ret.as_ref()?;
+                (!type_mentions(ret, &def.generics)).then(|| ret.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The fixed tag of the elements of a list (or the values of a map) that `e` evaluates
+    /// to, from its declared type.
+    fn elem_tag(&self, e: &Expr) -> Option<u64> {
+        let Some(Type::Named { name, args, .. }) = self.decl_type(e) else {
+            return None;
+        };
+        if !name.is_single() || self.generics.iter().any(|g| g.name == name.last().name) {
+            return None;
+        }
+        match (name.last().name.as_str(), args.as_slice()) {
+            ("List", [t]) | ("Map", [_, t]) => static_tag(t, &self.generics),
+            _ => None,
+        }
     }
 
     /// In the current (failure) block: stop the role because no pattern covers `v` (`kind` 0 for
@@ -229,8 +448,24 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
+    /// After moving the value `v` out of variable `i`: the variable holds `()` (its drop is
+    /// then a no-op), unless the value is unboxed anyway (a known Int stays a known Int).
+    fn moved_out(&mut self, i: usize, v: Vv) {
+        if self.const_of(v.t).is_some_and(|t| (t as u64) < TAG_STR) {
+            return;
+        }
+        let unit = self.tag(TAG_UNIT);
+        let t = self.scope[i].t;
+        self.b.def_var(t, unit);
+    }
+
+    /// The variable `name` visible here (an inlined body sees only its own).
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scope.iter().rposition(|l| l.name == name)
+        let base = self.scope_base;
+        self.scope[base..]
+            .iter()
+            .rposition(|l| l.name == name)
+            .map(|i| i + base)
     }
 
     /// Drops the variables bound since `mark` and forgets them.
@@ -275,6 +510,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.b.seal_block(blk);
             return self.unit();
         }
+        self.check_before_call();
         let call = self.b.ins().call(r, a);
         let res = self.b.inst_results(call);
         Vv {
@@ -306,13 +542,29 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.rt_v("chor_rt_make", &[t, i, p, n])
     }
 
+    /// Before a non-tail call of generated code: the stack check, unless this path made it.
+    fn check_before_call(&mut self) {
+        if let Some(span) = self.check_at
+            && !self.checked
+        {
+            self.stack_check(span);
+            self.checked = true;
+        }
+    }
+
+    /// Lowers the branches of a split in control flow: each starts with what was checked
+    /// before it, and after they join only that is known.
+    fn branch<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let before = self.checked;
+        let r = f(self);
+        self.checked = before;
+        r
+    }
+
     /// Compares the stack pointer with the runtime's limit: deep non-tail recursion stops
     /// with an error instead of a signal.
     fn stack_check(&mut self, span: Span) {
-        let ss =
-            self.b
-                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 8, 3));
-        let sp = self.b.ins().stack_addr(I64, ss, 0);
+        let sp = self.b.ins().get_stack_pointer(I64);
         let id = self.cg.stack_limit();
         let gv = self.cg.module.declare_data_in_func(id, self.b.func);
         let addr = self.b.ins().symbol_value(I64, gv);
@@ -395,12 +647,12 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(c.b, tb, &[], eb, &[]);
                 self.b.switch_to_block(tb);
                 self.b.seal_block(tb);
-                let v = self.block(then, tail);
+                let v = self.branch(|fx| fx.block(then, tail));
                 self.b.ins().jump(merge, &args(&[v.t, v.b]));
                 self.b.switch_to_block(eb);
                 self.b.seal_block(eb);
                 let v = match els {
-                    Some(x) => self.expr(x, tail),
+                    Some(x) => self.branch(|fx| fx.expr(x, tail)),
                     None => self.unit(),
                 };
                 self.b.ins().jump(merge, &args(&[v.t, v.b]));
@@ -420,10 +672,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                 for arm in arms {
                     let s = self.local_value(mark);
                     let fail = self.b.create_block();
-                    self.arm_test(&arm.pat, s, fail, opt.is_some());
+                    self.arm_test(&arm.pat, s, fail, opt);
                     let inner = self.scope.len();
-                    self.arm_bind(&arm.pat, s, opt.is_some());
-                    let v = self.expr(&arm.body, tail);
+                    self.arm_bind(&arm.pat, s, opt, mark);
+                    let v = self.branch(|fx| fx.expr(&arm.body, tail));
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &args(&[v.t, v.b]));
                     self.b.switch_to_block(fail);
@@ -484,9 +736,9 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().jump(merge, &args(&[b0]));
         self.b.switch_to_block(merge);
         self.b.seal_block(merge);
-        let t = self.iconst(TAG_STR as i64);
+        let t = self.tag(TAG_STR);
         let v = Vv { t, b: rb };
-        self.rt("chor_rt_inc", &[v.t, v.b], 0);
+        self.inc(v);
         v
     }
 
@@ -496,9 +748,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         {
             let v = self.local_value(i);
             if self.moves.contains(&(e as *const Expr)) {
-                let zero = self.iconst(TAG_UNIT as i64);
-                let t = self.scope[i].t;
-                self.b.def_var(t, zero);
+                self.moved_out(i, v);
             } else {
                 self.inc(v);
             }
@@ -562,7 +812,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             let rhs = self.b.create_block();
             let merge = self.b.create_block();
             let rb = self.b.append_block_param(merge, I64);
-            let t = self.iconst(TAG_BOOL as i64);
+            let t = self.tag(TAG_BOOL);
             if op == BinOp::And {
                 let f = self.iconst(0);
                 self.b.ins().brif(x.b, rhs, &[], merge, &args(&[f]));
@@ -572,11 +822,20 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             self.b.switch_to_block(rhs);
             self.b.seal_block(rhs);
-            let y = self.expr(b, false);
+            let y = self.branch(|fx| fx.expr(b, false));
             self.b.ins().jump(merge, &args(&[y.b]));
             self.b.switch_to_block(merge);
             self.b.seal_block(merge);
             return Vv { t, b: rb };
+        }
+        if op == BinOp::Concat
+            && let ExprKind::Lit(Lit::Str(lit)) = &b.kind
+        {
+            // `s ++ "literal"`: the runtime appends the literal's bytes (no string made).
+            let x = self.expr(a, false);
+            let (p, n) = self.bytes(lit);
+            let l = self.loc(span);
+            return self.rt_v("chor_rt_concat_str", &[x.t, x.b, p, n, l]);
         }
         let x = self.expr(a, false);
         let y = self.expr(b, false);
@@ -667,7 +926,36 @@ impl<'a, 'p> Fx<'a, 'p> {
                 };
                 let c = self.b.ins().icmp(cc, x.b, y.b);
                 let c = self.b.ins().uextend(I64, c);
-                (self.iconst(TAG_BOOL as i64), c)
+                (self.tag(TAG_BOOL), c)
+            }
+            Add | Sub if self.const_of(y.b).is_some() => {
+                // `x ± c`: one comparison of x with the bound that c leaves (no flags).
+                let c = self.const_of(y.b).unwrap_or(0);
+                let limit = match (op, c) {
+                    (_, 0) => None,
+                    (Add, c) if c > 0 => Some((IntCC::SignedGreaterThan, i64::MAX - c)),
+                    (Add, c) => Some((IntCC::SignedLessThan, i64::MIN - c)),
+                    (_, i64::MIN) => Some((IntCC::SignedGreaterThanOrEqual, 0)),
+                    (_, c) if c > 0 => Some((IntCC::SignedLessThan, i64::MIN + c)),
+                    (_, c) => Some((IntCC::SignedGreaterThan, i64::MAX + c)),
+                };
+                if let Some((cc, bound)) = limit {
+                    let of = self.b.ins().icmp_imm_s(cc, x.b, bound);
+                    let bad = self.b.create_block();
+                    let good = self.b.create_block();
+                    self.b.ins().brif(of, bad, &[], good, &[]);
+                    self.b.switch_to_block(bad);
+                    self.b.seal_block(bad);
+                    self.fault_stop("integer overflow", span);
+                    self.b.switch_to_block(good);
+                    self.b.seal_block(good);
+                }
+                let r = if op == Add {
+                    self.b.ins().iadd(x.b, y.b)
+                } else {
+                    self.b.ins().isub(x.b, y.b)
+                };
+                (self.tag(TAG_INT), r)
             }
             Add | Sub | Mul => {
                 let (r, of) = match op {
@@ -680,11 +968,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(of, bad, &[], good, &[]);
                 self.b.switch_to_block(bad);
                 self.b.seal_block(bad);
-                self.fault("integer overflow", span);
-                self.b.ins().jump(good, &[]);
+                self.fault_stop("integer overflow", span);
                 self.b.switch_to_block(good);
                 self.b.seal_block(good);
-                (self.iconst(TAG_INT as i64), r)
+                (self.tag(TAG_INT), r)
             }
             _ => {
                 // Div / Rem: zero divisor and MIN / -1 are faults, as in the interpreter.
@@ -694,8 +981,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(zero, bad0, &[], nz, &[]);
                 self.b.switch_to_block(bad0);
                 self.b.seal_block(bad0);
-                self.fault("division by zero", span);
-                self.b.ins().jump(nz, &[]);
+                self.fault_stop("division by zero", span);
                 self.b.switch_to_block(nz);
                 self.b.seal_block(nz);
                 let m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y.b, -1);
@@ -706,8 +992,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(of, bad, &[], good, &[]);
                 self.b.switch_to_block(bad);
                 self.b.seal_block(bad);
-                self.fault("integer overflow", span);
-                self.b.ins().jump(good, &[]);
+                self.fault_stop("integer overflow", span);
                 self.b.switch_to_block(good);
                 self.b.seal_block(good);
                 let r = if op == Div {
@@ -715,7 +1000,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 } else {
                     self.b.ins().srem(x.b, y.b)
                 };
-                (self.iconst(TAG_INT as i64), r)
+                (self.tag(TAG_INT), r)
             }
         }
     }
@@ -727,6 +1012,14 @@ impl<'a, 'p> Fx<'a, 'p> {
             && !self.is_local(p)
         {
             if let Some((_, r)) = prog.lookup_fn(self.module.as_deref(), p) {
+                if a.len() == 1 && self.is_builtin(r, "list", "len") {
+                    return self.list_len_inline(&a[0], span);
+                }
+                if a.len() == 2 && self.is_builtin(r, "list", "push") {
+                    let l = self.expr(&a[0], false);
+                    let x = self.expr(&a[1], false);
+                    return self.list_push_inline(l, x, span);
+                }
                 let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
                 return self.call_fn(r, &vals, span, tail);
             }
@@ -752,6 +1045,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.b.seal_block(blk);
             return self.unit();
         }
+        self.check_before_call();
         let call = self.b.ins().call_indirect(sig, code, &Self::flat(&vals));
         let res = self.b.inst_results(call);
         let r = Vv {
@@ -787,16 +1081,51 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             return v;
         }
-        let id = self.cg.fn_id(r);
-        let mut v = self.call_gen(id, &Self::flat(vals), tail);
+        let mut v = if !tail && !self.inlining && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
+        {
+            self.inline_call(r, def, vals)
+        } else {
+            let id = self.cg.fn_id(r);
+            let words = arg_words(&param_tags(def), vals);
+            self.call_gen(id, &words, tail)
+        };
         // A declared `-> Int` (or Bool, Float, ()) fixes the result's tag: later checks fold.
         let ret = match &def.ret {
             Some(t) => static_tag(t, &def.generics),
             None => Some(TAG_UNIT),
         };
         if let Some(tag) = ret {
-            v.t = self.iconst(tag as i64);
+            v.t = self.tag(tag);
         }
+        v
+    }
+
+    /// The body of a small local function lowered in place of a (non-tail) call of it: its
+    /// parameters are bound to the arguments (owned, as in a call) in a scope of their own,
+    /// with the function's module, generic parameters and last uses; its variables are dropped
+    /// at the end, as its return would.
+    fn inline_call(&mut self, r: ItemRef, def: &FnDef, vals: &[Vv]) -> Vv {
+        let Some(body) = &def.body else {
+            return self.unit();
+        };
+        let prog = self.cg.prog;
+        let module = prog.module_of(r).map(str::to_owned);
+        let moves = compute_fn_moves(prog, module.as_deref(), def);
+        self.moves.extend(moves);
+        let module = std::mem::replace(&mut self.module, module);
+        let generics = std::mem::replace(&mut self.generics, def.generics.clone());
+        let base = std::mem::replace(&mut self.scope_base, self.scope.len());
+        let mark = self.scope.len();
+        for (p, v) in def.params.iter().zip(vals) {
+            self.bind_typed(&p.name.name, *v, Some(p.ty.clone()));
+        }
+        self.inlining = true;
+        let v = self.expr(body, false);
+        self.inlining = false;
+        self.pop_to(mark);
+        self.scope_base = base;
+        self.generics = generics;
+        self.module = module;
         v
     }
 
@@ -834,10 +1163,20 @@ impl<'a, 'p> Fx<'a, 'p> {
         for s in &b.stmts {
             match s {
                 Stmt::Let {
-                    pat, value, span, ..
+                    pat,
+                    value,
+                    span,
+                    ty,
                 } => {
                     let v = self.expr(value, false);
-                    self.let_pat(pat, v, *span);
+                    if let PatternKind::Ident(id) = &pat.kind
+                        && self.nullary_variant(&id.name).is_none()
+                    {
+                        let ty = ty.clone().or_else(|| self.decl_type(value));
+                        self.bind_typed(&id.name, v, ty);
+                    } else {
+                        self.let_pat(pat, v, *span);
+                    }
                 }
                 Stmt::Expr(x) => {
                     let v = self.expr(x, false);
@@ -888,8 +1227,9 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     /// `match list::get(..) / map::get(..)` whose arms are only `Some(p)`, `None` and `_`: the
-    /// runtime symbol that returns the element itself (or a value tagged `TAG_NONE`).
-    fn option_match(&self, scrutinee: &Expr, pats: &[&Pattern]) -> Option<&'static str> {
+    /// element is looked up without building an `Option` (a value tagged `TAG_NONE` when
+    /// there is none).
+    fn option_match(&self, scrutinee: &Expr, pats: &[&Pattern]) -> Option<OptMatch> {
         let ExprKind::Call(f, a) = &scrutinee.kind else {
             return None;
         };
@@ -905,9 +1245,9 @@ impl<'a, 'p> Fx<'a, 'p> {
         if def.body.is_some() || def.name.name != "get" {
             return None;
         }
-        let sym = match prog.module_of(r) {
-            Some("list") => "chor_rt_list_get_raw",
-            Some("map") => "chor_rt_map_get_raw",
+        let list = match prog.module_of(r) {
+            Some("list") => true,
+            Some("map") => false,
             _ => return None,
         };
         let ok = pats.iter().all(|p| match &p.kind {
@@ -916,29 +1256,213 @@ impl<'a, 'p> Fx<'a, 'p> {
             PatternKind::Variant { name, args } => name.last().name == "Some" && args.len() == 1,
             _ => false,
         });
-        ok.then_some(sym)
+        ok.then(|| OptMatch {
+            list,
+            elem: self.elem_tag(&a[0]),
+        })
     }
 
-    fn scrutinee(&mut self, e: &Expr, opt: Option<&'static str>) -> Vv {
-        let (Some(sym), ExprKind::Call(_, a)) = (opt, &e.kind) else {
+    fn scrutinee(&mut self, e: &Expr, opt: Option<OptMatch>) -> Vv {
+        let (Some(opt), ExprKind::Call(_, a)) = (opt, &e.kind) else {
             return self.expr(e, false);
         };
-        let x = self.expr(&a[0], false);
+        let (x, owned) = self.borrowed(&a[0], &a[1..]);
         let y = self.expr(&a[1], false);
         let l = self.loc(e.span);
-        self.rt_v(sym, &[x.t, x.b, y.t, y.b, l])
+        let r = if opt.list {
+            self.list_get_inline(x, y, l)
+        } else {
+            self.rt_v("chor_rt_map_get_b", &[x.t, x.b, y.t, y.b, l])
+        };
+        if owned {
+            self.dec(x);
+        }
+        r
     }
 
-    fn arm_test(&mut self, pat: &Pattern, v: Vv, fail: cranelift_codegen::ir::Block, opt: bool) {
-        if !opt {
-            return self.pat_test(pat, v, fail);
+    /// Evaluates an operand that the operation only reads. A variable that the operands
+    /// evaluated `later` do not mention is read without a new reference (it stays alive in its
+    /// variable); at its last use it is moved out instead. Returns the value and whether the
+    /// caller owns it (and drops it after the operation).
+    fn borrowed(&mut self, e: &Expr, later: &[Expr]) -> (Vv, bool) {
+        if let ExprKind::Path(p) = &e.kind
+            && p.is_single()
+            && let Some(i) = self.lookup(&p.last().name)
+            && !later.iter().any(|x| mentions(x, &p.last().name))
+        {
+            let v = self.local_value(i);
+            if self.moves.contains(&(e as *const Expr)) {
+                self.moved_out(i, v);
+                return (v, true);
+            }
+            return (v, false);
         }
+        (self.expr(e, false), true)
+    }
+
+    /// Element `i` of the list `l` (borrowed) as a new reference, or a value tagged
+    /// `TAG_NONE`: inline for a list in the Int form, else through the runtime.
+    fn list_get_inline(&mut self, l: Vv, i: Vv, loc: Value) -> Vv {
+        let none = chor_runtime::rt::ffi::TAG_NONE as i64;
+        let flags = MemFlagsData::trusted();
+        let header = self.b.create_block();
+        let ints = self.b.create_block();
+        let load = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let rt = self.b.append_block_param(merge, I64);
+        let rb = self.b.append_block_param(merge, I64);
+        let is_list = self.b.ins().icmp_imm_s(IntCC::Equal, l.t, TAG_LIST as i64);
+        self.b.ins().brif(is_list, header, &[], slow, &[]);
+        self.b.switch_to_block(header);
+        self.b.seal_block(header);
+        let kind = self.b.ins().load(I64, flags, l.b, LIST_KIND);
+        let k = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, KIND_INTS as i64);
+        let int = self.b.ins().icmp_imm_s(IntCC::Equal, i.t, TAG_INT as i64);
+        let c = self.b.ins().band(k, int);
+        self.b.ins().brif(c, ints, &[], slow, &[]);
+        self.b.switch_to_block(ints);
+        self.b.seal_block(ints);
+        let len = self.b.ins().load(I64, flags, l.b, LIST_LEN);
+        // A negative index is a large unsigned one: out of bounds.
+        let inb = self.b.ins().icmp(IntCC::UnsignedLessThan, i.b, len);
+        let nt = self.iconst(none);
+        let zero = self.iconst(0);
+        self.b.ins().brif(inb, load, &[], merge, &args(&[nt, zero]));
+        self.b.switch_to_block(load);
+        self.b.seal_block(load);
+        let data = self.b.ins().load(I64, flags, l.b, LIST_DATA);
+        let off = self.b.ins().ishl_imm_s(i.b, 3);
+        let addr = self.b.ins().iadd(data, off);
+        let x = self.b.ins().load(I64, flags, addr, 0);
+        let it = self.tag(TAG_INT);
+        self.b.ins().jump(merge, &args(&[it, x]));
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let r = self.rt_v("chor_rt_list_get_b", &[l.t, l.b, i.t, i.b, loc]);
+        self.b.ins().jump(merge, &args(&[r.t, r.b]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        Vv { t: rt, b: rb }
+    }
+
+    /// `list::push(l, x)` (both consumed): an `Int` goes straight into a free slot of an
+    /// unshared list in the Int form; anything else calls the runtime.
+    fn list_push_inline(&mut self, l: Vv, x: Vv, span: Span) -> Vv {
+        let flags = MemFlagsData::trusted();
+        let header = self.b.create_block();
+        let store = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let rb = self.b.append_block_param(merge, I64);
+        let is_list = self.b.ins().icmp_imm_s(IntCC::Equal, l.t, TAG_LIST as i64);
+        let is_int = self.b.ins().icmp_imm_s(IntCC::Equal, x.t, TAG_INT as i64);
+        let c = self.b.ins().band(is_list, is_int);
+        self.b.ins().brif(c, header, &[], slow, &[]);
+        self.b.switch_to_block(header);
+        self.b.seal_block(header);
+        let strong = self.b.ins().load(I64, flags, l.b, RC_STRONG);
+        let kind = self.b.ins().load(I64, flags, l.b, LIST_KIND);
+        let room = self.b.ins().load(I64, flags, l.b, LIST_ROOM);
+        let unshared = self.b.ins().icmp_imm_s(IntCC::Equal, strong, 1);
+        let ints = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, KIND_INTS as i64);
+        let free = self.b.ins().icmp_imm_s(IntCC::NotEqual, room, 0);
+        let c = self.b.ins().band(unshared, ints);
+        let c = self.b.ins().band(c, free);
+        self.b.ins().brif(c, store, &[], slow, &[]);
+        self.b.switch_to_block(store);
+        self.b.seal_block(store);
+        let data = self.b.ins().load(I64, flags, l.b, LIST_DATA);
+        let len = self.b.ins().load(I64, flags, l.b, LIST_LEN);
+        let off = self.b.ins().ishl_imm_s(len, 3);
+        let addr = self.b.ins().iadd(data, off);
+        self.b.ins().store(flags, x.b, addr, 0);
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.b.ins().store(flags, len1, l.b, LIST_LEN);
+        let room1 = self.b.ins().iadd_imm_s(room, -1);
+        self.b.ins().store(flags, room1, l.b, LIST_ROOM);
+        self.b.ins().jump(merge, &args(&[l.b]));
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let loc = self.loc(span);
+        let r = self.rt_v("chor_b_list_push", &[l.t, l.b, x.t, x.b, loc]);
+        self.b.ins().jump(merge, &args(&[r.b]));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        // The runtime's result is a list too (or the role stopped).
+        Vv {
+            t: self.tag(TAG_LIST),
+            b: rb,
+        }
+    }
+
+    /// `list::len(e)`: read from the list's header (the list is borrowed).
+    fn list_len_inline(&mut self, e: &Expr, span: Span) -> Vv {
+        let (l, owned) = self.borrowed(e, &[]);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let merge = self.b.create_block();
+        let n = self.b.append_block_param(merge, I64);
+        let is_list = self.b.ins().icmp_imm_s(IntCC::Equal, l.t, TAG_LIST as i64);
+        self.b.ins().brif(is_list, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let len = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), l.b, LIST_LEN);
+        self.b.ins().jump(merge, &args(&[len]));
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        // Not a list: the runtime reports the fault (it consumes a reference).
+        if !owned {
+            self.inc(l);
+        }
+        let loc = self.loc(span);
+        self.rt_v("chor_b_list_len", &[l.t, l.b, loc]);
+        self.b.ins().trap(TrapCode::unwrap_user(1));
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        if owned {
+            self.dec(l);
+        }
+        Vv {
+            t: self.tag(TAG_INT),
+            b: n,
+        }
+    }
+
+    /// Whether `r` is the `#[builtin]` `module::name`.
+    fn is_builtin(&self, r: ItemRef, module: &str, name: &str) -> bool {
+        let prog = self.cg.prog;
+        prog.fn_def(r)
+            .is_some_and(|d| d.body.is_none() && d.name.name == name)
+            && prog.module_of(r) == Some(module)
+    }
+
+    fn arm_test(
+        &mut self,
+        pat: &Pattern,
+        v: Vv,
+        fail: cranelift_codegen::ir::Block,
+        opt: Option<OptMatch>,
+    ) {
+        let Some(opt) = opt else {
+            return self.pat_test(pat, v, fail);
+        };
         let none = chor_runtime::rt::ffi::TAG_NONE as i64;
         match &pat.kind {
             PatternKind::Variant { args: ps, .. } => {
                 let c = self.b.ins().icmp_imm_s(IntCC::NotEqual, v.t, none);
                 self.check(c, fail);
-                self.pat_test(&ps[0], v, fail);
+                let e = self.with_tag(v, opt.elem);
+                self.pat_test(&ps[0], e, fail);
             }
             PatternKind::Ident(_) => {
                 let c = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, none);
@@ -948,12 +1472,36 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
-    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: bool) {
-        if !opt {
+    /// Binds an arm's variables; for `Some(x)` of an Option-free match, `x` takes over the
+    /// element from the match's hidden variable (number `temp` in scope).
+    fn arm_bind(&mut self, pat: &Pattern, v: Vv, opt: Option<OptMatch>, temp: usize) {
+        let Some(opt) = opt else {
             return self.pat_bind(pat, v);
-        }
+        };
         if let PatternKind::Variant { args: ps, .. } = &pat.kind {
+            // The element's declared type may fix its tag (the test above excluded `None`).
+            let v = self.with_tag(v, opt.elem);
+            if let PatternKind::Ident(id) = &ps[0].kind
+                && self.nullary_variant(&id.name).is_none()
+            {
+                self.bind(&id.name, v);
+                let unit = self.tag(TAG_UNIT);
+                let t = self.scope[temp].t;
+                self.b.def_var(t, unit);
+                return;
+            }
             self.pat_bind(&ps[0], v);
+        }
+    }
+
+    /// `v` with its tag replaced by `tag`, if given.
+    fn with_tag(&mut self, v: Vv, tag: Option<u64>) -> Vv {
+        match tag {
+            Some(t) => Vv {
+                t: self.tag(t),
+                b: v.b,
+            },
+            None => v,
         }
     }
 
@@ -1180,7 +1728,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.b.ins().brif(c, this, &[], next, &[]);
                     self.b.switch_to_block(this);
                     self.b.seal_block(this);
-                    self.stmts(body, last);
+                    self.branch(|fx| fx.stmts(body, last));
                     self.b.ins().jump(merge, &[]);
                     self.b.switch_to_block(next);
                     self.b.seal_block(next);
@@ -1197,11 +1745,11 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(c.b, tb, &[], eb, &[]);
                 self.b.switch_to_block(tb);
                 self.b.seal_block(tb);
-                self.stmts(then, last);
+                self.branch(|fx| fx.stmts(then, last));
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(eb);
                 self.b.seal_block(eb);
-                self.stmts(els, last);
+                self.branch(|fx| fx.stmts(els, last));
                 self.b.ins().jump(merge, &[]);
                 self.b.switch_to_block(merge);
                 self.b.seal_block(merge);
@@ -1216,10 +1764,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                 for (pat, body) in arms {
                     let v = self.local_value(mark);
                     let fail = self.b.create_block();
-                    self.arm_test(pat, v, fail, opt.is_some());
+                    self.arm_test(pat, v, fail, opt);
                     let inner = self.scope.len();
-                    self.arm_bind(pat, v, opt.is_some());
-                    self.stmts(body, last);
+                    self.arm_bind(pat, v, opt, mark);
+                    self.branch(|fx| fx.stmts(body, last));
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &[]);
                     self.b.switch_to_block(fail);
@@ -1262,24 +1810,93 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 }
 
-/// The tag of every value of a declared type, when it is a fixed unboxed type.
+/// The tag of every value of a declared type, when the type fixes it: the built-in types
+/// (named as the checker resolves them: generic parameters first, then `Int` … `Map`),
+/// tuples and function types. Structs and enums are left alone.
 fn static_tag(ty: &Type, generics: &[Ident]) -> Option<u64> {
     match ty {
-        Type::Named { name, args, .. } if args.is_empty() && name.is_single() => {
+        Type::Named { name, args, .. } if name.is_single() => {
             let n = name.last().name.as_str();
             if generics.iter().any(|g| g.name == n) {
                 return None;
             }
-            match n {
-                "Int" => Some(TAG_INT),
-                "Bool" => Some(TAG_BOOL),
-                "Float" => Some(TAG_FLOAT),
+            match (n, args.len()) {
+                ("Int", 0) => Some(TAG_INT),
+                ("Bool", 0) => Some(TAG_BOOL),
+                ("Float", 0) => Some(TAG_FLOAT),
+                ("String", 0) => Some(TAG_STR),
+                ("List", 1) => Some(TAG_LIST),
+                ("Map", 2) => Some(TAG_MAP),
                 _ => None,
             }
         }
         Type::Tuple { elems, .. } if elems.is_empty() => Some(TAG_UNIT),
+        Type::Tuple { .. } => Some(TAG_TUPLE),
+        Type::Fn { .. } => Some(TAG_FUNC),
         _ => None,
     }
+}
+
+/// Whether a type names any of `generics`.
+fn type_mentions(ty: &Type, generics: &[Ident]) -> bool {
+    match ty {
+        Type::Named { name, args, .. } => {
+            (name.is_single() && generics.iter().any(|g| g.name == name.last().name))
+                || args.iter().any(|a| type_mentions(a, generics))
+        }
+        Type::Tuple { elems, .. } => elems.iter().any(|a| type_mentions(a, generics)),
+        Type::Fn { params, ret, .. } => {
+            params.iter().any(|a| type_mentions(a, generics)) || type_mentions(ret, generics)
+        }
+        Type::Error(_) => true,
+    }
+}
+
+/// Bodies of local functions up to this many expression nodes are inlined at non-tail calls.
+const INLINE_MAX: usize = 24;
+
+/// The size (expression nodes) of a function's body, if it may be inlined: not a builtin, no
+/// `return` (it would leave the caller), nothing that cannot run.
+fn inline_size(def: &FnDef) -> Option<usize> {
+    fn size(e: &Expr) -> Option<usize> {
+        let all = |xs: &mut dyn Iterator<Item = &Expr>| -> Option<usize> {
+            xs.map(size).sum::<Option<usize>>()
+        };
+        let block = |b: &Block| -> Option<usize> {
+            let mut n = 0;
+            for s in &b.stmts {
+                n += match s {
+                    Stmt::Let { value, .. } => size(value)?,
+                    Stmt::Expr(x) => size(x)?,
+                    Stmt::Error(_) => return None,
+                };
+            }
+            match &b.tail {
+                Some(t) => Some(n + size(t)?),
+                None => Some(n),
+            }
+        };
+        let inner = match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Path(_) => 0,
+            ExprKind::Return(_) | ExprKind::Located(..) | ExprKind::Error => return None,
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
+                size(x)?
+            }
+            ExprKind::Binary(_, a, b) => size(a)? + size(b)?,
+            ExprKind::Call(f, args) => size(f)? + all(&mut args.iter())?,
+            ExprKind::Tuple(xs) | ExprKind::List(xs) => all(&mut xs.iter())?,
+            ExprKind::StructLit { fields, .. } => all(&mut fields.iter().map(|f| &f.value))?,
+            ExprKind::If { cond, then, els } => {
+                size(cond)? + block(then)? + els.as_deref().map_or(Some(0), size)?
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                size(scrutinee)? + all(&mut arms.iter().map(|a| &a.body))?
+            }
+            ExprKind::Block(b) => block(b)?,
+        };
+        Some(inner + 1)
+    }
+    size(def.body.as_ref()?)
 }
 
 fn binds_nothing(p: &Pattern) -> bool {
@@ -1300,7 +1917,8 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
     };
     let module = prog.module_of(r).map(str::to_owned);
     let moves = compute_fn_moves(prog, module.as_deref(), def);
-    let sig = tail_sig(0, def.params.len());
+    let tags = param_tags(def);
+    let sig = fn_sig(&tags);
     let mut func = cranelift_codegen::ir::Function::with_name_signature(
         cranelift_codegen::ir::UserFuncName::user(0, id.as_u32()),
         sig,
@@ -1309,24 +1927,12 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
         let mut fx = Fx::new(cg, b, module, moves);
-        let entry = fx.b.create_block();
-        fx.b.append_block_params_for_function_params(entry);
-        fx.b.switch_to_block(entry);
-        fx.b.seal_block(entry);
-        let ps = fx.b.block_params(entry).to_vec();
-        fx.stack_check(def.name.span);
-        for (i, p) in def.params.iter().enumerate() {
-            let t = match static_tag(&p.ty, &def.generics) {
-                Some(tag) => fx.iconst(tag as i64),
-                None => ps[2 * i],
-            };
-            fx.bind(
-                &p.name.name,
-                Vv {
-                    t,
-                    b: ps[2 * i + 1],
-                },
-            );
+        let ps = fx.start();
+        fx.generics = def.generics.clone();
+        fx.check_at = Some(def.name.span);
+        let vals = entry_vals(&mut fx, &tags, &ps);
+        for (p, v) in def.params.iter().zip(vals) {
+            fx.bind_typed(&p.name.name, v, Some(p.ty.clone()));
         }
         let v = fx.expr(body, true);
         fx.ret(v);
@@ -1351,11 +1957,7 @@ pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> 
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
         let mut fx = Fx::new(cg, b, None, moves);
-        let entry = fx.b.create_block();
-        fx.b.append_block_params_for_function_params(entry);
-        fx.b.switch_to_block(entry);
-        fx.b.seal_block(entry);
-        let ps = fx.b.block_params(entry).to_vec();
+        let ps = fx.start();
         fx.stack_check(span);
         let nr = p.roles.len();
         fx.roles = p
@@ -1402,11 +2004,7 @@ fn lower_wrapper<'p>(
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
         let mut fx = Fx::new(cg, b, None, Moves::default());
-        let entry = fx.b.create_block();
-        fx.b.append_block_params_for_function_params(entry);
-        fx.b.switch_to_block(entry);
-        fx.b.seal_block(entry);
-        let ps = fx.b.block_params(entry).to_vec();
+        let ps = fx.start();
         let vals: Vec<Vv> = (0..n)
             .map(|i| Vv {
                 t: ps[2 * i],
@@ -1420,6 +2018,26 @@ fn lower_wrapper<'p>(
         fx.b.finalize(cfg);
     }
     cg.define(id, func)
+}
+
+/// A function value's code for a local function that takes some arguments as one word: a
+/// `tail` function with two words per argument that tail-calls it.
+pub fn lower_fn_value_wrapper(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
+    let Some(def) = cg.prog.fn_def(r) else {
+        return Err("unknown function".into());
+    };
+    let n = def.params.len();
+    let tags = param_tags(def);
+    let target = cg.fn_id(r);
+    lower_wrapper(cg, 5, id, n, |fx, vals| {
+        let words = arg_words(&tags, vals);
+        let fr = fx.fref(target);
+        fx.b.ins().return_call(fr, &words);
+        let blk = fx.b.create_block();
+        fx.b.switch_to_block(blk);
+        fx.b.seal_block(blk);
+        fx.unit()
+    })
 }
 
 /// A function value's code for a builtin: a `tail` function that calls the runtime.

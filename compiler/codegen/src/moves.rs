@@ -352,3 +352,30 @@ pub fn compute_proc_moves(prog: &Program, p: &LocalProc) -> Moves {
     b.stmts(&p.body, &mut Live::new());
     b.moves
 }
+
+/// Whether `e` reads a variable called `name` anywhere (conservatively: a single-segment path
+/// with that name, whatever it resolves to). Code that evaluates `e` cannot move or drop a
+/// variable it does not mention, so a value borrowed from that variable stays alive.
+pub fn mentions(e: &Expr, name: &str) -> bool {
+    let m = |x: &Expr| mentions(x, name);
+    let block = |b: &Block| {
+        b.stmts.iter().any(|s| match s {
+            Stmt::Let { value, .. } => m(value),
+            Stmt::Expr(x) => m(x),
+            Stmt::Error(_) => false,
+        }) || b.tail.as_deref().is_some_and(m)
+    };
+    match &e.kind {
+        ExprKind::Lit(_) | ExprKind::Error => false,
+        ExprKind::Path(p) => p.is_single() && p.last().name == name,
+        ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => m(x),
+        ExprKind::Binary(_, a, b) | ExprKind::Located(a, b) => m(a) || m(b),
+        ExprKind::Call(f, args) => m(f) || args.iter().any(m),
+        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().any(m),
+        ExprKind::StructLit { fields, .. } => fields.iter().any(|f| m(&f.value)),
+        ExprKind::If { cond, then, els } => m(cond) || block(then) || els.as_deref().is_some_and(m),
+        ExprKind::Match { scrutinee, arms } => m(scrutinee) || arms.iter().any(|a| m(&a.body)),
+        ExprKind::Block(b) => block(b),
+        ExprKind::Return(x) => x.as_deref().is_some_and(m),
+    }
+}

@@ -121,6 +121,29 @@ fn run_src(name: &str, src: &str) -> Output {
     out
 }
 
+/// Runs a one-file program natively and with `chor simulate`; the outputs must agree, role
+/// by role. Returns the native output.
+fn assert_like_simulator(name: &str, src: &str) -> String {
+    let dir = temp_dir(name);
+    let path = dir.join(format!("{name}.chor"));
+    std::fs::write(&path, src).expect("write");
+    let sim = simulate(&path);
+    let nat = run_native(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        sim.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+    assert!(
+        nat.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&nat.stderr)
+    );
+    assert_eq!(parse_run(&nat.stdout), parse_run(&sim.stdout), "{name}");
+    String::from_utf8_lossy(&nat.stdout).into_owned()
+}
+
 fn assert_fault(name: &str, src: &str, message: &str, line: usize) {
     let out = run_src(name, src);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -166,7 +189,7 @@ fn runtime_faults_name_the_source_line() {
     );
     assert_fault(
         "deep",
-        "fn deep(n: Int) -> Int { if n == 0 { 0 } else { 1 + deep(n - 1) } }\nchoreography main(A, B) {\n    A.print(deep(100000000));\n}\n",
+        "fn deep(n: Int) -> Int { if n == 0 { 0 } else { 1 + deep(n - 1) } }\nchoreography main(A, B) {\n    A.print(deep(1000000000));\n}\n",
         "role A: stack overflow: recursion too deep (only tail calls run in constant stack)",
         1,
     );
@@ -295,3 +318,233 @@ choreography main(A, B) {
         "[A] 0\n[A] 10000000\n"
     );
 }
+
+/// Lists in both of the runtime's forms (compact Ints, general values) against the
+/// interpreter: switching forms, out-of-bounds `get` inline and as an `Option`, lists shared
+/// and then changed, nested lists, order (map keys), queues (drop at the front, push at the
+/// back), list patterns, messages and maps holding lists, and strings appended in place.
+#[test]
+fn lists_in_both_forms_behave_like_the_interpreter() {
+    let out = assert_like_simulator("lists", LISTS);
+    assert!(out.contains("[A] [4, 1, 5, 2, 6, 3, 99]"), "{out}");
+    assert!(
+        out.contains("[B] {\"e\": [], \"k\": [4, 1, 5, 2, 6, 3]}"),
+        "{out}"
+    );
+}
+
+const LISTS: &str = r#"fn fill(n: Int, acc: List<Int>) -> List<Int> {
+    if n == 0 { acc } else { fill(n - 1, list::push(acc, n * 3 % 7)) }
+}
+
+fn sum(xs: List<Int>, i: Int, acc: Int) -> Int {
+    match list::get(xs, i) {
+        None => acc,
+        Some(x) => sum(xs, i + 1, acc + x),
+    }
+}
+
+fn count<T>(xs: List<T>, i: Int) -> Int {
+    match list::get(xs, i) {
+        None => i,
+        Some(_) => count(xs, i + 1),
+    }
+}
+
+fn queue(q: List<Int>, n: Int, total: Int) -> Int {
+    if n == 0 {
+        total + list::len(q)
+    } else {
+        let q = list::push(q, n);
+        match list::get(q, 0) {
+            None => total,
+            Some(x) => queue(list::drop(q, 1), n - 1, total + x),
+        }
+    }
+}
+
+fn first_or(xs: List<String>, d: String) -> String {
+    match list::get(xs, 0) {
+        Some(s) => s,
+        None => d,
+    }
+}
+
+fn shape(xs: List<Int>) -> String {
+    match xs {
+        [] => "empty",
+        [a] => "one " ++ to_string(a),
+        [a, b, ..rest] => "two " ++ to_string(a + b) ++ " and " ++ to_string(rest),
+    }
+}
+
+choreography main(A, B) {
+    // Int lists, built by pushes and by literals, print and compare alike.
+    let A.xs = fill(6, []);
+    A.print(xs);
+    A.print(xs == [4, 1, 5, 2, 6, 3]);
+    A.print([[1, 2], [3]] == [[1, 2], [3]]);
+    // Order (seen through map keys): lists built by pushes and literals, nested lists.
+    let A.keys: Map<List<Int>, Int> = map::new();
+    let A.keys = map::insert(keys, [1, 3], 1);
+    let A.keys = map::insert(keys, list::push([1], 2), 2);
+    let A.keys = map::insert(keys, fill(2, []), 3);
+    let A.keys = map::insert(keys, [], 4);
+    let A.keys = map::insert(keys, [1, 2, 3], 5);
+    let A.keys = map::insert(keys, [-5, 9], 6);
+    let A.keys = map::insert(keys, [1, 2], 7);
+    A.print(keys);
+    A.print(map::keys(keys));
+    let A.nested: Map<List<List<Int>>, Bool> = map::new();
+    let A.nested = map::insert(nested, [[1, 2], []], true);
+    let A.nested = map::insert(nested, [[1, 2], [0]], false);
+    let A.nested = map::insert(nested, [list::push([1], 2)], false);
+    A.print(nested);
+    A.print(sum(xs, 0, 0));
+    A.print(count(xs, 0));
+    // Out of bounds, inside a match and as an Option.
+    A.print(list::get(xs, 6));
+    A.print(list::get(xs, -1));
+    A.print(list::get(xs, 5));
+    let A.far = match list::get(xs, 100) { Some(x) => x, None => -1 };
+    A.print(far);
+    let A.neg = match list::get(xs, -3) { Some(x) => x, None => -2 };
+    A.print(neg);
+    // Shared, then changed: the other holders keep their elements.
+    let A.ys = list::push(xs, 99);
+    let A.zs = list::take(xs, 2);
+    let A.ws = list::drop(xs, 4);
+    A.print(xs);
+    A.print(ys);
+    A.print(zs);
+    A.print(ws);
+    A.print(list::push(ws, 7) ++ zs);
+    A.print(ws);
+    // Lists of other values start empty and switch form on the first element.
+    let A.names: List<String> = [];
+    let A.names = list::push(names, "ann");
+    let A.names = list::push(names, "bo");
+    A.print(names);
+    A.print(first_or(names, "none"));
+    A.print(first_or(list::drop(names, 5), "none"));
+    A.print(count(names, 0));
+    A.print([1.5, 2.0] ++ [0.25]);
+    let A.flags: Map<List<Bool>, List<String>> = map::new();
+    let A.flags = map::insert(flags, [true, false], ["a", "b"]);
+    let A.flags = map::insert(flags, [true], ["a"]);
+    A.print(flags);
+    // Nested lists: the inner list is shared with the outer one.
+    let A.inner = [1, 2];
+    let A.outer = [inner, [3]];
+    let A.outer2 = list::push(outer, list::push(inner, 5));
+    A.print(inner);
+    A.print(outer);
+    A.print(outer2);
+    A.print(match list::get(outer2, 2) { Some(l) => list::len(l), None => 0 });
+    A.print(to_string(outer2) ++ "!");
+    // A queue: push at the back, drop at the front, many times.
+    A.print(queue([1, 2, 3], 5000, 0));
+    A.print(shape([]));
+    A.print(shape([4]));
+    A.print(shape(fill(5, [])));
+    A.print(list::len(list::drop(fill(100, []), 98)));
+    // Strings appended in place, and a shared one that must not change.
+    let A.s = "ab";
+    let A.t = s ++ "c";
+    let A.u = t ++ "é" ++ "";
+    A.print(s);
+    A.print(t);
+    A.print(u);
+    A.print(string::len(u));
+    // Compact lists in messages, and maps with list values.
+    A.xs -> B.got;
+    B.print(got);
+    B.print(got == [4, 1, 5, 2, 6, 3]);
+    B.print(list::push(got, 0));
+    A.outer2 -> B.nested;
+    B.print(nested);
+    A.keys -> B.keys;
+    B.print(keys);
+    let B.m: Map<String, List<Int>> = map::new();
+    let B.m = map::insert(m, "k", got);
+    let B.m = map::insert(m, "e", []);
+    B.print(m);
+    B.print(match map::get(m, "k") { Some(l) => list::len(l), None => -1 });
+    B.print(match map::get(m, "zz") { Some(l) => list::len(l), None => -1 });
+    let B.counts: Map<String, Int> = map::new();
+    let B.counts = map::insert(counts, "a", 1);
+    B.print(match map::get(counts, "a") { Some(n) => n + 1, None => 0 });
+    B.m -> A.back;
+    A.print(back);
+}
+"#;
+
+/// Small functions are inlined at non-tail calls (one level, recursive ones too): names,
+/// ownership, generics, function values and faults inside them work as in a call.
+#[test]
+fn inlined_functions_behave_like_calls() {
+    let dir = temp_dir("inline");
+    let path = dir.join("inline.chor");
+    std::fs::write(&path, INLINE).expect("write");
+    let sim = simulate(&path);
+    let nat = run_native(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(sim.status.code(), Some(1));
+    assert_eq!(nat.status.code(), Some(1));
+    assert_eq!(parse_run(&nat.stdout), parse_run(&sim.stdout));
+    let err = String::from_utf8_lossy(&nat.stderr);
+    assert!(
+        err.contains("role A: integer overflow at inline.chor:14"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&nat.stdout).contains("[A] 2432902008176640000"));
+}
+
+const INLINE: &str = r#"fn twice(x: Int) -> Int { x + x }
+fn first<T>(xs: List<T>, d: T) -> T {
+    match list::get(xs, 0) {
+        Some(x) => x,
+        None => d,
+    }
+}
+fn helper(n: Int) -> Int { n * 10 }
+fn shadow(helper: Int) -> Int { helper + 1 }
+fn uses_helper(x: Int) -> Int { helper(x) + 1 }
+fn push2(xs: List<Int>, x: Int) -> List<Int> { list::push(list::push(xs, x), x) }
+fn greet(s: String) -> String { s ++ "!" }
+fn apply(f: fn(Int) -> Int, x: Int) -> Int { f(x) }
+fn fact(n: Int) -> Int { if n <= 1 { 1 } else { n * fact(n - 1) } }
+fn tree(n: Int) -> Int { if n < 2 { n } else { tree(n - 1) + tree(n - 2) } }
+fn count(n: Int, acc: Int) -> Int { if n == 0 { acc } else { count(n - 1, acc + 1) } }
+fn wrap(n: Int) -> Int { count(n, 0) }
+fn pick(b: Bool, x: String, y: String) -> String { if b { x } else { y } }
+
+choreography main(A, B) {
+    let A.helper = 5;
+    A.print(uses_helper(helper));
+    A.print(shadow(helper));
+    let A.xs = [1, 2];
+    let A.ys = push2(xs, 3);
+    A.print(xs);
+    A.print(ys);
+    A.print(push2(ys, 4));
+    A.print(first(ys, 0));
+    A.print(first(["a"], "none"));
+    let A.empty: List<String> = [];
+    A.print(first(empty, "none"));
+    let A.s = "hi";
+    A.print(greet(s));
+    A.print(s);
+    A.print(greet(greet(s)));
+    A.print(apply(twice, 21));
+    A.print(apply(fact, 10));
+    A.print(list::map([1, 2, 3], twice));
+    A.print(tree(20));
+    A.print(twice(twice(3)));
+    A.print(fact(20));
+    A.print(wrap(1000000));
+    A.print(pick(true, s, "no"));
+    A.print(pick(list::len(ys) > 5, "big", s));
+    A.print(fact(21));
+}
+"#;

@@ -21,10 +21,31 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::list::{List, View as ListView};
 use super::val::*;
 use crate::config::DeployConfig;
 use crate::session::{Fingerprint, Session};
 use crate::value::Message;
+
+/// Offset of an `Rc`'s strong count from the address `Rc::into_raw` returns: std's `RcInner`
+/// is `repr(C)` with the strong and weak counts before the value. Generated code reads it to
+/// tell an unshared list (it is 1; no `Weak` is ever made, so that is `Rc::get_mut`'s test);
+/// [`rc_layout_ok`] checks the assumption when a role starts.
+pub const RC_STRONG: i32 = -16;
+
+/// Whether `Rc`'s strong count is where generated code reads it ([`RC_STRONG`]).
+pub fn rc_layout_ok() -> bool {
+    let r = Rc::new(List::new());
+    let p = Rc::as_ptr(&r).cast::<u8>();
+    // SAFETY: RcInner (two counts, then the value) is one allocation that starts at least
+    // 16 bytes before the value; both reads stay in it.
+    let count = || unsafe { p.offset(RC_STRONG as isize).cast::<usize>().read() };
+    let one = count();
+    let r2 = Rc::clone(&r);
+    let two = count();
+    drop(r2);
+    one == 1 && two == 2 && count() == 1
+}
 
 /// A value at the ABI.
 #[repr(C)]
@@ -289,6 +310,10 @@ pub unsafe extern "C" fn chor_rt_start(
         eprintln!("error: role {r}: {e}");
         return 1;
     }
+    if !rc_layout_ok() {
+        eprintln!("error: role {r}: internal error: unexpected reference-count layout");
+        return 1;
+    }
     set_tables(d.tables);
     let session = match Session::connect_tcp_with(
         r,
@@ -394,9 +419,18 @@ pub extern "C" fn chor_rt_stack_overflow(loc: u64) -> ! {
 /// `(t, b)` is a live value.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chor_rt_inc(t: u64, b: u64) {
-    // SAFETY: per the contract; the clone is forgotten so the count stays one higher.
-    let x = unsafe { peek(v(t, b)) };
-    std::mem::forget(Val::clone(&x));
+    // SAFETY: per the contract, `b` came from `Rc::into_raw` of the type the tag names.
+    unsafe {
+        match t {
+            TAG_STR => Rc::increment_strong_count(b as *const String),
+            TAG_TUPLE => Rc::increment_strong_count(b as *const Vec<Val>),
+            TAG_LIST => Rc::increment_strong_count(b as *const List),
+            TAG_MAP => Rc::increment_strong_count(b as *const BTreeMap<Val, Val>),
+            TAG_STRUCT | TAG_VARIANT => Rc::increment_strong_count(b as *const Agg),
+            TAG_FUNC => Rc::increment_strong_count(b as *const FuncObj),
+            _ => {}
+        }
+    }
 }
 
 /// Drops a reference.
@@ -405,8 +439,18 @@ pub unsafe extern "C" fn chor_rt_inc(t: u64, b: u64) {
 /// `(t, b)` is a live value whose reference the caller gives up.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chor_rt_dec(t: u64, b: u64) {
-    // SAFETY: per the contract.
-    drop(unsafe { from_raw(v(t, b)) });
+    // SAFETY: per the contract, `b` came from `Rc::into_raw` of the type the tag names.
+    unsafe {
+        match t {
+            TAG_STR => Rc::decrement_strong_count(b as *const String),
+            TAG_TUPLE => Rc::decrement_strong_count(b as *const Vec<Val>),
+            TAG_LIST => Rc::decrement_strong_count(b as *const List),
+            TAG_MAP => Rc::decrement_strong_count(b as *const BTreeMap<Val, Val>),
+            TAG_STRUCT | TAG_VARIANT => Rc::decrement_strong_count(b as *const Agg),
+            TAG_FUNC => Rc::decrement_strong_count(b as *const FuncObj),
+            _ => {}
+        }
+    }
 }
 
 /// A new string with the `len` bytes at `p`.
@@ -432,7 +476,7 @@ pub unsafe extern "C" fn chor_rt_make(tag: u64, id: u64, items: *const V, n: usi
     }
     into_raw(match tag {
         TAG_TUPLE => Val::Tuple(Rc::new(xs)),
-        TAG_LIST => Val::list(xs.into()),
+        TAG_LIST => Val::list(xs),
         TAG_STRUCT => Val::Struct(Rc::new(Agg {
             id: id as u32,
             fields: xs,
@@ -492,10 +536,31 @@ fn elems(x: &Val) -> Option<&[Val]> {
     }
 }
 
-fn elem(x: &Val, i: usize) -> Option<&Val> {
+/// The ABI words of a value, borrowed (the count is left alone).
+fn raw_of(x: &Val) -> V {
     match x {
-        Val::List(xs) => xs.get(i),
-        other => elems(other)?.get(i),
+        Val::Unit => UNIT,
+        Val::Bool(b) => v(TAG_BOOL, *b as u64),
+        Val::Int(i) => v(TAG_INT, *i as u64),
+        Val::Float(f) => v(TAG_FLOAT, f.to_bits()),
+        Val::Str(r) => v(TAG_STR, Rc::as_ptr(r) as u64),
+        Val::Tuple(r) => v(TAG_TUPLE, Rc::as_ptr(r) as u64),
+        Val::List(r) => v(TAG_LIST, Rc::as_ptr(r) as u64),
+        Val::Map(r) => v(TAG_MAP, Rc::as_ptr(r) as u64),
+        Val::Struct(r) => v(TAG_STRUCT, Rc::as_ptr(r) as u64),
+        Val::Variant(r) => v(TAG_VARIANT, Rc::as_ptr(r) as u64),
+        Val::Func(r) => v(TAG_FUNC, Rc::as_ptr(r) as u64),
+    }
+}
+
+/// Element `i` of a tuple, list, struct or variant, borrowed.
+fn elem(x: &Val, i: usize) -> Option<V> {
+    match x {
+        Val::List(xs) => match xs.view() {
+            ListView::Ints(is) => is.get(i).map(|n| v(TAG_INT, *n as u64)),
+            ListView::Vals(vs) => vs.get(i).map(raw_of),
+        },
+        other => elems(other)?.get(i).map(raw_of),
     }
 }
 
@@ -507,19 +572,7 @@ fn elem(x: &Val, i: usize) -> Option<&Val> {
 pub unsafe extern "C" fn chor_rt_peek(t: u64, b: u64, i: u64) -> V {
     // SAFETY: per the contract.
     let x = unsafe { peek(v(t, b)) };
-    match elem(&x, i as usize) {
-        Some(e) => {
-            // Copy the words without touching the count.
-            let e = ManuallyDrop::new(e.clone());
-            let raw = into_raw(ManuallyDrop::into_inner(e.clone()));
-            // The clone above added one reference: give it back.
-            // SAFETY: raw was just made by into_raw.
-            drop(unsafe { from_raw(raw) });
-            drop(ManuallyDrop::into_inner(e));
-            raw
-        }
-        None => UNIT,
-    }
+    elem(&x, i as usize).unwrap_or(UNIT)
 }
 
 /// Field or element `i` of an aggregate (consumed), as a new reference.
@@ -531,7 +584,11 @@ pub unsafe extern "C" fn chor_rt_field(t: u64, b: u64, i: u64, loc: u64) -> V {
     // SAFETY: per the contract.
     let x = unsafe { from_raw(v(t, b)) };
     match elem(&x, i as usize) {
-        Some(e) => into_raw(e.clone()),
+        Some(e) => {
+            // SAFETY: `e` is a live element of `x`; the new reference is the caller's.
+            unsafe { chor_rt_inc(e.tag, e.bits) };
+            e
+        }
         None => fault_at(format!("{} has no element {i}", to_literal(&x)), loc),
     }
 }
@@ -594,8 +651,8 @@ pub unsafe extern "C" fn chor_rt_list_len(t: u64, b: u64) -> u64 {
 pub unsafe extern "C" fn chor_rt_list_rest(t: u64, b: u64, n: u64) -> V {
     // SAFETY: per the contract.
     match &*unsafe { peek(v(t, b)) } {
-        Val::List(xs) => into_raw(Val::list(xs.iter().skip(n as usize).cloned().collect())),
-        _ => into_raw(Val::list(Default::default())),
+        Val::List(xs) => into_raw(Val::List(Rc::new(xs.slice(n as usize, usize::MAX)))),
+        _ => into_raw(Val::list(Vec::new())),
     }
 }
 
@@ -749,7 +806,6 @@ builtin!(chor_b_read_line() {
 builtin!(chor_b_panic(x) Err(format!("panic: {}", to_display(&x))));
 builtin!(chor_b_list_len(l) list_len(l));
 builtin!(chor_b_list_get(l, i) list_get(l, &i));
-builtin!(chor_b_list_push(l, x) list_push(l, x));
 builtin!(chor_b_list_take(l, n) list_take(l, &n));
 builtin!(chor_b_list_drop(l, n) list_drop(l, &n));
 builtin!(chor_b_string_len(s) string_len(&s));
@@ -793,21 +849,22 @@ pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str,
     table.get(&(module, name)).copied()
 }
 
-/// Tag of "no element" returned by [`chor_rt_list_get_raw`] / [`chor_rt_map_get_raw`].
+/// Tag of "no element" returned by [`chor_rt_list_get_b`] / [`chor_rt_map_get_b`].
 pub const TAG_NONE: u64 = 255;
 
 /// `match list::get(xs, i) { Some(x) => …, None => … }` without the `Option`: element `i`
-/// (a new reference) or a value tagged [`TAG_NONE`]. Consumes both arguments.
+/// (a new reference) or a value tagged [`TAG_NONE`]. Borrows the list, consumes the index.
+/// (Generated code reads lists in the Int form itself.)
 ///
 /// # Safety
 /// Both are live values.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn chor_rt_list_get_raw(lt: u64, lb: u64, it: u64, ib: u64, loc: u64) -> V {
+pub unsafe extern "C" fn chor_rt_list_get_b(lt: u64, lb: u64, it: u64, ib: u64, loc: u64) -> V {
     // SAFETY: per the contract.
-    let (l, i) = unsafe { (from_raw(v(lt, lb)), from_raw(v(it, ib))) };
-    match (&l, &i) {
+    let (l, i) = unsafe { (peek(v(lt, lb)), from_raw(v(it, ib))) };
+    match (&*l, &i) {
         (Val::List(xs), Val::Int(i)) => match usize::try_from(*i).ok().and_then(|i| xs.get(i)) {
-            Some(x) => into_raw(x.clone()),
+            Some(x) => into_raw(x),
             None => v(TAG_NONE, 0),
         },
         _ => fault_at(
@@ -817,19 +874,137 @@ pub unsafe extern "C" fn chor_rt_list_get_raw(lt: u64, lb: u64, it: u64, ib: u64
     }
 }
 
-/// `match map::get(m, k) { … }` without the `Option` (see [`chor_rt_list_get_raw`]).
+/// `match map::get(m, k) { … }` without the `Option` (see [`chor_rt_list_get_b`]). Borrows
+/// the map, consumes the key.
 ///
 /// # Safety
 /// Both are live values.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn chor_rt_map_get_raw(mt: u64, mb: u64, kt: u64, kb: u64, loc: u64) -> V {
+pub unsafe extern "C" fn chor_rt_map_get_b(mt: u64, mb: u64, kt: u64, kb: u64, loc: u64) -> V {
     // SAFETY: per the contract.
-    let (m, k) = unsafe { (from_raw(v(mt, mb)), from_raw(v(kt, kb))) };
-    match &m {
+    let (m, k) = unsafe { (peek(v(mt, mb)), from_raw(v(kt, kb))) };
+    match &*m {
         Val::Map(m) => match m.get(&k) {
             Some(x) => into_raw(x.clone()),
             None => v(TAG_NONE, 0),
         },
         other => fault_at(format!("expected a Map, found {}", to_literal(other)), loc),
+    }
+}
+
+/// `list::push`: in place when the list is not shared (the common case, kept short).
+///
+/// # Safety
+/// Both are live values, consumed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_b_list_push(l: V, x: V, loc: u64) -> V {
+    if l.tag == TAG_LIST {
+        // SAFETY: a list's bits come from `Rc::into_raw` of a `List`; the reference is ours.
+        let mut rc = ManuallyDrop::new(unsafe { Rc::from_raw(l.bits as *const List) });
+        if let Some(list) = Rc::get_mut(&mut rc) {
+            if x.tag == TAG_INT {
+                list.push(Val::Int(x.bits as i64));
+            } else {
+                // SAFETY: per the contract.
+                list.push(unsafe { from_raw(x) });
+            }
+            return l;
+        }
+    }
+    // SAFETY: per the contract.
+    let (l, x) = unsafe { (from_raw(l), from_raw(x)) };
+    ok(list_push(l, x), loc)
+}
+
+/// `s ++ "literal"`: appends the `len` bytes at `p` to `s` (consumed; in place when not
+/// shared).
+///
+/// # Safety
+/// `(t, b)` is a live value; `p` points to `len` bytes of UTF-8.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_concat_str(
+    t: u64,
+    b: u64,
+    p: *const u8,
+    len: usize,
+    loc: u64,
+) -> V {
+    // SAFETY: per the contract (the code generator passes the bytes of a `str`).
+    let lit = unsafe {
+        let bytes: &[u8] = if p.is_null() {
+            &[]
+        } else {
+            std::slice::from_raw_parts(p, len)
+        };
+        std::str::from_utf8_unchecked(bytes)
+    };
+    if t == TAG_STR {
+        // SAFETY: a string's bits come from `Rc::into_raw` of a `String`; the reference is ours.
+        let mut rc = ManuallyDrop::new(unsafe { Rc::from_raw(b as *const String) });
+        if let Some(s) = Rc::get_mut(&mut rc) {
+            match lit.as_bytes() {
+                // One byte of UTF-8 is an ASCII character.
+                [c] => s.push(char::from(*c)),
+                _ => s.push_str(lit),
+            }
+            return v(t, b);
+        }
+    }
+    // SAFETY: per the contract.
+    match unsafe { from_raw(v(t, b)) } {
+        Val::Str(s) => {
+            let mut n = String::with_capacity(s.len() + lit.len());
+            n.push_str(&s);
+            n.push_str(lit);
+            into_raw(Val::str(n))
+        }
+        other => ok(binary(Op::Concat, other, Val::str(lit)), loc),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_code_finds_the_strong_count() {
+        assert!(rc_layout_ok());
+    }
+
+    #[test]
+    fn push_fills_free_slots_then_grows() {
+        let l = into_raw(Val::list(vec![]));
+        let mut l = l;
+        for i in 0..100 {
+            // SAFETY: `l` is a live list whose reference is given to the call.
+            l = unsafe { chor_b_list_push(l, v(TAG_INT, i), 0) };
+        }
+        // SAFETY: `l` was made by into_raw; its reference is taken back.
+        let back = unsafe { from_raw(l) };
+        let want: Vec<Val> = (0..100).map(Val::Int).collect();
+        assert_eq!(back, Val::list(want));
+    }
+
+    #[test]
+    fn push_into_a_shared_list_copies_it() {
+        let a = into_raw(Val::list(vec![Val::Int(1)]));
+        // SAFETY: `a` is live; the second reference is the push's, the first stays ours.
+        let (a, b) = unsafe {
+            chor_rt_inc(a.tag, a.bits);
+            let b = chor_b_list_push(a, v(TAG_INT, 2), 0);
+            (from_raw(a), from_raw(b))
+        };
+        assert_eq!(to_literal(&a), "[1]");
+        assert_eq!(to_literal(&b), "[1, 2]");
+        // Strings too: appending a literal to a shared string leaves the other holder's.
+        let s = into_raw(Val::str("ab"));
+        // SAFETY: as above.
+        let (s, t) = unsafe {
+            chor_rt_inc(s.tag, s.bits);
+            let t = chor_rt_concat_str(s.tag, s.bits, "c".as_ptr(), 1, 0);
+            (from_raw(s), from_raw(t))
+        };
+        assert_eq!(to_display(&s), "ab");
+        assert_eq!(to_display(&t), "abc");
     }
 }

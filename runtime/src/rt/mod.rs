@@ -4,7 +4,9 @@
 //! entry points (`chor_rt_*`, `chor_b_*`) that the Cranelift back end calls.
 //!
 //! - [`val`]: [`val::Val`], the program's type tables, order, printing, wire conversion;
+//! - [`list`]: lists, compact (`i64` elements) while every element is an `Int`;
 //! - [`ffi`]: the C ABI over values, messaging and process start/stop.
 
 pub mod ffi;
+pub mod list;
 pub mod val;

@@ -5,11 +5,12 @@
 //! the differential tests compare outputs character by character.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
+use super::list::{List, View as ListView};
 use crate::value::Value as Wire;
 
 /// Tags of the two-word ABI value; heap values have tags at or above [`TAG_STR`].
@@ -50,7 +51,7 @@ pub enum Val {
     Float(f64),
     Str(Rc<String>),
     Tuple(Rc<Vec<Val>>),
-    List(Rc<VecDeque<Val>>),
+    List(Rc<List>),
     Map(Rc<BTreeMap<Val, Val>>),
     Struct(Rc<Agg>),
     Variant(Rc<Agg>),
@@ -108,8 +109,9 @@ impl Val {
     pub fn none() -> Val {
         Val::named_variant("None", vec![])
     }
-    pub fn list(items: VecDeque<Val>) -> Val {
-        Val::List(Rc::new(items))
+    /// A list of these values (compact when they are all `Int`s).
+    pub fn list(items: Vec<Val>) -> Val {
+        Val::List(Rc::new(List::from_vals(items)))
     }
     fn rank(&self) -> u8 {
         match self {
@@ -148,7 +150,7 @@ impl Ord for Val {
             (Val::Float(a), Val::Float(b)) => a.total_cmp(b),
             (Val::Str(a), Val::Str(b)) => a.cmp(b),
             (Val::Tuple(a), Val::Tuple(b)) => a.iter().cmp(b.iter()),
-            (Val::List(a), Val::List(b)) => a.iter().cmp(b.iter()),
+            (Val::List(a), Val::List(b)) => a.cmp_list(b),
             (Val::Map(a), Val::Map(b)) => a.iter().cmp(b.iter()),
             (Val::Struct(a), Val::Struct(b)) => {
                 let name = if a.id == b.id {
@@ -202,13 +204,13 @@ pub fn float_text(x: f64) -> String {
     }
 }
 
-fn seq<'a>(items: impl Iterator<Item = &'a Val>, out: &mut String) -> usize {
+fn seq<T: std::borrow::Borrow<Val>>(items: impl Iterator<Item = T>, out: &mut String) -> usize {
     let mut n = 0;
     for (i, x) in items.enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        literal(x, out);
+        literal(x.borrow(), out);
         n += 1;
     }
     n
@@ -233,7 +235,19 @@ pub fn literal(v: &Val, out: &mut String) {
         }
         Val::List(items) => {
             out.push('[');
-            seq(items.iter(), out);
+            match items.view() {
+                ListView::Ints(xs) => {
+                    for (i, x) in xs.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        let _ = write!(out, "{x}");
+                    }
+                }
+                ListView::Vals(xs) => {
+                    seq(xs.iter(), out);
+                }
+            }
             out.push(']');
         }
         Val::Map(m) => {
@@ -309,7 +323,10 @@ pub fn to_wire(v: &Val) -> Option<Wire> {
         Val::Float(x) => Wire::Float(*x),
         Val::Str(s) => Wire::Str(s.to_string()),
         Val::Tuple(xs) => Wire::Tuple(all(&mut xs.iter())?),
-        Val::List(xs) => Wire::List(all(&mut xs.iter())?),
+        Val::List(xs) => Wire::List(match xs.view() {
+            ListView::Ints(is) => is.iter().map(|i| Wire::Int(*i)).collect(),
+            ListView::Vals(vs) => all(&mut vs.iter())?,
+        }),
         Val::Map(m) => Wire::Map(
             m.iter()
                 .map(|(k, x)| Some((to_wire(k)?, to_wire(x)?)))
@@ -337,7 +354,7 @@ pub fn from_wire(w: Wire) -> Result<Val, String> {
         Wire::Float(x) => Val::Float(x),
         Wire::Str(s) => Val::str(s),
         Wire::Tuple(xs) => Val::Tuple(Rc::new(all(xs)?)),
-        Wire::List(xs) => Val::List(Rc::new(all(xs)?.into())),
+        Wire::List(xs) => Val::list(all(xs)?),
         Wire::Map(kv) => {
             let mut m = BTreeMap::new();
             for (k, x) in kv {
@@ -450,8 +467,8 @@ pub fn binary(op: Op, x: Val, y: Val) -> Result<Val, Fault> {
         }
         (Concat, Val::List(mut a), Val::List(b)) => {
             match Rc::try_unwrap(b) {
-                Ok(b) => Rc::make_mut(&mut a).extend(b),
-                Err(b) => Rc::make_mut(&mut a).extend(b.iter().cloned()),
+                Ok(b) => Rc::make_mut(&mut a).append(b),
+                Err(b) => Rc::make_mut(&mut a).extend_from(&b),
             }
             Ok(Val::List(a))
         }
@@ -478,7 +495,7 @@ fn clamp(n: i64, len: usize) -> usize {
     }
 }
 
-fn expect_list(v: Val) -> Result<Rc<VecDeque<Val>>, Fault> {
+fn expect_list(v: Val) -> Result<Rc<List>, Fault> {
     match v {
         Val::List(l) => Ok(l),
         other => Err(format!("expected a List, found {}", to_literal(&other))),
@@ -508,14 +525,14 @@ pub fn list_get(l: Val, i: &Val) -> Result<Val, Fault> {
     let l = expect_list(l)?;
     let i = expect_int(i)?;
     Ok(match usize::try_from(i).ok().and_then(|i| l.get(i)) {
-        Some(v) => Val::some(v.clone()),
+        Some(v) => Val::some(v),
         None => Val::none(),
     })
 }
 
 pub fn list_push(l: Val, x: Val) -> Result<Val, Fault> {
     let mut l = expect_list(l)?;
-    Rc::make_mut(&mut l).push_back(x);
+    Rc::make_mut(&mut l).push(x);
     Ok(Val::List(l))
 }
 
@@ -524,7 +541,7 @@ pub fn list_take(l: Val, n: &Val) -> Result<Val, Fault> {
     let n = clamp(expect_int(n)?, l.len());
     match Rc::get_mut(&mut l) {
         Some(v) => v.truncate(n),
-        None => l = Rc::new(l.iter().take(n).cloned().collect()),
+        None => l = Rc::new(l.slice(0, n)),
     }
     Ok(Val::List(l))
 }
@@ -533,10 +550,8 @@ pub fn list_drop(l: Val, n: &Val) -> Result<Val, Fault> {
     let mut l = expect_list(l)?;
     let n = clamp(expect_int(n)?, l.len());
     match Rc::get_mut(&mut l) {
-        Some(v) => {
-            v.drain(..n);
-        }
-        None => l = Rc::new(l.iter().skip(n).cloned().collect()),
+        Some(v) => v.drop_front(n),
+        None => l = Rc::new(l.slice(n, usize::MAX)),
     }
     Ok(Val::List(l))
 }
@@ -552,7 +567,7 @@ pub fn string_len(s: &Val) -> Result<Val, Fault> {
 pub fn string_split(s: &Val, sep: &Val) -> Result<Val, Fault> {
     let s = expect_str(s)?;
     let sep = expect_str(sep)?;
-    let parts: VecDeque<Val> = if sep.is_empty() {
+    let parts: Vec<Val> = if sep.is_empty() {
         s.chars().map(|c| Val::str(c.to_string())).collect()
     } else {
         s.split(sep).map(Val::str).collect()
