@@ -404,6 +404,10 @@ fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> String {
     for v in &cg.variants {
         d.push_str(&format!("variant\t{v}\n"));
     }
+    // Where the role first needs each peer: named when connecting to it fails.
+    for (peer, span) in lp.first_actions() {
+        d.push_str(&format!("first\t{peer}\t{}\n", clean(&(cg.loc_of)(span))));
+    }
     d
 }
 

@@ -107,6 +107,18 @@ fn absent_peer_times_out_with_a_clear_error() {
     assert!(t0.elapsed() < Duration::from_secs(15));
     let err = text(&b.stderr);
     assert!(err.contains("Buyer") && err.contains("Seller"), "{err}");
+    // No action is pending yet: the error names the first one with the absent peer.
+    let first = BOOKSELLER
+        .lines()
+        .position(|l| l.contains("Buyer.title -> Seller.title;"))
+        .expect("the first message")
+        + 1;
+    assert!(
+        err.contains(&format!(
+            "the first action with Seller is at prog.chor:{first}"
+        )),
+        "{err}"
+    );
 }
 
 #[test]

@@ -207,6 +207,8 @@ struct Desc {
     roles: Vec<String>,
     fp: [u8; 32],
     locs: Vec<String>,
+    /// Each peer's first action (`file:line`), for connection errors.
+    first: std::collections::BTreeMap<String, String>,
     tables: Tables,
 }
 
@@ -216,6 +218,7 @@ fn parse_desc(d: &str) -> Desc {
         roles: Vec::new(),
         fp: [0; 32],
         locs: Vec::new(),
+        first: std::collections::BTreeMap::new(),
         tables: Tables::default(),
     };
     for line in d.lines() {
@@ -233,6 +236,11 @@ fn parse_desc(d: &str) -> Desc {
                 }
             }
             Some("loc") => out.locs.push(f.next().unwrap_or("").to_string()),
+            Some("first") => {
+                if let (Some(peer), Some(loc)) = (f.next(), f.next()) {
+                    out.first.insert(peer.to_string(), loc.to_string());
+                }
+            }
             Some("struct") => {
                 let name = f.next().unwrap_or("").to_string();
                 let id = out.tables.structs.len() as u32;
@@ -324,6 +332,7 @@ pub unsafe extern "C" fn chor_rt_start(
     ) {
         Ok(s) => s,
         Err(e) => {
+            let e = e.with_first_action(|peer| d.first.get(peer).cloned());
             eprintln!("error: {e}");
             return 1;
         }
