@@ -267,6 +267,18 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Ends the current block with a fault (no unreachable block follows: the caller switches
     /// to live code, whose variables then see no bogus predecessor).
+    /// Stops the role with `msg` when `cond` holds; code after it runs when it does not.
+    fn fault_if(&mut self, cond: Value, msg: &str, span: Span) {
+        let bad = self.b.create_block();
+        let good = self.b.create_block();
+        self.b.ins().brif(cond, bad, &[], good, &[]);
+        self.b.switch_to_block(bad);
+        self.b.seal_block(bad);
+        self.fault_stop(msg, span);
+        self.b.switch_to_block(good);
+        self.b.seal_block(good);
+    }
+
     fn fault_stop(&mut self, msg: &str, span: Span) {
         let (p, n) = self.bytes(msg);
         let l = self.loc(span);
@@ -941,14 +953,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 };
                 if let Some((cc, bound)) = limit {
                     let of = self.b.ins().icmp_imm_s(cc, x.b, bound);
-                    let bad = self.b.create_block();
-                    let good = self.b.create_block();
-                    self.b.ins().brif(of, bad, &[], good, &[]);
-                    self.b.switch_to_block(bad);
-                    self.b.seal_block(bad);
-                    self.fault_stop("integer overflow", span);
-                    self.b.switch_to_block(good);
-                    self.b.seal_block(good);
+                    self.fault_if(of, "integer overflow", span);
                 }
                 let r = if op == Add {
                     self.b.ins().iadd(x.b, y.b)
@@ -963,38 +968,17 @@ impl<'a, 'p> Fx<'a, 'p> {
                     Sub => self.b.ins().ssub_overflow(x.b, y.b),
                     _ => self.b.ins().smul_overflow(x.b, y.b),
                 };
-                let bad = self.b.create_block();
-                let good = self.b.create_block();
-                self.b.ins().brif(of, bad, &[], good, &[]);
-                self.b.switch_to_block(bad);
-                self.b.seal_block(bad);
-                self.fault_stop("integer overflow", span);
-                self.b.switch_to_block(good);
-                self.b.seal_block(good);
+                self.fault_if(of, "integer overflow", span);
                 (self.tag(TAG_INT), r)
             }
             _ => {
                 // Div / Rem: zero divisor and MIN / -1 are faults, as in the interpreter.
                 let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y.b, 0);
-                let bad0 = self.b.create_block();
-                let nz = self.b.create_block();
-                self.b.ins().brif(zero, bad0, &[], nz, &[]);
-                self.b.switch_to_block(bad0);
-                self.b.seal_block(bad0);
-                self.fault_stop("division by zero", span);
-                self.b.switch_to_block(nz);
-                self.b.seal_block(nz);
+                self.fault_if(zero, "division by zero", span);
                 let m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y.b, -1);
                 let mn = self.b.ins().icmp_imm_s(IntCC::Equal, x.b, i64::MIN);
                 let of = self.b.ins().band(m1, mn);
-                let bad = self.b.create_block();
-                let good = self.b.create_block();
-                self.b.ins().brif(of, bad, &[], good, &[]);
-                self.b.switch_to_block(bad);
-                self.b.seal_block(bad);
-                self.fault_stop("integer overflow", span);
-                self.b.switch_to_block(good);
-                self.b.seal_block(good);
+                self.fault_if(of, "integer overflow", span);
                 let r = if op == Div {
                     self.b.ins().sdiv(x.b, y.b)
                 } else {
