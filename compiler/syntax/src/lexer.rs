@@ -415,17 +415,22 @@ fn collect_block_comments(
     gaps.push((prev, to));
     for (a, b) in gaps {
         let Some(gap) = src.get(a..b) else { continue };
+        // A gap holds only whitespace and comments: scan it in order, so that `//` inside a
+        // block comment and `/*` inside a line comment are text, not comment openers.
+        let bytes = gap.as_bytes();
         let mut i = 0usize;
-        while let Some(pos) = gap[i..].find("/*") {
-            let start = i + pos;
-            // skip if inside a line comment
-            let line_start = gap[..start].rfind('\n').map_or(0, |p| p + 1);
-            if gap[line_start..start].contains("//") {
-                i = start + 2;
+        while i < bytes.len() {
+            let next = bytes.get(i + 1);
+            if bytes[i] == b'/' && next == Some(&b'/') {
+                i = gap[i..].find('\n').map_or(bytes.len(), |p| i + p + 1);
                 continue;
             }
+            if !(bytes[i] == b'/' && next == Some(&b'*')) {
+                i += 1;
+                continue;
+            }
+            let start = i;
             let mut depth = 0usize;
-            let bytes = gap.as_bytes();
             let mut j = start;
             let mut end = gap.len();
             while j < bytes.len() {
@@ -500,6 +505,12 @@ mod tests {
         assert!(l.comments[1].doc);
         assert!(!l.comments[2].doc);
         assert_eq!(lex("/* open").errors[0].2, LexError::UnterminatedComment);
+        // `//` inside a block comment opens nothing; `/*` inside a line comment neither.
+        let l = lex("/* a // b */ /* keep */ x // c /* not */\ny");
+        let texts: Vec<&str> = l.comments.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(texts.contains(&"/* keep */"), "{texts:?}");
+        assert!(!texts.contains(&"/* not */"), "{texts:?}");
     }
 
     #[test]
