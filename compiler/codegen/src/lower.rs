@@ -253,20 +253,21 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// Code after a call that never returns: a trap, then a fresh unreachable block.
     fn dead(&mut self) {
         self.b.ins().trap(TrapCode::unwrap_user(1));
+        self.unreachable_block();
+    }
+
+    fn unreachable_block(&mut self) {
         let blk = self.b.create_block();
         self.b.switch_to_block(blk);
         self.b.seal_block(blk);
     }
 
+    /// A fault, then a fresh unreachable block for whatever code follows.
     fn fault(&mut self, msg: &str, span: Span) {
-        let (p, n) = self.bytes(msg);
-        let l = self.loc(span);
-        self.rt("chor_rt_fault", &[p, n, l], 0);
-        self.dead();
+        self.fault_stop(msg, span);
+        self.unreachable_block();
     }
 
-    /// Ends the current block with a fault (no unreachable block follows: the caller switches
-    /// to live code, whose variables then see no bogus predecessor).
     /// Stops the role with `msg` when `cond` holds; code after it runs when it does not.
     fn fault_if(&mut self, cond: Value, msg: &str, span: Span) {
         let bad = self.b.create_block();
@@ -279,6 +280,8 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.seal_block(good);
     }
 
+    /// Ends the current block with a fault (no unreachable block follows: the caller switches
+    /// to live code, whose variables then see no bogus predecessor).
     fn fault_stop(&mut self, msg: &str, span: Span) {
         let (p, n) = self.bytes(msg);
         let l = self.loc(span);
