@@ -324,13 +324,16 @@ pub fn role_main(p: Payload) -> i32 {
         collect_spans(&proc_.body, &mut spans);
     }
     let sources = PayloadSources(&p.files);
+    let loc_text = |s: Span| {
+        let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
+        format!("{}:{line}", sources.name(s.file))
+    };
     let mut locs_text = vec!["an unknown location".to_owned()];
     let mut locs = HashMap::new();
     for s in spans {
         if let std::collections::hash_map::Entry::Vacant(e) = locs.entry(s) {
-            let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
             e.insert(locs_text.len() as u32);
-            locs_text.push(format!("{}:{line}", sources.name(s.file)));
+            locs_text.push(loc_text(s));
         }
     }
     let session = match RtSession::connect_tcp_with(
@@ -343,11 +346,7 @@ pub fn role_main(p: Payload) -> i32 {
         Ok(s) => s,
         Err(e) => {
             let first = lp.first_actions();
-            let e = e.with_first_action(|peer| {
-                let s = first.get(peer)?;
-                let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
-                Some(format!("{}:{line}", sources.name(s.file)))
-            });
+            let e = e.with_first_action(|peer| first.get(peer).map(|s| loc_text(*s)));
             eprintln!("error: {e}");
             return 1;
         }
