@@ -138,16 +138,24 @@ fn token_text(t: &Token) -> String {
     t.to_string()
 }
 
+/// Runs the grammar over lexed tokens; errors it recovered from go to `recovered`.
+fn parse_tokens(
+    file: FileId,
+    tokens: &[(usize, Token, usize)],
+    recovered: &mut Vec<ErrorRecovery<usize, Token, LexError>>,
+) -> Result<Vec<Item>, ParseError<usize, Token, LexError>> {
+    let stream = tokens
+        .iter()
+        .cloned()
+        .map(Ok::<(usize, Token, usize), LexError>);
+    grammar::FileParser::new().parse(file, recovered, stream)
+}
+
 /// Parse one file. `file` is the id spans will carry.
 pub fn parse(file: FileId, src: &str) -> Parsed {
     let lexed = lexer::lex(src);
     let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
-    let stream = lexed
-        .tokens
-        .iter()
-        .cloned()
-        .map(Ok::<(usize, Token, usize), LexError>);
-    let result = grammar::FileParser::new().parse(file, &mut recovered, stream);
+    let result = parse_tokens(file, &lexed.tokens, &mut recovered);
     let mut items = match result {
         Ok(items) => items,
         Err(e) => {
@@ -320,14 +328,7 @@ fn reparse_items(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Op
         resume = items.len();
     }
     let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
-    let stream = lexed
-        .tokens
-        .iter()
-        .cloned()
-        .map(Ok::<(usize, Token, usize), LexError>);
-    let window = grammar::FileParser::new()
-        .parse(file, &mut recovered, stream)
-        .ok()?;
+    let window = parse_tokens(file, &lexed.tokens, &mut recovered).ok()?;
     if end < new_src.len() {
         // Recovering from an error at the end of the re-lexed tokens would have gone on into
         // the items after them.
