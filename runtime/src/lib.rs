@@ -6,12 +6,12 @@
 //! - [`session`]: one role's connections to its peers, in-process ([`session::Session::local_mesh`])
 //!   or over TCP with an authenticated handshake ([`session::Session::connect_tcp`]);
 //! - [`error`]: [`error::RtError`], the runtime error that names role, peer and source location;
-//! - [`abi`]: the `extern "C"` surface that generated native code calls.
+//! - [`rt`]: what generated native code links against: values, builtins and the `extern "C"`
+//!   entry points of `rt::ffi`.
 //!
 //! Only this crate knows sockets (see docs/architecture.md); it uses plain std threads and
 //! `std::net`, so a native executable links it statically without an async runtime.
 
-pub mod abi;
 pub mod codec;
 pub mod config;
 pub mod error;
