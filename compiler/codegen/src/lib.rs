@@ -1,8 +1,8 @@
 //! chor-codegen: the native back end. Each role's projected `LocalProgram`, with every local
 //! function it reaches, is lowered to Cranelift IR ([`lower`]), emitted as a relocatable
-//! object with cranelift-object (`is_pic`), and linked by the system C compiler with the
-//! value and messaging runtime (chor-runtime built as a static library by this crate's build
-//! script and embedded in the compiler: [`RUNTIME_LIB`]) into one executable per role.
+//! object with cranelift-object (`is_pic`). The driver links it with the value and messaging
+//! runtime (chor-runtime built as a static library by this crate's build script and embedded
+//! in the compiler: [`RUNTIME_LIB`]) into one executable per role; this crate does no I/O.
 //!
 //! The executable's `main` hands the command line and a description of the program (role,
 //! roles, fingerprint, source locations, struct and variant names) to `chor_rt_start`, then
@@ -20,8 +20,6 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 
 /// The runtime static library (`libchor_runtime.a`), built at compile time.
 pub static RUNTIME_LIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libchor_runtime.a"));
@@ -58,6 +56,11 @@ pub struct Cg<'p> {
     variants: Vec<String>,
     pub field_index: HashMap<String, Option<u32>>,
     counter: usize,
+    /// The first internal error (a declaration Cranelift refused); lowering stops at the next
+    /// function boundary and `compile_role` reports it instead of panicking.
+    error: Option<String>,
+    /// Each defined function's Cranelift IR as text, when [`RoleInfo::keep_clif`] asks for it.
+    clif: Option<Vec<(String, String)>>,
 }
 
 /// The source position of a span, as a hashable key.
@@ -90,6 +93,8 @@ impl<'p> Cg<'p> {
             variants: Vec::new(),
             field_index: HashMap::new(),
             counter: 0,
+            error: None,
+            clif: None,
         };
         let mut structs: Vec<_> = prog.structs.iter().collect();
         structs.sort_by_key(|(q, _)| q.to_string());
@@ -150,7 +155,7 @@ impl<'p> Cg<'p> {
         let id = self
             .module
             .declare_function(name, Linkage::Import, &sig)
-            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
         self.rt_funcs.insert(name, id);
         id
     }
@@ -169,7 +174,7 @@ impl<'p> Cg<'p> {
         let id = self
             .module
             .declare_function(&name, Linkage::Local, &lower::fn_sig(&tags))
-            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
         self.fns.insert(r, id);
         self.queue.push(Work::Fn(r, id));
         id
@@ -192,7 +197,7 @@ impl<'p> Cg<'p> {
             let id = self
                 .module
                 .declare_function(&name, Linkage::Local, &lower::tail_sig(0, d.params.len()))
-                .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+                .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
             self.value_wrappers.insert(r, id);
             self.queue.push(Work::FnValueWrapper(r, id));
             return id;
@@ -205,7 +210,7 @@ impl<'p> Cg<'p> {
         let id = self
             .module
             .declare_function(&name, Linkage::Local, &lower::tail_sig(0, n))
-            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
         self.wrappers.insert(r, id);
         self.queue.push(Work::BuiltinWrapper(r, id));
         id
@@ -221,16 +226,17 @@ impl<'p> Cg<'p> {
         let id = self
             .module
             .declare_function(&name, Linkage::Local, &lower::tail_sig(0, n))
-            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
         self.ctors.insert(variant.to_string(), id);
         self.queue.push(Work::Ctor(variant.to_string(), id));
         id
     }
 
     pub fn proc_id(&mut self, key: &ProcKey) -> FuncId {
-        self.procs.get(key).copied().unwrap_or_else(|| {
-            panic!("procedure {} was not declared", key.chor);
-        })
+        match self.procs.get(key) {
+            Some(id) => *id,
+            None => self.failed(format!("procedure {} was not declared", key.chor)),
+        }
     }
 
     /// Read-only bytes in the object (deduplicated).
@@ -242,14 +248,14 @@ impl<'p> Cg<'p> {
         let id = self
             .module
             .declare_data(&name, Linkage::Local, false, false)
-            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
         let mut d = DataDescription::new();
         let mut b = bytes.to_vec();
         b.push(0);
         d.define(b.into_boxed_slice());
         self.module
             .define_data(id, &d)
-            .unwrap_or_else(|e| panic!("defining {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("defining {name}: {e}")));
         self.datas.insert(bytes.to_vec(), id);
         id
     }
@@ -263,13 +269,13 @@ impl<'p> Cg<'p> {
         let id = self
             .module
             .declare_data(&name, Linkage::Local, true, false)
-            .unwrap_or_else(|e| panic!("declaring {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
         let mut d = DataDescription::new();
         d.define_zeroinit(16);
         d.set_align(8);
         self.module
             .define_data(id, &d)
-            .unwrap_or_else(|e| panic!("defining {name}: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("defining {name}: {e}")));
         self.literal_slots.insert(s.to_string(), id);
         id
     }
@@ -281,7 +287,7 @@ impl<'p> Cg<'p> {
         let id = self
             .module
             .declare_data("chor_rt_stack_limit", Linkage::Import, true, false)
-            .unwrap_or_else(|e| panic!("declaring the stack limit: {e}"));
+            .unwrap_or_else(|e| self.failed(format!("declaring the stack limit: {e}")));
         self.stack_limit = Some(id);
         id
     }
@@ -298,12 +304,63 @@ impl<'p> Cg<'p> {
         i
     }
 
+    /// Records an internal error and hands back a placeholder so lowering can reach the next
+    /// check of [`Cg::error`] (after the function being lowered) without panicking.
+    fn failed<T: Placeholder>(&mut self, message: String) -> T {
+        self.error.get_or_insert(message);
+        T::placeholder()
+    }
+
     pub fn define(&mut self, id: FuncId, func: Function) -> Result<(), String> {
+        if let Some(e) = self.error.take() {
+            return Err(format!("internal error in code generation: {e}"));
+        }
+        if let Some(dump) = &mut self.clif {
+            let name = self
+                .module
+                .declarations()
+                .get_function_decl(id)
+                .linkage_name(id);
+            dump.push((name.into_owned(), func.display().to_string()));
+        }
         let mut ctx = cranelift_codegen::Context::for_function(func);
         self.module
             .define_function(id, &mut ctx)
-            .map_err(|e| format!("code generation failed: {e:?}"))
+            .map_err(|e| match e {
+                cranelift_module::ModuleError::Compilation(
+                    cranelift_codegen::CodegenError::Verifier(errors),
+                ) => format!(
+                    "internal error in code generation: the Cranelift verifier rejected {}:\n{}",
+                    self.module
+                        .declarations()
+                        .get_function_decl(id)
+                        .linkage_name(id),
+                    cranelift_codegen::print_errors::pretty_verifier_error(&ctx.func, None, errors)
+                ),
+                e => format!("internal error in code generation: {e:?}"),
+            })
     }
+}
+
+/// Something [`Cg::failed`] can hand back in place of a declaration it could not make.
+trait Placeholder {
+    fn placeholder() -> Self;
+}
+
+impl Placeholder for FuncId {
+    fn placeholder() -> Self {
+        FuncId::from_u32(0)
+    }
+}
+
+impl Placeholder for DataId {
+    fn placeholder() -> Self {
+        DataId::from_u32(0)
+    }
+}
+
+impl Placeholder for () {
+    fn placeholder() -> Self {}
 }
 
 /// What a role executable needs to know besides its local program.
@@ -313,6 +370,15 @@ pub struct RoleInfo<'a> {
     pub fingerprint: [u8; 32],
     /// "file:line" of a span, for error messages.
     pub loc_of: &'a dyn Fn(Span) -> String,
+    /// Keep every function's Cranelift IR as text ([`RoleObject::clif`]), for `CHOR_DUMP_CLIF`.
+    pub keep_clif: bool,
+}
+
+/// A compiled role: its object file and, when asked for, the IR of each function.
+pub struct RoleObject {
+    pub object: Vec<u8>,
+    /// `(function name, Cranelift IR text)` in the order the functions were defined.
+    pub clif: Vec<(String, String)>,
 }
 
 fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
@@ -323,7 +389,17 @@ fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String
     };
     set(&mut fb, "is_pic", "true")?;
     set(&mut fb, "opt_level", "speed")?;
-    set(&mut fb, "enable_verifier", "false")?;
+    // The verifier checks every function's IR in debug builds (and so in the tests), where a
+    // lowering bug should be caught at its source; release builds skip its cost.
+    set(
+        &mut fb,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
     // x64 tail calls (`return_call`) need frame pointers.
     set(&mut fb, "preserve_frame_pointers", "true")?;
     let isa = cranelift_native::builder()
@@ -338,12 +414,15 @@ pub fn compile_role(
     prog: &Program,
     lp: &LocalProgram,
     info: &RoleInfo<'_>,
-) -> Result<Vec<u8>, String> {
+) -> Result<RoleObject, String> {
     let isa = isa()?;
     let builder = ObjectBuilder::new(isa, "chor_role", cranelift_module::default_libcall_names())
         .map_err(|e| format!("object: {e}"))?;
     let module = ObjectModule::new(builder);
     let mut cg = Cg::new(prog, module, info.loc_of);
+    if info.keep_clif {
+        cg.clif = Some(Vec::new());
+    }
     for (key, p) in &lp.procs {
         let name = cg.fresh("proc");
         let id = cg
@@ -374,8 +453,13 @@ pub fn compile_role(
         .ok_or("the entry procedure is missing")?;
     let nroles = lp.procs.get(&lp.entry).map_or(0, |p| p.roles.len());
     emit_main(&mut cg, lp, info, entry_proc, nroles)?;
+    if let Some(e) = cg.error.take() {
+        return Err(format!("internal error in code generation: {e}"));
+    }
+    let clif = cg.clif.take().unwrap_or_default();
     let product = cg.module.finish();
-    product.emit().map_err(|e| format!("object: {e}"))
+    let object = product.emit().map_err(|e| format!("object: {e}"))?;
+    Ok(RoleObject { object, clif })
 }
 
 fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> String {
@@ -514,48 +598,4 @@ fn emit_main(
         b.finalize(cg.module.isa().frontend_config());
     }
     cg.define(main_id, func)
-}
-
-/// Links an object file with the runtime into the executable `out`, with the system C
-/// compiler (`$CC`, else `cc`). `work` is a directory for intermediate files.
-pub fn link(obj: &[u8], out: &Path, work: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let lib = work.join("libchor_runtime.a");
-    if std::fs::metadata(&lib).map(|m| m.len()).ok() != Some(RUNTIME_LIB.len() as u64) {
-        std::fs::write(&lib, RUNTIME_LIB)
-            .map_err(|e| format!("cannot write {}: {e}", lib.display()))?;
-    }
-    let stem = out
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "role".into());
-    let o = work.join(format!("{stem}.o"));
-    std::fs::write(&o, obj).map_err(|e| format!("cannot write {}: {e}", o.display()))?;
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let output = Command::new(&cc)
-        .arg(&o)
-        .arg(&lib)
-        .arg("-o")
-        .arg(out)
-        .args(["-Wl,--gc-sections", "-s", "-lpthread", "-lm", "-ldl"])
-        .output();
-    let output = match output {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "cannot link {}: no C compiler `{cc}` found (install gcc or clang, or set CC)",
-                out.display()
-            ));
-        }
-        Err(e) => return Err(format!("cannot run the linker `{cc}`: {e}")),
-    };
-    let _ = std::fs::remove_file(&o);
-    if !output.status.success() {
-        return Err(format!(
-            "linking {} failed:\n{}",
-            out.display(),
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(())
 }

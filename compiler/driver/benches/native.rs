@@ -375,6 +375,7 @@ choreography main(A, B) {{ Ping(A, B)(A.{rounds}); A.print(\"done\"); }}
                         main_roles: &roles,
                         fingerprint: [0; 32],
                         loc_of: &loc_of,
+                        keep_clif: false,
                     };
                     chor_codegen::compile_role(&prog, lp, &info).expect("compiles");
                 }

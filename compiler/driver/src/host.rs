@@ -478,20 +478,36 @@ fn build_native(
     };
     let main_roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
     let work = dir.join(".chor-build");
+    // `CHOR_DUMP_CLIF=DIR` writes each function's Cranelift IR to DIR/ROLE/NAME.clif.
+    let dump = std::env::var_os("CHOR_DUMP_CLIF").map(PathBuf::from);
     let mut out = Vec::new();
     for lp in locals {
         let info = chor_codegen::RoleInfo {
             main_roles: &main_roles,
             fingerprint: fp,
             loc_of: &loc_of,
+            keep_clif: dump.is_some(),
         };
-        let obj = chor_codegen::compile_role(prog, lp, &info)?;
+        let compiled = chor_codegen::compile_role(prog, lp, &info)?;
+        if let Some(d) = &dump {
+            write_clif(&d.join(&lp.role), &compiled.clif)?;
+        }
         let path = dir.join(&lp.role);
-        chor_codegen::link(&obj, &path, &work)?;
+        crate::link::link(&compiled.object, &path, &work)?;
         out.push(path);
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(out)
+}
+
+/// Writes one `.clif` file per function into `dir`.
+fn write_clif(dir: &Path, funcs: &[(String, String)]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for (name, text) in funcs {
+        let path = dir.join(format!("{name}.clif"));
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Write one executable per role of `main` and a loopback `deploy.toml` into `dir`.

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod host;
+mod link;
 mod lsp_host;
 
 use chor_check::Program;

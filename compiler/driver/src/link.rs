@@ -1,0 +1,51 @@
+//! Linking a compiled role: its object file and the runtime static library, by the system C
+//! compiler. This is the native back end's I/O, kept in the driver so that chor-codegen only
+//! turns programs into bytes.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Links an object file with the runtime into the executable `out`, with the system C
+/// compiler (`$CC`, else `cc`). `work` is a directory for intermediate files.
+pub fn link(obj: &[u8], out: &Path, work: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let lib = work.join("libchor_runtime.a");
+    if std::fs::metadata(&lib).map(|m| m.len()).ok() != Some(chor_codegen::RUNTIME_LIB.len() as u64)
+    {
+        std::fs::write(&lib, chor_codegen::RUNTIME_LIB)
+            .map_err(|e| format!("cannot write {}: {e}", lib.display()))?;
+    }
+    let stem = out
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "role".into());
+    let o = work.join(format!("{stem}.o"));
+    std::fs::write(&o, obj).map_err(|e| format!("cannot write {}: {e}", o.display()))?;
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let output = Command::new(&cc)
+        .arg(&o)
+        .arg(&lib)
+        .arg("-o")
+        .arg(out)
+        .args(["-Wl,--gc-sections", "-s", "-lpthread", "-lm", "-ldl"])
+        .output();
+    let output = match output {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "cannot link {}: no C compiler `{cc}` found (install gcc or clang, or set CC)",
+                out.display()
+            ));
+        }
+        Err(e) => return Err(format!("cannot run the linker `{cc}`: {e}")),
+    };
+    let _ = std::fs::remove_file(&o);
+    if !output.status.success() {
+        return Err(format!(
+            "linking {} failed:\n{}",
+            out.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
+}
