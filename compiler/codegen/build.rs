@@ -2,6 +2,7 @@
 //! nested `cargo rustc --crate-type staticlib` into this build's own `OUT_DIR` (never the
 //! outer target directory: that would wait forever on cargo's lock). `CHOR_RUNTIME_LIB=path`
 //! uses a library built elsewhere instead.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // a build script runs cargo and reads its environment
 
 use std::path::PathBuf;
 use std::process::Command;

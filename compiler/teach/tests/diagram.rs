@@ -2,6 +2,7 @@
 //! with one lifeline per role and one arrow per communication and per selection (counted on the
 //! syntax tree, independently of the diagram builder); the SVG and Mermaid text of each
 //! example's `main` are snapshots.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the examples from disk (the crate itself does no I/O)
 
 use chor_check::program::from_source;
 use chor_syntax::ast::{ChorBlock, ChorStmtKind, Item};

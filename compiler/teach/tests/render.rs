@@ -4,6 +4,7 @@
 //!
 //! Skipped with a printed notice only when no Chromium binary exists and `CI` is unset; under CI
 //! (`CI=true`, where `.ci/run` installs Debian's `chromium`) a missing browser is a failure.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)] // tests read the examples from disk (the crate itself does no I/O)
 
 use chor_check::program::from_source;
 use chor_teach::{from_choreography, svg};
