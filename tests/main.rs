@@ -2,6 +2,7 @@
 //! incremental re-parsing and re-checking.
 
 mod check_reuse;
+mod codes;
 mod examples;
 mod incremental;
 mod robustness;

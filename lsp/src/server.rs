@@ -184,6 +184,8 @@ impl State {
             source: Some("chor".to_owned()),
             message,
             related_information: (!related.is_empty()).then_some(related),
+            // The registry's title of the code, for clients that show or filter by it.
+            data: chor_diagnostics::codes::title(d.code).map(|t| serde_json::json!({ "title": t })),
             ..Diagnostic::default()
         })
     }

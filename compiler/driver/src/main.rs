@@ -106,6 +106,8 @@ enum Command {
     },
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
+    /// Print what a diagnostic code means (`chor explain E0501`), or every code.
+    Explain { code: Option<String> },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -161,9 +163,34 @@ fn real_main() -> i32 {
         }
         Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
         Command::Run { file, backend } => chor_driver::cmd_run(&file, color, backend.get()),
+        Command::Explain { code } => explain(code.as_deref()),
         Command::Lsp => {
             chor_lsp::run_stdio(chor_driver::db::Database::default());
             0
         }
+    }
+}
+
+/// `chor explain`: the registry of diagnostic codes.
+fn explain(code: Option<&str>) -> i32 {
+    use chor_diagnostics::codes;
+    match code {
+        None => {
+            for c in codes::CODES {
+                println!("{}  {}", c.code, c.title);
+            }
+            0
+        }
+        Some(code) => match codes::title(&code.to_ascii_uppercase()) {
+            Some(t) => {
+                println!("{}: {t}", code.to_ascii_uppercase());
+                println!("See docs/types.md and docs/projection.md for the rules behind it.");
+                0
+            }
+            None => {
+                eprintln!("error: unknown diagnostic code `{code}`; `chor explain` lists them all");
+                1
+            }
+        },
     }
 }
