@@ -5,6 +5,7 @@
 //! - [`config`]: the deployment file (`deploy.toml`) read through `--config PATH`;
 //! - [`session`]: one role's connections to its peers, in-process ([`session::Session::local_mesh`])
 //!   or over TCP with an authenticated handshake ([`session::Session::connect_tcp`]);
+//! - [`startup`]: a role executable's command line, deployment file and parent watch;
 //! - [`error`]: [`error::RtError`], the runtime error that names role, peer and source location;
 //! - [`rt`]: what generated native code links against: values, builtins and the `extern "C"`
 //!   entry points of `rt::ffi`.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod rt;
 pub mod session;
+pub mod startup;
 pub mod value;
 
 pub use config::DeployConfig;

@@ -12,7 +12,6 @@ use chor_check::program::Loader;
 use chor_diagnostics::{FileId, SourceMap, Span};
 use chor_interp::{Io, Msg, Transport};
 use chor_project::{LKind, LStmt, LocalProgram};
-use chor_runtime::config::DeployConfig;
 use chor_runtime::session::{Fingerprint, Session as RtSession};
 use chor_runtime::value::Message;
 use chor_syntax::Parsed;
@@ -253,45 +252,6 @@ impl Io for PlainIo {
 
 /// `./Role --config deploy.toml`: run this executable's role.
 pub fn role_main(p: Payload) -> i32 {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config: Option<PathBuf> = None;
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--config" | "-c" => {
-                config = args.get(i + 1).map(PathBuf::from);
-                i += 2;
-            }
-            "--help" | "-h" => {
-                println!(
-                    "{0}: role {0} of a chor program\n\nusage: {0} --config deploy.toml",
-                    p.role
-                );
-                return 0;
-            }
-            other => {
-                eprintln!(
-                    "error: unexpected argument `{other}`\nusage: {} --config deploy.toml",
-                    p.role
-                );
-                return 2;
-            }
-        }
-    }
-    let Some(config) = config else {
-        eprintln!(
-            "error: missing --config\nusage: {} --config deploy.toml",
-            p.role
-        );
-        return 2;
-    };
-    let cfg = match DeployConfig::from_file(&config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: role {}: {e}", p.role);
-            return 1;
-        }
-    };
     let Some(prog) = payload_program(&p) else {
         eprintln!(
             "error: role {}: this executable's program is damaged",
@@ -314,10 +274,11 @@ pub fn role_main(p: Payload) -> i32 {
         return 1;
     };
     let main_roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-    if let Err(e) = cfg.require_roles(&main_roles) {
-        eprintln!("error: role {}: {e}", p.role);
-        return 1;
-    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = match chor_runtime::startup::load_config(&p.role, &main_roles, &args) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
     // Location table: every statement's "file:line".
     let mut spans = Vec::new();
     for proc_ in lp.procs.values() {
@@ -682,6 +643,11 @@ fn run_in(
         let child = Command::new(exe)
             .arg("--config")
             .arg(&config)
+            // The role ends when this process ends, even by SIGKILL (see chor_runtime::startup).
+            .env(
+                chor_runtime::startup::PARENT_PID_VAR,
+                std::process::id().to_string(),
+            )
             .stdin(if i == 0 {
                 Stdio::piped()
             } else {

@@ -16,14 +16,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::{c_char, c_int};
 use std::io::{BufRead, Write};
 use std::mem::ManuallyDrop;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::list::{List, View as ListView};
 use super::val::*;
-use crate::config::DeployConfig;
 use crate::session::{Fingerprint, Session};
 use crate::value::Message;
 
@@ -285,39 +283,10 @@ pub unsafe extern "C" fn chor_rt_start(
         }
     }
     let r = &d.role;
-    let mut config: Option<PathBuf> = None;
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--config" | "-c" => {
-                config = args.get(i + 1).map(PathBuf::from);
-                i += 2;
-            }
-            "--help" | "-h" => {
-                println!("{r}: role {r} of a chor program\n\nusage: {r} --config deploy.toml");
-                return 0;
-            }
-            other => {
-                eprintln!("error: unexpected argument `{other}`\nusage: {r} --config deploy.toml");
-                return 2;
-            }
-        }
-    }
-    let Some(config) = config else {
-        eprintln!("error: missing --config\nusage: {r} --config deploy.toml");
-        return 2;
-    };
-    let cfg = match DeployConfig::from_file(&config) {
+    let cfg = match crate::startup::load_config(r, &d.roles, &args) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: role {r}: {e}");
-            return 1;
-        }
+        Err(status) => return status,
     };
-    if let Err(e) = cfg.require_roles(&d.roles) {
-        eprintln!("error: role {r}: {e}");
-        return 1;
-    }
     if !rc_layout_ok() {
         eprintln!("error: role {r}: internal error: unexpected reference-count layout");
         return 1;

@@ -1,0 +1,88 @@
+//! The start of every role executable, native or interpreted: the command line, the
+//! deployment file, and ending with the `chor run` that started it.
+//!
+//! Both kinds of role executable call [`load_config`] before connecting to their peers, so
+//! they accept the same arguments and report the same errors.
+
+use crate::config::DeployConfig;
+use std::path::PathBuf;
+
+/// The environment variable through which `chor run` names itself to the roles it starts.
+pub const PARENT_PID_VAR: &str = "CHOR_PARENT_PID";
+
+/// Reads the command line (`--config PATH`, `--help`), loads the deployment file and checks
+/// that it names every role of the program. `Err` carries the exit status after the message
+/// has been printed: 0 for `--help`, 2 for a bad command line, 1 for a bad deployment file.
+pub fn load_config(role: &str, roles: &[String], args: &[String]) -> Result<DeployConfig, i32> {
+    end_with_parent();
+    let usage = format!("usage: {role} --config deploy.toml");
+    let mut config: Option<PathBuf> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--config" | "-c" => {
+                config = args.get(i + 1).map(PathBuf::from);
+                i += 2;
+            }
+            "--help" | "-h" => {
+                println!("{role}: role {role} of a chor program\n\n{usage}");
+                return Err(0);
+            }
+            other => {
+                eprintln!("error: unexpected argument `{other}`\n{usage}");
+                return Err(2);
+            }
+        }
+    }
+    let Some(config) = config else {
+        eprintln!("error: missing --config\n{usage}");
+        return Err(2);
+    };
+    let cfg = DeployConfig::from_file(&config).map_err(|e| {
+        eprintln!("error: role {role}: {e}");
+        1
+    })?;
+    cfg.require_roles(roles).map_err(|e| {
+        eprintln!("error: role {role}: {e}");
+        1
+    })?;
+    Ok(cfg)
+}
+
+/// When started by `chor run` (which sets [`PARENT_PID_VAR`]), ends this process as soon as
+/// `chor` ends, however it ends (SIGKILL included): an orphaned role would otherwise wait for
+/// its peers, or compute, forever. On Linux the kernel delivers SIGKILL when the parent dies;
+/// elsewhere a thread checks the parent every 100 ms.
+pub fn end_with_parent() {
+    let Some(parent) = std::env::var(PARENT_PID_VAR)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+    else {
+        return;
+    };
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and touches no memory.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = std::thread::Builder::new()
+            .name("parent-watch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if std::os::unix::process::parent_id() as i32 != parent {
+                        std::process::exit(1);
+                    }
+                }
+            });
+    }
+    // `chor` may have died before the signal was asked for: then this process was re-parented.
+    if std::os::unix::process::parent_id() as i32 != parent {
+        std::process::exit(1);
+    }
+}
