@@ -438,6 +438,7 @@ impl LanguageServer for Backend {
                     ),
                 ),
                 inlay_hint_provider: Some(OneOf::Left(true)),
+                document_formatting_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Options(
                     CodeActionOptions {
                         code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
@@ -733,6 +734,37 @@ impl LanguageServer for Backend {
         })
         .await
         .flatten())
+    }
+
+    /// `chor fmt` on the buffer: one edit replacing the whole text, or none when the text is
+    /// already formatted. A buffer with syntax errors is left alone (the error says why).
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        let uri = params.text_document.uri;
+        let r = run(&self.state, "formatting", move |st| {
+            let doc = st
+                .doc(&uri)
+                .ok_or_else(|| "this file is not open".to_owned())?;
+            let formatted = chor_teach::fmt::format_source(doc.file, &doc.text).map_err(|ds| {
+                ds.first().map_or_else(
+                    || "cannot format this file".to_owned(),
+                    |d| format!("cannot format this file: {}", d.message),
+                )
+            })?;
+            if *formatted == *doc.text {
+                return Ok(Vec::new());
+            }
+            let whole = Span::new(doc.file, 0, doc.text.len());
+            Ok::<_, String>(vec![TextEdit {
+                range: range_in(&doc.text, &doc.lines, whole),
+                new_text: formatted,
+            }])
+        })
+        .await;
+        match r {
+            Some(Ok(edits)) => Ok(Some(edits)),
+            Some(Err(msg)) => Err(Error::invalid_params(msg)),
+            None => Ok(None),
+        }
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {

@@ -490,3 +490,79 @@ fn references_and_rename_reach_unopened_files_of_the_workspace() {
     c.notify("exit", json!(null));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Formatting through the server gives exactly what `chor fmt` writes; a formatted buffer needs
+/// no edit; a buffer with syntax errors is refused with the reason. Diagnostics carry the
+/// registry's title of their code.
+#[test]
+fn formatting_is_chor_fmt_and_diagnostics_carry_their_code_title() {
+    let dir = std::env::temp_dir().join(format!("chor-lsp-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("messy.chor");
+    let messy = "choreography main(A,B){let A.x=1;A.x->B.y;B.print(to_string(y));}\n";
+    std::fs::write(&path, messy).expect("write");
+    let path = std::fs::canonicalize(&path).expect("canonical");
+    let uri = format!("file://{}", path.display());
+    let doc = json!({"uri": uri});
+    let fmt = Command::new(env!("CARGO_BIN_EXE_chor"))
+        .arg("fmt")
+        .arg(&path)
+        .output()
+        .expect("chor fmt runs");
+    assert!(fmt.status.success(), "{fmt:?}");
+    let formatted = std::fs::read_to_string(&path).expect("formatted");
+    assert_ne!(formatted, messy);
+
+    let mut c = Client::start();
+    let init = c.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    assert_eq!(init["capabilities"]["documentFormattingProvider"], true);
+    c.notify("initialized", json!({}));
+    let opts = json!({"tabSize": 4, "insertSpaces": true});
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "chor", "version": 1, "text": messy}}),
+    );
+    let edits = c.result(
+        "textDocument/formatting",
+        json!({"textDocument": doc, "options": opts}),
+    );
+    assert_eq!(edits.as_array().map(Vec::len), Some(1), "{edits}");
+    assert_eq!(edits[0]["newText"], formatted.as_str());
+    assert_eq!(
+        edits[0]["range"]["start"],
+        json!({"line": 0, "character": 0})
+    );
+    assert_eq!(edits[0]["range"]["end"], json!({"line": 1, "character": 0}));
+
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": formatted}]}),
+    );
+    let none = c.result(
+        "textDocument/formatting",
+        json!({"textDocument": doc, "options": opts}),
+    );
+    assert_eq!(none, json!([]));
+
+    let broken = "choreography main(A, B) {\n    let A.x = ;\n}\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": broken}]}),
+    );
+    let diags = c.diagnostics(&uri, |d| !d.is_empty());
+    let title = diags[0]["data"]["title"].as_str().unwrap_or("");
+    assert!(
+        !title.is_empty() && diags[0]["code"].as_str().is_some(),
+        "{diags:?}"
+    );
+    let r = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": doc, "options": opts}),
+    );
+    let msg = r["error"]["message"].as_str().unwrap_or("");
+    assert!(msg.starts_with("cannot format this file"), "{r}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
