@@ -119,6 +119,9 @@ impl State {
         if let Some((uri, _)) = self.docs.iter().find(|(_, d)| d.file == file) {
             return Some(uri.clone());
         }
+        if let Some((_, name, text)) = chor_check::stdlib::by_file(file) {
+            return Uri::from_file_path(stdlib_copy(name, text)?);
+        }
         Uri::from_file_path(self.db.path(file)?)
     }
 
@@ -265,6 +268,9 @@ impl Backend {
         let batch = run(&state, "diagnostics", |st| {
             let mut out = Vec::new();
             for (uri, doc) in &st.docs {
+                if chor_check::stdlib::by_file(doc.file).is_some() {
+                    continue;
+                }
                 let diags: Vec<Diagnostic> = features::diagnostics(&*st.db, doc.file)
                     .iter()
                     .filter_map(|d| st.diagnostic(d))
@@ -298,7 +304,13 @@ impl Backend {
     async fn set_doc(&self, uri: Uri, version: i32, text: String) {
         run(&self.state, "an edit", move |st| {
             let shared: Arc<str> = Arc::from(text.as_str());
-            let file = st.db.set_text(&path_of(&uri), text);
+            let path = path_of(&uri);
+            // A standard library file opened through "go to definition" is the library itself,
+            // not a program of the user's (it is read-only and gets no diagnostics).
+            let file = match stdlib_file_of(&path) {
+                Some(file) => file,
+                None => st.db.set_text(&path, text),
+            };
             let lines = Arc::new(LineIndex::new(&shared));
             st.docs.insert(
                 uri,
@@ -312,6 +324,43 @@ impl Backend {
         })
         .await;
     }
+}
+
+/// Where the standard library's files are copied for editors to open (one folder per version).
+fn stdlib_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("chor-stdlib-{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// A read-only copy of a standard library file (`<stdlib>/list.chor`), written when missing
+/// or different, so that "go to definition" can show the library's source.
+fn stdlib_copy(name: &str, text: &str) -> Option<PathBuf> {
+    let dir = stdlib_dir();
+    let path = dir.join(name.strip_prefix("<stdlib>/").unwrap_or(name));
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        std::fs::create_dir_all(&dir).ok()?;
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mut perm = meta.permissions();
+            #[allow(clippy::permissions_set_readonly_false)] // replaced right below
+            perm.set_readonly(false);
+            let _ = std::fs::set_permissions(&path, perm);
+        }
+        std::fs::write(&path, text).ok()?;
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mut perm = meta.permissions();
+            perm.set_readonly(true);
+            let _ = std::fs::set_permissions(&path, perm);
+        }
+    }
+    Some(path)
+}
+
+/// The standard library file that `path` is the copy of, if it is one.
+fn stdlib_file_of(path: &std::path::Path) -> Option<FileId> {
+    let rel = path.strip_prefix(stdlib_dir()).ok()?.to_str()?;
+    let idx = chor_check::stdlib::SOURCES
+        .iter()
+        .position(|(_, name, _)| name.strip_prefix("<stdlib>/") == Some(rel))?;
+    Some(chor_check::stdlib::file_id(idx))
 }
 
 fn semantic_legend() -> SemanticTokensLegend {

@@ -156,6 +156,25 @@ fn hover_on_items_shows_signature_and_doc() {
     ");
 }
 
+#[test]
+fn hover_on_roles_inside_statements() {
+    // The sender, the receiver, a selection and a conditional's deciding role.
+    for (needle, nth) in [
+        ("Seller.quote", 0),
+        ("Buyer.price", 0),
+        ("Buyer ->", 0),
+        ("Seller.title;", 0),
+        ("Buyer.price <=", 0),
+    ] {
+        let h = hover(&at(BOOKSELLER, needle, nth, 0));
+        let role = &needle[..needle.find(['.', ' ']).expect("role")];
+        assert!(
+            h.ends_with(&format!("`{role}`\nrole {role} of main")),
+            "{needle}: {h}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- navigation
 
 fn definition(src: &str) -> String {

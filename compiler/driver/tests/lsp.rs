@@ -566,3 +566,68 @@ fn formatting_is_chor_fmt_and_diagnostics_carry_their_code_title() {
     assert!(msg.starts_with("cannot format this file"), "{r}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// "Go to definition" on a standard library function opens the library's source (a read-only
+/// copy), and opening that file publishes no diagnostics of its own.
+#[test]
+fn definition_reaches_the_standard_library() {
+    let dir = std::env::temp_dir().join(format!("chor-lsp-std-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("uses_std.chor");
+    let src = "choreography main(A, B) {\n    let A.n = list::len([1, 2]);\n    A.n -> B.n;\n}\n";
+    std::fs::write(&path, src).expect("write");
+    let path = std::fs::canonicalize(&path).expect("canonical");
+    let uri = format!("file://{}", path.display());
+    let mut c = Client::start();
+    c.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "chor", "version": 1, "text": src}}),
+    );
+    let first = c.diagnostics(&uri, |_| true);
+    assert!(first.is_empty(), "{first:?}");
+    let def = c.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 22}}),
+    );
+    let target = def["uri"].as_str().unwrap_or("").to_owned();
+    assert!(target.ends_with("/list.chor"), "{def}");
+    let lib_path = PathBuf::from(target.trim_start_matches("file://"));
+    let lib = std::fs::read_to_string(&lib_path).expect("the copy exists");
+    let line = def["range"]["start"]["line"].as_u64().expect("line") as usize;
+    assert!(
+        lib.lines().nth(line).unwrap_or("").contains("fn len"),
+        "line {line} of {}: {lib}",
+        lib_path.display()
+    );
+    assert!(
+        std::fs::metadata(&lib_path)
+            .expect("meta")
+            .permissions()
+            .readonly()
+    );
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": target, "languageId": "chor", "version": 1, "text": lib}}),
+    );
+    // The user's file is published again (empty); the library never is.
+    let diags = c.diagnostics(&uri, |_| true);
+    assert!(diags.is_empty(), "{diags:?}");
+    c.result(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 10}}),
+    );
+    assert!(
+        !c.pending.iter().any(|m| m["params"]["uri"] == json!(target)
+            && !m["params"]["diagnostics"]
+                .as_array()
+                .is_none_or(Vec::is_empty)),
+        "diagnostics published for the library: {:?}",
+        c.pending
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -45,7 +45,15 @@ pub fn hover(db: &dyn Analysis, file: FileId, offset: u32) -> Option<HoverInfo> 
         .map(|(u, _)| *u)
         .min_by_key(|s| s.end - s.start)
         .unwrap_or(def);
-    let signature = item_signature(&cx, def)?;
+    // A use whose definition has a hover of its own (a role named in a statement shows
+    // `role Seller of main`), else the item's signature.
+    let signature = cx
+        .checked
+        .hovers
+        .iter()
+        .find(|(s, _)| *s == def)
+        .map(|(_, t)| t.to_string())
+        .or_else(|| item_signature(&cx, def))?;
     Some(HoverInfo {
         span,
         signature,
