@@ -389,6 +389,36 @@ fn rename_refuses_bad_names_and_the_standard_library() {
     );
 }
 
+#[test]
+fn rename_refuses_a_name_already_bound_at_that_role() {
+    // Buyer binds `budget` after `title`: renamed, the send `Buyer.title -> …` would find the
+    // later binding.
+    let out = rename(&at(BOOKSELLER, "title = ", 0, 0), "budget");
+    assert!(
+        out.starts_with("error: `budget` is already bound there"),
+        "{out}"
+    );
+    // Seller's `title` renamed to `quote`: `quote.title` would still find the struct, but
+    // `price_of(title)` is inside the binding of `quote`, so no capture; it is allowed.
+    let out = rename(&at(BOOKSELLER, "price_of(title)", 0, 10), "quote");
+    assert!(out.contains("Buyer.title -> Seller.quote;"), "{out}");
+    // A local function: renaming a parameter to another parameter's name.
+    let src = "fn f(a: Int, b: Int) -> Int { a$0 + b }\nchoreography main(A, B) { let A.x = f(1, 2); A.x -> B.x; }\n";
+    let out = rename(src, "b");
+    assert!(
+        out.starts_with("error: `b` is already bound there"),
+        "{out}"
+    );
+    // Buyer's `price` to a name Seller has (`quote`): different roles, no conflict.
+    let out = rename(&at(BOOKSELLER, "Buyer.price;", 0, 7), "quote");
+    assert!(out.contains("Seller.quote.price -> Buyer.quote;"), "{out}");
+    assert!(out.contains("to_string(quote)"), "{out}");
+    // Shorthand fields keep their meaning: `Quote { title }`-style rewrites are accepted.
+    let shorthand = "struct P { x: Int }\nchoreography main(A, B) {\n    let A.x$0 = 1;\n    let A.p = P { x };\n    A.p -> B.p;\n}\n";
+    let out = rename(shorthand, "y");
+    assert!(out.contains("P { x: y }"), "{out}");
+}
+
 // ---------------------------------------------------------------- symbols
 
 #[test]

@@ -9,6 +9,7 @@ use crate::Analysis;
 use chor_diagnostics::{FileId, Span};
 use chor_syntax::ast::{Expr, ExprKind, Pattern, PatternKind};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 /// Where the name at the cursor is defined.
 pub fn definition(db: &dyn Analysis, file: FileId, offset: u32) -> Option<Span> {
@@ -119,7 +120,90 @@ pub fn rename(
         };
         edits.insert(s, replacement);
     }
+    if matches!(kind, DefKind::Variable { .. }) {
+        check_meaning_kept(&cx, def.file, &edits, new_name)?;
+    }
     Ok(edits.into_iter().collect())
+}
+
+/// A variable's rename must not change what any name refers to: the new name may already be
+/// bound at that role (a use of the renamed variable would then find the other binding, or a
+/// use of the other binding would find the renamed one). Checks the renamed file again and
+/// compares every (use, definition) pair in it, moved by the edits, with the original ones.
+fn check_meaning_kept(
+    cx: &FileCx<'_>,
+    file: FileId,
+    edits: &BTreeMap<Span, String>,
+    new_name: &str,
+) -> Result<(), String> {
+    let Some(text) = cx.db.text(file) else {
+        return Ok(());
+    };
+    let in_file: Vec<(&Span, &String)> = edits.iter().filter(|(s, _)| s.file == file).collect();
+    let mut new_text = String::with_capacity(text.len());
+    let mut at = 0usize;
+    for (s, r) in &in_file {
+        new_text.push_str(&text[at..s.start as usize]);
+        new_text.push_str(r);
+        at = s.end as usize;
+    }
+    new_text.push_str(&text[at..]);
+    // Where an offset of the old text lands in the new one.
+    let moved = |o: u32| -> u32 {
+        let mut shift: i64 = 0;
+        for (s, r) in &in_file {
+            if s.end <= o {
+                shift += r.len() as i64 - i64::from(s.end - s.start);
+            }
+        }
+        (i64::from(o) + shift) as u32
+    };
+    let mut program = (*cx.program).clone();
+    let Some(unit) = program.units.iter_mut().find(|u| u.file == file) else {
+        return Ok(());
+    };
+    unit.ast = chor_syntax::parse::parse(file, &new_text).file;
+    program.sources.insert(file, Arc::from(new_text.as_str()));
+    let after = chor_check::check_program(&program);
+    let now: HashSet<(u32, u32)> = after
+        .references
+        .iter()
+        .filter(|(u, d)| u.file == file && d.file == file)
+        .map(|(u, d)| (u.start, d.start))
+        .collect();
+    // A shorthand `Quote { title }` becomes `Quote { title: t }`: the variable now starts after
+    // the field name, the field where the old name started.
+    let places = |o: u32| -> Vec<u32> {
+        let mut v = vec![moved(o)];
+        if let Some((_, r)) = in_file.iter().find(|(s, _)| s.start == o) {
+            v.push(moved(o) + (r.len() - new_name.len().min(r.len())) as u32);
+        }
+        v
+    };
+    for (u, d) in cx.checked.references.iter() {
+        let kept = places(u.start)
+            .iter()
+            .any(|pu| places(d.start).iter().any(|pd| now.contains(&(*pu, *pd))));
+        if u.file == file && d.file == file && !kept {
+            let (line, _) = chor_diagnostics::line_col(&text, u.start);
+            let name = text.get(u.start as usize..u.end as usize).unwrap_or("?");
+            return Err(format!(
+                "`{new_name}` is already bound there: renaming would make `{name}` on line {line} refer to a different variable"
+            ));
+        }
+    }
+    let errors = |c: &chor_check::Checked| c.diagnostics.iter().filter(|d| d.is_error()).count();
+    if errors(&after) > errors(&cx.checked) {
+        let first = after
+            .diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map_or(String::new(), |d| format!(": {}", d.message));
+        return Err(format!(
+            "renaming to `{new_name}` would introduce an error{first}"
+        ));
+    }
+    Ok(())
 }
 
 /// Spans where a field name doubles as a variable: shorthand struct literals and patterns.
