@@ -11,8 +11,11 @@ use chor_check::Program;
 use chor_syntax::ast::*;
 use chor_syntax::pretty;
 
-/// Longest text (in characters) of a note or message label before it is cut with `…`.
+/// Longest line (in characters) of a note or message label: longer text wraps onto further
+/// lines (and frame guards and `ref` texts, drawn on one line, are cut with `…`).
 pub const MAX_LABEL: usize = 48;
+/// Most lines a wrapped note or label takes; the rest of a longer text is cut with `…`.
+pub const MAX_LINES: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
@@ -76,7 +79,41 @@ impl Diagram {
     }
 }
 
-/// Cut a label to `MAX_LABEL` characters.
+/// Wrap a note or message label into lines of at most `MAX_LABEL` characters, joined with
+/// `\n`, breaking after a space or a comma where one is near the end of the line (so values
+/// like `[1, 2, 3]` break between elements), at most `MAX_LINES` lines.
+pub fn wrap(s: &str) -> String {
+    let chars: Vec<char> = s.replace('\n', " ").chars().collect();
+    let mut lines: Vec<String> = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        if lines.len() + 1 == MAX_LINES && chars.len() - start > MAX_LABEL {
+            let mut t: String = chars[start..start + MAX_LABEL - 1].iter().collect();
+            t.push('…');
+            lines.push(t);
+            break;
+        }
+        let mut end = (start + MAX_LABEL).min(chars.len());
+        if end < chars.len() {
+            // Break after the last space or comma in the second half of the line.
+            if let Some(k) = (start + MAX_LABEL / 2..end)
+                .rev()
+                .find(|&k| chars[k] == ' ' || chars[k] == ',')
+            {
+                end = k + 1;
+            }
+        }
+        let line: String = chars[start..end].iter().collect();
+        lines.push(line.trim_end().to_owned());
+        start = end;
+        while start < chars.len() && chars[start] == ' ' {
+            start += 1;
+        }
+    }
+    lines.join("\n")
+}
+
+/// Cut a label drawn on one line to `MAX_LABEL` characters.
 pub fn shorten(s: &str) -> String {
     let one_line = s.replace('\n', " ");
     if one_line.chars().count() <= MAX_LABEL {
@@ -161,14 +198,14 @@ fn stmt_steps(s: &ChorStmt, out: &mut Vec<Step>) {
             ..
         } => out.push(Step::Note {
             role: role.name.clone(),
-            text: shorten(&format!("let {} = {}", pat(p), ex(value))),
+            text: wrap(&format!("let {} = {}", pat(p), ex(value))),
         }),
         ChorStmtKind::Comm { from, expr, to } => {
             for r in to {
                 out.push(Step::Message {
                     from: from.name.clone(),
                     to: r.role.name.clone(),
-                    label: shorten(&format!("{} → {}", ex(expr), r.var.name)),
+                    label: wrap(&format!("{} → {}", ex(expr), r.var.name)),
                     kind: MessageKind::Comm,
                 });
             }
@@ -185,7 +222,7 @@ fn stmt_steps(s: &ChorStmt, out: &mut Vec<Step>) {
         }
         ChorStmtKind::Effect { role, expr } => out.push(Step::Note {
             role: role.name.clone(),
-            text: shorten(&ex(expr)),
+            text: wrap(&ex(expr)),
         }),
         ChorStmtKind::If { role, .. } => {
             let mut sections = Vec::new();
@@ -270,7 +307,7 @@ fn stmt_steps(s: &ChorStmt, out: &mut Vec<Step>) {
         }
         ChorStmtKind::Return { role, expr } => out.push(Step::Note {
             role: role.name.clone(),
-            text: shorten(&format!("return {}", ex(expr))),
+            text: wrap(&format!("return {}", ex(expr))),
         }),
         ChorStmtKind::Error => {}
     }
@@ -308,7 +345,7 @@ pub fn from_run(roles: &[String], events: &[RunEvent]) -> Diagram {
             } => Step::Message {
                 from: from.clone(),
                 to: to.clone(),
-                label: shorten(&match var {
+                label: wrap(&match var {
                     Some(v) => format!("{v} = {value}"),
                     None => value.clone(),
                 }),
@@ -322,7 +359,7 @@ pub fn from_run(roles: &[String], events: &[RunEvent]) -> Diagram {
             },
             RunEvent::Print { role, line } => Step::Note {
                 role: role.clone(),
-                text: shorten(&format!("prints \"{line}\"")),
+                text: wrap(&format!("prints \"{line}\"")),
             },
         })
         .collect();

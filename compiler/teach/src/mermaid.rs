@@ -19,10 +19,17 @@ fn esc(s: &str) -> String {
     o
 }
 
+/// A wrapped label: its lines joined with Mermaid's line break.
+fn lines(s: &str) -> String {
+    s.lines().map(esc).collect::<Vec<_>>().join("<br/>")
+}
+
 /// Render a diagram as Mermaid text.
 pub fn render(d: &Diagram) -> String {
     let mut out = String::from("sequenceDiagram\n");
-    let _ = writeln!(out, "    title {}", esc(&d.title));
+    // The title's second line (the parameters) continues the first: no stray spaces.
+    let title: Vec<&str> = d.title.lines().map(str::trim).collect();
+    let _ = writeln!(out, "    title {}", esc(&title.concat()));
     for r in &d.roles {
         let _ = writeln!(out, "    participant {r}");
     }
@@ -44,10 +51,10 @@ fn steps(steps_: &[Step], order: &[String], depth: usize, out: &mut String) {
                     MessageKind::Comm => "->>",
                     MessageKind::Select => "-->>",
                 };
-                let _ = writeln!(out, "{ind}{from}{arrow}{to}: {}", esc(label));
+                let _ = writeln!(out, "{ind}{from}{arrow}{to}: {}", lines(label));
             }
             Step::Note { role, text } => {
-                let _ = writeln!(out, "{ind}Note over {role}: {}", esc(text));
+                let _ = writeln!(out, "{ind}Note over {role}: {}", lines(text));
             }
             Step::Ref { roles, text } => {
                 // `Note over A,B` spans the columns from A to B: name the outermost ones.

@@ -20,9 +20,31 @@ const MARGIN: f64 = 24.0;
 const MSG_H: f64 = 36.0;
 const NOTE_H: f64 = 22.0;
 const FRAME_PAD: f64 = 14.0;
+/// Height of each further line of a wrapped note or label.
+const LINE_H: f64 = 15.0;
 
+/// Width of a (possibly wrapped) text: its longest line.
 fn text_w(s: &str) -> f64 {
-    s.chars().count() as f64 * CHAR_W
+    s.lines().map(|l| l.chars().count()).max().unwrap_or(0) as f64 * CHAR_W
+}
+
+/// Lines of a wrapped text beyond the first.
+fn extra_lines(s: &str) -> f64 {
+    s.lines().count().saturating_sub(1) as f64
+}
+
+/// `<tspan>`s placing each line of a wrapped text under the previous one, centred on `x`.
+fn tspans(x: f64, s: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in s.lines().enumerate() {
+        let dy = if i == 0 { 0.0 } else { LINE_H };
+        let _ = write!(
+            out,
+            r#"<tspan x="{x:.1}" dy="{dy:.1}">{}</tspan>"#,
+            esc(line)
+        );
+    }
+    out
 }
 
 fn esc(s: &str) -> String {
@@ -173,7 +195,9 @@ impl Svg<'_> {
                 kind,
             } => {
                 let (x1, x2) = (self.x[self.col(from)], self.x[self.col(to)]);
-                let y = self.y + MSG_H - 12.0;
+                // A wrapped label's lines stand above the arrow, which moves down for them.
+                let above = extra_lines(label) * LINE_H;
+                let y = self.y + MSG_H - 12.0 + above;
                 let dir = if x2 >= x1 { 1.0 } else { -1.0 };
                 let (class, extra, marker) = match kind {
                     MessageKind::Comm => ("comm", "", "arrow"),
@@ -200,18 +224,19 @@ impl Svg<'_> {
                     self.body,
                     r##"<text class="label" x="{:.1}" y="{:.1}" text-anchor="middle" fill="{color}"{style} stroke="#ffffff" stroke-width="4" paint-order="stroke">{}</text>"##,
                     (x1 + x2) / 2.0,
-                    y - 6.0,
-                    esc(label)
+                    y - 6.0 - above,
+                    tspans((x1 + x2) / 2.0, label)
                 );
-                self.y += MSG_H;
+                self.y += MSG_H + above;
             }
             Step::Note { role, text } => {
                 let x = self.x[self.col(role)];
                 let w = text_w(text) + 16.0;
                 let top = self.y + 6.0;
+                let h = NOTE_H + extra_lines(text) * LINE_H;
                 let _ = writeln!(
                     self.body,
-                    r##"<rect class="note" data-role="{}" x="{:.1}" y="{top:.1}" width="{w:.1}" height="{NOTE_H}" rx="3" fill="#fff6d5" stroke="#c8b35a"/>"##,
+                    r##"<rect class="note" data-role="{}" x="{:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" rx="3" fill="#fff6d5" stroke="#c8b35a"/>"##,
                     esc(role),
                     x - w / 2.0
                 );
@@ -219,10 +244,10 @@ impl Svg<'_> {
                     self.body,
                     r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#3b3200">{}</text>"##,
                     top + 15.0,
-                    esc(text)
+                    tspans(x, text)
                 );
                 self.extend(x - w / 2.0, x + w / 2.0);
-                self.y += NOTE_H + 10.0;
+                self.y += h + 10.0;
             }
             Step::Ref { roles, text } => {
                 let cols: Vec<usize> = roles.iter().map(|r| self.col(r)).collect();

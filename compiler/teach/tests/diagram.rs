@@ -154,3 +154,56 @@ choreography main(X, Y) {
     let err = from_choreography(&prog, "Q").expect_err("no Q");
     assert!(err.contains("P, main"), "{err}");
 }
+
+#[test]
+fn long_notes_and_values_wrap_instead_of_being_cut() {
+    use chor_teach::diagram::{MAX_LABEL, MAX_LINES, RunEvent, from_run, wrap};
+    // A run whose value is a long list: the end of the list (the answer) stays visible.
+    let value = format!("{:?}", (1..=40).collect::<Vec<i64>>());
+    let d = from_run(
+        &["A".to_owned(), "B".to_owned()],
+        &[RunEvent::Comm {
+            from: "A".into(),
+            to: "B".into(),
+            value: value.clone(),
+            var: Some("xs".into()),
+        }],
+    );
+    let svg_text = svg::render(&d);
+    let doc = roxmltree::Document::parse(&svg_text).expect("well-formed");
+    let label: String = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("tspan"))
+        .filter_map(|n| n.text())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(label.ends_with("38, 39, 40]"), "{label}");
+    assert!(!label.contains('…'), "{label}");
+    let mermaid_text = mermaid::render(&d);
+    assert!(mermaid_text.contains("39, 40]"), "{mermaid_text}");
+    // Lines stay within the width, break after commas, and the text is kept in order.
+    let w = wrap(&format!("xs = {value}"));
+    assert!(w.lines().count() > 1);
+    assert!(w.lines().all(|l| l.chars().count() <= MAX_LABEL), "{w}");
+    assert_eq!(w.replace('\n', " "), format!("xs = {value}"));
+    // Only a very long text is cut, after MAX_LINES lines.
+    let huge = wrap(&"word ".repeat(200));
+    assert_eq!(huge.lines().count(), MAX_LINES);
+    assert!(huge.ends_with('…'));
+}
+
+#[test]
+fn mermaid_title_of_a_procedure_has_no_stray_spaces() {
+    let src = "choreography Pay(Buyer, Bank)(amount: Int@Buyer) -> Bool@Bank {\n    Buyer.amount -> Bank.a;\n    return Bank.(a > 0);\n}\nchoreography main(A, B) {\n    let B.ok = Pay(A, B)(A.(5));\n}\n";
+    let prog = from_source("pay.chor", src, vec![]);
+    let d = from_choreography(&prog, "Pay").expect("draws");
+    let m = mermaid::render(&d);
+    let title = m.lines().nth(1).expect("title line");
+    assert!(!title.trim_start().contains("  "), "{title:?}");
+    assert!(
+        title
+            .trim_start()
+            .starts_with("title choreography Pay(Buyer, Bank)(amount"),
+        "{title:?}"
+    );
+}
