@@ -158,6 +158,7 @@ fn run(
         d.primary_span()
             .is_none_or(|s| stdlib::by_file(s.file).is_none())
     });
+    drop_cascades(p, &mut cx.diags);
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
     let checked = Checked {
@@ -166,6 +167,41 @@ fn run(
         references: cx.refs,
     };
     (checked, cache)
+}
+
+/// After a syntax error, the recovered tree of that item may lack a binding (`let A.x = 1`
+/// without `;` loses the `let`), so "cannot find `x`" later in the same item would be a second
+/// report of the same mistake: such errors after the first syntax error of an item are dropped (and so are type mismatches, which a
+/// partly recovered body makes up).
+fn drop_cascades(p: &Program, diags: &mut Vec<Diagnostic>) {
+    let syntax: Vec<Span> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.code.starts_with("E000"))
+        .filter_map(Diagnostic::primary_span)
+        .collect();
+    if syntax.is_empty() {
+        return;
+    }
+    let items: Vec<Span> = p
+        .units
+        .iter()
+        .flat_map(|u| u.ast.items.iter().map(|i| i.span()))
+        .collect();
+    let after_syntax_error = |s: Span| {
+        items
+            .iter()
+            .filter(|i| i.file == s.file && i.start <= s.start && s.end <= i.end)
+            .any(|i| {
+                syntax
+                    .iter()
+                    .any(|e| e.file == s.file && i.start <= e.start && e.start <= s.start)
+            })
+    };
+    diags.retain(|d| {
+        !(matches!(d.code, "E0101" | "E0202" | "E0300")
+            && d.primary_span().is_some_and(after_syntax_error))
+    });
 }
 
 /// An item's old results moved to the new text (`None` if one of their spans touches the

@@ -27,6 +27,10 @@ pub const CODES: &[Code] = &[
         title: "integer literal too large for `Int`",
     },
     Code {
+        code: "E0004",
+        title: "a construct chor does not have (`while`, `loop`, `let mut`, closures), with how to write it",
+    },
+    Code {
         code: "E0010",
         title: "an import that cannot be read",
     },

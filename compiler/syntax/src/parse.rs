@@ -208,13 +208,36 @@ fn syntax_errors(
             .last()
             .map_or(before, |(_, _, e)| *e)
     };
+    // The token before offset `start`, if any.
+    let prev_token = |start: usize| -> Option<&Token> {
+        tokens
+            .iter()
+            .take_while(|(s, _, _)| *s < start)
+            .last()
+            .map(|(_, t, _)| t)
+    };
     for rec in recovered {
         let d = match rec.error {
             ParseError::UnrecognizedToken {
                 token: (l, tok, r),
                 expected,
             } => {
-                if expected.iter().any(|e| e == "\";\"") && !matches!(tok, Token::Semi) {
+                let missing = missing_construct(prev_token(l), &tok, &expected);
+                if let Some((what, help)) = missing {
+                    let at = match prev_token(l) {
+                        Some(Token::Ident(_)) if !matches!(tok, Token::Pipe | Token::OrOr) => {
+                            let start = tokens
+                                .iter()
+                                .take_while(|(s, _, _)| *s < l)
+                                .last()
+                                .map_or(l, |(s, _, _)| *s);
+                            sp(file, start, r)
+                        }
+                        _ => sp(file, l, r),
+                    };
+                    Diagnostic::error("E0004", format!("chor has no {what}"), at, "not in chor")
+                        .with_help(help)
+                } else if expected.iter().any(|e| e == "\";\"") && !matches!(tok, Token::Semi) {
                     let at = prev_end(l);
                     Diagnostic::error("E0001", "expected `;`", sp(file, at, at), "add `;` here")
                         .with_label(sp(file, l, r), format!("found {}", token_text(&tok)))
@@ -266,7 +289,51 @@ fn syntax_errors(
     }
     errors.sort_by_key(|d| d.primary_span().map(|s| s.start));
     errors.dedup_by(|a, b| a.primary_span() == b.primary_span() && a.message == b.message);
+    // Once a missing construct is named (E0004), the parser's other complaints on that line
+    // are about the same words.
+    let line_of = |d: &Diagnostic| {
+        d.primary_span().map(|s| {
+            src.get(..s.start as usize)
+                .map_or(0, |t| t.matches('\n').count())
+        })
+    };
+    let named: Vec<Option<usize>> = errors
+        .iter()
+        .filter(|d| d.code == "E0004")
+        .map(line_of)
+        .collect();
+    errors.retain(|d| d.code == "E0004" || !named.contains(&line_of(d)));
     errors
+}
+
+/// A construct of other languages that chor lacks, recognised where the parser stopped: the
+/// token before the error (`while`, `loop`, `let mut`) or the unexpected token itself (`|x|` of
+/// a closure). Returns what it is and how to write it in chor.
+fn missing_construct(
+    prev: Option<&Token>,
+    tok: &Token,
+    expected: &[String],
+) -> Option<(&'static str, &'static str)> {
+    let after = |name: &str| matches!(prev, Some(Token::Ident(p)) if p == name);
+    if after("while") || after("loop") {
+        return Some((
+            "`while` or `loop`",
+            "repeat with a recursive function (a self tail call runs in constant stack), or over a list with `list::map`, `list::filter` and `list::fold`; in a choreography, a recursive choreography loops",
+        ));
+    }
+    if after("mut") {
+        return Some((
+            "mutable variables (`let mut`)",
+            "variables cannot change: bind a new value with `let`, which shadows the old one (`let x = x + 1;`)",
+        ));
+    }
+    if matches!(tok, Token::Pipe | Token::OrOr) && expected.iter().any(|e| e == "IntLit") {
+        return Some((
+            "closures (`|x| …`)",
+            "define a named function and pass its name (`fn add_one(x: Int) -> Int { x + 1 }` then `list::map(xs, add_one)`)",
+        ));
+    }
+    None
 }
 
 /// Parse `new_src`, the new text of a file whose text `old_src` parsed to `old` (with the same
