@@ -507,9 +507,10 @@ impl<'p> Checker<'p> {
             let cands: Vec<String> = self
                 .p
                 .fns
-                .keys()
-                .filter(|q| q.module.as_deref() == Some(module.as_str()))
-                .map(|q| q.name.clone())
+                .iter()
+                .filter(|(q, _)| q.module.as_deref() == Some(module.as_str()))
+                .filter(|(_, r)| !self.p.fn_def(**r).is_some_and(FnDef::is_internal))
+                .map(|(q, _)| q.name.clone())
                 .collect();
             let mut d = Diagnostic::error(
                 "E0103",

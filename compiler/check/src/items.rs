@@ -317,7 +317,7 @@ impl<'p> Checker<'p> {
             return;
         };
         for a in &f.attrs {
-            if a.name.name != "builtin" {
+            if a.name.name != "builtin" && a.name.name != "internal" {
                 self.emit(
                     Diagnostic::error(
                         "E0108",
@@ -325,17 +325,25 @@ impl<'p> Checker<'p> {
                         a.span,
                         "not a known attribute",
                     )
-                    .with_help("the only attribute is `#[builtin]`, used by the standard library"),
+                    .with_help("the only attributes are `#[builtin]` and `#[internal]`, used by the standard library"),
                 );
             } else if !unit.is_stdlib {
                 self.emit(
                     Diagnostic::error(
                         "E0108",
-                        "`#[builtin]` is reserved for the standard library",
+                        format!("`#[{}]` is reserved for the standard library", a.name.name),
                         a.span,
-                        "only the standard library's primitives are built in",
+                        if a.name.name == "builtin" {
+                            "only the standard library's primitives are built in"
+                        } else {
+                            "only the standard library has internal helpers"
+                        },
                     )
-                    .with_help("give the function a body"),
+                    .with_help(if a.name.name == "builtin" {
+                        "give the function a body"
+                    } else {
+                        "remove `#[internal]`: a function of yours is visible in your program"
+                    }),
                 );
             }
         }

@@ -120,8 +120,14 @@ impl Program {
     }
     /// Look up a function from code in `module`: `list::len` is explicit; a bare name is looked up in
     /// the current module first, then globally.
+    /// A function by path. A standard library helper marked `#[internal]` is found only from
+    /// inside its own module: elsewhere it does not exist.
     pub fn lookup_fn(&self, from_module: Option<&str>, path: &Path) -> Option<(QualName, ItemRef)> {
-        self.lookup_in(&self.fns, from_module, path)
+        let (q, r) = self.lookup_in(&self.fns, from_module, path)?;
+        if q.module.as_deref() != from_module && self.fn_def(r).is_some_and(FnDef::is_internal) {
+            return None;
+        }
+        Some((q, r))
     }
     pub fn lookup_struct(
         &self,

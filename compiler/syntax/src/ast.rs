@@ -156,6 +156,10 @@ impl FnDef {
     pub fn is_builtin(&self) -> bool {
         self.attrs.iter().any(|a| a.name.name == "builtin")
     }
+    /// A standard library helper that only its own module may call (`#[internal]`).
+    pub fn is_internal(&self) -> bool {
+        self.attrs.iter().any(|a| a.name.name == "internal")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

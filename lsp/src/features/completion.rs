@@ -157,6 +157,9 @@ impl Completer<'_> {
             .filter(|(q, _)| q.module.as_deref() == Some(module))
             .filter_map(|(q, r)| {
                 let f = self.cx.program.fn_def(*r)?;
+                if f.is_internal() {
+                    return None;
+                }
                 Some(item(
                     &q.name,
                     CompletionKind::Function,
