@@ -7,9 +7,26 @@
 use crate::code::{ChoiceKind, Instr, Labels, RoleCode};
 use crate::{Finding, Kind, Located, Options, Report};
 use chor_diagnostics::Span;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The visited set's keys are already hashes: use them as they are.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
 
 /// A message in a channel: the value itself is abstracted away.
 const VALUE: u32 = 0;
@@ -71,10 +88,17 @@ pub(crate) struct Explorer<'a> {
     opts: &'a Options,
     n: usize,
     maps: Maps,
-    states: Vec<Box<[u32]>>,
+    /// Every state's encoding, back to back; state `i` starts at `starts[i]`.
+    data: Vec<u32>,
+    starts: Vec<usize>,
     edges: Vec<Edge>,
+    /// Reused buffers: the successor being encoded, and a role's new call stack.
+    scratch: Vec<u32>,
+    stack_buf: Vec<Frame>,
+    /// Per role and procedure, a number naming its choreography (for the depth bound).
+    chor_ids: Vec<Vec<u32>>,
     /// First state index per hash, then a chain through `chain` for collisions.
-    heads: HashMap<u64, u32>,
+    heads: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
     chain: Vec<u32>,
     transitions: usize,
     cut: usize,
@@ -91,9 +115,27 @@ impl<'a> Explorer<'a> {
             opts,
             n: codes.len(),
             maps: Maps::default(),
-            states: Vec::new(),
+            data: Vec::new(),
+            starts: Vec::new(),
             edges: Vec::new(),
-            heads: HashMap::new(),
+            scratch: Vec::new(),
+            stack_buf: Vec::new(),
+            chor_ids: {
+                let mut ids: HashMap<&str, u32> = HashMap::new();
+                codes
+                    .iter()
+                    .map(|c| {
+                        c.procs
+                            .iter()
+                            .map(|p| {
+                                let next = ids.len() as u32;
+                                *ids.entry(p.name.as_str()).or_insert(next)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            },
+            heads: HashMap::default(),
             chain: Vec::new(),
             transitions: 0,
             cut: 0,
@@ -130,19 +172,37 @@ impl<'a> Explorer<'a> {
         }
     }
 
-    fn encode(&self, w: &Work) -> Box<[u32]> {
-        let mut v = Vec::new();
-        for s in &w.stacks {
-            v.push(s.len() as u32);
+    /// Encode `w` changed by one step of role `r`: its new call stack, a message taken from the
+    /// front of channel `pop`, messages appended by `push`.
+    fn encode_into(
+        &self,
+        out: &mut Vec<u32>,
+        w: &Work,
+        r: usize,
+        stack: &[Frame],
+        pop: Option<usize>,
+        push: &[(usize, u32)],
+    ) {
+        out.clear();
+        for (i, s) in w.stacks.iter().enumerate() {
+            let s = if i == r { stack } else { s.as_slice() };
+            out.push(s.len() as u32);
             for f in s {
-                v.extend([f.proc, f.map, f.pc]);
+                out.extend([f.proc, f.map, f.pc]);
             }
         }
-        for c in &w.chans {
-            v.push(c.len() as u32);
-            v.extend(c.iter().copied());
+        for (c, q) in w.chans.iter().enumerate() {
+            let skip = usize::from(pop == Some(c));
+            let added = push.iter().filter(|(pc, _)| *pc == c).count();
+            out.push((q.len() - skip.min(q.len()) + added) as u32);
+            out.extend(q.iter().skip(skip).copied());
+            out.extend(push.iter().filter(|(pc, _)| *pc == c).map(|(_, m)| *m));
         }
-        v.into_boxed_slice()
+    }
+
+    fn state(&self, i: usize) -> &[u32] {
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.data.len());
+        &self.data[self.starts[i]..end]
     }
 
     fn decode(&self, enc: &[u32]) -> Work {
@@ -168,29 +228,56 @@ impl<'a> Explorer<'a> {
         Work { stacks, chans }
     }
 
+    /// A fast multiplicative hash (states are hashed once per transition).
     fn hash(enc: &[u32]) -> u64 {
-        let mut h = DefaultHasher::new();
-        enc.hash(&mut h);
-        h.finish()
+        let mut h: u64 = enc.len() as u64;
+        for &x in enc {
+            h = (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        // The table uses both the low and the high bits.
+        h ^ (h >> 29)
     }
 
-    /// Add a state unless it was seen; true if it is new.
-    fn add(&mut self, w: &Work, edge: Edge) -> bool {
-        let enc = self.encode(w);
-        let h = Self::hash(&enc);
+    /// Add the state in `self.scratch` unless it was seen; true if it is new.
+    fn add_scratch(&mut self, edge: Edge) -> bool {
+        let h = Self::hash(&self.scratch);
         let mut at = self.heads.get(&h).copied().unwrap_or(NONE);
         while at != NONE {
-            if self.states[at as usize] == enc {
+            if self.state(at as usize) == self.scratch.as_slice() {
                 return false;
             }
             at = self.chain[at as usize];
         }
-        let idx = self.states.len() as u32;
+        let idx = self.starts.len() as u32;
         let prev = self.heads.insert(h, idx).unwrap_or(NONE);
         self.chain.push(prev);
-        self.states.push(enc);
+        self.starts.push(self.data.len());
+        self.data.extend_from_slice(&self.scratch);
         self.edges.push(edge);
         true
+    }
+
+    /// Count a transition of role `r` to `w` changed as in `encode_into`, and add the state.
+    fn succ(&mut self, w: &Work, r: usize, pop: Option<usize>, push: &[(usize, u32)], edge: Edge) {
+        let mut out = std::mem::take(&mut self.scratch);
+        let stack = std::mem::take(&mut self.stack_buf);
+        self.encode_into(&mut out, w, r, &stack, pop, push);
+        self.stack_buf = stack;
+        self.scratch = out;
+        self.transitions += 1;
+        self.add_scratch(edge);
+    }
+
+    /// Put role `r`'s stack into `stack_buf`, past `top` at `pc`, settled at its next action.
+    fn advance(&mut self, w: &Work, r: usize, pc: u32) {
+        let mut s = std::mem::take(&mut self.stack_buf);
+        s.clear();
+        s.extend_from_slice(&w.stacks[r]);
+        if let Some(t) = s.last_mut() {
+            t.pc = pc;
+        }
+        self.normalize(r, &mut s);
+        self.stack_buf = s;
     }
 
     pub(crate) fn run(mut self) -> Report {
@@ -224,21 +311,26 @@ impl<'a> Explorer<'a> {
             },
             arm: 0,
         };
-        self.add(&init, root);
+        let stacks = init.stacks.clone();
+        self.stack_buf = stacks.first().cloned().unwrap_or_default();
+        let mut out = std::mem::take(&mut self.scratch);
+        self.encode_into(&mut out, &init, 0, &self.stack_buf, None, &[]);
+        self.scratch = out;
+        self.add_scratch(root);
         let mut i = 0;
         let mut complete = true;
-        while i < self.states.len() {
-            if self.states.len() > self.opts.max_states {
+        while i < self.starts.len() {
+            if self.starts.len() > self.opts.max_states {
                 complete = false;
                 break;
             }
-            let w = self.decode(&self.states[i]);
+            let w = self.decode(self.state(i));
             self.expand(i as u32, &w);
             i += 1;
         }
         Report {
             roles: self.codes.iter().map(|c| c.role.clone()).collect(),
-            states: self.states.len(),
+            states: self.starts.len(),
             transitions: self.transitions,
             cut: self.cut,
             depth: self.opts.depth,
@@ -264,66 +356,51 @@ impl<'a> Explorer<'a> {
                 frame: top,
                 arm,
             };
-            // Advance the role past `top` to `pc`, then settle it at its next action.
-            let step = |ex: &Self, s: &mut Work, pc: u32| {
-                if let Some(t) = s.stacks[r].last_mut() {
-                    t.pc = pc;
-                }
-                ex.normalize(r, &mut s.stacks[r]);
-            };
             match instr {
                 Instr::Send { to, .. } | Instr::Select { to, .. } => {
                     let msg = match instr {
                         Instr::Select { label, .. } => label_msg(*label),
                         _ => VALUE,
                     };
-                    let mut s = w.clone();
-                    for &t in to {
-                        let g = self.global(top, t);
-                        s.chans[r * n + g].push_back(msg);
-                    }
-                    step(self, &mut s, top.pc + 1);
+                    let push: Vec<(usize, u32)> = to
+                        .iter()
+                        .map(|&t| (r * n + self.global(top, t), msg))
+                        .collect();
+                    self.advance(w, r, top.pc + 1);
+                    self.succ(w, r, None, &push, edge(0));
                     moved = true;
-                    self.transitions += 1;
-                    self.add(&s, edge(0));
                 }
                 Instr::Recv { from, .. } => {
-                    let g = self.global(top, *from);
-                    match w.chans[g * n + r].front() {
+                    let c = self.global(top, *from) * n + r;
+                    match w.chans[c].front() {
                         None => {}
                         Some(&VALUE) => {
-                            let mut s = w.clone();
-                            s.chans[g * n + r].pop_front();
-                            step(self, &mut s, top.pc + 1);
+                            self.advance(w, r, top.pc + 1);
+                            self.succ(w, r, Some(c), &[], edge(0));
                             moved = true;
-                            self.transitions += 1;
-                            self.add(&s, edge(0));
                         }
                         Some(&m) => {
                             stuck_wrong = true;
-                            self.unexpected(idx, w, r, top, g, m);
+                            self.unexpected(idx, r, top, c / n, m);
                         }
                     }
                 }
                 Instr::Branch { from, arms, .. } => {
-                    let g = self.global(top, *from);
-                    match w.chans[g * n + r].front() {
+                    let c = self.global(top, *from) * n + r;
+                    match w.chans[c].front() {
                         None => {}
                         Some(&m) => match arms
                             .iter()
                             .position(|(l, _)| m != VALUE && label_msg(*l) == m)
                         {
                             Some(k) => {
-                                let mut s = w.clone();
-                                s.chans[g * n + r].pop_front();
-                                step(self, &mut s, arms[k].1 as u32);
+                                self.advance(w, r, arms[k].1 as u32);
+                                self.succ(w, r, Some(c), &[], edge(k as u32));
                                 moved = true;
-                                self.transitions += 1;
-                                self.add(&s, edge(k as u32));
                             }
                             None => {
                                 stuck_wrong = true;
-                                self.unexpected(idx, w, r, top, g, m);
+                                self.unexpected(idx, r, top, c / n, m);
                             }
                         },
                     }
@@ -334,18 +411,17 @@ impl<'a> Explorer<'a> {
                         stopped = true;
                     }
                     for (k, &t) in targets.iter().enumerate() {
-                        let mut s = w.clone();
-                        step(self, &mut s, t as u32);
+                        self.advance(w, r, t as u32);
+                        self.succ(w, r, None, &[], edge(k as u32));
                         moved = true;
-                        self.transitions += 1;
-                        self.add(&s, edge(k as u32));
                     }
                 }
                 Instr::Call { proc, roles, span } => {
                     let callee = &self.codes[r].procs[*proc];
+                    let ids = &self.chor_ids[r];
                     let active = w.stacks[r]
                         .iter()
-                        .filter(|f| self.codes[r].procs[f.proc as usize].name == callee.name)
+                        .filter(|f| ids[f.proc as usize] == ids[*proc])
                         .count();
                     if active >= self.opts.depth {
                         stopped = true;
@@ -378,19 +454,21 @@ impl<'a> Explorer<'a> {
                         continue;
                     }
                     let map = self.maps.id(map);
-                    let mut s = w.clone();
-                    if let Some(t) = s.stacks[r].last_mut() {
+                    let mut s = std::mem::take(&mut self.stack_buf);
+                    s.clear();
+                    s.extend_from_slice(&w.stacks[r]);
+                    if let Some(t) = s.last_mut() {
                         t.pc += 1;
                     }
-                    s.stacks[r].push(Frame {
+                    s.push(Frame {
                         proc: *proc as u32,
                         map,
                         pc: 0,
                     });
-                    self.normalize(r, &mut s.stacks[r]);
+                    self.normalize(r, &mut s);
+                    self.stack_buf = s;
+                    self.succ(w, r, None, &[], edge(0));
                     moved = true;
-                    self.transitions += 1;
-                    self.add(&s, edge(0));
                 }
                 Instr::Jump(_) | Instr::Return => {}
             }
@@ -482,7 +560,7 @@ impl<'a> Explorer<'a> {
         self.report(Kind::Deadlock, key, summary, at, idx, None);
     }
 
-    fn unexpected(&mut self, idx: u32, w: &Work, r: usize, top: Frame, from: usize, m: u32) {
+    fn unexpected(&mut self, idx: u32, r: usize, top: Frame, from: usize, m: u32) {
         let (expect, span) = match self.instr(r, top) {
             Instr::Recv { span, .. } => ("a value".to_owned(), *span),
             Instr::Branch { arms, span, .. } => {
@@ -491,7 +569,6 @@ impl<'a> Explorer<'a> {
             }
             _ => return,
         };
-        let _ = w;
         let got = self.msg_text(m);
         let from_name = self.codes[from].role.clone();
         let text = format!("expects {expect} from {from_name}, but the next message is {got}");
