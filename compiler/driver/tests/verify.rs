@@ -446,3 +446,97 @@ fn the_command_prints_states_and_exits_by_findings() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("error"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Early `return` inside a branch (several shapes), with the branch that returns taken.
+const EARLY_RETURNS: &[&str] = &[
+    r#"
+choreography Pick(A, B)(n: Int@A) -> Int@A {
+    if A.n > 0 {
+        A -> B[Pos];
+        return A.n;
+    } else {
+        A -> B[Neg];
+    }
+    A.n -> B.m;
+    B.(m + 1) -> A.k;
+    return A.k;
+}
+choreography main(A, B) {
+    let A.r = Pick(A, B)(A.5);
+    A.print(to_string(r));
+}
+"#,
+    r#"
+choreography Pick(A, B)(n: Int@A) -> Int@A {
+    if A.n > 0 {
+        A -> B[Pos];
+        return A.n;
+    }
+    A -> B[Neg];
+    A.n -> B.m;
+    return A.n;
+}
+choreography main(A, B) {
+    let A.r = Pick(A, B)(A.5);
+    A.print(to_string(r));
+}
+"#,
+    r#"
+choreography Pick(A, B, C)(o: Option<Int>@A) -> Int@A {
+    match A.o {
+        Some(v) => {
+            A -> B, C[Got];
+            return A.v;
+        },
+        None => {
+            A -> B, C[Nothing];
+        },
+    }
+    A.0 -> C.z;
+    C.z -> B.w;
+    return A.1;
+}
+choreography main(A, B, C) {
+    let A.r = Pick(A, B, C)(A.Some(3));
+    A.print(to_string(r));
+}
+"#,
+];
+
+#[test]
+fn a_projected_run_that_gets_stuck_is_a_finding() {
+    // Cross-check with the projected interpreter: whenever the checks accept a program whose
+    // projected run fails, the verifier reports it (it explores the run's path among others).
+    let mut accepted = 0;
+    for (i, src) in EARLY_RETURNS.iter().enumerate() {
+        let prog = from_source("early.chor", src, vec![]);
+        if prog.diagnostics.iter().any(|d| d.is_error())
+            || !chor_project::check_choices(&prog).is_empty()
+        {
+            continue;
+        }
+        let Ok(locals) = chor_driver::projections(&prog) else {
+            continue;
+        };
+        accepted += 1;
+        let r = verify(&locals);
+        let (_, run) =
+            chor_driver::run_projected_capture(&prog, vec![], std::time::Duration::from_secs(2))
+                .expect("projects");
+        eprintln!("program {i}: run {run:?}; findings {:?}", summary(&r));
+        if run.is_err() {
+            assert!(
+                !r.ok(),
+                "program {i}: the run failed ({run:?}) but\n{}",
+                show(&r)
+            );
+        }
+        if r.ok() {
+            assert_eq!(run, Ok(()), "program {i}");
+        }
+    }
+    eprintln!(
+        "{accepted} of {} early-return programs accepted",
+        EARLY_RETURNS.len()
+    );
+}
