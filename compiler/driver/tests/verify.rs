@@ -238,6 +238,7 @@ fn all_mutants_caught(edit: &Edit, kinds: &[Kind]) -> usize {
             checked += 1;
         }
     }
+    eprintln!("{checked} mutants, each caught as one of {kinds:?}");
     checked
 }
 
