@@ -277,6 +277,33 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
     0
 }
 
+/// `chor verify FILE [--depth N]`: explore every interleaving of the projected programs and
+/// report deadlocks, orphan messages and unexpected messages; exit 1 on any finding.
+pub fn cmd_verify(path: &Path, depth: Option<usize>, color: bool) -> i32 {
+    let (s, _, locals) = match prepare(path, color) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let mut opts = chor_verify::Options::default();
+    if let Some(d) = depth {
+        opts.depth = d;
+    }
+    match chor_verify::verify(&locals, &opts) {
+        Ok(report) => {
+            let loc = |sp: chor_diagnostics::Span| {
+                let (line, _) = chor_diagnostics::line_col(&s.db.text(sp.file), sp.start);
+                format!("{}:{line}", s.db.name(sp.file))
+            };
+            print!("{}", report.render(&loc));
+            i32::from(!report.ok())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
 /// `chor simulate FILE [--trace]`
 pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
     let s = match Session::open_colored(path, color) {

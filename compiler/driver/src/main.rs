@@ -56,6 +56,14 @@ enum Command {
         #[arg(long)]
         role: Option<String>,
     },
+    /// Explore every interleaving of the projected programs; report deadlocks, orphan and
+    /// unexpected messages with a trace, or the number of states explored.
+    Verify {
+        file: PathBuf,
+        /// How many nested activations of one choreography a role may enter (default 3).
+        #[arg(long, value_name = "N")]
+        depth: Option<usize>,
+    },
     /// Run the global program in the reference interpreter.
     Simulate {
         file: PathBuf,
@@ -136,6 +144,7 @@ fn real_main() -> i32 {
             .max()
             .unwrap_or(0),
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
+        Command::Verify { file, depth } => chor_driver::cmd_verify(&file, depth, color),
         Command::Build { file, out, backend } => {
             chor_driver::cmd_build(&file, &out, color, backend.get())
         }

@@ -1,0 +1,543 @@
+//! `chor verify`: the independent checker finds nothing on the projections of every example and
+//! of generated programs, and finds the bug, of the right kind and with a trace, in projections
+//! broken on purpose (a dropped selection, a changed label, swapped messages, a dropped receive,
+//! receives reordered around a send).
+
+mod common;
+
+use chor_check::program::from_source;
+use chor_project::{LKind, LStmt, LocalProgram};
+use chor_verify::{Kind, Options, Report};
+
+fn project(name: &str, src: &str) -> Vec<LocalProgram> {
+    let prog = from_source(name, src, vec![]);
+    let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}\n{src}");
+    chor_driver::projections(&prog).unwrap_or_else(|d| panic!("{name}: {d:?}"))
+}
+
+fn verify(locals: &[LocalProgram]) -> Report {
+    chor_verify::verify(locals, &Options::default()).expect("projection output is well-formed")
+}
+
+fn show(r: &Report) -> String {
+    r.render(&|s| format!("@{}", s.start))
+}
+
+fn examples() -> Vec<(String, Vec<LocalProgram>)> {
+    common::examples()
+        .into_iter()
+        .map(|p| {
+            let src = std::fs::read_to_string(&p).expect("readable");
+            let name = p.display().to_string();
+            let locals = project(&name, &src);
+            (name, locals)
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_verifies() {
+    let all = examples();
+    assert!(all.len() >= 8, "found {} examples", all.len());
+    for (name, locals) in all {
+        let r = verify(&locals);
+        assert!(r.ok(), "{name}:\n{}", show(&r));
+        assert!(r.states > 1 && r.transitions >= r.states - 1, "{name}");
+        eprintln!(
+            "{name}: {} states, {} transitions, {} cut",
+            r.states, r.transitions, r.cut
+        );
+    }
+}
+
+/// How many generated programs to verify (override with CHOR_VERIFY_CASES).
+fn cases(default: u64) -> u64 {
+    std::env::var("CHOR_VERIFY_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn verify_generated(seeds: std::ops::Range<u64>) -> usize {
+    let mut states = 0;
+    for seed in seeds {
+        let src = common::generate::program(seed);
+        let locals = project("gen.chor", &src);
+        let r = verify(&locals);
+        assert!(r.ok(), "seed {seed}:\n{}\n{src}", show(&r));
+        states += r.states;
+    }
+    states
+}
+
+#[test]
+fn generated_programs_verify() {
+    let n = cases(1000);
+    let states = verify_generated(0..n);
+    eprintln!("verify: {n} generated programs, {states} states in all, 0 findings");
+}
+
+#[test]
+#[ignore = "long run: cargo test -p chor --test verify -- --ignored"]
+fn many_generated_programs_verify() {
+    let n = cases(20_000);
+    let states = verify_generated(1000..1000 + n);
+    eprintln!("verify: {n} generated programs, {states} states in all, 0 findings");
+}
+
+// ---- mutations -------------------------------------------------------------------------
+
+/// An edit at position `i` of a statement list: with `apply` false it only says whether it
+/// applies there.
+type Edit = dyn Fn(&mut Vec<LStmt>, usize, bool) -> bool;
+
+/// Children statement lists of a statement.
+fn children(s: &mut LStmt) -> Vec<&mut Vec<LStmt>> {
+    match &mut s.kind {
+        LKind::Branch { arms, .. } => arms.iter_mut().map(|(_, b)| b).collect(),
+        LKind::If { then, els, .. } => vec![then, els],
+        LKind::Match { arms, .. } => arms.iter_mut().map(|(_, b)| b).collect(),
+        LKind::Block(b) => vec![b],
+        _ => Vec::new(),
+    }
+}
+
+/// Apply the edit at its `n`-th place in the list or inside it; true when it was applied.
+fn edit_list(list: &mut Vec<LStmt>, edit: &Edit, n: usize, count: &mut usize) -> bool {
+    for i in 0..list.len() {
+        if edit(list, i, false) {
+            if *count == n {
+                return edit(list, i, true);
+            }
+            *count += 1;
+        }
+        if let Some(s) = list.get_mut(i) {
+            for c in children(s) {
+                if edit_list(c, edit, n, count) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The programs with the edit applied at its `n`-th place (counting over every role and
+/// procedure), or None when it has fewer places.
+fn mutate(locals: &[LocalProgram], edit: &Edit, n: usize) -> Option<Vec<LocalProgram>> {
+    let mut out = locals.to_vec();
+    let mut count = 0;
+    for l in &mut out {
+        for p in l.procs.values_mut() {
+            if edit_list(&mut p.body, edit, n, &mut count) {
+                return Some(out);
+            }
+        }
+    }
+    None
+}
+
+/// Every mutant of `locals` under `edit`.
+fn mutants(locals: &[LocalProgram], edit: &Edit) -> Vec<Vec<LocalProgram>> {
+    (0..).map_while(|n| mutate(locals, edit, n)).collect()
+}
+
+fn drop_select(l: &mut Vec<LStmt>, i: usize, apply: bool) -> bool {
+    let hit = matches!(l[i].kind, LKind::Select { .. });
+    if hit && apply {
+        l.remove(i);
+    }
+    hit
+}
+
+#[allow(clippy::ptr_arg)] // the signature every edit shares; some remove statements
+fn rename_label(l: &mut Vec<LStmt>, i: usize, apply: bool) -> bool {
+    match &mut l[i].kind {
+        LKind::Select { label, .. } => {
+            if apply {
+                *label = format!("{label}Mutated");
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+fn drop_recv(l: &mut Vec<LStmt>, i: usize, apply: bool) -> bool {
+    let hit = matches!(l[i].kind, LKind::Recv { .. });
+    if hit && apply {
+        l.remove(i);
+    }
+    hit
+}
+
+fn drop_send(l: &mut Vec<LStmt>, i: usize, apply: bool) -> bool {
+    let hit = matches!(l[i].kind, LKind::Send { .. });
+    if hit && apply {
+        l.remove(i);
+    }
+    hit
+}
+
+/// The roles a message statement goes to.
+fn targets(s: &LStmt) -> &[String] {
+    match &s.kind {
+        LKind::Send { to, .. } | LKind::Select { to, .. } => to,
+        _ => &[],
+    }
+}
+
+/// A selection and the next statement, a value sent to one of the same roles, swap places:
+/// that role now gets the value where it waits for the label.
+#[allow(clippy::ptr_arg)] // the signature every edit shares; some remove statements
+fn swap_select_and_send(l: &mut Vec<LStmt>, i: usize, apply: bool) -> bool {
+    let hit = i + 1 < l.len()
+        && matches!(l[i].kind, LKind::Select { .. })
+        && matches!(l[i + 1].kind, LKind::Send { .. })
+        && targets(&l[i])
+            .iter()
+            .any(|t| targets(&l[i + 1]).contains(t));
+    if hit && apply {
+        l.swap(i, i + 1);
+    }
+    hit
+}
+
+fn summary(r: &Report) -> Vec<Kind> {
+    r.findings.iter().map(|f| f.kind).collect()
+}
+
+/// Check every mutant of every example and of some generated programs: each has a finding of
+/// one of `kinds`, with a trace that names source lines. Returns how many mutants were checked.
+fn all_mutants_caught(edit: &Edit, kinds: &[Kind]) -> usize {
+    let mut programs = examples();
+    for seed in 0..60 {
+        let src = common::generate::program(seed);
+        programs.push((format!("seed {seed}"), project("gen.chor", &src)));
+    }
+    let mut checked = 0;
+    for (name, locals) in programs {
+        for (k, m) in mutants(&locals, edit).into_iter().enumerate() {
+            let r = verify(&m);
+            assert!(
+                r.findings.iter().any(|f| kinds.contains(&f.kind)),
+                "{name}, mutant {k}: expected one of {kinds:?}, got {:?}\n{}",
+                summary(&r),
+                show(&r)
+            );
+            for f in &r.findings {
+                assert!(
+                    f.at.iter()
+                        .chain(&f.trace)
+                        .all(|a| a.span.is_some() || a.text == "has finished"),
+                    "{name}: a step without a source line\n{}",
+                    show(&r)
+                );
+            }
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} mutants, each caught as one of {kinds:?}");
+    checked
+}
+
+#[test]
+fn a_dropped_selection_is_caught() {
+    let n = all_mutants_caught(
+        &drop_select,
+        &[Kind::UnexpectedMessage, Kind::Deadlock, Kind::OrphanMessage],
+    );
+    assert!(n > 50, "{n} mutants");
+}
+
+#[test]
+fn a_changed_label_is_an_unexpected_message() {
+    let n = all_mutants_caught(&rename_label, &[Kind::UnexpectedMessage]);
+    assert!(n > 50, "{n} mutants");
+}
+
+#[test]
+fn a_selection_swapped_with_a_send_is_an_unexpected_message() {
+    let n = all_mutants_caught(&swap_select_and_send, &[Kind::UnexpectedMessage]);
+    assert!(n > 10, "{n} mutants");
+}
+
+#[test]
+fn a_dropped_receive_is_caught() {
+    let n = all_mutants_caught(
+        &drop_recv,
+        &[Kind::OrphanMessage, Kind::UnexpectedMessage, Kind::Deadlock],
+    );
+    assert!(n > 100, "{n} mutants");
+}
+
+#[test]
+fn a_dropped_send_is_caught() {
+    let n = all_mutants_caught(
+        &drop_send,
+        &[Kind::Deadlock, Kind::UnexpectedMessage, Kind::OrphanMessage],
+    );
+    assert!(n > 100, "{n} mutants");
+}
+
+const RING: &str = r#"
+choreography main(A, B, C) {
+    A.1 -> B.x;
+    B.x -> C.y;
+    C.(y + 1) -> B.z;
+    B.print(to_string(z));
+}
+"#;
+
+fn role_body(locals: &mut [LocalProgram], role: &str) -> Vec<LStmt> {
+    let l = locals
+        .iter_mut()
+        .find(|l| l.role == role)
+        .expect("role exists");
+    let entry = l.entry.clone();
+    l.procs.get_mut(&entry).expect("entry").body.clone()
+}
+
+fn set_role_body(locals: &mut [LocalProgram], role: &str, body: Vec<LStmt>) {
+    let l = locals
+        .iter_mut()
+        .find(|l| l.role == role)
+        .expect("role exists");
+    let entry = l.entry.clone();
+    l.procs.get_mut(&entry).expect("entry").body = body;
+}
+
+fn positions(body: &[LStmt], pred: fn(&LKind) -> bool) -> Vec<usize> {
+    (0..body.len()).filter(|&i| pred(&body[i].kind)).collect()
+}
+
+#[test]
+fn receives_reordered_around_a_send_deadlock_with_a_trace() {
+    let mut locals = project("ring.chor", RING);
+    assert!(verify(&locals).ok());
+    // B: recv x <- A; send x -> C; recv z <- C. Receiving from C first waits for C, which
+    // waits for B's send.
+    let mut body = role_body(&mut locals, "B");
+    let recvs = positions(&body, |k| matches!(k, LKind::Recv { .. }));
+    assert_eq!(recvs.len(), 2, "{body:?}");
+    body.swap(recvs[0], recvs[1]);
+    set_role_body(&mut locals, "B", body);
+    let r = verify(&locals);
+    assert_eq!(summary(&r), vec![Kind::Deadlock], "{}", show(&r));
+    let f = &r.findings[0];
+    let waiting: Vec<(&str, &str)> =
+        f.at.iter()
+            .map(|a| (a.role.as_str(), a.text.as_str()))
+            .collect();
+    assert_eq!(
+        waiting,
+        vec![
+            ("B", "waits for a value from C"),
+            ("C", "waits for a value from B"),
+            ("A", "has finished"),
+        ]
+    );
+    // A's send is the only thing that could happen first.
+    assert_eq!(f.trace.len(), 1);
+    assert_eq!(
+        (f.trace[0].role.as_str(), f.trace[0].text.as_str()),
+        ("A", "sends a value to B")
+    );
+    let text = r.render(&|s| {
+        let (line, _) = chor_diagnostics::line_col(RING, s.start);
+        format!("ring.chor:{line}")
+    });
+    assert!(
+        text.contains("B waits for a value from C (ring.chor:5)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1. A sends a value to B (ring.chor:3)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn adjacent_receives_from_different_senders_may_swap() {
+    // With asynchronous channels, the order of two receives in a row never matters: no false
+    // alarm on any such swap in the examples or generated programs.
+    #[allow(clippy::ptr_arg)] // the signature every edit shares; some remove statements
+    fn swap_recvs(l: &mut Vec<LStmt>, i: usize, apply: bool) -> bool {
+        let hit = i + 1 < l.len()
+            && match (&l[i].kind, &l[i + 1].kind) {
+                (LKind::Recv { from: a, .. }, LKind::Recv { from: b, .. }) => a != b,
+                _ => false,
+            };
+        if hit && apply {
+            l.swap(i, i + 1);
+        }
+        hit
+    }
+    let mut programs = examples();
+    for seed in 0..60 {
+        let src = common::generate::program(seed);
+        programs.push((format!("seed {seed}"), project("gen.chor", &src)));
+    }
+    let mut checked = 0;
+    for (name, locals) in programs {
+        for m in mutants(&locals, &swap_recvs) {
+            let r = verify(&m);
+            assert!(r.ok(), "{name}:\n{}", show(&r));
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{checked}");
+}
+
+#[test]
+fn a_send_moved_after_a_receive_deadlocks() {
+    // A: send -> B; recv <- B. Swapping them makes both roles wait for each other.
+    let src = r#"
+choreography main(A, B) {
+    A.1 -> B.x;
+    B.(x + 1) -> A.y;
+    A.print(to_string(y));
+}
+"#;
+    let mut locals = project("swap.chor", src);
+    let mut body = role_body(&mut locals, "A");
+    let s = positions(&body, |k| matches!(k, LKind::Send { .. }))[0];
+    let r = positions(&body, |k| matches!(k, LKind::Recv { .. }))[0];
+    body.swap(s, r);
+    set_role_body(&mut locals, "A", body);
+    let rep = verify(&locals);
+    assert_eq!(summary(&rep), vec![Kind::Deadlock], "{}", show(&rep));
+    assert!(rep.findings[0].trace.is_empty());
+}
+
+#[test]
+fn the_command_prints_states_and_exits_by_findings() {
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_chor"))
+        .args(["verify", "../../examples/two_buyer.chor"])
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}");
+    assert!(
+        out.starts_with("verified: ") && out.contains(" states, "),
+        "{out}"
+    );
+    assert!(out.contains(", 0 findings"), "{out}");
+
+    let deeper = std::process::Command::new(env!("CARGO_BIN_EXE_chor"))
+        .args(["verify", "../../examples/merge_sort.chor", "--depth", "1"])
+        .output()
+        .expect("runs");
+    let out1 = String::from_utf8_lossy(&deeper.stdout);
+    assert!(deeper.status.success(), "{out1}");
+    assert!(out1.contains("cut at recursion depth 1"), "{out1}");
+
+    // A program the checks reject is reported as by `chor check`, with exit 1.
+    let dir = std::env::temp_dir().join(format!("chor-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let bad = dir.join("bad.chor");
+    std::fs::write(&bad, "choreography main(A, B) { A.x -> B.y; }\n").expect("write");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_chor"))
+        .arg("verify")
+        .arg(&bad)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("error"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Early `return` inside a branch (several shapes), with the branch that returns taken.
+const EARLY_RETURNS: &[&str] = &[
+    r#"
+choreography Pick(A, B)(n: Int@A) -> Int@A {
+    if A.n > 0 {
+        A -> B[Pos];
+        return A.n;
+    } else {
+        A -> B[Neg];
+    }
+    A.n -> B.m;
+    B.(m + 1) -> A.k;
+    return A.k;
+}
+choreography main(A, B) {
+    let A.r = Pick(A, B)(A.5);
+    A.print(to_string(r));
+}
+"#,
+    r#"
+choreography Pick(A, B)(n: Int@A) -> Int@A {
+    if A.n > 0 {
+        A -> B[Pos];
+        return A.n;
+    }
+    A -> B[Neg];
+    A.n -> B.m;
+    return A.n;
+}
+choreography main(A, B) {
+    let A.r = Pick(A, B)(A.5);
+    A.print(to_string(r));
+}
+"#,
+    r#"
+choreography Pick(A, B, C)(o: Option<Int>@A) -> Int@A {
+    match A.o {
+        Some(v) => {
+            A -> B, C[Got];
+            return A.v;
+        },
+        None => {
+            A -> B, C[Nothing];
+        },
+    }
+    A.0 -> C.z;
+    C.z -> B.w;
+    return A.1;
+}
+choreography main(A, B, C) {
+    let A.r = Pick(A, B, C)(A.Some(3));
+    A.print(to_string(r));
+}
+"#,
+];
+
+#[test]
+fn a_projected_run_that_gets_stuck_is_a_finding() {
+    // Cross-check with the projected interpreter: whenever the checks accept a program whose
+    // projected run fails, the verifier reports it (it explores the run's path among others).
+    let mut accepted = 0;
+    for (i, src) in EARLY_RETURNS.iter().enumerate() {
+        let prog = from_source("early.chor", src, vec![]);
+        if prog.diagnostics.iter().any(|d| d.is_error())
+            || !chor_project::check_choices(&prog).is_empty()
+        {
+            continue;
+        }
+        let Ok(locals) = chor_driver::projections(&prog) else {
+            continue;
+        };
+        accepted += 1;
+        let r = verify(&locals);
+        let (_, run) =
+            chor_driver::run_projected_capture(&prog, vec![], std::time::Duration::from_secs(2))
+                .expect("projects");
+        eprintln!("program {i}: run {run:?}; findings {:?}", summary(&r));
+        if run.is_err() {
+            assert!(
+                !r.ok(),
+                "program {i}: the run failed ({run:?}) but\n{}",
+                show(&r)
+            );
+        }
+        if r.ok() {
+            assert_eq!(run, Ok(()), "program {i}");
+        }
+    }
+    eprintln!(
+        "{accepted} of {} early-return programs accepted",
+        EARLY_RETURNS.len()
+    );
+}
