@@ -274,6 +274,16 @@ fn references_of_a_role_and_of_a_variable() {
     ");
 }
 
+#[test]
+fn references_of_a_selection_label() {
+    let src = "choreography main(A, B) {\n    if A.(1 > 0) {\n        A -> B[Go];\n    } else {\n        A -> B[Stop];\n    }\n    if A.(2 > 0) {\n        A -> B[G$0o];\n    } else {\n        A -> B[Stop];\n    }\n}\n";
+    // Both `Go` selections, not `Stop`.
+    assert_eq!(
+        references(src),
+        "/main.chor:3:16 `Go`\n/main.chor:8:16 `Go`"
+    );
+}
+
 fn rename(src: &str, new_name: &str) -> String {
     let f = fixture(src);
     match features::rename(&f.db, f.file, f.offset, new_name, &[]) {

@@ -3,6 +3,7 @@
 //! definitions), and imported files are part of the program, so results cross files.
 
 use super::index::{DefKind, Index, target_at};
+use super::semantic::Labels;
 use super::walk::{self, Visit};
 use super::{FileCx, is_identifier, touches};
 use crate::Analysis;
@@ -31,13 +32,34 @@ pub fn references(
     let cx = FileCx::new(db, file);
     let index = Index::new(&cx);
     let Some(def) = target_at(&cx, &index, offset) else {
-        return Vec::new();
+        return label_references(&cx, offset);
     };
     let mut out = uses_of(db, file, def, roots);
     if include_declaration {
         out.insert(def);
     }
     out.into_iter().collect()
+}
+
+/// Selection labels need no declaration: the references of a label are the selections with the
+/// same label in the same choreography.
+fn label_references(cx: &FileCx<'_>, offset: u32) -> Vec<Span> {
+    let Some(unit) = cx.unit() else {
+        return Vec::new();
+    };
+    for item in unit.ast.iter() {
+        let mut labels = Labels(Vec::new());
+        walk::item(&mut labels, item);
+        if let Some(at) = labels.0.iter().find(|s| touches(**s, cx.file, offset)) {
+            let name = cx.slice(*at);
+            return labels
+                .0
+                .into_iter()
+                .filter(|s| cx.slice(*s) == name)
+                .collect();
+        }
+    }
+    Vec::new()
 }
 
 fn uses_of(db: &dyn Analysis, file: FileId, def: Span, roots: &[FileId]) -> BTreeSet<Span> {
