@@ -4,6 +4,10 @@
 //! ```chor,fails snippet must be rejected, and the ```text block after it is the exact report
 //! (rendered without colour, the file named `tutorial.chor`).
 //!
+//! A snippet names its file in a first-line comment (`// buy.chor — …`), and reports are rendered
+//! with that name. Every `chor … FILE.chor` command the tutorial shows uses a file that a step
+//! before it created this way (or one of `examples/`), so a reader can follow along.
+//!
 //! `TUTORIAL_PRINT=1 cargo test --test tutorial -- --nocapture` prints what each snippet
 //! produces, to paste into the tutorial after a deliberate change.
 
@@ -41,12 +45,70 @@ fn blocks(md: &str) -> Vec<Block> {
 
 struct Snippet<'a>(&'a str);
 
+impl Snippet<'_> {
+    /// The file a snippet names in its first line (`// buy.chor — …`).
+    fn file_name(&self) -> Option<String> {
+        let first = self.0.lines().next()?.strip_prefix("// ")?;
+        let name = first.split_whitespace().next()?;
+        name.ends_with(".chor").then(|| name.to_owned())
+    }
+}
+
 impl SourceMap for Snippet<'_> {
     fn name(&self, _: FileId) -> String {
-        "tutorial.chor".to_owned()
+        self.file_name()
+            .unwrap_or_else(|| "tutorial.chor".to_owned())
     }
     fn text(&self, _: FileId) -> String {
         self.0.to_owned()
+    }
+}
+
+/// The `.chor` files named in `chor …` commands of a text (`$ chor check buy.chor`,
+/// `` `chor simulate quote.chor` ``), with the line they are on.
+fn commanded_files(md: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in md.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("chor ") {
+            let after = &rest[at + "chor ".len()..];
+            let cmd: Vec<&str> = after
+                .split(|c: char| c == '`' || c == '|')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            if cmd.len() >= 2 && cmd[0].chars().all(|c| c.is_ascii_lowercase()) {
+                for w in &cmd[1..] {
+                    if w.ends_with(".chor") && !w.contains("FILE") {
+                        out.push((i + 1, (*w).to_owned()));
+                    }
+                }
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
+#[test]
+fn every_file_a_command_uses_was_created_by_an_earlier_step() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tutorial.md");
+    let md = std::fs::read_to_string(&path).expect("docs/tutorial.md exists");
+    let created: Vec<(usize, String)> = blocks(&md)
+        .iter()
+        .filter(|b| b.info.starts_with("chor"))
+        .filter_map(|b| Some((b.line, Snippet(&b.text).file_name()?)))
+        .collect();
+    let used = commanded_files(&md);
+    assert!(used.len() >= 8, "commands found: {used:?}");
+    for (line, file) in used {
+        let known = file.starts_with("examples/")
+            || created.iter().any(|(at, name)| *at < line && *name == file);
+        assert!(
+            known,
+            "docs/tutorial.md:{line}: `{file}` is used before any step creates it"
+        );
     }
 }
 
@@ -103,7 +165,10 @@ fn every_tutorial_snippet_is_checked() {
             }
             "chor,fails" => {
                 failing += 1;
-                let prog = from_source("tutorial.chor", &b.text, vec![]);
+                let name = Snippet(&b.text)
+                    .file_name()
+                    .unwrap_or_else(|| "tutorial.chor".to_owned());
+                let prog = from_source(&name, &b.text, vec![]);
                 let mut diags: Vec<Diagnostic> = prog
                     .diagnostics
                     .iter()
