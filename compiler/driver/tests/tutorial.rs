@@ -73,7 +73,7 @@ fn commanded_files(md: &str) -> Vec<(usize, String)> {
         while let Some(at) = rest.find("chor ") {
             let after = &rest[at + "chor ".len()..];
             let cmd: Vec<&str> = after
-                .split(|c: char| c == '`' || c == '|')
+                .split(['`', '|'])
                 .next()
                 .unwrap_or("")
                 .split_whitespace()
