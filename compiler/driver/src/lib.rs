@@ -469,8 +469,26 @@ pub fn cmd_diagram(
         eprint!("{}", s.render(&errors));
         return 1;
     }
-    match diagram_of(&prog, name) {
-        Ok(d) => emit(&render_diagram(&d, format), out),
+    // Type, location and knowledge-of-choice errors are drawn as red notes at the actions
+    // they are about, and reported on stderr as `chor check` would.
+    let problems: Vec<Diagnostic> = s
+        .diagnostics()
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    match chor_teach::from_choreography_marked(&prog, name, &problems) {
+        Ok(d) => {
+            if !problems.is_empty() {
+                eprint!("{}", s.render(&problems));
+                eprintln!(
+                    "note: the diagram marks {} error{} in red",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                );
+            }
+            emit(&render_diagram(&d, format), out)
+        }
         Err(e) => {
             eprintln!("error: {}: {e}", s.name());
             1

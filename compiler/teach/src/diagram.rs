@@ -42,6 +42,9 @@ pub enum Step {
     },
     /// A local action at one role.
     Note { role: String, text: String },
+    /// What the checks found wrong with the step just before (or, for a decision, the fragment
+    /// just after), at the role concerned: drawn as a red note.
+    Problem { role: String, text: String },
     /// `alt` (or `opt` for an `if` without `else`): one section per branch.
     Fragment {
         operator: String,
@@ -174,142 +177,244 @@ pub fn from_choreography(prog: &Program, name: &str) -> Result<Diagram, String> 
         pretty::ty(t, &mut s);
         title.push_str(&format!(" -> {s}@{}", r.name));
     }
+    let b = Builder { marks: Vec::new() };
     Ok(Diagram {
         title,
         roles,
-        steps: block_steps(&c.body),
+        steps: b.block_steps(&c.body),
     })
 }
 
-fn block_steps(b: &ChorBlock) -> Vec<Step> {
-    let mut out = Vec::new();
-    for s in &b.stmts {
-        stmt_steps(s, &mut out);
+/// The diagram of `name`, with the errors of `diagnostics` that point into it marked at the
+/// actions they are about (`chor diagram` on a program that fails knowledge of choice shows
+/// where the protocol goes wrong).
+pub fn from_choreography_marked(
+    prog: &Program,
+    name: &str,
+    diagnostics: &[chor_diagnostics::Diagnostic],
+) -> Result<Diagram, String> {
+    let mut d = from_choreography(prog, name)?;
+    let Some(c) = prog.chor(name) else {
+        return Ok(d);
+    };
+    let mut marks = Vec::new();
+    for diag in diagnostics.iter().filter(|d| d.is_error()) {
+        for (i, l) in diag.labels.iter().enumerate() {
+            let inside = l.span.file == c.span.file
+                && c.span.start <= l.span.start
+                && l.span.end <= c.span.end;
+            if inside {
+                let text = if i == 0 {
+                    format!("{}: {}", diag.code, diag.message)
+                } else {
+                    l.message.clone()
+                };
+                marks.push((l.span, text));
+            }
+        }
     }
-    out
+    d.steps = Builder { marks }.block_steps(&c.body);
+    Ok(d)
 }
 
-fn stmt_steps(s: &ChorStmt, out: &mut Vec<Step>) {
-    match &s.kind {
-        ChorStmtKind::Let {
-            role,
-            pat: p,
-            value,
-            ..
-        } => out.push(Step::Note {
-            role: role.name.clone(),
-            text: wrap(&format!("let {} = {}", pat(p), ex(value))),
-        }),
-        ChorStmtKind::Comm { from, expr, to } => {
-            for r in to {
-                out.push(Step::Message {
-                    from: from.name.clone(),
-                    to: r.role.name.clone(),
-                    label: wrap(&format!("{} → {}", ex(expr), r.var.name)),
-                    kind: MessageKind::Comm,
-                });
-            }
+/// Turns statements into steps, placing the marks of problems next to the steps they concern.
+struct Builder {
+    marks: Vec<(chor_diagnostics::Span, String)>,
+}
+
+impl Builder {
+    fn block_steps(&self, b: &ChorBlock) -> Vec<Step> {
+        let mut out = Vec::new();
+        for s in &b.stmts {
+            self.stmt_steps(s, &mut out);
         }
-        ChorStmtKind::Select { from, to, label } => {
-            for r in to {
-                out.push(Step::Message {
-                    from: from.name.clone(),
-                    to: r.name.clone(),
-                    label: format!("[{}]", label.name),
-                    kind: MessageKind::Select,
-                });
+        out
+    }
+
+    /// The marks whose span lies in `outer` but in none of `inner` (nested statements mark
+    /// their own steps).
+    fn marks_in(
+        &self,
+        outer: chor_diagnostics::Span,
+        inner: &[&ChorBlock],
+    ) -> Vec<&(chor_diagnostics::Span, String)> {
+        let within = |a: chor_diagnostics::Span, b: chor_diagnostics::Span| {
+            a.file == b.file && b.start <= a.start && a.end <= b.end
+        };
+        self.marks
+            .iter()
+            .filter(|(sp, _)| within(*sp, outer) && !inner.iter().any(|b| within(*sp, b.span)))
+            .collect()
+    }
+
+    fn stmt_steps(&self, s: &ChorStmt, out: &mut Vec<Step>) {
+        let (role, inner): (Option<&str>, Vec<&ChorBlock>) = match &s.kind {
+            ChorStmtKind::Let { role, .. }
+            | ChorStmtKind::Effect { role, .. }
+            | ChorStmtKind::Return { role, .. } => (Some(role.name.as_str()), Vec::new()),
+            ChorStmtKind::Comm { from, .. } | ChorStmtKind::Select { from, .. } => {
+                (Some(from.name.as_str()), Vec::new())
             }
+            ChorStmtKind::If {
+                role, then, els, ..
+            } => {
+                let mut v = vec![then];
+                v.extend(els.iter());
+                (Some(role.name.as_str()), v)
+            }
+            ChorStmtKind::Match { role, arms, .. } => (
+                Some(role.name.as_str()),
+                arms.iter().map(|a| &a.body).collect(),
+            ),
+            ChorStmtKind::Call { call, .. } => {
+                (call.roles.first().map(|r| r.name.as_str()), Vec::new())
+            }
+            ChorStmtKind::Error => (None, Vec::new()),
+        };
+        let problems: Vec<Step> = match role {
+            Some(r) => self
+                .marks_in(s.span, &inner)
+                .into_iter()
+                .map(|(_, text)| Step::Problem {
+                    role: r.to_owned(),
+                    text: wrap(text),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        // A decision's problem comes before its fragment; an action's right after it.
+        let decision = !inner.is_empty();
+        if decision {
+            out.extend(problems.iter().cloned());
         }
-        ChorStmtKind::Effect { role, expr } => out.push(Step::Note {
-            role: role.name.clone(),
-            text: wrap(&ex(expr)),
-        }),
-        ChorStmtKind::If { role, .. } => {
-            let mut sections = Vec::new();
-            let mut cur = s;
-            let mut has_else = false;
-            // Flatten `else if` chains into further sections of one fragment.
-            while let ChorStmtKind::If {
-                role: r,
-                cond,
-                then,
-                els,
-            } = &cur.kind
-            {
-                sections.push(Section {
-                    guard: shorten(&format!("{}: {}", r.name, ex(cond))),
-                    steps: block_steps(then),
-                });
-                match els {
-                    None => break,
-                    Some(e) => match e.stmts.as_slice() {
-                        [inner] if matches!(inner.kind, ChorStmtKind::If { .. }) => cur = inner,
-                        _ => {
-                            sections.push(Section {
-                                guard: "else".to_owned(),
-                                steps: block_steps(e),
-                            });
-                            has_else = true;
-                            break;
-                        }
-                    },
+        self.stmt_steps_plain(s, out);
+        if !decision {
+            out.extend(problems);
+        }
+    }
+
+    fn stmt_steps_plain(&self, s: &ChorStmt, out: &mut Vec<Step>) {
+        match &s.kind {
+            ChorStmtKind::Let {
+                role,
+                pat: p,
+                value,
+                ..
+            } => out.push(Step::Note {
+                role: role.name.clone(),
+                text: wrap(&format!("let {} = {}", pat(p), ex(value))),
+            }),
+            ChorStmtKind::Comm { from, expr, to } => {
+                for r in to {
+                    out.push(Step::Message {
+                        from: from.name.clone(),
+                        to: r.role.name.clone(),
+                        label: wrap(&format!("{} → {}", ex(expr), r.var.name)),
+                        kind: MessageKind::Comm,
+                    });
                 }
             }
-            let operator = if has_else || sections.len() > 1 {
-                "alt"
-            } else {
-                "opt"
-            };
-            out.push(Step::Fragment {
-                operator: operator.to_owned(),
-                role: role.name.clone(),
-                sections,
-            });
-        }
-        ChorStmtKind::Match {
-            role,
-            scrutinee,
-            arms,
-        } => {
-            let scrut = ex(scrutinee);
-            out.push(Step::Fragment {
-                operator: "alt".to_owned(),
-                role: role.name.clone(),
-                sections: arms
-                    .iter()
-                    .map(|a| Section {
-                        guard: shorten(&format!("{}: {scrut} is {}", role.name, pat(&a.pat))),
-                        steps: block_steps(&a.body),
-                    })
-                    .collect(),
-            });
-        }
-        ChorStmtKind::Call { call, bind } => {
-            let roles: Vec<String> = call.roles.iter().map(|r| r.name.clone()).collect();
-            let args: Vec<String> = call
-                .args
-                .iter()
-                .map(|a| format!("{}.{}", a.role.name, ex(&a.expr)))
-                .collect();
-            let mut text = format!(
-                "{}({})({})",
-                call.callee.name,
-                roles.join(", "),
-                args.join(", ")
-            );
-            if let Some((r, p, _)) = bind {
-                text = format!("{text} → {}.{}", r.name, pat(p));
+            ChorStmtKind::Select { from, to, label } => {
+                for r in to {
+                    out.push(Step::Message {
+                        from: from.name.clone(),
+                        to: r.name.clone(),
+                        label: format!("[{}]", label.name),
+                        kind: MessageKind::Select,
+                    });
+                }
             }
-            out.push(Step::Ref {
-                roles,
-                text: shorten(&text),
-            });
+            ChorStmtKind::Effect { role, expr } => out.push(Step::Note {
+                role: role.name.clone(),
+                text: wrap(&ex(expr)),
+            }),
+            ChorStmtKind::If { role, .. } => {
+                let mut sections = Vec::new();
+                let mut cur = s;
+                let mut has_else = false;
+                // Flatten `else if` chains into further sections of one fragment.
+                while let ChorStmtKind::If {
+                    role: r,
+                    cond,
+                    then,
+                    els,
+                } = &cur.kind
+                {
+                    sections.push(Section {
+                        guard: shorten(&format!("{}: {}", r.name, ex(cond))),
+                        steps: self.block_steps(then),
+                    });
+                    match els {
+                        None => break,
+                        Some(e) => match e.stmts.as_slice() {
+                            [inner] if matches!(inner.kind, ChorStmtKind::If { .. }) => cur = inner,
+                            _ => {
+                                sections.push(Section {
+                                    guard: "else".to_owned(),
+                                    steps: self.block_steps(e),
+                                });
+                                has_else = true;
+                                break;
+                            }
+                        },
+                    }
+                }
+                let operator = if has_else || sections.len() > 1 {
+                    "alt"
+                } else {
+                    "opt"
+                };
+                out.push(Step::Fragment {
+                    operator: operator.to_owned(),
+                    role: role.name.clone(),
+                    sections,
+                });
+            }
+            ChorStmtKind::Match {
+                role,
+                scrutinee,
+                arms,
+            } => {
+                let scrut = ex(scrutinee);
+                out.push(Step::Fragment {
+                    operator: "alt".to_owned(),
+                    role: role.name.clone(),
+                    sections: arms
+                        .iter()
+                        .map(|a| Section {
+                            guard: shorten(&format!("{}: {scrut} is {}", role.name, pat(&a.pat))),
+                            steps: self.block_steps(&a.body),
+                        })
+                        .collect(),
+                });
+            }
+            ChorStmtKind::Call { call, bind } => {
+                let roles: Vec<String> = call.roles.iter().map(|r| r.name.clone()).collect();
+                let args: Vec<String> = call
+                    .args
+                    .iter()
+                    .map(|a| format!("{}.{}", a.role.name, ex(&a.expr)))
+                    .collect();
+                let mut text = format!(
+                    "{}({})({})",
+                    call.callee.name,
+                    roles.join(", "),
+                    args.join(", ")
+                );
+                if let Some((r, p, _)) = bind {
+                    text = format!("{text} → {}.{}", r.name, pat(p));
+                }
+                out.push(Step::Ref {
+                    roles,
+                    text: shorten(&text),
+                });
+            }
+            ChorStmtKind::Return { role, expr } => out.push(Step::Note {
+                role: role.name.clone(),
+                text: wrap(&format!("return {}", ex(expr))),
+            }),
+            ChorStmtKind::Error => {}
         }
-        ChorStmtKind::Return { role, expr } => out.push(Step::Note {
-            role: role.name.clone(),
-            text: wrap(&format!("return {}", ex(expr))),
-        }),
-        ChorStmtKind::Error => {}
     }
 }
 

@@ -7,4 +7,7 @@ pub mod fmt;
 pub mod mermaid;
 pub mod svg;
 
-pub use diagram::{Diagram, MessageKind, RunEvent, Section, Step, from_choreography, from_run};
+pub use diagram::{
+    Diagram, MessageKind, RunEvent, Section, Step, from_choreography, from_choreography_marked,
+    from_run,
+};

@@ -56,6 +56,9 @@ fn steps(steps_: &[Step], order: &[String], depth: usize, out: &mut String) {
             Step::Note { role, text } => {
                 let _ = writeln!(out, "{ind}Note over {role}: {}", lines(text));
             }
+            Step::Problem { role, text } => {
+                let _ = writeln!(out, "{ind}Note over {role}: ⚠ {}", lines(text));
+            }
             Step::Ref { roles, text } => {
                 // `Note over A,B` spans the columns from A to B: name the outermost ones.
                 let mut cols: Vec<usize> = roles

@@ -78,7 +78,7 @@ fn needs(
                 let (a, b) = (col(from), col(to));
                 out.push((a.min(b), a.max(b), text_w(label) + 30.0));
             }
-            Step::Note { role, text } => {
+            Step::Note { role, text } | Step::Problem { role, text } => {
                 let i = col(role);
                 let half = (text_w(text) + 16.0) / 2.0 + 8.0;
                 if i > 0 {
@@ -128,7 +128,7 @@ fn collect_cols(sections: &[Section], col: &dyn Fn(&str) -> usize, cols: &mut Ve
                     cols.push(col(from));
                     cols.push(col(to));
                 }
-                Step::Note { role, .. } => cols.push(col(role)),
+                Step::Note { role, .. } | Step::Problem { role, .. } => cols.push(col(role)),
                 Step::Fragment { role, sections, .. } => {
                     cols.push(col(role));
                     collect_cols(sections, col, cols);
@@ -229,20 +229,26 @@ impl Svg<'_> {
                 );
                 self.y += MSG_H + above;
             }
-            Step::Note { role, text } => {
+            Step::Note { role, text } | Step::Problem { role, text } => {
+                // A problem is a note in red.
+                let (class, fill, stroke, ink) = if matches!(s, Step::Problem { .. }) {
+                    ("problem", "#fde2e2", "#c0392b", "#7b1d13")
+                } else {
+                    ("note", "#fff6d5", "#c8b35a", "#3b3200")
+                };
                 let x = self.x[self.col(role)];
                 let w = text_w(text) + 16.0;
                 let top = self.y + 6.0;
                 let h = NOTE_H + extra_lines(text) * LINE_H;
                 let _ = writeln!(
                     self.body,
-                    r##"<rect class="note" data-role="{}" x="{:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" rx="3" fill="#fff6d5" stroke="#c8b35a"/>"##,
+                    r##"<rect class="{class}" data-role="{}" x="{:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" rx="3" fill="{fill}" stroke="{stroke}"/>"##,
                     esc(role),
                     x - w / 2.0
                 );
                 let _ = writeln!(
                     self.body,
-                    r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#3b3200">{}</text>"##,
+                    r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{ink}">{}</text>"##,
                     top + 15.0,
                     tspans(x, text)
                 );

@@ -207,3 +207,47 @@ fn mermaid_title_of_a_procedure_has_no_stray_spaces() {
         "{title:?}"
     );
 }
+
+#[test]
+fn a_program_that_fails_knowledge_of_choice_is_drawn_with_its_problems_marked() {
+    use chor_teach::{Step, from_choreography_marked};
+    let src = "choreography main(Buyer, Seller) {\n    let Buyer.budget = 100;\n    let Seller.price = 87;\n    Seller.price -> Buyer.price;\n    if Buyer.price <= budget {\n        Buyer.print(\"buying\");\n        Seller.print(\"sold\");\n    } else {\n        Buyer.print(\"too expensive\");\n    }\n}\n";
+    let prog = from_source("buy.chor", src, vec![]);
+    let koc = chor_project::check_choices(&prog);
+    assert_eq!(koc.len(), 1, "{koc:?}");
+    let d = from_choreography_marked(&prog, "main", &koc).expect("draws");
+    // The decision's problem comes just before its fragment, at the deciding role.
+    let at = d
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Fragment { .. }))
+        .expect("a fragment");
+    assert!(
+        matches!(&d.steps[at - 1], Step::Problem { role, text } if role == "Buyer" && text.starts_with("E0501")),
+        "{:?}",
+        d.steps[at - 1]
+    );
+    // The diverging action is followed by its problem, at Seller, inside the first section.
+    let Step::Fragment { sections, .. } = &d.steps[at] else {
+        unreachable!()
+    };
+    let then = &sections[0].steps;
+    assert!(
+        matches!(then.last(), Some(Step::Problem { role, text }) if role == "Seller" && text.contains("in one branch only")),
+        "{then:?}"
+    );
+    assert!(
+        !sections[1]
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Problem { .. }))
+    );
+    let svg_text = svg::render(&d);
+    let doc = roxmltree::Document::parse(&svg_text).expect("well-formed");
+    assert_eq!(count_class(&doc, "rect", "problem"), 2);
+    // Without problems, the same diagram as before.
+    assert_eq!(
+        from_choreography_marked(&prog, "main", &[]).expect("draws"),
+        from_choreography(&prog, "main").expect("draws")
+    );
+}
