@@ -19,6 +19,20 @@ impl<'p> Checker<'p> {
         let unit = &self.p.units[u];
         self.begin_body(unit.module.as_deref(), Vec::new());
         self.roles = sig.roles.clone();
+        self.roles_used = vec![false; sig.roles.len()];
+        // A role that holds a parameter or the result takes part.
+        for (_, _, role, _) in &sig.params {
+            if let Some(r) = role
+                && let Some(u) = self.roles_used.get_mut(*r)
+            {
+                *u = true;
+            }
+        }
+        if let Some((_, Some(r), _)) = &sig.ret
+            && let Some(u) = self.roles_used.get_mut(*r)
+        {
+            *u = true;
+        }
         self.chor_name = sig.name.clone();
         self.chor_ret = sig.ret.clone();
         for (name, span) in &sig.roles {
@@ -30,6 +44,21 @@ impl<'p> Checker<'p> {
             }
         }
         self.chor_block(&c.body);
+        if !self.in_stdlib {
+            for (k, (name, span)) in sig.roles.iter().enumerate() {
+                if !self.roles_used.get(k).copied().unwrap_or(true) && !name.starts_with('_') {
+                    self.emit(
+                        Diagnostic::warning(
+                            "W0004",
+                            format!("role `{name}` takes no part in `{}`", sig.name),
+                            *span,
+                            "no statement names this role",
+                        )
+                        .with_help("remove it from the roles, or give it something to do"),
+                    );
+                }
+            }
+        }
         if let Some((_, _, rspan)) = &sig.ret
             && let Some((at, why)) = self.missing_return(&c.body)
         {
@@ -89,6 +118,9 @@ impl<'p> Checker<'p> {
     pub fn role_of(&mut self, id: &Ident) -> RoleId {
         if let Some(k) = self.roles.iter().position(|(n, _)| *n == id.name) {
             let def = self.roles[k].1;
+            if let Some(u) = self.roles_used.get_mut(k) {
+                *u = true;
+            }
             self.reference(id.span, def);
             return k as RoleId;
         }

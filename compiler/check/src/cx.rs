@@ -78,6 +78,8 @@ pub struct VarInfo {
     pub role: RoleId,
     pub ty: Ty,
     pub def: Span,
+    /// Whether any expression reads it (W0003 otherwise).
+    pub used: bool,
 }
 
 /// Lexical scopes of one body, for all roles at once: a name maps to the stack of its
@@ -201,6 +203,8 @@ pub struct Checker<'p> {
     pub role: RoleId,
     /// Role names of the choreography being checked (index = RoleId).
     pub roles: Vec<(String, Span)>,
+    /// Which of `roles` a statement, parameter or result names (W0004 otherwise).
+    pub roles_used: Vec<bool>,
     /// Return type of the local function being checked, and where it was declared.
     pub ret: Option<(Ty, Span)>,
     pub generics: Vec<Rc<str>>,
@@ -233,6 +237,7 @@ impl<'p> Checker<'p> {
             scope: Scope::default(),
             role: NO_ROLE,
             roles: Vec::new(),
+            roles_used: Vec::new(),
             ret: None,
             generics: Vec::new(),
             deferred: Vec::new(),
@@ -298,12 +303,14 @@ impl<'p> Checker<'p> {
         self.role = NO_ROLE;
         self.ret = None;
         self.roles.clear();
+        self.roles_used.clear();
         self.chor_ret = None;
         self.chor_name.clear();
     }
 
     /// Finish a body: re-check deferred operator constraints and produce its hovers.
     pub fn end_body(&mut self) {
+        self.warn_unused_variables();
         let deferred = std::mem::take(&mut self.deferred);
         for d in deferred {
             self.check_class(&d.ty, d.class, d.span, d.op, false);
@@ -452,6 +459,38 @@ impl<'p> Checker<'p> {
     }
 
     /// Bind a variable at the current role.
+    /// W0003: a variable that nothing reads (a name starting with `_` says that is intended).
+    fn warn_unused_variables(&mut self) {
+        if self.in_stdlib {
+            return;
+        }
+        let unused: Vec<(String, Span, RoleId)> = self
+            .scope
+            .vars
+            .iter()
+            .filter(|v| !v.used && !v.name.starts_with('_'))
+            .map(|v| (v.name.clone(), v.def, v.role))
+            .collect();
+        for (name, def, role) in unused {
+            let at = if role == NO_ROLE || role == UNKNOWN_ROLE {
+                String::new()
+            } else {
+                format!(" at {}", self.role_name(role))
+            };
+            self.emit(
+                Diagnostic::warning(
+                    "W0003",
+                    format!("`{name}`{at} is never used"),
+                    def,
+                    "bound here, never read",
+                )
+                .with_help(format!(
+                    "remove it, or name it `_{name}` if it is there on purpose"
+                )),
+            );
+        }
+    }
+
     pub fn bind_var(&mut self, id: &Ident, ty: Ty, role: RoleId) {
         if !self.in_stdlib {
             crate::naming::check_snake(self, id, "variable");
@@ -462,6 +501,7 @@ impl<'p> Checker<'p> {
             role,
             ty,
             def: id.span,
+            used: false,
         });
     }
 

@@ -308,6 +308,7 @@ impl<'p> Checker<'p> {
         if p.is_single()
             && let Some(id) = self.scope.lookup(&seg.name, self.role)
         {
+            self.scope.vars[id as usize].used = true;
             let v = &self.scope.vars[id as usize];
             let (ty, def, role) = (v.ty.clone(), v.def, v.role);
             self.reference(seg.span, def);

@@ -4,7 +4,7 @@ use chor_check::{check_program, program};
 
 const SRC: &str = r#"struct Quote { title: String, price: Int }
 
-fn price_of(title: String) -> Int { 87 }
+fn price_of(_title: String) -> Int { 87 }
 
 choreography main(Buyer, Seller) {
     let Buyer.title = "TAPL";
@@ -26,7 +26,7 @@ fn at(src: &str, needle: &str, nth: usize) -> u32 {
 fn hover(c: &chor_check::Checked, start: u32) -> Vec<String> {
     c.hovers
         .iter()
-        .filter(|(s, _)| s.start == start)
+        .filter(|(s, _)| s.start == start && s.file.0 == 0)
         .map(|(_, h)| h.to_string())
         .collect()
 }

@@ -254,6 +254,14 @@ pub const CODES: &[Code] = &[
         code: "W0002",
         title: "unreachable `match` arm",
     },
+    Code {
+        code: "W0003",
+        title: "a variable that nothing reads (prefix it with `_` if that is intended)",
+    },
+    Code {
+        code: "W0004",
+        title: "a role that takes no part in its choreography",
+    },
 ];
 
 /// The title of a code, if it is registered.

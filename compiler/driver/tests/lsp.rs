@@ -574,7 +574,7 @@ fn definition_reaches_the_standard_library() {
     let dir = std::env::temp_dir().join(format!("chor-lsp-std-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let path = dir.join("uses_std.chor");
-    let src = "choreography main(A, B) {\n    let A.n = list::len([1, 2]);\n    A.n -> B.n;\n}\n";
+    let src = "choreography main(A, B) {\n    let A.n = list::len([1, 2]);\n    A.n -> B.n;\n    B.print(to_string(n));\n}\n";
     std::fs::write(&path, src).expect("write");
     let path = std::fs::canonicalize(&path).expect("canonical");
     let uri = format!("file://{}", path.display());
