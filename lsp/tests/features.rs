@@ -657,10 +657,12 @@ fn quick_fix_inserts_the_missing_selection() {
     insta::assert_snapshot!(fixed, @r#"
     choreography main(A, B) {
         let A.x = 1;
-        if A.x > 0 { A -> B[Then];
+        if A.x > 0 {
+            A -> B[Then];
             A.x -> B.y;
             B.print(y);
-        } else { A -> B[Else];
+        } else {
+            A -> B[Else];
             B.print("none");
         }
     }

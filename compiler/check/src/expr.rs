@@ -418,12 +418,20 @@ impl<'p> Checker<'p> {
                     seg.span,
                     "roles are not values",
                 )
-                .with_help(format!(
-                    "to use a variable of `{}`, send it first: `{}.x -> {}.x;`",
-                    seg.name,
-                    seg.name,
-                    self.role_name(self.role)
-                )),
+                .with_help(if seg.name == self.role_name(self.role) {
+                    // `B.print(to_string(B))`: the role itself; a message would be a self-send.
+                    format!(
+                        "this expression already runs at `{0}`: name one of `{0}`'s variables instead",
+                        seg.name
+                    )
+                } else {
+                    format!(
+                        "to use a variable of `{}`, send it first: `{}.x -> {}.x;`",
+                        seg.name,
+                        seg.name,
+                        self.role_name(self.role)
+                    )
+                }),
             );
             return Ty::Error;
         }

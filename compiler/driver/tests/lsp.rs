@@ -294,7 +294,10 @@ fn lsp_session_over_stdio() {
     let inserted: Vec<&str> = edits.iter().filter_map(|e| e["newText"].as_str()).collect();
     assert_eq!(
         inserted,
-        [" Buyer -> Seller[Then];", " Buyer -> Seller[Else];"]
+        [
+            "\n        Buyer -> Seller[Then];",
+            "\n        Buyer -> Seller[Else];"
+        ]
     );
 
     // Code lenses and the projection they run.

@@ -195,6 +195,63 @@ impl<'a> Projector<'a> {
         }
     }
 
+    /// What a fix needs to know of a branch: its block, whether it already tells this role,
+    /// and a selection from the decider to other roles that it starts with (which the fix
+    /// extends with this role instead of adding a second selection).
+    fn branch(&self, decider: &Ident, block: &ChorBlock) -> Branch {
+        let extend = match &block.stmts.first().map(|s| &s.kind) {
+            Some(ChorStmtKind::Select { from, to, label })
+                if from.name == decider.name && !to.iter().any(|t| t.name == self.role) =>
+            {
+                to.first().map(|t| {
+                    let names: Vec<String> = to.iter().map(|r| r.name.clone()).collect();
+                    (label.name.clone(), t.span, names)
+                })
+            }
+            _ => None,
+        };
+        Branch {
+            span: block.span,
+            told: self.told_at_start(decider, &block.stmts),
+            extend,
+        }
+    }
+
+    /// The source text of a span, on one line (`…` if it goes on), when the program has it.
+    fn source_text(&self, span: Span) -> Option<String> {
+        let text = self.prog.sources.get(&span.file)?;
+        let t = text.get(span.start as usize..span.end as usize)?;
+        let mut lines = t.lines();
+        let first = lines.next()?.trim().to_owned();
+        Some(if lines.next().is_some() {
+            format!("{first} …")
+        } else {
+            first
+        })
+    }
+
+    /// The indentation of the line that contains `at`.
+    fn indent_at(&self, at: u32, file: chor_diagnostics::FileId) -> String {
+        let Some(text) = self.prog.sources.get(&file) else {
+            return String::new();
+        };
+        let before = text.get(..at as usize).unwrap_or("");
+        let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+        line.chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect()
+    }
+
+    /// The character at `at`, when the program has the source.
+    fn char_at(&self, at: u32, file: chor_diagnostics::FileId) -> Option<char> {
+        self.prog
+            .sources
+            .get(&file)?
+            .get(at as usize..)?
+            .chars()
+            .next()
+    }
+
     fn block(&mut self, stmts: &[ChorStmt]) -> Vec<LStmt> {
         let mut out = Vec::new();
         for (k, s) in stmts.iter().enumerate() {
@@ -289,10 +346,14 @@ impl<'a> Projector<'a> {
                         });
                     } else {
                         let blocks = [
-                            (then.span, self.told_at_start(role, &then.stmts)),
+                            self.branch(role, then),
                             match els {
-                                Some(b) => (b.span, self.told_at_start(role, &b.stmts)),
-                                None => (then.span.end_point(), None),
+                                Some(b) => self.branch(role, b),
+                                None => Branch {
+                                    span: then.span.end_point(),
+                                    told: None,
+                                    extend: None,
+                                },
                             },
                         ];
                         match merge(&t, &e) {
@@ -345,10 +406,8 @@ impl<'a> Projector<'a> {
                         match failed {
                             None => push_scoped(&mut out, acc.unwrap_or_default(), span),
                             Some((_, mm)) => {
-                                let blocks: Vec<(Span, Option<String>)> = arms
-                                    .iter()
-                                    .map(|a| (a.body.span, self.told_at_start(role, &a.body.stmts)))
-                                    .collect();
+                                let blocks: Vec<Branch> =
+                                    arms.iter().map(|a| self.branch(role, &a.body)).collect();
                                 let pats: Vec<&Pattern> = arms.iter().map(|a| &a.pat).collect();
                                 let d = self.koc_error(
                                     role,
@@ -419,7 +478,7 @@ impl<'a> Projector<'a> {
         decider: &Ident,
         stmt: &ChorStmt,
         head: Span,
-        blocks: &[(Span, Option<String>)],
+        blocks: &[Branch],
         missing_else: bool,
         pats: Option<&[&Pattern]>,
         mm: Mismatch,
@@ -432,7 +491,11 @@ impl<'a> Projector<'a> {
             head,
             format!("{} decides here", decider.name),
         );
-        match (&mm.left, &mm.right) {
+        // Quote the user's statement where the source is known, not its projection.
+        let quote = |sp: &Span, t: &String| self.source_text(*sp).unwrap_or_else(|| t.clone());
+        let left = mm.left.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
+        let right = mm.right.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
+        match (&left, &right) {
             (Some((s1, t1)), Some((s2, t2))) => {
                 d = d
                     .with_label(*s1, format!("in one branch {role} does `{t1}`"))
@@ -443,31 +506,97 @@ impl<'a> Projector<'a> {
             }
             (None, None) => {}
         }
-        // A label that starts two branches tells nothing: only its first use counts.
+        // A label that starts two branches tells nothing: only its first use counts. A branch
+        // that starts with a selection to other roles is told by extending it, when its label
+        // is not used by another branch.
         let mut told: Vec<Option<String>> = Vec::new();
-        for (_, t) in blocks {
-            let dup = t.is_some() && told.contains(t);
-            told.push(if dup { None } else { t.clone() });
+        let mut extended: Vec<Option<(Span, &[String])>> = Vec::new();
+        for b in blocks {
+            let (label, ext) = match (&b.told, &b.extend) {
+                (Some(t), _) => (Some(t.clone()), None),
+                (None, Some((l, at, to))) => (Some(l.clone()), Some((*at, to.as_slice()))),
+                (None, None) => (None, None),
+            };
+            let dup = label.is_some() && told.contains(&label);
+            told.push(if dup { None } else { label });
+            extended.push(if dup { None } else { ext });
         }
         let labels = branch_labels(&told, pats);
         let sel = |l: &str| format!("{} -> {role}[{l}];", decider.name);
+        let file = stmt.span.file;
+        let outer = self.indent_at(stmt.span.start, file);
         let mut edits: Vec<(Span, String)> = Vec::new();
-        for (i, ((block_span, _), told)) in blocks.iter().zip(&told).enumerate() {
+        let mut shown: Vec<String> = Vec::new();
+        for (i, (b, told)) in blocks.iter().zip(&told).enumerate() {
+            let label = &labels[i];
+            if let Some((at, to)) = extended[i] {
+                // `A -> C[Pass];` becomes `A -> B, C[Pass];`.
+                edits.push((
+                    Span {
+                        end: at.start,
+                        ..at
+                    },
+                    format!("{role}, "),
+                ));
+                shown.push(format!(
+                    "`{} -> {role}, {}[{label}];`",
+                    decider.name,
+                    to.join(", ")
+                ));
+                continue;
+            }
             if told.is_some() {
                 // This branch already starts by telling the role; keep its label.
+                shown.push(format!("`{}`", sel(label)));
                 continue;
-            } else if i == blocks.len() - 1 && missing_else {
-                edits.push((*block_span, format!(" else {{ {} }}", sel(&labels[i]))));
+            }
+            shown.push(format!("`{}`", sel(label)));
+            let block_span = b.span;
+            if i == blocks.len() - 1 && missing_else {
+                // Like the `then` block: on lines of its own, or on one line.
+                let one_line = blocks
+                    .first()
+                    .and_then(|t| self.source_text(t.span))
+                    .is_some_and(|t| !t.ends_with('…'));
+                edits.push((
+                    block_span,
+                    if one_line {
+                        format!(" else {{ {} }}", sel(label))
+                    } else {
+                        format!(" else {{\n{outer}    {}\n{outer}}}", sel(label))
+                    },
+                ));
+            } else if self.char_at(block_span.start, file) != Some('{') {
+                // `else if …` has no braces of its own: wrap it in a block that tells first.
+                let ind = self.indent_at(block_span.start, file);
+                edits.push((
+                    Span {
+                        end: block_span.start,
+                        ..block_span
+                    },
+                    format!("{{\n{ind}    {}\n{ind}    ", sel(label)),
+                ));
+                edits.push((block_span.end_point(), format!("\n{ind}}}")));
             } else {
+                // On a line of its own, indented like the branch's statements (a block written
+                // on one line keeps its selection on that line).
                 let at = Span {
                     file: block_span.file,
                     start: block_span.start + 1,
                     end: block_span.start + 1,
                 };
-                edits.push((at, format!(" {}", sel(&labels[i]))));
+                let text = match self.char_at(block_span.start + 1, file) {
+                    Some('\n') | Some('\r') => format!(
+                        "\n{}    {}",
+                        self.indent_at(block_span.start, file),
+                        sel(label)
+                    ),
+                    _ => format!(" {}", sel(label)),
+                };
+                edits.push((at, text));
             }
         }
-        let listing: Vec<String> = labels.iter().map(|l| format!("`{}`", sel(l))).collect();
+        let listing: Vec<String> = shown;
         let listing = if missing_else {
             let (last, rest) = listing
                 .split_last()
@@ -498,6 +627,16 @@ impl<'a> Projector<'a> {
         }
         d
     }
+}
+
+/// A branch of a decision, as the knowledge-of-choice fix sees it.
+struct Branch {
+    span: Span,
+    /// The label it starts with when it already tells the role.
+    told: Option<String>,
+    /// A selection from the decider to other roles it starts with: its label, the span of its
+    /// first receiver (where the role is inserted) and its receivers.
+    extend: Option<(String, Span, Vec<String>)>,
 }
 
 /// A merged branch body keeps its own scope (its bindings end with it); empty ones vanish.

@@ -97,7 +97,7 @@ fn receiving_in_one_branch_needs_a_selection() {
     assert!(
         fix.more
             .iter()
-            .any(|(_, r)| r.contains("else { A -> B[Else]; }")),
+            .any(|(_, r)| r.contains("else {\n        A -> B[Else];\n    }")),
         "{fix:?}"
     );
 }
@@ -307,8 +307,9 @@ fn a_branch_that_already_tells_the_role_keeps_its_selection() {
         "one selection added: {fixed}"
     );
     assert!(
-        fixed.contains("else { A -> B[Else]; }"),
-        "an else branch tells B: {fixed}"
+        fixed.contains("    }\n    else {\n        A -> B[Else];\n    }")
+            || fixed.contains("    } else {\n        A -> B[Else];\n    }"),
+        "an else branch tells B, on lines of its own: {fixed}"
     );
     assert!(
         d.help.iter().any(|h| h.contains("in an added `else`")),
@@ -342,4 +343,61 @@ fn a_branch_that_already_tells_the_role_keeps_its_selection() {
     let d = rejected(src, "B", "A");
     let fixed = apply_fix(src, &d);
     assert!(fixed.contains("A -> B[Then2];"), "{fixed}");
+}
+
+#[test]
+fn the_fix_puts_each_selection_on_a_line_of_its_own() {
+    let src = "choreography main(A, B) {\n    let A.x = 1;\n    if A.x > 0 {\n        B.print(\"yes\");\n    } else {\n        B.print(\"no\");\n    }\n}\n";
+    let d = rejected(src, "B", "A");
+    let fixed = apply_fix(src, &d);
+    assert_eq!(
+        fixed,
+        "choreography main(A, B) {\n    let A.x = 1;\n    if A.x > 0 {\n        A -> B[Then];\n        B.print(\"yes\");\n    } else {\n        A -> B[Else];\n        B.print(\"no\");\n    }\n}\n"
+    );
+}
+
+#[test]
+fn an_else_if_chain_is_fixed_into_code_that_parses() {
+    // `rejected` applies the fixes one at a time, re-checking (which asserts the result
+    // parses), until the program projects.
+    let src = "choreography main(A, B) {\n    let A.n = 3;\n    if A.(n > 5) {\n        B.print(\"big\");\n    } else if A.(n > 1) {\n        B.print(\"mid\");\n    } else {\n        B.print(\"small\");\n    }\n}\n";
+    rejected(src, "B", "A");
+    let src = "choreography main(A, B) {\n    let A.n = 3;\n    if A.(n > 5) {\n        B.print(\"big\");\n    } else if A.(n > 1) {\n        B.print(\"mid\");\n    }\n}\n";
+    rejected(src, "B", "A");
+}
+
+#[test]
+fn the_fix_extends_a_selection_the_branches_already_start_with() {
+    let src = "choreography main(A, B, C) {\n    let A.n = 3;\n    if A.(n > 1) {\n        A -> C[Pass];\n        C.print(\"pass\");\n        B.print(\"b pass\");\n    } else {\n        A -> C[Fail];\n        C.print(\"fail\");\n    }\n}\n";
+    let d = rejected(src, "B", "A");
+    let fixed = apply_fix(src, &d);
+    assert!(fixed.contains("A -> B, C[Pass];"), "{fixed}");
+    assert!(fixed.contains("A -> B, C[Fail];"), "{fixed}");
+    assert_eq!(
+        fixed.matches(" -> ").count(),
+        2,
+        "no selection added: {fixed}"
+    );
+    assert!(
+        d.help.iter().any(|h| h.contains("`A -> B, C[Pass];`")),
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn diverging_actions_are_quoted_as_written() {
+    // A receive and a recursive call are quoted in the user's syntax, not the projection's.
+    let src = "choreography Ring(A, B)(n: Int@A) {\n    if A.(n > 0) {\n        A.n -> B.m;\n        Ring(B, A)(B.(m - 1));\n    } else {\n        A.print(\"done\");\n    }\n}\nchoreography main(X, Y) { Ring(X, Y)(X.(3)); }\n";
+    let d = rejected(src, "B", "A");
+    let texts: Vec<&str> = d.labels.iter().map(|l| l.message.as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t.contains("`A.n -> B.m;`")),
+        "{texts:?}"
+    );
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.contains("recv ") || t.contains("call ")),
+        "{texts:?}"
+    );
 }
