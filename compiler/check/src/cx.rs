@@ -438,18 +438,40 @@ impl<'p> Checker<'p> {
         {
             let adt_fn = &self.env.adt_fn;
             let adt = self.env.adts.get(id as usize)?;
-            let (place, fty) = match &adt.kind {
+            let places: Vec<(String, &Ty)> = match &adt.kind {
                 AdtKind::Struct(fs) => fs
                     .iter()
-                    .find(|f| crate::types::field_holds_fn(&f.ty, adt_fn))
-                    .map(|f| (format!("field `{}` has type", f.name), f.ty.clone())),
-                AdtKind::Enum(vs) => vs.iter().find_map(|v| {
-                    v.fields
+                    .map(|f| (format!("field `{}` has type", f.name), &f.ty))
+                    .collect(),
+                AdtKind::Enum(vs) => vs
+                    .iter()
+                    .flat_map(|v| {
+                        v.fields
+                            .iter()
+                            .map(move |t| (format!("variant `{}` carries a", v.name), t))
+                    })
+                    .collect(),
+            };
+            // Name the most telling place: a function written in the field itself, else one
+            // reached through another type, else (a cycle) any.
+            let direct = |t: &Ty| crate::types::field_holds_fn(t, &[]);
+            let other = |t: &Ty| {
+                let mut own = adt_fn.clone();
+                if let Some(b) = own.get_mut(id as usize) {
+                    *b = false;
+                }
+                crate::types::field_holds_fn(t, &own)
+            };
+            let (place, fty) = places
+                .iter()
+                .find(|(_, t)| direct(t))
+                .or_else(|| places.iter().find(|(_, t)| other(t)))
+                .or_else(|| {
+                    places
                         .iter()
-                        .find(|t| crate::types::field_holds_fn(t, adt_fn))
-                        .map(|t| (format!("variant `{}` carries a", v.name), t.clone()))
-                }),
-            }?;
+                        .find(|(_, t)| crate::types::field_holds_fn(t, adt_fn))
+                })
+                .map(|(p, t)| (p.clone(), (*t).clone()))?;
             let name = adt.name.clone();
             let shown = self.show(&fty);
             return Some(format!("`{name}` holds a function: its {place} `{shown}`"));
