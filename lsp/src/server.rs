@@ -109,7 +109,7 @@ impl State {
                 continue;
             }
             // Bounded: a huge file or a special file in the workspace is skipped.
-            if let Ok(text) = chor_diagnostics::source::read_source(&path) {
+            if let Ok(text) = self.db.read_source(&path) {
                 roots.push(self.db.set_text(&path, text));
             }
         }
@@ -487,7 +487,7 @@ impl LanguageServer for Backend {
             st.docs.remove(&closed);
             // The file on disk is the truth again for programs that import it.
             let path = path_of(&closed);
-            if let Ok(text) = chor_diagnostics::source::read_source(&path) {
+            if let Ok(text) = st.db.read_source(&path) {
                 st.db.set_text(&path, text);
             }
         })

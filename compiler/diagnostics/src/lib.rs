@@ -3,8 +3,6 @@
 //! Every phase of the compiler reports problems as `Diagnostic` values with labelled spans;
 //! only this crate knows how they look on a terminal.
 
-pub mod source;
-
 use serde::Serialize;
 use std::fmt::Write as _;
 

@@ -204,7 +204,7 @@ impl Database {
             return Ok(*f);
         }
         // Bounded: a FIFO, a device or a huge file is an error naming it, not an endless read.
-        let text = chor_diagnostics::source::read_source(path)?;
+        let text = crate::source::read_source(path)?;
         Ok(self.add(&key, text))
     }
 

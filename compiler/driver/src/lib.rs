@@ -4,6 +4,7 @@
 pub mod db;
 pub mod host;
 mod lsp_host;
+pub mod source;
 
 use chor_check::Program;
 use chor_diagnostics::{Diagnostic, SourceMap, render};
@@ -622,7 +623,7 @@ impl chor_diagnostics::SourceMap for OneFile {
 pub fn cmd_fmt(files: &[std::path::PathBuf], check: bool, color: bool) -> i32 {
     let mut status = 0;
     for path in files {
-        let text = match chor_diagnostics::source::read_source(path) {
+        let text = match source::read_source(path) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");

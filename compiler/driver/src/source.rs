@@ -1,7 +1,8 @@
 //! Reading a source file from disk, bounded: every place that reads a `.chor` file (the command
-//! line's FILE, `import`ed files, the language server's workspace files) goes through
-//! [`read_source`], so a FIFO, a device such as `/dev/zero`, a directory or a huge file is a
-//! clear error naming the file instead of an endless or unbounded read.
+//! line's FILE, `import`ed files, `chor fmt`, and the language server's workspace files through
+//! [`chor_lsp::Analysis::read_source`]) goes through [`read_source`], so a FIFO, a device such as
+//! `/dev/zero`, a directory or a huge file is a clear error naming the file instead of an endless
+//! or unbounded read.
 
 use std::io::Read as _;
 use std::path::Path;
