@@ -52,7 +52,7 @@ fn examples_simulate_and_project_to_expected_output() {
 /// must exercise, each with the least share of programs (in percent) that must exercise it:
 /// about half the share measured over the first 3,000 seeds, so that a change of the generator
 /// that loses a form fails here.
-const FORMS: [(&str, u64); 21] = [
+const FORMS: [(&str, u64); 22] = [
     ("typed let", 50),
     ("tuple let", 50),
     ("message", 80),
@@ -70,6 +70,7 @@ const FORMS: [(&str, u64); 21] = [
     ("nested call with rotated roles", 80),
     ("return in a branch", 80),
     ("return in a nested branch", 45),
+    ("returns in branches other roles are not told", 25),
     ("procedure returning in several branches", 80),
     ("call result used after a conditional", 50),
     ("call result sent to another role", 50),
@@ -81,6 +82,27 @@ fn mentions(e: &Expr, name: &str) -> bool {
     chor_syntax::pretty::expr_string(e)
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .any(|w| w == name)
+}
+
+/// Whether `b` holds a `return` and whether it holds a selection, at any depth.
+fn returns_and_selects(b: &ChorBlock) -> (bool, bool) {
+    let (mut ret, mut sel) = (false, false);
+    let mut blocks: Vec<&ChorBlock> = vec![b];
+    while let Some(b) = blocks.pop() {
+        for s in &b.stmts {
+            match &s.kind {
+                ChorStmtKind::Return { .. } => ret = true,
+                ChorStmtKind::Select { .. } => sel = true,
+                ChorStmtKind::If { then, els, .. } => {
+                    blocks.push(then);
+                    blocks.extend(els.iter());
+                }
+                ChorStmtKind::Match { arms, .. } => blocks.extend(arms.iter().map(|a| &a.body)),
+                _ => {}
+            }
+        }
+    }
+    (ret, sel)
 }
 
 /// A variable bound by a call's result: its role, its name, and whether a conditional has come
@@ -156,6 +178,12 @@ impl FormWalk<'_> {
                     }
                 }
                 ChorStmtKind::If { then, els, .. } => {
+                    let (r1, s1) = returns_and_selects(then);
+                    let (r2, s2) = els.as_ref().map_or((false, false), returns_and_selects);
+                    if (r1 || r2) && !(s1 || s2) && self.chor.roles.len() > 1 {
+                        self.found
+                            .insert("returns in branches other roles are not told");
+                    }
                     match els {
                         None => self.found.insert("if without else"),
                         Some(e)
@@ -183,6 +211,15 @@ impl FormWalk<'_> {
                     results.iter_mut().for_each(|c| c.crossed = true);
                 }
                 ChorStmtKind::Match { arms, .. } => {
+                    let rs: Vec<(bool, bool)> =
+                        arms.iter().map(|a| returns_and_selects(&a.body)).collect();
+                    if rs.iter().any(|r| r.0)
+                        && !rs.iter().any(|r| r.1)
+                        && self.chor.roles.len() > 1
+                    {
+                        self.found
+                            .insert("returns in branches other roles are not told");
+                    }
                     for arm in arms {
                         if let PatternKind::Variant { name, args } = &arm.pat.kind
                             && !args.is_empty()
@@ -387,7 +424,7 @@ fn differential_over(seeds: std::ops::Range<u64>) {
     for (form, _) in FORMS {
         let (c, m) = counts[form];
         eprintln!(
-            "  {form:<40} {c:>6} ({:>5.1}%)  {m:>6} ({:>5.1}%)",
+            "  {form:<46} {c:>6} ({:>5.1}%)  {m:>6} ({:>5.1}%)",
             pct(c),
             pct(m)
         );

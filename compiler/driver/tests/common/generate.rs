@@ -562,7 +562,11 @@ impl Gen<'_> {
             Shape::MatchOption,
             Shape::MatchMsg,
         ][self.rng.below(4)];
-        let others: Vec<&str> = active
+        // When the returning role decides, the branches may stay its own: the other roles are
+        // not told, and their (empty) behaviours merge.
+        let local = r == ret && active.len() > 1 && self.rng.chance(30);
+        let inside: Vec<usize> = if local { vec![r] } else { active.to_vec() };
+        let others: Vec<&str> = inside
             .iter()
             .filter(|&&o| o != r)
             .map(|&o| self.roles[o].as_str())
@@ -575,8 +579,8 @@ impl Gen<'_> {
                 self.line(inner, &format!("{rn} -> {to}[{}];", LABELS[k]));
             }
             let mut b = 2;
-            self.block(sc, active, inner, &mut b);
-            self.tail_return(sc, active, ret, inner, nest + 1, 45);
+            self.block(sc, &inside, inner, &mut b);
+            self.tail_return(sc, &inside, ret, inner, nest + 1, 45);
             self.leave_arm(sc, arm, depth);
         }
         self.line(depth, "}");
