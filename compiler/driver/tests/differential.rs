@@ -571,69 +571,7 @@ fn returns_in_tail_position_branches_project_like_the_global_program() {
     // Returns in every branch of tail conditionals (nested, `else if`, `match` with payloads),
     // in a recursive procedure with rotated roles, and results used by other roles afterwards:
     // the projection prints, role by role, what the global program prints.
-    let src = r#"
-enum Reply { Accept(Int), Reject, Later(String) }
-
-choreography Sign(A, B)(n: Int@A) -> Int@B {
-    A.n -> B.n;
-    if B.n < 0 {
-        B -> A[Neg];
-        return B.(-1);
-    } else if B.n == 0 {
-        B -> A[Zero];
-        return B.0;
-    } else {
-        B -> A[Pos];
-        match B.n {
-            1 => { return B.1; },
-            _ => {
-                if B.n > 100 { return B.100; } else { B.print("small"); return B.2; }
-            },
-        }
-    }
-}
-
-choreography Decide(A, B)(r: Reply@A) -> Int@A {
-    match A.r {
-        Accept(n) => { A -> B[Yes]; A.n -> B.n; B.(n + 1) -> A.m; return A.m; },
-        Reject => { A -> B[No]; return A.0; },
-        Later(why) => { A -> B[Wait]; A.print(why); return A.(-1); },
-    }
-}
-
-choreography Sum(A, B, C)(n: Int@A) -> Int@A {
-    if A.n <= 0 {
-        A -> B, C[Done];
-        C.print("base");
-        return A.0;
-    } else {
-        A -> B, C[More];
-        A.(n - 1) -> B.m;
-        let B.r = Sum(B, C, A)(B.m);
-        B.(r + 1) -> A.s, C.s;
-        C.print("level " ++ to_string(s));
-        return A.(s + n);
-    }
-}
-
-choreography main(A, B, C) {
-    let B.s1 = Sign(A, B)(A.5);
-    let B.s2 = Sign(A, B)(A.0);
-    let B.s3 = Sign(A, B)(A.(-7));
-    let B.s4 = Sign(A, B)(A.1);
-    let B.s5 = Sign(A, B)(A.500);
-    B.[s1, s2, s3, s4, s5] -> C.signs;
-    C.print(signs);
-    let A.d1 = Decide(A, B)(A.Accept(4));
-    let A.d2 = Decide(A, B)(A.Reject);
-    let A.d3 = Decide(A, B)(A.Later("soon"));
-    A.[d1, d2, d3] -> B.ds;
-    B.print(ds);
-    let A.t = Sum(A, B, C)(A.4);
-    A.t -> C.t;
-    C.print("sum " ++ to_string(t));
-}
-"#;
+    let src = common::TAIL_RETURNS;
     let prog = from_source("tail.chor", src, vec![]);
     assert!(prog.diagnostics.is_empty(), "{:?}", prog.diagnostics);
     let (checked, _) = chor_check::check_diagnostics(&prog, None);
@@ -645,17 +583,7 @@ choreography main(A, B, C) {
     let (local, r) = chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
         .expect("projects");
     assert_eq!(r, Ok(()));
-    let want: BTreeMap<String, Vec<String>> = [
-        ("A", vec!["soon", "base", "level 6"]),
-        ("B", vec!["small", "[5, 0, -1]", "level 3"]),
-        (
-            "C",
-            vec!["[2, 0, -1, 1, 100]", "level 1", "level 10", "sum 14"],
-        ),
-    ]
-    .into_iter()
-    .map(|(r, ls)| (r.to_owned(), ls.into_iter().map(str::to_owned).collect()))
-    .collect();
+    let want = common::tail_returns_output();
     assert_eq!(by_role(&global), want, "simulate");
     assert_eq!(by_role(&local), want, "projected run");
 }
