@@ -15,6 +15,9 @@ use std::sync::Arc;
 pub trait Analysis: Send {
     /// Register or replace the text of a file (an editor buffer); returns its id.
     fn set_text(&mut self, path: &Path, text: String) -> FileId;
+    /// The text of a source file on disk, bounded as `chor check` reads it: a file that is not
+    /// regular, too large or not UTF-8 is an error naming it.
+    fn read_source(&self, path: &Path) -> Result<String, String>;
     /// The path of a file on disk (`None` for the embedded standard library).
     fn path(&self, file: FileId) -> Option<PathBuf>;
     /// The text of any file of the database, including the standard library.

@@ -108,7 +108,8 @@ impl State {
             if open.contains(&path) {
                 continue;
             }
-            if let Ok(text) = std::fs::read_to_string(&path) {
+            // Bounded: a huge file or a special file in the workspace is skipped.
+            if let Ok(text) = self.db.read_source(&path) {
                 roots.push(self.db.set_text(&path, text));
             }
         }
@@ -538,7 +539,7 @@ impl LanguageServer for Backend {
             st.docs.remove(&closed);
             // The file on disk is the truth again for programs that import it.
             let path = path_of(&closed);
-            if let Ok(text) = std::fs::read_to_string(&path) {
+            if let Ok(text) = st.db.read_source(&path) {
                 st.db.set_text(&path, text);
             }
         })

@@ -733,3 +733,35 @@ fn features_never_panic_on_half_typed_code() {
         }
     }
 }
+
+#[test]
+fn workspace_files_are_read_bounded() {
+    // The server reads the workspace's other files through `Analysis::read_source`: a device,
+    // a FIFO or a directory is refused at once (never an endless read), a source file is read.
+    let db = Database::default();
+    let dir = std::env::temp_dir().join(format!("chor-lsp-bounded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("folder.chor")).expect("tmp dir");
+    let fifo = dir.join("pipe.chor");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    for (path, why) in [
+        (Path::new("/dev/zero"), "character device"),
+        (fifo.as_path(), "FIFO"),
+        (dir.join("folder.chor").as_path(), "directory"),
+    ] {
+        let err = db.read_source(path).expect_err("refused");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains(why), "{err}");
+    }
+    let ok = dir.join("ok.chor");
+    std::fs::write(&ok, "choreography main(A) { A.print(1); }\n").expect("write");
+    assert_eq!(
+        db.read_source(&ok).as_deref(),
+        Ok("choreography main(A) { A.print(1); }\n")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -43,7 +43,8 @@ impl<'p> Checker<'p> {
                 self.bind_var(&p.name, ty.clone(), *r as RoleId);
             }
         }
-        self.chor_block(&c.body);
+        self.early_returns = 0;
+        self.chor_block(&c.body, None);
         if !self.in_stdlib {
             for (k, (name, span)) in sig.roles.iter().enumerate() {
                 if !self.roles_used.get(k).copied().unwrap_or(true) && !name.starts_with('_') {
@@ -59,7 +60,10 @@ impl<'p> Checker<'p> {
                 }
             }
         }
+        // A path cut short by an early `return` (E0218) is reported once, as that error: its
+        // fix moves statements into the branches, which changes where the paths end.
         if let Some((_, _, rspan)) = &sig.ret
+            && self.early_returns == 0
             && let Some((at, why)) = self.missing_return(&c.body)
         {
             self.emit(
@@ -164,16 +168,22 @@ impl<'p> Checker<'p> {
         t
     }
 
-    fn chor_block(&mut self, b: &ChorBlock) {
+    /// Check a block. `after` is the first statement that follows the innermost enclosing
+    /// conditional that is not the last statement of its own block (None: every enclosing
+    /// conditional is in tail position, up to the body), so a `return` here would not end the
+    /// choreography for every role.
+    fn chor_block(&mut self, b: &ChorBlock, after: Option<Span>) {
         let mark = self.scope.mark();
         for (k, s) in b.stmts.iter().enumerate() {
             let next = b.stmts.get(k + 1).map(|n| n.span);
-            self.chor_stmt(s, next);
+            self.chor_stmt(s, next, after);
         }
         self.scope.pop_to(mark);
     }
 
-    fn chor_stmt(&mut self, s: &ChorStmt, next: Option<Span>) {
+    fn chor_stmt(&mut self, s: &ChorStmt, next: Option<Span>, after: Option<Span>) {
+        // The blocks of a conditional are in tail position when the conditional is.
+        let inner = next.or(after);
         match &s.kind {
             ChorStmtKind::Let {
                 role,
@@ -279,9 +289,9 @@ impl<'p> Checker<'p> {
                 self.role = r;
                 self.expect(cond, &Ty::bool(), Why::None);
                 self.role = saved;
-                self.chor_block(then);
+                self.chor_block(then, inner);
                 if let Some(e) = els {
-                    self.chor_block(e);
+                    self.chor_block(e, inner);
                 }
             }
             ChorStmtKind::Match {
@@ -297,7 +307,7 @@ impl<'p> Checker<'p> {
                     let before = self.error_count();
                     let pat = self.pattern_top(&arm.pat, &st, r);
                     rows.push((pat, arm.pat.span, self.error_count() == before));
-                    self.chor_block(&arm.body);
+                    self.chor_block(&arm.body, inner);
                     self.scope.pop_to(mark);
                 }
                 self.check_match(&st, &rows, scrutinee.span);
@@ -361,6 +371,27 @@ impl<'p> Checker<'p> {
                             "`return` ends the choreography here",
                         )
                         .with_label(n, "this statement would never run"),
+                    );
+                } else if let Some(a) = after {
+                    // Only the returning role would stop here: every other role would go on with
+                    // the statements after the conditional (an extra message, a stale value, an
+                    // endless recursion), so an early exit is not a choreography.
+                    self.early_returns += 1;
+                    self.emit(
+                        Diagnostic::error(
+                            "E0218",
+                            "`return` inside a branch must end the choreography",
+                            s.span,
+                            "this `return` leaves a conditional that more statements follow",
+                        )
+                        .with_label(a, "this statement and the ones after it would still run at the other roles")
+                        .with_help(
+                            "move the statements after the conditional into the branches that do not return",
+                        )
+                        .with_note(
+                            "a `return` must be the last statement of its block, and every conditional \
+                             around it the last statement of its own block, up to the body",
+                        ),
                     );
                 }
             }

@@ -70,6 +70,8 @@ pub struct Env {
     pub adt_of: HashMap<ItemRef, AdtId>,
     pub fns: HashMap<ItemRef, FnSig>,
     pub chors: HashMap<ItemRef, ChorSig>,
+    /// By `AdtId`: whether the type's fields hold a function whatever its type arguments are.
+    pub adt_fn: Vec<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -213,6 +215,8 @@ pub struct Checker<'p> {
     /// The choreography being checked: its name and declared result `-> T@R`.
     pub chor_name: String,
     pub chor_ret: Option<(Ty, Option<usize>, Span)>,
+    /// `return`s of the current choreography that are not in tail position (E0218).
+    pub early_returns: usize,
     /// Whether the body being checked belongs to the standard library.
     pub in_stdlib: bool,
     /// Source text of each file, for line numbers in messages.
@@ -244,6 +248,7 @@ impl<'p> Checker<'p> {
             pending: Vec::new(),
             chor_name: String::new(),
             chor_ret: None,
+            early_returns: 0,
             in_stdlib: false,
             line_of,
             used_lines: std::cell::Cell::new(false),
@@ -355,7 +360,7 @@ impl<'p> Checker<'p> {
             (_, Class::Ord) => {
                 t.is_con(TyCon::Int) || t.is_con(TyCon::Float) || t.is_con(TyCon::Str)
             }
-            (_, Class::NoFn | Class::Message) => match self.tys.contains_fn(&t) {
+            (_, Class::NoFn | Class::Message) => match self.tys.contains_fn(&t, &self.env.adt_fn) {
                 Some(true) => false,
                 Some(false) => true,
                 None => {
@@ -373,6 +378,11 @@ impl<'p> Checker<'p> {
         };
         if !ok {
             let shown = self.show(&t);
+            let hidden = if matches!(class, Class::NoFn | Class::Message) {
+                self.fn_witness(&t, 0)
+            } else {
+                None
+            };
             let d = match class {
                 Class::Num => Diagnostic::error(
                     "E0304",
@@ -412,9 +422,73 @@ impl<'p> Checker<'p> {
                 )
                 .with_help("send the data the function needs instead, and call the function at the receiver"),
             };
+            let d = match hidden {
+                Some(note) => d.with_note(note),
+                None => d,
+            };
             self.emit(d);
         }
         ok
+    }
+
+    /// Where a function hides in a user type inside `t`: the type and the field or variant
+    /// that holds it (None when the function is visible in `t` itself).
+    fn fn_witness(&mut self, t: &Ty, depth: usize) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
+        let Ty::Con(c, args) = self.tys.shallow(t) else {
+            return None;
+        };
+        if let TyCon::Adt(id) = c
+            && self.env.adt_fn.get(id as usize).copied().unwrap_or(false)
+        {
+            let adt_fn = &self.env.adt_fn;
+            let adt = self.env.adts.get(id as usize)?;
+            let places: Vec<(String, &Ty)> = match &adt.kind {
+                AdtKind::Struct(fs) => fs
+                    .iter()
+                    .map(|f| (format!("field `{}` has type", f.name), &f.ty))
+                    .collect(),
+                AdtKind::Enum(vs) => vs
+                    .iter()
+                    .flat_map(|v| {
+                        v.fields
+                            .iter()
+                            .map(move |t| (format!("variant `{}` carries a", v.name), t))
+                    })
+                    .collect(),
+            };
+            // Name the most telling place: a function written in the field itself, else one
+            // reached through another type, else (a cycle) any.
+            let direct = |t: &Ty| crate::types::field_holds_fn(t, &[]);
+            let other = |t: &Ty| {
+                let mut own = adt_fn.clone();
+                if let Some(b) = own.get_mut(id as usize) {
+                    *b = false;
+                }
+                crate::types::field_holds_fn(t, &own)
+            };
+            let (place, fty) = places
+                .iter()
+                .find(|(_, t)| direct(t))
+                .or_else(|| places.iter().find(|(_, t)| other(t)))
+                .or_else(|| {
+                    places
+                        .iter()
+                        .find(|(_, t)| crate::types::field_holds_fn(t, adt_fn))
+                })
+                .map(|(p, t)| (p.clone(), (*t).clone()))?;
+            let name = adt.name.clone();
+            let shown = self.show(&fty);
+            return Some(format!("`{name}` holds a function: its {place} `{shown}`"));
+        }
+        for a in args.iter() {
+            if let Some(w) = self.fn_witness(a, depth + 1) {
+                return Some(w);
+            }
+        }
+        None
     }
 
     /// Report that `got` is not `want`.

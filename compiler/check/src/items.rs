@@ -8,6 +8,9 @@ use chor_diagnostics::{Diagnostic, Span};
 use chor_syntax::ast::{ExprKind, FnDef, Ident, Item};
 use std::rc::Rc;
 
+/// The names of the built-in types; no user type may take them (E0111).
+pub const BUILTIN_TYPES: [&str; 6] = ["Int", "Float", "Bool", "String", "List", "Map"];
+
 impl<'p> Checker<'p> {
     pub fn report_duplicates(&mut self) {
         for (first, second, name) in &self.p.duplicates {
@@ -70,6 +73,28 @@ impl<'p> Checker<'p> {
                 Item::Enum(e) => (&e.name, &e.generics),
                 _ => continue,
             };
+            if BUILTIN_TYPES.contains(&name.name.as_str()) && !self.p.units[*u].is_stdlib {
+                // A type position always means the built-in type, but a struct literal or a
+                // pattern would find the user's type: two types behind one name.
+                let what = if matches!(item, Item::Struct(_)) {
+                    "struct"
+                } else {
+                    "enum"
+                };
+                self.emit(
+                    Diagnostic::error(
+                        "E0111",
+                        format!("the {what} `{}` has the name of a built-in type", name.name),
+                        name.span,
+                        format!("`{}` is a built-in type", name.name),
+                    )
+                    .with_help(format!(
+                        "choose another name, e.g. `My{}`: the built-in types {} are always in scope",
+                        name.name,
+                        BUILTIN_TYPES.join(", ")
+                    )),
+                );
+            }
             let generics = self.generics_of(generics);
             let id = self.env.adts.len() as u32;
             self.env.adts.push(AdtInfo {
@@ -135,6 +160,16 @@ impl<'p> Checker<'p> {
             };
             self.env.adts[id as usize].kind = kind;
         }
+        let fields: Vec<Vec<&Ty>> = self
+            .env
+            .adts
+            .iter()
+            .map(|a| match &a.kind {
+                AdtKind::Struct(fs) => fs.iter().map(|f| &f.ty).collect(),
+                AdtKind::Enum(vs) => vs.iter().flat_map(|v| v.fields.iter()).collect(),
+            })
+            .collect();
+        self.env.adt_fn = crate::types::adts_holding_fns(&fields);
     }
 
     /// Signatures of every function and choreography.

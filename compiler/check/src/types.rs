@@ -207,15 +207,22 @@ impl TyTable {
     }
 
     /// Whether the type contains a function type (after substitution). `None` when it still
-    /// contains unknown parts and no function type was found.
-    pub fn contains_fn(&mut self, t: &Ty) -> Option<bool> {
+    /// contains unknown parts and no function type was found. `adt_fn[id]` tells whether the
+    /// fields of user type `id` hold a function whatever its type arguments are (see
+    /// [`adts_holding_fns`]); a function given as a type argument is found in the arguments.
+    pub fn contains_fn(&mut self, t: &Ty, adt_fn: &[bool]) -> Option<bool> {
         match self.shallow(t) {
             Ty::Fn(..) => Some(true),
             Ty::Var(_) => None,
-            Ty::Con(_, args) => {
+            Ty::Con(c, args) => {
+                if let TyCon::Adt(id) = c
+                    && adt_fn.get(id as usize).copied().unwrap_or(false)
+                {
+                    return Some(true);
+                }
                 let mut unknown = false;
                 for a in args.iter() {
-                    match self.contains_fn(a) {
+                    match self.contains_fn(a, adt_fn) {
                         Some(true) => return Some(true),
                         None => unknown = true,
                         Some(false) => {}
@@ -224,6 +231,39 @@ impl TyTable {
                 if unknown { None } else { Some(false) }
             }
             Ty::Param(_) | Ty::Error => Some(false),
+        }
+    }
+}
+
+/// Whether a field type holds a function, given what is known of the user types so far;
+/// generic parameters hold none (their arguments are looked at where the type is used).
+pub fn field_holds_fn(t: &Ty, adt_fn: &[bool]) -> bool {
+    match t {
+        Ty::Fn(..) => true,
+        Ty::Con(c, args) => {
+            matches!(c, TyCon::Adt(id) if adt_fn.get(*id as usize).copied().unwrap_or(false))
+                || args.iter().any(|a| field_holds_fn(a, adt_fn))
+        }
+        Ty::Var(_) | Ty::Param(_) | Ty::Error => false,
+    }
+}
+
+/// For every user type (by id, given the types of its fields and payloads), whether a value
+/// of it can hold a function whatever its type arguments are. A least fixed point: a type
+/// holds a function if a field does, directly or through another user type, so recursive
+/// types end after at most one round per type.
+pub fn adts_holding_fns(fields: &[Vec<&Ty>]) -> Vec<bool> {
+    let mut out = vec![false; fields.len()];
+    loop {
+        let mut changed = false;
+        for (id, fs) in fields.iter().enumerate() {
+            if !out[id] && fs.iter().any(|t| field_holds_fn(t, &out)) {
+                out[id] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return out;
         }
     }
 }

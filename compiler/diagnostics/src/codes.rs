@@ -83,6 +83,10 @@ pub const CODES: &[Code] = &[
         title: "a field, parameter or generic parameter declared twice",
     },
     Code {
+        code: "E0111",
+        title: "a struct or enum named like a built-in type (`Int`, `Float`, `Bool`, `String`, `List`, `Map`)",
+    },
+    Code {
         code: "E0200",
         title: "unknown role",
     },
@@ -153,6 +157,10 @@ pub const CODES: &[Code] = &[
     Code {
         code: "E0217",
         title: "binding the result of a choreography that has none",
+    },
+    Code {
+        code: "E0218",
+        title: "`return` inside a conditional that more statements follow (not in tail position)",
     },
     Code {
         code: "E0300",

@@ -203,10 +203,8 @@ impl Database {
         if let Some(f) = self.lock().by_path.get(&key) {
             return Ok(*f);
         }
-        let text = std::fs::read(&key)
-            .map_err(|e| format!("cannot read {}: {}", path.display(), io_reason(&e)))?;
-        let text =
-            String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+        // Bounded: a FIFO, a device or a huge file is an error naming it, not an endless read.
+        let text = crate::source::read_source(path)?;
         Ok(self.add(&key, text))
     }
 
@@ -281,14 +279,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
     }
 }
 

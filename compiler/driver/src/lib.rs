@@ -5,6 +5,7 @@ pub mod db;
 pub mod host;
 mod link;
 mod lsp_host;
+pub mod source;
 
 use chor_check::Program;
 use chor_diagnostics::{Diagnostic, SourceMap, render};
@@ -668,10 +669,10 @@ impl chor_diagnostics::SourceMap for OneFile {
 pub fn cmd_fmt(files: &[std::path::PathBuf], check: bool, color: bool) -> i32 {
     let mut status = 0;
     for path in files {
-        let text = match std::fs::read_to_string(path) {
+        let text = match source::read_source(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                eprintln!("error: {e}");
                 status = status.max(2);
                 continue;
             }

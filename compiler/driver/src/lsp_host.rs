@@ -13,6 +13,10 @@ impl chor_lsp::Analysis for Database {
         f.id(self)
     }
 
+    fn read_source(&self, path: &Path) -> Result<String, String> {
+        crate::source::read_source(path)
+    }
+
     fn path(&self, file: FileId) -> Option<PathBuf> {
         if stdlib::by_file(file).is_some() {
             return None;

@@ -288,3 +288,92 @@ fn examples_and_stdlib_are_canonically_formatted() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Runs `chor` with `args` and fails the test if it does not end within 20 seconds (a read
+/// that never ends would hang here).
+fn output_promptly(args: &[&std::ffi::OsStr]) -> Output {
+    let mut child = chor()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if child.try_wait().expect("waits").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`chor {args:?}` did not end within 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn special_and_huge_source_files_are_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("chor-cli-{}-bounded", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let fifo = dir.join("pipe.chor");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    // Just over the 8 MiB limit: a comment, so that only the size is wrong.
+    let huge = dir.join("huge.chor");
+    let mut text = String::from("choreography main(A) { A.print(1); }\n//");
+    text.push_str(&"x".repeat(8 * 1024 * 1024));
+    std::fs::write(&huge, &text).expect("write");
+    let folder = dir.join("folder.chor");
+    std::fs::create_dir_all(&folder).expect("dir");
+    let cases: [(&Path, &str); 4] = [
+        (&fifo, "FIFO"),
+        (Path::new("/dev/zero"), "character device"),
+        (&huge, "larger than the limit"),
+        (&folder, "directory"),
+    ];
+    for (path, why) in cases {
+        // As the FILE of a command.
+        for cmd in ["check", "simulate", "fmt"] {
+            let out = output_promptly(&[cmd.as_ref(), path.as_os_str()]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "chor {cmd} {}: {err}",
+                path.display()
+            );
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains(why), "{err}");
+        }
+        // As an import.
+        let main = dir.join("main.chor");
+        std::fs::write(
+            &main,
+            format!(
+                "import \"{}\";\nchoreography main(A) {{\n    A.print(1);\n}}\n",
+                path.display()
+            ),
+        )
+        .expect("write");
+        let out = output_promptly(&["check".as_ref(), main.as_os_str()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("cannot import"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(err.contains("main.chor:1"), "{err}");
+    }
+    // Just under the limit is read.
+    text.truncate(8 * 1024 * 1024 - 1);
+    std::fs::write(&huge, &text).expect("write");
+    let out = output_promptly(&["check".as_ref(), huge.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

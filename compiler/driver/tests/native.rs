@@ -144,6 +144,12 @@ fn assert_like_simulator(name: &str, src: &str) -> String {
     String::from_utf8_lossy(&nat.stdout).into_owned()
 }
 
+#[test]
+fn returns_in_tail_position_branches_run_natively_like_the_simulator() {
+    let out = assert_like_simulator("tail_returns", common::TAIL_RETURNS);
+    assert_eq!(parse_run(out.as_bytes()), common::tail_returns_output());
+}
+
 fn assert_fault(name: &str, src: &str, message: &str, line: usize) {
     let out = run_src(name, src);
     let err = String::from_utf8_lossy(&out.stderr);

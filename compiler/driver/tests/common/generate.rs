@@ -1,9 +1,17 @@
 //! A generator of well-formed choreographies for differential testing.
 //!
-//! Programs use 2–4 roles, Int variables, local arithmetic, communications (also multicast),
-//! prints, conditionals whose other roles are either told the choice (directly or through a
-//! role that already knows), or behave identically in both branches, and procedures — including
-//! a bounded recursive one with rotating roles and one returning a located value.
+//! Programs use 2–4 roles and every statement form of the language's choreographies: `let`
+//! (also typed, and with a tuple pattern), communications and selections (also multicast),
+//! local effects, `if` (with and without `else`, `else if` chains), `match` on an `Option` and on
+//! a user enum with payloads whose bindings are used in the arm, procedure calls (as statements
+//! and binding a located result that is then used after a conditional and sent to other roles),
+//! and `return` at the end of a procedure or in every branch of a conditional in tail position,
+//! nested. Other roles of a conditional are told the choice (directly, by a multicast selection,
+//! or through a role that already knows) or behave identically in every branch. Procedures: one
+//! returning a located value (sometimes from branches), one returning from every branch of a
+//! nested conditional, a bounded tail-recursive one whose roles rotate, and a bounded recursive
+//! one over three roles that uses the result of its rotated recursive call at the other roles.
+//! Everything is deterministic in the seed, and every procedure is called at least once.
 
 use std::fmt::Write as _;
 
@@ -68,7 +76,36 @@ struct Gen<'a> {
     out: String,
     /// Procedures available to call: (name, number of roles).
     procs: Vec<(String, usize)>,
+    /// Which of `procs` main has called so far.
+    called: Vec<bool>,
 }
+
+/// The shape of a conditional.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    If,
+    /// `if` without `else` (only where no branch returns).
+    IfNoElse,
+    /// `if … else if … else …`
+    ElseIf,
+    /// `match` on an `Option<Int>`, the `Some` arm binding the payload.
+    MatchOption,
+    /// `match` on the user enum `Msg`, two arms binding payloads.
+    MatchMsg,
+}
+
+/// One branch of a conditional being written.
+struct Arm {
+    /// The line that opens the branch (`} else {`, `Some(v) => {`), if any.
+    open: Option<String>,
+    /// The line that closes a `match` arm.
+    close: Option<&'static str>,
+    /// Variables the branch's pattern binds at the decider.
+    binds: Vec<String>,
+}
+
+/// The labels of the selections in the branches of a conditional, by branch.
+const LABELS: [&str; 3] = ["Yes", "No", "Maybe"];
 
 impl Gen<'_> {
     fn fresh(&mut self) -> String {
@@ -76,26 +113,27 @@ impl Gen<'_> {
         format!("v{}", self.counter)
     }
 
+    fn atom(&mut self, vars: &[String]) -> String {
+        if !vars.is_empty() && self.rng.chance(70) {
+            vars[self.rng.below(vars.len())].clone()
+        } else {
+            format!("{}", self.rng.below(20))
+        }
+    }
+
     fn int_expr(&mut self, sc: &Scope, r: usize) -> String {
         let vars = sc.all(r);
-        let atom = |g: &mut Gen<'_>| -> String {
-            if !vars.is_empty() && g.rng.chance(70) {
-                vars[g.rng.below(vars.len())].clone()
-            } else {
-                format!("{}", g.rng.below(20))
-            }
-        };
         match self.rng.below(5) {
-            0 => atom(self),
-            1 => format!("({} + {}) % 1000", atom(self), atom(self)),
-            2 => format!("({} * {}) % 1000", atom(self), atom(self)),
-            3 => format!("int::abs({} - {})", atom(self), atom(self)),
+            0 => self.atom(&vars),
+            1 => format!("({} + {}) % 1000", self.atom(&vars), self.atom(&vars)),
+            2 => format!("({} * {}) % 1000", self.atom(&vars), self.atom(&vars)),
+            3 => format!("int::abs({} - {})", self.atom(&vars), self.atom(&vars)),
             _ => format!(
                 "if {} > {} {{ {} }} else {{ {} }}",
-                atom(self),
-                atom(self),
-                atom(self),
-                atom(self)
+                self.atom(&vars),
+                self.atom(&vars),
+                self.atom(&vars),
+                self.atom(&vars)
             ),
         }
     }
@@ -120,15 +158,31 @@ impl Gen<'_> {
         }
     }
 
+    /// `picked` distinct roles of `from`, in random order.
+    fn pick(&mut self, from: &[usize], picked: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        while out.len() < picked.min(from.len()) {
+            let o = from[self.rng.below(from.len())];
+            if !out.contains(&o) {
+                out.push(o);
+            }
+        }
+        out
+    }
+
     fn stmt(&mut self, sc: &mut Scope, active: &[usize], depth: usize, budget: &mut usize) {
         let r = active[self.rng.below(active.len())];
         let rn = self.roles[r].clone();
-        let choice = self.rng.below(10);
+        let choice = self.rng.below(11);
         match choice {
             0 | 1 => {
                 let x = self.fresh();
                 let e = self.int_expr(sc, r);
-                self.line(depth, &format!("let {rn}.{x} = {e};"));
+                if self.rng.chance(30) {
+                    self.line(depth, &format!("let {rn}.{x}: Int = {e};"));
+                } else {
+                    self.line(depth, &format!("let {rn}.{x} = {e};"));
+                }
                 sc.add(r, x);
             }
             2 | 3 if active.len() >= 2 => {
@@ -140,14 +194,7 @@ impl Gen<'_> {
                 };
                 let e = self.int_expr(sc, r);
                 let mut recv = Vec::new();
-                let mut picked: Vec<usize> = Vec::new();
-                while picked.len() < k {
-                    let o = others[self.rng.below(others.len())];
-                    if !picked.contains(&o) {
-                        picked.push(o);
-                    }
-                }
-                for o in picked {
+                for o in self.pick(&others, k) {
                     let x = self.fresh();
                     recv.push(format!("{}.{x}", self.roles[o]));
                     sc.add(o, x);
@@ -158,42 +205,27 @@ impl Gen<'_> {
                 let e = self.int_expr(sc, r);
                 self.line(depth, &format!("{rn}.print(\"{rn} \" ++ to_string({e}));"));
             }
-            6 if depth < 4 => self.conditional(sc, active, r, depth, budget, false),
-            7 if depth < 4 => self.conditional(sc, active, r, depth, budget, true),
-            8 if !self.procs.is_empty() && depth < 4 => {
-                let (name, arity) = self.procs[self.rng.below(self.procs.len())].clone();
-                if active.len() < arity {
-                    return;
-                }
-                let mut chosen: Vec<usize> = Vec::new();
-                while chosen.len() < arity {
-                    let o = active[self.rng.below(active.len())];
-                    if !chosen.contains(&o) {
-                        chosen.push(o);
-                    }
-                }
-                let names: Vec<String> = chosen.iter().map(|&o| self.roles[o].clone()).collect();
-                let a0 = self.int_expr(sc, chosen[0]);
-                let x = self.fresh();
-                let last = names[arity - 1].clone();
-                if name == "Count" {
-                    let n = self.rng.below(4);
-                    self.line(
-                        depth,
-                        &format!("{}({})({}.{n});", name, names.join(", "), names[0]),
-                    );
+            6 if depth < 4 => {
+                let shape = if self.rng.chance(25) {
+                    Shape::IfNoElse
+                } else if self.rng.chance(30) {
+                    Shape::ElseIf
                 } else {
-                    self.line(
-                        depth,
-                        &format!(
-                            "let {last}.{x} = {}({})({}.({a0}));",
-                            name,
-                            names.join(", "),
-                            names[0]
-                        ),
-                    );
-                    sc.add(chosen[arity - 1], x);
-                }
+                    Shape::If
+                };
+                self.conditional(sc, active, r, depth, budget, shape);
+            }
+            7 if depth < 4 => {
+                let shape = if self.rng.chance(50) {
+                    Shape::MatchMsg
+                } else {
+                    Shape::MatchOption
+                };
+                self.conditional(sc, active, r, depth, budget, shape);
+            }
+            8 if !self.procs.is_empty() && depth < 4 => {
+                let k = self.rng.below(self.procs.len());
+                self.call(sc, active, k, depth, budget);
             }
             9 if active.len() >= 2 && self.rng.chance(50) => {
                 // A structured value travels; the receiver prints it (it is not an Int variable).
@@ -208,6 +240,14 @@ impl Gen<'_> {
                 );
                 self.line(depth, &format!("{on}.print({x});"));
             }
+            10 => {
+                // A tuple pattern binds two variables at once.
+                let (x, y) = (self.fresh(), self.fresh());
+                let (a, b) = (self.int_expr(sc, r), self.int_expr(sc, r));
+                self.line(depth, &format!("let {rn}.({x}, {y}) = ({a}, {b});"));
+                sc.add(r, x);
+                sc.add(r, y);
+            }
             _ => {
                 let x = self.fresh();
                 let v = self.rng.below(100);
@@ -217,7 +257,208 @@ impl Gen<'_> {
         }
     }
 
-    /// An `if`, or a `match` on an `Option` whose `Some` arm binds a variable at the decider.
+    /// A call of procedure `k` among `active` roles (when there are enough). A located result
+    /// is bound, and often used after a conditional and sent to another role.
+    fn call(
+        &mut self,
+        sc: &mut Scope,
+        active: &[usize],
+        k: usize,
+        depth: usize,
+        budget: &mut usize,
+    ) {
+        let (name, arity) = self.procs[k].clone();
+        if active.len() < arity {
+            return;
+        }
+        if let Some(c) = self.called.get_mut(k) {
+            *c = true;
+        }
+        let chosen = self.pick(active, arity);
+        let names: Vec<String> = chosen.iter().map(|&o| self.roles[o].clone()).collect();
+        let (holder, hn) = match name.as_str() {
+            "Count" => {
+                let n = self.rng.below(4);
+                self.line(
+                    depth,
+                    &format!("{}({})({}.{n});", name, names.join(", "), names[0]),
+                );
+                return;
+            }
+            // `Relay` returns at its second role, the others at their first.
+            "Relay" => (chosen[1], names[1].clone()),
+            _ => (chosen[0], names[0].clone()),
+        };
+        let arg = if name == "Sum" {
+            format!("{}", self.rng.below(4))
+        } else {
+            self.int_expr(sc, chosen[0])
+        };
+        let x = self.fresh();
+        self.line(
+            depth,
+            &format!(
+                "let {hn}.{x} = {}({})({}.({arg}));",
+                name,
+                names.join(", "),
+                names[0]
+            ),
+        );
+        sc.add(holder, x.clone());
+        if self.rng.chance(50) && depth < 4 {
+            // The result outlives a conditional.
+            let r = active[self.rng.below(active.len())];
+            let shape = [Shape::If, Shape::IfNoElse, Shape::MatchOption][self.rng.below(3)];
+            let mut b = (*budget).min(3);
+            self.conditional(sc, active, r, depth, &mut b, shape);
+        }
+        let others: Vec<usize> = active.iter().copied().filter(|&o| o != holder).collect();
+        if !others.is_empty() && self.rng.chance(70) {
+            // The result is used by other roles.
+            let k = 1 + usize::from(self.rng.chance(30));
+            let to = self.pick(&others, k);
+            let mut recv = Vec::new();
+            for o in to {
+                let y = self.fresh();
+                recv.push(format!("{}.{y}", self.roles[o]));
+                sc.add(o, y);
+            }
+            self.line(
+                depth,
+                &format!("{hn}.(({x} + 1) % 1000) -> {};", recv.join(", ")),
+            );
+        } else {
+            self.line(
+                depth,
+                &format!("{hn}.print(\"{hn} got \" ++ to_string({x}));"),
+            );
+        }
+    }
+
+    /// Open a conditional decided by `r`: writes its head and returns its branches.
+    fn open_conditional(&mut self, sc: &Scope, r: usize, depth: usize, shape: Shape) -> Vec<Arm> {
+        let rn = self.roles[r].clone();
+        let lhs = self.int_expr(sc, r);
+        let cond = format!("{lhs} > {}", self.rng.below(15));
+        let plain = |open: Option<String>| Arm {
+            open,
+            close: None,
+            binds: Vec::new(),
+        };
+        match shape {
+            Shape::If => {
+                self.line(depth, &format!("if {rn}.{cond} {{"));
+                vec![plain(None), plain(Some("} else {".to_owned()))]
+            }
+            Shape::IfNoElse => {
+                self.line(depth, &format!("if {rn}.{cond} {{"));
+                vec![plain(None)]
+            }
+            Shape::ElseIf => {
+                self.line(depth, &format!("if {rn}.{cond} {{"));
+                let lhs2 = self.int_expr(sc, r);
+                let cond2 = format!("{lhs2} < {}", self.rng.below(15));
+                vec![
+                    plain(None),
+                    plain(Some(format!("}} else if {rn}.{cond2} {{"))),
+                    plain(Some("} else {".to_owned())),
+                ]
+            }
+            Shape::MatchOption => {
+                self.line(
+                    depth,
+                    &format!("match {rn}.(if {cond} {{ Some({lhs}) }} else {{ None }}) {{"),
+                );
+                let v = self.fresh();
+                vec![
+                    Arm {
+                        open: Some(format!("Some({v}) => {{")),
+                        close: Some("},"),
+                        binds: vec![v],
+                    },
+                    Arm {
+                        open: Some("None => {".to_owned()),
+                        close: Some("},"),
+                        binds: Vec::new(),
+                    },
+                ]
+            }
+            Shape::MatchMsg => {
+                let (a, b) = (self.int_expr(sc, r), self.int_expr(sc, r));
+                let lhs2 = self.int_expr(sc, r);
+                let cond2 = format!("{lhs2} < {}", self.rng.below(15));
+                self.line(
+                    depth,
+                    &format!(
+                        "match {rn}.(if {cond} {{ Num({lhs}) }} else if {cond2} {{ Pair({a}, {b}) }} else {{ Empty }}) {{"
+                    ),
+                );
+                let (x, y, z) = (self.fresh(), self.fresh(), self.fresh());
+                // The arms come in a random order: the first arm is not always the same case.
+                let mut arms = vec![
+                    Arm {
+                        open: Some(format!("Num({x}) => {{")),
+                        close: Some("},"),
+                        binds: vec![x],
+                    },
+                    Arm {
+                        open: Some(format!("Pair({y}, {z}) => {{")),
+                        close: Some("},"),
+                        binds: vec![y, z],
+                    },
+                    Arm {
+                        open: Some("Empty => {".to_owned()),
+                        close: Some("},"),
+                        binds: Vec::new(),
+                    },
+                ];
+                let k = self.rng.below(3);
+                arms.rotate_left(k);
+                arms
+            }
+        }
+    }
+
+    /// Enter branch `arm` of a conditional at `depth`: returns the depth of its statements.
+    fn enter_arm(&mut self, sc: &mut Scope, r: usize, arm: &Arm, depth: usize) -> usize {
+        let inner = if arm.close.is_some() {
+            depth + 2
+        } else {
+            depth + 1
+        };
+        if let Some(open) = &arm.open {
+            let at = if arm.close.is_some() {
+                depth + 1
+            } else {
+                depth
+            };
+            self.line(at, open);
+        }
+        sc.push();
+        for b in &arm.binds {
+            sc.add(r, b.clone());
+        }
+        if !arm.binds.is_empty() {
+            // The pattern's bindings are used.
+            let rn = self.roles[r].clone();
+            let sum = arm.binds.join(" + ");
+            let v = self.fresh();
+            self.line(inner, &format!("let {rn}.{v} = ({sum}) % 1000;"));
+            sc.add(r, v);
+        }
+        inner
+    }
+
+    fn leave_arm(&mut self, sc: &mut Scope, arm: &Arm, depth: usize) {
+        sc.pop();
+        if let Some(close) = arm.close {
+            self.line(depth + 1, close);
+        }
+    }
+
+    /// A conditional decided by `r` in `active`: every other active role is told the branch
+    /// (directly, by a multicast selection, or through a relay) or behaves the same in every
+    /// branch.
     fn conditional(
         &mut self,
         sc: &mut Scope,
@@ -225,12 +466,9 @@ impl Gen<'_> {
         r: usize,
         depth: usize,
         budget: &mut usize,
-        as_match: bool,
+        shape: Shape,
     ) {
         let rn = self.roles[r].clone();
-        let lhs = self.int_expr(sc, r);
-        let cond = format!("{lhs} > {}", self.rng.below(15));
-        let bound = self.fresh();
         // Each other active role is told directly, told through a relay, or left out.
         let mut told: Vec<usize> = Vec::new();
         let mut relayed: Vec<(usize, usize)> = Vec::new();
@@ -247,57 +485,105 @@ impl Gen<'_> {
                 _ => {}
             }
         }
+        // Without `else`, a role that is told in the one branch could not be told in the
+        // missing one: only the uninformed roles stay outside.
+        if shape == Shape::IfNoElse {
+            told.clear();
+            relayed.clear();
+        }
         let mut inside: Vec<usize> = vec![r];
         inside.extend(told.iter().copied());
         inside.extend(relayed.iter().map(|(o, _)| *o));
-        // A statement that an uninformed role does identically in both branches.
+        // A statement that an uninformed role does identically in every branch.
         let same: Option<String> = active
             .iter()
             .copied()
             .find(|o| !inside.contains(o))
             .filter(|_| self.rng.chance(50))
             .map(|o| format!("{}.print(\"{} same\");", self.roles[o], self.roles[o]));
-        if as_match {
-            self.line(
-                depth,
-                &format!("match {rn}.(if {cond} {{ Some({lhs}) }} else {{ None }}) {{"),
-            );
-        } else {
-            self.line(depth, &format!("if {rn}.{cond} {{"));
-        }
-        for (k, label) in ["Yes", "No"].iter().enumerate() {
-            match (as_match, k) {
-                (true, 0) => self.line(depth + 1, &format!("Some({bound}) => {{")),
-                (true, _) => self.line(depth + 1, "None => {"),
-                (false, 1) => self.line(depth, "} else {"),
-                (false, _) => {}
-            }
-            sc.push();
-            if as_match && k == 0 {
-                sc.add(r, bound.clone());
-            }
+        let arms = self.open_conditional(sc, r, depth, shape);
+        for (k, arm) in arms.iter().enumerate() {
+            let label = LABELS[k];
+            let inner = self.enter_arm(sc, r, arm, depth);
             if !told.is_empty() {
                 let to: Vec<&str> = told.iter().map(|&o| self.roles[o].as_str()).collect();
-                self.line(depth + 1, &format!("{rn} -> {}[{label}];", to.join(", ")));
+                self.line(inner, &format!("{rn} -> {}[{label}];", to.join(", ")));
             }
             for (o, via) in &relayed {
                 self.line(
-                    depth + 1,
+                    inner,
                     &format!("{} -> {}[{label}];", self.roles[*via], self.roles[*o]),
                 );
             }
-            if let Some(s) = &same {
-                self.line(depth + 1, s);
+            if let Some(s) = &same
+                && shape != Shape::IfNoElse
+            {
+                self.line(inner, s);
             }
             let mut b = (*budget).min(6);
-            self.block(sc, &inside, depth + 1, &mut b);
-            sc.pop();
-            if as_match {
-                self.line(depth + 1, "},");
-            }
+            self.block(sc, &inside, inner, &mut b);
+            self.leave_arm(sc, arm, depth);
         }
         self.line(depth, "}");
         *budget = budget.saturating_sub(4);
+    }
+
+    /// The end of a procedure body that returns at `ret`: either a plain `return`, or a
+    /// conditional in tail position whose every branch tells the other roles and ends with a
+    /// `return` of its own (possibly in a nested conditional).
+    fn tail_return(
+        &mut self,
+        sc: &mut Scope,
+        active: &[usize],
+        ret: usize,
+        depth: usize,
+        nest: usize,
+        branch_percent: u64,
+    ) {
+        let retn = self.roles[ret].clone();
+        if nest >= 3 || !self.rng.chance(branch_percent) {
+            let others: Vec<usize> = active.iter().copied().filter(|&o| o != ret).collect();
+            if !others.is_empty() && self.rng.chance(60) {
+                let from = others[self.rng.below(others.len())];
+                let e = self.int_expr(sc, from);
+                let x = self.fresh();
+                self.line(depth, &format!("{}.({e}) -> {retn}.{x};", self.roles[from]));
+                sc.add(ret, x);
+            }
+            let e = self.int_expr(sc, ret);
+            self.line(depth, &format!("return {retn}.({e});"));
+            return;
+        }
+        let r = active[self.rng.below(active.len())];
+        let rn = self.roles[r].clone();
+        let shape = [
+            Shape::If,
+            Shape::ElseIf,
+            Shape::MatchOption,
+            Shape::MatchMsg,
+        ][self.rng.below(4)];
+        // When the returning role decides, the branches may stay its own: the other roles are
+        // not told, and their (empty) behaviours merge.
+        let local = r == ret && active.len() > 1 && self.rng.chance(30);
+        let inside: Vec<usize> = if local { vec![r] } else { active.to_vec() };
+        let others: Vec<&str> = inside
+            .iter()
+            .filter(|&&o| o != r)
+            .map(|&o| self.roles[o].as_str())
+            .collect();
+        let to = others.join(", ");
+        let arms = self.open_conditional(sc, r, depth, shape);
+        for (k, arm) in arms.iter().enumerate() {
+            let inner = self.enter_arm(sc, r, arm, depth);
+            if !to.is_empty() {
+                self.line(inner, &format!("{rn} -> {to}[{}];", LABELS[k]));
+            }
+            let mut b = 2;
+            self.block(sc, &inside, inner, &mut b);
+            self.tail_return(sc, &inside, ret, inner, nest + 1, 45);
+            self.leave_arm(sc, arm, depth);
+        }
+        self.line(depth, "}");
     }
 }
 
@@ -311,12 +597,16 @@ pub fn program(seed: u64) -> String {
         .collect();
     let mut g = Gen {
         rng: &mut rng,
-        roles: vec!["A".into(), "B".into()],
+        roles: vec!["A".into(), "B".into(), "C".into()],
         counter: 0,
         out: String::new(),
         procs: Vec::new(),
+        called: Vec::new(),
     };
-    // A procedure with a located result: runs at A and B, returns at B.
+    g.line(0, "enum Msg { Num(Int), Pair(Int, Int), Empty }");
+    g.out.push('\n');
+    // A procedure with a located result: runs at A and B, returns at B, sometimes from the
+    // branches of a conditional.
     {
         let mut sc = Scope::new(2);
         sc.add(0, "x".into());
@@ -325,7 +615,8 @@ pub fn program(seed: u64) -> String {
         g.block(&mut sc, &[0, 1], 1, &mut budget);
         let e = g.int_expr(&sc, 0);
         g.line(1, &format!("A.({e}) -> B.result;"));
-        g.line(1, "return B.result;");
+        sc.add(1, "result".into());
+        g.tail_return(&mut sc, &[0, 1], 1, 1, 0, 50);
         g.line(0, "}");
         g.out.push('\n');
     }
@@ -350,6 +641,56 @@ pub fn program(seed: u64) -> String {
         g.out.push('\n');
     }
     g.procs = vec![("Relay".into(), 2), ("Count".into(), 2)];
+    // A procedure that returns from every branch of a (nested) conditional in tail position.
+    {
+        let mut sc = Scope::new(2);
+        sc.add(0, "x".into());
+        g.line(0, "choreography Pick(A, B)(x: Int@A) -> Int@A {");
+        let mut budget = 3;
+        g.block(&mut sc, &[0, 1], 1, &mut budget);
+        g.tail_return(&mut sc, &[0, 1], 0, 1, 0, 100);
+        g.line(0, "}");
+        g.out.push('\n');
+    }
+    // A bounded recursion over three roles: the base case returns early, the recursive case
+    // calls itself with the roles rotated, keeps the result past a conditional and sends it on.
+    {
+        let mut sc = Scope::new(3);
+        sc.add(0, "n".into());
+        g.line(0, "choreography Sum(A, B, C)(n: Int@A) -> Int@A {");
+        g.line(1, "if A.n <= 0 {");
+        g.line(2, "A -> B, C[Done];");
+        sc.push();
+        let mut budget = 2;
+        g.block(&mut sc, &[0, 1, 2], 2, &mut budget);
+        g.tail_return(&mut sc, &[0, 1, 2], 0, 2, 1, 50);
+        sc.pop();
+        g.line(1, "} else {");
+        sc.push();
+        g.line(2, "A -> B, C[More];");
+        g.line(2, "A.(n - 1) -> B.m;");
+        g.line(2, "let B.r = Sum(B, C, A)(B.m);");
+        sc.add(1, "m".into());
+        sc.add(1, "r".into());
+        let c = g.rng.below(3);
+        let shape = [Shape::If, Shape::MatchOption, Shape::ElseIf][g.rng.below(3)];
+        let mut budget = 3;
+        g.conditional(&mut sc, &[0, 1, 2], c, 2, &mut budget, shape);
+        g.line(2, "B.((r + m) % 1000) -> A.s, C.s;");
+        g.line(2, "C.print(\"C sum \" ++ to_string(s));");
+        g.line(2, "return A.((s + n) % 1000);");
+        sc.pop();
+        g.line(1, "}");
+        g.line(0, "}");
+        g.out.push('\n');
+    }
+    g.procs = vec![
+        ("Relay".into(), 2),
+        ("Count".into(), 2),
+        ("Pick".into(), 2),
+        ("Sum".into(), 3),
+    ];
+    g.called = vec![false; g.procs.len()];
     g.roles = roles.clone();
     let mut sc = Scope::new(nroles);
     let _ = writeln!(g.out, "choreography main({}) {{", roles.join(", "));
@@ -358,6 +699,13 @@ pub fn program(seed: u64) -> String {
     while budget > 0 {
         budget -= 1;
         g.stmt(&mut sc, &all, 1, &mut budget);
+    }
+    // Every procedure runs at least once (when main has roles enough).
+    for k in 0..g.procs.len() {
+        if !g.called[k] {
+            let mut b = 2;
+            g.call(&mut sc, &all, k, 1, &mut b);
+        }
     }
     for r in &roles {
         g.line(1, &format!("{r}.print(\"end\");"));

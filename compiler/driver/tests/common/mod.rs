@@ -5,6 +5,88 @@ pub mod generate;
 
 use std::collections::BTreeMap;
 
+/// Returns in every branch of tail conditionals (nested, `else if`, `match` with payloads), in
+/// a recursive procedure with rotated roles, and results used by other roles afterwards; its
+/// output is [`tail_returns_output`].
+pub const TAIL_RETURNS: &str = r#"
+enum Reply { Accept(Int), Reject, Later(String) }
+
+choreography Sign(A, B)(n: Int@A) -> Int@B {
+    A.n -> B.n;
+    if B.n < 0 {
+        B -> A[Neg];
+        return B.(-1);
+    } else if B.n == 0 {
+        B -> A[Zero];
+        return B.0;
+    } else {
+        B -> A[Pos];
+        match B.n {
+            1 => { return B.1; },
+            _ => {
+                if B.n > 100 { return B.100; } else { B.print("small"); return B.2; }
+            },
+        }
+    }
+}
+
+choreography Decide(A, B)(r: Reply@A) -> Int@A {
+    match A.r {
+        Accept(n) => { A -> B[Yes]; A.n -> B.n; B.(n + 1) -> A.m; return A.m; },
+        Reject => { A -> B[No]; return A.0; },
+        Later(why) => { A -> B[Wait]; A.print(why); return A.(-1); },
+    }
+}
+
+choreography Sum(A, B, C)(n: Int@A) -> Int@A {
+    if A.n <= 0 {
+        A -> B, C[Done];
+        C.print("base");
+        return A.0;
+    } else {
+        A -> B, C[More];
+        A.(n - 1) -> B.m;
+        let B.r = Sum(B, C, A)(B.m);
+        B.(r + 1) -> A.s, C.s;
+        C.print("level " ++ to_string(s));
+        return A.(s + n);
+    }
+}
+
+choreography main(A, B, C) {
+    let B.s1 = Sign(A, B)(A.5);
+    let B.s2 = Sign(A, B)(A.0);
+    let B.s3 = Sign(A, B)(A.(-7));
+    let B.s4 = Sign(A, B)(A.1);
+    let B.s5 = Sign(A, B)(A.500);
+    B.[s1, s2, s3, s4, s5] -> C.signs;
+    C.print(signs);
+    let A.d1 = Decide(A, B)(A.Accept(4));
+    let A.d2 = Decide(A, B)(A.Reject);
+    let A.d3 = Decide(A, B)(A.Later("soon"));
+    A.[d1, d2, d3] -> B.ds;
+    B.print(ds);
+    let A.t = Sum(A, B, C)(A.4);
+    A.t -> C.t;
+    C.print("sum " ++ to_string(t));
+}
+"#;
+
+/// What [`TAIL_RETURNS`] prints, role by role (worked out by hand from the program).
+pub fn tail_returns_output() -> BTreeMap<String, Vec<String>> {
+    [
+        ("A", vec!["soon", "base", "level 6"]),
+        ("B", vec!["small", "[5, 0, -1]", "level 3"]),
+        (
+            "C",
+            vec!["[2, 0, -1, 1, 100]", "level 1", "level 10", "sum 14"],
+        ),
+    ]
+    .into_iter()
+    .map(|(r, ls)| (r.to_owned(), ls.into_iter().map(str::to_owned).collect()))
+    .collect()
+}
+
 /// Group `(role, line)` output by role, keeping each role's order.
 pub fn by_role(lines: &[(String, String)]) -> BTreeMap<String, Vec<String>> {
     let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
