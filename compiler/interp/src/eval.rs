@@ -193,14 +193,14 @@ impl<'p> Evaluator<'p> {
                 for x in items {
                     vals.push(self.eval(env, x, module)?);
                 }
-                Ok(Value::Tuple(Arc::new(vals)))
+                Ok(Value::tuple(vals))
             }
             ExprKind::List(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for x in items {
                     vals.push(self.eval(env, x, module)?);
                 }
-                Ok(Value::List(Arc::new(vals)))
+                Ok(Value::list(vals))
             }
             ExprKind::StructLit { name, fields } => {
                 let Some((q, r)) = self.prog.lookup_struct(module, name) else {
@@ -568,9 +568,7 @@ impl<'p> Evaluator<'p> {
                     return false;
                 }
                 match rest {
-                    Some(Some(r)) => {
-                        self.match_pattern(r, &Value::List(Arc::new(vs[n..].to_vec())), env)
-                    }
+                    Some(Some(r)) => self.match_pattern(r, &Value::list(vs[n..].to_vec()), env),
                     _ => true,
                 }
             }
@@ -651,7 +649,7 @@ pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
 }
 
 /// Convenience for builtins.
-pub(crate) fn as_list(v: &Value, span: Span) -> Res<&Arc<Vec<Value>>> {
+pub(crate) fn as_list(v: &Value, span: Span) -> Res<&Arc<crate::value::Seq>> {
     match v {
         Value::List(l) => Ok(l),
         other => fault(

@@ -484,7 +484,7 @@ pub unsafe extern "C" fn chor_rt_make(tag: u64, id: u64, items: *const V, n: usi
         xs.push(unsafe { from_raw(*items.add(i)) });
     }
     into_raw(match tag {
-        TAG_TUPLE => Val::Tuple(Rc::new(xs)),
+        TAG_TUPLE => Val::tuple(xs),
         TAG_LIST => Val::list(xs),
         TAG_STRUCT => Val::Struct(Rc::new(Agg {
             id: id as u32,
@@ -539,8 +539,7 @@ pub unsafe extern "C" fn chor_rt_func_code(t: u64, b: u64, loc: u64) -> u64 {
 
 fn elems(x: &Val) -> Option<&[Val]> {
     match x {
-        Val::Tuple(xs) => Some(xs),
-        Val::Struct(a) | Val::Variant(a) => Some(&a.fields),
+        Val::Tuple(a) | Val::Struct(a) | Val::Variant(a) => Some(&a.fields),
         _ => None,
     }
 }
