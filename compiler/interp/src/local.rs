@@ -130,11 +130,12 @@ impl<'p> LocalRunner<'p> {
         let actual: Vec<Arc<str>> = main_roles.iter().map(|r| Arc::from(r.as_str())).collect();
         match self.run_proc(self.lp.entry.clone(), actual, Vec::new()) {
             Ok(_) | Err(Ctrl::Return(_)) | Err(Ctrl::Tail(..)) => Ok(()),
-            Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError {
-                role: self.lp.role.clone(),
+            Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError::fault(
+                self.lp.role.clone(),
                 message,
-                span: Some(span),
-            }),
+                span,
+                self.ev.user_site.get(),
+            )),
         }
     }
 
@@ -152,6 +153,10 @@ impl<'p> LocalRunner<'p> {
                     Span::default(),
                 );
             };
+            if crate::stack::exhausted() {
+                let at = p.body.first().map(|s| s.span).unwrap_or_default();
+                return fault(crate::stack::OVERFLOW, at);
+            }
             let mut frame = Frame {
                 actual,
                 names: &p.roles,
@@ -210,6 +215,9 @@ impl<'p> LocalRunner<'p> {
                 }
                 LKind::Send { to, expr } => {
                     let v = self.ev.eval(&mut frame.env, expr, None)?;
+                    if chor_print::deeper_than(&v, crate::global::MAX_MESSAGE_DEPTH) {
+                        return fault(crate::global::too_deep(), s.span);
+                    }
                     for r in to {
                         let peer = frame.peer(r, s.span)?;
                         self.transport
@@ -352,6 +360,7 @@ pub fn run_projected(
                 std::thread::Builder::new()
                     .stack_size(crate::STACK_SIZE)
                     .spawn_scoped(scope, move || {
+                        crate::stack::enter(crate::STACK_SIZE);
                         let runner = LocalRunner::new(prog, lp, &t, io);
                         runner.run(roles)
                     })
@@ -366,12 +375,14 @@ pub fn run_projected(
                         role: r.clone(),
                         message: "internal error: the role's thread panicked".into(),
                         span: None,
+                        called_from: None,
                     })
                 }),
                 Err(e) => Err(RoleError {
                     role: r.clone(),
                     message: format!("cannot start a thread: {e}"),
                     span: None,
+                    called_from: None,
                 }),
             })
             .collect()
