@@ -12,9 +12,9 @@
 //! no back end can overflow its thread's stack on it. Levels that have no siblings left cost
 //! one byte of that stack (printing) or nothing (comparing).
 //!
-//! Floats are ordered by IEEE 754 `totalOrder` (`f64::total_cmp`): `-0.0 < 0.0`, and a NaN
-//! equals itself and sorts after every other float of its sign. One order serves `==`, `<`,
-//! map keys and sorting alike (docs/language.md, "Values and their order").
+//! Floats are ordered by IEEE 754 `totalOrder` with one NaN ([`float_cmp`]): `-0.0 < 0.0`,
+//! and every NaN equals every other and sorts after `inf`. One order serves `==`, `<`, map
+//! keys and sorting alike (docs/language.md, "Values and their order").
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, btree_map};
@@ -362,6 +362,15 @@ pub fn display<V: View>(v: &V) -> String {
     }
 }
 
+/// The order of floats: IEEE 754 `totalOrder` with every NaN made one positive NaN, so
+/// `-inf < … < -0.0 < 0.0 < … < inf < NaN` and a NaN equals itself whatever its sign and
+/// payload (which the hardware, not the program, decides: `0.0 / 0.0` is a negative NaN on
+/// x86-64). Two floats are equal exactly when they print the same.
+pub fn float_cmp(a: f64, b: f64) -> Ordering {
+    let canonical = |x: f64| if x.is_nan() { f64::NAN } else { x };
+    canonical(a).total_cmp(&canonical(b))
+}
+
 /// The outcome of comparing the top levels of two values.
 enum Step<'a, V: View> {
     Decided(Ordering),
@@ -376,7 +385,7 @@ fn step<'a, V: View>(x: Elem<'a, V>, y: Elem<'a, V>) -> Step<'a, V> {
         (S::Unit, S::Unit) => Decided(Ordering::Equal),
         (S::Bool(a), S::Bool(b)) => Decided(a.cmp(&b)),
         (S::Int(a), S::Int(b)) => Decided(a.cmp(&b)),
-        (S::Float(a), S::Float(b)) => Decided(a.total_cmp(&b)),
+        (S::Float(a), S::Float(b)) => Decided(float_cmp(a, b)),
         (S::Str(a), S::Str(b)) => Decided(a.cmp(b)),
         (S::Tuple(a), S::Tuple(b)) => Elements(Rest::Vals(a.iter()), Rest::Vals(b.iter())),
         (S::List(Items::Ints(a)), S::List(Items::Ints(b))) => Decided(a.cmp(b)),
@@ -425,7 +434,7 @@ fn step<'a, V: View>(x: Elem<'a, V>, y: Elem<'a, V>) -> Step<'a, V> {
 
 /// The order of values: structural, lexicographic over elements (a shorter sequence that is a
 /// prefix of a longer one is smaller), structs and variants by name then fields, floats by
-/// `total_cmp`. `==` is `compare(..) == Equal`.
+/// [`float_cmp`]. `==` is `compare(..) == Equal`.
 pub fn compare<V: View>(a: &V, b: &V) -> Ordering {
     // Pairs of compound values whose elements are still being compared, innermost last.
     let mut open: Vec<(Rest<'_, V>, Rest<'_, V>)> = Vec::new();
