@@ -517,3 +517,27 @@ pub fn deeper_than<V: View>(v: &V, limit: usize) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_quote_with_the_cards_escapes() {
+        let mut out = String::new();
+        quote("a\0b\r\n\t\"\\\u{7f}\u{1b}é", &mut out);
+        assert_eq!(out, "\"a\\u{0}b\\r\\n\\t\\\"\\\\\\u{7f}\\u{1b}é\"");
+    }
+
+    #[test]
+    fn floats_print_with_a_point_and_order_with_one_nan() {
+        assert_eq!(float_text(1.0), "1.0");
+        assert_eq!(float_text(-0.0), "-0.0");
+        assert_eq!(float_text(1e16), "1e16");
+        assert_eq!(float_text(f64::NAN), "NaN");
+        assert_eq!(float_cmp(-f64::NAN, f64::NAN), Ordering::Equal);
+        assert_eq!(float_cmp(f64::INFINITY, -f64::NAN), Ordering::Less);
+        assert_eq!(float_cmp(-0.0, 0.0), Ordering::Less);
+        assert_eq!(float_cmp(-1.0, -0.0), Ordering::Less);
+    }
+}

@@ -434,6 +434,7 @@ fn int_of(x: &Val) -> i64 {
 mod tests {
     use super::*;
     use crate::rt::val::{to_literal, to_wire};
+    use std::cmp::Ordering;
     use std::rc::Rc;
 
     fn ints(xs: &[i64]) -> List {
