@@ -1,4 +1,6 @@
-//! Run-time values of the reference interpreter, their total order (map keys) and printing.
+//! Run-time values of the reference interpreter. Their order (map keys, `==`, `<`) and printing
+//! are chor-print's, shared with native code through the [`chor_print::View`] impl below;
+//! dropping a deeply nested value does not recurse ([`Seq`]).
 
 use chor_print::{Items, Shape};
 use std::cmp::Ordering;

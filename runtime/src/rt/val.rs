@@ -1,8 +1,9 @@
 //! Run-time values of native code: a two-word value (`tag`, `bits`) at the ABI, and its owned
 //! Rust form [`Val`], reference counted (`Rc`: a role runs its code on one thread).
 //!
-//! Order and printing follow the reference interpreter (compiler/interp/src/value.rs) exactly:
-//! the differential tests compare outputs character by character.
+//! Order and printing are chor-print's, shared with the reference interpreter through the
+//! [`chor_print::View`] impl below; dropping a deeply nested value does not recurse
+//! ([`release`]).
 
 use chor_print::{Items, Shape};
 use std::cmp::Ordering;
