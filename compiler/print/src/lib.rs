@@ -436,31 +436,35 @@ fn step<'a, V: View>(x: Elem<'a, V>, y: Elem<'a, V>) -> Step<'a, V> {
 /// prefix of a longer one is smaller), structs and variants by name then fields, floats by
 /// [`float_cmp`]. `==` is `compare(..) == Equal`.
 pub fn compare<V: View>(a: &V, b: &V) -> Ordering {
-    // Pairs of compound values whose elements are still being compared, innermost last.
-    let mut open: Vec<(Rest<'_, V>, Rest<'_, V>)> = Vec::new();
+    // Pairs of compound values whose elements are still being compared: the innermost in
+    // `inner`, the others in `outer` (so comparing a flat tuple or list allocates nothing).
+    let mut outer: Vec<(Rest<'_, V>, Rest<'_, V>)> = Vec::new();
+    let mut inner: Option<(Rest<'_, V>, Rest<'_, V>)> = None;
     let (mut x, mut y) = (Elem::Val(a), Elem::Val(b));
     loop {
         match step(x, y) {
             Step::Decided(Ordering::Equal) => {}
             Step::Decided(o) => return o,
-            Step::Elements(p, q) => open.push((p, q)),
+            Step::Elements(p, q) => {
+                if let Some(o) = inner.replace((p, q)) {
+                    outer.push(o);
+                }
+            }
         }
         loop {
-            let Some((p, q)) = open.last_mut() else {
+            let Some((p, q)) = inner.as_mut() else {
                 return Ordering::Equal;
             };
             match (p.next(None, true), q.next(None, true)) {
                 (Some(e), Some(f)) => {
                     if p.is_done() && q.is_done() {
-                        open.pop();
+                        inner = outer.pop();
                     }
                     x = e;
                     y = f;
                     break;
                 }
-                (None, None) => {
-                    open.pop();
-                }
+                (None, None) => inner = outer.pop(),
                 (None, Some(_)) => return Ordering::Less,
                 (Some(_), None) => return Ordering::Greater,
             }
