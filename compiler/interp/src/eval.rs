@@ -79,6 +79,9 @@ pub struct Evaluator<'p> {
     /// The name of the function being run, if any: a stack overflow is reported there, as
     /// native code reports it.
     current_fn: Cell<Option<Span>>,
+    /// The first statement of the choreographic procedure being run: outside functions, a
+    /// stack overflow is reported there, as native code reports it.
+    pub current_proc: Cell<Option<Span>>,
     /// The last direct call from user code into a standard library function with a body; a
     /// fault inside the library names it as the user's call site (as native code does).
     pub user_site: Cell<Option<Span>>,
@@ -97,6 +100,7 @@ impl<'p> Evaluator<'p> {
             io,
             field_names: RefCell::new(HashMap::new()),
             current_fn: Cell::new(None),
+            current_proc: Cell::new(None),
             user_site: Cell::new(None),
             role: RefCell::new(Arc::from("")),
         }
@@ -119,10 +123,7 @@ impl<'p> Evaluator<'p> {
 
     fn eval_in(&self, env: &mut Env, e: &Expr, module: Option<&str>, tail: bool) -> Res<Value> {
         if crate::stack::exhausted() {
-            return fault(
-                crate::stack::OVERFLOW,
-                self.current_fn.get().unwrap_or(e.span),
-            );
+            return fault(crate::stack::OVERFLOW, self.overflow_at(e.span));
         }
         match &e.kind {
             ExprKind::Lit(l) => Ok(lit_value(l)),
@@ -450,13 +451,19 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// Where a stack overflow is reported: the running function's name, else the running
+    /// procedure's first statement (where native code checks), else `span`.
+    fn overflow_at(&self, span: Span) -> Span {
+        self.current_fn
+            .get()
+            .or(self.current_proc.get())
+            .unwrap_or(span)
+    }
+
     /// Call a function to completion; tail calls loop here in constant stack.
     pub fn call(&self, callee: Callee, args: Vec<Value>, span: Span) -> Res<Value> {
         if crate::stack::exhausted() {
-            return fault(
-                crate::stack::OVERFLOW,
-                self.current_fn.get().unwrap_or(span),
-            );
+            return fault(crate::stack::OVERFLOW, self.overflow_at(span));
         }
         let outer = self.current_fn.get();
         let r = self.call_loop(callee, args, span);

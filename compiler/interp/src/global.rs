@@ -248,15 +248,18 @@ impl<'p> Simulator<'p> {
                     Span::default(),
                 );
             };
+            let entry = chor.body.stmts.first().map(|s| s.span);
             if crate::stack::exhausted() {
-                let at = chor.body.stmts.first().map(|s| s.span).unwrap_or_default();
-                return crate::eval::fault(crate::stack::OVERFLOW, at);
+                return crate::eval::fault(crate::stack::OVERFLOW, entry.unwrap_or_default());
             }
             let mut frame = Frame::new(chor, actual);
             for (i, n, v) in args {
                 frame.envs[i].bind(&n, v);
             }
-            match self.block(&mut frame, &chor.body.stmts, true)? {
+            let outer = self.ev.current_proc.replace(entry);
+            let flow = self.block(&mut frame, &chor.body.stmts, true);
+            self.ev.current_proc.set(outer);
+            match flow? {
                 Flow::Normal => return Ok(None),
                 Flow::Return(v) => return Ok(Some(v)),
                 Flow::Tail(n, a, v) => {

@@ -153,9 +153,9 @@ impl<'p> LocalRunner<'p> {
                     Span::default(),
                 );
             };
+            let entry = p.body.first().map(|s| s.span);
             if crate::stack::exhausted() {
-                let at = p.body.first().map(|s| s.span).unwrap_or_default();
-                return fault(crate::stack::OVERFLOW, at);
+                return fault(crate::stack::OVERFLOW, entry.unwrap_or_default());
             }
             let mut frame = Frame {
                 actual,
@@ -165,7 +165,10 @@ impl<'p> LocalRunner<'p> {
             for (n, v) in p.params.iter().zip(args) {
                 frame.env.bind(n, v);
             }
-            match self.block(&mut frame, &p.body, true)? {
+            let outer = self.ev.current_proc.replace(entry);
+            let flow = self.block(&mut frame, &p.body, true);
+            self.ev.current_proc.set(outer);
+            match flow? {
                 Flow::Normal => return Ok(None),
                 Flow::Return(v) => return Ok(Some(v)),
                 Flow::Tail(k, a, v) => {
