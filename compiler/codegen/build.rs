@@ -22,6 +22,13 @@ fn main() {
         "cargo:rerun-if-changed={}",
         runtime.join("Cargo.toml").display()
     );
+    // The runtime prints and orders values through chor-print.
+    let print = here.join("../print");
+    println!("cargo:rerun-if-changed={}", print.join("src").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        print.join("Cargo.toml").display()
+    );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target_dir = out.join("runtime-target");
     let mut cmd = Command::new(cargo);

@@ -46,6 +46,7 @@ pub struct Cg<'p> {
     datas: HashMap<Vec<u8>, DataId>,
     literal_slots: HashMap<String, DataId>,
     stack_limit: Option<DataId>,
+    user_site: Option<DataId>,
     locs: Vec<String>,
     loc_ids: HashMap<String, u32>,
     loc_of: &'p dyn Fn(Span) -> String,
@@ -83,6 +84,7 @@ impl<'p> Cg<'p> {
             datas: HashMap::new(),
             literal_slots: HashMap::new(),
             stack_limit: None,
+            user_site: None,
             locs: vec!["an unknown location".into()],
             loc_ids: HashMap::new(),
             loc_of,
@@ -289,6 +291,20 @@ impl<'p> Cg<'p> {
             .declare_data("chor_rt_stack_limit", Linkage::Import, true, false)
             .unwrap_or_else(|e| self.failed(format!("declaring the stack limit: {e}")));
         self.stack_limit = Some(id);
+        id
+    }
+
+    /// The runtime's record of the last call from user code into the standard library (a
+    /// location number), which a fault inside the library names as the user's call site.
+    pub fn user_site(&mut self) -> DataId {
+        if let Some(id) = self.user_site {
+            return id;
+        }
+        let id = self
+            .module
+            .declare_data("chor_rt_user_site", Linkage::Import, true, false)
+            .unwrap_or_else(|e| panic!("declaring the user call site: {e}"));
+        self.user_site = Some(id);
         id
     }
 

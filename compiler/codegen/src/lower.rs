@@ -576,6 +576,16 @@ impl<'a, 'p> Fx<'a, 'p> {
         r
     }
 
+    /// A call from user code into a standard library function (with a body): a fault inside
+    /// the library names this call site too, as the interpreters do.
+    fn record_user_site(&mut self, span: Span) {
+        let l = self.loc(span);
+        let id = self.cg.user_site();
+        let gv = self.cg.module.declare_data_in_func(id, self.b.func);
+        let addr = self.b.ins().symbol_value(I64, gv);
+        self.b.ins().store(MemFlagsData::trusted(), l, addr, 0);
+    }
+
     /// Compares the stack pointer with the runtime's limit: deep non-tail recursion stops
     /// with an error instead of a signal.
     fn stack_check(&mut self, span: Span) {
@@ -1067,6 +1077,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.dead();
             }
             return v;
+        }
+        if prog.module_of(r).is_some() && chor_check::stdlib::by_file(span.file).is_none() {
+            self.record_user_site(span);
         }
         let mut v = if !tail && !self.inlining && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
         {

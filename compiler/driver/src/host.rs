@@ -98,7 +98,7 @@ pub fn embedded_payload() -> Option<Payload> {
 }
 
 /// Lexically normalise `a/./b/../c` to `a/c`.
-fn normalize(p: &Path) -> String {
+pub(crate) fn normalize(p: &Path) -> String {
     let mut parts: Vec<String> = Vec::new();
     for c in p.components() {
         match c {
@@ -164,17 +164,23 @@ struct PayloadSources<'a>(&'a [(String, String)]);
 
 impl SourceMap for PayloadSources<'_> {
     fn name(&self, file: FileId) -> String {
-        self.0
-            .get(file.0 as usize)
-            .map(|f| f.0.clone())
-            .unwrap_or_else(|| "<stdlib>".into())
+        match self.0.get(file.0 as usize) {
+            Some(f) => f.0.clone(),
+            None => stdlib_source(file).0.to_owned(),
+        }
     }
     fn text(&self, file: FileId) -> String {
-        self.0
-            .get(file.0 as usize)
-            .map(|f| f.1.clone())
-            .unwrap_or_default()
+        match self.0.get(file.0 as usize) {
+            Some(f) => f.1.clone(),
+            None => stdlib_source(file).1.to_owned(),
+        }
     }
+}
+
+/// The name and text of a standard library file (`<stdlib>/list.chor`), as every back end
+/// names locations in it.
+fn stdlib_source(file: FileId) -> (&'static str, &'static str) {
+    chor_check::stdlib::by_file(file).map_or(("<stdlib>", ""), |(_, name, text)| (name, text))
 }
 
 fn collect_spans(stmts: &[LStmt], out: &mut Vec<Span>) {
@@ -331,20 +337,7 @@ pub fn role_main(p: Payload) -> i32 {
             }
         },
         Err(e) => {
-            let at = e.span.map(|s| {
-                let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
-                format!(" at {}:{line}", sources.name(s.file))
-            });
-            if e.message.starts_with("role ") {
-                eprintln!("error: {}", e.message);
-            } else {
-                eprintln!(
-                    "error: role {}: {}{}",
-                    e.role,
-                    e.message,
-                    at.unwrap_or_default()
-                );
-            }
+            eprintln!("error: {}", crate::fault_line(&e, loc_text));
             1
         }
     }
@@ -433,7 +426,7 @@ fn build_native(
     let loc_of = |sp: Span| {
         let (name, text) = by_id
             .get(&sp.file)
-            .map_or(("<stdlib>", ""), |(n, t)| (n.as_str(), t.as_str()));
+            .map_or(stdlib_source(sp.file), |(n, t)| (n.as_str(), t.as_str()));
         let (line, _) = chor_diagnostics::line_col(text, sp.start);
         format!("{name}:{line}")
     };
@@ -681,13 +674,23 @@ fn run_in(
             let out = Arc::clone(&out);
             let role = role.clone();
             readers.push(std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // Lines end at '\n' only: a printed '\r' before it is the program's own
+                // text (as in `chor simulate`), not part of a line ending.
+                let mut input = BufReader::new(stdout);
+                let mut line = Vec::new();
+                while matches!(input.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
                     let mut o = match out.lock() {
                         Ok(g) => g,
                         Err(p) => p.into_inner(),
                     };
-                    let _ = writeln!(o, "[{role}] {line}");
+                    let _ = write!(o, "[{role}] ");
+                    let _ = o.write_all(&line);
+                    let _ = writeln!(o);
                     let _ = o.flush();
+                    line.clear();
                 }
             }));
         }
@@ -705,10 +708,11 @@ fn run_in(
             }));
         }
     }
-    // Wait; on the first failure give the others a moment to stop on their own, then stop them.
+    // Wait for every role to end on its own: after a fault, the roles that do not depend on
+    // the failed one run to completion (docs/language.md, "Faults"), and those that wait for
+    // it stop when its connections close.
     let mut failed: Vec<String> = Vec::new();
     let mut running: Vec<(String, std::process::Child)> = children;
-    let mut deadline: Option<std::time::Instant> = None;
     while !running.is_empty() {
         let mut still = Vec::new();
         for (role, mut c) in running {
@@ -720,20 +724,6 @@ fn run_in(
             }
         }
         running = still;
-        if !failed.is_empty() {
-            let d = *deadline.get_or_insert_with(|| {
-                std::time::Instant::now() + std::time::Duration::from_millis(500)
-            });
-            if std::time::Instant::now() >= d {
-                for (_, c) in &mut running {
-                    let _ = c.kill();
-                }
-                for (_, c) in &mut running {
-                    let _ = c.wait();
-                }
-                break;
-            }
-        }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     for r in readers {

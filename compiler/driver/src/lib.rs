@@ -95,8 +95,43 @@ impl Session {
         self.db.name(self.root.id(&self.db))
     }
 
-    /// Render a runtime error at a role as a diagnostic with its source line.
+    /// The location of a span as every back end prints it in a fault: `file:line`, with user
+    /// files named relative to the root file's directory (as in role executables) and the
+    /// standard library's as `<stdlib>/list.chor`.
+    pub fn location(&self, span: chor_diagnostics::Span) -> String {
+        use db::Db;
+        if let Some((_, name, text)) = chor_check::stdlib::by_file(span.file) {
+            let (line, _) = chor_diagnostics::line_col(text, span.start);
+            return format!("{name}:{line}");
+        }
+        let root_dir = self
+            .root
+            .path(&self.db)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        match self.db.file_by_id(span.file) {
+            Some(f) => {
+                let path = f.path(&self.db).clone();
+                let rel = path
+                    .strip_prefix(&root_dir)
+                    .map_or(path.clone(), Path::to_path_buf);
+                let (line, _) = chor_diagnostics::line_col(f.text(&self.db), span.start);
+                format!("{}:{line}", host::normalize(&rel))
+            }
+            None => "an unknown location".to_owned(),
+        }
+    }
+
+    /// Render a runtime error at a role: first the line `chor run` prints for it (the same
+    /// text in every back end), then the source line it points at.
     pub fn runtime_error(&self, e: &RoleError) -> String {
+        let mut text = format!("error: {}\n", fault_line(e, |s| self.location(s)));
+        text.push_str(&self.runtime_snippet(e));
+        text
+    }
+
+    fn runtime_snippet(&self, e: &RoleError) -> String {
         match e.span {
             Some(span)
                 if span != chor_diagnostics::Span::default()
@@ -110,9 +145,27 @@ impl Session {
                 );
                 self.render(&[d])
             }
-            _ => format!("error: role {} stopped: {}\n", e.role, e.message),
+            _ => String::new(),
         }
     }
+}
+
+/// The one-line text of a role's fault, as every back end prints it after `error: `:
+/// `role A: division by zero at f.chor:3`, and for a fault inside the standard library
+/// `role A: integer overflow at <stdlib>/int.chor:5 (called from f.chor:9)`.
+pub fn fault_line(e: &RoleError, location: impl Fn(chor_diagnostics::Span) -> String) -> String {
+    if e.message.starts_with("role ") {
+        // Already phrased by the runtime (a messaging error names its role and location).
+        return e.message.clone();
+    }
+    let mut line = format!("role {}: {}", e.role, e.message);
+    if let Some(span) = e.span {
+        line.push_str(&format!(" at {}", location(span)));
+    }
+    if let Some(site) = e.called_from {
+        line.push_str(&format!(" (called from {})", location(site)));
+    }
+    line
 }
 
 /// Prints `[Role] line` as lines arrive; stdin goes to the first role of `main`.

@@ -60,12 +60,12 @@ pub fn call_builtin(
         (Some("list"), "take") => {
             let l = as_list(arg(&args, 0, span)?, span)?;
             let n = clamp(as_int(arg(&args, 1, span)?, span)?, l.len());
-            Ok(Value::List(Arc::new(l[..n].to_vec())))
+            Ok(Value::list(l[..n].to_vec()))
         }
         (Some("list"), "drop") => {
             let l = as_list(arg(&args, 0, span)?, span)?;
             let n = clamp(as_int(arg(&args, 1, span)?, span)?, l.len());
-            Ok(Value::List(Arc::new(l[n..].to_vec())))
+            Ok(Value::list(l[n..].to_vec()))
         }
         (Some("string"), "len") => Ok(Value::Int(
             as_str(arg(&args, 0, span)?, span)?.chars().count() as i64,
@@ -78,7 +78,7 @@ pub fn call_builtin(
             } else {
                 s.split(&**sep).map(Value::str).collect()
             };
-            Ok(Value::List(Arc::new(parts)))
+            Ok(Value::list(parts))
         }
         (Some("string"), "contains") => {
             let s = as_str(arg(&args, 0, span)?, span)?;
@@ -94,9 +94,9 @@ pub fn call_builtin(
         }
         (Some("string"), "chars") => {
             let s = as_str(arg(&args, 0, span)?, span)?;
-            Ok(Value::List(Arc::new(
+            Ok(Value::list(
                 s.chars().map(|c| Value::str(&c.to_string())).collect(),
-            )))
+            ))
         }
         (Some("map"), "new") => Ok(Value::Map(Arc::new(BTreeMap::new()))),
         (Some("map"), "insert") => {
@@ -130,12 +130,12 @@ pub fn call_builtin(
             Ok(Value::Map(m))
         }
         (Some("map"), "len") => Ok(Value::Int(as_map(arg(&args, 0, span)?, span)?.len() as i64)),
-        (Some("map"), "keys") => Ok(Value::List(Arc::new(
+        (Some("map"), "keys") => Ok(Value::list(
             as_map(arg(&args, 0, span)?, span)?
                 .keys()
                 .cloned()
                 .collect(),
-        ))),
+        )),
         (m, n) => fault(
             format!(
                 "no implementation of builtin `{}{n}`",

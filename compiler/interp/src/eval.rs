@@ -72,14 +72,19 @@ impl Env {
     }
 }
 
-/// The deepest non-tail recursion allowed before the role stops with a stack overflow error.
-pub const MAX_DEPTH: usize = 100_000;
-
 pub struct Evaluator<'p> {
     pub prog: &'p Program,
     pub io: &'p dyn Io,
     field_names: RefCell<HashMap<String, Arc<[Arc<str>]>>>,
-    depth: Cell<usize>,
+    /// The name of the function being run, if any: a stack overflow is reported there, as
+    /// native code reports it.
+    current_fn: Cell<Option<Span>>,
+    /// The first statement of the choreographic procedure being run: outside functions, a
+    /// stack overflow is reported there, as native code reports it.
+    pub current_proc: Cell<Option<Span>>,
+    /// The last direct call from user code into a standard library function with a body; a
+    /// fault inside the library names it as the user's call site (as native code does).
+    pub user_site: Cell<Option<Span>>,
     /// The role whose code is being evaluated (prints are tagged with it).
     pub role: RefCell<Arc<str>>,
 }
@@ -94,7 +99,9 @@ impl<'p> Evaluator<'p> {
             prog,
             io,
             field_names: RefCell::new(HashMap::new()),
-            depth: Cell::new(0),
+            current_fn: Cell::new(None),
+            current_proc: Cell::new(None),
+            user_site: Cell::new(None),
             role: RefCell::new(Arc::from("")),
         }
     }
@@ -115,6 +122,9 @@ impl<'p> Evaluator<'p> {
     }
 
     fn eval_in(&self, env: &mut Env, e: &Expr, module: Option<&str>, tail: bool) -> Res<Value> {
+        if crate::stack::exhausted() {
+            return fault(crate::stack::OVERFLOW, self.overflow_at(e.span));
+        }
         match &e.kind {
             ExprKind::Lit(l) => Ok(lit_value(l)),
             ExprKind::Path(p) => self.eval_path(env, p, module, e.span),
@@ -139,10 +149,17 @@ impl<'p> Evaluator<'p> {
             }
             ExprKind::Binary(op, a, b) => self.eval_binary(env, *op, a, b, module, e.span),
             ExprKind::Call(f, args) => {
-                let callee = self.eval_callee(env, f, module)?;
+                let (callee, direct) = self.eval_callee(env, f, module)?;
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     vals.push(self.eval(env, a, module)?);
+                }
+                if let (true, Callee::Fn(r)) = (direct, &callee)
+                    && self.prog.module_of(*r).is_some()
+                    && self.prog.fn_def(*r).is_some_and(|d| d.body.is_some())
+                    && chor_check::stdlib::by_file(e.span.file).is_none()
+                {
+                    self.user_site.set(Some(e.span));
                 }
                 match callee {
                     Callee::Fn(r) if tail => {
@@ -193,14 +210,14 @@ impl<'p> Evaluator<'p> {
                 for x in items {
                     vals.push(self.eval(env, x, module)?);
                 }
-                Ok(Value::Tuple(Arc::new(vals)))
+                Ok(Value::tuple(vals))
             }
             ExprKind::List(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for x in items {
                     vals.push(self.eval(env, x, module)?);
                 }
-                Ok(Value::List(Arc::new(vals)))
+                Ok(Value::list(vals))
             }
             ExprKind::StructLit { name, fields } => {
                 let Some((q, r)) = self.prog.lookup_struct(module, name) else {
@@ -382,20 +399,21 @@ impl<'p> Evaluator<'p> {
         )
     }
 
-    fn eval_callee(&self, env: &mut Env, f: &Expr, module: Option<&str>) -> Res<Callee> {
+    /// The function called, and whether it is named at the call (not a function value).
+    fn eval_callee(&self, env: &mut Env, f: &Expr, module: Option<&str>) -> Res<(Callee, bool)> {
         if let ExprKind::Path(p) = &f.kind {
             let shadowed = p.is_single() && env.get(&p.last().name).is_some();
             if !shadowed {
                 if let Some((_, r)) = self.prog.lookup_fn(module, p) {
-                    return Ok(Callee::Fn(r));
+                    return Ok((Callee::Fn(r), true));
                 }
                 if self.prog.lookup_variant(p).is_some() {
-                    return Ok(Callee::Variant(Arc::from(p.last().name.as_str())));
+                    return Ok((Callee::Variant(Arc::from(p.last().name.as_str())), true));
                 }
             }
         }
         match self.eval(env, f, module)? {
-            Value::Func(fv) => self.callee_of(&fv, f.span),
+            Value::Func(fv) => Ok((self.callee_of(&fv, f.span)?, false)),
             other => fault(
                 format!("{} is not a function", crate::value::to_literal(&other)),
                 f.span,
@@ -433,18 +451,23 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// Where a stack overflow is reported: the running function's name, else the running
+    /// procedure's first statement (where native code checks), else `span`.
+    fn overflow_at(&self, span: Span) -> Span {
+        self.current_fn
+            .get()
+            .or(self.current_proc.get())
+            .unwrap_or(span)
+    }
+
     /// Call a function to completion; tail calls loop here in constant stack.
     pub fn call(&self, callee: Callee, args: Vec<Value>, span: Span) -> Res<Value> {
-        let depth = self.depth.get();
-        if depth >= MAX_DEPTH {
-            return fault(
-                "stack overflow: recursion too deep (only tail calls run in constant stack)",
-                span,
-            );
+        if crate::stack::exhausted() {
+            return fault(crate::stack::OVERFLOW, self.overflow_at(span));
         }
-        self.depth.set(depth + 1);
+        let outer = self.current_fn.get();
         let r = self.call_loop(callee, args, span);
-        self.depth.set(depth);
+        self.current_fn.set(outer);
         r
     }
 
@@ -474,6 +497,7 @@ impl<'p> Evaluator<'p> {
                     span,
                 );
             }
+            self.current_fn.set(Some(def.name.span));
             let mut env = Env::default();
             for (p, v) in def.params.iter().zip(args) {
                 env.bind(&p.name.name, v);
@@ -568,9 +592,7 @@ impl<'p> Evaluator<'p> {
                     return false;
                 }
                 match rest {
-                    Some(Some(r)) => {
-                        self.match_pattern(r, &Value::List(Arc::new(vs[n..].to_vec())), env)
-                    }
+                    Some(Some(r)) => self.match_pattern(r, &Value::list(vs[n..].to_vec()), env),
                     _ => true,
                 }
             }
@@ -651,7 +673,7 @@ pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
 }
 
 /// Convenience for builtins.
-pub(crate) fn as_list(v: &Value, span: Span) -> Res<&Arc<Vec<Value>>> {
+pub(crate) fn as_list(v: &Value, span: Span) -> Res<&Arc<crate::value::Seq>> {
     match v {
         Value::List(l) => Ok(l),
         other => fault(

@@ -10,12 +10,36 @@ use chor_syntax::ast::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// The deepest nesting a value sent in a message may have (the codec's limit, see
+/// docs/language.md, "Messages"); the sender refuses a deeper one.
+pub const MAX_MESSAGE_DEPTH: usize = chor_runtime::codec::MAX_DEPTH;
+
+/// The fault of a sender whose value is nested too deeply to travel.
+pub fn too_deep() -> String {
+    format!("cannot send a value nested deeper than {MAX_MESSAGE_DEPTH} levels")
+}
+
 /// A run that stopped with a fault at a role.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleError {
     pub role: String,
     pub message: String,
     pub span: Option<Span>,
+    /// For a fault inside the standard library: the user's call that led there.
+    pub called_from: Option<Span>,
+}
+
+impl RoleError {
+    /// A fault at `span`, with the user's call site when `span` is in the standard library.
+    pub fn fault(role: String, message: String, span: Span, user_site: Option<Span>) -> Self {
+        let in_stdlib = chor_check::stdlib::by_file(span.file).is_some();
+        RoleError {
+            role,
+            message,
+            span: Some(span),
+            called_from: user_site.filter(|_| in_stdlib),
+        }
+    }
 }
 
 impl std::fmt::Display for RoleError {
@@ -93,6 +117,10 @@ pub struct Simulator<'p> {
     prog: &'p Program,
     trace: Option<&'p (dyn Fn(&TraceEvent) + Sync)>,
     failed_role: std::cell::RefCell<Arc<str>>,
+    /// Roles that stopped: by a fault of their own, or waiting for a stopped role.
+    stopped: std::cell::RefCell<std::collections::HashSet<Arc<str>>>,
+    /// The first fault of the run (the root cause that is reported).
+    first_fault: std::cell::RefCell<Option<RoleError>>,
 }
 
 impl<'p> Simulator<'p> {
@@ -106,6 +134,8 @@ impl<'p> Simulator<'p> {
             prog,
             trace,
             failed_role: std::cell::RefCell::new(Arc::from("")),
+            stopped: std::cell::RefCell::new(std::collections::HashSet::new()),
+            first_fault: std::cell::RefCell::new(None),
         }
     }
 
@@ -116,6 +146,7 @@ impl<'p> Simulator<'p> {
                 role: String::new(),
                 message: format!("no choreography named `{entry}`"),
                 span: None,
+                called_from: None,
             });
         };
         let actual: Vec<Arc<str>> = main
@@ -123,15 +154,77 @@ impl<'p> Simulator<'p> {
             .iter()
             .map(|r| Arc::from(r.name.as_str()))
             .collect();
-        match self.run_chor(entry, actual, Vec::new()) {
+        let r = self.run_chor(entry, actual, Vec::new());
+        if let Some(e) = self.first_fault.borrow_mut().take() {
+            return Err(e);
+        }
+        match r {
             Ok(_) => Ok(()),
-            Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError {
-                role: self.failed_role.borrow().to_string(),
+            Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError::fault(
+                self.failed_role.borrow().to_string(),
                 message,
-                span: Some(span),
-            }),
+                span,
+                self.ev.user_site.get(),
+            )),
             Err(_) => Ok(()),
         }
+    }
+
+    /// Whether role `i` of the frame has stopped.
+    fn is_stopped(&self, frame: &Frame, i: usize) -> bool {
+        self.stopped.borrow().contains(&frame.actual[i])
+    }
+
+    /// Stops role `i` of the frame: for `fault`, its own (the first one is reported); for
+    /// `None`, because it waits for a message or a selection from a stopped role.
+    fn stop(&self, frame: &Frame, i: usize, fault: Option<RuntimeError>) {
+        let role = frame.actual[i].clone();
+        if let Some(RuntimeError { message, span }) = fault {
+            let mut first = self.first_fault.borrow_mut();
+            if first.is_none() {
+                *first = Some(RoleError::fault(
+                    role.to_string(),
+                    message,
+                    span,
+                    self.ev.user_site.get(),
+                ));
+            }
+        }
+        self.stopped.borrow_mut().insert(role);
+    }
+
+    /// Evaluates `e` at `role`; `None` when the role has stopped or stops now with a fault.
+    fn try_at(
+        &self,
+        frame: &mut Frame,
+        role: &Ident,
+        e: &Expr,
+    ) -> Result<Option<(usize, Value)>, Ctrl> {
+        let i = frame.idx(role)?;
+        if self.is_stopped(frame, i) {
+            return Ok(None);
+        }
+        self.at(frame, i);
+        match self.ev.eval(&mut frame.envs[i], e, None) {
+            Ok(v) => Ok(Some((i, v))),
+            Err(Ctrl::Fault(f)) => {
+                self.stop(frame, i, Some(f));
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// A fault of role `i` raised by a statement (not inside an expression).
+    fn stmt_fault(&self, frame: &Frame, i: usize, message: String, span: Span) {
+        self.stop(frame, i, Some(RuntimeError { message, span }));
+    }
+
+    /// Whether every role of a call has stopped (the call can do nothing observable; skipping
+    /// it also ends a recursion whose deciding role stopped).
+    fn all_stopped(&self, actual: &[Arc<str>]) -> bool {
+        let stopped = self.stopped.borrow();
+        actual.iter().all(|r| stopped.contains(r))
     }
 
     fn at(&self, frame: &Frame, i: usize) {
@@ -155,11 +248,18 @@ impl<'p> Simulator<'p> {
                     Span::default(),
                 );
             };
+            let entry = chor.body.stmts.first().map(|s| s.span);
+            if crate::stack::exhausted() {
+                return crate::eval::fault(crate::stack::OVERFLOW, entry.unwrap_or_default());
+            }
             let mut frame = Frame::new(chor, actual);
             for (i, n, v) in args {
                 frame.envs[i].bind(&n, v);
             }
-            match self.block(&mut frame, &chor.body.stmts, true)? {
+            let outer = self.ev.current_proc.replace(entry);
+            let flow = self.block(&mut frame, &chor.body.stmts, true);
+            self.ev.current_proc.set(outer);
+            match flow? {
                 Flow::Normal => return Ok(None),
                 Flow::Return(v) => return Ok(Some(v)),
                 Flow::Tail(n, a, v) => {
@@ -169,13 +269,6 @@ impl<'p> Simulator<'p> {
                 }
             }
         }
-    }
-
-    fn eval_at(&self, frame: &mut Frame, role: &Ident, e: &Expr) -> Result<(usize, Value), Ctrl> {
-        let i = frame.idx(role)?;
-        self.at(frame, i);
-        let v = self.ev.eval(&mut frame.envs[i], e, None)?;
-        Ok((i, v))
     }
 
     fn emit(&self, ev: TraceEvent) {
@@ -201,40 +294,58 @@ impl<'p> Simulator<'p> {
                 ChorStmtKind::Let {
                     role, pat, value, ..
                 } => {
-                    let (i, v) = self.eval_at(frame, role, value)?;
-                    if !self.ev.match_pattern(pat, &v, &mut frame.envs[i]) {
-                        return crate::eval::fault(
-                            format!("the pattern does not match {}", to_literal(&v)),
-                            s.span,
-                        );
+                    if let Some((i, v)) = self.try_at(frame, role, value)?
+                        && !self.ev.match_pattern(pat, &v, &mut frame.envs[i])
+                    {
+                        let m = format!("the pattern does not match {}", to_literal(&v));
+                        self.stmt_fault(frame, i, m, s.span);
                     }
                 }
                 ChorStmtKind::Effect { role, expr } => {
-                    self.eval_at(frame, role, expr)?;
+                    self.try_at(frame, role, expr)?;
                 }
                 ChorStmtKind::Comm { from, expr, to } => {
-                    let (i, v) = self.eval_at(frame, from, expr)?;
+                    let mut sent = self.try_at(frame, from, expr)?;
+                    if let Some((i, v)) = &sent
+                        && chor_print::deeper_than(v, MAX_MESSAGE_DEPTH)
+                    {
+                        self.stmt_fault(frame, *i, too_deep(), s.span);
+                        sent = None;
+                    }
                     for r in to {
                         let j = frame.idx(&r.role)?;
-                        self.emit(TraceEvent::Comm {
-                            from: frame.actual[i].to_string(),
-                            to: frame.actual[j].to_string(),
-                            value: to_literal(&v),
-                            span: s.span,
-                        });
-                        frame.envs[j].bind(&r.var.name, v.clone());
+                        match &sent {
+                            Some((i, v)) => {
+                                self.emit(TraceEvent::Comm {
+                                    from: frame.actual[*i].to_string(),
+                                    to: frame.actual[j].to_string(),
+                                    value: to_literal(v),
+                                    span: s.span,
+                                });
+                                if !self.is_stopped(frame, j) {
+                                    frame.envs[j].bind(&r.var.name, v.clone());
+                                }
+                            }
+                            // The sender stopped: the receiver waits for it and stops too.
+                            None => self.stop(frame, j, None),
+                        }
                     }
                 }
                 ChorStmtKind::Select { from, to, label } => {
                     let i = frame.idx(from)?;
+                    let live = !self.is_stopped(frame, i);
                     for r in to {
                         let j = frame.idx(r)?;
-                        self.emit(TraceEvent::Select {
-                            from: frame.actual[i].to_string(),
-                            to: frame.actual[j].to_string(),
-                            label: label.name.clone(),
-                            span: s.span,
-                        });
+                        if live {
+                            self.emit(TraceEvent::Select {
+                                from: frame.actual[i].to_string(),
+                                to: frame.actual[j].to_string(),
+                                label: label.name.clone(),
+                                span: s.span,
+                            });
+                        } else {
+                            self.stop(frame, j, None);
+                        }
                     }
                 }
                 ChorStmtKind::If {
@@ -243,18 +354,24 @@ impl<'p> Simulator<'p> {
                     then,
                     els,
                 } => {
-                    let (_, c) = self.eval_at(frame, role, cond)?;
-                    let flow = match c {
-                        Value::Bool(true) => self.block(frame, &then.stmts, last)?,
-                        Value::Bool(false) => match els {
+                    // A stopped role decides nothing: the first branch runs, in which every
+                    // role that would learn the choice from it stops at that selection, and
+                    // the roles that do not learn it act alike in every branch.
+                    let take_then = match self.try_at(frame, role, cond)? {
+                        Some((_, Value::Bool(b))) => b,
+                        Some((i, other)) => {
+                            let m = format!("condition is {}, not a Bool", to_literal(&other));
+                            self.stmt_fault(frame, i, m, cond.span);
+                            true
+                        }
+                        None => true,
+                    };
+                    let flow = if take_then {
+                        self.block(frame, &then.stmts, last)?
+                    } else {
+                        match els {
                             Some(b) => self.block(frame, &b.stmts, last)?,
                             None => Flow::Normal,
-                        },
-                        other => {
-                            return crate::eval::fault(
-                                format!("condition is {}, not a Bool", to_literal(&other)),
-                                cond.span,
-                            );
                         }
                     };
                     if !matches!(flow, Flow::Normal) {
@@ -266,27 +383,33 @@ impl<'p> Simulator<'p> {
                     scrutinee,
                     arms,
                 } => {
-                    let (i, v) = self.eval_at(frame, role, scrutinee)?;
                     let mut chosen = None;
-                    for arm in arms {
-                        let mark = frame.envs[i].mark();
-                        let mut scratch = std::mem::take(&mut frame.envs[i]);
-                        let ok = self.ev.match_pattern(&arm.pat, &v, &mut scratch);
-                        frame.envs[i] = scratch;
-                        if ok {
-                            chosen = Some((arm, mark));
-                            break;
+                    if let Some((i, v)) = self.try_at(frame, role, scrutinee)? {
+                        for arm in arms {
+                            let mark = frame.envs[i].mark();
+                            let mut scratch = std::mem::take(&mut frame.envs[i]);
+                            let ok = self.ev.match_pattern(&arm.pat, &v, &mut scratch);
+                            frame.envs[i] = scratch;
+                            if ok {
+                                chosen = Some((arm, Some((i, mark))));
+                                break;
+                            }
+                            frame.envs[i].reset(mark);
                         }
-                        frame.envs[i].reset(mark);
+                        if chosen.is_none() {
+                            let m = format!("no arm of this match covers {}", to_literal(&v));
+                            self.stmt_fault(frame, i, m, scrutinee.span);
+                        }
                     }
-                    let Some((arm, mark)) = chosen else {
-                        return crate::eval::fault(
-                            format!("no arm of this match covers {}", to_literal(&v)),
-                            scrutinee.span,
-                        );
+                    // A stopped role decides nothing: the first arm runs (see `If`).
+                    let Some((arm, bound)) = chosen.or_else(|| arms.first().map(|a| (a, None)))
+                    else {
+                        continue;
                     };
                     let flow = self.block(frame, &arm.body.stmts, last)?;
-                    frame.envs[i].reset(mark);
+                    if let Some((i, mark)) = bound {
+                        frame.envs[i].reset(mark);
+                    }
                     if !matches!(flow, Flow::Normal) {
                         return Ok(flow);
                     }
@@ -304,7 +427,11 @@ impl<'p> Simulator<'p> {
                     }
                     let mut args = Vec::new();
                     for (p, a) in callee.params.iter().zip(&call.args) {
-                        let (_, v) = self.eval_at(frame, &a.role, &a.expr)?;
+                        // A stopped role's argument is never used: its role in the callee
+                        // is stopped too.
+                        let v = self
+                            .try_at(frame, &a.role, &a.expr)?
+                            .map_or(Value::Unit, |(_, v)| v);
                         let ci = callee
                             .roles
                             .iter()
@@ -312,24 +439,30 @@ impl<'p> Simulator<'p> {
                             .unwrap_or(0);
                         args.push((ci, p.name.name.clone(), v));
                     }
+                    if self.all_stopped(&actual) {
+                        continue;
+                    }
                     if last && bind.is_none() {
                         return Ok(Flow::Tail(callee.name.name.clone(), actual, args));
                     }
                     let result = self.run_chor(&callee.name.name, actual, args)?;
                     if let Some((role, pat, _)) = bind {
                         let i = frame.idx(role)?;
+                        if self.is_stopped(frame, i) {
+                            continue;
+                        }
                         self.at(frame, i);
                         let v = result.unwrap_or(Value::Unit);
                         if !self.ev.match_pattern(pat, &v, &mut frame.envs[i]) {
-                            return crate::eval::fault(
-                                format!("the pattern does not match {}", to_literal(&v)),
-                                s.span,
-                            );
+                            let m = format!("the pattern does not match {}", to_literal(&v));
+                            self.stmt_fault(frame, i, m, s.span);
                         }
                     }
                 }
                 ChorStmtKind::Return { role, expr } => {
-                    let (_, v) = self.eval_at(frame, role, expr)?;
+                    let v = self
+                        .try_at(frame, role, expr)?
+                        .map_or(Value::Unit, |(_, v)| v);
                     return Ok(Flow::Return(v));
                 }
                 ChorStmtKind::Error => {

@@ -130,11 +130,12 @@ impl<'p> LocalRunner<'p> {
         let actual: Vec<Arc<str>> = main_roles.iter().map(|r| Arc::from(r.as_str())).collect();
         match self.run_proc(self.lp.entry.clone(), actual, Vec::new()) {
             Ok(_) | Err(Ctrl::Return(_)) | Err(Ctrl::Tail(..)) => Ok(()),
-            Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError {
-                role: self.lp.role.clone(),
+            Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError::fault(
+                self.lp.role.clone(),
                 message,
-                span: Some(span),
-            }),
+                span,
+                self.ev.user_site.get(),
+            )),
         }
     }
 
@@ -152,6 +153,10 @@ impl<'p> LocalRunner<'p> {
                     Span::default(),
                 );
             };
+            let entry = p.body.first().map(|s| s.span);
+            if crate::stack::exhausted() {
+                return fault(crate::stack::OVERFLOW, entry.unwrap_or_default());
+            }
             let mut frame = Frame {
                 actual,
                 names: &p.roles,
@@ -160,7 +165,10 @@ impl<'p> LocalRunner<'p> {
             for (n, v) in p.params.iter().zip(args) {
                 frame.env.bind(n, v);
             }
-            match self.block(&mut frame, &p.body, true)? {
+            let outer = self.ev.current_proc.replace(entry);
+            let flow = self.block(&mut frame, &p.body, true);
+            self.ev.current_proc.set(outer);
+            match flow? {
                 Flow::Normal => return Ok(None),
                 Flow::Return(v) => return Ok(Some(v)),
                 Flow::Tail(k, a, v) => {
@@ -210,6 +218,9 @@ impl<'p> LocalRunner<'p> {
                 }
                 LKind::Send { to, expr } => {
                     let v = self.ev.eval(&mut frame.env, expr, None)?;
+                    if chor_print::deeper_than(&v, crate::global::MAX_MESSAGE_DEPTH) {
+                        return fault(crate::global::too_deep(), s.span);
+                    }
                     for r in to {
                         let peer = frame.peer(r, s.span)?;
                         self.transport
@@ -352,6 +363,7 @@ pub fn run_projected(
                 std::thread::Builder::new()
                     .stack_size(crate::STACK_SIZE)
                     .spawn_scoped(scope, move || {
+                        crate::stack::enter(crate::STACK_SIZE);
                         let runner = LocalRunner::new(prog, lp, &t, io);
                         runner.run(roles)
                     })
@@ -366,12 +378,14 @@ pub fn run_projected(
                         role: r.clone(),
                         message: "internal error: the role's thread panicked".into(),
                         span: None,
+                        called_from: None,
                     })
                 }),
                 Err(e) => Err(RoleError {
                     role: r.clone(),
                     message: format!("cannot start a thread: {e}"),
                     span: None,
+                    called_from: None,
                 }),
             })
             .collect()

@@ -1,8 +1,10 @@
-//! Run-time values of the reference interpreter, their total order (map keys) and printing.
+//! Run-time values of the reference interpreter. Their order (map keys, `==`, `<`) and printing
+//! are chor-print's, shared with native code through the [`chor_print::View`] impl below;
+//! dropping a deeply nested value does not recurse ([`Seq`]).
 
+use chor_print::{Items, Shape};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// A struct value: type name, field names (shared per type) and field values in declaration order.
@@ -37,8 +39,8 @@ pub enum Value {
     Int(i64),
     Float(f64),
     Str(Arc<str>),
-    Tuple(Arc<Vec<Value>>),
-    List(Arc<Vec<Value>>),
+    Tuple(Arc<Seq>),
+    List(Arc<Seq>),
     Map(Arc<BTreeMap<Value, Value>>),
     Struct(Arc<StructVal>),
     Variant(Arc<VariantVal>),
@@ -61,30 +63,92 @@ impl Value {
     pub fn none() -> Value {
         Value::variant("None", vec![])
     }
-    fn rank(&self) -> u8 {
-        match self {
-            Value::Unit => 0,
-            Value::Bool(_) => 1,
-            Value::Int(_) => 2,
-            Value::Float(_) => 3,
-            Value::Str(_) => 4,
-            Value::Tuple(_) => 5,
-            Value::List(_) => 6,
-            Value::Map(_) => 7,
-            Value::Struct(_) => 8,
-            Value::Variant(_) => 9,
-            Value::Func(_) => 10,
-        }
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Arc::new(Seq(items)))
     }
-    /// Whether this value (transitively) holds a function.
-    pub fn has_func(&self) -> bool {
-        match self {
-            Value::Func(_) => true,
-            Value::Tuple(v) | Value::List(v) => v.iter().any(Value::has_func),
-            Value::Map(m) => m.iter().any(|(k, v)| k.has_func() || v.has_func()),
-            Value::Struct(s) => s.fields.iter().any(Value::has_func),
-            Value::Variant(v) => v.fields.iter().any(Value::has_func),
-            _ => false,
+    pub fn tuple(items: Vec<Value>) -> Value {
+        Value::Tuple(Arc::new(Seq(items)))
+    }
+}
+
+/// The elements of a tuple or list. A newtype over `Vec` so that dropping a value nested
+/// millions of levels deep (a list wrapped in a list in a loop) does not recurse.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seq(pub Vec<Value>);
+
+impl std::ops::Deref for Seq {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+impl std::ops::DerefMut for Seq {
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.0
+    }
+}
+
+impl FromIterator<Value> for Seq {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Seq {
+        Seq(iter.into_iter().collect())
+    }
+}
+
+impl Drop for Seq {
+    fn drop(&mut self) {
+        release(&mut self.0);
+    }
+}
+impl Drop for StructVal {
+    fn drop(&mut self) {
+        release(&mut self.fields);
+    }
+}
+impl Drop for VariantVal {
+    fn drop(&mut self) {
+        release(&mut self.fields);
+    }
+}
+
+/// Drops `items` without recursion: the parts of compound values that this was the last
+/// reference to are moved onto an explicit stack (emptied parts drop in constant stack).
+fn release(items: &mut Vec<Value>) {
+    fn compound(v: &Value) -> bool {
+        matches!(
+            v,
+            Value::Tuple(_) | Value::List(_) | Value::Map(_) | Value::Struct(_) | Value::Variant(_)
+        )
+    }
+    if !items.iter().any(compound) {
+        return;
+    }
+    let mut stack = std::mem::take(items);
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Tuple(a) | Value::List(a) => {
+                if let Some(mut s) = Arc::into_inner(a) {
+                    stack.append(&mut s.0);
+                }
+            }
+            Value::Struct(a) => {
+                if let Some(mut s) = Arc::into_inner(a) {
+                    stack.append(&mut s.fields);
+                }
+            }
+            Value::Variant(a) => {
+                if let Some(mut s) = Arc::into_inner(a) {
+                    stack.append(&mut s.fields);
+                }
+            }
+            Value::Map(m) => {
+                if let Some(m) = Arc::into_inner(m) {
+                    for (k, x) in m {
+                        stack.push(k);
+                        stack.push(x);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -101,139 +165,68 @@ impl PartialOrd for Value {
     }
 }
 impl Ord for Value {
+    /// The one order of values (chor-print), shared with native code.
     fn cmp(&self, other: &Value) -> Ordering {
-        match (self, other) {
-            (Value::Unit, Value::Unit) => Ordering::Equal,
-            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-            (Value::Int(a), Value::Int(b)) => a.cmp(b),
-            (Value::Float(a), Value::Float(b)) => a.total_cmp(b),
-            (Value::Str(a), Value::Str(b)) => a.cmp(b),
-            (Value::Tuple(a), Value::Tuple(b)) | (Value::List(a), Value::List(b)) => {
-                a.iter().cmp(b.iter())
-            }
-            (Value::Map(a), Value::Map(b)) => a.iter().cmp(b.iter()),
-            (Value::Struct(a), Value::Struct(b)) => a
-                .name
-                .cmp(&b.name)
-                .then_with(|| a.fields.iter().cmp(b.fields.iter())),
-            (Value::Variant(a), Value::Variant(b)) => a
-                .name
-                .cmp(&b.name)
-                .then_with(|| a.fields.iter().cmp(b.fields.iter())),
-            (Value::Func(a), Value::Func(b)) => a.cmp(b),
-            (a, b) => a.rank().cmp(&b.rank()),
+        chor_print::compare(self, other)
+    }
+}
+
+impl chor_print::View for Value {
+    type Name = Arc<str>;
+    fn shape(&self) -> Shape<'_, Value> {
+        match self {
+            Value::Unit => Shape::Unit,
+            Value::Bool(b) => Shape::Bool(*b),
+            Value::Int(i) => Shape::Int(*i),
+            Value::Float(x) => Shape::Float(*x),
+            Value::Str(s) => Shape::Str(s),
+            Value::Tuple(xs) => Shape::Tuple(xs),
+            Value::List(xs) => Shape::List(Items::Vals(xs)),
+            Value::Map(m) => Shape::Map(m),
+            Value::Struct(s) => Shape::Struct {
+                name: &s.name,
+                names: &s.field_names,
+                fields: &s.fields,
+            },
+            Value::Variant(v) => Shape::Variant {
+                name: &v.name,
+                fields: &v.fields,
+            },
+            Value::Func(f) => match &**f {
+                FuncVal::Named { module, name } => Shape::Func {
+                    is_variant: false,
+                    module: module.as_deref(),
+                    name,
+                },
+                FuncVal::Variant(name) => Shape::Func {
+                    is_variant: true,
+                    module: None,
+                    name,
+                },
+            },
         }
     }
 }
 
 /// Quote a string in literal syntax (the same escapes as source literals).
-pub use chor_syntax::pretty::quote_str as quote;
+pub use chor_print::quote;
 
 /// `Float` in literal syntax: always with a fractional part or exponent.
-pub use chor_syntax::pretty::float_text;
+pub use chor_print::float_text;
 
 /// The literal form of a value (strings quoted).
 pub fn literal(v: &Value, out: &mut String) {
-    fn seq(items: &[Value], out: &mut String) {
-        for (i, x) in items.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            literal(x, out);
-        }
-    }
-    match v {
-        Value::Unit => out.push_str("()"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::Float(x) => out.push_str(&float_text(*x)),
-        Value::Str(s) => quote(s, out),
-        Value::Tuple(items) => {
-            out.push('(');
-            seq(items, out);
-            if items.len() == 1 {
-                out.push(',');
-            }
-            out.push(')');
-        }
-        Value::List(items) => {
-            out.push('[');
-            seq(items, out);
-            out.push(']');
-        }
-        Value::Map(m) => {
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                literal(k, out);
-                out.push_str(": ");
-                literal(x, out);
-            }
-            out.push('}');
-        }
-        Value::Struct(s) => {
-            out.push_str(&s.name);
-            if s.fields.is_empty() {
-                out.push_str(" {}");
-                return;
-            }
-            out.push_str(" { ");
-            for (i, (n, x)) in s.field_names.iter().zip(s.fields.iter()).enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(n);
-                out.push_str(": ");
-                literal(x, out);
-            }
-            out.push_str(" }");
-        }
-        Value::Variant(x) => {
-            out.push_str(&x.name);
-            if !x.fields.is_empty() {
-                out.push('(');
-                seq(&x.fields, out);
-                out.push(')');
-            }
-        }
-        Value::Func(f) => match &**f {
-            FuncVal::Named {
-                module: Some(m),
-                name,
-            } => {
-                let _ = write!(out, "<fn {m}::{name}>");
-            }
-            FuncVal::Named { module: None, name } => {
-                let _ = write!(out, "<fn {name}>");
-            }
-            FuncVal::Variant(n) => {
-                let _ = write!(out, "<fn {n}>");
-            }
-        },
-    }
+    chor_print::literal(v, out);
 }
 
 /// `to_string`: a String is itself, anything else its literal form.
 pub fn to_display(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.to_string(),
-        other => {
-            let mut out = String::new();
-            literal(other, &mut out);
-            out
-        }
-    }
+    chor_print::display(v)
 }
 
 /// The literal form as a new string.
 pub fn to_literal(v: &Value) -> String {
-    let mut out = String::new();
-    literal(v, &mut out);
-    out
+    chor_print::to_literal(v)
 }
 
 #[cfg(test)]
@@ -242,9 +235,9 @@ mod tests {
 
     #[test]
     fn prints_like_the_card() {
-        let l = Value::List(Arc::new(vec![Value::Int(1), Value::Int(2), Value::Int(3)]));
+        let l = Value::list(vec![Value::Int(1), Value::Int(2), Value::Int(3)]);
         assert_eq!(to_display(&l), "[1, 2, 3]");
-        let t = Value::Tuple(Arc::new(vec![Value::Int(1), Value::str("a")]));
+        let t = Value::tuple(vec![Value::Int(1), Value::str("a")]);
         assert_eq!(to_display(&t), "(1, \"a\")");
         assert_eq!(to_display(&Value::some(Value::str("1"))), "Some(\"1\")");
         assert_eq!(to_display(&Value::none()), "None");

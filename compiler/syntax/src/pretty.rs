@@ -15,34 +15,9 @@ fn prec(op: BinOp) -> u8 {
     }
 }
 
-/// Quote a string literal.
-pub fn quote_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// A `Float` in literal syntax: always with a fractional part or an exponent.
-pub fn float_text(x: f64) -> String {
-    if x.is_finite() && x == x.trunc() && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:?}")
-    }
-}
+/// Quote a string literal / print a float literal: the value printer's forms (chor-print),
+/// so that formatted source and printed values use the same escapes.
+pub use chor_print::{float_text, quote as quote_str};
 
 pub fn lit(l: &Lit, out: &mut String) {
     match l {

@@ -128,6 +128,11 @@ static SESSION: Mutex<Option<Session>> = Mutex::new(None);
 #[unsafe(no_mangle)]
 pub static chor_rt_stack_limit: AtomicU64 = AtomicU64::new(0);
 
+/// The location of the last call from user code into a standard library function (stored
+/// by generated code); a fault inside the library names it as the user's call site.
+#[unsafe(no_mangle)]
+pub static chor_rt_user_site: AtomicU64 = AtomicU64::new(0);
+
 const STACK_SIZE: usize = 1 << 30;
 
 fn role() -> &'static str {
@@ -173,13 +178,22 @@ fn die(message: String) -> ! {
 }
 
 fn fault_at(message: impl Into<String>, loc: u64) -> ! {
+    let at = loc_text(loc);
+    let site = chor_rt_user_site.load(Ordering::Relaxed);
+    let called_from = if at.starts_with(STDLIB_PREFIX) && site != 0 {
+        format!(" (called from {})", loc_text(site))
+    } else {
+        String::new()
+    };
     die(format!(
-        "role {}: {} at {}",
+        "role {}: {} at {at}{called_from}",
         role(),
         message.into(),
-        loc_text(loc)
     ))
 }
+
+/// How locations in the standard library's files begin (`<stdlib>/int.chor:5`).
+const STDLIB_PREFIX: &str = "<stdlib>/";
 
 fn ok(r: Result<Val, Fault>, loc: u64) -> V {
     match r {
@@ -453,7 +467,7 @@ pub unsafe extern "C" fn chor_rt_make(tag: u64, id: u64, items: *const V, n: usi
         xs.push(unsafe { from_raw(*items.add(i)) });
     }
     into_raw(match tag {
-        TAG_TUPLE => Val::Tuple(Rc::new(xs)),
+        TAG_TUPLE => Val::tuple(xs),
         TAG_LIST => Val::list(xs),
         TAG_STRUCT => Val::Struct(Rc::new(Agg {
             id: id as u32,
@@ -508,8 +522,7 @@ pub unsafe extern "C" fn chor_rt_func_code(t: u64, b: u64, loc: u64) -> u64 {
 
 fn elems(x: &Val) -> Option<&[Val]> {
     match x {
-        Val::Tuple(xs) => Some(xs),
-        Val::Struct(a) | Val::Variant(a) => Some(&a.fields),
+        Val::Tuple(a) | Val::Struct(a) | Val::Variant(a) => Some(&a.fields),
         _ => None,
     }
 }
@@ -690,6 +703,16 @@ pub unsafe extern "C" fn chor_rt_neg(t: u64, b: u64, loc: u64) -> V {
 pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
     // SAFETY: per the contract.
     let x = unsafe { peek(v(t, b)) };
+    // The sender refuses what no receiver would decode (and what `to_wire` would recurse on).
+    if chor_print::deeper_than(&*x, crate::codec::MAX_DEPTH) {
+        fault_at(
+            format!(
+                "cannot send a value nested deeper than {} levels",
+                crate::codec::MAX_DEPTH
+            ),
+            loc,
+        )
+    }
     let Some(w) = to_wire(&x) else {
         fault_at("function values cannot travel in a message", loc)
     };

@@ -22,7 +22,6 @@
 //! which keeps the header up to date ([`List::sync`]).
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 use super::val::Val;
 
@@ -80,6 +79,15 @@ impl Default for List {
     }
 }
 
+impl Drop for List {
+    /// Frees the elements without recursion (see [`super::val::release`]).
+    fn drop(&mut self) {
+        if let Some(vals) = self.vals_mut() {
+            super::val::release(vals);
+        }
+    }
+}
+
 impl Clone for List {
     /// A copy of the elements (without the dropped prefix, no spare room).
     fn clone(&self) -> List {
@@ -103,6 +111,15 @@ impl List {
         };
         l.sync();
         l
+    }
+
+    /// The store of the general form, for [`super::val::release`] to empty (the list is
+    /// being dropped: its header is not kept up to date).
+    pub(super) fn vals_mut(&mut self) -> Option<&mut Vec<Val>> {
+        match &mut self.store {
+            Store::Vals(v) => Some(v),
+            Store::Ints(_) => None,
+        }
     }
 
     /// An empty list.
@@ -391,14 +408,6 @@ impl List {
             View::Vals(xs) => List::with(Store::Vals(xs[from..to].to_vec())),
         }
     }
-
-    /// The order of lists: element by element, as values.
-    pub fn cmp_list(&self, other: &List) -> Ordering {
-        match (self.view(), other.view()) {
-            (View::Ints(a), View::Ints(b)) => a.cmp(b),
-            _ => self.iter().cmp(other.iter()),
-        }
-    }
 }
 
 impl View<'_> {
@@ -425,6 +434,7 @@ fn int_of(x: &Val) -> i64 {
 mod tests {
     use super::*;
     use crate::rt::val::{to_literal, to_wire};
+    use std::cmp::Ordering;
     use std::rc::Rc;
 
     fn ints(xs: &[i64]) -> List {
@@ -483,13 +493,14 @@ mod tests {
                 (ints(p), general(q)),
                 (general(p), ints(q)),
             ] {
-                assert_eq!(x.cmp_list(&y), want, "{p:?} vs {q:?}");
+                let lv = |l: List| Val::List(Rc::new(l));
+                assert_eq!(lv(x).cmp(&lv(y)), want, "{p:?} vs {q:?}");
             }
         }
         // Mixed lists order element by element: Int before String.
         let mut m = ints(&[1]);
         m.push(Val::str("a"));
-        assert_eq!(ints(&[1, 2]).cmp_list(&m), Ordering::Less);
+        assert!(Val::List(Rc::new(ints(&[1, 2]))) < Val::List(Rc::new(m)));
         // Nested lists.
         let outer = |l: List| Val::list(vec![Val::List(Rc::new(l)), Val::Int(0)]);
         assert_eq!(to_literal(&outer(ints(&[1, 2]))), "[[1, 2], 0]");

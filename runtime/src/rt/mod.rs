@@ -1,6 +1,6 @@
 //! The value runtime of native role executables: the heap values that generated code
-//! manipulates (reference counted), their order and printing (identical to the reference
-//! interpreter), the `#[builtin]` functions of the standard library, and the `extern "C"`
+//! manipulates (reference counted), their order and printing (chor-print's, shared with the
+//! reference interpreter), the `#[builtin]` functions of the standard library, and the `extern "C"`
 //! entry points (`chor_rt_*`, `chor_b_*`) that the Cranelift back end calls.
 //!
 //! - [`val`]: [`val::Val`], the program's type tables, order, printing, wire conversion;

@@ -1,12 +1,13 @@
 //! Run-time values of native code: a two-word value (`tag`, `bits`) at the ABI, and its owned
 //! Rust form [`Val`], reference counted (`Rc`: a role runs its code on one thread).
 //!
-//! Order and printing follow the reference interpreter (compiler/interp/src/value.rs) exactly:
-//! the differential tests compare outputs character by character.
+//! Order and printing are chor-print's, shared with the reference interpreter through the
+//! [`chor_print::View`] impl below; dropping a deeply nested value does not recurse
+//! ([`release`]).
 
+use chor_print::{Items, Shape};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
@@ -26,7 +27,7 @@ pub const TAG_STRUCT: u64 = 8;
 pub const TAG_VARIANT: u64 = 9;
 pub const TAG_FUNC: u64 = 10;
 
-/// A struct or variant: its id in the program's tables and its fields.
+/// A tuple, struct or variant: its id in the program's tables and its fields.
 #[derive(Debug, Clone)]
 pub struct Agg {
     pub id: u32,
@@ -50,7 +51,8 @@ pub enum Val {
     Int(i64),
     Float(f64),
     Str(Rc<String>),
-    Tuple(Rc<Vec<Val>>),
+    /// A tuple's elements (`id` is 0).
+    Tuple(Rc<Agg>),
     List(Rc<List>),
     Map(Rc<BTreeMap<Val, Val>>),
     Struct(Rc<Agg>),
@@ -109,24 +111,12 @@ impl Val {
     pub fn none() -> Val {
         Val::named_variant("None", vec![])
     }
+    pub fn tuple(fields: Vec<Val>) -> Val {
+        Val::Tuple(Rc::new(Agg { id: 0, fields }))
+    }
     /// A list of these values (compact when they are all `Int`s).
     pub fn list(items: Vec<Val>) -> Val {
         Val::List(Rc::new(List::from_vals(items)))
-    }
-    fn rank(&self) -> u8 {
-        match self {
-            Val::Unit => 0,
-            Val::Bool(_) => 1,
-            Val::Int(_) => 2,
-            Val::Float(_) => 3,
-            Val::Str(_) => 4,
-            Val::Tuple(_) => 5,
-            Val::List(_) => 6,
-            Val::Map(_) => 7,
-            Val::Struct(_) => 8,
-            Val::Variant(_) => 9,
-            Val::Func(_) => 10,
-        }
     }
 }
 
@@ -142,175 +132,114 @@ impl PartialOrd for Val {
     }
 }
 impl Ord for Val {
+    /// The one order of values (chor-print), shared with the reference interpreter.
     fn cmp(&self, other: &Val) -> Ordering {
         match (self, other) {
-            (Val::Unit, Val::Unit) => Ordering::Equal,
-            (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
+            // The common case of the operators' slow path, without building shapes.
             (Val::Int(a), Val::Int(b)) => a.cmp(b),
-            (Val::Float(a), Val::Float(b)) => a.total_cmp(b),
-            (Val::Str(a), Val::Str(b)) => a.cmp(b),
-            (Val::Tuple(a), Val::Tuple(b)) => a.iter().cmp(b.iter()),
-            (Val::List(a), Val::List(b)) => a.cmp_list(b),
-            (Val::Map(a), Val::Map(b)) => a.iter().cmp(b.iter()),
-            (Val::Struct(a), Val::Struct(b)) => {
-                let name = if a.id == b.id {
-                    Ordering::Equal
-                } else {
-                    struct_info(a.id).0.cmp(struct_info(b.id).0)
-                };
-                name.then_with(|| a.fields.iter().cmp(b.fields.iter()))
+            _ => chor_print::compare(self, other),
+        }
+    }
+}
+
+impl chor_print::View for Val {
+    type Name = String;
+    fn shape(&self) -> Shape<'_, Val> {
+        match self {
+            Val::Unit => Shape::Unit,
+            Val::Bool(b) => Shape::Bool(*b),
+            Val::Int(i) => Shape::Int(*i),
+            Val::Float(x) => Shape::Float(*x),
+            Val::Str(s) => Shape::Str(s),
+            Val::Tuple(t) => Shape::Tuple(&t.fields),
+            Val::List(l) => Shape::List(match l.view() {
+                ListView::Ints(xs) => Items::Ints(xs),
+                ListView::Vals(xs) => Items::Vals(xs),
+            }),
+            Val::Map(m) => Shape::Map(m),
+            Val::Struct(s) => {
+                let (name, names) = struct_info(s.id);
+                Shape::Struct {
+                    name,
+                    names,
+                    fields: &s.fields,
+                }
             }
-            (Val::Variant(a), Val::Variant(b)) => {
-                let name = if a.id == b.id {
-                    Ordering::Equal
-                } else {
-                    variant_name(a.id).cmp(variant_name(b.id))
-                };
-                name.then_with(|| a.fields.iter().cmp(b.fields.iter()))
+            Val::Variant(v) => Shape::Variant {
+                name: variant_name(v.id),
+                fields: &v.fields,
+            },
+            Val::Func(f) => Shape::Func {
+                is_variant: f.is_variant,
+                module: f.module.as_deref(),
+                name: &f.name,
+            },
+        }
+    }
+}
+
+impl Drop for Agg {
+    fn drop(&mut self) {
+        release(&mut self.fields);
+    }
+}
+
+/// Drops `items` without recursion: the parts of compound values that this was the last
+/// reference to are moved onto an explicit stack (emptied parts drop in constant stack), so
+/// freeing a value nested millions of levels deep cannot overflow the role's stack.
+pub(crate) fn release(items: &mut Vec<Val>) {
+    fn compound(v: &Val) -> bool {
+        matches!(
+            v,
+            Val::Tuple(_) | Val::List(_) | Val::Map(_) | Val::Struct(_) | Val::Variant(_)
+        )
+    }
+    if !items.iter().any(compound) {
+        return;
+    }
+    let mut stack = std::mem::take(items);
+    while let Some(v) = stack.pop() {
+        match v {
+            Val::Tuple(a) | Val::Struct(a) | Val::Variant(a) => {
+                if let Some(mut a) = Rc::into_inner(a) {
+                    stack.append(&mut a.fields);
+                }
             }
-            (Val::Func(a), Val::Func(b)) => {
-                (a.is_variant, &a.module, &a.name).cmp(&(b.is_variant, &b.module, &b.name))
+            Val::List(l) => {
+                if let Some(mut l) = Rc::into_inner(l)
+                    && let Some(vals) = l.vals_mut()
+                {
+                    stack.append(vals);
+                }
             }
-            (a, b) => a.rank().cmp(&b.rank()),
+            Val::Map(m) => {
+                if let Some(m) = Rc::into_inner(m) {
+                    for (k, x) in m {
+                        stack.push(k);
+                        stack.push(x);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
 
 /// Quote a string in literal syntax.
-pub fn quote(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// `Float` in literal syntax: always with a fractional part or exponent.
-pub fn float_text(x: f64) -> String {
-    if x.is_finite() && x == x.trunc() && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:?}")
-    }
-}
-
-fn seq<T: std::borrow::Borrow<Val>>(items: impl Iterator<Item = T>, out: &mut String) -> usize {
-    let mut n = 0;
-    for (i, x) in items.enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        literal(x.borrow(), out);
-        n += 1;
-    }
-    n
-}
+pub use chor_print::{float_text, quote};
 
 /// The literal form of a value (strings quoted).
 pub fn literal(v: &Val, out: &mut String) {
-    match v {
-        Val::Unit => out.push_str("()"),
-        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Val::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Val::Float(x) => out.push_str(&float_text(*x)),
-        Val::Str(s) => quote(s, out),
-        Val::Tuple(items) => {
-            out.push('(');
-            if seq(items.iter(), out) == 1 {
-                out.push(',');
-            }
-            out.push(')');
-        }
-        Val::List(items) => {
-            out.push('[');
-            match items.view() {
-                ListView::Ints(xs) => {
-                    for (i, x) in xs.iter().enumerate() {
-                        if i > 0 {
-                            out.push_str(", ");
-                        }
-                        let _ = write!(out, "{x}");
-                    }
-                }
-                ListView::Vals(xs) => {
-                    seq(xs.iter(), out);
-                }
-            }
-            out.push(']');
-        }
-        Val::Map(m) => {
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                literal(k, out);
-                out.push_str(": ");
-                literal(x, out);
-            }
-            out.push('}');
-        }
-        Val::Struct(s) => {
-            let (name, names) = struct_info(s.id);
-            out.push_str(name);
-            if s.fields.is_empty() {
-                out.push_str(" {}");
-                return;
-            }
-            out.push_str(" { ");
-            for (i, (n, x)) in names.iter().zip(s.fields.iter()).enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(n);
-                out.push_str(": ");
-                literal(x, out);
-            }
-            out.push_str(" }");
-        }
-        Val::Variant(x) => {
-            out.push_str(variant_name(x.id));
-            if !x.fields.is_empty() {
-                out.push('(');
-                seq(x.fields.iter(), out);
-                out.push(')');
-            }
-        }
-        Val::Func(f) => match &f.module {
-            Some(m) => {
-                let _ = write!(out, "<fn {m}::{}>", f.name);
-            }
-            None => {
-                let _ = write!(out, "<fn {}>", f.name);
-            }
-        },
-    }
+    chor_print::literal(v, out);
 }
 
 /// `to_string`: a String is itself, anything else its literal form.
 pub fn to_display(v: &Val) -> String {
-    match v {
-        Val::Str(s) => s.to_string(),
-        other => to_literal(other),
-    }
+    chor_print::display(v)
 }
 
 pub fn to_literal(v: &Val) -> String {
-    let mut out = String::new();
-    literal(v, &mut out);
-    out
+    chor_print::to_literal(v)
 }
 
 /// A value as it travels; `None` for a function value.
@@ -322,7 +251,7 @@ pub fn to_wire(v: &Val) -> Option<Wire> {
         Val::Int(i) => Wire::Int(*i),
         Val::Float(x) => Wire::Float(*x),
         Val::Str(s) => Wire::Str(s.to_string()),
-        Val::Tuple(xs) => Wire::Tuple(all(&mut xs.iter())?),
+        Val::Tuple(xs) => Wire::Tuple(all(&mut xs.fields.iter())?),
         Val::List(xs) => Wire::List(match xs.view() {
             ListView::Ints(is) => is.iter().map(|i| Wire::Int(*i)).collect(),
             ListView::Vals(vs) => all(&mut vs.iter())?,
@@ -353,7 +282,7 @@ pub fn from_wire(w: Wire) -> Result<Val, String> {
         Wire::Int(i) => Val::Int(i),
         Wire::Float(x) => Val::Float(x),
         Wire::Str(s) => Val::str(s),
-        Wire::Tuple(xs) => Val::Tuple(Rc::new(all(xs)?)),
+        Wire::Tuple(xs) => Val::tuple(all(xs)?),
         Wire::List(xs) => Val::list(all(xs)?),
         Wire::Map(kv) => {
             let mut m = BTreeMap::new();
@@ -631,7 +560,7 @@ mod tests {
     fn prints_like_the_interpreter() {
         let l = Val::list([Val::Int(1), Val::Int(2)].into_iter().collect());
         assert_eq!(to_display(&l), "[1, 2]");
-        let t = Val::Tuple(Rc::new(vec![Val::Int(1)]));
+        let t = Val::tuple(vec![Val::Int(1)]);
         assert_eq!(to_display(&t), "(1,)");
         assert_eq!(to_display(&Val::Float(1.0)), "1.0");
         assert_eq!(to_display(&Val::str("a\"b")), "a\"b");
