@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use crate::config::ConfigError;
+use crate::types::TypeMismatch;
 
 /// The pending action of a role when something went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +73,12 @@ pub enum ErrorKind {
         expected: String,
         got: String,
     },
+    /// A value arrived whose type is not the one the receive expects.
+    WrongType {
+        peer: String,
+        loc: String,
+        mismatch: TypeMismatch,
+    },
     /// An action named a role that is not a peer of this session.
     UnknownPeer {
         peer: String,
@@ -130,6 +137,7 @@ impl RtError {
             | ErrorKind::Timeout { peer, .. }
             | ErrorKind::BadFrame { peer, .. }
             | ErrorKind::Unexpected { peer, .. }
+            | ErrorKind::WrongType { peer, .. }
             | ErrorKind::UnknownPeer { peer, .. }
             | ErrorKind::Connect { peer, .. } => Some(peer),
             _ => None,
@@ -195,6 +203,14 @@ impl fmt::Display for RtError {
             } => write!(
                 f,
                 "peer {peer} sent {got} while {role} expected {expected} at {loc}"
+            ),
+            ErrorKind::WrongType {
+                peer,
+                loc,
+                mismatch,
+            } => write!(
+                f,
+                "peer {peer} sent a value of the wrong type at {loc}: {mismatch}"
             ),
             ErrorKind::UnknownPeer { peer, action, loc } => write!(
                 f,

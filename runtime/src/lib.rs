@@ -5,6 +5,7 @@
 //! - [`config`]: the deployment file (`deploy.toml`) read through `--config PATH`;
 //! - [`session`]: one role's connections to its peers, in-process ([`session::Session::local_mesh`])
 //!   or over TCP with an authenticated handshake ([`session::Session::connect_tcp`]);
+//! - [`types`]: the message types each receive expects, and the check of received values;
 //! - [`error`]: [`error::RtError`], the runtime error that names role, peer and source location;
 //! - [`abi`]: the `extern "C"` surface that generated native code calls.
 //!
@@ -17,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod rt;
 pub mod session;
+pub mod types;
 pub mod value;
 
 pub use config::DeployConfig;

@@ -11,7 +11,7 @@ use chor_check::Program;
 use chor_check::program::Loader;
 use chor_diagnostics::{FileId, SourceMap, Span};
 use chor_interp::{Io, Msg, Transport};
-use chor_project::{LKind, LStmt, LocalProgram};
+use chor_project::{LKind, LStmt, LocalProgram, MsgType};
 use chor_runtime::config::DeployConfig;
 use chor_runtime::session::{Fingerprint, Session as RtSession};
 use chor_runtime::value::Message;
@@ -229,6 +229,13 @@ impl Transport for SessionTransport<'_> {
             Message::Value(v) => Ok(Msg::Val(chor_interp::wire::from_wire(self.prog, v)?)),
             Message::Label(l) => Ok(Msg::Label(l)),
         }
+    }
+    fn recv_value(&self, from: &str, ty: &MsgType, span: Span) -> Result<Msg, String> {
+        let v = self
+            .session
+            .recv_typed(from, &ty.table, ty.id, self.loc(span))
+            .map_err(|e| e.to_string())?;
+        Ok(Msg::Val(chor_interp::wire::from_wire(self.prog, v)?))
     }
 }
 

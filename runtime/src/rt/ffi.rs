@@ -25,6 +25,7 @@ use super::list::{List, View as ListView};
 use super::val::*;
 use crate::config::DeployConfig;
 use crate::session::{Fingerprint, Session};
+use crate::types::{TyNode, TypeTable};
 use crate::value::Message;
 
 /// Offset of an `Rc`'s strong count from the address `Rc::into_raw` returns: std's `RcInner`
@@ -125,6 +126,7 @@ struct Rt {
 
 static RT: OnceLock<Rt> = OnceLock::new();
 static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+static MSG_TYPES: OnceLock<TypeTable> = OnceLock::new();
 
 /// The lowest address the role's stack may reach; generated code compares its frame with it.
 #[unsafe(no_mangle)]
@@ -210,6 +212,8 @@ struct Desc {
     /// Each peer's first action (`file:line`), for connection errors.
     first: std::collections::BTreeMap<String, String>,
     tables: Tables,
+    /// The types the receives expect (`ty` lines; a receive names its entry).
+    msg_types: TypeTable,
 }
 
 fn parse_desc(d: &str) -> Desc {
@@ -220,6 +224,7 @@ fn parse_desc(d: &str) -> Desc {
         locs: Vec::new(),
         first: std::collections::BTreeMap::new(),
         tables: Tables::default(),
+        msg_types: TypeTable::default(),
     };
     for line in d.lines() {
         let mut f = line.split('\t');
@@ -248,6 +253,13 @@ fn parse_desc(d: &str) -> Desc {
                 out.tables
                     .structs
                     .push((name, f.map(str::to_string).collect()));
+            }
+            Some("ty") => {
+                let node = line
+                    .strip_prefix("ty\t")
+                    .and_then(TypeTable::parse_line)
+                    .unwrap_or(TyNode::Any);
+                out.msg_types.push(node);
             }
             Some("variant") => {
                 let name = f.next().unwrap_or("").to_string();
@@ -323,6 +335,7 @@ pub unsafe extern "C" fn chor_rt_start(
         return 1;
     }
     set_tables(d.tables);
+    let _ = MSG_TYPES.set(d.msg_types);
     let session = match Session::connect_tcp_with(
         r,
         &d.roles,
@@ -731,10 +744,14 @@ pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
     }
 }
 
-/// Receives a value from the main role number `from`.
+/// Receives a value of message type `ty` (an entry of the program's type table) from the
+/// main role number `from`. A value of another type ends the role: generated code relies on
+/// the type (it reads an `Int` list's elements without looking at their tags, for example).
 #[unsafe(no_mangle)]
-pub extern "C" fn chor_rt_recv(from: u64, loc: u64) -> V {
-    match with_session(|s| s.recv_value(peer(from), loc as u32)) {
+pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
+    let types = MSG_TYPES.get_or_init(TypeTable::default);
+    let ty = u32::try_from(ty).unwrap_or(u32::MAX);
+    match with_session(|s| s.recv_typed(peer(from), types, ty, loc as u32)) {
         Some(Ok(w)) => match from_wire(w) {
             Ok(x) => into_raw(x),
             Err(m) => fault_at(m, loc),

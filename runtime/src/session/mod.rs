@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::config::DeployConfig;
 use crate::error::{Action, ErrorKind, RtError};
+use crate::types::{TyId, TypeTable};
 use crate::value::{Message, Value};
 
 pub use tcp::{FLUSH_AT, MAX_FRAME};
@@ -290,6 +291,32 @@ impl Session {
             Message::Value(v) => Ok(v),
             m @ Message::Label(_) => Err(self.unexpected(peer, loc, "a value", &m)),
         }
+    }
+
+    /// Waits for a value from `peer` and checks that it is of type `ty` in `types` (an index
+    /// past the table accepts any value); a selection label or a value of another type is an
+    /// error naming the peer, both types and the receive's location.
+    pub fn recv_typed(
+        &self,
+        peer: &str,
+        types: &TypeTable,
+        ty: TyId,
+        loc: u32,
+    ) -> Result<Value, RtError> {
+        let v = self.recv_value(peer, loc)?;
+        if (ty as usize) < types.nodes.len()
+            && let Err(m) = types.check(ty, &v)
+        {
+            return Err(RtError::new(
+                &self.role,
+                ErrorKind::WrongType {
+                    peer: peer.to_string(),
+                    loc: self.location(loc),
+                    mismatch: m,
+                },
+            ));
+        }
+        Ok(v)
     }
 
     /// Waits for a selection from `peer` and checks it is one of `labels`.
