@@ -5,7 +5,6 @@
 //! up in the location table that the compiler hands to the session.
 
 use std::fmt;
-use std::net::SocketAddr;
 
 use crate::config::ConfigError;
 use crate::types::TypeMismatch;
@@ -88,12 +87,12 @@ pub enum ErrorKind {
     /// A peer could not be reached or did not connect within `connect_timeout_ms`.
     Connect {
         peer: String,
-        addr: SocketAddr,
+        addr: String,
         timeout_ms: u64,
         reason: String,
     },
     /// The role could not listen on its own address.
-    Listen { addr: SocketAddr, reason: String },
+    Listen { addr: String, reason: String },
     /// The deployment file cannot be used.
     Config(ConfigError),
     /// A fault in the role's own code (division by zero, …), reported through the runtime.

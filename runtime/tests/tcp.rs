@@ -284,7 +284,7 @@ fn connect_to(addr: std::net::SocketAddr) -> TcpStream {
 #[test]
 fn garbage_on_the_port_is_refused_and_the_run_completes() {
     let cfg = config(&["Alice", "Bob"], Some(SECRET), 5000);
-    let bob_addr = cfg.roles["Bob"];
+    let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
     // Bob accepts (the role whose name sorts first dials).
     let hb = start("Bob", &cfg, FP);
     // Random bytes, then an HTTP request, then a connection that says nothing at all, then a
@@ -377,12 +377,37 @@ fn different_program_is_refused_and_the_real_peer_then_connects() {
 }
 
 #[test]
-fn idle_timeout_ends_a_wait_that_would_hang() {
+fn heartbeats_keep_a_slow_but_live_peer() {
     let mut cfg = config(&["Alice", "Bob"], None, 5000);
-    cfg.idle_timeout_ms = Some(200);
+    cfg.idle_timeout_ms = Some(300);
     let mut s = connect_all(&cfg);
     let bob = s.pop().expect("bob");
     let alice = s.pop().expect("alice");
+    let t = std::thread::spawn(move || {
+        // Five idle timeouts without a message: only heartbeats show Bob is alive.
+        std::thread::sleep(Duration::from_millis(1500));
+        bob.send("Alice", int(5), 1).expect("send");
+        bob
+    });
+    assert_eq!(
+        alice.recv("Bob", 2).expect("a live peer is waited for"),
+        int(5)
+    );
+    let bob = t.join().expect("no panic");
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn idle_timeout_ends_a_wait_that_would_hang() {
+    // Bob runs without an idle timeout, so he sends no heartbeats: to Alice he looks like a
+    // stopped process (the SIGSTOP case is tested with real processes in the driver's tests).
+    let quiet = config(&["Alice", "Bob"], None, 5000);
+    let mut cfg = quiet.clone();
+    cfg.idle_timeout_ms = Some(200);
+    let hb = start("Bob", &quiet, FP);
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
     let started = Instant::now();
     let e = alice.recv("Bob", 17).expect_err("times out");
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -460,7 +485,8 @@ fn unknown_peer_is_an_error_not_a_panic() {
 fn a_listener_that_is_not_a_chor_role_is_not_trusted() {
     // Bob's address is held by something that answers with junk.
     let cfg = config(&["Alice", "Bob"], None, 500);
-    let l = std::net::TcpListener::bind(cfg.roles["Bob"]).expect("bind");
+    let l =
+        std::net::TcpListener::bind(cfg.roles["Bob"].resolved.expect("an address")).expect("bind");
     // Serves junk until the test binary exits (the thread is left detached on purpose).
     thread::spawn(move || {
         for s in l.incoming() {
@@ -535,13 +561,16 @@ fn a_role_missing_from_the_deployment_file_is_a_clear_error() {
 #[test]
 fn an_address_in_use_is_a_clear_error() {
     let cfg = config(&["Alice", "Bob"], None, 300);
-    let _squatter = std::net::TcpListener::bind(cfg.roles["Bob"]).expect("bind");
+    let _squatter =
+        std::net::TcpListener::bind(cfg.roles["Bob"].resolved.expect("an address")).expect("bind");
     let e = Session::connect_tcp("Bob", &cfg, FP, locs())
         .err()
         .expect("cannot listen");
     assert!(
-        e.to_string()
-            .starts_with(&format!("role Bob: cannot listen on {}", cfg.roles["Bob"])),
+        e.to_string().starts_with(&format!(
+            "role Bob: cannot listen on {}",
+            cfg.roles["Bob"].resolved.expect("an address")
+        )),
         "{e}"
     );
     assert!(

@@ -321,9 +321,12 @@ pub fn role_main(p: Payload) -> i32 {
         return 1;
     };
     let main_roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-    if let Err(e) = cfg.require_roles(&main_roles) {
+    if let Err(e) = cfg.require_exact_roles(&main_roles) {
         eprintln!("error: role {}: {e}", p.role);
         return 1;
+    }
+    for w in &cfg.warnings {
+        eprintln!("warning: role {}: {w}", p.role);
     }
     // Location table: every statement's "file:line".
     let mut spans = Vec::new();
@@ -596,7 +599,12 @@ fn write_deploy(
             addrs.get(r).map_or("", String::as_str)
         ));
     }
-    text.push_str("\n[runtime]\nconnect_timeout_ms = 10000\n");
+    // Liveness by default: peers exchange heartbeats, and a peer silent for this long (stopped,
+    // crashed, cut off) ends every role waiting for it.
+    text.push_str(&format!(
+        "\n[runtime]\nconnect_timeout_ms = 10000\nidle_timeout_ms = {}\n",
+        chor_runtime::config::DEFAULT_IDLE_TIMEOUT_MS
+    ));
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

@@ -326,9 +326,12 @@ pub unsafe extern "C" fn chor_rt_start(
             return 1;
         }
     };
-    if let Err(e) = cfg.require_roles(&d.roles) {
+    if let Err(e) = cfg.require_exact_roles(&d.roles) {
         eprintln!("error: role {r}: {e}");
         return 1;
+    }
+    for w in &cfg.warnings {
+        eprintln!("warning: role {r}: {w}");
     }
     if !rc_layout_ok() {
         eprintln!("error: role {r}: internal error: unexpected reference-count layout");

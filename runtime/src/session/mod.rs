@@ -55,7 +55,7 @@ pub(crate) enum LinkError {
     Closed(String),
     Timeout,
     BadFrame(String),
-    TooLarge(usize),
+    TooLarge(usize, usize),
 }
 
 impl LinkError {
@@ -109,17 +109,18 @@ impl Session {
         let ctl = Arc::new(tcp::FlushCtl::default());
         let mut out = Vec::with_capacity(names.len());
         for (name, stream) in names.into_iter().zip(streams) {
-            let link = tcp::TcpLink::new(stream, idle, Arc::clone(&ctl)).map_err(|e| {
-                RtError::new(
-                    role,
-                    ErrorKind::Disconnected {
-                        peer: name.clone(),
-                        action: Action::Send,
-                        loc: "the start of the run".to_string(),
-                        detail: e.to_string(),
-                    },
-                )
-            })?;
+            let link = tcp::TcpLink::new(stream, idle, cfg.max_message_bytes, Arc::clone(&ctl))
+                .map_err(|e| {
+                    RtError::new(
+                        role,
+                        ErrorKind::Disconnected {
+                            peer: name.clone(),
+                            action: Action::Send,
+                            loc: "the start of the run".to_string(),
+                            detail: e.to_string(),
+                        },
+                    )
+                })?;
             out.push(Peer {
                 name,
                 link: Link::Tcp(link),
@@ -134,7 +135,10 @@ impl Session {
             .collect();
         // Without the flusher, sends still go out when the role next blocks; so a failure to
         // start it costs latency only, not correctness.
-        let flusher = tcp::Flusher::spawn(ctl, outboxes).ok();
+        // Heartbeats at a third of the idle timeout: two may be lost or late before a live
+        // peer is taken for a dead one.
+        let heartbeat = idle.map(|d| d / 3);
+        let flusher = tcp::Flusher::spawn(ctl, outboxes, heartbeat).ok();
         Ok(Session {
             role: role.to_string(),
             peers: out,
@@ -448,10 +452,11 @@ impl Session {
                 loc,
                 reason,
             },
-            LinkError::TooLarge(n) => ErrorKind::Fault {
+            LinkError::TooLarge(n, max) => ErrorKind::Fault {
                 loc,
                 message: format!(
-                    "cannot send a message of {n} bytes to peer {peer} (the limit is {MAX_FRAME})"
+                    "cannot send a message of {n} bytes to peer {peer} (the limit is {max} \
+                     bytes, max_message_bytes in the deployment file)"
                 ),
             },
         };
