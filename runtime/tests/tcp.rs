@@ -578,3 +578,81 @@ fn an_address_in_use_is_a_clear_error() {
         "{e}"
     );
 }
+
+#[test]
+fn the_real_peer_gets_in_while_a_thousand_junk_connections_are_open() {
+    let mut cfg = config(&["Alice", "Bob"], Some(SECRET), 15_000);
+    cfg.handshake_timeout_ms = 2_000;
+    let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
+    let hb = start("Bob", &cfg, FP);
+    // Half the junk trickles one byte at a time (a slow-loris handshake), half stays silent.
+    let mut junk: Vec<TcpStream> = (0..1000).map(|_| connect_to(bob_addr)).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickle: Vec<TcpStream> = junk
+        .iter()
+        .step_by(2)
+        .filter_map(|s| s.try_clone().ok())
+        .collect();
+    let s2 = std::sync::Arc::clone(&stop);
+    let trickler = thread::spawn(move || {
+        let mut trickle = trickle;
+        while !s2.load(std::sync::atomic::Ordering::SeqCst) {
+            for s in &mut trickle {
+                let _ = s.write_all(b"C");
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    // More junk keeps arriving while the real peer connects.
+    let late = thread::spawn(move || {
+        // (Refused once Bob has all his peers and closed his listener.)
+        (0..200)
+            .filter_map(|_| {
+                thread::sleep(Duration::from_millis(2));
+                TcpStream::connect(bob_addr).ok()
+            })
+            .collect::<Vec<_>>()
+    });
+    let started = Instant::now();
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("the real peer gets in");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    alice.send("Bob", int(1), 1).expect("send");
+    assert_eq!(bob.recv("Alice", 2).expect("recv"), int(1));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    trickler.join().expect("no panic");
+    junk.extend(late.join().expect("no panic"));
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn a_trickling_handshake_is_cut_off_at_its_deadline() {
+    let mut cfg = config(&["Alice", "Bob"], None, 8_000);
+    cfg.handshake_timeout_ms = 500;
+    let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
+    let hb = start("Bob", &cfg, FP);
+    let mut slow = connect_to(bob_addr);
+    let started = Instant::now();
+    // One byte every 100 ms: each read is quick, the handshake as a whole is not.
+    let mut closed_after = None;
+    for b in b"CHOR\x01\x00".iter().chain([0u8; 64].iter()) {
+        if slow.write_all(&[*b]).is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut probe = [0u8; 1];
+        slow.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        if let Ok(0) = slow.read(&mut probe) {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let closed_after = closed_after.expect("the listener hung up on the trickling connection");
+    assert!(closed_after < Duration::from_millis(2_000), "{closed_after:?}");
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
