@@ -650,7 +650,10 @@ fn a_trickling_handshake_is_cut_off_at_its_deadline() {
         }
     }
     let closed_after = closed_after.expect("the listener hung up on the trickling connection");
-    assert!(closed_after < Duration::from_millis(2_000), "{closed_after:?}");
+    assert!(
+        closed_after < Duration::from_millis(2_000),
+        "{closed_after:?}"
+    );
     let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects");
     let bob = hb.join().expect("no panic").expect("bob connects");
     alice.close().expect("close");
