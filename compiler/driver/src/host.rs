@@ -210,6 +210,9 @@ impl SessionTransport<'_> {
 impl Transport for SessionTransport<'_> {
     fn send(&self, to: &str, msg: Msg, span: Span) -> Result<(), String> {
         let m = match msg {
+            Msg::Val(v) if chor_interp::wire::too_deep(&v, chor_runtime::codec::MAX_DEPTH) => {
+                return Err(chor_runtime::session::too_deep_message(to));
+            }
             Msg::Val(v) => Message::Value(
                 chor_interp::wire::to_wire(&v)
                     .ok_or("function values cannot travel in a message")?,
@@ -370,15 +373,10 @@ pub fn role_main(p: Payload) -> i32 {
     let result = chor_interp::with_big_stack(|| {
         chor_interp::LocalRunner::new(&prog, lp, &transport, &io).run(&main_roles)
     });
-    let closed = session.close();
-    match result {
-        Ok(()) => match closed {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: {e}");
-                1
-            }
-        },
+    // The error first, then close: whoever collects the roles' output sees the cause before
+    // the peers report the consequences.
+    let failed = match &result {
+        Ok(()) => false,
         Err(e) => {
             let at = e.span.map(|s| {
                 let (line, _) = chor_diagnostics::line_col(&sources.text(s.file), s.start);
@@ -394,6 +392,17 @@ pub fn role_main(p: Payload) -> i32 {
                     at.unwrap_or_default()
                 );
             }
+            true
+        }
+    };
+    let closed = session.close();
+    if failed {
+        return 1;
+    }
+    match closed {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
             1
         }
     }

@@ -175,6 +175,30 @@ struct Mitm {
     replacement: Vec<u8>,
     replaced: AtomicBool,
     stop: AtomicBool,
+    /// Every proxied socket, shut down when the run ends so no pump thread outlives it.
+    sockets: std::sync::Mutex<Vec<TcpStream>>,
+}
+
+impl Mitm {
+    fn new(target: u64, replacement: Vec<u8>) -> Arc<Mitm> {
+        Arc::new(Mitm {
+            seen: AtomicU64::new(0),
+            target,
+            replacement,
+            replaced: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            sockets: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn end(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Ok(mut socks) = self.sockets.lock() {
+            for s in socks.drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
 }
 
 fn read_n(s: &mut TcpStream, n: usize) -> Option<Vec<u8>> {
@@ -238,6 +262,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, client_side: bool, m: Arc<Mitm>)
         }
     }
     let _ = to.shutdown(std::net::Shutdown::Write);
+    if m.stop.load(Ordering::SeqCst) {
+        let _ = from.shutdown(std::net::Shutdown::Both);
+    }
 }
 
 /// A proxy at `public` for the role listening at `real`.
@@ -256,6 +283,12 @@ fn proxy(public: SocketAddr, real: SocketAddr, m: Arc<Mitm>) -> thread::JoinHand
                         (Ok(a), Ok(b)) => (a, b),
                         _ => continue,
                     };
+                    if let (Ok(mut socks), Ok(a), Ok(b)) =
+                        (m.sockets.lock(), c.try_clone(), s.try_clone())
+                    {
+                        socks.push(a);
+                        socks.push(b);
+                    }
                     let (m1, m2) = (Arc::clone(&m), Arc::clone(&m));
                     thread::spawn(move || pump(c, s, true, m1));
                     thread::spawn(move || pump(s2, c2, false, m2));
@@ -284,13 +317,7 @@ fn run_through_proxies(
     valgrind_role: Option<&str>,
 ) -> (Vec<Ended>, bool, u64) {
     let roles = roles_of(dir);
-    let m = Arc::new(Mitm {
-        seen: AtomicU64::new(0),
-        target,
-        replacement,
-        replaced: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-    });
+    let m = Mitm::new(target, replacement);
     let mut cfg = String::from("[roles]\n");
     let mut proxies = Vec::new();
     for r in &roles {
@@ -323,7 +350,7 @@ fn run_through_proxies(
             }
         })
         .collect();
-    m.stop.store(true, Ordering::SeqCst);
+    m.end();
     for p in proxies {
         let _ = p.join();
     }
@@ -395,7 +422,11 @@ fn random_values_at_every_receive_of_every_example_never_crash_a_role() {
         for target in 0..n.min(12) {
             let v = random_value(&mut rng, 3);
             let (ended, replaced, _) = run_through_proxies(&dir, target, encode(v), None);
-            assert!(replaced, "{name}: message {target} never came");
+            let why: Vec<String> = ended
+                .iter()
+                .map(|e| format!("{}: {}", e.role, e.stderr))
+                .collect();
+            assert!(replaced, "{name}: message {target} never came: {why:?}");
             rejected += usize::from(assert_clean(&name, target, &ended));
             runs += 1;
         }
@@ -606,20 +637,14 @@ fn listen_addresses_differ_from_advertised_ones() {
     let out = build_pair("listen");
     // B is reached at one port and listens on another: a forwarder stands for the NAT.
     let (public, real) = (free_addr(), free_addr());
-    let m = Arc::new(Mitm {
-        seen: AtomicU64::new(0),
-        target: u64::MAX,
-        replacement: Vec::new(),
-        replaced: AtomicBool::new(false),
-        stop: AtomicBool::new(false),
-    });
+    let m = Mitm::new(u64::MAX, Vec::new());
     let p = proxy(public, real, Arc::clone(&m));
     let cfg = format!(
         "[roles]\nA = \"{}\"\nB = {{ address = \"{public}\", listen = \"{real}\" }}\n",
         free_addr()
     );
     let r = run_with(&out, &cfg);
-    m.stop.store(true, Ordering::SeqCst);
+    m.end();
     let _ = p.join();
     for (role, o) in &r {
         assert!(o.status.success(), "{role}: {}", text(&o.stderr));
@@ -730,5 +755,64 @@ fn a_secret_file_others_can_read_is_a_warning() {
     for (role, o) in &r {
         assert!(o.status.success(), "{role}: {}", text(&o.stderr));
         assert!(!text(&o.stderr).contains("warning"), "{}", text(&o.stderr));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deep values
+
+fn deep_program(depth: u64) -> String {
+    format!(
+        r#"
+enum Tree {{ Leaf, Node(Tree) }}
+
+fn deep(n: Int, t: Tree) -> Tree {{
+    if n == 0 {{ t }} else {{ deep(n - 1, Node(t)) }}
+}}
+
+choreography main(A, B) {{
+    let A.t = deep({depth}, Leaf);
+    A.t -> B.t;
+    B.print("received");
+}}
+"#
+    )
+}
+
+fn run_program(name: &str, src: &str, backend: &str) -> Output {
+    let dir = workdir(name);
+    let file = dir.join("prog.chor");
+    std::fs::write(&file, src).expect("write");
+    let o = chor()
+        .arg("run")
+        .arg(&file)
+        .arg("--backend")
+        .arg(backend)
+        .output()
+        .expect("chor run");
+    let _ = std::fs::remove_dir_all(dir);
+    o
+}
+
+#[test]
+fn the_sender_refuses_a_value_deeper_than_a_message_may_be() {
+    const REFUSED: &str = "error: role A: cannot send a value nested deeper than 512 levels to \
+                           peer B (the limit of a message) at prog.chor:10";
+    // Ten million levels natively (the check stops at level 513, without recursion); the
+    // interpreter builds its values recursively, so it gets a shallower one.
+    for (backend, depth) in [("native", 10_000_000), ("interp", 20_000)] {
+        let o = run_program(&format!("deep-{backend}"), &deep_program(depth), backend);
+        assert_eq!(o.status.code(), Some(1), "{backend}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(REFUSED),
+            "{backend}: {}",
+            text(&o.stderr)
+        );
+    }
+    // The limit itself travels.
+    for backend in ["native", "interp"] {
+        let o = run_program(&format!("limit-{backend}"), &deep_program(512), backend);
+        assert!(o.status.success(), "{backend}: {}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), "[B] received\n");
     }
 }

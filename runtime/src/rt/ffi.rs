@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::list::{List, View as ListView};
 use super::val::*;
+use super::wire::RecvError;
 use crate::config::DeployConfig;
 use crate::session::{Fingerprint, Session};
 use crate::types::{TyNode, TypeTable};
@@ -166,13 +167,15 @@ fn with_session<T>(f: impl FnOnce(&Session) -> T) -> Option<T> {
     g.as_ref().map(f)
 }
 
-/// Flush stdout, close the connections (peers read what was sent), print, exit 1.
+/// Flush stdout, print, close the connections (peers read what was sent), exit 1. The
+/// message goes out before the peers learn of the failure, so whoever collects the roles'
+/// output sees the cause before the consequences.
 fn die(message: String) -> ! {
     let _ = std::io::stdout().flush();
+    eprintln!("error: {message}");
     if let Some(s) = take_session() {
         let _ = s.close();
     }
-    eprintln!("error: {message}");
     std::process::exit(1)
 }
 
@@ -737,6 +740,9 @@ pub unsafe extern "C" fn chor_rt_neg(t: u64, b: u64, loc: u64) -> V {
 pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
     // SAFETY: per the contract.
     let x = unsafe { peek(v(t, b)) };
+    if super::wire::too_deep(&x, crate::codec::MAX_DEPTH) {
+        fault_at(crate::session::too_deep_message(peer(to)), loc)
+    }
     let Some(w) = to_wire(&x) else {
         fault_at("function values cannot travel in a message", loc)
     };
@@ -754,14 +760,33 @@ pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
 pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
     let types = MSG_TYPES.get_or_init(TypeTable::default);
     let ty = u32::try_from(ty).unwrap_or(u32::MAX);
-    match with_session(|s| s.recv_typed(peer(from), types, ty, loc as u32)) {
-        Some(Ok(w)) => match from_wire(w) {
-            Ok(x) => into_raw(x),
-            Err(m) => fault_at(m, loc),
-        },
+    let peer = peer(from);
+    let loc = loc as u32;
+    // The frame is decoded straight into native values, checked against the type as it goes.
+    let r = with_session(|s| {
+        RECV_BUF.with_borrow_mut(|buf| {
+            s.recv_encoded(peer, loc, buf)?;
+            let r = super::wire::decode_typed(buf, types, ty);
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            r.map_err(|e| match e {
+                RecvError::Codec(e) => s.bad_message(peer, loc, e.to_string()),
+                RecvError::Label(l) => s.unexpected(peer, loc, "a value", &Message::Label(l)),
+                RecvError::Type(m) => s.wrong_type(peer, loc, m),
+            })
+        })
+    });
+    match r {
+        Some(Ok(x)) => into_raw(x),
         Some(Err(e)) => die(e.to_string()),
-        None => fault_at("the session is closed", loc),
+        None => fault_at("the session is closed", u64::from(loc)),
     }
+}
+
+thread_local! {
+    /// The frame being received (reused: most frames are small).
+    static RECV_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Sends the selection `label` to the main role number `to`.

@@ -13,9 +13,10 @@ mod tcp;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::codec::{self, MAX_DEPTH};
 use crate::config::DeployConfig;
 use crate::error::{Action, ErrorKind, RtError};
-use crate::types::{TyId, TypeTable};
+use crate::types::{TyId, TypeMismatch, TypeTable};
 use crate::value::{Message, Value};
 
 pub use tcp::{FLUSH_AT, MAX_FRAME};
@@ -227,6 +228,11 @@ impl Session {
     }
 
     fn send_via(&self, p: &Peer, msg: Message, loc: u32) -> Result<(), RtError> {
+        if let Message::Value(v) = &msg
+            && codec::too_deep(v, MAX_DEPTH)
+        {
+            return Err(self.fault(loc, too_deep_message(&p.name)));
+        }
         let r = match &p.link {
             Link::Local(l) => l.send(msg),
             Link::Tcp(t) => t.send(&msg, loc),
@@ -311,16 +317,26 @@ impl Session {
         if (ty as usize) < types.nodes.len()
             && let Err(m) = types.check(ty, &v)
         {
-            return Err(RtError::new(
-                &self.role,
-                ErrorKind::WrongType {
-                    peer: peer.to_string(),
-                    loc: self.location(loc),
-                    mismatch: m,
-                },
-            ));
+            return Err(self.wrong_type(peer, loc, m));
         }
         Ok(v)
+    }
+
+    /// The error for a value of the wrong type from `peer` at `loc`.
+    pub(crate) fn wrong_type(&self, peer: &str, loc: u32, mismatch: TypeMismatch) -> RtError {
+        RtError::new(
+            &self.role,
+            ErrorKind::WrongType {
+                peer: peer.to_string(),
+                loc: self.location(loc),
+                mismatch,
+            },
+        )
+    }
+
+    /// The error for a malformed message from `peer` at `loc`.
+    pub(crate) fn bad_message(&self, peer: &str, loc: u32, reason: String) -> RtError {
+        self.link_error(peer, Action::Recv, loc, LinkError::BadFrame(reason))
     }
 
     /// Waits for a selection from `peer` and checks it is one of `labels`.
@@ -350,7 +366,8 @@ impl Session {
     }
 
     /// Writes out everything sent, then closes every connection cleanly (peers read what was
-    /// sent, then end of stream).
+    /// sent, then end of stream). With an idle timeout (and so heartbeats), it returns once
+    /// every peer has closed its side too, or fallen silent for the timeout.
     pub fn close(mut self) -> Result<(), RtError> {
         let flushed = self.flush_all_for(Action::Close);
         for p in &self.peers {
@@ -360,6 +377,14 @@ impl Session {
         }
         if let Some(f) = self.flusher.take() {
             f.stop(true);
+        }
+        // With heartbeats, peers still running keep sending: wait until each has closed.
+        if let Some(idle) = self.idle_timeout {
+            for p in &self.peers {
+                if let Link::Tcp(t) = &p.link {
+                    t.linger(idle);
+                }
+            }
         }
         // Drop the links now without the abortive shutdown of `Drop`.
         self.peers.clear();
@@ -416,7 +441,13 @@ impl Session {
         )
     }
 
-    fn unexpected(&self, peer: &str, loc: u32, expected: &str, got: &Message) -> RtError {
+    pub(crate) fn unexpected(
+        &self,
+        peer: &str,
+        loc: u32,
+        expected: &str,
+        got: &Message,
+    ) -> RtError {
         RtError::new(
             &self.role,
             ErrorKind::Unexpected {
@@ -462,6 +493,14 @@ impl Session {
         };
         RtError::new(&self.role, kind)
     }
+}
+
+/// Why a value deeper than the codec's limit is not sent (the receiver would refuse it).
+pub fn too_deep_message(peer: &str) -> String {
+    format!(
+        "cannot send a value nested deeper than {MAX_DEPTH} levels to peer {peer} (the limit \
+         of a message)"
+    )
 }
 
 impl Drop for Session {

@@ -552,6 +552,26 @@ impl TcpLink {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
+    /// After [`TcpLink::shutdown_write`]: reads (and drops) what the peer still sends —
+    /// heartbeats — until it closes too, or falls silent for `idle`. Closing a socket with
+    /// unread bytes, or receiving bytes after closing, makes the kernel reset the
+    /// connection, and a reset can destroy the last message the peer has not read yet.
+    pub(crate) fn linger(&self, idle: Duration) {
+        let mut r = lock(&self.reader);
+        if r.broken.is_some() || self.stream.set_read_timeout(Some(idle)).is_err() {
+            return;
+        }
+        let mut sink = [0u8; 256];
+        loop {
+            match r.inner.read(&mut sink) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Closes at once in both directions (a dropped session looks like a crashed one).
     pub(crate) fn abort(&self) {
         let _ = self.stream.shutdown(Shutdown::Both);
