@@ -12,7 +12,7 @@
 use chor_runtime::codec;
 use chor_runtime::rt::wire::decode_typed;
 use chor_runtime::types::{TyNode, TypeTable};
-use chor_runtime::value::{Message, Value};
+use chor_runtime::value::Message;
 use std::process::Command;
 
 /// The frame size of every case.
@@ -30,28 +30,36 @@ fn status(key: &str) -> usize {
         * 1024
 }
 
-/// The frame of a case and the type its receive expects.
+/// The frame of a case and the type its receive expects. The frame is written byte by byte
+/// (building it from a value tree would itself set the peak).
 fn case(name: &str) -> (Vec<u8>, TypeTable, u32) {
     let mut t = TypeTable::default();
-    let (elem, ty_elem, size) = match name {
-        "units" => (Value::Unit, TyNode::Unit, 1),
-        "bools" => (Value::Bool(true), TyNode::Bool, 1),
-        "small ints" => (Value::Int(1), TyNode::Int, 2),
-        "empty strings" => (Value::Str(String::new()), TyNode::Str, 2),
-        "empty lists" => (Value::List(vec![]), TyNode::Any, 2),
-        _ => (Value::Int(i64::MAX), TyNode::Int, 10),
+    let (elem, ty_elem): (&[u8], TyNode) = match name {
+        "units" => (&[0x00], TyNode::Unit),
+        "bools" => (&[0x02], TyNode::Bool),
+        "small ints" => (&[0x03, 0x02], TyNode::Int),
+        "empty strings" => (&[0x05, 0x00], TyNode::Str),
+        "empty lists" => (&[0x07, 0x00], TyNode::Any),
+        _ => (&[0x03, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], TyNode::Int),
     };
     let e = t.push(ty_elem);
-    let e = if name == "empty lists" {
+    if name == "empty lists" {
         let int = t.push(TyNode::Int);
         t.set(e, TyNode::List(int));
-        e
-    } else {
-        e
-    };
+    }
     let root = t.push(TyNode::List(e));
-    let n = (FRAME - 16) / size;
-    let bytes = codec::encode(&Message::Value(Value::List(vec![elem; n])));
+    let n = (FRAME - 16) / elem.len();
+    let mut bytes = Vec::with_capacity(FRAME);
+    bytes.extend_from_slice(&[codec::VERSION, 0x00, 0x07]);
+    let mut k = n as u64;
+    while k >= 0x80 {
+        bytes.push((k as u8) | 0x80);
+        k >>= 7;
+    }
+    bytes.push(k as u8);
+    for _ in 0..n {
+        bytes.extend_from_slice(elem);
+    }
     (bytes, t, root)
 }
 
