@@ -40,7 +40,12 @@ fn case(name: &str) -> (Vec<u8>, TypeTable, u32) {
         "small ints" => (&[0x03, 0x02], TyNode::Int),
         "empty strings" => (&[0x05, 0x00], TyNode::Str),
         "empty lists" => (&[0x07, 0x00], TyNode::Any),
-        _ => (&[0x03, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], TyNode::Int),
+        _ => (
+            &[
+                0x03, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+            ],
+            TyNode::Int,
+        ),
     };
     let e = t.push(ty_elem);
     if name == "empty lists" {

@@ -83,7 +83,7 @@ pub struct Endpoint {
     /// What the role binds, when it differs from its address.
     pub listen: Option<SocketAddr>,
     /// The line of the deployment file that gives it.
-    pub line: Option<usize>,
+    pub line: Option<u32>,
 }
 
 impl Endpoint {
@@ -142,7 +142,7 @@ pub struct ConfigError {
     /// The file (or "deployment file" when parsed from a string).
     pub origin: String,
     /// The line the mistake is on, when it is on one.
-    pub line: Option<usize>,
+    pub line: Option<u32>,
     /// What is wrong.
     pub kind: ConfigErrorKind,
 }
@@ -176,7 +176,7 @@ pub enum ConfigErrorKind {
     DuplicateAddress {
         role: String,
         other: String,
-        other_line: Option<usize>,
+        other_line: Option<u32>,
         address: String,
     },
     /// The secret file could not be read, or is too short.
@@ -258,12 +258,12 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// 1-based line of a byte offset.
-fn line_at(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
+fn line_at(text: &str, offset: usize) -> u32 {
+    let n = text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|b| **b == b'\n')
-        .count()
-        + 1
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1)
 }
 
 impl DeployConfig {
@@ -304,7 +304,7 @@ impl DeployConfig {
         }
     }
 
-    fn error(&self, line: Option<usize>, kind: ConfigErrorKind) -> ConfigError {
+    fn error(&self, line: Option<u32>, kind: ConfigErrorKind) -> ConfigError {
         ConfigError {
             origin: self.origin.clone(),
             line,
@@ -376,7 +376,7 @@ impl DeployConfig {
 
     fn parse(text: &str, base_dir: &Path, origin: String) -> Result<DeployConfig, ConfigError> {
         use toml::de::{DeTable, DeValue};
-        let err = |line: Option<usize>, kind| ConfigError {
+        let err = |line: Option<u32>, kind| ConfigError {
             origin: origin.clone(),
             line,
             kind,
@@ -583,8 +583,8 @@ impl DeployConfig {
         }
 
         // Two roles at one address would connect to each other's listener by mistake.
-        let mut seen: BTreeMap<String, (&String, Option<usize>)> = BTreeMap::new();
-        let mut seen_listen: BTreeMap<SocketAddr, (&String, Option<usize>)> = BTreeMap::new();
+        let mut seen: BTreeMap<String, (&String, Option<u32>)> = BTreeMap::new();
+        let mut seen_listen: BTreeMap<SocketAddr, (&String, Option<u32>)> = BTreeMap::new();
         for (role, e) in &cfg.roles {
             let key = e
                 .resolved

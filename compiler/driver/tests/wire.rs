@@ -239,10 +239,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, client_side: bool, m: Arc<Mitm>)
     if to.write_all(&prefix).is_err() {
         return;
     }
-    loop {
-        let Some(header) = read_n(&mut from, 4) else {
-            break;
-        };
+    while let Some(header) = read_n(&mut from, 4) {
         let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let Some(body) = read_n(&mut from, len) else {
             break;

@@ -92,7 +92,7 @@ impl Open<'_> {
         match &self.items {
             Items::Each(ts) => ts.get(self.done).copied(),
             Items::All(t) => Some(*t),
-            Items::Pair(k, v) => Some(if self.done % 2 == 0 { *k } else { *v }),
+            Items::Pair(k, v) => Some(if self.done.is_multiple_of(2) { *k } else { *v }),
             Items::Any => None,
         }
     }
