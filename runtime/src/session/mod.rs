@@ -367,7 +367,7 @@ impl Session {
 
     /// Writes out everything sent, then closes every connection cleanly (peers read what was
     /// sent, then end of stream). With an idle timeout (and so heartbeats), it returns once
-    /// every peer has closed its side too, or fallen silent for the timeout.
+    /// every peer has closed its side too, or after the timeout.
     pub fn close(mut self) -> Result<(), RtError> {
         let flushed = self.flush_all_for(Action::Close);
         for p in &self.peers {
@@ -378,11 +378,14 @@ impl Session {
         if let Some(f) = self.flusher.take() {
             f.stop(true);
         }
-        // With heartbeats, peers still running keep sending: wait until each has closed.
+        // With heartbeats, peers still running keep sending: wait until each has closed, for
+        // one idle timeout at most (a peer that runs on has had that long to read our last
+        // message).
         if let Some(idle) = self.idle_timeout {
+            let until = std::time::Instant::now() + idle;
             for p in &self.peers {
                 if let Link::Tcp(t) = &p.link {
-                    t.linger(idle);
+                    t.linger(until);
                 }
             }
         }

@@ -553,16 +553,20 @@ impl TcpLink {
     }
 
     /// After [`TcpLink::shutdown_write`]: reads (and drops) what the peer still sends —
-    /// heartbeats — until it closes too, or falls silent for `idle`. Closing a socket with
-    /// unread bytes, or receiving bytes after closing, makes the kernel reset the
-    /// connection, and a reset can destroy the last message the peer has not read yet.
-    pub(crate) fn linger(&self, idle: Duration) {
+    /// heartbeats — until it closes too, or until `until`. Closing a socket with unread
+    /// bytes, or receiving bytes after closing, makes the kernel reset the connection, and a
+    /// reset can destroy the last message the peer has not read yet.
+    pub(crate) fn linger(&self, until: Instant) {
         let mut r = lock(&self.reader);
-        if r.broken.is_some() || self.stream.set_read_timeout(Some(idle)).is_err() {
+        if r.broken.is_some() {
             return;
         }
         let mut sink = [0u8; 256];
         loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
             match r.inner.read(&mut sink) {
                 Ok(0) => return,
                 Ok(_) => {}
