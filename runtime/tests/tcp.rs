@@ -659,3 +659,37 @@ fn a_trickling_handshake_is_cut_off_at_its_deadline() {
     alice.close().expect("close");
     bob.close().expect("close");
 }
+
+#[test]
+fn max_message_bytes_bounds_what_is_sent_and_received() {
+    // Alice allows large messages, Bob only 1000 bytes.
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let mut small = cfg.clone();
+    small.max_message_bytes = 1000;
+    let hb = start("Bob", &small, FP);
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    // Bob refuses to send more than his limit, naming it.
+    let e = bob
+        .send("Alice", Message::Value(Value::Str("x".repeat(2000))), 3)
+        .expect_err("too large to send");
+    assert!(
+        e.to_string().starts_with(
+            "role Bob: cannot send a message of 2005 bytes to peer Alice (the limit is 1000 bytes"
+        ),
+        "{e}"
+    );
+    // And refuses to receive more, before reading the frame.
+    alice
+        .send("Bob", Message::Value(Value::Str("y".repeat(2000))), 4)
+        .expect("alice may send it");
+    let e = bob.recv("Alice", 5).expect_err("too large to receive");
+    assert!(
+        e.to_string().contains(
+            "a message of 2005 bytes exceeds the limit of 1000 bytes (max_message_bytes)"
+        ),
+        "{e}"
+    );
+    drop(alice);
+    drop(bob);
+}
