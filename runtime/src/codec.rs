@@ -40,20 +40,20 @@ pub const VERSION: u8 = 1;
 /// 2 MiB thread stack even in debug builds (measured: cloning overflows there past ~1000).
 pub const MAX_DEPTH: usize = 512;
 
-const MSG_VALUE: u8 = 0x00;
-const MSG_LABEL: u8 = 0x01;
+pub(crate) const MSG_VALUE: u8 = 0x00;
+pub(crate) const MSG_LABEL: u8 = 0x01;
 
-const T_UNIT: u8 = 0x00;
-const T_FALSE: u8 = 0x01;
-const T_TRUE: u8 = 0x02;
-const T_INT: u8 = 0x03;
-const T_FLOAT: u8 = 0x04;
-const T_STR: u8 = 0x05;
-const T_TUPLE: u8 = 0x06;
-const T_LIST: u8 = 0x07;
-const T_MAP: u8 = 0x08;
-const T_STRUCT: u8 = 0x09;
-const T_VARIANT: u8 = 0x0a;
+pub(crate) const T_UNIT: u8 = 0x00;
+pub(crate) const T_FALSE: u8 = 0x01;
+pub(crate) const T_TRUE: u8 = 0x02;
+pub(crate) const T_INT: u8 = 0x03;
+pub(crate) const T_FLOAT: u8 = 0x04;
+pub(crate) const T_STR: u8 = 0x05;
+pub(crate) const T_TUPLE: u8 = 0x06;
+pub(crate) const T_LIST: u8 = 0x07;
+pub(crate) const T_MAP: u8 = 0x08;
+pub(crate) const T_STRUCT: u8 = 0x09;
+pub(crate) const T_VARIANT: u8 = 0x0a;
 
 /// Why bytes did not decode, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,57 +134,92 @@ pub fn encode_into(msg: &Message, out: &mut Vec<u8>) {
 }
 
 /// Appends the encoding of a bare value (no version byte, no message kind).
+///
+/// Iterative (an explicit stack of the values still to write), so a deep value costs heap,
+/// not stack; senders refuse values deeper than [`MAX_DEPTH`] first ([`too_deep`]), since
+/// the receiver would refuse them anyway.
 pub fn encode_value(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Unit => out.push(T_UNIT),
-        Value::Bool(false) => out.push(T_FALSE),
-        Value::Bool(true) => out.push(T_TRUE),
-        Value::Int(i) => {
-            out.push(T_INT);
-            put_varint(zigzag(*i), out);
-        }
-        Value::Float(x) => {
-            out.push(T_FLOAT);
-            out.extend_from_slice(&x.to_bits().to_le_bytes());
-        }
-        Value::Str(s) => {
-            out.push(T_STR);
-            put_str(s, out);
-        }
-        Value::Tuple(items) => {
-            out.push(T_TUPLE);
-            put_seq(items, out);
-        }
-        Value::List(items) => {
-            out.push(T_LIST);
-            put_seq(items, out);
-        }
-        Value::Map(entries) => {
-            out.push(T_MAP);
-            put_varint(entries.len() as u64, out);
-            for (k, v) in entries {
-                encode_value(k, out);
-                encode_value(v, out);
+    let mut todo: Vec<&Value> = vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Unit => out.push(T_UNIT),
+            Value::Bool(false) => out.push(T_FALSE),
+            Value::Bool(true) => out.push(T_TRUE),
+            Value::Int(i) => {
+                out.push(T_INT);
+                put_varint(zigzag(*i), out);
             }
-        }
-        Value::Struct { name, fields } => {
-            out.push(T_STRUCT);
-            put_str(name, out);
-            put_seq(fields, out);
-        }
-        Value::Variant { name, fields } => {
-            out.push(T_VARIANT);
-            put_str(name, out);
-            put_seq(fields, out);
+            Value::Float(x) => {
+                out.push(T_FLOAT);
+                out.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
+            Value::Str(s) => {
+                out.push(T_STR);
+                put_str(s, out);
+            }
+            Value::Tuple(items) => {
+                out.push(T_TUPLE);
+                put_varint(items.len() as u64, out);
+                todo.extend(items.iter().rev());
+            }
+            Value::List(items) => {
+                out.push(T_LIST);
+                put_varint(items.len() as u64, out);
+                todo.extend(items.iter().rev());
+            }
+            Value::Map(entries) => {
+                out.push(T_MAP);
+                put_varint(entries.len() as u64, out);
+                for (k, v) in entries.iter().rev() {
+                    todo.push(v);
+                    todo.push(k);
+                }
+            }
+            Value::Struct { name, fields } => {
+                out.push(T_STRUCT);
+                put_str(name, out);
+                put_varint(fields.len() as u64, out);
+                todo.extend(fields.iter().rev());
+            }
+            Value::Variant { name, fields } => {
+                out.push(T_VARIANT);
+                put_str(name, out);
+                put_varint(fields.len() as u64, out);
+                todo.extend(fields.iter().rev());
+            }
         }
     }
 }
 
-fn put_seq(items: &[Value], out: &mut Vec<u8>) {
-    put_varint(items.len() as u64, out);
-    for item in items {
-        encode_value(item, out);
+/// Whether `v` nests compound values (tuples, lists, maps, structs, variants) more than
+/// `limit` levels deep. Iterative, and stops at the first path past the limit.
+pub fn too_deep(v: &Value, limit: usize) -> bool {
+    let mut todo: Vec<(&Value, usize)> = vec![(v, 0)];
+    while let Some((v, d)) = todo.pop() {
+        let children: &[Value] = match v {
+            Value::Tuple(xs) | Value::List(xs) => xs,
+            Value::Struct { fields, .. } | Value::Variant { fields, .. } => fields,
+            Value::Map(kv) => {
+                if !kv.is_empty() && d + 1 > limit {
+                    return true;
+                }
+                for (k, x) in kv {
+                    todo.push((k, d + 1));
+                    todo.push((x, d + 1));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if children.is_empty() {
+            continue;
+        }
+        if d + 1 > limit {
+            return true;
+        }
+        todo.extend(children.iter().map(|c| (c, d + 1)));
     }
+    false
 }
 
 fn put_str(s: &str, out: &mut Vec<u8>) {
@@ -204,7 +239,7 @@ fn zigzag(i: i64) -> u64 {
     ((i << 1) ^ (i >> 63)) as u64
 }
 
-fn unzigzag(n: u64) -> i64 {
+pub(crate) fn unzigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
 
@@ -234,13 +269,14 @@ pub fn validate(bytes: &[u8]) -> Result<(), CodecError> {
     r.finish()
 }
 
-struct Reader<'a> {
+/// A cursor over an encoded message (also used by the native typed decoder, `rt::wire`).
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn start(buf: &'a [u8]) -> Result<Self, CodecError> {
+    pub(crate) fn start(buf: &'a [u8]) -> Result<Self, CodecError> {
         let mut r = Reader { buf, pos: 0 };
         match buf.first() {
             None => Err(r.err_at(0, CodecErrorKind::Empty)),
@@ -252,22 +288,22 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn err_at(&self, offset: usize, kind: CodecErrorKind) -> CodecError {
+    pub(crate) fn err_at(&self, offset: usize, kind: CodecErrorKind) -> CodecError {
         CodecError { offset, kind }
     }
 
-    fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    fn finish(&self) -> Result<(), CodecError> {
+    pub(crate) fn finish(&self) -> Result<(), CodecError> {
         match self.remaining() {
             0 => Ok(()),
             n => Err(self.err_at(self.pos, CodecErrorKind::TrailingBytes(n))),
         }
     }
 
-    fn byte(&mut self) -> Result<u8, CodecError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, CodecError> {
         match self.buf.get(self.pos) {
             Some(&b) => {
                 self.pos += 1;
@@ -277,7 +313,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
         if n > self.remaining() {
             return Err(self.err_at(self.pos, CodecErrorKind::UnexpectedEnd));
         }
@@ -286,7 +322,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn varint(&mut self) -> Result<u64, CodecError> {
+    pub(crate) fn varint(&mut self) -> Result<u64, CodecError> {
         let start = self.pos;
         let mut n: u64 = 0;
         for shift in (0..70).step_by(7) {
@@ -303,7 +339,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A count of items each at least `min_item` bytes long, checked against the input left.
-    fn count(&mut self, min_item: usize) -> Result<usize, CodecError> {
+    pub(crate) fn count(&mut self, min_item: usize) -> Result<usize, CodecError> {
         let start = self.pos;
         let n = self.varint()?;
         match usize::try_from(n) {
@@ -312,7 +348,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn str_bytes(&mut self) -> Result<&'a str, CodecError> {
+    pub(crate) fn str_bytes(&mut self) -> Result<&'a str, CodecError> {
         let len = self.count(1)?;
         let start = self.pos;
         let bytes = self.take(len)?;
@@ -553,6 +589,46 @@ mod tests {
         }
         b.push(T_UNIT);
         b
+    }
+
+    #[test]
+    fn deep_values_encode_and_measure_without_recursion() {
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(|| {
+                let mut v = Value::Unit;
+                for _ in 0..1_000_000 {
+                    v = Value::Tuple(vec![v]);
+                }
+                assert!(too_deep(&v, MAX_DEPTH));
+                let msg = Message::Value(v);
+                let bytes = encode(&msg);
+                assert_eq!(bytes.len(), 2 + 2 * 1_000_000 + 1);
+                assert_eq!(
+                    decode(&bytes).map_err(|e| e.kind),
+                    Err(CodecErrorKind::TooDeep)
+                );
+                // Dropping recurses: take the value apart level by level.
+                if let Message::Value(mut v) = msg {
+                    while let Value::Tuple(mut xs) = v {
+                        v = xs.pop().unwrap_or(Value::Unit);
+                    }
+                }
+            })
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
+        let mut at_limit = Value::Unit;
+        for _ in 0..MAX_DEPTH {
+            at_limit = Value::List(vec![at_limit]);
+        }
+        assert!(!too_deep(&at_limit, MAX_DEPTH));
+        assert!(too_deep(&Value::List(vec![at_limit.clone()]), MAX_DEPTH));
+        // Empty compounds do not count as a level (as in the decoder).
+        assert!(!too_deep(
+            &Value::List(vec![at_limit, Value::List(vec![])]),
+            MAX_DEPTH + 1
+        ));
     }
 
     #[test]

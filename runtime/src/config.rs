@@ -4,17 +4,24 @@
 //! ```toml
 //! [roles]
 //! Buyer  = "10.0.0.1:7100"
-//! Seller = "10.0.0.2:7100"
+//! Seller = { address = "seller.internal:7100", listen = "0.0.0.0:7100" }
 //! [security]
 //! secret_file = "cluster.key"   # optional; relative to this file; without it, loopback only
 //! [runtime]
 //! connect_timeout_ms = 10000    # optional (default 10000): how long roles wait for each other
-//! idle_timeout_ms = 60000       # optional (default none): longest wait for one message
+//! handshake_timeout_ms = 5000   # optional (default 5000): one deadline for a whole handshake
+//! idle_timeout_ms = 30000       # optional (default 30000): longest silence from a peer
+//! max_message_bytes = 67108864  # optional (default 64 MiB): largest message sent or received
 //! ```
+//! A role's `address` is where the others reach it; `listen` (default: the address) is what it
+//! binds, for containers and NAT where the two differ. Host names that do not resolve yet are
+//! resolved again, with retries, while the roles connect (a peer's DNS entry may appear late).
+//!
 //! Parsing is strict (unknown tables or keys are errors) because a misspelt
 //! `conect_timeout_ms` silently ignored would only surface as a confusing hang or timeout.
-//! Addresses are resolved once, here, so that a bad address is reported before any
-//! connection is tried.
+//! Every error names the file and, where it comes from one, the line. Peers keep a silent
+//! connection alive with heartbeats, so `idle_timeout_ms` bounds how long a stopped or cut-off
+//! peer goes unnoticed, not how long a live one may take.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +30,18 @@ use std::path::{Path, PathBuf};
 
 /// Default for `[runtime] connect_timeout_ms`.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 10_000;
+
+/// Default for `[runtime] handshake_timeout_ms`.
+pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 5_000;
+
+/// Default for `[runtime] idle_timeout_ms` (also what `chor build` writes).
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 30_000;
+
+/// Default for `[runtime] max_message_bytes`: 64 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// The largest `max_message_bytes` accepted (frames carry a 32-bit length).
+pub const MAX_MESSAGE_BYTES_LIMIT: usize = (u32::MAX - 1) as usize;
 
 /// The shortest shared secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -33,16 +52,66 @@ pub const MAX_ROLE_NAME: usize = 255;
 /// A parsed deployment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployConfig {
-    /// Each role's address, resolved.
-    pub roles: BTreeMap<String, SocketAddr>,
+    /// The file it was read from ("deployment file" when parsed from a string).
+    pub origin: String,
+    /// Each role's addresses.
+    pub roles: BTreeMap<String, Endpoint>,
     /// Where the secret was read from (resolved against the file's directory), if configured.
     pub secret_file: Option<PathBuf>,
     /// The shared secret peers prove they hold, if configured.
     pub secret: Option<Secret>,
     /// How long connecting to all peers may take.
     pub connect_timeout_ms: u64,
-    /// How long a receive may wait for a message before failing; `None` waits indefinitely.
+    /// How long one handshake may take in all.
+    pub handshake_timeout_ms: u64,
+    /// The longest silence from a peer before a waiting role gives up; `None` waits forever.
     pub idle_timeout_ms: Option<u64>,
+    /// The largest message (encoded) sent or received.
+    pub max_message_bytes: usize,
+    /// Things that work but deserve attention (a secret file others can read).
+    pub warnings: Vec<String>,
+}
+
+/// Where one role is reached and where it listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The address other roles dial, as written ("host:port").
+    pub address: String,
+    /// `address` resolved when the file was read (`None`: a host name that did not resolve
+    /// yet; dialling resolves it again until the connect deadline).
+    pub resolved: Option<SocketAddr>,
+    /// What the role binds, when it differs from its address.
+    pub listen: Option<SocketAddr>,
+    /// The line of the deployment file that gives it.
+    pub line: Option<u32>,
+}
+
+impl Endpoint {
+    /// An endpoint at a known address.
+    pub fn at(addr: SocketAddr) -> Endpoint {
+        Endpoint {
+            address: addr.to_string(),
+            resolved: Some(addr),
+            listen: None,
+            line: None,
+        }
+    }
+
+    /// The address to dial, resolving a host name now if needed.
+    pub fn dial_addr(&self) -> Result<SocketAddr, String> {
+        match self.resolved {
+            Some(a) => Ok(a),
+            None => resolve(&self.address),
+        }
+    }
+
+    /// The address to bind.
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        match self.listen {
+            Some(a) => Ok(a),
+            None => self.dial_addr(),
+        }
+    }
 }
 
 /// The bytes of the shared secret (trailing whitespace of the file removed); never printed.
@@ -67,11 +136,13 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// A deployment file that cannot be used, with the file it came from.
+/// A deployment file that cannot be used, with the file (and line) it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// The file (or "deployment file" when parsed from a string).
     pub origin: String,
+    /// The line the mistake is on, when it is on one.
+    pub line: Option<u32>,
     /// What is wrong.
     pub kind: ConfigErrorKind,
 }
@@ -91,6 +162,8 @@ pub enum ConfigErrorKind {
     NoRoles,
     /// A role the program needs has no address.
     MissingRole(String),
+    /// A role the program does not have.
+    ExtraRole { role: String, known: Vec<String> },
     /// A role name that cannot be used.
     BadRoleName(String),
     /// An address that does not parse or resolve.
@@ -99,22 +172,33 @@ pub enum ConfigErrorKind {
         address: String,
         reason: String,
     },
+    /// Two roles at the same address (or listening on the same one).
+    DuplicateAddress {
+        role: String,
+        other: String,
+        other_line: Option<u32>,
+        address: String,
+    },
     /// The secret file could not be read, or is too short.
     Secret { path: PathBuf, reason: String },
     /// No secret is configured but a role is not on loopback.
-    InsecureAddress { role: String, address: SocketAddr },
+    InsecureAddress { role: String, address: String },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.origin)?;
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: ", self.origin)?,
+            None => write!(f, "{}: ", self.origin)?,
+        }
         match &self.kind {
             ConfigErrorKind::Unreadable(e) => write!(f, "cannot read the deployment file: {e}"),
             ConfigErrorKind::Syntax(e) => write!(f, "invalid TOML: {}", e.trim_end()),
             ConfigErrorKind::UnknownKey(k) => write!(
                 f,
-                "unknown key `{k}` (known: [roles], [security] secret_file, \
-                 [runtime] connect_timeout_ms and idle_timeout_ms)"
+                "unknown key `{k}` (known: [roles], [security] secret_file, [runtime] \
+                 connect_timeout_ms, handshake_timeout_ms, idle_timeout_ms and \
+                 max_message_bytes)"
             ),
             ConfigErrorKind::BadValue { key, expected } => {
                 write!(f, "`{key}` must be {expected}")
@@ -129,6 +213,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "role {r} has no address: add `{r} = \"host:port\"` under [roles]"
             ),
+            ConfigErrorKind::ExtraRole { role, known } => write!(
+                f,
+                "role {role} is not a role of this program (its roles are {}); remove it",
+                known.join(", ")
+            ),
             ConfigErrorKind::BadRoleName(r) => write!(
                 f,
                 "bad role name {r:?} (a role name is non-empty and at most {MAX_ROLE_NAME} bytes)"
@@ -141,6 +230,18 @@ impl fmt::Display for ConfigError {
                 f,
                 "role {role} has a bad address {address:?} (expected \"host:port\"): {reason}"
             ),
+            ConfigErrorKind::DuplicateAddress {
+                role,
+                other,
+                other_line,
+                address,
+            } => {
+                write!(f, "roles {other} and {role} both use {address}")?;
+                if let Some(l) = other_line {
+                    write!(f, " ({other} is on line {l})")?;
+                }
+                write!(f, "; every role needs its own address")
+            }
             ConfigErrorKind::Secret { path, reason } => {
                 write!(f, "cannot use secret_file {}: {reason}", path.display())
             }
@@ -156,6 +257,15 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// 1-based line of a byte offset.
+fn line_at(text: &str, offset: usize) -> u32 {
+    let n = text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1)
+}
+
 impl DeployConfig {
     /// Reads and checks a deployment file; a relative `secret_file` is resolved against the
     /// file's own directory.
@@ -164,6 +274,7 @@ impl DeployConfig {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             origin: origin.clone(),
+            line: None,
             kind: ConfigErrorKind::Unreadable(e.to_string()),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -178,19 +289,63 @@ impl DeployConfig {
     /// A configuration on loopback without a secret, built in code (tests, `chor run`).
     pub fn loopback(roles: BTreeMap<String, SocketAddr>) -> DeployConfig {
         DeployConfig {
-            roles,
+            origin: "deployment file".to_string(),
+            roles: roles
+                .into_iter()
+                .map(|(r, a)| (r, Endpoint::at(a)))
+                .collect(),
             secret_file: None,
             secret: None,
             connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
+            handshake_timeout_ms: DEFAULT_HANDSHAKE_TIMEOUT_MS,
             idle_timeout_ms: None,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            warnings: Vec::new(),
         }
     }
 
-    /// The address of `role`, or a clear error if the file does not list it.
+    fn error(&self, line: Option<u32>, kind: ConfigErrorKind) -> ConfigError {
+        ConfigError {
+            origin: self.origin.clone(),
+            line,
+            kind,
+        }
+    }
+
+    /// The endpoint of `role`, or a clear error if the file does not list it.
+    pub fn endpoint(&self, role: &str) -> Result<&Endpoint, ConfigError> {
+        self.roles
+            .get(role)
+            .ok_or_else(|| self.error(None, ConfigErrorKind::MissingRole(role.to_string())))
+    }
+
+    /// The address `role` is dialled at (resolved now), or a clear error.
     pub fn addr_of(&self, role: &str) -> Result<SocketAddr, ConfigError> {
-        self.roles.get(role).copied().ok_or_else(|| ConfigError {
-            origin: "deployment file".to_string(),
-            kind: ConfigErrorKind::MissingRole(role.to_string()),
+        let e = self.endpoint(role)?;
+        e.dial_addr().map_err(|reason| {
+            self.error(
+                e.line,
+                ConfigErrorKind::BadAddress {
+                    role: role.to_string(),
+                    address: e.address.clone(),
+                    reason,
+                },
+            )
+        })
+    }
+
+    /// The address `role` binds, or a clear error.
+    pub fn listen_of(&self, role: &str) -> Result<SocketAddr, ConfigError> {
+        let e = self.endpoint(role)?;
+        e.listen_addr().map_err(|reason| {
+            self.error(
+                e.line,
+                ConfigErrorKind::BadAddress {
+                    role: role.to_string(),
+                    address: e.address.clone(),
+                    reason,
+                },
+            )
         })
     }
 
@@ -198,146 +353,332 @@ impl DeployConfig {
     pub fn require_roles<S: AsRef<str>>(&self, roles: &[S]) -> Result<(), ConfigError> {
         roles
             .iter()
-            .try_for_each(|r| self.addr_of(r.as_ref()).map(|_| ()))
+            .try_for_each(|r| self.endpoint(r.as_ref()).map(|_| ()))
+    }
+
+    /// Checks that the file lists exactly the program's roles: each needs an address, and a
+    /// role the program does not have is a mistake (a misspelt name, or the file of another
+    /// program).
+    pub fn require_exact_roles<S: AsRef<str>>(&self, roles: &[S]) -> Result<(), ConfigError> {
+        self.require_roles(roles)?;
+        let known: Vec<String> = roles.iter().map(|r| r.as_ref().to_string()).collect();
+        match self.roles.iter().find(|(r, _)| !known.contains(r)) {
+            Some((r, e)) => Err(self.error(
+                e.line,
+                ConfigErrorKind::ExtraRole {
+                    role: r.clone(),
+                    known,
+                },
+            )),
+            None => Ok(()),
+        }
     }
 
     fn parse(text: &str, base_dir: &Path, origin: String) -> Result<DeployConfig, ConfigError> {
-        let err = |kind| ConfigError {
+        use toml::de::{DeTable, DeValue};
+        let err = |line: Option<u32>, kind| ConfigError {
             origin: origin.clone(),
+            line,
             kind,
         };
-        let doc: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| err(ConfigErrorKind::Syntax(e.to_string())))?;
+        let line = |span: std::ops::Range<usize>| Some(line_at(text, span.start));
+        let doc = DeTable::parse(text).map_err(|e| {
+            let l = e.span().map(|s| line_at(text, s.start));
+            err(l, ConfigErrorKind::Syntax(e.message().to_string()))
+        })?;
 
-        let mut roles = BTreeMap::new();
+        let mut cfg = DeployConfig::loopback(BTreeMap::new());
+        cfg.origin = origin.clone();
+        cfg.idle_timeout_ms = Some(DEFAULT_IDLE_TIMEOUT_MS);
         let mut secret_path = None;
-        let mut connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-        let mut idle_timeout_ms = None;
+        let mut roles_line = None;
 
-        for (key, item) in &doc {
-            let table = item.as_table().ok_or_else(|| {
-                err(ConfigErrorKind::BadValue {
-                    key: key.clone(),
-                    expected: "a table".to_string(),
-                })
-            })?;
-            match key.as_str() {
+        for (key, item) in doc.get_ref() {
+            let kline = line(key.span());
+            let key = key.get_ref().as_ref();
+            let DeValue::Table(table) = item.get_ref() else {
+                return Err(err(
+                    kline,
+                    ConfigErrorKind::BadValue {
+                        key: key.to_string(),
+                        expected: "a table".to_string(),
+                    },
+                ));
+            };
+            match key {
                 "roles" => {
-                    for (role, addr) in table {
+                    roles_line = kline;
+                    for (role, value) in table {
+                        let rline = line(role.span());
+                        let role: String = role.get_ref().to_string();
                         if role.is_empty() || role.len() > MAX_ROLE_NAME {
-                            return Err(err(ConfigErrorKind::BadRoleName(role.clone())));
+                            return Err(err(rline, ConfigErrorKind::BadRoleName(role)));
                         }
-                        let addr = addr.as_str().ok_or_else(|| {
-                            err(ConfigErrorKind::BadValue {
-                                key: format!("roles.{role}"),
-                                expected: "a string \"host:port\"".to_string(),
-                            })
-                        })?;
-                        let resolved = resolve(addr).map_err(|reason| {
-                            err(ConfigErrorKind::BadAddress {
-                                role: role.clone(),
-                                address: addr.to_string(),
-                                reason,
-                            })
-                        })?;
-                        roles.insert(role.clone(), resolved);
+                        let bad_value = |key: String| {
+                            err(
+                                rline,
+                                ConfigErrorKind::BadValue {
+                                    key,
+                                    expected: "a string \"host:port\" or a table { address = \
+                                               \"host:port\", listen = \"ip:port\" }"
+                                        .to_string(),
+                                },
+                            )
+                        };
+                        let (address, listen) = match value.get_ref() {
+                            DeValue::String(s) => (s.to_string(), None),
+                            DeValue::Table(t) => {
+                                let mut address = None;
+                                let mut listen = None;
+                                for (k, v) in t {
+                                    let s = v
+                                        .get_ref()
+                                        .as_str()
+                                        .ok_or_else(|| {
+                                            bad_value(format!("roles.{role}.{}", k.get_ref()))
+                                        })?
+                                        .to_string();
+                                    match k.get_ref().as_ref() {
+                                        "address" => address = Some(s),
+                                        "listen" => listen = Some(s),
+                                        other => {
+                                            return Err(err(
+                                                line(k.span()),
+                                                ConfigErrorKind::UnknownKey(format!(
+                                                    "roles.{role}.{other}"
+                                                )),
+                                            ));
+                                        }
+                                    }
+                                }
+                                let address = address
+                                    .ok_or_else(|| bad_value(format!("roles.{role}.address")))?;
+                                (address, listen)
+                            }
+                            _ => return Err(bad_value(format!("roles.{role}"))),
+                        };
+                        let bad_address = |address: &str, reason: String| {
+                            err(
+                                rline,
+                                ConfigErrorKind::BadAddress {
+                                    role: role.clone(),
+                                    address: address.to_string(),
+                                    reason,
+                                },
+                            )
+                        };
+                        check_shape(&address).map_err(|r| bad_address(&address, r))?;
+                        // A host name that does not resolve yet is tried again while
+                        // connecting (its DNS entry may appear with its container).
+                        let resolved = resolve(&address).ok();
+                        let listen = match listen {
+                            // The listen address is local: it must be an IP address or a
+                            // name that resolves now.
+                            Some(l) => Some(resolve(&l).map_err(|r| bad_address(&l, r))?),
+                            None => None,
+                        };
+                        cfg.roles.insert(
+                            role.clone(),
+                            Endpoint {
+                                address,
+                                resolved,
+                                listen,
+                                line: rline,
+                            },
+                        );
                     }
                 }
                 "security" => {
                     for (k, v) in table {
-                        match k.as_str() {
+                        match k.get_ref().as_ref() {
                             "secret_file" => {
-                                let p = v.as_str().ok_or_else(|| {
-                                    err(ConfigErrorKind::BadValue {
-                                        key: "security.secret_file".to_string(),
-                                        expected: "a string (a path)".to_string(),
-                                    })
+                                let p = v.get_ref().as_str().ok_or_else(|| {
+                                    err(
+                                        line(k.span()),
+                                        ConfigErrorKind::BadValue {
+                                            key: "security.secret_file".to_string(),
+                                            expected: "a string (a path)".to_string(),
+                                        },
+                                    )
                                 })?;
-                                secret_path = Some(base_dir.join(p));
+                                secret_path = Some((base_dir.join(p), line(k.span())));
                             }
-                            _ => {
-                                return Err(err(ConfigErrorKind::UnknownKey(format!(
-                                    "security.{k}"
-                                ))));
+                            other => {
+                                return Err(err(
+                                    line(k.span()),
+                                    ConfigErrorKind::UnknownKey(format!("security.{other}")),
+                                ));
                             }
                         }
                     }
                 }
                 "runtime" => {
                     for (k, v) in table {
-                        let ms = || {
-                            v.as_integer()
-                                .and_then(|i| u64::try_from(i).ok())
+                        let kl = line(k.span());
+                        let name = k.get_ref().as_ref();
+                        let positive = |what: &str| {
+                            v.get_ref()
+                                .as_integer()
+                                .and_then(|i| {
+                                    let digits = i.as_str().replace('_', "");
+                                    let digits = digits
+                                        .trim_start_matches("0x")
+                                        .trim_start_matches("0o")
+                                        .trim_start_matches("0b");
+                                    u64::from_str_radix(digits, i.radix()).ok()
+                                })
                                 .filter(|&i| i > 0)
                                 .ok_or_else(|| {
-                                    err(ConfigErrorKind::BadValue {
-                                        key: format!("runtime.{k}"),
-                                        expected: "a positive integer (milliseconds)".to_string(),
-                                    })
+                                    err(
+                                        kl,
+                                        ConfigErrorKind::BadValue {
+                                            key: format!("runtime.{name}"),
+                                            expected: format!("a positive integer ({what})"),
+                                        },
+                                    )
                                 })
                         };
-                        match k.as_str() {
-                            "connect_timeout_ms" => connect_timeout_ms = ms()?,
-                            "idle_timeout_ms" => idle_timeout_ms = Some(ms()?),
-                            _ => {
-                                return Err(err(ConfigErrorKind::UnknownKey(format!(
-                                    "runtime.{k}"
-                                ))));
+                        match name {
+                            "connect_timeout_ms" => {
+                                cfg.connect_timeout_ms = positive("milliseconds")?;
+                            }
+                            "handshake_timeout_ms" => {
+                                cfg.handshake_timeout_ms = positive("milliseconds")?;
+                            }
+                            "idle_timeout_ms" => {
+                                cfg.idle_timeout_ms = Some(positive("milliseconds")?);
+                            }
+                            "max_message_bytes" => {
+                                let n = positive("bytes")?;
+                                cfg.max_message_bytes = usize::try_from(n)
+                                    .ok()
+                                    .filter(|n| *n <= MAX_MESSAGE_BYTES_LIMIT)
+                                    .ok_or_else(|| {
+                                        err(
+                                            kl,
+                                            ConfigErrorKind::BadValue {
+                                                key: "runtime.max_message_bytes".to_string(),
+                                                expected: format!(
+                                                    "at most {MAX_MESSAGE_BYTES_LIMIT}"
+                                                ),
+                                            },
+                                        )
+                                    })?;
+                            }
+                            other => {
+                                return Err(err(
+                                    kl,
+                                    ConfigErrorKind::UnknownKey(format!("runtime.{other}")),
+                                ));
                             }
                         }
                     }
                 }
-                _ => return Err(err(ConfigErrorKind::UnknownKey(key.clone()))),
+                other => return Err(err(kline, ConfigErrorKind::UnknownKey(other.to_string()))),
             }
         }
 
-        if roles.is_empty() {
-            return Err(err(ConfigErrorKind::NoRoles));
+        if cfg.roles.is_empty() {
+            return Err(err(roles_line, ConfigErrorKind::NoRoles));
         }
 
-        let secret = match &secret_path {
-            None => {
-                if let Some((role, addr)) = roles.iter().find(|(_, a)| !a.ip().is_loopback()) {
-                    return Err(err(ConfigErrorKind::InsecureAddress {
+        // Two roles at one address would connect to each other's listener by mistake.
+        let mut seen: BTreeMap<String, (&String, Option<u32>)> = BTreeMap::new();
+        let mut seen_listen: BTreeMap<SocketAddr, (&String, Option<u32>)> = BTreeMap::new();
+        for (role, e) in &cfg.roles {
+            let key = e
+                .resolved
+                .map_or_else(|| e.address.clone(), |a| a.to_string());
+            if let Some((other, other_line)) = seen.insert(key.clone(), (role, e.line)) {
+                return Err(err(
+                    e.line,
+                    ConfigErrorKind::DuplicateAddress {
                         role: role.clone(),
-                        address: *addr,
-                    }));
-                }
-                None
+                        other: other.clone(),
+                        other_line,
+                        address: e.address.clone(),
+                    },
+                ));
             }
-            Some(path) => Some(read_secret(path).map_err(|reason| {
-                err(ConfigErrorKind::Secret {
-                    path: path.clone(),
-                    reason,
-                })
-            })?),
-        };
+            if let Some(l) = e.listen
+                && let Some((other, other_line)) = seen_listen.insert(l, (role, e.line))
+            {
+                return Err(err(
+                    e.line,
+                    ConfigErrorKind::DuplicateAddress {
+                        role: role.clone(),
+                        other: other.clone(),
+                        other_line,
+                        address: format!("listen address {l}"),
+                    },
+                ));
+            }
+        }
 
-        Ok(DeployConfig {
-            roles,
-            secret_file: secret_path,
-            secret,
-            connect_timeout_ms,
-            idle_timeout_ms,
-        })
+        match &secret_path {
+            None => {
+                if let Some((role, e)) = cfg
+                    .roles
+                    .iter()
+                    .find(|(_, e)| !e.resolved.is_some_and(|a| a.ip().is_loopback()))
+                {
+                    return Err(err(
+                        e.line,
+                        ConfigErrorKind::InsecureAddress {
+                            role: role.clone(),
+                            address: e.address.clone(),
+                        },
+                    ));
+                }
+            }
+            Some((path, sline)) => {
+                let (secret, warning) = read_secret(path).map_err(|reason| {
+                    err(
+                        *sline,
+                        ConfigErrorKind::Secret {
+                            path: path.clone(),
+                            reason,
+                        },
+                    )
+                })?;
+                cfg.secret = Some(secret);
+                cfg.warnings.extend(warning);
+                cfg.secret_file = Some(path.clone());
+            }
+        }
+        Ok(cfg)
     }
+}
+
+/// Checks that `addr` has the form `host:port` (without resolving it).
+fn check_shape(addr: &str) -> Result<(), String> {
+    if addr.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err("missing the port".to_string());
+    };
+    if host.is_empty() {
+        return Err("missing the host".to_string());
+    }
+    port.parse::<u16>()
+        .map(|_| ())
+        .map_err(|_| format!("bad port {port:?}"))
 }
 
 fn resolve(addr: &str) -> Result<SocketAddr, String> {
     if let Ok(a) = addr.parse::<SocketAddr>() {
         return Ok(a);
     }
-    if !addr.contains(':') {
-        return Err("missing the port".to_string());
-    }
+    check_shape(addr)?;
     let mut found = addr.to_socket_addrs().map_err(|e| e.to_string())?;
     found
         .next()
         .ok_or_else(|| "the host name resolves to no address".to_string())
 }
 
-fn read_secret(path: &Path) -> Result<Secret, String> {
+/// The secret, and a warning when others than the owner may read the file.
+fn read_secret(path: &Path) -> Result<(Secret, Option<String>), String> {
     let mut bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     // A key file written with `echo` or an editor ends in a newline that is not part of it.
     while bytes.last().is_some_and(u8::is_ascii_whitespace) {
@@ -349,5 +690,25 @@ fn read_secret(path: &Path) -> Result<Secret, String> {
             bytes.len()
         ));
     }
-    Ok(Secret(bytes))
+    Ok((Secret(bytes), readable_by_others(path)))
+}
+
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "the secret file {} can be read by other users (mode {:o}); restrict it with \
+             `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> Option<String> {
+    None
 }

@@ -5,9 +5,9 @@
 //! up in the location table that the compiler hands to the session.
 
 use std::fmt;
-use std::net::SocketAddr;
 
 use crate::config::ConfigError;
+use crate::types::TypeMismatch;
 
 /// The pending action of a role when something went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +72,12 @@ pub enum ErrorKind {
         expected: String,
         got: String,
     },
+    /// A value arrived whose type is not the one the receive expects.
+    WrongType {
+        peer: String,
+        loc: String,
+        mismatch: TypeMismatch,
+    },
     /// An action named a role that is not a peer of this session.
     UnknownPeer {
         peer: String,
@@ -81,12 +87,12 @@ pub enum ErrorKind {
     /// A peer could not be reached or did not connect within `connect_timeout_ms`.
     Connect {
         peer: String,
-        addr: SocketAddr,
+        addr: String,
         timeout_ms: u64,
         reason: String,
     },
     /// The role could not listen on its own address.
-    Listen { addr: SocketAddr, reason: String },
+    Listen { addr: String, reason: String },
     /// The deployment file cannot be used.
     Config(ConfigError),
     /// A fault in the role's own code (division by zero, …), reported through the runtime.
@@ -130,6 +136,7 @@ impl RtError {
             | ErrorKind::Timeout { peer, .. }
             | ErrorKind::BadFrame { peer, .. }
             | ErrorKind::Unexpected { peer, .. }
+            | ErrorKind::WrongType { peer, .. }
             | ErrorKind::UnknownPeer { peer, .. }
             | ErrorKind::Connect { peer, .. } => Some(peer),
             _ => None,
@@ -195,6 +202,14 @@ impl fmt::Display for RtError {
             } => write!(
                 f,
                 "peer {peer} sent {got} while {role} expected {expected} at {loc}"
+            ),
+            ErrorKind::WrongType {
+                peer,
+                loc,
+                mismatch,
+            } => write!(
+                f,
+                "peer {peer} sent a value of the wrong type at {loc}: {mismatch}"
             ),
             ErrorKind::UnknownPeer { peer, action, loc } => write!(
                 f,

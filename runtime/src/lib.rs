@@ -6,6 +6,7 @@
 //! - [`session`]: one role's connections to its peers, in-process ([`session::Session::local_mesh`])
 //!   or over TCP with an authenticated handshake ([`session::Session::connect_tcp`]);
 //! - [`startup`]: a role executable's command line, deployment file and parent watch;
+//! - [`types`]: the message types each receive expects, and the check of received values;
 //! - [`error`]: [`error::RtError`], the runtime error that names role, peer and source location;
 //! - [`rt`]: what generated native code links against: values, builtins and the `extern "C"`
 //!   entry points of `rt::ffi`.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod rt;
 pub mod session;
 pub mod startup;
+pub mod types;
 pub mod value;
 
 pub use config::DeployConfig;

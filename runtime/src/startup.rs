@@ -10,8 +10,9 @@ use std::path::PathBuf;
 /// The environment variable through which `chor run` names itself to the roles it starts.
 pub const PARENT_PID_VAR: &str = "CHOR_PARENT_PID";
 
-/// Reads the command line (`--config PATH`, `--help`), loads the deployment file and checks
-/// that it names every role of the program. `Err` carries the exit status after the message
+/// Reads the command line (`--config PATH`, `--help`), loads the deployment file, checks that
+/// it names exactly the roles of the program, and prints its warnings (a secret file others
+/// can read). `Err` carries the exit status after the message
 /// has been printed: 0 for `--help`, 2 for a bad command line, 1 for a bad deployment file.
 pub fn load_config(role: &str, roles: &[String], args: &[String]) -> Result<DeployConfig, i32> {
     end_with_parent();
@@ -42,10 +43,13 @@ pub fn load_config(role: &str, roles: &[String], args: &[String]) -> Result<Depl
         eprintln!("error: role {role}: {e}");
         1
     })?;
-    cfg.require_roles(roles).map_err(|e| {
+    cfg.require_exact_roles(roles).map_err(|e| {
         eprintln!("error: role {role}: {e}");
         1
     })?;
+    for w in &cfg.warnings {
+        eprintln!("warning: role {role}: {w}");
+    }
     Ok(cfg)
 }
 

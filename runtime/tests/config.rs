@@ -21,10 +21,12 @@ fn loopback_file_with_defaults() {
     let cfg =
         parse("[roles]\nBuyer = \"127.0.0.1:7100\"\nSeller = \"[::1]:7101\"\n").expect("parses");
     assert_eq!(cfg.roles.len(), 2);
-    assert_eq!(cfg.roles["Buyer"].port(), 7100);
-    assert!(cfg.roles["Seller"].is_ipv6());
+    assert_eq!(cfg.roles["Buyer"].resolved.expect("resolved").port(), 7100);
+    assert!(cfg.roles["Seller"].resolved.expect("resolved").is_ipv6());
     assert_eq!(cfg.connect_timeout_ms, 10_000);
-    assert_eq!(cfg.idle_timeout_ms, None);
+    assert_eq!(cfg.idle_timeout_ms, Some(30_000));
+    assert_eq!(cfg.handshake_timeout_ms, 5_000);
+    assert_eq!(cfg.max_message_bytes, 64 << 20);
     assert_eq!(cfg.secret, None);
 }
 
@@ -41,7 +43,13 @@ fn runtime_table() {
 #[test]
 fn host_names_resolve() {
     let cfg = parse("[roles]\nA = \"localhost:7100\"\n").expect("parses");
-    assert!(cfg.roles["A"].ip().is_loopback());
+    assert!(
+        cfg.roles["A"]
+            .resolved
+            .expect("resolved")
+            .ip()
+            .is_loopback()
+    );
 }
 
 #[test]

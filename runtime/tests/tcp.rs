@@ -284,7 +284,7 @@ fn connect_to(addr: std::net::SocketAddr) -> TcpStream {
 #[test]
 fn garbage_on_the_port_is_refused_and_the_run_completes() {
     let cfg = config(&["Alice", "Bob"], Some(SECRET), 5000);
-    let bob_addr = cfg.roles["Bob"];
+    let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
     // Bob accepts (the role whose name sorts first dials).
     let hb = start("Bob", &cfg, FP);
     // Random bytes, then an HTTP request, then a connection that says nothing at all, then a
@@ -377,12 +377,37 @@ fn different_program_is_refused_and_the_real_peer_then_connects() {
 }
 
 #[test]
-fn idle_timeout_ends_a_wait_that_would_hang() {
+fn heartbeats_keep_a_slow_but_live_peer() {
     let mut cfg = config(&["Alice", "Bob"], None, 5000);
-    cfg.idle_timeout_ms = Some(200);
+    cfg.idle_timeout_ms = Some(300);
     let mut s = connect_all(&cfg);
     let bob = s.pop().expect("bob");
     let alice = s.pop().expect("alice");
+    let t = std::thread::spawn(move || {
+        // Five idle timeouts without a message: only heartbeats show Bob is alive.
+        std::thread::sleep(Duration::from_millis(1500));
+        bob.send("Alice", int(5), 1).expect("send");
+        bob
+    });
+    assert_eq!(
+        alice.recv("Bob", 2).expect("a live peer is waited for"),
+        int(5)
+    );
+    let bob = t.join().expect("no panic");
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn idle_timeout_ends_a_wait_that_would_hang() {
+    // Bob runs without an idle timeout, so he sends no heartbeats: to Alice he looks like a
+    // stopped process (the SIGSTOP case is tested with real processes in the driver's tests).
+    let quiet = config(&["Alice", "Bob"], None, 5000);
+    let mut cfg = quiet.clone();
+    cfg.idle_timeout_ms = Some(200);
+    let hb = start("Bob", &quiet, FP);
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
     let started = Instant::now();
     let e = alice.recv("Bob", 17).expect_err("times out");
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -460,7 +485,8 @@ fn unknown_peer_is_an_error_not_a_panic() {
 fn a_listener_that_is_not_a_chor_role_is_not_trusted() {
     // Bob's address is held by something that answers with junk.
     let cfg = config(&["Alice", "Bob"], None, 500);
-    let l = std::net::TcpListener::bind(cfg.roles["Bob"]).expect("bind");
+    let l =
+        std::net::TcpListener::bind(cfg.roles["Bob"].resolved.expect("an address")).expect("bind");
     // Serves junk until the test binary exits (the thread is left detached on purpose).
     thread::spawn(move || {
         for s in l.incoming() {
@@ -535,17 +561,135 @@ fn a_role_missing_from_the_deployment_file_is_a_clear_error() {
 #[test]
 fn an_address_in_use_is_a_clear_error() {
     let cfg = config(&["Alice", "Bob"], None, 300);
-    let _squatter = std::net::TcpListener::bind(cfg.roles["Bob"]).expect("bind");
+    let _squatter =
+        std::net::TcpListener::bind(cfg.roles["Bob"].resolved.expect("an address")).expect("bind");
     let e = Session::connect_tcp("Bob", &cfg, FP, locs())
         .err()
         .expect("cannot listen");
     assert!(
-        e.to_string()
-            .starts_with(&format!("role Bob: cannot listen on {}", cfg.roles["Bob"])),
+        e.to_string().starts_with(&format!(
+            "role Bob: cannot listen on {}",
+            cfg.roles["Bob"].resolved.expect("an address")
+        )),
         "{e}"
     );
     assert!(
         e.to_string().contains("is this role already running?"),
         "{e}"
     );
+}
+
+#[test]
+fn the_real_peer_gets_in_while_a_thousand_junk_connections_are_open() {
+    let mut cfg = config(&["Alice", "Bob"], Some(SECRET), 15_000);
+    cfg.handshake_timeout_ms = 2_000;
+    let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
+    let hb = start("Bob", &cfg, FP);
+    // Half the junk trickles one byte at a time (a slow-loris handshake), half stays silent.
+    let mut junk: Vec<TcpStream> = (0..1000).map(|_| connect_to(bob_addr)).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickle: Vec<TcpStream> = junk
+        .iter()
+        .step_by(2)
+        .filter_map(|s| s.try_clone().ok())
+        .collect();
+    let s2 = std::sync::Arc::clone(&stop);
+    let trickler = thread::spawn(move || {
+        let mut trickle = trickle;
+        while !s2.load(std::sync::atomic::Ordering::SeqCst) {
+            for s in &mut trickle {
+                let _ = s.write_all(b"C");
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    // More junk keeps arriving while the real peer connects.
+    let late = thread::spawn(move || {
+        // (Refused once Bob has all his peers and closed his listener.)
+        (0..200)
+            .filter_map(|_| {
+                thread::sleep(Duration::from_millis(2));
+                TcpStream::connect(bob_addr).ok()
+            })
+            .collect::<Vec<_>>()
+    });
+    let started = Instant::now();
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("the real peer gets in");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    alice.send("Bob", int(1), 1).expect("send");
+    assert_eq!(bob.recv("Alice", 2).expect("recv"), int(1));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    trickler.join().expect("no panic");
+    junk.extend(late.join().expect("no panic"));
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn a_trickling_handshake_is_cut_off_at_its_deadline() {
+    let mut cfg = config(&["Alice", "Bob"], None, 8_000);
+    cfg.handshake_timeout_ms = 500;
+    let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
+    let hb = start("Bob", &cfg, FP);
+    let mut slow = connect_to(bob_addr);
+    let started = Instant::now();
+    // One byte every 100 ms: each read is quick, the handshake as a whole is not.
+    let mut closed_after = None;
+    for b in b"CHOR\x01\x00".iter().chain([0u8; 64].iter()) {
+        if slow.write_all(&[*b]).is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut probe = [0u8; 1];
+        slow.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        if let Ok(0) = slow.read(&mut probe) {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let closed_after = closed_after.expect("the listener hung up on the trickling connection");
+    assert!(
+        closed_after < Duration::from_millis(2_000),
+        "{closed_after:?}"
+    );
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    alice.close().expect("close");
+    bob.close().expect("close");
+}
+
+#[test]
+fn max_message_bytes_bounds_what_is_sent_and_received() {
+    // Alice allows large messages, Bob only 1000 bytes.
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let mut small = cfg.clone();
+    small.max_message_bytes = 1000;
+    let hb = start("Bob", &small, FP);
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs()).expect("alice connects");
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    // Bob refuses to send more than his limit, naming it.
+    let e = bob
+        .send("Alice", Message::Value(Value::Str("x".repeat(2000))), 3)
+        .expect_err("too large to send");
+    assert!(
+        e.to_string().starts_with(
+            "role Bob: cannot send a message of 2005 bytes to peer Alice (the limit is 1000 bytes"
+        ),
+        "{e}"
+    );
+    // And refuses to receive more, before reading the frame.
+    alice
+        .send("Bob", Message::Value(Value::Str("y".repeat(2000))), 4)
+        .expect("alice may send it");
+    let e = bob.recv("Alice", 5).expect_err("too large to receive");
+    assert!(
+        e.to_string().contains(
+            "a message of 2005 bytes exceeds the limit of 1000 bytes (max_message_bytes)"
+        ),
+        "{e}"
+    );
+    drop(alice);
+    drop(bob);
 }

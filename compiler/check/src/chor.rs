@@ -197,6 +197,7 @@ impl<'p> Checker<'p> {
             ChorStmtKind::Comm { from, expr, to } => {
                 let r = self.role_of(from);
                 let t = self.expr_at(r, expr);
+                self.record_comm(s.span, &t);
                 self.check_class(&t, Class::Message, expr.span, "->", true);
                 let mut seen: Vec<(RoleId, Span)> = Vec::new();
                 for rc in to {

@@ -225,6 +225,8 @@ pub struct Checker<'p> {
     pub used_lines: std::cell::Cell<bool>,
     /// Whether to record hovers and references (only the language server's tables need them).
     pub tables: bool,
+    /// The type of each comm statement, when [`crate::msg_types::comm_types`] records them.
+    pub comms: Option<Vec<(Span, Ty)>>,
 }
 
 impl<'p> Checker<'p> {
@@ -253,6 +255,7 @@ impl<'p> Checker<'p> {
             line_of,
             used_lines: std::cell::Cell::new(false),
             tables: true,
+            comms: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod chor;
 mod cx;
 mod expr;
 mod items;
+pub mod msg_types;
 mod naming;
 mod patterns;
 pub mod program;
@@ -15,6 +16,7 @@ pub mod reuse;
 pub mod stdlib;
 pub mod types;
 
+pub use msg_types::{CommTypes, comm_types};
 pub use program::{ItemRef, Loader, Program, QualName, Unit};
 pub use reuse::Reuse;
 

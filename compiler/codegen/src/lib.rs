@@ -5,21 +5,24 @@
 //! in the compiler: [`RUNTIME_LIB`]) into one executable per role; this crate does no I/O.
 //!
 //! The executable's `main` hands the command line and a description of the program (role,
-//! roles, fingerprint, source locations, struct and variant names) to `chor_rt_start`, then
+//! roles, fingerprint, source locations, struct and variant names, the types its receives
+//! expect) to `chor_rt_start`, then
 //! runs the entry procedure through `chor_rt_run`.
 
 mod lower;
 mod moves;
 
+use chor_check::msg_types::{TyNode, TypeTable};
 use chor_check::{ItemRef, Program};
 use chor_diagnostics::Span;
-use chor_project::{LocalProgram, ProcKey};
+use chor_project::{LocalProgram, MsgType, ProcKey};
 use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, types};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The runtime static library (`libchor_runtime.a`), built at compile time.
 pub static RUNTIME_LIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libchor_runtime.a"));
@@ -62,6 +65,10 @@ pub struct Cg<'p> {
     error: Option<String>,
     /// Each defined function's Cranelift IR as text, when [`RoleInfo::keep_clif`] asks for it.
     clif: Option<Vec<(String, String)>>,
+    /// The message types of this role's receives (embedded in the description).
+    msg_types: TypeTable,
+    /// Where each projection's type table starts in `msg_types`.
+    msg_tables: Vec<(Arc<TypeTable>, u32)>,
 }
 
 /// The source position of a span, as a hashable key.
@@ -70,6 +77,46 @@ pub fn loc_key(s: Span) -> (u32, u32) {
 }
 
 impl<'p> Cg<'p> {
+    /// The index of a receive's type in the role's table of message types.
+    pub fn msg_type(&mut self, t: &MsgType) -> u32 {
+        if let Some((_, off)) = self
+            .msg_tables
+            .iter()
+            .find(|(a, _)| Arc::ptr_eq(a, &t.table))
+        {
+            return off + t.id;
+        }
+        let off = self.msg_types.nodes.len() as u32;
+        let shift = |xs: &[u32]| xs.iter().map(|x| x + off).collect::<Vec<_>>();
+        for n in &t.table.nodes {
+            let n = match n {
+                TyNode::Tuple(xs) => TyNode::Tuple(shift(xs)),
+                TyNode::List(x) => TyNode::List(x + off),
+                TyNode::Map(k, x) => TyNode::Map(k + off, x + off),
+                TyNode::Struct {
+                    name,
+                    shown,
+                    fields,
+                } => TyNode::Struct {
+                    name: name.clone(),
+                    shown: shown.clone(),
+                    fields: shift(fields),
+                },
+                TyNode::Enum { shown, variants } => TyNode::Enum {
+                    shown: shown.clone(),
+                    variants: variants
+                        .iter()
+                        .map(|(n, ts)| (n.clone(), shift(ts)))
+                        .collect(),
+                },
+                other => other.clone(),
+            };
+            self.msg_types.push(n);
+        }
+        self.msg_tables.push((Arc::clone(&t.table), off));
+        off + t.id
+    }
+
     fn new(prog: &'p Program, module: ObjectModule, loc_of: &'p dyn Fn(Span) -> String) -> Cg<'p> {
         let mut cg = Cg {
             prog,
@@ -97,6 +144,8 @@ impl<'p> Cg<'p> {
             counter: 0,
             error: None,
             clif: None,
+            msg_types: TypeTable::default(),
+            msg_tables: Vec::new(),
         };
         let mut structs: Vec<_> = prog.structs.iter().collect();
         structs.sort_by_key(|(q, _)| q.to_string());
@@ -503,6 +552,9 @@ fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> String {
     }
     for v in &cg.variants {
         d.push_str(&format!("variant\t{v}\n"));
+    }
+    for i in 0..cg.msg_types.nodes.len() {
+        d.push_str(&format!("ty\t{}\n", cg.msg_types.line(i as u32)));
     }
     // Where the role first needs each peer: named when connecting to it fails.
     for (peer, span) in lp.first_actions() {

@@ -1700,10 +1700,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 }
                 self.dec(v);
             }
-            LKind::Recv { from, var } => {
+            LKind::Recv { from, var, ty } => {
                 let peer = self.role(from, s.span);
+                let ty = self.cg.msg_type(ty);
+                let ty = self.iconst(i64::from(ty));
                 let l = self.loc(s.span);
-                let v = self.rt_v("chor_rt_recv", &[peer, l]);
+                // The runtime checks the value against `ty` before this code sees it.
+                let v = self.rt_v("chor_rt_recv", &[peer, ty, l]);
                 self.bind(var, v);
             }
             LKind::Select { to, label } => {

@@ -11,7 +11,7 @@ use chor_check::Program;
 use chor_check::program::Loader;
 use chor_diagnostics::{FileId, SourceMap, Span};
 use chor_interp::{Io, Msg, Transport};
-use chor_project::{LKind, LStmt, LocalProgram};
+use chor_project::{LKind, LStmt, LocalProgram, MsgType};
 use chor_runtime::session::{Fingerprint, Session as RtSession};
 use chor_runtime::value::Message;
 use chor_syntax::Parsed;
@@ -215,6 +215,9 @@ impl SessionTransport<'_> {
 impl Transport for SessionTransport<'_> {
     fn send(&self, to: &str, msg: Msg, span: Span) -> Result<(), String> {
         let m = match msg {
+            Msg::Val(v) if chor_interp::wire::too_deep(&v, chor_runtime::codec::MAX_DEPTH) => {
+                return Err(chor_runtime::session::too_deep_message(to));
+            }
             Msg::Val(v) => Message::Value(
                 chor_interp::wire::to_wire(&v)
                     .ok_or("function values cannot travel in a message")?,
@@ -234,6 +237,13 @@ impl Transport for SessionTransport<'_> {
             Message::Value(v) => Ok(Msg::Val(chor_interp::wire::from_wire(self.prog, v)?)),
             Message::Label(l) => Ok(Msg::Label(l)),
         }
+    }
+    fn recv_value(&self, from: &str, ty: &MsgType, span: Span) -> Result<Msg, String> {
+        let v = self
+            .session
+            .recv_typed(from, &ty.table, ty.id, self.loc(span))
+            .map_err(|e| e.to_string())?;
+        Ok(Msg::Val(chor_interp::wire::from_wire(self.prog, v)?))
     }
 }
 
@@ -327,17 +337,23 @@ pub fn role_main(p: Payload) -> i32 {
     let result = chor_interp::with_big_stack(|| {
         chor_interp::LocalRunner::new(&prog, lp, &transport, &io).run(&main_roles)
     });
-    let closed = session.close();
-    match result {
-        Ok(()) => match closed {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: {e}");
-                1
-            }
-        },
+    // The error first, then close: whoever collects the roles' output sees the cause before
+    // the peers report the consequences.
+    let failed = match &result {
+        Ok(()) => false,
         Err(e) => {
-            eprintln!("error: {}", crate::fault_line(&e, loc_text));
+            eprintln!("error: {}", crate::fault_line(e, loc_text));
+            true
+        }
+    };
+    let closed = session.close();
+    if failed {
+        return 1;
+    }
+    match closed {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
             1
         }
     }
@@ -559,7 +575,12 @@ fn write_deploy(
             addrs.get(r).map_or("", String::as_str)
         ));
     }
-    text.push_str("\n[runtime]\nconnect_timeout_ms = 10000\n");
+    // Liveness by default: peers exchange heartbeats, and a peer silent for this long (stopped,
+    // crashed, cut off) ends every role waiting for it.
+    text.push_str(&format!(
+        "\n[runtime]\nconnect_timeout_ms = 10000\nidle_timeout_ms = {}\n",
+        chor_runtime::config::DEFAULT_IDLE_TIMEOUT_MS
+    ));
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

@@ -1,10 +1,38 @@
 //! Conversion between interpreter values and the runtime's wire values.
+//!
+//! A value deeper than a message may be ([`chor_runtime::codec::MAX_DEPTH`]) is refused by
+//! [`too_deep`] before conversion, so the recursive conversions here never go deeper than
+//! that limit whatever the program built; received values are within it by construction.
 
 use crate::value::{StructVal, Value, VariantVal};
 use chor_check::{Program, QualName};
 use chor_runtime::value::Value as Wire;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// Whether `v` nests compound values more than `limit` levels deep (iterative).
+pub fn too_deep(v: &Value, limit: usize) -> bool {
+    let mut todo: Vec<(&Value, usize)> = vec![(v, 0)];
+    while let Some((v, d)) = todo.pop() {
+        let before = todo.len();
+        match v {
+            Value::Tuple(xs) | Value::List(xs) => todo.extend(xs.iter().map(|x| (x, d + 1))),
+            Value::Struct(s) => todo.extend(s.fields.iter().map(|x| (x, d + 1))),
+            Value::Variant(x) => todo.extend(x.fields.iter().map(|x| (x, d + 1))),
+            Value::Map(m) => {
+                for (k, x) in m.iter() {
+                    todo.push((k, d + 1));
+                    todo.push((x, d + 1));
+                }
+            }
+            _ => {}
+        }
+        if todo.len() > before && d + 1 > limit {
+            return true;
+        }
+    }
+    false
+}
 
 /// The wire form of a value; `None` for function values (they never travel: the checker rejects
 /// such programs).

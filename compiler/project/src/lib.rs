@@ -4,7 +4,8 @@
 pub mod local;
 pub mod project;
 
-pub use local::{LKind, LStmt, LocalProc, LocalProgram, ProcKey};
+pub use local::{LKind, LStmt, LocalProc, LocalProgram, MsgType, ProcKey};
 pub use project::{
-    ChoiceCache, check_choices, check_choices_reusing, project_proc, project_program,
+    ChoiceCache, check_choices, check_choices_reusing, project_proc, project_proc_typed,
+    project_program,
 };

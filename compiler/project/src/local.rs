@@ -1,10 +1,12 @@
 //! Local programs: what one role does, as projected from a choreography, and their printer.
 
+use chor_check::msg_types::{TyId, TyNode, TypeTable};
 use chor_diagnostics::Span;
 use chor_syntax::ast::{Expr, Pattern};
 use chor_syntax::pretty;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// A choreography projected at one of its role positions.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,6 +37,42 @@ pub struct LocalProc {
     pub body: Vec<LStmt>,
 }
 
+/// The static type of a received value: an entry of the program's table of message types
+/// (see `chor_runtime::types`), shared by every receive of the program.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MsgType {
+    pub table: Arc<TypeTable>,
+    pub id: TyId,
+}
+
+impl MsgType {
+    /// A type that accepts any well-formed value (projections made only to check knowledge
+    /// of choice carry no types).
+    pub fn any() -> MsgType {
+        MsgType {
+            table: Arc::new(TypeTable {
+                nodes: vec![TyNode::Any],
+            }),
+            id: 0,
+        }
+    }
+
+    /// How the type is written (`List<Int>`).
+    pub fn show(&self) -> String {
+        self.table.show(self.id)
+    }
+
+    /// Whether two receives expect the same type.
+    pub fn same(&self, other: &MsgType) -> bool {
+        if Arc::ptr_eq(&self.table, &other.table) {
+            // The table interns its entries, so equal types have one index.
+            self.id == other.id
+        } else {
+            self.show() == other.show()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LStmt {
     pub kind: LKind,
@@ -56,6 +94,8 @@ pub enum LKind {
     Recv {
         from: String,
         var: String,
+        /// The type the received value must have (checked by the runtime on arrival).
+        ty: MsgType,
     },
     Select {
         to: Vec<String>,
@@ -147,7 +187,7 @@ pub fn print_stmt(s: &LStmt, depth: usize, out: &mut String) {
             out.push_str(&to.join(", "));
             out.push_str(";\n");
         }
-        LKind::Recv { from, var } => {
+        LKind::Recv { from, var, .. } => {
             let _ = writeln!(out, "recv {var} <- {from};");
         }
         LKind::Select { to, label } => {

@@ -7,10 +7,11 @@
 //! that is a knowledge-of-choice error with a fix that inserts the selections.
 
 use crate::local::*;
-use chor_check::{ItemRef, Program, Reuse};
+use chor_check::{CommTypes, ItemRef, Program, Reuse};
 use chor_diagnostics::{Diagnostic, Fix, Span};
 use chor_syntax::ast::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Why two behaviours could not be merged: the first differing statements (None: nothing there).
 #[derive(Debug, Clone)]
@@ -117,6 +118,14 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
             }
         }
         (LKind::Block(b1), LKind::Block(b2)) => LKind::Block(merge(b1, b2)?),
+        (LKind::Recv { ty: t1, .. }, LKind::Recv { ty: t2, .. }) if !t1.same(t2) => {
+            // Same text, but the value has a different type in each branch: the role cannot
+            // know which to expect.
+            return Err(Mismatch {
+                left: Some((x.span, format!("{} (a {})", stmt_text(x).trim(), t1.show()))),
+                right: Some((y.span, format!("{} (a {})", stmt_text(y).trim(), t2.show()))),
+            });
+        }
         _ => {
             if stmt_text(x) == stmt_text(y) {
                 return Ok(x.clone());
@@ -144,6 +153,8 @@ struct Projector<'a> {
     diags: Vec<Diagnostic>,
     /// Procedures this projection calls.
     calls: BTreeSet<ProcKey>,
+    /// The type of each comm (absent when projecting only to check knowledge of choice).
+    types: Option<&'a CommTypes>,
 }
 
 /// Labels suggested for the branches of a choice.
@@ -183,6 +194,17 @@ fn branch_labels(told: &[Option<String>], pats: Option<&[&Pattern]>) -> Vec<Stri
 }
 
 impl<'a> Projector<'a> {
+    /// The type of the comm at `span`.
+    fn msg_type(&self, span: Span) -> MsgType {
+        match self.types.and_then(|t| Some((t, *t.at.get(&span)?))) {
+            Some((t, id)) => MsgType {
+                table: Arc::clone(&t.table),
+                id,
+            },
+            None => MsgType::any(),
+        }
+    }
+
     /// The label of a selection that starts `stmts` and tells this projector's role.
     fn told_at_start(&self, decider: &Ident, stmts: &[ChorStmt]) -> Option<String> {
         match &stmts.first()?.kind {
@@ -296,6 +318,7 @@ impl<'a> Projector<'a> {
                                 kind: LKind::Recv {
                                     from: from.name.clone(),
                                     var: r.var.name.clone(),
+                                    ty: self.msg_type(span),
                                 },
                                 span,
                             });
@@ -666,6 +689,16 @@ pub fn project_proc(
     chor: &ChorDef,
     index: usize,
 ) -> (LocalProc, BTreeSet<ProcKey>, Vec<Diagnostic>) {
+    project_proc_typed(prog, chor, index, None)
+}
+
+/// [`project_proc`], with each receive carrying the type of its comm from `types`.
+pub fn project_proc_typed(
+    prog: &Program,
+    chor: &ChorDef,
+    index: usize,
+    types: Option<&CommTypes>,
+) -> (LocalProc, BTreeSet<ProcKey>, Vec<Diagnostic>) {
     let role = chor.roles.get(index).map_or("", |r| r.name.as_str());
     let mut p = Projector {
         prog,
@@ -673,6 +706,7 @@ pub fn project_proc(
         role,
         diags: Vec::new(),
         calls: BTreeSet::new(),
+        types,
     };
     let body = p.block(&chor.body.stmts);
     let _ = p.chor;
@@ -753,6 +787,7 @@ pub fn project_program(prog: &Program, entry: &str) -> Result<Vec<LocalProgram>,
     let mut out = Vec::new();
     let mut diags = Vec::new();
     let mut cache: HashMap<ProcKey, (LocalProc, BTreeSet<ProcKey>)> = HashMap::new();
+    let types = chor_check::comm_types(prog);
     for (i, r) in main.roles.iter().enumerate() {
         let entry_key = ProcKey {
             chor: entry.to_owned(),
@@ -770,7 +805,7 @@ pub fn project_program(prog: &Program, entry: &str) -> Result<Vec<LocalProgram>,
             let (lp, calls) = match cache.get(&k) {
                 Some(x) => x.clone(),
                 None => {
-                    let (lp, calls, d) = project_proc(prog, c, k.index);
+                    let (lp, calls, d) = project_proc_typed(prog, c, k.index, Some(&types));
                     diags.extend(d);
                     cache.insert(k.clone(), (lp.clone(), calls.clone()));
                     (lp, calls)

@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::list::{List, View as ListView};
 use super::val::*;
+use super::wire::RecvError;
 use crate::session::{Fingerprint, Session};
+use crate::types::{TyNode, TypeTable};
 use crate::value::Message;
 
 /// Offset of an `Rc`'s strong count from the address `Rc::into_raw` returns: std's `RcInner`
@@ -123,6 +125,7 @@ struct Rt {
 
 static RT: OnceLock<Rt> = OnceLock::new();
 static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+static MSG_TYPES: OnceLock<TypeTable> = OnceLock::new();
 
 /// The lowest address the role's stack may reach; generated code compares its frame with it.
 #[unsafe(no_mangle)]
@@ -167,13 +170,15 @@ fn with_session<T>(f: impl FnOnce(&Session) -> T) -> Option<T> {
     g.as_ref().map(f)
 }
 
-/// Flush stdout, close the connections (peers read what was sent), print, exit 1.
+/// Flush stdout, print, close the connections (peers read what was sent), exit 1. The
+/// message goes out before the peers learn of the failure, so whoever collects the roles'
+/// output sees the cause before the consequences.
 fn die(message: String) -> ! {
     let _ = std::io::stdout().flush();
+    eprintln!("error: {message}");
     if let Some(s) = take_session() {
         let _ = s.close();
     }
-    eprintln!("error: {message}");
     std::process::exit(1)
 }
 
@@ -222,6 +227,8 @@ struct Desc {
     /// Each peer's first action (`file:line`), for connection errors.
     first: std::collections::BTreeMap<String, String>,
     tables: Tables,
+    /// The types the receives expect (`ty` lines; a receive names its entry).
+    msg_types: TypeTable,
 }
 
 fn parse_desc(d: &str) -> Desc {
@@ -232,6 +239,7 @@ fn parse_desc(d: &str) -> Desc {
         locs: Vec::new(),
         first: std::collections::BTreeMap::new(),
         tables: Tables::default(),
+        msg_types: TypeTable::default(),
     };
     for line in d.lines() {
         let mut f = line.split('\t');
@@ -260,6 +268,13 @@ fn parse_desc(d: &str) -> Desc {
                 out.tables
                     .structs
                     .push((name, f.map(str::to_string).collect()));
+            }
+            Some("ty") => {
+                let node = line
+                    .strip_prefix("ty\t")
+                    .and_then(TypeTable::parse_line)
+                    .unwrap_or(TyNode::Any);
+                out.msg_types.push(node);
             }
             Some("variant") => {
                 let name = f.next().unwrap_or("").to_string();
@@ -306,6 +321,7 @@ pub unsafe extern "C" fn chor_rt_start(
         return 1;
     }
     set_tables(d.tables);
+    let _ = MSG_TYPES.set(d.msg_types);
     let session = match Session::connect_tcp_with(
         r,
         &d.roles,
@@ -723,17 +739,40 @@ pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
     }
 }
 
-/// Receives a value from the main role number `from`.
+/// Receives a value of message type `ty` (an entry of the program's type table) from the
+/// main role number `from`. A value of another type ends the role: generated code relies on
+/// the type (it reads an `Int` list's elements without looking at their tags, for example).
 #[unsafe(no_mangle)]
-pub extern "C" fn chor_rt_recv(from: u64, loc: u64) -> V {
-    match with_session(|s| s.recv_value(peer(from), loc as u32)) {
-        Some(Ok(w)) => match from_wire(w) {
-            Ok(x) => into_raw(x),
-            Err(m) => fault_at(m, loc),
-        },
+pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
+    let types = MSG_TYPES.get_or_init(TypeTable::default);
+    let ty = u32::try_from(ty).unwrap_or(u32::MAX);
+    let peer = peer(from);
+    let loc = loc as u32;
+    // The frame is decoded straight into native values, checked against the type as it goes.
+    let r = with_session(|s| {
+        RECV_BUF.with_borrow_mut(|buf| {
+            s.recv_encoded(peer, loc, buf)?;
+            let r = super::wire::decode_typed(buf, types, ty);
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            r.map_err(|e| match e {
+                RecvError::Codec(e) => s.bad_message(peer, loc, e.to_string()),
+                RecvError::Label(l) => s.unexpected(peer, loc, "a value", &Message::Label(l)),
+                RecvError::Type(m) => s.wrong_type(peer, loc, m),
+            })
+        })
+    });
+    match r {
+        Some(Ok(x)) => into_raw(x),
         Some(Err(e)) => die(e.to_string()),
-        None => fault_at("the session is closed", loc),
+        None => fault_at("the session is closed", u64::from(loc)),
     }
+}
+
+thread_local! {
+    /// The frame being received (reused: most frames are small).
+    static RECV_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Sends the selection `label` to the main role number `to`.

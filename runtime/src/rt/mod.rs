@@ -5,8 +5,11 @@
 //!
 //! - [`val`]: [`val::Val`], the program's type tables, order, printing, wire conversion;
 //! - [`list`]: lists, compact (`i64` elements) while every element is an `Int`;
+//! - [`wire`]: received frames decoded straight into typed values, and the depth check of
+//!   values to send;
 //! - [`ffi`]: the C ABI over values, messaging and process start/stop.
 
 pub mod ffi;
 pub mod list;
 pub mod val;
+pub mod wire;

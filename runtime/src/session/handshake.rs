@@ -15,12 +15,13 @@
 //! own, so neither end trusts an unauthenticated byte. Without a secret the proofs are zero
 //! (and the deployment file has been checked to be loopback only).
 //!
-//! Every field has a fixed or one-byte-bounded size, and every read has a deadline, so
-//! garbage or a silent peer costs one short-lived thread and nothing else.
+//! Every field has a fixed or one-byte-bounded size, and the whole handshake has one deadline
+//! (every read and write is given only the time left), so garbage, a silent peer or one that
+//! trickles a byte at a time costs one short-lived thread and nothing else.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -174,12 +175,9 @@ pub(crate) fn client(
     stream: &mut TcpStream,
     me: &Identity<'_>,
     peer: &str,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<(), HandshakeError> {
-    stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(timeout)))
-        .map_err(io_fail("configuring the socket"))?;
+    let mut stream = Timed { stream, deadline };
     let nonce_c = nonce()?;
     let mut hello = Vec::with_capacity(80 + me.role.len() + peer.len());
     hello.extend_from_slice(MAGIC);
@@ -259,13 +257,10 @@ pub(crate) fn client(
 pub(crate) fn server(
     stream: &mut TcpStream,
     me: &Identity<'_>,
-    timeout: Duration,
+    deadline: Instant,
     expects: impl Fn(&str) -> bool,
 ) -> Result<String, HandshakeError> {
-    stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(timeout)))
-        .map_err(io_fail("configuring the socket"))?;
+    let mut stream = Timed { stream, deadline };
     let mut head = [0u8; 4 + 1 + 1 + 32 + 32];
     stream
         .read_exact(&mut head)
@@ -281,8 +276,8 @@ pub(crate) fn server(
             head[4]
         )));
     }
-    let from = read_name(stream)?;
-    let to = read_name(stream)?;
+    let from = read_name(&mut stream)?;
+    let to = read_name(&mut stream)?;
     let mut nonce_c = [0u8; 32];
     nonce_c.copy_from_slice(&head[38..70]);
     let status = if head[6..38] != me.fingerprint.0 {
@@ -337,7 +332,7 @@ pub(crate) fn server(
         }
     })?;
     if !t.verify(me.secret, CLIENT, &proof_c) {
-        let _ = send_verdict(stream, Status::BadProof);
+        let _ = send_verdict(stream.stream, Status::BadProof);
         return Err(HandshakeError::Failed(format!(
             "connection claiming role {from_name}: {}",
             Status::BadProof.describe()
@@ -351,7 +346,7 @@ pub(crate) fn send_verdict(stream: &mut TcpStream, verdict: Status) -> std::io::
     stream.write_all(&[verdict as u8])
 }
 
-fn read_name(stream: &mut TcpStream) -> Result<Vec<u8>, HandshakeError> {
+fn read_name(stream: &mut Timed<'_>) -> Result<Vec<u8>, HandshakeError> {
     let mut len = [0u8; 1];
     stream
         .read_exact(&mut len)
@@ -361,4 +356,41 @@ fn read_name(stream: &mut TcpStream) -> Result<Vec<u8>, HandshakeError> {
         .read_exact(&mut name)
         .map_err(io_fail("reading the greeting"))?;
     Ok(name)
+}
+
+/// A stream during the handshake: every read and write gets only the time left until the
+/// handshake's deadline, so a peer that trickles bytes cannot stretch it.
+struct Timed<'a> {
+    stream: &'a mut TcpStream,
+    deadline: Instant,
+}
+
+impl Timed<'_> {
+    fn arm(&mut self) -> std::io::Result<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        // A zero timeout means "none" to the socket; the deadline check above covers it.
+        let left = left.max(Duration::from_millis(1));
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.set_write_timeout(Some(left))
+    }
+}
+
+impl Read for Timed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Timed<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.stream.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
+    }
 }

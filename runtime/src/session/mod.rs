@@ -13,8 +13,10 @@ mod tcp;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::codec::{self, MAX_DEPTH};
 use crate::config::DeployConfig;
 use crate::error::{Action, ErrorKind, RtError};
+use crate::types::{TyId, TypeMismatch, TypeTable};
 use crate::value::{Message, Value};
 
 pub use tcp::{FLUSH_AT, MAX_FRAME};
@@ -54,7 +56,7 @@ pub(crate) enum LinkError {
     Closed(String),
     Timeout,
     BadFrame(String),
-    TooLarge(usize),
+    TooLarge(usize, usize),
 }
 
 impl LinkError {
@@ -108,17 +110,18 @@ impl Session {
         let ctl = Arc::new(tcp::FlushCtl::default());
         let mut out = Vec::with_capacity(names.len());
         for (name, stream) in names.into_iter().zip(streams) {
-            let link = tcp::TcpLink::new(stream, idle, Arc::clone(&ctl)).map_err(|e| {
-                RtError::new(
-                    role,
-                    ErrorKind::Disconnected {
-                        peer: name.clone(),
-                        action: Action::Send,
-                        loc: "the start of the run".to_string(),
-                        detail: e.to_string(),
-                    },
-                )
-            })?;
+            let link = tcp::TcpLink::new(stream, idle, cfg.max_message_bytes, Arc::clone(&ctl))
+                .map_err(|e| {
+                    RtError::new(
+                        role,
+                        ErrorKind::Disconnected {
+                            peer: name.clone(),
+                            action: Action::Send,
+                            loc: "the start of the run".to_string(),
+                            detail: e.to_string(),
+                        },
+                    )
+                })?;
             out.push(Peer {
                 name,
                 link: Link::Tcp(link),
@@ -133,7 +136,10 @@ impl Session {
             .collect();
         // Without the flusher, sends still go out when the role next blocks; so a failure to
         // start it costs latency only, not correctness.
-        let flusher = tcp::Flusher::spawn(ctl, outboxes).ok();
+        // Heartbeats at a third of the idle timeout: two may be lost or late before a live
+        // peer is taken for a dead one.
+        let heartbeat = idle.map(|d| d / 3);
+        let flusher = tcp::Flusher::spawn(ctl, outboxes, heartbeat).ok();
         Ok(Session {
             role: role.to_string(),
             peers: out,
@@ -222,6 +228,11 @@ impl Session {
     }
 
     fn send_via(&self, p: &Peer, msg: Message, loc: u32) -> Result<(), RtError> {
+        if let Message::Value(v) = &msg
+            && codec::too_deep(v, MAX_DEPTH)
+        {
+            return Err(self.fault(loc, too_deep_message(&p.name)));
+        }
         let r = match &p.link {
             Link::Local(l) => l.send(msg),
             Link::Tcp(t) => t.send(&msg, loc),
@@ -292,6 +303,42 @@ impl Session {
         }
     }
 
+    /// Waits for a value from `peer` and checks that it is of type `ty` in `types` (an index
+    /// past the table accepts any value); a selection label or a value of another type is an
+    /// error naming the peer, both types and the receive's location.
+    pub fn recv_typed(
+        &self,
+        peer: &str,
+        types: &TypeTable,
+        ty: TyId,
+        loc: u32,
+    ) -> Result<Value, RtError> {
+        let v = self.recv_value(peer, loc)?;
+        if (ty as usize) < types.nodes.len()
+            && let Err(m) = types.check(ty, &v)
+        {
+            return Err(self.wrong_type(peer, loc, m));
+        }
+        Ok(v)
+    }
+
+    /// The error for a value of the wrong type from `peer` at `loc`.
+    pub(crate) fn wrong_type(&self, peer: &str, loc: u32, mismatch: TypeMismatch) -> RtError {
+        RtError::new(
+            &self.role,
+            ErrorKind::WrongType {
+                peer: peer.to_string(),
+                loc: self.location(loc),
+                mismatch,
+            },
+        )
+    }
+
+    /// The error for a malformed message from `peer` at `loc`.
+    pub(crate) fn bad_message(&self, peer: &str, loc: u32, reason: String) -> RtError {
+        self.link_error(peer, Action::Recv, loc, LinkError::BadFrame(reason))
+    }
+
     /// Waits for a selection from `peer` and checks it is one of `labels`.
     pub fn recv_label(&self, peer: &str, labels: &[&str], loc: u32) -> Result<String, RtError> {
         let m = self.recv(peer, loc)?;
@@ -319,7 +366,8 @@ impl Session {
     }
 
     /// Writes out everything sent, then closes every connection cleanly (peers read what was
-    /// sent, then end of stream).
+    /// sent, then end of stream). With an idle timeout (and so heartbeats), it returns once
+    /// every peer has closed its side too, or after the timeout.
     pub fn close(mut self) -> Result<(), RtError> {
         let flushed = self.flush_all_for(Action::Close);
         for p in &self.peers {
@@ -329,6 +377,17 @@ impl Session {
         }
         if let Some(f) = self.flusher.take() {
             f.stop(true);
+        }
+        // With heartbeats, peers still running keep sending: wait until each has closed, for
+        // one idle timeout at most (a peer that runs on has had that long to read our last
+        // message).
+        if let Some(idle) = self.idle_timeout {
+            let until = std::time::Instant::now() + idle;
+            for p in &self.peers {
+                if let Link::Tcp(t) = &p.link {
+                    t.linger(until);
+                }
+            }
         }
         // Drop the links now without the abortive shutdown of `Drop`.
         self.peers.clear();
@@ -385,7 +444,13 @@ impl Session {
         )
     }
 
-    fn unexpected(&self, peer: &str, loc: u32, expected: &str, got: &Message) -> RtError {
+    pub(crate) fn unexpected(
+        &self,
+        peer: &str,
+        loc: u32,
+        expected: &str,
+        got: &Message,
+    ) -> RtError {
         RtError::new(
             &self.role,
             ErrorKind::Unexpected {
@@ -421,15 +486,24 @@ impl Session {
                 loc,
                 reason,
             },
-            LinkError::TooLarge(n) => ErrorKind::Fault {
+            LinkError::TooLarge(n, max) => ErrorKind::Fault {
                 loc,
                 message: format!(
-                    "cannot send a message of {n} bytes to peer {peer} (the limit is {MAX_FRAME})"
+                    "cannot send a message of {n} bytes to peer {peer} (the limit is {max} \
+                     bytes, max_message_bytes in the deployment file)"
                 ),
             },
         };
         RtError::new(&self.role, kind)
     }
+}
+
+/// Why a value deeper than the codec's limit is not sent (the receiver would refuse it).
+pub fn too_deep_message(peer: &str) -> String {
+    format!(
+        "cannot send a value nested deeper than {MAX_DEPTH} levels to peer {peer} (the limit \
+         of a message)"
+    )
 }
 
 impl Drop for Session {

@@ -9,6 +9,11 @@
 //! the real peer, which can still connect afterwards.
 //!
 //! **Frames.** `u32` little-endian length, then one encoded message (see [`crate::codec`]).
+//! A frame of length 0 is a heartbeat: with an idle timeout configured, each side sends one
+//! on every connection it has written nothing to for a third of the timeout (from the
+//! flusher thread, so a role busy computing or waiting for input still shows it is alive).
+//! A receive then fails only when the peer has been silent for the whole timeout: stopped,
+//! crashed without closing, or cut off by the network.
 //!
 //! **Writes.** A send encodes the frame into the connection's outgoing buffer and returns:
 //! it never waits for the receiver. The buffer is written out
@@ -35,13 +40,13 @@ use std::time::{Duration, Instant};
 use super::handshake::{self, HandshakeError, Identity, Status};
 use super::{LinkError, lock};
 use crate::codec::{self, CodecError};
-use crate::config::DeployConfig;
+use crate::config::{DeployConfig, Endpoint};
 use crate::error::{ErrorKind, RtError};
 use crate::session::Fingerprint;
 use crate::value::Message;
 
-/// The largest frame accepted (and sent): 256 MiB.
-pub const MAX_FRAME: usize = 256 << 20;
+/// The largest frame accepted (and sent) unless `max_message_bytes` says otherwise: 64 MiB.
+pub const MAX_FRAME: usize = crate::config::DEFAULT_MAX_MESSAGE_BYTES;
 
 /// Outgoing bytes buffered before a send writes them out itself.
 pub const FLUSH_AT: usize = 64 << 10;
@@ -52,12 +57,50 @@ const FLUSH_TICK: Duration = Duration::from_millis(1);
 /// Ticks without any send after which the flusher parks until the next send.
 const IDLE_TICKS: u32 = 100;
 
-/// The longest a single handshake may take (an accepted connection that stays silent is
-/// dropped after this, or at the connect deadline if that comes first).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// More handshakes in flight than this and the oldest is dropped for the newcomer.
+const MAX_PENDING_HANDSHAKES: usize = 128;
 
-/// More handshakes in flight than this and new connections are refused at once.
-const MAX_PENDING_HANDSHAKES: usize = 64;
+/// More handshakes in flight from one address than this and the oldest from that address is
+/// dropped for the newcomer: junk or deliberately slow connections from one source cannot
+/// crowd out the others, and a real peer (which completes its handshake in a round trip or
+/// two, and dials again if it was dropped) always gets through.
+const MAX_PENDING_PER_ADDRESS: usize = 32;
+
+/// The handshakes in flight on one listener, oldest first.
+#[derive(Default)]
+struct Pending {
+    next: u64,
+    conns: std::collections::VecDeque<(u64, IpAddr, TcpStream)>,
+}
+
+impl Pending {
+    /// Registers a connection; drops the oldest one over a limit. Returns its ticket.
+    fn admit(&mut self, from: IpAddr, stream: &TcpStream) -> Option<u64> {
+        let same = self.conns.iter().filter(|(_, ip, _)| *ip == from).count();
+        let victim = if same >= MAX_PENDING_PER_ADDRESS {
+            self.conns.iter().position(|(_, ip, _)| *ip == from)
+        } else if self.conns.len() >= MAX_PENDING_HANDSHAKES {
+            Some(0)
+        } else {
+            None
+        };
+        if let Some(i) = victim
+            && let Some((_, _, s)) = self.conns.remove(i)
+        {
+            // Its handshake thread fails at its next read or write and ends.
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        let copy = stream.try_clone().ok()?;
+        let ticket = self.next;
+        self.next += 1;
+        self.conns.push_back((ticket, from, copy));
+        Some(ticket)
+    }
+
+    fn done(&mut self, ticket: u64) {
+        self.conns.retain(|(t, _, _)| *t != ticket);
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Establishing connections
@@ -122,7 +165,6 @@ pub(crate) fn establish(
     fp: Fingerprint,
 ) -> Result<Vec<TcpStream>, RtError> {
     let cfg_err = |e| RtError::new(me, ErrorKind::Config(e));
-    let my_addr = cfg.addr_of(me).map_err(cfg_err)?;
     cfg.require_roles(peers).map_err(cfg_err)?;
     let timeout_ms = cfg.connect_timeout_ms;
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
@@ -137,16 +179,18 @@ pub(crate) fn establish(
     }
     let (tx, rx) = mpsc::channel::<Event>();
 
+    let hs_timeout = Duration::from_millis(cfg.handshake_timeout_ms);
     let listener = if to_accept.is_empty() {
         None
     } else {
+        let my_addr = cfg.listen_of(me).map_err(cfg_err)?;
         let l = TcpListener::bind(my_addr)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| {
                 RtError::new(
                     me,
                     ErrorKind::Listen {
-                        addr: my_addr,
+                        addr: my_addr.to_string(),
                         reason: if e.kind() == io::ErrorKind::AddrInUse {
                             format!("{e} (is this role already running?)")
                         } else {
@@ -160,7 +204,8 @@ pub(crate) fn establish(
 
     for peer in &to_dial {
         let peer = (*peer).clone();
-        let addr = cfg.roles[&peer];
+        let endpoint = cfg.endpoint(&peer).map_err(cfg_err)?.clone();
+        let addr = endpoint.address.clone();
         let tx = tx.clone();
         let me_owned = me.to_string();
         let secret = cfg.secret.clone();
@@ -173,7 +218,7 @@ pub(crate) fn establish(
                     role: &me_owned,
                     secret: secret.as_ref(),
                 };
-                let r = dial(&id, &peer, addr, deadline);
+                let r = dial(&id, &peer, &endpoint, deadline, hs_timeout);
                 let _ = tx.send(Event::Dialled(peer, r));
             })
             .map_err(|e| {
@@ -193,7 +238,7 @@ pub(crate) fn establish(
     let waiting = Arc::new(Mutex::new(to_accept.clone()));
     // Set once we stop accepting, so a handshake that finishes late is refused.
     let closed = Arc::new(AtomicBool::new(false));
-    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pending = Arc::new(Mutex::new(Pending::default()));
     let refusal_log = RefusalLog::new(me);
 
     let mut streams: std::collections::BTreeMap<String, TcpStream> = Default::default();
@@ -214,11 +259,9 @@ pub(crate) fn establish(
             loop {
                 match l.accept() {
                     Ok((stream, from)) => {
-                        if in_flight.load(Ordering::SeqCst) >= MAX_PENDING_HANDSHAKES {
-                            lock(&refusal_log).refused(from, "too many handshakes in progress");
+                        let Some(ticket) = lock(&pending).admit(from.ip(), &stream) else {
                             continue;
-                        }
-                        in_flight.fetch_add(1, Ordering::SeqCst);
+                        };
                         let tx = tx.clone();
                         spawn_accept(
                             me,
@@ -226,10 +269,10 @@ pub(crate) fn establish(
                             cfg,
                             stream,
                             from,
-                            deadline,
+                            Instant::now() + hs_timeout,
                             Arc::clone(&waiting),
                             Arc::clone(&closed),
-                            Arc::clone(&in_flight),
+                            (Arc::clone(&pending), ticket),
                             Arc::clone(&refusal_log),
                             move |r| {
                                 let _ = tx.send(match r {
@@ -276,6 +319,10 @@ pub(crate) fn establish(
     };
     closed.store(true, Ordering::SeqCst);
     drop(listener);
+    // Handshakes still in flight are of no use now.
+    for (_, _, s) in lock(&pending).conns.drain(..) {
+        let _ = s.shutdown(Shutdown::Both);
+    }
     lock(&refusal_log).sum_up();
 
     if result.is_ok() {
@@ -290,7 +337,10 @@ pub(crate) fn establish(
         return Err(RtError::new(
             me,
             ErrorKind::Connect {
-                addr: cfg.roles[&peer],
+                addr: cfg
+                    .roles
+                    .get(&peer)
+                    .map_or_else(String::new, |e| e.address.clone()),
                 peer,
                 timeout_ms,
                 reason,
@@ -302,14 +352,20 @@ pub(crate) fn establish(
         .find(|p| !streams.contains_key(*p))
         .cloned()
         .unwrap_or_default();
-    let mut reason = format!("it never connected to {me} (listening on {my_addr})");
+    let listening = cfg
+        .listen_of(me)
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let mut reason = format!("it never connected to {me} (listening on {listening})");
     if let Some(last) = refusals.last() {
         reason.push_str(&format!("; refused: {last}"));
     }
     Err(RtError::new(
         me,
         ErrorKind::Connect {
-            addr: cfg.roles.get(&missing).copied().unwrap_or(my_addr),
+            addr: cfg
+                .roles
+                .get(&missing)
+                .map_or_else(String::new, |e| e.address.clone()),
             peer: missing,
             timeout_ms,
             reason,
@@ -317,12 +373,14 @@ pub(crate) fn establish(
     ))
 }
 
-/// Dials `peer` until connected and authenticated, or until the deadline.
+/// Dials `peer` until connected and authenticated, or until the deadline. A host name is
+/// resolved again before every attempt, so one whose DNS entry appears late still works.
 fn dial(
     id: &Identity<'_>,
     peer: &str,
-    addr: SocketAddr,
+    endpoint: &Endpoint,
     deadline: Instant,
+    hs_timeout: Duration,
 ) -> Result<TcpStream, String> {
     let mut backoff = Duration::from_millis(5);
     let mut last = "no attempt was made".to_string();
@@ -331,15 +389,22 @@ fn dial(
         if left.is_zero() {
             return Err(last);
         }
-        match TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2))) {
+        let attempt = endpoint
+            .dial_addr()
+            .map_err(|e| format!("cannot resolve {}: {e}", endpoint.address));
+        match attempt.and_then(|addr| {
+            TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2)))
+                .map_err(|e| e.to_string())
+        }) {
             Ok(mut s) => {
-                let hs_time = deadline
-                    .saturating_duration_since(Instant::now())
-                    .clamp(Duration::from_millis(1), HANDSHAKE_TIMEOUT);
+                let hs_deadline = Instant::now()
+                    + deadline
+                        .saturating_duration_since(Instant::now())
+                        .clamp(Duration::from_millis(1), hs_timeout);
                 match s
                     .set_nodelay(true)
                     .map_err(|e| HandshakeError::Failed(e.to_string()))
-                    .and_then(|()| handshake::client(&mut s, id, peer, hs_time))
+                    .and_then(|()| handshake::client(&mut s, id, peer, hs_deadline))
                 {
                     Ok(()) => return Ok(s),
                     // The peer is there and said no (another program, another secret
@@ -349,7 +414,7 @@ fn dial(
                     Err(e) => last = e.to_string(),
                 }
             }
-            Err(e) => last = e.to_string(),
+            Err(e) => last = e,
         }
         let left = deadline.saturating_duration_since(Instant::now());
         thread::sleep(backoff.min(left));
@@ -367,7 +432,7 @@ fn spawn_accept(
     deadline: Instant,
     waiting: Arc<Mutex<BTreeSet<String>>>,
     closed: Arc<AtomicBool>,
-    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    pending: (Arc<Mutex<Pending>>, u64),
     refusal_log: Arc<Mutex<RefusalLog>>,
     report: impl FnOnce(Result<(String, TcpStream), String>) + Send + 'static,
 ) {
@@ -382,13 +447,10 @@ fn spawn_accept(
                 role: &me,
                 secret: secret.as_ref(),
             };
-            let timeout = deadline
-                .saturating_duration_since(Instant::now())
-                .clamp(Duration::from_millis(50), HANDSHAKE_TIMEOUT);
             let outcome = (|| {
                 stream.set_nonblocking(false).map_err(|e| e.to_string())?;
                 stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                let role = handshake::server(&mut stream, &id, timeout, |r| expected.contains(r))
+                let role = handshake::server(&mut stream, &id, deadline, |r| expected.contains(r))
                     .map_err(|e| e.to_string())?;
                 let claimed = !closed.load(Ordering::SeqCst) && lock(&waiting).remove(&role);
                 if !claimed {
@@ -404,7 +466,7 @@ fn spawn_accept(
                 }
                 Ok(role)
             })();
-            in_flight.fetch_sub(1, Ordering::SeqCst);
+            lock(&pending.0).done(pending.1);
             match outcome {
                 Ok(role) => report(Ok((role, stream))),
                 Err(m) => {
@@ -432,6 +494,7 @@ impl TcpLink {
     pub(crate) fn new(
         stream: TcpStream,
         idle: Option<Duration>,
+        max_frame: usize,
         ctl: Arc<FlushCtl>,
     ) -> io::Result<TcpLink> {
         stream.set_read_timeout(idle)?;
@@ -443,6 +506,7 @@ impl TcpLink {
                 inner: BufReader::with_capacity(FLUSH_AT, read_half),
                 scratch: Vec::new(),
                 broken: None,
+                max_frame,
             }),
             out: Arc::new(Outbox {
                 dirty: AtomicBool::new(false),
@@ -453,6 +517,8 @@ impl TcpLink {
                     stream: write_half,
                     failed: None,
                     last_loc: 0,
+                    max_frame,
+                    last_write: Instant::now(),
                 }),
             }),
             stream,
@@ -486,6 +552,30 @@ impl TcpLink {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
+    /// After [`TcpLink::shutdown_write`]: reads (and drops) what the peer still sends —
+    /// heartbeats — until it closes too, or until `until`. Closing a socket with unread
+    /// bytes, or receiving bytes after closing, makes the kernel reset the connection, and a
+    /// reset can destroy the last message the peer has not read yet.
+    pub(crate) fn linger(&self, until: Instant) {
+        let mut r = lock(&self.reader);
+        if r.broken.is_some() {
+            return;
+        }
+        let mut sink = [0u8; 256];
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+            match r.inner.read(&mut sink) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Closes at once in both directions (a dropped session looks like a crashed one).
     pub(crate) fn abort(&self) {
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -509,6 +599,9 @@ struct OutState {
     failed: Option<LinkError>,
     /// Location of the last buffered send, to name it if writing it out fails later.
     last_loc: u32,
+    max_frame: usize,
+    /// When bytes were last written to the socket (heartbeats fill longer silences).
+    last_write: Instant,
 }
 
 impl OutState {
@@ -521,6 +614,7 @@ impl OutState {
         }
         match self.stream.write_all(&self.buf) {
             Ok(()) => {
+                self.last_write = Instant::now();
                 self.buf.clear();
                 if self.buf.capacity() > 4 * FLUSH_AT {
                     self.buf.shrink_to(FLUSH_AT);
@@ -546,9 +640,9 @@ impl Outbox {
         st.buf.extend_from_slice(&[0; 4]);
         encode(&mut st.buf);
         let len = st.buf.len() - start - 4;
-        if len > MAX_FRAME {
+        if len > st.max_frame {
             st.buf.truncate(start);
-            return Err(LinkError::TooLarge(len));
+            return Err(LinkError::TooLarge(len, st.max_frame));
         }
         st.buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
         st.last_loc = loc;
@@ -563,6 +657,17 @@ impl Outbox {
             }
             Ok(())
         }
+    }
+
+    /// Sends a heartbeat if nothing was written for `quiet` (a failure is kept for the role's
+    /// next action to report).
+    fn heartbeat(&self, quiet: Duration) {
+        let mut st = lock(&self.state);
+        if st.failed.is_some() || st.last_write.elapsed() < quiet {
+            return;
+        }
+        st.buf.extend_from_slice(&[0; 4]);
+        let _ = st.write_out();
     }
 
     /// Writes out whatever is buffered. On failure, returns the location of the last send.
@@ -606,19 +711,32 @@ impl Flusher {
     /// sending; after [`IDLE_TICKS`] ticks without a send it parks until the next send wakes
     /// it, so an idle role costs no wake-ups. A role that sends continuously never pays for
     /// waking it.
-    pub(crate) fn spawn(ctl: Arc<FlushCtl>, outboxes: Vec<Arc<Outbox>>) -> io::Result<Flusher> {
+    pub(crate) fn spawn(
+        ctl: Arc<FlushCtl>,
+        outboxes: Vec<Arc<Outbox>>,
+        heartbeat: Option<Duration>,
+    ) -> io::Result<Flusher> {
         let c = Arc::clone(&ctl);
         let handle = thread::Builder::new()
             .name("chor-flush".to_string())
             .spawn(move || {
                 let _ = c.thread.set(thread::current());
                 let mut idle_ticks = 0u32;
+                let mut last_beat = Instant::now();
                 while !c.stop.load(Ordering::SeqCst) {
                     let mut active = false;
                     for o in &outboxes {
                         active |= o.active.swap(false, Ordering::Relaxed);
                         // A failure is kept in the outbox and reported by the role's next action.
                         let _ = o.flush();
+                    }
+                    if let Some(hb) = heartbeat
+                        && last_beat.elapsed() >= hb / 4
+                    {
+                        last_beat = Instant::now();
+                        for o in &outboxes {
+                            o.heartbeat(hb);
+                        }
                     }
                     idle_ticks = if active {
                         0
@@ -637,7 +755,11 @@ impl Flusher {
                         continue;
                     }
                     if !c.stop.load(Ordering::SeqCst) {
-                        thread::park();
+                        match heartbeat {
+                            // Wake for the next heartbeat even without sends.
+                            Some(hb) => thread::park_timeout(hb / 4),
+                            None => thread::park(),
+                        }
                     }
                     c.asleep.store(false, Ordering::SeqCst);
                     idle_ticks = 0;
@@ -662,6 +784,8 @@ struct FrameReader {
     scratch: Vec<u8>,
     /// Once a read fails the stream position is unknown; every later read reports this.
     broken: Option<LinkError>,
+    /// The largest frame accepted (`max_message_bytes`).
+    max_frame: usize,
 }
 
 impl FrameReader {
@@ -669,29 +793,30 @@ impl FrameReader {
         if let Some(e) = &self.broken {
             return Err(e.clone());
         }
-        // Wait for data once; a timeout or error here is final (no second wait below).
-        loop {
+        // Wait for data, skipping heartbeats; a timeout or error here is final.
+        let fast = loop {
             match self.inner.fill_buf() {
-                Ok(_) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(buf) if buf.len() >= 4 && buf[..4] == [0; 4] => {
+                    self.inner.consume(4);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     let e = LinkError::from_io(&e);
                     self.broken = Some(e.clone());
                     return Err(e);
                 }
             }
-        }
-        // Fast path: the whole frame is already buffered; decode it in place.
-        let buf = self.inner.buffer();
-        let fast = if buf.len() >= 4 {
-            let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-            if len > 0 && len <= MAX_FRAME && buf.len() >= 4 + len {
-                Some((codec::decode(&buf[4..4 + len]), 4 + len))
-            } else {
-                None
+            // Fast path: the whole frame is already buffered; decode it in place.
+            let buf = self.inner.buffer();
+            if buf.len() >= 4 {
+                let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+                if len > 0 && len <= self.max_frame && buf.len() >= 4 + len {
+                    break Some((codec::decode(&buf[4..4 + len]), 4 + len));
+                }
             }
-        } else {
-            None
+            break None;
         };
         let r = match fast {
             Some((r, used)) => {
@@ -730,23 +855,30 @@ impl FrameReader {
     }
 
     fn read_frame_raw(&mut self, out: &mut Vec<u8>) -> Result<(), LinkError> {
-        let mut header = [0u8; 4];
-        let mut got = 0;
-        while got < 4 {
-            match self.inner.read(&mut header[got..]) {
-                Ok(0) if got == 0 => {
-                    return Err(LinkError::Closed("the connection was closed".to_string()));
+        let len = loop {
+            let mut header = [0u8; 4];
+            let mut got = 0;
+            while got < 4 {
+                match self.inner.read(&mut header[got..]) {
+                    Ok(0) if got == 0 => {
+                        return Err(LinkError::Closed("the connection was closed".to_string()));
+                    }
+                    Ok(0) => return Err(mid_frame()),
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(LinkError::from_io(&e)),
                 }
-                Ok(0) => return Err(mid_frame()),
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(LinkError::from_io(&e)),
             }
-        }
-        let len = u32::from_le_bytes(header) as usize;
-        if len == 0 || len > MAX_FRAME {
+            match u32::from_le_bytes(header) as usize {
+                // A heartbeat.
+                0 => continue,
+                len => break len,
+            }
+        };
+        if len > self.max_frame {
             return Err(LinkError::BadFrame(format!(
-                "frame length {len} outside 1..={MAX_FRAME}"
+                "a message of {len} bytes exceeds the limit of {} bytes (max_message_bytes)",
+                self.max_frame
             )));
         }
         out.clear();
