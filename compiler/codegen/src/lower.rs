@@ -797,6 +797,15 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     fn neg(&mut self, v: Vv, span: Span) -> Vv {
+        // A known Int other than the minimum is negated here: `- - - 1` then makes no blocks
+        // (each level's join would otherwise feed the next, and the register allocator merges
+        // such a chain in quadratic time).
+        if self.const_of(v.t) == Some(TAG_INT as i64)
+            && let Some(c) = self.const_of(v.b).and_then(i64::checked_neg)
+        {
+            let b = self.iconst(c);
+            return Vv { t: v.t, b };
+        }
         let is_int = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, TAG_INT as i64);
         let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, v.b, i64::MIN);
         let not_min = self.b.ins().bxor_imm_s(is_min, 1);
