@@ -534,7 +534,8 @@ impl<'a, 'p> Fx<'a, 'p> {
                 }
                 // The newest binding lives while the name is mentioned later; older ones are
                 // shadowed by it.
-                if !(newest && later) && !self.scope[i].dropped {
+                let keep = newest && later;
+                if !keep && !self.scope[i].dropped {
                     let v = self.local_value(i);
                     self.dec(v);
                     self.scope[i].dropped = true;
