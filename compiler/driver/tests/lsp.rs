@@ -490,3 +490,42 @@ fn references_and_rename_reach_unopened_files_of_the_workspace() {
     c.notify("exit", json!(null));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A document nested 40,000 levels deep is analysed like any other (its phases run on a big
+/// stack in the server too), and one nested beyond the limit gets E0004; the server stays up.
+#[test]
+fn deeply_nested_documents_do_not_crash_the_server() {
+    let dir = std::env::temp_dir().join(format!("chor-lsp-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let mut c = Client::start();
+    c.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+    for (name, n, want) in [("ok", 40_000, None), ("deep", 60_000, Some("E0004"))] {
+        let path = dir.join(format!("{name}.chor"));
+        let text = format!(
+            "choreography main(A, B) {{\n    let A.x = {}1;\n    A.print(to_string(x));\n}}\n",
+            "- ".repeat(n)
+        );
+        std::fs::write(&path, &text).expect("write");
+        let uri = format!("file://{}", path.display());
+        c.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "chor", "version": 1, "text": text}}),
+        );
+        let diags = c.diagnostics(&uri, |_| true);
+        let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+        assert_eq!(
+            codes,
+            want.into_iter().collect::<Vec<_>>(),
+            "{name}: {diags:?}"
+        );
+        let h = c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 24}}),
+        );
+        assert!(h.get("error").is_none(), "{name}: {h}");
+    }
+}
