@@ -20,7 +20,11 @@ pub type Moves = HashSet<*const Expr>;
 struct W<'p> {
     prog: &'p Program,
     module: Option<&'p str>,
-    scope: Vec<(String, usize)>,
+    /// The names in scope, in binding order (truncated at the end of a scope).
+    scope: Vec<String>,
+    /// For each name, the bindings of it in scope, innermost last: a lookup takes constant
+    /// time, where scanning `scope` made a body of n bindings take quadratic time.
+    bound: HashMap<String, Vec<usize>>,
     next: usize,
     /// Each variable read and the binding it reads.
     reads: HashMap<*const Expr, usize>,
@@ -29,15 +33,26 @@ struct W<'p> {
 impl W<'_> {
     fn bind_name(&mut self, name: &str) {
         self.next += 1;
-        self.scope.push((name.to_string(), self.next));
+        self.scope.push(name.to_string());
+        self.bound
+            .entry(name.to_string())
+            .or_default()
+            .push(self.next);
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scope
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|x| x.1)
+        self.bound.get(name).and_then(|ids| ids.last().copied())
+    }
+
+    /// Ends the scope that began when `scope` had `mark` names.
+    fn truncate(&mut self, mark: usize) {
+        while self.scope.len() > mark {
+            if let Some(name) = self.scope.pop()
+                && let Some(ids) = self.bound.get_mut(&name)
+            {
+                ids.pop();
+            }
+        }
     }
 
     fn nullary(&self, name: &str) -> bool {
@@ -118,7 +133,7 @@ impl W<'_> {
                     let mark = self.scope.len();
                     self.pat(&a.pat);
                     self.expr(&a.body);
-                    self.scope.truncate(mark);
+                    self.truncate(mark);
                 }
             }
             ExprKind::Block(b) => self.block(b),
@@ -145,7 +160,7 @@ impl W<'_> {
         if let Some(t) = &b.tail {
             self.expr(t);
         }
-        self.scope.truncate(mark);
+        self.truncate(mark);
     }
 
     fn stmts(&mut self, ss: &[LStmt]) {
@@ -171,7 +186,7 @@ impl W<'_> {
                         let m = self.scope.len();
                         self.pat(p);
                         self.stmts(b);
-                        self.scope.truncate(m);
+                        self.truncate(m);
                     }
                 }
                 LKind::Block(b) => self.stmts(b),
@@ -183,7 +198,7 @@ impl W<'_> {
                 }
             }
         }
-        self.scope.truncate(mark);
+        self.truncate(mark);
     }
 }
 
@@ -314,6 +329,7 @@ pub fn compute_fn_moves(prog: &Program, module: Option<&str>, def: &FnDef) -> Mo
         prog,
         module,
         scope: Vec::new(),
+        bound: HashMap::new(),
         next: 0,
         reads: HashMap::new(),
     };
@@ -338,6 +354,7 @@ pub fn compute_proc_moves(prog: &Program, p: &LocalProc) -> Moves {
         prog,
         module: None,
         scope: Vec::new(),
+        bound: HashMap::new(),
         next: 0,
         reads: HashMap::new(),
     };
