@@ -152,12 +152,12 @@ fn run() {
     let shapes = [
         Shape {
             name: "heap-valued bindings",
-            base: 2000,
+            base: 4000,
             source: bindings,
         },
         Shape {
             name: "receives",
-            base: 2000,
+            base: 4000,
             source: receives,
         },
         Shape {
