@@ -25,10 +25,16 @@ pub const COMMAND_SHOW_PROJECTION: &str = "chor.showProjection";
 /// Quiet time after an edit before diagnostics are recomputed and published.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
+/// Stack size of the threads that analyse documents (as `chor_interp::STACK_SIZE`).
+const ANALYSIS_STACK: usize = 1 << 30;
+
 /// Run the language server on stdin/stdout until the client says `exit`.
 pub fn run_stdio(db: impl Analysis + 'static) {
+    // Analyses run on blocking threads; they recurse over the syntax tree, which may nest up
+    // to `chor_syntax::MAX_NESTING` levels: give them the stack `chor` gives its own phases.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
+        .thread_stack_size(ANALYSIS_STACK)
         .build()
     {
         Ok(rt) => rt,

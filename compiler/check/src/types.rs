@@ -4,6 +4,7 @@
 //! bound to a type, and `shallow` follows chains with path compression, so unification is
 //! near-linear. Children are reference counted so that cloning a type is cheap.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// A user struct or enum, by index into `Env::adts`.
@@ -101,11 +102,17 @@ impl Ty {
 #[derive(Debug, Default)]
 pub struct TyTable {
     vars: Vec<Option<Ty>>,
+    /// Argument lists known to be ground (no unbound variable inside), by address; the `Rc`
+    /// is kept so that the address is not reused. A binding is never undone, so a ground list
+    /// stays ground and the occurs check skips it: without this, checking `[[[...]]]` n deep
+    /// walked the whole element type again at each level (quadratic).
+    ground: HashMap<*const Ty, Rc<[Ty]>>,
 }
 
 impl TyTable {
     pub fn clear(&mut self) {
         self.vars.clear();
+        self.ground.clear();
     }
 
     pub fn fresh(&mut self) -> Ty {
@@ -160,12 +167,42 @@ impl TyTable {
     }
 
     fn occurs(&mut self, v: u32, t: &Ty) -> bool {
+        self.scan(v, t).0
+    }
+
+    /// Whether `v` occurs in `t`, and whether `t` is ground.
+    fn scan(&mut self, v: u32, t: &Ty) -> (bool, bool) {
         match self.shallow(t) {
-            Ty::Var(w) => v == w,
-            Ty::Con(_, args) => args.iter().any(|a| self.occurs(v, a)),
-            Ty::Fn(ps, r) => ps.iter().any(|a| self.occurs(v, a)) || self.occurs(v, &r),
-            Ty::Param(_) | Ty::Error => false,
+            Ty::Var(w) => (v == w, false),
+            Ty::Con(_, args) => self.scan_args(v, &args),
+            Ty::Fn(ps, r) => {
+                let (found, ground) = self.scan_args(v, &ps);
+                if found {
+                    return (true, false);
+                }
+                let (found, g) = self.scan(v, &r);
+                (found, ground && g)
+            }
+            Ty::Param(_) | Ty::Error => (false, true),
         }
+    }
+
+    fn scan_args(&mut self, v: u32, args: &Rc<[Ty]>) -> (bool, bool) {
+        if args.is_empty() || self.ground.contains_key(&args.as_ptr()) {
+            return (false, true);
+        }
+        let mut ground = true;
+        for a in args.iter() {
+            let (found, g) = self.scan(v, a);
+            if found {
+                return (true, false);
+            }
+            ground &= g;
+        }
+        if ground {
+            self.ground.insert(args.as_ptr(), args.clone());
+        }
+        (false, ground)
     }
 
     /// Make `a` and `b` equal; false when they cannot be (the caller reports the mismatch).

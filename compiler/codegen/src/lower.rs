@@ -11,7 +11,10 @@
 //! functions, and tail calls of choreographic procedures (a server loop).
 
 use crate::Cg;
-use crate::moves::{Moves, compute_fn_moves, compute_proc_moves, mentions};
+use crate::moves::{
+    LastMentions, Moves, compute_fn_moves, compute_proc_moves, last_mentions, last_mentions_block,
+    mentions,
+};
 use chor_check::ItemRef;
 use chor_diagnostics::Span;
 use chor_project::{LKind, LStmt, LocalProc, ProcKey};
@@ -52,6 +55,8 @@ struct Local {
     b: Variable,
     /// The declared type (of a parameter, an annotated `let`, a call's declared result).
     ty: Option<Type>,
+    /// Dropped already because it is not mentioned again (see [`Fx::drop_dead`]).
+    dropped: bool,
 }
 
 pub struct Fx<'a, 'p> {
@@ -77,6 +82,10 @@ pub struct Fx<'a, 'p> {
     scope_base: usize,
     /// Whether an inlined body is being lowered (bodies are inlined one level deep).
     inlining: bool,
+    /// Variables of locals that went out of scope, for reuse: each variable's SSA state grows
+    /// with the number of blocks after its first definition, so a fresh pair per binding made
+    /// a body with thousands of bindings take quadratic memory.
+    free_vars: Vec<(Variable, Variable)>,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -175,6 +184,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             checked: false,
             scope_base: 0,
             inlining: false,
+            free_vars: Vec::new(),
         }
     }
 
@@ -369,7 +379,11 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     fn new_vars(&mut self) -> (Variable, Variable) {
-        (self.b.declare_var(I64), self.b.declare_var(I64))
+        // A reused variable is defined again before any use (bindings are lowered in order).
+        match self.free_vars.pop() {
+            Some(v) => v,
+            None => (self.b.declare_var(I64), self.b.declare_var(I64)),
+        }
     }
 
     /// Binds `name` to an owned value.
@@ -392,6 +406,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             t,
             b,
             ty,
+            dropped: false,
         });
     }
 
@@ -487,9 +502,51 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn pop_to(&mut self, mark: usize) {
         while self.scope.len() > mark {
             let i = self.scope.len() - 1;
-            let v = self.local_value(i);
-            self.dec(v);
-            self.scope.pop();
+            if !self.scope[i].dropped {
+                let v = self.local_value(i);
+                self.dec(v);
+            }
+            if let Some(l) = self.scope.pop() {
+                self.free_vars.push((l.t, l.b));
+            }
+        }
+    }
+
+    /// After statement `k` of a list whose variables start at `mark`: drops the variables of
+    /// the list that are dead there — not mentioned by a later statement (`ends[k]` names those
+    /// mentioned last in statement `k`), or shadowed by a later variable of the same name —
+    /// and forgets the ones on top of the scope. `bound` is where statement `k`'s own
+    /// variables start. A body of thousands of bindings then keeps few values live.
+    fn drop_dead(&mut self, mark: usize, bound: usize, k: usize, m: &LastMentions) {
+        let mut names: Vec<String> = m.ends.get(k).cloned().unwrap_or_default();
+        names.extend(
+            self.scope[bound.max(mark)..]
+                .iter()
+                .filter(|l| !l.name.is_empty())
+                .map(|l| l.name.clone()),
+        );
+        for name in &names {
+            let later = m.later(name, k);
+            let mut newest = true;
+            for i in (mark..self.scope.len()).rev() {
+                if self.scope[i].name != *name {
+                    continue;
+                }
+                // The newest binding lives while the name is mentioned later; older ones are
+                // shadowed by it.
+                let keep = newest && later;
+                if !keep && !self.scope[i].dropped {
+                    let v = self.local_value(i);
+                    self.dec(v);
+                    self.scope[i].dropped = true;
+                }
+                newest = false;
+            }
+        }
+        while self.scope.len() > mark && self.scope.last().is_some_and(|l| l.dropped) {
+            if let Some(l) = self.scope.pop() {
+                self.free_vars.push((l.t, l.b));
+            }
         }
     }
 
@@ -497,8 +554,10 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// for the (dead) code that follows.
     fn drop_all(&mut self) {
         for i in (0..self.scope.len()).rev() {
-            let v = self.local_value(i);
-            self.dec(v);
+            if !self.scope[i].dropped {
+                let v = self.local_value(i);
+                self.dec(v);
+            }
         }
     }
 
@@ -807,6 +866,15 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     fn neg(&mut self, v: Vv, span: Span) -> Vv {
+        // A known Int other than the minimum is negated here: `- - - 1` then makes no blocks
+        // (each level's join would otherwise feed the next, and the register allocator merges
+        // such a chain in quadratic time).
+        if self.const_of(v.t) == Some(TAG_INT as i64)
+            && let Some(c) = self.const_of(v.b).and_then(i64::checked_neg)
+        {
+            let b = self.iconst(c);
+            return Vv { t: v.t, b };
+        }
         let is_int = self.b.ins().icmp_imm_s(IntCC::Equal, v.t, TAG_INT as i64);
         let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, v.b, i64::MIN);
         let not_min = self.b.ins().bxor_imm_s(is_min, 1);
@@ -1160,7 +1228,13 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn block(&mut self, b: &Block, tail: bool) -> Vv {
         let mark = self.scope.len();
-        for s in &b.stmts {
+        let m = if b.stmts.len() > 1 {
+            last_mentions_block(b)
+        } else {
+            LastMentions::default()
+        };
+        for (k, s) in b.stmts.iter().enumerate() {
+            let bound = self.scope.len();
             match s {
                 Stmt::Let {
                     pat,
@@ -1183,6 +1257,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.dec(v);
                 }
                 Stmt::Error(sp) => self.fault("this statement has a syntax error", *sp),
+            }
+            if b.stmts.len() > 1 {
+                self.drop_dead(mark, bound, k, &m);
             }
         }
         let v = match &b.tail {
@@ -1675,8 +1752,18 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn stmts(&mut self, ss: &[LStmt], tail: bool) {
         let mark = self.scope.len();
         let n = ss.len();
+        // One statement has nothing after it to drop early for.
+        let m = if n > 1 {
+            last_mentions(ss)
+        } else {
+            LastMentions::default()
+        };
         for (k, s) in ss.iter().enumerate() {
+            let bound = self.scope.len();
             self.stmt(s, tail && k + 1 == n);
+            if n > 1 && k + 1 < n {
+                self.drop_dead(mark, bound, k, &m);
+            }
         }
         self.pop_to(mark);
     }

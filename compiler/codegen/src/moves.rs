@@ -20,7 +20,11 @@ pub type Moves = HashSet<*const Expr>;
 struct W<'p> {
     prog: &'p Program,
     module: Option<&'p str>,
-    scope: Vec<(String, usize)>,
+    /// The names in scope, in binding order (truncated at the end of a scope).
+    scope: Vec<String>,
+    /// For each name, the bindings of it in scope, innermost last: a lookup takes constant
+    /// time, where scanning `scope` made a body of n bindings take quadratic time.
+    bound: HashMap<String, Vec<usize>>,
     next: usize,
     /// Each variable read and the binding it reads.
     reads: HashMap<*const Expr, usize>,
@@ -29,15 +33,26 @@ struct W<'p> {
 impl W<'_> {
     fn bind_name(&mut self, name: &str) {
         self.next += 1;
-        self.scope.push((name.to_string(), self.next));
+        self.scope.push(name.to_string());
+        self.bound
+            .entry(name.to_string())
+            .or_default()
+            .push(self.next);
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scope
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|x| x.1)
+        self.bound.get(name).and_then(|ids| ids.last().copied())
+    }
+
+    /// Ends the scope that began when `scope` had `mark` names.
+    fn truncate(&mut self, mark: usize) {
+        while self.scope.len() > mark {
+            if let Some(name) = self.scope.pop()
+                && let Some(ids) = self.bound.get_mut(&name)
+            {
+                ids.pop();
+            }
+        }
     }
 
     fn nullary(&self, name: &str) -> bool {
@@ -118,7 +133,7 @@ impl W<'_> {
                     let mark = self.scope.len();
                     self.pat(&a.pat);
                     self.expr(&a.body);
-                    self.scope.truncate(mark);
+                    self.truncate(mark);
                 }
             }
             ExprKind::Block(b) => self.block(b),
@@ -145,7 +160,7 @@ impl W<'_> {
         if let Some(t) = &b.tail {
             self.expr(t);
         }
-        self.scope.truncate(mark);
+        self.truncate(mark);
     }
 
     fn stmts(&mut self, ss: &[LStmt]) {
@@ -171,7 +186,7 @@ impl W<'_> {
                         let m = self.scope.len();
                         self.pat(p);
                         self.stmts(b);
-                        self.scope.truncate(m);
+                        self.truncate(m);
                     }
                 }
                 LKind::Block(b) => self.stmts(b),
@@ -183,7 +198,7 @@ impl W<'_> {
                 }
             }
         }
-        self.scope.truncate(mark);
+        self.truncate(mark);
     }
 }
 
@@ -314,6 +329,7 @@ pub fn compute_fn_moves(prog: &Program, module: Option<&str>, def: &FnDef) -> Mo
         prog,
         module,
         scope: Vec::new(),
+        bound: HashMap::new(),
         next: 0,
         reads: HashMap::new(),
     };
@@ -338,6 +354,7 @@ pub fn compute_proc_moves(prog: &Program, p: &LocalProc) -> Moves {
         prog,
         module: None,
         scope: Vec::new(),
+        bound: HashMap::new(),
         next: 0,
         reads: HashMap::new(),
     };
@@ -377,5 +394,157 @@ pub fn mentions(e: &Expr, name: &str) -> bool {
         ExprKind::Match { scrutinee, arms } => m(scrutinee) || arms.iter().any(|a| m(&a.body)),
         ExprKind::Block(b) => block(b),
         ExprKind::Return(x) => x.as_deref().is_some_and(m),
+    }
+}
+
+/// Where each name is mentioned last in a list of statements (see [`mentions`]). After
+/// statement `k`, a variable bound by the list whose name is not mentioned again is dead: the
+/// lowering drops it there instead of at the end of the list, so a body with thousands of
+/// bindings keeps only a few values live at a time (the register allocator and the SSA
+/// construction then take linear time, not quadratic).
+#[derive(Default)]
+pub struct LastMentions {
+    /// For each statement, the names mentioned last in it.
+    pub ends: Vec<Vec<String>>,
+    /// For each name, the statement that mentions it last.
+    pub last: HashMap<String, usize>,
+}
+
+impl LastMentions {
+    /// Whether `name` is mentioned after statement `k`.
+    pub fn later(&self, name: &str, k: usize) -> bool {
+        self.last.get(name).is_some_and(|&j| j > k)
+    }
+}
+
+/// [`LastMentions`] of a projected statement list.
+pub fn last_mentions(ss: &[LStmt]) -> LastMentions {
+    let mut names = Vec::new();
+    let per_stmt: Vec<Vec<&str>> = ss
+        .iter()
+        .map(|s| {
+            names.clear();
+            lstmt_names(s, &mut names);
+            names.clone()
+        })
+        .collect();
+    invert(&per_stmt)
+}
+
+/// [`LastMentions`] of a block of local code: index `stmts.len()` is the tail.
+pub fn last_mentions_block(b: &Block) -> LastMentions {
+    let mut per_stmt: Vec<Vec<&str>> = Vec::with_capacity(b.stmts.len() + 1);
+    for s in &b.stmts {
+        let mut out = Vec::new();
+        match s {
+            Stmt::Let { value, .. } => expr_names(value, &mut out),
+            Stmt::Expr(x) => expr_names(x, &mut out),
+            Stmt::Error(_) => {}
+        }
+        per_stmt.push(out);
+    }
+    let mut out = Vec::new();
+    if let Some(t) = &b.tail {
+        expr_names(t, &mut out);
+    }
+    per_stmt.push(out);
+    invert(&per_stmt)
+}
+
+fn invert(per_stmt: &[Vec<&str>]) -> LastMentions {
+    let mut last: HashMap<String, usize> = HashMap::new();
+    for (k, names) in per_stmt.iter().enumerate() {
+        for n in names {
+            match last.get_mut(*n) {
+                Some(j) => *j = k,
+                None => {
+                    last.insert((*n).to_string(), k);
+                }
+            }
+        }
+    }
+    let mut ends = vec![Vec::new(); per_stmt.len()];
+    for (n, k) in &last {
+        ends[*k].push(n.clone());
+    }
+    LastMentions { ends, last }
+}
+
+fn lstmt_names<'a>(s: &'a LStmt, out: &mut Vec<&'a str>) {
+    let list =
+        |ss: &'a [LStmt], out: &mut Vec<&'a str>| ss.iter().for_each(|s| lstmt_names(s, out));
+    match &s.kind {
+        LKind::Let { value: e, .. }
+        | LKind::Effect(e)
+        | LKind::Send { expr: e, .. }
+        | LKind::Return(e) => expr_names(e, out),
+        LKind::Recv { .. } | LKind::Select { .. } => {}
+        LKind::Branch { arms, .. } => arms.iter().for_each(|(_, b)| list(b, out)),
+        LKind::If { cond, then, els } => {
+            expr_names(cond, out);
+            list(then, out);
+            list(els, out);
+        }
+        LKind::Match { scrutinee, arms } => {
+            expr_names(scrutinee, out);
+            arms.iter().for_each(|(_, b)| list(b, out));
+        }
+        LKind::Block(b) => list(b, out),
+        LKind::Call { args, .. } => args.iter().for_each(|a| expr_names(a, out)),
+    }
+}
+
+/// Every single-segment path in `e` (the names it may read), as [`mentions`] sees them.
+fn expr_names<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+    match &e.kind {
+        ExprKind::Lit(_) | ExprKind::Error => {}
+        ExprKind::Path(p) => {
+            if p.is_single() {
+                out.push(&p.last().name);
+            }
+        }
+        ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
+            expr_names(x, out)
+        }
+        ExprKind::Binary(_, a, b) | ExprKind::Located(a, b) => {
+            expr_names(a, out);
+            expr_names(b, out);
+        }
+        ExprKind::Call(f, args) => {
+            expr_names(f, out);
+            args.iter().for_each(|a| expr_names(a, out));
+        }
+        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().for_each(|x| expr_names(x, out)),
+        ExprKind::StructLit { fields, .. } => fields.iter().for_each(|f| expr_names(&f.value, out)),
+        ExprKind::If { cond, then, els } => {
+            expr_names(cond, out);
+            block_names(then, out);
+            if let Some(x) = els {
+                expr_names(x, out);
+            }
+        }
+        ExprKind::Match { scrutinee, arms } => {
+            expr_names(scrutinee, out);
+            arms.iter().for_each(|a| expr_names(&a.body, out));
+        }
+        ExprKind::Block(b) => block_names(b, out),
+        ExprKind::Return(x) => {
+            if let Some(x) = x {
+                expr_names(x, out);
+            }
+        }
+    }
+}
+
+fn block_names<'a>(b: &'a Block, out: &mut Vec<&'a str>) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Let { value, .. } => expr_names(value, out),
+            Stmt::Expr(x) => expr_names(x, out),
+            Stmt::Error(_) => {}
+        }
+    }
+    if let Some(t) = &b.tail {
+        expr_names(t, out);
     }
 }

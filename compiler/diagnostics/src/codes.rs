@@ -31,6 +31,10 @@ pub const CODES: &[Code] = &[
         title: "a construct chor does not have (`while`, `loop`, `let mut`, closures), with how to write it",
     },
     Code {
+        code: "E0005",
+        title: "source text nested deeper than the limit (50,000 levels)",
+    },
+    Code {
         code: "E0010",
         title: "an import that cannot be read",
     },

@@ -123,6 +123,8 @@ fn drop_in_background(values: Vec<Box<dyn Send>>) {
         let (tx, rx) = channel::<Batch>();
         std::thread::Builder::new()
             .name("chor-drop".into())
+            // Dropping a syntax tree recurses as deep as it nests.
+            .stack_size(chor_interp::STACK_SIZE)
             .spawn(move || rx.into_iter().for_each(drop))
             .ok()
             .map(|_| Mutex::new(tx))

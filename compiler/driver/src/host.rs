@@ -437,14 +437,17 @@ fn build_native(
             .map(|(_, n, t)| (n.clone(), t.clone()))
             .collect::<Vec<_>>(),
     );
-    let by_id: HashMap<FileId, (String, String)> =
-        files.into_iter().map(|(id, n, t)| (id, (n, t))).collect();
-    let loc_of = |sp: Span| {
-        let (name, text) = by_id
-            .get(&sp.file)
-            .map_or(stdlib_source(sp.file), |(n, t)| (n.as_str(), t.as_str()));
-        let (line, _) = chor_diagnostics::line_col(text, sp.start);
-        format!("{name}:{line}")
+    let by_id: HashMap<FileId, (String, chor_diagnostics::LineIndex)> = files
+        .into_iter()
+        .map(|(id, n, t)| (id, (n, chor_diagnostics::LineIndex::new(&t))))
+        .collect();
+    let loc_of = |sp: Span| match by_id.get(&sp.file) {
+        Some((name, lines)) => format!("{name}:{}", lines.line(sp.start)),
+        None => {
+            let (name, text) = stdlib_source(sp.file);
+            let (line, _) = chor_diagnostics::line_col(text, sp.start);
+            format!("{name}:{line}")
+        }
     };
     let main_roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
     let work = dir.join(".chor-build");

@@ -376,4 +376,157 @@ fn special_and_huge_source_files_are_clear_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
+/// `let A.x = E;` where E is `inner` wrapped `n` times in `open`/`close`.
+fn deep(open: &str, inner: &str, close: &str, n: usize, print: &str) -> String {
+    format!(
+        "choreography main(A, B) {{\n    let A.x = {}{inner}{};\n    A.print({print});\n}}\n",
+        open.repeat(n),
+        close.repeat(n)
+    )
+}
+
+/// Input nested 40,000 levels deep, in every shape, is checked, built and run without a crash
+/// (the phases recurse on a big stack; see docs/language.md, "Limits").
+#[test]
+fn forty_thousand_levels_of_nesting_compile_and_run() {
+    let n = 40_000;
+    let shapes = [
+        ("list", deep("[", "1", "]", n, "\"done\""), "done"),
+        ("tuple", deep("(", "1", ",)", n, "\"done\""), "done"),
+        ("parens", deep("(", "7", ")", n, "to_string(x)"), "7"),
+        ("minus", deep("- ", "7", "", n, "to_string(x)"), "7"),
+        (
+            "minus_odd",
+            deep("- ", "7", "", n + 1, "to_string(x)"),
+            "-7",
+        ),
+        ("not", deep("!", "true", "", n, "to_string(x)"), "true"),
+        ("block", deep("{ ", "7", " }", n, "to_string(x)"), "7"),
+    ];
+    for (name, src, want) in shapes {
+        let path = tmp(&format!("deep-{name}"), &src);
+        let out = chor().arg("check").arg(&path).output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{name}: check failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = chor().arg("run").arg(&path).output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{name}: run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            lines_of(&out),
+            vec![("A".to_owned(), want.to_owned())],
+            "{name}"
+        );
+        let out = chor()
+            .args(["fmt", "--check"])
+            .arg(&path)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{name}: fmt crashed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Nesting beyond the limit is refused with E0005 at its line, whatever makes it deep:
+/// brackets, prefix operators, a chain of infix operators, or all of them.
+#[test]
+fn nesting_beyond_the_limit_is_a_diagnostic_at_its_line() {
+    let n = 50_001;
+    let shapes = [
+        ("list", deep("[", "1", "]", n, "\"done\"")),
+        ("minus", deep("- ", "1", "", n, "to_string(x)")),
+        ("not", deep("!", "true", "", 1_000_000, "to_string(x)")),
+        ("sum", deep("", "1", " + 1", n, "to_string(x)")),
+        ("mixed", deep("-(", "1", ")", n / 2 + 1, "to_string(x)")),
+    ];
+    for (name, src) in shapes {
+        let path = tmp(&format!("toodeep-{name}"), &src);
+        for cmd in ["check", "build", "simulate", "fmt"] {
+            let out = chor().arg(cmd).arg(&path).output().expect("runs");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{name}, {cmd}: {err:.300}");
+            assert!(
+                err.contains("E0005") && err.contains("nested more than 50000 levels deep"),
+                "{name}, {cmd}: {err:.300}"
+            );
+            assert!(
+                err.contains(":2:"),
+                "{name}, {cmd}: not at line 2: {err:.300}"
+            );
+        }
+    }
+}
+
+/// Variables dropped after the last statement that names them (a long body keeps few values
+/// live) still hold their values wherever they are used: shadowing, use in branches and in
+/// later statements, receives; native output equals the interpreter's.
+#[test]
+fn early_drops_keep_values_that_are_used_later() {
+    let src = r#"
+fn twice(s: String) -> String {
+    let a = s ++ s;
+    let b = a ++ "|";
+    let a = b ++ a;
+    let unused = [a, b];
+    a
+}
+
+choreography main(A, B) {
+    let A.s = "a";
+    let A.t = s ++ "b";
+    let A.s = t ++ "c";
+    A.t -> B.u;
+    let B.v = u ++ "!";
+    let A.w = twice(t);
+    if A.s == "abc" {
+        A -> B[Yes];
+        B.print(v);
+        A.print(s);
+    } else {
+        A -> B[No];
+    }
+    A.s -> B.r1;
+    A.s -> B.r2;
+    let A.l = [s, t, w];
+    A.print(to_string(l));
+    B.print(u ++ r1 ++ r2);
+    B.print(v);
+}
+"#;
+    let path = tmp("early-drops", src);
+    let sim = chor().arg("simulate").arg(&path).output().expect("runs");
+    assert!(
+        sim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+    let run = chor().arg("run").arg(&path).output().expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (mut a, mut b) = (lines_of(&sim), lines_of(&run));
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert!(
+        a.contains(&(
+            "A".to_owned(),
+            "[\"abc\", \"ab\", \"abab|abab\"]".to_owned()
+        )),
+        "{a:?}"
+    );
+    assert!(
+        a.contains(&("B".to_owned(), "ababcabc".to_owned())),
+        "{a:?}"
+    );
 }

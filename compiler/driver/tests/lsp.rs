@@ -581,6 +581,12 @@ fn definition_reaches_the_standard_library() {
     std::fs::write(&path, src).expect("write");
     let path = std::fs::canonicalize(&path).expect("canonical");
     let uri = format!("file://{}", path.display());
+/// A document nested 40,000 levels deep is analysed like any other (its phases run on a big
+/// stack in the server too), and one nested beyond the limit gets E0005; the server stays up.
+#[test]
+fn deeply_nested_documents_do_not_crash_the_server() {
+    let dir = std::env::temp_dir().join(format!("chor-lsp-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
     let mut c = Client::start();
     c.result(
         "initialize",
@@ -633,4 +639,29 @@ fn definition_reaches_the_standard_library() {
         c.pending
     );
     let _ = std::fs::remove_dir_all(&dir);
+    for (name, n, want) in [("ok", 40_000, None), ("deep", 60_000, Some("E0005"))] {
+        let path = dir.join(format!("{name}.chor"));
+        let text = format!(
+            "choreography main(A, B) {{\n    let A.x = {}1;\n    A.print(to_string(x));\n}}\n",
+            "- ".repeat(n)
+        );
+        std::fs::write(&path, &text).expect("write");
+        let uri = format!("file://{}", path.display());
+        c.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "chor", "version": 1, "text": text}}),
+        );
+        let diags = c.diagnostics(&uri, |_| true);
+        let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+        assert_eq!(
+            codes,
+            want.into_iter().collect::<Vec<_>>(),
+            "{name}: {diags:?}"
+        );
+        let h = c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 24}}),
+        );
+        assert!(h.get("error").is_none(), "{name}: {h}");
+    }
 }

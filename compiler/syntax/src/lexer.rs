@@ -17,6 +17,11 @@ pub enum LexError {
     UnterminatedComment,
     IntTooLarge,
     BadFloat,
+    /// The text from `start` to `end` is nested deeper than [`crate::MAX_NESTING`] levels.
+    TooDeep {
+        start: usize,
+        end: usize,
+    },
 }
 
 impl fmt::Display for LexError {
@@ -28,6 +33,11 @@ impl fmt::Display for LexError {
             LexError::UnterminatedComment => write!(f, "unterminated block comment"),
             LexError::IntTooLarge => write!(f, "integer literal does not fit in 64-bit Int"),
             LexError::BadFloat => write!(f, "malformed Float literal"),
+            LexError::TooDeep { .. } => write!(
+                f,
+                "this is nested more than {} levels deep",
+                crate::MAX_NESTING
+            ),
         }
     }
 }

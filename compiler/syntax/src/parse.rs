@@ -138,12 +138,75 @@ fn token_text(t: &Token) -> String {
     t.to_string()
 }
 
-/// Runs the grammar over lexed tokens; errors it recovered from go to `recovered`.
+/// The first token at which the tokens nest deeper than [`crate::MAX_NESTING`] levels, if any.
+/// Depth counts the open brackets around a token plus the operators before it in its bracket
+/// since the last `;`, `,`, `=` or `=>` (each prefix or infix operator, and `.`, adds a level
+/// to the syntax tree): an upper bound of the depth of the tree the grammar would build.
+fn too_deep(tokens: &[(usize, Token, usize)]) -> Option<(usize, usize)> {
+    // Operators since the last separator, per open bracket (the bottom one is outside any).
+    let mut ops: Vec<usize> = vec![0];
+    let mut total = 0usize;
+    for (l, t, r) in tokens {
+        match t {
+            Token::LParen | Token::LBracket | Token::LBrace => ops.push(0),
+            Token::RParen | Token::RBracket | Token::RBrace if ops.len() > 1 => {
+                total -= ops.pop().unwrap_or(0);
+            }
+            Token::RParen
+            | Token::RBracket
+            | Token::RBrace
+            | Token::Semi
+            | Token::Comma
+            | Token::Eq
+            | Token::FatArrow => {
+                if let Some(top) = ops.last_mut() {
+                    total -= *top;
+                    *top = 0;
+                }
+            }
+            Token::Minus
+            | Token::Bang
+            | Token::Plus
+            | Token::PlusPlus
+            | Token::Star
+            | Token::Slash
+            | Token::Percent
+            | Token::Lt
+            | Token::Le
+            | Token::Gt
+            | Token::Ge
+            | Token::EqEq
+            | Token::Ne
+            | Token::AndAnd
+            | Token::OrOr
+            | Token::Dot => {
+                if let Some(top) = ops.last_mut() {
+                    *top += 1;
+                    total += 1;
+                }
+            }
+            _ => {}
+        }
+        if ops.len() - 1 + total > crate::MAX_NESTING {
+            return Some((*l, *r));
+        }
+    }
+    None
+}
+
+/// Runs the grammar over lexed tokens; errors it recovered from go to `recovered`. Text nested
+/// deeper than [`crate::MAX_NESTING`] is not parsed (a fatal error): every later phase walks
+/// the syntax tree recursively, and the limit keeps that within the compiler's stack.
 fn parse_tokens(
     file: FileId,
     tokens: &[(usize, Token, usize)],
     recovered: &mut Vec<ErrorRecovery<usize, Token, LexError>>,
 ) -> Result<Vec<Item>, ParseError<usize, Token, LexError>> {
+    if let Some((start, end)) = too_deep(tokens) {
+        return Err(ParseError::User {
+            error: LexError::TooDeep { start, end },
+        });
+    }
     let stream = tokens
         .iter()
         .cloned()
@@ -281,6 +344,18 @@ fn syntax_errors(
             ParseError::InvalidToken { location } => {
                 Diagnostic::error("E0002", "invalid token", sp(file, location, location), "")
             }
+            ParseError::User {
+                error: error @ LexError::TooDeep { start, end },
+            } => Diagnostic::error(
+                "E0005",
+                error.to_string(),
+                sp(file, start, end),
+                "too deep here",
+            )
+            .with_help(format!(
+                "split the expression with `let` bindings; the limit is {} levels",
+                crate::MAX_NESTING
+            )),
             ParseError::User { error } => {
                 Diagnostic::error("E0002", error.to_string(), sp(file, 0, 0), "")
             }
