@@ -92,6 +92,7 @@ fn build(path: &Path) {
             main_roles: &roles,
             fingerprint: [0; 32],
             loc_of: &loc_of,
+            keep_clif: false,
         };
         chor_codegen::compile_role(&prog, lp, &info).expect("compiles");
     }

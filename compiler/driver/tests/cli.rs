@@ -376,6 +376,8 @@ fn special_and_huge_source_files_are_clear_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `let A.x = E;` where E is `inner` wrapped `n` times in `open`/`close`.
 fn deep(open: &str, inner: &str, close: &str, n: usize, print: &str) -> String {
     format!(

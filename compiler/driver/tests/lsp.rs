@@ -581,12 +581,6 @@ fn definition_reaches_the_standard_library() {
     std::fs::write(&path, src).expect("write");
     let path = std::fs::canonicalize(&path).expect("canonical");
     let uri = format!("file://{}", path.display());
-/// A document nested 40,000 levels deep is analysed like any other (its phases run on a big
-/// stack in the server too), and one nested beyond the limit gets E0005; the server stays up.
-#[test]
-fn deeply_nested_documents_do_not_crash_the_server() {
-    let dir = std::env::temp_dir().join(format!("chor-lsp-deep-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
     let mut c = Client::start();
     c.result(
         "initialize",
@@ -639,6 +633,20 @@ fn deeply_nested_documents_do_not_crash_the_server() {
         c.pending
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A document nested 40,000 levels deep is analysed like any other (its phases run on a big
+/// stack in the server too), and one nested beyond the limit gets E0005; the server stays up.
+#[test]
+fn deeply_nested_documents_do_not_crash_the_server() {
+    let dir = std::env::temp_dir().join(format!("chor-lsp-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let mut c = Client::start();
+    c.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
     for (name, n, want) in [("ok", 40_000, None), ("deep", 60_000, Some("E0005"))] {
         let path = dir.join(format!("{name}.chor"));
         let text = format!(

@@ -42,6 +42,7 @@ fn recv(at: usize, from: &str) -> LStmt {
         LKind::Recv {
             from: from.to_owned(),
             var: "x".to_owned(),
+            ty: chor_project::MsgType::any(),
         },
     )
 }
