@@ -5,8 +5,10 @@
 //!
 //! - [`val`]: [`val::Val`], the program's type tables, order, printing, wire conversion;
 //! - [`list`]: lists, compact (`i64` elements) while every element is an `Int`;
+//! - [`library`]: the conversion, text, sorting and index builtins (shared with the interpreter);
 //! - [`ffi`]: the C ABI over values, messaging and process start/stop.
 
 pub mod ffi;
+pub mod library;
 pub mod list;
 pub mod val;
