@@ -13,6 +13,7 @@ mod patterns;
 pub mod program;
 pub mod reuse;
 pub mod stdlib;
+pub mod stdlib_doc;
 pub mod types;
 
 pub use program::{ItemRef, Loader, Program, QualName, Unit};
