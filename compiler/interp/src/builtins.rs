@@ -136,7 +136,7 @@ pub fn call_builtin(
                 .cloned()
                 .collect(),
         ))),
-        (m, n) => match crate::library::call_library(m, n, &args, span) {
+        (m, n) => match crate::library::call_library(m, n, args, span) {
             Some(r) => r,
             None => fault(
                 format!(

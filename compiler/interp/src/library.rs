@@ -39,9 +39,13 @@ fn option(v: Option<Value>) -> Value {
 pub fn call_library(
     module: Option<&str>,
     name: &str,
-    args: &[Value],
+    args: Vec<Value>,
     span: Span,
 ) -> Option<Res<Value>> {
+    if module == Some("list") && matches!(name, "set" | "insert" | "remove") {
+        return Some(edit(name, args, span));
+    }
+    let args = &args[..];
     let text = |i: usize| -> Res<&Arc<str>> { as_str(arg(args, i, span)?, span) };
     let int = |i: usize| -> Res<i64> { as_int(arg(args, i, span)?, span) };
     let num = |i: usize| -> Res<f64> { float(arg(args, i, span)?, span) };
@@ -72,23 +76,30 @@ pub fn call_library(
                 .collect::<Res<Vec<i64>>>()?;
             Ok(Value::Int(lifted(lib::int_sum(ints), span)?))
         })(),
-        ("list", "set" | "insert" | "remove") => (|| {
-            let l = as_list(arg(args, 0, span)?, span)?;
-            let k = lifted(
-                lib::list_index(name, int(1)?, l.len(), name == "insert"),
-                span,
-            )?;
-            let mut v = l.to_vec();
-            match name {
-                "set" => v[k] = arg(args, 2, span)?.clone(),
-                "insert" => v.insert(k, arg(args, 2, span)?.clone()),
-                _ => {
-                    v.remove(k);
-                }
-            }
-            Ok(Value::List(Arc::new(v)))
-        })(),
         _ => return None,
     };
     Some(r)
+}
+
+/// `list::set`, `list::insert` and `list::remove`: in place when the list is not shared.
+fn edit(name: &str, args: Vec<Value>, span: Span) -> Res<Value> {
+    let mut args = args.into_iter();
+    let (Some(Value::List(mut l)), Some(i)) = (args.next(), args.next()) else {
+        return fault("expected a List and an index", span);
+    };
+    let at_end = name == "insert";
+    let k = lifted(
+        lib::list_index(name, as_int(&i, span)?, l.len(), at_end),
+        span,
+    )?;
+    let v = Arc::make_mut(&mut l);
+    match (name, args.next()) {
+        ("set", Some(x)) => v[k] = x,
+        ("insert", Some(x)) => v.insert(k, x),
+        ("remove", None) => {
+            v.remove(k);
+        }
+        _ => return fault("wrong number of arguments", span),
+    }
+    Ok(Value::List(l))
 }

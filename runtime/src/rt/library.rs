@@ -162,42 +162,33 @@ pub fn list_sort(l: Val) -> Result<Val, Fault> {
     Ok(Val::List(Rc::new(sorted)))
 }
 
-fn edit(l: Val, f: impl FnOnce(&mut Vec<Val>)) -> Result<Val, Fault> {
-    let mut v = Rc::unwrap_or_clone(list(l)?).into_vals();
-    f(&mut v);
-    Ok(Val::list(v))
+/// The list, with `k`, the position `op` addresses (the callers edit it through
+/// `Rc::make_mut`: in place when it is not shared, else on a copy).
+fn own(op: &str, l: Val, i: &Val, at_end: bool) -> Result<(Rc<List>, usize), Fault> {
+    let l = list(l)?;
+    let k = list_index(op, int(i)?, l.len(), at_end)?;
+    Ok((l, k))
 }
 
-/// `list::set`: element `i` replaced by `x`.
+/// `list::set`: element `i` replaced by `x` (in place when the list is not shared).
 pub fn list_set(l: Val, i: &Val, x: Val) -> Result<Val, Fault> {
-    let n = match &l {
-        Val::List(xs) => xs.len(),
-        _ => 0,
-    };
-    let k = list_index("set", int(i)?, n, false)?;
-    edit(l, |v| v[k] = x)
+    let (mut l, k) = own("set", l, i, false)?;
+    Rc::make_mut(&mut l).set_at(k, x);
+    Ok(Val::List(l))
 }
 
 /// `list::insert`: `x` placed before element `i` (at the end when `i` is the length).
 pub fn list_insert(l: Val, i: &Val, x: Val) -> Result<Val, Fault> {
-    let n = match &l {
-        Val::List(xs) => xs.len(),
-        _ => 0,
-    };
-    let k = list_index("insert", int(i)?, n, true)?;
-    edit(l, |v| v.insert(k, x))
+    let (mut l, k) = own("insert", l, i, true)?;
+    Rc::make_mut(&mut l).insert_at(k, x);
+    Ok(Val::List(l))
 }
 
 /// `list::remove`: the list without element `i`.
 pub fn list_remove(l: Val, i: &Val) -> Result<Val, Fault> {
-    let n = match &l {
-        Val::List(xs) => xs.len(),
-        _ => 0,
-    };
-    let k = list_index("remove", int(i)?, n, false)?;
-    edit(l, |v| {
-        v.remove(k);
-    })
+    let (mut l, k) = own("remove", l, i, false)?;
+    Rc::make_mut(&mut l).remove_at(k);
+    Ok(Val::List(l))
 }
 
 #[cfg(test)]
@@ -221,6 +212,61 @@ mod tests {
         assert!(float_to_int(2f64.powi(63)).is_err());
         assert_eq!(float_to_int(f64::NAN), Err("float::to_int of NaN".into()));
         assert!(float_to_int(f64::INFINITY).is_err());
+    }
+
+    /// Edits by index agree with `Vec`'s, in both forms of a list, shared or not, and with a
+    /// dropped prefix.
+    #[test]
+    fn edits_by_index_match_vec() {
+        let show = |v: &Val| to_display(v);
+        for start in [vec![1, 2, 3, 4], vec![], vec![7]] {
+            for prefix in [0usize, 1] {
+                let mut model: Vec<Val> = start.iter().map(|x| Val::Int(*x)).collect();
+                let mut l = List::from_ints(start.clone());
+                l.drop_front(prefix);
+                model.drain(..prefix.min(model.len()));
+                let mut v = Val::List(Rc::new(l));
+                let keep = v.clone(); // a second reference: the first edit must copy
+                let ops: [(&str, i64, Val); 6] = [
+                    ("insert", 0, Val::Int(9)),
+                    ("set", 0, Val::str("s")),
+                    ("insert", 1, Val::Int(5)),
+                    ("remove", 0, Val::Unit),
+                    ("insert", 2, Val::Float(0.5)),
+                    ("set", 1, Val::Int(-1)),
+                ];
+                for (op, i, x) in ops {
+                    let len = model.len();
+                    let r = match op {
+                        "set" => list_set(v.clone(), &Val::Int(i), x.clone()),
+                        "insert" => list_insert(v.clone(), &Val::Int(i), x.clone()),
+                        _ => list_remove(v.clone(), &Val::Int(i)),
+                    };
+                    let ok = list_index(op, i, len, op == "insert");
+                    match (r, ok) {
+                        (Ok(nv), Ok(k)) => {
+                            match op {
+                                "set" => model[k] = x,
+                                "insert" => model.insert(k, x),
+                                _ => {
+                                    model.remove(k);
+                                }
+                            }
+                            v = nv;
+                        }
+                        (Err(a), Err(b)) => assert_eq!(a, b),
+                        (r, ok) => panic!("{op} {i}: {r:?} vs {ok:?}"),
+                    }
+                    assert_eq!(show(&v), show(&Val::list(model.clone())), "{op} {i}");
+                }
+                let kept: Vec<Val> = start.iter().skip(prefix).map(|x| Val::Int(*x)).collect();
+                assert_eq!(
+                    show(&keep),
+                    show(&Val::list(kept)),
+                    "the shared copy is unchanged"
+                );
+            }
+        }
     }
 
     #[test]
