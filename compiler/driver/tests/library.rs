@@ -108,3 +108,46 @@ fn library_faults_name_the_line_of_the_call_in_every_back_end() {
         assert_fault_everywhere(name, expr, message);
     }
 }
+
+/// Lists whose declared element type the native back end uses (`List<Int>`, `List<String>`)
+/// stay correct through the library's edits and sorts, in every back end.
+#[test]
+fn edits_and_sorts_of_declared_lists_agree_in_every_back_end() {
+    let src = r#"fn total(xs: List<Int>, i: Int, acc: Int) -> Int {
+    match list::get(xs, i) {
+        Some(x) => total(xs, i + 1, acc + x),
+        None => acc,
+    }
+}
+
+fn names(xs: List<String>) -> List<String> {
+    let ys: List<String> = list::insert(list::set(xs, 0, "z"), 1, "m");
+    list::sort(list::remove(ys, 2))
+}
+
+choreography main(A, B) {
+    let A.xs: List<Int> = [5, 1, 4];
+    let A.ys: List<Int> = list::sort(list::insert(list::set(list::remove(xs, 0), 0, 7), 2, 3));
+    A.print(ys);
+    A.print(total(list::sort(ys), 0, 0));
+    A.print(list::get(list::sort(ys), 0));
+    A.print(names(["a", "b", "c"]));
+    A.print(list::set([1.5, 2.0], 0, 1.0) == [1.0, 2.0]);
+}
+"#;
+    let dir = temp_dir("typed");
+    let path = dir.join("typed.chor");
+    std::fs::write(&path, src).expect("write");
+    let want = "[A] [3, 4, 7]\n[A] 14\n[A] Some(3)\n[A] [\"c\", \"m\", \"z\"]\n[A] true\n";
+    for args in [
+        &["simulate"][..],
+        &["run", "--backend", "interp"],
+        &["run", "--backend", "native"],
+    ] {
+        let out = chor().args(args).arg(&path).output().expect("chor runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
