@@ -14,6 +14,7 @@ mod patterns;
 pub mod program;
 pub mod reuse;
 pub mod stdlib;
+pub mod stdlib_doc;
 pub mod types;
 
 pub use msg_types::{CommTypes, comm_types};

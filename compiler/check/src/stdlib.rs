@@ -32,6 +32,11 @@ pub const SOURCES: &[(Option<&str>, &str, &str)] = &[
         "<stdlib>/int.chor",
         include_str!("../../../stdlib/int.chor"),
     ),
+    (
+        Some("float"),
+        "<stdlib>/float.chor",
+        include_str!("../../../stdlib/float.chor"),
+    ),
 ];
 
 /// File ids of the standard library count down from the top of the id space.

@@ -412,7 +412,7 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// The declared type of an expression's value, where a declaration says it: a variable
     /// with a declared type, a call of a function with a declared result (free of its generic
-    /// parameters), and `list::push/take/drop` of such a list.
+    /// parameters), and `list::push/take/drop/sort/set/insert/remove` of such a list.
     fn decl_type(&self, e: &Expr) -> Option<Type> {
         match &e.kind {
             ExprKind::Path(p) if p.is_single() => {
@@ -430,7 +430,8 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let (_, r) = prog.lookup_fn(self.module.as_deref(), p)?;
                 let def = prog.fn_def(r)?;
                 if def.body.is_none() {
-                    let same = ["push", "take", "drop"].contains(&def.name.name.as_str());
+                    let same = ["push", "take", "drop", "sort", "set", "insert", "remove"]
+                        .contains(&def.name.name.as_str());
                     return if same && prog.module_of(r) == Some("list") && !a.is_empty() {
                         self.decl_type(&a[0])
                     } else {

@@ -136,12 +136,15 @@ pub fn call_builtin(
                 .cloned()
                 .collect(),
         )),
-        (m, n) => fault(
-            format!(
-                "no implementation of builtin `{}{n}`",
-                m.map(|m| format!("{m}::")).unwrap_or_default()
+        (m, n) => match crate::library::call_library(m, n, args, span) {
+            Some(r) => r,
+            None => fault(
+                format!(
+                    "no implementation of builtin `{}{n}`",
+                    m.map(|m| format!("{m}::")).unwrap_or_default()
+                ),
+                span,
             ),
-            span,
-        ),
+        },
     }
 }

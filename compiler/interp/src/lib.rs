@@ -4,6 +4,7 @@
 pub mod builtins;
 pub mod eval;
 pub mod global;
+pub mod library;
 pub mod local;
 pub mod value;
 pub mod wire;

@@ -20,6 +20,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::library;
 use super::list::{List, View as ListView};
 use super::val::*;
 use super::wire::RecvError;
@@ -859,6 +860,22 @@ builtin!(chor_b_map_get(m, k) map_get(m, &k));
 builtin!(chor_b_map_remove(m, k) map_remove(m, &k));
 builtin!(chor_b_map_len(m) map_len(m));
 builtin!(chor_b_map_keys(m) map_keys(m));
+builtin!(chor_b_float_from_int(x) library::float_from_int(&x));
+builtin!(chor_b_float_to_int(x) library::float_to_int_v(&x));
+builtin!(chor_b_float_sqrt(x) library::float_sqrt(&x));
+builtin!(chor_b_float_floor(x) library::float_floor(&x));
+builtin!(chor_b_string_trim(s) library::string_trim(&s));
+builtin!(chor_b_string_replace(s, a, b) library::string_replace(&s, &a, &b));
+builtin!(chor_b_string_slice(s, a, b) library::string_slice(&s, &a, &b));
+builtin!(chor_b_string_find(s, n) library::string_find(&s, &n));
+builtin!(chor_b_string_to_upper(s) library::string_to_upper(&s));
+builtin!(chor_b_string_to_lower(s) library::string_to_lower(&s));
+builtin!(chor_b_string_to_float(s) library::string_to_float(&s));
+builtin!(chor_b_list_sort(l) library::list_sort(l));
+builtin!(chor_b_list_sum(l) library::list_sum(l));
+builtin!(chor_b_list_set(l, i, x) library::list_set(l, &i, x));
+builtin!(chor_b_list_insert(l, i, x) library::list_insert(l, &i, x));
+builtin!(chor_b_list_remove(l, i) library::list_remove(l, &i));
 
 /// The runtime symbol and arity of a `#[builtin]` function, by module and name.
 pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str, usize)> {
@@ -883,6 +900,22 @@ pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str,
         ((Some("map"), "remove"), ("chor_b_map_remove", 2)),
         ((Some("map"), "len"), ("chor_b_map_len", 1)),
         ((Some("map"), "keys"), ("chor_b_map_keys", 1)),
+        ((Some("float"), "from_int"), ("chor_b_float_from_int", 1)),
+        ((Some("float"), "to_int"), ("chor_b_float_to_int", 1)),
+        ((Some("float"), "sqrt"), ("chor_b_float_sqrt", 1)),
+        ((Some("float"), "floor"), ("chor_b_float_floor", 1)),
+        ((Some("string"), "trim"), ("chor_b_string_trim", 1)),
+        ((Some("string"), "replace"), ("chor_b_string_replace", 3)),
+        ((Some("string"), "slice"), ("chor_b_string_slice", 3)),
+        ((Some("string"), "find"), ("chor_b_string_find", 2)),
+        ((Some("string"), "to_upper"), ("chor_b_string_to_upper", 1)),
+        ((Some("string"), "to_lower"), ("chor_b_string_to_lower", 1)),
+        ((Some("string"), "to_float"), ("chor_b_string_to_float", 1)),
+        ((Some("list"), "sort"), ("chor_b_list_sort", 1)),
+        ((Some("list"), "sum"), ("chor_b_list_sum", 1)),
+        ((Some("list"), "set"), ("chor_b_list_set", 3)),
+        ((Some("list"), "insert"), ("chor_b_list_insert", 3)),
+        ((Some("list"), "remove"), ("chor_b_list_remove", 2)),
     ]
     .into_iter()
     .collect();

@@ -399,6 +399,57 @@ impl List {
         }
     }
 
+    /// Replaces element `i` (`i < len`), in place.
+    pub fn set_at(&mut self, i: usize, x: Val) {
+        match (&mut self.store, x) {
+            (Store::Ints(v), Val::Int(n)) => v[self.start + i] = n,
+            (_, x) => {
+                self.generalize(0);
+                if let Store::Vals(v) = &mut self.store {
+                    v[self.start + i] = x;
+                }
+            }
+        }
+    }
+
+    /// Puts `x` before element `i` (`i <= len`), shifting the rest.
+    pub fn insert_at(&mut self, i: usize, x: Val) {
+        match x {
+            Val::Int(n) if self.is_ints() => {
+                self.int_room(1);
+                let s = self.start;
+                if let Store::Ints(v) = &mut self.store {
+                    v.copy_within(s + i..s + self.len, s + i + 1);
+                    v[s + i] = n;
+                }
+                self.len += 1;
+            }
+            x => {
+                self.generalize(1);
+                if let Store::Vals(v) = &mut self.store {
+                    v.insert(self.start + i, x);
+                }
+            }
+        }
+        self.sync();
+    }
+
+    /// Removes element `i` (`i < len`), shifting the rest.
+    pub fn remove_at(&mut self, i: usize) {
+        let s = self.start;
+        match &mut self.store {
+            Store::Ints(v) => {
+                v.copy_within(s + i + 1..s + self.len, s + i);
+                self.len -= 1;
+            }
+            Store::Vals(v) => {
+                v.remove(s + i);
+            }
+        }
+        self.sync();
+        self.shrink_if_sparse();
+    }
+
     /// A new list with copies of elements `from..to` (clamped to the length).
     pub fn slice(&self, from: usize, to: usize) -> List {
         let to = to.min(self.len);

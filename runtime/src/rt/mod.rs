@@ -7,9 +7,11 @@
 //! - [`list`]: lists, compact (`i64` elements) while every element is an `Int`;
 //! - [`wire`]: received frames decoded straight into typed values, and the depth check of
 //!   values to send;
+//! - [`library`]: the conversion, text, sorting and index builtins (shared with the interpreter);
 //! - [`ffi`]: the C ABI over values, messaging and process start/stop.
 
 pub mod ffi;
+pub mod library;
 pub mod list;
 pub mod val;
 pub mod wire;
