@@ -660,7 +660,12 @@ fn deeply_nested_documents_do_not_crash_the_server() {
             json!({"textDocument": {"uri": uri, "languageId": "chor", "version": 1, "text": text}}),
         );
         let diags = c.diagnostics(&uri, |_| true);
-        let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+        // Errors only: `B` takes no part, which is a warning here.
+        let codes: Vec<&str> = diags
+            .iter()
+            .filter(|d| d["severity"] == 1)
+            .filter_map(|d| d["code"].as_str())
+            .collect();
         assert_eq!(
             codes,
             want.into_iter().collect::<Vec<_>>(),
