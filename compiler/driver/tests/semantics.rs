@@ -55,7 +55,12 @@ fn run(args: &[&str], path: &Path) -> Outcome {
     Outcome {
         lines: by_role(&out.stdout),
         status: out.status.code(),
-        error: stderr.lines().next().unwrap_or("").to_owned(),
+        // The checker's warnings come first; the fault is the first `error:` line.
+        error: stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or("")
+            .to_owned(),
     }
 }
 
