@@ -321,23 +321,22 @@ impl DeployConfig {
 
     /// The address `role` is dialled at (resolved now), or a clear error.
     pub fn addr_of(&self, role: &str) -> Result<SocketAddr, ConfigError> {
-        let e = self.endpoint(role)?;
-        e.dial_addr().map_err(|reason| {
-            self.error(
-                e.line,
-                ConfigErrorKind::BadAddress {
-                    role: role.to_string(),
-                    address: e.address.clone(),
-                    reason,
-                },
-            )
-        })
+        self.socket_addr(role, Endpoint::dial_addr)
     }
 
     /// The address `role` binds, or a clear error.
     pub fn listen_of(&self, role: &str) -> Result<SocketAddr, ConfigError> {
+        self.socket_addr(role, Endpoint::listen_addr)
+    }
+
+    /// One of `role`'s addresses, with the file's line in the error when it is bad.
+    fn socket_addr(
+        &self,
+        role: &str,
+        which: impl Fn(&Endpoint) -> Result<SocketAddr, String>,
+    ) -> Result<SocketAddr, ConfigError> {
         let e = self.endpoint(role)?;
-        e.listen_addr().map_err(|reason| {
+        which(e).map_err(|reason| {
             self.error(
                 e.line,
                 ConfigErrorKind::BadAddress {
