@@ -25,17 +25,20 @@ fn program(expr: &str) -> String {
     )
 }
 
+/// The command line of each back end: the reference interpreter, projected and native runs.
+const BACK_ENDS: [&[&str]; 3] = [
+    &["simulate"],
+    &["run", "--backend", "interp"],
+    &["run", "--backend", "native"],
+];
+
 /// Runs `expr` in every back end; each must print the first line only, exit with status 1 and
 /// report `message` at line 3 of the file.
 fn assert_fault_everywhere(name: &str, expr: &str, message: &str) {
     let dir = temp_dir(name);
     let path = dir.join(format!("{name}.chor"));
     std::fs::write(&path, program(expr)).expect("write");
-    for args in [
-        &["simulate"][..],
-        &["run", "--backend", "interp"],
-        &["run", "--backend", "native"],
-    ] {
+    for args in BACK_ENDS {
         let out = chor().args(args).arg(&path).output().expect("chor runs");
         let err = String::from_utf8_lossy(&out.stderr);
         let what = format!("{name} with {args:?}");
@@ -139,11 +142,7 @@ choreography main(A, B) {
     let path = dir.join("typed.chor");
     std::fs::write(&path, src).expect("write");
     let want = "[A] [3, 4, 7]\n[A] 14\n[A] Some(3)\n[A] [\"c\", \"m\", \"z\"]\n[A] true\n";
-    for args in [
-        &["simulate"][..],
-        &["run", "--backend", "interp"],
-        &["run", "--backend", "native"],
-    ] {
+    for args in BACK_ENDS {
         let out = chor().args(args).arg(&path).output().expect("chor runs");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{args:?}: {err}");
