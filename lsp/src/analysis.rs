@@ -26,6 +26,8 @@ pub trait Analysis: Send {
     fn diagnostics(&self, root: FileId) -> Arc<Vec<Diagnostic>>;
     /// The assembled program rooted at `root` (its imports and the standard library).
     fn program(&self, root: FileId) -> Arc<Program>;
+    /// The same program with the resolved program of its checks attached (for projection).
+    fn resolved(&self, root: FileId) -> Arc<Program>;
     /// The static checks of that program, with hovers and references.
     fn checked(&self, root: FileId) -> Arc<Checked>;
 }

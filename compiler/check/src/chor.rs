@@ -6,6 +6,7 @@
 //! where it lives and which communication would bring it over.
 
 use crate::cx::{Checker, Class, NO_ROLE, RoleId, UNKNOWN_ROLE, Why, suggest};
+use crate::ir::Res;
 use crate::program::ItemRef;
 use crate::types::Ty;
 use chor_diagnostics::{Diagnostic, Span};
@@ -38,9 +39,9 @@ impl<'p> Checker<'p> {
         for (name, span) in &sig.roles {
             self.hover(*span, || format!("role {name} of {}", sig.name));
         }
-        for (p, (_, ty, role, _)) in c.params.iter().zip(sig.params.iter()) {
+        for (k, (p, (_, ty, role, _))) in c.params.iter().zip(sig.params.iter()).enumerate() {
             if let Some(r) = role {
-                self.bind_var(&p.name, ty.clone(), *r as RoleId);
+                self.bind_var(&p.name, ty.clone(), *r as RoleId, Res::Param(k as u32));
             }
         }
         self.early_returns = 0;
@@ -192,10 +193,13 @@ impl<'p> Checker<'p> {
                 value,
             } => {
                 let r = self.role_of(role);
+                self.note_roles(s.id, vec![r]);
                 self.let_binding(pat, ty.as_ref(), value, r, r);
             }
             ChorStmtKind::Comm { from, expr, to } => {
                 let r = self.role_of(from);
+                let mut roles = vec![r];
+                let stmt = s.id;
                 let t = self.expr_at(r, expr);
                 self.record_comm(s.span, &t);
                 self.check_class(&t, Class::Message, expr.span, "->", true);
@@ -234,13 +238,17 @@ impl<'p> Checker<'p> {
                         );
                     }
                     seen.push((s, rc.role.span));
+                    roles.push(s);
                     if s != UNKNOWN_ROLE {
-                        self.bind_var(&rc.var, t.clone(), s);
+                        self.bind_var(&rc.var, t.clone(), s, Res::Local(rc.id));
                     }
                 }
+                self.note_roles(stmt, roles);
             }
             ChorStmtKind::Select { from, to, label } => {
                 let r = self.role_of(from);
+                let mut roles = vec![r];
+                let stmt = s.id;
                 let mut seen: Vec<(RoleId, Span)> = Vec::new();
                 for t in to {
                     let s = self.role_of(t);
@@ -272,11 +280,14 @@ impl<'p> Checker<'p> {
                         );
                     }
                     seen.push((s, t.span));
+                    roles.push(s);
                 }
+                self.note_roles(stmt, roles);
                 self.hover(label.span, || format!("selection label {}", label.name));
             }
             ChorStmtKind::Effect { role, expr } => {
                 let r = self.role_of(role);
+                self.note_roles(s.id, vec![r]);
                 self.expr_at(r, expr);
             }
             ChorStmtKind::If {
@@ -286,6 +297,7 @@ impl<'p> Checker<'p> {
                 els,
             } => {
                 let r = self.role_of(role);
+                self.note_roles(s.id, vec![r]);
                 let saved = self.role;
                 self.role = r;
                 self.expect(cond, &Ty::bool(), Why::None);
@@ -301,6 +313,7 @@ impl<'p> Checker<'p> {
                 arms,
             } => {
                 let r = self.role_of(role);
+                self.note_roles(s.id, vec![r]);
                 let st = self.expr_at(r, scrutinee);
                 let mut rows = Vec::new();
                 for arm in arms {
@@ -313,9 +326,10 @@ impl<'p> Checker<'p> {
                 }
                 self.check_match(&st, &rows, scrutinee.span);
             }
-            ChorStmtKind::Call { call, bind } => self.chor_call(call, bind.as_ref()),
+            ChorStmtKind::Call { call, bind } => self.chor_call(s.id, call, bind.as_ref()),
             ChorStmtKind::Return { role, expr } => {
                 let r = self.role_of(role);
+                self.note_roles(s.id, vec![r]);
                 let t = self.expr_at(r, expr);
                 match self.chor_ret.clone() {
                     None => {
@@ -400,8 +414,22 @@ impl<'p> Checker<'p> {
         }
     }
 
-    fn chor_call(&mut self, call: &ChorCall, bind: Option<&(Ident, Pattern, Option<Type>)>) {
+    fn chor_call(
+        &mut self,
+        stmt: NodeId,
+        call: &ChorCall,
+        bind: Option<&(Ident, Pattern, Option<Type>)>,
+    ) {
         let roles: Vec<RoleId> = call.roles.iter().map(|r| self.role_of(r)).collect();
+        // The roles passed, then the role that binds the result (resolved again below, where
+        // it is checked; resolving a role reports nothing new).
+        let mut noted = roles.clone();
+        if let Some((srole, _, _)) = bind
+            && let Some(k) = self.roles.iter().position(|(n, _)| *n == srole.name)
+        {
+            noted.push(k as RoleId);
+        }
+        self.note_roles(stmt, noted);
         let callee = &call.callee;
         let sig = self
             .p

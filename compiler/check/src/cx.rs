@@ -80,6 +80,8 @@ pub struct VarInfo {
     pub role: RoleId,
     pub ty: Ty,
     pub def: Span,
+    /// The binding, as the resolved program names it.
+    pub binding: crate::ir::Res,
     /// Whether any expression reads it (W0003 otherwise).
     pub used: bool,
 }
@@ -227,6 +229,12 @@ pub struct Checker<'p> {
     pub tables: bool,
     /// The type of each comm statement, when [`crate::msg_types::comm_types`] records them.
     pub comms: Option<Vec<(Span, Ty)>>,
+    /// What the resolved program records of the body being checked (with the tables only).
+    pub(crate) rec: Option<crate::ir::Recorder>,
+    /// The resolution of the last path or struct literal checked, taken by [`Checker::expr`].
+    pub(crate) last_res: crate::ir::Res,
+    /// The definition of each user type, by `AdtId`.
+    pub adt_items: Vec<ItemRef>,
 }
 
 impl<'p> Checker<'p> {
@@ -256,6 +264,9 @@ impl<'p> Checker<'p> {
             used_lines: std::cell::Cell::new(false),
             tables: true,
             comms: None,
+            rec: None,
+            last_res: crate::ir::Res::None,
+            adt_items: Vec::new(),
         }
     }
 
@@ -568,9 +579,13 @@ impl<'p> Checker<'p> {
         }
     }
 
-    pub fn bind_var(&mut self, id: &Ident, ty: Ty, role: RoleId) {
+    /// Bind a variable at `role`; `binding` is how the resolved program names it.
+    pub fn bind_var(&mut self, id: &Ident, ty: Ty, role: RoleId, binding: crate::ir::Res) {
         if !self.in_stdlib {
             crate::naming::check_snake(self, id, "variable");
+        }
+        if let crate::ir::Res::Local(node) = binding {
+            self.note_binding(node, &ty, role);
         }
         self.hover_var(id.span, &id.name, &ty, role);
         self.scope.bind(VarInfo {
@@ -578,6 +593,7 @@ impl<'p> Checker<'p> {
             role,
             ty,
             def: id.span,
+            binding,
             used: false,
         });
     }

@@ -18,7 +18,17 @@ impl<'p> Checker<'p> {
         t
     }
 
+    /// The type of `e` (noting its resolution, type and role when recording).
     pub fn expr(&mut self, e: &Expr) -> Ty {
+        let t = self.expr_kind(e);
+        let res = std::mem::take(&mut self.last_res);
+        if self.rec.is_some() {
+            self.note(e.id, res, Some(&t));
+        }
+        t
+    }
+
+    fn expr_kind(&mut self, e: &Expr) -> Ty {
         match &e.kind {
             ExprKind::Lit(l) => lit_ty(l),
             ExprKind::Path(p) => self.path_expr(p),
@@ -311,6 +321,7 @@ impl<'p> Checker<'p> {
             self.scope.vars[id as usize].used = true;
             let v = &self.scope.vars[id as usize];
             let (ty, def, role) = (v.ty.clone(), v.def, v.role);
+            self.last_res = v.binding;
             self.reference(seg.span, def);
             self.hover_var(seg.span, &seg.name, &ty, role);
             return ty;
@@ -318,6 +329,12 @@ impl<'p> Checker<'p> {
         if let Some((_, r)) = self.p.lookup_fn(self.module, p) {
             if let Some(sig) = self.env.fns.get(&r).cloned() {
                 self.reference(seg.span, sig.name_span);
+                let builtin = self.p.fn_def(r).is_some_and(|d| d.body.is_none());
+                self.last_res = if builtin {
+                    crate::ir::Res::Builtin(r)
+                } else {
+                    crate::ir::Res::Fn(r)
+                };
                 let inst = self.instantiate(&sig.generics);
                 let params: Vec<Ty> = sig.params.iter().map(|(_, t)| t.subst(&inst)).collect();
                 let ret = sig.ret.subst(&inst);
@@ -359,6 +376,7 @@ impl<'p> Checker<'p> {
             else {
                 return Ty::Error;
             };
+            self.last_res = self.variant_res(id, vi);
             return self.variant_ctor_ty(id, vi, seg.span);
         }
         if !p.is_single() {
@@ -859,6 +877,7 @@ impl<'p> Checker<'p> {
                 )),
             );
         }
+        self.last_res = crate::ir::Res::Struct(r);
         Ty::Con(TyCon::Adt(id), inst.into_iter().map(|(_, t)| t).collect())
     }
 

@@ -104,6 +104,7 @@ impl<'p> Checker<'p> {
                 kind: AdtKind::Struct(Vec::new()),
             });
             self.env.adt_of.insert(ItemRef { unit: *u, item: *i }, id);
+            self.adt_items.push(ItemRef { unit: *u, item: *i });
         }
         for (u, i, item) in &items {
             let module = self.p.units[*u].module.as_deref();
@@ -399,8 +400,13 @@ impl<'p> Checker<'p> {
         self.begin_body(unit.module.as_deref(), sig.generics.clone());
         let ret_span = f.ret.as_ref().map_or(f.name.span, |t| t.span());
         self.ret = Some((sig.ret.clone(), ret_span));
-        for (p, (_, ty)) in f.params.iter().zip(sig.params.iter()) {
-            self.bind_var(&p.name, ty.clone(), crate::cx::NO_ROLE);
+        for (k, (p, (_, ty))) in f.params.iter().zip(sig.params.iter()).enumerate() {
+            self.bind_var(
+                &p.name,
+                ty.clone(),
+                crate::cx::NO_ROLE,
+                crate::ir::Res::Param(k as u32),
+            );
         }
         let t = self.expr(body);
         let why = if f.ret.is_some() {

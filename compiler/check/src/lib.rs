@@ -7,6 +7,7 @@
 mod chor;
 mod cx;
 mod expr;
+pub mod ir;
 mod items;
 pub mod msg_types;
 mod naming;
@@ -17,6 +18,7 @@ pub mod stdlib;
 pub mod stdlib_doc;
 pub mod types;
 
+pub use ir::{Binding, Ir, ItemIr, Res};
 pub use msg_types::{CommTypes, comm_types};
 pub use program::{ItemRef, Loader, Program, QualName, Unit};
 pub use reuse::Reuse;
@@ -36,6 +38,9 @@ pub struct Checked {
     /// (use site, definition site) for variables (per role), functions, types, fields,
     /// variants, choreographies and roles.
     pub references: Vec<(Span, Span)>,
+    /// The resolved, typed program (see [`ir`]): what every name resolves to, the type and
+    /// the role of every expression and binding, the roles of every statement.
+    pub ir: Ir,
 }
 
 impl Checked {
@@ -55,6 +60,8 @@ struct ItemResult {
     diags: Vec<Diagnostic>,
     hovers: Vec<(Span, Arc<str>)>,
     references: Vec<(Span, Span)>,
+    /// The item's resolved table (with the tables only).
+    ir: Option<Arc<ItemIr>>,
     /// A message quotes a line number.
     used_lines: bool,
 }
@@ -101,10 +108,14 @@ fn run(
     };
     let mut cx = cx::Checker::new(p, &line_of);
     cx.tables = tables;
+    if tables {
+        cx.rec = Some(ir::Recorder::default());
+    }
     cx.report_duplicates();
     cx.collect_adts();
     cx.collect_sigs();
     naming::check_items(&mut cx);
+    let mut ir = Ir::default();
     let mut cache = CheckCache {
         tables,
         items: Vec::with_capacity(p.units.len()),
@@ -145,10 +156,14 @@ fn run(
                         diags: cx.diags[diags..].to_vec(),
                         hovers: cx.hovers[hovers..].to_vec(),
                         references: cx.refs[refs..].to_vec(),
+                        ir: cx.finish_item().map(Arc::new),
                         used_lines: cx.used_lines.get(),
                     }
                 }
             };
+            if let Some(item_ir) = &result.ir {
+                ir.items.insert(r, Arc::clone(item_ir));
+            }
             results.push(Some(result));
         }
         cache.items.push(results);
@@ -168,6 +183,7 @@ fn run(
         diagnostics,
         hovers: cx.hovers,
         references: cx.refs,
+        ir,
     };
     (checked, cache)
 }
@@ -234,6 +250,8 @@ fn moved(old: &ItemResult, reuse: &Reuse, tables: bool) -> Option<ItemResult> {
         diags,
         hovers,
         references,
+        // Ids and item references, no spans: valid as they are.
+        ir: if tables { old.ir.clone() } else { None },
         used_lines: old.used_lines,
     })
 }

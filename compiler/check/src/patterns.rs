@@ -50,6 +50,8 @@ impl<'p> Checker<'p> {
                         .get(&enum_name)
                         .and_then(|r| self.env.adt_of.get(r))
                 {
+                    let res = self.variant_res(adt, vi);
+                    self.note(p.id, res, None);
                     return self.variant_pattern(
                         adt,
                         vi,
@@ -75,7 +77,7 @@ impl<'p> Checker<'p> {
                     );
                 }
                 bound.push(id.clone());
-                self.bind_var(id, expected.clone(), role);
+                self.bind_var(id, expected.clone(), role, crate::ir::Res::Local(p.id));
                 Pat::Wild
             }
             PatternKind::Lit(l) => {
@@ -121,8 +123,11 @@ impl<'p> Checker<'p> {
                         .map(|a| (*a, vi))
                 });
                 match adt {
-                    Some((adt, vi)) => self
-                        .variant_pattern(adt, vi, seg, args, p.span, expected, role, bound, false),
+                    Some((adt, vi)) => {
+                        let res = self.variant_res(adt, vi);
+                        self.note(p.id, res, None);
+                        self.variant_pattern(adt, vi, seg, args, p.span, expected, role, bound, false)
+                    }
                     None => {
                         let mut d = Diagnostic::error(
                             "E0104",

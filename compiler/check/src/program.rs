@@ -69,6 +69,10 @@ pub struct Program {
     pub duplicates: Vec<(Span, Span, String)>,
     /// The text of each file, when known (for line numbers in messages).
     pub sources: HashMap<FileId, Arc<str>>,
+    /// The resolved program the checker published for this program ([`crate::ir`]): empty
+    /// as assembled, filled by [`Program::resolve`] (or the database's `resolved` query).
+    /// Every phase after the checks reads names, types and roles here.
+    pub ir: Arc<crate::ir::Ir>,
 }
 
 /// How the program finds imported files (the driver supplies file access).
@@ -107,6 +111,16 @@ impl Program {
             _ => None,
         }
     }
+    /// Attach the resolved program the checks publish (running them, with their tables).
+    pub fn resolve(&mut self) {
+        self.ir = Arc::new(crate::check_program(self).ir);
+    }
+
+    /// The resolved table of an item.
+    pub fn ir_of(&self, r: ItemRef) -> &crate::ir::ItemIr {
+        self.ir.item(r)
+    }
+
     /// Record the text of a file (the driver does this for the root file).
     pub fn add_source(&mut self, file: FileId, text: &str) {
         self.sources.insert(file, Arc::from(text));
@@ -335,10 +349,14 @@ impl Program {
             }
             // Only the items that change are copied; the others stay shared with the parse.
             for item in &mut Arc::make_mut(&mut unit.ast).items {
-                if needed(item)
-                    && let Item::Chor(c) = Arc::make_mut(item)
-                {
-                    desugar_block(&mut c.body, &is_chor);
+                if needed(item) {
+                    let item = Arc::make_mut(item);
+                    if let Item::Chor(c) = item {
+                        desugar_block(&mut c.body, &is_chor);
+                    }
+                    // The rewritten statements hold new nodes: number the item again (the
+                    // same text is always rewritten and numbered the same way).
+                    chor_syntax::ids::number_item(item);
                 }
             }
         }
@@ -434,7 +452,7 @@ impl Loader for MemoryLoader {
     }
 }
 
-/// Assemble a single in-memory source (file id 0) with in-memory imports.
+/// Assemble a single in-memory source (file id 0) with in-memory imports, and resolve it.
 pub fn from_source(name: &str, src: &str, imports: Vec<(String, String)>) -> Program {
     let parsed = Arc::new(parse(FileId(0), src));
     let mut p = Program::assemble(
@@ -444,5 +462,6 @@ pub fn from_source(name: &str, src: &str, imports: Vec<(String, String)>) -> Pro
         &mut MemoryLoader { files: imports },
     );
     p.add_source(FileId(0), src);
+    p.resolve();
     p
 }

@@ -354,6 +354,17 @@ pub fn checked(db: &dyn Db, root: SourceFile) -> Arc<chor_check::Checked> {
     checked
 }
 
+/// The program with the resolved program the checks publish attached (`Program::ir`): what
+/// every phase after the checks reads.
+#[salsa::tracked(returns(clone))]
+pub fn resolved(db: &dyn Db, root: SourceFile) -> Arc<Program> {
+    let mut prog = (*program(db, root)).clone();
+    prog.ir = Arc::new(checked(db, root).ir.clone());
+    let prog = Arc::new(prog);
+    db.drop_later(Box::new(prog.clone()));
+    prog
+}
+
 /// Every diagnostic of `chor check` (syntax, imports, types, locations, knowledge of choice).
 #[salsa::tracked(returns(clone))]
 pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {

@@ -151,12 +151,14 @@ impl Loader for PayloadLoader<'_> {
 pub fn payload_program(p: &Payload) -> Option<Program> {
     let (name, text) = p.files.first()?;
     let parsed = Arc::new(chor_syntax::parse(FileId(0), text));
-    Some(Program::assemble(
+    let mut prog = Program::assemble(
         FileId(0),
         name,
         parsed,
         &mut PayloadLoader { files: &p.files },
-    ))
+    );
+    prog.resolve();
+    Some(prog)
 }
 
 /// Payload file names and source lines for the location table.

@@ -65,7 +65,7 @@ impl Session {
         render(diags, &self.db, self.color)
     }
 
-    /// Check, print diagnostics to stderr; Ok(program) when there are no errors.
+    /// Check, print diagnostics to stderr; Ok(the resolved program) when there are no errors.
     pub fn checked(&self) -> Result<std::sync::Arc<Program>, i32> {
         let diags = self.diagnostics();
         if !diags.is_empty() {
@@ -80,7 +80,7 @@ impl Session {
             );
             return Err(1);
         }
-        let prog = self.program();
+        let prog = db::resolved(&self.db, self.root);
         if prog.chor("main").is_none() {
             eprintln!(
                 "error: {} has no `choreography main(...)` to run",

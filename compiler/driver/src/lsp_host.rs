@@ -46,6 +46,13 @@ impl chor_lsp::Analysis for Database {
         }
     }
 
+    fn resolved(&self, root: FileId) -> Arc<Program> {
+        match self.file_by_id(root) {
+            Some(f) => db::resolved(self, f),
+            None => Arc::default(),
+        }
+    }
+
     fn checked(&self, root: FileId) -> Arc<Checked> {
         match self.file_by_id(root) {
             Some(f) => db::checked(self, f),

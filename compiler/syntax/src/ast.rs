@@ -6,6 +6,14 @@
 pub use chor_diagnostics::{FileId, Span};
 use std::sync::Arc;
 
+/// The id of an expression, a pattern, a receiver or a choreography statement within its item
+/// (function or choreography): ids are numbered in pre-order over the item after parsing
+/// ([`crate::ids::number_item`]), so the same text of an item always gets the same ids and
+/// an item an edit did not touch keeps them. The checker's resolved program
+/// (`chor_check::ir`) is keyed by (item, id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ident {
     pub name: String,
@@ -198,6 +206,7 @@ pub struct ChorBlock {
 pub struct ChorStmt {
     pub kind: ChorStmtKind,
     pub span: Span,
+    pub id: NodeId,
 }
 
 /// `S.x` on the receiving side of a communication.
@@ -205,6 +214,8 @@ pub struct ChorStmt {
 pub struct Receiver {
     pub role: Ident,
     pub var: Ident,
+    /// The binding of `var`.
+    pub id: NodeId,
 }
 
 /// `R.e` as an argument of a choreography call.
@@ -370,6 +381,7 @@ pub enum UnOp {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    pub id: NodeId,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -448,6 +460,9 @@ pub struct FieldPat {
 pub struct Pattern {
     pub kind: PatternKind,
     pub span: Span,
+    /// For `PatternKind::Ident`, the id of the binding it introduces (unless it names a
+    /// nullary variant).
+    pub id: NodeId,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 //! `parse::parse` never fails: it returns a tree and the list of syntax errors.
 
 pub mod ast;
+pub mod ids;
 pub mod lexer;
 pub mod parse;
 pub mod pretty;

@@ -31,6 +31,7 @@ pub(crate) fn mk(kind: ExprKind, file: FileId, l: usize, r: usize) -> Expr {
     Expr {
         kind,
         span: sp(file, l, r),
+        id: NodeId::default(),
     }
 }
 
@@ -75,7 +76,11 @@ pub(crate) fn path_pattern(p: Path, span: Span) -> Pattern {
             args: Vec::new(),
         }
     };
-    Pattern { kind, span }
+    Pattern {
+        kind,
+        span,
+        id: NodeId::default(),
+    }
 }
 
 pub(crate) fn list_pattern(
@@ -94,6 +99,7 @@ pub(crate) fn list_pattern(
     Pattern {
         kind: PatternKind::List { elems, rest },
         span,
+        id: NodeId::default(),
     }
 }
 
@@ -233,6 +239,7 @@ pub fn parse(file: FileId, src: &str) -> Parsed {
     for item in &mut items {
         let doc = doc_before(item.span().start as usize, &lexed.comments, src);
         set_doc(item, doc);
+        crate::ids::number_item(item);
     }
     Parsed {
         file: Arc::new(File {
@@ -504,6 +511,7 @@ fn reparse_items(file: FileId, old: &Parsed, old_src: &str, new_src: &str) -> Op
     for mut item in window {
         let doc = doc_before(item.span().start as usize, &comments, new_src);
         set_doc(&mut item, doc);
+        crate::ids::number_item(&mut item);
         out.push(Arc::new(item));
     }
     for (j, it) in items[resume..].iter().enumerate() {
@@ -620,7 +628,11 @@ pub fn as_chor_call(value: &Expr, is_chor: &dyn Fn(&str) -> bool) -> Option<Chor
 /// `R.e` parsed as an expression → (R, e).
 fn split_located(e: &Expr) -> Option<LocatedExpr> {
     fn strip(e: &Expr) -> Option<(Ident, Expr)> {
-        let rebuild = |kind: ExprKind, span: Span| Expr { kind, span };
+        let rebuild = |kind: ExprKind, span: Span| Expr {
+            kind,
+            span,
+            id: NodeId::default(),
+        };
         match &e.kind {
             ExprKind::Field(base, field) => {
                 if let ExprKind::Path(p) = &base.kind
@@ -632,6 +644,7 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
                             span: field.span,
                         }),
                         span: field.span,
+                        id: NodeId::default(),
                     };
                     return Some((p.last().clone(), var));
                 }

@@ -167,7 +167,7 @@ impl Spans for ChorBlock {
 
 impl Spans for Pattern {
     fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
-        let Pattern { kind, span } = self;
+        let Pattern { kind, span, .. } = self;
         match kind {
             PatternKind::Wild | PatternKind::Lit(_) | PatternKind::Error => {}
             PatternKind::Ident(id) => id.spans_mut(f),
@@ -218,7 +218,7 @@ impl Spans for ChorCall {
 
 impl Spans for ChorStmt {
     fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
-        let ChorStmt { kind, span } = self;
+        let ChorStmt { kind, span, .. } = self;
         match kind {
             ChorStmtKind::Let {
                 role,
@@ -234,7 +234,7 @@ impl Spans for ChorStmt {
             ChorStmtKind::Comm { from, expr, to } => {
                 from.spans_mut(f);
                 expr.spans_mut(f);
-                for Receiver { role, var } in to {
+                for Receiver { role, var, .. } in to {
                     role.spans_mut(f);
                     var.spans_mut(f);
                 }
@@ -335,7 +335,7 @@ impl Spans for Block {
 
 impl Spans for Expr {
     fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
-        let Expr { kind, span } = self;
+        let Expr { kind, span, .. } = self;
         match kind {
             ExprKind::Lit(_) | ExprKind::Error => {}
             ExprKind::Path(p) => p.spans_mut(f),

@@ -19,6 +19,7 @@ fn unit() -> Expr {
     Expr {
         kind: ExprKind::Lit(Lit::Unit),
         span: Span::default(),
+        id: Default::default(),
     }
 }
 
@@ -489,6 +490,7 @@ fn match_arms_are_choices_too() {
             span: Span::default(),
         }),
         span: Span::default(),
+        id: Default::default(),
     };
     let m = st(
         1,

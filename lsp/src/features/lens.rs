@@ -43,7 +43,7 @@ pub fn projection(
     chor: &str,
     role: &str,
 ) -> Result<String, String> {
-    let program = db.program(file);
+    let program = db.resolved(file);
     let Some(def) = program.chor(chor) else {
         return Err(format!("there is no choreography `{chor}`"));
     };

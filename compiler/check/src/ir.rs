@@ -1,0 +1,254 @@
+//! The resolved, typed program the checker publishes: for every node of every function and
+//! choreography (by item and [`NodeId`]), what a name resolves to, the type inference found
+//! (fully resolved: no inference variables) and the role that evaluates it; for every
+//! choreography statement, its roles.
+//!
+//! Later phases (projection, both interpreters, native code, the language server) read names,
+//! types and roles here instead of deriving them again, so there is one set of scope and
+//! resolution rules: the checker's. The tables hold no spans, only ids and item references,
+//! so the result of an item an edit did not touch stays valid as it is (see [`crate::Reuse`]).
+
+use crate::program::ItemRef;
+use chor_syntax::ast::{Expr, NodeId, Pattern};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a name (a path expression, a pattern naming a variant, a struct literal) resolves to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Res {
+    /// Not a name, or a name the checker could not resolve (an error was reported).
+    #[default]
+    None,
+    /// A variable bound by a pattern or a receiver of the same item: the binding's id.
+    Local(NodeId),
+    /// The k-th value parameter of the function or choreography.
+    Param(u32),
+    /// A function with a body.
+    Fn(ItemRef),
+    /// A function of the standard library built into every back end (`#[builtin]`).
+    Builtin(ItemRef),
+    /// Variant `index` of the enum defined by `enum_item`; `nullary` when it has no fields
+    /// (then the bare name is the value itself, not a constructor).
+    Variant {
+        enum_item: ItemRef,
+        index: u32,
+        nullary: bool,
+    },
+    /// The struct a struct literal builds.
+    Struct(ItemRef),
+}
+
+impl Res {
+    /// The binding a variable read refers to.
+    pub fn binding(self) -> Option<Binding> {
+        match self {
+            Res::Local(id) => Some(Binding::Node(id)),
+            Res::Param(k) => Some(Binding::Param(k)),
+            _ => None,
+        }
+    }
+}
+
+/// A variable's binding within its item: a parameter, or the pattern / receiver that binds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Binding {
+    Param(u32),
+    Node(NodeId),
+}
+
+/// A type as inference resolved it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// Left open by the program (the element type of a list that is always empty) or unknown
+    /// because of an error.
+    #[default]
+    Unknown,
+    Int,
+    Float,
+    Bool,
+    Str,
+    /// `()` is the empty tuple.
+    Tuple(Arc<[Type]>),
+    List(Arc<Type>),
+    Map(Arc<Type>, Arc<Type>),
+    /// A struct or enum (by its definition) with its type arguments.
+    Adt(ItemRef, Arc<[Type]>),
+    Fn(Arc<[Type]>, Arc<Type>),
+    /// A generic parameter of the function being checked.
+    Param(Arc<str>),
+}
+
+/// What the checker found about one node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Node {
+    pub res: Res,
+    /// The type of an expression's value, or of the variable a binding introduces.
+    pub ty: Type,
+    /// The role that evaluates an expression or holds a variable (`None` in local functions).
+    pub role: Option<u32>,
+    /// A choreography statement's roles, in the order the statement names them (`let R.p`:
+    /// R; `R.e -> S.x, T.y`: R, S, T; `R -> S[L]`: R, S; a call: the roles passed, then the
+    /// role that binds the result). Indices into the choreography's roles.
+    pub roles: Vec<u32>,
+}
+
+/// The resolved nodes of one function or choreography, indexed by [`NodeId`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemIr {
+    pub nodes: Vec<Node>,
+}
+
+static NO_NODE: Node = Node {
+    res: Res::None,
+    ty: Type::Unknown,
+    role: None,
+    roles: Vec::new(),
+};
+
+impl ItemIr {
+    pub fn node(&self, id: NodeId) -> &Node {
+        self.nodes.get(id.0 as usize).unwrap_or(&NO_NODE)
+    }
+    pub fn res(&self, e: &Expr) -> Res {
+        self.node(e.id).res
+    }
+    pub fn ty(&self, e: &Expr) -> &Type {
+        &self.node(e.id).ty
+    }
+    /// The resolution of a pattern (a variant it names).
+    pub fn pat_res(&self, p: &Pattern) -> Res {
+        self.node(p.id).res
+    }
+    /// Whether the identifier pattern `p` binds a variable (else it names a nullary variant).
+    pub fn binds(&self, p: &Pattern) -> bool {
+        !matches!(self.node(p.id).res, Res::Variant { .. })
+    }
+    fn entry(&mut self, id: NodeId) -> &mut Node {
+        let i = id.0 as usize;
+        if self.nodes.len() <= i {
+            self.nodes.resize(i + 1, Node::default());
+        }
+        &mut self.nodes[i]
+    }
+}
+
+/// The resolved program: one table per function (with a body) and choreography.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ir {
+    pub items: HashMap<ItemRef, Arc<ItemIr>>,
+}
+
+static NO_ITEM: std::sync::LazyLock<ItemIr> = std::sync::LazyLock::new(ItemIr::default);
+
+impl Ir {
+    /// The table of an item (empty for an item that was not checked).
+    pub fn item(&self, r: ItemRef) -> &ItemIr {
+        self.items.get(&r).map_or(&NO_ITEM, |i| i)
+    }
+}
+
+/// What the checker notes while it checks one body, resolved into an [`ItemIr`] at its end.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    pub nodes: Vec<(NodeId, Res, Option<crate::types::Ty>, crate::cx::RoleId)>,
+    pub stmts: Vec<(NodeId, Vec<crate::cx::RoleId>)>,
+}
+
+impl crate::cx::Checker<'_> {
+    /// Notes what a node resolves to, its type and its role (when recording).
+    pub(crate) fn note(&mut self, id: NodeId, res: Res, ty: Option<&crate::types::Ty>) {
+        let role = self.role;
+        if let Some(r) = &mut self.rec {
+            r.nodes.push((id, res, ty.cloned(), role));
+        }
+    }
+
+    /// The resolution of variant `vi` of user type `adt`.
+    pub(crate) fn variant_res(&self, adt: u32, vi: usize) -> Res {
+        let nullary = match self.env.adts.get(adt as usize).map(|a| &a.kind) {
+            Some(crate::cx::AdtKind::Enum(vs)) => vs.get(vi).is_some_and(|v| v.fields.is_empty()),
+            _ => false,
+        };
+        match self.adt_items.get(adt as usize) {
+            Some(r) => Res::Variant {
+                enum_item: *r,
+                index: vi as u32,
+                nullary,
+            },
+            None => Res::None,
+        }
+    }
+
+    /// Notes a binding of a variable of type `ty` at `role`.
+    pub(crate) fn note_binding(&mut self, id: NodeId, ty: &crate::types::Ty, role: u32) {
+        if let Some(r) = &mut self.rec {
+            r.nodes.push((id, Res::None, Some(ty.clone()), role));
+        }
+    }
+
+    /// Notes the roles of a choreography statement.
+    pub(crate) fn note_roles(&mut self, id: NodeId, roles: Vec<crate::cx::RoleId>) {
+        if let Some(r) = &mut self.rec {
+            r.stmts.push((id, roles));
+        }
+    }
+
+    /// The body is checked: resolve the noted types with the body's substitution.
+    pub(crate) fn finish_item(&mut self) -> Option<ItemIr> {
+        let rec = std::mem::take(self.rec.as_mut()?);
+        let mut ir = ItemIr::default();
+        let role_of = |r: u32| (r != crate::cx::NO_ROLE && r != crate::cx::UNKNOWN_ROLE).then_some(r);
+        for (id, res, ty, role) in rec.nodes {
+            let ty = match ty {
+                Some(t) => {
+                    let t = self.tys.zonk(&t);
+                    self.ir_type(&t)
+                }
+                None => Type::Unknown,
+            };
+            let n = ir.entry(id);
+            if res != Res::None {
+                n.res = res;
+            }
+            if ty != Type::Unknown {
+                n.ty = ty;
+            }
+            if n.role.is_none() {
+                n.role = role_of(role);
+            }
+        }
+        for (id, roles) in rec.stmts {
+            ir.entry(id).roles = roles;
+        }
+        Some(ir)
+    }
+
+    /// A resolved checker type as an IR type.
+    fn ir_type(&self, t: &crate::types::Ty) -> Type {
+        use crate::types::{Ty, TyCon};
+        match t {
+            Ty::Var(_) | Ty::Error => Type::Unknown,
+            Ty::Param(n) => Type::Param(Arc::from(&**n)),
+            Ty::Fn(ps, r) => Type::Fn(
+                ps.iter().map(|p| self.ir_type(p)).collect(),
+                Arc::new(self.ir_type(r)),
+            ),
+            Ty::Con(c, args) => {
+                let arg = |k: usize| Arc::new(args.get(k).map_or(Type::Unknown, |a| self.ir_type(a)));
+                match c {
+                    TyCon::Int => Type::Int,
+                    TyCon::Float => Type::Float,
+                    TyCon::Bool => Type::Bool,
+                    TyCon::Str => Type::Str,
+                    TyCon::Tuple => Type::Tuple(args.iter().map(|a| self.ir_type(a)).collect()),
+                    TyCon::List => Type::List(arg(0)),
+                    TyCon::Map => Type::Map(arg(0), arg(1)),
+                    TyCon::Adt(id) => match self.adt_items.get(*id as usize) {
+                        Some(r) => Type::Adt(*r, args.iter().map(|a| self.ir_type(a)).collect()),
+                        None => Type::Unknown,
+                    },
+                }
+            }
+        }
+    }
+}
