@@ -39,6 +39,7 @@ impl<'p> Checker<'p> {
         for (name, span) in &sig.roles {
             self.hover(*span, || format!("role {name} of {}", sig.name));
         }
+        self.note_params(sig.params.iter().map(|(_, t, _, _)| t.clone()).collect());
         for (k, (p, (_, ty, role, _))) in c.params.iter().zip(sig.params.iter()).enumerate() {
             if let Some(r) = role {
                 self.bind_var(&p.name, ty.clone(), *r as RoleId, Res::Param(k as u32));

@@ -96,6 +96,8 @@ pub struct Node {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ItemIr {
     pub nodes: Vec<Node>,
+    /// The type of each value parameter (`Res::Param(k)` reads `params[k]`).
+    pub params: Vec<Type>,
 }
 
 static NO_NODE: Node = Node {
@@ -152,6 +154,7 @@ impl Ir {
 pub(crate) struct Recorder {
     pub nodes: Vec<(NodeId, Res, Option<crate::types::Ty>, crate::cx::RoleId)>,
     pub stmts: Vec<(NodeId, Vec<crate::cx::RoleId>)>,
+    pub params: Vec<crate::types::Ty>,
 }
 
 impl crate::cx::Checker<'_> {
@@ -186,6 +189,13 @@ impl crate::cx::Checker<'_> {
         }
     }
 
+    /// Notes the types of the body's value parameters.
+    pub(crate) fn note_params(&mut self, tys: Vec<crate::types::Ty>) {
+        if let Some(r) = &mut self.rec {
+            r.params = tys;
+        }
+    }
+
     /// Notes the roles of a choreography statement.
     pub(crate) fn note_roles(&mut self, id: NodeId, roles: Vec<crate::cx::RoleId>) {
         if let Some(r) = &mut self.rec {
@@ -197,7 +207,8 @@ impl crate::cx::Checker<'_> {
     pub(crate) fn finish_item(&mut self) -> Option<ItemIr> {
         let rec = std::mem::take(self.rec.as_mut()?);
         let mut ir = ItemIr::default();
-        let role_of = |r: u32| (r != crate::cx::NO_ROLE && r != crate::cx::UNKNOWN_ROLE).then_some(r);
+        let role_of =
+            |r: u32| (r != crate::cx::NO_ROLE && r != crate::cx::UNKNOWN_ROLE).then_some(r);
         for (id, res, ty, role) in rec.nodes {
             let ty = match ty {
                 Some(t) => {
@@ -217,6 +228,7 @@ impl crate::cx::Checker<'_> {
                 n.role = role_of(role);
             }
         }
+        ir.params = rec.params.iter().map(|t| self.ir_type(t)).collect();
         for (id, roles) in rec.stmts {
             ir.entry(id).roles = roles;
         }
@@ -234,7 +246,8 @@ impl crate::cx::Checker<'_> {
                 Arc::new(self.ir_type(r)),
             ),
             Ty::Con(c, args) => {
-                let arg = |k: usize| Arc::new(args.get(k).map_or(Type::Unknown, |a| self.ir_type(a)));
+                let arg =
+                    |k: usize| Arc::new(args.get(k).map_or(Type::Unknown, |a| self.ir_type(a)));
                 match c {
                     TyCon::Int => Type::Int,
                     TyCon::Float => Type::Float,

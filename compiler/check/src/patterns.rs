@@ -126,7 +126,9 @@ impl<'p> Checker<'p> {
                     Some((adt, vi)) => {
                         let res = self.variant_res(adt, vi);
                         self.note(p.id, res, None);
-                        self.variant_pattern(adt, vi, seg, args, p.span, expected, role, bound, false)
+                        self.variant_pattern(
+                            adt, vi, seg, args, p.span, expected, role, bound, false,
+                        )
                     }
                     None => {
                         let mut d = Diagnostic::error(
@@ -154,7 +156,11 @@ impl<'p> Checker<'p> {
                 }
             }
             PatternKind::Struct { name, fields, rest } => {
-                let Some((_, r)) = self.p.lookup_struct(self.module, name) else {
+                let found = self.p.lookup_struct(self.module, name);
+                if let Some((_, r)) = found {
+                    self.note(p.id, crate::ir::Res::Struct(r), None);
+                }
+                let Some((_, r)) = found else {
                     let mut d = Diagnostic::error(
                         "E0107",
                         format!("cannot find struct `{}`", name.text()),

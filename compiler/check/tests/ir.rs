@@ -190,7 +190,10 @@ fn types_are_what_inference_found() {
     let (main, ir) = item(&p, "main");
     let es = exprs(main);
     let shape = p.enums[&chor_check::QualName::global("Shape")];
-    assert_eq!(*ir.ty(path(&es, "d", 0)), Type::Adt(shape, Vec::new().into()));
+    assert_eq!(
+        *ir.ty(path(&es, "d", 0)),
+        Type::Adt(shape, Vec::new().into())
+    );
 }
 
 #[test]

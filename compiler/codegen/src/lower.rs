@@ -16,6 +16,7 @@ use crate::moves::{
     mentions,
 };
 use chor_check::ItemRef;
+use chor_check::ir::{ItemIr, Res, Type as IrType};
 use chor_diagnostics::Span;
 use chor_project::{LKind, LStmt, LocalProc, ProcKey};
 use chor_runtime::rt::ffi::RC_STRONG;
@@ -53,8 +54,6 @@ struct Local {
     name: String,
     t: Variable,
     b: Variable,
-    /// The declared type (of a parameter, an annotated `let`, a call's declared result).
-    ty: Option<Type>,
     /// Dropped already because it is not mentioned again (see [`Fx::drop_dead`]).
     dropped: bool,
 }
@@ -62,7 +61,10 @@ struct Local {
 pub struct Fx<'a, 'p> {
     pub cg: &'a mut Cg<'p>,
     pub b: FunctionBuilder<'a>,
-    module: Option<String>,
+    /// The function or choreography whose code is being lowered, and what the checker
+    /// resolved in it (names, types): none in a wrapper.
+    owner: Option<ItemRef>,
+    ir: &'p ItemIr,
     scope: Vec<Local>,
     roles: Vec<(String, Value)>,
     moves: Moves,
@@ -167,13 +169,22 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn new(
         cg: &'a mut Cg<'p>,
         b: FunctionBuilder<'a>,
-        module: Option<String>,
+        owner: Option<ItemRef>,
         moves: Moves,
     ) -> Self {
+        let prog = cg.prog;
+        let ir = match owner {
+            Some(r) => prog.ir_of(r),
+            None => prog.ir.item(ItemRef {
+                unit: usize::MAX,
+                item: usize::MAX,
+            }),
+        };
         Fx {
             cg,
             b,
-            module,
+            owner,
+            ir,
             scope: Vec::new(),
             roles: Vec::new(),
             moves,
@@ -393,9 +404,9 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Binds `name` to an owned value of a declared type: a type with a fixed tag makes the
     /// tag a constant.
-    fn bind_typed(&mut self, name: &str, v: Vv, ty: Option<Type>) {
+    fn bind_typed(&mut self, name: &str, v: Vv, ty: Option<IrType>) {
         let (t, b) = self.new_vars();
-        let tag = match ty.as_ref().and_then(|ty| static_tag(ty, &self.generics)) {
+        let tag = match ty.as_ref().and_then(ir_tag) {
             Some(tag) => self.tag(tag),
             None => v.t,
         };
@@ -405,57 +416,52 @@ impl<'a, 'p> Fx<'a, 'p> {
             name: name.to_string(),
             t,
             b,
-            ty,
             dropped: false,
         });
     }
 
-    /// The declared type of an expression's value, where a declaration says it: a variable
-    /// with a declared type, a call of a function with a declared result (free of its generic
-    /// parameters), and `list::push/take/drop/sort/set/insert/remove` of such a list.
-    fn decl_type(&self, e: &Expr) -> Option<Type> {
-        match &e.kind {
-            ExprKind::Path(p) if p.is_single() => {
-                let i = self.lookup(&p.last().name)?;
-                self.scope[i].ty.clone()
-            }
-            ExprKind::Call(f, a) => {
-                let ExprKind::Path(p) = &f.kind else {
-                    return None;
-                };
-                if self.is_local(p) {
-                    return None;
-                }
-                let prog = self.cg.prog;
-                let (_, r) = prog.lookup_fn(self.module.as_deref(), p)?;
-                let def = prog.fn_def(r)?;
-                if def.body.is_none() {
-                    let same = ["push", "take", "drop", "sort", "set", "insert", "remove"]
-                        .contains(&def.name.name.as_str());
-                    return if same && prog.module_of(r) == Some("list") && !a.is_empty() {
-                        self.decl_type(&a[0])
-                    } else {
-                        None
-                    };
-                }
-                let ret = def.ret.as_ref()?;
-                (!type_mentions(ret, &def.generics)).then(|| ret.clone())
-            }
+    /// Whether `e` reads a variable (as the checker resolved it).
+    fn is_var(&self, e: &Expr) -> bool {
+        self.ir.res(e).binding().is_some()
+    }
+
+    /// Whether the read `e` moves its variable's value out (its last use).
+    fn moves_out(&self, e: &Expr) -> bool {
+        self.owner.is_some_and(|o| self.moves.contains(&(o, e.id)))
+    }
+
+    /// The type the checker inferred for a binding (a pattern or receiver), when known.
+    fn binding_type(&self, id: NodeId) -> Option<IrType> {
+        let t = &self.ir.node(id).ty;
+        (*t != IrType::Unknown).then(|| t.clone())
+    }
+
+    /// The fixed tag of the elements of a list (or the values of a map) that `e` evaluates
+    /// to, from its inferred type.
+    fn elem_tag(&self, e: &Expr) -> Option<u64> {
+        match self.ir.ty(e) {
+            IrType::List(t) | IrType::Map(_, t) => ir_tag(t),
             _ => None,
         }
     }
 
-    /// The fixed tag of the elements of a list (or the values of a map) that `e` evaluates
-    /// to, from its declared type.
-    fn elem_tag(&self, e: &Expr) -> Option<u64> {
-        let Some(Type::Named { name, args, .. }) = self.decl_type(e) else {
+    /// A variant's id and arity, as resolved by the checker.
+    fn variant_of(&self, res: Res) -> Option<(u32, usize)> {
+        let Res::Variant {
+            enum_item, index, ..
+        } = res
+        else {
             return None;
         };
-        if !name.is_single() || self.generics.iter().any(|g| g.name == name.last().name) {
-            return None;
-        }
-        match (name.last().name.as_str(), args.as_slice()) {
-            ("List", [t]) | ("Map", [_, t]) => static_tag(t, &self.generics),
+        let def = self.cg.prog.enum_def(enum_item)?;
+        self.cg
+            .variant(&def.variants.get(index as usize)?.name.name)
+    }
+
+    /// The id of the nullary variant an identifier pattern names (else it binds a variable).
+    fn nullary_variant(&self, p: &Pattern) -> Option<u32> {
+        match self.ir.pat_res(p) {
+            res @ Res::Variant { nullary: true, .. } => self.variant_of(res).map(|(vid, _)| vid),
             _ => None,
         }
     }
@@ -670,10 +676,6 @@ impl<'a, 'p> Fx<'a, 'p> {
     // ----------------------------------------------------------------------------------------
     // Expressions
 
-    fn is_local(&self, p: &Path) -> bool {
-        p.is_single() && self.lookup(&p.last().name).is_some()
-    }
-
     pub fn expr(&mut self, e: &Expr, tail: bool) -> Vv {
         match &e.kind {
             ExprKind::Lit(l) => self.lit(l),
@@ -721,7 +723,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let vals: Vec<Vv> = items.iter().map(|x| self.expr(x, false)).collect();
                 self.make(TAG_LIST, 0, &vals)
             }
-            ExprKind::StructLit { name, fields } => self.struct_lit(name, fields, e.span),
+            ExprKind::StructLit { name, fields } => self.struct_lit(e, name, fields),
             ExprKind::If { cond, then, els } => {
                 let c = self.expr(cond, false);
                 let tb = self.b.create_block();
@@ -828,11 +830,12 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     fn path(&mut self, p: &Path, e: &Expr) -> Vv {
-        if p.is_single()
+        let res = self.ir.res(e);
+        if res.binding().is_some()
             && let Some(i) = self.lookup(&p.last().name)
         {
             let v = self.local_value(i);
-            if self.moves.contains(&(e as *const Expr)) {
+            if self.moves_out(e) {
                 self.moved_out(i, v);
             } else {
                 self.inc(v);
@@ -840,17 +843,18 @@ impl<'a, 'p> Fx<'a, 'p> {
             return v;
         }
         let prog = self.cg.prog;
-        if let Some((q, r)) = prog.lookup_fn(self.module.as_deref(), p) {
+        if let Res::Fn(r) | Res::Builtin(r) = res
+            && let Some(def) = prog.fn_def(r)
+        {
             let id = self.cg.fn_value_code(r);
             let fr = self.fref(id);
             let code = self.b.ins().func_addr(I64, fr);
             let zero = self.iconst(0);
-            let (mp, ml) = self.bytes(q.module.as_deref().unwrap_or(""));
-            let (np, nl) = self.bytes(&q.name);
+            let (mp, ml) = self.bytes(prog.module_of(r).unwrap_or(""));
+            let (np, nl) = self.bytes(&def.name.name);
             return self.rt_v("chor_rt_make_func", &[code, zero, mp, ml, np, nl]);
         }
-        if let Some((_, arity)) = self.cg.variant(&p.last().name) {
-            let vid = self.cg.variant_ids[&p.last().name];
+        if let Some((vid, arity)) = self.variant_of(res) {
             if arity == 0 {
                 return self.make(TAG_VARIANT, vid, &[]);
             }
@@ -1073,11 +1077,9 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// A call; in tail position (direct or through a function value) a `return_call`.
     fn call(&mut self, f: &Expr, a: &[Expr], span: Span, tail: bool) -> Vv {
-        let prog = self.cg.prog;
-        if let ExprKind::Path(p) = &f.kind
-            && !self.is_local(p)
-        {
-            if let Some((_, r)) = prog.lookup_fn(self.module.as_deref(), p) {
+        let res = self.ir.res(f);
+        if matches!(f.kind, ExprKind::Path(_)) {
+            if let Res::Fn(r) | Res::Builtin(r) = res {
                 if a.len() == 1 && self.is_builtin(r, "list", "len") {
                     return self.list_len_inline(&a[0], span);
                 }
@@ -1089,7 +1091,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
                 return self.call_fn(r, &vals, span, tail);
             }
-            if let Some((vid, _)) = self.cg.variant(&p.last().name) {
+            if let Some((vid, _)) = self.variant_of(res) {
                 let vals: Vec<Vv> = a.iter().map(|x| self.expr(x, false)).collect();
                 return self.make(TAG_VARIANT, vid, &vals);
             }
@@ -1178,15 +1180,16 @@ impl<'a, 'p> Fx<'a, 'p> {
             return self.unit();
         };
         let prog = self.cg.prog;
-        let module = prog.module_of(r).map(str::to_owned);
-        let moves = compute_fn_moves(prog, module.as_deref(), def);
+        let moves = compute_fn_moves(prog, r, def);
         self.moves.extend(moves);
-        let module = std::mem::replace(&mut self.module, module);
+        let owner = std::mem::replace(&mut self.owner, Some(r));
+        let ir = std::mem::replace(&mut self.ir, prog.ir_of(r));
         let generics = std::mem::replace(&mut self.generics, def.generics.clone());
         let base = std::mem::replace(&mut self.scope_base, self.scope.len());
         let mark = self.scope.len();
-        for (p, v) in def.params.iter().zip(vals) {
-            self.bind_typed(&p.name.name, *v, Some(p.ty.clone()));
+        for (k, (p, v)) in def.params.iter().zip(vals).enumerate() {
+            let ty = self.ir.params.get(k).cloned();
+            self.bind_typed(&p.name.name, *v, ty);
         }
         self.inlining = true;
         let v = self.expr(body, false);
@@ -1194,18 +1197,23 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.pop_to(mark);
         self.scope_base = base;
         self.generics = generics;
-        self.module = module;
+        self.ir = ir;
+        self.owner = owner;
         v
     }
 
-    fn struct_lit(&mut self, name: &Path, fields: &[FieldInit], span: Span) -> Vv {
+    fn struct_lit(&mut self, e: &Expr, name: &Path, fields: &[FieldInit]) -> Vv {
         let prog = self.cg.prog;
-        let Some((q, r)) = prog.lookup_struct(self.module.as_deref(), name) else {
-            self.fault(&format!("unknown struct `{}`", name.text()), span);
+        let Res::Struct(r) = self.ir.res(e) else {
+            self.fault(&format!("unknown struct `{}`", name.text()), e.span);
             return self.unit();
         };
         let Some(def) = prog.struct_def(r) else {
             return self.unit();
+        };
+        let q = chor_check::QualName {
+            module: prog.module_of(r).map(str::to_owned),
+            name: def.name.name.clone(),
         };
         let sid = self.cg.struct_ids.get(&q.to_string()).copied().unwrap_or(0);
         let mut vals: Vec<Option<Vv>> = vec![None; def.fields.len()];
@@ -1238,16 +1246,13 @@ impl<'a, 'p> Fx<'a, 'p> {
             let bound = self.scope.len();
             match s {
                 Stmt::Let {
-                    pat,
-                    value,
-                    span,
-                    ty,
+                    pat, value, span, ..
                 } => {
                     let v = self.expr(value, false);
                     if let PatternKind::Ident(id) = &pat.kind
-                        && self.nullary_variant(&id.name).is_none()
+                        && self.nullary_variant(pat).is_none()
                     {
-                        let ty = ty.clone().or_else(|| self.decl_type(value));
+                        let ty = self.binding_type(pat.id);
                         self.bind_typed(&id.name, v, ty);
                     } else {
                         self.let_pat(pat, v, *span);
@@ -1274,19 +1279,13 @@ impl<'a, 'p> Fx<'a, 'p> {
     // ----------------------------------------------------------------------------------------
     // Patterns
 
-    fn nullary_variant(&self, name: &str) -> Option<u32> {
-        match self.cg.variant(name) {
-            Some((vid, 0)) => Some(vid),
-            _ => None,
-        }
-    }
-
     /// `let pat = v;` binding an owned value; a refutable pattern that fails is a fault.
     fn let_pat(&mut self, pat: &Pattern, v: Vv, span: Span) {
         if let PatternKind::Ident(id) = &pat.kind
-            && self.nullary_variant(&id.name).is_none()
+            && self.nullary_variant(pat).is_none()
         {
-            self.bind(&id.name, v);
+            let ty = self.binding_type(pat.id);
+            self.bind_typed(&id.name, v, ty);
             return;
         }
         if matches!(pat.kind, PatternKind::Wild) {
@@ -1311,14 +1310,13 @@ impl<'a, 'p> Fx<'a, 'p> {
         let ExprKind::Call(f, a) = &scrutinee.kind else {
             return None;
         };
-        let ExprKind::Path(p) = &f.kind else {
+        let Res::Builtin(r) = self.ir.res(f) else {
             return None;
         };
-        if a.len() != 2 || self.is_local(p) {
+        if a.len() != 2 {
             return None;
         }
         let prog = self.cg.prog;
-        let (_, r) = prog.lookup_fn(self.module.as_deref(), p)?;
         let def = prog.fn_def(r)?;
         if def.body.is_some() || def.name.name != "get" {
             return None;
@@ -1330,7 +1328,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         };
         let ok = pats.iter().all(|p| match &p.kind {
             PatternKind::Wild => true,
-            PatternKind::Ident(id) => id.name == "None" && self.nullary_variant("None").is_some(),
+            PatternKind::Ident(id) => id.name == "None" && self.nullary_variant(p).is_some(),
             PatternKind::Variant { name, args } => name.last().name == "Some" && args.len() == 1,
             _ => false,
         });
@@ -1364,12 +1362,12 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// caller owns it (and drops it after the operation).
     fn borrowed(&mut self, e: &Expr, later: &[Expr]) -> (Vv, bool) {
         if let ExprKind::Path(p) = &e.kind
-            && p.is_single()
+            && self.is_var(e)
             && let Some(i) = self.lookup(&p.last().name)
             && !later.iter().any(|x| mentions(x, &p.last().name))
         {
             let v = self.local_value(i);
-            if self.moves.contains(&(e as *const Expr)) {
+            if self.moves_out(e) {
                 self.moved_out(i, v);
                 return (v, true);
             }
@@ -1560,7 +1558,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             // The element's declared type may fix its tag (the test above excluded `None`).
             let v = self.with_tag(v, opt.elem);
             if let PatternKind::Ident(id) = &ps[0].kind
-                && self.nullary_variant(&id.name).is_none()
+                && self.nullary_variant(&ps[0]).is_none()
             {
                 self.bind(&id.name, v);
                 let unit = self.tag(TAG_UNIT);
@@ -1599,8 +1597,8 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn pat_test(&mut self, pat: &Pattern, v: Vv, fail: cranelift_codegen::ir::Block) {
         match &pat.kind {
             PatternKind::Wild | PatternKind::Error => {}
-            PatternKind::Ident(id) => {
-                if let Some(vid) = self.nullary_variant(&id.name) {
+            PatternKind::Ident(_) => {
+                if let Some(vid) = self.nullary_variant(pat) {
                     let got = self.rt("chor_rt_variant_id", &[v.t, v.b], 1)[0];
                     let c = self.b.ins().icmp_imm_s(IntCC::Equal, got, vid as i64);
                     self.check(c, fail);
@@ -1645,8 +1643,8 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.pat_test(p, e, fail);
                 }
             }
-            PatternKind::Struct { name, fields, .. } => {
-                for (i, p) in self.struct_pat_fields(name, fields) {
+            PatternKind::Struct { fields, .. } => {
+                for (i, p) in self.struct_pat_fields(pat, fields) {
                     let e = self.peek(v, i);
                     self.pat_test(p, e, fail);
                 }
@@ -1675,13 +1673,14 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn struct_pat_fields<'e>(
         &self,
-        name: &Path,
+        pat: &Pattern,
         fields: &'e [FieldPat],
     ) -> Vec<(usize, &'e Pattern)> {
         let prog = self.cg.prog;
-        let def = prog
-            .lookup_struct(self.module.as_deref(), name)
-            .and_then(|(_, r)| prog.struct_def(r));
+        let def = match self.ir.pat_res(pat) {
+            Res::Struct(r) => prog.struct_def(r),
+            _ => None,
+        };
         fields
             .iter()
             .filter_map(|fp| {
@@ -1699,7 +1698,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         match &pat.kind {
             PatternKind::Wild | PatternKind::Error | PatternKind::Lit(_) => {}
             PatternKind::Ident(id) => {
-                if self.nullary_variant(&id.name).is_none() {
+                if self.nullary_variant(pat).is_none() {
                     self.inc(v);
                     self.bind(&id.name, v);
                 }
@@ -1713,8 +1712,8 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.pat_bind(p, e);
                 }
             }
-            PatternKind::Struct { name, fields, .. } => {
-                for (i, p) in self.struct_pat_fields(name, fields) {
+            PatternKind::Struct { fields, .. } => {
+                for (i, p) in self.struct_pat_fields(pat, fields) {
                     let e = self.peek(v, i);
                     self.pat_bind(p, e);
                 }
@@ -1904,6 +1903,22 @@ impl<'a, 'p> Fx<'a, 'p> {
 /// The tag of every value of a declared type, when the type fixes it: the built-in types
 /// (named as the checker resolves them: generic parameters first, then `Int` … `Map`),
 /// tuples and function types. Structs and enums are left alone.
+/// The tag every value of an inferred type has, when the type fixes it (as [`static_tag`]).
+fn ir_tag(ty: &IrType) -> Option<u64> {
+    match ty {
+        IrType::Int => Some(TAG_INT),
+        IrType::Bool => Some(TAG_BOOL),
+        IrType::Float => Some(TAG_FLOAT),
+        IrType::Str => Some(TAG_STR),
+        IrType::List(_) => Some(TAG_LIST),
+        IrType::Map(..) => Some(TAG_MAP),
+        IrType::Tuple(xs) if xs.is_empty() => Some(TAG_UNIT),
+        IrType::Tuple(_) => Some(TAG_TUPLE),
+        IrType::Fn(..) => Some(TAG_FUNC),
+        IrType::Adt(..) | IrType::Param(_) | IrType::Unknown => None,
+    }
+}
+
 fn static_tag(ty: &Type, generics: &[Ident]) -> Option<u64> {
     match ty {
         Type::Named { name, args, .. } if name.is_single() => {
@@ -1929,19 +1944,6 @@ fn static_tag(ty: &Type, generics: &[Ident]) -> Option<u64> {
 }
 
 /// Whether a type names any of `generics`.
-fn type_mentions(ty: &Type, generics: &[Ident]) -> bool {
-    match ty {
-        Type::Named { name, args, .. } => {
-            (name.is_single() && generics.iter().any(|g| g.name == name.last().name))
-                || args.iter().any(|a| type_mentions(a, generics))
-        }
-        Type::Tuple { elems, .. } => elems.iter().any(|a| type_mentions(a, generics)),
-        Type::Fn { params, ret, .. } => {
-            params.iter().any(|a| type_mentions(a, generics)) || type_mentions(ret, generics)
-        }
-        Type::Error(_) => true,
-    }
-}
 
 /// Bodies of local functions up to this many expression nodes are inlined at non-tail calls.
 const INLINE_MAX: usize = 24;
@@ -2006,8 +2008,7 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
     let Some(body) = &def.body else {
         return Err("a builtin has no body".into());
     };
-    let module = prog.module_of(r).map(str::to_owned);
-    let moves = compute_fn_moves(prog, module.as_deref(), def);
+    let moves = compute_fn_moves(prog, r, def);
     let tags = param_tags(def);
     let sig = fn_sig(&tags);
     let mut func = cranelift_codegen::ir::Function::with_name_signature(
@@ -2017,13 +2018,14 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
     let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
-        let mut fx = Fx::new(cg, b, module, moves);
+        let mut fx = Fx::new(cg, b, Some(r), moves);
         let ps = fx.start();
         fx.generics = def.generics.clone();
         fx.check_at = Some(def.name.span);
         let vals = entry_vals(&mut fx, &tags, &ps);
-        for (p, v) in def.params.iter().zip(vals) {
-            fx.bind_typed(&p.name.name, v, Some(p.ty.clone()));
+        for (k, (p, v)) in def.params.iter().zip(vals).enumerate() {
+            let ty = fx.ir.params.get(k).cloned();
+            fx.bind_typed(&p.name.name, v, ty);
         }
         let v = fx.expr(body, true);
         fx.ret(v);
@@ -2037,7 +2039,11 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
 
 /// Lowers a projected choreographic procedure.
 pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> Result<(), String> {
-    let moves = compute_proc_moves(cg.prog, p);
+    let owner = cg.prog.chors.get(&key.chor).copied();
+    let moves = match owner {
+        Some(o) => compute_proc_moves(cg.prog, o, p),
+        None => Moves::default(),
+    };
     let sig = tail_sig(p.roles.len(), p.params.len());
     let mut func = cranelift_codegen::ir::Function::with_name_signature(
         cranelift_codegen::ir::UserFuncName::user(1, id.as_u32()),
@@ -2047,7 +2053,7 @@ pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> 
     let span = p.body.first().map(|s| s.span).unwrap_or_default();
     {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
-        let mut fx = Fx::new(cg, b, None, moves);
+        let mut fx = Fx::new(cg, b, owner, moves);
         let ps = fx.start();
         fx.stack_check(span);
         let nr = p.roles.len();
@@ -2074,7 +2080,6 @@ pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> 
         let cfg = fx.cg.module.isa().frontend_config();
         fx.b.finalize(cfg);
     }
-    let _ = key;
     cg.define(id, func)
 }
 

@@ -6,20 +6,23 @@
 //! is updated in place by the runtime. A branch that does not move a variable another branch
 //! moved is fine: the lowering resets a moved variable to `()`, so its drop is a no-op.
 //!
-//! Both walks mirror the lowering in `lower.rs` exactly: same evaluation order, same name
-//! resolution (a single-segment path is a variable when one is in scope).
+//! Which paths are variable reads, and which patterns bind, is what the checker resolved
+//! (`chor_check::ir`). Both walks follow the lowering's evaluation order, and its storage of
+//! variables: by name in lexical scopes, the innermost first, because projection may merge
+//! identical statements of two branches into one (a receive of `x` in both), after which
+//! reads in each branch's remaining code find the one that was kept.
 
-use chor_check::Program;
+use chor_check::ir::{ItemIr, Res};
+use chor_check::{ItemRef, Program};
 use chor_project::{LKind, LStmt, LocalProc};
 use chor_syntax::ast::*;
 use std::collections::{HashMap, HashSet};
 
-/// The reads (by node address) that move their variable's value.
-pub type Moves = HashSet<*const Expr>;
+/// The reads (by item and node id) that move their variable's value.
+pub type Moves = HashSet<(ItemRef, NodeId)>;
 
 struct W<'p> {
-    prog: &'p Program,
-    module: Option<&'p str>,
+    ir: &'p ItemIr,
     /// The names in scope, in binding order (truncated at the end of a scope).
     scope: Vec<String>,
     /// For each name, the bindings of it in scope, innermost last: a lookup takes constant
@@ -27,7 +30,7 @@ struct W<'p> {
     bound: HashMap<String, Vec<usize>>,
     next: usize,
     /// Each variable read and the binding it reads.
-    reads: HashMap<*const Expr, usize>,
+    reads: HashMap<NodeId, usize>,
 }
 
 impl W<'_> {
@@ -55,21 +58,10 @@ impl W<'_> {
         }
     }
 
-    fn nullary(&self, name: &str) -> bool {
-        self.prog.variants.get(name).is_some_and(|(q, vi)| {
-            self.prog
-                .enums
-                .get(q)
-                .and_then(|r| self.prog.enum_def(*r))
-                .and_then(|d| d.variants.get(*vi))
-                .is_some_and(|v| v.fields.is_empty())
-        })
-    }
-
     fn pat(&mut self, p: &Pattern) {
         match &p.kind {
             PatternKind::Ident(id) => {
-                if !self.nullary(&id.name) {
+                if self.ir.binds(p) {
                     self.bind_name(&id.name);
                 }
             }
@@ -91,10 +83,10 @@ impl W<'_> {
         match &e.kind {
             ExprKind::Lit(_) | ExprKind::Error | ExprKind::Located(..) => {}
             ExprKind::Path(p) => {
-                if p.is_single()
+                if self.ir.res(e).binding().is_some()
                     && let Some(id) = self.lookup(&p.last().name)
                 {
-                    self.reads.insert(e as *const Expr, id);
+                    self.reads.insert(e.id, id);
                 }
             }
             ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
@@ -105,14 +97,10 @@ impl W<'_> {
                 self.expr(b);
             }
             ExprKind::Call(f, args) => {
-                let direct = match &f.kind {
-                    ExprKind::Path(p) => {
-                        !(p.is_single() && self.lookup(&p.last().name).is_some())
-                            && (self.prog.lookup_fn(self.module, p).is_some()
-                                || self.prog.lookup_variant(p).is_some())
-                    }
-                    _ => false,
-                };
+                let direct = matches!(
+                    self.ir.res(f),
+                    Res::Fn(_) | Res::Builtin(_) | Res::Variant { .. }
+                );
                 if !direct {
                     self.expr(f);
                 }
@@ -206,7 +194,8 @@ type Live = HashSet<usize>;
 
 /// The backward walk: `live` holds the bindings read later on some path.
 struct B<'w> {
-    reads: &'w HashMap<*const Expr, usize>,
+    owner: ItemRef,
+    reads: &'w HashMap<NodeId, usize>,
     moves: Moves,
 }
 
@@ -215,10 +204,10 @@ impl B<'_> {
         match &e.kind {
             ExprKind::Lit(_) | ExprKind::Error | ExprKind::Located(..) => {}
             ExprKind::Path(_) => {
-                if let Some(id) = self.reads.get(&(e as *const Expr))
+                if let Some(id) = self.reads.get(&e.id)
                     && live.insert(*id)
                 {
-                    self.moves.insert(e as *const Expr);
+                    self.moves.insert((self.owner, e.id));
                 }
             }
             ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
@@ -323,11 +312,10 @@ impl B<'_> {
     }
 }
 
-/// The moving reads of a local function's body.
-pub fn compute_fn_moves(prog: &Program, module: Option<&str>, def: &FnDef) -> Moves {
+/// The moving reads of the body of local function `r`.
+pub fn compute_fn_moves(prog: &Program, r: ItemRef, def: &FnDef) -> Moves {
     let mut w = W {
-        prog,
-        module,
+        ir: prog.ir_of(r),
         scope: Vec::new(),
         bound: HashMap::new(),
         next: 0,
@@ -341,6 +329,7 @@ pub fn compute_fn_moves(prog: &Program, module: Option<&str>, def: &FnDef) -> Mo
     };
     w.expr(body);
     let mut b = B {
+        owner: r,
         reads: &w.reads,
         moves: Moves::default(),
     };
@@ -348,11 +337,10 @@ pub fn compute_fn_moves(prog: &Program, module: Option<&str>, def: &FnDef) -> Mo
     b.moves
 }
 
-/// The moving reads of a projected procedure's body.
-pub fn compute_proc_moves(prog: &Program, p: &LocalProc) -> Moves {
+/// The moving reads of a projected procedure's body (projected from choreography `owner`).
+pub fn compute_proc_moves(prog: &Program, owner: ItemRef, p: &LocalProc) -> Moves {
     let mut w = W {
-        prog,
-        module: None,
+        ir: prog.ir_of(owner),
         scope: Vec::new(),
         bound: HashMap::new(),
         next: 0,
@@ -363,6 +351,7 @@ pub fn compute_proc_moves(prog: &Program, p: &LocalProc) -> Moves {
     }
     w.stmts(&p.body);
     let mut b = B {
+        owner,
         reads: &w.reads,
         moves: Moves::default(),
     };

@@ -89,12 +89,16 @@ impl Numbering {
     fn pat(&mut self, p: &mut Pattern) {
         p.id = self.fresh();
         match &mut p.kind {
-            PatternKind::Wild | PatternKind::Ident(_) | PatternKind::Lit(_) | PatternKind::Error => {
-            }
+            PatternKind::Wild
+            | PatternKind::Ident(_)
+            | PatternKind::Lit(_)
+            | PatternKind::Error => {}
             PatternKind::Tuple(ps) | PatternKind::Variant { args: ps, .. } => {
                 ps.iter_mut().for_each(|p| self.pat(p))
             }
-            PatternKind::Struct { fields, .. } => fields.iter_mut().for_each(|f| self.pat(&mut f.pat)),
+            PatternKind::Struct { fields, .. } => {
+                fields.iter_mut().for_each(|f| self.pat(&mut f.pat))
+            }
             PatternKind::List { elems, rest } => {
                 elems.iter_mut().for_each(|p| self.pat(p));
                 if let Some(Some(r)) = rest {
