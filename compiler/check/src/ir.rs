@@ -108,6 +108,10 @@ static NO_NODE: Node = Node {
 };
 
 impl ItemIr {
+    /// The table of an item that has none (code that is not user code, e.g. a wrapper).
+    pub fn empty() -> &'static ItemIr {
+        &NO_ITEM
+    }
     pub fn node(&self, id: NodeId) -> &Node {
         self.nodes.get(id.0 as usize).unwrap_or(&NO_NODE)
     }

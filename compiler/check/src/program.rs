@@ -121,6 +121,14 @@ impl Program {
         self.ir.item(r)
     }
 
+    /// The resolved table of the choreography `name` (empty if there is none).
+    pub fn chor_ir(&self, name: &str) -> &crate::ir::ItemIr {
+        match self.chors.get(name) {
+            Some(r) => self.ir.item(*r),
+            None => crate::ir::ItemIr::empty(),
+        }
+    }
+
     /// Record the text of a file (the driver does this for the root file).
     pub fn add_source(&mut self, file: FileId, text: &str) {
         self.sources.insert(file, Arc::from(text));

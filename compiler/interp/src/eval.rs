@@ -2,6 +2,7 @@
 //! interpreter and the interpreter of projected programs, so both give the same answers.
 
 use crate::value::{FuncVal, StructVal, Value, VariantVal, to_display};
+use chor_check::ir::{ItemIr, Res as Resolved};
 use chor_check::{ItemRef, Program, QualName};
 use chor_diagnostics::Span;
 use chor_syntax::ast::*;
@@ -117,19 +118,19 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Evaluate an expression outside tail position.
-    pub fn eval(&self, env: &mut Env, e: &Expr, module: Option<&str>) -> Res<Value> {
-        self.eval_in(env, e, module, false)
+    pub fn eval(&self, env: &mut Env, e: &Expr, ir: &ItemIr) -> Res<Value> {
+        self.eval_in(env, e, ir, false)
     }
 
-    fn eval_in(&self, env: &mut Env, e: &Expr, module: Option<&str>, tail: bool) -> Res<Value> {
+    fn eval_in(&self, env: &mut Env, e: &Expr, ir: &ItemIr, tail: bool) -> Res<Value> {
         if crate::stack::exhausted() {
             return fault(crate::stack::OVERFLOW, self.overflow_at(e.span));
         }
         match &e.kind {
             ExprKind::Lit(l) => Ok(lit_value(l)),
-            ExprKind::Path(p) => self.eval_path(env, p, module, e.span),
+            ExprKind::Path(p) => self.eval_path(env, e, p, ir),
             ExprKind::Unary(op, x) => {
-                let v = self.eval(env, x, module)?;
+                let v = self.eval(env, x, ir)?;
                 match (op, v) {
                     (UnOp::Neg, Value::Int(i)) => match i.checked_neg() {
                         Some(n) => Ok(Value::Int(n)),
@@ -147,12 +148,12 @@ impl<'p> Evaluator<'p> {
                     ),
                 }
             }
-            ExprKind::Binary(op, a, b) => self.eval_binary(env, *op, a, b, module, e.span),
+            ExprKind::Binary(op, a, b) => self.eval_binary(env, *op, a, b, ir, e.span),
             ExprKind::Call(f, args) => {
-                let (callee, direct) = self.eval_callee(env, f, module)?;
+                let (callee, direct) = self.eval_callee(env, f, ir)?;
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
-                    vals.push(self.eval(env, a, module)?);
+                    vals.push(self.eval(env, a, ir)?);
                 }
                 if let (true, Callee::Fn(r)) = (direct, &callee)
                     && self.prog.module_of(*r).is_some()
@@ -172,7 +173,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
             ExprKind::Field(x, name) => {
-                let v = self.eval(env, x, module)?;
+                let v = self.eval(env, x, ir)?;
                 match &v {
                     Value::Struct(s) => {
                         match s.field_names.iter().position(|n| **n == *name.name) {
@@ -193,7 +194,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
             ExprKind::TupleIndex(x, i, sp) => {
-                let v = self.eval(env, x, module)?;
+                let v = self.eval(env, x, ir)?;
                 match &v {
                     Value::Tuple(items) => match items.get(*i as usize) {
                         Some(x) => Ok(x.clone()),
@@ -208,28 +209,32 @@ impl<'p> Evaluator<'p> {
             ExprKind::Tuple(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for x in items {
-                    vals.push(self.eval(env, x, module)?);
+                    vals.push(self.eval(env, x, ir)?);
                 }
                 Ok(Value::tuple(vals))
             }
             ExprKind::List(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for x in items {
-                    vals.push(self.eval(env, x, module)?);
+                    vals.push(self.eval(env, x, ir)?);
                 }
                 Ok(Value::list(vals))
             }
             ExprKind::StructLit { name, fields } => {
-                let Some((q, r)) = self.prog.lookup_struct(module, name) else {
+                let Resolved::Struct(r) = ir.res(e) else {
                     return fault(format!("unknown struct `{}`", name.text()), name.span);
                 };
                 let Some(def) = self.prog.struct_def(r) else {
                     return fault(format!("unknown struct `{}`", name.text()), name.span);
                 };
+                let q = QualName {
+                    module: self.prog.module_of(r).map(str::to_owned),
+                    name: def.name.name.clone(),
+                };
                 let names = self.field_names_of(&q, def);
                 let mut vals = vec![Value::Unit; def.fields.len()];
                 for f in fields {
-                    let v = self.eval(env, &f.value, module)?;
+                    let v = self.eval(env, &f.value, ir)?;
                     if let Some(i) = def.fields.iter().position(|d| d.name.name == f.name.name) {
                         vals[i] = v;
                     }
@@ -241,11 +246,11 @@ impl<'p> Evaluator<'p> {
                 })))
             }
             ExprKind::If { cond, then, els } => {
-                let c = self.eval(env, cond, module)?;
+                let c = self.eval(env, cond, ir)?;
                 match c {
-                    Value::Bool(true) => self.eval_block(env, then, module, tail),
+                    Value::Bool(true) => self.eval_block(env, then, ir, tail),
                     Value::Bool(false) => match els {
-                        Some(x) => self.eval_in(env, x, module, tail),
+                        Some(x) => self.eval_in(env, x, ir, tail),
                         None => Ok(Value::Unit),
                     },
                     other => fault(
@@ -258,11 +263,11 @@ impl<'p> Evaluator<'p> {
                 }
             }
             ExprKind::Match { scrutinee, arms } => {
-                let v = self.eval(env, scrutinee, module)?;
+                let v = self.eval(env, scrutinee, ir)?;
                 for arm in arms {
                     let mark = env.mark();
-                    if self.match_pattern(&arm.pat, &v, env) {
-                        let r = self.eval_in(env, &arm.body, module, tail);
+                    if self.match_pattern(&arm.pat, &v, env, ir) {
+                        let r = self.eval_in(env, &arm.body, ir, tail);
                         env.reset(mark);
                         return r;
                     }
@@ -276,10 +281,10 @@ impl<'p> Evaluator<'p> {
                     scrutinee.span,
                 )
             }
-            ExprKind::Block(b) => self.eval_block(env, b, module, tail),
+            ExprKind::Block(b) => self.eval_block(env, b, ir, tail),
             ExprKind::Return(x) => {
                 let v = match x {
-                    Some(x) => self.eval(env, x, module)?,
+                    Some(x) => self.eval(env, x, ir)?,
                     None => Value::Unit,
                 };
                 Err(Ctrl::Return(v))
@@ -292,7 +297,7 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn eval_block(&self, env: &mut Env, b: &Block, module: Option<&str>, tail: bool) -> Res<Value> {
+    fn eval_block(&self, env: &mut Env, b: &Block, ir: &ItemIr, tail: bool) -> Res<Value> {
         let mark = env.mark();
         let r = (|| {
             for s in &b.stmts {
@@ -300,8 +305,8 @@ impl<'p> Evaluator<'p> {
                     Stmt::Let {
                         pat, value, span, ..
                     } => {
-                        let v = self.eval(env, value, module)?;
-                        if !self.match_pattern(pat, &v, env) {
+                        let v = self.eval(env, value, ir)?;
+                        if !self.match_pattern(pat, &v, env, ir) {
                             return fault(
                                 format!(
                                     "the pattern does not match {}",
@@ -312,13 +317,13 @@ impl<'p> Evaluator<'p> {
                         }
                     }
                     Stmt::Expr(x) => {
-                        self.eval(env, x, module)?;
+                        self.eval(env, x, ir)?;
                     }
                     Stmt::Error(sp) => return fault("this statement has a syntax error", *sp),
                 }
             }
             match &b.tail {
-                Some(t) => self.eval_in(env, t, module, tail),
+                Some(t) => self.eval_in(env, t, ir, tail),
                 None => Ok(Value::Unit),
             }
         })();
@@ -332,15 +337,15 @@ impl<'p> Evaluator<'p> {
         op: BinOp,
         a: &Expr,
         b: &Expr,
-        module: Option<&str>,
+        ir: &ItemIr,
         span: Span,
     ) -> Res<Value> {
         if matches!(op, BinOp::And | BinOp::Or) {
-            let x = self.eval(env, a, module)?;
+            let x = self.eval(env, a, ir)?;
             return match (op, x) {
                 (BinOp::And, Value::Bool(false)) => Ok(Value::Bool(false)),
                 (BinOp::Or, Value::Bool(true)) => Ok(Value::Bool(true)),
-                (_, Value::Bool(_)) => match self.eval(env, b, module)? {
+                (_, Value::Bool(_)) => match self.eval(env, b, ir)? {
                     Value::Bool(y) => Ok(Value::Bool(y)),
                     other => fault(
                         format!(
@@ -361,58 +366,55 @@ impl<'p> Evaluator<'p> {
                 ),
             };
         }
-        let x = self.eval(env, a, module)?;
-        let y = self.eval(env, b, module)?;
+        let x = self.eval(env, a, ir)?;
+        let y = self.eval(env, b, ir)?;
         binary(op, x, y, span)
     }
 
-    fn eval_path(&self, env: &Env, p: &Path, module: Option<&str>, span: Span) -> Res<Value> {
-        if p.is_single()
+    fn eval_path(&self, env: &Env, e: &Expr, p: &Path, ir: &ItemIr) -> Res<Value> {
+        let res = ir.res(e);
+        if res.binding().is_some()
             && let Some(v) = env.get(&p.last().name)
         {
             return Ok(v.clone());
         }
-        if let Some((q, _)) = self.prog.lookup_fn(module, p) {
-            return Ok(Value::Func(Arc::new(FuncVal::Named {
-                module: q.module.as_deref().map(Arc::from),
-                name: Arc::from(q.name.as_str()),
-            })));
-        }
-        if let Some((q, vi)) = self.prog.lookup_variant(p) {
-            let nfields = self
-                .prog
-                .enums
-                .get(&q)
-                .and_then(|r| self.prog.enum_def(*r))
-                .and_then(|d| d.variants.get(vi))
-                .map_or(0, |v| v.fields.len());
-            let name = &p.last().name;
-            return Ok(if nfields == 0 {
-                Value::variant(name, vec![])
-            } else {
-                Value::Func(Arc::new(FuncVal::Variant(Arc::from(name.as_str()))))
-            });
+        match res {
+            Resolved::Fn(r) | Resolved::Builtin(r) => {
+                if let Some(def) = self.prog.fn_def(r) {
+                    return Ok(Value::Func(Arc::new(FuncVal::Named {
+                        module: self.prog.module_of(r).map(Arc::from),
+                        name: Arc::from(def.name.name.as_str()),
+                    })));
+                }
+            }
+            Resolved::Variant { nullary, .. } => {
+                let name = &p.last().name;
+                return Ok(if nullary {
+                    Value::variant(name, vec![])
+                } else {
+                    Value::Func(Arc::new(FuncVal::Variant(Arc::from(name.as_str()))))
+                });
+            }
+            _ => {}
         }
         fault(
             format!("`{}` is not defined here", p.text()),
-            unit_span(span),
+            unit_span(e.span),
         )
     }
 
     /// The function called, and whether it is named at the call (not a function value).
-    fn eval_callee(&self, env: &mut Env, f: &Expr, module: Option<&str>) -> Res<(Callee, bool)> {
+    fn eval_callee(&self, env: &mut Env, f: &Expr, ir: &ItemIr) -> Res<(Callee, bool)> {
         if let ExprKind::Path(p) = &f.kind {
-            let shadowed = p.is_single() && env.get(&p.last().name).is_some();
-            if !shadowed {
-                if let Some((_, r)) = self.prog.lookup_fn(module, p) {
-                    return Ok((Callee::Fn(r), true));
-                }
-                if self.prog.lookup_variant(p).is_some() {
+            match ir.res(f) {
+                Resolved::Fn(r) | Resolved::Builtin(r) => return Ok((Callee::Fn(r), true)),
+                Resolved::Variant { .. } => {
                     return Ok((Callee::Variant(Arc::from(p.last().name.as_str())), true));
                 }
+                _ => {}
             }
         }
-        match self.eval(env, f, module)? {
+        match self.eval(env, f, ir)? {
             Value::Func(fv) => Ok((self.callee_of(&fv, f.span)?, false)),
             other => fault(
                 format!("{} is not a function", crate::value::to_literal(&other)),
@@ -482,8 +484,8 @@ impl<'p> Evaluator<'p> {
             let Some(def) = self.prog.fn_def(r) else {
                 return fault("unknown function", span);
             };
-            let module = self.prog.module_of(r);
             let Some(body) = &def.body else {
+                let module = self.prog.module_of(r);
                 return crate::builtins::call_builtin(self, module, &def.name.name, args, span);
             };
             if args.len() != def.params.len() {
@@ -502,7 +504,7 @@ impl<'p> Evaluator<'p> {
             for (p, v) in def.params.iter().zip(args) {
                 env.bind(&p.name.name, v);
             }
-            match self.eval_in(&mut env, body, module, true) {
+            match self.eval_in(&mut env, body, self.prog.ir_of(r), true) {
                 Ok(v) | Err(Ctrl::Return(v)) => return Ok(v),
                 Err(Ctrl::Tail(c, a, s)) => {
                     callee = c;
@@ -528,24 +530,13 @@ impl<'p> Evaluator<'p> {
         names
     }
 
-    /// Whether a bare identifier in a pattern names a nullary variant.
-    fn nullary_variant(&self, name: &str) -> bool {
-        self.prog.variants.get(name).is_some_and(|(q, vi)| {
-            self.prog
-                .enums
-                .get(q)
-                .and_then(|r| self.prog.enum_def(*r))
-                .and_then(|d| d.variants.get(*vi))
-                .is_some_and(|v| v.fields.is_empty())
-        })
-    }
-
     /// Match `v` against `pat`, binding variables into `env` (the caller resets on failure).
-    pub fn match_pattern(&self, pat: &Pattern, v: &Value, env: &mut Env) -> bool {
+    /// Names resolve as the checker resolved them in `ir` (the pattern's item).
+    pub fn match_pattern(&self, pat: &Pattern, v: &Value, env: &mut Env, ir: &ItemIr) -> bool {
         match (&pat.kind, v) {
             (PatternKind::Wild, _) => true,
             (PatternKind::Ident(id), v) => {
-                if self.nullary_variant(&id.name) {
+                if !ir.binds(pat) {
                     matches!(v, Value::Variant(x) if *x.name == *id.name)
                 } else {
                     env.bind(&id.name, v.clone());
@@ -558,7 +549,7 @@ impl<'p> Evaluator<'p> {
                     && ps
                         .iter()
                         .zip(vs.iter())
-                        .all(|(p, v)| self.match_pattern(p, v, env))
+                        .all(|(p, v)| self.match_pattern(p, v, env, ir))
             }
             (PatternKind::Variant { name, args }, Value::Variant(x)) => {
                 *x.name == *name.last().name
@@ -566,7 +557,7 @@ impl<'p> Evaluator<'p> {
                     && args
                         .iter()
                         .zip(x.fields.iter())
-                        .all(|(p, v)| self.match_pattern(p, v, env))
+                        .all(|(p, v)| self.match_pattern(p, v, env, ir))
             }
             (PatternKind::Struct { name, fields, .. }, Value::Struct(s)) => {
                 *s.name == *name.last().name
@@ -574,7 +565,7 @@ impl<'p> Evaluator<'p> {
                         s.field_names
                             .iter()
                             .position(|n| **n == *fp.name.name)
-                            .is_some_and(|i| self.match_pattern(&fp.pat, &s.fields[i], env))
+                            .is_some_and(|i| self.match_pattern(&fp.pat, &s.fields[i], env, ir))
                     })
             }
             (PatternKind::List { elems, rest }, Value::List(vs)) => {
@@ -587,12 +578,12 @@ impl<'p> Evaluator<'p> {
                     || !elems
                         .iter()
                         .zip(vs.iter())
-                        .all(|(p, v)| self.match_pattern(p, v, env))
+                        .all(|(p, v)| self.match_pattern(p, v, env, ir))
                 {
                     return false;
                 }
                 match rest {
-                    Some(Some(r)) => self.match_pattern(r, &Value::list(vs[n..].to_vec()), env),
+                    Some(Some(r)) => self.match_pattern(r, &Value::list(vs[n..].to_vec()), env, ir),
                     _ => true,
                 }
             }

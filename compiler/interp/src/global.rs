@@ -83,11 +83,14 @@ struct Frame {
     actual: Vec<Arc<str>>,
     index: HashMap<String, usize>,
     envs: Vec<Env>,
+    /// What the checker resolved in the running choreography.
+    ir: Arc<chor_check::ItemIr>,
 }
 
 impl Frame {
-    fn new(chor: &ChorDef, actual: Vec<Arc<str>>) -> Frame {
+    fn new(chor: &ChorDef, actual: Vec<Arc<str>>, ir: Arc<chor_check::ItemIr>) -> Frame {
         Frame {
+            ir,
             index: chor
                 .roles
                 .iter()
@@ -205,7 +208,7 @@ impl<'p> Simulator<'p> {
             return Ok(None);
         }
         self.at(frame, i);
-        match self.ev.eval(&mut frame.envs[i], e, None) {
+        match self.ev.eval(&mut frame.envs[i], e, &frame.ir) {
             Ok(v) => Ok(Some((i, v))),
             Err(Ctrl::Fault(f)) => {
                 self.stop(frame, i, Some(f));
@@ -252,7 +255,14 @@ impl<'p> Simulator<'p> {
             if crate::stack::exhausted() {
                 return crate::eval::fault(crate::stack::OVERFLOW, entry.unwrap_or_default());
             }
-            let mut frame = Frame::new(chor, actual);
+            let ir = self
+                .prog
+                .chors
+                .get(&name)
+                .and_then(|r| self.prog.ir.items.get(r))
+                .cloned()
+                .unwrap_or_default();
+            let mut frame = Frame::new(chor, actual, ir);
             for (i, n, v) in args {
                 frame.envs[i].bind(&n, v);
             }
@@ -295,7 +305,9 @@ impl<'p> Simulator<'p> {
                     role, pat, value, ..
                 } => {
                     if let Some((i, v)) = self.try_at(frame, role, value)?
-                        && !self.ev.match_pattern(pat, &v, &mut frame.envs[i])
+                        && !self
+                            .ev
+                            .match_pattern(pat, &v, &mut frame.envs[i], &frame.ir)
                     {
                         let m = format!("the pattern does not match {}", to_literal(&v));
                         self.stmt_fault(frame, i, m, s.span);
@@ -388,7 +400,7 @@ impl<'p> Simulator<'p> {
                         for arm in arms {
                             let mark = frame.envs[i].mark();
                             let mut scratch = std::mem::take(&mut frame.envs[i]);
-                            let ok = self.ev.match_pattern(&arm.pat, &v, &mut scratch);
+                            let ok = self.ev.match_pattern(&arm.pat, &v, &mut scratch, &frame.ir);
                             frame.envs[i] = scratch;
                             if ok {
                                 chosen = Some((arm, Some((i, mark))));
@@ -453,7 +465,10 @@ impl<'p> Simulator<'p> {
                         }
                         self.at(frame, i);
                         let v = result.unwrap_or(Value::Unit);
-                        if !self.ev.match_pattern(pat, &v, &mut frame.envs[i]) {
+                        if !self
+                            .ev
+                            .match_pattern(pat, &v, &mut frame.envs[i], &frame.ir)
+                        {
                             let m = format!("the pattern does not match {}", to_literal(&v));
                             self.stmt_fault(frame, i, m, s.span);
                         }

@@ -109,6 +109,8 @@ struct Frame<'a> {
     actual: Vec<Arc<str>>,
     names: &'a [String],
     env: Env,
+    /// What the checker resolved in the choreography the procedure was projected from.
+    ir: &'a chor_check::ItemIr,
 }
 
 impl Frame<'_> {
@@ -164,10 +166,12 @@ impl<'p> LocalRunner<'p> {
             if crate::stack::exhausted() {
                 return fault(crate::stack::OVERFLOW, entry.unwrap_or_default());
             }
+            let prog = self.ev.prog;
             let mut frame = Frame {
                 actual,
                 names: &p.roles,
                 env: Env::default(),
+                ir: prog.chor_ir(&key.chor),
             };
             for (n, v) in p.params.iter().zip(args) {
                 frame.env.bind(n, v);
@@ -223,8 +227,8 @@ impl<'p> LocalRunner<'p> {
             let last = tail && k + 1 == n;
             let flow = match &s.kind {
                 LKind::Let { pat, value } => {
-                    let v = self.ev.eval(&mut frame.env, value, None)?;
-                    if !self.ev.match_pattern(pat, &v, &mut frame.env) {
+                    let v = self.ev.eval(&mut frame.env, value, frame.ir)?;
+                    if !self.ev.match_pattern(pat, &v, &mut frame.env, frame.ir) {
                         return fault(
                             format!("the pattern does not match {}", to_literal(&v)),
                             s.span,
@@ -233,11 +237,11 @@ impl<'p> LocalRunner<'p> {
                     Flow::Normal
                 }
                 LKind::Effect(e) => {
-                    self.ev.eval(&mut frame.env, e, None)?;
+                    self.ev.eval(&mut frame.env, e, frame.ir)?;
                     Flow::Normal
                 }
                 LKind::Send { to, expr } => {
-                    let v = self.ev.eval(&mut frame.env, expr, None)?;
+                    let v = self.ev.eval(&mut frame.env, expr, frame.ir)?;
                     if chor_print::deeper_than(&v, crate::global::MAX_MESSAGE_DEPTH) {
                         return fault(crate::global::too_deep(), s.span);
                     }
@@ -290,22 +294,24 @@ impl<'p> LocalRunner<'p> {
                         );
                     }
                 },
-                LKind::If { cond, then, els } => match self.ev.eval(&mut frame.env, cond, None)? {
-                    Value::Bool(true) => self.block(frame, then, last)?,
-                    Value::Bool(false) => self.block(frame, els, last)?,
-                    other => {
-                        return fault(
-                            format!("condition is {}, not a Bool", to_literal(&other)),
-                            cond.span,
-                        );
+                LKind::If { cond, then, els } => {
+                    match self.ev.eval(&mut frame.env, cond, frame.ir)? {
+                        Value::Bool(true) => self.block(frame, then, last)?,
+                        Value::Bool(false) => self.block(frame, els, last)?,
+                        other => {
+                            return fault(
+                                format!("condition is {}, not a Bool", to_literal(&other)),
+                                cond.span,
+                            );
+                        }
                     }
-                },
+                }
                 LKind::Match { scrutinee, arms } => {
-                    let v = self.ev.eval(&mut frame.env, scrutinee, None)?;
+                    let v = self.ev.eval(&mut frame.env, scrutinee, frame.ir)?;
                     let mut flow = None;
                     for (pat, body) in arms {
                         let mark = frame.env.mark();
-                        if self.ev.match_pattern(pat, &v, &mut frame.env) {
+                        if self.ev.match_pattern(pat, &v, &mut frame.env, frame.ir) {
                             let f = self.block(frame, body, last);
                             frame.env.reset(mark);
                             flow = Some(f?);
@@ -337,7 +343,7 @@ impl<'p> LocalRunner<'p> {
                     }
                     let mut vals = Vec::with_capacity(args.len());
                     for a in args {
-                        vals.push(self.ev.eval(&mut frame.env, a, None)?);
+                        vals.push(self.ev.eval(&mut frame.env, a, frame.ir)?);
                     }
                     if last && bind.is_none() {
                         return Ok(Flow::Tail(key.clone(), actual, vals));
@@ -345,7 +351,7 @@ impl<'p> LocalRunner<'p> {
                     let result = self.run_proc(key.clone(), actual, vals)?;
                     if let Some(p) = bind {
                         let v = result.unwrap_or(Value::Unit);
-                        if !self.ev.match_pattern(p, &v, &mut frame.env) {
+                        if !self.ev.match_pattern(p, &v, &mut frame.env, frame.ir) {
                             return fault(
                                 format!("the pattern does not match {}", to_literal(&v)),
                                 s.span,
@@ -354,7 +360,7 @@ impl<'p> LocalRunner<'p> {
                     }
                     Flow::Normal
                 }
-                LKind::Return(e) => Flow::Return(self.ev.eval(&mut frame.env, e, None)?),
+                LKind::Return(e) => Flow::Return(self.ev.eval(&mut frame.env, e, frame.ir)?),
             };
             if !matches!(flow, Flow::Normal) {
                 return Ok(flow);
