@@ -79,7 +79,7 @@ pub enum Type {
 }
 
 /// What the checker found about one node.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node {
     pub res: Res,
     /// The type of an expression's value, or of the variable a binding introduces.
@@ -93,7 +93,10 @@ pub struct Node {
 }
 
 /// The resolved nodes of one function or choreography, indexed by [`NodeId`].
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// `Eq`, so that comparing two programs' tables (salsa does, to tell whether a result
+/// changed) skips the tables they share (`Arc::ptr_eq`) instead of walking them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemIr {
     pub nodes: Vec<Node>,
     /// The type of each value parameter (`Res::Param(k)` reads `params[k]`).
@@ -139,7 +142,7 @@ impl ItemIr {
 }
 
 /// The resolved program: one table per function (with a body) and choreography.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ir {
     pub items: HashMap<ItemRef, Arc<ItemIr>>,
 }

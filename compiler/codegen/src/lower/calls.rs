@@ -159,7 +159,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let prog = self.cg.prog;
         let moves = compute_fn_moves(prog, r, def);
         self.moves.extend(moves);
-        let owner = std::mem::replace(&mut self.owner, Some(r));
+        let owner = self.owner.replace(r);
         let ir = std::mem::replace(&mut self.ir, prog.ir_of(r));
         let generics = std::mem::replace(&mut self.generics, def.generics.clone());
         let base = std::mem::replace(&mut self.scope_base, self.scope.len());
