@@ -127,7 +127,7 @@ fn measure(
 /// another thread), and what the same phases cost from scratch.
 fn probe(src: &str, name: &str, edit: &dyn Fn(usize, &mut String)) {
     use chor_check::program::MemoryLoader;
-    use chor_check::{Program, Reuse, check_diagnostics, check_program};
+    use chor_check::{Program, Reuse, check_diagnostics_resolving, check_program};
     use chor_project::{check_choices, check_choices_reusing};
     use chor_syntax::{Parsed, parse, reparse};
     use std::sync::Arc;
@@ -149,12 +149,18 @@ fn probe(src: &str, name: &str, edit: &dyn Fn(usize, &mut String)) {
     let full = check_program(&prog);
     let t_full = t.elapsed();
     let t = Instant::now();
-    let (_, mut check) = check_diagnostics(&prog, None);
+    let (_, ir, mut check) = check_diagnostics_resolving(&prog, None);
     let t_diags = t.elapsed();
+    // Projection reads the roles the checks resolved (as the database does).
+    let resolved = |prog: &Program, ir| {
+        let mut p = prog.clone();
+        p.ir = Arc::new(ir);
+        p
+    };
     let t = Instant::now();
-    let (_, mut choices) = check_choices_reusing(&prog, None);
+    let (_, mut choices) = check_choices_reusing(&resolved(&prog, ir.clone()), None);
     let t_choices = t.elapsed();
-    assert!(full.diagnostics.is_empty() && check_choices(&prog).is_empty());
+    assert!(full.diagnostics.is_empty() && check_choices(&resolved(&prog, ir)).is_empty());
     println!(
         "from scratch: parse {:.1}, assemble {:.1}, check with tables ({} hovers, {} references) {:.1}, check {:.1}, choices {:.1} ms",
         ms(t_parse),
@@ -181,14 +187,15 @@ fn probe(src: &str, name: &str, edit: &dyn Fn(usize, &mut String)) {
         let reuse = Reuse::new(&prog, &new_prog).expect("results can be reused");
         phases[2].push(t.elapsed());
         let t = Instant::now();
-        let (_, new_check) = check_diagnostics(&new_prog, Some((&reuse, &check)));
+        let (_, ir, new_check) = check_diagnostics_resolving(&new_prog, Some((&reuse, &check)));
         phases[3].push(t.elapsed());
         current = new_text.clone();
         if !new_prog.diagnostics.is_empty() {
             continue;
         }
         let t = Instant::now();
-        let (_, new_choices) = check_choices_reusing(&new_prog, Some((&reuse, &choices)));
+        let new_resolved = resolved(&new_prog, ir);
+        let (_, new_choices) = check_choices_reusing(&new_resolved, Some((&reuse, &choices)));
         phases[4].push(t.elapsed());
         (text, parsed, prog, check, choices) =
             (new_text, new_parsed, new_prog, new_check, new_choices);

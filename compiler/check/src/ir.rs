@@ -214,14 +214,14 @@ impl crate::cx::Checker<'_> {
     pub(crate) fn finish_item(&mut self) -> Option<ItemIr> {
         let rec = std::mem::take(self.rec.as_mut()?);
         let mut ir = ItemIr::default();
+        let mut memo = Memo::new();
         let role_of =
             |r: u32| (r != crate::cx::NO_ROLE && r != crate::cx::UNKNOWN_ROLE).then_some(r);
-        for (id, res, ty, role) in rec.nodes {
+        // By reference: the checker types stay alive while `memo` holds their addresses.
+        for (id, res, ty, role) in &rec.nodes {
+            let (id, res, role) = (*id, *res, *role);
             let ty = match ty {
-                Some(t) => {
-                    let t = self.tys.zonk(&t);
-                    self.ir_type(&t)
-                }
+                Some(t) => self.ir_type(t, &mut memo),
                 None => Type::Unknown,
             };
             let n = ir.entry(id);
@@ -235,40 +235,66 @@ impl crate::cx::Checker<'_> {
                 n.role = role_of(role);
             }
         }
-        ir.params = rec.params.iter().map(|t| self.ir_type(t)).collect();
+        ir.params = rec
+            .params
+            .iter()
+            .map(|t| self.ir_type(t, &mut memo))
+            .collect();
         for (id, roles) in rec.stmts {
             ir.entry(id).roles = roles;
         }
         Some(ir)
     }
 
-    /// A resolved checker type as an IR type.
-    fn ir_type(&self, t: &crate::types::Ty) -> Type {
+    /// A checker type, with the body's substitution applied, as an IR type. Converted
+    /// argument lists are kept by address (`memo`): the types of nested expressions share
+    /// their parts (the type of `[[[1]]]` holds that of `[[1]]`), so converting every node's
+    /// type costs linear time, not quadratic.
+    fn ir_type(&mut self, t: &crate::types::Ty, memo: &mut Memo) -> Type {
         use crate::types::{Ty, TyCon};
-        match t {
+        match self.tys.shallow(t) {
             Ty::Var(_) | Ty::Error => Type::Unknown,
-            Ty::Param(n) => Type::Param(Arc::from(&**n)),
-            Ty::Fn(ps, r) => Type::Fn(
-                ps.iter().map(|p| self.ir_type(p)).collect(),
-                Arc::new(self.ir_type(r)),
-            ),
+            Ty::Param(n) => Type::Param(Arc::from(&*n)),
+            Ty::Fn(ps, r) => {
+                let key = (ps.as_ptr().cast::<()>(), None);
+                if let Some(t) = memo.get(&key) {
+                    return t.clone();
+                }
+                let params = ps.iter().map(|p| self.ir_type(p, memo)).collect();
+                let t = Type::Fn(params, Arc::new(self.ir_type(&r, memo)));
+                memo.insert(key, t.clone());
+                t
+            }
             Ty::Con(c, args) => {
-                let arg =
-                    |k: usize| Arc::new(args.get(k).map_or(Type::Unknown, |a| self.ir_type(a)));
-                match c {
+                let key = (args.as_ptr().cast::<()>(), Some(c));
+                if let Some(t) = memo.get(&key) {
+                    return t.clone();
+                }
+                let mut conv: Vec<Type> = args.iter().map(|a| self.ir_type(a, memo)).collect();
+                let mut arg =
+                    |k: usize| Arc::new(conv.get_mut(k).map(std::mem::take).unwrap_or_default());
+                let t = match c {
                     TyCon::Int => Type::Int,
                     TyCon::Float => Type::Float,
                     TyCon::Bool => Type::Bool,
                     TyCon::Str => Type::Str,
-                    TyCon::Tuple => Type::Tuple(args.iter().map(|a| self.ir_type(a)).collect()),
                     TyCon::List => Type::List(arg(0)),
-                    TyCon::Map => Type::Map(arg(0), arg(1)),
-                    TyCon::Adt(id) => match self.adt_items.get(*id as usize) {
-                        Some(r) => Type::Adt(*r, args.iter().map(|a| self.ir_type(a)).collect()),
+                    TyCon::Map => {
+                        let k = arg(0);
+                        Type::Map(k, arg(1))
+                    }
+                    TyCon::Tuple => Type::Tuple(conv.into()),
+                    TyCon::Adt(id) => match self.adt_items.get(id as usize) {
+                        Some(r) => Type::Adt(*r, conv.into()),
                         None => Type::Unknown,
                     },
-                }
+                };
+                memo.insert(key, t.clone());
+                t
             }
         }
     }
 }
+
+/// Converted types by the address of their checker argument list (see `ir_type`).
+type Memo = HashMap<(*const (), Option<crate::types::TyCon>), Type>;

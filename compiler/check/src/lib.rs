@@ -91,8 +91,17 @@ pub fn check_diagnostics(
     p: &Program,
     previous: Option<(&Reuse, &CheckCache)>,
 ) -> (Vec<Diagnostic>, CheckCache) {
+    let (diags, _, cache) = check_diagnostics_resolving(p, previous);
+    (diags, cache)
+}
+
+/// [`check_diagnostics`], with the resolved program the checks publish ([`Checked::ir`]).
+pub fn check_diagnostics_resolving(
+    p: &Program,
+    previous: Option<(&Reuse, &CheckCache)>,
+) -> (Vec<Diagnostic>, Ir, CheckCache) {
     let (checked, cache) = run(p, false, previous);
-    (checked.diagnostics, cache)
+    (checked.diagnostics, checked.ir, cache)
 }
 
 fn run(
@@ -108,9 +117,9 @@ fn run(
     };
     let mut cx = cx::Checker::new(p, &line_of);
     cx.tables = tables;
-    if tables {
-        cx.rec = Some(ir::Recorder::default());
-    }
+    // The resolved program is recorded in both modes: projection reads its roles when it
+    // checks knowledge of choice, which the diagnostics include.
+    cx.rec = Some(ir::Recorder::default());
     cx.report_duplicates();
     cx.collect_adts();
     cx.collect_sigs();
@@ -251,7 +260,7 @@ fn moved(old: &ItemResult, reuse: &Reuse, tables: bool) -> Option<ItemResult> {
         hovers,
         references,
         // Ids and item references, no spans: valid as they are.
-        ir: if tables { old.ir.clone() } else { None },
+        ir: old.ir.clone(),
         used_lines: old.used_lines,
     })
 }

@@ -173,12 +173,15 @@ impl Db for Database {
     }
     fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic> {
         self.with_last_check(&self.checks, root, prog, |previous| {
-            let (mut diags, check) =
-                chor_check::check_diagnostics(prog, previous.map(|(r, l)| (r, &l.check)));
+            let (mut diags, ir, check) =
+                chor_check::check_diagnostics_resolving(prog, previous.map(|(r, l)| (r, &l.check)));
             let syntax_ok = !prog.diagnostics.iter().any(Diagnostic::is_error);
             let choices = if syntax_ok {
+                // Projection reads the roles the checks resolved.
+                let mut resolved = (**prog).clone();
+                resolved.ir = Arc::new(ir);
                 let (found, choices) = chor_project::check_choices_reusing(
-                    prog,
+                    &resolved,
                     previous.map(|(r, l)| (r, &l.choices)),
                 );
                 diags.extend(found);

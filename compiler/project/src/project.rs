@@ -7,7 +7,7 @@
 //! that is a knowledge-of-choice error with a fix that inserts the selections.
 
 use crate::local::*;
-use chor_check::{CommTypes, ItemRef, Program, Reuse};
+use chor_check::{CommTypes, ItemIr, ItemRef, Program, Reuse};
 use chor_diagnostics::{Diagnostic, Fix, Span};
 use chor_syntax::ast::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -150,6 +150,10 @@ struct Projector<'a> {
     prog: &'a Program,
     chor: &'a ChorDef,
     role: &'a str,
+    /// The position of the role projected, among the choreography's roles.
+    index: usize,
+    /// What the checker resolved in the choreography: the roles of each statement.
+    ir: &'a ItemIr,
     diags: Vec<Diagnostic>,
     /// Procedures this projection calls.
     calls: BTreeSet<ProcKey>,
@@ -278,13 +282,15 @@ impl<'a> Projector<'a> {
         let mut out = Vec::new();
         for (k, s) in stmts.iter().enumerate() {
             let span = s.span;
-            let role_name: &'a str = self.role;
-            let me = |r: &Ident| r.name == role_name;
+            // The statement's roles as the checker resolved them (see `chor_check::ir::Node`):
+            // whether the k-th is the role projected.
+            let ir: &'a ItemIr = self.ir;
+            let roles = &ir.node(s.id).roles;
+            let index = self.index;
+            let me = |k: usize| roles.get(k).is_some_and(|r| *r as usize == index);
             match &s.kind {
-                ChorStmtKind::Let {
-                    role, pat, value, ..
-                } => {
-                    if me(role) {
+                ChorStmtKind::Let { pat, value, .. } => {
+                    if me(0) {
                         out.push(LStmt {
                             kind: LKind::Let {
                                 pat: pat.clone(),
@@ -294,8 +300,8 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
-                ChorStmtKind::Effect { role, expr } => {
-                    if me(role) {
+                ChorStmtKind::Effect { expr, .. } => {
+                    if me(0) {
                         out.push(LStmt {
                             kind: LKind::Effect(expr.clone()),
                             span,
@@ -303,7 +309,7 @@ impl<'a> Projector<'a> {
                     }
                 }
                 ChorStmtKind::Comm { from, expr, to } => {
-                    if me(from) {
+                    if me(0) {
                         out.push(LStmt {
                             kind: LKind::Send {
                                 to: to.iter().map(|r| r.role.name.clone()).collect(),
@@ -312,8 +318,8 @@ impl<'a> Projector<'a> {
                             span,
                         });
                     }
-                    for r in to {
-                        if me(&r.role) {
+                    for (k, r) in to.iter().enumerate() {
+                        if me(k + 1) {
                             out.push(LStmt {
                                 kind: LKind::Recv {
                                     from: from.name.clone(),
@@ -326,7 +332,7 @@ impl<'a> Projector<'a> {
                     }
                 }
                 ChorStmtKind::Select { from, to, label } => {
-                    if me(from) {
+                    if me(0) {
                         out.push(LStmt {
                             kind: LKind::Select {
                                 to: to.iter().map(|r| r.name.clone()).collect(),
@@ -334,7 +340,7 @@ impl<'a> Projector<'a> {
                             },
                             span,
                         });
-                    } else if to.iter().any(me) {
+                    } else if (1..=to.len()).any(me) {
                         // The rest of the block is what happens after this label arrives.
                         let rest = self.block(&stmts[k + 1..]);
                         out.push(LStmt {
@@ -358,7 +364,7 @@ impl<'a> Projector<'a> {
                         .as_ref()
                         .map(|b| self.block(&b.stmts))
                         .unwrap_or_default();
-                    if me(role) {
+                    if me(0) {
                         out.push(LStmt {
                             kind: LKind::If {
                                 cond: cond.clone(),
@@ -403,7 +409,7 @@ impl<'a> Projector<'a> {
                 } => {
                     let bodies: Vec<Vec<LStmt>> =
                         arms.iter().map(|a| self.block(&a.body.stmts)).collect();
-                    if me(role) {
+                    if me(0) {
                         out.push(LStmt {
                             kind: LKind::Match {
                                 scrutinee: scrutinee.clone(),
@@ -447,7 +453,7 @@ impl<'a> Projector<'a> {
                     }
                 }
                 ChorStmtKind::Call { call, bind } => {
-                    let Some(i) = call.roles.iter().position(me) else {
+                    let Some(i) = (0..call.roles.len()).position(me) else {
                         continue;
                     };
                     let Some(callee) = self.prog.chor(&call.callee.name) else {
@@ -465,9 +471,10 @@ impl<'a> Projector<'a> {
                         .filter(|(p, _)| Some(p.role.name.as_str()) == my_role_in_callee)
                         .map(|(_, a)| a.expr.clone())
                         .collect();
+                    // The role that binds the result follows the roles passed.
                     let bind = bind
                         .as_ref()
-                        .filter(|(r, _, _)| me(r))
+                        .filter(|_| me(call.roles.len()))
                         .map(|(_, p, _)| p.clone());
                     self.calls.insert(key.clone());
                     out.push(LStmt {
@@ -481,8 +488,8 @@ impl<'a> Projector<'a> {
                         span,
                     });
                 }
-                ChorStmtKind::Return { role, expr } => {
-                    if me(role) {
+                ChorStmtKind::Return { expr, .. } => {
+                    if me(0) {
                         out.push(LStmt {
                             kind: LKind::Return(expr.clone()),
                             span,
@@ -704,6 +711,8 @@ pub fn project_proc_typed(
         prog,
         chor,
         role,
+        index,
+        ir: prog.chor_ir(&chor.name.name),
         diags: Vec::new(),
         calls: BTreeSet::new(),
         types,
