@@ -9,6 +9,7 @@
 mod handshake;
 mod local;
 mod tcp;
+mod tls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::types::{TyId, TypeMismatch, TypeTable};
 use crate::value::{Message, Value};
 
 pub use tcp::{FLUSH_AT, MAX_FRAME};
+pub use tls::role_dns_name;
 
 /// The hash of the checked program, computed by the compiler. Both ends of a connection must
 /// present the same fingerprint: roles of different programs (or versions) never talk.
@@ -57,11 +59,19 @@ pub(crate) enum LinkError {
     Timeout,
     BadFrame(String),
     TooLarge(usize, usize),
+    /// A TLS record failed its integrity check (here or at the peer).
+    Integrity(String),
 }
 
 impl LinkError {
     fn from_io(e: &std::io::Error) -> LinkError {
         use std::io::ErrorKind as K;
+        if e.kind() == K::InvalidData {
+            let text = e.to_string();
+            if let Some(detail) = text.strip_prefix(tls::INTEGRITY) {
+                return LinkError::Integrity(detail.trim_start_matches(": ").to_string());
+            }
+        }
         match e.kind() {
             K::WouldBlock | K::TimedOut => LinkError::Timeout,
             _ => LinkError::Closed(e.to_string()),
@@ -485,6 +495,12 @@ impl Session {
                 action,
                 loc,
                 reason,
+            },
+            LinkError::Integrity(detail) => ErrorKind::Integrity {
+                peer,
+                action,
+                loc,
+                detail,
             },
             LinkError::TooLarge(n, max) => ErrorKind::Fault {
                 loc,

@@ -37,7 +37,8 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::handshake::{self, HandshakeError, Identity, Status};
+use super::handshake::{self, HandshakeError, Identity, Status, Timed};
+use super::tls::{self, Tls, TlsReader, TlsWriter};
 use super::{LinkError, lock};
 use crate::codec::{self, CodecError};
 use crate::config::{DeployConfig, Endpoint};
@@ -156,16 +157,23 @@ impl RefusalLog {
     }
 }
 
-/// Connects `me` with every role in `peers` (sorted, without `me`). Returns the streams in
-/// the order of `peers`.
+/// One authenticated connection: the socket, and the TLS state when TLS is on.
+pub(crate) struct Established {
+    stream: TcpStream,
+    tls: Option<rustls::Connection>,
+}
+
+/// Connects `me` with every role in `peers` (sorted, without `me`). Returns the connections
+/// in the order of `peers`.
 pub(crate) fn establish(
     me: &str,
     peers: &[String],
     cfg: &DeployConfig,
     fp: Fingerprint,
-) -> Result<Vec<TcpStream>, RtError> {
+) -> Result<Vec<Established>, RtError> {
     let cfg_err = |e| RtError::new(me, ErrorKind::Config(e));
     cfg.require_roles(peers).map_err(cfg_err)?;
+    let tls: Option<Arc<Tls>> = Tls::load(cfg, me).map_err(cfg_err)?.map(Arc::new);
     let timeout_ms = cfg.connect_timeout_ms;
     let deadline = Instant::now() + Duration::from_millis(timeout_ms);
 
@@ -173,8 +181,8 @@ pub(crate) fn establish(
     let to_accept: BTreeSet<String> = peers.iter().filter(|p| p.as_str() < me).cloned().collect();
 
     enum Event {
-        Dialled(String, Result<TcpStream, String>),
-        Accepted(String, TcpStream),
+        Dialled(String, Result<Established, String>),
+        Accepted(String, Established),
         Refused(String),
     }
     let (tx, rx) = mpsc::channel::<Event>();
@@ -210,6 +218,7 @@ pub(crate) fn establish(
         let me_owned = me.to_string();
         let secret = cfg.secret.clone();
         let peer_name = peer.clone();
+        let tls = tls.clone();
         thread::Builder::new()
             .name(format!("chor-dial-{peer}"))
             .spawn(move || {
@@ -218,7 +227,7 @@ pub(crate) fn establish(
                     role: &me_owned,
                     secret: secret.as_ref(),
                 };
-                let r = dial(&id, &peer, &endpoint, deadline, hs_timeout);
+                let r = dial(&id, tls.as_deref(), &peer, &endpoint, deadline, hs_timeout);
                 let _ = tx.send(Event::Dialled(peer, r));
             })
             .map_err(|e| {
@@ -241,7 +250,7 @@ pub(crate) fn establish(
     let pending = Arc::new(Mutex::new(Pending::default()));
     let refusal_log = RefusalLog::new(me);
 
-    let mut streams: std::collections::BTreeMap<String, TcpStream> = Default::default();
+    let mut streams: std::collections::BTreeMap<String, Established> = Default::default();
     let mut dial_errors: std::collections::BTreeMap<String, String> = Default::default();
     let mut refusals: Vec<String> = Vec::new();
     let mut dialling = to_dial.len();
@@ -267,6 +276,7 @@ pub(crate) fn establish(
                             me,
                             fp,
                             cfg,
+                            tls.clone(),
                             stream,
                             from,
                             Instant::now() + hs_timeout,
@@ -326,7 +336,7 @@ pub(crate) fn establish(
     lock(&refusal_log).sum_up();
 
     if result.is_ok() {
-        let out: Vec<TcpStream> = peers.iter().filter_map(|p| streams.remove(p)).collect();
+        let out: Vec<Established> = peers.iter().filter_map(|p| streams.remove(p)).collect();
         if out.len() == peers.len() {
             return Ok(out);
         }
@@ -377,11 +387,12 @@ pub(crate) fn establish(
 /// resolved again before every attempt, so one whose DNS entry appears late still works.
 fn dial(
     id: &Identity<'_>,
+    tls: Option<&Tls>,
     peer: &str,
     endpoint: &Endpoint,
     deadline: Instant,
     hs_timeout: Duration,
-) -> Result<TcpStream, String> {
+) -> Result<Established, String> {
     let mut backoff = Duration::from_millis(5);
     let mut last = "no attempt was made".to_string();
     loop {
@@ -396,7 +407,7 @@ fn dial(
             TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2)))
                 .map_err(|e| e.to_string())
         }) {
-            Ok(mut s) => {
+            Ok(s) => {
                 let hs_deadline = Instant::now()
                     + deadline
                         .saturating_duration_since(Instant::now())
@@ -404,9 +415,9 @@ fn dial(
                 match s
                     .set_nodelay(true)
                     .map_err(|e| HandshakeError::Failed(e.to_string()))
-                    .and_then(|()| handshake::client(&mut s, id, peer, hs_deadline))
+                    .and_then(|()| client_handshake(&s, tls, id, peer, hs_deadline))
                 {
-                    Ok(()) => return Ok(s),
+                    Ok(tls) => return Ok(Established { stream: s, tls }),
                     // The peer is there and said no (another program, another secret
                     // setting, another role): retrying cannot change that.
                     Err(e @ HandshakeError::Refused(_)) => return Err(e.to_string()),
@@ -422,19 +433,80 @@ fn dial(
     }
 }
 
+/// The dialling side's handshake: TLS first when configured (the listener proves it is
+/// `peer`), then the chor handshake inside it.
+fn client_handshake(
+    s: &TcpStream,
+    tls: Option<&Tls>,
+    id: &Identity<'_>,
+    peer: &str,
+    deadline: Instant,
+) -> Result<Option<rustls::Connection>, HandshakeError> {
+    let mut timed = Timed {
+        stream: s,
+        deadline,
+    };
+    let Some(tls) = tls else {
+        handshake::client(&mut timed, id, peer)?;
+        return Ok(None);
+    };
+    let mut conn = tls.client(peer).map_err(HandshakeError::Failed)?;
+    tls::complete(&mut conn, &mut timed)
+        .map_err(|e| HandshakeError::Failed(format!("TLS handshake failed: {e}")))?;
+    handshake::client(&mut rustls::Stream::new(&mut conn, &mut timed), id, peer)?;
+    Ok(Some(rustls::Connection::Client(conn)))
+}
+
+/// The accepting side's handshake; returns the authenticated role, the TLS state, and what
+/// the verdict needs.
+fn server_handshake(
+    s: &TcpStream,
+    tls: Option<&Tls>,
+    id: &Identity<'_>,
+    deadline: Instant,
+    expects: impl Fn(&str) -> bool,
+) -> Result<(handshake::Accepted, Option<rustls::ServerConnection>), String> {
+    let mut timed = Timed {
+        stream: s,
+        deadline,
+    };
+    let Some(tls) = tls else {
+        let a = handshake::server(&mut timed, id, expects).map_err(|e| e.to_string())?;
+        return Ok((a, None));
+    };
+    let mut conn = tls.server()?;
+    tls::complete(&mut conn, &mut timed).map_err(|e| format!("TLS handshake failed: {e}"))?;
+    let a = handshake::server(&mut rustls::Stream::new(&mut conn, &mut timed), id, expects)
+        .map_err(|e| e.to_string())?;
+    if !tls.peer_is(conn.peer_certificates(), &a.role) {
+        let _ = handshake::send_verdict(
+            &mut rustls::Stream::new(&mut conn, &mut timed),
+            Status::WrongCertificate,
+            None,
+        );
+        return Err(format!(
+            "connection claiming role {}: {}",
+            a.role,
+            Status::WrongCertificate.describe()
+        ));
+    }
+    Ok((a, Some(conn)))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_accept(
     me: &str,
     fp: Fingerprint,
     cfg: &DeployConfig,
-    mut stream: TcpStream,
+    tls: Option<Arc<Tls>>,
+    stream: TcpStream,
     from: SocketAddr,
     deadline: Instant,
     waiting: Arc<Mutex<BTreeSet<String>>>,
     closed: Arc<AtomicBool>,
     pending: (Arc<Mutex<Pending>>, u64),
     refusal_log: Arc<Mutex<RefusalLog>>,
-    report: impl FnOnce(Result<(String, TcpStream), String>) + Send + 'static,
+    report: impl FnOnce(Result<(String, Established), String>) + Send + 'static,
 ) {
     let me = me.to_string();
     let secret = cfg.secret.clone();
@@ -450,25 +522,40 @@ fn spawn_accept(
             let outcome = (|| {
                 stream.set_nonblocking(false).map_err(|e| e.to_string())?;
                 stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                let role = handshake::server(&mut stream, &id, deadline, |r| expected.contains(r))
-                    .map_err(|e| e.to_string())?;
+                let (accepted, mut conn) =
+                    server_handshake(&stream, tls.as_deref(), &id, deadline, |r| {
+                        expected.contains(r)
+                    })?;
+                let role = accepted.role.clone();
+                let mut timed = Timed {
+                    stream: &stream,
+                    deadline,
+                };
+                let mut verdict = |status: Status| match &mut conn {
+                    Some(c) => handshake::send_verdict(
+                        &mut rustls::Stream::new(c, &mut timed),
+                        status,
+                        Some(&accepted),
+                    ),
+                    None => handshake::send_verdict(&mut timed, status, Some(&accepted)),
+                };
                 let claimed = !closed.load(Ordering::SeqCst) && lock(&waiting).remove(&role);
                 if !claimed {
-                    let _ = handshake::send_verdict(&mut stream, Status::Duplicate);
+                    let _ = verdict(Status::Duplicate);
                     return Err(format!(
                         "connection claiming role {role}: {}",
                         Status::Duplicate.describe()
                     ));
                 }
-                if let Err(e) = handshake::send_verdict(&mut stream, Status::Ok) {
+                if let Err(e) = verdict(Status::Ok) {
                     lock(&waiting).insert(role.clone());
                     return Err(format!("connection from role {role} failed: {e}"));
                 }
-                Ok(role)
+                Ok((role, conn.map(rustls::Connection::Server)))
             })();
             lock(&pending.0).done(pending.1);
             match outcome {
-                Ok(role) => report(Ok((role, stream))),
+                Ok((role, tls)) => report(Ok((role, Established { stream, tls }))),
                 Err(m) => {
                     lock(&refusal_log).refused(from, &m);
                     report(Err(m));
@@ -483,6 +570,36 @@ fn spawn_accept(
 // ---------------------------------------------------------------------------------------
 // Moving frames
 
+/// Where frames are read from: the socket, or TLS over it.
+enum WireRead {
+    Plain(TcpStream),
+    Tls(TlsReader),
+}
+
+impl Read for WireRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            WireRead::Plain(s) => s.read(buf),
+            WireRead::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+/// Where frames are written to.
+enum WireWrite {
+    Plain(TcpStream),
+    Tls(TlsWriter),
+}
+
+impl WireWrite {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            WireWrite::Plain(s) => s.write_all(buf),
+            WireWrite::Tls(t) => t.write_all(buf),
+        }
+    }
+}
+
 /// One established connection.
 pub(crate) struct TcpLink {
     reader: Mutex<FrameReader>,
@@ -492,15 +609,24 @@ pub(crate) struct TcpLink {
 
 impl TcpLink {
     pub(crate) fn new(
-        stream: TcpStream,
+        conn: Established,
         idle: Option<Duration>,
         max_frame: usize,
         ctl: Arc<FlushCtl>,
     ) -> io::Result<TcpLink> {
+        let stream = conn.stream;
         stream.set_read_timeout(idle)?;
         stream.set_write_timeout(idle)?;
-        let write_half = stream.try_clone()?;
-        let read_half = stream.try_clone()?;
+        let (read_half, write_half) = match conn.tls {
+            Some(c) => {
+                let (r, w) = tls::split(c, &stream)?;
+                (WireRead::Tls(r), WireWrite::Tls(w))
+            }
+            None => (
+                WireRead::Plain(stream.try_clone()?),
+                WireWrite::Plain(stream.try_clone()?),
+            ),
+        };
         Ok(TcpLink {
             reader: Mutex::new(FrameReader {
                 inner: BufReader::with_capacity(FLUSH_AT, read_half),
@@ -549,6 +675,14 @@ impl TcpLink {
 
     /// Half-closes: the peer reads what was sent, then end of stream.
     pub(crate) fn shutdown_write(&self) {
+        {
+            let mut st = lock(&self.out.state);
+            if st.failed.is_none()
+                && let WireWrite::Tls(t) = &mut st.stream
+            {
+                let _ = t.close_notify();
+            }
+        }
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
@@ -594,7 +728,7 @@ pub(crate) struct Outbox {
 
 struct OutState {
     buf: Vec<u8>,
-    stream: TcpStream,
+    stream: WireWrite,
     /// Set by the first failed write; every later send reports it.
     failed: Option<LinkError>,
     /// Location of the last buffered send, to name it if writing it out fails later.
@@ -780,7 +914,7 @@ impl Flusher {
 }
 
 struct FrameReader {
-    inner: BufReader<TcpStream>,
+    inner: BufReader<WireRead>,
     scratch: Vec<u8>,
     /// Once a read fails the stream position is unknown; every later read reports this.
     broken: Option<LinkError>,
