@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod host;
+pub mod keys;
 mod link;
 mod lsp_host;
 pub mod source;

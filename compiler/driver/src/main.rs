@@ -112,6 +112,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write a cluster CA and one TLS key pair per role into DIR (for `[security] ca`).
+    Keys {
+        dir: PathBuf,
+        /// The roles, comma-separated (`--roles Buyer,Seller`).
+        #[arg(long, required = true)]
+        roles: String,
+    },
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
     /// Print what a diagnostic code means (`chor explain E0501`), or every code.
@@ -173,6 +180,7 @@ fn real_main() -> i32 {
         Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
         Command::Run { file, backend } => chor_driver::cmd_run(&file, color, backend.get()),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Keys { dir, roles } => chor_driver::keys::cmd_keys(&dir, &roles),
         Command::Lsp => {
             chor_lsp::run_stdio(chor_driver::db::Database::default());
             0
