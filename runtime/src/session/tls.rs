@@ -63,8 +63,17 @@ fn server_name(role: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(name).map_err(|e| format!("role {role}: {e}"))
 }
 
+/// ring's provider, with AES-128-GCM preferred: it is the fastest suite with AES
+/// instructions (bulk throughput is a goal), and both ends use this order.
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    use rustls::crypto::ring::cipher_suite;
+    let mut p = rustls::crypto::ring::default_provider();
+    p.cipher_suites = vec![
+        cipher_suite::TLS13_AES_128_GCM_SHA256,
+        cipher_suite::TLS13_AES_256_GCM_SHA384,
+        cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+    ];
+    Arc::new(p)
 }
 
 /// What one role needs for TLS: its configurations for both directions and its trust.
