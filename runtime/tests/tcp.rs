@@ -760,3 +760,40 @@ fn an_unauthenticated_connection_learns_nothing_to_test_guesses_against() {
     alice.close().expect("close");
     bob.close().expect("close");
 }
+
+/// A value nested deeper than a message may be is refused by the receiver, naming the peer
+/// that sent it, on both receive paths (wire values, and native values through the typed
+/// decoder that native role executables use).
+#[test]
+fn a_too_deep_value_is_refused_naming_the_peer() {
+    use chor_runtime::codec::{MAX_DEPTH, VERSION};
+    use chor_runtime::rt::wire::{RecvError, decode_typed};
+    use chor_runtime::types::{TyNode, TypeTable};
+    // MAX_DEPTH + 1 nested one-element lists around a unit.
+    let mut frame = vec![VERSION, 0x00];
+    for _ in 0..=MAX_DEPTH {
+        frame.extend_from_slice(&[0x07, 0x01]);
+    }
+    frame.push(0x00);
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    alice.send_encoded("Bob", &frame, 1).expect("send");
+    let e = bob.recv("Alice", 5).expect_err("too deep");
+    let text = e.to_string();
+    assert!(
+        text.starts_with(
+            "role Bob: peer Alice sent a bad frame while Bob was waiting to receive at test.chor:5"
+        ) && text.contains(&format!("nested deeper than {MAX_DEPTH}")),
+        "{text}"
+    );
+    let mut t = TypeTable::default();
+    let any = t.push(TyNode::Any);
+    assert!(matches!(
+        decode_typed(&frame, &t, any),
+        Err(RecvError::Codec(c)) if c.to_string().contains("nested deeper")
+    ));
+    drop(alice);
+    drop(bob);
+}

@@ -794,8 +794,7 @@ fn run_program(name: &str, src: &str, backend: &str) -> Output {
 #[test]
 fn the_sender_refuses_a_value_deeper_than_a_message_may_be() {
     // The same words in every back end, the reference interpreter included.
-    const REFUSED: &str =
-        "error: role A: cannot send a value nested deeper than 512 levels at prog.chor:10";
+    const REFUSED: &str = "error: role A: cannot send a value nested deeper than 512 levels to peer B (the limit of a message) at prog.chor:10";
     // Ten million levels natively (the check stops at level 513, without recursion); the
     // interpreter builds its values recursively, so it gets a shallower one.
     for (backend, depth) in [("native", 10_000_000), ("interp", 20_000)] {

@@ -722,13 +722,7 @@ pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
     let x = unsafe { peek(v(t, b)) };
     // The sender refuses what no receiver would decode (and what `to_wire` would recurse on).
     if chor_print::deeper_than(&*x, crate::codec::MAX_DEPTH) {
-        fault_at(
-            format!(
-                "cannot send a value nested deeper than {} levels",
-                crate::codec::MAX_DEPTH
-            ),
-            loc,
-        )
+        fault_at(crate::session::too_deep_message(peer(to)), loc)
     }
     let Some(w) = to_wire(&x) else {
         fault_at("function values cannot travel in a message", loc)
