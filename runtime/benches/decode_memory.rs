@@ -91,7 +91,10 @@ fn case(name: &str) -> (Vec<u8>, TypeTable, u32) {
         }),
         "variants Some(Int)" => t.push(TyNode::Enum {
             shown: "Option<Int>".to_string(),
-            variants: vec![("None".to_string(), vec![]), ("Some".to_string(), vec![int])],
+            variants: vec![
+                ("None".to_string(), vec![]),
+                ("Some".to_string(), vec![int]),
+            ],
         }),
         _ => int,
     };
@@ -198,7 +201,9 @@ fn main() {
                 .output()
                 .expect("child");
             let line = String::from_utf8_lossy(&out.stdout).to_string();
-            let mut nums = line.split_whitespace().map(|x| x.parse::<f64>().unwrap_or(f64::NAN));
+            let mut nums = line
+                .split_whitespace()
+                .map(|x| x.parse::<f64>().unwrap_or(f64::NAN));
             let grew = nums.next().unwrap_or(f64::NAN);
             let frame = nums.next().unwrap_or(FRAME as f64);
             let ratio = grew / frame;

@@ -24,8 +24,9 @@ use super::library;
 use super::list::{List, View as ListView};
 use super::val::*;
 use super::wire::RecvError;
+use crate::desc::RoleDesc;
 use crate::session::{Fingerprint, Session};
-use crate::types::{TyNode, TypeTable};
+use crate::types::TypeTable;
 use crate::value::Message;
 
 /// Offset of an `Rc`'s strong count from the address `Rc::into_raw` returns: std's `RcInner`
@@ -220,73 +221,20 @@ unsafe fn text<'a>(p: *const u8, len: usize) -> std::borrow::Cow<'a, str> {
     String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-struct Desc {
-    role: String,
-    roles: Vec<String>,
-    fp: [u8; 32],
-    locs: Vec<String>,
-    /// Each peer's first action (`file:line`), for connection errors.
-    first: std::collections::BTreeMap<String, String>,
-    tables: Tables,
-    /// The types the receives expect (`ty` lines; a receive names its entry).
-    msg_types: TypeTable,
-}
-
-fn parse_desc(d: &str) -> Desc {
-    let mut out = Desc {
-        role: String::new(),
-        roles: Vec::new(),
-        fp: [0; 32],
-        locs: Vec::new(),
-        first: std::collections::BTreeMap::new(),
-        tables: Tables::default(),
-        msg_types: TypeTable::default(),
-    };
-    for line in d.lines() {
-        let mut f = line.split('\t');
-        match f.next() {
-            Some("role") => out.role = f.next().unwrap_or("").to_string(),
-            Some("roles") => out.roles = f.map(str::to_string).collect(),
-            Some("fp") => {
-                let hex = f.next().unwrap_or("").as_bytes();
-                for (i, b) in out.fp.iter_mut().enumerate() {
-                    let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                    if let (Some(a), Some(c)) = (hex.get(2 * i), hex.get(2 * i + 1)) {
-                        *b = h(*a) * 16 + h(*c);
-                    }
-                }
-            }
-            Some("loc") => out.locs.push(f.next().unwrap_or("").to_string()),
-            Some("first") => {
-                if let (Some(peer), Some(loc)) = (f.next(), f.next()) {
-                    out.first.insert(peer.to_string(), loc.to_string());
-                }
-            }
-            Some("struct") => {
-                let name = f.next().unwrap_or("").to_string();
-                let id = out.tables.structs.len() as u32;
-                out.tables.struct_ids.entry(name.clone()).or_insert(id);
-                out.tables
-                    .structs
-                    .push((name, f.map(str::to_string).collect()));
-            }
-            Some("ty") => {
-                let node = line
-                    .strip_prefix("ty\t")
-                    .and_then(TypeTable::parse_line)
-                    .unwrap_or(TyNode::Any);
-                out.msg_types.push(node);
-            }
-            Some("variant") => {
-                let name = f.next().unwrap_or("").to_string();
-                let id = out.tables.variants.len() as u32;
-                out.tables.variant_ids.entry(name.clone()).or_insert(id);
-                out.tables.variants.push(name);
-            }
-            _ => {}
-        }
+/// The struct and variant tables of a description, as the value layer keeps them.
+fn tables_of(d: &RoleDesc) -> Tables {
+    let mut t = Tables::default();
+    for (name, fields) in &d.structs {
+        let id = t.structs.len() as u32;
+        t.struct_ids.entry(name.clone()).or_insert(id);
+        t.structs.push((name.clone(), fields.clone()));
     }
-    out
+    for name in &d.variants {
+        let id = t.variants.len() as u32;
+        t.variant_ids.entry(name.clone()).or_insert(id);
+        t.variants.push(name.clone());
+    }
+    t
 }
 
 /// Starts the role: reads `--config PATH` from the command line, the deployment file, and
@@ -302,8 +250,19 @@ pub unsafe extern "C" fn chor_rt_start(
     desc: *const u8,
     len: usize,
 ) -> c_int {
-    // SAFETY: per the contract.
-    let d = parse_desc(&unsafe { text(desc, len) });
+    let bytes: &[u8] = if desc.is_null() {
+        &[]
+    } else {
+        // SAFETY: per the contract.
+        unsafe { std::slice::from_raw_parts(desc, len) }
+    };
+    let d = match RoleDesc::decode(bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: internal error: {e}");
+            return 1;
+        }
+    };
     let mut args = Vec::new();
     if !argv.is_null() {
         for i in 1..usize::try_from(argc).unwrap_or(0) {
@@ -321,18 +280,23 @@ pub unsafe extern "C" fn chor_rt_start(
         eprintln!("error: role {r}: internal error: unexpected reference-count layout");
         return 1;
     }
-    set_tables(d.tables);
+    set_tables(tables_of(&d));
     let _ = MSG_TYPES.set(d.msg_types);
     let session = match Session::connect_tcp_with(
         r,
         &d.roles,
         &cfg,
-        Fingerprint(d.fp),
+        Fingerprint(d.fingerprint),
         Arc::from(d.locs.clone()),
     ) {
         Ok(s) => s,
         Err(e) => {
-            let e = e.with_first_action(|peer| d.first.get(peer).cloned());
+            let e = e.with_first_action(|peer| {
+                d.first
+                    .iter()
+                    .find(|(p, _)| p == peer)
+                    .map(|(_, loc)| loc.clone())
+            });
             eprintln!("error: {e}");
             return 1;
         }
