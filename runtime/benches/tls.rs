@@ -75,7 +75,10 @@ fn config(tls: Option<&Path>) -> DeployConfig {
                 free_addr(),
                 free_addr()
             );
-            DeployConfig::from_str(&text, dir).expect("config")
+            let mut cfg = DeployConfig::from_str(&text, dir).expect("config");
+            // As in the plaintext case: no heartbeats, and a close does not wait for the peer.
+            cfg.idle_timeout_ms = None;
+            cfg
         }
     }
 }

@@ -729,6 +729,13 @@ impl DeployConfig {
                 },
             ));
         }
+        // A private key others can read is as good as published (only keys present on this
+        // host are looked at: the others live on their own hosts).
+        for e in cfg.roles.values() {
+            if let Some(k) = &e.key {
+                cfg.warnings.extend(readable_by_others(k, "private key"));
+            }
+        }
         match &secret_path {
             None => {}
             Some((path, sline)) => {
@@ -790,16 +797,16 @@ fn read_secret(path: &Path) -> Result<(Secret, Option<String>), String> {
             bytes.len()
         ));
     }
-    Ok((Secret(bytes), readable_by_others(path)))
+    Ok((Secret(bytes), readable_by_others(path, "secret file")))
 }
 
 #[cfg(unix)]
-fn readable_by_others(path: &Path) -> Option<String> {
+fn readable_by_others(path: &Path, what: &str) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     (mode & 0o044 != 0).then(|| {
         format!(
-            "the secret file {} can be read by other users (mode {:o}); restrict it with \
+            "the {what} {} can be read by other users (mode {:o}); restrict it with \
              `chmod 600 {}`",
             path.display(),
             mode & 0o777,
@@ -809,6 +816,6 @@ fn readable_by_others(path: &Path) -> Option<String> {
 }
 
 #[cfg(not(unix))]
-fn readable_by_others(_path: &Path) -> Option<String> {
+fn readable_by_others(_path: &Path, _what: &str) -> Option<String> {
     None
 }

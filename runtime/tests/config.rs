@@ -220,3 +220,27 @@ fn unreadable_file_names_the_path() {
         "{e}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_private_key_others_can_read_is_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::scratch_dir();
+    let key = dir.join("A.key");
+    std::fs::write(&key, "not checked here").expect("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let text = "[roles]\nA = { address = \"127.0.0.1:1\", cert = \"A.pem\", key = \"A.key\" }\n\
+                B = { address = \"127.0.0.1:2\", cert = \"B.pem\", key = \"B.key\" }\n\
+                [security]\nca = \"ca.pem\"\n";
+    let cfg = DeployConfig::from_str(text, &dir).expect("parses");
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    assert!(
+        cfg.warnings[0].contains("the private key") && cfg.warnings[0].contains("mode 644"),
+        "{:?}",
+        cfg.warnings
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let cfg = DeployConfig::from_str(text, &dir).expect("parses");
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+    let _ = std::fs::remove_dir_all(dir);
+}
