@@ -730,13 +730,24 @@ pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
             loc,
         )
     }
-    let Some(w) = to_wire(&x) else {
-        fault_at("function values cannot travel in a message", loc)
-    };
-    match with_session(|s| s.send(peer(to), Message::Value(w), loc as u32)) {
-        Some(Ok(())) => {}
-        Some(Err(e)) => die(e.to_string()),
-        None => fault_at("the session is closed", loc),
+    // Encoded straight from the native value (a compact list from its `i64`s), then copied
+    // into the connection's buffer.
+    let r = SEND_BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        if !super::wire::encode_val(&x, buf) {
+            return None;
+        }
+        let r = with_session(|s| s.send_encoded(peer(to), buf, loc as u32));
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        Some(r)
+    });
+    match r {
+        None => fault_at("function values cannot travel in a message", loc),
+        Some(Some(Ok(()))) => {}
+        Some(Some(Err(e))) => die(e.to_string()),
+        Some(None) => fault_at("the session is closed", loc),
     }
 }
 
@@ -752,7 +763,8 @@ pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
     // The frame is decoded straight into native values, checked against the type as it goes.
     let r = with_session(|s| {
         RECV_BUF.with_borrow_mut(|buf| {
-            s.recv_encoded(peer, loc, buf)?;
+            // Not validated first: the typed decoder checks every byte it reads.
+            s.recv_frame(peer, loc, buf)?;
             let r = super::wire::decode_typed(buf, types, ty);
             if buf.capacity() > 1 << 20 {
                 *buf = Vec::new();
@@ -774,6 +786,8 @@ pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
 thread_local! {
     /// The frame being received (reused: most frames are small).
     static RECV_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The frame being sent (reused likewise).
+    static SEND_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Sends the selection `label` to the main role number `to`.

@@ -547,6 +547,19 @@ impl TcpLink {
         r.read_frame_into(out)
     }
 
+    /// The next frame, unchecked (see [`super::Session::recv_frame`]).
+    pub(crate) fn recv_frame(&self, out: &mut Vec<u8>) -> Result<(), LinkError> {
+        let mut r = lock(&self.reader);
+        if let Some(e) = &r.broken {
+            return Err(e.clone());
+        }
+        let res = r.read_frame_raw(out);
+        if let Err(e) = &res {
+            r.broken = Some(e.clone());
+        }
+        res
+    }
+
     /// Half-closes: the peer reads what was sent, then end of stream.
     pub(crate) fn shutdown_write(&self) {
         let _ = self.stream.shutdown(Shutdown::Write);
