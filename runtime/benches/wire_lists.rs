@@ -6,8 +6,8 @@
 //!
 //! Run with `cargo bench -p chor-runtime --bench wire_lists`.
 
+use chor_runtime::rt::rc::Rc;
 use std::hint::black_box;
-use std::rc::Rc;
 use std::time::Instant;
 
 use chor_runtime::codec;

@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
+use chor_runtime::rt::rc::Rc;
 use std::sync::Arc;
 
 use chor_interp::value::{FuncVal, StructVal, Value, VariantVal, to_display, to_literal};

@@ -12,11 +12,11 @@
 //! failures print one `error: role R: …` line and exit with status 1: never a signal.
 #![allow(unsafe_code)]
 
+use super::rc::Rc;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{c_char, c_int};
 use std::io::{BufRead, Write};
 use std::mem::ManuallyDrop;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -28,25 +28,10 @@ use crate::session::{Fingerprint, Session};
 use crate::types::{TyNode, TypeTable};
 use crate::value::Message;
 
-/// Offset of an `Rc`'s strong count from the address `Rc::into_raw` returns: std's `RcInner`
-/// is `repr(C)` with the strong and weak counts before the value. Generated code reads it to
-/// tell an unshared list (it is 1; no `Weak` is ever made, so that is `Rc::get_mut`'s test);
-/// [`rc_layout_ok`] checks the assumption when a role starts.
-pub const RC_STRONG: i32 = -16;
-
-/// Whether `Rc`'s strong count is where generated code reads it ([`RC_STRONG`]).
-pub fn rc_layout_ok() -> bool {
-    let r = Rc::new(List::new());
-    let p = Rc::as_ptr(&r).cast::<u8>();
-    // SAFETY: RcInner (two counts, then the value) is one allocation that starts at least
-    // 16 bytes before the value; both reads stay in it.
-    let count = || unsafe { p.offset(RC_STRONG as isize).cast::<usize>().read() };
-    let one = count();
-    let r2 = Rc::clone(&r);
-    let two = count();
-    drop(r2);
-    one == 1 && two == 2 && count() == 1
-}
+/// Offset of a heap value's reference count from its address (the `bits` of a heap value):
+/// the runtime's own [`Rc`] header (see [`super::rc`]), not a private layout of `std`.
+/// Generated code reads it to tell an unshared value (the count is 1) and updates it inline.
+pub const RC_STRONG: i32 = super::rc::COUNT_OFFSET;
 
 /// A value at the ABI.
 #[repr(C)]
@@ -317,10 +302,6 @@ pub unsafe extern "C" fn chor_rt_start(
         Ok(c) => c,
         Err(status) => return status,
     };
-    if !rc_layout_ok() {
-        eprintln!("error: role {r}: internal error: unexpected reference-count layout");
-        return 1;
-    }
     set_tables(d.tables);
     let _ = MSG_TYPES.set(d.msg_types);
     let session = match Session::connect_tcp_with(
@@ -1054,8 +1035,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_code_finds_the_strong_count() {
-        assert!(rc_layout_ok());
+    fn generated_code_finds_the_count_of_every_heap_value() {
+        // What the inline code does: read the word at RC_STRONG from `bits`.
+        let count = |x: V| {
+            // SAFETY: `x` is a live heap value; its count is inside the allocation.
+            unsafe {
+                (x.bits as *const u8)
+                    .offset(RC_STRONG as isize)
+                    .cast::<u64>()
+                    .read()
+            }
+        };
+        let values = [
+            Val::str("s"),
+            Val::tuple(vec![Val::Int(1), Val::Unit]),
+            Val::list(vec![Val::Int(1)]),
+            Val::Map(Rc::new(BTreeMap::new())),
+            Val::Struct(Rc::new(Agg {
+                id: 0,
+                fields: vec![],
+            })),
+            Val::variant(0, vec![Val::Int(2)]),
+        ];
+        for x in values {
+            let x = into_raw(x);
+            assert_eq!(count(x), 1, "tag {}", x.tag);
+            // SAFETY: `x` is live; the extra reference is dropped again below.
+            unsafe { chor_rt_inc(x.tag, x.bits) };
+            assert_eq!(count(x), 2, "tag {}", x.tag);
+            // SAFETY: as above; then the last reference is taken back and dropped.
+            unsafe {
+                drop(from_raw(x));
+                assert_eq!(count(x), 1, "tag {}", x.tag);
+                drop(from_raw(x));
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! reference interpreter), the `#[builtin]` functions of the standard library, and the `extern "C"`
 //! entry points (`chor_rt_*`, `chor_b_*`) that the Cranelift back end calls.
 //!
+//! - [`rc`]: [`rc::Rc`], the reference-counted box of heap values, whose count generated code
+//!   updates inline at a fixed offset ([`rc::COUNT_OFFSET`]);
 //! - [`val`]: [`val::Val`], the program's type tables, order, printing, wire conversion;
 //! - [`list`]: lists, compact (`i64` elements) while every element is an `Int`;
 //! - [`wire`]: received frames decoded straight into typed values, and the depth check of
@@ -13,5 +15,6 @@
 pub mod ffi;
 pub mod library;
 pub mod list;
+pub mod rc;
 pub mod val;
 pub mod wire;

@@ -5,10 +5,10 @@
 //! [`chor_print::View`] impl below; dropping a deeply nested value does not recurse
 //! ([`release`]).
 
+use super::rc::Rc;
 use chor_print::{Items, Shape};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use super::list::{List, View as ListView};

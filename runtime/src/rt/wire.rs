@@ -8,8 +8,8 @@
 //! value of the wrong type is refused at its first wrong item, before the rest of the frame
 //! allocates anything. Like the codec, the decoder keeps its own stack.
 
+use super::rc::Rc;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use super::list::List;
 use super::list::View as ListView;
