@@ -472,25 +472,28 @@ pub fn encode_val(v: &Val, out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Writes `xs` as Int items (tag, zigzag varint) into room reserved once for the longest
-/// encodings, then cuts the buffer to what was written.
+/// Writes `xs` as Int items (tag, zigzag varint): a chunk at a time into a stack buffer
+/// sized for the longest encodings, then appended, so the output buffer is neither zeroed nor
+/// checked for room per byte.
 fn put_ints(xs: &[i64], out: &mut Vec<u8>) {
-    let mut at = out.len();
-    out.resize(at + xs.len() * 11, 0);
-    let buf = &mut out[..];
-    for &x in xs {
-        let mut n = codec::zigzag(x);
-        buf[at] = T_INT;
-        at += 1;
-        while n >= 0x80 {
-            buf[at] = (n as u8) | 0x80;
-            n >>= 7;
+    const CHUNK: usize = 512;
+    let mut buf = [0u8; CHUNK * 11];
+    for chunk in xs.chunks(CHUNK) {
+        let mut at = 0;
+        for &x in chunk {
+            let mut n = codec::zigzag(x);
+            buf[at] = T_INT;
+            at += 1;
+            while n >= 0x80 {
+                buf[at] = (n as u8) | 0x80;
+                n >>= 7;
+                at += 1;
+            }
+            buf[at] = n as u8;
             at += 1;
         }
-        buf[at] = n as u8;
-        at += 1;
+        out.extend_from_slice(&buf[..at]);
     }
-    out.truncate(at);
 }
 
 #[cfg(test)]
