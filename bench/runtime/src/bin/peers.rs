@@ -794,6 +794,29 @@ fn main() {
         } else {
             println!("## {mode}; medians of {runs} runs (ms)");
         }
+        // The floor of start-up: spawning and reaping processes that do nothing (chor starts
+        // three, the ChoRus contenders one).
+        let floor = |n: usize| {
+            median(
+                (0..runs.max(5))
+                    .map(|_| {
+                        let t = Instant::now();
+                        let cs: Vec<_> = (0..n)
+                            .map(|_| Command::new("true").spawn().expect("true runs"))
+                            .collect();
+                        for mut c in cs {
+                            c.wait().expect("true ends");
+                        }
+                        t.elapsed().as_secs_f64() * 1e3
+                    })
+                    .collect(),
+            )
+        };
+        println!(
+            "(spawning and reaping processes that do nothing: 3 take {:.1} ms, 1 takes {:.1} ms)",
+            floor(3),
+            floor(1)
+        );
         print!("{:<34} {:>9}", "workload", "chor");
         for t in &transports {
             print!(" {:>12}", format!("ChoRus {t}"));
