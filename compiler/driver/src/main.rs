@@ -73,6 +73,12 @@ enum Command {
         /// Also draw the run as a sequence diagram into this file (SVG; Mermaid for `.mmd`).
         #[arg(long, value_name = "OUT.svg")]
         diagram: Option<PathBuf>,
+        /// This role reads FILE as its standard input (repeatable).
+        #[arg(long = "stdin", value_name = "ROLE=FILE")]
+        stdin: Vec<String>,
+        /// Arguments for the program (`env::args()`), after `--`.
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
     },
     /// Build one executable per role of `main`, plus a loopback `deploy.toml`.
     Build {
@@ -90,6 +96,12 @@ enum Command {
         /// Code generator of the role executables.
         #[arg(long, value_enum, default_value = "native")]
         backend: BackendArg,
+        /// This role reads FILE as its standard input (repeatable).
+        #[arg(long = "stdin", value_name = "ROLE=FILE")]
+        stdin: Vec<String>,
+        /// Arguments for the program (`env::args()`), after `--`.
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
     },
     /// Draw the sequence diagram of a choreography (SVG or Mermaid).
     Diagram {
@@ -151,13 +163,21 @@ fn real_main() -> i32 {
         Command::Simulate {
             file,
             trace,
-            diagram: None,
-        } => chor_driver::cmd_simulate(&file, trace, color),
-        Command::Simulate {
-            file,
-            trace,
-            diagram: Some(out),
-        } => chor_driver::cmd_simulate_diagram(&file, trace, &out, color),
+            diagram,
+            stdin,
+            args,
+        } => {
+            let world = match world(&stdin, args) {
+                Ok(w) => w,
+                Err(code) => return code,
+            };
+            match diagram {
+                None => chor_driver::cmd_simulate_in(&file, trace, color, &world),
+                Some(out) => {
+                    chor_driver::cmd_simulate_diagram_in(&file, trace, &out, color, &world)
+                }
+            }
+        }
         Command::Diagram {
             file,
             output,
@@ -171,11 +191,30 @@ fn real_main() -> i32 {
             chor_driver::cmd_diagram(&file, output.as_deref(), format, &choreography, color)
         }
         Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
-        Command::Run { file, backend } => chor_driver::cmd_run(&file, color, backend.get()),
+        Command::Run {
+            file,
+            backend,
+            stdin,
+            args,
+        } => match world(&stdin, args) {
+            Ok(w) => chor_driver::cmd_run_in(&file, color, backend.get(), &w),
+            Err(code) => code,
+        },
         Command::Explain { code } => explain(code.as_deref()),
         Command::Lsp => {
             chor_lsp::run_stdio(chor_driver::db::Database::default());
             0
+        }
+    }
+}
+
+/// The `--stdin` files and program arguments of `simulate` and `run`.
+fn world(stdin: &[String], args: Vec<String>) -> Result<chor_driver::World, i32> {
+    match chor_driver::World::parse_stdin(stdin) {
+        Ok(stdin) => Ok(chor_driver::World { stdin, args }),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(2)
         }
     }
 }
