@@ -425,3 +425,80 @@ fn role_executables_take_arguments_after_a_double_dash() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `examples/persistent_kv`: the replicas keep their data in files, so a second run of the
+/// whole system — in any back end, after a run in any back end — sees the first run's data.
+#[test]
+fn the_persistent_store_survives_a_restart() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/persistent_kv");
+    let file = root.join("src/main.chor");
+    let runs: [(&[&str], &[&str]); 3] = [
+        (&["simulate"], &["run", "--backend", "native"]),
+        (
+            &["run", "--backend", "native"],
+            &["run", "--backend", "interp"],
+        ),
+        (&["run", "--backend", "interp"], &["simulate"]),
+    ];
+    for (i, (first, second)) in runs.into_iter().enumerate() {
+        let dir = temp_dir(&format!("kv{i}"));
+        let out = run_in(
+            &dir,
+            first,
+            &file,
+            &[],
+            "put alice 42\nput bob 7\nget alice\n",
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{first:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = by_role(&out.stdout);
+        assert_eq!(
+            got["Primary"],
+            ["loaded 0 keys", "keys [\"alice\", \"bob\"]"],
+            "{first:?}"
+        );
+        assert_eq!(
+            got["Client"],
+            ["put alice: saved", "put bob: saved", "alice = Some(\"42\")"]
+        );
+        let out = run_in(
+            &dir,
+            second,
+            &file,
+            &[],
+            "get alice\nput alice 43\nget bob\nget carol\n",
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{second:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = by_role(&out.stdout);
+        assert_eq!(
+            got["Primary"][0], "loaded 2 keys",
+            "{second:?} after {first:?}"
+        );
+        assert_eq!(
+            got["Backup"][0], "loaded 2 keys",
+            "{second:?} after {first:?}"
+        );
+        assert_eq!(
+            got["Client"],
+            [
+                "alice = Some(\"42\")",
+                "put alice: saved",
+                "bob = Some(\"7\")",
+                "carol = None"
+            ],
+            "{second:?} after {first:?}"
+        );
+        let log = std::fs::read_to_string(dir.join("backup.log")).expect("the backup's log");
+        assert_eq!(log, "alice=42\nbob=7\nalice=43\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
