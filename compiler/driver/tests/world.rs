@@ -502,3 +502,53 @@ fn the_persistent_store_survives_a_restart() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A file the role may not read or write is an `Err` value in every back end. Root reads
+/// everything, so as root the roles run as `nobody` (through `setpriv`).
+#[test]
+fn permission_errors_are_err_values_in_every_back_end() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("perm");
+    let path = dir.join("perm.chor");
+    std::fs::write(
+        &path,
+        "choreography main(A) {\n    A.print(fs::read(\"secret.txt\"));\n    A.print(fs::append(\"secret.txt\", \"x\"));\n    A.print(fs::exists(\"secret.txt\"));\n}\n",
+    )
+    .expect("write");
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, "s").expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("mkdir");
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let uid = Command::new("id").arg("-u").output().expect("id runs");
+    let root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+    for args in BACK_ENDS {
+        let mut cmd = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_chor"));
+            c
+        } else {
+            chor()
+        };
+        // The unprivileged user builds `chor run`'s executables in a directory of its own.
+        let out = cmd
+            .current_dir(&dir)
+            .env("TMPDIR", &tmp)
+            .args(args)
+            .arg(&path)
+            .output()
+            .expect("chor runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "[A] Err(\"cannot read secret.txt: permission denied\")\n\
+             [A] Err(\"cannot append to secret.txt: permission denied\")\n\
+             [A] true\n",
+            "{args:?}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
