@@ -503,6 +503,25 @@ pub fn build(
     dir: &Path,
     backend: Backend,
 ) -> Result<Vec<PathBuf>, String> {
+    build_with(
+        s,
+        prog,
+        locals,
+        dir,
+        backend,
+        &crate::manifest::Deploy::default(),
+    )
+}
+
+/// [`build`] with a project's `[deploy]` defaults for `deploy.toml`.
+pub fn build_with(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    dir: &Path,
+    backend: Backend,
+    deploy: &crate::manifest::Deploy,
+) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let out = match backend {
         Backend::Native => build_native(s, prog, locals, dir)?,
@@ -516,7 +535,7 @@ pub fn build(
         .zip(ports)
         .map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}")))
         .collect();
-    write_deploy(&dir.join("deploy.toml"), &roles, &addrs)?;
+    write_deploy(&dir.join("deploy.toml"), &roles, &addrs, deploy)?;
     Ok(out)
 }
 
@@ -581,6 +600,7 @@ fn write_deploy(
     path: &Path,
     roles: &[String],
     addrs: &BTreeMap<String, String>,
+    deploy: &crate::manifest::Deploy,
 ) -> Result<(), String> {
     let mut text = String::from("# Deployment of a chor program: one address per role.\n[roles]\n");
     let width = roles.iter().map(String::len).max().unwrap_or(0);
@@ -593,8 +613,11 @@ fn write_deploy(
     // Liveness by default: peers exchange heartbeats, and a peer silent for this long (stopped,
     // crashed, cut off) ends every role waiting for it.
     text.push_str(&format!(
-        "\n[runtime]\nconnect_timeout_ms = 10000\nidle_timeout_ms = {}\n",
-        chor_runtime::config::DEFAULT_IDLE_TIMEOUT_MS
+        "\n[runtime]\nconnect_timeout_ms = {}\nidle_timeout_ms = {}\n",
+        deploy.connect_timeout_ms.unwrap_or(10_000),
+        deploy
+            .idle_timeout_ms
+            .unwrap_or(chor_runtime::config::DEFAULT_IDLE_TIMEOUT_MS)
     ));
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -672,7 +695,7 @@ pub fn run_with(
         }
     }
     let dir = std::env::temp_dir().join(format!("chor-run-{}", std::process::id()));
-    let result = run_in(s, prog, locals, &dir, backend, inputs, &world.args);
+    let result = run_in(s, prog, locals, &dir, backend, inputs, world);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -684,9 +707,10 @@ fn run_in(
     dir: &Path,
     backend: Backend,
     mut inputs: HashMap<String, std::fs::File>,
-    args: &[String],
+    world: &crate::World,
 ) -> i32 {
-    let exes = match build(s, prog, locals, dir, backend) {
+    let (args, deploy) = (&world.args, &world.deploy);
+    let exes = match build_with(s, prog, locals, dir, backend, deploy) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");

@@ -178,6 +178,8 @@ pub struct World {
     pub stdin: Vec<(String, PathBuf)>,
     /// The program's arguments, the same for every role.
     pub args: Vec<String>,
+    /// The `[deploy]` defaults of the project the program belongs to.
+    pub deploy: manifest::Deploy,
 }
 
 impl World {
@@ -573,11 +575,15 @@ pub fn cmd_simulate_in(path: &Path, trace: bool, color: bool, world: &World) -> 
 
 /// `chor build FILE -o DIR`
 pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -> i32 {
+    let deploy = match project_deploy(path) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let (s, prog, locals) = match prepare(path, color) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match host::build(&s, &prog, &locals, out, backend) {
+    match host::build_with(&s, &prog, &locals, out, backend, &deploy) {
         Ok(exes) => {
             for e in exes {
                 eprintln!("wrote {}", e.display());
@@ -589,6 +595,15 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -
             eprintln!("error: {e}");
             1
         }
+    }
+}
+
+/// The `[deploy]` defaults of the project around `path` (none outside a project); a broken
+/// manifest is reported (status 2).
+fn project_deploy(path: &Path) -> Result<manifest::Deploy, i32> {
+    match manifest::around(path) {
+        Ok(m) => Ok(m.map(|m| m.deploy).unwrap_or_default()),
+        Err(e) => Err(io_error(&e)),
     }
 }
 
@@ -607,7 +622,14 @@ pub fn cmd_run_in(path: &Path, color: bool, backend: host::Backend, world: &Worl
         eprintln!("error: {e}");
         return 2;
     }
-    host::run_with(&s, &prog, &locals, backend, world)
+    let world = match project_deploy(path) {
+        Ok(deploy) => World {
+            deploy,
+            ..world.clone()
+        },
+        Err(code) => return code,
+    };
+    host::run_with(&s, &prog, &locals, backend, &world)
 }
 
 /// Captured `(role, line)` output and how the run ended.

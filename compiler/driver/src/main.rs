@@ -261,7 +261,11 @@ fn project_entry(file: Option<PathBuf>) -> Result<PathBuf, i32> {
 /// The `--stdin` files and program arguments of `simulate` and `run`.
 fn world(stdin: &[String], args: Vec<String>) -> Result<chor_driver::World, i32> {
     match chor_driver::World::parse_stdin(stdin) {
-        Ok(stdin) => Ok(chor_driver::World { stdin, args }),
+        Ok(stdin) => Ok(chor_driver::World {
+            stdin,
+            args,
+            ..chor_driver::World::default()
+        }),
         Err(e) => {
             eprintln!("error: {e}");
             Err(2)

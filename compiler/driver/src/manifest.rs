@@ -5,6 +5,9 @@
 //! [package]
 //! name = "shop"
 //! entry = "src/main.chor"   # optional; this is the default
+//! [deploy]                  # optional: what `chor build` writes into deploy.toml
+//! connect_timeout_ms = 10000
+//! idle_timeout_ms = 60000
 //! ```
 //! Inside it (or any directory below), `chor check`, `build`, `run` and `simulate` need no
 //! FILE: they use the entry of the nearest `chor.toml` above the working directory. Every
@@ -24,6 +27,15 @@ pub struct Manifest {
     pub name: String,
     /// The entry file (`package.entry` resolved against the manifest's directory).
     pub entry: PathBuf,
+    /// `[deploy]`: what `chor build` writes into `deploy.toml`'s `[runtime]`.
+    pub deploy: Deploy,
+}
+
+/// The `[deploy]` defaults of a project (milliseconds; None: chor's own default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deploy {
+    pub connect_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
 }
 
 /// The nearest `chor.toml` in `start` or a directory above it.
@@ -66,6 +78,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
     let mut name: Option<String> = None;
     let mut entry: Option<(String, usize)> = None;
     let mut package_at: Option<usize> = None;
+    let mut deploy = Deploy::default();
     for (key, item) in doc.get_ref() {
         let k = key.get_ref().as_ref();
         let kat = key.span().start;
@@ -112,6 +125,40 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
                     }
                 }
             }
+            "deploy" => {
+                for (key, value) in table {
+                    let sub = key.get_ref().as_ref();
+                    let sat = key.span().start;
+                    let ms = match value.get_ref() {
+                        DeValue::Integer(i) => u64::from_str_radix(i.as_str(), i.radix())
+                            .ok()
+                            .filter(|n| (1..=86_400_000).contains(n)),
+                        _ => None,
+                    };
+                    let Some(ms) = ms else {
+                        return Err(at(
+                            sat,
+                            format!(
+                                "key `deploy.{sub}`: expected a number of milliseconds from 1 \
+                                 to 86400000"
+                            ),
+                        ));
+                    };
+                    match sub {
+                        "connect_timeout_ms" => deploy.connect_timeout_ms = Some(ms),
+                        "idle_timeout_ms" => deploy.idle_timeout_ms = Some(ms),
+                        other => {
+                            return Err(at(
+                                sat,
+                                format!(
+                                    "unknown key `deploy.{other}` (the keys of [deploy] are \
+                                     connect_timeout_ms, idle_timeout_ms)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
             "extern" => {
                 return Err(at(
                     kat,
@@ -122,7 +169,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
             other => {
                 return Err(at(
                     kat,
-                    format!("unknown key `{other}` (a manifest has a [package] table)"),
+                    format!(
+                        "unknown key `{other}` (the tables of a manifest are [package] and [deploy])"
+                    ),
                 ));
             }
         }
@@ -151,7 +200,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
         path: path.to_path_buf(),
         name,
         entry,
+        deploy,
     })
+}
+
+/// The manifest of the project a source file belongs to: the nearest `chor.toml` in the
+/// file's directory or above it, if there is one.
+pub fn around(file: &Path) -> Result<Option<Manifest>, String> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    match find(&dir) {
+        Some(p) => load(&p).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The entry file of the project around the working directory, for a command given no FILE.
@@ -275,6 +339,14 @@ mod tests {
             ),
             ("[package]\nname = \"a\n", ":2: invalid TOML"),
             ("package = 1\n", ":1: key `package`: expected a table"),
+            (
+                "[package]\nname = \"a\"\n[deploy]\nidle_timeout_ms = 0\n",
+                ":4: key `deploy.idle_timeout_ms`: expected a number",
+            ),
+            (
+                "[package]\nname = \"a\"\n[deploy]\nretries = 3\n",
+                ":4: unknown key `deploy.retries`",
+            ),
             ("", ": key `package` is missing"),
         ];
         for (toml, want) in cases {
@@ -284,8 +356,10 @@ mod tests {
             assert!(e.contains(want), "{toml:?}: {e}");
             let _ = std::fs::remove_dir_all(&dir);
         }
-        let (dir, r) = project("[package]\nname = \"shop\"\n");
+        let (dir, r) = project("[package]\nname = \"shop\"\n[deploy]\nidle_timeout_ms = 5000\n");
         let m = r.expect("a good manifest");
+        assert_eq!(m.deploy.idle_timeout_ms, Some(5000));
+        assert_eq!(m.deploy.connect_timeout_ms, None);
         assert_eq!(m.name, "shop");
         assert_eq!(m.entry, dir.join("src/main.chor"));
         let _ = std::fs::remove_dir_all(&dir);

@@ -132,3 +132,44 @@ fn manifest_errors_name_file_line_and_key() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `[deploy]` in chor.toml sets what `chor build` writes into deploy.toml, with the FILE given
+/// or not; `chor run` runs with it.
+#[test]
+fn deploy_defaults_reach_deploy_toml() {
+    let dir = temp_dir("deploy");
+    assert!(chor_in(&dir, &["new", "p"]).status.success());
+    let p = dir.join("p");
+    std::fs::write(
+        p.join("chor.toml"),
+        "[package]\nname = \"p\"\n\n[deploy]\nconnect_timeout_ms = 7000\nidle_timeout_ms = 4321\n",
+    )
+    .expect("write");
+    for (args, out) in [
+        (&["build", "-o", "b1"][..], "b1"),
+        (&["build", "-o", "b2", "src/main.chor"][..], "b2"),
+    ] {
+        let o = chor_in(&p, args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let deploy = std::fs::read_to_string(p.join(out).join("deploy.toml")).expect("deploy.toml");
+        assert!(deploy.contains("connect_timeout_ms = 7000\n"), "{deploy}");
+        assert!(deploy.contains("idle_timeout_ms = 4321\n"), "{deploy}");
+    }
+    let o = chor_in(&p, &["run"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::write(
+        p.join("chor.toml"),
+        "[package]\nname = \"p\"\n[deploy]\nidle_timeout_ms = -1\n",
+    )
+    .expect("write");
+    let o = chor_in(&p, &["build", "src/main.chor"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains(
+            "chor.toml:4: key `deploy.idle_timeout_ms`: expected a number of milliseconds"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
