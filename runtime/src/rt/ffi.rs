@@ -15,7 +15,7 @@
 use super::rc::Rc;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{c_char, c_int};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,6 +24,7 @@ use super::library;
 use super::list::{List, View as ListView};
 use super::val::*;
 use super::wire::RecvError;
+use super::world::vals as world;
 use crate::session::{Fingerprint, Session};
 use crate::types::{TyNode, TypeTable};
 use crate::value::Message;
@@ -831,14 +832,7 @@ builtin!(chor_b_print(x) {
     Ok(Val::Unit)
 });
 builtin!(chor_b_to_string(x) Ok(Val::str(to_display(&x))));
-builtin!(chor_b_read_line() {
-    let mut s = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut s);
-    while s.ends_with('\n') || s.ends_with('\r') {
-        s.pop();
-    }
-    Ok(Val::str(s))
-});
+builtin!(chor_b_read_line() Ok(Val::str(super::world::read_stdin_line().unwrap_or_default())));
 builtin!(chor_b_panic(x) Err(format!("panic: {}", to_display(&x))));
 builtin!(chor_b_list_len(l) list_len(l));
 builtin!(chor_b_list_get(l, i) list_get(l, &i));
@@ -871,6 +865,22 @@ builtin!(chor_b_list_sum(l) library::list_sum(l));
 builtin!(chor_b_list_set(l, i, x) library::list_set(l, &i, x));
 builtin!(chor_b_list_insert(l, i, x) library::list_insert(l, &i, x));
 builtin!(chor_b_list_remove(l, i) library::list_remove(l, &i));
+builtin!(chor_b_io_read_line() world::io_read_line());
+builtin!(chor_b_io_write(s) world::io_write(&s));
+builtin!(chor_b_io_eprint(s) world::io_eprint(&s));
+builtin!(chor_b_env_args() world::env_args());
+builtin!(chor_b_env_var(n) world::env_var_v(&n));
+builtin!(chor_b_fs_read(p) world::fs_read_v(&p));
+builtin!(chor_b_fs_write(p, s) world::fs_write_v(&p, &s));
+builtin!(chor_b_fs_append(p, s) world::fs_append_v(&p, &s));
+builtin!(chor_b_fs_exists(p) world::fs_exists_v(&p));
+builtin!(chor_b_time_now_ms() world::time_now_ms());
+builtin!(chor_b_time_monotonic_ms() world::time_monotonic_ms());
+builtin!(chor_b_time_sleep_ms(n) world::time_sleep_ms(&n));
+builtin!(chor_b_random_int(lo, hi) world::random_int(role(), &lo, &hi));
+builtin!(chor_b_random_float() world::random_float(role()));
+builtin!(chor_b_crypto_sha256(s) world::crypto_sha256(&s));
+builtin!(chor_b_crypto_hmac_sha256(k, s) world::crypto_hmac_sha256(&k, &s));
 
 /// The runtime symbol and arity of a `#[builtin]` function, by module and name.
 pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str, usize)> {
@@ -911,6 +921,28 @@ pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str,
         ((Some("list"), "set"), ("chor_b_list_set", 3)),
         ((Some("list"), "insert"), ("chor_b_list_insert", 3)),
         ((Some("list"), "remove"), ("chor_b_list_remove", 2)),
+        ((Some("io"), "read_line"), ("chor_b_io_read_line", 0)),
+        ((Some("io"), "write"), ("chor_b_io_write", 1)),
+        ((Some("io"), "eprint"), ("chor_b_io_eprint", 1)),
+        ((Some("env"), "args"), ("chor_b_env_args", 0)),
+        ((Some("env"), "var"), ("chor_b_env_var", 1)),
+        ((Some("fs"), "read"), ("chor_b_fs_read", 1)),
+        ((Some("fs"), "write"), ("chor_b_fs_write", 2)),
+        ((Some("fs"), "append"), ("chor_b_fs_append", 2)),
+        ((Some("fs"), "exists"), ("chor_b_fs_exists", 1)),
+        ((Some("time"), "now_ms"), ("chor_b_time_now_ms", 0)),
+        (
+            (Some("time"), "monotonic_ms"),
+            ("chor_b_time_monotonic_ms", 0),
+        ),
+        ((Some("time"), "sleep_ms"), ("chor_b_time_sleep_ms", 1)),
+        ((Some("random"), "int"), ("chor_b_random_int", 2)),
+        ((Some("random"), "float"), ("chor_b_random_float", 0)),
+        ((Some("crypto"), "sha256"), ("chor_b_crypto_sha256", 1)),
+        (
+            (Some("crypto"), "hmac_sha256"),
+            ("chor_b_crypto_hmac_sha256", 2),
+        ),
     ]
     .into_iter()
     .collect();

@@ -10,6 +10,8 @@
 //! - [`wire`]: received frames decoded straight into typed values, and the depth check of
 //!   values to send;
 //! - [`library`]: the conversion, text, sorting and index builtins (shared with the interpreter);
+//! - [`world`]: `io::`, `env::`, `fs::`, `time::`, `random::`, `crypto::` (shared with the
+//!   interpreter);
 //! - [`ffi`]: the C ABI over values, messaging and process start/stop.
 
 pub mod ffi;
@@ -18,3 +20,4 @@ pub mod list;
 pub mod rc;
 pub mod val;
 pub mod wire;
+pub mod world;
