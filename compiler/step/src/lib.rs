@@ -108,6 +108,10 @@ struct Frame<'p> {
     bind: Option<&'p Pattern>,
     /// The call's statement, for a fault while binding the result.
     call_span: Span,
+    /// Which round of a recursive procedure this is (1: called from elsewhere), and which
+    /// call from elsewhere began the rounds (to mark each round once in the run).
+    round: usize,
+    invocation: usize,
 }
 
 impl Frame<'_> {
@@ -127,6 +131,8 @@ struct RoleState<'p> {
     name: String,
     frames: Vec<Frame<'p>>,
     status: Status,
+    /// Calls of each choreography from outside itself, so far.
+    invocations: BTreeMap<String, usize>,
 }
 
 /// The state of a run of the projected programs.
@@ -140,6 +146,9 @@ pub struct Stepper<'p> {
     output: Vec<(String, String)>,
     events: Vec<RunEvent>,
     schedule: Vec<String>,
+    /// The rounds of recursive procedures already marked in `events`: (choreography,
+    /// invocation, round).
+    rounds: std::collections::BTreeSet<(String, usize, usize)>,
 }
 
 /// Collects what a step prints.
@@ -207,12 +216,16 @@ impl<'p> Stepper<'p> {
                         }],
                         bind: None,
                         call_span: Span::default(),
+                        round: 1,
+                        invocation: 0,
                     }],
                     status: Status::Running,
+                    invocations: BTreeMap::new(),
                 },
                 None => RoleState {
                     name: lp.role.clone(),
                     frames: Vec::new(),
+                    invocations: BTreeMap::new(),
                     status: Status::Failed {
                         message: "no projection of `main` for this role".into(),
                         span: None,
@@ -228,6 +241,7 @@ impl<'p> Stepper<'p> {
             output: Vec::new(),
             events: Vec::new(),
             schedule: Vec::new(),
+            rounds: std::collections::BTreeSet::new(),
         };
         for i in 0..s.roles.len() {
             s.with_io(i, |s, ev| s.run_local(i, ev));
@@ -757,6 +771,13 @@ impl<'p> Stepper<'p> {
                 for (n, v) in callee.params.iter().zip(vals) {
                     env.bind(n, v);
                 }
+                let (round, invocation) = if frame.proc_.key.chor == key.chor {
+                    (frame.round + 1, frame.invocation)
+                } else {
+                    let n = r.invocations.entry(key.chor.clone()).or_default();
+                    *n += 1;
+                    (1, *n)
+                };
                 let mut new = Frame {
                     proc_: callee,
                     actual,
@@ -768,6 +789,8 @@ impl<'p> Stepper<'p> {
                     }],
                     bind: bind.as_ref(),
                     call_span: s.span,
+                    round,
+                    invocation,
                 };
                 // A call in tail position replaces its caller (as in every back end), so a
                 // recursive protocol runs in constant space however many rounds it plays.
@@ -778,6 +801,14 @@ impl<'p> Stepper<'p> {
                 }
                 if r.frames.len() > 10_000 {
                     return fault(chor_interp::stack::OVERFLOW, s.span);
+                }
+                // The first role to begin a new round of a recursive procedure marks it.
+                if round > 1 && self.rounds.insert((key.chor.clone(), invocation, round)) {
+                    self.events.push(RunEvent::Round {
+                        chor: key.chor.clone(),
+                        round,
+                        roles: new.actual.clone(),
+                    });
                 }
                 r.frames.push(new);
             }
@@ -996,5 +1027,18 @@ choreography main(A, B) {
         assert_eq!(s.outcome(), Outcome::Finished);
         assert_eq!(s.output(), &[("B".to_owned(), "done".to_owned())]);
         assert_eq!(s.schedule().len(), 3000 * 4 + 2);
+        // Each round after the first is marked once in the run, not once per role.
+        let rounds: Vec<usize> = s
+            .events()
+            .iter()
+            .filter_map(|e| match e {
+                RunEvent::Round { chor, round, roles } => {
+                    assert_eq!((chor.as_str(), roles.len()), ("Loop", 2));
+                    Some(*round)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rounds, (2..=3001).collect::<Vec<_>>());
     }
 }
