@@ -5,6 +5,7 @@ pub mod db;
 pub mod host;
 mod link;
 mod lsp_host;
+pub mod playground;
 pub mod source;
 
 use chor_check::Program;
