@@ -176,7 +176,7 @@ impl Cdp {
     /// Wait until the diagnostics (and the run) of edit `v` are shown.
     fn wait_analyzed(&mut self, v: u64) {
         self.wait_for(
-            &format!("document.body.dataset.analyzed === '{v}' && document.body.dataset.runSteps !== undefined"),
+            &format!("document.body.dataset.settled === '{v}'"),
             &format!("diagnostics of edit {v}"),
         );
     }
@@ -278,6 +278,156 @@ fn page_output(cdp: &mut Cdp) -> BTreeMap<String, Vec<String>> {
     per_role(text.as_str().unwrap_or("").lines())
 }
 
+/// One HTTP/1.1 request to the playground; (status, body).
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(addr).expect("connect to the playground");
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read the answer");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = raw.split_once("\r\n\r\n").expect("headers");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status");
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n]);
+            rest = &tail[n + 2..];
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    (status, body)
+}
+
+/// Start `chor playground --port 0` in `dir`; the process and its `host:port`.
+fn start_playground(dir: &Path) -> (Killed, String) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_chor"))
+        .args(["playground", "--port", "0"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chor playground starts");
+    let stdout = server.stdout.take().expect("stdout");
+    let server = Killed(server);
+    let line = line_with(stdout, "http://127.0.0.1:");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an address")
+        .to_owned();
+    (server, url)
+}
+
+/// Without a browser: through the HTTP API, "run to end" on every example prints, role by
+/// role, what `chor simulate` prints; bad requests are answered, never crash the server.
+#[test]
+fn the_api_runs_every_example_like_simulate() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("playground-api");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (_server, url) = start_playground(&dir);
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let (status, list) = http(&addr, "GET", "/api/examples", "");
+    assert_eq!(status, 200);
+    let list: Value = serde_json::from_str(&list).expect("JSON");
+    let examples = list.as_array().expect("a list");
+    let on_disk = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples"))
+        .expect("examples/")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "chor"))
+        .count();
+    assert_eq!(examples.len(), on_disk, "every example is embedded");
+    for ex in examples {
+        let name = ex["name"].as_str().expect("a name");
+        let source = ex["source"].as_str().expect("a source");
+        let body = json!({"source": source, "schedule": [], "then": "end"}).to_string();
+        let (status, answer) = http(&addr, "POST", "/api/run", &body);
+        assert_eq!(status, 200, "{name}: {answer}");
+        let answer: Value = serde_json::from_str(&answer).expect("JSON");
+        assert_eq!(
+            answer["outcome"]["kind"],
+            json!("finished"),
+            "{name}: {answer}"
+        );
+        let printed: Vec<String> = answer["output"]
+            .as_array()
+            .expect("output")
+            .iter()
+            .map(|l| {
+                format!(
+                    "[{}] {}",
+                    l[0].as_str().unwrap_or(""),
+                    l[1].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(format!("{name}.chor"));
+        assert_eq!(
+            per_role(printed.iter().map(String::as_str)),
+            simulate(&file),
+            "{name}: run to end vs chor simulate"
+        );
+    }
+    // Bad requests: malformed JSON, an unknown role, a schedule that does not fit, a program
+    // with errors, a missing body. Each gets an answer, and the server goes on serving.
+    let (status, _) = http(&addr, "POST", "/api/run", "{not json");
+    assert!((400..500).contains(&status), "{status}");
+    let src = examples[0]["source"].as_str().expect("source");
+    let body =
+        json!({"source": src, "schedule": ["Nobody", "Nobody"], "then": "step", "role": "Ghost"});
+    let (status, answer) = http(&addr, "POST", "/api/run", &body.to_string());
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(
+        (answer["moved"].clone(), answer["diverged"].clone()),
+        (json!(false), json!(true))
+    );
+    let (status, answer) = http(
+        &addr,
+        "POST",
+        "/api/run",
+        &json!({"source": "choreography main(A) { A.print(y); }"}).to_string(),
+    );
+    assert_eq!(status, 200);
+    assert!(answer.contains("fix it to run it"), "{answer}");
+    let (status, answer) = http(
+        &addr,
+        "POST",
+        "/api/analyze",
+        &json!({"source": "choreography main(A, B) { A. -> }"}).to_string(),
+    );
+    assert_eq!(status, 200);
+    assert!(answer.contains("\"severity\":\"error\""), "{answer}");
+    let (status, _) = http(&addr, "GET", "/", "");
+    assert_eq!(status, 200, "still serving");
+}
+
 const BROKEN: &str = "// Two roles: A sends a number, B doubles it and answers.
 choreography main(A, B) {
     let A.n = 21;
@@ -366,22 +516,7 @@ fn the_playground_works_in_a_browser() {
     // Start the playground and time it until the page is usable (examples loaded, the first
     // program checked and its run shown).
     let started = Instant::now();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_chor"))
-        .args(["playground", "--port", "0"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chor playground starts");
-    let stdout = server.stdout.take().expect("stdout");
-    let _server = Killed(server);
-    let line = line_with(stdout, "http://127.0.0.1:");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("an address")
-        .to_owned();
+    let (_server, url) = start_playground(&dir);
     let listening = started.elapsed();
     cdp.call("Page.navigate", json!({"url": url}));
     cdp.wait_for(
@@ -527,9 +662,12 @@ fn the_playground_works_in_a_browser() {
     cdp.eval("[...document.querySelectorAll('#examples button')].find((b) => b.textContent === 'ping_pong').click()");
     let v = cdp.version();
     cdp.wait_analyzed(v);
+    let runs = cdp.eval("document.body.dataset.runs");
     cdp.eval("document.getElementById('sim-random').click()");
     cdp.wait_for(
-        "document.body.dataset.outcome === 'finished'",
+        &format!(
+            "document.body.dataset.runs !== {runs} && document.body.dataset.outcome === 'finished'"
+        ),
         "a random run ends",
     );
     let ping = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ping_pong.chor");

@@ -69,10 +69,17 @@ impl App {
         analyze(&mut **a, &self.path, source, chor)
     }
 
-    /// Replay `schedule`, then do `then`, and describe the state (`/api/run`).
+    /// Replay `schedule`, then do `then`, and describe the state (`/api/run`). The database
+    /// is held only to check and project: other requests go on while the run is replayed.
     pub fn run(&self, source: &str, schedule: &[String], then: &Then) -> Value {
-        let mut a = self.lock();
-        run(&mut **a, &self.path, source, schedule, then)
+        let prepared = {
+            let mut a = self.lock();
+            prepare(&mut **a, &self.path, source)
+        };
+        match prepared {
+            Ok(r) => r.run(schedule, then),
+            Err(e) => e,
+        }
     }
 }
 
@@ -249,6 +256,47 @@ fn kind_name(k: ActionKind) -> &'static str {
     }
 }
 
+/// A checked program ready to run: its projections and how to name lines.
+pub struct Runnable {
+    prog: Arc<Program>,
+    locals: Vec<chor_project::LocalProgram>,
+    lines: Lines,
+}
+
+/// Check and project `source` for a run; `Err` is the answer to give (the program has errors
+/// or no `main`).
+pub fn prepare(a: &mut dyn Analysis, path: &Path, source: &str) -> Result<Runnable, Value> {
+    if source.len() > MAX_SOURCE {
+        return Err(json!({"error": format!("the program is longer than {MAX_SOURCE} bytes")}));
+    }
+    let root = a.set_text(path, source.to_owned());
+    let diags = a.diagnostics(root);
+    let n = diags.iter().filter(|d| d.is_error()).count();
+    if n > 0 {
+        return Err(json!({"error": format!(
+            "the program has {n} error{}: fix {} to run it",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it" } else { "them" }
+        )}));
+    }
+    let prog = a.program(root);
+    if prog.chor("main").is_none() {
+        return Err(json!({"error": "the program has no `choreography main(...)` to run"}));
+    }
+    let locals = match chor_project::project_program(&prog, "main") {
+        Ok(l) => l,
+        Err(d) => {
+            let msgs: Vec<String> = d.iter().map(|d| d.message.clone()).collect();
+            return Err(json!({"error": msgs.join("; ")}));
+        }
+    };
+    Ok(Runnable {
+        prog,
+        locals,
+        lines: Lines::new(a, root),
+    })
+}
+
 /// Run `source`'s projections: replay `schedule`, do `then`, and describe the state.
 pub fn run(
     a: &mut dyn Analysis,
@@ -257,43 +305,28 @@ pub fn run(
     schedule: &[String],
     then: &Then,
 ) -> Value {
-    if source.len() > MAX_SOURCE {
-        return json!({"error": format!("the program is longer than {MAX_SOURCE} bytes")});
+    match prepare(a, path, source) {
+        Ok(r) => r.run(schedule, then),
+        Err(e) => e,
     }
-    let root = a.set_text(path, source.to_owned());
-    let diags = a.diagnostics(root);
-    let n = diags.iter().filter(|d| d.is_error()).count();
-    if n > 0 {
-        return json!({"error": format!(
-            "the program has {n} error{}: fix {} to run it",
-            if n == 1 { "" } else { "s" },
-            if n == 1 { "it" } else { "them" }
-        )});
+}
+
+impl Runnable {
+    /// Replay `schedule`, do `then`, and describe the state.
+    pub fn run(&self, schedule: &[String], then: &Then) -> Value {
+        // The evaluator recurses on the stack: run on a thread with room for deep recursion.
+        chor_interp::with_big_stack(|| {
+            let mut s = Stepper::new(&self.prog, &self.locals);
+            let replayed = s.replay(schedule);
+            let moved = match then {
+                Then::Nothing => true,
+                Then::Step(r) => s.step(r),
+                Then::ToEnd => s.run_to_end(RUN_LIMIT) > 0,
+                Then::Random(seed) => s.run_random(*seed, RUN_LIMIT) > 0,
+            };
+            state_json(&s, &self.lines, replayed < schedule.len(), moved)
+        })
     }
-    let prog = a.program(root);
-    if prog.chor("main").is_none() {
-        return json!({"error": "the program has no `choreography main(...)` to run"});
-    }
-    let locals = match chor_project::project_program(&prog, "main") {
-        Ok(l) => l,
-        Err(d) => {
-            let msgs: Vec<String> = d.iter().map(|d| d.message.clone()).collect();
-            return json!({"error": msgs.join("; ")});
-        }
-    };
-    let lines = Lines::new(a, root);
-    // The evaluator recurses on the stack: run on a thread with room for deep recursion.
-    chor_interp::with_big_stack(|| {
-        let mut s = Stepper::new(&prog, &locals);
-        let replayed = s.replay(schedule);
-        let moved = match then {
-            Then::Nothing => true,
-            Then::Step(r) => s.step(r),
-            Then::ToEnd => s.run_to_end(RUN_LIMIT) > 0,
-            Then::Random(seed) => s.run_random(*seed, RUN_LIMIT) > 0,
-        };
-        state_json(&s, &lines, replayed < schedule.len(), moved)
-    })
 }
 
 fn state_json(s: &Stepper<'_>, lines: &Lines, diverged: bool, moved: bool) -> Value {

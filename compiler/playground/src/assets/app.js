@@ -13,18 +13,21 @@ const state = {
   analysis: null,
   schedule: [],
   runnable: false,
+  runs: 0,            // runs drawn so far
 };
 window.chorLatencies = [];
 
 const KEYWORDS = new Set(["choreography", "fn", "let", "if", "else", "match", "return", "import",
   "struct", "enum", "type", "true", "false", "pub"]);
+// The words of the projected programs' syntax (docs/projection.md).
+const LOCAL_KEYWORDS = new Set([...KEYWORDS, "proc", "send", "recv", "select", "branch", "call"]);
 
 function esc(s) {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 // Highlight one line of source text (comments and strings never span lines in the language).
-function highlightLine(line) {
+function highlightLine(line, keywords = KEYWORDS) {
   const re = /(\/\/.*$)|("(?:\\.|[^"\\])*"?)|\b([A-Za-z_][A-Za-z0-9_]*)\b|\b(\d[\d_]*(?:\.\d+)?)\b/g;
   let out = "", last = 0, m;
   while ((m = re.exec(line)) !== null) {
@@ -32,7 +35,7 @@ function highlightLine(line) {
     const t = esc(m[0]);
     if (m[1]) out += `<span class="tok-com">${t}</span>`;
     else if (m[2]) out += `<span class="tok-str">${t}</span>`;
-    else if (m[3] && KEYWORDS.has(m[3])) out += `<span class="tok-kw">${t}</span>`;
+    else if (m[3] && keywords.has(m[3])) out += `<span class="tok-kw">${t}</span>`;
     else if (m[3] && /^[A-Z]/.test(m[3])) out += `<span class="tok-role">${t}</span>`;
     else if (m[4]) out += `<span class="tok-num">${t}</span>`;
     else out += t;
@@ -63,7 +66,10 @@ function paint() {
   }).join("\n") + "\n";
   source.style.height = "auto";
   source.style.height = source.scrollHeight + "px";
-  source.style.width = Math.max($("highlight").scrollWidth, $("code").clientWidth) + "px";
+  // As wide as the longest line, or the room beside the line numbers, whichever is more.
+  source.style.width = "0px";
+  const room = $("editor").clientWidth - $("gutter").offsetWidth;
+  source.style.width = Math.max($("highlight").scrollWidth, room) + "px";
 }
 
 async function post(url, body) {
@@ -108,6 +114,8 @@ async function analyze() {
   state.runnable = !a.error && a.errors === 0 && a.projections.length > 0;
   state.schedule = [];
   await run("none");
+  // Everything about this edit is on screen (tests wait for this).
+  if (version === state.version) document.body.dataset.settled = String(version);
   document.body.dataset.ready = "1";
 }
 
@@ -164,7 +172,7 @@ function renderProjections() {
     `<figure><figcaption>${esc(p.role)}</figcaption><pre>${highlightLines(p.text)}</pre></figure>`).join("");
 }
 
-function highlightLines(t) { return t.split("\n").map(highlightLine).join("\n"); }
+function highlightLines(t) { return t.split("\n").map((l) => highlightLine(l, LOCAL_KEYWORDS)).join("\n"); }
 
 function goToLine(line, col) {
   if (!line) return;
@@ -188,6 +196,8 @@ async function run(then, role) {
     $("run-diagram").innerHTML = "";
     for (const c of controls) $(c).disabled = true;
     document.body.dataset.runSteps = "0";
+    document.body.dataset.outcome = "none";
+    document.body.dataset.runs = String(++state.runs);
     return;
   }
   const version = state.version;
@@ -260,6 +270,7 @@ function renderRun(r) {
   $("sim-random").disabled = !anyEnabled;
   document.body.dataset.runSteps = String(r.schedule.length);
   document.body.dataset.outcome = r.outcome.kind;
+  document.body.dataset.runs = String(++state.runs);
 }
 
 // ------------------------------------------------------------------ wiring
