@@ -733,6 +733,21 @@ fn the_playground_works_in_a_browser() {
         &format!("document.body.dataset.runSteps !== {before}"),
         "Enter on a step button",
     );
+    // The focus stays on a step button (the same role's, or the next that can move), so the
+    // run can be stepped from the keyboard alone.
+    let focus = cdp.eval(
+        "document.activeElement.className + ' ' + (document.activeElement.dataset.role || '')",
+    );
+    assert!(
+        focus.as_str().is_some_and(|f| f.starts_with("step ")),
+        "focus after a step: {focus}"
+    );
+    let before = cdp.eval("document.body.dataset.runSteps");
+    cdp.key("Enter", "Enter", 13);
+    cdp.wait_for(
+        &format!("document.body.dataset.runSteps !== {before}"),
+        "a second Enter steps again",
+    );
     cdp.screenshot(&dir.join("5-keyboard.png"));
     println!("PLAYGROUND: screenshots in {}", dir.display());
 }

@@ -223,6 +223,9 @@ function renderRun(r) {
   const o = $("outcome");
   o.className = r.outcome.kind;
   o.textContent = `After ${r.schedule.length} step${r.schedule.length === 1 ? "" : "s"}: ${r.outcome.text}.`;
+  // Redrawing the roles would drop the keyboard focus of a step button: remember whose it was.
+  const active = document.activeElement;
+  const focusedRole = active && active.classList.contains("step") ? active.dataset.role : null;
   const box = $("roles");
   box.innerHTML = "";
   for (const v of r.roles) {
@@ -236,6 +239,7 @@ function renderRun(r) {
     b.textContent = `Step ${v.role}`;
     b.setAttribute("aria-label", `Step role ${v.role}` + (v.next ? `: ${v.next.text}` : ""));
     b.disabled = !v.enabled;
+    b.dataset.role = v.role;
     b.addEventListener("click", () => run("step", v.role));
     h.appendChild(b);
     div.appendChild(h);
@@ -268,6 +272,14 @@ function renderRun(r) {
   $("sim-undo").disabled = r.schedule.length === 0;
   $("sim-end").disabled = !anyEnabled;
   $("sim-random").disabled = !anyEnabled;
+  if (focusedRole !== null) {
+    // The same role's button if it can still move, else the next one that can, else the
+    // run controls.
+    const buttons = [...box.querySelectorAll(".step")];
+    const same = buttons.find((b) => b.dataset.role === focusedRole && !b.disabled);
+    const next = same || buttons.find((b) => !b.disabled) || $("sim-restart");
+    next.focus();
+  }
   document.body.dataset.runSteps = String(r.schedule.length);
   document.body.dataset.outcome = r.outcome.kind;
   document.body.dataset.runs = String(++state.runs);
