@@ -424,6 +424,21 @@ fn the_api_runs_every_example_like_simulate() {
     );
     assert_eq!(status, 200);
     assert!(answer.contains("\"severity\":\"error\""), "{answer}");
+    // A role that computes forever between communications: the run stops, and says the
+    // role can still move.
+    let spin = "choreography Spin(A)(n: Int@A) {\n    let A.m = n + 1;\n    Spin(A)(A.m);\n}\nchoreography main(A, B) {\n    let A.z = 0;\n    A.z -> B._w;\n    Spin(A)(A.z);\n}\n";
+    let started = Instant::now();
+    let (status, answer) = http(
+        &addr,
+        "POST",
+        "/api/run",
+        &json!({"source": spin, "then": "end"}).to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(started.elapsed() < WAIT, "the run stopped");
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["outcome"]["kind"], json!("ongoing"), "{answer}");
+    assert_eq!(answer["roles"][1]["status"], json!("done"), "{answer}");
     let (status, _) = http(&addr, "GET", "/", "");
     assert_eq!(status, 200, "still serving");
 }

@@ -37,6 +37,8 @@ const APP_CSS: &str = include_str!("assets/app.css");
 /// Steps a "run to end" or "random schedule" takes at most in one request (a protocol that
 /// never ends stops there and can be continued).
 pub const RUN_LIMIT: usize = 20_000;
+/// How long a "run to end" or "random schedule" goes on at most in one request.
+pub const RUN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 /// The longest source text the playground accepts.
 pub const MAX_SOURCE: usize = 1 << 20;
 
@@ -318,6 +320,7 @@ impl Runnable {
         chor_interp::with_big_stack(|| {
             let mut s = Stepper::new(&self.prog, &self.locals);
             let replayed = s.replay(schedule);
+            s.set_deadline(std::time::Instant::now() + RUN_TIME);
             let moved = match then {
                 Then::Nothing => true,
                 Then::Step(r) => s.step(r),

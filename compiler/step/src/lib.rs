@@ -149,6 +149,8 @@ pub struct Stepper<'p> {
     /// The rounds of recursive procedures already marked in `events`: (choreography,
     /// invocation, round).
     rounds: std::collections::BTreeSet<(String, usize, usize)>,
+    /// When runs to the end stop even if roles can still move (see [`Stepper::set_deadline`]).
+    deadline: Option<std::time::Instant>,
 }
 
 /// Collects what a step prints.
@@ -242,6 +244,7 @@ impl<'p> Stepper<'p> {
             events: Vec::new(),
             schedule: Vec::new(),
             rounds: std::collections::BTreeSet::new(),
+            deadline: None,
         };
         for i in 0..s.roles.len() {
             s.with_io(i, |s, ev| s.run_local(i, ev));
@@ -462,12 +465,34 @@ impl<'p> Stepper<'p> {
         n
     }
 
+    /// Make [`Stepper::run_to_end`] and [`Stepper::run_random`] stop at `deadline` even if
+    /// roles can still move (a role computing forever between two communications, or a
+    /// protocol that never ends, must not keep an interactive caller waiting). Each step
+    /// still runs at most [`LOCAL_FUEL`] local statements.
+    pub fn set_deadline(&mut self, deadline: std::time::Instant) {
+        self.deadline = Some(deadline);
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+
     /// Step the first role (in role order) that can move, until none can or `limit` steps
-    /// were taken; returns the number of steps.
+    /// were taken (or the deadline passed); returns the number of steps. Roles about to
+    /// communicate go before roles with local work left over from their last step.
     pub fn run_to_end(&mut self, limit: usize) -> usize {
         let mut n = 0;
-        while n < limit {
-            let Some(r) = self.enabled().into_iter().next() else {
+        while n < limit && !self.out_of_time() {
+            // A role with local work left over (it ran out of fuel) goes last, so that a role
+            // computing for a long time does not keep the others from communicating.
+            let enabled = self.enabled();
+            let comm = enabled.iter().find(|r| {
+                self.index(r)
+                    .and_then(|i| self.action(i))
+                    .is_some_and(|a| a.kind != ActionKind::Local)
+            });
+            let Some(r) = comm.or(enabled.first()).cloned() else {
                 break;
             };
             self.step(&r);
@@ -481,7 +506,7 @@ impl<'p> Stepper<'p> {
     pub fn run_random(&mut self, seed: u64, limit: usize) -> usize {
         let mut x = seed | 1;
         let mut n = 0;
-        while n < limit {
+        while n < limit && !self.out_of_time() {
             let enabled = self.enabled();
             if enabled.is_empty() {
                 break;
@@ -641,7 +666,10 @@ impl<'p> Stepper<'p> {
     /// Run role `i`'s local code up to its next communication (or its end, or a fault, or
     /// [`LOCAL_FUEL`] statements).
     fn run_local(&mut self, i: usize, ev: &Evaluator<'_>) {
-        for _ in 0..LOCAL_FUEL {
+        for k in 0..LOCAL_FUEL {
+            if k % 1024 == 1023 && self.out_of_time() {
+                return;
+            }
             match self.local_step(i, ev) {
                 Ok(true) => {}
                 Ok(false) => return,
@@ -994,6 +1022,34 @@ choreography main(A, B) {
             s.views()[1].status,
             Status::Failed { span: Some(_), .. }
         ));
+    }
+
+    #[test]
+    fn a_role_that_computes_forever_stays_movable_and_a_run_stops_at_its_deadline() {
+        let (prog, locals) = setup(
+            r#"
+choreography Spin(A)(n: Int@A) {
+    let A.m = n + 1;
+    Spin(A)(A.m);
+}
+choreography main(A, B) {
+    let A.z = 0;
+    A.z -> B._w;
+    Spin(A)(A.z);
+}
+"#,
+        );
+        let mut s = Stepper::new(&prog, &locals);
+        assert!(s.step("A"), "A sends, then spins");
+        let a = &s.views()[0];
+        assert!(a.enabled, "A has local work left");
+        assert_eq!(a.next.as_ref().map(|n| n.kind), Some(ActionKind::Local));
+        s.set_deadline(std::time::Instant::now() + std::time::Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        s.run_to_end(usize::MAX);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(s.outcome(), Outcome::Ongoing);
+        assert_eq!(s.views()[1].status, Status::Done);
     }
 
     #[test]
