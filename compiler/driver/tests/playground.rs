@@ -722,6 +722,11 @@ fn the_playground_works_in_a_browser() {
     cdp.eval("document.getElementById('tab-simulator').click()");
     let v = cdp.type_program(BROKEN.replace("(y)", "(x)").as_str());
     cdp.wait_analyzed(v);
+    // The editor marks where each role acts next: both A's send and B's receive are line 4.
+    let next = cdp.eval(
+        "[...document.querySelectorAll('#gutter .next')].map((e) => e.textContent + ':' + e.title)",
+    );
+    assert_eq!(next, json!(["4:next action of A, B"]), "{next}");
     let unnamed = cdp.eval(
         "[...document.querySelectorAll('button, select, textarea')].filter((b) =>
             !(b.getAttribute('aria-label') || b.textContent.trim() || (b.labels && b.labels.length))).length",

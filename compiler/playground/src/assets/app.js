@@ -14,6 +14,7 @@ const state = {
   schedule: [],
   runnable: false,
   runs: 0,            // runs drawn so far
+  nextLines: new Map(), // line -> roles whose next action is there, in the run shown
 };
 window.chorLatencies = [];
 
@@ -55,6 +56,9 @@ function paint() {
       if (marks.get(l) !== "err") marks.set(l, d.severity === "error" ? "err" : "warn");
     }
   }
+  // Lines where a role of the run shown will act next (errors win: a program with errors
+  // has no run).
+  for (const [line] of state.nextLines) if (!marks.has(line)) marks.set(line, "next");
   $("highlight").innerHTML = lines.map((l, i) => {
     const m = marks.get(i + 1);
     const h = highlightLine(l) || " ";
@@ -62,6 +66,10 @@ function paint() {
   }).join("\n") + "\n";
   $("gutter").innerHTML = lines.map((_, i) => {
     const m = marks.get(i + 1);
+    if (m === "next") {
+      const who = esc(state.nextLines.get(i + 1).join(", "));
+      return `<span class="next" title="next action of ${who}">${i + 1}</span>`;
+    }
     return m ? `<span class="${m}">${i + 1}</span>` : `${i + 1}`;
   }).join("\n") + "\n";
   source.style.height = "auto";
@@ -83,6 +91,7 @@ function setStatus(text) { $("status").textContent = text; }
 
 function onEdit() {
   state.version++;
+  state.nextLines = new Map();
   state.inputAt.set(state.version, performance.now());
   paint();
   setStatus("checking…");
@@ -194,6 +203,7 @@ async function run(then, role) {
       ? "Fix the errors to run the program." : "Nothing to run.";
     $("roles").innerHTML = ""; $("channels").innerHTML = ""; $("output").textContent = "";
     $("run-diagram").innerHTML = "";
+    state.nextLines = new Map();
     for (const c of controls) $(c).disabled = true;
     document.body.dataset.runSteps = "0";
     document.body.dataset.outcome = "none";
@@ -248,9 +258,18 @@ function renderRun(r) {
     if (v.status === "done") next.textContent = "finished";
     else if (v.status === "failed") next.textContent = `failed${v.fault_line ? ` at line ${v.fault_line}` : ""}: ${v.fault}`;
     else if (v.next) {
-      const where = [v.next.line ? `line ${v.next.line}` : "", v.next.within ? `in ${v.next.within}` : ""].filter(Boolean).join(", ");
       const wait = v.enabled ? "" : " (waiting for a message)";
-      next.textContent = `next: ${v.next.text}${where ? ` — ${where}` : ""}${wait}`;
+      const within = v.next.within ? ` in ${v.next.within}` : "";
+      next.textContent = `next: ${v.next.text}${within}${wait}`;
+      if (v.next.line) {
+        // The line is a button: it puts the editor's cursor on the statement.
+        const go = document.createElement("button");
+        go.className = "goto";
+        go.textContent = `line ${v.next.line}`;
+        go.setAttribute("aria-label", `Show line ${v.next.line}, the next action of ${v.role}, in the editor`);
+        go.addEventListener("click", () => goToLine(v.next.line, 1));
+        next.append(" — ", go);
+      }
     }
     div.appendChild(next);
     if (v.vars.length) {
@@ -272,6 +291,14 @@ function renderRun(r) {
   $("sim-undo").disabled = r.schedule.length === 0;
   $("sim-end").disabled = !anyEnabled;
   $("sim-random").disabled = !anyEnabled;
+  state.nextLines = new Map();
+  for (const v of r.roles) {
+    if (v.status === "running" && v.next && v.next.line) {
+      const at = state.nextLines.get(v.next.line) || [];
+      state.nextLines.set(v.next.line, [...at, v.role]);
+    }
+  }
+  paint();
   if (focusedRole !== null) {
     // The same role's button if it can still move, else the next one that can, else the
     // run controls.
