@@ -439,6 +439,21 @@ fn the_api_runs_every_example_like_simulate() {
     let answer: Value = serde_json::from_str(&answer).expect("JSON");
     assert_eq!(answer["outcome"]["kind"], json!("ongoing"), "{answer}");
     assert_eq!(answer["roles"][1]["status"], json!("done"), "{answer}");
+    // A request for another host name (a page of another site resolved to 127.0.0.1) is refused.
+    let refused = {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(&addr).expect("connect");
+        s.set_read_timeout(Some(WAIT)).expect("timeout");
+        write!(
+            s,
+            "GET /api/examples HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).expect("read");
+        raw
+    };
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
     let (status, _) = http(&addr, "GET", "/", "");
     assert_eq!(status, 200, "still serving");
 }

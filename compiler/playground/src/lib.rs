@@ -459,6 +459,39 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// Whether a request's `Host` names this machine's loopback interface. A web page from
+/// elsewhere that gets its own name resolved to 127.0.0.1 ("DNS rebinding") sends its own name
+/// as the host: refused, so that no other site can use the server (which reads the files an
+/// `import` names).
+pub fn loopback_host(host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    let name = match host.rsplit_once(':') {
+        // `[::1]:7878`, `127.0.0.1:7878`, `localhost:7878`
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "127.0.0.1" | "localhost" | "[::1]"
+    )
+}
+
+async fn check_host(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if loopback_host(host) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "the playground answers requests for 127.0.0.1 or localhost only",
+        )
+            .into_response()
+    }
+}
+
 /// The routes of the playground.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -477,6 +510,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/examples", get(api_examples))
         .route("/api/analyze", post(api_analyze))
         .route("/api/run", post(api_run))
+        .layer(axum::middleware::from_fn(check_host))
         .with_state(app)
 }
 
@@ -499,4 +533,48 @@ pub fn serve(app: App, port: u16, ready: impl FnOnce(SocketAddr)) -> Result<(), 
             .await
             .map_err(|e| format!("the server stopped: {e}"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_names_are_served() {
+        for ok in [
+            "127.0.0.1:7878",
+            "localhost:7878",
+            "LOCALHOST",
+            "[::1]:80",
+            "127.0.0.1",
+        ] {
+            assert!(loopback_host(Some(ok)), "{ok}");
+        }
+        for bad in [
+            "evil.example:7878",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example:7878",
+            "",
+        ] {
+            assert!(!loopback_host(Some(bad)), "{bad}");
+        }
+        assert!(!loopback_host(None));
+    }
+
+    #[test]
+    fn run_requests_are_read_leniently() {
+        let body = json!({"source": "x", "schedule": ["A", 3, "B"], "then": "random", "seed": 9});
+        assert_eq!(
+            parse_run(&body),
+            (
+                "x".to_owned(),
+                vec!["A".to_owned(), "B".to_owned()],
+                Then::Random(9)
+            )
+        );
+        let (_, schedule, then) = parse_run(&json!({"then": "step", "role": "C"}));
+        assert!(schedule.is_empty());
+        assert_eq!(then, Then::Step("C".to_owned()));
+        assert_eq!(parse_run(&json!([])).2, Then::Nothing);
+    }
 }
