@@ -448,6 +448,32 @@ fn the_api_runs_every_example_like_simulate() {
     let answer: Value = serde_json::from_str(&answer).expect("JSON");
     assert_eq!(answer["outcome"]["kind"], json!("ongoing"), "{answer}");
     assert_eq!(answer["roles"][1]["status"], json!("done"), "{answer}");
+    // An import is read next to where the playground started; its errors name the file.
+    std::fs::write(
+        dir.join("broken_lib.chor"),
+        "fn half(x: Int) -> Int { x / }\n",
+    )
+    .expect("write");
+    let (status, answer) = http(
+        &addr,
+        "POST",
+        "/api/analyze",
+        &json!({"source": "import \"broken_lib.chor\";\nchoreography main(A) {\n    A.print(to_string(half(4)));\n}\n"}).to_string(),
+    );
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    let in_lib = answer["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["severity"] == json!("error"))
+        .expect("an error");
+    assert!(
+        in_lib["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("broken_lib.chor")),
+        "{in_lib}"
+    );
     // A request for another host name (a page of another site resolved to 127.0.0.1) is refused.
     let refused = {
         use std::io::{Read, Write};

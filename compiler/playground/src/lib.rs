@@ -124,7 +124,17 @@ impl Lines {
     }
 }
 
-fn diagnostic_json(d: &Diagnostic, lines: &Lines) -> Value {
+fn diagnostic_json(d: &Diagnostic, lines: &Lines, a: &dyn Analysis) -> Value {
+    // A diagnostic about an imported file names it (the editor shows the root file only).
+    let file = d
+        .primary_span()
+        .filter(|sp| sp.file != lines.root)
+        .map(|sp| {
+            a.path(sp.file).map_or_else(
+                || "the standard library".to_owned(),
+                |p| p.display().to_string(),
+            )
+        });
     let primary = d.labels.first().and_then(|l| lines.range(l.span));
     let (line, col, end_line, end_col) = primary
         .map_or((None, None, None, None), |(a, b, c, e)| {
@@ -132,6 +142,7 @@ fn diagnostic_json(d: &Diagnostic, lines: &Lines) -> Value {
         });
     json!({
         "severity": if d.severity == Severity::Error { "error" } else { "warning" },
+        "file": file,
         "code": d.code,
         "message": d.message,
         "line": line, "col": col, "end_line": end_line, "end_col": end_col,
@@ -236,7 +247,7 @@ pub fn analyze(a: &mut dyn Analysis, path: &Path, source: &str, chor: Option<&st
         }
     };
     json!({
-        "diagnostics": diags.iter().map(|d| diagnostic_json(d, &lines)).collect::<Vec<_>>(),
+        "diagnostics": diags.iter().map(|d| diagnostic_json(d, &lines, a)).collect::<Vec<_>>(),
         "errors": errors.len(),
         "roles": roles,
         "choreographies": chors.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),

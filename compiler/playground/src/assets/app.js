@@ -142,7 +142,7 @@ function renderAnalysis(a) {
     li.dataset.severity = d.severity;
     li.dataset.code = d.code;
     const b = document.createElement("button");
-    const where = d.line == null ? "" : `line ${d.line}: `;
+    const where = d.file ? `in ${d.file}: ` : d.line == null ? "" : `line ${d.line}: `;
     b.innerHTML = `${where}<span class="code">${esc(d.code)}</span> ${esc(d.message)}`;
     b.setAttribute("aria-label", `${d.severity} ${d.code} at ${where}${d.message}`);
     b.addEventListener("click", () => goToLine(d.line, d.col));
