@@ -6,6 +6,7 @@ pub mod host;
 mod link;
 mod lsp_host;
 pub mod manifest;
+pub mod playground;
 pub mod source;
 
 use chor_check::Program;

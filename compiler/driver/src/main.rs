@@ -134,6 +134,13 @@ enum Command {
     },
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
+    /// Serve the playground on http://127.0.0.1:PORT/: an editor with live diagnostics,
+    /// projections, diagrams and a step-through simulator, in the browser.
+    Playground {
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = chor_driver::playground::DEFAULT_PORT)]
+        port: u16,
+    },
     /// Print what a diagnostic code means (`chor explain E0501`), or every code.
     Explain { code: Option<String> },
 }
@@ -240,6 +247,7 @@ fn real_main() -> i32 {
             }
         },
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Playground { port } => chor_driver::playground::cmd_playground(port),
         Command::Lsp => {
             chor_lsp::run_stdio(chor_driver::db::Database::default());
             0

@@ -92,6 +92,10 @@ impl Env {
     pub fn reset(&mut self, mark: usize) {
         self.vars.truncate(mark);
     }
+    /// The bindings in scope, oldest first (a shadowed name appears once per binding).
+    pub fn bindings(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.vars.iter().map(|(n, v)| (&**n, v))
+    }
 }
 
 pub struct Evaluator<'p> {
