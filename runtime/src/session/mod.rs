@@ -305,6 +305,24 @@ impl Session {
         r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
     }
 
+    /// Like [`Session::recv_encoded`], without checking that the frame is well formed: for
+    /// callers that decode it with a checking decoder anyway (the native typed receive), so
+    /// a large frame is read once, not twice.
+    pub fn recv_frame(&self, peer: &str, loc: u32, out: &mut Vec<u8>) -> Result<(), RtError> {
+        let p = self.peer(peer, Action::Recv, loc)?;
+        let r = match &p.link {
+            Link::Local(l) => l.recv(self.idle_timeout).map(|m| {
+                out.clear();
+                crate::codec::encode_into(&m, out);
+            }),
+            Link::Tcp(t) => {
+                self.flush_all()?;
+                t.recv_frame(out)
+            }
+        };
+        r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
+    }
+
     /// Waits for a value from `peer`; a selection label there is an error.
     pub fn recv_value(&self, peer: &str, loc: u32) -> Result<Value, RtError> {
         match self.recv(peer, loc)? {

@@ -3,7 +3,9 @@
 //!
 //! **Establishing.** For each pair the role whose name sorts first dials and the other
 //! accepts, so every pair gets exactly one connection whatever order the roles start in.
-//! Dialling retries with exponential backoff until `connect_timeout_ms`; every accepted
+//! Dialling retries every 0.2 ms for the first 25 ms (roles started together find each
+//! other within a fraction of a millisecond), then with exponential backoff until
+//! `connect_timeout_ms`; every accepted
 //! connection runs its handshake on its own short-lived thread, so a port scanner, a peer
 //! with the wrong secret or a different program is refused and logged without holding up
 //! the real peer, which can still connect afterwards.
@@ -57,6 +59,17 @@ const FLUSH_TICK: Duration = Duration::from_millis(1);
 
 /// Ticks without any send after which the flusher parks until the next send.
 const IDLE_TICKS: u32 = 100;
+
+/// How long after set-up starts the peers are most likely starting too (`chor run` starts
+/// every role at once): during this phase a refused dial is retried after [`QUICK_RETRY`]
+/// and the listener is looked at as often, so the connection is made within a fraction of a
+/// millisecond of the peer's listener opening. Afterwards, dials back off exponentially (5 ms
+/// doubling to 200 ms) and the listener is looked at every 2 ms.
+const QUICK_PHASE: Duration = Duration::from_millis(25);
+
+/// The wait between attempts during [`QUICK_PHASE`]: a refused connection on loopback costs a
+/// few microseconds, so this is cheap.
+const QUICK_RETRY: Duration = Duration::from_micros(200);
 
 /// More handshakes in flight than this and the oldest is dropped for the newcomer.
 const MAX_PENDING_HANDSHAKES: usize = 128;
@@ -175,7 +188,8 @@ pub(crate) fn establish(
     cfg.require_roles(peers).map_err(cfg_err)?;
     let tls: Option<Arc<Tls>> = Tls::load(cfg, me).map_err(cfg_err)?.map(Arc::new);
     let timeout_ms = cfg.connect_timeout_ms;
-    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(timeout_ms);
 
     let to_dial: Vec<&String> = peers.iter().filter(|p| p.as_str() > me).collect();
     let to_accept: BTreeSet<String> = peers.iter().filter(|p| p.as_str() < me).cloned().collect();
@@ -304,7 +318,11 @@ pub(crate) fn establish(
             break Err(());
         }
         let wait = if listener.is_some() {
-            Duration::from_millis(2)
+            if now < started + QUICK_PHASE {
+                QUICK_RETRY
+            } else {
+                Duration::from_millis(2)
+            }
         } else {
             give_up.saturating_duration_since(now)
         };
@@ -393,6 +411,7 @@ fn dial(
     deadline: Instant,
     hs_timeout: Duration,
 ) -> Result<Established, String> {
+    let quick_until = Instant::now() + QUICK_PHASE;
     let mut backoff = Duration::from_millis(5);
     let mut last = "no attempt was made".to_string();
     loop {
@@ -427,7 +446,12 @@ fn dial(
             }
             Err(e) => last = e,
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        let left = deadline.saturating_duration_since(now);
+        if now < quick_until {
+            thread::sleep(QUICK_RETRY.min(left));
+            continue;
+        }
         thread::sleep(backoff.min(left));
         backoff = (backoff * 2).min(Duration::from_millis(200));
     }
@@ -671,6 +695,19 @@ impl TcpLink {
     pub(crate) fn recv_encoded(&self, out: &mut Vec<u8>) -> Result<(), LinkError> {
         let mut r = lock(&self.reader);
         r.read_frame_into(out)
+    }
+
+    /// The next frame, unchecked (see [`super::Session::recv_frame`]).
+    pub(crate) fn recv_frame(&self, out: &mut Vec<u8>) -> Result<(), LinkError> {
+        let mut r = lock(&self.reader);
+        if let Some(e) = &r.broken {
+            return Err(e.clone());
+        }
+        let res = r.read_frame_raw(out);
+        if let Err(e) = &res {
+            r.broken = Some(e.clone());
+        }
+        res
     }
 
     /// Half-closes: the peer reads what was sent, then end of stream.
