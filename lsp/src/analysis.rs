@@ -8,6 +8,7 @@
 
 use chor_check::{Checked, Program};
 use chor_diagnostics::{Diagnostic, FileId};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +23,9 @@ pub trait Analysis: Send {
     fn path(&self, file: FileId) -> Option<PathBuf>;
     /// The text of any file of the database, including the standard library.
     fn text(&self, file: FileId) -> Option<Arc<str>>;
+    /// Every file the database holds that came from a path (open buffers and the files that
+    /// programs imported from disk); not the standard library.
+    fn files(&self) -> Vec<FileId>;
     /// Every diagnostic `chor check` prints for the program rooted at `root`.
     fn diagnostics(&self, root: FileId) -> Arc<Vec<Diagnostic>>;
     /// The assembled program rooted at `root` (its imports and the standard library).
@@ -30,4 +34,29 @@ pub trait Analysis: Send {
     fn resolved(&self, root: FileId) -> Arc<Program>;
     /// The static checks of that program, with hovers and references.
     fn checked(&self, root: FileId) -> Arc<Checked>;
+}
+
+/// Read again from disk every file of the database that is not open in the editor (`open`),
+/// and give the database the new text of those that changed: a program that imports an
+/// unopened file sees the file as it is on disk now. Returns the files that changed.
+///
+/// The reading goes through [`Analysis::read_source`] (the driver's bounded reader); a file
+/// that cannot be read any more keeps its last text (the editor may be in the middle of
+/// replacing it).
+pub fn refresh_unopened(db: &mut dyn Analysis, open: &HashSet<FileId>) -> Vec<FileId> {
+    let mut changed = Vec::new();
+    for file in db.files() {
+        if open.contains(&file) {
+            continue;
+        }
+        let Some(path) = db.path(file) else { continue };
+        let Ok(text) = db.read_source(&path) else {
+            continue;
+        };
+        if db.text(file).is_some_and(|old| *old != *text) {
+            db.set_text(&path, text);
+            changed.push(file);
+        }
+    }
+    changed
 }

@@ -14,5 +14,5 @@ pub mod features;
 pub mod line_index;
 mod server;
 
-pub use analysis::Analysis;
+pub use analysis::{Analysis, refresh_unopened};
 pub use server::{COMMAND_SHOW_PROJECTION, run_stdio};

@@ -273,6 +273,10 @@ impl Backend {
     /// Recompute the diagnostics of every open file and publish them.
     async fn publish_all(state: Arc<Mutex<State>>, client: Client) {
         let batch = run(&state, "diagnostics", |st| {
+            // Imported files that are not open are read again: one changed on disk is seen.
+            let open: std::collections::HashSet<FileId> =
+                st.docs.values().map(|d| d.file).collect();
+            crate::analysis::refresh_unopened(&mut *st.db, &open);
             let mut out = Vec::new();
             for (uri, doc) in &st.docs {
                 if chor_check::stdlib::by_file(doc.file).is_some() {
@@ -535,6 +539,11 @@ impl LanguageServer for Backend {
         };
         let d = params.text_document;
         self.set_doc(d.uri, d.version, change.text).await;
+        self.schedule_diagnostics(DEBOUNCE);
+    }
+
+    async fn did_change_watched_files(&self, _params: DidChangeWatchedFilesParams) {
+        // Diagnostics read the unopened files again (see `publish_all`).
         self.schedule_diagnostics(DEBOUNCE);
     }
 

@@ -10,6 +10,7 @@
 //! Run with `cargo bench -p chor-runtime --bench decode_memory`.
 
 use chor_runtime::codec;
+use chor_runtime::rt::val::{Tables, set_tables};
 use chor_runtime::rt::wire::decode_typed;
 use chor_runtime::types::{TyNode, TypeTable};
 use chor_runtime::value::Message;
@@ -30,46 +31,135 @@ fn status(key: &str) -> usize {
         * 1024
 }
 
+/// The cases: element kinds of one big list (or map) per frame.
+const CASES: &[&str] = &[
+    "units",
+    "bools",
+    "small ints",
+    "large ints",
+    "empty strings",
+    "1-byte strings",
+    "16-byte strings",
+    "empty lists",
+    "lists of 1 Int",
+    "structs {Int,Int}",
+    "variants Some(Int)",
+    "map Int->Int",
+];
+
+fn zigzag(i: i64, out: &mut Vec<u8>) {
+    let mut k = ((i << 1) ^ (i >> 63)) as u64;
+    while k >= 0x80 {
+        out.push((k as u8) | 0x80);
+        k >>= 7;
+    }
+    out.push(k as u8);
+}
+
+fn varint(mut k: u64, out: &mut Vec<u8>) {
+    while k >= 0x80 {
+        out.push((k as u8) | 0x80);
+        k >>= 7;
+    }
+    out.push(k as u8);
+}
+
 /// The frame of a case and the type its receive expects. The frame is written byte by byte
 /// (building it from a value tree would itself set the peak).
 fn case(name: &str) -> (Vec<u8>, TypeTable, u32) {
     let mut t = TypeTable::default();
-    let (elem, ty_elem): (&[u8], TyNode) = match name {
-        "units" => (&[0x00], TyNode::Unit),
-        "bools" => (&[0x02], TyNode::Bool),
-        "small ints" => (&[0x03, 0x02], TyNode::Int),
-        "empty strings" => (&[0x05, 0x00], TyNode::Str),
-        "empty lists" => (&[0x07, 0x00], TyNode::Any),
-        _ => (
-            &[
-                0x03, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+    let int = t.push(TyNode::Int);
+    // The program's struct and variant names, as a native executable registers them.
+    set_tables(Tables {
+        structs: vec![("P".to_string(), vec!["a".to_string(), "b".to_string()])],
+        variants: vec!["None".to_string(), "Some".to_string()],
+        struct_ids: [("P".to_string(), 0)].into_iter().collect(),
+        variant_ids: [("None".to_string(), 0), ("Some".to_string(), 1)]
+            .into_iter()
+            .collect(),
+    });
+    let elem_ty = match name {
+        "units" => t.push(TyNode::Unit),
+        "bools" => t.push(TyNode::Bool),
+        "small ints" | "large ints" => int,
+        "empty strings" | "1-byte strings" | "16-byte strings" => t.push(TyNode::Str),
+        "empty lists" | "lists of 1 Int" => t.push(TyNode::List(int)),
+        "structs {Int,Int}" => t.push(TyNode::Struct {
+            name: "P".to_string(),
+            shown: "P".to_string(),
+            fields: vec![int, int],
+        }),
+        "variants Some(Int)" => t.push(TyNode::Enum {
+            shown: "Option<Int>".to_string(),
+            variants: vec![
+                ("None".to_string(), vec![]),
+                ("Some".to_string(), vec![int]),
             ],
-            TyNode::Int,
-        ),
+        }),
+        _ => int,
     };
-    let e = t.push(ty_elem);
-    if name == "empty lists" {
-        let int = t.push(TyNode::Int);
-        t.set(e, TyNode::List(int));
+    let map = name == "map Int->Int";
+    let root = if map {
+        t.push(TyNode::Map(int, int))
+    } else {
+        t.push(TyNode::List(elem_ty))
+    };
+    let elem = |i: usize, out: &mut Vec<u8>| match name {
+        "units" => out.push(0x00),
+        "bools" => out.push(0x02),
+        "small ints" => out.extend_from_slice(&[0x03, 0x02]),
+        "large ints" => {
+            out.push(0x03);
+            zigzag(i64::MAX - 1, out);
+        }
+        "empty strings" => out.extend_from_slice(&[0x05, 0x00]),
+        "1-byte strings" => out.extend_from_slice(&[0x05, 0x01, b'a']),
+        "16-byte strings" => {
+            out.extend_from_slice(&[0x05, 0x10]);
+            out.extend_from_slice(b"0123456789abcdef");
+        }
+        "empty lists" => out.extend_from_slice(&[0x07, 0x00]),
+        "lists of 1 Int" => out.extend_from_slice(&[0x07, 0x01, 0x03, 0x02]),
+        "structs {Int,Int}" => {
+            out.extend_from_slice(&[0x09, 0x01, b'P', 0x02, 0x03, 0x02, 0x03, 0x02]);
+        }
+        "variants Some(Int)" => {
+            out.extend_from_slice(&[0x0a, 0x04]);
+            out.extend_from_slice(b"Some");
+            out.extend_from_slice(&[0x01, 0x03, 0x02]);
+        }
+        _ => {
+            // Map entries in key order: distinct keys, small values.
+            out.push(0x03);
+            zigzag(i as i64, out);
+            out.extend_from_slice(&[0x03, 0x02]);
+        }
+    };
+    // Count the elements that fit, then write the header and the elements.
+    let mut probe = Vec::new();
+    let mut n = 0usize;
+    let mut size = 0usize;
+    loop {
+        probe.clear();
+        elem(n, &mut probe);
+        if size + probe.len() > FRAME - 16 {
+            break;
+        }
+        size += probe.len();
+        n += 1;
     }
-    let root = t.push(TyNode::List(e));
-    let n = (FRAME - 16) / elem.len();
     let mut bytes = Vec::with_capacity(FRAME);
-    bytes.extend_from_slice(&[codec::VERSION, 0x00, 0x07]);
-    let mut k = n as u64;
-    while k >= 0x80 {
-        bytes.push((k as u8) | 0x80);
-        k >>= 7;
-    }
-    bytes.push(k as u8);
-    for _ in 0..n {
-        bytes.extend_from_slice(elem);
+    bytes.extend_from_slice(&[codec::VERSION, 0x00, if map { 0x08 } else { 0x07 }]);
+    varint(n as u64, &mut bytes);
+    for i in 0..n {
+        elem(i, &mut bytes);
     }
     (bytes, t, root)
 }
 
 fn child(path: &str, name: &str) {
     let (bytes, t, root) = case(name);
+    let frame = bytes.len();
     let before = status("VmRSS:");
     let kept = match path {
         "native" => decode_typed(&bytes, &t, root).map(|v| Box::new(v) as Box<dyn std::any::Any>),
@@ -83,7 +173,7 @@ fn child(path: &str, name: &str) {
     };
     assert!(kept.is_ok(), "the frame decodes");
     let peak = status("VmHWM:");
-    println!("{}", peak.saturating_sub(before));
+    println!("{} {frame}", peak.saturating_sub(before));
     std::mem::forget(kept);
 }
 
@@ -99,29 +189,24 @@ fn main() {
         FRAME >> 20
     );
     println!(
-        "{:<16} {:>18} {:>18}",
+        "{:<20} {:>18} {:>18}",
         "elements", "native (ratio)", "wire tree (ratio)"
     );
     let mut worst: f64 = 0.0;
-    for name in [
-        "units",
-        "bools",
-        "small ints",
-        "large ints",
-        "empty strings",
-        "empty lists",
-    ] {
+    for &name in CASES {
         let mut cols = Vec::new();
         for path in ["native", "wire"] {
             let out = Command::new(&exe)
                 .args(["--child", path, name])
                 .output()
                 .expect("child");
-            let grew: f64 = String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .unwrap_or(f64::NAN);
-            let ratio = grew / FRAME as f64;
+            let line = String::from_utf8_lossy(&out.stdout).to_string();
+            let mut nums = line
+                .split_whitespace()
+                .map(|x| x.parse::<f64>().unwrap_or(f64::NAN));
+            let grew = nums.next().unwrap_or(f64::NAN);
+            let frame = nums.next().unwrap_or(FRAME as f64);
+            let ratio = grew / frame;
             if path == "native" {
                 worst = worst.max(ratio);
             }
@@ -131,7 +216,7 @@ fn main() {
                 ratio
             ));
         }
-        println!("{name:<16} {:>18} {:>18}", cols[0], cols[1]);
+        println!("{name:<20} {:>18} {:>18}", cols[0], cols[1]);
     }
     println!("worst native ratio: {worst:.1}x the frame size");
 }

@@ -222,12 +222,12 @@ pub fn too_deep(v: &Value, limit: usize) -> bool {
     false
 }
 
-fn put_str(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn put_str(s: &str, out: &mut Vec<u8>) {
     put_varint(s.len() as u64, out);
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_varint(mut n: u64, out: &mut Vec<u8>) {
+pub(crate) fn put_varint(mut n: u64, out: &mut Vec<u8>) {
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
         n >>= 7;
@@ -235,7 +235,7 @@ fn put_varint(mut n: u64, out: &mut Vec<u8>) {
     out.push(n as u8);
 }
 
-fn zigzag(i: i64) -> u64 {
+pub(crate) fn zigzag(i: i64) -> u64 {
     ((i << 1) ^ (i >> 63)) as u64
 }
 
@@ -336,6 +336,35 @@ impl<'a> Reader<'a> {
             }
         }
         Err(self.err_at(start, CodecErrorKind::VarintOverflow))
+    }
+
+    /// Reads up to `n` items that are all `Int`s (tag, zigzag varint) into `out`, stopping
+    /// before the first item with another tag; returns how many were read. The loop of the
+    /// compact lists' receive: no value is built per element, and one- and two-byte varints
+    /// (Ints up to ±8191) take a branch each.
+    pub(crate) fn ints(&mut self, n: usize, out: &mut Vec<i64>) -> Result<usize, CodecError> {
+        for done in 0..n {
+            let buf = self.buf;
+            let p = self.pos;
+            match (buf.get(p), buf.get(p + 1), buf.get(p + 2)) {
+                (Some(&T_INT), Some(&b0), _) if b0 < 0x80 => {
+                    self.pos = p + 2;
+                    out.push(unzigzag(u64::from(b0)));
+                }
+                (Some(&T_INT), Some(&b0), Some(&b1)) if b1 < 0x80 => {
+                    self.pos = p + 3;
+                    out.push(unzigzag(u64::from(b0 & 0x7f) | (u64::from(b1) << 7)));
+                }
+                (Some(&T_INT), _, _) => {
+                    self.pos = p + 1;
+                    let n = self.varint()?;
+                    out.push(unzigzag(n));
+                }
+                (Some(_), _, _) => return Ok(done),
+                (None, _, _) => return Err(self.err_at(p, CodecErrorKind::UnexpectedEnd)),
+            }
+        }
+        Ok(n)
     }
 
     /// A count of items each at least `min_item` bytes long, checked against the input left.

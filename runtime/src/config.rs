@@ -4,9 +4,13 @@
 //! ```toml
 //! [roles]
 //! Buyer  = "10.0.0.1:7100"
-//! Seller = { address = "seller.internal:7100", listen = "0.0.0.0:7100" }
+//! Seller = { address = "seller.internal:7100", listen = "0.0.0.0:7100",
+//!            cert = "Seller.pem", key = "Seller.key" }
 //! [security]
-//! secret_file = "cluster.key"   # optional; relative to this file; without it, loopback only
+//! ca = "ca.pem"                 # TLS 1.3: trust role certificates signed by this CA
+//! # pinned = true               # or: TLS 1.3 trusting exactly each role's own `cert`
+//! # allow_plaintext = true      # unencrypted traffic off loopback (explicit opt-in)
+//! secret_file = "cluster.key"   # optional shared secret (SPAKE2 in the handshake)
 //! [runtime]
 //! connect_timeout_ms = 10000    # optional (default 10000): how long roles wait for each other
 //! handshake_timeout_ms = 5000   # optional (default 5000): one deadline for a whole handshake
@@ -60,6 +64,10 @@ pub struct DeployConfig {
     pub secret_file: Option<PathBuf>,
     /// The shared secret peers prove they hold, if configured.
     pub secret: Option<Secret>,
+    /// TLS for every connection, if configured (`[security] ca` or `pinned`).
+    pub tls: Option<TlsTrust>,
+    /// `[security] allow_plaintext`: roles off loopback may talk without TLS.
+    pub allow_plaintext: bool,
     /// How long connecting to all peers may take.
     pub connect_timeout_ms: u64,
     /// How long one handshake may take in all.
@@ -84,6 +92,24 @@ pub struct Endpoint {
     pub listen: Option<SocketAddr>,
     /// The line of the deployment file that gives it.
     pub line: Option<u32>,
+    /// The role's certificate (PEM), resolved against the file's directory.
+    pub cert: Option<PathBuf>,
+    /// The role's private key (PEM); only the role itself reads it.
+    pub key: Option<PathBuf>,
+}
+
+/// How roles decide whom to trust over TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsTrust {
+    /// Certificates signed by this CA (PEM file), each naming its role.
+    Ca {
+        /// The CA certificate file.
+        path: PathBuf,
+        /// The line of `ca =`.
+        line: Option<u32>,
+    },
+    /// Exactly the certificate each role's `cert` names.
+    Pinned,
 }
 
 impl Endpoint {
@@ -94,6 +120,8 @@ impl Endpoint {
             resolved: Some(addr),
             listen: None,
             line: None,
+            cert: None,
+            key: None,
         }
     }
 
@@ -181,8 +209,10 @@ pub enum ConfigErrorKind {
     },
     /// The secret file could not be read, or is too short.
     Secret { path: PathBuf, reason: String },
-    /// No secret is configured but a role is not on loopback.
+    /// No TLS is configured but a role is not on loopback.
     InsecureAddress { role: String, address: String },
+    /// TLS is configured but a role lacks its certificate (or `ca` and `pinned` clash).
+    Tls(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -196,7 +226,8 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::Syntax(e) => write!(f, "invalid TOML: {}", e.trim_end()),
             ConfigErrorKind::UnknownKey(k) => write!(
                 f,
-                "unknown key `{k}` (known: [roles], [security] secret_file, [runtime] \
+                "unknown key `{k}` (known: [roles] with address, listen, cert and key, \
+                 [security] ca, pinned, allow_plaintext and secret_file, [runtime] \
                  connect_timeout_ms, handshake_timeout_ms, idle_timeout_ms and \
                  max_message_bytes)"
             ),
@@ -247,10 +278,13 @@ impl fmt::Display for ConfigError {
             }
             ConfigErrorKind::InsecureAddress { role, address } => write!(
                 f,
-                "role {role} is at {address}, which is not a loopback address, but no \
-                 [security] secret_file is configured; without a shared secret only \
-                 loopback addresses (127.0.0.1, ::1) are allowed"
+                "role {role} is at {address}, which is not a loopback address, but TLS is \
+                 not configured: set [security] ca = \"ca.pem\" (or pinned = true) and a \
+                 cert and key for every role (`chor keys DIR --roles ...` writes them), or \
+                 accept unencrypted, unauthenticated traffic on that network with [security] \
+                 allow_plaintext = true"
             ),
+            ConfigErrorKind::Tls(m) => write!(f, "{m}"),
         }
     }
 }
@@ -296,6 +330,8 @@ impl DeployConfig {
                 .collect(),
             secret_file: None,
             secret: None,
+            tls: None,
+            allow_plaintext: false,
             connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
             handshake_timeout_ms: DEFAULT_HANDSHAKE_TIMEOUT_MS,
             idle_timeout_ms: None,
@@ -390,6 +426,8 @@ impl DeployConfig {
         cfg.origin = origin.clone();
         cfg.idle_timeout_ms = Some(DEFAULT_IDLE_TIMEOUT_MS);
         let mut secret_path = None;
+        let mut ca: Option<(PathBuf, Option<u32>)> = None;
+        let mut pinned: Option<Option<u32>> = None;
         let mut roles_line = None;
 
         for (key, item) in doc.get_ref() {
@@ -419,11 +457,14 @@ impl DeployConfig {
                                 ConfigErrorKind::BadValue {
                                     key,
                                     expected: "a string \"host:port\" or a table { address = \
-                                               \"host:port\", listen = \"ip:port\" }"
+                                               \"host:port\", listen = \"ip:port\", cert = \
+                                               \"role.pem\", key = \"role.key\" }"
                                         .to_string(),
                                 },
                             )
                         };
+                        let mut cert = None;
+                        let mut key = None;
                         let (address, listen) = match value.get_ref() {
                             DeValue::String(s) => (s.to_string(), None),
                             DeValue::Table(t) => {
@@ -440,6 +481,8 @@ impl DeployConfig {
                                     match k.get_ref().as_ref() {
                                         "address" => address = Some(s),
                                         "listen" => listen = Some(s),
+                                        "cert" => cert = Some(base_dir.join(s)),
+                                        "key" => key = Some(base_dir.join(s)),
                                         other => {
                                             return Err(err(
                                                 line(k.span()),
@@ -483,6 +526,8 @@ impl DeployConfig {
                                 resolved,
                                 listen,
                                 line: rline,
+                                cert,
+                                key,
                             },
                         );
                     }
@@ -501,6 +546,34 @@ impl DeployConfig {
                                     )
                                 })?;
                                 secret_path = Some((base_dir.join(p), line(k.span())));
+                            }
+                            "ca" => {
+                                let p = v.get_ref().as_str().ok_or_else(|| {
+                                    err(
+                                        line(k.span()),
+                                        ConfigErrorKind::BadValue {
+                                            key: "security.ca".to_string(),
+                                            expected: "a string (a path)".to_string(),
+                                        },
+                                    )
+                                })?;
+                                ca = Some((base_dir.join(p), line(k.span())));
+                            }
+                            flag @ ("pinned" | "allow_plaintext") => {
+                                let b = v.get_ref().as_bool().ok_or_else(|| {
+                                    err(
+                                        line(k.span()),
+                                        ConfigErrorKind::BadValue {
+                                            key: format!("security.{flag}"),
+                                            expected: "true or false".to_string(),
+                                        },
+                                    )
+                                })?;
+                                if flag == "pinned" {
+                                    pinned = b.then(|| line(k.span()));
+                                } else {
+                                    cfg.allow_plaintext = b;
+                                }
                             }
                             other => {
                                 return Err(err(
@@ -614,22 +687,57 @@ impl DeployConfig {
             }
         }
 
-        match &secret_path {
-            None => {
-                if let Some((role, e)) = cfg
-                    .roles
-                    .iter()
-                    .find(|(_, e)| !e.resolved.is_some_and(|a| a.ip().is_loopback()))
-                {
-                    return Err(err(
-                        e.line,
-                        ConfigErrorKind::InsecureAddress {
-                            role: role.clone(),
-                            address: e.address.clone(),
-                        },
-                    ));
-                }
+        cfg.tls = match (ca, pinned) {
+            (Some(_), Some(pline)) => {
+                return Err(err(
+                    pline,
+                    ConfigErrorKind::Tls(
+                        "[security] has both `ca` and `pinned = true`; choose one way to \
+                         trust the roles' certificates"
+                            .to_string(),
+                    ),
+                ));
             }
+            (Some((path, line)), None) => Some(TlsTrust::Ca { path, line }),
+            (None, Some(_)) => Some(TlsTrust::Pinned),
+            (None, None) => None,
+        };
+        if cfg.tls.is_some() {
+            // Every role proves its name with its certificate; pinning needs every one.
+            if let Some((role, e)) = cfg.roles.iter().find(|(_, e)| e.cert.is_none()) {
+                return Err(err(
+                    e.line,
+                    ConfigErrorKind::Tls(format!(
+                        "role {role} has no certificate: with TLS every role needs \
+                         `{role} = {{ address = \"{}\", cert = \"{role}.pem\", key = \
+                         \"{role}.key\" }}`",
+                        e.address
+                    )),
+                ));
+            }
+        } else if !cfg.allow_plaintext
+            && let Some((role, e)) = cfg
+                .roles
+                .iter()
+                .find(|(_, e)| !e.resolved.is_some_and(|a| a.ip().is_loopback()))
+        {
+            return Err(err(
+                e.line,
+                ConfigErrorKind::InsecureAddress {
+                    role: role.clone(),
+                    address: e.address.clone(),
+                },
+            ));
+        }
+        // A private key others can read is as good as published (only keys present on this
+        // host are looked at: the others live on their own hosts).
+        for e in cfg.roles.values() {
+            if let Some(k) = &e.key {
+                cfg.warnings.extend(readable_by_others(k, "private key"));
+            }
+        }
+        match &secret_path {
+            None => {}
             Some((path, sline)) => {
                 let (secret, warning) = read_secret(path).map_err(|reason| {
                     err(
@@ -689,16 +797,16 @@ fn read_secret(path: &Path) -> Result<(Secret, Option<String>), String> {
             bytes.len()
         ));
     }
-    Ok((Secret(bytes), readable_by_others(path)))
+    Ok((Secret(bytes), readable_by_others(path, "secret file")))
 }
 
 #[cfg(unix)]
-fn readable_by_others(path: &Path) -> Option<String> {
+fn readable_by_others(path: &Path, what: &str) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     (mode & 0o044 != 0).then(|| {
         format!(
-            "the secret file {} can be read by other users (mode {:o}); restrict it with \
+            "the {what} {} can be read by other users (mode {:o}); restrict it with \
              `chmod 600 {}`",
             path.display(),
             mode & 0o777,
@@ -708,6 +816,6 @@ fn readable_by_others(path: &Path) -> Option<String> {
 }
 
 #[cfg(not(unix))]
-fn readable_by_others(_path: &Path) -> Option<String> {
+fn readable_by_others(_path: &Path, _what: &str) -> Option<String> {
     None
 }

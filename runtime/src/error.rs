@@ -64,6 +64,14 @@ pub enum ErrorKind {
         loc: String,
         reason: String,
     },
+    /// Bytes on the connection with `peer` failed TLS's integrity check: altered in transit,
+    /// or injected by someone without the connection's keys.
+    Integrity {
+        peer: String,
+        action: Action,
+        loc: String,
+        detail: String,
+    },
     /// A message arrived that the projected program does not expect here
     /// (a value instead of a label, or a label outside the branch's labels).
     Unexpected {
@@ -135,6 +143,7 @@ impl RtError {
             ErrorKind::Disconnected { peer, .. }
             | ErrorKind::Timeout { peer, .. }
             | ErrorKind::BadFrame { peer, .. }
+            | ErrorKind::Integrity { peer, .. }
             | ErrorKind::Unexpected { peer, .. }
             | ErrorKind::WrongType { peer, .. }
             | ErrorKind::UnknownPeer { peer, .. }
@@ -192,6 +201,17 @@ impl fmt::Display for RtError {
             } => write!(
                 f,
                 "peer {peer} sent a bad frame while {role} was {} at {loc}: {reason}",
+                action.phrase()
+            ),
+            ErrorKind::Integrity {
+                peer,
+                action,
+                loc,
+                detail,
+            } => write!(
+                f,
+                "message integrity check failed on the connection with peer {peer} while \
+                 {role} was {} at {loc}: {detail}",
                 action.phrase()
             ),
             ErrorKind::Unexpected {

@@ -3,6 +3,8 @@
 //! - [`value`]: the wire value ([`value::Value`]) and what travels ([`value::Message`]);
 //! - [`codec`]: its compact, versioned binary encoding (decoding untrusted bytes never panics);
 //! - [`config`]: the deployment file (`deploy.toml`) read through `--config PATH`;
+//! - [`desc`]: [`desc::RoleDesc`], the program description the code generator embeds in a
+//!   native role executable;
 //! - [`session`]: one role's connections to its peers, in-process ([`session::Session::local_mesh`])
 //!   or over TCP with an authenticated handshake ([`session::Session::connect_tcp`]);
 //! - [`startup`]: a role executable's command line, deployment file and parent watch;
@@ -16,6 +18,7 @@
 
 pub mod codec;
 pub mod config;
+pub mod desc;
 pub mod error;
 pub mod rt;
 pub mod session;

@@ -10,13 +10,13 @@ use std::path::PathBuf;
 /// The environment variable through which `chor run` names itself to the roles it starts.
 pub const PARENT_PID_VAR: &str = "CHOR_PARENT_PID";
 
-/// Reads the command line (`--config PATH`, `--help`), loads the deployment file, checks that
+/// Reads the command line (`--config PATH`, `--help`, `-- ARGS` for `env::args()`), loads the deployment file, checks that
 /// it names exactly the roles of the program, and prints its warnings (a secret file others
 /// can read). `Err` carries the exit status after the message
 /// has been printed: 0 for `--help`, 2 for a bad command line, 1 for a bad deployment file.
 pub fn load_config(role: &str, roles: &[String], args: &[String]) -> Result<DeployConfig, i32> {
     end_with_parent();
-    let usage = format!("usage: {role} --config deploy.toml");
+    let usage = format!("usage: {role} --config deploy.toml [-- ARGS...]");
     let mut config: Option<PathBuf> = None;
     let mut i = 0;
     while i < args.len() {
@@ -24,6 +24,11 @@ pub fn load_config(role: &str, roles: &[String], args: &[String]) -> Result<Depl
             "--config" | "-c" => {
                 config = args.get(i + 1).map(PathBuf::from);
                 i += 2;
+            }
+            "--" => {
+                // The program's own arguments (`env::args()`).
+                crate::rt::world::set_args(args[i + 1..].to_vec());
+                break;
             }
             "--help" | "-h" => {
                 println!("{role}: role {role} of a chor program\n\n{usage}");

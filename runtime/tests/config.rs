@@ -88,13 +88,68 @@ fn bad_addresses() {
 }
 
 #[test]
-fn non_loopback_needs_a_secret() {
+fn non_loopback_needs_tls_or_an_explicit_opt_in() {
     let e = error_text("[roles]\nA = \"127.0.0.1:1\"\nB = \"10.0.0.2:7100\"\n");
     assert!(
-        e.contains("role B is at 10.0.0.2:7100, which is not a loopback address"),
+        e.contains(
+            "deployment file:3: role B is at 10.0.0.2:7100, which is not a loopback address"
+        ),
         "{e}"
     );
-    assert!(e.contains("secret_file"), "{e}");
+    assert!(e.contains("[security] ca"), "{e}");
+    assert!(e.contains("allow_plaintext = true"), "{e}");
+    // A shared secret authenticates but does not encrypt: still refused off loopback.
+    let e = error_text(
+        "[roles]\nA = \"127.0.0.1:1\"\nB = \"10.0.0.2:7100\"\n[security]\nsecret_file = \"k\"\n",
+    );
+    assert!(e.contains("not a loopback address"), "{e}");
+    let cfg = parse(
+        "[roles]\nA = \"127.0.0.1:1\"\nB = \"10.0.0.2:7100\"\n[security]\nallow_plaintext = true\n",
+    )
+    .expect("explicit opt-in parses");
+    assert!(cfg.allow_plaintext && cfg.tls.is_none());
+}
+
+#[test]
+fn tls_trust_and_certificates() {
+    use chor_runtime::config::TlsTrust;
+    let cfg = parse(
+        "[roles]\nA = { address = \"10.0.0.1:7100\", cert = \"a.pem\", key = \"a.key\" }\n\
+         B = { address = \"10.0.0.2:7100\", cert = \"b.pem\" }\n[security]\nca = \"ca.pem\"\n",
+    )
+    .expect("parses");
+    assert_eq!(
+        cfg.tls,
+        Some(TlsTrust::Ca {
+            path: Path::new("/nonexistent/ca.pem").to_path_buf(),
+            line: Some(5)
+        })
+    );
+    assert_eq!(
+        cfg.roles["A"].key.as_deref(),
+        Some(Path::new("/nonexistent/a.key"))
+    );
+    let cfg = parse(
+        "[roles]\nA = { address = \"127.0.0.1:1\", cert = \"a.pem\" }\n[security]\npinned = true\n",
+    )
+    .expect("parses");
+    assert_eq!(cfg.tls, Some(TlsTrust::Pinned));
+    // Every role needs a certificate, named on its line.
+    let e = error_text(
+        "[roles]\nA = { address = \"127.0.0.1:1\", cert = \"a.pem\" }\nB = \"127.0.0.1:2\"\n\
+         [security]\nca = \"ca.pem\"\n",
+    );
+    assert!(
+        e.starts_with("deployment file:3: role B has no certificate"),
+        "{e}"
+    );
+    let e = error_text(
+        "[roles]\nA = { address = \"127.0.0.1:1\", cert = \"a.pem\" }\n[security]\nca = \"c\"\npinned = true\n",
+    );
+    assert!(
+        e.contains(":5: [security] has both `ca` and `pinned = true`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -104,7 +159,7 @@ fn secret_is_read_relative_to_the_file() {
     std::fs::write(dir.join("keys/cluster.key"), "0123456789abcdef0123\n").expect("key");
     std::fs::write(
         dir.join("deploy.toml"),
-        "[roles]\nA = \"10.0.0.1:7100\"\nB = \"10.0.0.2:7100\"\n[security]\nsecret_file = \"keys/cluster.key\"\n",
+        "[roles]\nA = \"10.0.0.1:7100\"\nB = \"10.0.0.2:7100\"\n[security]\nsecret_file = \"keys/cluster.key\"\nallow_plaintext = true\n",
     )
     .expect("file");
     let cfg = DeployConfig::from_file(dir.join("deploy.toml")).expect("parses");
@@ -164,4 +219,28 @@ fn unreadable_file_names_the_path() {
             .starts_with("/nonexistent/deploy.toml: cannot read the deployment file"),
         "{e}"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_private_key_others_can_read_is_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::scratch_dir();
+    let key = dir.join("A.key");
+    std::fs::write(&key, "not checked here").expect("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let text = "[roles]\nA = { address = \"127.0.0.1:1\", cert = \"A.pem\", key = \"A.key\" }\n\
+                B = { address = \"127.0.0.1:2\", cert = \"B.pem\", key = \"B.key\" }\n\
+                [security]\nca = \"ca.pem\"\n";
+    let cfg = DeployConfig::from_str(text, &dir).expect("parses");
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    assert!(
+        cfg.warnings[0].contains("the private key") && cfg.warnings[0].contains("mode 644"),
+        "{:?}",
+        cfg.warnings
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let cfg = DeployConfig::from_str(text, &dir).expect("parses");
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+    let _ = std::fs::remove_dir_all(dir);
 }

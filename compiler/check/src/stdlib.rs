@@ -37,6 +37,36 @@ pub const SOURCES: &[(Option<&str>, &str, &str)] = &[
         "<stdlib>/float.chor",
         include_str!("../../../stdlib/float.chor"),
     ),
+    (
+        Some("io"),
+        "<stdlib>/io.chor",
+        include_str!("../../../stdlib/io.chor"),
+    ),
+    (
+        Some("env"),
+        "<stdlib>/env.chor",
+        include_str!("../../../stdlib/env.chor"),
+    ),
+    (
+        Some("fs"),
+        "<stdlib>/fs.chor",
+        include_str!("../../../stdlib/fs.chor"),
+    ),
+    (
+        Some("time"),
+        "<stdlib>/time.chor",
+        include_str!("../../../stdlib/time.chor"),
+    ),
+    (
+        Some("random"),
+        "<stdlib>/random.chor",
+        include_str!("../../../stdlib/random.chor"),
+    ),
+    (
+        Some("crypto"),
+        "<stdlib>/crypto.chor",
+        include_str!("../../../stdlib/crypto.chor"),
+    ),
 ];
 
 /// File ids of the standard library count down from the top of the id space.

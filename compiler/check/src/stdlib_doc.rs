@@ -1,6 +1,7 @@
 //! The reference page of the standard library (`docs/stdlib.md`), generated from the `///`
-//! comments of `stdlib/*.chor` so that it never drifts from the library: a test compares the
-//! page with [`reference`] (and rewrites it when `CHOR_UPDATE_DOCS=1`).
+//! comments of `stdlib/*.chor` so that it never drifts from the library, and one page per
+//! module (`docs/stdlib/NAME.md`, [`pages`]): a test compares the pages on disk with these
+//! (and rewrites them when `CHOR_UPDATE_DOCS=1`).
 
 use crate::stdlib::SOURCES;
 
@@ -89,6 +90,10 @@ pub fn reference() -> Result<String, String> {
             None => "The prelude".to_string(),
         };
         s.push_str(&format!("\n## {title}\n\n"));
+        s.push_str(&format!(
+            "Its own page: [stdlib/{0}](stdlib/{0}).\n\n",
+            page_name(*module)
+        ));
         let sum = summary(text);
         if !sum.is_empty() {
             let sum = sum.strip_suffix('.').unwrap_or(sum);
@@ -99,6 +104,67 @@ pub fn reference() -> Result<String, String> {
         }
     }
     Ok(s)
+}
+
+/// The text of a file's opening comment after its first line: what the module's page says
+/// before its items (`random.chor` explains `CHOR_SEED` there).
+fn preamble(text: &str) -> String {
+    let mut paras: Vec<String> = vec![String::new()];
+    for line in text.lines().skip(1) {
+        let Some(l) = line.strip_prefix("//") else {
+            break;
+        };
+        let l = l.trim();
+        if l.is_empty() {
+            paras.push(String::new());
+        } else if let Some(p) = paras.last_mut() {
+            if !p.is_empty() {
+                p.push(' ');
+            }
+            p.push_str(l);
+        }
+    }
+    paras.retain(|p| !p.is_empty());
+    paras.join("\n\n")
+}
+
+/// The file name of a module's own page under `docs/stdlib/` (`list.md`, `prelude.md`).
+pub fn page_name(module: Option<&str>) -> String {
+    format!("{}.md", module.unwrap_or("prelude"))
+}
+
+/// One reference page per module (`docs/stdlib/NAME.md`): the module's opening comment and
+/// every public item with its doc comment, generated like [`reference`].
+pub fn pages() -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (module, file, text) in SOURCES {
+        let title = match module {
+            Some(m) => format!("`{m}::`"),
+            None => "The prelude".to_string(),
+        };
+        let mut s = format!("# {title}\n\n");
+        s.push_str(
+            "<!-- Generated from the `///` comments of stdlib/*.chor by \
+             chor_check::stdlib_doc::pages; a test keeps it current \
+             (CHOR_UPDATE_DOCS=1 cargo test -p chor-check --test stdlib_doc rewrites it). -->\n\n",
+        );
+        let sum = summary(text);
+        if !sum.is_empty() {
+            let sum = sum.strip_suffix('.').unwrap_or(sum);
+            s.push_str(&format!("{}{}.\n\n", sum[..1].to_uppercase(), &sum[1..]));
+        }
+        let pre = preamble(text);
+        if !pre.is_empty() {
+            s.push_str(&pre);
+            s.push_str("\n\n");
+        }
+        for e in entries(file, text)? {
+            s.push_str(&format!("### `{}`\n\n{}\n\n", e.decl, e.doc));
+        }
+        s.push_str("[Every module](../stdlib.md)\n");
+        out.push((page_name(*module), s));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -527,40 +527,23 @@ pub fn compile_role(
     Ok(RoleObject { object, clif })
 }
 
-fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> String {
-    let clean = |s: &str| s.replace(['\t', '\n'], " ");
-    let mut d = format!("role\t{}\nroles", lp.role);
-    for r in info.main_roles {
-        d.push('\t');
-        d.push_str(r);
+fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> Vec<u8> {
+    chor_runtime::desc::RoleDesc {
+        role: lp.role.to_string(),
+        roles: info.main_roles.iter().map(|r| r.to_string()).collect(),
+        fingerprint: info.fingerprint,
+        locs: cg.locs.clone(),
+        structs: cg.structs.clone(),
+        variants: cg.variants.clone(),
+        msg_types: cg.msg_types.clone(),
+        // Where the role first needs each peer: named when connecting to it fails.
+        first: lp
+            .first_actions()
+            .into_iter()
+            .map(|(peer, span)| (peer.to_string(), (cg.loc_of)(span)))
+            .collect(),
     }
-    d.push_str("\nfp\t");
-    for b in info.fingerprint {
-        d.push_str(&format!("{b:02x}"));
-    }
-    d.push('\n');
-    for l in &cg.locs {
-        d.push_str(&format!("loc\t{}\n", clean(l)));
-    }
-    for (name, fields) in &cg.structs {
-        d.push_str(&format!("struct\t{name}"));
-        for f in fields {
-            d.push('\t');
-            d.push_str(f);
-        }
-        d.push('\n');
-    }
-    for v in &cg.variants {
-        d.push_str(&format!("variant\t{v}\n"));
-    }
-    for i in 0..cg.msg_types.nodes.len() {
-        d.push_str(&format!("ty\t{}\n", cg.msg_types.line(i as u32)));
-    }
-    // Where the role first needs each peer: named when connecting to it fails.
-    for (peer, span) in lp.first_actions() {
-        d.push_str(&format!("first\t{peer}\t{}\n", clean(&(cg.loc_of)(span))));
-    }
-    d
+    .encode()
 }
 
 /// `chor_entry()` calls the entry procedure; `main(argc, argv)` starts the runtime and runs it.
@@ -603,7 +586,7 @@ fn emit_main(
     cg.define(entry_id, func)?;
     // main
     let desc = describe(cg, lp, info);
-    let desc_id = cg.data(desc.as_bytes());
+    let desc_id = cg.data(&desc);
     let mut msig = Signature::new(call_conv);
     msig.params.push(AbiParam::new(types::I32));
     msig.params.push(AbiParam::new(types::I64));

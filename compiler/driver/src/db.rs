@@ -213,6 +213,13 @@ impl Database {
         Ok(self.add(&key, text))
     }
 
+    /// Every file loaded from a path or registered with [`Database::set_text`], in the order
+    /// they came.
+    pub fn file_ids(&self) -> Vec<FileId> {
+        let files = self.lock().by_id.clone();
+        files.iter().map(|f| f.id(self)).collect()
+    }
+
     /// Register (or replace) a file's text, e.g. an editor buffer.
     pub fn set_text(&mut self, path: &Path, text: String) -> SourceFile {
         use salsa::Setter;

@@ -258,13 +258,25 @@ impl Io for PlainIo {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     }
-    fn read_line(&self, _role: &str) -> String {
-        let mut s = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut s);
-        while s.ends_with('\n') || s.ends_with('\r') {
-            s.pop();
-        }
-        s
+    fn read_line(&self, role: &str) -> String {
+        self.read_input(role).unwrap_or_default()
+    }
+    fn read_input(&self, _role: &str) -> Option<String> {
+        chor_runtime::rt::world::read_stdin_line()
+    }
+    fn write(&self, _role: &str, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+    fn eprint(&self, _role: &str, line: &str) {
+        let _ = std::io::stdout().flush();
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+        let _ = err.flush();
+    }
+    fn args(&self) -> Vec<String> {
+        chor_runtime::rt::world::args()
     }
 }
 
@@ -493,6 +505,25 @@ pub fn build(
     dir: &Path,
     backend: Backend,
 ) -> Result<Vec<PathBuf>, String> {
+    build_with(
+        s,
+        prog,
+        locals,
+        dir,
+        backend,
+        &crate::manifest::Deploy::default(),
+    )
+}
+
+/// [`build`] with a project's `[deploy]` defaults for `deploy.toml`.
+pub fn build_with(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    dir: &Path,
+    backend: Backend,
+    deploy: &crate::manifest::Deploy,
+) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let out = match backend {
         Backend::Native => build_native(s, prog, locals, dir)?,
@@ -506,7 +537,7 @@ pub fn build(
         .zip(ports)
         .map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}")))
         .collect();
-    write_deploy(&dir.join("deploy.toml"), &roles, &addrs)?;
+    write_deploy(&dir.join("deploy.toml"), &roles, &addrs, deploy)?;
     Ok(out)
 }
 
@@ -571,6 +602,7 @@ fn write_deploy(
     path: &Path,
     roles: &[String],
     addrs: &BTreeMap<String, String>,
+    deploy: &crate::manifest::Deploy,
 ) -> Result<(), String> {
     let mut text = String::from("# Deployment of a chor program: one address per role.\n[roles]\n");
     let width = roles.iter().map(String::len).max().unwrap_or(0);
@@ -583,8 +615,11 @@ fn write_deploy(
     // Liveness by default: peers exchange heartbeats, and a peer silent for this long (stopped,
     // crashed, cut off) ends every role waiting for it.
     text.push_str(&format!(
-        "\n[runtime]\nconnect_timeout_ms = 10000\nidle_timeout_ms = {}\n",
-        chor_runtime::config::DEFAULT_IDLE_TIMEOUT_MS
+        "\n[runtime]\nconnect_timeout_ms = {}\nidle_timeout_ms = {}\n",
+        deploy.connect_timeout_ms.unwrap_or(10_000),
+        deploy
+            .idle_timeout_ms
+            .unwrap_or(chor_runtime::config::DEFAULT_IDLE_TIMEOUT_MS)
     ));
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -635,8 +670,34 @@ fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
 /// loopback, print `[Role] line` as lines arrive, forward stdin to the first role, and stop
 /// everything if a role fails.
 pub fn run(s: &Session, prog: &Program, locals: &[LocalProgram], backend: Backend) -> i32 {
+    run_with(s, prog, locals, backend, &crate::World::default())
+}
+
+/// [`run`] with `--stdin` files (each role named reads its file; the first role reads the
+/// standard input of `chor` unless it is named; every other role is at end of input) and the
+/// program's arguments (given to every role after `--`).
+pub fn run_with(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    backend: Backend,
+    world: &crate::World,
+) -> i32 {
+    // Every input is opened before anything is built or started.
+    let mut inputs: HashMap<String, std::fs::File> = HashMap::new();
+    for (r, f) in &world.stdin {
+        match std::fs::File::open(f) {
+            Ok(file) => {
+                inputs.insert(r.clone(), file);
+            }
+            Err(e) => {
+                eprintln!("error: --stdin {r}={}: cannot read it: {e}", f.display());
+                return 2;
+            }
+        }
+    }
     let dir = std::env::temp_dir().join(format!("chor-run-{}", std::process::id()));
-    let result = run_in(s, prog, locals, &dir, backend);
+    let result = run_in(s, prog, locals, &dir, backend, inputs, world);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -647,8 +708,11 @@ fn run_in(
     locals: &[LocalProgram],
     dir: &Path,
     backend: Backend,
+    mut inputs: HashMap<String, std::fs::File>,
+    world: &crate::World,
 ) -> i32 {
-    let exes = match build(s, prog, locals, dir, backend) {
+    let (args, deploy) = (&world.args, &world.deploy);
+    let exes = match build_with(s, prog, locals, dir, backend, deploy) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -658,20 +722,28 @@ fn run_in(
     let config = dir.join("deploy.toml");
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let mut children = Vec::new();
+    let mut first_piped = false;
     for (i, (exe, lp)) in exes.iter().zip(locals).enumerate() {
-        let child = Command::new(exe)
-            .arg("--config")
-            .arg(&config)
+        let stdin = match inputs.remove(&lp.role) {
+            Some(f) => Stdio::from(f),
+            None if i == 0 => {
+                first_piped = true;
+                Stdio::piped()
+            }
+            None => Stdio::null(),
+        };
+        let mut cmd = Command::new(exe);
+        cmd.arg("--config").arg(&config);
+        if !args.is_empty() {
+            cmd.arg("--").args(args);
+        }
+        let child = cmd
             // The role ends when this process ends, even by SIGKILL (see chor_runtime::startup).
             .env(
                 chor_runtime::startup::PARENT_PID_VAR,
                 std::process::id().to_string(),
             )
-            .stdin(if i == 0 {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn();
@@ -688,7 +760,11 @@ fn run_in(
         }
     }
     // stdin → first role
-    if let Some(mut stdin) = children.first_mut().and_then(|(_, c)| c.stdin.take()) {
+    if let Some(mut stdin) = children
+        .first_mut()
+        .filter(|_| first_piped)
+        .and_then(|(_, c)| c.stdin.take())
+    {
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut std::io::stdin().lock(), &mut stdin);
         });
@@ -724,8 +800,22 @@ fn run_in(
             let errors = Arc::clone(&errors);
             let role = role.clone();
             readers.push(std::thread::spawn(move || {
+                // `io::eprint` lines go out as they come, prefixed like printed lines; from
+                // the role's first error (or warning) on, the text is kept for the report.
                 let mut text = String::new();
-                let _ = BufReader::new(stderr).read_to_string(&mut text);
+                let mut input = BufReader::new(stderr);
+                let mut line = Vec::new();
+                while matches!(input.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                    let l = String::from_utf8_lossy(&line).into_owned();
+                    if text.is_empty() && !l.starts_with("error: ") && !l.starts_with("warning: ") {
+                        let body = l.strip_suffix('\n').unwrap_or(&l);
+                        let mut e = std::io::stderr().lock();
+                        let _ = writeln!(e, "[{role}] {body}");
+                    } else {
+                        text.push_str(&l);
+                    }
+                    line.clear();
+                }
                 if !text.trim().is_empty()
                     && let Ok(mut e) = errors.lock()
                 {

@@ -3,8 +3,11 @@
 
 pub mod db;
 pub mod host;
+pub mod keys;
 mod link;
 mod lsp_host;
+pub mod manifest;
+pub mod playground;
 pub mod source;
 
 use chor_check::Program;
@@ -12,8 +15,9 @@ use chor_diagnostics::{Diagnostic, SourceMap, render};
 use chor_interp::{Io, RoleError, Simulator, TraceEvent};
 use chor_project::LocalProgram;
 use db::{Database, SourceFile};
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -168,11 +172,79 @@ pub fn fault_line(e: &RoleError, location: impl Fn(chor_diagnostics::Span) -> St
     line
 }
 
-/// Prints `[Role] line` as lines arrive; stdin goes to the first role of `main`.
+/// What a run gives the roles besides their program: `--stdin Role=FILE` inputs and the
+/// arguments after `--` (`env::args()`).
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    /// `(role, file)` pairs: the role reads the file as its standard input.
+    pub stdin: Vec<(String, PathBuf)>,
+    /// The program's arguments, the same for every role.
+    pub args: Vec<String>,
+    /// The `[deploy]` defaults of the project the program belongs to.
+    pub deploy: manifest::Deploy,
+}
+
+impl World {
+    /// Parses `--stdin` values (`Role=FILE`).
+    pub fn parse_stdin(values: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
+        values
+            .iter()
+            .map(|v| match v.split_once('=') {
+                Some((r, f)) if !r.is_empty() && !f.is_empty() => {
+                    Ok((r.to_owned(), PathBuf::from(f)))
+                }
+                _ => Err(format!("--stdin `{v}`: expected ROLE=FILE")),
+            })
+            .collect()
+    }
+
+    /// Checks that every `--stdin` role is a role of `main` and names it once.
+    pub fn check_roles(&self, roles: &[String]) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for (r, _) in &self.stdin {
+            if !roles.contains(r) {
+                return Err(format!(
+                    "--stdin names `{r}`, which is not a role of `main` (its roles are {})",
+                    roles.join(", ")
+                ));
+            }
+            if !seen.insert(r) {
+                return Err(format!("--stdin names role `{r}` twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the `--stdin` files, by role.
+    fn open_inputs(&self) -> Result<HashMap<String, Box<dyn BufRead + Send>>, String> {
+        let mut m: HashMap<String, Box<dyn BufRead + Send>> = HashMap::new();
+        for (r, f) in &self.stdin {
+            let file = std::fs::File::open(f)
+                .map_err(|e| format!("--stdin {r}={}: cannot read it: {e}", f.display()))?;
+            m.insert(r.clone(), Box::new(std::io::BufReader::new(file)));
+        }
+        Ok(m)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Prints `[Role] line` as lines arrive; stdin goes to the first role of `main`, a `--stdin`
+/// file to the role it names, end of input to every other role.
 pub struct StdIo {
     pub first_role: String,
     out: Mutex<std::io::Stdout>,
     input: Mutex<()>,
+    files: Mutex<HashMap<String, Box<dyn BufRead + Send>>>,
+    /// Text of `io::write` not yet ended by a newline, by role.
+    partial: Mutex<HashMap<String, String>>,
+    args: Vec<String>,
+    streams: chor_runtime::rt::world::Streams,
 }
 
 impl StdIo {
@@ -181,35 +253,82 @@ impl StdIo {
             first_role: first_role.to_owned(),
             out: Mutex::new(std::io::stdout()),
             input: Mutex::new(()),
+            files: Mutex::new(HashMap::new()),
+            partial: Mutex::new(HashMap::new()),
+            args: Vec::new(),
+            streams: chor_runtime::rt::world::Streams::from_env(),
+        }
+    }
+
+    /// With the run's `--stdin` files and arguments (an unreadable file is the error).
+    pub fn with_world(first_role: &str, world: &World) -> Result<StdIo, String> {
+        let mut io = StdIo::new(first_role);
+        io.files = Mutex::new(world.open_inputs()?);
+        io.args = world.args.clone();
+        Ok(io)
+    }
+
+    /// Prints what each role wrote without ending the line (the roles have ended).
+    pub fn finish(&self) {
+        let rest: Vec<(String, String)> = lock(&self.partial).drain().collect();
+        let mut rest = rest;
+        rest.sort();
+        for (role, text) in rest {
+            let mut out = lock(&self.out);
+            let _ = writeln!(out, "[{role}] {text}");
+            let _ = out.flush();
         }
     }
 }
 
 impl Io for StdIo {
     fn print(&self, role: &str, line: &str) {
-        let mut out = match self.out.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        for l in line.split('\n') {
+        let before = lock(&self.partial).remove(role).unwrap_or_default();
+        let mut out = lock(&self.out);
+        for l in format!("{before}{line}").split('\n') {
             let _ = writeln!(out, "[{role}] {l}");
         }
         let _ = out.flush();
     }
     fn read_line(&self, role: &str) -> String {
+        self.read_input(role).unwrap_or_default()
+    }
+    fn read_input(&self, role: &str) -> Option<String> {
+        if let Some(r) = lock(&self.files).get_mut(role) {
+            return chor_runtime::rt::world::read_line_from(r);
+        }
         if role != self.first_role {
-            return String::new();
+            return None;
         }
-        let _guard = match self.input.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let mut s = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut s);
-        while s.ends_with('\n') || s.ends_with('\r') {
-            s.pop();
+        let _guard = lock(&self.input);
+        chor_runtime::rt::world::read_stdin_line()
+    }
+    fn write(&self, role: &str, text: &str) {
+        let mut partial = lock(&self.partial);
+        let buf = partial.entry(role.to_owned()).or_default();
+        buf.push_str(text);
+        if let Some(end) = buf.rfind('\n') {
+            let done: String = buf.drain(..=end).collect();
+            drop(partial);
+            let mut out = lock(&self.out);
+            for l in done[..done.len() - 1].split('\n') {
+                let _ = writeln!(out, "[{role}] {l}");
+            }
+            let _ = out.flush();
         }
-        s
+    }
+    fn eprint(&self, role: &str, line: &str) {
+        let _ = lock(&self.out).flush();
+        let mut err = std::io::stderr().lock();
+        for l in line.split('\n') {
+            let _ = writeln!(err, "[{role}] {l}");
+        }
+    }
+    fn args(&self) -> Vec<String> {
+        self.args.clone()
+    }
+    fn streams(&self) -> &chor_runtime::rt::world::Streams {
+        &self.streams
     }
 }
 
@@ -219,24 +338,67 @@ pub struct CaptureIo {
     pub lines: Mutex<Vec<(String, String)>>,
     pub input: Mutex<Vec<String>>,
     pub first_role: String,
+    pub args: Vec<String>,
+    partial: Mutex<HashMap<String, String>>,
+    streams: chor_runtime::rt::world::Streams,
+}
+
+impl CaptureIo {
+    /// The lines, with what each role wrote without ending its line last.
+    pub fn into_lines(self) -> Vec<(String, String)> {
+        let mut lines = self.lines.into_inner().unwrap_or_default();
+        let mut rest: Vec<(String, String)> = self
+            .partial
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        rest.sort();
+        lines.extend(rest);
+        lines
+    }
 }
 
 impl Io for CaptureIo {
     fn print(&self, role: &str, line: &str) {
-        if let Ok(mut l) = self.lines.lock() {
-            for part in line.split('\n') {
+        let before = lock(&self.partial).remove(role).unwrap_or_default();
+        let mut l = lock(&self.lines);
+        for part in format!("{before}{line}").split('\n') {
+            l.push((role.to_owned(), part.to_owned()));
+        }
+    }
+    fn read_line(&self, role: &str) -> String {
+        self.read_input(role).unwrap_or_default()
+    }
+    fn read_input(&self, role: &str) -> Option<String> {
+        if role != self.first_role {
+            return None;
+        }
+        let mut i = lock(&self.input);
+        if i.is_empty() {
+            None
+        } else {
+            Some(i.remove(0))
+        }
+    }
+    fn write(&self, role: &str, text: &str) {
+        let mut partial = lock(&self.partial);
+        let buf = partial.entry(role.to_owned()).or_default();
+        buf.push_str(text);
+        if let Some(end) = buf.rfind('\n') {
+            let done: String = buf.drain(..=end).collect();
+            drop(partial);
+            let mut l = lock(&self.lines);
+            for part in done[..done.len() - 1].split('\n') {
                 l.push((role.to_owned(), part.to_owned()));
             }
         }
     }
-    fn read_line(&self, role: &str) -> String {
-        if role != self.first_role {
-            return String::new();
-        }
-        match self.input.lock() {
-            Ok(mut i) if !i.is_empty() => i.remove(0),
-            _ => String::new(),
-        }
+    fn args(&self) -> Vec<String> {
+        self.args.clone()
+    }
+    fn streams(&self) -> &chor_runtime::rt::world::Streams {
+        &self.streams
     }
 }
 
@@ -360,6 +522,29 @@ pub fn cmd_verify(path: &Path, depth: Option<usize>, color: bool) -> i32 {
 
 /// `chor simulate FILE [--trace]`
 pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
+    cmd_simulate_in(path, trace, color, &World::default())
+}
+
+/// The roles of `main`, in order.
+fn main_roles(prog: &Program) -> Vec<String> {
+    prog.chor("main")
+        .map(|m| m.roles.iter().map(|r| r.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The standard input and output of a simulation: `--stdin` files checked and opened.
+fn world_io(prog: &Program, world: &World) -> Result<StdIo, i32> {
+    world
+        .check_roles(&main_roles(prog))
+        .and_then(|()| StdIo::with_world(&first_role(prog), world))
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            2
+        })
+}
+
+/// `chor simulate FILE [--trace] [--stdin ROLE=FILE]... [-- ARGS...]`
+pub fn cmd_simulate_in(path: &Path, trace: bool, color: bool, world: &World) -> i32 {
     let s = match Session::open_colored(path, color) {
         Ok(s) => s,
         Err(code) => return code,
@@ -368,7 +553,10 @@ pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let io = StdIo::new(&first_role(&prog));
+    let io = match world_io(&prog, world) {
+        Ok(io) => io,
+        Err(code) => return code,
+    };
     let tracer = |e: &TraceEvent| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{e}");
@@ -377,6 +565,7 @@ pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
         let sim = Simulator::new(&prog, &io, if trace { Some(&tracer) } else { None });
         sim.run("main")
     });
+    io.finish();
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -388,11 +577,15 @@ pub fn cmd_simulate(path: &Path, trace: bool, color: bool) -> i32 {
 
 /// `chor build FILE -o DIR`
 pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -> i32 {
+    let deploy = match project_deploy(path) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let (s, prog, locals) = match prepare(path, color) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match host::build(&s, &prog, &locals, out, backend) {
+    match host::build_with(&s, &prog, &locals, out, backend, &deploy) {
         Ok(exes) => {
             for e in exes {
                 eprintln!("wrote {}", e.display());
@@ -407,13 +600,38 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -
     }
 }
 
+/// The `[deploy]` defaults of the project around `path` (none outside a project); a broken
+/// manifest is reported (status 2).
+fn project_deploy(path: &Path) -> Result<manifest::Deploy, i32> {
+    match manifest::around(path) {
+        Ok(m) => Ok(m.map(|m| m.deploy).unwrap_or_default()),
+        Err(e) => Err(io_error(&e)),
+    }
+}
+
 /// `chor run FILE`: build, then run every role as its own process on loopback.
 pub fn cmd_run(path: &Path, color: bool, backend: host::Backend) -> i32 {
+    cmd_run_in(path, color, backend, &World::default())
+}
+
+/// `chor run FILE [--stdin ROLE=FILE]... [-- ARGS...]`
+pub fn cmd_run_in(path: &Path, color: bool, backend: host::Backend, world: &World) -> i32 {
     let (s, prog, locals) = match prepare(path, color) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    host::run(&s, &prog, &locals, backend)
+    if let Err(e) = world.check_roles(&main_roles(&prog)) {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let world = match project_deploy(path) {
+        Ok(deploy) => World {
+            deploy,
+            ..world.clone()
+        },
+        Err(code) => return code,
+    };
+    host::run_with(&s, &prog, &locals, backend, &world)
 }
 
 /// Captured `(role, line)` output and how the run ended.
@@ -430,7 +648,7 @@ pub fn simulate_capture(
         ..CaptureIo::default()
     };
     let r = chor_interp::with_big_stack(|| Simulator::new(prog, &io, None).run("main"));
-    (io.lines.into_inner().unwrap_or_default(), r)
+    (io.into_lines(), r)
 }
 
 /// Run a program's projections in memory; `(role, line)` output (interleaving varies across roles).
@@ -446,7 +664,7 @@ pub fn run_projected_capture(
         ..CaptureIo::default()
     };
     let r = chor_interp::run_projected(prog, &locals, &io, timeout);
-    Ok((io.lines.into_inner().unwrap_or_default(), r))
+    Ok((io.into_lines(), r))
 }
 
 // ---------------------------------------------------------------------- teaching tools
@@ -574,6 +792,21 @@ impl Io for RecordingIo<'_> {
     fn read_line(&self, role: &str) -> String {
         self.inner.read_line(role)
     }
+    fn read_input(&self, role: &str) -> Option<String> {
+        self.inner.read_input(role)
+    }
+    fn write(&self, role: &str, text: &str) {
+        self.inner.write(role, text);
+    }
+    fn eprint(&self, role: &str, line: &str) {
+        self.inner.eprint(role, line);
+    }
+    fn args(&self) -> Vec<String> {
+        self.inner.args()
+    }
+    fn streams(&self) -> &chor_runtime::rt::world::Streams {
+        self.inner.streams()
+    }
 }
 
 /// Turn recorded trace events into run events, naming the receiving variable of each message.
@@ -652,6 +885,17 @@ pub fn trace_to_run(e: &TraceEvent) -> (chor_teach::RunEvent, Option<chor_diagno
 /// `chor simulate FILE [--trace] --diagram OUT`: simulate, and draw the run as a sequence
 /// diagram (SVG, or Mermaid when OUT ends in `.mmd`).
 pub fn cmd_simulate_diagram(path: &Path, trace: bool, out: &Path, color: bool) -> i32 {
+    cmd_simulate_diagram_in(path, trace, out, color, &World::default())
+}
+
+/// [`cmd_simulate_diagram`] with `--stdin` files and arguments.
+pub fn cmd_simulate_diagram_in(
+    path: &Path,
+    trace: bool,
+    out: &Path,
+    color: bool,
+    world: &World,
+) -> i32 {
     let mut s = match Session::open(path) {
         Ok(s) => s,
         Err(e) => return io_error(&e),
@@ -661,7 +905,10 @@ pub fn cmd_simulate_diagram(path: &Path, trace: bool, out: &Path, color: bool) -
         Ok(p) => p,
         Err(code) => return code,
     };
-    let std_io = StdIo::new(&first_role(&prog));
+    let std_io = match world_io(&prog, world) {
+        Ok(io) => io,
+        Err(code) => return code,
+    };
     let events = Mutex::new(Vec::new());
     let io = RecordingIo {
         inner: &std_io,
@@ -680,6 +927,7 @@ pub fn cmd_simulate_diagram(path: &Path, trace: bool, out: &Path, color: bool) -
         let sim = Simulator::new(&prog, &io, Some(&tracer));
         sim.run("main")
     });
+    std_io.finish();
     let recorded = events.into_inner().unwrap_or_default();
     let roles: Vec<String> = prog
         .chor("main")

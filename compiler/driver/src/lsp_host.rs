@@ -32,6 +32,10 @@ impl chor_lsp::Analysis for Database {
             .map(|f| Arc::from(f.text(self).as_str()))
     }
 
+    fn files(&self) -> Vec<FileId> {
+        self.file_ids()
+    }
+
     fn diagnostics(&self, root: FileId) -> Arc<Vec<Diagnostic>> {
         match self.file_by_id(root) {
             Some(f) => db::check_query(self, f),

@@ -43,7 +43,7 @@ impl BackendArg {
 enum Command {
     /// Run all checks and print diagnostics; exit 1 on error.
     Check {
-        #[arg(required = true)]
+        /// The files to check (default: the entry of the project around the working directory).
         files: Vec<PathBuf>,
         /// Output format of the diagnostics.
         #[arg(long, value_enum, default_value = "human")]
@@ -66,17 +66,25 @@ enum Command {
     },
     /// Run the global program in the reference interpreter.
     Simulate {
-        file: PathBuf,
+        /// The program (default: the entry of the project around the working directory).
+        file: Option<PathBuf>,
         /// Print every message and selection in order.
         #[arg(long)]
         trace: bool,
         /// Also draw the run as a sequence diagram into this file (SVG; Mermaid for `.mmd`).
         #[arg(long, value_name = "OUT.svg")]
         diagram: Option<PathBuf>,
+        /// This role reads FILE as its standard input (repeatable).
+        #[arg(long = "stdin", value_name = "ROLE=FILE")]
+        stdin: Vec<String>,
+        /// Arguments for the program (`env::args()`), after `--`.
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
     },
     /// Build one executable per role of `main`, plus a loopback `deploy.toml`.
     Build {
-        file: PathBuf,
+        /// The program (default: the entry of the project around the working directory).
+        file: Option<PathBuf>,
         /// Output directory.
         #[arg(short = 'o', long = "out-dir", default_value = "build")]
         out: PathBuf,
@@ -86,10 +94,17 @@ enum Command {
     },
     /// Build, then run every role as its own process on loopback, printing `[Role] line`.
     Run {
-        file: PathBuf,
+        /// The program (default: the entry of the project around the working directory).
+        file: Option<PathBuf>,
         /// Code generator of the role executables.
         #[arg(long, value_enum, default_value = "native")]
         backend: BackendArg,
+        /// This role reads FILE as its standard input (repeatable).
+        #[arg(long = "stdin", value_name = "ROLE=FILE")]
+        stdin: Vec<String>,
+        /// Arguments for the program (`env::args()`), after `--`.
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
     },
     /// Draw the sequence diagram of a choreography (SVG or Mermaid).
     Diagram {
@@ -112,8 +127,27 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write a cluster CA and one TLS key pair per role into DIR (for `[security] ca`).
+    Keys {
+        dir: PathBuf,
+        /// The roles, comma-separated (`--roles Buyer,Seller`).
+        #[arg(long, required = true)]
+        roles: String,
+    },
+    /// Create a project: NAME/chor.toml, NAME/src/main.chor, a README and a .gitignore.
+    New {
+        /// The new directory; its last component is the package name.
+        name: PathBuf,
+    },
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
+    /// Serve the playground on http://127.0.0.1:PORT/: an editor with live diagnostics,
+    /// projections, diagrams and a step-through simulator, in the browser.
+    Playground {
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = chor_driver::playground::DEFAULT_PORT)]
+        port: u16,
+    },
     /// Print what a diagnostic code means (`chor explain E0501`), or every code.
     Explain { code: Option<String> },
 }
@@ -138,26 +172,46 @@ fn real_main() -> i32 {
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.command {
-        Command::Check { files, format } => files
-            .iter()
-            .map(|f| chor_driver::cmd_check(f, format == Format::Json, color))
-            .max()
-            .unwrap_or(0),
+        Command::Check { files, format } => {
+            let files = if files.is_empty() {
+                match project_entry(None) {
+                    Ok(f) => vec![f],
+                    Err(code) => return code,
+                }
+            } else {
+                files
+            };
+            files
+                .iter()
+                .map(|f| chor_driver::cmd_check(f, format == Format::Json, color))
+                .max()
+                .unwrap_or(0)
+        }
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
         Command::Verify { file, depth } => chor_driver::cmd_verify(&file, depth, color),
-        Command::Build { file, out, backend } => {
-            chor_driver::cmd_build(&file, &out, color, backend.get())
+        Command::Build { file, out, backend } => match project_entry(file) {
+            Ok(file) => chor_driver::cmd_build(&file, &out, color, backend.get()),
+            Err(code) => code,
+        },
+        Command::Simulate {
+            file,
+            trace,
+            diagram,
+            stdin,
+            args,
+        } => {
+            let (file, world) =
+                match project_entry(file).and_then(|f| Ok((f, world(&stdin, args)?))) {
+                    Ok(x) => x,
+                    Err(code) => return code,
+                };
+            match diagram {
+                None => chor_driver::cmd_simulate_in(&file, trace, color, &world),
+                Some(out) => {
+                    chor_driver::cmd_simulate_diagram_in(&file, trace, &out, color, &world)
+                }
+            }
         }
-        Command::Simulate {
-            file,
-            trace,
-            diagram: None,
-        } => chor_driver::cmd_simulate(&file, trace, color),
-        Command::Simulate {
-            file,
-            trace,
-            diagram: Some(out),
-        } => chor_driver::cmd_simulate_diagram(&file, trace, &out, color),
         Command::Diagram {
             file,
             output,
@@ -171,11 +225,66 @@ fn real_main() -> i32 {
             chor_driver::cmd_diagram(&file, output.as_deref(), format, &choreography, color)
         }
         Command::Fmt { files, check } => chor_driver::cmd_fmt(&files, check, color),
-        Command::Run { file, backend } => chor_driver::cmd_run(&file, color, backend.get()),
+        Command::Run {
+            file,
+            backend,
+            stdin,
+            args,
+        } => match project_entry(file).and_then(|f| Ok((f, world(&stdin, args)?))) {
+            Ok((file, w)) => chor_driver::cmd_run_in(&file, color, backend.get(), &w),
+            Err(code) => code,
+        },
+        Command::New { name } => match chor_driver::manifest::new_project(&name) {
+            Ok(files) => {
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
+                eprintln!(
+                    "created project `{}`: `cd {}` and `chor run`",
+                    name.file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default(),
+                    name.display()
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Keys { dir, roles } => chor_driver::keys::cmd_keys(&dir, &roles),
+        Command::Playground { port } => chor_driver::playground::cmd_playground(port),
         Command::Lsp => {
             chor_lsp::run_stdio(chor_driver::db::Database::default());
             0
+        }
+    }
+}
+
+/// The FILE given, or the entry of the project around the working directory.
+fn project_entry(file: Option<PathBuf>) -> Result<PathBuf, i32> {
+    match file {
+        Some(f) => Ok(f),
+        None => chor_driver::manifest::entry_here().map_err(|e| {
+            eprintln!("error: {e}");
+            2
+        }),
+    }
+}
+
+/// The `--stdin` files and program arguments of `simulate` and `run`.
+fn world(stdin: &[String], args: Vec<String>) -> Result<chor_driver::World, i32> {
+    match chor_driver::World::parse_stdin(stdin) {
+        Ok(stdin) => Ok(chor_driver::World {
+            stdin,
+            args,
+            ..chor_driver::World::default()
+        }),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(2)
         }
     }
 }

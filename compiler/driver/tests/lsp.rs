@@ -494,6 +494,61 @@ fn references_and_rename_reach_unopened_files_of_the_workspace() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An open file's diagnostics follow its unopened import on disk: the server reads unopened
+/// files again before each round of diagnostics (here triggered by a watched-file change).
+#[test]
+fn diagnostics_follow_an_unopened_import_that_changes_on_disk() {
+    let dir = std::env::temp_dir().join(format!("chor-lsp-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let dir = std::fs::canonicalize(&dir).expect("canonical");
+    std::fs::write(
+        dir.join("lib.chor"),
+        "fn price_of(title: String) -> Int { 87 }\n",
+    )
+    .expect("write");
+    let app = "import \"lib.chor\";\n\nchoreography main(A, B) {\n    let A.p = price_of(\"x\");\n    A.p -> B.q;\n    B.print(to_string(q));\n}\n";
+    let app_uri = format!("file://{}", dir.join("main.chor").display());
+    let lib_uri = format!("file://{}", dir.join("lib.chor").display());
+    let mut c = Client::start();
+    c.result("initialize", json!({"processId": null, "capabilities": {}}));
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": app_uri, "languageId": "chor", "version": 1, "text": app}}),
+    );
+    c.diagnostics(&app_uri, |d| d.is_empty());
+    // The function is renamed in the unopened file: the call in the open one is an error.
+    std::fs::write(
+        dir.join("lib.chor"),
+        "fn cost_of(title: String) -> Int { 87 }\n",
+    )
+    .expect("write");
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": lib_uri, "type": 2}]}),
+    );
+    let d = c.diagnostics(&app_uri, |d| {
+        d.iter().any(|x| {
+            x["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("price_of"))
+        })
+    });
+    let call = d
+        .iter()
+        .find(|x| {
+            x["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("price_of"))
+        })
+        .expect("the error");
+    assert_eq!(call["range"]["start"]["line"], json!(3), "{d:?}");
+    let _ = c.request("shutdown", json!(null));
+    c.notify("exit", json!(null));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Formatting through the server gives exactly what `chor fmt` writes; a formatted buffer needs
 /// no edit; a buffer with syntax errors is refused with the reason. Diagnostics carry the
 /// registry's title of their code.

@@ -123,7 +123,8 @@ fn diagram_svg_mermaid_and_errors() {
     assert!(m.contains("Ping-->>Pong: [Again]"), "{m}");
     assert!(m.contains("Ping->>Pong: n → ball"), "{m}");
     assert!(
-        m.contains("Note over Ping,Pong: ref PingPong(Ping, Pong)(Ping.next)"),
+        // The recursive call is the next round of PingPong, and says so.
+        m.contains("Note over Ping,Pong: ref ↻ next round: PingPong(Ping, Pong)(Ping.next)"),
         "{m}"
     );
 

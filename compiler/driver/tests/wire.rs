@@ -212,23 +212,34 @@ fn pump(mut from: TcpStream, mut to: TcpStream, client_side: bool, m: Arc<Mitm>)
     let mut handshake = || -> Option<Vec<u8>> {
         let mut from = from.try_clone().ok()?;
         let mut out = Vec::new();
+        // Protocol 2 (runtime/src/session/handshake.rs); flags bit 0: a shared secret.
         if client_side {
-            // HELLO: magic, version, flags, fingerprint, nonce, two names; then the proof.
-            out.extend(read_n(&mut from, 70)?);
+            // HELLO: magic, version, flags, fingerprint, two names [, SPAKE2 message]; then
+            // with a secret the key confirmation.
+            out.extend(read_n(&mut from, 38)?);
             for _ in 0..2 {
                 let len = read_n(&mut from, 1)?;
                 out.extend(&len);
                 out.extend(read_n(&mut from, usize::from(len[0]))?);
             }
-            to.write_all(&out).ok()?;
-            out = read_n(&mut from, 32)?;
+            if out[5] & 1 != 0 {
+                out.extend(read_n(&mut from, 33)?);
+                to.write_all(&out).ok()?;
+                out = read_n(&mut from, 32)?;
+            }
         } else {
-            // REPLY, then (when accepted) the proof and the verdict.
-            out.extend(read_n(&mut from, 71)?);
-            if out[70] == 0 {
-                out.extend(read_n(&mut from, 32)?);
+            // REPLY [, SPAKE2 message], then (when accepted) the verdict [, confirmation].
+            out.extend(read_n(&mut from, 39)?);
+            if out[38] == 0 {
+                let secret = out[5] & 1 != 0;
+                if secret {
+                    out.extend(read_n(&mut from, 33)?);
+                }
                 to.write_all(&out).ok()?;
                 out = read_n(&mut from, 1)?;
+                if secret && out[0] == 0 {
+                    out.extend(read_n(&mut from, 32)?);
+                }
             }
         }
         Some(out)
@@ -794,8 +805,7 @@ fn run_program(name: &str, src: &str, backend: &str) -> Output {
 #[test]
 fn the_sender_refuses_a_value_deeper_than_a_message_may_be() {
     // The same words in every back end, the reference interpreter included.
-    const REFUSED: &str =
-        "error: role A: cannot send a value nested deeper than 512 levels at prog.chor:10";
+    const REFUSED: &str = "error: role A: cannot send a value nested deeper than 512 levels to peer B (the limit of a message) at prog.chor:10";
     // Ten million levels natively (the check stops at level 513, without recursion); the
     // interpreter builds its values recursively, so it gets a shallower one.
     for (backend, depth) in [("native", 10_000_000), ("interp", 20_000)] {

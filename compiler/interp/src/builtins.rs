@@ -35,7 +35,9 @@ pub fn call_builtin(
             Ok(Value::Unit)
         }
         (None, "to_string") => Ok(Value::str(&display(arg(&args, 0, span)?))),
-        (None, "read_line") => Ok(Value::str(&ev.io.read_line(&ev.current_role()))),
+        (None, "read_line") => Ok(Value::str(
+            &ev.io.read_input(&ev.current_role()).unwrap_or_default(),
+        )),
         (None, "panic") => fault(format!("panic: {}", display(arg(&args, 0, span)?)), span),
         (Some("list"), "len") => Ok(Value::Int(as_list(arg(&args, 0, span)?, span)?.len() as i64)),
         (Some("list"), "get") => {
@@ -136,6 +138,9 @@ pub fn call_builtin(
                 .cloned()
                 .collect(),
         )),
+        (Some(m), n) if crate::world::MODULES.contains(&m) => {
+            crate::world::call_world(ev, m, n, &args, span)
+        }
         (m, n) => match crate::library::call_library(m, n, args, span) {
             Some(r) => r,
             None => fault(

@@ -17,10 +17,32 @@ pub struct RuntimeError {
     pub span: Span,
 }
 
-/// Where a role's prints go and where `read_line` reads from.
+/// Where a role's prints go and where `read_line` reads from; the effects of the `io::`,
+/// `env::` and `random::` modules go through here too (their defaults suit an embedding that
+/// has no standard input, no arguments and no partial lines).
 pub trait Io: Sync {
     fn print(&self, role: &str, line: &str);
     fn read_line(&self, role: &str) -> String;
+    /// `io::read_line`: a line of the role's input, None at end of input.
+    fn read_input(&self, role: &str) -> Option<String> {
+        Some(self.read_line(role))
+    }
+    /// `io::write`: text without a newline (line-buffered: completed by the next print).
+    fn write(&self, role: &str, text: &str) {
+        self.print(role, text);
+    }
+    /// `io::eprint`: a line on standard error (an embedding without one prints it).
+    fn eprint(&self, role: &str, line: &str) {
+        self.print(role, line);
+    }
+    /// `env::args()`.
+    fn args(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The random streams of the roles (`random::`).
+    fn streams(&self) -> &chor_runtime::rt::world::Streams {
+        chor_runtime::rt::world::process_streams()
+    }
 }
 
 /// Non-local control flow while evaluating.
@@ -70,6 +92,10 @@ impl Env {
     }
     pub fn reset(&mut self, mark: usize) {
         self.vars.truncate(mark);
+    }
+    /// The bindings in scope, oldest first (a shadowed name appears once per binding).
+    pub fn bindings(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.vars.iter().map(|(n, v)| (&**n, v))
     }
 }
 
@@ -484,8 +510,14 @@ impl<'p> Evaluator<'p> {
             let Some(def) = self.prog.fn_def(r) else {
                 return fault("unknown function", span);
             };
+            let module = self.prog.module_of(r);
+            if module.is_some() && chor_check::stdlib::by_file(def.name.span.file).is_some() {
+                match crate::library::fast_path(self, module, &def.name.name, args, span) {
+                    Ok(r) => return r,
+                    Err(a) => args = a,
+                }
+            }
             let Some(body) = &def.body else {
-                let module = self.prog.module_of(r);
                 return crate::builtins::call_builtin(self, module, &def.name.name, args, span);
             };
             if args.len() != def.params.len() {

@@ -14,9 +14,10 @@ use std::sync::Arc;
 /// docs/language.md, "Messages"); the sender refuses a deeper one.
 pub const MAX_MESSAGE_DEPTH: usize = chor_runtime::codec::MAX_DEPTH;
 
-/// The fault of a sender whose value is nested too deeply to travel.
-pub fn too_deep() -> String {
-    format!("cannot send a value nested deeper than {MAX_MESSAGE_DEPTH} levels")
+/// The fault of a sender whose value is nested too deeply to travel to `peer` (the words
+/// of every back end).
+pub fn too_deep(peer: &str) -> String {
+    chor_runtime::session::too_deep_message(peer)
 }
 
 /// A run that stopped with a fault at a role.
@@ -321,7 +322,11 @@ impl<'p> Simulator<'p> {
                     if let Some((i, v)) = &sent
                         && chor_print::deeper_than(v, MAX_MESSAGE_DEPTH)
                     {
-                        self.stmt_fault(frame, *i, too_deep(), s.span);
+                        let peer = match to.first() {
+                            Some(r) => frame.actual[frame.idx(&r.role)?].to_string(),
+                            None => String::new(),
+                        };
+                        self.stmt_fault(frame, *i, too_deep(&peer), s.span);
                         sent = None;
                     }
                     for r in to {

@@ -8,6 +8,7 @@ pub mod library;
 pub mod local;
 pub mod value;
 pub mod wire;
+pub mod world;
 
 pub use eval::{Io, RuntimeError};
 pub use global::{RoleError, Simulator, TraceEvent};

@@ -243,7 +243,11 @@ impl<'p> LocalRunner<'p> {
                 LKind::Send { to, expr } => {
                     let v = self.ev.eval(&mut frame.env, expr, frame.ir)?;
                     if chor_print::deeper_than(&v, crate::global::MAX_MESSAGE_DEPTH) {
-                        return fault(crate::global::too_deep(), s.span);
+                        let peer = match to.first() {
+                            Some(r) => frame.peer(r, s.span)?,
+                            None => Arc::from(""),
+                        };
+                        return fault(crate::global::too_deep(&peer), s.span);
                     }
                     for r in to {
                         let peer = frame.peer(r, s.span)?;

@@ -6,11 +6,11 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use chor_interp::value::{FuncVal, StructVal, Value, VariantVal, to_display, to_literal};
 use chor_runtime::rt::list::List;
+use chor_runtime::rt::rc::Rc;
 use chor_runtime::rt::val::{self as rt, Agg, FuncObj, Tables, Val};
 use proptest::prelude::*;
 

@@ -177,7 +177,10 @@ pub fn from_choreography(prog: &Program, name: &str) -> Result<Diagram, String> 
         pretty::ty(t, &mut s);
         title.push_str(&format!(" -> {s}@{}", r.name));
     }
-    let b = Builder { marks: Vec::new() };
+    let b = Builder {
+        marks: Vec::new(),
+        this: c.name.name.clone(),
+    };
     Ok(Diagram {
         title,
         roles,
@@ -213,13 +216,19 @@ pub fn from_choreography_marked(
             }
         }
     }
-    d.steps = Builder { marks }.block_steps(&c.body);
+    d.steps = Builder {
+        marks,
+        this: c.name.name.clone(),
+    }
+    .block_steps(&c.body);
     Ok(d)
 }
 
 /// Turns statements into steps, placing the marks of problems next to the steps they concern.
 struct Builder {
     marks: Vec<(chor_diagnostics::Span, String)>,
+    /// The choreography drawn: a call of it is the start of its next round.
+    this: String,
 }
 
 impl Builder {
@@ -404,6 +413,11 @@ impl Builder {
                 if let Some((r, p, _)) = bind {
                     text = format!("{text} → {}.{}", r.name, pat(p));
                 }
+                // A recursive call starts the procedure again: the diagram says so, since the
+                // frame alone reads like a call of some other procedure.
+                if call.callee.name == self.this {
+                    text = format!("{ROUND_MARK} next round: {text}");
+                }
                 out.push(Step::Ref {
                     roles,
                     text: shorten(&text),
@@ -417,6 +431,9 @@ impl Builder {
         }
     }
 }
+
+/// How a diagram marks the rounds of a recursive procedure.
+pub const ROUND_MARK: &str = "↻";
 
 /// One observed event of a run, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -435,6 +452,13 @@ pub enum RunEvent {
     },
     /// A line printed by a role.
     Print { role: String, line: String },
+    /// The first of `roles` entered round `round` (1 for the first call) of the
+    /// choreography `chor`: the run of a recursive procedure is divided into its rounds.
+    Round {
+        chor: String,
+        round: usize,
+        roles: Vec<String>,
+    },
 }
 
 /// The diagram of one run of `main`: the messages that really flowed, with their values.
@@ -465,6 +489,10 @@ pub fn from_run(roles: &[String], events: &[RunEvent]) -> Diagram {
             RunEvent::Print { role, line } => Step::Note {
                 role: role.clone(),
                 text: wrap(&format!("prints \"{line}\"")),
+            },
+            RunEvent::Round { chor, round, roles } => Step::Ref {
+                roles: roles.clone(),
+                text: shorten(&format!("{ROUND_MARK} {chor}: round {round}")),
             },
         })
         .collect();

@@ -149,7 +149,14 @@ choreography main(X, Y) {
     assert!(m.contains("    else\n"), "{m}");
     assert!(m.contains("A-->>B: [More]"), "{m}");
     assert!(m.contains("A->>B: n - 1 → m"), "{m}");
-    assert!(m.contains("Note over A,B: ref P(B, A)(B.m)"), "{m}");
+    // P calls itself: the frame says that this is P's next round.
+    assert!(
+        m.contains("Note over A,B: ref ↻ next round: P(B, A)(B.m)"),
+        "{m}"
+    );
+    // In `main` the same call is an ordinary frame.
+    let main = mermaid::render(&from_choreography(&prog, "main").expect("main exists"));
+    assert!(main.contains("Note over X,Y: ref P(X, Y)(X.k)"), "{main}");
     assert!(m.contains("Note over B: print(\"neg\")"), "{m}");
     let err = from_choreography(&prog, "Q").expect_err("no Q");
     assert!(err.contains("P, main"), "{err}");
@@ -250,4 +257,35 @@ fn a_program_that_fails_knowledge_of_choice_is_drawn_with_its_problems_marked() 
         from_choreography_marked(&prog, "main", &[]).expect("draws"),
         from_choreography(&prog, "main").expect("draws")
     );
+}
+
+#[test]
+fn rounds_of_a_recursive_procedure_are_marked_in_a_run() {
+    use chor_teach::diagram::{RunEvent, from_run};
+    let roles = ["A".to_owned(), "B".to_owned()];
+    let comm = |v: &str| RunEvent::Comm {
+        from: "A".into(),
+        to: "B".into(),
+        value: v.into(),
+        var: Some("x".into()),
+    };
+    let d = from_run(
+        &roles,
+        &[
+            comm("1"),
+            RunEvent::Round {
+                chor: "Loop".into(),
+                round: 2,
+                roles: roles.to_vec(),
+            },
+            comm("2"),
+        ],
+    );
+    let m = mermaid::render(&d);
+    let marker = m.find("ref ↻ Loop: round 2").expect("the round is marked");
+    assert!(m.find("x = 1").is_some_and(|i| i < marker), "{m}");
+    assert!(m.find("x = 2").is_some_and(|i| i > marker), "{m}");
+    let s = svg::render(&d);
+    roxmltree::Document::parse(&s).expect("well-formed");
+    assert!(s.contains("↻ Loop: round 2"), "{s}");
 }

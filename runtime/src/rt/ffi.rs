@@ -12,11 +12,11 @@
 //! failures print one `error: role R: …` line and exit with status 1: never a signal.
 #![allow(unsafe_code)]
 
+use super::rc::Rc;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{c_char, c_int};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::mem::ManuallyDrop;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -24,29 +24,16 @@ use super::library;
 use super::list::{List, View as ListView};
 use super::val::*;
 use super::wire::RecvError;
+use super::world::vals as world;
+use crate::desc::RoleDesc;
 use crate::session::{Fingerprint, Session};
-use crate::types::{TyNode, TypeTable};
+use crate::types::TypeTable;
 use crate::value::Message;
 
-/// Offset of an `Rc`'s strong count from the address `Rc::into_raw` returns: std's `RcInner`
-/// is `repr(C)` with the strong and weak counts before the value. Generated code reads it to
-/// tell an unshared list (it is 1; no `Weak` is ever made, so that is `Rc::get_mut`'s test);
-/// [`rc_layout_ok`] checks the assumption when a role starts.
-pub const RC_STRONG: i32 = -16;
-
-/// Whether `Rc`'s strong count is where generated code reads it ([`RC_STRONG`]).
-pub fn rc_layout_ok() -> bool {
-    let r = Rc::new(List::new());
-    let p = Rc::as_ptr(&r).cast::<u8>();
-    // SAFETY: RcInner (two counts, then the value) is one allocation that starts at least
-    // 16 bytes before the value; both reads stay in it.
-    let count = || unsafe { p.offset(RC_STRONG as isize).cast::<usize>().read() };
-    let one = count();
-    let r2 = Rc::clone(&r);
-    let two = count();
-    drop(r2);
-    one == 1 && two == 2 && count() == 1
-}
+/// Offset of a heap value's reference count from its address (the `bits` of a heap value):
+/// the runtime's own [`Rc`] header (see [`super::rc`]), not a private layout of `std`.
+/// Generated code reads it to tell an unshared value (the count is 1) and updates it inline.
+pub const RC_STRONG: i32 = super::rc::COUNT_OFFSET;
 
 /// A value at the ABI.
 #[repr(C)]
@@ -220,73 +207,20 @@ unsafe fn text<'a>(p: *const u8, len: usize) -> std::borrow::Cow<'a, str> {
     String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-struct Desc {
-    role: String,
-    roles: Vec<String>,
-    fp: [u8; 32],
-    locs: Vec<String>,
-    /// Each peer's first action (`file:line`), for connection errors.
-    first: std::collections::BTreeMap<String, String>,
-    tables: Tables,
-    /// The types the receives expect (`ty` lines; a receive names its entry).
-    msg_types: TypeTable,
-}
-
-fn parse_desc(d: &str) -> Desc {
-    let mut out = Desc {
-        role: String::new(),
-        roles: Vec::new(),
-        fp: [0; 32],
-        locs: Vec::new(),
-        first: std::collections::BTreeMap::new(),
-        tables: Tables::default(),
-        msg_types: TypeTable::default(),
-    };
-    for line in d.lines() {
-        let mut f = line.split('\t');
-        match f.next() {
-            Some("role") => out.role = f.next().unwrap_or("").to_string(),
-            Some("roles") => out.roles = f.map(str::to_string).collect(),
-            Some("fp") => {
-                let hex = f.next().unwrap_or("").as_bytes();
-                for (i, b) in out.fp.iter_mut().enumerate() {
-                    let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                    if let (Some(a), Some(c)) = (hex.get(2 * i), hex.get(2 * i + 1)) {
-                        *b = h(*a) * 16 + h(*c);
-                    }
-                }
-            }
-            Some("loc") => out.locs.push(f.next().unwrap_or("").to_string()),
-            Some("first") => {
-                if let (Some(peer), Some(loc)) = (f.next(), f.next()) {
-                    out.first.insert(peer.to_string(), loc.to_string());
-                }
-            }
-            Some("struct") => {
-                let name = f.next().unwrap_or("").to_string();
-                let id = out.tables.structs.len() as u32;
-                out.tables.struct_ids.entry(name.clone()).or_insert(id);
-                out.tables
-                    .structs
-                    .push((name, f.map(str::to_string).collect()));
-            }
-            Some("ty") => {
-                let node = line
-                    .strip_prefix("ty\t")
-                    .and_then(TypeTable::parse_line)
-                    .unwrap_or(TyNode::Any);
-                out.msg_types.push(node);
-            }
-            Some("variant") => {
-                let name = f.next().unwrap_or("").to_string();
-                let id = out.tables.variants.len() as u32;
-                out.tables.variant_ids.entry(name.clone()).or_insert(id);
-                out.tables.variants.push(name);
-            }
-            _ => {}
-        }
+/// The struct and variant tables of a description, as the value layer keeps them.
+fn tables_of(d: &RoleDesc) -> Tables {
+    let mut t = Tables::default();
+    for (name, fields) in &d.structs {
+        let id = t.structs.len() as u32;
+        t.struct_ids.entry(name.clone()).or_insert(id);
+        t.structs.push((name.clone(), fields.clone()));
     }
-    out
+    for name in &d.variants {
+        let id = t.variants.len() as u32;
+        t.variant_ids.entry(name.clone()).or_insert(id);
+        t.variants.push(name.clone());
+    }
+    t
 }
 
 /// Starts the role: reads `--config PATH` from the command line, the deployment file, and
@@ -302,8 +236,19 @@ pub unsafe extern "C" fn chor_rt_start(
     desc: *const u8,
     len: usize,
 ) -> c_int {
-    // SAFETY: per the contract.
-    let d = parse_desc(&unsafe { text(desc, len) });
+    let bytes: &[u8] = if desc.is_null() {
+        &[]
+    } else {
+        // SAFETY: per the contract.
+        unsafe { std::slice::from_raw_parts(desc, len) }
+    };
+    let d = match RoleDesc::decode(bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: internal error: {e}");
+            return 1;
+        }
+    };
     let mut args = Vec::new();
     if !argv.is_null() {
         for i in 1..usize::try_from(argc).unwrap_or(0) {
@@ -317,22 +262,23 @@ pub unsafe extern "C" fn chor_rt_start(
         Ok(c) => c,
         Err(status) => return status,
     };
-    if !rc_layout_ok() {
-        eprintln!("error: role {r}: internal error: unexpected reference-count layout");
-        return 1;
-    }
-    set_tables(d.tables);
+    set_tables(tables_of(&d));
     let _ = MSG_TYPES.set(d.msg_types);
     let session = match Session::connect_tcp_with(
         r,
         &d.roles,
         &cfg,
-        Fingerprint(d.fp),
+        Fingerprint(d.fingerprint),
         Arc::from(d.locs.clone()),
     ) {
         Ok(s) => s,
         Err(e) => {
-            let e = e.with_first_action(|peer| d.first.get(peer).cloned());
+            let e = e.with_first_action(|peer| {
+                d.first
+                    .iter()
+                    .find(|(p, _)| p == peer)
+                    .map(|(_, loc)| loc.clone())
+            });
             eprintln!("error: {e}");
             return 1;
         }
@@ -722,21 +668,26 @@ pub unsafe extern "C" fn chor_rt_send(to: u64, t: u64, b: u64, loc: u64) {
     let x = unsafe { peek(v(t, b)) };
     // The sender refuses what no receiver would decode (and what `to_wire` would recurse on).
     if chor_print::deeper_than(&*x, crate::codec::MAX_DEPTH) {
-        fault_at(
-            format!(
-                "cannot send a value nested deeper than {} levels",
-                crate::codec::MAX_DEPTH
-            ),
-            loc,
-        )
+        fault_at(crate::session::too_deep_message(peer(to)), loc)
     }
-    let Some(w) = to_wire(&x) else {
-        fault_at("function values cannot travel in a message", loc)
-    };
-    match with_session(|s| s.send(peer(to), Message::Value(w), loc as u32)) {
-        Some(Ok(())) => {}
-        Some(Err(e)) => die(e.to_string()),
-        None => fault_at("the session is closed", loc),
+    // Encoded straight from the native value (a compact list from its `i64`s), then copied
+    // into the connection's buffer.
+    let r = SEND_BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        if !super::wire::encode_val(&x, buf) {
+            return None;
+        }
+        let r = with_session(|s| s.send_encoded(peer(to), buf, loc as u32));
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        Some(r)
+    });
+    match r {
+        None => fault_at("function values cannot travel in a message", loc),
+        Some(Some(Ok(()))) => {}
+        Some(Some(Err(e))) => die(e.to_string()),
+        Some(None) => fault_at("the session is closed", loc),
     }
 }
 
@@ -752,7 +703,8 @@ pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
     // The frame is decoded straight into native values, checked against the type as it goes.
     let r = with_session(|s| {
         RECV_BUF.with_borrow_mut(|buf| {
-            s.recv_encoded(peer, loc, buf)?;
+            // Not validated first: the typed decoder checks every byte it reads.
+            s.recv_frame(peer, loc, buf)?;
             let r = super::wire::decode_typed(buf, types, ty);
             if buf.capacity() > 1 << 20 {
                 *buf = Vec::new();
@@ -774,6 +726,8 @@ pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
 thread_local! {
     /// The frame being received (reused: most frames are small).
     static RECV_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The frame being sent (reused likewise).
+    static SEND_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Sends the selection `label` to the main role number `to`.
@@ -836,14 +790,7 @@ builtin!(chor_b_print(x) {
     Ok(Val::Unit)
 });
 builtin!(chor_b_to_string(x) Ok(Val::str(to_display(&x))));
-builtin!(chor_b_read_line() {
-    let mut s = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut s);
-    while s.ends_with('\n') || s.ends_with('\r') {
-        s.pop();
-    }
-    Ok(Val::str(s))
-});
+builtin!(chor_b_read_line() Ok(Val::str(super::world::read_stdin_line().unwrap_or_default())));
 builtin!(chor_b_panic(x) Err(format!("panic: {}", to_display(&x))));
 builtin!(chor_b_list_len(l) list_len(l));
 builtin!(chor_b_list_get(l, i) list_get(l, &i));
@@ -876,6 +823,22 @@ builtin!(chor_b_list_sum(l) library::list_sum(l));
 builtin!(chor_b_list_set(l, i, x) library::list_set(l, &i, x));
 builtin!(chor_b_list_insert(l, i, x) library::list_insert(l, &i, x));
 builtin!(chor_b_list_remove(l, i) library::list_remove(l, &i));
+builtin!(chor_b_io_read_line() world::io_read_line());
+builtin!(chor_b_io_write(s) world::io_write(&s));
+builtin!(chor_b_io_eprint(s) world::io_eprint(&s));
+builtin!(chor_b_env_args() world::env_args());
+builtin!(chor_b_env_var(n) world::env_var_v(&n));
+builtin!(chor_b_fs_read(p) world::fs_read_v(&p));
+builtin!(chor_b_fs_write(p, s) world::fs_write_v(&p, &s));
+builtin!(chor_b_fs_append(p, s) world::fs_append_v(&p, &s));
+builtin!(chor_b_fs_exists(p) world::fs_exists_v(&p));
+builtin!(chor_b_time_now_ms() world::time_now_ms());
+builtin!(chor_b_time_monotonic_ms() world::time_monotonic_ms());
+builtin!(chor_b_time_sleep_ms(n) world::time_sleep_ms(&n));
+builtin!(chor_b_random_int(lo, hi) world::random_int(role(), &lo, &hi));
+builtin!(chor_b_random_float() world::random_float(role()));
+builtin!(chor_b_crypto_sha256(s) world::crypto_sha256(&s));
+builtin!(chor_b_crypto_hmac_sha256(k, s) world::crypto_hmac_sha256(&k, &s));
 
 /// The runtime symbol and arity of a `#[builtin]` function, by module and name.
 pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str, usize)> {
@@ -916,6 +879,28 @@ pub fn builtin_symbol(module: Option<&str>, name: &str) -> Option<(&'static str,
         ((Some("list"), "set"), ("chor_b_list_set", 3)),
         ((Some("list"), "insert"), ("chor_b_list_insert", 3)),
         ((Some("list"), "remove"), ("chor_b_list_remove", 2)),
+        ((Some("io"), "read_line"), ("chor_b_io_read_line", 0)),
+        ((Some("io"), "write"), ("chor_b_io_write", 1)),
+        ((Some("io"), "eprint"), ("chor_b_io_eprint", 1)),
+        ((Some("env"), "args"), ("chor_b_env_args", 0)),
+        ((Some("env"), "var"), ("chor_b_env_var", 1)),
+        ((Some("fs"), "read"), ("chor_b_fs_read", 1)),
+        ((Some("fs"), "write"), ("chor_b_fs_write", 2)),
+        ((Some("fs"), "append"), ("chor_b_fs_append", 2)),
+        ((Some("fs"), "exists"), ("chor_b_fs_exists", 1)),
+        ((Some("time"), "now_ms"), ("chor_b_time_now_ms", 0)),
+        (
+            (Some("time"), "monotonic_ms"),
+            ("chor_b_time_monotonic_ms", 0),
+        ),
+        ((Some("time"), "sleep_ms"), ("chor_b_time_sleep_ms", 1)),
+        ((Some("random"), "int"), ("chor_b_random_int", 2)),
+        ((Some("random"), "float"), ("chor_b_random_float", 0)),
+        ((Some("crypto"), "sha256"), ("chor_b_crypto_sha256", 1)),
+        (
+            (Some("crypto"), "hmac_sha256"),
+            ("chor_b_crypto_hmac_sha256", 2),
+        ),
     ]
     .into_iter()
     .collect();
@@ -1040,8 +1025,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_code_finds_the_strong_count() {
-        assert!(rc_layout_ok());
+    fn generated_code_finds_the_count_of_every_heap_value() {
+        // What the inline code does: read the word at RC_STRONG from `bits`.
+        let count = |x: V| {
+            // SAFETY: `x` is a live heap value; its count is inside the allocation.
+            unsafe {
+                (x.bits as *const u8)
+                    .offset(RC_STRONG as isize)
+                    .cast::<u64>()
+                    .read()
+            }
+        };
+        let values = [
+            Val::str("s"),
+            Val::tuple(vec![Val::Int(1), Val::Unit]),
+            Val::list(vec![Val::Int(1)]),
+            Val::Map(Rc::new(BTreeMap::new())),
+            Val::Struct(Rc::new(Agg {
+                id: 0,
+                fields: vec![],
+            })),
+            Val::variant(0, vec![Val::Int(2)]),
+        ];
+        for x in values {
+            let x = into_raw(x);
+            assert_eq!(count(x), 1, "tag {}", x.tag);
+            // SAFETY: `x` is live; the extra reference is dropped again below.
+            unsafe { chor_rt_inc(x.tag, x.bits) };
+            assert_eq!(count(x), 2, "tag {}", x.tag);
+            // SAFETY: as above; then the last reference is taken back and dropped.
+            unsafe {
+                drop(from_raw(x));
+                assert_eq!(count(x), 1, "tag {}", x.tag);
+                drop(from_raw(x));
+            }
+        }
     }
 
     #[test]

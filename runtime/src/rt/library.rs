@@ -6,7 +6,7 @@
 //! the reference interpreter calls these same functions, so every back end computes the same
 //! result and stops with the same message. The `Val` wrappers below are what native code calls.
 
-use std::rc::Rc;
+use super::rc::Rc;
 
 use super::list::{List, View as ListView};
 use super::val::{Fault, Val, to_display};

@@ -484,9 +484,9 @@ fn int_of(x: &Val) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rt::rc::Rc;
     use crate::rt::val::{to_literal, to_wire};
     use std::cmp::Ordering;
-    use std::rc::Rc;
 
     fn ints(xs: &[i64]) -> List {
         List::from_ints(xs.to_vec())

@@ -5,10 +5,10 @@
 //! [`chor_print::View`] impl below; dropping a deeply nested value does not recurse
 //! ([`release`]).
 
+use super::rc::Rc;
 use chor_print::{Items, Shape};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use super::list::{List, View as ListView};
@@ -80,11 +80,17 @@ pub fn tables() -> &'static Tables {
     TABLES.get_or_init(Tables::default)
 }
 
-fn variant_name(id: u32) -> &'static str {
+/// The name of variant `id` (`?` for an id the tables do not have).
+pub(crate) fn variant_name(id: u32) -> &'static str {
     tables()
         .variants
         .get(id as usize)
         .map_or("?", String::as_str)
+}
+
+/// The name of struct `id` (`?` for an id the tables do not have).
+pub(crate) fn struct_name(id: u32) -> &'static str {
+    struct_info(id).0
 }
 
 fn struct_info(id: u32) -> (&'static str, &'static [String]) {
@@ -137,6 +143,8 @@ impl Ord for Val {
         match (self, other) {
             // The common case of the operators' slow path, without building shapes.
             (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            // Map keys, mostly: strings order by their bytes (chor-print's rule too).
+            (Val::Str(a), Val::Str(b)) => a.as_str().cmp(b.as_str()),
             _ => chor_print::compare(self, other),
         }
     }

@@ -8,11 +8,12 @@
 //! value of the wrong type is refused at its first wrong item, before the rest of the frame
 //! allocates anything. Like the codec, the decoder keeps its own stack.
 
+use super::rc::Rc;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use super::list::List;
-use super::val::{Agg, Val, tables};
+use super::list::View as ListView;
+use super::val::{Agg, Val, struct_name, tables, variant_name};
 use crate::codec::{self, CodecError, CodecErrorKind, MAX_DEPTH, Reader};
 use crate::codec::{MSG_VALUE, T_FALSE, T_FLOAT, T_INT, T_LIST, T_MAP, T_STR, T_STRUCT};
 use crate::codec::{T_TRUE, T_TUPLE, T_UNIT, T_VARIANT};
@@ -97,6 +98,18 @@ impl Open<'_> {
 /// Decodes a received frame into a value of type `ty` (an index past `types` accepts any
 /// well-formed value of this program's types).
 pub fn decode_typed(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, RecvError> {
+    decode_with(bytes, types, ty, true)
+}
+
+/// [`decode_typed`] without the whole-collection paths for lists and maps of scalars: every
+/// item goes through the general loop. Kept to measure the difference (`cargo bench -p
+/// chor-runtime --bench wire_lists`); the two agree on every input.
+#[doc(hidden)]
+pub fn decode_typed_itemwise(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, RecvError> {
+    decode_with(bytes, types, ty, false)
+}
+
+fn decode_with(bytes: &[u8], types: &TypeTable, ty: TyId, fast: bool) -> Result<Val, RecvError> {
     let mut r = Reader::start(bytes).map_err(RecvError::Codec)?;
     let kind = r.byte().map_err(RecvError::Codec)?;
     if kind != MSG_VALUE {
@@ -109,7 +122,7 @@ pub fn decode_typed(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, Re
             Err(e) => RecvError::Codec(e),
         });
     }
-    match decode_value(&mut r, types, ty) {
+    match decode_value(&mut r, types, ty, fast) {
         Ok(v) => {
             r.finish().map_err(RecvError::Codec)?;
             Ok(v)
@@ -147,6 +160,7 @@ fn decode_value(
     r: &mut Reader<'_>,
     types: &TypeTable,
     root: TyId,
+    fast: bool,
 ) -> Result<Val, Result<(), CodecError>> {
     let t = tables();
     let node = |id: Option<TyId>| -> &TyNode {
@@ -196,28 +210,58 @@ fn decode_value(
                     TyNode::Any => Items::Any,
                     _ => return Err(Ok(())),
                 };
-                let list = if matches!(
-                    node(Some(match items {
-                        Items::All(e) => e,
-                        _ => u32::MAX,
-                    })),
-                    TyNode::Int
-                ) {
-                    // Capacity as the bytes justify: each Int takes at least two.
-                    List::from_ints(Vec::with_capacity(n.min(r.remaining() / 2)))
-                } else {
-                    List::new()
+                let elem = match items {
+                    Items::All(e) => node(Some(e)),
+                    _ => &TyNode::Any,
                 };
-                opened = Some((Slot::List(list), items, n));
+                if n > 0 && stack.len() >= MAX_DEPTH {
+                    return Err(Err(too_deep(tag_pos)));
+                }
+                if fast && matches!(elem, TyNode::Int) {
+                    // Straight into the compact form, with capacity as the bytes justify:
+                    // each Int takes at least two.
+                    let mut xs = Vec::with_capacity(n.min(r.remaining() / 2));
+                    if r.ints(n, &mut xs).map_err(Err)? < n {
+                        return Err(wrong_item(r));
+                    }
+                    value = Some(Val::List(Rc::new(List::from_ints(xs))));
+                } else if fast && is_scalar(elem) {
+                    let mut xs = Vec::with_capacity(n.min(r.remaining()));
+                    for _ in 0..n {
+                        xs.push(scalar(r, elem)?);
+                    }
+                    value = Some(Val::list(xs));
+                } else if matches!(elem, TyNode::Int) {
+                    let xs = Vec::with_capacity(n.min(r.remaining() / 2));
+                    opened = Some((Slot::List(List::from_ints(xs)), items, n));
+                } else {
+                    opened = Some((Slot::List(List::new()), items, n));
+                }
             }
             T_MAP => {
                 let n = r.count(2).map_err(Err)?;
-                let items = match want {
-                    TyNode::Map(k, v) => Items::Pair(*k, *v),
-                    TyNode::Any => Items::Any,
+                let (k, v) = match want {
+                    TyNode::Map(k, v) => (node(Some(*k)), node(Some(*v))),
+                    TyNode::Any => (&TyNode::Any, &TyNode::Any),
                     _ => return Err(Ok(())),
                 };
-                opened = Some((Slot::Map(BTreeMap::new(), None), items, n.saturating_mul(2)));
+                if n > 0 && stack.len() >= MAX_DEPTH {
+                    return Err(Err(too_deep(tag_pos)));
+                }
+                if fast && is_scalar(k) && is_scalar(v) {
+                    let mut kv = Vec::with_capacity(n.min(r.remaining() / 2));
+                    for _ in 0..n {
+                        let key = scalar(r, k)?;
+                        kv.push((key, scalar(r, v)?));
+                    }
+                    value = Some(Val::Map(Rc::new(scalar_map(kv))));
+                } else {
+                    let items = match want {
+                        TyNode::Map(k, v) => Items::Pair(*k, *v),
+                        _ => Items::Any,
+                    };
+                    opened = Some((Slot::Map(BTreeMap::new(), None), items, n.saturating_mul(2)));
+                }
             }
             T_STRUCT => {
                 let name = r.str_bytes().map_err(Err)?;
@@ -272,10 +316,7 @@ fn decode_value(
             };
             if n > 0 {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(Err(CodecError {
-                        offset: tag_pos,
-                        kind: CodecErrorKind::TooDeep,
-                    }));
+                    return Err(Err(too_deep(tag_pos)));
                 }
                 expect = open.next_ty();
                 stack.push(open);
@@ -296,6 +337,373 @@ fn decode_value(
                         expect = top.next_ty();
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The map of received entries. Senders write entries in key order, so the tree is built in
+/// one pass from the sorted entries; entries out of order (or repeated keys) are inserted
+/// one by one, as the general loop does (a later value for a key replaces the earlier).
+fn scalar_map(kv: Vec<(Val, Val)>) -> BTreeMap<Val, Val> {
+    if kv.windows(2).all(|w| w[0].0 < w[1].0) {
+        return kv.into_iter().collect();
+    }
+    let mut m = BTreeMap::new();
+    for (k, x) in kv {
+        m.insert(k, x);
+    }
+    m
+}
+
+fn too_deep(offset: usize) -> CodecError {
+    CodecError {
+        offset,
+        kind: CodecErrorKind::TooDeep,
+    }
+}
+
+/// Whether items of this type are read by [`scalar`] (no nesting, nothing to open).
+fn is_scalar(t: &TyNode) -> bool {
+    matches!(
+        t,
+        TyNode::Unit | TyNode::Bool | TyNode::Int | TyNode::Float | TyNode::Str
+    )
+}
+
+/// The verdict on an item whose tag is not the one expected (at `r.pos`, not consumed): a
+/// type mismatch for a tag of the format, malformed bytes for any other, as in the general
+/// loop.
+fn wrong_item(r: &mut Reader<'_>) -> Result<(), CodecError> {
+    let pos = r.pos;
+    match r.byte() {
+        Ok(t) if t <= T_VARIANT => Ok(()),
+        Ok(t) => Err(CodecError {
+            offset: pos,
+            kind: CodecErrorKind::BadTag(t),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// One item of the scalar type `want` (see [`is_scalar`]), checked.
+fn scalar(r: &mut Reader<'_>, want: &TyNode) -> Result<Val, Result<(), CodecError>> {
+    let pos = r.pos;
+    let tag = r.byte().map_err(Err)?;
+    Ok(match (tag, want) {
+        (T_UNIT, TyNode::Unit) => Val::Unit,
+        (T_FALSE | T_TRUE, TyNode::Bool) => Val::Bool(tag == T_TRUE),
+        (T_INT, TyNode::Int) => Val::Int(codec::unzigzag(r.varint().map_err(Err)?)),
+        (T_FLOAT, TyNode::Float) => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(r.take(8).map_err(Err)?);
+            Val::Float(f64::from_bits(u64::from_le_bytes(b)))
+        }
+        (T_STR, TyNode::Str) => Val::str(r.str_bytes().map_err(Err)?),
+        _ => {
+            r.pos = pos;
+            return Err(wrong_item(r));
+        }
+    })
+}
+
+/// Encodes `v` as a value message (version, kind, value) at the end of `out`, straight from
+/// the native representation: a compact Int list is written from its `i64`s, and no wire
+/// value ([`crate::value::Value`]) is built. Iterative, like the codec. Returns `false`, with
+/// `out` partly written, for a value holding a function (which cannot travel); senders check
+/// the depth first ([`chor_print::deeper_than`]).
+pub fn encode_val(v: &Val, out: &mut Vec<u8>) -> bool {
+    out.push(codec::VERSION);
+    out.push(MSG_VALUE);
+    let mut todo: Vec<&Val> = vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            Val::Unit => out.push(T_UNIT),
+            Val::Bool(false) => out.push(T_FALSE),
+            Val::Bool(true) => out.push(T_TRUE),
+            Val::Int(i) => {
+                out.push(T_INT);
+                codec::put_varint(codec::zigzag(*i), out);
+            }
+            Val::Float(x) => {
+                out.push(T_FLOAT);
+                out.extend_from_slice(&x.to_bits().to_le_bytes());
+            }
+            Val::Str(s) => {
+                out.push(T_STR);
+                codec::put_str(s, out);
+            }
+            Val::Tuple(a) => {
+                out.push(T_TUPLE);
+                codec::put_varint(a.fields.len() as u64, out);
+                todo.extend(a.fields.iter().rev());
+            }
+            Val::List(l) => {
+                out.push(T_LIST);
+                codec::put_varint(l.len() as u64, out);
+                match l.view() {
+                    ListView::Ints(xs) => put_ints(xs, out),
+                    ListView::Vals(xs) => todo.extend(xs.iter().rev()),
+                }
+            }
+            Val::Map(m) => {
+                out.push(T_MAP);
+                codec::put_varint(m.len() as u64, out);
+                for (k, x) in m.iter().rev() {
+                    todo.push(x);
+                    todo.push(k);
+                }
+            }
+            Val::Struct(a) => {
+                out.push(T_STRUCT);
+                codec::put_str(struct_name(a.id), out);
+                codec::put_varint(a.fields.len() as u64, out);
+                todo.extend(a.fields.iter().rev());
+            }
+            Val::Variant(a) => {
+                out.push(T_VARIANT);
+                codec::put_str(variant_name(a.id), out);
+                codec::put_varint(a.fields.len() as u64, out);
+                todo.extend(a.fields.iter().rev());
+            }
+            Val::Func(_) => return false,
+        }
+    }
+    true
+}
+
+/// Writes `xs` as Int items (tag, zigzag varint): a chunk at a time into a stack buffer
+/// sized for the longest encodings, then appended, so the output buffer is neither zeroed nor
+/// checked for room per byte.
+fn put_ints(xs: &[i64], out: &mut Vec<u8>) {
+    const CHUNK: usize = 512;
+    let mut buf = [0u8; CHUNK * 11];
+    for chunk in xs.chunks(CHUNK) {
+        let mut at = 0;
+        for &x in chunk {
+            let mut n = codec::zigzag(x);
+            buf[at] = T_INT;
+            at += 1;
+            while n >= 0x80 {
+                buf[at] = (n as u8) | 0x80;
+                n >>= 7;
+                at += 1;
+            }
+            buf[at] = n as u8;
+            at += 1;
+        }
+        out.extend_from_slice(&buf[..at]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rt::val::{from_wire, to_wire};
+    use crate::types::TyNode as N;
+    use proptest::prelude::*;
+
+    /// The encoding through the wire value tree, which the direct encoder must equal.
+    fn via_tree(v: &Val) -> Vec<u8> {
+        codec::encode(&Message::Value(to_wire(v).expect("no functions")))
+    }
+
+    fn direct(v: &Val) -> Vec<u8> {
+        let mut out = Vec::new();
+        assert!(encode_val(v, &mut out));
+        out
+    }
+
+    fn table(nodes: Vec<TyNode>) -> TypeTable {
+        let mut t = TypeTable::default();
+        for n in nodes {
+            t.push(n);
+        }
+        t
+    }
+
+    fn ints(xs: &[i64]) -> Val {
+        Val::List(Rc::new(List::from_ints(xs.to_vec())))
+    }
+
+    fn map(kv: Vec<(Val, Val)>) -> Val {
+        Val::Map(Rc::new(kv.into_iter().collect()))
+    }
+
+    const EDGES: [i64; 12] = [
+        0,
+        1,
+        -1,
+        63,
+        -64,
+        64,
+        8191,
+        -8192,
+        8192,
+        1 << 40,
+        i64::MIN,
+        i64::MAX,
+    ];
+
+    #[test]
+    fn direct_encoding_is_the_encoding_of_the_tree() {
+        let general = Val::list(vec![Val::Int(1), Val::str("a"), Val::Bool(true)]);
+        let values = [
+            Val::Unit,
+            Val::Int(i64::MIN),
+            Val::Float(-0.5),
+            Val::str("héllo"),
+            ints(&[]),
+            ints(&EDGES),
+            general.clone(),
+            Val::tuple(vec![ints(&[1, 2]), general, Val::Unit]),
+            map(vec![
+                (Val::str("b"), ints(&[3])),
+                (Val::str("a"), Val::list(vec![Val::Float(1.0)])),
+            ]),
+            map(vec![
+                (Val::Int(2), Val::Bool(false)),
+                (Val::Int(-2), Val::Bool(true)),
+            ]),
+            Val::list(vec![ints(&[5, 6]), ints(&[]), ints(&EDGES)]),
+        ];
+        for v in &values {
+            assert_eq!(direct(v), via_tree(v), "{v:?}");
+        }
+        let f = Val::Func(Rc::new(crate::rt::val::FuncObj {
+            is_variant: false,
+            module: None,
+            name: "f".into(),
+            code: 0,
+        }));
+        assert!(!encode_val(
+            &Val::list(vec![Val::Int(1), f]),
+            &mut Vec::new()
+        ));
+    }
+
+    #[test]
+    fn homogeneous_lists_and_scalar_maps_decode_checked() {
+        // 0 Int, 1 List<Int>, 2 Str, 3 List<String>, 4 Map<String, Int>, 5 Bool,
+        // 6 Map<Int, Bool>, 7 Float, 8 List<Float>, 9 List<List<Int>>
+        let t = table(vec![
+            N::Int,
+            N::List(0),
+            N::Str,
+            N::List(2),
+            N::Map(2, 0),
+            N::Bool,
+            N::Map(0, 5),
+            N::Float,
+            N::List(7),
+            N::List(1),
+        ]);
+        let cases = [
+            (1, ints(&EDGES)),
+            (1, ints(&[])),
+            (
+                3,
+                Val::list(vec![Val::str("x"), Val::str(""), Val::str("zz")]),
+            ),
+            (3, Val::list(vec![])),
+            (
+                4,
+                map(vec![
+                    (Val::str("k"), Val::Int(-7)),
+                    (Val::str("a"), Val::Int(1 << 50)),
+                ]),
+            ),
+            (
+                6,
+                map(vec![
+                    (Val::Int(1), Val::Bool(true)),
+                    (Val::Int(-1), Val::Bool(false)),
+                ]),
+            ),
+            (8, Val::list(vec![Val::Float(0.25), Val::Float(f64::MAX)])),
+            (9, Val::list(vec![ints(&[1, 2]), ints(&[]), ints(&EDGES)])),
+        ];
+        for (ty, v) in cases {
+            let got = decode_typed(&direct(&v), &t, ty).expect("well typed");
+            assert_eq!(got, v, "type {ty}");
+            if let Val::List(l) = &got {
+                // Lists of Ints (empty ones too) arrive compact.
+                assert_eq!(l.is_ints(), ty == 1 || l.is_empty(), "{got:?}");
+            }
+        }
+        // Entries out of key order, and a repeated key (the later value wins), as the
+        // general loop reads them.
+        let mut unsorted = vec![codec::VERSION, 0, T_MAP, 3];
+        for (k, x) in [("b", 1u8), ("a", 2), ("b", 3)] {
+            unsorted.extend_from_slice(&[T_STR, 1, k.as_bytes()[0], T_INT, 2 * x]);
+        }
+        let want = map(vec![
+            (Val::str("a"), Val::Int(2)),
+            (Val::str("b"), Val::Int(3)),
+        ]);
+        for decode in [decode_typed, decode_typed_itemwise] {
+            assert_eq!(decode(&unsorted, &t, 4).expect("typed"), want);
+        }
+        // A wrong element anywhere is a type mismatch naming that element.
+        let wrong = [
+            (
+                1,
+                Val::list(vec![Val::Int(1), Val::Int(2), Val::str("3")]),
+                "element 2",
+            ),
+            (3, Val::list(vec![Val::str("a"), Val::Int(1)]), "element 1"),
+            (4, map(vec![(Val::str("k"), Val::str("v"))]), "expected Int"),
+            (
+                6,
+                map(vec![(Val::str("k"), Val::Bool(true))]),
+                "expected Int",
+            ),
+            (1, Val::list(vec![Val::Unit]), "element 0"),
+        ];
+        for (ty, v, says) in wrong {
+            match decode_typed(&direct(&v), &t, ty) {
+                Err(RecvError::Type(m)) => {
+                    let text = format!("{m}");
+                    assert!(text.contains(says), "{text}");
+                }
+                other => panic!("{v:?} as {ty}: {other:?}"),
+            }
+            let itemwise = decode_typed_itemwise(&direct(&v), &t, ty);
+            assert!(matches!(itemwise, Err(RecvError::Type(_))), "{itemwise:?}");
+        }
+        // Malformed bytes inside a compact list: an unknown tag, a cut varint, a cut frame.
+        let good = direct(&ints(&[1, 300, 5]));
+        let mut bad_tag = good.clone();
+        bad_tag[6] = 0x77;
+        let mut long_varint = good[..6].to_vec();
+        long_varint.push(T_INT);
+        long_varint.extend_from_slice(&[0xff; 11]);
+        for bytes in [bad_tag, long_varint, good[..good.len() - 1].to_vec()] {
+            for decode in [decode_typed, decode_typed_itemwise] {
+                assert!(
+                    matches!(decode(&bytes, &t, 1), Err(RecvError::Codec(_))),
+                    "{bytes:?}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn int_lists_round_trip_and_agree_with_the_general_decoder(
+            xs in proptest::collection::vec(any::<i64>(), 0..200),
+            small in proptest::collection::vec(-20000i64..20000, 0..200),
+        ) {
+            let t = table(vec![N::Int, N::List(0)]);
+            for xs in [xs, small] {
+                let v = ints(&xs);
+                let bytes = direct(&v);
+                prop_assert_eq!(&bytes, &via_tree(&v));
+                let got = decode_typed(&bytes, &t, 1).expect("well typed");
+                let Ok(Message::Value(w)) = codec::decode(&bytes) else { panic!("decodes") };
+                prop_assert_eq!(&got, &from_wire(w).expect("known"));
+                prop_assert_eq!(&got, &decode_typed_itemwise(&bytes, &t, 1).expect("typed"));
+                prop_assert_eq!(got, v);
             }
         }
     }

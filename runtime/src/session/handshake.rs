@@ -1,23 +1,32 @@
 //! The connection handshake: both ends state the program and their roles, and, with a
-//! shared secret configured, prove they hold it before any message is accepted.
+//! shared secret configured, prove they hold it before any message is accepted. With TLS it
+//! runs inside the TLS connection (whose certificates prove the roles); without, on the
+//! bare socket (loopback, or with `allow_plaintext`).
 //!
 //! ```text
-//! client -> server  HELLO  "CHOR" version flags fingerprint[32] nonce_c[32] len from len to
-//! server -> client  REPLY  "CHOR" version flags fingerprint[32] nonce_s[32] status [proof_s[32]]
-//! client -> server  PROOF  proof_c[32]
-//! server -> client  VERDICT status
+//! client -> server  HELLO    "CHOR" version flags fingerprint[32] len from len to [pake_c[33]]
+//! server -> client  REPLY    "CHOR" version flags fingerprint[32] status [pake_s[33]]
+//! client -> server  CONFIRM  confirm_c[32]                     (with a secret only)
+//! server -> client  VERDICT  status [confirm_s[32]]            (confirm_s with a secret)
 //! ```
-//! `flags` bit 0 says whether the side has a secret; both must agree. With a secret,
-//! `proof_x = HMAC-SHA256(secret, "chor-v1 server"|"chor-v1 client" ‖ fingerprint ‖ nonce_c ‖
-//! nonce_s ‖ from ‖ to)`: fresh nonces from both sides defeat replay, and the distinct
-//! prefixes stop a proof being reflected back in the other direction. The server checks the
-//! client's proof before it accepts, and the client checks the server's before it sends its
-//! own, so neither end trusts an unauthenticated byte. Without a secret the proofs are zero
-//! (and the deployment file has been checked to be loopback only).
+//! `flags` bit 0 says whether the side has a secret; both must agree. With a secret the two
+//! sides run SPAKE2 (a password-authenticated key exchange, RustCrypto's `spake2` on
+//! Ed25519): `pake_c` and `pake_s` are its messages, bound to the two role names, and each
+//! side derives a key `K` that matches only if both used the same secret. Then
+//! `confirm_x = HMAC-SHA256(K, "chor-v2 client"|"chor-v2 server" ‖ fingerprint ‖ pake_c ‖
+//! pake_s ‖ from ‖ to)`. The client confirms first and the server answers with its own
+//! confirmation only after checking the client's, so neither side reveals anything about the
+//! secret to a party that has not proved it: a SPAKE2 message is a random-looking group
+//! element, and a confirmation can be checked only by someone who knows the key of this
+//! exchange, which needs the secret *and* the other side's ephemeral scalar. One connection
+//! therefore tests one guess, online (the listener logs every failure), never a dictionary
+//! offline. (Version 1 sent the listener's HMAC proof first, which let one connection test
+//! guesses offline.) The SPAKE2 messages and the distinct side prefixes defeat replay and
+//! reflection.
 //!
 //! Every field has a fixed or one-byte-bounded size, and the whole handshake has one deadline
-//! (every read and write is given only the time left), so garbage, a silent peer or one that
-//! trickles a byte at a time costs one short-lived thread and nothing else.
+//! (every read and write is given only the time left, see [`Timed`]), so garbage, a silent
+//! peer or one that trickles a byte at a time costs one short-lived thread and nothing else.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -25,13 +34,16 @@ use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use spake2::{Ed25519Group, Identity as PakeId, Password, Spake2};
 
 use crate::config::Secret;
 use crate::session::Fingerprint;
 
 const MAGIC: &[u8; 4] = b"CHOR";
 /// Version of the handshake and framing protocol (independent of the codec's version).
-const PROTOCOL: u8 = 1;
+const PROTOCOL: u8 = 2;
+/// Length of a SPAKE2 message on Ed25519 (a side byte and a compressed point).
+const PAKE_LEN: usize = 33;
 const FLAG_SECRET: u8 = 1;
 
 /// Outcome codes the server sends in REPLY and VERDICT.
@@ -45,6 +57,7 @@ pub(crate) enum Status {
     SecretMismatch = 4,
     BadProof = 5,
     Duplicate = 6,
+    WrongCertificate = 7,
 }
 
 impl Status {
@@ -57,6 +70,7 @@ impl Status {
             4 => Status::SecretMismatch,
             5 => Status::BadProof,
             6 => Status::Duplicate,
+            7 => Status::WrongCertificate,
             _ => return None,
         })
     }
@@ -72,8 +86,13 @@ impl Status {
             Status::SecretMismatch => {
                 "one side has a shared secret configured and the other has not"
             }
-            Status::BadProof => "it does not hold the shared secret",
+            Status::BadProof => {
+                "the two sides hold different shared secrets (the key exchange did not confirm)"
+            }
             Status::Duplicate => "this role is already connected",
+            Status::WrongCertificate => {
+                "its TLS certificate is not the certificate of the role it claims to be"
+            }
         }
     }
 }
@@ -110,7 +129,16 @@ fn io_fail(what: &str) -> impl FnOnce(std::io::Error) -> HandshakeError + '_ {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
                 "no answer in time".to_string()
             }
-            _ => e.to_string(),
+            _ => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                // TLS 1.3 lets the client finish first: a listener that does not accept its
+                // certificate says so with an alert during the first exchange inside TLS.
+                Some(rustls::Error::AlertReceived(a)) => format!(
+                    "the peer ended the TLS connection with alert {a:?} (it does not accept \
+                     this role's certificate: another cluster's, or not this role's)"
+                ),
+                Some(t) => format!("TLS: {t}"),
+                None => e.to_string(),
+            },
         };
         HandshakeError::Failed(format!("handshake failed while {what}: {e}"))
     }
@@ -120,29 +148,25 @@ fn flags(secret: Option<&Secret>) -> u8 {
     if secret.is_some() { FLAG_SECRET } else { 0 }
 }
 
-fn nonce() -> Result<[u8; 32], HandshakeError> {
-    let mut n = [0u8; 32];
-    getrandom::fill(&mut n)
-        .map_err(|e| HandshakeError::Failed(format!("no randomness for the handshake: {e}")))?;
-    Ok(n)
-}
-
+/// The exchange's state on one side once both SPAKE2 messages are known.
 struct Transcript<'a> {
     fingerprint: &'a Fingerprint,
-    nonce_c: &'a [u8; 32],
-    nonce_s: &'a [u8; 32],
+    pake_c: &'a [u8],
+    pake_s: &'a [u8],
     from: &'a [u8],
     to: &'a [u8],
 }
 
+const SERVER: &[u8] = b"chor-v2 server";
+const CLIENT: &[u8] = b"chor-v2 client";
+
 impl Transcript<'_> {
-    fn mac(&self, secret: Option<&Secret>, side: &[u8]) -> Option<Hmac<Sha256>> {
-        let secret = secret?;
-        let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    fn mac(&self, key: &[u8], side: &[u8]) -> Option<Hmac<Sha256>> {
+        let mut m = Hmac::<Sha256>::new_from_slice(key).ok()?;
         m.update(side);
         m.update(&self.fingerprint.0);
-        m.update(self.nonce_c);
-        m.update(self.nonce_s);
+        m.update(self.pake_c);
+        m.update(self.pake_s);
         m.update(&[self.from.len() as u8]);
         m.update(self.from);
         m.update(&[self.to.len() as u8]);
@@ -150,50 +174,64 @@ impl Transcript<'_> {
         Some(m)
     }
 
-    fn proof(&self, secret: Option<&Secret>, side: &[u8]) -> [u8; 32] {
+    fn confirm(&self, key: &[u8], side: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
-        if let Some(m) = self.mac(secret, side) {
+        if let Some(m) = self.mac(key, side) {
             out.copy_from_slice(&m.finalize().into_bytes());
         }
         out
     }
 
-    /// Constant-time check of a received proof.
-    fn verify(&self, secret: Option<&Secret>, side: &[u8], proof: &[u8; 32]) -> bool {
-        match self.mac(secret, side) {
-            Some(m) => m.verify_slice(proof).is_ok(),
-            None => secret.is_none(),
-        }
+    /// Constant-time check of a received confirmation.
+    fn verify(&self, key: &[u8], side: &[u8], got: &[u8; 32]) -> bool {
+        self.mac(key, side)
+            .is_some_and(|m| m.verify_slice(got).is_ok())
     }
 }
 
-const SERVER: &[u8] = b"chor-v1 server";
-const CLIENT: &[u8] = b"chor-v1 client";
+fn pake_start(
+    secret: &Secret,
+    client: bool,
+    from: &[u8],
+    to: &[u8],
+) -> (Spake2<Ed25519Group>, Vec<u8>) {
+    let pw = Password::new(secret.as_bytes());
+    let (a, b) = (PakeId::new(from), PakeId::new(to));
+    if client {
+        Spake2::<Ed25519Group>::start_a(&pw, &a, &b)
+    } else {
+        Spake2::<Ed25519Group>::start_b(&pw, &a, &b)
+    }
+}
 
-/// Client side: `me` dials `peer`. On success the stream carries frames.
+/// Client side: `me` dials `peer` over `stream` (a [`Timed`] socket, or TLS over one). On
+/// success the stream carries frames.
 pub(crate) fn client(
-    stream: &mut TcpStream,
+    stream: &mut impl ReadWrite,
     me: &Identity<'_>,
     peer: &str,
-    deadline: Instant,
 ) -> Result<(), HandshakeError> {
-    let mut stream = Timed { stream, deadline };
-    let nonce_c = nonce()?;
+    let pake = me
+        .secret
+        .map(|s| pake_start(s, true, me.role.as_bytes(), peer.as_bytes()));
     let mut hello = Vec::with_capacity(80 + me.role.len() + peer.len());
     hello.extend_from_slice(MAGIC);
     hello.push(PROTOCOL);
     hello.push(flags(me.secret));
     hello.extend_from_slice(&me.fingerprint.0);
-    hello.extend_from_slice(&nonce_c);
     hello.push(me.role.len() as u8);
     hello.extend_from_slice(me.role.as_bytes());
     hello.push(peer.len() as u8);
     hello.extend_from_slice(peer.as_bytes());
+    if let Some((_, msg)) = &pake {
+        hello.extend_from_slice(msg);
+    }
     stream
         .write_all(&hello)
         .map_err(io_fail("sending the greeting"))?;
+    stream.flush().map_err(io_fail("sending the greeting"))?;
 
-    let mut head = [0u8; 4 + 1 + 1 + 32 + 32 + 1];
+    let mut head = [0u8; 4 + 1 + 1 + 32 + 1];
     stream
         .read_exact(&mut head)
         .map_err(io_fail("reading the reply"))?;
@@ -202,7 +240,7 @@ pub(crate) fn client(
             "the listener there is not a chor role of this protocol version".to_string(),
         ));
     }
-    match Status::from_byte(head[70]) {
+    match Status::from_byte(head[38]) {
         Some(Status::Ok) => {}
         Some(s) => return Err(HandshakeError::Refused(s)),
         None => {
@@ -217,51 +255,81 @@ pub(crate) fn client(
     if head[6..38] != me.fingerprint.0 {
         return Err(HandshakeError::Refused(Status::DifferentProgram));
     }
-    let mut nonce_s = [0u8; 32];
-    nonce_s.copy_from_slice(&head[38..70]);
-    let mut proof_s = [0u8; 32];
-    stream
-        .read_exact(&mut proof_s)
-        .map_err(io_fail("reading the peer's proof"))?;
-    let t = Transcript {
-        fingerprint: &me.fingerprint,
-        nonce_c: &nonce_c,
-        nonce_s: &nonce_s,
-        from: me.role.as_bytes(),
-        to: peer.as_bytes(),
-    };
-    if !t.verify(me.secret, SERVER, &proof_s) {
-        return Err(HandshakeError::Failed(
-            "the listener failed to prove it holds the shared secret".to_string(),
-        ));
+    let mut key_and_transcript = None;
+    if let Some((state, pake_c)) = pake {
+        let mut pake_s = [0u8; PAKE_LEN];
+        stream
+            .read_exact(&mut pake_s)
+            .map_err(io_fail("reading the key exchange"))?;
+        let key = state.finish(&pake_s).map_err(|_| {
+            HandshakeError::Failed("the listener sent a malformed key exchange".to_string())
+        })?;
+        let t = Transcript {
+            fingerprint: &me.fingerprint,
+            pake_c: &pake_c,
+            pake_s: &pake_s,
+            from: me.role.as_bytes(),
+            to: peer.as_bytes(),
+        };
+        stream
+            .write_all(&t.confirm(&key, CLIENT))
+            .map_err(io_fail("sending the key confirmation"))?;
+        stream
+            .flush()
+            .map_err(io_fail("sending the key confirmation"))?;
+        key_and_transcript = Some((key, pake_c, pake_s));
     }
-    stream
-        .write_all(&t.proof(me.secret, CLIENT))
-        .map_err(io_fail("sending the proof"))?;
     let mut verdict = [0u8; 1];
     stream
         .read_exact(&mut verdict)
         .map_err(io_fail("reading the verdict"))?;
     match Status::from_byte(verdict[0]) {
-        Some(Status::Ok) => Ok(()),
-        Some(s) => Err(HandshakeError::Refused(s)),
-        None => Err(HandshakeError::Failed(
-            "malformed handshake verdict".to_string(),
-        )),
+        Some(Status::Ok) => {}
+        Some(s) => return Err(HandshakeError::Refused(s)),
+        None => {
+            return Err(HandshakeError::Failed(
+                "malformed handshake verdict".to_string(),
+            ));
+        }
     }
+    if let Some((key, pake_c, pake_s)) = key_and_transcript {
+        let mut confirm_s = [0u8; 32];
+        stream
+            .read_exact(&mut confirm_s)
+            .map_err(io_fail("reading the listener's key confirmation"))?;
+        let t = Transcript {
+            fingerprint: &me.fingerprint,
+            pake_c: &pake_c,
+            pake_s: &pake_s,
+            from: me.role.as_bytes(),
+            to: peer.as_bytes(),
+        };
+        if !t.verify(&key, SERVER, &confirm_s) {
+            return Err(HandshakeError::Failed(
+                "the listener failed to prove it holds the shared secret".to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What the server side knows once the client has proved itself: its role, and with a
+/// secret the confirmation to send with the verdict.
+pub(crate) struct Accepted {
+    pub role: String,
+    confirm: Option<[u8; 32]>,
 }
 
 /// Server side: `me` accepted a connection; `expects` says which client roles may dial it.
-/// Returns the authenticated client's role; the caller then claims the role's slot and
-/// answers with [`send_verdict`] (so a slot is never held by a connection that failed).
+/// Returns the authenticated client; the caller then checks its certificate, claims the
+/// role's slot and answers with [`send_verdict`] (so a slot is never held by a connection
+/// that failed).
 pub(crate) fn server(
-    stream: &mut TcpStream,
+    stream: &mut impl ReadWrite,
     me: &Identity<'_>,
-    deadline: Instant,
     expects: impl Fn(&str) -> bool,
-) -> Result<String, HandshakeError> {
-    let mut stream = Timed { stream, deadline };
-    let mut head = [0u8; 4 + 1 + 1 + 32 + 32];
+) -> Result<Accepted, HandshakeError> {
+    let mut head = [0u8; 4 + 1 + 1 + 32];
     stream
         .read_exact(&mut head)
         .map_err(io_fail("reading the greeting"))?;
@@ -276,10 +344,14 @@ pub(crate) fn server(
             head[4]
         )));
     }
-    let from = read_name(&mut stream)?;
-    let to = read_name(&mut stream)?;
-    let mut nonce_c = [0u8; 32];
-    nonce_c.copy_from_slice(&head[38..70]);
+    let from = read_name(stream)?;
+    let to = read_name(stream)?;
+    let mut pake_c = [0u8; PAKE_LEN];
+    if head[5] & FLAG_SECRET != 0 {
+        stream
+            .read_exact(&mut pake_c)
+            .map_err(io_fail("reading the key exchange"))?;
+    }
     let status = if head[6..38] != me.fingerprint.0 {
         Status::DifferentProgram
     } else if head[5] != flags(me.secret) {
@@ -291,62 +363,94 @@ pub(crate) fn server(
     } else {
         Status::Ok
     };
-    let nonce_s = nonce()?;
-    let mut reply = Vec::with_capacity(4 + 2 + 32 + 32 + 1 + 32);
+    let mut reply = Vec::with_capacity(4 + 2 + 32 + 1 + PAKE_LEN);
     reply.extend_from_slice(MAGIC);
     reply.push(PROTOCOL);
     reply.push(flags(me.secret));
     reply.extend_from_slice(&me.fingerprint.0);
-    reply.extend_from_slice(&nonce_s);
     reply.push(status as u8);
     let from_name = String::from_utf8_lossy(&from).into_owned();
     if status != Status::Ok {
         // Tell an honest client why (it reports it); this reveals nothing about the secret.
         let _ = stream.write_all(&reply);
+        let _ = stream.flush();
         return Err(HandshakeError::Failed(format!(
             "connection claiming role {from_name}: {}",
             status.describe()
         )));
     }
-    let t = Transcript {
-        fingerprint: &me.fingerprint,
-        nonce_c: &nonce_c,
-        nonce_s: &nonce_s,
-        from: &from,
-        to: &to,
+    let Some(secret) = me.secret else {
+        stream
+            .write_all(&reply)
+            .map_err(io_fail("sending the reply"))?;
+        stream.flush().map_err(io_fail("sending the reply"))?;
+        return Ok(Accepted {
+            role: from_name,
+            confirm: None,
+        });
     };
-    reply.extend_from_slice(&t.proof(me.secret, SERVER));
+    let (state, pake_s) = pake_start(secret, false, &from, &to);
+    reply.extend_from_slice(&pake_s);
     stream
         .write_all(&reply)
         .map_err(io_fail("sending the reply"))?;
-    let mut proof_c = [0u8; 32];
-    stream.read_exact(&mut proof_c).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof && me.secret.is_some() {
-            // An honest client hangs up here when our proof fails its check.
+    stream.flush().map_err(io_fail("sending the reply"))?;
+    let mut confirm_c = [0u8; 32];
+    stream.read_exact(&mut confirm_c).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
             HandshakeError::Failed(format!(
                 "connection claiming role {from_name} closed before proving it holds the \
-                 shared secret (it may have a different secret)"
+                 shared secret"
             ))
         } else {
-            io_fail("reading the proof")(e)
+            io_fail("reading the key confirmation")(e)
         }
     })?;
-    if !t.verify(me.secret, CLIENT, &proof_c) {
-        let _ = send_verdict(stream.stream, Status::BadProof);
-        return Err(HandshakeError::Failed(format!(
+    let bad_proof = || {
+        HandshakeError::Failed(format!(
             "connection claiming role {from_name}: {}",
             Status::BadProof.describe()
-        )));
+        ))
+    };
+    let Ok(key) = state.finish(&pake_c) else {
+        let _ = send_verdict(stream, Status::BadProof, None);
+        return Err(bad_proof());
+    };
+    let t = Transcript {
+        fingerprint: &me.fingerprint,
+        pake_c: &pake_c,
+        pake_s: &pake_s,
+        from: &from,
+        to: &to,
+    };
+    if !t.verify(&key, CLIENT, &confirm_c) {
+        let _ = send_verdict(stream, Status::BadProof, None);
+        return Err(bad_proof());
     }
-    Ok(from_name)
+    Ok(Accepted {
+        role: from_name,
+        confirm: Some(t.confirm(&key, SERVER)),
+    })
 }
 
-/// The server's last word: whether the authenticated client is accepted.
-pub(crate) fn send_verdict(stream: &mut TcpStream, verdict: Status) -> std::io::Result<()> {
-    stream.write_all(&[verdict as u8])
+/// The server's last word: whether the authenticated client is accepted (with the server's
+/// key confirmation when accepted under a secret).
+pub(crate) fn send_verdict(
+    stream: &mut impl ReadWrite,
+    verdict: Status,
+    accepted: Option<&Accepted>,
+) -> std::io::Result<()> {
+    let mut out = vec![verdict as u8];
+    if verdict == Status::Ok
+        && let Some(c) = accepted.and_then(|a| a.confirm)
+    {
+        out.extend_from_slice(&c);
+    }
+    stream.write_all(&out)?;
+    stream.flush()
 }
 
-fn read_name(stream: &mut Timed<'_>) -> Result<Vec<u8>, HandshakeError> {
+fn read_name(stream: &mut impl ReadWrite) -> Result<Vec<u8>, HandshakeError> {
     let mut len = [0u8; 1];
     stream
         .read_exact(&mut len)
@@ -358,11 +462,15 @@ fn read_name(stream: &mut Timed<'_>) -> Result<Vec<u8>, HandshakeError> {
     Ok(name)
 }
 
-/// A stream during the handshake: every read and write gets only the time left until the
+/// `Read + Write`.
+pub(crate) trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// A socket during the handshake: every read and write gets only the time left until the
 /// handshake's deadline, so a peer that trickles bytes cannot stretch it.
-struct Timed<'a> {
-    stream: &'a mut TcpStream,
-    deadline: Instant,
+pub(crate) struct Timed<'a> {
+    pub stream: &'a TcpStream,
+    pub deadline: Instant,
 }
 
 impl Timed<'_> {
@@ -381,16 +489,18 @@ impl Timed<'_> {
 impl Read for Timed<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.arm()?;
-        self.stream.read(buf)
+        let mut s = self.stream;
+        s.read(buf)
     }
 }
 
 impl Write for Timed<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.arm()?;
-        self.stream.write(buf)
+        let mut s = self.stream;
+        s.write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.stream.flush()
+        Ok(())
     }
 }

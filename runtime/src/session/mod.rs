@@ -9,6 +9,7 @@
 mod handshake;
 mod local;
 mod tcp;
+mod tls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::types::{TyId, TypeMismatch, TypeTable};
 use crate::value::{Message, Value};
 
 pub use tcp::{FLUSH_AT, MAX_FRAME};
+pub use tls::role_dns_name;
 
 /// The hash of the checked program, computed by the compiler. Both ends of a connection must
 /// present the same fingerprint: roles of different programs (or versions) never talk.
@@ -57,11 +59,19 @@ pub(crate) enum LinkError {
     Timeout,
     BadFrame(String),
     TooLarge(usize, usize),
+    /// A TLS record failed its integrity check (here or at the peer).
+    Integrity(String),
 }
 
 impl LinkError {
     fn from_io(e: &std::io::Error) -> LinkError {
         use std::io::ErrorKind as K;
+        if e.kind() == K::InvalidData {
+            let text = e.to_string();
+            if let Some(detail) = text.strip_prefix(tls::INTEGRITY) {
+                return LinkError::Integrity(detail.trim_start_matches(": ").to_string());
+            }
+        }
         match e.kind() {
             K::WouldBlock | K::TimedOut => LinkError::Timeout,
             _ => LinkError::Closed(e.to_string()),
@@ -295,6 +305,24 @@ impl Session {
         r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
     }
 
+    /// Like [`Session::recv_encoded`], without checking that the frame is well formed: for
+    /// callers that decode it with a checking decoder anyway (the native typed receive), so
+    /// a large frame is read once, not twice.
+    pub fn recv_frame(&self, peer: &str, loc: u32, out: &mut Vec<u8>) -> Result<(), RtError> {
+        let p = self.peer(peer, Action::Recv, loc)?;
+        let r = match &p.link {
+            Link::Local(l) => l.recv(self.idle_timeout).map(|m| {
+                out.clear();
+                crate::codec::encode_into(&m, out);
+            }),
+            Link::Tcp(t) => {
+                self.flush_all()?;
+                t.recv_frame(out)
+            }
+        };
+        r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
+    }
+
     /// Waits for a value from `peer`; a selection label there is an error.
     pub fn recv_value(&self, peer: &str, loc: u32) -> Result<Value, RtError> {
         match self.recv(peer, loc)? {
@@ -485,6 +513,12 @@ impl Session {
                 action,
                 loc,
                 reason,
+            },
+            LinkError::Integrity(detail) => ErrorKind::Integrity {
+                peer,
+                action,
+                loc,
+                detail,
             },
             LinkError::TooLarge(n, max) => ErrorKind::Fault {
                 loc,

@@ -3,7 +3,9 @@
 //!
 //! **Establishing.** For each pair the role whose name sorts first dials and the other
 //! accepts, so every pair gets exactly one connection whatever order the roles start in.
-//! Dialling retries with exponential backoff until `connect_timeout_ms`; every accepted
+//! Dialling retries every 0.2 ms for the first 25 ms (roles started together find each
+//! other within a fraction of a millisecond), then with exponential backoff until
+//! `connect_timeout_ms`; every accepted
 //! connection runs its handshake on its own short-lived thread, so a port scanner, a peer
 //! with the wrong secret or a different program is refused and logged without holding up
 //! the real peer, which can still connect afterwards.
@@ -37,7 +39,8 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::handshake::{self, HandshakeError, Identity, Status};
+use super::handshake::{self, HandshakeError, Identity, Status, Timed};
+use super::tls::{self, Tls, TlsReader, TlsWriter};
 use super::{LinkError, lock};
 use crate::codec::{self, CodecError};
 use crate::config::{DeployConfig, Endpoint};
@@ -56,6 +59,17 @@ const FLUSH_TICK: Duration = Duration::from_millis(1);
 
 /// Ticks without any send after which the flusher parks until the next send.
 const IDLE_TICKS: u32 = 100;
+
+/// How long after set-up starts the peers are most likely starting too (`chor run` starts
+/// every role at once): during this phase a refused dial is retried after [`QUICK_RETRY`]
+/// and the listener is looked at as often, so the connection is made within a fraction of a
+/// millisecond of the peer's listener opening. Afterwards, dials back off exponentially (5 ms
+/// doubling to 200 ms) and the listener is looked at every 2 ms.
+const QUICK_PHASE: Duration = Duration::from_millis(25);
+
+/// The wait between attempts during [`QUICK_PHASE`]: a refused connection on loopback costs a
+/// few microseconds, so this is cheap.
+const QUICK_RETRY: Duration = Duration::from_micros(200);
 
 /// More handshakes in flight than this and the oldest is dropped for the newcomer.
 const MAX_PENDING_HANDSHAKES: usize = 128;
@@ -156,25 +170,33 @@ impl RefusalLog {
     }
 }
 
-/// Connects `me` with every role in `peers` (sorted, without `me`). Returns the streams in
-/// the order of `peers`.
+/// One authenticated connection: the socket, and the TLS state when TLS is on.
+pub(crate) struct Established {
+    stream: TcpStream,
+    tls: Option<rustls::Connection>,
+}
+
+/// Connects `me` with every role in `peers` (sorted, without `me`). Returns the connections
+/// in the order of `peers`.
 pub(crate) fn establish(
     me: &str,
     peers: &[String],
     cfg: &DeployConfig,
     fp: Fingerprint,
-) -> Result<Vec<TcpStream>, RtError> {
+) -> Result<Vec<Established>, RtError> {
     let cfg_err = |e| RtError::new(me, ErrorKind::Config(e));
     cfg.require_roles(peers).map_err(cfg_err)?;
+    let tls: Option<Arc<Tls>> = Tls::load(cfg, me).map_err(cfg_err)?.map(Arc::new);
     let timeout_ms = cfg.connect_timeout_ms;
-    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(timeout_ms);
 
     let to_dial: Vec<&String> = peers.iter().filter(|p| p.as_str() > me).collect();
     let to_accept: BTreeSet<String> = peers.iter().filter(|p| p.as_str() < me).cloned().collect();
 
     enum Event {
-        Dialled(String, Result<TcpStream, String>),
-        Accepted(String, TcpStream),
+        Dialled(String, Result<Established, String>),
+        Accepted(String, Established),
         Refused(String),
     }
     let (tx, rx) = mpsc::channel::<Event>();
@@ -210,6 +232,7 @@ pub(crate) fn establish(
         let me_owned = me.to_string();
         let secret = cfg.secret.clone();
         let peer_name = peer.clone();
+        let tls = tls.clone();
         thread::Builder::new()
             .name(format!("chor-dial-{peer}"))
             .spawn(move || {
@@ -218,7 +241,7 @@ pub(crate) fn establish(
                     role: &me_owned,
                     secret: secret.as_ref(),
                 };
-                let r = dial(&id, &peer, &endpoint, deadline, hs_timeout);
+                let r = dial(&id, tls.as_deref(), &peer, &endpoint, deadline, hs_timeout);
                 let _ = tx.send(Event::Dialled(peer, r));
             })
             .map_err(|e| {
@@ -241,7 +264,7 @@ pub(crate) fn establish(
     let pending = Arc::new(Mutex::new(Pending::default()));
     let refusal_log = RefusalLog::new(me);
 
-    let mut streams: std::collections::BTreeMap<String, TcpStream> = Default::default();
+    let mut streams: std::collections::BTreeMap<String, Established> = Default::default();
     let mut dial_errors: std::collections::BTreeMap<String, String> = Default::default();
     let mut refusals: Vec<String> = Vec::new();
     let mut dialling = to_dial.len();
@@ -267,6 +290,7 @@ pub(crate) fn establish(
                             me,
                             fp,
                             cfg,
+                            tls.clone(),
                             stream,
                             from,
                             Instant::now() + hs_timeout,
@@ -294,7 +318,11 @@ pub(crate) fn establish(
             break Err(());
         }
         let wait = if listener.is_some() {
-            Duration::from_millis(2)
+            if now < started + QUICK_PHASE {
+                QUICK_RETRY
+            } else {
+                Duration::from_millis(2)
+            }
         } else {
             give_up.saturating_duration_since(now)
         };
@@ -326,7 +354,7 @@ pub(crate) fn establish(
     lock(&refusal_log).sum_up();
 
     if result.is_ok() {
-        let out: Vec<TcpStream> = peers.iter().filter_map(|p| streams.remove(p)).collect();
+        let out: Vec<Established> = peers.iter().filter_map(|p| streams.remove(p)).collect();
         if out.len() == peers.len() {
             return Ok(out);
         }
@@ -377,11 +405,13 @@ pub(crate) fn establish(
 /// resolved again before every attempt, so one whose DNS entry appears late still works.
 fn dial(
     id: &Identity<'_>,
+    tls: Option<&Tls>,
     peer: &str,
     endpoint: &Endpoint,
     deadline: Instant,
     hs_timeout: Duration,
-) -> Result<TcpStream, String> {
+) -> Result<Established, String> {
+    let quick_until = Instant::now() + QUICK_PHASE;
     let mut backoff = Duration::from_millis(5);
     let mut last = "no attempt was made".to_string();
     loop {
@@ -396,7 +426,7 @@ fn dial(
             TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2)))
                 .map_err(|e| e.to_string())
         }) {
-            Ok(mut s) => {
+            Ok(s) => {
                 let hs_deadline = Instant::now()
                     + deadline
                         .saturating_duration_since(Instant::now())
@@ -404,9 +434,9 @@ fn dial(
                 match s
                     .set_nodelay(true)
                     .map_err(|e| HandshakeError::Failed(e.to_string()))
-                    .and_then(|()| handshake::client(&mut s, id, peer, hs_deadline))
+                    .and_then(|()| client_handshake(&s, tls, id, peer, hs_deadline))
                 {
-                    Ok(()) => return Ok(s),
+                    Ok(tls) => return Ok(Established { stream: s, tls }),
                     // The peer is there and said no (another program, another secret
                     // setting, another role): retrying cannot change that.
                     Err(e @ HandshakeError::Refused(_)) => return Err(e.to_string()),
@@ -416,10 +446,75 @@ fn dial(
             }
             Err(e) => last = e,
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let now = Instant::now();
+        let left = deadline.saturating_duration_since(now);
+        if now < quick_until {
+            thread::sleep(QUICK_RETRY.min(left));
+            continue;
+        }
         thread::sleep(backoff.min(left));
         backoff = (backoff * 2).min(Duration::from_millis(200));
     }
+}
+
+/// The dialling side's handshake: TLS first when configured (the listener proves it is
+/// `peer`), then the chor handshake inside it.
+fn client_handshake(
+    s: &TcpStream,
+    tls: Option<&Tls>,
+    id: &Identity<'_>,
+    peer: &str,
+    deadline: Instant,
+) -> Result<Option<rustls::Connection>, HandshakeError> {
+    let mut timed = Timed {
+        stream: s,
+        deadline,
+    };
+    let Some(tls) = tls else {
+        handshake::client(&mut timed, id, peer)?;
+        return Ok(None);
+    };
+    let mut conn = tls.client(peer).map_err(HandshakeError::Failed)?;
+    tls::complete(&mut conn, &mut timed)
+        .map_err(|e| HandshakeError::Failed(format!("TLS handshake failed: {e}")))?;
+    handshake::client(&mut rustls::Stream::new(&mut conn, &mut timed), id, peer)?;
+    Ok(Some(rustls::Connection::Client(conn)))
+}
+
+/// The accepting side's handshake; returns the authenticated role, the TLS state, and what
+/// the verdict needs.
+fn server_handshake(
+    s: &TcpStream,
+    tls: Option<&Tls>,
+    id: &Identity<'_>,
+    deadline: Instant,
+    expects: impl Fn(&str) -> bool,
+) -> Result<(handshake::Accepted, Option<rustls::ServerConnection>), String> {
+    let mut timed = Timed {
+        stream: s,
+        deadline,
+    };
+    let Some(tls) = tls else {
+        let a = handshake::server(&mut timed, id, expects).map_err(|e| e.to_string())?;
+        return Ok((a, None));
+    };
+    let mut conn = tls.server()?;
+    tls::complete(&mut conn, &mut timed).map_err(|e| format!("TLS handshake failed: {e}"))?;
+    let a = handshake::server(&mut rustls::Stream::new(&mut conn, &mut timed), id, expects)
+        .map_err(|e| e.to_string())?;
+    if !tls.peer_is(conn.peer_certificates(), &a.role) {
+        let _ = handshake::send_verdict(
+            &mut rustls::Stream::new(&mut conn, &mut timed),
+            Status::WrongCertificate,
+            None,
+        );
+        return Err(format!(
+            "connection claiming role {}: {}",
+            a.role,
+            Status::WrongCertificate.describe()
+        ));
+    }
+    Ok((a, Some(conn)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -427,14 +522,15 @@ fn spawn_accept(
     me: &str,
     fp: Fingerprint,
     cfg: &DeployConfig,
-    mut stream: TcpStream,
+    tls: Option<Arc<Tls>>,
+    stream: TcpStream,
     from: SocketAddr,
     deadline: Instant,
     waiting: Arc<Mutex<BTreeSet<String>>>,
     closed: Arc<AtomicBool>,
     pending: (Arc<Mutex<Pending>>, u64),
     refusal_log: Arc<Mutex<RefusalLog>>,
-    report: impl FnOnce(Result<(String, TcpStream), String>) + Send + 'static,
+    report: impl FnOnce(Result<(String, Established), String>) + Send + 'static,
 ) {
     let me = me.to_string();
     let secret = cfg.secret.clone();
@@ -450,25 +546,40 @@ fn spawn_accept(
             let outcome = (|| {
                 stream.set_nonblocking(false).map_err(|e| e.to_string())?;
                 stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                let role = handshake::server(&mut stream, &id, deadline, |r| expected.contains(r))
-                    .map_err(|e| e.to_string())?;
+                let (accepted, mut conn) =
+                    server_handshake(&stream, tls.as_deref(), &id, deadline, |r| {
+                        expected.contains(r)
+                    })?;
+                let role = accepted.role.clone();
+                let mut timed = Timed {
+                    stream: &stream,
+                    deadline,
+                };
+                let mut verdict = |status: Status| match &mut conn {
+                    Some(c) => handshake::send_verdict(
+                        &mut rustls::Stream::new(c, &mut timed),
+                        status,
+                        Some(&accepted),
+                    ),
+                    None => handshake::send_verdict(&mut timed, status, Some(&accepted)),
+                };
                 let claimed = !closed.load(Ordering::SeqCst) && lock(&waiting).remove(&role);
                 if !claimed {
-                    let _ = handshake::send_verdict(&mut stream, Status::Duplicate);
+                    let _ = verdict(Status::Duplicate);
                     return Err(format!(
                         "connection claiming role {role}: {}",
                         Status::Duplicate.describe()
                     ));
                 }
-                if let Err(e) = handshake::send_verdict(&mut stream, Status::Ok) {
+                if let Err(e) = verdict(Status::Ok) {
                     lock(&waiting).insert(role.clone());
                     return Err(format!("connection from role {role} failed: {e}"));
                 }
-                Ok(role)
+                Ok((role, conn.map(rustls::Connection::Server)))
             })();
             lock(&pending.0).done(pending.1);
             match outcome {
-                Ok(role) => report(Ok((role, stream))),
+                Ok((role, tls)) => report(Ok((role, Established { stream, tls }))),
                 Err(m) => {
                     lock(&refusal_log).refused(from, &m);
                     report(Err(m));
@@ -483,6 +594,36 @@ fn spawn_accept(
 // ---------------------------------------------------------------------------------------
 // Moving frames
 
+/// Where frames are read from: the socket, or TLS over it.
+enum WireRead {
+    Plain(TcpStream),
+    Tls(TlsReader),
+}
+
+impl Read for WireRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            WireRead::Plain(s) => s.read(buf),
+            WireRead::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+/// Where frames are written to.
+enum WireWrite {
+    Plain(TcpStream),
+    Tls(TlsWriter),
+}
+
+impl WireWrite {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            WireWrite::Plain(s) => s.write_all(buf),
+            WireWrite::Tls(t) => t.write_all(buf),
+        }
+    }
+}
+
 /// One established connection.
 pub(crate) struct TcpLink {
     reader: Mutex<FrameReader>,
@@ -492,15 +633,24 @@ pub(crate) struct TcpLink {
 
 impl TcpLink {
     pub(crate) fn new(
-        stream: TcpStream,
+        conn: Established,
         idle: Option<Duration>,
         max_frame: usize,
         ctl: Arc<FlushCtl>,
     ) -> io::Result<TcpLink> {
+        let stream = conn.stream;
         stream.set_read_timeout(idle)?;
         stream.set_write_timeout(idle)?;
-        let write_half = stream.try_clone()?;
-        let read_half = stream.try_clone()?;
+        let (read_half, write_half) = match conn.tls {
+            Some(c) => {
+                let (r, w) = tls::split(c, &stream)?;
+                (WireRead::Tls(r), WireWrite::Tls(w))
+            }
+            None => (
+                WireRead::Plain(stream.try_clone()?),
+                WireWrite::Plain(stream.try_clone()?),
+            ),
+        };
         Ok(TcpLink {
             reader: Mutex::new(FrameReader {
                 inner: BufReader::with_capacity(FLUSH_AT, read_half),
@@ -547,8 +697,29 @@ impl TcpLink {
         r.read_frame_into(out)
     }
 
+    /// The next frame, unchecked (see [`super::Session::recv_frame`]).
+    pub(crate) fn recv_frame(&self, out: &mut Vec<u8>) -> Result<(), LinkError> {
+        let mut r = lock(&self.reader);
+        if let Some(e) = &r.broken {
+            return Err(e.clone());
+        }
+        let res = r.read_frame_raw(out);
+        if let Err(e) = &res {
+            r.broken = Some(e.clone());
+        }
+        res
+    }
+
     /// Half-closes: the peer reads what was sent, then end of stream.
     pub(crate) fn shutdown_write(&self) {
+        {
+            let mut st = lock(&self.out.state);
+            if st.failed.is_none()
+                && let WireWrite::Tls(t) = &mut st.stream
+            {
+                let _ = t.close_notify();
+            }
+        }
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
@@ -594,7 +765,7 @@ pub(crate) struct Outbox {
 
 struct OutState {
     buf: Vec<u8>,
-    stream: TcpStream,
+    stream: WireWrite,
     /// Set by the first failed write; every later send reports it.
     failed: Option<LinkError>,
     /// Location of the last buffered send, to name it if writing it out fails later.
@@ -780,7 +951,7 @@ impl Flusher {
 }
 
 struct FrameReader {
-    inner: BufReader<TcpStream>,
+    inner: BufReader<WireRead>,
     scratch: Vec<u8>,
     /// Once a read fails the stream position is unknown; every later read reports this.
     broken: Option<LinkError>,

@@ -69,3 +69,81 @@ pub fn scratch_dir() -> PathBuf {
     std::fs::create_dir_all(&d).expect("create scratch dir");
     d
 }
+
+/// Writes a cluster CA (`ca.pem`, `ca.key`) and, for each role, `ROLE.pem` and `ROLE.key`
+/// signed by it and naming the role as `chor keys` does.
+pub fn write_cluster(dir: &std::path::Path, roles: &[&str]) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.distinguished_name
+        .push(DnType::CommonName, "test cluster CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).expect("write");
+    std::fs::write(dir.join("ca.key"), ca_key.serialize_pem()).expect("write");
+    let issuer = Issuer::new(ca, ca_key);
+    for role in roles {
+        write_role_cert(dir, role, role, &issuer);
+    }
+}
+
+/// Writes `FILE.pem`/`FILE.key`: a certificate for `role` signed by `issuer`.
+pub fn write_role_cert(
+    dir: &std::path::Path,
+    file: &str,
+    role: &str,
+    issuer: &rcgen::Issuer<'_, rcgen::KeyPair>,
+) {
+    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+    let key = KeyPair::generate().expect("key");
+    let name = chor_runtime::session::role_dns_name(role).expect("dns name");
+    let mut p = CertificateParams::new(vec![name]).expect("params");
+    p.distinguished_name.push(DnType::CommonName, role);
+    p.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let cert = p.signed_by(&key, issuer).expect("sign");
+    std::fs::write(dir.join(format!("{file}.pem")), cert.pem()).expect("write");
+    std::fs::write(dir.join(format!("{file}.key")), key.serialize_pem()).expect("write");
+}
+
+/// A loopback deployment with TLS for `roles`, using the files `write_cluster` wrote in
+/// `dir` (`pinned`: trust each role's certificate instead of the CA).
+pub fn tls_config(
+    roles: &[&str],
+    dir: &std::path::Path,
+    pinned: bool,
+    connect_ms: u64,
+) -> DeployConfig {
+    let mut text = String::from("[roles]\n");
+    for r in roles {
+        text.push_str(&format!(
+            "{r} = {{ address = \"{}\", cert = \"{r}.pem\", key = \"{r}.key\" }}\n",
+            free_addr()
+        ));
+    }
+    text.push_str("[security]\n");
+    text.push_str(if pinned {
+        "pinned = true\n"
+    } else {
+        "ca = \"ca.pem\"\n"
+    });
+    text.push_str(&format!("[runtime]\nconnect_timeout_ms = {connect_ms}\n"));
+    DeployConfig::from_str(&text, dir).expect("tls config parses")
+}
+
+/// Closes sessions all at once (with heartbeats on, a close waits for the peers to close).
+pub fn close_all(sessions: Vec<Session>) {
+    let closing: Vec<_> = sessions
+        .into_iter()
+        .map(|s| thread::spawn(move || s.close()))
+        .collect();
+    for c in closing {
+        c.join().expect("no panic").expect("close");
+    }
+}

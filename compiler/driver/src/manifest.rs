@@ -1,0 +1,367 @@
+//! Projects: the manifest `chor.toml` and `chor new`.
+//!
+//! A project is a directory with a `chor.toml`:
+//! ```toml
+//! [package]
+//! name = "shop"
+//! entry = "src/main.chor"   # optional; this is the default
+//! [deploy]                  # optional: what `chor build` writes into deploy.toml
+//! connect_timeout_ms = 10000
+//! idle_timeout_ms = 60000
+//! ```
+//! Inside it (or any directory below), `chor check`, `build`, `run` and `simulate` need no
+//! FILE: they use the entry of the nearest `chor.toml` above the working directory. Every
+//! mistake in the manifest is reported with the file, the line and the key.
+
+use std::path::{Path, PathBuf};
+
+/// The manifest's file name.
+pub const FILE: &str = "chor.toml";
+
+/// A loaded `chor.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// `package.name`.
+    pub name: String,
+    /// The entry file (`package.entry` resolved against the manifest's directory).
+    pub entry: PathBuf,
+    /// `[deploy]`: what `chor build` writes into `deploy.toml`'s `[runtime]`.
+    pub deploy: Deploy,
+}
+
+/// The `[deploy]` defaults of a project (milliseconds; None: chor's own default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deploy {
+    pub connect_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+}
+
+/// The nearest `chor.toml` in `start` or a directory above it.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|d| d.join(FILE))
+        .find(|p| p.is_file())
+}
+
+/// 1-based line of a byte offset.
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Whether `name` can name a package (and the directory `chor new` creates).
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Reads and checks the manifest at `path`.
+pub fn load(path: &Path) -> Result<Manifest, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text, path)
+}
+
+/// Checks a manifest's text; `path` is where it was read from (named in errors, and the base
+/// of the entry path).
+pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
+    use toml::de::{DeTable, DeValue};
+    let file = path.display().to_string();
+    let at = |offset: usize, what: String| format!("{file}:{}: {what}", line_at(text, offset));
+    let doc = DeTable::parse(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        at(offset, format!("invalid TOML: {}", e.message().trim()))
+    })?;
+    let mut name: Option<String> = None;
+    let mut entry: Option<(String, usize)> = None;
+    let mut package_at: Option<usize> = None;
+    let mut deploy = Deploy::default();
+    for (key, item) in doc.get_ref() {
+        let k = key.get_ref().as_ref();
+        let kat = key.span().start;
+        let DeValue::Table(table) = item.get_ref() else {
+            return Err(at(kat, format!("key `{k}`: expected a table (`[{k}]`)")));
+        };
+        match k {
+            "package" => {
+                package_at = Some(kat);
+                for (key, value) in table {
+                    let sub = key.get_ref().as_ref();
+                    let sat = key.span().start;
+                    let text_value = || match value.get_ref() {
+                        DeValue::String(s) => Ok(s.to_string()),
+                        _ => Err(at(sat, format!("key `package.{sub}`: expected a string"))),
+                    };
+                    match sub {
+                        "name" => {
+                            let n = text_value()?;
+                            if !valid_name(&n) {
+                                return Err(at(
+                                    sat,
+                                    format!(
+                                        "key `package.name`: `{n}` is not a package name (a \
+                                         letter, then letters, digits, `_` or `-`)"
+                                    ),
+                                ));
+                            }
+                            name = Some(n);
+                        }
+                        "entry" => entry = Some((text_value()?, sat)),
+                        "version" | "description" => {
+                            text_value()?;
+                        }
+                        other => {
+                            return Err(at(
+                                sat,
+                                format!(
+                                    "unknown key `package.{other}` (the keys of [package] are \
+                                     name, entry, version, description)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            "deploy" => {
+                for (key, value) in table {
+                    let sub = key.get_ref().as_ref();
+                    let sat = key.span().start;
+                    let ms = match value.get_ref() {
+                        DeValue::Integer(i) => u64::from_str_radix(i.as_str(), i.radix())
+                            .ok()
+                            .filter(|n| (1..=86_400_000).contains(n)),
+                        _ => None,
+                    };
+                    let Some(ms) = ms else {
+                        return Err(at(
+                            sat,
+                            format!(
+                                "key `deploy.{sub}`: expected a number of milliseconds from 1 \
+                                 to 86400000"
+                            ),
+                        ));
+                    };
+                    match sub {
+                        "connect_timeout_ms" => deploy.connect_timeout_ms = Some(ms),
+                        "idle_timeout_ms" => deploy.idle_timeout_ms = Some(ms),
+                        other => {
+                            return Err(at(
+                                sat,
+                                format!(
+                                    "unknown key `deploy.{other}` (the keys of [deploy] are \
+                                     connect_timeout_ms, idle_timeout_ms)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            "extern" => {
+                return Err(at(
+                    kat,
+                    "key `extern`: Rust externs are not supported by this version of chor"
+                        .to_string(),
+                ));
+            }
+            other => {
+                return Err(at(
+                    kat,
+                    format!(
+                        "unknown key `{other}` (the tables of a manifest are [package] and [deploy])"
+                    ),
+                ));
+            }
+        }
+    }
+    let Some(package_at) = package_at else {
+        return Err(format!(
+            "{file}: key `package` is missing (add a [package] table)"
+        ));
+    };
+    let Some(name) = name else {
+        return Err(at(package_at, "key `package.name` is missing".to_string()));
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let (entry_text, entry_at) = entry.unwrap_or_else(|| ("src/main.chor".into(), package_at));
+    let entry = dir.join(&entry_text);
+    if !entry.is_file() {
+        return Err(at(
+            entry_at,
+            format!(
+                "key `package.entry`: the entry file `{entry_text}` does not exist (looked for {})",
+                entry.display()
+            ),
+        ));
+    }
+    Ok(Manifest {
+        path: path.to_path_buf(),
+        name,
+        entry,
+        deploy,
+    })
+}
+
+/// The manifest of the project a source file belongs to: the nearest `chor.toml` in the
+/// file's directory or above it, if there is one.
+pub fn around(file: &Path) -> Result<Option<Manifest>, String> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    match find(&dir) {
+        Some(p) => load(&p).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The entry file of the project around the working directory, for a command given no FILE.
+pub fn entry_here() -> Result<PathBuf, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let Some(path) = find(&cwd) else {
+        return Err(format!(
+            "no FILE given, and no {FILE} in this directory or above it (give a .chor file, or \
+             create a project with `chor new NAME`)"
+        ));
+    };
+    // Name the manifest relative to the working directory, as the user would type it.
+    let shown = path
+        .strip_prefix(&cwd)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.clone());
+    let m = load(&shown)?;
+    Ok(m.entry)
+}
+
+const MAIN: &str = "// main.chor — the entry of this project: `chor run` runs every role of `main`.
+
+choreography main(Client, Server) {
+    let Client.request = \"hello\";
+    Client.request -> Server.request;
+    Server.print(\"got \" ++ request);
+    let Server.reply = string::to_upper(request);
+    Server.reply -> Client.reply;
+    Client.print(\"reply \" ++ reply);
+}
+";
+
+/// `chor new NAME`: a project in the new directory NAME (its last component is the package
+/// name). Returns the files written.
+pub fn new_project(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !valid_name(&name) {
+        return Err(format!(
+            "`{name}` is not a package name: a letter, then letters, digits, `_` or `-`"
+        ));
+    }
+    if dir.exists() {
+        return Err(format!("{} already exists", dir.display()));
+    }
+    let files: [(PathBuf, String); 4] = [
+        (
+            dir.join(FILE),
+            format!("[package]\nname = \"{name}\"\nentry = \"src/main.chor\"\n"),
+        ),
+        (dir.join("src").join("main.chor"), MAIN.to_string()),
+        (
+            dir.join("README.md"),
+            format!(
+                "# {name}\n\nA choreographic program: `src/main.chor` is the whole protocol, \
+                 one program for every role.\n\n```\nchor check       # type-check; proves \
+                 the roles cannot deadlock\nchor simulate    # run it in the reference \
+                 interpreter\nchor run         # one process per role, on loopback\nchor \
+                 build -o build   # one executable per role, and build/deploy.toml\n```\n"
+            ),
+        ),
+        (dir.join(".gitignore"), "/build/\n".to_string()),
+    ];
+    let mut written = Vec::new();
+    for (path, text) in files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(toml: &str) -> (PathBuf, Result<Manifest, String>) {
+        let dir = std::env::temp_dir().join(format!(
+            "chor-manifest-{}-{}",
+            std::process::id(),
+            toml.len()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).expect("dir");
+        std::fs::write(dir.join("src/main.chor"), MAIN).expect("write");
+        let path = dir.join(FILE);
+        std::fs::write(&path, toml).expect("write");
+        let r = load(&path);
+        (dir, r)
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let cases = [
+            (
+                "[package]\nname = \"a\"\nentry = 3\n",
+                ":3: key `package.entry`: expected a string",
+            ),
+            (
+                "[package]\nname = \"a\"\nfoo = \"x\"\n",
+                ":3: unknown key `package.foo`",
+            ),
+            ("\n[package]\n", ":2: key `package.name` is missing"),
+            (
+                "[package]\nname = \"a\"\n[deps]\n",
+                ":3: unknown key `deps`",
+            ),
+            (
+                "[package]\nname = \"a\"\nentry = \"src/x.chor\"\n",
+                ":3: key `package.entry`: the entry file `src/x.chor` does not exist",
+            ),
+            (
+                "[package]\nname = \"9a\"\n",
+                ":2: key `package.name`: `9a` is not a package name",
+            ),
+            ("[package]\nname = \"a\n", ":2: invalid TOML"),
+            ("package = 1\n", ":1: key `package`: expected a table"),
+            (
+                "[package]\nname = \"a\"\n[deploy]\nidle_timeout_ms = 0\n",
+                ":4: key `deploy.idle_timeout_ms`: expected a number",
+            ),
+            (
+                "[package]\nname = \"a\"\n[deploy]\nretries = 3\n",
+                ":4: unknown key `deploy.retries`",
+            ),
+            ("", ": key `package` is missing"),
+        ];
+        for (toml, want) in cases {
+            let (dir, r) = project(toml);
+            let e = r.expect_err(toml);
+            assert!(e.starts_with(&dir.join(FILE).display().to_string()), "{e}");
+            assert!(e.contains(want), "{toml:?}: {e}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        let (dir, r) = project("[package]\nname = \"shop\"\n[deploy]\nidle_timeout_ms = 5000\n");
+        let m = r.expect("a good manifest");
+        assert_eq!(m.deploy.idle_timeout_ms, Some(5000));
+        assert_eq!(m.deploy.connect_timeout_ms, None);
+        assert_eq!(m.name, "shop");
+        assert_eq!(m.entry, dir.join("src/main.chor"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

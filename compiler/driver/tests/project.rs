@@ -1,0 +1,175 @@
+//! Projects: `chor new NAME` writes a project that `chor check`, `simulate`, `run` and `build`
+//! use without a FILE, from the project's directory or below; manifest mistakes name the file,
+//! the line and the key.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn chor_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chor"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("chor runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chor-project-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_new_project_runs_without_a_file_argument() {
+    let dir = temp_dir("new");
+    let out = chor_in(&dir, &["new", "shop"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shop = dir.join("shop");
+    for f in ["chor.toml", "src/main.chor", "README.md", ".gitignore"] {
+        assert!(shop.join(f).is_file(), "{f} written");
+    }
+    let toml = std::fs::read_to_string(shop.join("chor.toml")).expect("read");
+    assert!(toml.contains("[package]\nname = \"shop\"\nentry = \"src/main.chor\""));
+    let want = "[Server] got hello\n[Client] reply HELLO\n";
+    // From the project's directory and from below it.
+    for here in [shop.clone(), shop.join("src")] {
+        let out = chor_in(&here, &["check"]);
+        assert!(out.status.success(), "check: {}", text(&out.stderr));
+        for args in [
+            &["simulate"][..],
+            &["run", "--backend", "interp"][..],
+            &["run"][..],
+        ] {
+            let out = chor_in(&here, args);
+            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+            let mut got: Vec<&str> = std::str::from_utf8(&out.stdout)
+                .expect("utf-8")
+                .lines()
+                .collect();
+            let mut exp: Vec<&str> = want.lines().collect();
+            got.sort();
+            exp.sort();
+            assert_eq!(got, exp, "{args:?} in {}", here.display());
+        }
+    }
+    let out = chor_in(&shop, &["build", "-o", "build"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(shop.join("build/Client").is_file() && shop.join("build/deploy.toml").is_file());
+    // The formatter keeps the new program as it is.
+    let out = chor_in(&shop, &["fmt", "--check", "src/main.chor"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    // A second `chor new` of the same name, or a bad name, changes nothing.
+    let out = chor_in(&dir, &["new", "shop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("shop already exists"));
+    let out = chor_in(&dir, &["new", "2shop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`2shop` is not a package name"));
+    assert!(!dir.join("2shop").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn outside_a_project_a_file_is_needed() {
+    let dir = temp_dir("outside");
+    for args in [
+        &["check"][..],
+        &["simulate"][..],
+        &["run"][..],
+        &["build"][..],
+    ] {
+        let out = chor_in(&dir, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("no FILE given, and no chor.toml in this directory"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn manifest_errors_name_file_line_and_key() {
+    let dir = temp_dir("bad");
+    assert!(chor_in(&dir, &["new", "p"]).status.success());
+    let p = dir.join("p");
+    let cases = [
+        (
+            "[package]\nname = \"p\"\nentry = 5\n",
+            "chor.toml:3: key `package.entry`: expected a string",
+        ),
+        (
+            "[package]\nname = \"p\"\n\n[extern]\ncrate = \"native\"\n",
+            "chor.toml:4: key `extern`: Rust externs are not supported",
+        ),
+        (
+            "[package]\nnom = \"p\"\n",
+            "chor.toml:2: unknown key `package.nom`",
+        ),
+        (
+            "[package]\nname = \"p\"\nentry = \"src/other.chor\"\n",
+            "chor.toml:3: key `package.entry`: the entry file `src/other.chor` does not exist",
+        ),
+        ("[package\n", "chor.toml:1: invalid TOML"),
+    ];
+    for (toml, want) in cases {
+        std::fs::write(p.join("chor.toml"), toml).expect("write");
+        for args in [&["check"][..], &["simulate"][..]] {
+            let out = chor_in(&p, args);
+            assert_eq!(out.status.code(), Some(2), "{toml:?}");
+            assert!(
+                text(&out.stderr).contains(want),
+                "{toml:?}: {}",
+                text(&out.stderr)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `[deploy]` in chor.toml sets what `chor build` writes into deploy.toml, with the FILE given
+/// or not; `chor run` runs with it.
+#[test]
+fn deploy_defaults_reach_deploy_toml() {
+    let dir = temp_dir("deploy");
+    assert!(chor_in(&dir, &["new", "p"]).status.success());
+    let p = dir.join("p");
+    std::fs::write(
+        p.join("chor.toml"),
+        "[package]\nname = \"p\"\n\n[deploy]\nconnect_timeout_ms = 7000\nidle_timeout_ms = 4321\n",
+    )
+    .expect("write");
+    for (args, out) in [
+        (&["build", "-o", "b1"][..], "b1"),
+        (&["build", "-o", "b2", "src/main.chor"][..], "b2"),
+    ] {
+        let o = chor_in(&p, args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let deploy = std::fs::read_to_string(p.join(out).join("deploy.toml")).expect("deploy.toml");
+        assert!(deploy.contains("connect_timeout_ms = 7000\n"), "{deploy}");
+        assert!(deploy.contains("idle_timeout_ms = 4321\n"), "{deploy}");
+    }
+    let o = chor_in(&p, &["run"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::write(
+        p.join("chor.toml"),
+        "[package]\nname = \"p\"\n[deploy]\nidle_timeout_ms = -1\n",
+    )
+    .expect("write");
+    let o = chor_in(&p, &["build", "src/main.chor"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains(
+            "chor.toml:4: key `deploy.idle_timeout_ms`: expected a number of milliseconds"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
