@@ -742,7 +742,9 @@ impl<'p> Stepper<'p> {
                 enter(frame, body);
             }
             LKind::Match { scrutinee, arms } => {
-                let v = ev.eval(&mut frame.env, scrutinee, frame.ir).map_err(ev_err)?;
+                let v = ev
+                    .eval(&mut frame.env, scrutinee, frame.ir)
+                    .map_err(ev_err)?;
                 advance(frame);
                 let mark = frame.env.mark();
                 let mut chosen = None;
