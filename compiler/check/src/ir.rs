@@ -152,6 +152,13 @@ static NO_ITEM: std::sync::LazyLock<ItemIr> = std::sync::LazyLock::new(ItemIr::d
 impl Ir {
     /// The table of an item (empty for an item that was not checked).
     pub fn item(&self, r: ItemRef) -> &ItemIr {
+        // A program with no tables at all was never resolved: its consumer took it from
+        // `program` where it needed `resolved`, and would run or project nothing. Tests
+        // (debug builds) stop at the mistake instead of comparing empty outputs.
+        debug_assert!(
+            !self.items.is_empty(),
+            "an unresolved program reached a consumer of the IR; use the `resolved` query"
+        );
         self.items.get(&r).map_or(&NO_ITEM, |i| i)
     }
 }

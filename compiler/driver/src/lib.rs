@@ -558,8 +558,10 @@ pub fn cmd_simulate_in(path: &Path, trace: bool, color: bool, world: &World) -> 
         Err(code) => return code,
     };
     let tracer = |e: &TraceEvent| {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{e}");
+        if !matches!(e, TraceEvent::Round { .. }) {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{e}");
+        }
     };
     let result = chor_interp::with_big_stack(|| {
         let sim = Simulator::new(&prog, &io, if trace { Some(&tracer) } else { None });
@@ -879,6 +881,14 @@ pub fn trace_to_run(e: &TraceEvent) -> (chor_teach::RunEvent, Option<chor_diagno
             },
             Some(*span),
         ),
+        TraceEvent::Round { chor, round, roles } => (
+            chor_teach::RunEvent::Round {
+                chor: chor.clone(),
+                round: *round,
+                roles: roles.clone(),
+            },
+            None,
+        ),
     }
 }
 
@@ -915,7 +925,7 @@ pub fn cmd_simulate_diagram_in(
         events: &events,
     };
     let tracer = |e: &TraceEvent| {
-        if trace {
+        if trace && !matches!(e, TraceEvent::Round { .. }) {
             let mut o = std::io::stdout().lock();
             let _ = writeln!(o, "{e}");
         }

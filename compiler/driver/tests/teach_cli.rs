@@ -198,6 +198,14 @@ fn simulate_trace_diagram_draws_the_messages_that_flowed() {
         );
         assert!(comms > 0 && prints > 0, "{name}");
     }
+    // The rounds of a recursive procedure are marked: ping_pong's main starts round 1 and
+    // each of the five recursive calls starts the next, with no mark for round 1.
+    let svg = std::fs::read_to_string(dir.join("ping_pong.svg")).expect("written");
+    let rounds: Vec<usize> = (1..=8)
+        .filter(|r| svg.contains(&format!("PingPong: round {r}<")))
+        .collect();
+    assert_eq!(rounds, vec![2, 3, 4, 5, 6], "{svg}");
+    assert_eq!(svg.matches("<g class=\"ref\">").count(), 5, "{svg}");
     // The bookseller run: the values and the receiving variables.
     let svg = std::fs::read_to_string(dir.join("bookseller.svg")).expect("written");
     assert!(

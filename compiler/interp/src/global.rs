@@ -64,6 +64,13 @@ pub enum TraceEvent {
         label: String,
         span: Span,
     },
+    /// A recursive choreography began its round `round` (2 for its first recursive call) at
+    /// `roles`: diagrams divide a run into rounds. `--trace` does not print it.
+    Round {
+        chor: String,
+        round: usize,
+        roles: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for TraceEvent {
@@ -75,6 +82,7 @@ impl std::fmt::Display for TraceEvent {
             TraceEvent::Select {
                 from, to, label, ..
             } => write!(f, "{from} -> {to}[{label}]"),
+            TraceEvent::Round { chor, round, .. } => write!(f, "round {round} of {chor}"),
         }
     }
 }
@@ -86,12 +94,22 @@ struct Frame {
     envs: Vec<Env>,
     /// What the checker resolved in the running choreography.
     ir: Arc<chor_check::ItemIr>,
+    /// The running choreography, and which round of it this is (1 unless it called itself).
+    chor: String,
+    round: usize,
 }
 
 impl Frame {
-    fn new(chor: &ChorDef, actual: Vec<Arc<str>>, ir: Arc<chor_check::ItemIr>) -> Frame {
+    fn new(
+        chor: &ChorDef,
+        actual: Vec<Arc<str>>,
+        ir: Arc<chor_check::ItemIr>,
+        round: usize,
+    ) -> Frame {
         Frame {
             ir,
+            chor: chor.name.name.clone(),
+            round,
             index: chor
                 .roles
                 .iter()
@@ -158,7 +176,7 @@ impl<'p> Simulator<'p> {
             .iter()
             .map(|r| Arc::from(r.name.as_str()))
             .collect();
-        let r = self.run_chor(entry, actual, Vec::new());
+        let r = self.run_chor(entry, actual, Vec::new(), 1);
         if let Some(e) = self.first_fault.borrow_mut().take() {
             return Err(e);
         }
@@ -241,11 +259,20 @@ impl<'p> Simulator<'p> {
         name: &str,
         actual: Vec<Arc<str>>,
         args: Vec<(usize, String, Value)>,
+        round: usize,
     ) -> Result<Option<Value>, Ctrl> {
         let mut name = name.to_owned();
         let mut actual = actual;
         let mut args = args;
+        let mut round = round;
         loop {
+            if round > 1 {
+                self.emit(TraceEvent::Round {
+                    chor: name.clone(),
+                    round,
+                    roles: actual.iter().map(|r| r.to_string()).collect(),
+                });
+            }
             let Some(chor) = self.prog.chor(&name) else {
                 return crate::eval::fault(
                     format!("unknown choreography `{name}`"),
@@ -256,6 +283,10 @@ impl<'p> Simulator<'p> {
             if crate::stack::exhausted() {
                 return crate::eval::fault(crate::stack::OVERFLOW, entry.unwrap_or_default());
             }
+            debug_assert!(
+                !self.prog.ir.items.is_empty(),
+                "the simulator needs a resolved program (the `resolved` query)"
+            );
             let ir = self
                 .prog
                 .chors
@@ -263,7 +294,7 @@ impl<'p> Simulator<'p> {
                 .and_then(|r| self.prog.ir.items.get(r))
                 .cloned()
                 .unwrap_or_default();
-            let mut frame = Frame::new(chor, actual, ir);
+            let mut frame = Frame::new(chor, actual, ir, round);
             for (i, n, v) in args {
                 frame.envs[i].bind(&n, v);
             }
@@ -274,6 +305,7 @@ impl<'p> Simulator<'p> {
                 Flow::Normal => return Ok(None),
                 Flow::Return(v) => return Ok(Some(v)),
                 Flow::Tail(n, a, v) => {
+                    round = if n == name { round + 1 } else { 1 };
                     name = n;
                     actual = a;
                     args = v;
@@ -462,7 +494,12 @@ impl<'p> Simulator<'p> {
                     if last && bind.is_none() {
                         return Ok(Flow::Tail(callee.name.name.clone(), actual, args));
                     }
-                    let result = self.run_chor(&callee.name.name, actual, args)?;
+                    let round = if callee.name.name == frame.chor {
+                        frame.round + 1
+                    } else {
+                        1
+                    };
+                    let result = self.run_chor(&callee.name.name, actual, args, round)?;
                     if let Some((role, pat, _)) = bind {
                         let i = frame.idx(role)?;
                         if self.is_stopped(frame, i) {

@@ -172,7 +172,7 @@ pub fn analyze(a: &mut dyn Analysis, path: &Path, source: &str, chor: Option<&st
     }
     let root = a.set_text(path, source.to_owned());
     let diags = a.diagnostics(root);
-    let prog = a.program(root);
+    let prog = a.resolved(root);
     let lines = Lines::new(a, root);
     let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
     let roles: Vec<String> = prog
@@ -292,7 +292,7 @@ pub fn prepare(a: &mut dyn Analysis, path: &Path, source: &str) -> Result<Runnab
             if n == 1 { "it" } else { "them" }
         )}));
     }
-    let prog = a.program(root);
+    let prog = a.resolved(root);
     if prog.chor("main").is_none() {
         return Err(json!({"error": "the program has no `choreography main(...)` to run"}));
     }
