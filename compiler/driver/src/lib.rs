@@ -35,16 +35,24 @@ pub struct Session {
     pub db: Database,
     pub root: SourceFile,
     pub color: bool,
+    /// The `[extern] crate` of the project the file belongs to, if any.
+    pub extern_crate: Option<PathBuf>,
 }
 
 impl Session {
     pub fn open(path: &Path) -> Result<Session, String> {
         let db = Database::default();
         let root = db.load_file(path)?;
+        // A broken manifest is reported by the commands that read its settings.
+        let extern_crate = manifest::around(path)
+            .ok()
+            .flatten()
+            .and_then(|m| m.extern_crate);
         Ok(Session {
             db,
             root,
             color: false,
+            extern_crate,
         })
     }
 
@@ -56,7 +64,17 @@ impl Session {
     }
 
     pub fn diagnostics(&self) -> std::sync::Arc<Vec<Diagnostic>> {
-        db::check_query(&self.db, self.root)
+        let diags = db::check_query(&self.db, self.root);
+        if self.extern_crate.is_some() {
+            return diags;
+        }
+        let orphans = chor_check::externs::without_crate(&self.program());
+        if orphans.is_empty() {
+            return diags;
+        }
+        let mut all = (*diags).clone();
+        all.extend(orphans);
+        std::sync::Arc::new(all)
     }
 
     pub fn program(&self) -> std::sync::Arc<Program> {
