@@ -51,10 +51,10 @@ impl Checker<'_> {
             Ty::Param(_) | Ty::Var(_) => Some("a generic type has no single Rust type"),
             Ty::Error => None,
             Ty::Con(c, args) => {
-                if let TyCon::Adt(id) = c {
-                    if self.env.adt_fn.get(id as usize).copied().unwrap_or(false) {
-                        return Some("this type holds a function, which cannot cross to Rust");
-                    }
+                if let TyCon::Adt(id) = c
+                    && self.env.adt_fn.get(id as usize).copied().unwrap_or(false)
+                {
+                    return Some("this type holds a function, which cannot cross to Rust");
                 }
                 args.iter().find_map(|a| self.cannot_cross(a, depth + 1))
             }
