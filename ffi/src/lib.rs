@@ -342,15 +342,44 @@ pub fn call(
         Value::Tuple(xs) => xs,
         v => return Err(format!("expected the argument tuple, got {}", v.kind())),
     };
+    quiet_panics();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(args))) {
         Ok(Ok(v)) => Ok(encode(&v)),
         Ok(Err(e)) => Err(e),
-        Err(payload) => Err(match payload.downcast::<String>() {
-            Ok(s) => format!("panicked: {s}"),
-            Err(p) => match p.downcast::<&'static str>() {
-                Ok(s) => format!("panicked: {s}"),
-                Err(_) => "panicked".to_string(),
-            },
-        }),
+        Err(payload) => {
+            let text = match payload.downcast::<String>() {
+                Ok(s) => *s,
+                Err(p) => match p.downcast::<&'static str>() {
+                    Ok(s) => (*s).to_string(),
+                    Err(_) => "(no message)".to_string(),
+                },
+            };
+            let at = PANIC_AT.with(|a| a.take());
+            Err(match at {
+                Some(at) => format!("panicked at {at}: {text}"),
+                None => format!("panicked: {text}"),
+            })
+        }
     }
+}
+
+thread_local! {
+    /// Where the last panic of this thread happened (set by the hook of `quiet_panics`).
+    static PANIC_AT: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+}
+
+/// Replaces the default panic message on stderr by a note of the location, which `call`
+/// reports in its error instead: chor prints one line naming the extern and the chor line.
+/// The glue is a library of its own (with its own copy of std), so the hook only concerns the
+/// extern crate's panics.
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
+            PANIC_AT.with(|a| a.set(at));
+        }));
+    });
 }

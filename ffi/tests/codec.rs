@@ -96,7 +96,8 @@ fn call_catches_panics_and_reports_bad_arguments() {
     assert_eq!(decode(&out), Ok(Value::Int(5)));
     let big = encode(&Value::Tuple(vec![Value::Int(i64::MAX), Value::Int(1)]));
     let e = call(&big, add).expect_err("overflow panics");
-    assert!(e.starts_with("panicked: no overflow"), "{e}");
+    assert!(e.starts_with("panicked at ffi/tests/codec.rs:"), "{e}");
+    assert!(e.ends_with(": no overflow"), "{e}");
     let wrong = encode(&Value::Tuple(vec![Value::Str("2".into()), Value::Int(1)]));
     assert_eq!(
         call(&wrong, add),

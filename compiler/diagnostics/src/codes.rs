@@ -259,6 +259,18 @@ pub const CODES: &[Code] = &[
         title: "an `extern fn` in a program that is not a project with an `[extern] crate`",
     },
     Code {
+        code: "E0602",
+        title: "the project's extern crate does not build (cargo's first error)",
+    },
+    Code {
+        code: "E0603",
+        title: "an `extern fn` that the extern crate does not define",
+    },
+    Code {
+        code: "E0604",
+        title: "an `extern fn` whose Rust function has other parameter or result types",
+    },
+    Code {
         code: "E0900",
         title: "a role stopped at run time (a fault), reported against the source line",
     },
