@@ -337,3 +337,45 @@ pub fn build(
     }
     Err(diags)
 }
+
+/// The glue library's name next to interpreter role executables.
+pub const LIB_NAME: &str = "chor-extern.lib";
+
+/// Builds the extern crate for `chor build`/`run` (None when the program has no extern). The
+/// native back end does not call externs yet, which is said before anything is built.
+pub fn for_build(
+    s: &crate::Session,
+    prog: &Program,
+    backend: crate::host::Backend,
+) -> Result<Option<PathBuf>, String> {
+    let externs = chor_check::externs::extern_fns(prog);
+    let Some(first) = externs.first() else {
+        return Ok(None);
+    };
+    if backend == crate::host::Backend::Native {
+        return Err(format!(
+            "the native back end does not call extern functions yet (`{}` is one): build or \
+             run with `--backend interp`",
+            first.name.name
+        ));
+    }
+    let (Some(krate), Some(project)) = (&s.extern_crate, &s.project_dir) else {
+        return Err(s.render(&chor_check::externs::without_crate(prog)));
+    };
+    build(prog, project, krate).map_err(|d| {
+        let text = s.render(&d);
+        format!("the extern crate did not build\n{}", text.trim_end())
+    })
+}
+
+/// In an interpreter role executable: loads the glue library beside it when the program
+/// declares externs.
+pub fn load_beside_exe(prog: &Program) -> Result<(), String> {
+    if chor_check::externs::extern_fns(prog).is_empty() {
+        return Ok(());
+    }
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let lib = exe.with_file_name(LIB_NAME);
+    chor_interp::externs::load(&lib)
+}

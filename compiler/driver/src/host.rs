@@ -287,6 +287,10 @@ pub fn role_main(p: Payload) -> i32 {
         );
         return 1;
     };
+    if let Err(e) = crate::externs::load_beside_exe(&prog) {
+        eprintln!("error: role {}: {e}", p.role);
+        return 1;
+    }
     let locals = match chor_project::project_program(&prog, "main") {
         Ok(l) => l,
         Err(_) => {
@@ -522,11 +526,18 @@ pub fn build_with(
     backend: Backend,
     deploy: &crate::manifest::Deploy,
 ) -> Result<Vec<PathBuf>, String> {
+    let glue = crate::externs::for_build(s, prog, backend)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let out = match backend {
         Backend::Native => build_native(s, prog, locals, dir)?,
         Backend::Interp => build_interp(s, prog, locals, dir)?,
     };
+    if let Some(lib) = glue {
+        // Next to the role executables, which load it at start (see `role_main`).
+        let to = dir.join(crate::externs::LIB_NAME);
+        std::fs::copy(&lib, &to)
+            .map_err(|e| format!("cannot copy {} to {}: {e}", lib.display(), to.display()))?;
+    }
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
     let ports =
         free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;
