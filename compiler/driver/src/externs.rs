@@ -374,8 +374,7 @@ pub fn load_beside_exe(prog: &Program) -> Result<(), String> {
     if chor_check::externs::extern_fns(prog).is_empty() {
         return Ok(());
     }
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let lib = exe.with_file_name(LIB_NAME);
     chor_interp::externs::load(&lib)
 }
