@@ -56,6 +56,23 @@ fn rust_type(t: &Type) -> String {
     }
 }
 
+/// How the glue names the crate's function `name`: a Rust keyword (a fine chor name, such as
+/// `type` or `move`) as a raw identifier.
+fn rust_ident(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "dyn", "extern", "false", "for",
+        "impl", "in", "let", "loop", "mod", "move", "mut", "pub", "ref", "static", "struct",
+        "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box",
+        "do", "final", "gen", "macro", "override", "priv", "try", "typeof", "unsized", "virtual",
+        "yield",
+    ];
+    if KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_string()
+    }
+}
+
 /// The Rust function type an extern must have.
 fn rust_sig(f: &FnDef) -> String {
     let params: Vec<String> = f.params.iter().map(|p| rust_type(&p.ty)).collect();
@@ -102,9 +119,10 @@ fn glue_source(externs: &[&FnDef]) -> (String, Vec<(usize, usize)>) {
             "\n#[unsafe(no_mangle)]\npub unsafe extern \"C\" fn chor_x_{name}(args: *const u8, len: usize, out: *mut *mut u8, out_len: *mut usize) -> i32 {{\n    \
              let input = unsafe {{ std::slice::from_raw_parts(args, len) }};\n    \
              let r = chor_ffi::call(input, |xs| {{\n        \
-             let f: {} = user::{name};\n        \
+             let f: {} = user::{};\n        \
              let mut it = xs.into_iter();\n",
-            rust_sig(f)
+            rust_sig(f),
+            rust_ident(name)
         ));
         let mut names = Vec::new();
         for (i, p) in f.params.iter().enumerate() {

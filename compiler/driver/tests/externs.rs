@@ -131,10 +131,12 @@ fn write_project(dir: &Path, main: &str, lib: &str) {
 
 const MAIN: &str = "extern fn add(a: Int, b: Int) -> Int;\n\
                     extern fn shout(s: String) -> String;\n\
-                    extern fn halve(n: Int) -> Int;\n\n\
+                    extern fn halve(n: Int) -> Int;\n\
+                    extern fn type(n: Int) -> Int;\n\n\
                     choreography main(A) {\n    \
                     A.print(add(2, 3));\n    \
                     A.print(shout(\"hi\"));\n    \
+                    A.print(type(41));\n    \
                     A.print(halve(4));\n    \
                     A.print(halve(3));\n}\n";
 
@@ -186,17 +188,22 @@ fn crate_mistakes_are_diagnostics_and_panics_end_the_role() {
     std::fs::write(
         dir.join("native/src/lib.rs"),
         "pub fn add(a: i64, b: i64) -> i64 { a + b }\npub fn shout(s: String) -> String { s.to_uppercase() }\n\
-         pub fn halve(n: i64) -> i64 { assert!(n % 2 == 0, \"odd: {n}\"); n / 2 }\n",
+         pub fn halve(n: i64) -> i64 { assert!(n % 2 == 0, \"odd: {n}\"); n / 2 }\n\
+         pub fn r#type(n: i64) -> i64 { n + 1 }\n",
     )
     .expect("write");
     for args in [&["simulate"][..], &["run", "--backend", "interp"][..]] {
         let out = chor_in(&dir, args);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-        assert_eq!(text(&out.stdout), "[A] 5\n[A] HI\n[A] 2\n", "{args:?}");
+        assert_eq!(
+            text(&out.stdout),
+            "[A] 5\n[A] HI\n[A] 42\n[A] 2\n",
+            "{args:?}"
+        );
         assert!(
             err.contains("role A: the extern `halve` failed: panicked at")
-                && err.contains(": odd: 3 at main.chor:9"),
+                && err.contains(": odd: 3 at main.chor:11"),
             "{args:?}: {err}"
         );
         assert!(
