@@ -1,7 +1,7 @@
 //! The cost of calling a Rust extern, printed as a ratio measured in one run (`cargo bench -p
 //! chor --bench externs`; not built by `cargo test`): a loop calling an extern that adds two
-//! Ints vs the same loop calling a local chor function, under `chor simulate` (the back end
-//! that runs externs today). Start-up (including cargo's check that the crate is built) is
+//! Ints vs the same loop calling a local chor function, in native code (`chor run`) and under
+//! `chor simulate`. Start-up (build, cargo's check that the crate is built, process start) is
 //! measured with a loop of zero iterations and subtracted.
 
 use std::path::{Path, PathBuf};
@@ -39,8 +39,8 @@ fn program(call: &str, n: u64) -> String {
     )
 }
 
-/// Best of three wall-clock times of `chor simulate` on the program.
-fn time(dir: &Path, call: &str, n: u64) -> Duration {
+/// Best of three wall-clock times of `chor CMD` on the program.
+fn time(dir: &Path, cmd: &str, call: &str, n: u64) -> Duration {
     let file = dir.join("src").join(format!("{call}_{n}.chor"));
     std::fs::write(&file, program(call, n)).expect("write");
     (0..3)
@@ -48,7 +48,7 @@ fn time(dir: &Path, call: &str, n: u64) -> Duration {
             let t = Instant::now();
             let out = Command::new(env!("CARGO_BIN_EXE_chor"))
                 .current_dir(dir)
-                .arg("simulate")
+                .arg(cmd)
                 .arg(&file)
                 .output()
                 .expect("chor runs");
@@ -68,21 +68,28 @@ fn time(dir: &Path, call: &str, n: u64) -> Duration {
 
 fn main() {
     let dir = project();
-    let n = 200_000;
     // The first run builds the crate.
-    time(&dir, "add", 0);
-    let base_extern = time(&dir, "add", 0);
-    let base_local = time(&dir, "plus", 0);
-    let ext = time(&dir, "add", n).saturating_sub(base_extern);
-    let local = time(&dir, "plus", n).saturating_sub(base_local);
-    println!(
-        "{n} calls under chor simulate: extern add {:.1} ms, local fn {:.1} ms, ratio {:.2}x \
-         (start-up {:.0} ms / {:.0} ms subtracted)",
-        ext.as_secs_f64() * 1e3,
-        local.as_secs_f64() * 1e3,
-        ext.as_secs_f64() / local.as_secs_f64().max(1e-9),
-        base_extern.as_secs_f64() * 1e3,
-        base_local.as_secs_f64() * 1e3,
-    );
+    time(&dir, "simulate", "add", 0);
+    for (cmd, n) in [("run", 2_000_000), ("simulate", 200_000)] {
+        let base_extern = time(&dir, cmd, "add", 0);
+        let base_local = time(&dir, cmd, "plus", 0);
+        let ext = time(&dir, cmd, "add", n).saturating_sub(base_extern);
+        let local = time(&dir, cmd, "plus", n).saturating_sub(base_local);
+        let per = |d: Duration| d.as_secs_f64() * 1e9 / n as f64;
+        // A local loop that finishes within the start-up's noise has no meaningful ratio.
+        let ratio = if local < Duration::from_millis(5) {
+            "not measurable: the local loop is within start-up noise".to_string()
+        } else {
+            format!("{:.2}x", ext.as_secs_f64() / local.as_secs_f64())
+        };
+        println!(
+            "{n} calls under chor {cmd}: extern add {:.0} ns/call, local fn {:.1} ns/call, \
+             ratio {ratio} (start-up {:.0} ms / {:.0} ms subtracted)",
+            per(ext),
+            per(local),
+            base_extern.as_secs_f64() * 1e3,
+            base_local.as_secs_f64() * 1e3,
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

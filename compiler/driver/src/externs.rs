@@ -133,7 +133,7 @@ fn glue_source(externs: &[&FnDef]) -> (String, Vec<(usize, usize)>) {
             names.push(format!("a{i}"));
         }
         src.push_str(&format!(
-            "        Ok(f({}).into_chor())\n    }});\n    finish(r, out, out_len)\n}}\n",
+            "        Ok(f({}).into_chor())\n    }})\n    .map_err(|e| format!(\"the extern `{name}` failed: {{e}}\"));\n    finish(r, out, out_len)\n}}\n",
             names.join(", ")
         ));
         lines.push((start, src.lines().count()));
@@ -225,7 +225,11 @@ pub fn build(
     write_if_changed(&glue.join("lib.rs"), &src).map_err(whole)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target = chor_dir(project).join("cargo");
+    // Native role executables record the library by this name and find it beside them.
+    let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    flags.push_str(&format!(" -C link-arg=-Wl,-soname,{LIB_NAME}"));
     let out = Command::new(cargo)
+        .env("RUSTFLAGS", flags.trim())
         .arg("build")
         .arg("--release")
         .arg("--quiet")
@@ -359,23 +363,10 @@ pub fn build(
 /// The glue library's name next to interpreter role executables.
 pub const LIB_NAME: &str = "chor-extern.lib";
 
-/// Builds the extern crate for `chor build`/`run` (None when the program has no extern). The
-/// native back end does not call externs yet, which is said before anything is built.
-pub fn for_build(
-    s: &crate::Session,
-    prog: &Program,
-    backend: crate::host::Backend,
-) -> Result<Option<PathBuf>, String> {
-    let externs = chor_check::externs::extern_fns(prog);
-    let Some(first) = externs.first() else {
+/// Builds the extern crate for `chor build`/`run` (None when the program has no extern).
+pub fn for_build(s: &crate::Session, prog: &Program) -> Result<Option<PathBuf>, String> {
+    if chor_check::externs::extern_fns(prog).is_empty() {
         return Ok(None);
-    };
-    if backend == crate::host::Backend::Native {
-        return Err(format!(
-            "the native back end does not call extern functions yet (`{}` is one): build or \
-             run with `--backend interp`",
-            first.name.name
-        ));
     }
     let (Some(krate), Some(project)) = (&s.extern_crate, &s.project_dir) else {
         return Err(s.render(&chor_check::externs::without_crate(prog)));

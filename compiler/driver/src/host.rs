@@ -445,6 +445,7 @@ fn build_native(
     prog: &Program,
     locals: &[LocalProgram],
     dir: &Path,
+    glue: Option<&Path>,
 ) -> Result<Vec<PathBuf>, String> {
     let files = payload_files_by_id(s, prog);
     let fp = fingerprint(
@@ -482,7 +483,7 @@ fn build_native(
             write_clif(&d.join(&lp.role), &compiled.clif)?;
         }
         let path = dir.join(&lp.role);
-        crate::link::link(&compiled.object, &path, &work)?;
+        crate::link::link(&compiled.object, &path, &work, glue)?;
         out.push(path);
     }
     let _ = std::fs::remove_dir_all(&work);
@@ -526,18 +527,23 @@ pub fn build_with(
     backend: Backend,
     deploy: &crate::manifest::Deploy,
 ) -> Result<Vec<PathBuf>, String> {
-    let glue = crate::externs::for_build(s, prog, backend)?;
+    let glue = crate::externs::for_build(s, prog)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let glue = match glue {
+        // Next to the role executables: native ones are linked against it (found through
+        // `$ORIGIN`), interpreter ones load it at start (see `role_main`).
+        Some(lib) => {
+            let to = dir.join(crate::externs::LIB_NAME);
+            std::fs::copy(&lib, &to)
+                .map_err(|e| format!("cannot copy {} to {}: {e}", lib.display(), to.display()))?;
+            Some(to)
+        }
+        None => None,
+    };
     let out = match backend {
-        Backend::Native => build_native(s, prog, locals, dir)?,
+        Backend::Native => build_native(s, prog, locals, dir, glue.as_deref())?,
         Backend::Interp => build_interp(s, prog, locals, dir)?,
     };
-    if let Some(lib) = glue {
-        // Next to the role executables, which load it at start (see `role_main`).
-        let to = dir.join(crate::externs::LIB_NAME);
-        std::fs::copy(&lib, &to)
-            .map_err(|e| format!("cannot copy {} to {}: {e}", lib.display(), to.display()))?;
-    }
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
     let ports =
         free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;

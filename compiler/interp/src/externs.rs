@@ -101,13 +101,8 @@ pub fn call(prog: &Program, name: &str, args: Vec<Value>, span: Span) -> Res<Val
         v
     };
     if code != 0 {
-        return fault(
-            format!(
-                "the extern `{name}` failed: {}",
-                String::from_utf8_lossy(&result)
-            ),
-            span,
-        );
+        // The glue's message names the extern.
+        return fault(String::from_utf8_lossy(&result).into_owned(), span);
     }
     let w = match chor_runtime::codec::decode(&result) {
         Ok(Message::Value(w)) => w,
