@@ -39,6 +39,8 @@ impl SourceMap for Sources {
 pub fn check(sources: &Sources) -> (Program, Checked) {
     let p = program::from_source(&sources.root_name, &sources.root, sources.imports.clone());
     let mut c = check_program(&p);
+    // A ui file is never part of a project, so its externs have no crate (as in `chor check`).
+    c.diagnostics.extend(chor_check::externs::without_crate(&p));
     // Knowledge of choice (projection) runs once the program parses, as in `chor check`.
     if !p.diagnostics.iter().any(Diagnostic::is_error) {
         c.diagnostics.extend(chor_project::check_choices(&p));

@@ -352,7 +352,10 @@ impl<'p> Checker<'p> {
         let Some(sig) = self.env.fns.get(&ItemRef { unit: u, item: i }).cloned() else {
             return;
         };
-        for a in &f.attrs {
+        if f.is_extern() {
+            self.check_extern(f, &sig);
+        }
+        for a in f.attrs.iter().filter(|a| a.name.name != "extern") {
             if a.name.name != "builtin" && a.name.name != "internal" {
                 self.emit(
                     Diagnostic::error(
@@ -384,7 +387,7 @@ impl<'p> Checker<'p> {
             }
         }
         let Some(body) = &f.body else {
-            if !f.is_builtin() {
+            if !f.is_builtin() && !f.is_extern() {
                 self.emit(
                     Diagnostic::error(
                         "E0109",

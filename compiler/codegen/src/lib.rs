@@ -192,6 +192,20 @@ impl<'p> Cg<'p> {
     }
 
     /// A runtime function (C calling convention) taking and returning 64-bit words.
+    /// A function of the project's extern glue (`chor_x_NAME`, `chor_x_free`), imported by name.
+    pub fn glue_func(&mut self, name: &str, nargs: usize, nret: usize) -> FuncId {
+        let mut sig = self.module.make_signature();
+        for _ in 0..nargs {
+            sig.params.push(AbiParam::new(types::I64));
+        }
+        for _ in 0..nret {
+            sig.returns.push(AbiParam::new(types::I32));
+        }
+        self.module
+            .declare_function(name, Linkage::Import, &sig)
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")))
+    }
+
     pub fn rt_func(&mut self, name: &'static str, nargs: usize, nret: usize) -> FuncId {
         if let Some(id) = self.rt_funcs.get(name) {
             return *id;

@@ -251,6 +251,26 @@ pub const CODES: &[Code] = &[
         title: "knowledge of choice: a role that behaves differently in the branches is not told which branch was taken",
     },
     Code {
+        code: "E0600",
+        title: "an `extern fn` whose parameter or result type cannot cross between chor and Rust",
+    },
+    Code {
+        code: "E0601",
+        title: "an `extern fn` in a program that is not a project with an `[extern] crate`",
+    },
+    Code {
+        code: "E0602",
+        title: "the project's extern crate does not build (cargo's first error)",
+    },
+    Code {
+        code: "E0603",
+        title: "an `extern fn` that the extern crate does not define",
+    },
+    Code {
+        code: "E0604",
+        title: "an `extern fn` whose Rust function has other parameter or result types",
+    },
+    Code {
         code: "E0900",
         title: "a role stopped at run time (a fault), reported against the source line",
     },

@@ -289,6 +289,10 @@ pub fn role_main(p: Payload) -> i32 {
         );
         return 1;
     };
+    if let Err(e) = crate::externs::load_beside_exe(&prog) {
+        eprintln!("error: role {}: {e}", p.role);
+        return 1;
+    }
     let locals = match chor_project::project_program(&prog, "main") {
         Ok(l) => l,
         Err(_) => {
@@ -443,6 +447,7 @@ fn build_native(
     prog: &Program,
     locals: &[LocalProgram],
     dir: &Path,
+    glue: Option<&Path>,
 ) -> Result<Vec<PathBuf>, String> {
     let files = payload_files_by_id(s, prog);
     let fp = fingerprint(
@@ -480,7 +485,7 @@ fn build_native(
             write_clif(&d.join(&lp.role), &compiled.clif)?;
         }
         let path = dir.join(&lp.role);
-        crate::link::link(&compiled.object, &path, &work)?;
+        crate::link::link(&compiled.object, &path, &work, glue)?;
         out.push(path);
     }
     let _ = std::fs::remove_dir_all(&work);
@@ -524,9 +529,21 @@ pub fn build_with(
     backend: Backend,
     deploy: &crate::manifest::Deploy,
 ) -> Result<Vec<PathBuf>, String> {
+    let glue = crate::externs::for_build(s, prog)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let glue = match glue {
+        // Next to the role executables: native ones are linked against it (found through
+        // `$ORIGIN`), interpreter ones load it at start (see `role_main`).
+        Some(lib) => {
+            let to = dir.join(crate::externs::LIB_NAME);
+            std::fs::copy(&lib, &to)
+                .map_err(|e| format!("cannot copy {} to {}: {e}", lib.display(), to.display()))?;
+            Some(to)
+        }
+        None => None,
+    };
     let out = match backend {
-        Backend::Native => build_native(s, prog, locals, dir)?,
+        Backend::Native => build_native(s, prog, locals, dir, glue.as_deref())?,
         Backend::Interp => build_interp(s, prog, locals, dir)?,
     };
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();

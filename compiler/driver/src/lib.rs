@@ -2,6 +2,7 @@
 //! implementation of each `chor` command (the binary only parses arguments).
 
 pub mod db;
+pub mod externs;
 pub mod host;
 pub mod keys;
 mod link;
@@ -37,16 +38,28 @@ pub struct Session {
     pub db: Database,
     pub root: SourceFile,
     pub color: bool,
+    /// The `[extern] crate` of the project the file belongs to, if any.
+    pub extern_crate: Option<PathBuf>,
+    /// The directory of that project's chor.toml.
+    pub project_dir: Option<PathBuf>,
 }
 
 impl Session {
     pub fn open(path: &Path) -> Result<Session, String> {
         let db = Database::default();
         let root = db.load_file(path)?;
+        // A broken manifest is reported by the commands that read its settings.
+        let project = manifest::around(path).ok().flatten();
+        let project_dir = project
+            .as_ref()
+            .and_then(|m| m.path.parent().map(Path::to_path_buf));
+        let extern_crate = project.and_then(|m| m.extern_crate);
         Ok(Session {
             db,
             root,
             color: false,
+            extern_crate,
+            project_dir,
         })
     }
 
@@ -58,7 +71,40 @@ impl Session {
     }
 
     pub fn diagnostics(&self) -> std::sync::Arc<Vec<Diagnostic>> {
-        db::check_query(&self.db, self.root)
+        let diags = db::check_query(&self.db, self.root);
+        if self.extern_crate.is_some() {
+            return diags;
+        }
+        let orphans = chor_check::externs::without_crate(&self.program());
+        if orphans.is_empty() {
+            return diags;
+        }
+        let mut all = (*diags).clone();
+        all.extend(orphans);
+        std::sync::Arc::new(all)
+    }
+
+    /// Builds the project's extern crate when the program declares externs (diagnostics
+    /// printed on failure); Ok is the glue library to load.
+    pub fn build_externs(&self, prog: &Program) -> Result<Option<PathBuf>, i32> {
+        let (Some(krate), Some(project)) = (&self.extern_crate, &self.project_dir) else {
+            return Ok(None);
+        };
+        match externs::build(prog, project, krate) {
+            Ok(lib) => Ok(lib),
+            Err(d) => {
+                eprint!("{}", self.render(&d));
+                Err(1)
+            }
+        }
+    }
+
+    /// Builds and loads the extern crate into this process, for the interpreters.
+    pub fn load_externs(&self, prog: &Program) -> Result<(), i32> {
+        if let Some(lib) = self.build_externs(prog)? {
+            chor_interp::externs::load(&lib).map_err(|e| io_error(&e))?;
+        }
+        Ok(())
     }
 
     pub fn program(&self) -> std::sync::Arc<Program> {
@@ -553,6 +599,9 @@ pub fn cmd_simulate_in(path: &Path, trace: bool, color: bool, world: &World) -> 
         Ok(p) => p,
         Err(code) => return code,
     };
+    if let Err(code) = s.load_externs(&prog) {
+        return code;
+    }
     let io = match world_io(&prog, world) {
         Ok(io) => io,
         Err(code) => return code,

@@ -7,7 +7,8 @@ use std::process::Command;
 
 /// Links an object file with the runtime into the executable `out`, with the system C
 /// compiler (`$CC`, else `cc`). `work` is a directory for intermediate files.
-pub fn link(obj: &[u8], out: &Path, work: &Path) -> Result<(), String> {
+/// `glue`: the project's extern library, linked dynamically and found beside the executable.
+pub fn link(obj: &[u8], out: &Path, work: &Path, glue: Option<&Path>) -> Result<(), String> {
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let lib = work.join("libchor_runtime.a");
     if std::fs::metadata(&lib).map(|m| m.len()).ok() != Some(chor_codegen::RUNTIME_LIB.len() as u64)
@@ -25,6 +26,8 @@ pub fn link(obj: &[u8], out: &Path, work: &Path) -> Result<(), String> {
     let output = Command::new(&cc)
         .arg(&o)
         .arg(&lib)
+        .args(glue.map(|g| g.as_os_str()))
+        .args(glue.map(|_| "-Wl,-rpath,$ORIGIN"))
         .arg("-o")
         .arg(out)
         .args(["-Wl,--gc-sections", "-s", "-lpthread", "-lm", "-ldl"])

@@ -29,6 +29,9 @@ pub struct Manifest {
     pub entry: PathBuf,
     /// `[deploy]`: what `chor build` writes into `deploy.toml`'s `[runtime]`.
     pub deploy: Deploy,
+    /// `[extern] crate`: the directory of the cargo crate implementing the `extern fn`s
+    /// (resolved against the manifest's directory).
+    pub extern_crate: Option<PathBuf>,
 }
 
 /// The `[deploy]` defaults of a project (milliseconds; None: chor's own default).
@@ -79,6 +82,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
     let mut entry: Option<(String, usize)> = None;
     let mut package_at: Option<usize> = None;
     let mut deploy = Deploy::default();
+    let mut extern_crate: Option<(String, usize)> = None;
     for (key, item) in doc.get_ref() {
         let k = key.get_ref().as_ref();
         let kat = key.span().start;
@@ -160,17 +164,36 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
                 }
             }
             "extern" => {
-                return Err(at(
-                    kat,
-                    "key `extern`: Rust externs are not supported by this version of chor"
-                        .to_string(),
-                ));
+                for (key, value) in table {
+                    let sub = key.get_ref().as_ref();
+                    let sat = key.span().start;
+                    match (sub, value.get_ref()) {
+                        ("crate", DeValue::String(s)) => extern_crate = Some((s.to_string(), sat)),
+                        ("crate", _) => {
+                            return Err(at(
+                                sat,
+                                "key `extern.crate`: expected a string (the crate's directory)"
+                                    .to_string(),
+                            ));
+                        }
+                        (other, _) => {
+                            return Err(at(
+                                sat,
+                                format!(
+                                    "unknown key `extern.{other}` (the only key of [extern] is \
+                                     crate)"
+                                ),
+                            ));
+                        }
+                    }
+                }
             }
             other => {
                 return Err(at(
                     kat,
                     format!(
-                        "unknown key `{other}` (the tables of a manifest are [package] and [deploy])"
+                        "unknown key `{other}` (the tables of a manifest are [package], [deploy] \
+                         and [extern])"
                     ),
                 ));
             }
@@ -196,11 +219,28 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
             ),
         ));
     }
+    let extern_crate = match extern_crate {
+        None => None,
+        Some((text, kat)) => {
+            let dir = dir.join(&text);
+            if !dir.join("Cargo.toml").is_file() {
+                return Err(at(
+                    kat,
+                    format!(
+                        "key `extern.crate`: `{text}` is not a cargo crate (no Cargo.toml in {})",
+                        dir.display()
+                    ),
+                ));
+            }
+            Some(dir)
+        }
+    };
     Ok(Manifest {
         path: path.to_path_buf(),
         name,
         entry,
         deploy,
+        extern_crate,
     })
 }
 

@@ -106,7 +106,11 @@ fn manifest_errors_name_file_line_and_key() {
         ),
         (
             "[package]\nname = \"p\"\n\n[extern]\ncrate = \"native\"\n",
-            "chor.toml:4: key `extern`: Rust externs are not supported",
+            "chor.toml:5: key `extern.crate`: `native` is not a cargo crate",
+        ),
+        (
+            "[package]\nname = \"p\"\n\n[extern]\ncrate = 3\n",
+            "chor.toml:5: key `extern.crate`: expected a string",
         ),
         (
             "[package]\nnom = \"p\"\n",

@@ -518,6 +518,9 @@ impl<'p> Evaluator<'p> {
                 }
             }
             let Some(body) = &def.body else {
+                if def.is_extern() {
+                    return crate::externs::call(self.prog, &def.name.name, args, span);
+                }
                 return crate::builtins::call_builtin(self, module, &def.name.name, args, span);
             };
             if args.len() != def.params.len() {

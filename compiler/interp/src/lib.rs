@@ -3,6 +3,7 @@
 
 pub mod builtins;
 pub mod eval;
+pub mod externs;
 pub mod global;
 pub mod library;
 pub mod local;

@@ -164,6 +164,10 @@ impl FnDef {
     pub fn is_builtin(&self) -> bool {
         self.attrs.iter().any(|a| a.name.name == "builtin")
     }
+    /// `extern fn`: implemented by a Rust function of the project's extern crate.
+    pub fn is_extern(&self) -> bool {
+        self.attrs.iter().any(|a| a.name.name == "extern")
+    }
     /// A standard library helper that only its own module may call (`#[internal]`).
     pub fn is_internal(&self) -> bool {
         self.attrs.iter().any(|a| a.name.name == "internal")

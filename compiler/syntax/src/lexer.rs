@@ -150,6 +150,8 @@ pub enum Token {
     Choreography,
     #[token("fn")]
     Fn,
+    #[token("extern")]
+    Extern,
     #[token("struct")]
     Struct,
     #[token("enum")]
@@ -268,6 +270,7 @@ impl Token {
             Token::LineComment | Token::BlockComment => "comment",
             Token::Choreography => "choreography",
             Token::Fn => "fn",
+            Token::Extern => "extern",
             Token::Struct => "struct",
             Token::Enum => "enum",
             Token::Let => "let",

@@ -457,11 +457,14 @@ impl<'a> Printer<'a> {
     }
 
     fn fn_def(&mut self, f: &FnDef) {
-        for a in &f.attrs {
+        for a in f.attrs.iter().filter(|a| a.name.name != "extern") {
             self.out.push_str("#[");
             self.out.push_str(&a.name.name);
             self.out.push_str("]\n");
             self.push_indent();
+        }
+        if f.is_extern() {
+            self.out.push_str("extern ");
         }
         self.out.push_str("fn ");
         self.out.push_str(&f.name.name);

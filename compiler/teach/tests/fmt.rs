@@ -137,3 +137,11 @@ fn syntax_errors_are_refused() {
     let r = format_source(FileId(0), "choreography main(A, B) { let A.x = ; }");
     assert!(r.is_err());
 }
+
+#[test]
+fn extern_declarations_keep_their_keyword() {
+    check(
+        "/// Docs stay.\nextern   fn  lookup(key:String,n : Int)->Option<String> ;\nextern fn tick();\n",
+        "/// Docs stay.\nextern fn lookup(key: String, n: Int) -> Option<String>;\n\nextern fn tick();\n",
+    );
+}

@@ -1020,6 +1020,59 @@ pub unsafe extern "C" fn chor_rt_concat_str(
     }
 }
 
+/// Signature of a glue entry `chor_x_NAME` (see the driver's `externs.rs`).
+type ExternEntry = unsafe extern "C" fn(*const u8, usize, *mut *mut u8, *mut usize) -> i32;
+/// Signature of the glue's `chor_x_free`.
+type ExternFree = unsafe extern "C" fn(*mut u8, usize);
+
+/// Calls a Rust extern through its glue: `entry` and `free` are the glue's functions, `(t, b)`
+/// the argument tuple (consumed; `()` for no argument). The arguments and the result cross as
+/// message bytes; an error of the glue (a panic it caught) ends the role at `loc`.
+///
+/// # Safety
+/// `entry` and `free` are the addresses of a generated glue's `chor_x_NAME` and `chor_x_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_extern(entry: u64, free: u64, t: u64, b: u64, loc: u64) -> V {
+    // SAFETY: per the contract (owned argument).
+    let args = unsafe { from_raw(v(t, b)) };
+    let wire = match to_wire(&args) {
+        Some(crate::value::Value::Unit) => crate::value::Value::Tuple(Vec::new()),
+        Some(w) => w,
+        None => fault_at("a function value cannot be passed to an extern", loc),
+    };
+    drop(args);
+    let bytes = crate::codec::encode(&Message::Value(wire));
+    // SAFETY: per the contract, these are the glue's functions with these signatures.
+    let (entry, free) = unsafe {
+        (
+            std::mem::transmute::<usize, ExternEntry>(entry as usize),
+            std::mem::transmute::<usize, ExternFree>(free as usize),
+        )
+    };
+    let mut out: *mut u8 = std::ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: the glue reads `bytes` and hands back a boxed slice, freed below once copied.
+    let code = unsafe { entry(bytes.as_ptr(), bytes.len(), &mut out, &mut len) };
+    let result = if out.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: see above.
+        let r = unsafe { std::slice::from_raw_parts(out, len) }.to_vec();
+        unsafe { free(out, len) };
+        r
+    };
+    if code != 0 {
+        fault_at(String::from_utf8_lossy(&result).into_owned(), loc)
+    }
+    match crate::codec::decode(&result) {
+        Ok(Message::Value(w)) => match from_wire(w) {
+            Ok(x) => into_raw(x),
+            Err(e) => fault_at(format!("an extern returned {e}"), loc),
+        },
+        _ => fault_at("an extern returned malformed bytes", loc),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,6 +108,9 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.fault("unknown function", span);
             return self.unit();
         };
+        if def.is_extern() {
+            return self.call_extern(&def.name.name, vals, span);
+        }
         if def.body.is_none() {
             let module = prog.module_of(r);
             let Some((sym, n)) = chor_runtime::rt::ffi::builtin_symbol(module, &def.name.name)
@@ -146,6 +149,23 @@ impl<'a, 'p> Fx<'a, 'p> {
             v.t = self.tag(tag);
         }
         v
+    }
+
+    /// A call of an `extern fn`: the runtime passes the argument tuple to the glue's entry.
+    fn call_extern(&mut self, name: &str, vals: &[Vv], span: Span) -> Vv {
+        let args = if vals.is_empty() {
+            self.unit()
+        } else {
+            self.make(TAG_TUPLE, 0, vals)
+        };
+        let entry = self.cg.glue_func(&format!("chor_x_{name}"), 4, 1);
+        let free = self.cg.glue_func("chor_x_free", 2, 0);
+        let fe = self.fref(entry);
+        let e = self.b.ins().func_addr(I64, fe);
+        let ff = self.fref(free);
+        let f = self.b.ins().func_addr(I64, ff);
+        let l = self.loc(span);
+        self.rt_v("chor_rt_extern", &[e, f, args.t, args.b, l])
     }
 
     /// The body of a small local function lowered in place of a (non-tail) call of it: its

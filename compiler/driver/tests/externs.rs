@@ -1,0 +1,218 @@
+//! Rust externs end to end: the sha3_auth example project (a real crates.io crate behind
+//! `extern fn`s) gives its expected output under `simulate`, `run --backend interp` and native
+//! `run`, and
+//! the mistakes a crate can make are chor diagnostics, never link errors or unwinding panics.
+//!
+//! Each project is copied once into a temporary directory and its crate built once per test
+//! binary; the other runs reuse cargo's cache there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn chor_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chor"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("chor runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("readable") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().expect("name");
+        if name == "target" {
+            continue;
+        }
+        if p.is_dir() {
+            copy_dir(&p, &to.join(name));
+        } else {
+            std::fs::copy(&p, to.join(name)).expect("copy");
+        }
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chor-externs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// The sha3_auth example, copied and simulated once (which builds its crate).
+fn sha3_project() -> &'static (PathBuf, Output) {
+    static P: OnceLock<(PathBuf, Output)> = OnceLock::new();
+    P.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sha3_auth");
+        let dir = temp_dir("sha3").join("sha3_auth");
+        copy_dir(&root, &dir);
+        let out = chor_in(&dir, &["simulate"]);
+        (dir, out)
+    })
+}
+
+fn expected() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sha3_auth/expected");
+    std::fs::read_to_string(p).expect("expected output")
+}
+
+/// Lines per role, in order: roles run concurrently under `chor run`, each role's own output
+/// is ordered.
+fn by_role(out: &str) -> Vec<(String, Vec<String>)> {
+    let mut roles: Vec<(String, Vec<String>)> = Vec::new();
+    for l in out.lines() {
+        let role = l.split(']').next().unwrap_or("").to_string();
+        match roles.iter_mut().find(|(r, _)| *r == role) {
+            Some((_, ls)) => ls.push(l.to_string()),
+            None => roles.push((role, vec![l.to_string()])),
+        }
+    }
+    roles.sort();
+    roles
+}
+
+#[test]
+fn sha3_example_simulates_to_its_expected_output() {
+    let (_, out) = sha3_project();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), expected());
+    // The known SHA3-256 test vector: the hashing really is the crate's.
+    assert!(
+        expected().contains("3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532")
+    );
+}
+
+#[test]
+fn projected_interpreter_agrees_with_the_simulator() {
+    let (dir, first) = sha3_project();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let out = chor_in(dir, &["run", "--backend", "interp"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));
+}
+
+#[test]
+fn native_code_agrees_with_the_simulator() {
+    let (dir, first) = sha3_project();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let out = chor_in(dir, &["run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));
+    // The executables find the library beside them, wherever the folder goes.
+    let built = chor_in(dir, &["build", "-o", "out-native"]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert!(dir.join("out-native").join("chor-extern.lib").is_file());
+}
+
+/// A small project whose crate is rewritten by each case.
+fn write_project(dir: &Path, main: &str, lib: &str) {
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("native/src")).expect("mkdir");
+    std::fs::write(
+        dir.join("chor.toml"),
+        "[package]\nname = \"p\"\n\n[extern]\ncrate = \"native\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("native/Cargo.toml"),
+        "[package]\nname = \"native\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+         chor-ffi = { path = \"../target/chor/chor-ffi\" }\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("src/main.chor"), main).expect("write");
+    std::fs::write(dir.join("native/src/lib.rs"), lib).expect("write");
+}
+
+const MAIN: &str = "extern fn add(a: Int, b: Int) -> Int;\n\
+                    extern fn shout(s: String) -> String;\n\
+                    extern fn halve(n: Int) -> Int;\n\
+                    extern fn type(n: Int) -> Int;\n\n\
+                    choreography main(A) {\n    \
+                    A.print(add(2, 3));\n    \
+                    A.print(shout(\"hi\"));\n    \
+                    A.print(type(41));\n    \
+                    A.print(halve(4));\n    \
+                    A.print(halve(3));\n}\n";
+
+#[test]
+fn crate_mistakes_are_diagnostics_and_panics_end_the_role() {
+    let dir = temp_dir("mistakes");
+    // `shout` takes &str, `halve` is missing.
+    write_project(
+        &dir,
+        MAIN,
+        "pub fn add(a: i64, b: i64) -> i64 { a + b }\npub fn shout(s: &str) -> String { s.to_uppercase() }\n",
+    );
+    let out = chor_in(&dir, &["simulate"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[E0603]")
+            && err.contains("the extern `halve` is missing from the crate `native`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[E0604]")
+            && err.contains("the extern `shout` has the chor type `fn(String) -> String`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fn(&'a str) -> String"),
+        "the Rust type is named: {err}"
+    );
+    assert!(!err.contains("[E0602]"), "{err}");
+
+    // A crate that does not compile: cargo's first error, with its place.
+    std::fs::write(
+        dir.join("native/src/lib.rs"),
+        "pub fn add(a: i64, b: i64) -> i64 { a + \"b\" }\n",
+    )
+    .expect("write");
+    let out = chor_in(&dir, &["run", "--backend", "interp"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[E0602]")
+            && err.contains("the extern crate `native` does not build: cannot add"),
+        "{err}"
+    );
+    assert!(err.contains("lib.rs:1"), "{err}");
+
+    // Everything defined; `halve` panics on odd numbers.
+    std::fs::write(
+        dir.join("native/src/lib.rs"),
+        "pub fn add(a: i64, b: i64) -> i64 { a + b }\npub fn shout(s: String) -> String { s.to_uppercase() }\n\
+         pub fn halve(n: i64) -> i64 { assert!(n % 2 == 0, \"odd: {n}\"); n / 2 }\n\
+         pub fn r#type(n: i64) -> i64 { n + 1 }\n",
+    )
+    .expect("write");
+    for args in [
+        &["simulate"][..],
+        &["run", "--backend", "interp"][..],
+        &["run"][..],
+    ] {
+        let out = chor_in(&dir, args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            text(&out.stdout),
+            "[A] 5\n[A] HI\n[A] 42\n[A] 2\n",
+            "{args:?}"
+        );
+        assert!(
+            err.contains("role A: the extern `halve` failed: panicked at")
+                && err.contains(": odd: 3 at main.chor:11"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("stack backtrace"),
+            "the panic does not unwind into chor: {err}"
+        );
+    }
+}
