@@ -234,12 +234,20 @@ struct Backend {
     generation: Arc<AtomicU64>,
 }
 
+/// The order in which handlers reach the state. The LSP framework runs handlers concurrently,
+/// but the protocol wants an edit (`didChange`) applied before a request that follows it
+/// (`formatting`, `hover`, …) reads the document. Every handler takes its place in this fair
+/// (first come, first served) queue on its first poll, which follows the order of the
+/// messages, and keeps it until its work on the state is done.
+static ORDER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Run `f` on the state under the lock, on a blocking thread, catching panics.
 async fn run<R: Send + 'static>(
     state: &Arc<Mutex<State>>,
     what: &'static str,
     f: impl FnOnce(&mut State) -> R + Send + 'static,
 ) -> Option<R> {
+    let _turn = ORDER.lock().await;
     let state = state.clone();
     let job = tokio::task::spawn_blocking(move || {
         let mut guard = match state.lock() {
