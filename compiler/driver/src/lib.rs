@@ -42,14 +42,21 @@ pub struct Session {
     pub extern_crate: Option<PathBuf>,
     /// The directory of that project's chor.toml.
     pub project_dir: Option<PathBuf>,
+    /// Why the chor.toml around the file could not be read, if it could not: an `extern fn`
+    /// then lacks its crate because of the manifest, and E0601 says so.
+    pub manifest_error: Option<String>,
 }
 
 impl Session {
     pub fn open(path: &Path) -> Result<Session, String> {
         let db = Database::default();
         let root = db.load_file(path)?;
-        // A broken manifest is reported by the commands that read its settings.
-        let project = manifest::around(path).ok().flatten();
+        // A broken manifest is reported by the commands that read its settings, and by E0601
+        // when the program has externs.
+        let (project, manifest_error) = match manifest::around(path) {
+            Ok(m) => (m, None),
+            Err(e) => (None, Some(e)),
+        };
         let project_dir = project
             .as_ref()
             .and_then(|m| m.path.parent().map(Path::to_path_buf));
@@ -60,6 +67,7 @@ impl Session {
             color: false,
             extern_crate,
             project_dir,
+            manifest_error,
         })
     }
 
@@ -80,7 +88,10 @@ impl Session {
             return diags;
         }
         let mut all = (*diags).clone();
-        all.extend(orphans);
+        all.extend(orphans.into_iter().map(|d| match &self.manifest_error {
+            Some(e) => d.with_note(format!("the project's chor.toml could not be read: {e}")),
+            None => d,
+        }));
         std::sync::Arc::new(all)
     }
 

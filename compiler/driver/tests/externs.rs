@@ -216,3 +216,28 @@ fn crate_mistakes_are_diagnostics_and_panics_end_the_role() {
         );
     }
 }
+
+#[test]
+fn an_extern_in_a_project_with_a_broken_manifest_names_the_manifest_error() {
+    let dir = temp_dir("broken-manifest");
+    write_project(&dir, MAIN, "pub fn add(a: i64, b: i64) -> i64 { a + b }\n");
+    std::fs::write(
+        dir.join("chor.toml"),
+        "[package]\nname = \"p\"\n\n[extern]\ncrate = 7\n",
+    )
+    .expect("write");
+    // Without FILE, the project is read first: its error is the whole answer.
+    let out = chor_in(&dir, &["check"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("chor.toml:5: key `extern.crate`"), "{err}");
+    // With FILE, the program is checked, and E0601 says why the crate is missing.
+    let out = chor_in(&dir, &["check", "src/main.chor"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("[E0601]"), "{err}");
+    assert!(
+        err.contains("the project's chor.toml could not be read") && err.contains("chor.toml:5"),
+        "the manifest's own error, with its line: {err}"
+    );
+}
