@@ -298,8 +298,7 @@ pub struct StdIo {
     out: Mutex<std::io::Stdout>,
     input: Mutex<()>,
     files: Mutex<HashMap<String, Box<dyn BufRead + Send>>>,
-    /// Text of `io::write` not yet ended by a newline, by role.
-    partial: Mutex<HashMap<String, String>>,
+    partial: PartialLines,
     args: Vec<String>,
     streams: chor_runtime::rt::world::Streams,
 }
@@ -311,7 +310,7 @@ impl StdIo {
             out: Mutex::new(std::io::stdout()),
             input: Mutex::new(()),
             files: Mutex::new(HashMap::new()),
-            partial: Mutex::new(HashMap::new()),
+            partial: PartialLines::default(),
             args: Vec::new(),
             streams: chor_runtime::rt::world::Streams::from_env(),
         }
@@ -327,10 +326,7 @@ impl StdIo {
 
     /// Prints what each role wrote without ending the line (the roles have ended).
     pub fn finish(&self) {
-        let rest: Vec<(String, String)> = lock(&self.partial).drain().collect();
-        let mut rest = rest;
-        rest.sort();
-        for (role, text) in rest {
+        for (role, text) in self.partial.drain() {
             let mut out = lock(&self.out);
             let _ = writeln!(out, "[{role}] {text}");
             let _ = out.flush();
@@ -340,9 +336,9 @@ impl StdIo {
 
 impl Io for StdIo {
     fn print(&self, role: &str, line: &str) {
-        let before = lock(&self.partial).remove(role).unwrap_or_default();
+        let text = self.partial.print(role, line);
         let mut out = lock(&self.out);
-        for l in format!("{before}{line}").split('\n') {
+        for l in text.split('\n') {
             let _ = writeln!(out, "[{role}] {l}");
         }
         let _ = out.flush();
@@ -361,14 +357,9 @@ impl Io for StdIo {
         chor_runtime::rt::world::read_stdin_line()
     }
     fn write(&self, role: &str, text: &str) {
-        let mut partial = lock(&self.partial);
-        let buf = partial.entry(role.to_owned()).or_default();
-        buf.push_str(text);
-        if let Some(end) = buf.rfind('\n') {
-            let done: String = buf.drain(..=end).collect();
-            drop(partial);
+        if let Some(done) = self.partial.write(role, text) {
             let mut out = lock(&self.out);
-            for l in done[..done.len() - 1].split('\n') {
+            for l in done.split('\n') {
                 let _ = writeln!(out, "[{role}] {l}");
             }
             let _ = out.flush();
@@ -389,6 +380,37 @@ impl Io for StdIo {
     }
 }
 
+/// Text of `io::write` not yet ended by a newline, by role: what both [`StdIo`] and
+/// [`CaptureIo`] hold back until a line is complete.
+#[derive(Default)]
+struct PartialLines(Mutex<HashMap<String, String>>);
+
+impl PartialLines {
+    /// `line` printed by `role`, after what it wrote before without ending the line.
+    fn print(&self, role: &str, line: &str) -> String {
+        let before = lock(&self.0).remove(role).unwrap_or_default();
+        format!("{before}{line}")
+    }
+
+    /// `text` written by `role`: the lines it completes (without their last newline), if any.
+    fn write(&self, role: &str, text: &str) -> Option<String> {
+        let mut partial = lock(&self.0);
+        let buf = partial.entry(role.to_owned()).or_default();
+        buf.push_str(text);
+        let end = buf.rfind('\n')?;
+        let mut done: String = buf.drain(..=end).collect();
+        done.pop();
+        Some(done)
+    }
+
+    /// What each role wrote without ending the line, in role order (the roles have ended).
+    fn drain(&self) -> Vec<(String, String)> {
+        let mut rest: Vec<(String, String)> = lock(&self.0).drain().collect();
+        rest.sort();
+        rest
+    }
+}
+
 /// Collects `(role, line)` pairs in memory (tests, the language server).
 #[derive(Default)]
 pub struct CaptureIo {
@@ -396,21 +418,15 @@ pub struct CaptureIo {
     pub input: Mutex<Vec<String>>,
     pub first_role: String,
     pub args: Vec<String>,
-    partial: Mutex<HashMap<String, String>>,
+    partial: PartialLines,
     streams: chor_runtime::rt::world::Streams,
 }
 
 impl CaptureIo {
     /// The lines, with what each role wrote without ending its line last.
     pub fn into_lines(self) -> Vec<(String, String)> {
+        let rest = self.partial.drain();
         let mut lines = self.lines.into_inner().unwrap_or_default();
-        let mut rest: Vec<(String, String)> = self
-            .partial
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        rest.sort();
         lines.extend(rest);
         lines
     }
@@ -418,9 +434,9 @@ impl CaptureIo {
 
 impl Io for CaptureIo {
     fn print(&self, role: &str, line: &str) {
-        let before = lock(&self.partial).remove(role).unwrap_or_default();
+        let text = self.partial.print(role, line);
         let mut l = lock(&self.lines);
-        for part in format!("{before}{line}").split('\n') {
+        for part in text.split('\n') {
             l.push((role.to_owned(), part.to_owned()));
         }
     }
@@ -439,14 +455,9 @@ impl Io for CaptureIo {
         }
     }
     fn write(&self, role: &str, text: &str) {
-        let mut partial = lock(&self.partial);
-        let buf = partial.entry(role.to_owned()).or_default();
-        buf.push_str(text);
-        if let Some(end) = buf.rfind('\n') {
-            let done: String = buf.drain(..=end).collect();
-            drop(partial);
+        if let Some(done) = self.partial.write(role, text) {
             let mut l = lock(&self.lines);
-            for part in done[..done.len() - 1].split('\n') {
+            for part in done.split('\n') {
                 l.push((role.to_owned(), part.to_owned()));
             }
         }
