@@ -291,24 +291,25 @@ impl Session {
     /// Waits for the next message from `peer` into `out`, encoded and checked to be well
     /// formed; used by the C ABI.
     pub fn recv_encoded(&self, peer: &str, loc: u32, out: &mut Vec<u8>) -> Result<(), RtError> {
-        let p = self.peer(peer, Action::Recv, loc)?;
-        let r = match &p.link {
-            Link::Local(l) => l.recv(self.idle_timeout).map(|m| {
-                out.clear();
-                crate::codec::encode_into(&m, out);
-            }),
-            Link::Tcp(t) => {
-                self.flush_all()?;
-                t.recv_encoded(out)
-            }
-        };
-        r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
+        self.recv_bytes(peer, loc, out, true)
     }
 
     /// Like [`Session::recv_encoded`], without checking that the frame is well formed: for
     /// callers that decode it with a checking decoder anyway (the native typed receive), so
     /// a large frame is read once, not twice.
     pub fn recv_frame(&self, peer: &str, loc: u32, out: &mut Vec<u8>) -> Result<(), RtError> {
+        self.recv_bytes(peer, loc, out, false)
+    }
+
+    /// The next message from `peer` as bytes in `out`; a frame off the network is checked to
+    /// be well formed when `checked` (a local message is encoded here, so always is).
+    fn recv_bytes(
+        &self,
+        peer: &str,
+        loc: u32,
+        out: &mut Vec<u8>,
+        checked: bool,
+    ) -> Result<(), RtError> {
         let p = self.peer(peer, Action::Recv, loc)?;
         let r = match &p.link {
             Link::Local(l) => l.recv(self.idle_timeout).map(|m| {
@@ -317,7 +318,11 @@ impl Session {
             }),
             Link::Tcp(t) => {
                 self.flush_all()?;
-                t.recv_frame(out)
+                if checked {
+                    t.recv_encoded(out)
+                } else {
+                    t.recv_frame(out)
+                }
             }
         };
         r.map_err(|e| self.link_error(peer, Action::Recv, loc, e))
