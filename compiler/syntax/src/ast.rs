@@ -190,14 +190,27 @@ pub struct ChorDef {
     pub ret: Option<(Type, Ident)>,
     pub body: ChorBlock,
     pub span: Span,
+    /// Type parameters: `choreography Relay<T>(A, B)(x: T@A) -> T@B`.
+    pub generics: Vec<Ident>,
 }
 
-/// `name: T@R`
+impl ChorDef {
+    /// Whether this choreography takes a choreography as an argument.
+    pub fn is_higher_order(&self) -> bool {
+        self.params.iter().any(|p| p.chor.is_some())
+    }
+}
+
+/// `name: T@R`, or `name: chor(X, Y)(Int@X) -> Int@Y` (a choreography-typed parameter).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChorParam {
     pub name: Ident,
     pub ty: Type,
     pub role: Ident,
+    /// The signature of a choreography-typed parameter: a [`ChorDef`] without statements,
+    /// named `chor`, so that a choreography type takes everything a signature takes. Then
+    /// `ty` is `Type::Error` and `role` is the parameter's name (neither means anything).
+    pub chor: Option<Box<ChorDef>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +240,10 @@ pub struct Receiver {
 pub struct LocatedExpr {
     pub role: Ident,
     pub expr: Expr,
+    /// A choreography passed as an argument (`Twice(A, B)(Double, A.(3))`): then `role` is the
+    /// choreography's name and `expr` the same name as a path expression (its node id holds
+    /// the resolution in the checker's IR).
+    pub chor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -691,6 +691,24 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
             _ => None,
         }
     }
+    // A bare name: a choreography passed as an argument.
+    if let ExprKind::Path(p) = &e.kind
+        && p.is_single()
+    {
+        return Some(LocatedExpr {
+            role: p.last().clone(),
+            expr: Expr {
+                kind: e.kind.clone(),
+                span: e.span,
+                id: NodeId::default(),
+            },
+            chor: true,
+        });
+    }
     let (role, expr) = strip(e)?;
-    Some(LocatedExpr { role, expr })
+    Some(LocatedExpr {
+        role,
+        expr,
+        chor: false,
+    })
 }

@@ -129,29 +129,7 @@ impl Spans for Item {
                 body.spans_mut(f);
                 f(span);
             }
-            Item::Chor(ChorDef {
-                doc: _,
-                name,
-                roles,
-                params,
-                ret,
-                body,
-                span,
-            }) => {
-                name.spans_mut(f);
-                roles.spans_mut(f);
-                for ChorParam { name, ty, role } in params {
-                    name.spans_mut(f);
-                    ty.spans_mut(f);
-                    role.spans_mut(f);
-                }
-                if let Some((ty, role)) = ret {
-                    ty.spans_mut(f);
-                    role.spans_mut(f);
-                }
-                body.spans_mut(f);
-                f(span);
-            }
+            Item::Chor(c) => chor_def_spans(c, f),
             Item::Error(span) => f(span),
         }
     }
@@ -198,6 +176,43 @@ impl Spans for Pattern {
     }
 }
 
+/// The spans of a choreography, or of a choreography type (a signature without statements).
+fn chor_def_spans(c: &mut ChorDef, f: &mut dyn FnMut(&mut Span)) {
+    let ChorDef {
+        doc: _,
+        name,
+        roles,
+        params,
+        ret,
+        body,
+        span,
+        generics,
+    } = c;
+    name.spans_mut(f);
+    generics.spans_mut(f);
+    roles.spans_mut(f);
+    for ChorParam {
+        name,
+        ty,
+        role,
+        chor,
+    } in params
+    {
+        name.spans_mut(f);
+        ty.spans_mut(f);
+        role.spans_mut(f);
+        if let Some(c) = chor {
+            chor_def_spans(c, f);
+        }
+    }
+    if let Some((ty, role)) = ret {
+        ty.spans_mut(f);
+        role.spans_mut(f);
+    }
+    body.spans_mut(f);
+    f(span);
+}
+
 impl Spans for ChorCall {
     fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
         let ChorCall {
@@ -208,7 +223,7 @@ impl Spans for ChorCall {
         } = self;
         callee.spans_mut(f);
         roles.spans_mut(f);
-        for LocatedExpr { role, expr } in args {
+        for LocatedExpr { role, expr, .. } in args {
             role.spans_mut(f);
             expr.spans_mut(f);
         }

@@ -507,7 +507,18 @@ impl<'a> Printer<'a> {
 
     fn chor_def(&mut self, c: &ChorDef) {
         self.out.push_str("choreography ");
+        self.chor_sig(c);
+        self.out.push(' ');
+        self.chor_block(&c.body);
+    }
+
+    /// A choreography's name, type parameters, roles, parameters and result; also a
+    /// choreography type (`chor(X, Y)(Int@X) -> Int@Y`, whose parameters may be unnamed).
+    fn chor_sig(&mut self, c: &ChorDef) {
         self.out.push_str(&c.name.name);
+        if !c.generics.is_empty() {
+            self.generics(&c.generics);
+        }
         self.out.push('(');
         let roles: Vec<&str> = c.roles.iter().map(|r| r.name.as_str()).collect();
         self.out.push_str(&roles.join(", "));
@@ -523,13 +534,26 @@ impl<'a> Printer<'a> {
                 ")",
                 &c.params,
                 (start, end),
-                |p| (p.name.span.start as usize, p.role.span.end as usize),
+                |p| match &p.chor {
+                    Some(c) => (p.name.span.start as usize, c.span.end as usize),
+                    None if p.name.name.is_empty() => {
+                        (p.ty.span().start as usize, p.role.span.end as usize)
+                    }
+                    None => (p.name.span.start as usize, p.role.span.end as usize),
+                },
                 |p, prm| {
-                    p.out.push_str(&prm.name.name);
-                    p.out.push_str(": ");
-                    pretty::ty(&prm.ty, &mut p.out);
-                    p.out.push('@');
-                    p.out.push_str(&prm.role.name);
+                    if !prm.name.name.is_empty() {
+                        p.out.push_str(&prm.name.name);
+                        p.out.push_str(": ");
+                    }
+                    match &prm.chor {
+                        Some(c) => p.chor_sig(c),
+                        None => {
+                            pretty::ty(&prm.ty, &mut p.out);
+                            p.out.push('@');
+                            p.out.push_str(&prm.role.name);
+                        }
+                    }
                 },
                 false,
                 false,
@@ -541,8 +565,6 @@ impl<'a> Printer<'a> {
             self.out.push('@');
             self.out.push_str(&r.name);
         }
-        self.out.push(' ');
-        self.chor_block(&c.body);
     }
 
     // ------------------------------------------------------------------ choreography statements
@@ -671,7 +693,13 @@ impl<'a> Printer<'a> {
                     &call.args,
                     range(call.span),
                     |a| (a.role.span.start as usize, a.expr.span.end as usize),
-                    |p, a| p.located(&a.role, &a.expr),
+                    |p, a| {
+                        if a.chor {
+                            p.out.push_str(&a.role.name);
+                        } else {
+                            p.located(&a.role, &a.expr)
+                        }
+                    },
                     false,
                     false,
                 );
