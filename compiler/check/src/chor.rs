@@ -5,7 +5,7 @@
 //! among R's variables only; a name that exists only at other roles gets an error that says
 //! where it lives and which communication would bring it over.
 
-use crate::cx::{Checker, Class, NO_ROLE, RoleId, UNKNOWN_ROLE, Why, suggest};
+use crate::cx::{Checker, ChorSig, Class, NO_ROLE, RoleId, UNKNOWN_ROLE, Why, suggest};
 use crate::ir::Res;
 use crate::program::ItemRef;
 use crate::types::Ty;
@@ -18,7 +18,9 @@ impl<'p> Checker<'p> {
             return;
         };
         let unit = &self.p.units[u];
-        self.begin_body(unit.module.as_deref(), Vec::new());
+        self.begin_body(unit.module.as_deref(), sig.generics.clone());
+        self.chor_sig = Some(sig.clone());
+        self.inst_checks.clear();
         self.roles = sig.roles.clone();
         self.roles_used = vec![false; sig.roles.len()];
         // A role that holds a parameter or the result takes part.
@@ -47,6 +49,7 @@ impl<'p> Checker<'p> {
         }
         self.early_returns = 0;
         self.chor_block(&c.body, None);
+        self.check_instantiations();
         if !self.in_stdlib {
             for (k, (name, span)) in sig.roles.iter().enumerate() {
                 if !self.roles_used.get(k).copied().unwrap_or(true) && !name.starts_with('_') {
@@ -201,7 +204,9 @@ impl<'p> Checker<'p> {
                 let r = self.role_of(from);
                 let mut roles = vec![r];
                 let stmt = s.id;
+                self.in_message = true;
                 let t = self.expr_at(r, expr);
+                self.in_message = false;
                 self.record_comm(s.span, &t);
                 self.check_class(&t, Class::Message, expr.span, "->", true);
                 let mut seen: Vec<(RoleId, Span)> = Vec::new();
@@ -432,53 +437,77 @@ impl<'p> Checker<'p> {
         }
         self.note_roles(stmt, noted);
         let callee = &call.callee;
-        let sig = self
-            .p
-            .chors
-            .get(&callee.name)
-            .and_then(|r| self.env.chors.get(r))
-            .cloned();
-        let Some(sig) = sig else {
-            let is_fn = self
-                .p
-                .fns
-                .keys()
-                .any(|q| q.module.is_none() && q.name == callee.name);
-            let mut d = if is_fn {
-                Diagnostic::error(
-                    "E0105",
-                    format!("`{}` is a function, not a choreography", callee.name),
-                    callee.span,
-                    "not a choreography",
-                )
-                .with_help(format!(
-                    "call a local function at a role: `R.{}(…);`",
-                    callee.name
-                ))
-            } else {
-                Diagnostic::error(
-                    "E0105",
-                    format!("cannot find choreography `{}`", callee.name),
-                    callee.span,
-                    "no choreography of this name",
-                )
-            };
-            if !is_fn
-                && let Some(s) = suggest(&callee.name, self.p.chors.keys().map(String::as_str))
-            {
-                d = d.with_help(format!("did you mean `{s}`?"));
+        let found = self.lookup_chor(callee);
+        let (sig, res) = match found {
+            ChorLookup::Found(sig, res) => (sig, res),
+            ChorLookup::ValueParam(def) => {
+                self.emit(
+                    Diagnostic::error(
+                        "E0732",
+                        format!("`{}` is a value parameter, not a choreography", callee.name),
+                        callee.span,
+                        "called like a choreography",
+                    )
+                    .with_label(def, "declared here with a located type")
+                    .with_help(format!(
+                        "declare it with a choreography type to call it: `{}: chor(X, Y)(Int@X) -> Int@Y`",
+                        callee.name
+                    )),
+                );
+                self.call_args_unchecked(call, bind);
+                return;
             }
-            self.emit(d);
-            for a in &call.args {
-                let r = self.role_of(&a.role);
-                self.expr_at(r, &a.expr);
+            ChorLookup::NotFound => {
+                let is_fn = self
+                    .p
+                    .fns
+                    .keys()
+                    .any(|q| q.module.is_none() && q.name == callee.name);
+                let mut d = if is_fn {
+                    Diagnostic::error(
+                        "E0105",
+                        format!("`{}` is a function, not a choreography", callee.name),
+                        callee.span,
+                        "not a choreography",
+                    )
+                    .with_help(format!(
+                        "call a local function at a role: `R.{}(…);`",
+                        callee.name
+                    ))
+                } else {
+                    Diagnostic::error(
+                        "E0105",
+                        format!("cannot find choreography `{}`", callee.name),
+                        callee.span,
+                        "no choreography of this name",
+                    )
+                };
+                if !is_fn
+                    && let Some(s) = suggest(&callee.name, self.p.chors.keys().map(String::as_str))
+                {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                self.emit(d);
+                self.call_args_unchecked(call, bind);
+                return;
             }
-            if let Some((srole, pat, _)) = bind {
-                let s = self.role_of(srole);
-                self.pattern_top(pat, &Ty::Error, s);
-            }
-            return;
         };
+        self.note_res(stmt, res);
+        // A generic choreography: fresh types for its parameters, found by inference.
+        let subst = self.instantiate(&sig.generics);
+        if !subst.is_empty() {
+            self.note_targs(stmt, subst.iter().map(|(_, t)| t.clone()).collect());
+            for (g, t) in &subst {
+                self.inst_checks.push(crate::cx::InstCheck {
+                    at: callee.span,
+                    chor: sig.name.clone(),
+                    generic: g.clone(),
+                    ty: t.clone(),
+                });
+            }
+        }
+        self.sig_hovers
+            .push((callee.span, sig.clone(), subst.clone()));
         self.reference(callee.span, sig.name_span);
         let decl = format!(
             "{}({})",
@@ -489,7 +518,6 @@ impl<'p> Checker<'p> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        self.hover(callee.span, || format!("choreography {decl}"));
         if roles.len() != sig.roles.len() {
             let n = sig.roles.len();
             let at = match (call.roles.first(), call.roles.last()) {
@@ -553,11 +581,30 @@ impl<'p> Checker<'p> {
             );
         }
         for (k, a) in call.args.iter().enumerate() {
+            let pchor = sig.chors.get(k).and_then(Option::as_ref);
+            if a.chor {
+                self.chor_arg(a, pchor, &sig, k, &subst);
+                continue;
+            }
             let ar = self.role_of(&a.role);
             let t = self.expr_at(ar, &a.expr);
             let Some((pname, pty, prole, pspan)) = sig.params.get(k) else {
                 continue;
             };
+            if pchor.is_some() {
+                self.emit(
+                    Diagnostic::error(
+                        "E0736",
+                        format!("`{pname}` takes a choreography, not a value"),
+                        a.role.span.to(a.expr.span),
+                        "a located value where a choreography is expected",
+                    )
+                    .with_label(*pspan, "declared with a choreography type here")
+                    .with_help("pass the name of a choreography whose signature matches"),
+                );
+                continue;
+            }
+            let pty = &pty.subst(&subst);
             let want = prole
                 .and_then(|q| roles.get(q).copied())
                 .filter(|r| *r != UNKNOWN_ROLE);
@@ -614,6 +661,7 @@ impl<'p> Checker<'p> {
                     self.pattern_top(pat, &Ty::Error, s);
                 }
                 Some((rt, q, rspan)) => {
+                    let rt = &rt.subst(&subst);
                     let want = q
                         .and_then(|q| roles.get(q).copied())
                         .filter(|r| *r != UNKNOWN_ROLE);
@@ -641,7 +689,10 @@ impl<'p> Checker<'p> {
                     }
                     let mut t = rt.clone();
                     if let Some(ann) = ann {
-                        let at = self.resolve_ty(ann, self.module, &[]);
+                        let at = {
+                            let generics = self.generics.clone();
+                            self.resolve_ty(ann, self.module, &generics)
+                        };
                         self.unify_at(
                             &at,
                             &t,
@@ -658,4 +709,354 @@ impl<'p> Checker<'p> {
         }
         let _ = NO_ROLE;
     }
+
+    /// What a callee or a choreography argument names: a choreography-typed parameter of the
+    /// choreography being checked (which shadows a choreography of the same name), or a
+    /// choreography.
+    fn lookup_chor(&mut self, name: &Ident) -> ChorLookup {
+        if let Some(sig) = &self.chor_sig
+            && let Some(k) = sig.params.iter().position(|(n, ..)| *n == name.name)
+        {
+            let span = sig.params[k].3;
+            return match sig.chors.get(k).and_then(Option::as_ref) {
+                Some(sub) => {
+                    let mut sub = sub.clone();
+                    sub.name.clone_from(&name.name);
+                    sub.name_span = span;
+                    self.reference(name.span, span);
+                    ChorLookup::Found(sub, Res::ChorParam(k as u32))
+                }
+                None => ChorLookup::ValueParam(span),
+            };
+        }
+        match self.p.chors.get(&name.name) {
+            Some(r) => match self.env.chors.get(r) {
+                Some(sig) => {
+                    let sig = sig.clone();
+                    self.reference(name.span, sig.name_span);
+                    ChorLookup::Found(sig, Res::Chor(*r))
+                }
+                None => ChorLookup::NotFound,
+            },
+            None => ChorLookup::NotFound,
+        }
+    }
+
+    /// The arguments and binding of a call whose callee is not a choreography: checked for
+    /// what they say on their own.
+    fn call_args_unchecked(
+        &mut self,
+        call: &ChorCall,
+        bind: Option<&(Ident, Pattern, Option<Type>)>,
+    ) {
+        for a in &call.args {
+            if a.chor {
+                continue;
+            }
+            let r = self.role_of(&a.role);
+            self.expr_at(r, &a.expr);
+        }
+        if let Some((srole, pat, _)) = bind {
+            let s = self.role_of(srole);
+            self.pattern_top(pat, &Ty::Error, s);
+        }
+    }
+
+    /// A choreography passed as the k-th argument of a call of `callee` (instantiated with
+    /// `subst`): its signature must be the parameter's, with the roles in the same places.
+    fn chor_arg(
+        &mut self,
+        a: &LocatedExpr,
+        want: Option<&ChorSig>,
+        callee: &ChorSig,
+        k: usize,
+        subst: &[(std::rc::Rc<str>, Ty)],
+    ) {
+        let name = &a.role;
+        let got = match self.lookup_chor(name) {
+            ChorLookup::Found(sig, res) => {
+                self.note_res(a.expr.id, res);
+                Some(sig)
+            }
+            ChorLookup::ValueParam(_) | ChorLookup::NotFound => None,
+        };
+        let Some((pname, _, _, pspan)) = callee.params.get(k) else {
+            return;
+        };
+        let (pname, pspan) = (pname.clone(), *pspan);
+        let Some(want) = want else {
+            // A value parameter: the argument must be `R.e`.
+            let d = if got.is_some() {
+                Diagnostic::error(
+                    "E0106",
+                    format!("`{}` is a choreography, not a value", name.name),
+                    name.span,
+                    format!("`{pname}` takes a located value"),
+                )
+                .with_label(pspan, "declared here")
+                .with_help("pass a value at a role: `R.e`")
+            } else {
+                Diagnostic::error(
+                    "E0736",
+                    format!("the argument for `{pname}` must be a located value `R.e`"),
+                    name.span,
+                    "not located at a role",
+                )
+                .with_label(pspan, "declared here")
+                .with_help(format!("write the role that holds it: `R.{}`", name.name))
+            };
+            self.emit(d);
+            return;
+        };
+        let Some(got) = got else {
+            self.emit(
+                Diagnostic::error(
+                    "E0736",
+                    format!(
+                        "cannot find choreography `{}` to pass as `{pname}`",
+                        name.name
+                    ),
+                    name.span,
+                    "not a choreography",
+                )
+                .with_label(pspan, "a choreography is expected here"),
+            );
+            return;
+        };
+        self.hover(name.span, || format!("choreography {}", got.name));
+        let gsubst = self.instantiate(&got.generics);
+        if !gsubst.is_empty() {
+            self.note_targs(a.expr.id, gsubst.iter().map(|(_, t)| t.clone()).collect());
+            for (g, t) in &gsubst {
+                self.inst_checks.push(crate::cx::InstCheck {
+                    at: name.span,
+                    chor: got.name.clone(),
+                    generic: g.clone(),
+                    ty: t.clone(),
+                });
+            }
+        }
+        self.conform(name.span, &pname, pspan, want, subst, &got, &gsubst);
+    }
+
+    /// Whether the choreography `got` (instantiated with `gsubst`) fits the choreography type
+    /// `want` (instantiated with `wsubst`): as many roles and parameters, each parameter and
+    /// the result held by the role in the same place, and the same types.
+    #[allow(clippy::too_many_arguments)]
+    fn conform(
+        &mut self,
+        at: Span,
+        pname: &str,
+        pspan: Span,
+        want: &ChorSig,
+        wsubst: &[(std::rc::Rc<str>, Ty)],
+        got: &ChorSig,
+        gsubst: &[(std::rc::Rc<str>, Ty)],
+    ) {
+        let wtext = self.sig_text(want, wsubst, "chor");
+        let gtext = self.sig_text(got, gsubst, &got.name);
+        let arity = |what: String| {
+            Diagnostic::error(
+                "E0733",
+                format!("`{}` does not fit `{pname}`: {what}", got.name),
+                at,
+                format!("`{gtext}`"),
+            )
+            .with_label(pspan, format!("`{pname}` is `{wtext}`"))
+            .with_label(got.name_span, "defined here")
+        };
+        let count = |n: usize, w: &str| {
+            let s = if n == 1 { "" } else { "s" };
+            let verb = if n == 1 { "is" } else { "are" };
+            (format!("{n} {w}{s}"), verb)
+        };
+        if want.roles.len() != got.roles.len() {
+            let (g, _) = count(got.roles.len(), "role");
+            let (w, verb) = count(want.roles.len(), "role");
+            self.emit(arity(format!("it takes {g} where {w} {verb} expected")));
+            return;
+        }
+        if want.params.len() != got.params.len() {
+            let (g, _) = count(got.params.len(), "value argument");
+            let (w, verb) = count(want.params.len(), "value argument");
+            self.emit(arity(format!("it takes {g} where {w} {verb} expected")));
+            return;
+        }
+        if want.ret.is_some() != got.ret.is_some() {
+            let d = arity(if want.ret.is_some() {
+                "it returns no result, and one is expected".to_owned()
+            } else {
+                "it returns a result, and none is expected".to_owned()
+            });
+            self.emit(d);
+            return;
+        }
+        let role_err = |cx: &mut Self, what: &str, wr: Option<usize>, gr: Option<usize>| {
+            let wn = wr
+                .and_then(|r| want.roles.get(r))
+                .map_or("?", |(n, _)| n.as_str());
+            let gn = gr
+                .and_then(|r| got.roles.get(r))
+                .map_or("?", |(n, _)| n.as_str());
+            let d = Diagnostic::error(
+                "E0734",
+                format!(
+                    "`{}` does not fit `{pname}`: {what} is held by its role {} ({gn}), not by role {} ({wn})",
+                    got.name,
+                    gr.map_or(0, |r| r + 1),
+                    wr.map_or(0, |r| r + 1),
+                ),
+                at,
+                format!("`{gtext}`"),
+            )
+            .with_label(pspan, format!("`{pname}` is `{wtext}`"))
+            .with_label(got.name_span, "defined here")
+            .with_note("roles correspond by position: the first role of the type is the first role of the choreography, and so on");
+            cx.emit(d);
+        };
+        let mut ok = true;
+        for (j, (w, g)) in want.params.iter().zip(&got.params).enumerate() {
+            if got.chors.get(j).is_some_and(Option::is_some) {
+                let d = arity(format!("its parameter `{}` takes a choreography", g.0));
+                self.emit(d);
+                return;
+            }
+            if w.2.is_some() && g.2.is_some() && w.2 != g.2 {
+                role_err(self, &format!("value argument {}", j + 1), w.2, g.2);
+                ok = false;
+                continue;
+            }
+            let (wt, gt) = (w.1.subst(wsubst), g.1.subst(gsubst));
+            if !self.tys.unify(&wt, &gt) {
+                ok = false;
+                let (ws, gs) = (self.show(&wt), self.show(&gt));
+                self.type_err(
+                    at,
+                    pname,
+                    pspan,
+                    got,
+                    &wtext,
+                    &gtext,
+                    &format!("value argument {} is `{gs}`, not `{ws}`", j + 1),
+                );
+            }
+        }
+        if let (Some((wt, wr, _)), Some((gt, gr, _))) = (&want.ret, &got.ret) {
+            if wr.is_some() && gr.is_some() && wr != gr {
+                role_err(self, "the result", *wr, *gr);
+            } else {
+                let (wt, gt) = (wt.subst(wsubst), gt.subst(gsubst));
+                if !self.tys.unify(&wt, &gt) && ok {
+                    let (ws, gs) = (self.show(&wt), self.show(&gt));
+                    self.type_err(
+                        at,
+                        pname,
+                        pspan,
+                        got,
+                        &wtext,
+                        &gtext,
+                        &format!("the result is `{gs}`, not `{ws}`"),
+                    );
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn type_err(
+        &mut self,
+        at: Span,
+        pname: &str,
+        pspan: Span,
+        got: &ChorSig,
+        wtext: &str,
+        gtext: &str,
+        what: &str,
+    ) {
+        self.emit(
+            Diagnostic::error(
+                "E0735",
+                format!("`{}` does not fit `{pname}`: {what}", got.name),
+                at,
+                format!("`{gtext}`"),
+            )
+            .with_label(pspan, format!("`{pname}` is `{wtext}`"))
+            .with_label(got.name_span, "defined here"),
+        );
+    }
+
+    /// A signature as the programmer writes it, with `subst` applied (`chor(X, Y)(Int@X) ->
+    /// Int@Y`, `Relay(A, B)(x: Int@A) -> Int@B`).
+    pub(crate) fn sig_text(
+        &mut self,
+        sig: &ChorSig,
+        subst: &[(std::rc::Rc<str>, Ty)],
+        name: &str,
+    ) -> String {
+        let roles: Vec<&str> = sig.roles.iter().map(|(n, _)| n.as_str()).collect();
+        let role = |r: Option<usize>| r.and_then(|r| roles.get(r).copied()).unwrap_or("?");
+        let mut params = Vec::new();
+        for (k, (n, t, r, _)) in sig.params.iter().enumerate() {
+            let t = if let Some(Some(c)) = sig.chors.get(k) {
+                self.sig_text(c, subst, "chor")
+            } else {
+                let t = t.subst(subst);
+                format!("{}@{}", self.show(&t), role(*r))
+            };
+            params.push(if n.is_empty() { t } else { format!("{n}: {t}") });
+        }
+        let mut out = format!("{name}({})", roles.join(", "));
+        if !params.is_empty() {
+            out.push_str(&format!("({})", params.join(", ")));
+        }
+        if let Some((t, r, _)) = &sig.ret {
+            let t = t.subst(subst);
+            out.push_str(&format!(" -> {}@{}", self.show(&t), role(*r)));
+        }
+        out
+    }
+
+    /// The body is checked: every generic choreography it instantiates must be instantiated
+    /// with types that can travel (E0731); the callees' hovers show the instantiation.
+    pub(crate) fn check_instantiations(&mut self) {
+        for c in std::mem::take(&mut self.inst_checks) {
+            if self.tys.contains_fn(&c.ty, &self.env.adt_fn) == Some(true) {
+                let shown = self.show(&c.ty);
+                self.emit(
+                    Diagnostic::error(
+                        "E0731",
+                        format!(
+                            "`{}` is instantiated with `{}` = `{shown}`, which cannot travel in a message",
+                            c.chor, c.generic
+                        ),
+                        c.at,
+                        format!("here `{}` is `{shown}`", c.generic),
+                    )
+                    .with_note("the type parameters of a choreography stand for values that may be sent; function values cannot be")
+                    .with_help("pass the data the function needs instead, and call the function at the role that needs it"),
+                );
+            }
+        }
+        for (span, sig, subst) in std::mem::take(&mut self.sig_hovers) {
+            if !self.tables {
+                continue;
+            }
+            let mut name = sig.name.clone();
+            if !subst.is_empty() {
+                let args: Vec<String> = subst.iter().map(|(_, t)| self.show(t)).collect();
+                name = format!("{name}<{}>", args.join(", "));
+            }
+            let text = self.sig_text(&sig, &subst, &name);
+            self.hovers
+                .push((span, std::sync::Arc::from(format!("choreography {text}"))));
+        }
+    }
+}
+
+/// What a name in callee or argument position of a choreography call names.
+enum ChorLookup {
+    Found(crate::cx::ChorSig, Res),
+    /// A value parameter (declared at this span).
+    ValueParam(Span),
+    NotFound,
 }

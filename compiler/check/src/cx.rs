@@ -61,6 +61,21 @@ pub struct ChorSig {
     pub params: Vec<(String, Ty, Option<usize>, Span)>,
     pub ret: Option<(Ty, Option<usize>, Span)>,
     pub name_span: Span,
+    /// Type parameters (`choreography Relay<T>(…)`).
+    pub generics: Vec<Rc<str>>,
+    /// By parameter: the signature of a choreography-typed parameter (then its entry in
+    /// `params` has type `Ty::Error` and no role).
+    pub chors: Vec<Option<ChorSig>>,
+}
+
+/// A generic choreography's instantiation, checked once the body's inference is complete:
+/// the type must be able to travel in a message.
+#[derive(Debug, Clone)]
+pub struct InstCheck {
+    pub at: Span,
+    pub chor: String,
+    pub generic: Rc<str>,
+    pub ty: Ty,
 }
 
 /// Every item of the program, with its types resolved.
@@ -235,6 +250,14 @@ pub struct Checker<'p> {
     pub(crate) last_res: crate::ir::Res,
     /// The definition of each user type, by `AdtId`.
     pub adt_items: Vec<ItemRef>,
+    /// The signature of the choreography being checked (its choreography-typed parameters).
+    pub chor_sig: Option<ChorSig>,
+    /// Instantiations of generic choreographies in the body being checked.
+    pub inst_checks: Vec<InstCheck>,
+    /// Set while the expression of a communication is checked (E0730).
+    pub in_message: bool,
+    /// Choreography calls of the body, for hovers showing the instantiated signature.
+    pub sig_hovers: Vec<(Span, ChorSig, Vec<(Rc<str>, Ty)>)>,
 }
 
 impl<'p> Checker<'p> {
@@ -267,6 +290,10 @@ impl<'p> Checker<'p> {
             rec: None,
             last_res: crate::ir::Res::None,
             adt_items: Vec::new(),
+            chor_sig: None,
+            inst_checks: Vec::new(),
+            in_message: false,
+            sig_hovers: Vec::new(),
         }
     }
 
@@ -325,6 +352,7 @@ impl<'p> Checker<'p> {
         self.roles_used.clear();
         self.chor_ret = None;
         self.chor_name.clear();
+        self.chor_sig = None;
     }
 
     /// Finish a body: re-check deferred operator constraints and produce its hovers.

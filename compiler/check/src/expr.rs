@@ -408,6 +408,47 @@ impl<'p> Checker<'p> {
             );
             return Ty::Error;
         }
+        let chor_param = self.chor_sig.as_ref().and_then(|sig| {
+            let k = sig.params.iter().position(|(n, ..)| *n == seg.name)?;
+            sig.chors.get(k)?.as_ref()?;
+            Some(sig.params[k].3)
+        });
+        let chor_def = chor_param.or_else(|| self.p.chor(&seg.name).map(|c| c.name.span));
+        if self.in_message
+            && let Some(def) = chor_def
+        {
+            self.emit(
+                Diagnostic::error(
+                    "E0730",
+                    format!("the choreography `{}` cannot travel in a message", seg.name),
+                    seg.span,
+                    "a choreography inside a message",
+                )
+                .with_label(def, "defined here")
+                .with_note("choreographies are passed to calls by name; they are not values any role holds")
+                .with_help(format!(
+                    "pass it to the choreography that needs it: `P(R1, R2)({}, R1.x)`",
+                    seg.name
+                )),
+            );
+            return Ty::Error;
+        }
+        if let Some(def) = chor_param {
+            self.emit(
+                Diagnostic::error(
+                    "E0106",
+                    format!("`{}` is a choreography, not a value", seg.name),
+                    seg.span,
+                    "choreographies cannot be used inside local code",
+                )
+                .with_label(def, "declared here")
+                .with_help(format!(
+                    "call it as a statement: `{}(R1, R2)(R1.x, …);`",
+                    seg.name
+                )),
+            );
+            return Ty::Error;
+        }
         if let Some(c) = self.p.chor(&seg.name) {
             let def = c.name.span;
             self.emit(

@@ -36,6 +36,12 @@ pub enum Res {
     },
     /// The struct a struct literal builds.
     Struct(ItemRef),
+    /// A choreography: the callee of a call statement, or a choreography passed as an
+    /// argument.
+    Chor(ItemRef),
+    /// The k-th value parameter of the choreography, which has a choreography type: the
+    /// callee of a call statement, or an argument passed on.
+    ChorParam(u32),
 }
 
 impl Res {
@@ -90,6 +96,9 @@ pub struct Node {
     /// R; `R.e -> S.x, T.y`: R, S, T; `R -> S[L]`: R, S; a call: the roles passed, then the
     /// role that binds the result). Indices into the choreography's roles.
     pub roles: Vec<u32>,
+    /// A call statement of a generic choreography, or a generic choreography passed as an
+    /// argument: the types its type parameters were instantiated with, in their order.
+    pub targs: Vec<Type>,
 }
 
 /// The resolved nodes of one function or choreography, indexed by [`NodeId`].
@@ -108,6 +117,7 @@ static NO_NODE: Node = Node {
     ty: Type::Unknown,
     role: None,
     roles: Vec::new(),
+    targs: Vec::new(),
 };
 
 impl ItemIr {
@@ -169,6 +179,7 @@ pub(crate) struct Recorder {
     pub nodes: Vec<(NodeId, Res, Option<crate::types::Ty>, crate::cx::RoleId)>,
     pub stmts: Vec<(NodeId, Vec<crate::cx::RoleId>)>,
     pub params: Vec<crate::types::Ty>,
+    pub targs: Vec<(NodeId, Vec<crate::types::Ty>)>,
 }
 
 impl crate::cx::Checker<'_> {
@@ -207,6 +218,20 @@ impl crate::cx::Checker<'_> {
     pub(crate) fn note_params(&mut self, tys: Vec<crate::types::Ty>) {
         if let Some(r) = &mut self.rec {
             r.params = tys;
+        }
+    }
+
+    /// Notes how a generic choreography was instantiated at a call or argument.
+    pub(crate) fn note_targs(&mut self, id: NodeId, tys: Vec<crate::types::Ty>) {
+        if let Some(r) = &mut self.rec {
+            r.targs.push((id, tys));
+        }
+    }
+
+    /// Notes what a node resolves to, without a type or role.
+    pub(crate) fn note_res(&mut self, id: NodeId, res: Res) {
+        if let Some(r) = &mut self.rec {
+            r.nodes.push((id, res, None, crate::cx::NO_ROLE));
         }
     }
 
@@ -249,6 +274,10 @@ impl crate::cx::Checker<'_> {
             .collect();
         for (id, roles) in rec.stmts {
             ir.entry(id).roles = roles;
+        }
+        for (id, tys) in &rec.targs {
+            let tys = tys.iter().map(|t| self.ir_type(t, &mut memo)).collect();
+            ir.entry(*id).targs = tys;
         }
         Some(ir)
     }

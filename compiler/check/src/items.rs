@@ -5,7 +5,7 @@ use crate::cx::{AdtInfo, AdtKind, Checker, ChorSig, FieldInfo, FnSig, VariantInf
 use crate::program::ItemRef;
 use crate::types::Ty;
 use chor_diagnostics::{Diagnostic, Span};
-use chor_syntax::ast::{ExprKind, FnDef, Ident, Item};
+use chor_syntax::ast::{ChorDef, ExprKind, FnDef, Ident, Item};
 use std::rc::Rc;
 
 /// The names of the built-in types; no user type may take them (E0111).
@@ -220,130 +220,170 @@ impl<'p> Checker<'p> {
                     );
                 }
                 Item::Chor(c) => {
-                    let mut roles: Vec<(String, Span)> = Vec::new();
-                    for role in &c.roles {
-                        if let Some((_, prev)) = roles.iter().find(|(n, _)| *n == role.name) {
-                            let prev = *prev;
-                            self.emit(
-                                Diagnostic::error(
-                                    "E0201",
-                                    format!(
-                                        "the role `{}` is declared twice in `{}`",
-                                        role.name, c.name.name
-                                    ),
-                                    role.span,
-                                    "declared again here",
-                                )
-                                .with_label(prev, "first declared here")
-                                .with_help(
-                                    "every role of a choreography must have a distinct name",
-                                ),
-                            );
-                            continue;
-                        }
-                        roles.push((role.name.clone(), role.span));
-                    }
-                    let role_idx =
-                        |cx: &mut Checker<'_>, id: &Ident, what: &str| -> Option<usize> {
-                            let found = roles.iter().position(|(n, _)| *n == id.name);
-                            match found {
-                                Some(k) => {
-                                    cx.reference(id.span, roles[k].1);
-                                    Some(k)
-                                }
-                                None => {
-                                    let mut d = Diagnostic::error(
-                                        "E0200",
-                                        format!(
-                                            "unknown role `{}` in the {what} of `{}`",
-                                            id.name, c.name.name
-                                        ),
-                                        id.span,
-                                        format!("`{}` is not a role of `{}`", id.name, c.name.name),
-                                    );
-                                    if let Some(s) = crate::cx::suggest(
-                                        &id.name,
-                                        roles.iter().map(|(n, _)| n.as_str()),
-                                    ) {
-                                        d = d.with_help(format!("did you mean `{s}`?"));
-                                    } else {
-                                        d = d.with_help(format!(
-                                            "declare it among the roles: `choreography {}(…, {})`",
-                                            c.name.name, id.name
-                                        ));
-                                    }
-                                    cx.emit(d);
-                                    None
-                                }
-                            }
-                        };
-                    let mut params = Vec::new();
-                    for (k, p) in c.params.iter().enumerate() {
-                        if let Some(prev) =
-                            c.params[..k].iter().find(|q| q.name.name == p.name.name)
-                        {
-                            self.emit(
-                                Diagnostic::error(
-                                    "E0110",
-                                    format!("the parameter `{}` is declared twice", p.name.name),
-                                    p.name.span,
-                                    "declared again here",
-                                )
-                                .with_label(prev.name.span, "first declared here"),
-                            );
-                        }
-                        let ty = self.resolve_ty(&p.ty, module, &[]);
-                        let ri = role_idx(self, &p.role, "parameters");
-                        params.push((p.name.name.clone(), ty, ri, p.name.span));
-                    }
-                    let ret = match &c.ret {
-                        Some((t, role)) => {
-                            let ty = self.resolve_ty(t, module, &[]);
-                            let ri = role_idx(self, role, "return type");
-                            Some((ty, ri, t.span().to(role.span)))
-                        }
-                        None => None,
-                    };
-                    if c.name.name == "main" && !unit.is_stdlib {
-                        if let Some(first) = c.params.first() {
-                            let last = c.params.last().map_or(first.role.span, |p| p.role.span);
-                            self.emit(
-                                Diagnostic::error(
-                                    "E0211",
-                                    "`main` takes roles only, not values",
-                                    first.name.span.to(last),
-                                    "value parameters are not allowed here",
-                                )
-                                .with_help("create the values inside `main` with `let R.x = …;`"),
-                            );
-                        }
-                        if let Some((t, role)) = &c.ret {
-                            self.emit(
-                                Diagnostic::error(
-                                    "E0211",
-                                    "`main` cannot return a value",
-                                    t.span().to(role.span),
-                                    "remove this return type",
-                                )
-                                .with_help(
-                                    "print the result at a role instead, e.g. `R.print(x);`",
-                                ),
-                            );
-                        }
-                    }
-                    self.env.chors.insert(
-                        r,
-                        ChorSig {
-                            name: c.name.name.clone(),
-                            roles,
-                            params,
-                            ret,
-                            name_span: c.name.span,
-                        },
-                    );
+                    let generics = self.generics_of(&c.generics);
+                    let sig = self.chor_signature(c, module, &generics, unit.is_stdlib, false);
+                    self.env.chors.insert(r, sig);
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// The signature of a choreography, or of a choreography type (`is_type`: a signature
+    /// without statements, whose parameters may be unnamed), with the type parameters in
+    /// scope.
+    pub fn chor_signature(
+        &mut self,
+        c: &ChorDef,
+        module: Option<&str>,
+        generics: &[Rc<str>],
+        is_stdlib: bool,
+        is_type: bool,
+    ) -> ChorSig {
+        let mut roles: Vec<(String, Span)> = Vec::new();
+        for role in &c.roles {
+            if let Some((_, prev)) = roles.iter().find(|(n, _)| *n == role.name) {
+                let prev = *prev;
+                self.emit(
+                    Diagnostic::error(
+                        "E0201",
+                        format!(
+                            "the role `{}` is declared twice in `{}`",
+                            role.name, c.name.name
+                        ),
+                        role.span,
+                        "declared again here",
+                    )
+                    .with_label(prev, "first declared here")
+                    .with_help("every role of a choreography must have a distinct name"),
+                );
+                continue;
+            }
+            roles.push((role.name.clone(), role.span));
+        }
+        let role_idx = |cx: &mut Checker<'_>, id: &Ident, what: &str| -> Option<usize> {
+            let found = roles.iter().position(|(n, _)| *n == id.name);
+            match found {
+                Some(k) => {
+                    cx.reference(id.span, roles[k].1);
+                    Some(k)
+                }
+                None => {
+                    let mut d = Diagnostic::error(
+                        "E0200",
+                        format!(
+                            "unknown role `{}` in the {what} of `{}`",
+                            id.name, c.name.name
+                        ),
+                        id.span,
+                        format!("`{}` is not a role of `{}`", id.name, c.name.name),
+                    );
+                    if let Some(s) =
+                        crate::cx::suggest(&id.name, roles.iter().map(|(n, _)| n.as_str()))
+                    {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    } else {
+                        d = d.with_help(format!(
+                            "declare it among the roles: `choreography {}(…, {})`",
+                            c.name.name, id.name
+                        ));
+                    }
+                    cx.emit(d);
+                    None
+                }
+            }
+        };
+        let mut params = Vec::new();
+        let mut chors = Vec::new();
+        if is_type && c.name.name != "chor" {
+            self.emit(
+                Diagnostic::error(
+                    "E0738",
+                    format!("expected a choreography type, found `{}`", c.name.name),
+                    c.name.span,
+                    "a choreography type starts with `chor`",
+                )
+                .with_help("write the signature as `chor(X, Y)(Int@X) -> Int@Y`"),
+            );
+        }
+        for (k, p) in c.params.iter().enumerate() {
+            if let Some(prev) = c.params[..k]
+                .iter()
+                .find(|q| !p.name.name.is_empty() && q.name.name == p.name.name)
+            {
+                self.emit(
+                    Diagnostic::error(
+                        "E0110",
+                        format!("the parameter `{}` is declared twice", p.name.name),
+                        p.name.span,
+                        "declared again here",
+                    )
+                    .with_label(prev.name.span, "first declared here"),
+                );
+            }
+            if let Some(ct) = &p.chor {
+                if is_type {
+                    self.emit(
+                        Diagnostic::error(
+                            "E0738",
+                            "a choreography type cannot take a choreography",
+                            ct.span,
+                            "a choreography-typed parameter inside a choreography type",
+                        )
+                        .with_help("only choreographies take choreographies as arguments"),
+                    );
+                }
+                let sub = self.chor_signature(ct, module, generics, is_stdlib, true);
+                params.push((p.name.name.clone(), Ty::Error, None, p.name.span));
+                chors.push(Some(sub));
+                continue;
+            }
+            let ty = self.resolve_ty(&p.ty, module, generics);
+            let ri = role_idx(self, &p.role, "parameters");
+            params.push((p.name.name.clone(), ty, ri, p.name.span));
+            chors.push(None);
+        }
+        let ret = match &c.ret {
+            Some((t, role)) => {
+                let ty = self.resolve_ty(t, module, generics);
+                let ri = role_idx(self, role, "return type");
+                Some((ty, ri, t.span().to(role.span)))
+            }
+            None => None,
+        };
+        if c.name.name == "main" && !is_stdlib && !is_type {
+            if let Some(first) = c.params.first() {
+                let last = c.params.last().map_or(first.role.span, |p| p.role.span);
+                self.emit(
+                    Diagnostic::error(
+                        "E0211",
+                        "`main` takes roles only, not values",
+                        first.name.span.to(last),
+                        "value parameters are not allowed here",
+                    )
+                    .with_help("create the values inside `main` with `let R.x = …;`"),
+                );
+            }
+            if let Some((t, role)) = &c.ret {
+                self.emit(
+                    Diagnostic::error(
+                        "E0211",
+                        "`main` cannot return a value",
+                        t.span().to(role.span),
+                        "remove this return type",
+                    )
+                    .with_help("print the result at a role instead, e.g. `R.print(x);`"),
+                );
+            }
+        }
+        ChorSig {
+            name: c.name.name.clone(),
+            roles,
+            params,
+            ret,
+            name_span: c.name.span,
+            generics: generics.to_vec(),
+            chors,
         }
     }
 

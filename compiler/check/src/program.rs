@@ -346,10 +346,14 @@ impl Program {
     /// `let S.x = P(R1, S)(R1.e);` parses as an expression; read it as a call when P is a choreography.
     fn desugar_calls(&mut self) {
         let chors: Vec<String> = self.chors.keys().cloned().collect();
-        let is_chor = |n: &str| chors.iter().any(|c| c == n);
+        // A choreography, or a parameter of the choreography `c` (a choreography-typed one is
+        // called; calling another is an error the checker explains, E0732).
+        let is_chor_in = |c: &ChorDef, n: &str| {
+            chors.iter().any(|c| c == n) || c.params.iter().any(|p| p.name.name == n)
+        };
         for unit in &mut self.units {
             let needed = |item: &Item| match item {
-                Item::Chor(c) => needs_desugar(&c.body, &is_chor),
+                Item::Chor(c) => needs_desugar(&c.body, &|n| is_chor_in(c, n)),
                 _ => false,
             };
             if !unit.ast.iter().any(needed) {
@@ -360,6 +364,10 @@ impl Program {
                 if needed(item) {
                     let item = Arc::make_mut(item);
                     if let Item::Chor(c) = item {
+                        let names: Vec<String> =
+                            c.params.iter().map(|p| p.name.name.clone()).collect();
+                        let is_chor =
+                            |n: &str| chors.iter().any(|c| c == n) || names.iter().any(|c| c == n);
                         desugar_block(&mut c.body, &is_chor);
                     }
                     // The rewritten statements hold new nodes: number the item again (the

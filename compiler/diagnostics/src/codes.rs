@@ -271,6 +271,42 @@ pub const CODES: &[Code] = &[
         title: "an `extern fn` whose Rust function has other parameter or result types",
     },
     Code {
+        code: "E0730",
+        title: "a choreography inside a message: choreographies do not travel",
+    },
+    Code {
+        code: "E0731",
+        title: "a generic choreography instantiated with a type that cannot travel in a message",
+    },
+    Code {
+        code: "E0732",
+        title: "a call of a parameter that is not choreography-typed",
+    },
+    Code {
+        code: "E0733",
+        title: "a choreography argument with another number of roles, value arguments or results than its parameter's type",
+    },
+    Code {
+        code: "E0734",
+        title: "a choreography argument whose parameter or result is held by a role in another place than its parameter's type says",
+    },
+    Code {
+        code: "E0735",
+        title: "a choreography argument whose parameter or result types differ from its parameter's type",
+    },
+    Code {
+        code: "E0736",
+        title: "a value where a choreography is expected, or an argument that is neither `R.e` nor a choreography",
+    },
+    Code {
+        code: "E0737",
+        title: "polymorphic recursion: a generic or higher-order choreography that would need infinitely many instances",
+    },
+    Code {
+        code: "E0738",
+        title: "a malformed choreography type (not `chor(…)`, or taking a choreography itself)",
+    },
+    Code {
         code: "E0900",
         title: "a role stopped at run time (a fault), reported against the source line",
     },
