@@ -10,6 +10,7 @@ mod expr;
 pub mod externs;
 pub mod ir;
 mod items;
+pub mod mono;
 pub mod msg_types;
 mod naming;
 mod patterns;
@@ -187,6 +188,14 @@ fn run(
             .is_none_or(|s| stdlib::by_file(s.file).is_none())
     });
     drop_cascades(p, &mut cx.diags);
+    // Instantiation can fail only by not ending (polymorphic recursion, E0737); it needs a
+    // program free of errors (its IR tells what every call instantiates).
+    if !cx.diags.iter().any(Diagnostic::is_error) && !p.diagnostics.iter().any(Diagnostic::is_error)
+    {
+        let mut mono = p.clone();
+        mono.ir = Arc::new(ir.clone());
+        cx.diags.extend(mono::monomorphise(&mut mono));
+    }
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
     let checked = Checked {

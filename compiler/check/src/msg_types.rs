@@ -22,6 +22,19 @@ use std::sync::Arc;
 pub struct CommTypes {
     pub table: Arc<TypeTable>,
     pub at: HashMap<Span, TyId>,
+    /// The comms of instances of generic choreographies ([`crate::mono`]), by instance name
+    /// and span: instances share the spans of their generic choreography.
+    pub instances: HashMap<(String, Span), TyId>,
+}
+
+impl CommTypes {
+    /// The type of the comm at `span` in the choreography `chor`.
+    pub fn get(&self, chor: &str, span: Span) -> Option<TyId> {
+        self.instances
+            .get(&(chor.to_owned(), span))
+            .or_else(|| self.at.get(&span))
+            .copied()
+    }
 }
 
 /// More entries than this and further user types are left unchecked ([`TyNode::Any`]): a
@@ -41,9 +54,24 @@ pub fn comm_types(p: &Program) -> CommTypes {
     cx.collect_sigs();
     let mut b = Builder::default();
     let mut at = HashMap::new();
+    let mut instances = HashMap::new();
     for (u, unit) in p.units.iter().enumerate() {
         for (i, item) in unit.ast.iter().enumerate() {
-            if let Item::Chor(c) = item {
+            if let Item::Chor(c) = item
+                && unit.name == crate::mono::INSTANCES_UNIT
+            {
+                // An instance: the types are its IR's (the generic's, substituted).
+                let ir = p.ir.item(crate::ItemRef { unit: u, item: i });
+                let mut comms = Vec::new();
+                crate::mono::comms(&c.body, &mut comms);
+                for (span, expr) in comms {
+                    let ty = from_ir(&cx, &ir.node(expr).ty);
+                    let id = b.ty(&cx, &ty, 0);
+                    instances.insert((c.name.name.clone(), span), id);
+                }
+            } else if let Item::Chor(c) = item
+                && !crate::mono::is_template(c)
+            {
                 cx.in_stdlib = unit.is_stdlib;
                 cx.check_chor(u, i, c);
                 let comms = cx.comms.replace(Vec::new()).unwrap_or_default();
@@ -58,6 +86,28 @@ pub fn comm_types(p: &Program) -> CommTypes {
     CommTypes {
         table: Arc::new(b.table),
         at,
+        instances,
+    }
+}
+
+/// A type of the IR as the checker's (an unknown part stays open: it is checked as any).
+fn from_ir(cx: &Checker<'_>, t: &crate::ir::Type) -> Ty {
+    use crate::ir::Type;
+    let all = |ts: &[Type]| -> Vec<Ty> { ts.iter().map(|t| from_ir(cx, t)).collect() };
+    match t {
+        Type::Unknown | Type::Param(_) => Ty::Error,
+        Type::Int => Ty::int(),
+        Type::Float => Ty::float(),
+        Type::Bool => Ty::bool(),
+        Type::Str => Ty::str(),
+        Type::Tuple(ts) => Ty::tuple(all(ts)),
+        Type::List(e) => Ty::list(from_ir(cx, e)),
+        Type::Map(k, v) => Ty::Con(TyCon::Map, Rc::from(vec![from_ir(cx, k), from_ir(cx, v)])),
+        Type::Adt(r, ts) => match cx.env.adt_of.get(r) {
+            Some(id) => Ty::Con(TyCon::Adt(*id), Rc::from(all(ts))),
+            None => Ty::Error,
+        },
+        Type::Fn(ps, r) => Ty::func(all(ps), from_ir(cx, r)),
     }
 }
 

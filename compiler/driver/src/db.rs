@@ -370,6 +370,9 @@ pub fn checked(db: &dyn Db, root: SourceFile) -> Arc<chor_check::Checked> {
 pub fn resolved(db: &dyn Db, root: SourceFile) -> Arc<Program> {
     let mut prog = (*program(db, root)).clone();
     prog.ir = Arc::new(checked(db, root).ir.clone());
+    // Generic and higher-order choreographies become one first-order copy per instance
+    // (an error, E0737, was reported by the checks and stops every consumer that runs).
+    let _ = chor_check::mono::monomorphise(&mut prog);
     let prog = Arc::new(prog);
     db.drop_later(Box::new(prog.clone()));
     prog

@@ -200,7 +200,10 @@ fn branch_labels(told: &[Option<String>], pats: Option<&[&Pattern]>) -> Vec<Stri
 impl<'a> Projector<'a> {
     /// The type of the comm at `span`.
     fn msg_type(&self, span: Span) -> MsgType {
-        match self.types.and_then(|t| Some((t, *t.at.get(&span)?))) {
+        match self
+            .types
+            .and_then(|t| Some((t, t.get(&self.chor.name.name, span)?)))
+        {
             Some((t, id)) => MsgType {
                 table: Arc::clone(&t.table),
                 id,
@@ -456,18 +459,32 @@ impl<'a> Projector<'a> {
                     let Some(i) = (0..call.roles.len()).position(me) else {
                         continue;
                     };
-                    let Some(callee) = self.prog.chor(&call.callee.name) else {
+                    // A choreography-typed parameter is projected as a call of its
+                    // signature: whatever is passed for it fits that signature.
+                    let param = self
+                        .chor
+                        .params
+                        .iter()
+                        .find(|p| p.name.name == call.callee.name)
+                        .and_then(|p| p.chor.as_deref());
+                    let Some(callee) = param.or_else(|| self.prog.chor(&call.callee.name)) else {
                         continue;
                     };
-                    let key = ProcKey {
-                        chor: callee.name.name.clone(),
-                        index: i,
+                    // In a generic or higher-order choreography, a call is named after the
+                    // instance it will call (`Relay<Int>`, `Twice[Double]`), so that only
+                    // calls of the same instance merge.
+                    let chor = if chor_check::mono::is_template(self.chor) || param.is_some() {
+                        chor_check::mono::callee_name(self.prog, self.ir, s.id, call)
+                    } else {
+                        callee.name.name.clone()
                     };
+                    let key = ProcKey { chor, index: i };
                     let my_role_in_callee = callee.roles.get(i).map(|r| r.name.as_str());
                     let args = callee
                         .params
                         .iter()
-                        .zip(&call.args)
+                        .filter(|p| p.chor.is_none())
+                        .zip(call.args.iter().filter(|a| !a.chor))
                         .filter(|(p, _)| Some(p.role.name.as_str()) == my_role_in_callee)
                         .map(|(_, a)| a.expr.clone())
                         .collect();
@@ -729,7 +746,7 @@ pub fn project_proc_typed(
         params: chor
             .params
             .iter()
-            .filter(|q| q.role.name == role)
+            .filter(|q| q.chor.is_none() && q.role.name == role)
             .map(|q| q.name.name.clone())
             .collect(),
         returns: chor.ret.as_ref().is_some_and(|(_, r)| r.name == role),
