@@ -258,6 +258,9 @@ pub struct Checker<'p> {
     pub in_message: bool,
     /// Choreography calls of the body, for hovers showing the instantiated signature.
     pub sig_hovers: Vec<(Span, ChorSig, Vec<(Rc<str>, Ty)>)>,
+    /// Set while the signatures of instances ([`crate::mono`]) are read: they were checked
+    /// as their generic choreography, and report nothing again.
+    pub quiet: bool,
 }
 
 impl<'p> Checker<'p> {
@@ -294,10 +297,14 @@ impl<'p> Checker<'p> {
             inst_checks: Vec::new(),
             in_message: false,
             sig_hovers: Vec::new(),
+            quiet: false,
         }
     }
 
     pub fn emit(&mut self, d: Diagnostic) {
+        if self.quiet {
+            return;
+        }
         if d.is_error() {
             self.errors += 1;
         }

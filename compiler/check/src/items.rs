@@ -220,8 +220,10 @@ impl<'p> Checker<'p> {
                     );
                 }
                 Item::Chor(c) => {
+                    self.quiet = unit.name == crate::mono::INSTANCES_UNIT;
                     let generics = self.generics_of(&c.generics);
                     let sig = self.chor_signature(c, module, &generics, unit.is_stdlib, false);
+                    self.quiet = false;
                     self.env.chors.insert(r, sig);
                 }
                 _ => {}

@@ -139,6 +139,15 @@ fn run(
                 continue;
             }
             let r = ItemRef { unit: u, item: i };
+            if unit.name == mono::INSTANCES_UNIT {
+                // An instance of a generic choreography: checked as the generic was, its
+                // table made from the generic's.
+                if let Some(t) = p.ir.items.get(&r) {
+                    ir.items.insert(r, Arc::clone(t));
+                }
+                results.push(None);
+                continue;
+            }
             let reused = previous.and_then(|(reuse, cache)| {
                 let old = cache.items.get(u)?.get(i)?.as_ref()?;
                 // Line numbers in messages would be stale.

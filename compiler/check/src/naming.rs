@@ -90,7 +90,11 @@ pub fn check_capitalized(cx: &mut Checker<'_>, id: &Ident, what: &str) {
 /// Naming of the items of user files (bindings are checked where they are bound).
 pub fn check_items(cx: &mut Checker<'_>) {
     let p = cx.p;
-    for unit in p.units.iter().filter(|u| !u.is_stdlib) {
+    for unit in p
+        .units
+        .iter()
+        .filter(|u| !u.is_stdlib && u.name != crate::mono::INSTANCES_UNIT)
+    {
         for item in unit.ast.iter() {
             match item {
                 Item::Struct(s) => {

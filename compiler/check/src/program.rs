@@ -113,9 +113,12 @@ impl Program {
     }
     /// Attach the resolved program the checks publish (running them, with their tables).
     pub fn resolve(&mut self) {
-        self.ir = Arc::new(crate::check_program(self).ir);
-        // Errors (E0737) were reported by the checks; the program is then not run.
-        let _ = crate::mono::monomorphise(self);
+        let checked = crate::check_program(self);
+        self.ir = Arc::new(checked.ir);
+        // A program with errors is not run: it keeps its generic choreographies.
+        if !checked.diagnostics.iter().any(Diagnostic::is_error) {
+            let _ = crate::mono::monomorphise(self);
+        }
     }
 
     /// The resolved table of an item.

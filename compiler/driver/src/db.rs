@@ -369,10 +369,13 @@ pub fn checked(db: &dyn Db, root: SourceFile) -> Arc<chor_check::Checked> {
 #[salsa::tracked(returns(clone))]
 pub fn resolved(db: &dyn Db, root: SourceFile) -> Arc<Program> {
     let mut prog = (*program(db, root)).clone();
-    prog.ir = Arc::new(checked(db, root).ir.clone());
-    // Generic and higher-order choreographies become one first-order copy per instance
-    // (an error, E0737, was reported by the checks and stops every consumer that runs).
-    let _ = chor_check::mono::monomorphise(&mut prog);
+    let checked = checked(db, root);
+    prog.ir = Arc::new(checked.ir.clone());
+    // Generic and higher-order choreographies become one first-order copy per instance; a
+    // program with errors (E0737 among them) is not run, and keeps them as they are.
+    if !checked.has_errors() {
+        let _ = chor_check::mono::monomorphise(&mut prog);
+    }
     let prog = Arc::new(prog);
     db.drop_later(Box::new(prog.clone()));
     prog
