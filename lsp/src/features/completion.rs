@@ -123,6 +123,25 @@ fn statement_text(before: &str) -> &str {
     &before[from..]
 }
 
+/// Whether the statement being typed ends at the start of an argument of a choreography
+/// call: after `)(` or a `,` at the top level of that argument list.
+fn in_call_args(stmt: &str) -> bool {
+    let Some(i) = stmt.rfind(")(") else {
+        return false;
+    };
+    let after = &stmt[i + 2..];
+    let mut depth = 0i32;
+    for ch in after.chars() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    let t = after.trim_end();
+    depth == 0 && (t.is_empty() || t.ends_with(','))
+}
+
 /// `let R.`, `if R.`, `R.` …: the role an expression statement starts with.
 fn statement_role<'c>(stmt: &str, chor: &'c ChorDef) -> Option<&'c str> {
     let s = stmt.trim_start();
@@ -495,6 +514,13 @@ impl Completer<'_> {
                 {
                     return self.roles(c);
                 }
+                // `P(A, B)(|` or `P(A, B)(A.x, |`: an argument starts with a role (`R.e`)
+                // or is a choreography passed by name.
+                if in_call_args(stmt) {
+                    let mut out = self.roles(c);
+                    out.extend(self.choreographies(c));
+                    return out;
+                }
                 if let Some(role) = self.expression_role(&c.body) {
                     return self.at_role(scope, Some(role));
                 }
@@ -507,19 +533,36 @@ impl Completer<'_> {
                     for k in ["let", "if", "match", "return"] {
                         out.push(item(k, CompletionKind::Keyword, None));
                     }
-                    for (name, r) in &self.cx.program.chors {
-                        if let Some(def) = self.cx.program.chor_def(*r) {
-                            out.push(item(
-                                name,
-                                CompletionKind::Choreography,
-                                Some(chor_signature(def)),
-                            ));
-                        }
-                    }
+                    out.extend(self.choreographies(c));
                 }
                 out
             }
         }
+    }
+
+    /// The choreographies that can be called or passed inside `c`: the program's, and `c`'s
+    /// choreography-typed parameters.
+    fn choreographies(&self, c: &ChorDef) -> Vec<Completion> {
+        let mut out = Vec::new();
+        for (name, r) in &self.cx.program.chors {
+            if let Some(def) = self.cx.program.chor_def(*r) {
+                out.push(item(
+                    name,
+                    CompletionKind::Choreography,
+                    Some(chor_signature(def)),
+                ));
+            }
+        }
+        for p in &c.params {
+            if let Some(t) = &p.chor {
+                out.push(item(
+                    &p.name.name,
+                    CompletionKind::Choreography,
+                    Some(format!("{}: {}", p.name.name, chor_signature(t))),
+                ));
+            }
+        }
+        out
     }
 
     /// After `a.b.` : a role's items, or a struct's fields.

@@ -157,13 +157,33 @@ pub(crate) fn item_signature(cx: &FileCx<'_>, def: Span) -> Option<String> {
 }
 
 pub(crate) fn chor_signature(c: &chor_syntax::ast::ChorDef) -> String {
+    format!("choreography {}", sig_text(c))
+}
+
+/// `Name<T>(A, B)(x: T@A) -> T@B`; a choreography type prints as `chor(X, Y)(Int@X) -> …`.
+fn sig_text(c: &chor_syntax::ast::ChorDef) -> String {
     let roles: Vec<&str> = c.roles.iter().map(|r| r.name.as_str()).collect();
-    let mut s = format!("choreography {}({})", c.name.name, roles.join(", "));
+    let mut s = c.name.name.clone();
+    if !c.generics.is_empty() {
+        let gs: Vec<&str> = c.generics.iter().map(|g| g.name.as_str()).collect();
+        s.push_str(&format!("<{}>", gs.join(", ")));
+    }
+    s.push_str(&format!("({})", roles.join(", ")));
     if !c.params.is_empty() {
         let ps: Vec<String> = c
             .params
             .iter()
-            .map(|p| format!("{}: {}@{}", p.name.name, ty(&p.ty), p.role.name))
+            .map(|p| {
+                let t = match &p.chor {
+                    Some(t) => sig_text(t),
+                    None => format!("{}@{}", ty(&p.ty), p.role.name),
+                };
+                if p.name.name.is_empty() {
+                    t
+                } else {
+                    format!("{}: {t}", p.name.name)
+                }
+            })
             .collect();
         s.push_str(&format!("({})", ps.join(", ")));
     }
