@@ -765,3 +765,71 @@ fn workspace_files_are_read_bounded() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------- generic and higher-order
+
+const HIGHER: &str = "choreography Relay<T>(A, B)(x: T@A) -> T@B {
+    A.x -> B.y;
+    return B.y;
+}
+choreography Double(P, Q)(n: Int@P) -> Int@Q {
+    P.(n * 2) -> Q.m;
+    return Q.m;
+}
+choreography Twice(A, B)(step: chor(X, Y)(Int@X) -> Int@Y, n: Int@A) -> Int@B {
+    let B.once = step(A, B)(A.n);
+    B.once -> A.back;
+    let B.twice = step(A, B)(A.back);
+    return B.twice;
+}
+choreography main(A, B) {
+    let B.s = Relay(A, B)(A.\"hi\");
+    B.print(s);
+    let B.t = Twice(A, B)(Double, A.(3));
+    B.print(to_string(t));
+}
+";
+
+#[test]
+fn hover_on_a_generic_call_shows_the_instantiated_signature() {
+    insta::assert_snapshot!(hover(&at(HIGHER, "Relay(A, B)(A.", 0, 1)), @r"
+    /main.chor:16:15 `Relay`
+    choreography Relay<String>(A, B)(x: String@A) -> String@B
+    ");
+    insta::assert_snapshot!(hover(&at(HIGHER, "Twice(A, B)(Double", 0, 1)), @r"
+    /main.chor:18:15 `Twice`
+    choreography Twice(A, B)(step: chor(X, Y)(Int@X) -> Int@Y, n: Int@A) -> Int@B
+    ");
+    insta::assert_snapshot!(hover(&at(HIGHER, "Double, A.(3)", 0, 1)), @r"
+    /main.chor:18:27 `Double`
+    choreography Double(P, Q)(n: Int@P) -> Int@Q
+    ");
+    insta::assert_snapshot!(hover(&at(HIGHER, "step(A, B)(A.n)", 0, 1)), @r"
+    /main.chor:10:18 `step`
+    choreography step(X, Y)(Int@X) -> Int@Y
+    ");
+}
+
+#[test]
+fn completes_choreographies_in_argument_position() {
+    let src = HIGHER.replace("Twice(A, B)(Double, A.(3))", "Twice(A, B)($0");
+    let chors = labels(&src, CompletionKind::Choreography);
+    assert!(chors.contains(&"Double".to_owned()), "{chors:?}");
+    assert!(
+        chors.iter().all(|c| !c.contains('<') && !c.contains('[')),
+        "{chors:?}"
+    );
+    let roles = labels(&src, CompletionKind::Role);
+    assert_eq!(roles, ["A", "B"]);
+    // Inside a higher-order choreography its choreography parameters are offered too.
+    let src = HIGHER.replace("step(A, B)(A.back)", "Twice(A, B)(A.back, $0");
+    let chors = labels(&src, CompletionKind::Choreography);
+    assert!(chors.contains(&"step".to_owned()), "{chors:?}");
+}
+
+#[test]
+fn renaming_a_choreography_renames_it_as_an_argument() {
+    let out = rename(&at(HIGHER, "Double(P, Q)", 0, 0), "Triple");
+    assert_eq!(out.matches("Triple").count(), 2, "{out}");
+    assert!(out.contains("Twice(A, B)(Triple, A.(3))"), "{out}");
+}

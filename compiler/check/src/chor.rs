@@ -823,8 +823,9 @@ impl<'p> Checker<'p> {
             );
             return;
         };
-        self.hover(name.span, || format!("choreography {}", got.name));
         let gsubst = self.instantiate(&got.generics);
+        self.sig_hovers
+            .push((name.span, got.clone(), gsubst.clone()));
         if !gsubst.is_empty() {
             self.note_targs(a.expr.id, gsubst.iter().map(|(_, t)| t.clone()).collect());
             for (g, t) in &gsubst {
