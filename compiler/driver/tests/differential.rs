@@ -52,7 +52,7 @@ fn examples_simulate_and_project_to_expected_output() {
 /// must exercise, each with the least share of programs (in percent) that must exercise it:
 /// about half the share measured over the first 3,000 seeds, so that a change of the generator
 /// that loses a form fails here.
-const FORMS: [(&str, u64); 22] = [
+const FORMS: [(&str, u64); 25] = [
     ("typed let", 50),
     ("tuple let", 50),
     ("message", 80),
@@ -75,6 +75,9 @@ const FORMS: [(&str, u64); 22] = [
     ("call result used after a conditional", 50),
     ("call result sent to another role", 50),
     ("match arm binding used", 50),
+    ("call of a generic choreography", 40),
+    ("call with a choreography argument", 40),
+    ("choreography argument passed on", 40),
 ];
 
 /// Whether `e` mentions the variable `name` (generated names are unique words).
@@ -257,6 +260,18 @@ impl FormWalk<'_> {
                     } else {
                         "call"
                     });
+                    // The program is instantiated: a call names its instance, `Carry<Int>`,
+                    // `Apply[Relay]`; an instance with choreography arguments that calls one
+                    // with choreography arguments received it passed on.
+                    if call.callee.name.contains('<') {
+                        self.found.insert("call of a generic choreography");
+                    }
+                    if call.callee.name.contains('[') {
+                        self.found.insert("call with a choreography argument");
+                        if self.chor.name.name.contains('[') {
+                            self.found.insert("choreography argument passed on");
+                        }
+                    }
                     if self.chor.name.name != "main" {
                         let order: Vec<Option<usize>> = call
                             .roles
@@ -378,6 +393,16 @@ fn differential(seed: u64) -> (BTreeSet<&'static str>, BTreeSet<&'static str>) {
     assert!(
         errors.is_empty(),
         "seed {seed}: generator made a bad program: {errors:?}\n{src}"
+    );
+    let checked = chor_check::check_program(&prog);
+    let errors: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "seed {seed}: the checks rejected a generated program: {errors:#?}\n{src}"
     );
     let koc = chor_project::check_choices(&prog);
     assert!(

@@ -10,7 +10,9 @@
 //! or through a role that already knows) or behave identically in every branch. Procedures: one
 //! returning a located value (sometimes from branches), one returning from every branch of a
 //! nested conditional, a bounded tail-recursive one whose roles rotate, and a bounded recursive
-//! one over three roles that uses the result of its rotated recursive call at the other roles.
+//! one over three roles that uses the result of its rotated recursive call at the other roles,
+//! a generic one instantiated with several types, and two higher-order ones taking a
+//! choreography argument (a procedure, or the generic one at `Int`), one passing it on.
 //! Everything is deterministic in the seed, and every procedure is called at least once.
 
 use std::fmt::Write as _;
@@ -285,8 +287,35 @@ impl Gen<'_> {
                 );
                 return;
             }
-            // `Relay` returns at its second role, the others at their first.
-            "Relay" => (chosen[1], names[1].clone()),
+            "Carry" => {
+                // A generic procedure instantiated with a type of the generator's choice.
+                let e = self.int_expr(sc, chosen[0]);
+                let arg = match self.rng.below(5) {
+                    0 => e,
+                    1 => format!("to_string({e})"),
+                    2 => format!("({e}, \"t\")"),
+                    3 => format!("[{e}, 1]"),
+                    _ => format!("Some({e})"),
+                };
+                let x = self.fresh();
+                let hn = names[1].clone();
+                self.line(
+                    depth,
+                    &format!(
+                        "let {hn}.{x} = Carry({})({}.({arg}));",
+                        names.join(", "),
+                        names[0]
+                    ),
+                );
+                self.line(
+                    depth,
+                    &format!("{hn}.print(\"{hn} has \" ++ to_string({x}));"),
+                );
+                return;
+            }
+            // `Relay` and the higher-order procedures return at their second role, the others
+            // at their first.
+            "Relay" | "Apply" | "Twice" => (chosen[1], names[1].clone()),
             _ => (chosen[0], names[0].clone()),
         };
         let arg = if name == "Sum" {
@@ -294,11 +323,18 @@ impl Gen<'_> {
         } else {
             self.int_expr(sc, chosen[0])
         };
+        // A higher-order procedure takes the step it applies: a procedure, or the generic
+        // `Carry` instantiated at `Int` by the parameter's type.
+        let step = if name == "Apply" || name == "Twice" {
+            ["Relay, ", "Carry, "][self.rng.below(2)]
+        } else {
+            ""
+        };
         let x = self.fresh();
         self.line(
             depth,
             &format!(
-                "let {hn}.{x} = {}({})({}.({arg}));",
+                "let {hn}.{x} = {}({})({step}{}.({arg}));",
                 name,
                 names.join(", "),
                 names[0]
@@ -684,11 +720,54 @@ pub fn program(seed: u64) -> String {
         g.line(0, "}");
         g.out.push('\n');
     }
+    // A generic procedure, and two higher-order ones: `Apply` calls its choreography
+    // parameter with the roles both ways round (deciding in between), `Twice` passes its
+    // parameter on to `Apply`.
+    {
+        g.line(0, "choreography Carry<T>(A, B)(x: T@A) -> T@B {");
+        g.line(1, "A.x -> B.y;");
+        g.line(1, "return B.y;");
+        g.line(0, "}");
+        g.out.push('\n');
+        let mut sc = Scope::new(2);
+        sc.add(0, "x".into());
+        g.line(
+            0,
+            "choreography Apply(A, B)(step: chor(X, Y)(Int@X) -> Int@Y, x: Int@A) -> Int@B {",
+        );
+        let mut budget = 3;
+        g.block(&mut sc, &[0, 1], 1, &mut budget);
+        let e = g.int_expr(&sc, 0);
+        g.line(1, &format!("let B.r = step(A, B)(A.({e}));"));
+        sc.add(1, "r".into());
+        let c = g.rng.below(2);
+        let shape = [Shape::If, Shape::MatchOption, Shape::IfNoElse][g.rng.below(3)];
+        let mut budget = 2;
+        g.conditional(&mut sc, &[0, 1], c, 1, &mut budget, shape);
+        g.line(1, "let A.s = step(B, A)(B.((r + 1) % 1000));");
+        g.line(1, "A.s -> B.t;");
+        g.line(1, "return B.((t + r) % 1000);");
+        g.line(0, "}");
+        g.out.push('\n');
+        g.line(
+            0,
+            "choreography Twice(A, B)(step: chor(X, Y)(Int@X) -> Int@Y, x: Int@A) -> Int@B {",
+        );
+        g.line(1, "let B.once = Apply(A, B)(step, A.x);");
+        g.line(1, "B.once -> A.back;");
+        g.line(1, "let B.twice = step(A, B)(A.back);");
+        g.line(1, "return B.((once + twice) % 1000);");
+        g.line(0, "}");
+        g.out.push('\n');
+    }
     g.procs = vec![
         ("Relay".into(), 2),
         ("Count".into(), 2),
         ("Pick".into(), 2),
         ("Sum".into(), 3),
+        ("Carry".into(), 2),
+        ("Apply".into(), 2),
+        ("Twice".into(), 2),
     ];
     g.called = vec![false; g.procs.len()];
     g.roles = roles.clone();
