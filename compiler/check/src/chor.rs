@@ -439,7 +439,7 @@ impl<'p> Checker<'p> {
         let callee = &call.callee;
         let found = self.lookup_chor(callee);
         let (sig, res) = match found {
-            ChorLookup::Found(sig, res) => (sig, res),
+            ChorLookup::Found(sig, res) => (*sig, res),
             ChorLookup::ValueParam(def) => {
                 self.emit(
                     Diagnostic::error(
@@ -724,7 +724,7 @@ impl<'p> Checker<'p> {
                     sub.name.clone_from(&name.name);
                     sub.name_span = span;
                     self.reference(name.span, span);
-                    ChorLookup::Found(sub, Res::ChorParam(k as u32))
+                    ChorLookup::Found(Box::new(sub), Res::ChorParam(k as u32))
                 }
                 None => ChorLookup::ValueParam(span),
             };
@@ -734,7 +734,7 @@ impl<'p> Checker<'p> {
                 Some(sig) => {
                     let sig = sig.clone();
                     self.reference(name.span, sig.name_span);
-                    ChorLookup::Found(sig, Res::Chor(*r))
+                    ChorLookup::Found(Box::new(sig), Res::Chor(*r))
                 }
                 None => ChorLookup::NotFound,
             },
@@ -776,7 +776,7 @@ impl<'p> Checker<'p> {
         let got = match self.lookup_chor(name) {
             ChorLookup::Found(sig, res) => {
                 self.note_res(a.expr.id, res);
-                Some(sig)
+                Some(*sig)
             }
             ChorLookup::ValueParam(_) | ChorLookup::NotFound => None,
         };
@@ -1056,7 +1056,7 @@ impl<'p> Checker<'p> {
 
 /// What a name in callee or argument position of a choreography call names.
 enum ChorLookup {
-    Found(crate::cx::ChorSig, Res),
+    Found(Box<crate::cx::ChorSig>, Res),
     /// A value parameter (declared at this span).
     ValueParam(Span),
     NotFound,

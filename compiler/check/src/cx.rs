@@ -68,6 +68,10 @@ pub struct ChorSig {
     pub chors: Vec<Option<ChorSig>>,
 }
 
+/// A call's callee or choreography argument, with the signature and instantiation its
+/// hover shows once the body's inference is complete.
+pub type SigHover = (Span, ChorSig, Vec<(Rc<str>, Ty)>);
+
 /// A generic choreography's instantiation, checked once the body's inference is complete:
 /// the type must be able to travel in a message.
 #[derive(Debug, Clone)]
@@ -257,7 +261,7 @@ pub struct Checker<'p> {
     /// Set while the expression of a communication is checked (E0730).
     pub in_message: bool,
     /// Choreography calls of the body, for hovers showing the instantiated signature.
-    pub sig_hovers: Vec<(Span, ChorSig, Vec<(Rc<str>, Ty)>)>,
+    pub sig_hovers: Vec<SigHover>,
     /// Set while the signatures of instances ([`crate::mono`]) are read: they were checked
     /// as their generic choreography, and report nothing again.
     pub quiet: bool,
