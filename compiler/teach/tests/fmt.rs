@@ -145,3 +145,19 @@ fn extern_declarations_keep_their_keyword() {
         "/// Docs stay.\nextern fn lookup(key: String, n: Int) -> Option<String>;\n\nextern fn tick();\n",
     );
 }
+
+#[test]
+fn generic_and_higher_order_choreographies_round_trip() {
+    check(
+        "choreography Relay< T >(A,B)(x:T@A)->T@B{A.x->B.y;return B.y;}\n\
+         choreography Twice(A,B)(step:chor(X,Y)(Int@X)->Int@Y,n:Int@A)->Int@B{\n\
+         let B.r=step(A,B)(A.n);return B.r;}\n\
+         choreography Use(A,B)(f: chor(X, Y)(n: Int@X, String@Y), g: chor(X)) {\n\
+         f(A,B)(A.1,B.\"s\");g(A)();Twice( A,B )( Relay ,A.(3));}\n",
+        "choreography Relay<T>(A, B)(x: T@A) -> T@B {\n    A.x -> B.y;\n    return B.y;\n}\n\n\
+         choreography Twice(A, B)(step: chor(X, Y)(Int@X) -> Int@Y, n: Int@A) -> Int@B {\n    \
+         let B.r = step(A, B)(A.n);\n    return B.r;\n}\n\n\
+         choreography Use(A, B)(f: chor(X, Y)(n: Int@X, String@Y), g: chor(X)) {\n    \
+         f(A, B)(A.(1), B.\"s\");\n    g(A)();\n    Twice(A, B)(Relay, A.(3));\n}\n",
+    );
+}
