@@ -832,4 +832,8 @@ fn renaming_a_choreography_renames_it_as_an_argument() {
     let out = rename(&at(HIGHER, "Double(P, Q)", 0, 0), "Triple");
     assert_eq!(out.matches("Triple").count(), 2, "{out}");
     assert!(out.contains("Twice(A, B)(Triple, A.(3))"), "{out}");
+    // A choreography-typed parameter renames at its calls.
+    let out = rename(&at(HIGHER, "step:", 0, 0), "apply");
+    assert!(out.contains("(apply: chor(X, Y)"), "{out}");
+    assert_eq!(out.matches("apply(A, B)").count(), 2, "{out}");
 }

@@ -69,6 +69,13 @@ impl<'a> Index<'a> {
                         for (index, r) in c.roles.iter().enumerate() {
                             defs.insert(r.span, DefKind::Role { index });
                         }
+                        for g in &c.generics {
+                            defs.insert(g.span, DefKind::TypeParam);
+                        }
+                        // A choreography-typed parameter is renamed like a choreography.
+                        for p in c.params.iter().filter(|p| p.chor.is_some()) {
+                            defs.insert(p.name.span, DefKind::Choreography);
+                        }
                         chors.push(c);
                     }
                     Item::Import(_) | Item::Error(_) => {}
