@@ -353,6 +353,21 @@ impl<'p> Checker<'p> {
             }
             None => None,
         };
+        if c.name.name == "main"
+            && !is_stdlib
+            && !is_type
+            && let (Some(first), Some(last)) = (c.generics.first(), c.generics.last())
+        {
+            self.emit(
+                Diagnostic::error(
+                    "E0211",
+                    "`main` takes roles only, not type parameters",
+                    first.span.to(last.span),
+                    "type parameters are not allowed here",
+                )
+                .with_help("`main` is run as it is: write the types its values have"),
+            );
+        }
         if c.name.name == "main" && !is_stdlib && !is_type {
             if let Some(first) = c.params.first() {
                 let last = c.params.last().map_or(first.role.span, |p| p.role.span);
