@@ -157,7 +157,13 @@ fn choreographies(prog: &Program) -> Vec<(String, Span)> {
     let mut v: Vec<(String, Span)> = prog
         .chors
         .values()
-        .filter(|r| prog.units.get(r.unit).is_some_and(|u| !u.is_stdlib))
+        // Instances of generic choreographies are not the user's: they share the generic's
+        // text.
+        .filter(|r| {
+            prog.units
+                .get(r.unit)
+                .is_some_and(|u| !u.is_stdlib && u.name != chor_check::mono::INSTANCES_UNIT)
+        })
         .filter_map(|r| prog.chor_def(*r))
         .map(|c| (c.name.name.clone(), c.span))
         .collect();
