@@ -159,24 +159,7 @@ pub fn from_choreography(prog: &Program, name: &str) -> Result<Diagram, String> 
         });
     };
     let roles: Vec<String> = c.roles.iter().map(|r| r.name.clone()).collect();
-    let mut title = format!("choreography {}({})", c.name.name, roles.join(", "));
-    if !c.params.is_empty() {
-        let params: Vec<String> = c
-            .params
-            .iter()
-            .map(|p| {
-                let mut t = String::new();
-                pretty::ty(&p.ty, &mut t);
-                format!("{}: {t}@{}", p.name.name, p.role.name)
-            })
-            .collect();
-        title.push_str(&format!("\n    ({})", params.join(", ")));
-    }
-    if let Some((t, r)) = &c.ret {
-        let mut s = String::new();
-        pretty::ty(t, &mut s);
-        title.push_str(&format!(" -> {s}@{}", r.name));
-    }
+    let title = format!("choreography {}", signature(c, "\n    "));
     let b = Builder {
         marks: Vec::new(),
         this: c.name.name.clone(),
@@ -537,4 +520,44 @@ pub fn receiver_var(prog: &Program, span: Span, index: usize) -> Option<String> 
             }
             _ => None,
         })
+}
+
+/// A choreography's signature for a title: `Name<T>(A, B)` then `sep` and the parameters, with
+/// choreography-typed parameters written as their type (`chor(X, Y)(Int@X) -> Int@Y`).
+fn signature(c: &ChorDef, sep: &str) -> String {
+    let roles: Vec<String> = c.roles.iter().map(|r| r.name.clone()).collect();
+    let mut title = c.name.name.clone();
+    if !c.generics.is_empty() {
+        let gs: Vec<&str> = c.generics.iter().map(|g| g.name.as_str()).collect();
+        title.push_str(&format!("<{}>", gs.join(", ")));
+    }
+    title.push_str(&format!("({})", roles.join(", ")));
+    if !c.params.is_empty() {
+        let params: Vec<String> = c
+            .params
+            .iter()
+            .map(|p| {
+                let t = match &p.chor {
+                    Some(t) => signature(t, ""),
+                    None => {
+                        let mut t = String::new();
+                        pretty::ty(&p.ty, &mut t);
+                        format!("{t}@{}", p.role.name)
+                    }
+                };
+                if p.name.name.is_empty() {
+                    t
+                } else {
+                    format!("{}: {t}", p.name.name)
+                }
+            })
+            .collect();
+        title.push_str(&format!("{sep}({})", params.join(", ")));
+    }
+    if let Some((t, r)) = &c.ret {
+        let mut s = String::new();
+        pretty::ty(t, &mut s);
+        title.push_str(&format!(" -> {s}@{}", r.name));
+    }
+    title
 }
