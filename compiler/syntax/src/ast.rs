@@ -190,6 +190,33 @@ pub struct ChorDef {
     pub ret: Option<(Type, Ident)>,
     pub body: ChorBlock,
     pub span: Span,
+    /// The roles declared as families (`Ws[]`), in the order of `roles`, which holds them too
+    /// (by their bare name). Section 10 of the design card.
+    pub families: Vec<Ident>,
+    /// Every member reference `Ws[e]` written in a role position of this choreography, found
+    /// by span: the role position holds an `Ident` named `Ws[<e printed>]` with the span of
+    /// the whole reference, and this table holds its index expression.
+    pub members: Vec<MemberRef>,
+}
+
+impl ChorDef {
+    /// Whether `name` is one of this choreography's families.
+    pub fn is_family(&self, name: &str) -> bool {
+        self.families.iter().any(|f| f.name == name)
+    }
+    /// The member reference whose role `Ident` has span `span`.
+    pub fn member_at(&self, span: Span) -> Option<&MemberRef> {
+        self.members.iter().find(|m| m.span == span)
+    }
+}
+
+/// `Ws[e]` in a role position: one member of the family `Ws`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRef {
+    pub family: Ident,
+    pub index: Expr,
+    /// The span of the whole `Ws[e]`.
+    pub span: Span,
 }
 
 /// `name: T@R`
@@ -292,6 +319,13 @@ pub enum ChorStmtKind {
     Return {
         role: Ident,
         expr: Expr,
+    },
+    /// `for W in Ws { … }`: the body once per member of the family `Ws`, in order, with `W`
+    /// naming the round's member.
+    For {
+        var: Ident,
+        family: Ident,
+        body: ChorBlock,
     },
     Error,
 }

@@ -137,9 +137,22 @@ impl Spans for Item {
                 ret,
                 body,
                 span,
+                families,
+                members,
             }) => {
                 name.spans_mut(f);
                 roles.spans_mut(f);
+                families.spans_mut(f);
+                for MemberRef {
+                    family,
+                    index,
+                    span,
+                } in members
+                {
+                    family.spans_mut(f);
+                    index.spans_mut(f);
+                    f(span);
+                }
                 for ChorParam { name, ty, role } in params {
                     name.spans_mut(f);
                     ty.spans_mut(f);
@@ -279,6 +292,11 @@ impl Spans for ChorStmt {
                     pat.spans_mut(f);
                     ty.spans_mut(f);
                 }
+            }
+            ChorStmtKind::For { var, family, body } => {
+                var.spans_mut(f);
+                family.spans_mut(f);
+                body.spans_mut(f);
             }
             ChorStmtKind::Error => {}
         }

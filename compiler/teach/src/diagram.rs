@@ -278,6 +278,7 @@ impl Builder {
             ChorStmtKind::Call { call, .. } => {
                 (call.roles.first().map(|r| r.name.as_str()), Vec::new())
             }
+            ChorStmtKind::For { body, .. } => (None, vec![body]),
             ChorStmtKind::Error => (None, Vec::new()),
         };
         let problems: Vec<Step> = match role {
@@ -427,7 +428,7 @@ impl Builder {
                 role: role.name.clone(),
                 text: wrap(&format!("return {}", ex(expr))),
             }),
-            ChorStmtKind::Error => {}
+            ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
         }
     }
 }
