@@ -7,6 +7,7 @@
 mod chor;
 mod cx;
 mod expr;
+pub mod families;
 pub mod externs;
 pub mod ir;
 mod items;

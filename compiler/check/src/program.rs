@@ -209,6 +209,24 @@ impl Program {
         root_parsed: Arc<Parsed>,
         loader: &mut dyn Loader,
     ) -> Program {
+        Program::assemble_sized(
+            root,
+            root_name,
+            root_parsed,
+            loader,
+            &crate::families::Sizes::new(),
+        )
+    }
+
+    /// [`Program::assemble`], then expand the families of roles at `sizes` (by the family's
+    /// name in `main`; the others at the default size): see [`crate::families`].
+    pub fn assemble_sized(
+        root: FileId,
+        root_name: &str,
+        root_parsed: Arc<Parsed>,
+        loader: &mut dyn Loader,
+        sizes: &crate::families::Sizes,
+    ) -> Program {
         let mut prog = Program::default();
         let mut visiting: Vec<FileId> = Vec::new();
         let mut done: HashMap<FileId, ()> = HashMap::new();
@@ -235,6 +253,7 @@ impl Program {
         }
         prog.index();
         prog.desugar_calls();
+        prog.expand_families(sizes);
         prog
     }
 
