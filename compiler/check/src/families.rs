@@ -95,11 +95,14 @@ impl Program {
         // `main` first, at the sizes of the run; then every other choreography with
         // families that no call reached, at the default size.
         if let Some((r, main)) = originals.get("main") {
-            let s = main
+            let s: Vec<usize> = main
                 .families
                 .iter()
                 .map(|f| sizes.get(&f.name).copied().unwrap_or(DEFAULT_SIZE))
                 .collect();
+            for (f, n) in main.families.iter().zip(&s) {
+                self.families.insert(f.name.clone(), *n);
+            }
             ex.instance_named(*r, "main", s);
             for (f, n) in sizes {
                 if !main.is_family(f) {
@@ -333,7 +336,11 @@ impl Expander<'_> {
                             m.family.name
                         ),
                         m.span,
-                        format!("`{}` has members 0 to {}", m.family.name, n.saturating_sub(1)),
+                        format!(
+                            "`{}` has members 0 to {}",
+                            m.family.name,
+                            n.saturating_sub(1)
+                        ),
                     )
                     .with_help("wrap the index around, e.g. `Ws[(index(W) + 1) % size(Ws)]`"),
                 );
@@ -415,7 +422,8 @@ impl Expander<'_> {
                 Some(("size", x)) => match env.fams.get(x) {
                     Some(n) => Some(*n as i64),
                     None => {
-                        self.diags.push(bad("`size` of something that is not a family"));
+                        self.diags
+                            .push(bad("`size` of something that is not a family"));
                         return None;
                     }
                 },
@@ -434,15 +442,14 @@ impl Expander<'_> {
                 }
             },
             ExprKind::Path(p) => {
-                self.diags.push(bad(&format!(
-                    "`{}` is a variable of one role",
-                    p.text()
-                )));
+                self.diags
+                    .push(bad(&format!("`{}` is a variable of one role", p.text())));
                 return None;
             }
             ExprKind::Error => return None,
             _ => {
-                self.diags.push(bad("not an integer computable by every role"));
+                self.diags
+                    .push(bad("not an integer computable by every role"));
                 return None;
             }
         };
@@ -667,7 +674,9 @@ impl Expander<'_> {
                             s.span,
                             "several receivers",
                         )
-                        .with_help(format!("gather to one role, then send on: `{f}.e -> R.xs; R.xs -> S.xs;`")),
+                        .with_help(format!(
+                            "gather to one role, then send on: `{f}.e -> R.xs; R.xs -> S.xs;`"
+                        )),
                     );
                     return;
                 };
@@ -728,7 +737,9 @@ impl Expander<'_> {
                 // Two ends that are the same member bind locally (a ring of one works); a
                 // communication written between two plain roles is left to the checks.
                 let (own, others): (Vec<Receiver>, Vec<Receiver>) = if family_end {
-                    receivers.into_iter().partition(|r| r.role.name == sender.name)
+                    receivers
+                        .into_iter()
+                        .partition(|r| r.role.name == sender.name)
                 } else {
                     (Vec::new(), receivers)
                 };
@@ -858,21 +869,21 @@ impl Expander<'_> {
                     args.push(LocatedExpr { role: r, expr });
                 }
                 (_, true) => {
-                    self.diags.push(
-                        Diagnostic::error(
-                            "E0757",
-                            "this parameter holds one value per member: pass `Ws.e` for a family `Ws`",
-                            a.role.span,
-                            "not a family",
-                        ),
-                    );
+                    self.diags.push(Diagnostic::error(
+                        "E0757",
+                        "this parameter holds one value per member: pass `Ws.e` for a family `Ws`",
+                        a.role.span,
+                        "not a family",
+                    ));
                     return None;
                 }
                 (Role::All(f, _), false) => {
                     self.diags.push(
                         Diagnostic::error(
                             "E0757",
-                            format!("the family `{f}` is passed where one role's value is expected"),
+                            format!(
+                                "the family `{f}` is passed where one role's value is expected"
+                            ),
                             a.role.span,
                             "a whole family",
                         )

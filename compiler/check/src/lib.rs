@@ -7,8 +7,8 @@
 mod chor;
 mod cx;
 mod expr;
-pub mod families;
 pub mod externs;
+pub mod families;
 pub mod ir;
 mod items;
 pub mod msg_types;

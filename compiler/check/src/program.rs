@@ -73,6 +73,9 @@ pub struct Program {
     /// as assembled, filled by [`Program::resolve`] (or the database's `resolved` query).
     /// Every phase after the checks reads names, types and roles here.
     pub ir: Arc<crate::ir::Ir>,
+    /// The families of `main` and their sizes in this program (its members are the roles
+    /// `Workers[0]`, …; see [`crate::families`]).
+    pub families: std::collections::BTreeMap<String, usize>,
 }
 
 /// How the program finds imported files (the driver supplies file access).

@@ -47,9 +47,48 @@ pub struct Session {
     pub manifest_error: Option<String>,
 }
 
+/// The family sizes of this process's command (`--size Ws=N`), set once by the command line
+/// before any program is opened.
+static FAMILY_SIZES: std::sync::OnceLock<chor_check::families::Sizes> = std::sync::OnceLock::new();
+
+/// Set the family sizes every program of this process is expanded at (once; later calls
+/// are ignored).
+pub fn set_family_sizes(sizes: chor_check::families::Sizes) {
+    let _ = FAMILY_SIZES.set(sizes);
+}
+
+/// The family sizes set by [`set_family_sizes`] (none: every family at the default size).
+pub fn family_sizes() -> chor_check::families::Sizes {
+    FAMILY_SIZES.get().cloned().unwrap_or_default()
+}
+
+/// Parse the values of `--size Name=N` (repeatable).
+pub fn parse_sizes(values: &[String]) -> Result<chor_check::families::Sizes, String> {
+    let mut out = chor_check::families::Sizes::new();
+    for v in values {
+        let (name, n) = v
+            .split_once('=')
+            .ok_or_else(|| format!("`--size {v}`: expected `--size Family=N`"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`--size {v}`: the size of `{name}` must be a whole number"))?;
+        if n == 0 || n > chor_check::families::MAX_SIZE {
+            return Err(format!(
+                "`--size {v}`: a family has 1 to {} members",
+                chor_check::families::MAX_SIZE
+            ));
+        }
+        if out.insert(name.trim().to_owned(), n).is_some() {
+            return Err(format!("`--size {name}=…` is given twice"));
+        }
+    }
+    Ok(out)
+}
+
 impl Session {
     pub fn open(path: &Path) -> Result<Session, String> {
-        let db = Database::default();
+        let db = Database::with_sizes(family_sizes());
         let root = db.load_file(path)?;
         // A broken manifest is reported by the commands that read its settings, and by E0601
         // when the program has externs.

@@ -13,6 +13,9 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The size of a family of roles of `main` (`--size Workers=5`; repeatable; default 3).
+    #[arg(long = "size", value_name = "FAMILY=N", global = true)]
+    size: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -171,6 +174,13 @@ fn real_main() -> i32 {
     }
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    match chor_driver::parse_sizes(&cli.size) {
+        Ok(sizes) => chor_driver::set_family_sizes(sizes),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
     match cli.command {
         Command::Check { files, format } => {
             let files = if files.is_empty() {
