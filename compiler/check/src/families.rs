@@ -283,6 +283,7 @@ impl Expander<'_> {
                 None => params.push(p.clone()),
             }
         }
+        let mut ret = c.ret.clone();
         if let Some((_, r)) = &c.ret
             && env.fams.contains_key(&r.name)
         {
@@ -290,6 +291,8 @@ impl Expander<'_> {
                 r.span,
                 "a result held by a whole family (`-> T@Ws`)",
             ));
+            // Reported once: the expanded procedure returns nothing.
+            ret = None;
         }
         let body = self.block(c, &mut env, &c.body);
         ChorDef {
@@ -300,7 +303,7 @@ impl Expander<'_> {
             },
             roles,
             params,
-            ret: c.ret.clone(),
+            ret,
             body,
             span: c.span,
             families: Vec::new(),
@@ -950,6 +953,8 @@ impl Expander<'_> {
                             "inside `for W in {x}`, every role knows `index(W)`"
                         )),
                     );
+                    // Reported here: the checks need not report the call again.
+                    e.kind = ExprKind::Error;
                     return;
                 }
                 None => {}

@@ -227,6 +227,14 @@ pub struct ChorParam {
     pub role: Ident,
 }
 
+impl ChorParam {
+    /// Whether `other` was written at the same place (the parameters a family parameter
+    /// expands to share their source).
+    pub fn span_is(&self, other: &ChorParam) -> bool {
+        self.name.span == other.name.span
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChorBlock {
     pub stmts: Vec<ChorStmt>,
