@@ -197,6 +197,121 @@ struct Env {
     fams: HashMap<String, usize>,
     /// `for` variable → (family, index).
     rounds: HashMap<String, (String, usize)>,
+    /// The `for` rounds and the conditional blocks inside them, outermost first, with the
+    /// variables renamed in each (see [`Env::bind`]).
+    frames: Vec<Frame>,
+    /// Numbers the renamed variables.
+    fresh: usize,
+}
+
+/// A `for` round (with its family) or a block of a conditional inside one.
+struct Frame {
+    round: Option<String>,
+    /// (role, variable) → the name the variable has in this frame's unrolled statements.
+    renames: HashMap<(String, String), String>,
+}
+
+impl Clone for Frame {
+    fn clone(&self) -> Frame {
+        Frame {
+            round: self.round.clone(),
+            renames: self.renames.clone(),
+        }
+    }
+}
+
+/// Whether `role` (an expanded role name) is a member of `family`.
+fn is_member(role: &str, family: &str) -> bool {
+    role.strip_prefix(family)
+        .and_then(|r| r.strip_prefix('['))
+        .is_some_and(|r| r.ends_with(']'))
+}
+
+impl Env {
+    /// The name a binding of `name` at `role` gets here. The card's scoping rule: a binding
+    /// at a role outside a round's family ends with the round (a member's binding outlives
+    /// the loop). Unrolled rounds share one block, so such a binding gets a name of its own
+    /// (`x#3`), used by the rest of its round and invisible after it.
+    fn bind(&mut self, role: &str, name: &str) -> String {
+        let Some(round) = self.frames.iter().rposition(|f| {
+            f.round
+                .as_deref()
+                .is_some_and(|fam| !is_member(role, fam))
+        }) else {
+            return name.to_owned();
+        };
+        // Inside a conditional's block the binding ends with the block (the checks scope
+        // blocks); the innermost block above the round holds the new name.
+        let level = (round..self.frames.len())
+            .rev()
+            .find(|k| self.frames[*k].round.is_none())
+            .unwrap_or(round);
+        self.fresh += 1;
+        let renamed = format!("{name}#{}", self.fresh);
+        self.frames[level]
+            .renames
+            .insert((role.to_owned(), name.to_owned()), renamed.clone());
+        renamed
+    }
+
+    /// The current name of the variable `name` at `role`.
+    fn lookup(&self, role: &str, name: &str) -> Option<&String> {
+        let key = (role.to_owned(), name.to_owned());
+        self.frames.iter().rev().find_map(|f| f.renames.get(&key))
+    }
+
+    fn in_round(&self) -> bool {
+        self.frames.iter().any(|f| f.round.is_some())
+    }
+
+    fn push(&mut self, round: Option<String>) {
+        self.frames.push(Frame {
+            round,
+            renames: HashMap::new(),
+        });
+    }
+
+    fn pop(&mut self) {
+        self.frames.pop();
+    }
+}
+
+/// Rename the variables `pat` binds at `role` (see [`Env::bind`]). Capitalized names are
+/// left alone: they are nullary variants (`None`), not bindings.
+fn bind_pattern(env: &mut Env, role: &str, pat: &mut Pattern) {
+    if !env.in_round() {
+        return;
+    }
+    match &mut pat.kind {
+        PatternKind::Ident(id) => {
+            if id.name.starts_with(|c: char| c.is_lowercase() || c == '_') && id.name != "_" {
+                id.name = env.bind(role, &id.name);
+            }
+        }
+        PatternKind::Tuple(ps) | PatternKind::Variant { args: ps, .. } => {
+            ps.iter_mut().for_each(|p| bind_pattern(env, role, p))
+        }
+        PatternKind::Struct { fields, .. } => fields
+            .iter_mut()
+            .for_each(|f| bind_pattern(env, role, &mut f.pat)),
+        PatternKind::List { elems, rest } => {
+            elems.iter_mut().for_each(|p| bind_pattern(env, role, p));
+            if let Some(Some(r)) = rest {
+                bind_pattern(env, role, r);
+            }
+        }
+        PatternKind::Wild | PatternKind::Lit(_) | PatternKind::Error => {}
+    }
+}
+
+fn bind_ident(env: &mut Env, role: &str, id: &Ident) -> Ident {
+    if !env.in_round() {
+        return id.clone();
+    }
+    Ident {
+        name: env.bind(role, &id.name),
+        span: id.span,
+    }
 }
 
 impl Expander<'_> {
@@ -477,9 +592,11 @@ impl Expander<'_> {
             } => match self.role(c, env, role) {
                 Some(Role::One(r, _)) => {
                     let value = self.subst(env, value, Some(&r.name));
+                    let mut pat = pat.clone();
+                    bind_pattern(env, &r.name, &mut pat);
                     out.push(mk(ChorStmtKind::Let {
                         role: r,
-                        pat: pat.clone(),
+                        pat,
                         ty: ty.clone(),
                         value,
                     }))
@@ -487,9 +604,11 @@ impl Expander<'_> {
                 Some(Role::All(_, ms)) => {
                     for m in ms {
                         let value = self.subst(env, value, Some(&m.name));
+                        let mut pat = pat.clone();
+                        bind_pattern(env, &m.name, &mut pat);
                         out.push(mk(ChorStmtKind::Let {
                             role: m,
-                            pat: pat.clone(),
+                            pat,
                             ty: ty.clone(),
                             value,
                         }));
@@ -564,8 +683,8 @@ impl Expander<'_> {
                     return;
                 };
                 let cond = self.subst(env, cond, Some(&r.name));
-                let then = self.block(c, env, then);
-                let els = els.as_ref().map(|e| self.block(c, env, e));
+                let then = self.scoped_block(c, env, then);
+                let els = els.as_ref().map(|e| self.scoped_block(c, env, e));
                 out.push(mk(ChorStmtKind::If {
                     role: r,
                     cond,
@@ -584,10 +703,22 @@ impl Expander<'_> {
                 let scrutinee = self.subst(env, scrutinee, Some(&r.name));
                 let arms = arms
                     .iter()
-                    .map(|a| ChorArm {
-                        pat: a.pat.clone(),
-                        body: self.block(c, env, &a.body),
-                        span: a.span,
+                    .map(|a| {
+                        let in_round = env.in_round();
+                        if in_round {
+                            env.push(None);
+                        }
+                        let mut pat = a.pat.clone();
+                        bind_pattern(env, &r.name, &mut pat);
+                        let body = self.block(c, env, &a.body);
+                        if in_round {
+                            env.pop();
+                        }
+                        ChorArm {
+                            pat,
+                            body,
+                            span: a.span,
+                        }
                     })
                     .collect();
                 out.push(mk(ChorStmtKind::Match {
@@ -610,9 +741,11 @@ impl Expander<'_> {
                 for i in 0..n {
                     env.rounds
                         .insert(var.name.clone(), (family.name.clone(), i));
+                    env.push(Some(family.name.clone()));
                     for s in &body.stmts {
                         self.stmt(c, env, s, out);
                     }
+                    env.pop();
                 }
                 match saved {
                     Some(v) => env.rounds.insert(var.name.clone(), v),
@@ -621,6 +754,17 @@ impl Expander<'_> {
             }
             ChorStmtKind::Error => out.push(s.clone()),
         }
+    }
+
+    /// A conditional's block: inside a round, the names it gives end with it.
+    fn scoped_block(&mut self, c: &ChorDef, env: &mut Env, b: &ChorBlock) -> ChorBlock {
+        if !env.in_round() {
+            return self.block(c, env, b);
+        }
+        env.push(None);
+        let b = self.block(c, env, b);
+        env.pop();
+        b
     }
 
     /// The role that decides an `if` or `match`: one role; a whole family is an error.
@@ -648,7 +792,7 @@ impl Expander<'_> {
     fn comm(
         &mut self,
         c: &ChorDef,
-        env: &Env,
+        env: &mut Env,
         s: &ChorStmt,
         from: &Ident,
         expr: &Expr,
@@ -689,7 +833,7 @@ impl Expander<'_> {
                 let mut items = Vec::new();
                 for (i, m) in ms.into_iter().enumerate() {
                     let tmp = Ident {
-                        name: format!("{}#{i}", r.var.name),
+                        name: format!("{}#m{i}", r.var.name),
                         span: r.var.span,
                     };
                     let e = self.subst(env, expr, Some(&m.name));
@@ -709,9 +853,10 @@ impl Expander<'_> {
                     }
                     items.push(path_expr(&tmp));
                 }
+                let var = bind_ident(env, &to_role.name, &r.var);
                 out.push(mk(ChorStmtKind::Let {
                     role: to_role,
-                    pat: ident_pat(&r.var),
+                    pat: ident_pat(&var),
                     ty: None,
                     value: Expr {
                         kind: ExprKind::List(items),
@@ -728,11 +873,15 @@ impl Expander<'_> {
                     match self.role(c, env, &r.role) {
                         Some(Role::One(role, m)) => {
                             family_end |= m;
-                            receivers.push(recv(role, &r.var));
+                            let var = bind_ident(env, &role.name, &r.var);
+                            receivers.push(recv(role, &var));
                         }
                         Some(Role::All(_, ms)) => {
                             family_end = true;
-                            receivers.extend(ms.into_iter().map(|m| recv(m, &r.var)));
+                            for m in ms {
+                                let var = bind_ident(env, &m.name, &r.var);
+                                receivers.push(recv(m, &var));
+                            }
                         }
                         None => return,
                     }
@@ -782,7 +931,7 @@ impl Expander<'_> {
     fn call(
         &mut self,
         c: &ChorDef,
-        env: &Env,
+        env: &mut Env,
         call: &ChorCall,
         bind: &Option<(Ident, Pattern, Option<Type>)>,
     ) -> Option<ChorStmtKind> {
@@ -899,7 +1048,9 @@ impl Expander<'_> {
         let bind = match bind {
             Some((role, pat, ty)) => {
                 let (r, _) = self.one(c, env, role, "bind a procedure's result (not yet)")?;
-                Some((r, pat.clone(), ty.clone()))
+                let mut pat = pat.clone();
+                bind_pattern(env, &r.name, &mut pat);
+                Some((r, pat, ty.clone()))
             }
             None => None,
         };
@@ -959,6 +1110,15 @@ impl Expander<'_> {
                 }
                 None => {}
             }
+        }
+        // A variable renamed in this round (see `Env::bind`).
+        if let ExprKind::Path(p) = &mut e.kind
+            && p.segments.len() == 1
+            && let Some(at) = at
+            && let Some(renamed) = env.lookup(at, &p.segments[0].name)
+        {
+            p.segments[0].name = renamed.clone();
+            return;
         }
         let mut go = |x: &mut Expr| self.subst_mut(env, x, at);
         match &mut e.kind {

@@ -484,12 +484,23 @@ impl Loader for MemoryLoader {
 
 /// Assemble a single in-memory source (file id 0) with in-memory imports, and resolve it.
 pub fn from_source(name: &str, src: &str, imports: Vec<(String, String)>) -> Program {
+    from_source_sized(name, src, imports, &crate::families::Sizes::new())
+}
+
+/// [`from_source`] with `main`'s families expanded at `sizes`.
+pub fn from_source_sized(
+    name: &str,
+    src: &str,
+    imports: Vec<(String, String)>,
+    sizes: &crate::families::Sizes,
+) -> Program {
     let parsed = Arc::new(parse(FileId(0), src));
-    let mut p = Program::assemble(
+    let mut p = Program::assemble_sized(
         FileId(0),
         name,
         parsed,
         &mut MemoryLoader { files: imports },
+        sizes,
     );
     p.add_source(FileId(0), src);
     p.resolve();

@@ -402,9 +402,29 @@ pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {
             .map(|s| (s.file != root.id(db), s.file, s.start))
     });
     diags.dedup();
+    // A family's members are checked one by one (see `chor_check::families`): the same
+    // finding at the same place for several members is reported once, for the first.
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.code, d.primary_span(), without_member_indices(&d.message))));
     let diags = Arc::new(diags);
     db.drop_later(Box::new(diags.clone()));
     diags
+}
+
+/// `message` with every member index `Ws[2]` written `Ws[]`.
+fn without_member_indices(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(k) = rest.find('[') {
+        out.push_str(&rest[..=k]);
+        rest = &rest[k + 1..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && rest[digits..].starts_with(']') {
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl SourceMap for Database {
