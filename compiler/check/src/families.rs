@@ -91,6 +91,7 @@ impl Program {
             instances: HashMap::new(),
             queue: Vec::new(),
             diags: Vec::new(),
+            hovers: Vec::new(),
         };
         // `main` first, at the sizes of the run; then every other choreography with
         // families that no call reached, at the default size.
@@ -142,6 +143,10 @@ impl Program {
             k += 1;
         }
         let diags = std::mem::take(&mut ex.diags);
+        let mut hovers = std::mem::take(&mut ex.hovers);
+        hovers.sort_by_key(|(s, _)| (s.file, s.start, s.end));
+        hovers.dedup_by(|a, b| a.0 == b.0);
+        self.family_hovers = hovers;
         // The first instance of a choreography replaces it; the others are added to its file.
         let mut replaced: Vec<ItemRef> = Vec::new();
         for (source, def) in made {
@@ -188,6 +193,8 @@ struct Expander<'a> {
     instances: HashMap<(String, Vec<usize>), String>,
     queue: Vec<Instance>,
     diags: Vec<Diagnostic>,
+    /// Hover texts over the family forms (see `Program::family_hovers`).
+    hovers: Vec<(Span, Arc<str>)>,
 }
 
 /// The families and `for`-bound members in scope while expanding one instance.
@@ -233,11 +240,11 @@ impl Env {
     /// the loop). Unrolled rounds share one block, so such a binding gets a name of its own
     /// (`x#3`), used by the rest of its round and invisible after it.
     fn bind(&mut self, role: &str, name: &str) -> String {
-        let Some(round) = self.frames.iter().rposition(|f| {
-            f.round
-                .as_deref()
-                .is_some_and(|fam| !is_member(role, fam))
-        }) else {
+        let Some(round) = self
+            .frames
+            .iter()
+            .rposition(|f| f.round.as_deref().is_some_and(|fam| !is_member(role, fam)))
+        else {
             return name.to_owned();
         };
         // Inside a conditional's block the binding ends with the block (the checks scope
@@ -364,6 +371,21 @@ impl Expander<'_> {
     fn expand_chor(&mut self, c: &ChorDef, sizes: &[usize], name: &str) -> ChorDef {
         let mut env = Env::default();
         for (f, n) in c.families.iter().zip(sizes) {
+            let sized = if c.name.name == "main" {
+                format!(
+                    "{n} members in this run (`--size {}=N`, default {DEFAULT_SIZE})",
+                    f.name
+                )
+            } else {
+                "as many members as the family passed for it".to_owned()
+            };
+            self.hovers.push((
+                f.span,
+                Arc::from(format!(
+                    "{}[]: a family of roles, {sized}; members `{0}[0]` … `{0}[size({0}) - 1]`",
+                    f.name
+                )),
+            ));
             env.fams.insert(f.name.clone(), *n);
             if *n == 0 || *n > MAX_SIZE {
                 self.diags.push(Diagnostic::error(
@@ -737,6 +759,13 @@ impl Expander<'_> {
                     self.diags.push(not_a_family(family, c));
                     return;
                 };
+                self.hovers.push((
+                    var.span,
+                    Arc::from(format!(
+                        "{}: the member of `{}` of each round, in order; `index({0})` is its position, known to every role",
+                        var.name, family.name
+                    )),
+                ));
                 let saved = env.rounds.get(&var.name).cloned();
                 for i in 0..n {
                     env.rounds
@@ -1089,6 +1118,18 @@ impl Expander<'_> {
             };
             match v {
                 Some(v) => {
+                    let text = match (form, env.fams.contains_key(x)) {
+                        ("size", _) => format!(
+                            "size({x}): Int, the number of members of `{x}`; every role knows it"
+                        ),
+                        ("index", true) => {
+                            format!("index({x}): Int, each member's own position in `{x}` (from 0)")
+                        }
+                        _ => format!(
+                            "index({x}): Int, the position of the round's member (from 0); every role knows it"
+                        ),
+                    };
+                    self.hovers.push((e.span, Arc::from(text)));
                     e.kind = ExprKind::Lit(Lit::Int(v));
                     return;
                 }

@@ -190,9 +190,11 @@ fn run(
     drop_cascades(p, &mut cx.diags);
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
+    let mut hovers = p.family_hovers.clone();
+    hovers.append(&mut cx.hovers);
     let checked = Checked {
         diagnostics,
-        hovers: cx.hovers,
+        hovers,
         references: cx.refs,
         ir,
     };

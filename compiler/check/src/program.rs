@@ -76,6 +76,9 @@ pub struct Program {
     /// The families of `main` and their sizes in this program (its members are the roles
     /// `Workers[0]`, …; see [`crate::families`]).
     pub families: std::collections::BTreeMap<String, usize>,
+    /// What the language server shows over the family forms (`Ws[]`, `for W in Ws`,
+    /// `index(W)`, `size(Ws)`), which the expansion replaces before the checks see them.
+    pub family_hovers: Vec<(Span, Arc<str>)>,
 }
 
 /// How the program finds imported files (the driver supplies file access).

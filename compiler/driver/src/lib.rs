@@ -88,7 +88,12 @@ pub fn parse_sizes(values: &[String]) -> Result<chor_check::families::Sizes, Str
 
 impl Session {
     pub fn open(path: &Path) -> Result<Session, String> {
-        let db = Database::with_sizes(family_sizes());
+        Session::open_sized(path, family_sizes())
+    }
+
+    /// [`Session::open`] with `main`'s families at `sizes` (instead of `--size`).
+    pub fn open_sized(path: &Path, sizes: chor_check::families::Sizes) -> Result<Session, String> {
+        let db = Database::with_sizes(sizes);
         let root = db.load_file(path)?;
         // A broken manifest is reported by the commands that read its settings, and by E0601
         // when the program has externs.
@@ -603,7 +608,59 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
 /// `chor verify FILE [--depth N]`: explore every interleaving of the projected programs and
 /// report deadlocks, orphan messages and unexpected messages; exit 1 on any finding.
 pub fn cmd_verify(path: &Path, depth: Option<usize>, color: bool) -> i32 {
-    let (s, _, locals) = match prepare(path, color) {
+    cmd_verify_sized(path, depth, None, color)
+}
+
+/// `chor verify FILE --max-size N`: verify with every family of `main` at each size from 1
+/// to N (all families at the same size), then as `chor verify`; the first size that fails
+/// ends the run.
+pub fn cmd_verify_sized(
+    path: &Path,
+    depth: Option<usize>,
+    max_size: Option<usize>,
+    color: bool,
+) -> i32 {
+    let Some(max) = max_size else {
+        return verify_once(path, depth, None, color);
+    };
+    let families: Vec<String> = match Session::open_colored(path, color) {
+        Ok(s) => s.program().families.keys().cloned().collect(),
+        Err(code) => return code,
+    };
+    for n in 1..=max.min(chor_check::families::MAX_SIZE) {
+        let sizes = families.iter().map(|f| (f.clone(), n)).collect();
+        println!("with every family of size {n}:");
+        let code = verify_once(path, depth, Some(sizes), color);
+        if code != 0 || families.is_empty() {
+            return code;
+        }
+    }
+    0
+}
+
+fn verify_once(
+    path: &Path,
+    depth: Option<usize>,
+    sizes: Option<chor_check::families::Sizes>,
+    color: bool,
+) -> i32 {
+    let prepared = match sizes {
+        None => prepare(path, color),
+        Some(sizes) => Session::open_sized(path, sizes)
+            .map_err(|e| io_error(&e))
+            .and_then(|mut s| {
+                s.color = color;
+                let prog = s.checked()?;
+                match projections(&prog) {
+                    Ok(locals) => Ok((s, prog, locals)),
+                    Err(d) => {
+                        eprint!("{}", s.render(&d));
+                        Err(1)
+                    }
+                }
+            }),
+    };
+    let (s, _, locals) = match prepared {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -66,6 +66,9 @@ enum Command {
         /// How many nested activations of one choreography a role may enter (default 3).
         #[arg(long, value_name = "N")]
         depth: Option<usize>,
+        /// Verify with every family of `main` at each size from 1 to N.
+        #[arg(long, value_name = "N")]
+        max_size: Option<usize>,
     },
     /// Run the global program in the reference interpreter.
     Simulate {
@@ -198,7 +201,11 @@ fn real_main() -> i32 {
                 .unwrap_or(0)
         }
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
-        Command::Verify { file, depth } => chor_driver::cmd_verify(&file, depth, color),
+        Command::Verify {
+            file,
+            depth,
+            max_size,
+        } => chor_driver::cmd_verify_sized(&file, depth, max_size, color),
         Command::Build { file, out, backend } => match project_entry(file) {
             Ok(file) => chor_driver::cmd_build(&file, &out, color, backend.get()),
             Err(code) => code,

@@ -56,7 +56,10 @@ fn ring_election_elects_the_largest_id_at_every_size() {
         assert_eq!(leaders.len(), 1, "exactly one leader at size {n}: {out:?}");
         // The leader's id is the largest: every other member names it.
         let id_of = |r: &str| out[r][0].trim_start_matches("my id is ").to_owned();
-        let max = out.keys().map(|r| id_of(r)).max_by_key(|s| s.parse::<i64>().unwrap_or(0));
+        let max = out
+            .keys()
+            .map(|r| id_of(r))
+            .max_by_key(|s| s.parse::<i64>().unwrap_or(0));
         assert_eq!(Some(id_of(leaders[0])), max, "size {n}");
     }
 }
@@ -74,8 +77,7 @@ fn commit_aborts_when_the_last_participant_votes_no() {
             assert!(p.contains(&"tx 2: rolled back".to_owned()), "{p:?}");
         }
         assert!(
-            out["Coordinator"]
-                .contains(&format!("tx 2: acknowledged by {n} participants")),
+            out["Coordinator"].contains(&format!("tx 2: acknowledged by {n} participants")),
             "{out:?}"
         );
     }
@@ -108,7 +110,11 @@ fn two_families_and_procedures_over_families_agree() {
 fn a_member_index_out_of_range_at_one_size_is_reported_with_the_family() {
     let src = "choreography main(L, Ws[]) { L.1 -> Ws[2].x; Ws[2].print(x); }";
     let ok = from_source_sized("t.chor", src, vec![], &sizes(&[("Ws", 3)]));
-    assert!(!ok.diagnostics.iter().any(|d| d.is_error()), "{:?}", ok.diagnostics);
+    assert!(
+        !ok.diagnostics.iter().any(|d| d.is_error()),
+        "{:?}",
+        ok.diagnostics
+    );
     let bad = from_source_sized("t.chor", src, vec![], &sizes(&[("Ws", 2)]));
     let msgs: Vec<&str> = bad
         .diagnostics
@@ -198,7 +204,9 @@ fn bad_sizes_are_clear_errors() {
         .expect("runs");
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        text(&o).1.contains("`--size Workers=2` names no family of `main`"),
+        text(&o)
+            .1
+            .contains("`--size Workers=2` names no family of `main`"),
         "{}",
         text(&o).1
     );
@@ -338,5 +346,79 @@ choreography main(L, Ws[]) {
             .any(|d| d.is_error() && d.message.contains("cannot find `t`")),
         "{:#?}",
         checked.diagnostics
+    );
+}
+
+/// Generated programs over a family: at every size from 1 to 5, they check, and the
+/// projected run prints what `simulate` prints, role by role.
+#[test]
+fn generated_family_programs_agree_at_sizes_one_to_five() {
+    let mut runs = 0;
+    for seed in 0..40 {
+        let src = common::generate::family_program(seed);
+        for n in 1..=5 {
+            let prog = from_source_sized("gen.chor", &src, vec![], &sizes(&[("Ws", n)]));
+            let checked = chor_check::check_program(&prog);
+            let errors: Vec<_> = checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "seed {seed} size {n}: {errors:#?}\n{src}"
+            );
+            let koc = chor_project::check_choices(&prog);
+            assert!(koc.is_empty(), "seed {seed} size {n}: {koc:#?}\n{src}");
+            let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+            assert_eq!(r, Ok(()), "simulate seed {seed} size {n}\n{src}");
+            let want = by_role(&lines);
+            let (lines, r) =
+                chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
+                    .expect("projects");
+            assert_eq!(r, Ok(()), "projected seed {seed} size {n}\n{src}");
+            assert_eq!(by_role(&lines), want, "seed {seed} size {n}\n{src}");
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 200);
+}
+
+/// The language server's hovers over the forms the expansion replaces: `Ws[]`, the round's
+/// member, `index(W)` and `size(Ws)`.
+#[test]
+fn hovers_explain_the_family_forms() {
+    let src = "choreography main(L, Ws[]) {\n    for W in Ws { L.index(W) + size(Ws) -> W.x; }\n    Ws.print(x);\n}\n";
+    let prog = from_source_sized("h.chor", src, vec![], &sizes(&[("Ws", 4)]));
+    let checked = chor_check::check_program(&prog);
+    let at = |needle: &str| {
+        let start = src.find(needle).expect("in the source") as u32;
+        checked
+            .hovers
+            .iter()
+            .filter(|(s, _)| s.start <= start && start < s.end)
+            .min_by_key(|(s, _)| s.end - s.start)
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        at("Ws[]").starts_with("Ws[]: a family of roles, 4 members in this run"),
+        "{}",
+        at("Ws[]")
+    );
+    assert!(
+        at("W in").starts_with("W: the member of `Ws` of each round"),
+        "{}",
+        at("W in")
+    );
+    assert!(
+        at("index(W)").starts_with("index(W): Int, the position of the round's member"),
+        "{}",
+        at("index(W)")
+    );
+    assert!(
+        at("size(Ws)").starts_with("size(Ws): Int, the number of members"),
+        "{}",
+        at("size(Ws)")
     );
 }
