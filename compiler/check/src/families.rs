@@ -13,7 +13,8 @@
 //!
 //! A procedure with families is instantiated once per combination of sizes it is called
 //! with (the first instance keeps the procedure's name, later ones are named
-//! `Sum<Ws=5>`); every procedure with families is also checked at the default size.
+//! `Sum<Ws=5>`); a procedure with families that `main` does not reach is checked at the
+//! default size.
 //!
 //! Errors of this pass (E0751–E0758) name the family and the source line; see
 //! `docs/language.md` ("Families of roles") for the decisions taken where the card is silent.
@@ -30,6 +31,10 @@ pub const DEFAULT_SIZE: usize = 3;
 /// The largest family the expansion accepts: every member is a role of the expanded
 /// program, and a typing mistake (`--size Ws=1000000000`) must not exhaust memory.
 pub const MAX_SIZE: usize = 4096;
+
+/// The most statements one expanded choreography may have: nested rounds multiply, and a
+/// source text (in the editor, say) must not make the expansion run out of time or memory.
+pub const MAX_STATEMENTS: usize = 1 << 18;
 
 /// Family sizes by the family's name in `main` (`--size Workers=5`).
 pub type Sizes = BTreeMap<String, usize>;
@@ -92,6 +97,7 @@ impl Program {
             queue: Vec::new(),
             diags: Vec::new(),
             hovers: Vec::new(),
+            budget: MAX_STATEMENTS,
         };
         // `main` first, at the sizes of the run; then every other choreography with
         // families that no call reached, at the default size.
@@ -121,26 +127,33 @@ impl Program {
         }
         let mut names: Vec<&String> = originals.keys().collect();
         names.sort();
-        for name in names {
-            let (r, c) = &originals[name];
-            if uses_families(c) {
-                ex.instance(name, *r, vec![DEFAULT_SIZE; c.families.len()]);
-            }
-        }
         let mut made: Vec<(ItemRef, ChorDef)> = Vec::new();
         let mut k = 0;
-        while k < ex.queue.len() {
-            let inst = &ex.queue[k];
-            let (source, sizes, name) = (inst.source, inst.sizes.clone(), inst.name.clone());
-            let orig = originals
-                .values()
-                .find(|(r, _)| *r == source)
-                .map(|(_, c)| Arc::clone(c));
-            if let Some(orig) = orig {
-                let def = ex.expand_chor(&orig, &sizes, &name);
-                made.push((source, def));
+        // Twice: what `main` reaches, at the sizes it passes; then, at the default size, the
+        // choreographies with families that no call reached.
+        for pass in 0..2 {
+            if pass == 1 {
+                for name in &names {
+                    let (r, c) = &originals[*name];
+                    let reached = ex.instances.keys().any(|(n, _)| n == *name);
+                    if uses_families(c) && !reached {
+                        ex.instance(name, *r, vec![DEFAULT_SIZE; c.families.len()]);
+                    }
+                }
             }
-            k += 1;
+            while k < ex.queue.len() {
+                let inst = &ex.queue[k];
+                let (source, sizes, name) = (inst.source, inst.sizes.clone(), inst.name.clone());
+                let orig = originals
+                    .values()
+                    .find(|(r, _)| *r == source)
+                    .map(|(_, c)| Arc::clone(c));
+                if let Some(orig) = orig {
+                    let def = ex.expand_chor(&orig, &sizes, &name);
+                    made.push((source, def));
+                }
+                k += 1;
+            }
         }
         let diags = std::mem::take(&mut ex.diags);
         let mut hovers = std::mem::take(&mut ex.hovers);
@@ -195,6 +208,8 @@ struct Expander<'a> {
     diags: Vec<Diagnostic>,
     /// Hover texts over the family forms (see `Program::family_hovers`).
     hovers: Vec<(Span, Arc<str>)>,
+    /// Statements the current instance may still produce (see [`MAX_STATEMENTS`]).
+    budget: usize,
 }
 
 /// The families and `for`-bound members in scope while expanding one instance.
@@ -369,6 +384,7 @@ impl Expander<'_> {
     }
 
     fn expand_chor(&mut self, c: &ChorDef, sizes: &[usize], name: &str) -> ChorDef {
+        self.budget = MAX_STATEMENTS;
         let mut env = Env::default();
         for (f, n) in c.families.iter().zip(sizes) {
             let sized = if c.name.name == "main" {
@@ -600,6 +616,33 @@ impl Expander<'_> {
     }
 
     fn stmt(&mut self, c: &ChorDef, env: &mut Env, s: &ChorStmt, out: &mut Vec<ChorStmt>) {
+        if self.budget == 0 {
+            return;
+        }
+        let before = out.len();
+        self.stmt_inner(c, env, s, out);
+        // A round counts through the statements of its body (which report the end).
+        if matches!(s.kind, ChorStmtKind::For { .. }) {
+            return;
+        }
+        self.budget = self.budget.saturating_sub(out.len() - before);
+        if self.budget == 0 {
+            self.diags.push(
+                Diagnostic::error(
+                    "E0758",
+                    format!(
+                        "`{}` expands to more than {MAX_STATEMENTS} statements at these family sizes",
+                        c.name.name
+                    ),
+                    s.span,
+                    "the expansion stops here",
+                )
+                .with_help("nested `for` rounds multiply: use smaller families, or fewer nested rounds"),
+            );
+        }
+    }
+
+    fn stmt_inner(&mut self, c: &ChorDef, env: &mut Env, s: &ChorStmt, out: &mut Vec<ChorStmt>) {
         let mk = |kind: ChorStmtKind| ChorStmt {
             kind,
             span: s.span,

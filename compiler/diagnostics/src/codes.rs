@@ -304,7 +304,7 @@ pub const CODES: &[Code] = &[
     },
     Code {
         code: "E0758",
-        title: "a family size out of range, or `--size` naming no family of `main`",
+        title: "a family size out of range, `--size` naming no family of `main`, or an expansion too large",
     },
     Code {
         code: "E0759",

@@ -108,7 +108,15 @@ fn two_families_and_procedures_over_families_agree() {
 
 #[test]
 fn a_member_index_out_of_range_at_one_size_is_reported_with_the_family() {
-    let src = "choreography main(L, Ws[]) { L.1 -> Ws[2].x; Ws[2].print(x); }";
+    // A procedure is checked at the sizes `main` calls it with, not also at the default.
+    let src = "choreography P(A, Vs[]) { A.1 -> Vs[2].y; Vs[2].print(y); }\n\
+               choreography main(L, Ws[]) { L.1 -> Ws[2].x; Ws[2].print(x); P(L, Ws)(); }";
+    let one = from_source_sized("t.chor", src, vec![], &sizes(&[("Ws", 5)]));
+    assert!(
+        !one.diagnostics.iter().any(|d| d.is_error()),
+        "{:?}",
+        one.diagnostics
+    );
     let ok = from_source_sized("t.chor", src, vec![], &sizes(&[("Ws", 3)]));
     assert!(
         !ok.diagnostics.iter().any(|d| d.is_error()),
@@ -354,10 +362,27 @@ choreography main(L, Ws[]) {
 #[test]
 fn generated_family_programs_agree_at_sizes_one_to_five() {
     let mut runs = 0;
-    for seed in 0..40 {
-        let src = common::generate::family_program(seed);
+    let programs: Vec<String> = (0..40).map(common::generate::family_program).collect();
+    // Every family form is exercised by several programs.
+    for form in [
+        "for W in Ws { W.",
+        "for W in Ws { L.",
+        "    W.v -> L.t;",
+        "-> Ws.v",
+        "-> L.xs;",
+        "L -> Ws, M[Yes];",
+        "-> L[Hi];",
+        "][Yes];",
+        "Step(L, Ws)",
+        "Ws[size(Ws) - 1]",
+    ] {
+        let n = programs.iter().filter(|p| p.contains(form)).count();
+        assert!(n >= 3, "only {n} programs use {form:?}");
+    }
+    for (seed, src) in programs.iter().enumerate() {
+        let seed = seed as u64;
         for n in 1..=5 {
-            let prog = from_source_sized("gen.chor", &src, vec![], &sizes(&[("Ws", n)]));
+            let prog = from_source_sized("gen.chor", src, vec![], &sizes(&[("Ws", n)]));
             let checked = chor_check::check_program(&prog);
             let errors: Vec<_> = checked
                 .diagnostics
@@ -420,5 +445,26 @@ fn hovers_explain_the_family_forms() {
         at("size(Ws)").starts_with("size(Ws): Int, the number of members"),
         "{}",
         at("size(Ws)")
+    );
+}
+
+/// Nested rounds multiply: an expansion that would be huge stops with an error instead of
+/// exhausting time or memory (the editor expands every text it is given).
+#[test]
+fn a_huge_expansion_is_an_error_not_a_hang() {
+    let mut body = "Ws.print(1);".to_owned();
+    for k in 0..14 {
+        body = format!("for W{k} in Ws {{ {body} }}");
+    }
+    let src = format!("choreography main(Ws[]) {{ {body} }}");
+    let start = std::time::Instant::now();
+    let prog = from_source_sized("big.chor", &src, vec![], &sizes(&[("Ws", 3)]));
+    assert!(start.elapsed() < Duration::from_secs(60));
+    assert!(
+        prog.diagnostics
+            .iter()
+            .any(|d| d.code == "E0758" && d.message.contains("expands to more than")),
+        "{:?}",
+        prog.diagnostics
     );
 }
