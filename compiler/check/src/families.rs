@@ -91,6 +91,11 @@ impl Program {
         if !originals.values().any(|(_, c)| uses_families(c)) {
             return;
         }
+        for (name, (_, c)) in &originals {
+            if uses_families(c) {
+                self.family_sources.insert(name.clone(), Arc::clone(c));
+            }
+        }
         let mut ex = Expander {
             originals: &originals,
             instances: HashMap::new(),

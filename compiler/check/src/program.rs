@@ -79,6 +79,9 @@ pub struct Program {
     /// What the language server shows over the family forms (`Ws[]`, `for W in Ws`,
     /// `index(W)`, `size(Ws)`), which the expansion replaces before the checks see them.
     pub family_hovers: Vec<(Span, Arc<str>)>,
+    /// The choreographies with families as written, before the expansion (diagrams draw a
+    /// family as one lifeline and a `for` as a loop).
+    pub family_sources: HashMap<String, Arc<ChorDef>>,
 }
 
 /// How the program finds imported files (the driver supplies file access).

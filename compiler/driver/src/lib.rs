@@ -584,8 +584,15 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // `--role Workers` names a family: its members' programs (one per member: the
+    // expansion projects each member on its own, see docs/language.md).
+    let shown = |l: &LocalProgram| {
+        role.is_none_or(|r| {
+            r == l.role || chor_runtime::config::split_member(&l.role).is_some_and(|(f, _)| f == r)
+        })
+    };
     if let Some(r) = role
-        && !locals.iter().any(|l| l.role == r)
+        && !locals.iter().any(shown)
     {
         let roles: Vec<&str> = locals.iter().map(|l| l.role.as_str()).collect();
         eprintln!(
@@ -595,7 +602,7 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
         return 1;
     }
     let mut first = true;
-    for l in locals.iter().filter(|l| role.is_none_or(|r| r == l.role)) {
+    for l in locals.iter().filter(|l| shown(l)) {
         if !first {
             println!();
         }
