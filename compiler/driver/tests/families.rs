@@ -131,8 +131,7 @@ fn a_member_index_out_of_range_at_one_size_is_reported_with_the_family() {
         .map(|d| d.message.as_str())
         .collect();
     assert!(
-        msgs.iter()
-            .any(|m| *m == "member index 2 is out of range for family `Ws` of size 2"),
+        msgs.contains(&"member index 2 is out of range for family `Ws` of size 2"),
         "{msgs:?}"
     );
 }
