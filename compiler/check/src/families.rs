@@ -716,22 +716,19 @@ impl Expander<'_> {
                     return;
                 };
                 let mut targets = Vec::new();
-                let mut family_end = from_member;
                 for t in to {
                     match self.role(c, env, t) {
-                        Some(Role::One(r, m)) => {
-                            family_end |= m;
+                        Some(Role::One(r, _)) => {
                             targets.push(r);
                         }
                         Some(Role::All(_, ms)) => {
-                            family_end = true;
                             targets.extend(ms);
                         }
                         None => return,
                     }
                 }
                 // A member that selects at its own family tells the others, not itself.
-                if family_end {
+                if from_member {
                     targets.retain(|t| t.name != from.name);
                     if targets.is_empty() {
                         return;
@@ -944,17 +941,14 @@ impl Expander<'_> {
             }
             Some(Role::One(sender, from_member)) => {
                 let e = self.subst(env, expr, Some(&sender.name));
-                let mut family_end = from_member;
                 let mut receivers = Vec::new();
                 for r in to {
                     match self.role(c, env, &r.role) {
-                        Some(Role::One(role, m)) => {
-                            family_end |= m;
+                        Some(Role::One(role, _)) => {
                             let var = bind_ident(env, &role.name, &r.var);
                             receivers.push(recv(role, &var));
                         }
                         Some(Role::All(_, ms)) => {
-                            family_end = true;
                             for m in ms {
                                 let var = bind_ident(env, &m.name, &r.var);
                                 receivers.push(recv(m, &var));
@@ -964,8 +958,8 @@ impl Expander<'_> {
                     }
                 }
                 // Two ends that are the same member bind locally (a ring of one works); a
-                // communication written between two plain roles is left to the checks.
-                let (own, others): (Vec<Receiver>, Vec<Receiver>) = if family_end {
+                // plain role sending to itself is left to the checks (E0203).
+                let (own, others): (Vec<Receiver>, Vec<Receiver>) = if from_member {
                     receivers
                         .into_iter()
                         .partition(|r| r.role.name == sender.name)
