@@ -762,7 +762,9 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -
         Err(code) => return code,
     };
     match host::build_with(&s, &prog, &locals, out, backend, &deploy) {
-        Ok(exes) => {
+        Ok(mut exes) => {
+            // The members of a family share one executable (interpreter back end).
+            exes.dedup();
             for e in exes {
                 eprintln!("wrote {}", e.display());
             }
