@@ -58,8 +58,11 @@ pub const MAX_ROLE_NAME: usize = 255;
 pub struct DeployConfig {
     /// The file it was read from ("deployment file" when parsed from a string).
     pub origin: String,
-    /// Each role's addresses.
+    /// Each role's addresses; the members of a family as `Workers[2]`.
     pub roles: BTreeMap<String, Endpoint>,
+    /// The families the file lists (`Workers = ["…", "…"]`), with the line and the length
+    /// of each list.
+    pub families: BTreeMap<String, (Option<u32>, usize)>,
     /// Where the secret was read from (resolved against the file's directory), if configured.
     pub secret_file: Option<PathBuf>,
     /// The shared secret peers prove they hold, if configured.
@@ -190,6 +193,12 @@ pub enum ConfigErrorKind {
     NoRoles,
     /// A role the program needs has no address.
     MissingRole(String),
+    /// A family's list of addresses has another length than the program's family.
+    FamilySize {
+        family: String,
+        listed: usize,
+        built: usize,
+    },
     /// A role the program does not have.
     ExtraRole { role: String, known: Vec<String> },
     /// A role name that cannot be used.
@@ -244,6 +253,16 @@ impl fmt::Display for ConfigError {
                 f,
                 "role {r} has no address: add `{r} = \"host:port\"` under [roles]"
             ),
+            ConfigErrorKind::FamilySize {
+                family,
+                listed,
+                built,
+            } => write!(
+                f,
+                "family {family} lists {listed} address{} but the program was built with \
+                 --size {family}={built}: list one address per member",
+                if *listed == 1 { "" } else { "es" }
+            ),
             ConfigErrorKind::ExtraRole { role, known } => write!(
                 f,
                 "role {role} is not a role of this program (its roles are {}); remove it",
@@ -291,6 +310,13 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// `Workers[2]` → `("Workers", 2)`: the name of a family member.
+pub fn split_member(role: &str) -> Option<(&str, usize)> {
+    let (family, rest) = role.split_once('[')?;
+    let index = rest.strip_suffix(']')?.parse().ok()?;
+    Some((family, index))
+}
+
 /// 1-based line of a byte offset.
 fn line_at(text: &str, offset: usize) -> u32 {
     let n = text.as_bytes()[..offset.min(text.len())]
@@ -328,6 +354,7 @@ impl DeployConfig {
                 .into_iter()
                 .map(|(r, a)| (r, Endpoint::at(a)))
                 .collect(),
+            families: BTreeMap::new(),
             secret_file: None,
             secret: None,
             tls: None,
@@ -395,6 +422,28 @@ impl DeployConfig {
     /// role the program does not have is a mistake (a misspelt name, or the file of another
     /// program).
     pub fn require_exact_roles<S: AsRef<str>>(&self, roles: &[S]) -> Result<(), ConfigError> {
+        // A family's list must have one address per member: say so before naming the
+        // first member without one.
+        let mut built: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in roles {
+            if let Some((family, _)) = split_member(r.as_ref()) {
+                *built.entry(family).or_default() += 1;
+            }
+        }
+        for (family, (line, listed)) in &self.families {
+            if let Some(&n) = built.get(family.as_str())
+                && n != *listed
+            {
+                return Err(self.error(
+                    *line,
+                    ConfigErrorKind::FamilySize {
+                        family: family.clone(),
+                        listed: *listed,
+                        built: n,
+                    },
+                ));
+            }
+        }
         self.require_roles(roles)?;
         let known: Vec<String> = roles.iter().map(|r| r.as_ref().to_string()).collect();
         match self.roles.iter().find(|(r, _)| !known.contains(r)) {
@@ -445,91 +494,117 @@ impl DeployConfig {
             match key {
                 "roles" => {
                     roles_line = kline;
-                    for (role, value) in table {
-                        let rline = line(role.span());
-                        let role: String = role.get_ref().to_string();
-                        if role.is_empty() || role.len() > MAX_ROLE_NAME {
-                            return Err(err(rline, ConfigErrorKind::BadRoleName(role)));
+                    for (name, value) in table {
+                        let rline = line(name.span());
+                        let name: String = name.get_ref().to_string();
+                        if name.is_empty() || name.len() > MAX_ROLE_NAME {
+                            return Err(err(rline, ConfigErrorKind::BadRoleName(name)));
                         }
-                        let bad_value = |key: String| {
-                            err(
-                                rline,
-                                ConfigErrorKind::BadValue {
-                                    key,
-                                    expected: "a string \"host:port\" or a table { address = \
+                        // A family: one address per member, in member order.
+                        let entries: Vec<(String, &DeValue)> = match value.get_ref() {
+                            DeValue::Array(items) => {
+                                if items.is_empty() {
+                                    return Err(err(
+                                        rline,
+                                        ConfigErrorKind::BadValue {
+                                            key: format!("roles.{name}"),
+                                            expected: "a list of one address per member (a \
+                                                       family has at least one)"
+                                                .to_string(),
+                                        },
+                                    ));
+                                }
+                                cfg.families.insert(name.clone(), (rline, items.len()));
+                                items
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, v)| (format!("{name}[{i}]"), v.get_ref()))
+                                    .collect()
+                            }
+                            v => vec![(name.clone(), v)],
+                        };
+                        for (role, value) in entries {
+                            let bad_value = |key: String| {
+                                err(
+                                    rline,
+                                    ConfigErrorKind::BadValue {
+                                        key,
+                                        expected: "a string \"host:port\" or a table { address = \
                                                \"host:port\", listen = \"ip:port\", cert = \
                                                \"role.pem\", key = \"role.key\" }"
-                                        .to_string(),
-                                },
-                            )
-                        };
-                        let mut cert = None;
-                        let mut key = None;
-                        let (address, listen) = match value.get_ref() {
-                            DeValue::String(s) => (s.to_string(), None),
-                            DeValue::Table(t) => {
-                                let mut address = None;
-                                let mut listen = None;
-                                for (k, v) in t {
-                                    let s = v
-                                        .get_ref()
-                                        .as_str()
-                                        .ok_or_else(|| {
-                                            bad_value(format!("roles.{role}.{}", k.get_ref()))
-                                        })?
-                                        .to_string();
-                                    match k.get_ref().as_ref() {
-                                        "address" => address = Some(s),
-                                        "listen" => listen = Some(s),
-                                        "cert" => cert = Some(base_dir.join(s)),
-                                        "key" => key = Some(base_dir.join(s)),
-                                        other => {
-                                            return Err(err(
-                                                line(k.span()),
-                                                ConfigErrorKind::UnknownKey(format!(
-                                                    "roles.{role}.{other}"
-                                                )),
-                                            ));
+                                            .to_string(),
+                                    },
+                                )
+                            };
+                            let mut cert = None;
+                            let mut key = None;
+                            let (address, listen) = match value {
+                                DeValue::String(s) => (s.to_string(), None),
+                                DeValue::Table(t) => {
+                                    let mut address = None;
+                                    let mut listen = None;
+                                    for (k, v) in t {
+                                        let s = v
+                                            .get_ref()
+                                            .as_str()
+                                            .ok_or_else(|| {
+                                                bad_value(format!("roles.{role}.{}", k.get_ref()))
+                                            })?
+                                            .to_string();
+                                        match k.get_ref().as_ref() {
+                                            "address" => address = Some(s),
+                                            "listen" => listen = Some(s),
+                                            "cert" => cert = Some(base_dir.join(s)),
+                                            "key" => key = Some(base_dir.join(s)),
+                                            other => {
+                                                return Err(err(
+                                                    line(k.span()),
+                                                    ConfigErrorKind::UnknownKey(format!(
+                                                        "roles.{role}.{other}"
+                                                    )),
+                                                ));
+                                            }
                                         }
                                     }
+                                    let address = address.ok_or_else(|| {
+                                        bad_value(format!("roles.{role}.address"))
+                                    })?;
+                                    (address, listen)
                                 }
-                                let address = address
-                                    .ok_or_else(|| bad_value(format!("roles.{role}.address")))?;
-                                (address, listen)
-                            }
-                            _ => return Err(bad_value(format!("roles.{role}"))),
-                        };
-                        let bad_address = |address: &str, reason: String| {
-                            err(
-                                rline,
-                                ConfigErrorKind::BadAddress {
-                                    role: role.clone(),
-                                    address: address.to_string(),
-                                    reason,
+                                _ => return Err(bad_value(format!("roles.{role}"))),
+                            };
+                            let bad_address = |address: &str, reason: String| {
+                                err(
+                                    rline,
+                                    ConfigErrorKind::BadAddress {
+                                        role: role.clone(),
+                                        address: address.to_string(),
+                                        reason,
+                                    },
+                                )
+                            };
+                            check_shape(&address).map_err(|r| bad_address(&address, r))?;
+                            // A host name that does not resolve yet is tried again while
+                            // connecting (its DNS entry may appear with its container).
+                            let resolved = resolve(&address).ok();
+                            let listen = match listen {
+                                // The listen address is local: it must be an IP address or a
+                                // name that resolves now.
+                                Some(l) => Some(resolve(&l).map_err(|r| bad_address(&l, r))?),
+                                None => None,
+                            };
+                            cfg.roles.insert(
+                                role.clone(),
+                                Endpoint {
+                                    address,
+                                    resolved,
+                                    listen,
+                                    line: rline,
+                                    cert,
+                                    key,
                                 },
-                            )
-                        };
-                        check_shape(&address).map_err(|r| bad_address(&address, r))?;
-                        // A host name that does not resolve yet is tried again while
-                        // connecting (its DNS entry may appear with its container).
-                        let resolved = resolve(&address).ok();
-                        let listen = match listen {
-                            // The listen address is local: it must be an IP address or a
-                            // name that resolves now.
-                            Some(l) => Some(resolve(&l).map_err(|r| bad_address(&l, r))?),
-                            None => None,
-                        };
-                        cfg.roles.insert(
-                            role.clone(),
-                            Endpoint {
-                                address,
-                                resolved,
-                                listen,
-                                line: rline,
-                                cert,
-                                key,
-                            },
-                        );
+                            );
+                        }
                     }
                 }
                 "security" => {

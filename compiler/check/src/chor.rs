@@ -416,7 +416,8 @@ impl<'p> Checker<'p> {
                     );
                 }
             }
-            ChorStmtKind::Error => {}
+            // Unrolled by the program's family expansion before any check (`families.rs`).
+            ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
         }
     }
 

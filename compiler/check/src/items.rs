@@ -5,7 +5,7 @@ use crate::cx::{AdtInfo, AdtKind, Checker, ChorSig, FieldInfo, FnSig, VariantInf
 use crate::program::ItemRef;
 use crate::types::Ty;
 use chor_diagnostics::{Diagnostic, Span};
-use chor_syntax::ast::{ChorDef, ExprKind, FnDef, Ident, Item};
+use chor_syntax::ast::{ChorDef, ChorParam, ExprKind, FnDef, Ident, Item};
 use std::rc::Rc;
 
 /// The names of the built-in types; no user type may take them (E0111).
@@ -309,9 +309,14 @@ impl<'p> Checker<'p> {
             );
         }
         for (k, p) in c.params.iter().enumerate() {
+            // A family parameter `x: T@Ws` is one parameter per member, each at its own role
+            // (see families.rs): those share the name.
+            let per_member = |q: &ChorParam| {
+                q.span_is(p) && q.role.name != p.role.name && p.role.name.ends_with(']')
+            };
             if let Some(prev) = c.params[..k]
                 .iter()
-                .find(|q| !p.name.name.is_empty() && q.name.name == p.name.name)
+                .find(|q| !p.name.name.is_empty() && q.name.name == p.name.name && !per_member(q))
             {
                 self.emit(
                     Diagnostic::error(

@@ -8,6 +8,7 @@ mod chor;
 mod cx;
 mod expr;
 pub mod externs;
+pub mod families;
 pub mod ir;
 mod items;
 pub mod mono;
@@ -207,9 +208,11 @@ fn run(
     }
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
+    let mut hovers = p.family_hovers.clone();
+    hovers.append(&mut cx.hovers);
     let checked = Checked {
         diagnostics,
-        hovers: cx.hovers,
+        hovers,
         references: cx.refs,
         ir,
     };

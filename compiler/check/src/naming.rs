@@ -6,8 +6,9 @@ use chor_diagnostics::Diagnostic;
 use chor_syntax::ast::{Ident, Item};
 
 fn is_snake(s: &str) -> bool {
+    // `#` appears only in the names the family expansion makes (`xs#2`, see families.rs).
     s.chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '#')
 }
 
 fn is_capitalized(s: &str) -> bool {

@@ -73,6 +73,15 @@ pub struct Program {
     /// as assembled, filled by [`Program::resolve`] (or the database's `resolved` query).
     /// Every phase after the checks reads names, types and roles here.
     pub ir: Arc<crate::ir::Ir>,
+    /// The families of `main` and their sizes in this program (its members are the roles
+    /// `Workers[0]`, …; see [`crate::families`]).
+    pub families: std::collections::BTreeMap<String, usize>,
+    /// What the language server shows over the family forms (`Ws[]`, `for W in Ws`,
+    /// `index(W)`, `size(Ws)`), which the expansion replaces before the checks see them.
+    pub family_hovers: Vec<(Span, Arc<str>)>,
+    /// The choreographies with families as written, before the expansion (diagrams draw a
+    /// family as one lifeline and a `for` as a loop).
+    pub family_sources: HashMap<String, Arc<ChorDef>>,
 }
 
 /// How the program finds imported files (the driver supplies file access).
@@ -214,6 +223,24 @@ impl Program {
         root_parsed: Arc<Parsed>,
         loader: &mut dyn Loader,
     ) -> Program {
+        Program::assemble_sized(
+            root,
+            root_name,
+            root_parsed,
+            loader,
+            &crate::families::Sizes::new(),
+        )
+    }
+
+    /// [`Program::assemble`], then expand the families of roles at `sizes` (by the family's
+    /// name in `main`; the others at the default size): see [`crate::families`].
+    pub fn assemble_sized(
+        root: FileId,
+        root_name: &str,
+        root_parsed: Arc<Parsed>,
+        loader: &mut dyn Loader,
+        sizes: &crate::families::Sizes,
+    ) -> Program {
         let mut prog = Program::default();
         let mut visiting: Vec<FileId> = Vec::new();
         let mut done: HashMap<FileId, ()> = HashMap::new();
@@ -240,6 +267,7 @@ impl Program {
         }
         prog.index();
         prog.desugar_calls();
+        prog.expand_families(sizes);
         prog
     }
 
@@ -475,12 +503,23 @@ impl Loader for MemoryLoader {
 
 /// Assemble a single in-memory source (file id 0) with in-memory imports, and resolve it.
 pub fn from_source(name: &str, src: &str, imports: Vec<(String, String)>) -> Program {
+    from_source_sized(name, src, imports, &crate::families::Sizes::new())
+}
+
+/// [`from_source`] with `main`'s families expanded at `sizes`.
+pub fn from_source_sized(
+    name: &str,
+    src: &str,
+    imports: Vec<(String, String)>,
+    sizes: &crate::families::Sizes,
+) -> Program {
     let parsed = Arc::new(parse(FileId(0), src));
-    let mut p = Program::assemble(
+    let mut p = Program::assemble_sized(
         FileId(0),
         name,
         parsed,
         &mut MemoryLoader { files: imports },
+        sizes,
     );
     p.add_source(FileId(0), src);
     p.resolve();

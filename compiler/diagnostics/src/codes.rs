@@ -307,6 +307,46 @@ pub const CODES: &[Code] = &[
         title: "a malformed choreography type (not `chor(…)`, or taking a choreography itself)",
     },
     Code {
+        code: "E0750",
+        title: "a selection's label is not a name (`R -> S[Label];`, `R -> Ws[e][Label];`)",
+    },
+    Code {
+        code: "E0751",
+        title: "a member index (`Ws[e]`, `index(…)`) that not every role can compute",
+    },
+    Code {
+        code: "E0752",
+        title: "a family name that is not a family of the choreography (`Ws[e]`, `for W in Ws`)",
+    },
+    Code {
+        code: "E0753",
+        title: "a member index out of range for the family's size",
+    },
+    Code {
+        code: "E0754",
+        title: "a whole family where one role is needed (selecting, receiving a gather, binding a result)",
+    },
+    Code {
+        code: "E0755",
+        title: "a decision (`if`/`match`) by a whole family",
+    },
+    Code {
+        code: "E0756",
+        title: "a gather from a family with more than one receiver",
+    },
+    Code {
+        code: "E0757",
+        title: "a family passed where one role is expected, or one role where a family is expected",
+    },
+    Code {
+        code: "E0758",
+        title: "a family size out of range, `--size` naming no family of `main`, or an expansion too large",
+    },
+    Code {
+        code: "E0759",
+        title: "a family construct not supported yet (a result held by a whole family)",
+    },
+    Code {
         code: "E0900",
         title: "a role stopped at run time (a fault), reported against the source line",
     },

@@ -56,6 +56,8 @@ pub trait Db: salsa::Database {
     fn check_reusing(&self, root: FileId, prog: &Arc<Program>) -> Vec<Diagnostic>;
     /// The static checks with the tables of hovers and references, reusing likewise.
     fn checked_reusing(&self, root: FileId, prog: &Arc<Program>) -> chor_check::Checked;
+    /// The family sizes to expand `main` at (see [`Database::with_sizes`]).
+    fn family_sizes(&self) -> Arc<chor_check::families::Sizes>;
 }
 
 /// The concrete database.
@@ -71,6 +73,9 @@ pub struct Database {
     /// ... and with the tables of hovers and references.
     tables: Arc<Mutex<HashMap<FileId, LastCheck>>>,
     graveyard: Arc<Mutex<Graveyard>>,
+    /// The family sizes of the run (`--size Ws=N`), set before the first query and never
+    /// changed after it (salsa does not track it): the language server keeps the defaults.
+    sizes: Arc<chor_check::families::Sizes>,
 }
 
 /// A text and its parse.
@@ -145,6 +150,9 @@ impl salsa::Database for Database {}
 
 #[salsa::db]
 impl Db for Database {
+    fn family_sizes(&self) -> Arc<chor_check::families::Sizes> {
+        Arc::clone(&self.sizes)
+    }
     fn load(&self, path: &Path) -> Result<SourceFile, String> {
         self.load_file(path)
     }
@@ -203,6 +211,14 @@ impl Db for Database {
 
 impl Database {
     /// The input for `path`, reading it from disk the first time.
+    /// A database whose programs expand `main`'s families at `sizes` (`--size Ws=N`).
+    pub fn with_sizes(sizes: chor_check::families::Sizes) -> Database {
+        Database {
+            sizes: Arc::new(sizes),
+            ..Database::default()
+        }
+    }
+
     pub fn load_file(&self, path: &Path) -> Result<SourceFile, String> {
         let key = normalize(path);
         if let Some(f) = self.lock().by_path.get(&key) {
@@ -344,11 +360,12 @@ pub fn display_name(p: &Path) -> String {
 #[salsa::tracked(returns(clone))]
 pub fn program(db: &dyn Db, root: SourceFile) -> Arc<Program> {
     let parsed = parse_file(db, root);
-    let mut prog = Program::assemble(
+    let mut prog = Program::assemble_sized(
         root.id(db),
         &display_name(root.path(db)),
         parsed,
         &mut DbLoader { db },
+        &db.family_sizes(),
     );
     prog.add_source(root.id(db), root.text(db));
     let prog = Arc::new(prog);
@@ -391,9 +408,29 @@ pub fn check_query(db: &dyn Db, root: SourceFile) -> Arc<Vec<Diagnostic>> {
             .map(|s| (s.file != root.id(db), s.file, s.start))
     });
     diags.dedup();
+    // A family's members are checked one by one (see `chor_check::families`): the same
+    // finding at the same place for several members is reported once, for the first.
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.code, d.primary_span(), without_member_indices(&d.message))));
     let diags = Arc::new(diags);
     db.drop_later(Box::new(diags.clone()));
     diags
+}
+
+/// `message` with every member index `Ws[2]` written `Ws[]`.
+fn without_member_indices(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(k) = rest.find('[') {
+        out.push_str(&rest[..=k]);
+        rest = &rest[k + 1..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && rest[digits..].starts_with(']') {
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl SourceMap for Database {

@@ -30,6 +30,9 @@ pub struct Payload {
     pub fingerprint: [u8; 32],
     /// `(path relative to the root's directory, text)`; the root file first.
     pub files: Vec<(String, String)>,
+    /// The family sizes the program was built with (`--size`); `role` may name one of these
+    /// families, whose executable runs the member given by `--member i`.
+    pub sizes: Vec<(String, u64)>,
 }
 
 fn put(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -54,6 +57,11 @@ impl Payload {
             put(&mut out, n.as_bytes());
             put(&mut out, t.as_bytes());
         }
+        out.extend_from_slice(&(self.sizes.len() as u64).to_le_bytes());
+        for (f, n) in &self.sizes {
+            put(&mut out, f.as_bytes());
+            out.extend_from_slice(&n.to_le_bytes());
+        }
         out
     }
     pub fn decode(mut input: &[u8]) -> Option<Payload> {
@@ -67,10 +75,20 @@ impl Payload {
             let text = String::from_utf8(take(&mut input)?.to_vec()).ok()?;
             files.push((name, text));
         }
+        let n = u64::from_le_bytes(input.get(..8)?.try_into().ok()?);
+        input = &input[8..];
+        let mut sizes = Vec::new();
+        for _ in 0..n.min(100_000) {
+            let family = String::from_utf8(take(&mut input)?.to_vec()).ok()?;
+            let size = u64::from_le_bytes(input.get(..8)?.try_into().ok()?);
+            input = &input[8..];
+            sizes.push((family, size));
+        }
         Some(Payload {
             role,
             fingerprint,
             files,
+            sizes,
         })
     }
 }
@@ -151,11 +169,17 @@ impl Loader for PayloadLoader<'_> {
 pub fn payload_program(p: &Payload) -> Option<Program> {
     let (name, text) = p.files.first()?;
     let parsed = Arc::new(chor_syntax::parse(FileId(0), text));
-    let mut prog = Program::assemble(
+    let sizes = p
+        .sizes
+        .iter()
+        .map(|(f, n)| Some((f.clone(), usize::try_from(*n).ok()?)))
+        .collect::<Option<_>>()?;
+    let mut prog = Program::assemble_sized(
         FileId(0),
         name,
         parsed,
         &mut PayloadLoader { files: &p.files },
+        &sizes,
     );
     prog.resolve();
     Some(prog)
@@ -281,7 +305,18 @@ impl Io for PlainIo {
 }
 
 /// `./Role --config deploy.toml`: run this executable's role.
-pub fn role_main(p: Payload) -> i32 {
+pub fn role_main(mut p: Payload) -> i32 {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // The executable of a family runs the member `--member i`.
+    if let Some((family, size)) = p.sizes.iter().find(|(f, _)| *f == p.role).cloned() {
+        match member_arg(&family, size, &mut args) {
+            Ok(i) => p.role = chor_check::families::member_name(&family, i),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
     let Some(prog) = payload_program(&p) else {
         eprintln!(
             "error: role {}: this executable's program is damaged",
@@ -308,7 +343,6 @@ pub fn role_main(p: Payload) -> i32 {
         return 1;
     };
     let main_roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let cfg = match chor_runtime::startup::load_config(&p.role, &main_roles, &args) {
         Ok(c) => c,
         Err(status) => return status,
@@ -374,6 +408,26 @@ pub fn role_main(p: Payload) -> i32 {
             eprintln!("error: {e}");
             1
         }
+    }
+}
+
+/// Take `--member i` out of a family executable's arguments: the member it runs.
+fn member_arg(family: &str, size: u64, args: &mut Vec<String>) -> Result<usize, String> {
+    let last = size.saturating_sub(1);
+    let Some(k) = args.iter().position(|a| a == "--member") else {
+        return Err(format!(
+            "role {family}: this executable runs a member of the family {family} \
+             ({size} members): start it with --member 0 … {last}"
+        ));
+    };
+    let value = args.get(k + 1).cloned().unwrap_or_default();
+    args.drain(k..(k + 2).min(args.len()));
+    match value.parse::<u64>() {
+        Ok(i) if i < size => Ok(i as usize),
+        _ => Err(format!(
+            "role {family}: --member {value} is out of range: the family {family} has \
+             {size} members (0 … {last})"
+        )),
     }
 }
 
@@ -554,7 +608,7 @@ pub fn build_with(
         .zip(ports)
         .map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}")))
         .collect();
-    write_deploy(&dir.join("deploy.toml"), &roles, &addrs, deploy)?;
+    write_deploy(&dir.join("deploy.toml"), prog, &roles, &addrs, deploy)?;
     Ok(out)
 }
 
@@ -574,12 +628,30 @@ fn build_interp(
         Some(n) => &base[..n],
         None => &base[..],
     };
+    let sizes: Vec<(String, u64)> = prog
+        .families
+        .iter()
+        .map(|(f, n)| (f.clone(), *n as u64))
+        .collect();
     let mut out = Vec::new();
     for lp in locals {
+        // One executable per family, run by each member with `--member i`.
+        let role = match family_of(prog, &lp.role) {
+            Some(f) => {
+                let path = dir.join(f);
+                if out.contains(&path) {
+                    out.push(path);
+                    continue;
+                }
+                f.to_owned()
+            }
+            None => lp.role.clone(),
+        };
         let payload = Payload {
-            role: lp.role.clone(),
+            role: role.clone(),
             fingerprint: fp,
             files: files.clone(),
+            sizes: sizes.clone(),
         }
         .encode();
         let mut bytes = Vec::with_capacity(base.len() + payload.len() + 24);
@@ -587,11 +659,17 @@ fn build_interp(
         bytes.extend_from_slice(&payload);
         bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         bytes.extend_from_slice(MAGIC);
-        let path = dir.join(&lp.role);
+        let path = dir.join(&role);
         write_executable(&path, &bytes)?;
         out.push(path);
     }
     Ok(out)
+}
+
+/// The family of `main` that `role` is a member of (`Workers[2]` → `Workers`).
+pub fn family_of<'p>(prog: &'p Program, role: &str) -> Option<&'p str> {
+    let (family, _) = chor_runtime::config::split_member(role)?;
+    prog.families.get_key_value(family).map(|(f, _)| f.as_str())
 }
 
 fn find_payload_start(bytes: &[u8]) -> Option<usize> {
@@ -617,17 +695,33 @@ fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 fn write_deploy(
     path: &Path,
+    prog: &Program,
     roles: &[String],
     addrs: &BTreeMap<String, String>,
     deploy: &crate::manifest::Deploy,
 ) -> Result<(), String> {
-    let mut text = String::from("# Deployment of a chor program: one address per role.\n[roles]\n");
-    let width = roles.iter().map(String::len).max().unwrap_or(0);
+    let mut text = String::from(
+        "# Deployment of a chor program: one address per role, a list of one address per\n\
+         # member for a family.\n[roles]\n",
+    );
+    // A family is one entry: the list of its members' addresses, in member order.
+    let mut entries: Vec<(String, String)> = Vec::new();
     for r in roles {
-        text.push_str(&format!(
-            "{r:<width$} = \"{}\"\n",
-            addrs.get(r).map_or("", String::as_str)
-        ));
+        let addr = format!("\"{}\"", addrs.get(r).map_or("", String::as_str));
+        match family_of(prog, r) {
+            Some(f) => match entries.iter_mut().find(|(n, _)| n == f) {
+                Some((_, list)) => {
+                    list.pop();
+                    list.push_str(&format!(", {addr}]"));
+                }
+                None => entries.push((f.to_owned(), format!("[{addr}]"))),
+            },
+            None => entries.push((r.clone(), addr)),
+        }
+    }
+    let width = entries.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (n, v) in &entries {
+        text.push_str(&format!("{n:<width$} = {v}\n"));
     }
     // Liveness by default: peers exchange heartbeats, and a peer silent for this long (stopped,
     // crashed, cut off) ends every role waiting for it.
@@ -751,6 +845,12 @@ fn run_in(
         };
         let mut cmd = Command::new(exe);
         cmd.arg("--config").arg(&config);
+        // A family's executable runs one member.
+        if exe.file_name().is_some_and(|n| *n != *lp.role)
+            && let Some((_, i)) = chor_runtime::config::split_member(&lp.role)
+        {
+            cmd.arg("--member").arg(i.to_string());
+        }
         if !args.is_empty() {
             cmd.arg("--").args(args);
         }

@@ -47,9 +47,53 @@ pub struct Session {
     pub manifest_error: Option<String>,
 }
 
+/// The family sizes of this process's command (`--size Ws=N`), set once by the command line
+/// before any program is opened.
+static FAMILY_SIZES: std::sync::OnceLock<chor_check::families::Sizes> = std::sync::OnceLock::new();
+
+/// Set the family sizes every program of this process is expanded at (once; later calls
+/// are ignored).
+pub fn set_family_sizes(sizes: chor_check::families::Sizes) {
+    let _ = FAMILY_SIZES.set(sizes);
+}
+
+/// The family sizes set by [`set_family_sizes`] (none: every family at the default size).
+pub fn family_sizes() -> chor_check::families::Sizes {
+    FAMILY_SIZES.get().cloned().unwrap_or_default()
+}
+
+/// Parse the values of `--size Name=N` (repeatable).
+pub fn parse_sizes(values: &[String]) -> Result<chor_check::families::Sizes, String> {
+    let mut out = chor_check::families::Sizes::new();
+    for v in values {
+        let (name, n) = v
+            .split_once('=')
+            .ok_or_else(|| format!("`--size {v}`: expected `--size Family=N`"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`--size {v}`: the size of `{name}` must be a whole number"))?;
+        if n == 0 || n > chor_check::families::MAX_SIZE {
+            return Err(format!(
+                "`--size {v}`: a family has 1 to {} members",
+                chor_check::families::MAX_SIZE
+            ));
+        }
+        if out.insert(name.trim().to_owned(), n).is_some() {
+            return Err(format!("`--size {name}=…` is given twice"));
+        }
+    }
+    Ok(out)
+}
+
 impl Session {
     pub fn open(path: &Path) -> Result<Session, String> {
-        let db = Database::default();
+        Session::open_sized(path, family_sizes())
+    }
+
+    /// [`Session::open`] with `main`'s families at `sizes` (instead of `--size`).
+    pub fn open_sized(path: &Path, sizes: chor_check::families::Sizes) -> Result<Session, String> {
+        let db = Database::with_sizes(sizes);
         let root = db.load_file(path)?;
         // A broken manifest is reported by the commands that read its settings, and by E0601
         // when the program has externs.
@@ -540,8 +584,15 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // `--role Workers` names a family: its members' programs (one per member: the
+    // expansion projects each member on its own, see docs/language.md).
+    let shown = |l: &LocalProgram| {
+        role.is_none_or(|r| {
+            r == l.role || chor_runtime::config::split_member(&l.role).is_some_and(|(f, _)| f == r)
+        })
+    };
     if let Some(r) = role
-        && !locals.iter().any(|l| l.role == r)
+        && !locals.iter().any(shown)
     {
         let roles: Vec<&str> = locals.iter().map(|l| l.role.as_str()).collect();
         eprintln!(
@@ -551,7 +602,7 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
         return 1;
     }
     let mut first = true;
-    for l in locals.iter().filter(|l| role.is_none_or(|r| r == l.role)) {
+    for l in locals.iter().filter(|l| shown(l)) {
         if !first {
             println!();
         }
@@ -564,7 +615,59 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
 /// `chor verify FILE [--depth N]`: explore every interleaving of the projected programs and
 /// report deadlocks, orphan messages and unexpected messages; exit 1 on any finding.
 pub fn cmd_verify(path: &Path, depth: Option<usize>, color: bool) -> i32 {
-    let (s, _, locals) = match prepare(path, color) {
+    cmd_verify_sized(path, depth, None, color)
+}
+
+/// `chor verify FILE --max-size N`: verify with every family of `main` at each size from 1
+/// to N (all families at the same size), then as `chor verify`; the first size that fails
+/// ends the run.
+pub fn cmd_verify_sized(
+    path: &Path,
+    depth: Option<usize>,
+    max_size: Option<usize>,
+    color: bool,
+) -> i32 {
+    let Some(max) = max_size else {
+        return verify_once(path, depth, None, color);
+    };
+    let families: Vec<String> = match Session::open_colored(path, color) {
+        Ok(s) => s.program().families.keys().cloned().collect(),
+        Err(code) => return code,
+    };
+    for n in 1..=max.min(chor_check::families::MAX_SIZE) {
+        let sizes = families.iter().map(|f| (f.clone(), n)).collect();
+        println!("with every family of size {n}:");
+        let code = verify_once(path, depth, Some(sizes), color);
+        if code != 0 || families.is_empty() {
+            return code;
+        }
+    }
+    0
+}
+
+fn verify_once(
+    path: &Path,
+    depth: Option<usize>,
+    sizes: Option<chor_check::families::Sizes>,
+    color: bool,
+) -> i32 {
+    let prepared = match sizes {
+        None => prepare(path, color),
+        Some(sizes) => Session::open_sized(path, sizes)
+            .map_err(|e| io_error(&e))
+            .and_then(|mut s| {
+                s.color = color;
+                let prog = s.checked()?;
+                match projections(&prog) {
+                    Ok(locals) => Ok((s, prog, locals)),
+                    Err(d) => {
+                        eprint!("{}", s.render(&d));
+                        Err(1)
+                    }
+                }
+            }),
+    };
+    let (s, _, locals) = match prepared {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -659,7 +762,9 @@ pub fn cmd_build(path: &Path, out: &Path, color: bool, backend: host::Backend) -
         Err(code) => return code,
     };
     match host::build_with(&s, &prog, &locals, out, backend, &deploy) {
-        Ok(exes) => {
+        Ok(mut exes) => {
+            // The members of a family share one executable (interpreter back end).
+            exes.dedup();
             for e in exes {
                 eprintln!("wrote {}", e.display());
             }

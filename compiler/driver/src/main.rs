@@ -13,6 +13,9 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The size of a family of roles of `main` (`--size Workers=5`; repeatable; default 3).
+    #[arg(long = "size", value_name = "FAMILY=N", global = true)]
+    size: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -63,6 +66,9 @@ enum Command {
         /// How many nested activations of one choreography a role may enter (default 3).
         #[arg(long, value_name = "N")]
         depth: Option<usize>,
+        /// Verify with every family of `main` at each size from 1 to N.
+        #[arg(long, value_name = "N")]
+        max_size: Option<usize>,
     },
     /// Run the global program in the reference interpreter.
     Simulate {
@@ -171,6 +177,13 @@ fn real_main() -> i32 {
     }
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    match chor_driver::parse_sizes(&cli.size) {
+        Ok(sizes) => chor_driver::set_family_sizes(sizes),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
     match cli.command {
         Command::Check { files, format } => {
             let files = if files.is_empty() {
@@ -188,7 +201,11 @@ fn real_main() -> i32 {
                 .unwrap_or(0)
         }
         Command::Project { file, role } => chor_driver::cmd_project(&file, role.as_deref(), color),
-        Command::Verify { file, depth } => chor_driver::cmd_verify(&file, depth, color),
+        Command::Verify {
+            file,
+            depth,
+            max_size,
+        } => chor_driver::cmd_verify_sized(&file, depth, max_size, color),
         Command::Build { file, out, backend } => match project_entry(file) {
             Ok(file) => chor_driver::cmd_build(&file, &out, color, backend.get()),
             Err(code) => code,

@@ -309,7 +309,7 @@ impl FormWalk<'_> {
                         self.found.insert("call result used after a conditional");
                     }
                 }
-                ChorStmtKind::Error => {}
+                ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
             }
         }
         results.truncate(outer);

@@ -46,7 +46,8 @@ fn free_addr() -> SocketAddr {
     l.local_addr().expect("addr")
 }
 
-/// The roles of a built program, from the `deploy.toml` that `chor build` wrote.
+/// The roles of a built program, from the `deploy.toml` that `chor build` wrote: a family's
+/// list of addresses (`Ps = ["…", "…"]`) stands for its members `Ps[0]`, `Ps[1]`.
 fn roles_of(dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("deploy.toml")).expect("deploy.toml");
     let mut roles = Vec::new();
@@ -54,8 +55,14 @@ fn roles_of(dir: &Path) -> Vec<String> {
     for line in text.lines() {
         if line.starts_with('[') {
             in_roles = line == "[roles]";
-        } else if in_roles && let Some((r, _)) = line.split_once('=') {
-            roles.push(r.trim().to_string());
+        } else if in_roles && let Some((r, v)) = line.split_once('=') {
+            let r = r.trim();
+            if v.trim().starts_with('[') {
+                let members = v.matches(',').count() + 1;
+                roles.extend((0..members).map(|i| format!("{r}[{i}]")));
+            } else {
+                roles.push(r.to_string());
+            }
         }
     }
     roles
@@ -331,7 +338,7 @@ fn run_through_proxies(
     for r in &roles {
         let (public, real) = (free_addr(), free_addr());
         cfg.push_str(&format!(
-            "{r} = {{ address = \"{public}\", listen = \"{real}\" }}\n"
+            "\"{r}\" = {{ address = \"{public}\", listen = \"{real}\" }}\n"
         ));
         proxies.push(proxy(public, real, Arc::clone(&m)));
     }

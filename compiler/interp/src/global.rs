@@ -525,6 +525,10 @@ impl<'p> Simulator<'p> {
                 ChorStmtKind::Error => {
                     return crate::eval::fault("this statement has a syntax error", s.span);
                 }
+                // The program's family expansion unrolls every round before the checks.
+                ChorStmtKind::For { .. } => {
+                    return crate::eval::fault("a `for` round was not expanded", s.span);
+                }
             }
         }
         Ok(Flow::Normal)

@@ -513,7 +513,8 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
-                ChorStmtKind::Error => {}
+                // Unrolled by the program's family expansion before projection.
+                ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
             }
         }
         out

@@ -192,6 +192,33 @@ pub struct ChorDef {
     pub span: Span,
     /// Type parameters: `choreography Relay<T>(A, B)(x: T@A) -> T@B`.
     pub generics: Vec<Ident>,
+    /// The roles declared as families (`Ws[]`), in the order of `roles`, which holds them too
+    /// (by their bare name). Section 10 of the design card.
+    pub families: Vec<Ident>,
+    /// Every member reference `Ws[e]` written in a role position of this choreography, found
+    /// by span: the role position holds an `Ident` named `Ws[<e printed>]` with the span of
+    /// the whole reference, and this table holds its index expression.
+    pub members: Vec<MemberRef>,
+}
+
+impl ChorDef {
+    /// Whether `name` is one of this choreography's families.
+    pub fn is_family(&self, name: &str) -> bool {
+        self.families.iter().any(|f| f.name == name)
+    }
+    /// The member reference whose role `Ident` has span `span`.
+    pub fn member_at(&self, span: Span) -> Option<&MemberRef> {
+        self.members.iter().find(|m| m.span == span)
+    }
+}
+
+/// `Ws[e]` in a role position: one member of the family `Ws`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRef {
+    pub family: Ident,
+    pub index: Expr,
+    /// The span of the whole `Ws[e]`.
+    pub span: Span,
 }
 
 impl ChorDef {
@@ -211,6 +238,14 @@ pub struct ChorParam {
     /// named `chor`, so that a choreography type takes everything a signature takes. Then
     /// `ty` is `Type::Error` and `role` is the parameter's name (neither means anything).
     pub chor: Option<Box<ChorDef>>,
+}
+
+impl ChorParam {
+    /// Whether `other` was written at the same place (the parameters a family parameter
+    /// expands to share their source).
+    pub fn span_is(&self, other: &ChorParam) -> bool {
+        self.name.span == other.name.span
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -309,6 +344,13 @@ pub enum ChorStmtKind {
     Return {
         role: Ident,
         expr: Expr,
+    },
+    /// `for W in Ws { … }`: the body once per member of the family `Ws`, in order, with `W`
+    /// naming the round's member.
+    For {
+        var: Ident,
+        family: Ident,
+        body: ChorBlock,
     },
     Error,
 }

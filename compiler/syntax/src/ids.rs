@@ -75,6 +75,7 @@ impl Numbering {
                     self.chor_block(&mut a.body);
                 }
             }
+            ChorStmtKind::For { body, .. } => self.chor_block(body),
             ChorStmtKind::Call { call, bind } => {
                 for a in &mut call.args {
                     self.expr(&mut a.expr);

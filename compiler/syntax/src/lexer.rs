@@ -22,6 +22,11 @@ pub enum LexError {
         start: usize,
         end: usize,
     },
+    /// The brackets of a selection hold something other than a label name.
+    NotALabel {
+        start: usize,
+        end: usize,
+    },
 }
 
 impl fmt::Display for LexError {
@@ -33,6 +38,7 @@ impl fmt::Display for LexError {
             LexError::UnterminatedComment => write!(f, "unterminated block comment"),
             LexError::IntTooLarge => write!(f, "integer literal does not fit in 64-bit Int"),
             LexError::BadFloat => write!(f, "malformed Float literal"),
+            LexError::NotALabel { .. } => write!(f, "a selection label must be a name"),
             LexError::TooDeep { .. } => write!(
                 f,
                 "this is nested more than {} levels deep",
@@ -168,6 +174,10 @@ pub enum Token {
     Return,
     #[token("import")]
     Import,
+    #[token("for")]
+    For,
+    #[token("in")]
+    In,
     #[token("true")]
     True,
     #[token("false")]
@@ -279,6 +289,8 @@ impl Token {
             Token::Match => "match",
             Token::Return => "return",
             Token::Import => "import",
+            Token::For => "for",
+            Token::In => "in",
             Token::True => "true",
             Token::False => "false",
             Token::Ident(_) => "identifier",

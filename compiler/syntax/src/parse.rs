@@ -83,6 +83,56 @@ pub(crate) fn path_pattern(p: Path, span: Span) -> Pattern {
     }
 }
 
+/// A choreography's declared roles split into all of them (by name) and its families (`Ws[]`).
+pub(crate) fn split_roles(roles: Vec<(Ident, bool)>) -> (Vec<Ident>, Vec<Ident>) {
+    let families = roles
+        .iter()
+        .filter(|(_, f)| *f)
+        .map(|(i, _)| i.clone())
+        .collect();
+    (roles.into_iter().map(|(i, _)| i).collect(), families)
+}
+
+/// `Ws[e]` in a role position: record the index expression in the item's member table and
+/// stand for it by an `Ident` named after the whole reference (`Ws[index(W) + 1]`).
+pub(crate) fn member_ref(
+    members: &mut Vec<MemberRef>,
+    family: Ident,
+    index: Expr,
+    span: Span,
+) -> Ident {
+    let name = format!("{}[{}]", family.name, crate::pretty::expr_string(&index));
+    members.push(MemberRef {
+        family,
+        index,
+        span,
+    });
+    Ident { name, span }
+}
+
+/// The label of `R -> S[Label];`, parsed as an expression (see the grammar); anything but a
+/// single name is an error, recovered from.
+pub(crate) fn label_of(errors: &mut Vec<ErrorRecovery<usize, Token, LexError>>, e: Expr) -> Ident {
+    if let ExprKind::Path(p) = &e.kind
+        && p.is_single()
+    {
+        return p.last().clone();
+    }
+    errors.push(ErrorRecovery {
+        error: ParseError::User {
+            error: LexError::NotALabel {
+                start: e.span.start as usize,
+                end: e.span.end as usize,
+            },
+        },
+        dropped_tokens: Vec::new(),
+    });
+    Ident {
+        name: String::new(),
+        span: e.span,
+    }
+}
+
 pub(crate) fn list_pattern(
     mut elems: Vec<Pattern>,
     last: Option<Result<Pattern, Option<Pattern>>>,
@@ -217,7 +267,8 @@ fn parse_tokens(
         .iter()
         .cloned()
         .map(Ok::<(usize, Token, usize), LexError>);
-    grammar::FileParser::new().parse(file, recovered, stream)
+    let mut members = Vec::new();
+    grammar::FileParser::new().parse(file, recovered, &mut members, stream)
 }
 
 /// Parse one file. `file` is the id spans will carry.
@@ -363,6 +414,15 @@ fn syntax_errors(
                 "split the expression with `let` bindings; the limit is {} levels",
                 crate::MAX_NESTING
             )),
+            ParseError::User {
+                error: error @ LexError::NotALabel { start, end },
+            } => Diagnostic::error(
+                "E0750",
+                error.to_string(),
+                sp(file, start, end),
+                "expected a label",
+            )
+            .with_help("write `R -> S[Label];`, or `R -> Ws[e][Label];` to select at one member"),
             ParseError::User { error } => {
                 Diagnostic::error("E0002", error.to_string(), sp(file, 0, 0), "")
             }

@@ -187,10 +187,23 @@ fn chor_def_spans(c: &mut ChorDef, f: &mut dyn FnMut(&mut Span)) {
         body,
         span,
         generics,
+        families,
+        members,
     } = c;
     name.spans_mut(f);
     generics.spans_mut(f);
     roles.spans_mut(f);
+    families.spans_mut(f);
+    for MemberRef {
+        family,
+        index,
+        span,
+    } in members
+    {
+        family.spans_mut(f);
+        index.spans_mut(f);
+        f(span);
+    }
     for ChorParam {
         name,
         ty,
@@ -294,6 +307,11 @@ impl Spans for ChorStmt {
                     pat.spans_mut(f);
                     ty.spans_mut(f);
                 }
+            }
+            ChorStmtKind::For { var, family, body } => {
+                var.spans_mut(f);
+                family.spans_mut(f);
+                body.spans_mut(f);
             }
             ChorStmtKind::Error => {}
         }

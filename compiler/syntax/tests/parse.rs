@@ -193,3 +193,62 @@ fn struct_literal_not_taken_in_condition() {
     ok("fn f(x: Int) -> Int { if x == y { 1 } else { 2 } }");
     ok("choreography main(A) { if A.x == y { A.print(1); } }");
 }
+
+/// Section 10 of the design card: families of roles in every role position.
+#[test]
+fn family_forms_parse() {
+    let f = ok(r#"
+choreography Sum(Leader, Ws[])(xs: List<Int>@Leader, ys: Int@Ws) -> Int@Leader {
+    for W in Ws {
+        Leader.index(W) -> W.part;
+        W.index(Ws) -> Ws[(index(W) + 1) % size(Ws)].from;
+    }
+    let Ws.s = part;
+    Ws.s -> Leader.sums;
+    Leader -> Ws[Done];
+    Leader -> Ws[0], Ws[size(Ws) - 1][Go];
+    Ws[1].print(s);
+    if Ws[0].s > 1 { Ws[0] -> Leader[Big]; }
+    P(Leader, Ws, Ws[0])(Ws.s, Ws[2].s);
+    return Leader.list::len(sums);
+}
+"#);
+    let Item::Chor(c) = &*f.items[0] else {
+        panic!("a choreography")
+    };
+    let names: Vec<&str> = c.roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Leader", "Ws"]);
+    assert_eq!(c.families.len(), 1);
+    assert!(c.is_family("Ws") && !c.is_family("Leader"));
+    let ChorStmtKind::For { var, family, body } = &c.body.stmts[0].kind else {
+        panic!("a for round: {:?}", c.body.stmts[0].kind)
+    };
+    assert_eq!((var.name.as_str(), family.name.as_str()), ("W", "Ws"));
+    let ChorStmtKind::Comm { to, .. } = &body.stmts[1].kind else {
+        panic!("a communication")
+    };
+    assert_eq!(to[0].role.name, "Ws[(index(W) + 1) % size(Ws)]");
+    let m = c.member_at(to[0].role.span).expect("its member reference");
+    assert_eq!(m.family.name, "Ws");
+    // A selection to the whole family, and one to two members.
+    let ChorStmtKind::Select { to, label, .. } = &c.body.stmts[3].kind else {
+        panic!("a selection")
+    };
+    assert_eq!((to[0].name.as_str(), label.name.as_str()), ("Ws", "Done"));
+    let ChorStmtKind::Select { to, label, .. } = &c.body.stmts[4].kind else {
+        panic!("a selection")
+    };
+    let to: Vec<&str> = to.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(to, ["Ws[0]", "Ws[size(Ws) - 1]"]);
+    assert_eq!(label.name, "Go");
+    // Every member reference is in the table, by the span of its role.
+    assert_eq!(c.members.len(), 8);
+}
+
+#[test]
+fn a_selection_label_must_be_a_name() {
+    let e = errs("choreography main(A, B) { A -> B[1 + 2]; }");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, "a selection label must be a name");
+    assert_eq!(e[0].1, 33);
+}

@@ -140,7 +140,10 @@ fn pat(p: &Pattern) -> String {
 
 /// The diagram of the choreography `name` of a program.
 pub fn from_choreography(prog: &Program, name: &str) -> Result<Diagram, String> {
-    let Some(c) = prog.chor(name) else {
+    // A choreography with families is drawn as written: a family is one (stacked) lifeline,
+    // a `for` round a `loop` frame.
+    let written = prog.family_sources.get(name).map(|c| &**c);
+    let Some(c) = written.or_else(|| prog.chor(name)) else {
         let mut names: Vec<&str> = prog
             .chors
             .values()
@@ -163,6 +166,7 @@ pub fn from_choreography(prog: &Program, name: &str) -> Result<Diagram, String> 
     let b = Builder {
         marks: Vec::new(),
         this: c.name.name.clone(),
+        rounds: rounds_of(&c.body),
     };
     Ok(Diagram {
         title,
@@ -180,7 +184,8 @@ pub fn from_choreography_marked(
     diagnostics: &[chor_diagnostics::Diagnostic],
 ) -> Result<Diagram, String> {
     let mut d = from_choreography(prog, name)?;
-    let Some(c) = prog.chor(name) else {
+    let written = prog.family_sources.get(name).map(|c| &**c);
+    let Some(c) = written.or_else(|| prog.chor(name)) else {
         return Ok(d);
     };
     let mut marks = Vec::new();
@@ -202,6 +207,7 @@ pub fn from_choreography_marked(
     d.steps = Builder {
         marks,
         this: c.name.name.clone(),
+        rounds: rounds_of(&c.body),
     }
     .block_steps(&c.body);
     Ok(d)
@@ -212,9 +218,49 @@ struct Builder {
     marks: Vec<(chor_diagnostics::Span, String)>,
     /// The choreography drawn: a call of it is the start of its next round.
     this: String,
+    /// The variables of `for` rounds and their families.
+    rounds: std::collections::HashMap<String, String>,
+}
+
+/// The variable and family of every `for` round in `b`.
+fn rounds_of(b: &ChorBlock) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    fn go(b: &ChorBlock, out: &mut std::collections::HashMap<String, String>) {
+        for s in &b.stmts {
+            match &s.kind {
+                ChorStmtKind::For { var, family, body } => {
+                    out.insert(var.name.clone(), family.name.clone());
+                    go(body, out);
+                }
+                ChorStmtKind::If { then, els, .. } => {
+                    go(then, out);
+                    if let Some(e) = els {
+                        go(e, out);
+                    }
+                }
+                ChorStmtKind::Match { arms, .. } => arms.iter().for_each(|a| go(&a.body, out)),
+                _ => {}
+            }
+        }
+    }
+    go(b, &mut out);
+    out
 }
 
 impl Builder {
+    /// The lifeline of a role position: a member (`Ws[i + 1]`, or the `W` of a round) is
+    /// drawn on its family's lifeline.
+    fn line(&self, r: &Ident) -> String {
+        match r.name.split_once('[') {
+            Some((family, _)) => family.to_owned(),
+            None => self
+                .rounds
+                .get(&r.name)
+                .cloned()
+                .unwrap_or_else(|| r.name.clone()),
+        }
+    }
+
     fn block_steps(&self, b: &ChorBlock) -> Vec<Step> {
         let mut out = Vec::new();
         for s in &b.stmts {
@@ -240,27 +286,28 @@ impl Builder {
     }
 
     fn stmt_steps(&self, s: &ChorStmt, out: &mut Vec<Step>) {
-        let (role, inner): (Option<&str>, Vec<&ChorBlock>) = match &s.kind {
+        let (role, inner): (Option<String>, Vec<&ChorBlock>) = match &s.kind {
             ChorStmtKind::Let { role, .. }
             | ChorStmtKind::Effect { role, .. }
-            | ChorStmtKind::Return { role, .. } => (Some(role.name.as_str()), Vec::new()),
+            | ChorStmtKind::Return { role, .. } => (Some(self.line(role)), Vec::new()),
             ChorStmtKind::Comm { from, .. } | ChorStmtKind::Select { from, .. } => {
-                (Some(from.name.as_str()), Vec::new())
+                (Some(self.line(from)), Vec::new())
             }
             ChorStmtKind::If {
                 role, then, els, ..
             } => {
                 let mut v = vec![then];
                 v.extend(els.iter());
-                (Some(role.name.as_str()), v)
+                (Some(self.line(role)), v)
             }
             ChorStmtKind::Match { role, arms, .. } => (
-                Some(role.name.as_str()),
+                Some(self.line(role)),
                 arms.iter().map(|a| &a.body).collect(),
             ),
             ChorStmtKind::Call { call, .. } => {
-                (call.roles.first().map(|r| r.name.as_str()), Vec::new())
+                (call.roles.first().map(|r| self.line(r)), Vec::new())
             }
+            ChorStmtKind::For { body, .. } => (None, vec![body]),
             ChorStmtKind::Error => (None, Vec::new()),
         };
         let problems: Vec<Step> = match role {
@@ -268,7 +315,7 @@ impl Builder {
                 .marks_in(s.span, &inner)
                 .into_iter()
                 .map(|(_, text)| Step::Problem {
-                    role: r.to_owned(),
+                    role: r.clone(),
                     text: wrap(text),
                 })
                 .collect(),
@@ -293,14 +340,14 @@ impl Builder {
                 value,
                 ..
             } => out.push(Step::Note {
-                role: role.name.clone(),
+                role: self.line(role),
                 text: wrap(&format!("let {} = {}", pat(p), ex(value))),
             }),
             ChorStmtKind::Comm { from, expr, to } => {
                 for r in to {
                     out.push(Step::Message {
-                        from: from.name.clone(),
-                        to: r.role.name.clone(),
+                        from: self.line(from),
+                        to: self.line(&r.role),
                         label: wrap(&format!("{} → {}", ex(expr), r.var.name)),
                         kind: MessageKind::Comm,
                     });
@@ -309,15 +356,15 @@ impl Builder {
             ChorStmtKind::Select { from, to, label } => {
                 for r in to {
                     out.push(Step::Message {
-                        from: from.name.clone(),
-                        to: r.name.clone(),
+                        from: self.line(from),
+                        to: self.line(r),
                         label: format!("[{}]", label.name),
                         kind: MessageKind::Select,
                     });
                 }
             }
             ChorStmtKind::Effect { role, expr } => out.push(Step::Note {
-                role: role.name.clone(),
+                role: self.line(role),
                 text: wrap(&ex(expr)),
             }),
             ChorStmtKind::If { role, .. } => {
@@ -358,7 +405,7 @@ impl Builder {
                 };
                 out.push(Step::Fragment {
                     operator: operator.to_owned(),
-                    role: role.name.clone(),
+                    role: self.line(role),
                     sections,
                 });
             }
@@ -370,7 +417,7 @@ impl Builder {
                 let scrut = ex(scrutinee);
                 out.push(Step::Fragment {
                     operator: "alt".to_owned(),
-                    role: role.name.clone(),
+                    role: self.line(role),
                     sections: arms
                         .iter()
                         .map(|a| Section {
@@ -382,6 +429,7 @@ impl Builder {
             }
             ChorStmtKind::Call { call, bind } => {
                 let roles: Vec<String> = call.roles.iter().map(|r| r.name.clone()).collect();
+                let lines: Vec<String> = call.roles.iter().map(|r| self.line(r)).collect();
                 let args: Vec<String> = call
                     .args
                     .iter()
@@ -402,13 +450,21 @@ impl Builder {
                     text = format!("{ROUND_MARK} next round: {text}");
                 }
                 out.push(Step::Ref {
-                    roles,
+                    roles: lines,
                     text: shorten(&text),
                 });
             }
             ChorStmtKind::Return { role, expr } => out.push(Step::Note {
-                role: role.name.clone(),
+                role: self.line(role),
                 text: wrap(&format!("return {}", ex(expr))),
+            }),
+            ChorStmtKind::For { var, family, body } => out.push(Step::Fragment {
+                operator: "loop".to_owned(),
+                role: family.name.clone(),
+                sections: vec![Section {
+                    guard: format!("for {} in {}", var.name, family.name),
+                    steps: self.block_steps(body),
+                }],
             }),
             ChorStmtKind::Error => {}
         }
@@ -525,7 +581,14 @@ pub fn receiver_var(prog: &Program, span: Span, index: usize) -> Option<String> 
 /// A choreography's signature for a title: `Name<T>(A, B)` then `sep` and the parameters, with
 /// choreography-typed parameters written as their type (`chor(X, Y)(Int@X) -> Int@Y`).
 fn signature(c: &ChorDef, sep: &str) -> String {
-    let roles: Vec<String> = c.roles.iter().map(|r| r.name.clone()).collect();
+    let roles: Vec<String> = c
+        .roles
+        .iter()
+        .map(|r| match c.is_family(&r.name) {
+            true => format!("{}[]", r.name),
+            false => r.name.clone(),
+        })
+        .collect();
     let mut title = c.name.name.clone();
     if !c.generics.is_empty() {
         let gs: Vec<&str> = c.generics.iter().map(|g| g.name.as_str()).collect();

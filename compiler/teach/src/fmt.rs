@@ -520,7 +520,15 @@ impl<'a> Printer<'a> {
             self.generics(&c.generics);
         }
         self.out.push('(');
-        let roles: Vec<&str> = c.roles.iter().map(|r| r.name.as_str()).collect();
+        // A family is declared `Ws[]`; member references print by their name (`Ws[i + 1]`).
+        let roles: Vec<String> = c
+            .roles
+            .iter()
+            .map(|r| match c.is_family(&r.name) {
+                true => format!("{}[]", r.name),
+                false => r.name.clone(),
+            })
+            .collect();
         self.out.push_str(&roles.join(", "));
         self.out.push(')');
         if !c.params.is_empty() {
@@ -709,6 +717,14 @@ impl<'a> Printer<'a> {
                 self.out.push_str("return ");
                 self.located(role, expr);
                 self.out.push(';');
+            }
+            ChorStmtKind::For { var, family, body } => {
+                self.out.push_str("for ");
+                self.out.push_str(&var.name);
+                self.out.push_str(" in ");
+                self.out.push_str(&family.name);
+                self.out.push(' ');
+                self.chor_block(body);
             }
             ChorStmtKind::Error => {
                 let (a, b) = range(s.span);

@@ -33,6 +33,7 @@ fn count_messages(b: &ChorBlock) -> (usize, usize) {
                 let b = els.as_ref().map_or((0, 0), count_messages);
                 (a.0 + b.0, a.1 + b.1)
             }
+            ChorStmtKind::For { body, .. } => count_messages(body),
             ChorStmtKind::Match { arms, .. } => arms
                 .iter()
                 .map(|a| count_messages(&a.body))

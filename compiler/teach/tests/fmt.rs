@@ -161,3 +161,11 @@ fn generic_and_higher_order_choreographies_round_trip() {
          f(A, B)(A.(1), B.\"s\");\n    g(A)();\n    Twice(A, B)(Relay, A.(3));\n}\n",
     );
 }
+
+#[test]
+fn families_format_canonically() {
+    check(
+        "choreography Sum(Leader,Ws[])(xs:List<Int>@Leader,ys:Int@Ws)->Int@Leader{for W in Ws{Leader.index( W )->W.part;W.index(Ws)->Ws[(index(W)+1)%size(Ws)].from;}let Ws.s=part+ys;Ws.s->Leader.sums;Leader->Ws[Done];Leader->Ws[0],Ws[ 1 ][Go];Ws[0].print(s);return Leader.list::len(sums);}",
+        "choreography Sum(Leader, Ws[])(xs: List<Int>@Leader, ys: Int@Ws) -> Int@Leader {\n    for W in Ws {\n        Leader.index(W) -> W.part;\n        W.index(Ws) -> Ws[(index(W) + 1) % size(Ws)].from;\n    }\n    let Ws.s = part + ys;\n    Ws.s -> Leader.sums;\n    Leader -> Ws[Done];\n    Leader -> Ws[0], Ws[1][Go];\n    Ws[0].print(s);\n    return Leader.list::len(sums);\n}\n",
+    );
+}

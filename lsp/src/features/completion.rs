@@ -486,7 +486,7 @@ impl Completer<'_> {
                 .iter()
                 .find(|a| self.inside(a.expr.span))
                 .map(|a| a.role.name.as_str()),
-            ChorStmtKind::Select { .. } | ChorStmtKind::Error => None,
+            ChorStmtKind::Select { .. } | ChorStmtKind::For { .. } | ChorStmtKind::Error => None,
         }
     }
 

@@ -40,6 +40,7 @@ pub fn chor_stmt(v: &mut dyn Visit, s: &ChorStmt) {
         | ChorStmtKind::Effect { expr: e, .. }
         | ChorStmtKind::Return { expr: e, .. } => expr(v, e),
         ChorStmtKind::Select { .. } | ChorStmtKind::Error => {}
+        ChorStmtKind::For { body, .. } => chor_block(v, body),
         ChorStmtKind::If {
             cond, then, els, ..
         } => {

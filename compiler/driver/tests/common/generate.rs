@@ -792,3 +792,116 @@ pub fn program(seed: u64) -> String {
     g.line(0, "}");
     g.out
 }
+
+/// Generate one well-formed program over a family of roles `Ws[]` (section 10 of the card),
+/// for every size: `main(L, M, Ws[])` with broadcasts, gathers, selections to the family and
+/// to one member, `for` rounds with member expressions (rings with any stride, scatters,
+/// rounds where an outside role reads each member in turn), decisions at a member, and a
+/// procedure over the family with a parameter held by every member. Member indices are
+/// always in range (`% size(Ws)`, `0`, `size(Ws) - 1`), so one program runs at sizes 1–5.
+pub fn family_program(seed: u64) -> String {
+    let mut rng = Rng::new(seed ^ 0xF00D);
+    let mut out = String::new();
+    out.push_str(
+        "choreography Step(A, Fs[])(x: Int@A, y: Int@Fs) {\n    A.x -> Fs.z;\n    let Fs.w = (y + z) % 1000;\n    Fs.w -> A.ws;\n    A.print(ws);\n}\n\n",
+    );
+    out.push_str("choreography main(L, M, Ws[]) {\n");
+    out.push_str(&format!("    let L.a = {};\n", rng.below(100)));
+    out.push_str(&format!("    let M.m = {};\n", rng.below(100)));
+    out.push_str("    let Ws.v = index(Ws) * 3;\n");
+    let n = 4 + rng.below(8);
+    for _ in 0..n {
+        family_stmt(&mut rng, &mut out, 1, 0);
+    }
+    out.push_str("    L.print(a);\n    M.print(m);\n    Ws.print(v);\n}\n");
+    out
+}
+
+fn family_member(rng: &mut Rng) -> String {
+    match rng.below(3) {
+        0 => "Ws[0]".to_owned(),
+        1 => "Ws[size(Ws) - 1]".to_owned(),
+        _ => format!("Ws[{} % size(Ws)]", rng.below(7)),
+    }
+}
+
+fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
+    let ind = "    ".repeat(depth);
+    let k = 1 + rng.below(9);
+    let line = |out: &mut String, s: &str| {
+        out.push_str(&ind);
+        out.push_str(s);
+        out.push('\n');
+    };
+    match rng.below(if depth < 3 { 13 } else { 10 }) {
+        0 => line(out, &format!("let Ws.v = (v * {k} + index(Ws)) % 1000;")),
+        1 => line(out, &format!("L.(a + {k}) % 1000 -> Ws.v;")),
+        2 => {
+            line(out, &format!("Ws.v + {k} -> L.xs;"));
+            line(out, "let L.a = list::sum(xs) % 1000;");
+        }
+        3 => line(
+            out,
+            &format!(
+                "for W in Ws {{ W.(v + index(W)) % 1000 -> Ws[(index(W) + {k}) % size(Ws)].v; }}"
+            ),
+        ),
+        4 => line(
+            out,
+            &format!("for W in Ws {{ L.(a * index(W) + {k}) % 1000 -> W.v; }}"),
+        ),
+        5 => {
+            line(out, "for W in Ws {");
+            line(out, "    W.v -> L.t;");
+            line(out, &format!("    let L.a = (a + t + {k}) % 1000;"));
+            line(out, "    L.print(a + index(W));");
+            line(out, "}");
+        }
+        6 => {
+            let m = family_member(rng);
+            line(out, &format!("M.m -> Ws.v, L.b{label};"));
+            line(out, &format!("{m}.(v + {k}) % 1000 -> M.m;"));
+        }
+        7 => line(out, "Step(L, Ws)(L.a, Ws.v);"),
+        8 => line(out, "Ws.print(v);"),
+        9 => {
+            let m = family_member(rng);
+            line(out, &format!("{m}.print(\"member \" ++ to_string(v));"));
+        }
+        // Conditionals (not too deep).
+        10 => {
+            // L decides; the family and M are told with one selection each.
+            line(out, &format!("if L.a % {} == 0 {{", 2 + rng.below(3)));
+            line(out, "    L -> Ws, M[Yes];");
+            for _ in 0..1 + rng.below(3) {
+                family_stmt(rng, out, depth + 1, label + 1);
+            }
+            line(out, "} else {");
+            line(out, "    L -> Ws, M[No];");
+            for _ in 0..rng.below(3) {
+                family_stmt(rng, out, depth + 1, label + 1);
+            }
+            line(out, "}");
+        }
+        11 => {
+            // A member decides and tells L; the other roles do the same in both branches.
+            let m = family_member(rng);
+            line(out, &format!("if {m}.v > {} {{", rng.below(30)));
+            line(out, &format!("    {m} -> L[Hi];"));
+            line(out, &format!("    L.print(\"hi \" ++ to_string(a + {k}));"));
+            line(out, "} else {");
+            line(out, &format!("    {m} -> L[Lo];"));
+            line(out, "}");
+        }
+        _ => {
+            // A selection to one member: the others are not involved.
+            let m = family_member(rng);
+            line(out, &format!("if L.a > {} {{", rng.below(500)));
+            line(out, &format!("    L -> {m}[Yes];"));
+            line(out, &format!("    L.a -> {m}.v;"));
+            line(out, "} else {");
+            line(out, &format!("    L -> {m}[No];"));
+            line(out, "}");
+        }
+    }
+}

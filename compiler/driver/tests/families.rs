@@ -1,0 +1,469 @@
+//! Families of roles across sizes and back ends: the examples with families give the same
+//! output, role by role, in `simulate` and in the projected run at several sizes (a ring of
+//! one included); the native and interpreted executables agree with `simulate`; `--size` and
+//! the deployment file's lists reject bad input with errors that name the family and member.
+
+mod common;
+
+use chor_check::families::Sizes;
+use chor_check::program::from_source_sized;
+use common::by_role;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn example(name: &str) -> (String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(format!("{name}.chor"));
+    let src = std::fs::read_to_string(&path).expect("readable example");
+    (path.display().to_string(), src)
+}
+
+fn sizes(pairs: &[(&str, usize)]) -> Sizes {
+    pairs.iter().map(|(f, n)| ((*f).to_owned(), *n)).collect()
+}
+
+/// Simulate and the projected run at `sz`: both succeed and print the same, role by role.
+fn agree(name: &str, sz: &Sizes) -> BTreeMap<String, Vec<String>> {
+    let (path, src) = example(name);
+    let prog = from_source_sized(&path, &src, vec![], sz);
+    let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{name} at {sz:?}: {errors:#?}");
+    let koc = chor_project::check_choices(&prog);
+    assert!(koc.is_empty(), "{name} at {sz:?}: {koc:#?}");
+    let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+    assert_eq!(r, Ok(()), "simulate {name} at {sz:?}");
+    let want = by_role(&lines);
+    let (lines, r) = chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
+        .expect("projects");
+    assert_eq!(r, Ok(()), "projected {name} at {sz:?}");
+    assert_eq!(by_role(&lines), want, "projected {name} at {sz:?}");
+    want
+}
+
+#[test]
+fn ring_election_elects_the_largest_id_at_every_size() {
+    for n in [1, 2, 4, 5] {
+        let out = agree("ring_election", &sizes(&[("Ring", n)]));
+        assert_eq!(out.len(), n, "one output per member at size {n}");
+        let leaders: Vec<&String> = out
+            .iter()
+            .filter(|(_, ls)| ls.last().is_some_and(|l| l == "I am the leader"))
+            .map(|(r, _)| r)
+            .collect();
+        assert_eq!(leaders.len(), 1, "exactly one leader at size {n}: {out:?}");
+        // The leader's id is the largest: every other member names it.
+        let id_of = |r: &str| out[r][0].trim_start_matches("my id is ").to_owned();
+        let max = out
+            .keys()
+            .map(|r| id_of(r))
+            .max_by_key(|s| s.parse::<i64>().unwrap_or(0));
+        assert_eq!(Some(id_of(leaders[0])), max, "size {n}");
+    }
+}
+
+#[test]
+fn commit_aborts_when_the_last_participant_votes_no() {
+    for n in [1, 2, 5] {
+        let out = agree("commit_n", &sizes(&[("Ps", n)]));
+        assert_eq!(out.len(), n + 1, "{out:?}");
+        let last = format!("Ps[{}]", n - 1);
+        assert!(out[&last].contains(&"tx 2: vote no".to_owned()), "{out:?}");
+        for i in 0..n {
+            let p = &out[&format!("Ps[{i}]")];
+            assert!(p.contains(&"tx 1: committed".to_owned()), "{p:?}");
+            assert!(p.contains(&"tx 2: rolled back".to_owned()), "{p:?}");
+        }
+        assert!(
+            out["Coordinator"].contains(&format!("tx 2: acknowledged by {n} participants")),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn map_reduce_counts_the_same_words_with_any_number_of_workers() {
+    for n in [1, 2, 3, 6, 8] {
+        let out = agree("map_reduce", &sizes(&[("Workers", n)]));
+        assert_eq!(
+            out["Leader"].last().map(String::as_str),
+            Some(format!("total: 20 words with {n} workers").as_str()),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn two_families_and_procedures_over_families_agree() {
+    for (c, s) in [(1, 1), (2, 3), (4, 2)] {
+        agree("lottery", &sizes(&[("Clients", c), ("Servers", s)]));
+    }
+    for n in [1, 4] {
+        let out = agree("kv_backups", &sizes(&[("Backups", n)]));
+        assert_eq!(out.len(), n + 2, "{out:?}");
+    }
+}
+
+#[test]
+fn a_member_index_out_of_range_at_one_size_is_reported_with_the_family() {
+    // A procedure is checked at the sizes `main` calls it with, not also at the default.
+    let src = "choreography P(A, Vs[]) { A.1 -> Vs[2].y; Vs[2].print(y); }\n\
+               choreography main(L, Ws[]) { L.1 -> Ws[2].x; Ws[2].print(x); P(L, Ws)(); }";
+    let one = from_source_sized("t.chor", src, vec![], &sizes(&[("Ws", 5)]));
+    assert!(
+        !one.diagnostics.iter().any(|d| d.is_error()),
+        "{:?}",
+        one.diagnostics
+    );
+    let ok = from_source_sized("t.chor", src, vec![], &sizes(&[("Ws", 3)]));
+    assert!(
+        !ok.diagnostics.iter().any(|d| d.is_error()),
+        "{:?}",
+        ok.diagnostics
+    );
+    let bad = from_source_sized("t.chor", src, vec![], &sizes(&[("Ws", 2)]));
+    let msgs: Vec<&str> = bad
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        msgs.contains(&"member index 2 is out of range for family `Ws` of size 2"),
+        "{msgs:?}"
+    );
+}
+
+// ---------------------------------------------------------------- the command line
+
+fn chor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chor"))
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn lines_by_role(stdout: &str) -> BTreeMap<String, Vec<String>> {
+    let pairs: Vec<(String, String)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix('['))
+        .filter_map(|l| l.split_once("] "))
+        .map(|(r, l)| (r.to_owned(), l.to_owned()))
+        .collect();
+    by_role(&pairs)
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+#[test]
+fn every_back_end_agrees_with_simulate_at_another_size() {
+    let file = examples_dir().join("commit_n.chor");
+    let sim = chor()
+        .args(["simulate", "--size", "Ps=4"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    let (out, err) = text(&sim);
+    assert!(sim.status.success(), "{err}");
+    let want = lines_by_role(&out);
+    assert_eq!(want.len(), 5, "{out}");
+    for backend in ["interp", "native"] {
+        let run = chor()
+            .args(["run", "--size", "Ps=4", "--backend", backend])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        let (out, err) = text(&run);
+        assert!(run.status.success(), "{backend}: {err}");
+        assert_eq!(lines_by_role(&out), want, "{backend}");
+    }
+}
+
+#[test]
+fn bad_sizes_are_clear_errors() {
+    let file = examples_dir().join("commit_n.chor");
+    for (arg, want) in [
+        ("Ps=0", "a family has 1 to 4096 members"),
+        ("Ps", "expected `--size Family=N`"),
+        ("Ps=x", "the size of `Ps` must be a whole number"),
+    ] {
+        let o = chor()
+            .args(["check", "--size", arg])
+            .arg(&file)
+            .output()
+            .expect("runs");
+        assert_eq!(o.status.code(), Some(2), "{arg}");
+        assert!(text(&o).1.contains(want), "{arg}: {}", text(&o).1);
+    }
+    let o = chor()
+        .args(["check", "--size", "Workers=2"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o)
+            .1
+            .contains("`--size Workers=2` names no family of `main`"),
+        "{}",
+        text(&o).1
+    );
+}
+
+/// A built family with an edited deployment file: each mistake is an error that names the
+/// family and the member, within the connect timeout.
+#[test]
+fn deployment_mistakes_name_the_family_and_the_member() {
+    let dir = std::env::temp_dir().join(format!("chor-families-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = chor()
+        .args(["build", "--size", "Ring=2", "--backend", "interp", "-o"])
+        .arg(&dir)
+        .arg(examples_dir().join("ring_election.chor"))
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", text(&o).1);
+    let exe = dir.join("Ring");
+    assert!(exe.exists(), "one executable for the family");
+    assert!(!dir.join("Ring[0]").exists());
+    let deploy = std::fs::read_to_string(dir.join("deploy.toml")).expect("deploy.toml");
+    let line = deploy
+        .lines()
+        .find(|l| l.starts_with("Ring"))
+        .expect("the family's line")
+        .to_owned();
+    let addrs: Vec<String> = line
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(addrs.len(), 2, "{line}");
+    let with = |name: &str, ring: String| {
+        let p = dir.join(name);
+        let text = deploy
+            .replace(&line, &ring)
+            .replace("connect_timeout_ms = 10000", "connect_timeout_ms = 1000");
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let run = |config: &Path, member: Option<&str>| {
+        let mut c = Command::new(&exe);
+        c.arg("--config").arg(config);
+        if let Some(m) = member {
+            c.args(["--member", m]);
+        }
+        let start = std::time::Instant::now();
+        let o = c.stdin(Stdio::null()).output().expect("runs");
+        (o.status.success(), text(&o).1, start.elapsed())
+    };
+    let short = with("short.toml", format!("Ring = [\"{}\"]", addrs[0]));
+    let (ok, err, _) = run(&short, Some("0"));
+    assert!(!ok);
+    assert!(
+        err.contains("family Ring lists 1 address but the program was built with --size Ring=2"),
+        "{err}"
+    );
+    let same = with("same.toml", format!("Ring = [\"{0}\", \"{0}\"]", addrs[0]));
+    let (ok, err, _) = run(&same, Some("1"));
+    assert!(!ok);
+    assert!(err.contains("roles Ring[0] and Ring[1] both use"), "{err}");
+    let good = with("good.toml", line.clone());
+    let (ok, err, _) = run(&good, Some("2"));
+    assert!(!ok);
+    assert!(
+        err.contains("--member 2 is out of range: the family Ring has 2 members (0 … 1)"),
+        "{err}"
+    );
+    let (ok, err, _) = run(&good, None);
+    assert!(!ok);
+    assert!(err.contains("start it with --member 0 … 1"), "{err}");
+    // Member 1 never starts: member 0 gives up within the connect timeout, naming it.
+    let (ok, err, took) = run(&good, Some("0"));
+    assert!(!ok);
+    assert!(err.contains("Ring[1]"), "{err}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The card's scoping of `for`: a binding at a role outside the family ends with its round,
+/// a binding at the round's member outlives the loop; the same in simulate and projected.
+#[test]
+fn for_rounds_scope_bindings_as_the_card_says() {
+    let src = r#"
+choreography main(L, Ws[]) {
+    let L.a = 1;
+    let L.t = 0;
+    for W in Ws {
+        W.index(W) + 10 -> L.t;
+        let L.a = a + t;
+        L.a -> W.got;
+        if L.a > 11 {
+            L -> W[Big];
+            let L.b = a;
+            L.b -> W._b;
+        } else {
+            L -> W[Small];
+        }
+    }
+    L.print("after: a = " ++ to_string(a) ++ ", t = " ++ to_string(t));
+    Ws.print(got);
+}
+"#;
+    for n in [1, 3] {
+        let prog = from_source_sized("scope.chor", src, vec![], &sizes(&[("Ws", n)]));
+        let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+        assert_eq!(r, Ok(()));
+        let out = by_role(&lines);
+        assert_eq!(out["L"], ["after: a = 1, t = 0"]);
+        for i in 0..n {
+            assert_eq!(out[&format!("Ws[{i}]")], [format!("{}", 11 + i)]);
+        }
+        let (lines, r) = chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
+            .expect("projects");
+        assert_eq!(r, Ok(()));
+        assert_eq!(by_role(&lines), out);
+    }
+    // Reading a variable that only a round bound at an outside role is an error after it.
+    let bad = r#"
+choreography main(L, Ws[]) {
+    for W in Ws {
+        W.index(W) -> L.t;
+    }
+    L.print(t);
+}
+"#;
+    let prog = from_source_sized("scope.chor", bad, vec![], &sizes(&[("Ws", 2)]));
+    let checked = chor_check::check_program(&prog);
+    assert!(
+        checked
+            .diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("cannot find `t`")),
+        "{:#?}",
+        checked.diagnostics
+    );
+}
+
+/// Generated programs over a family: at every size from 1 to 5, they check, and the
+/// projected run prints what `simulate` prints, role by role.
+#[test]
+fn generated_family_programs_agree_at_sizes_one_to_five() {
+    let mut runs = 0;
+    let programs: Vec<String> = (0..40).map(common::generate::family_program).collect();
+    // Every family form is exercised by several programs.
+    for form in [
+        "for W in Ws { W.",
+        "for W in Ws { L.",
+        "    W.v -> L.t;",
+        "-> Ws.v",
+        "-> L.xs;",
+        "L -> Ws, M[Yes];",
+        "-> L[Hi];",
+        "][Yes];",
+        "Step(L, Ws)",
+        "Ws[size(Ws) - 1]",
+    ] {
+        let n = programs.iter().filter(|p| p.contains(form)).count();
+        assert!(n >= 3, "only {n} programs use {form:?}");
+    }
+    for (seed, src) in programs.iter().enumerate() {
+        let seed = seed as u64;
+        for n in 1..=5 {
+            let prog = from_source_sized("gen.chor", src, vec![], &sizes(&[("Ws", n)]));
+            let checked = chor_check::check_program(&prog);
+            let errors: Vec<_> = checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "seed {seed} size {n}: {errors:#?}\n{src}"
+            );
+            let koc = chor_project::check_choices(&prog);
+            assert!(koc.is_empty(), "seed {seed} size {n}: {koc:#?}\n{src}");
+            let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+            assert_eq!(r, Ok(()), "simulate seed {seed} size {n}\n{src}");
+            let want = by_role(&lines);
+            let (lines, r) =
+                chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
+                    .expect("projects");
+            assert_eq!(r, Ok(()), "projected seed {seed} size {n}\n{src}");
+            assert_eq!(by_role(&lines), want, "seed {seed} size {n}\n{src}");
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 200);
+}
+
+/// The language server's hovers over the forms the expansion replaces: `Ws[]`, the round's
+/// member, `index(W)` and `size(Ws)`.
+#[test]
+fn hovers_explain_the_family_forms() {
+    let src = "choreography main(L, Ws[]) {\n    for W in Ws { L.index(W) + size(Ws) -> W.x; }\n    Ws.print(x);\n}\n";
+    let prog = from_source_sized("h.chor", src, vec![], &sizes(&[("Ws", 4)]));
+    let checked = chor_check::check_program(&prog);
+    let at = |needle: &str| {
+        let start = src.find(needle).expect("in the source") as u32;
+        checked
+            .hovers
+            .iter()
+            .filter(|(s, _)| s.start <= start && start < s.end)
+            .min_by_key(|(s, _)| s.end - s.start)
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        at("Ws[]").starts_with("Ws[]: a family of roles, 4 members in this run"),
+        "{}",
+        at("Ws[]")
+    );
+    assert!(
+        at("W in").starts_with("W: the member of `Ws` of each round"),
+        "{}",
+        at("W in")
+    );
+    assert!(
+        at("index(W)").starts_with("index(W): Int, the position of the round's member"),
+        "{}",
+        at("index(W)")
+    );
+    assert!(
+        at("size(Ws)").starts_with("size(Ws): Int, the number of members"),
+        "{}",
+        at("size(Ws)")
+    );
+}
+
+/// Nested rounds multiply: an expansion that would be huge stops with an error instead of
+/// exhausting time or memory (the editor expands every text it is given).
+#[test]
+fn a_huge_expansion_is_an_error_not_a_hang() {
+    let mut body = "Ws.print(1);".to_owned();
+    for k in 0..14 {
+        body = format!("for W{k} in Ws {{ {body} }}");
+    }
+    let src = format!("choreography main(Ws[]) {{ {body} }}");
+    let start = std::time::Instant::now();
+    let prog = from_source_sized("big.chor", &src, vec![], &sizes(&[("Ws", 3)]));
+    assert!(start.elapsed() < Duration::from_secs(60));
+    assert!(
+        prog.diagnostics
+            .iter()
+            .any(|d| d.code == "E0758" && d.message.contains("expands to more than")),
+        "{:?}",
+        prog.diagnostics
+    );
+}
