@@ -192,13 +192,35 @@ impl<'p> Checker<'p> {
                 pat,
                 ty,
                 value,
+                group,
+            } => match group {
+                None => {
+                    let r = self.role_of(role);
+                    self.note_roles(s.id, vec![r]);
+                    self.let_binding(pat, ty.as_ref(), value, r, r);
+                }
+                Some(g) => {
+                    let members = self.group_of(g);
+                    self.note_roles(s.id, members.clone());
+                    let Some(&first) = members.first() else {
+                        return;
+                    };
+                    self.agreed_expr(value, &members, "an agreed binding");
+                    let mark = self.scope.vars.len();
+                    self.let_binding(pat, ty.as_ref(), value, first, first);
+                    self.copy_to_group(mark, &members);
+                }
+            },
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group,
             } => {
-                let r = self.role_of(role);
-                self.note_roles(s.id, vec![r]);
-                self.let_binding(pat, ty.as_ref(), value, r, r);
-            }
-            ChorStmtKind::Comm { from, expr, to } => {
                 let r = self.role_of(from);
+                // A group's members are resolved (and a member listed twice reported) once.
+                let mut members = group.as_ref().map(|g| self.group_of(g));
+                let mark = self.scope.vars.len();
                 let mut roles = vec![r];
                 let stmt = s.id;
                 let t = self.expr_at(r, expr);
@@ -207,7 +229,21 @@ impl<'p> Checker<'p> {
                 let mut seen: Vec<(RoleId, Span)> = Vec::new();
                 for rc in to {
                     let s = self.role_of(&rc.role);
-                    if s != UNKNOWN_ROLE && s == r {
+                    if members.is_some() {
+                        // The sender may be a member: it keeps the value. The receiver's id
+                        // names both its binding and the sender's read of it (the projection
+                        // binds it at the sender and sends it from there).
+                        if s != UNKNOWN_ROLE && s == r {
+                            let saved = self.role;
+                            self.role = r;
+                            self.note(rc.id, Res::Local(rc.id), Some(&t));
+                            self.role = saved;
+                        }
+                        if members.as_ref().is_some_and(|m| !m.contains(&s)) {
+                            // Listed twice in the group (E0700): bound once.
+                            continue;
+                        }
+                    } else if s != UNKNOWN_ROLE && s == r {
                         self.emit(
                             Diagnostic::error(
                                 "E0203",
@@ -243,6 +279,17 @@ impl<'p> Checker<'p> {
                     if s != UNKNOWN_ROLE {
                         self.bind_var(&rc.var, t.clone(), s, Res::Local(rc.id));
                     }
+                    if let Some(m) = members.as_mut() {
+                        m.retain(|x| *x != s);
+                    }
+                }
+                if group.is_some() {
+                    let all: Vec<RoleId> = roles[1..]
+                        .iter()
+                        .copied()
+                        .filter(|x| *x != UNKNOWN_ROLE)
+                        .collect();
+                    self.mark_agreed(mark, &all);
                 }
                 self.note_roles(stmt, roles);
             }
@@ -296,13 +343,21 @@ impl<'p> Checker<'p> {
                 cond,
                 then,
                 els,
+                group,
             } => {
-                let r = self.role_of(role);
-                self.note_roles(s.id, vec![r]);
+                let members = match group {
+                    None => vec![self.role_of(role)],
+                    Some(g) => self.group_of(g),
+                };
+                let r = members.first().copied().unwrap_or(UNKNOWN_ROLE);
+                self.note_roles(s.id, members.clone());
                 let saved = self.role;
                 self.role = r;
                 self.expect(cond, &Ty::bool(), Why::None);
                 self.role = saved;
+                if group.is_some() {
+                    self.agreed_expr(cond, &members, "the condition of a group `if`");
+                }
                 self.chor_block(then, inner);
                 if let Some(e) = els {
                     self.chor_block(e, inner);
@@ -312,15 +367,28 @@ impl<'p> Checker<'p> {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
-                let r = self.role_of(role);
-                self.note_roles(s.id, vec![r]);
+                let members = match group {
+                    None => vec![self.role_of(role)],
+                    Some(g) => self.group_of(g),
+                };
+                let r = members.first().copied().unwrap_or(UNKNOWN_ROLE);
+                self.note_roles(s.id, members.clone());
                 let st = self.expr_at(r, scrutinee);
+                if group.is_some() {
+                    self.agreed_expr(scrutinee, &members, "the scrutinee of a group `match`");
+                }
                 let mut rows = Vec::new();
                 for arm in arms {
                     let mark = self.scope.mark();
                     let before = self.error_count();
+                    let vars = self.scope.vars.len();
                     let pat = self.pattern_top(&arm.pat, &st, r);
+                    if group.is_some() {
+                        // Every member matched the same value: the pattern's bindings are agreed.
+                        self.copy_to_group(vars, &members);
+                    }
                     rows.push((pat, arm.pat.span, self.error_count() == before));
                     self.chor_block(&arm.body, inner);
                     self.scope.pop_to(mark);

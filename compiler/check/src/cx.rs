@@ -84,6 +84,10 @@ pub struct VarInfo {
     pub binding: crate::ir::Res,
     /// Whether any expression reads it (W0003 otherwise).
     pub used: bool,
+    /// The roles that hold this variable agreed with this one (sorted, this role included),
+    /// when it was bound for a group (`let (A, B).x`, `A.e -> (A, B).x`, a parameter
+    /// `x: T@(A, B)`, a pattern of `match (A, B).e`); empty otherwise.
+    pub agreed: Vec<RoleId>,
 }
 
 /// Lexical scopes of one body, for all roles at once: a name maps to the stack of its
@@ -191,6 +195,8 @@ pub struct PendingHover {
     pub name: String,
     pub ty: Ty,
     pub role: RoleId,
+    /// The group the variable is agreed by (shown `@ (A, B)`), when it is.
+    pub agreed: Vec<RoleId>,
 }
 
 pub struct Checker<'p> {
@@ -235,6 +241,8 @@ pub struct Checker<'p> {
     pub(crate) last_res: crate::ir::Res,
     /// The definition of each user type, by `AdtId`.
     pub adt_items: Vec<ItemRef>,
+    /// Functions found to have an effect (why), or to be pure (`None`), for agreed values.
+    pub purity: std::collections::HashMap<ItemRef, Option<String>>,
 }
 
 impl<'p> Checker<'p> {
@@ -267,6 +275,7 @@ impl<'p> Checker<'p> {
             rec: None,
             last_res: crate::ir::Res::None,
             adt_items: Vec::new(),
+            purity: std::collections::HashMap::new(),
         }
     }
 
@@ -337,7 +346,10 @@ impl<'p> Checker<'p> {
         let pending = std::mem::take(&mut self.pending);
         for h in pending {
             let ty = self.show(&h.ty);
-            let text = if h.role == NO_ROLE || h.role == UNKNOWN_ROLE {
+            let text = if h.agreed.len() > 1 {
+                let names: Vec<String> = h.agreed.iter().map(|r| self.role_name(*r)).collect();
+                format!("{}: {ty} @ ({})", h.name, names.join(", "))
+            } else if h.role == NO_ROLE || h.role == UNKNOWN_ROLE {
                 format!("{}: {ty}", h.name)
             } else {
                 format!("{}: {ty} @ {}", h.name, self.role_name(h.role))
@@ -543,7 +555,18 @@ impl<'p> Checker<'p> {
             name: name.to_owned(),
             ty: ty.clone(),
             role,
+            agreed: Vec::new(),
         });
+    }
+
+    /// A variable's hover when it is agreed by `group` (`k: Key @ (A, B)`).
+    pub fn hover_agreed(&mut self, span: Span, group: &[RoleId]) {
+        if group.len() < 2 {
+            return;
+        }
+        if let Some(h) = self.pending.iter_mut().rev().find(|h| h.span == span) {
+            h.agreed = group.to_vec();
+        }
     }
 
     /// Bind a variable at the current role.
@@ -595,6 +618,7 @@ impl<'p> Checker<'p> {
             def: id.span,
             binding,
             used: false,
+            agreed: Vec::new(),
         });
     }
 

@@ -406,6 +406,7 @@ fn desugar_block(b: &mut ChorBlock, is_chor: &dyn Fn(&str) -> bool) {
                 pat,
                 ty,
                 value,
+                group: None,
             } => {
                 if let Some(call) = as_chor_call(value, is_chor) {
                     s.kind = ChorStmtKind::Call {

@@ -271,6 +271,18 @@ pub const CODES: &[Code] = &[
         title: "an `extern fn` whose Rust function has other parameter or result types",
     },
     Code {
+        code: "E0700",
+        title: "a role listed twice in a group `(A, B)`",
+    },
+    Code {
+        code: "E0701",
+        title: "a value used where an agreed one is needed is not agreed by every role of the group",
+    },
+    Code {
+        code: "E0702",
+        title: "an effect (I/O, an extern, or a function that calls one) where an agreed value is computed",
+    },
+    Code {
         code: "E0900",
         title: "a role stopped at run time (a fault), reported against the source line",
     },

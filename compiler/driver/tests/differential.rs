@@ -139,9 +139,13 @@ impl FormWalk<'_> {
                     pat,
                     ty,
                     value,
+                    group,
                 } => {
                     if ty.is_some() {
                         self.found.insert("typed let");
+                    }
+                    if group.is_some() {
+                        self.found.insert("agreed let");
                     }
                     if matches!(pat.kind, PatternKind::Tuple(_)) {
                         self.found.insert("tuple let");
@@ -150,7 +154,20 @@ impl FormWalk<'_> {
                         self.found.insert("call result used after a conditional");
                     }
                 }
-                ChorStmtKind::Comm { from, expr, to } => {
+                ChorStmtKind::Comm {
+                    from,
+                    expr,
+                    to,
+                    group,
+                } => {
+                    if group.is_some() {
+                        self.found
+                            .insert(if to.iter().any(|r| r.role.name == from.name) {
+                                "agreed message kept by the sender"
+                            } else {
+                                "agreed message"
+                            });
+                    }
                     self.found.insert(if to.len() > 1 {
                         "multicast message"
                     } else {
@@ -177,7 +194,12 @@ impl FormWalk<'_> {
                         self.found.insert("call result used after a conditional");
                     }
                 }
-                ChorStmtKind::If { then, els, .. } => {
+                ChorStmtKind::If {
+                    then, els, group, ..
+                } => {
+                    if group.is_some() {
+                        self.found.insert("group if");
+                    }
                     let (r1, s1) = returns_and_selects(then);
                     let (r2, s2) = els.as_ref().map_or((false, false), returns_and_selects);
                     if (r1 || r2) && !(s1 || s2) && self.chor.roles.len() > 1 {
@@ -210,7 +232,10 @@ impl FormWalk<'_> {
                     }
                     results.iter_mut().for_each(|c| c.crossed = true);
                 }
-                ChorStmtKind::Match { arms, .. } => {
+                ChorStmtKind::Match { arms, group, .. } => {
+                    if group.is_some() {
+                        self.found.insert("group match");
+                    }
                     let rs: Vec<(bool, bool)> =
                         arms.iter().map(|a| returns_and_selects(&a.body)).collect();
                     if rs.iter().any(|r| r.0)

@@ -289,8 +289,15 @@ impl<'a> Projector<'a> {
             let index = self.index;
             let me = |k: usize| roles.get(k).is_some_and(|r| *r as usize == index);
             match &s.kind {
-                ChorStmtKind::Let { pat, value, .. } => {
-                    if me(0) {
+                ChorStmtKind::Let {
+                    pat, value, group, ..
+                } => {
+                    // Every member of a group computes the agreed value by itself.
+                    let mine = match group {
+                        None => me(0),
+                        Some(_) => (0..roles.len()).any(me),
+                    };
+                    if mine {
                         out.push(LStmt {
                             kind: LKind::Let {
                                 pat: pat.clone(),
@@ -308,7 +315,71 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
-                ChorStmtKind::Comm { from, expr, to } => {
+                ChorStmtKind::Comm {
+                    from,
+                    expr,
+                    to,
+                    group: Some(_),
+                } => {
+                    // `A.e -> (A, B).x`: a sender in the group binds the value and sends it on
+                    // (the receiver's id names the binding and its read: see the checker).
+                    let kept = to.iter().enumerate().find(|(k, _)| me(0) && me(k + 1));
+                    if me(0) {
+                        let others: Vec<String> = to
+                            .iter()
+                            .enumerate()
+                            .filter(|(k, _)| !me(k + 1))
+                            .map(|(_, r)| r.role.name.clone())
+                            .collect();
+                        let value = match kept {
+                            Some((_, r)) => {
+                                let var = Ident {
+                                    name: r.var.name.clone(),
+                                    span: r.var.span,
+                                };
+                                out.push(LStmt {
+                                    kind: LKind::Let {
+                                        pat: Pattern {
+                                            kind: PatternKind::Ident(var.clone()),
+                                            span: r.var.span,
+                                            id: r.id,
+                                        },
+                                        value: expr.clone(),
+                                    },
+                                    span,
+                                });
+                                Expr {
+                                    kind: ExprKind::Path(Path {
+                                        segments: vec![var],
+                                        span: r.var.span,
+                                    }),
+                                    span: r.var.span,
+                                    id: r.id,
+                                }
+                            }
+                            None => expr.clone(),
+                        };
+                        if !others.is_empty() {
+                            out.push(LStmt {
+                                kind: LKind::Send {
+                                    to: others,
+                                    expr: value,
+                                },
+                                span,
+                            });
+                        }
+                    } else if let Some(k) = (0..to.len()).find(|k| me(k + 1)) {
+                        out.push(LStmt {
+                            kind: LKind::Recv {
+                                from: from.name.clone(),
+                                var: to[k].var.name.clone(),
+                                ty: self.msg_type(span),
+                            },
+                            span,
+                        });
+                    }
+                }
+                ChorStmtKind::Comm { from, expr, to, .. } => {
                     if me(0) {
                         out.push(LStmt {
                             kind: LKind::Send {
@@ -358,13 +429,19 @@ impl<'a> Projector<'a> {
                     cond,
                     then,
                     els,
+                    group,
                 } => {
                     let t = self.block(&then.stmts);
                     let e = els
                         .as_ref()
                         .map(|b| self.block(&b.stmts))
                         .unwrap_or_default();
-                    if me(0) {
+                    // Every member of a deciding group branches by itself, with no message.
+                    let decides = match group {
+                        None => me(0),
+                        Some(_) => (0..roles.len()).any(me),
+                    };
+                    if decides {
                         out.push(LStmt {
                             kind: LKind::If {
                                 cond: cond.clone(),
@@ -406,10 +483,15 @@ impl<'a> Projector<'a> {
                     role,
                     scrutinee,
                     arms,
+                    group,
                 } => {
                     let bodies: Vec<Vec<LStmt>> =
                         arms.iter().map(|a| self.block(&a.body.stmts)).collect();
-                    if me(0) {
+                    let decides = match group {
+                        None => me(0),
+                        Some(_) => (0..roles.len()).any(me),
+                    };
+                    if decides {
                         out.push(LStmt {
                             kind: LKind::Match {
                                 scrutinee: scrutinee.clone(),
@@ -515,12 +597,30 @@ impl<'a> Projector<'a> {
     ) -> Diagnostic {
         let role = self.role;
         let what = if pats.is_some() { "match" } else { "if" };
-        let mut d = Diagnostic::error(
-            "E0501",
-            format!("{role} cannot know which branch {} chose", decider.name),
-            head,
-            format!("{} decides here", decider.name),
-        );
+        // A deciding group `(A, B)`: every member knows the choice; the fix has its first
+        // member tell the role, the same member in every branch.
+        let group = match &stmt.kind {
+            ChorStmtKind::If { group: Some(g), .. }
+            | ChorStmtKind::Match { group: Some(g), .. } => {
+                let names: Vec<&str> = g.roles.iter().map(|r| r.name.as_str()).collect();
+                Some(format!("({})", names.join(", ")))
+            }
+            _ => None,
+        };
+        let mut d = match &group {
+            None => Diagnostic::error(
+                "E0501",
+                format!("{role} cannot know which branch {} chose", decider.name),
+                head,
+                format!("{} decides here", decider.name),
+            ),
+            Some(g) => Diagnostic::error(
+                "E0501",
+                format!("{role} cannot know which branch the group {g} chose"),
+                head,
+                format!("every role of {g} decides here; {role} is not one of them"),
+            ),
+        };
         // Quote the user's statement where the source is known, not its projection.
         let quote = |sp: &Span, t: &String| self.source_text(*sp).unwrap_or_else(|| t.clone());
         let left = mm.left.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
@@ -641,10 +741,15 @@ impl<'a> Projector<'a> {
             "{role} behaves differently depending on this {what}; tell it which branch was taken by starting the branches with {}",
             listing.join(" and ")
         ));
-        d = d.with_note(format!(
-            "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice (from {} or from a role that already knows it) before it acts differently",
-            decider.name
-        ));
+        d = d.with_note(match &group {
+            None => format!(
+                "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice (from {} or from a role that already knows it) before it acts differently",
+                decider.name
+            ),
+            Some(g) => format!(
+                "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice before it acts differently, from a member of {g} (the same member in every branch) or from a role that already knows it"
+            ),
+        });
         let _ = stmt;
         let mut edits = edits.into_iter();
         if let Some((span, replacement)) = edits.next() {

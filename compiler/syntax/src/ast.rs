@@ -222,6 +222,15 @@ pub struct Receiver {
     pub id: NodeId,
 }
 
+/// `(A, B)` in front of a binding, a condition or a received variable: each of these roles,
+/// with the same value (an agreed value, section 9 of the design card). Group order does not
+/// matter. It is a list of role names, so that other kinds of role (a family) can be members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub roles: Vec<Ident>,
+    pub span: Span,
+}
+
 /// `R.e` as an argument of a choreography call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocatedExpr {
@@ -246,18 +255,23 @@ pub struct ChorArm {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChorStmtKind {
-    /// `let R.p: T = e;`
+    /// `let R.p: T = e;`, or `let (A, B).p = e;` when `group` is set: then `role` is the
+    /// group's first member and every member computes `e`.
     Let {
         role: Ident,
         pat: Pattern,
         ty: Option<Type>,
         value: Expr,
+        group: Option<Group>,
     },
-    /// `R.e -> S.x, T.y;`
+    /// `R.e -> S.x, T.y;`, or `R.e -> (S, T).x;` when `group` is set: then `to` holds one
+    /// receiver per member (all binding the same name, agreed), and a sender that is a member
+    /// keeps the value instead of sending it to itself.
     Comm {
         from: Ident,
         expr: Expr,
         to: Vec<Receiver>,
+        group: Option<Group>,
     },
     /// `R -> S, T[Label];`
     Select {
@@ -270,18 +284,22 @@ pub enum ChorStmtKind {
         role: Ident,
         expr: Expr,
     },
-    /// `if R.e { … } else { … }` (an `else if` is an else block holding one `If`).
+    /// `if R.e { … } else { … }` (an `else if` is an else block holding one `If`), or
+    /// `if (A, B).e { … }` when `group` is set: then `role` is the group's first member and
+    /// every member decides by itself.
     If {
         role: Ident,
         cond: Expr,
         then: ChorBlock,
         els: Option<ChorBlock>,
+        group: Option<Group>,
     },
-    /// `match R.e { p => { … }, … }`
+    /// `match R.e { p => { … }, … }`, or `match (A, B).e { … }` (as for `If`).
     Match {
         role: Ident,
         scrutinee: Expr,
         arms: Vec<ChorArm>,
+        group: Option<Group>,
     },
     /// `P(R1, R2)(R1.e1, R2.e2);` or `let S.x = P(R1, S)(R1.e);`
     Call {

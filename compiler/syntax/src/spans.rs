@@ -216,6 +216,15 @@ impl Spans for ChorCall {
     }
 }
 
+/// A group's spans (its members are copies of the statement's role and receivers' roles,
+/// shifted with them).
+fn group_spans(g: &mut Option<Group>, f: &mut dyn FnMut(&mut Span)) {
+    if let Some(Group { roles, span }) = g {
+        roles.spans_mut(f);
+        f(span);
+    }
+}
+
 impl Spans for ChorStmt {
     fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
         let ChorStmt { kind, span, .. } = self;
@@ -225,13 +234,21 @@ impl Spans for ChorStmt {
                 pat,
                 ty,
                 value,
+                group,
             } => {
                 role.spans_mut(f);
                 pat.spans_mut(f);
                 ty.spans_mut(f);
                 value.spans_mut(f);
+                group_spans(group, f);
             }
-            ChorStmtKind::Comm { from, expr, to } => {
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group,
+            } => {
+                group_spans(group, f);
                 from.spans_mut(f);
                 expr.spans_mut(f);
                 for Receiver { role, var, .. } in to {
@@ -253,7 +270,9 @@ impl Spans for ChorStmt {
                 cond,
                 then,
                 els,
+                group,
             } => {
+                group_spans(group, f);
                 role.spans_mut(f);
                 cond.spans_mut(f);
                 then.spans_mut(f);
@@ -263,7 +282,9 @@ impl Spans for ChorStmt {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
+                group_spans(group, f);
                 role.spans_mut(f);
                 scrutinee.spans_mut(f);
                 for ChorArm { pat, body, span } in arms {

@@ -50,6 +50,9 @@ pub enum Step {
         operator: String,
         /// The role that decides.
         role: String,
+        /// The other members of a deciding group (`if (A, B).e`): each decides by itself, so
+        /// the frame spans their lifelines too.
+        also: Vec<String>,
         sections: Vec<Section>,
     },
     /// A call of another choreography, over the roles it is given.
@@ -308,13 +311,30 @@ impl Builder {
                 role,
                 pat: p,
                 value,
+                group,
                 ..
-            } => out.push(Step::Note {
-                role: role.name.clone(),
-                text: wrap(&format!("let {} = {}", pat(p), ex(value))),
-            }),
-            ChorStmtKind::Comm { from, expr, to } => {
+            } => {
+                // Every member of a group computes the agreed value: a note on each lifeline.
+                let members = group
+                    .as_ref()
+                    .map_or(std::slice::from_ref(role), |g| &g.roles);
+                for r in members {
+                    out.push(Step::Note {
+                        role: r.name.clone(),
+                        text: wrap(&format!("let {} = {}", pat(p), ex(value))),
+                    });
+                }
+            }
+            ChorStmtKind::Comm { from, expr, to, .. } => {
                 for r in to {
+                    // A sender in the receiving group keeps the value: it sends nothing to itself.
+                    if r.role.name == from.name {
+                        out.push(Step::Note {
+                            role: from.name.clone(),
+                            text: wrap(&format!("let {} = {}", r.var.name, ex(expr))),
+                        });
+                        continue;
+                    }
                     out.push(Step::Message {
                         from: from.name.clone(),
                         to: r.role.name.clone(),
@@ -337,7 +357,7 @@ impl Builder {
                 role: role.name.clone(),
                 text: wrap(&ex(expr)),
             }),
-            ChorStmtKind::If { role, .. } => {
+            ChorStmtKind::If { role, group, .. } => {
                 let mut sections = Vec::new();
                 let mut cur = s;
                 let mut has_else = false;
@@ -347,10 +367,11 @@ impl Builder {
                     cond,
                     then,
                     els,
+                    group: g,
                 } = &cur.kind
                 {
                     sections.push(Section {
-                        guard: shorten(&format!("{}: {}", r.name, ex(cond))),
+                        guard: shorten(&format!("{}: {}", who(r, g.as_ref()), ex(cond))),
                         steps: self.block_steps(then),
                     });
                     match els {
@@ -376,6 +397,7 @@ impl Builder {
                 out.push(Step::Fragment {
                     operator: operator.to_owned(),
                     role: role.name.clone(),
+                    also: others(group.as_ref()),
                     sections,
                 });
             }
@@ -383,15 +405,18 @@ impl Builder {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
                 let scrut = ex(scrutinee);
+                let head = who(role, group.as_ref());
                 out.push(Step::Fragment {
                     operator: "alt".to_owned(),
                     role: role.name.clone(),
+                    also: others(group.as_ref()),
                     sections: arms
                         .iter()
                         .map(|a| Section {
-                            guard: shorten(&format!("{}: {scrut} is {}", role.name, pat(&a.pat))),
+                            guard: shorten(&format!("{head}: {scrut} is {}", pat(&a.pat))),
                             steps: self.block_steps(&a.body),
                         })
                         .collect(),
@@ -430,6 +455,24 @@ impl Builder {
             ChorStmtKind::Error => {}
         }
     }
+}
+
+/// Who decides or binds: a role, or a group `(A, B)`.
+fn who(role: &Ident, group: Option<&Group>) -> String {
+    match group {
+        Some(g) => {
+            let names: Vec<&str> = g.roles.iter().map(|r| r.name.as_str()).collect();
+            format!("({})", names.join(", "))
+        }
+        None => role.name.clone(),
+    }
+}
+
+/// The members of a deciding group after the first (whose lifeline `role` names).
+fn others(group: Option<&Group>) -> Vec<String> {
+    group.map_or_else(Vec::new, |g| {
+        g.roles.iter().skip(1).map(|r| r.name.clone()).collect()
+    })
 }
 
 /// How a diagram marks the rounds of a recursive procedure.

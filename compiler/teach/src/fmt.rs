@@ -571,7 +571,12 @@ impl<'a> Printer<'a> {
     /// `R.e` at precedence `prec` (1 in `if`/`match` heads, where a struct literal cannot stand);
     /// block-like expressions are parenthesised only when `paren_blocks`.
     fn located_at(&mut self, role: &Ident, e: &Expr, prec: u8, paren_blocks: bool) {
-        self.out.push_str(&role.name);
+        self.located_head(&role.name, e, prec, paren_blocks);
+    }
+
+    /// `head.e`, where the head is a role or a group `(A, B)`.
+    fn located_head(&mut self, head: &str, e: &Expr, prec: u8, paren_blocks: bool) {
+        self.out.push_str(head);
         self.out.push('.');
         if starts_with_number(e) || (paren_blocks && is_block_like(e)) {
             self.out.push('(');
@@ -589,9 +594,10 @@ impl<'a> Printer<'a> {
                 pat,
                 ty,
                 value,
+                group,
             } => {
                 self.out.push_str("let ");
-                self.out.push_str(&role.name);
+                self.out.push_str(&who(role, group.as_ref()));
                 self.out.push('.');
                 pattern(pat, &mut self.out);
                 if let Some(t) = ty {
@@ -602,14 +608,28 @@ impl<'a> Printer<'a> {
                 self.expr(value, 0);
                 self.out.push(';');
             }
-            ChorStmtKind::Comm { from, expr, to } => {
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group,
+            } => {
                 self.located(from, expr);
                 self.out.push_str(" -> ");
-                let to: Vec<String> = to
-                    .iter()
-                    .map(|r| format!("{}.{}", r.role.name, r.var.name))
-                    .collect();
-                self.out.push_str(&to.join(", "));
+                match (group, to.first()) {
+                    (Some(g), Some(r)) => {
+                        self.out.push_str(&group_text(g));
+                        self.out.push('.');
+                        self.out.push_str(&r.var.name);
+                    }
+                    _ => {
+                        let to: Vec<String> = to
+                            .iter()
+                            .map(|r| format!("{}.{}", r.role.name, r.var.name))
+                            .collect();
+                        self.out.push_str(&to.join(", "));
+                    }
+                }
                 self.out.push(';');
             }
             ChorStmtKind::Select { from, to, label } => {
@@ -630,9 +650,10 @@ impl<'a> Printer<'a> {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
                 self.out.push_str("match ");
-                self.located_at(role, scrutinee, 1, false);
+                self.located_head(&who(role, group.as_ref()), scrutinee, 1, false);
                 self.out.push_str(" {");
                 let (_, end) = range(s.span);
                 let open = self.brace_after(scrutinee.span.end as usize);
@@ -695,12 +716,13 @@ impl<'a> Printer<'a> {
             cond,
             then,
             els,
+            group,
         } = &s.kind
         else {
             return;
         };
         self.out.push_str("if ");
-        self.located_at(role, cond, 1, false);
+        self.located_head(&who(role, group.as_ref()), cond, 1, false);
         self.out.push(' ');
         self.chor_block(then);
         if let Some(e) = els {
@@ -1133,5 +1155,19 @@ fn pattern(p: &Pattern, out: &mut String) {
             out.push(']');
         }
         _ => pretty::pattern(p, out),
+    }
+}
+
+/// How a group is written: `(A, B)`.
+fn group_text(g: &Group) -> String {
+    let names: Vec<&str> = g.roles.iter().map(|r| r.name.as_str()).collect();
+    format!("({})", names.join(", "))
+}
+
+/// The head of a located statement: its role, or its group.
+fn who(role: &Ident, group: Option<&Group>) -> String {
+    match group {
+        Some(g) => group_text(g),
+        None => role.name.clone(),
     }
 }

@@ -433,6 +433,7 @@ impl Completer<'_> {
                 cond,
                 then,
                 els,
+                ..
             } => {
                 if self.inside(cond.span) {
                     Some(&role.name)
@@ -446,6 +447,7 @@ impl Completer<'_> {
                 role,
                 scrutinee,
                 arms,
+                ..
             } => {
                 if self.inside(scrutinee.span) {
                     Some(&role.name)
