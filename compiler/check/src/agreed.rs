@@ -256,45 +256,55 @@ impl Checker<'_> {
         what: &str,
     ) -> Option<Diagnostic> {
         let name = &seg.name;
-        // The first member that lacks the agreed value, and whether it has a copy at all.
-        let mut lacking = None;
+        // The expression was type-checked at the first member: a variable it lacks is
+        // reported there already (E0101, with the communication to add).
+        if self.scope.lookup(name, *group.first()?).is_none() {
+            return None;
+        }
+        // A member that lacks the value (reported first: it is the plainest fix), else the
+        // first whose copy is not agreed by the whole group.
+        let mut missing = None;
+        let mut partial = None;
         let mut holder = None;
         for m in group {
             match self.scope.lookup(name, *m) {
                 None => {
-                    lacking.get_or_insert((*m, None));
+                    missing.get_or_insert(*m);
                 }
                 Some(id) => {
                     let v = &self.scope.vars[id as usize];
                     holder.get_or_insert(*m);
                     if !sorted.iter().all(|r| v.agreed.contains(r)) {
-                        lacking.get_or_insert((*m, Some(v.def)));
+                        partial.get_or_insert((*m, v.def, v.agreed.clone()));
                     }
                 }
             }
         }
-        let (m, copy) = lacking?;
-        let mn = self.role_name(m);
-        let from = self.role_name(holder.unwrap_or(m));
-        let mut d = match copy {
-            None => Diagnostic::error(
+        let from = self.role_name(holder.unwrap_or(group[0]));
+        let mut d = if let Some(m) = missing {
+            let mn = self.role_name(m);
+            Diagnostic::error(
                 "E0701",
-                format!(
-                    "`{name}` is not held by {mn}, but {what} is computed by every role of {gtext}"
-                ),
+                format!("`{name}` is not held by {mn}, but {what} is computed by every role of {gtext}"),
                 seg.span,
                 format!("{mn} has no `{name}`"),
-            ),
-            Some(def) => Diagnostic::error(
+            )
+        } else {
+            let (m, def, agreed) = partial?;
+            let mn = self.role_name(m);
+            let (whose, by) = if agreed.len() > 1 {
+                let g = group_text(&self.role_names(&agreed));
+                (format!("{mn}'s `{name}` is agreed by {g} only"), format!("for {g}"))
+            } else {
+                (format!("{mn} holds its own copy"), format!("for {mn} alone"))
+            };
+            Diagnostic::error(
                 "E0701",
-                format!("`{name}` is not agreed by {gtext}: {mn} holds its own copy"),
+                format!("`{name}` is not agreed by {gtext}: {whose}"),
                 seg.span,
                 format!("{what} needs the same `{name}` at every role of {gtext}"),
             )
-            .with_label(
-                def,
-                format!("`{name}` at {mn} is bound here, for {mn} alone"),
-            ),
+            .with_label(def, format!("`{name}` at {mn} is bound here, {by}"))
         };
         d = d.with_help(format!(
             "share it with the group first: send it with `{from}.{name} -> {gtext}.{name};`"
