@@ -285,7 +285,9 @@ impl Checker<'_> {
             let mn = self.role_name(m);
             Diagnostic::error(
                 "E0701",
-                format!("`{name}` is not held by {mn}, but {what} is computed by every role of {gtext}"),
+                format!(
+                    "`{name}` is not held by {mn}, but {what} is computed by every role of {gtext}"
+                ),
                 seg.span,
                 format!("{mn} has no `{name}`"),
             )
@@ -294,9 +296,15 @@ impl Checker<'_> {
             let mn = self.role_name(m);
             let (whose, by) = if agreed.len() > 1 {
                 let g = group_text(&self.role_names(&agreed));
-                (format!("{mn}'s `{name}` is agreed by {g} only"), format!("for {g}"))
+                (
+                    format!("{mn}'s `{name}` is agreed by {g} only"),
+                    format!("for {g}"),
+                )
             } else {
-                (format!("{mn} holds its own copy"), format!("for {mn} alone"))
+                (
+                    format!("{mn} holds its own copy"),
+                    format!("for {mn} alone"),
+                )
             };
             Diagnostic::error(
                 "E0701",
@@ -392,4 +400,287 @@ impl Checker<'_> {
             _ => None,
         }
     }
+}
+
+/// Several results and agreed results: `return (A, B).e;`, `return (C.t, S.u);`, and the
+/// bindings `let (C.x, S.y) = P(…)(…);` / `let (A, B).x = P(…)(…);` of a call.
+impl Checker<'_> {
+    /// The roles a result part or a binding target names: its group's members, or its role.
+    fn members_of(&mut self, role: &Ident, group: Option<&Group>) -> Vec<RoleId> {
+        match group {
+            Some(g) => self.group_of(g),
+            None => vec![self.role_of(role)],
+        }
+    }
+
+    /// How roles are written: `A` or `(A, B)`.
+    fn who(&self, roles: &[RoleId]) -> String {
+        match roles {
+            [one] => self.role_name(*one),
+            _ => group_text(&self.role_names(roles)),
+        }
+    }
+
+    /// A `return` of the results declared with a group or several (`chor_results`), or of a
+    /// group part in a choreography declared otherwise (an error).
+    pub(crate) fn results_stmt(&mut self, s: &ChorStmt, parts: &[LocatedExpr]) {
+        let declared = self.chor_results.clone();
+        let mut noted = Vec::new();
+        let mut got = Vec::new();
+        for part in parts {
+            let members = self.members_of(&part.role, part.group.as_ref());
+            noted.extend(members.iter().copied());
+            let first = members.first().copied().unwrap_or(UNKNOWN_ROLE);
+            let t = self.expr_at(first, &part.expr);
+            if part.group.is_some() {
+                self.agreed_expr(&part.expr, &members, "an agreed result");
+            }
+            got.push((members, t));
+        }
+        self.note_roles(s.id, noted);
+        if declared.is_empty() {
+            let (msg, help) = match &self.chor_ret {
+                None => (
+                    format!("`return` in `{}`, which declares no result", self.chor_name),
+                    format!(
+                        "declare the results and their roles: `choreography {}(…)(…) -> (T@A, U@B)`",
+                        self.chor_name
+                    ),
+                ),
+                Some((_, q, _)) => {
+                    let qn = q.map_or_else(String::new, |q| self.role_name(q as RoleId));
+                    (
+                        format!("`{}` declares one result, at {qn}", self.chor_name),
+                        format!("return it with `return {qn}.e;`"),
+                    )
+                }
+            };
+            self.emit(
+                Diagnostic::error("E0704", msg, s.span, "these results are not declared")
+                    .with_help(help),
+            );
+            return;
+        }
+        if parts.len() != declared.len() {
+            let n = declared.len();
+            self.emit(
+                Diagnostic::error(
+                    "E0704",
+                    format!(
+                        "`{}` declares {n} result{} but this `return` gives {}",
+                        self.chor_name,
+                        if n == 1 { "" } else { "s" },
+                        parts.len()
+                    ),
+                    s.span,
+                    format!("expected {n}, one per declared result"),
+                )
+                .with_label(declared[0].2, "the results are declared here"),
+            );
+            return;
+        }
+        for ((part, (members, t)), (rt, roles, rspan)) in parts.iter().zip(got).zip(declared) {
+            let want: Vec<RoleId> = roles.iter().map(|r| *r as RoleId).collect();
+            if !members.contains(&UNKNOWN_ROLE) && !same_roles(&members, &want) {
+                let w = self.who(&want);
+                let g = self.who(&members);
+                self.emit(
+                    Diagnostic::error(
+                        "E0704",
+                        format!(
+                            "this result of `{}` is returned at {g}, not at {w}",
+                            self.chor_name
+                        ),
+                        part.expr.span,
+                        format!("the result must be at {w}"),
+                    )
+                    .with_label(rspan, "declared here")
+                    .with_help(format!("return it as `{w}.e`, in the declared order")),
+                );
+            }
+            self.unify_at(
+                &rt,
+                &t,
+                part.expr.span,
+                crate::cx::Why::Label(rspan, "expected because of this result type"),
+            );
+        }
+    }
+
+    /// Bind the results of `call` at the targets of `let (…) = P(…)(…);`.
+    pub(crate) fn bind_results(&mut self, span: Span, call: &ChorCall, targets: &[Target]) {
+        let sig = self
+            .p
+            .chors
+            .get(&call.callee.name)
+            .and_then(|r| self.env.chors.get(r))
+            .cloned();
+        // The caller's role for each of the callee's roles (without reporting them again).
+        let passed: Vec<RoleId> = call
+            .roles
+            .iter()
+            .map(|r| {
+                self.roles
+                    .iter()
+                    .position(|(n, _)| *n == r.name)
+                    .map_or(UNKNOWN_ROLE, |k| k as RoleId)
+            })
+            .collect();
+        let results: Vec<(crate::types::Ty, Vec<usize>, Span)> = match &sig {
+            None => Vec::new(),
+            Some(sig) if !sig.results.is_empty() => sig.results.clone(),
+            Some(sig) => sig
+                .ret
+                .iter()
+                .filter_map(|(t, q, sp)| Some((t.clone(), vec![(*q)?], *sp)))
+                .collect(),
+        };
+        let ok = match &sig {
+            None => false,
+            Some(sig) if targets.len() != results.len() => {
+                let n = results.len();
+                self.emit(
+                    Diagnostic::error(
+                        "E0704",
+                        format!(
+                            "`{}` returns {n} result{} but {} {} bound",
+                            sig.name,
+                            if n == 1 { "" } else { "s" },
+                            targets.len(),
+                            if targets.len() == 1 { "is" } else { "are" }
+                        ),
+                        span,
+                        format!("expected {n} target{}", if n == 1 { "" } else { "s" }),
+                    )
+                    .with_label(sig.name_span, "declared here"),
+                );
+                false
+            }
+            Some(_) => true,
+        };
+        for (k, t) in targets.iter().enumerate() {
+            let members = self.members_of(&t.role, t.group.as_ref());
+            let Some(&first) = members.first() else {
+                continue;
+            };
+            let mut ty = crate::types::Ty::Error;
+            if ok && let Some((rt, roles, rspan)) = results.get(k) {
+                let want: Vec<RoleId> = roles
+                    .iter()
+                    .map(|q| passed.get(*q).copied().unwrap_or(UNKNOWN_ROLE))
+                    .collect();
+                if !want.contains(&UNKNOWN_ROLE)
+                    && !members.contains(&UNKNOWN_ROLE)
+                    && !same_roles(&members, &want)
+                {
+                    let w = self.who(&want);
+                    let g = self.who(&members);
+                    self.emit(
+                        Diagnostic::error(
+                            "E0704",
+                            format!(
+                                "this result of `{}` arrives at {w}, but it is bound at {g}",
+                                call.callee.name
+                            ),
+                            t.role.span,
+                            format!("the result is at {w}"),
+                        )
+                        .with_label(*rspan, "declared here")
+                        .with_help(format!("bind it as `{w}.x`, in the declared order")),
+                    );
+                }
+                ty = rt.clone();
+            }
+            if let Some(ann) = &t.ty {
+                let at = self.resolve_ty(ann, self.module, &[]);
+                self.unify_at(
+                    &at,
+                    &ty,
+                    call.span,
+                    crate::cx::Why::Label(ann.span(), "expected because of this annotation"),
+                );
+                ty = at;
+            }
+            if first == UNKNOWN_ROLE {
+                continue;
+            }
+            let mark = self.scope.vars.len();
+            self.let_pattern(&t.pat, &ty, first);
+            if members.len() > 1 {
+                self.copy_to_group(mark, &members);
+            }
+        }
+    }
+
+    /// Check a call's argument `a` for parameter `k` of `sig` (with its callee's roles played by
+    /// `passed`): an agreed parameter takes a value agreed by the roles that play its group.
+    /// Returns the role that evaluates the argument (the group's first member).
+    pub(crate) fn group_argument(
+        &mut self,
+        sig: &crate::cx::ChorSig,
+        k: usize,
+        a: &LocatedExpr,
+        passed: &[RoleId],
+    ) -> Option<RoleId> {
+        let pgroup = sig.param_groups.get(k).filter(|g| g.len() > 1);
+        if a.group.is_none() && pgroup.is_none() {
+            return None;
+        }
+        let members = self.members_of(&a.role, a.group.as_ref());
+        let first = members.first().copied().unwrap_or(UNKNOWN_ROLE);
+        let pname = sig.params.get(k).map_or("?", |p| p.0.as_str()).to_owned();
+        let pspan = sig.params.get(k).map_or(a.role.span, |p| p.3);
+        let want: Vec<RoleId> = match pgroup {
+            Some(g) => g
+                .iter()
+                .map(|q| passed.get(*q).copied().unwrap_or(UNKNOWN_ROLE))
+                .collect(),
+            None => sig
+                .params
+                .get(k)
+                .and_then(|p| p.2)
+                .map(|q| passed.get(q).copied().unwrap_or(UNKNOWN_ROLE))
+                .into_iter()
+                .collect(),
+        };
+        if !want.contains(&UNKNOWN_ROLE)
+            && !members.contains(&UNKNOWN_ROLE)
+            && !same_roles(&members, &want)
+        {
+            let w = self.who(&want);
+            let g = self.who(&members);
+            let at = a.group.as_ref().map_or(a.role.span, |g| g.span);
+            let help = if want.len() > 1 {
+                format!(
+                    "pass a value agreed by {w}: share it first (`{g}.x -> {w}.x;`), then pass `{w}.x`"
+                )
+            } else {
+                format!("pass a value at {w}: `{w}.x`")
+            };
+            self.emit(
+                Diagnostic::error(
+                    "E0705",
+                    format!("the argument for `{pname}` must be at {w}, but it is at {g}"),
+                    at,
+                    format!("expected a value at {w}"),
+                )
+                .with_label(pspan, "the parameter is declared here")
+                .with_help(help),
+            );
+        }
+        if members.len() > 1 {
+            self.agreed_expr(&a.expr, &members, "an agreed argument");
+        }
+        Some(first)
+    }
+}
+
+/// Whether two lists name the same roles (group order does not matter).
+fn same_roles(a: &[RoleId], b: &[RoleId]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort_unstable();
+    a.dedup();
+    b.sort_unstable();
+    b.dedup();
+    a == b
 }

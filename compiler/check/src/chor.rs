@@ -34,14 +34,40 @@ impl<'p> Checker<'p> {
         {
             *u = true;
         }
+        for r in sig
+            .param_groups
+            .iter()
+            .flatten()
+            .chain(sig.results.iter().flat_map(|(_, rs, _)| rs))
+        {
+            if let Some(u) = self.roles_used.get_mut(*r) {
+                *u = true;
+            }
+        }
         self.chor_name = sig.name.clone();
         self.chor_ret = sig.ret.clone();
+        self.chor_results = sig.results.clone();
         for (name, span) in &sig.roles {
             self.hover(*span, || format!("role {name} of {}", sig.name));
         }
         self.note_params(sig.params.iter().map(|(_, t, _, _)| t.clone()).collect());
         for (k, (p, (_, ty, role, _))) in c.params.iter().zip(sig.params.iter()).enumerate() {
-            if let Some(r) = role {
+            let group: Vec<RoleId> = sig
+                .param_groups
+                .get(k)
+                .map_or_else(Vec::new, |g| g.iter().map(|r| *r as RoleId).collect());
+            if group.len() > 1 {
+                // An agreed parameter: every member holds it, agreed.
+                let mark = self.scope.vars.len();
+                for m in &group {
+                    self.bind_var(&p.name, ty.clone(), *m, Res::Param(k as u32));
+                }
+                self.mark_agreed(mark, &group);
+                // Read where the group needs it, often by one member only.
+                for v in self.scope.vars.iter_mut().skip(mark) {
+                    v.used = true;
+                }
+            } else if let Some(r) = role {
                 self.bind_var(&p.name, ty.clone(), *r as RoleId, Res::Param(k as u32));
             }
         }
@@ -64,7 +90,12 @@ impl<'p> Checker<'p> {
         }
         // A path cut short by an early `return` (E0218) is reported once, as that error: its
         // fix moves statements into the branches, which changes where the paths end.
-        if let Some((_, _, rspan)) = &sig.ret
+        let declared = sig
+            .ret
+            .as_ref()
+            .map(|r| r.2)
+            .or_else(|| sig.results.first().map(|r| r.2));
+        if let Some(rspan) = &declared
             && self.early_returns == 0
             && let Some((at, why)) = self.missing_return(&c.body)
         {
@@ -89,17 +120,19 @@ impl<'p> Checker<'p> {
             ..b.span
         };
         // A `return` that is not last is reported on its own (E0215).
-        if b.stmts
-            .iter()
-            .any(|s| matches!(s.kind, ChorStmtKind::Return { .. }))
-        {
+        if b.stmts.iter().any(|s| {
+            matches!(
+                s.kind,
+                ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. }
+            )
+        }) {
             return None;
         }
         let Some(last) = b.stmts.last() else {
             return Some((end, "this block ends without `return`".to_owned()));
         };
         match &last.kind {
-            ChorStmtKind::Return { .. } => None,
+            ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. } => None,
             ChorStmtKind::If {
                 cond, then, els, ..
             } => match els {
@@ -162,7 +195,7 @@ impl<'p> Checker<'p> {
     }
 
     /// Check `e` evaluated at role `r`.
-    fn expr_at(&mut self, r: RoleId, e: &Expr) -> Ty {
+    pub(crate) fn expr_at(&mut self, r: RoleId, e: &Expr) -> Ty {
         let saved = self.role;
         self.role = r;
         let t = self.expr(e);
@@ -396,6 +429,15 @@ impl<'p> Checker<'p> {
                 self.check_match(&st, &rows, scrutinee.span);
             }
             ChorStmtKind::Call { call, bind } => self.chor_call(s.id, call, bind.as_ref()),
+            ChorStmtKind::Return { role, expr } if !self.chor_results.is_empty() => {
+                let part = LocatedExpr {
+                    role: role.clone(),
+                    expr: expr.clone(),
+                    group: None,
+                };
+                self.results_stmt(s, std::slice::from_ref(&part));
+                self.return_position(s, next, after);
+            }
             ChorStmtKind::Return { role, expr } => {
                 let r = self.role_of(role);
                 self.note_roles(s.id, vec![r]);
@@ -446,6 +488,38 @@ impl<'p> Checker<'p> {
                         );
                     }
                 }
+                self.return_position(s, next, after);
+            }
+            ChorStmtKind::Results { parts } => {
+                self.results_stmt(s, parts);
+                self.return_position(s, next, after);
+            }
+            ChorStmtKind::LetMany { value, .. } => {
+                self.emit(
+                    Diagnostic::error(
+                        "E0704",
+                        "`let (…) = …` binds the results of a choreography call",
+                        value.span,
+                        "not a call of a choreography",
+                    )
+                    .with_help(
+                        "bind one value at one role with `let R.x = …;`, or call a choreography that declares several results",
+                    ),
+                );
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                self.chor_call(s.id, call, None);
+                self.bind_results(s.span, call, targets);
+            }
+            ChorStmtKind::Error => {}
+        }
+    }
+
+    /// `return` must end the choreography for every role: last in its block, and every
+    /// conditional around it last in its own (E0215, E0218).
+    fn return_position(&mut self, s: &ChorStmt, next: Option<Span>, after: Option<Span>) {
+        {
+            {
                 if let Some(n) = next {
                     self.emit(
                         Diagnostic::error(
@@ -479,7 +553,6 @@ impl<'p> Checker<'p> {
                     );
                 }
             }
-            ChorStmtKind::Error => {}
         }
     }
 
@@ -621,6 +694,19 @@ impl<'p> Checker<'p> {
             );
         }
         for (k, a) in call.args.iter().enumerate() {
+            if let Some(first) = self.group_argument(&sig, k, a, &roles) {
+                // An agreed parameter or argument: checked against the group.
+                let t = self.expr_at(first, &a.expr);
+                if let Some((_, pty, _, pspan)) = sig.params.get(k) {
+                    self.unify_at(
+                        pty,
+                        &t,
+                        a.expr.span,
+                        Why::Label(*pspan, "the parameter is declared here"),
+                    );
+                }
+                continue;
+            }
             let ar = self.role_of(&a.role);
             let t = self.expr_at(ar, &a.expr);
             let Some((pname, pty, prole, pspan)) = sig.params.get(k) else {
@@ -668,6 +754,24 @@ impl<'p> Checker<'p> {
         if let Some((srole, pat, ann)) = bind {
             let s = self.role_of(srole);
             match &sig.ret {
+                None if !sig.results.is_empty() => {
+                    self.emit(
+                        Diagnostic::error(
+                            "E0704",
+                            format!(
+                                "`{}` returns {} result{} at several roles",
+                                sig.name,
+                                sig.results.len(),
+                                if sig.results.len() == 1 { "" } else { "s" }
+                            ),
+                            srole.span,
+                            "bound at one role only",
+                        )
+                        .with_label(sig.name_span, "declared here")
+                        .with_help("bind every result where it arrives: `let (A, B).x = …;` or `let (A.x, B.y) = …;`"),
+                    );
+                    self.pattern_top(pat, &Ty::Error, s);
+                }
                 None => {
                     self.emit(
                         Diagnostic::error(

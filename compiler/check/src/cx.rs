@@ -60,6 +60,12 @@ pub struct ChorSig {
     /// name, type, index of the role among `roles` (None when the role is unknown), span
     pub params: Vec<(String, Ty, Option<usize>, Span)>,
     pub ret: Option<(Ty, Option<usize>, Span)>,
+    /// By parameter: the roles (indices among `roles`) of an agreed parameter `x: T@(A, B)`;
+    /// empty for a parameter at one role.
+    pub param_groups: Vec<Vec<usize>>,
+    /// `-> T@(A, B)` or `-> (T@A, U@B)` (then `ret` is `None`): each result's type, its roles
+    /// (one, or a group's members) and the span of its declaration.
+    pub results: Vec<(Ty, Vec<usize>, Span)>,
     pub name_span: Span,
 }
 
@@ -223,6 +229,8 @@ pub struct Checker<'p> {
     /// The choreography being checked: its name and declared result `-> T@R`.
     pub chor_name: String,
     pub chor_ret: Option<(Ty, Option<usize>, Span)>,
+    /// The choreography's results declared with a group or several (see `ChorSig::results`).
+    pub chor_results: Vec<(Ty, Vec<usize>, Span)>,
     /// `return`s of the current choreography that are not in tail position (E0218).
     pub early_returns: usize,
     /// Whether the body being checked belongs to the standard library.
@@ -266,6 +274,7 @@ impl<'p> Checker<'p> {
             pending: Vec::new(),
             chor_name: String::new(),
             chor_ret: None,
+            chor_results: Vec::new(),
             early_returns: 0,
             in_stdlib: false,
             line_of,
@@ -333,6 +342,7 @@ impl<'p> Checker<'p> {
         self.roles.clear();
         self.roles_used.clear();
         self.chor_ret = None;
+        self.chor_results.clear();
         self.chor_name.clear();
     }
 

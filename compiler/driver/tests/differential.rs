@@ -324,7 +324,22 @@ impl FormWalk<'_> {
                         self.found.insert("call result used after a conditional");
                     }
                 }
-                ChorStmtKind::Error => {}
+                ChorStmtKind::Results { parts } => {
+                    self.returns += 1;
+                    self.found.insert(if parts.len() > 1 {
+                        "several results returned"
+                    } else {
+                        "agreed result returned"
+                    });
+                }
+                ChorStmtKind::CallMany { targets, .. } => {
+                    self.found.insert(if targets.len() > 1 {
+                        "several results bound"
+                    } else {
+                        "agreed result bound"
+                    });
+                }
+                ChorStmtKind::LetMany { .. } | ChorStmtKind::Error => {}
             }
         }
         results.truncate(outer);

@@ -505,7 +505,12 @@ impl<'p> Simulator<'p> {
                         return Ok(flow);
                     }
                 }
-                ChorStmtKind::Call { call, bind } => {
+                ChorStmtKind::Call { .. } | ChorStmtKind::CallMany { .. } => {
+                    let (call, bind, targets) = match &s.kind {
+                        ChorStmtKind::Call { call, bind } => (call, bind.as_ref(), &[][..]),
+                        ChorStmtKind::CallMany { call, targets } => (call, None, &targets[..]),
+                        _ => continue,
+                    };
                     let Some(callee) = self.prog.chor(&call.callee.name) else {
                         return crate::eval::fault(
                             format!("unknown choreography `{}`", call.callee.name),
@@ -523,17 +528,24 @@ impl<'p> Simulator<'p> {
                         let v = self
                             .try_at(frame, &a.role, &a.expr)?
                             .map_or(Value::Unit, |(_, v)| v);
-                        let ci = callee
-                            .roles
-                            .iter()
-                            .position(|r| r.name == p.role.name)
-                            .unwrap_or(0);
-                        args.push((ci, p.name.name.clone(), v));
+                        // An agreed parameter is bound at every member of its group.
+                        let held = p
+                            .group
+                            .as_ref()
+                            .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
+                        for h in held {
+                            let ci = callee
+                                .roles
+                                .iter()
+                                .position(|r| r.name == h.name)
+                                .unwrap_or(0);
+                            args.push((ci, p.name.name.clone(), v.clone()));
+                        }
                     }
                     if self.all_stopped(&actual) {
                         continue;
                     }
-                    if last && bind.is_none() {
+                    if last && bind.is_none() && targets.is_empty() {
                         return Ok(Flow::Tail(callee.name.name.clone(), actual, args));
                     }
                     let round = if callee.name.name == frame.chor {
@@ -542,6 +554,35 @@ impl<'p> Simulator<'p> {
                         1
                     };
                     let result = self.run_chor(&callee.name.name, actual, args, round)?;
+                    // Several results come back as a tuple, one element per declared result.
+                    let parts: Vec<Value> = match (&result, callee.results.len()) {
+                        (Some(Value::Tuple(xs)), n) if n > 1 => xs.to_vec(),
+                        (Some(v), _) => vec![v.clone()],
+                        (None, _) => Vec::new(),
+                    };
+                    for (t, v) in targets
+                        .iter()
+                        .zip(parts.iter().chain(std::iter::repeat(&Value::Unit)))
+                    {
+                        let held = t
+                            .group
+                            .as_ref()
+                            .map_or(std::slice::from_ref(&t.role), |g| &g.roles);
+                        for role in held {
+                            let i = frame.idx(role)?;
+                            if self.is_stopped(frame, i) {
+                                continue;
+                            }
+                            self.at(frame, i);
+                            if !self
+                                .ev
+                                .match_pattern(&t.pat, v, &mut frame.envs[i], &frame.ir)
+                            {
+                                let m = format!("the pattern does not match {}", to_literal(v));
+                                self.stmt_fault(frame, i, m, s.span);
+                            }
+                        }
+                    }
                     if let Some((role, pat, _)) = bind {
                         let i = frame.idx(role)?;
                         if self.is_stopped(frame, i) {
@@ -563,6 +604,37 @@ impl<'p> Simulator<'p> {
                         .try_at(frame, role, expr)?
                         .map_or(Value::Unit, |(_, v)| v);
                     return Ok(Flow::Return(v));
+                }
+                ChorStmtKind::Results { parts } => {
+                    // Every member of a group computes its agreed result; the first that can
+                    // gives the value. Several results travel back as a tuple.
+                    let mut vals = Vec::new();
+                    for p in parts {
+                        let held = p
+                            .group
+                            .as_ref()
+                            .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
+                        let mut got = None;
+                        for role in held {
+                            let v = self.try_at(frame, role, &p.expr)?;
+                            if got.is_none() {
+                                got = v.map(|(_, v)| v);
+                            }
+                        }
+                        vals.push(got.unwrap_or(Value::Unit));
+                    }
+                    let v = if vals.len() == 1 {
+                        vals.pop().unwrap_or(Value::Unit)
+                    } else {
+                        Value::tuple(vals)
+                    };
+                    return Ok(Flow::Return(v));
+                }
+                ChorStmtKind::LetMany { .. } => {
+                    return crate::eval::fault(
+                        "`let (…) = …` binds the results of a choreography call",
+                        s.span,
+                    );
                 }
                 ChorStmtKind::Error => {
                     return crate::eval::fault("this statement has a syntax error", s.span);

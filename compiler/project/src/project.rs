@@ -534,7 +534,25 @@ impl<'a> Projector<'a> {
                         }
                     }
                 }
-                ChorStmtKind::Call { call, bind } => {
+                ChorStmtKind::Call { .. } | ChorStmtKind::CallMany { .. } => {
+                    let (call, bind) = match &s.kind {
+                        ChorStmtKind::Call { call, bind } => (
+                            call,
+                            // The role that binds the result follows the roles passed.
+                            bind.as_ref()
+                                .filter(|_| me(call.roles.len()))
+                                .map(|(_, p, _)| p.clone()),
+                        ),
+                        ChorStmtKind::CallMany { call, targets } => (
+                            call,
+                            // Each role holds at most one result: the target that names it.
+                            targets
+                                .iter()
+                                .find(|t| holds(&t.role, t.group.as_ref(), self.role))
+                                .map(|t| t.pat.clone()),
+                        ),
+                        _ => continue,
+                    };
                     let Some(i) = (0..call.roles.len()).position(me) else {
                         continue;
                     };
@@ -550,14 +568,11 @@ impl<'a> Projector<'a> {
                         .params
                         .iter()
                         .zip(&call.args)
-                        .filter(|(p, _)| Some(p.role.name.as_str()) == my_role_in_callee)
+                        .filter(|(p, _)| {
+                            my_role_in_callee.is_some_and(|m| holds(&p.role, p.group.as_ref(), m))
+                        })
                         .map(|(_, a)| a.expr.clone())
                         .collect();
-                    // The role that binds the result follows the roles passed.
-                    let bind = bind
-                        .as_ref()
-                        .filter(|_| me(call.roles.len()))
-                        .map(|(_, p, _)| p.clone());
                     self.calls.insert(key.clone());
                     out.push(LStmt {
                         kind: LKind::Call {
@@ -578,6 +593,21 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
+                // Each role returns the one result it holds (a member of a group returns its
+                // agreed value).
+                ChorStmtKind::Results { parts } => {
+                    if let Some(p) = parts
+                        .iter()
+                        .find(|p| holds(&p.role, p.group.as_ref(), self.role))
+                    {
+                        out.push(LStmt {
+                            kind: LKind::Return(p.expr.clone()),
+                            span,
+                        });
+                    }
+                }
+                // Rejected by the checker (not a call).
+                ChorStmtKind::LetMany { .. } => {}
                 ChorStmtKind::Error => {}
             }
         }
@@ -774,6 +804,15 @@ struct Branch {
     extend: Option<(String, Span, Vec<String>)>,
 }
 
+/// Whether `role` is the role named (or a member of the group named) by a parameter, a
+/// result, or a binding target.
+fn holds(first: &Ident, group: Option<&Group>, role: &str) -> bool {
+    match group {
+        Some(g) => g.roles.iter().any(|r| r.name == role),
+        None => first.name == role,
+    }
+}
+
 /// A merged branch body keeps its own scope (its bindings end with it); empty ones vanish.
 fn push_scoped(out: &mut Vec<LStmt>, body: Vec<LStmt>, span: Span) {
     if body.is_empty() {
@@ -834,10 +873,14 @@ pub fn project_proc_typed(
         params: chor
             .params
             .iter()
-            .filter(|q| q.role.name == role)
+            .filter(|q| holds(&q.role, q.group.as_ref(), role))
             .map(|q| q.name.name.clone())
             .collect(),
-        returns: chor.ret.as_ref().is_some_and(|(_, r)| r.name == role),
+        returns: chor.ret.as_ref().is_some_and(|(_, r)| r.name == role)
+            || chor
+                .results
+                .iter()
+                .any(|r| holds(&r.role, r.group.as_ref(), role)),
         body,
     };
     (lp, p.calls, p.diags)

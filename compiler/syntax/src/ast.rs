@@ -188,16 +188,29 @@ pub struct ChorDef {
     pub params: Vec<ChorParam>,
     /// `-> T@R`
     pub ret: Option<(Type, Ident)>,
+    /// `-> T@(A, B)` or `-> (T@A, U@B)`: the results when one is agreed or there are several
+    /// (then `ret` is `None`); empty otherwise. Each role holds at most one result.
+    pub results: Vec<ChorResult>,
     pub body: ChorBlock,
     pub span: Span,
 }
 
-/// `name: T@R`
+/// One declared result `T@R` or `T@(A, B)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorResult {
+    pub ty: Type,
+    /// The role, or the group's first member.
+    pub role: Ident,
+    pub group: Option<Group>,
+}
+
+/// `name: T@R`, or `name: T@(A, B)` (an agreed parameter: `role` is the group's first member)
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChorParam {
     pub name: Ident,
     pub ty: Type,
     pub role: Ident,
+    pub group: Option<Group>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,11 +244,23 @@ pub struct Group {
     pub span: Span,
 }
 
-/// `R.e` as an argument of a choreography call.
+/// `R.e` as an argument of a choreography call, or `(A, B).e` (an agreed argument: `role`
+/// is the group's first member).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocatedExpr {
     pub role: Ident,
     pub expr: Expr,
+    pub group: Option<Group>,
+}
+
+/// `R.p: T` or `(A, B).p: T` in `let (C.x, (A, B).y) = …;`: where one result is bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The role, or the group's first member.
+    pub role: Ident,
+    pub group: Option<Group>,
+    pub pat: Pattern,
+    pub ty: Option<Type>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -310,6 +335,23 @@ pub enum ChorStmtKind {
     Return {
         role: Ident,
         expr: Expr,
+    },
+    /// `return (A, B).e;` (every member returns its agreed `e`) or `return (C.t, S.u);`
+    /// (several results, one part per declared result, in order).
+    Results {
+        parts: Vec<LocatedExpr>,
+    },
+    /// `let (C.x, S.y) = e;` or `let (A, B).x = e;` where `e` is not read as a call: its
+    /// value is bound at several roles (a choreography call's results, read as `CallMany`).
+    LetMany {
+        targets: Vec<Target>,
+        value: Expr,
+    },
+    /// `let (C.x, S.y) = P(…)(…);` or `let (A, B).x = P(…)(…);`: a call whose results are
+    /// bound at several roles, one target per declared result.
+    CallMany {
+        call: ChorCall,
+        targets: Vec<Target>,
     },
     Error,
 }

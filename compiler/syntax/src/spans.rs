@@ -135,19 +135,32 @@ impl Spans for Item {
                 roles,
                 params,
                 ret,
+                results,
                 body,
                 span,
             }) => {
                 name.spans_mut(f);
                 roles.spans_mut(f);
-                for ChorParam { name, ty, role } in params {
+                for ChorParam {
+                    name,
+                    ty,
+                    role,
+                    group,
+                } in params
+                {
                     name.spans_mut(f);
                     ty.spans_mut(f);
                     role.spans_mut(f);
+                    group_spans(group, f);
                 }
                 if let Some((ty, role)) = ret {
                     ty.spans_mut(f);
                     role.spans_mut(f);
+                }
+                for ChorResult { ty, role, group } in results {
+                    ty.spans_mut(f);
+                    role.spans_mut(f);
+                    group_spans(group, f);
                 }
                 body.spans_mut(f);
                 f(span);
@@ -208,11 +221,31 @@ impl Spans for ChorCall {
         } = self;
         callee.spans_mut(f);
         roles.spans_mut(f);
-        for LocatedExpr { role, expr } in args {
-            role.spans_mut(f);
-            expr.spans_mut(f);
-        }
+        located_spans(args, f);
         f(span);
+    }
+}
+
+fn located_spans(parts: &mut [LocatedExpr], f: &mut dyn FnMut(&mut Span)) {
+    for LocatedExpr { role, expr, group } in parts {
+        group_spans(group, f);
+        role.spans_mut(f);
+        expr.spans_mut(f);
+    }
+}
+
+fn target_spans(targets: &mut [Target], f: &mut dyn FnMut(&mut Span)) {
+    for Target {
+        role,
+        group,
+        pat,
+        ty,
+    } in targets
+    {
+        group_spans(group, f);
+        role.spans_mut(f);
+        pat.spans_mut(f);
+        ty.spans_mut(f);
     }
 }
 
@@ -300,6 +333,15 @@ impl Spans for ChorStmt {
                     pat.spans_mut(f);
                     ty.spans_mut(f);
                 }
+            }
+            ChorStmtKind::Results { parts } => located_spans(parts, f),
+            ChorStmtKind::LetMany { targets, value } => {
+                target_spans(targets, f);
+                value.spans_mut(f);
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                call.spans_mut(f);
+                target_spans(targets, f);
             }
             ChorStmtKind::Error => {}
         }

@@ -278,8 +278,14 @@ impl Builder {
                 Some(role.name.as_str()),
                 arms.iter().map(|a| &a.body).collect(),
             ),
-            ChorStmtKind::Call { call, .. } => {
+            ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
                 (call.roles.first().map(|r| r.name.as_str()), Vec::new())
+            }
+            ChorStmtKind::Results { parts } => {
+                (parts.first().map(|p| p.role.name.as_str()), Vec::new())
+            }
+            ChorStmtKind::LetMany { targets, .. } => {
+                (targets.first().map(|t| t.role.name.as_str()), Vec::new())
             }
             ChorStmtKind::Error => (None, Vec::new()),
         };
@@ -422,12 +428,12 @@ impl Builder {
                         .collect(),
                 });
             }
-            ChorStmtKind::Call { call, bind } => {
+            ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
                 let roles: Vec<String> = call.roles.iter().map(|r| r.name.clone()).collect();
                 let args: Vec<String> = call
                     .args
                     .iter()
-                    .map(|a| format!("{}.{}", a.role.name, ex(&a.expr)))
+                    .map(|a| format!("{}.{}", who(&a.role, a.group.as_ref()), ex(&a.expr)))
                     .collect();
                 let mut text = format!(
                     "{}({})({})",
@@ -435,8 +441,19 @@ impl Builder {
                     roles.join(", "),
                     args.join(", ")
                 );
-                if let Some((r, p, _)) = bind {
-                    text = format!("{text} → {}.{}", r.name, pat(p));
+                match &s.kind {
+                    ChorStmtKind::Call {
+                        bind: Some((r, p, _)),
+                        ..
+                    } => text = format!("{text} → {}.{}", r.name, pat(p)),
+                    ChorStmtKind::CallMany { targets, .. } => {
+                        let ts: Vec<String> = targets
+                            .iter()
+                            .map(|t| format!("{}.{}", who(&t.role, t.group.as_ref()), pat(&t.pat)))
+                            .collect();
+                        text = format!("{text} → {}", ts.join(", "));
+                    }
+                    _ => {}
                 }
                 // A recursive call starts the procedure again: the diagram says so, since the
                 // frame alone reads like a call of some other procedure.
@@ -452,6 +469,22 @@ impl Builder {
                 role: role.name.clone(),
                 text: wrap(&format!("return {}", ex(expr))),
             }),
+            ChorStmtKind::Results { parts } => {
+                // Each role that holds a result returns it: a note on its lifeline.
+                for p in parts {
+                    let held = p
+                        .group
+                        .as_ref()
+                        .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
+                    for r in held {
+                        out.push(Step::Note {
+                            role: r.name.clone(),
+                            text: wrap(&format!("return {}", ex(&p.expr))),
+                        });
+                    }
+                }
+            }
+            ChorStmtKind::LetMany { .. } => {}
             ChorStmtKind::Error => {}
         }
     }

@@ -517,19 +517,24 @@ impl<'a> Printer<'a> {
             let end = c
                 .ret
                 .as_ref()
-                .map_or(c.body.span.start, |(t, _)| t.span().start) as usize;
+                .map(|(t, _)| t.span().start)
+                .or_else(|| c.results.first().map(|r| r.ty.span().start))
+                .unwrap_or(c.body.span.start) as usize;
             self.list(
                 "(",
                 ")",
                 &c.params,
                 (start, end),
-                |p| (p.name.span.start as usize, p.role.span.end as usize),
+                |p| {
+                    let end = p.group.as_ref().map_or(p.role.span.end, |g| g.span.end);
+                    (p.name.span.start as usize, end as usize)
+                },
                 |p, prm| {
                     p.out.push_str(&prm.name.name);
                     p.out.push_str(": ");
                     pretty::ty(&prm.ty, &mut p.out);
                     p.out.push('@');
-                    p.out.push_str(&prm.role.name);
+                    p.out.push_str(&who(&prm.role, prm.group.as_ref()));
                 },
                 false,
                 false,
@@ -540,6 +545,26 @@ impl<'a> Printer<'a> {
             pretty::ty(t, &mut self.out);
             self.out.push('@');
             self.out.push_str(&r.name);
+        }
+        if !c.results.is_empty() {
+            // `-> T@(A, B)` or `-> (T@A, U@B)`.
+            let parts: Vec<String> = c
+                .results
+                .iter()
+                .map(|r| {
+                    let mut t = String::new();
+                    pretty::ty(&r.ty, &mut t);
+                    format!("{t}@{}", who(&r.role, r.group.as_ref()))
+                })
+                .collect();
+            self.out.push_str(" -> ");
+            if parts.len() == 1 {
+                self.out.push_str(&parts[0]);
+            } else {
+                self.out.push('(');
+                self.out.push_str(&parts.join(", "));
+                self.out.push(')');
+            }
         }
         self.out.push(' ');
         self.chor_block(&c.body);
@@ -681,6 +706,77 @@ impl<'a> Printer<'a> {
                     }
                     self.out.push_str(" = ");
                 }
+                self.call_text(call);
+                self.out.push(';');
+            }
+            ChorStmtKind::Return { role, expr } => {
+                self.out.push_str("return ");
+                self.located(role, expr);
+                self.out.push(';');
+            }
+            ChorStmtKind::Results { parts } => {
+                self.out.push_str("return ");
+                let many = parts.len() > 1;
+                if many {
+                    self.out.push('(');
+                }
+                for (k, a) in parts.iter().enumerate() {
+                    if k > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.located_head(&who(&a.role, a.group.as_ref()), &a.expr, 0, true);
+                }
+                if many {
+                    self.out.push(')');
+                }
+                self.out.push(';');
+            }
+            ChorStmtKind::LetMany { targets, value } => {
+                self.targets(targets);
+                self.expr(value, 0);
+                self.out.push(';');
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                self.targets(targets);
+                self.call_text(call);
+                self.out.push(';');
+            }
+            ChorStmtKind::Error => {
+                let (a, b) = range(s.span);
+                self.out.push_str(self.src.get(a..b).unwrap_or(""));
+            }
+        }
+    }
+
+    /// `let (C.x, (A, B).y) = ` (or `let (A, B).x = ` for one agreed target).
+    fn targets(&mut self, targets: &[Target]) {
+        self.out.push_str("let ");
+        let one = targets.len() == 1;
+        if !one {
+            self.out.push('(');
+        }
+        for (k, t) in targets.iter().enumerate() {
+            if k > 0 {
+                self.out.push_str(", ");
+            }
+            self.out.push_str(&who(&t.role, t.group.as_ref()));
+            self.out.push('.');
+            pattern(&t.pat, &mut self.out);
+            if let Some(ty) = &t.ty {
+                self.out.push_str(": ");
+                pretty::ty(ty, &mut self.out);
+            }
+        }
+        if !one {
+            self.out.push(')');
+        }
+        self.out.push_str(" = ");
+    }
+
+    /// `P(A, B)(A.e, (A, B).k)`
+    fn call_text(&mut self, call: &ChorCall) {
+        {
+            {
                 self.out.push_str(&call.callee.name);
                 self.out.push('(');
                 let roles: Vec<&str> = call.roles.iter().map(|r| r.name.as_str()).collect();
@@ -691,21 +787,14 @@ impl<'a> Printer<'a> {
                     ")",
                     &call.args,
                     range(call.span),
-                    |a| (a.role.span.start as usize, a.expr.span.end as usize),
-                    |p, a| p.located(&a.role, &a.expr),
+                    |a| {
+                        let start = a.group.as_ref().map_or(a.role.span.start, |g| g.span.start);
+                        (start as usize, a.expr.span.end as usize)
+                    },
+                    |p, a| p.located_head(&who(&a.role, a.group.as_ref()), &a.expr, 0, true),
                     false,
                     false,
                 );
-                self.out.push(';');
-            }
-            ChorStmtKind::Return { role, expr } => {
-                self.out.push_str("return ");
-                self.located(role, expr);
-                self.out.push(';');
-            }
-            ChorStmtKind::Error => {
-                let (a, b) = range(s.span);
-                self.out.push_str(self.src.get(a..b).unwrap_or(""));
             }
         }
     }

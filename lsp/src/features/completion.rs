@@ -464,11 +464,19 @@ impl Completer<'_> {
                 expr: e,
                 ..
             } => self.inside(e.span).then_some(role.name.as_str()),
-            ChorStmtKind::Call { call, .. } => call
+            ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => call
                 .args
                 .iter()
                 .find(|a| self.inside(a.expr.span))
                 .map(|a| a.role.name.as_str()),
+            ChorStmtKind::Results { parts } => parts
+                .iter()
+                .find(|a| self.inside(a.expr.span))
+                .map(|a| a.role.name.as_str()),
+            ChorStmtKind::LetMany { targets, value } => self
+                .inside(value.span)
+                .then(|| targets.first().map(|t| t.role.name.as_str()))
+                .flatten(),
             ChorStmtKind::Select { .. } | ChorStmtKind::Error => None,
         }
     }

@@ -92,7 +92,12 @@ impl Scope {
         self.agreed
             .iter()
             .flatten()
-            .map(|(_, g)| g.iter().copied().filter(|r| active.contains(r)).collect::<Vec<_>>())
+            .map(|(_, g)| {
+                g.iter()
+                    .copied()
+                    .filter(|r| active.contains(r))
+                    .collect::<Vec<_>>()
+            })
             .filter(|g| g.len() >= 2)
             .collect()
     }
