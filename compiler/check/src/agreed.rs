@@ -651,8 +651,9 @@ impl Checker<'_> {
             let g = self.who(&members);
             let at = a.group.as_ref().map_or(a.role.span, |g| g.span);
             let help = if want.len() > 1 {
+                let from = self.role_name(first);
                 format!(
-                    "pass a value agreed by {w}: share it first (`{g}.x -> {w}.x;`), then pass `{w}.x`"
+                    "pass a value agreed by {w}: share it first (`{from}.x -> {w}.x;`), then pass `{w}.x`"
                 )
             } else {
                 format!("pass a value at {w}: `{w}.x`")
