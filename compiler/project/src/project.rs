@@ -79,29 +79,37 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 cond: c1,
                 then: t1,
                 els: e1,
+                group: g1,
             },
             LKind::If {
                 cond: c2,
                 then: t2,
                 els: e2,
+                group: g2,
             },
-        ) if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2) => {
+        ) if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2)
+            && g1 == g2 =>
+        {
             LKind::If {
                 cond: c1.clone(),
                 then: merge(t1, t2)?,
                 els: merge(e1, e2)?,
+                group: g1.clone(),
             }
         }
         (
             LKind::Match {
                 scrutinee: s1,
                 arms: a1,
+                group: g1,
             },
             LKind::Match {
                 scrutinee: s2,
                 arms: a2,
+                group: g2,
             },
         ) if chor_syntax::pretty::expr_string(s1) == chor_syntax::pretty::expr_string(s2)
+            && g1 == g2
             && a1.len() == a2.len()
             && a1
                 .iter()
@@ -115,6 +123,7 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
             LKind::Match {
                 scrutinee: s1.clone(),
                 arms,
+                group: g1.clone(),
             }
         }
         (LKind::Block(b1), LKind::Block(b2)) => LKind::Block(merge(b1, b2)?),
@@ -447,6 +456,7 @@ impl<'a> Projector<'a> {
                                 cond: cond.clone(),
                                 then: t,
                                 els: e,
+                                group: group_names(group.as_ref()),
                             },
                             span,
                         });
@@ -496,6 +506,7 @@ impl<'a> Projector<'a> {
                             kind: LKind::Match {
                                 scrutinee: scrutinee.clone(),
                                 arms: arms.iter().map(|a| a.pat.clone()).zip(bodies).collect(),
+                                group: group_names(group.as_ref()),
                             },
                             span,
                         });
@@ -802,6 +813,13 @@ struct Branch {
     /// A selection from the decider to other roles it starts with: its label, the span of its
     /// first receiver (where the role is inserted) and its receivers.
     extend: Option<(String, Span, Vec<String>)>,
+}
+
+/// The members of a deciding group, as a local `If`/`Match` records them (empty: one role).
+fn group_names(group: Option<&Group>) -> Vec<String> {
+    group.map_or_else(Vec::new, |g| {
+        g.roles.iter().map(|r| r.name.clone()).collect()
+    })
 }
 
 /// Whether `role` is the role named (or a member of the group named) by a parameter, a
