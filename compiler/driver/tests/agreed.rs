@@ -114,7 +114,7 @@ fn group_members_project_to_a_local_branch() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("if n > 0 {"), "{text}");
+    assert!(text.contains("if (A, B).n > 0 {"), "{text}");
     assert!(!text.contains("branch"), "{text}");
     assert!(!text.contains("select"), "{text}");
     // B receives the value once, in main.
