@@ -574,7 +574,8 @@ impl<'p> Checker<'p> {
         if group.len() < 2 {
             return;
         }
-        if let Some(h) = self.pending.iter_mut().rev().find(|h| h.span == span) {
+        // Every member's binding of a group receiver shares the name's span.
+        for h in self.pending.iter_mut().filter(|h| h.span == span) {
             h.agreed = group.to_vec();
         }
     }
