@@ -13,7 +13,8 @@
 //! one over three roles that uses the result of its rotated recursive call at the other roles.
 //! Agreed values (section 9 of the card): messages to a group (the sender sometimes a member),
 //! agreed bindings computed from agreed values, and `if`/`match` decided by a group on agreed
-//! values, whose outsiders are told by one member (the same in every branch) or act alike.
+//! values, whose outsiders are told by one member (the same in every branch) or act alike; a
+//! procedure with an agreed parameter that returns an agreed result and one at another role.
 //! Everything is deterministic in the seed, and every procedure is called at least once.
 
 use std::fmt::Write as _;
@@ -366,6 +367,36 @@ impl Gen<'_> {
         let chosen = self.pick(active, arity);
         let names: Vec<String> = chosen.iter().map(|&o| self.roles[o].clone()).collect();
         let (holder, hn) = match name.as_str() {
+            "Share" => {
+                // An agreed argument (shared first when the pair holds none) and two results:
+                // one agreed by the first two roles, one at the third.
+                let pair = [chosen[0], chosen[1]];
+                let g = self.group_text(&pair);
+                let have = sc.agreed_by(&pair);
+                let k = if have.is_empty() || self.rng.chance(30) {
+                    let k = self.fresh();
+                    let e = self.int_expr(sc, chosen[0]);
+                    self.line(depth, &format!("{}.({e}) -> {g}.{k};", names[0]));
+                    sc.add_agreed(&pair, k.clone());
+                    k
+                } else {
+                    have[self.rng.below(have.len())].clone()
+                };
+                let e = self.int_expr(sc, chosen[2]);
+                let (r, t) = (self.fresh(), self.fresh());
+                self.line(
+                    depth,
+                    &format!(
+                        "let ({g}.{r}, {}.{t}) = Share({})({g}.{k}, {}.({e}));",
+                        names[2],
+                        names.join(", "),
+                        names[2]
+                    ),
+                );
+                sc.add_agreed(&pair, r);
+                sc.add(chosen[2], t);
+                return;
+            }
             "Count" => {
                 let n = self.rng.below(4);
                 self.line(
@@ -880,11 +911,36 @@ pub fn program(seed: u64) -> String {
         g.line(0, "}");
         g.out.push('\n');
     }
+    // Agreed parameters and several results: an agreed argument at A and B, a value at C; it
+    // returns an agreed result at A and B and one at C, from a group decision in tail position.
+    {
+        let mut sc = Scope::new(3);
+        sc.add_agreed(&[0, 1], "k".into());
+        sc.add(2, "x".into());
+        g.line(
+            0,
+            "choreography Share(A, B, C)(k: Int@(A, B), x: Int@C) -> (Int@(A, B), Int@C) {",
+        );
+        let mut budget = 3;
+        g.block(&mut sc, &[0, 1, 2], 1, &mut budget);
+        g.line(1, "let (A, B).r = (k * 3 + 1) % 1000;");
+        g.line(1, "if (A, B).r % 2 == 0 {");
+        g.line(2, "A -> C[Even];");
+        g.line(2, "C.print(\"C even\");");
+        g.line(2, "return ((A, B).(r + 1), C.(x + 1));");
+        g.line(1, "} else {");
+        g.line(2, "A -> C[Odd];");
+        g.line(2, "return ((A, B).r, C.x);");
+        g.line(1, "}");
+        g.line(0, "}");
+        g.out.push('\n');
+    }
     g.procs = vec![
         ("Relay".into(), 2),
         ("Count".into(), 2),
         ("Pick".into(), 2),
         ("Sum".into(), 3),
+        ("Share".into(), 3),
     ];
     g.called = vec![false; g.procs.len()];
     g.roles = roles.clone();
