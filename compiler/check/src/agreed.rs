@@ -258,9 +258,7 @@ impl Checker<'_> {
         let name = &seg.name;
         // The expression was type-checked at the first member: a variable it lacks is
         // reported there already (E0101, with the communication to add).
-        if self.scope.lookup(name, *group.first()?).is_none() {
-            return None;
-        }
+        self.scope.lookup(name, *group.first()?)?;
         // A member that lacks the value (reported first: it is the plainest fix), else the
         // first whose copy is not agreed by the whole group.
         let mut missing = None;

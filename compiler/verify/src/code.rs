@@ -175,11 +175,11 @@ impl Compiler<'_> {
     /// real selection there would keep a checked choreography deadlock-free, and the members
     /// meet their shared decisions in the same order, so this explores exactly the runs in
     /// which the members agree, which is what `chor check` guarantees.
-    fn group_choice<'s>(
+    fn group_choice(
         &mut self,
         group: &[String],
         kind: ChoiceKind,
-        bodies: Vec<&'s Vec<LStmt>>,
+        bodies: Vec<&Vec<LStmt>>,
         span: Span,
     ) -> Result<(), String> {
         let Some(first) = group.first() else {
