@@ -1,6 +1,7 @@
 //! A loop that branches on an agreed value against the same loop told by selections, both
-//! compiled natively and run side by side in one run (`cargo bench -p chor --bench agreed`; not
-//! built by `cargo test`). Prints both wall times and their ratio, after subtracting the start-up
+//! compiled natively and run side by side in one run (`cargo bench -p chor --bench agreed`, or
+//! `--profile dev` to skip the release build; `CHOR_BENCH_ROUNDS` sets the rounds; not built by
+//! `cargo test`). Prints both wall times and their ratio, after subtracting the start-up
 //! and connection set-up of a loop of zero rounds.
 
 use std::path::{Path, PathBuf};
@@ -13,12 +14,12 @@ fn chor() -> Command {
 
 /// The loop: `decide` heads the conditional, `more`/`stop` start its branches, `param` and
 /// `arg` say where the counter lives.
-fn program(decide: &str, more: &str, stop: &str, param: &str, arg: &str, rounds: u64) -> String {
+fn program(decide: &str, more: &str, stop: &str, param: &str, arg: &str, start: &str) -> String {
     format!(
         "choreography Loop(A, B)(n: Int@{param}, a: Int@A, b: Int@B) {{
     if {decide}.n > 0 {{
         {more}
-        Loop(A, B)({arg}.(n - 1), A.((a * 7 + n) % 1000003), B.((b * 5 + n) % 1000003));
+        Loop(A, B)({arg}.(n - 1), A.((a * 7 + n) % 1000003), B.((b * 5 + 1) % 1000003));
     }} else {{
         {stop}
         A.print(a);
@@ -27,7 +28,7 @@ fn program(decide: &str, more: &str, stop: &str, param: &str, arg: &str, rounds:
 }}
 
 choreography main(A, B) {{
-    A.{rounds} -> (A, B).n;
+    {start}
     Loop(A, B)({arg}.n, A.1, B.1);
 }}
 "
@@ -35,11 +36,13 @@ choreography main(A, B) {{
 }
 
 fn agreed(rounds: u64) -> String {
-    program("(A, B)", "", "", "(A, B)", "(A, B)", rounds)
+    let start = format!("A.{rounds} -> (A, B).n;");
+    program("(A, B)", "", "", "(A, B)", "(A, B)", &start)
 }
 
 fn selected(rounds: u64) -> String {
-    program("A", "A -> B[More];", "A -> B[Stop];", "A", "A", rounds)
+    let start = format!("let A.n = {rounds};");
+    program("A", "A -> B[More];", "A -> B[Stop];", "A", "A", &start)
 }
 
 fn build(dir: &Path, name: &str, src: &str) -> PathBuf {
