@@ -138,6 +138,44 @@ fn hover_shows_type_and_role() {
     );
 }
 
+/// A program with agreed values: a parameter, a received group value, an agreed binding and a
+/// group decision.
+const AGREED: &str = "struct Key { id: Int }
+
+choreography Lookup(A, B)(k: Key@(A, B)) -> Bool@(A, B) {
+    return (A, B).(k.id > 1);
+}
+
+choreography main(A, B, C) {
+    A.Key { id: 2 } -> (A, B).key;
+    let (A, B).ok = Lookup(A, B)((A, B).key);
+    if (B, A).ok {
+        C.print(\"same\");
+    }
+}
+";
+
+#[test]
+fn hover_shows_the_group_of_an_agreed_value() {
+    assert_eq!(
+        hover(&at(AGREED, "k.id", 0, 0)),
+        "/main.chor:4:20 `k`\nk: Key @ (A, B)"
+    );
+    assert_eq!(
+        hover(&at(AGREED, "key;", 0, 0)),
+        "/main.chor:8:31 `key`\nkey: Key @ (A, B)"
+    );
+    assert_eq!(
+        hover(&at(AGREED, "ok {", 0, 0)),
+        "/main.chor:10:15 `ok`\nok: Bool @ (A, B)"
+    );
+    // An agreed argument of a call.
+    assert_eq!(
+        hover(&at(AGREED, "key);", 0, 0)),
+        "/main.chor:9:41 `key`\nkey: Key @ (A, B)"
+    );
+}
+
 #[test]
 fn hover_on_items_shows_signature_and_doc() {
     insta::assert_snapshot!(hover(&at(BOOKSELLER, "price_of(title)", 0, 3)), @r"

@@ -36,14 +36,40 @@ impl<'p> Checker<'p> {
         {
             *u = true;
         }
+        for r in sig
+            .param_groups
+            .iter()
+            .flatten()
+            .chain(sig.results.iter().flat_map(|(_, rs, _)| rs))
+        {
+            if let Some(u) = self.roles_used.get_mut(*r) {
+                *u = true;
+            }
+        }
         self.chor_name = sig.name.clone();
         self.chor_ret = sig.ret.clone();
+        self.chor_results = sig.results.clone();
         for (name, span) in &sig.roles {
             self.hover(*span, || format!("role {name} of {}", sig.name));
         }
         self.note_params(sig.params.iter().map(|(_, t, _, _)| t.clone()).collect());
         for (k, (p, (_, ty, role, _))) in c.params.iter().zip(sig.params.iter()).enumerate() {
-            if let Some(r) = role {
+            let group: Vec<RoleId> = sig
+                .param_groups
+                .get(k)
+                .map_or_else(Vec::new, |g| g.iter().map(|r| *r as RoleId).collect());
+            if group.len() > 1 {
+                // An agreed parameter: every member holds it, agreed.
+                let mark = self.scope.vars.len();
+                for m in &group {
+                    self.bind_var(&p.name, ty.clone(), *m, Res::Param(k as u32));
+                }
+                self.mark_agreed(mark, &group);
+                // Read where the group needs it, often by one member only.
+                for v in self.scope.vars.iter_mut().skip(mark) {
+                    v.used = true;
+                }
+            } else if let Some(r) = role {
                 self.bind_var(&p.name, ty.clone(), *r as RoleId, Res::Param(k as u32));
             }
         }
@@ -67,7 +93,12 @@ impl<'p> Checker<'p> {
         }
         // A path cut short by an early `return` (E0218) is reported once, as that error: its
         // fix moves statements into the branches, which changes where the paths end.
-        if let Some((_, _, rspan)) = &sig.ret
+        let declared = sig
+            .ret
+            .as_ref()
+            .map(|r| r.2)
+            .or_else(|| sig.results.first().map(|r| r.2));
+        if let Some(rspan) = &declared
             && self.early_returns == 0
             && let Some((at, why)) = self.missing_return(&c.body)
         {
@@ -92,17 +123,19 @@ impl<'p> Checker<'p> {
             ..b.span
         };
         // A `return` that is not last is reported on its own (E0215).
-        if b.stmts
-            .iter()
-            .any(|s| matches!(s.kind, ChorStmtKind::Return { .. }))
-        {
+        if b.stmts.iter().any(|s| {
+            matches!(
+                s.kind,
+                ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. }
+            )
+        }) {
             return None;
         }
         let Some(last) = b.stmts.last() else {
             return Some((end, "this block ends without `return`".to_owned()));
         };
         match &last.kind {
-            ChorStmtKind::Return { .. } => None,
+            ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. } => None,
             ChorStmtKind::If {
                 cond, then, els, ..
             } => match els {
@@ -165,7 +198,7 @@ impl<'p> Checker<'p> {
     }
 
     /// Check `e` evaluated at role `r`.
-    fn expr_at(&mut self, r: RoleId, e: &Expr) -> Ty {
+    pub(crate) fn expr_at(&mut self, r: RoleId, e: &Expr) -> Ty {
         let saved = self.role;
         self.role = r;
         let t = self.expr(e);
@@ -195,13 +228,35 @@ impl<'p> Checker<'p> {
                 pat,
                 ty,
                 value,
+                group,
+            } => match group {
+                None => {
+                    let r = self.role_of(role);
+                    self.note_roles(s.id, vec![r]);
+                    self.let_binding(pat, ty.as_ref(), value, r, r);
+                }
+                Some(g) => {
+                    let members = self.group_of(g);
+                    self.note_roles(s.id, members.clone());
+                    let Some(&first) = members.first() else {
+                        return;
+                    };
+                    self.agreed_expr(value, &members, "an agreed binding");
+                    let mark = self.scope.vars.len();
+                    self.let_binding(pat, ty.as_ref(), value, first, first);
+                    self.copy_to_group(mark, &members);
+                }
+            },
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group,
             } => {
-                let r = self.role_of(role);
-                self.note_roles(s.id, vec![r]);
-                self.let_binding(pat, ty.as_ref(), value, r, r);
-            }
-            ChorStmtKind::Comm { from, expr, to } => {
                 let r = self.role_of(from);
+                // A group's members are resolved (and a member listed twice reported) once.
+                let mut members = group.as_ref().map(|g| self.group_of(g));
+                let mark = self.scope.vars.len();
                 let mut roles = vec![r];
                 let stmt = s.id;
                 self.in_message = true;
@@ -212,7 +267,21 @@ impl<'p> Checker<'p> {
                 let mut seen: Vec<(RoleId, Span)> = Vec::new();
                 for rc in to {
                     let s = self.role_of(&rc.role);
-                    if s != UNKNOWN_ROLE && s == r {
+                    if members.is_some() {
+                        // The sender may be a member: it keeps the value. The receiver's id
+                        // names both its binding and the sender's read of it (the projection
+                        // binds it at the sender and sends it from there).
+                        if s != UNKNOWN_ROLE && s == r {
+                            let saved = self.role;
+                            self.role = r;
+                            self.note(rc.id, Res::Local(rc.id), Some(&t));
+                            self.role = saved;
+                        }
+                        if members.as_ref().is_some_and(|m| !m.contains(&s)) {
+                            // Listed twice in the group (E0700): bound once.
+                            continue;
+                        }
+                    } else if s != UNKNOWN_ROLE && s == r {
                         self.emit(
                             Diagnostic::error(
                                 "E0203",
@@ -248,6 +317,17 @@ impl<'p> Checker<'p> {
                     if s != UNKNOWN_ROLE {
                         self.bind_var(&rc.var, t.clone(), s, Res::Local(rc.id));
                     }
+                    if let Some(m) = members.as_mut() {
+                        m.retain(|x| *x != s);
+                    }
+                }
+                if group.is_some() {
+                    let all: Vec<RoleId> = roles[1..]
+                        .iter()
+                        .copied()
+                        .filter(|x| *x != UNKNOWN_ROLE)
+                        .collect();
+                    self.mark_agreed(mark, &all);
                 }
                 self.note_roles(stmt, roles);
             }
@@ -301,13 +381,21 @@ impl<'p> Checker<'p> {
                 cond,
                 then,
                 els,
+                group,
             } => {
-                let r = self.role_of(role);
-                self.note_roles(s.id, vec![r]);
+                let members = match group {
+                    None => vec![self.role_of(role)],
+                    Some(g) => self.group_of(g),
+                };
+                let r = members.first().copied().unwrap_or(UNKNOWN_ROLE);
+                self.note_roles(s.id, members.clone());
                 let saved = self.role;
                 self.role = r;
                 self.expect(cond, &Ty::bool(), Why::None);
                 self.role = saved;
+                if group.is_some() {
+                    self.agreed_expr(cond, &members, "the condition of a group `if`");
+                }
                 self.chor_block(then, inner);
                 if let Some(e) = els {
                     self.chor_block(e, inner);
@@ -317,15 +405,28 @@ impl<'p> Checker<'p> {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
-                let r = self.role_of(role);
-                self.note_roles(s.id, vec![r]);
+                let members = match group {
+                    None => vec![self.role_of(role)],
+                    Some(g) => self.group_of(g),
+                };
+                let r = members.first().copied().unwrap_or(UNKNOWN_ROLE);
+                self.note_roles(s.id, members.clone());
                 let st = self.expr_at(r, scrutinee);
+                if group.is_some() {
+                    self.agreed_expr(scrutinee, &members, "the scrutinee of a group `match`");
+                }
                 let mut rows = Vec::new();
                 for arm in arms {
                     let mark = self.scope.mark();
                     let before = self.error_count();
+                    let vars = self.scope.vars.len();
                     let pat = self.pattern_top(&arm.pat, &st, r);
+                    if group.is_some() {
+                        // Every member matched the same value: the pattern's bindings are agreed.
+                        self.copy_to_group(vars, &members);
+                    }
                     rows.push((pat, arm.pat.span, self.error_count() == before));
                     self.chor_block(&arm.body, inner);
                     self.scope.pop_to(mark);
@@ -333,6 +434,16 @@ impl<'p> Checker<'p> {
                 self.check_match(&st, &rows, scrutinee.span);
             }
             ChorStmtKind::Call { call, bind } => self.chor_call(s.id, call, bind.as_ref()),
+            ChorStmtKind::Return { role, expr } if !self.chor_results.is_empty() => {
+                let part = LocatedExpr {
+                    role: role.clone(),
+                    expr: expr.clone(),
+                    chor: false,
+                    group: None,
+                };
+                self.results_stmt(s, std::slice::from_ref(&part));
+                self.return_position(s, next, after);
+            }
             ChorStmtKind::Return { role, expr } => {
                 let r = self.role_of(role);
                 self.note_roles(s.id, vec![r]);
@@ -383,6 +494,39 @@ impl<'p> Checker<'p> {
                         );
                     }
                 }
+                self.return_position(s, next, after);
+            }
+            ChorStmtKind::Results { parts } => {
+                self.results_stmt(s, parts);
+                self.return_position(s, next, after);
+            }
+            ChorStmtKind::LetMany { value, .. } => {
+                self.emit(
+                    Diagnostic::error(
+                        "E0704",
+                        "`let (…) = …` binds the results of a choreography call",
+                        value.span,
+                        "not a call of a choreography",
+                    )
+                    .with_help(
+                        "bind one value at one role with `let R.x = …;`, or call a choreography that declares several results",
+                    ),
+                );
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                self.chor_call(s.id, call, None);
+                self.bind_results(s.span, call, targets);
+            }
+            // Unrolled by the program's family expansion before any check (`families.rs`).
+            ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
+        }
+    }
+
+    /// `return` must end the choreography for every role: last in its block, and every
+    /// conditional around it last in its own (E0215, E0218).
+    fn return_position(&mut self, s: &ChorStmt, next: Option<Span>, after: Option<Span>) {
+        {
+            {
                 if let Some(n) = next {
                     self.emit(
                         Diagnostic::error(
@@ -416,8 +560,6 @@ impl<'p> Checker<'p> {
                     );
                 }
             }
-            // Unrolled by the program's family expansion before any check (`families.rs`).
-            ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
         }
     }
 
@@ -587,6 +729,19 @@ impl<'p> Checker<'p> {
                 self.chor_arg(a, pchor, &sig, k, &subst);
                 continue;
             }
+            if let Some(first) = self.group_argument(&sig, k, a, &roles) {
+                // An agreed parameter or argument: checked against the group.
+                let t = self.expr_at(first, &a.expr);
+                if let Some((_, pty, _, pspan)) = sig.params.get(k) {
+                    self.unify_at(
+                        &pty.subst(&subst),
+                        &t,
+                        a.expr.span,
+                        Why::Label(*pspan, "the parameter is declared here"),
+                    );
+                }
+                continue;
+            }
             let ar = self.role_of(&a.role);
             let t = self.expr_at(ar, &a.expr);
             let Some((pname, pty, prole, pspan)) = sig.params.get(k) else {
@@ -648,6 +803,24 @@ impl<'p> Checker<'p> {
         if let Some((srole, pat, ann)) = bind {
             let s = self.role_of(srole);
             match &sig.ret {
+                None if !sig.results.is_empty() => {
+                    self.emit(
+                        Diagnostic::error(
+                            "E0704",
+                            format!(
+                                "`{}` returns {} result{} at several roles",
+                                sig.name,
+                                sig.results.len(),
+                                if sig.results.len() == 1 { "" } else { "s" }
+                            ),
+                            srole.span,
+                            "bound at one role only",
+                        )
+                        .with_label(sig.name_span, "declared here")
+                        .with_help("bind every result where it arrives: `let (A, B).x = …;` or `let (A.x, B.y) = …;`"),
+                    );
+                    self.pattern_top(pat, &Ty::Error, s);
+                }
                 None => {
                     self.emit(
                         Diagnostic::error(

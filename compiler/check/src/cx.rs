@@ -60,6 +60,12 @@ pub struct ChorSig {
     /// name, type, index of the role among `roles` (None when the role is unknown), span
     pub params: Vec<(String, Ty, Option<usize>, Span)>,
     pub ret: Option<(Ty, Option<usize>, Span)>,
+    /// By parameter: the roles (indices among `roles`) of an agreed parameter `x: T@(A, B)`;
+    /// empty for a parameter at one role.
+    pub param_groups: Vec<Vec<usize>>,
+    /// `-> T@(A, B)` or `-> (T@A, U@B)` (then `ret` is `None`): each result's type, its roles
+    /// (one, or a group's members) and the span of its declaration.
+    pub results: Vec<(Ty, Vec<usize>, Span)>,
     pub name_span: Span,
     /// Type parameters (`choreography Relay<T>(…)`).
     pub generics: Vec<Rc<str>>,
@@ -103,6 +109,10 @@ pub struct VarInfo {
     pub binding: crate::ir::Res,
     /// Whether any expression reads it (W0003 otherwise).
     pub used: bool,
+    /// The roles that hold this variable agreed with this one (sorted, this role included),
+    /// when it was bound for a group (`let (A, B).x`, `A.e -> (A, B).x`, a parameter
+    /// `x: T@(A, B)`, a pattern of `match (A, B).e`); empty otherwise.
+    pub agreed: Vec<RoleId>,
 }
 
 /// Lexical scopes of one body, for all roles at once: a name maps to the stack of its
@@ -210,6 +220,8 @@ pub struct PendingHover {
     pub name: String,
     pub ty: Ty,
     pub role: RoleId,
+    /// The group the variable is agreed by (shown `@ (A, B)`), when it is.
+    pub agreed: Vec<RoleId>,
 }
 
 pub struct Checker<'p> {
@@ -236,6 +248,8 @@ pub struct Checker<'p> {
     /// The choreography being checked: its name and declared result `-> T@R`.
     pub chor_name: String,
     pub chor_ret: Option<(Ty, Option<usize>, Span)>,
+    /// The choreography's results declared with a group or several (see `ChorSig::results`).
+    pub chor_results: Vec<(Ty, Vec<usize>, Span)>,
     /// `return`s of the current choreography that are not in tail position (E0218).
     pub early_returns: usize,
     /// Whether the body being checked belongs to the standard library.
@@ -265,6 +279,8 @@ pub struct Checker<'p> {
     /// Set while the signatures of instances ([`crate::mono`]) are read: they were checked
     /// as their generic choreography, and report nothing again.
     pub quiet: bool,
+    /// Functions found to have an effect (why), or to be pure (`None`), for agreed values.
+    pub purity: std::collections::HashMap<ItemRef, Option<String>>,
 }
 
 impl<'p> Checker<'p> {
@@ -288,6 +304,7 @@ impl<'p> Checker<'p> {
             pending: Vec::new(),
             chor_name: String::new(),
             chor_ret: None,
+            chor_results: Vec::new(),
             early_returns: 0,
             in_stdlib: false,
             line_of,
@@ -302,6 +319,7 @@ impl<'p> Checker<'p> {
             in_message: false,
             sig_hovers: Vec::new(),
             quiet: false,
+            purity: std::collections::HashMap::new(),
         }
     }
 
@@ -362,6 +380,7 @@ impl<'p> Checker<'p> {
         self.roles.clear();
         self.roles_used.clear();
         self.chor_ret = None;
+        self.chor_results.clear();
         self.chor_name.clear();
         self.chor_sig = None;
     }
@@ -376,7 +395,10 @@ impl<'p> Checker<'p> {
         let pending = std::mem::take(&mut self.pending);
         for h in pending {
             let ty = self.show(&h.ty);
-            let text = if h.role == NO_ROLE || h.role == UNKNOWN_ROLE {
+            let text = if h.agreed.len() > 1 {
+                let names: Vec<String> = h.agreed.iter().map(|r| self.role_name(*r)).collect();
+                format!("{}: {ty} @ ({})", h.name, names.join(", "))
+            } else if h.role == NO_ROLE || h.role == UNKNOWN_ROLE {
                 format!("{}: {ty}", h.name)
             } else {
                 format!("{}: {ty} @ {}", h.name, self.role_name(h.role))
@@ -582,7 +604,19 @@ impl<'p> Checker<'p> {
             name: name.to_owned(),
             ty: ty.clone(),
             role,
+            agreed: Vec::new(),
         });
+    }
+
+    /// A variable's hover when it is agreed by `group` (`k: Key @ (A, B)`).
+    pub fn hover_agreed(&mut self, span: Span, group: &[RoleId]) {
+        if group.len() < 2 {
+            return;
+        }
+        // Every member's binding of a group receiver shares the name's span.
+        for h in self.pending.iter_mut().filter(|h| h.span == span) {
+            h.agreed = group.to_vec();
+        }
     }
 
     /// Bind a variable at the current role.
@@ -634,6 +668,7 @@ impl<'p> Checker<'p> {
             def: id.span,
             binding,
             used: false,
+            agreed: Vec::new(),
         });
     }
 

@@ -321,9 +321,11 @@ impl<'p> Checker<'p> {
             self.scope.vars[id as usize].used = true;
             let v = &self.scope.vars[id as usize];
             let (ty, def, role) = (v.ty.clone(), v.def, v.role);
+            let agreed = v.agreed.clone();
             self.last_res = v.binding;
             self.reference(seg.span, def);
             self.hover_var(seg.span, &seg.name, &ty, role);
+            self.hover_agreed(seg.span, &agreed);
             return ty;
         }
         if let Some((_, r)) = self.p.lookup_fn(self.module, p) {

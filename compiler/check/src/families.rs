@@ -305,6 +305,38 @@ impl Env {
 
 /// Rename the variables `pat` binds at `role` (see [`Env::bind`]). Capitalized names are
 /// left alone: they are nullary variants (`None`), not bindings.
+/// A group with its families replaced by their members (`(Leader, Ws)` is Leader, Ws[0], …).
+fn expand_group(env: &Env, g: &Group) -> Group {
+    let mut roles = Vec::new();
+    for r in &g.roles {
+        match env.fams.get(&r.name) {
+            Some(n) => roles.extend(members(&r.name, *n, r.span)),
+            None => roles.push(r.clone()),
+        }
+    }
+    Group {
+        roles,
+        span: g.span,
+    }
+}
+
+/// [`expand_group`] in a body: a round's member (`W`) or a member reference (`Ws[0]`) becomes
+/// the member it names.
+fn expand_group_at(x: &mut Expander<'_>, c: &ChorDef, env: &Env, g: &Group) -> Group {
+    let mut roles = Vec::new();
+    for r in &g.roles {
+        match x.role(c, env, r) {
+            Some(Role::One(r, _)) => roles.push(r),
+            Some(Role::All(_, ms)) => roles.extend(ms),
+            None => roles.push(r.clone()),
+        }
+    }
+    Group {
+        roles,
+        span: g.span,
+    }
+}
+
 fn bind_pattern(env: &mut Env, role: &str, pat: &mut Pattern) {
     if !env.in_round() {
         return;
@@ -437,6 +469,7 @@ impl Expander<'_> {
                         ty: p.ty.clone(),
                         role,
                         chor: None,
+                        group: p.group.as_ref().map(|g| expand_group(&env, g)),
                     },
                 )),
                 None => params.push(p.clone()),
@@ -465,6 +498,15 @@ impl Expander<'_> {
             ret,
             body,
             span: c.span,
+            results: c
+                .results
+                .iter()
+                .map(|r| ChorResult {
+                    ty: r.ty.clone(),
+                    role: r.role.clone(),
+                    group: r.group.as_ref().map(|g| expand_group(&env, g)),
+                })
+                .collect(),
             generics: c.generics.clone(),
             families: Vec::new(),
             members: Vec::new(),
@@ -657,10 +699,35 @@ impl Expander<'_> {
         };
         match &s.kind {
             ChorStmtKind::Let {
+                role: _,
+                pat,
+                ty,
+                value,
+                group: Some(g),
+            } => {
+                // Every member of the group computes the agreed value (a family in the group
+                // stands for all its members).
+                let g = expand_group_at(self, c, env, g);
+                let Some(first) = g.roles.first().cloned() else {
+                    return;
+                };
+                let value = self.subst(env, value, None);
+                let mut pat = pat.clone();
+                bind_pattern(env, &first.name, &mut pat);
+                out.push(mk(ChorStmtKind::Let {
+                    role: first,
+                    pat,
+                    ty: ty.clone(),
+                    value,
+                    group: Some(g),
+                }));
+            }
+            ChorStmtKind::Let {
                 role,
                 pat,
                 ty,
                 value,
+                group: None,
             } => match self.role(c, env, role) {
                 Some(Role::One(r, _)) => {
                     let value = self.subst(env, value, Some(&r.name));
@@ -671,6 +738,7 @@ impl Expander<'_> {
                         pat,
                         ty: ty.clone(),
                         value,
+                        group: None,
                     }))
                 }
                 Some(Role::All(_, ms)) => {
@@ -683,6 +751,7 @@ impl Expander<'_> {
                             pat,
                             ty: ty.clone(),
                             value,
+                            group: None,
                         }));
                     }
                 }
@@ -712,7 +781,44 @@ impl Expander<'_> {
                 )),
                 None => {}
             },
-            ChorStmtKind::Comm { from, expr, to } => self.comm(c, env, s, from, expr, to, out),
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group: Some(g),
+            } => {
+                // A message to a group: every member (a family: each of its members) holds the
+                // value agreed; a sender in the group keeps it.
+                let Some((sender, _)) = self.one(c, env, from, "send to a group") else {
+                    return;
+                };
+                let Some(var) = to.first().map(|r| r.var.clone()) else {
+                    return;
+                };
+                let g = expand_group_at(self, c, env, g);
+                let e = self.subst(env, expr, Some(&sender.name));
+                let to = g
+                    .roles
+                    .iter()
+                    .map(|r| Receiver {
+                        role: r.clone(),
+                        var: bind_ident(env, &r.name, &var),
+                        id: NodeId::default(),
+                    })
+                    .collect();
+                out.push(mk(ChorStmtKind::Comm {
+                    from: sender,
+                    expr: e,
+                    to,
+                    group: Some(g),
+                }));
+            }
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group: None,
+            } => self.comm(c, env, s, from, expr, to, out),
             ChorStmtKind::Select { from, to, label } => {
                 let Some((from, from_member)) = self.one(c, env, from, "make a selection") else {
                     return;
@@ -747,11 +853,17 @@ impl Expander<'_> {
                 cond,
                 then,
                 els,
+                group,
             } => {
-                let Some(r) = self.decider(c, env, role) else {
+                let group = group.as_ref().map(|g| expand_group_at(self, c, env, g));
+                let Some(r) = (match &group {
+                    Some(g) => g.roles.first().cloned(),
+                    None => self.decider(c, env, role),
+                }) else {
                     return;
                 };
-                let cond = self.subst(env, cond, Some(&r.name));
+                let at = group.is_none().then_some(r.name.as_str());
+                let cond = self.subst(env, cond, at);
                 let then = self.scoped_block(c, env, then);
                 let els = els.as_ref().map(|e| self.scoped_block(c, env, e));
                 out.push(mk(ChorStmtKind::If {
@@ -759,17 +871,24 @@ impl Expander<'_> {
                     cond,
                     then,
                     els,
+                    group: None,
                 }));
             }
             ChorStmtKind::Match {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
-                let Some(r) = self.decider(c, env, role) else {
+                let group = group.as_ref().map(|g| expand_group_at(self, c, env, g));
+                let Some(r) = (match &group {
+                    Some(g) => g.roles.first().cloned(),
+                    None => self.decider(c, env, role),
+                }) else {
                     return;
                 };
-                let scrutinee = self.subst(env, scrutinee, Some(&r.name));
+                let at = group.is_none().then_some(r.name.as_str());
+                let scrutinee = self.subst(env, scrutinee, at);
                 let arms = arms
                     .iter()
                     .map(|a| {
@@ -794,6 +913,7 @@ impl Expander<'_> {
                     role: r,
                     scrutinee,
                     arms,
+                    group: None,
                 }));
             }
             ChorStmtKind::Call { call, bind } => {
@@ -827,6 +947,43 @@ impl Expander<'_> {
                     Some(v) => env.rounds.insert(var.name.clone(), v),
                     None => env.rounds.remove(&var.name),
                 };
+            }
+            // Several results in a choreography with families: kept as written when they
+            // name no family or member; otherwise not supported yet.
+            ChorStmtKind::Results { .. }
+            | ChorStmtKind::LetMany { .. }
+            | ChorStmtKind::CallMany { .. } => {
+                let mut named = Vec::new();
+                match &s.kind {
+                    ChorStmtKind::Results { parts } => parts.iter().for_each(|p| {
+                        named.push(&p.role);
+                        named.extend(p.group.iter().flat_map(|g| &g.roles));
+                    }),
+                    ChorStmtKind::LetMany { targets, .. } => targets.iter().for_each(|t| {
+                        named.push(&t.role);
+                        named.extend(t.group.iter().flat_map(|g| &g.roles));
+                    }),
+                    ChorStmtKind::CallMany { call, targets } => {
+                        named.extend(&call.roles);
+                        targets.iter().for_each(|t| {
+                            named.push(&t.role);
+                            named.extend(t.group.iter().flat_map(|g| &g.roles));
+                        })
+                    }
+                    _ => {}
+                }
+                if let Some(r) = named.iter().find(|r| {
+                    env.fams.contains_key(&r.name)
+                        || env.rounds.contains_key(&r.name)
+                        || c.member_at(r.span).is_some()
+                }) {
+                    self.diags.push(unsupported(
+                        r.span,
+                        "several results or an agreed result at a family or member",
+                    ));
+                    return;
+                }
+                out.push(s.clone());
             }
             ChorStmtKind::Error => out.push(s.clone()),
         }
@@ -919,12 +1076,14 @@ impl Expander<'_> {
                             pat: ident_pat(&tmp),
                             ty: None,
                             value: e,
+                            group: None,
                         }));
                     } else {
                         out.push(mk(ChorStmtKind::Comm {
                             from: m,
                             expr: e,
                             to: vec![recv(to_role.clone(), &tmp)],
+                            group: None,
                         }));
                     }
                     items.push(path_expr(&tmp));
@@ -939,6 +1098,7 @@ impl Expander<'_> {
                         span: r.var.span,
                         id: NodeId::default(),
                     },
+                    group: None,
                 }));
             }
             Some(Role::One(sender, from_member)) => {
@@ -973,6 +1133,7 @@ impl Expander<'_> {
                         from: sender,
                         expr: e,
                         to: others,
+                        group: None,
                     }));
                     return;
                 };
@@ -981,6 +1142,7 @@ impl Expander<'_> {
                     pat: ident_pat(&first.var),
                     ty: None,
                     value: e,
+                    group: None,
                 }));
                 for o in &own[1..] {
                     out.push(mk(ChorStmtKind::Let {
@@ -988,6 +1150,7 @@ impl Expander<'_> {
                         pat: ident_pat(&o.var),
                         ty: None,
                         value: path_expr(&first.var),
+                        group: None,
                     }));
                 }
                 if !others.is_empty() {
@@ -995,6 +1158,7 @@ impl Expander<'_> {
                         from: sender,
                         expr: path_expr(&first.var),
                         to: others,
+                        group: None,
                     }));
                 }
             }
@@ -1095,6 +1259,7 @@ impl Expander<'_> {
                             role: m,
                             expr,
                             chor: false,
+                            group: None,
                         });
                     }
                 }
@@ -1104,6 +1269,7 @@ impl Expander<'_> {
                         role: r,
                         expr,
                         chor: false,
+                        group: None,
                     });
                 }
                 (_, true) => {

@@ -358,6 +358,63 @@ impl<'p> Checker<'p> {
             }
             None => None,
         };
+        // Agreed parameters and results: the roles of each group.
+        let group_idx = |cx: &mut Checker<'_>,
+                         g: &chor_syntax::ast::Group,
+                         what: &str|
+         -> Vec<usize> {
+            let mut v: Vec<usize> = Vec::new();
+            for id in &g.roles {
+                if let Some(k) = role_idx(cx, id, what)
+                    && !v.contains(&k)
+                {
+                    v.push(k);
+                }
+            }
+            v
+        };
+        let param_groups: Vec<Vec<usize>> = c
+            .params
+            .iter()
+            .map(|p| match &p.group {
+                Some(g) => group_idx(self, g, "parameters"),
+                None => Vec::new(),
+            })
+            .collect();
+        let mut results = Vec::new();
+        for res in &c.results {
+            let ty = self.resolve_ty(&res.ty, module, generics);
+            let held: Vec<usize> = match &res.group {
+                Some(g) => group_idx(self, g, "return type"),
+                None => role_idx(self, &res.role, "return type")
+                    .into_iter()
+                    .collect(),
+            };
+            let end = res.group.as_ref().map_or(res.role.span, |g| g.span);
+            let span = res.ty.span().to(end);
+            // A role receives at most one result: each role's projection returns
+            // one value.
+            let twice = held.iter().copied().find(|r| {
+                results
+                    .iter()
+                    .any(|(_, rs, _): &(Ty, Vec<usize>, Span)| rs.contains(r))
+            });
+            if let Some(r) = twice {
+                let name = roles.get(r).map(|(n, _)| n.clone()).unwrap_or_default();
+                self.emit(
+                    Diagnostic::error(
+                        "E0703",
+                        format!("`{name}` holds two results of `{}`", c.name.name),
+                        span,
+                        format!("a second result at {name}"),
+                    )
+                    .with_help(format!(
+                        "return one value at {name}: a tuple, e.g. `(Int, String)@{name}`"
+                    )),
+                );
+            }
+            results.push((ty, held, span));
+        }
         if c.name.name == "main"
             && !is_stdlib
             && !is_type
@@ -403,6 +460,8 @@ impl<'p> Checker<'p> {
             roles,
             params,
             ret,
+            param_groups,
+            results,
             name_span: c.name.span,
             generics: generics.to_vec(),
             chors,

@@ -4,6 +4,7 @@
 //! The entry point is [`check_program`]; the rules it implements are described in
 //! `docs/types.md`. Knowledge of choice (projectability) is checked by the projection phase.
 
+mod agreed;
 mod chor;
 mod cx;
 mod expr;

@@ -279,7 +279,7 @@ impl Mono<'_> {
     fn rewrite_block(&mut self, b: &mut ChorBlock, ir: &ItemIr, env: &Env) {
         for s in &mut b.stmts {
             match &mut s.kind {
-                ChorStmtKind::Call { call, .. } => {
+                ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
                     let args: Vec<&LocatedExpr> = call.args.iter().filter(|a| a.chor).collect();
                     if let Some(k) = self.key_of(ir, s.id, &args, env) {
                         let base = self

@@ -430,7 +430,9 @@ fn stdlib_parsed(i: usize) -> Arc<Parsed> {
 /// Whether a block holds a `let` that must be read as a choreography call.
 fn needs_desugar(b: &ChorBlock, is_chor: &dyn Fn(&str) -> bool) -> bool {
     b.stmts.iter().any(|s| match &s.kind {
-        ChorStmtKind::Let { value, .. } => as_chor_call(value, is_chor).is_some(),
+        ChorStmtKind::Let { value, .. } | ChorStmtKind::LetMany { value, .. } => {
+            as_chor_call(value, is_chor).is_some()
+        }
         ChorStmtKind::If { then, els, .. } => {
             needs_desugar(then, is_chor) || els.as_ref().is_some_and(|e| needs_desugar(e, is_chor))
         }
@@ -447,11 +449,40 @@ fn desugar_block(b: &mut ChorBlock, is_chor: &dyn Fn(&str) -> bool) {
                 pat,
                 ty,
                 value,
+                group: None,
             } => {
                 if let Some(call) = as_chor_call(value, is_chor) {
                     s.kind = ChorStmtKind::Call {
                         call,
                         bind: Some((role.clone(), pat.clone(), ty.clone())),
+                    };
+                }
+            }
+            // `let (A, B).x = P(…)(…);`: an agreed result.
+            ChorStmtKind::Let {
+                role,
+                pat,
+                ty,
+                value,
+                group: Some(g),
+            } => {
+                if let Some(call) = as_chor_call(value, is_chor) {
+                    s.kind = ChorStmtKind::CallMany {
+                        call,
+                        targets: vec![Target {
+                            role: role.clone(),
+                            group: Some(g.clone()),
+                            pat: pat.clone(),
+                            ty: ty.clone(),
+                        }],
+                    };
+                }
+            }
+            ChorStmtKind::LetMany { targets, value } => {
+                if let Some(call) = as_chor_call(value, is_chor) {
+                    s.kind = ChorStmtKind::CallMany {
+                        call,
+                        targets: targets.clone(),
                     };
                 }
             }

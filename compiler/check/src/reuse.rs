@@ -182,7 +182,11 @@ fn same_header(old: &Item, new: &Item) -> bool {
                 && a.body.is_some() == b.body.is_some()
         }
         (Item::Chor(a), Item::Chor(b)) => {
-            a.name == b.name && a.roles == b.roles && a.params == b.params && a.ret == b.ret
+            a.name == b.name
+                && a.roles == b.roles
+                && a.params == b.params
+                && a.ret == b.ret
+                && a.results == b.results
         }
         _ => false,
     }

@@ -163,12 +163,16 @@ impl W<'_> {
                 LKind::Recv { var, .. } => self.bind_name(var),
                 LKind::Select { .. } => {}
                 LKind::Branch { arms, .. } => arms.iter().for_each(|(_, b)| self.stmts(b)),
-                LKind::If { cond, then, els } => {
+                LKind::If {
+                    cond, then, els, ..
+                } => {
                     self.expr(cond);
                     self.stmts(then);
                     self.stmts(els);
                 }
-                LKind::Match { scrutinee, arms } => {
+                LKind::Match {
+                    scrutinee, arms, ..
+                } => {
                     self.expr(scrutinee);
                     for (p, b) in arms {
                         let m = self.scope.len();
@@ -289,14 +293,18 @@ impl B<'_> {
                         live.extend(la);
                     }
                 }
-                LKind::If { cond, then, els } => {
+                LKind::If {
+                    cond, then, els, ..
+                } => {
                     let mut lt = live.clone();
                     self.stmts(then, &mut lt);
                     self.stmts(els, live);
                     live.extend(lt);
                     self.expr(cond, live);
                 }
-                LKind::Match { scrutinee, arms } => {
+                LKind::Match {
+                    scrutinee, arms, ..
+                } => {
                     let after = live.clone();
                     for (_, b) in arms {
                         let mut la = after.clone();
@@ -469,12 +477,16 @@ fn lstmt_names<'a>(s: &'a LStmt, out: &mut Vec<&'a str>) {
         | LKind::Return(e) => expr_names(e, out),
         LKind::Recv { .. } | LKind::Select { .. } => {}
         LKind::Branch { arms, .. } => arms.iter().for_each(|(_, b)| list(b, out)),
-        LKind::If { cond, then, els } => {
+        LKind::If {
+            cond, then, els, ..
+        } => {
             expr_names(cond, out);
             list(then, out);
             list(els, out);
         }
-        LKind::Match { scrutinee, arms } => {
+        LKind::Match {
+            scrutinee, arms, ..
+        } => {
             expr_names(scrutinee, out);
             arms.iter().for_each(|(_, b)| list(b, out));
         }

@@ -347,6 +347,30 @@ pub const CODES: &[Code] = &[
         title: "a family construct not supported yet (a result held by a whole family)",
     },
     Code {
+        code: "E0700",
+        title: "a role listed twice in a group `(A, B)`",
+    },
+    Code {
+        code: "E0701",
+        title: "a value used where an agreed one is needed is not agreed by every role of the group",
+    },
+    Code {
+        code: "E0702",
+        title: "an effect (I/O, an extern, or a function that calls one) where an agreed value is computed",
+    },
+    Code {
+        code: "E0703",
+        title: "a role that holds two results of one choreography",
+    },
+    Code {
+        code: "E0704",
+        title: "a `return` or a binding whose results do not match the declared results (their number or roles)",
+    },
+    Code {
+        code: "E0705",
+        title: "an agreed parameter or result given a value at one role, or a value at one role given a group",
+    },
+    Code {
         code: "E0900",
         title: "a role stopped at run time (a fault), reported against the source line",
     },

@@ -335,21 +335,31 @@ impl<'p> Simulator<'p> {
             let last = tail && k + 1 == n;
             match &s.kind {
                 ChorStmtKind::Let {
-                    role, pat, value, ..
+                    role,
+                    pat,
+                    value,
+                    group,
+                    ..
                 } => {
-                    if let Some((i, v)) = self.try_at(frame, role, value)?
-                        && !self
-                            .ev
-                            .match_pattern(pat, &v, &mut frame.envs[i], &frame.ir)
-                    {
-                        let m = format!("the pattern does not match {}", to_literal(&v));
-                        self.stmt_fault(frame, i, m, s.span);
+                    // Every member of a group computes the agreed value by itself.
+                    let members = group
+                        .as_ref()
+                        .map_or(std::slice::from_ref(role), |g| &g.roles);
+                    for role in members {
+                        if let Some((i, v)) = self.try_at(frame, role, value)?
+                            && !self
+                                .ev
+                                .match_pattern(pat, &v, &mut frame.envs[i], &frame.ir)
+                        {
+                            let m = format!("the pattern does not match {}", to_literal(&v));
+                            self.stmt_fault(frame, i, m, s.span);
+                        }
                     }
                 }
                 ChorStmtKind::Effect { role, expr } => {
                     self.try_at(frame, role, expr)?;
                 }
-                ChorStmtKind::Comm { from, expr, to } => {
+                ChorStmtKind::Comm { from, expr, to, .. } => {
                     let mut sent = self.try_at(frame, from, expr)?;
                     if let Some((i, v)) = &sent
                         && chor_print::deeper_than(v, MAX_MESSAGE_DEPTH)
@@ -364,6 +374,8 @@ impl<'p> Simulator<'p> {
                     for r in to {
                         let j = frame.idx(&r.role)?;
                         match &sent {
+                            // A sender in the receiving group keeps the value: no message.
+                            Some((i, v)) if *i == j => frame.envs[j].bind(&r.var.name, v.clone()),
                             Some((i, v)) => {
                                 self.emit(TraceEvent::Comm {
                                     from: frame.actual[*i].to_string(),
@@ -402,11 +414,24 @@ impl<'p> Simulator<'p> {
                     cond,
                     then,
                     els,
+                    group,
                 } => {
                     // A stopped role decides nothing: the first branch runs, in which every
                     // role that would learn the choice from it stops at that selection, and
-                    // the roles that do not learn it act alike in every branch.
-                    let take_then = match self.try_at(frame, role, cond)? {
+                    // the roles that do not learn it act alike in every branch. Every member
+                    // of a deciding group evaluates the (agreed) condition by itself; the
+                    // first that can decides.
+                    let members = group
+                        .as_ref()
+                        .map_or(std::slice::from_ref(role), |g| &g.roles);
+                    let mut decided = None;
+                    for role in members {
+                        let v = self.try_at(frame, role, cond)?;
+                        if decided.is_none() {
+                            decided = v;
+                        }
+                    }
+                    let take_then = match decided {
                         Some((_, Value::Bool(b))) => b,
                         Some((i, other)) => {
                             let m = format!("condition is {}, not a Bool", to_literal(&other));
@@ -431,39 +456,61 @@ impl<'p> Simulator<'p> {
                     role,
                     scrutinee,
                     arms,
+                    group,
                 } => {
-                    let mut chosen = None;
-                    if let Some((i, v)) = self.try_at(frame, role, scrutinee)? {
+                    // Every member of a deciding group matches the (agreed) value by itself and
+                    // binds the arm's pattern; the first member that can decides the arm.
+                    let members = group
+                        .as_ref()
+                        .map_or(std::slice::from_ref(role), |g| &g.roles);
+                    let mut chosen: Option<&ChorArm> = None;
+                    let mut bound: Vec<(usize, usize)> = Vec::new();
+                    for role in members {
+                        let Some((i, v)) = self.try_at(frame, role, scrutinee)? else {
+                            continue;
+                        };
+                        let mut this = None;
                         for arm in arms {
+                            if chosen.is_some_and(|c| !std::ptr::eq(c, arm)) {
+                                continue;
+                            }
                             let mark = frame.envs[i].mark();
                             let mut scratch = std::mem::take(&mut frame.envs[i]);
                             let ok = self.ev.match_pattern(&arm.pat, &v, &mut scratch, &frame.ir);
                             frame.envs[i] = scratch;
                             if ok {
-                                chosen = Some((arm, Some((i, mark))));
+                                this = Some(arm);
+                                bound.push((i, mark));
                                 break;
                             }
                             frame.envs[i].reset(mark);
                         }
-                        if chosen.is_none() {
-                            let m = format!("no arm of this match covers {}", to_literal(&v));
-                            self.stmt_fault(frame, i, m, scrutinee.span);
+                        match this {
+                            Some(a) => chosen = Some(a),
+                            None => {
+                                let m = format!("no arm of this match covers {}", to_literal(&v));
+                                self.stmt_fault(frame, i, m, scrutinee.span);
+                            }
                         }
                     }
                     // A stopped role decides nothing: the first arm runs (see `If`).
-                    let Some((arm, bound)) = chosen.or_else(|| arms.first().map(|a| (a, None)))
-                    else {
+                    let Some(arm) = chosen.or_else(|| arms.first()) else {
                         continue;
                     };
                     let flow = self.block(frame, &arm.body.stmts, last)?;
-                    if let Some((i, mark)) = bound {
+                    for (i, mark) in bound {
                         frame.envs[i].reset(mark);
                     }
                     if !matches!(flow, Flow::Normal) {
                         return Ok(flow);
                     }
                 }
-                ChorStmtKind::Call { call, bind } => {
+                ChorStmtKind::Call { .. } | ChorStmtKind::CallMany { .. } => {
+                    let (call, bind, targets) = match &s.kind {
+                        ChorStmtKind::Call { call, bind } => (call, bind.as_ref(), &[][..]),
+                        ChorStmtKind::CallMany { call, targets } => (call, None, &targets[..]),
+                        _ => continue,
+                    };
                     let Some(callee) = self.prog.chor(&call.callee.name) else {
                         return crate::eval::fault(
                             format!("unknown choreography `{}`", call.callee.name),
@@ -481,17 +528,24 @@ impl<'p> Simulator<'p> {
                         let v = self
                             .try_at(frame, &a.role, &a.expr)?
                             .map_or(Value::Unit, |(_, v)| v);
-                        let ci = callee
-                            .roles
-                            .iter()
-                            .position(|r| r.name == p.role.name)
-                            .unwrap_or(0);
-                        args.push((ci, p.name.name.clone(), v));
+                        // An agreed parameter is bound at every member of its group.
+                        let held = p
+                            .group
+                            .as_ref()
+                            .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
+                        for h in held {
+                            let ci = callee
+                                .roles
+                                .iter()
+                                .position(|r| r.name == h.name)
+                                .unwrap_or(0);
+                            args.push((ci, p.name.name.clone(), v.clone()));
+                        }
                     }
                     if self.all_stopped(&actual) {
                         continue;
                     }
-                    if last && bind.is_none() {
+                    if last && bind.is_none() && targets.is_empty() {
                         return Ok(Flow::Tail(callee.name.name.clone(), actual, args));
                     }
                     let round = if callee.name.name == frame.chor {
@@ -500,6 +554,35 @@ impl<'p> Simulator<'p> {
                         1
                     };
                     let result = self.run_chor(&callee.name.name, actual, args, round)?;
+                    // Several results come back as a tuple, one element per declared result.
+                    let parts: Vec<Value> = match (&result, callee.results.len()) {
+                        (Some(Value::Tuple(xs)), n) if n > 1 => xs.to_vec(),
+                        (Some(v), _) => vec![v.clone()],
+                        (None, _) => Vec::new(),
+                    };
+                    for (t, v) in targets
+                        .iter()
+                        .zip(parts.iter().chain(std::iter::repeat(&Value::Unit)))
+                    {
+                        let held = t
+                            .group
+                            .as_ref()
+                            .map_or(std::slice::from_ref(&t.role), |g| &g.roles);
+                        for role in held {
+                            let i = frame.idx(role)?;
+                            if self.is_stopped(frame, i) {
+                                continue;
+                            }
+                            self.at(frame, i);
+                            if !self
+                                .ev
+                                .match_pattern(&t.pat, v, &mut frame.envs[i], &frame.ir)
+                            {
+                                let m = format!("the pattern does not match {}", to_literal(v));
+                                self.stmt_fault(frame, i, m, s.span);
+                            }
+                        }
+                    }
                     if let Some((role, pat, _)) = bind {
                         let i = frame.idx(role)?;
                         if self.is_stopped(frame, i) {
@@ -521,6 +604,37 @@ impl<'p> Simulator<'p> {
                         .try_at(frame, role, expr)?
                         .map_or(Value::Unit, |(_, v)| v);
                     return Ok(Flow::Return(v));
+                }
+                ChorStmtKind::Results { parts } => {
+                    // Every member of a group computes its agreed result; the first that can
+                    // gives the value. Several results travel back as a tuple.
+                    let mut vals = Vec::new();
+                    for p in parts {
+                        let held = p
+                            .group
+                            .as_ref()
+                            .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
+                        let mut got = None;
+                        for role in held {
+                            let v = self.try_at(frame, role, &p.expr)?;
+                            if got.is_none() {
+                                got = v.map(|(_, v)| v);
+                            }
+                        }
+                        vals.push(got.unwrap_or(Value::Unit));
+                    }
+                    let v = if vals.len() == 1 {
+                        vals.pop().unwrap_or(Value::Unit)
+                    } else {
+                        Value::tuple(vals)
+                    };
+                    return Ok(Flow::Return(v));
+                }
+                ChorStmtKind::LetMany { .. } => {
+                    return crate::eval::fault(
+                        "`let (…) = …` binds the results of a choreography call",
+                        s.span,
+                    );
                 }
                 ChorStmtKind::Error => {
                     return crate::eval::fault("this statement has a syntax error", s.span);

@@ -298,19 +298,21 @@ impl<'p> LocalRunner<'p> {
                         );
                     }
                 },
-                LKind::If { cond, then, els } => {
-                    match self.ev.eval(&mut frame.env, cond, frame.ir)? {
-                        Value::Bool(true) => self.block(frame, then, last)?,
-                        Value::Bool(false) => self.block(frame, els, last)?,
-                        other => {
-                            return fault(
-                                format!("condition is {}, not a Bool", to_literal(&other)),
-                                cond.span,
-                            );
-                        }
+                LKind::If {
+                    cond, then, els, ..
+                } => match self.ev.eval(&mut frame.env, cond, frame.ir)? {
+                    Value::Bool(true) => self.block(frame, then, last)?,
+                    Value::Bool(false) => self.block(frame, els, last)?,
+                    other => {
+                        return fault(
+                            format!("condition is {}, not a Bool", to_literal(&other)),
+                            cond.span,
+                        );
                     }
-                }
-                LKind::Match { scrutinee, arms } => {
+                },
+                LKind::Match {
+                    scrutinee, arms, ..
+                } => {
                     let v = self.ev.eval(&mut frame.env, scrutinee, frame.ir)?;
                     let mut flow = None;
                     for (pat, body) in arms {

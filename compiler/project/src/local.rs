@@ -106,14 +106,20 @@ pub enum LKind {
         from: String,
         arms: Vec<(String, Vec<LStmt>)>,
     },
+    /// A decision of this role, or (when `group` is set) this role's side of a decision that
+    /// every member of `group` takes by itself on an agreed value (no message): the names of
+    /// the group's members in this procedure, its first member first. `chor verify` reads
+    /// the group to make the members take the same branch.
     If {
         cond: Expr,
         then: Vec<LStmt>,
         els: Vec<LStmt>,
+        group: Vec<String>,
     },
     Match {
         scrutinee: Expr,
         arms: Vec<(Pattern, Vec<LStmt>)>,
+        group: Vec<String>,
     },
     /// A scope: the bindings inside end with it.
     Block(Vec<LStmt>),
@@ -166,6 +172,13 @@ fn print_block(stmts: &[LStmt], depth: usize, out: &mut String) {
     out.push('}');
 }
 
+/// `(A, B).` before the condition of a group decision: every member decides by itself.
+fn agreed_by(group: &[String], out: &mut String) {
+    if !group.is_empty() {
+        let _ = write!(out, "({}).", group.join(", "));
+    }
+}
+
 pub fn print_stmt(s: &LStmt, depth: usize, out: &mut String) {
     indent(depth, out);
     match &s.kind {
@@ -204,8 +217,14 @@ pub fn print_stmt(s: &LStmt, depth: usize, out: &mut String) {
             indent(depth, out);
             out.push_str("}\n");
         }
-        LKind::If { cond, then, els } => {
+        LKind::If {
+            cond,
+            then,
+            els,
+            group,
+        } => {
             out.push_str("if ");
+            agreed_by(group, out);
             pretty::expr(cond, out);
             out.push(' ');
             print_block(then, depth, out);
@@ -215,8 +234,13 @@ pub fn print_stmt(s: &LStmt, depth: usize, out: &mut String) {
             }
             out.push('\n');
         }
-        LKind::Match { scrutinee, arms } => {
+        LKind::Match {
+            scrutinee,
+            arms,
+            group,
+        } => {
             out.push_str("match ");
+            agreed_by(group, out);
             pretty::expr(scrutinee, out);
             out.push_str(" {\n");
             for (pat, body) in arms {

@@ -79,29 +79,37 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 cond: c1,
                 then: t1,
                 els: e1,
+                group: g1,
             },
             LKind::If {
                 cond: c2,
                 then: t2,
                 els: e2,
+                group: g2,
             },
-        ) if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2) => {
+        ) if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2)
+            && g1 == g2 =>
+        {
             LKind::If {
                 cond: c1.clone(),
                 then: merge(t1, t2)?,
                 els: merge(e1, e2)?,
+                group: g1.clone(),
             }
         }
         (
             LKind::Match {
                 scrutinee: s1,
                 arms: a1,
+                group: g1,
             },
             LKind::Match {
                 scrutinee: s2,
                 arms: a2,
+                group: g2,
             },
         ) if chor_syntax::pretty::expr_string(s1) == chor_syntax::pretty::expr_string(s2)
+            && g1 == g2
             && a1.len() == a2.len()
             && a1
                 .iter()
@@ -115,6 +123,7 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
             LKind::Match {
                 scrutinee: s1.clone(),
                 arms,
+                group: g1.clone(),
             }
         }
         (LKind::Block(b1), LKind::Block(b2)) => LKind::Block(merge(b1, b2)?),
@@ -292,8 +301,15 @@ impl<'a> Projector<'a> {
             let index = self.index;
             let me = |k: usize| roles.get(k).is_some_and(|r| *r as usize == index);
             match &s.kind {
-                ChorStmtKind::Let { pat, value, .. } => {
-                    if me(0) {
+                ChorStmtKind::Let {
+                    pat, value, group, ..
+                } => {
+                    // Every member of a group computes the agreed value by itself.
+                    let mine = match group {
+                        None => me(0),
+                        Some(_) => (0..roles.len()).any(me),
+                    };
+                    if mine {
                         out.push(LStmt {
                             kind: LKind::Let {
                                 pat: pat.clone(),
@@ -311,7 +327,71 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
-                ChorStmtKind::Comm { from, expr, to } => {
+                ChorStmtKind::Comm {
+                    from,
+                    expr,
+                    to,
+                    group: Some(_),
+                } => {
+                    // `A.e -> (A, B).x`: a sender in the group binds the value and sends it on
+                    // (the receiver's id names the binding and its read: see the checker).
+                    let kept = to.iter().enumerate().find(|(k, _)| me(0) && me(k + 1));
+                    if me(0) {
+                        let others: Vec<String> = to
+                            .iter()
+                            .enumerate()
+                            .filter(|(k, _)| !me(k + 1))
+                            .map(|(_, r)| r.role.name.clone())
+                            .collect();
+                        let value = match kept {
+                            Some((_, r)) => {
+                                let var = Ident {
+                                    name: r.var.name.clone(),
+                                    span: r.var.span,
+                                };
+                                out.push(LStmt {
+                                    kind: LKind::Let {
+                                        pat: Pattern {
+                                            kind: PatternKind::Ident(var.clone()),
+                                            span: r.var.span,
+                                            id: r.id,
+                                        },
+                                        value: expr.clone(),
+                                    },
+                                    span,
+                                });
+                                Expr {
+                                    kind: ExprKind::Path(Path {
+                                        segments: vec![var],
+                                        span: r.var.span,
+                                    }),
+                                    span: r.var.span,
+                                    id: r.id,
+                                }
+                            }
+                            None => expr.clone(),
+                        };
+                        if !others.is_empty() {
+                            out.push(LStmt {
+                                kind: LKind::Send {
+                                    to: others,
+                                    expr: value,
+                                },
+                                span,
+                            });
+                        }
+                    } else if let Some(k) = (0..to.len()).find(|k| me(k + 1)) {
+                        out.push(LStmt {
+                            kind: LKind::Recv {
+                                from: from.name.clone(),
+                                var: to[k].var.name.clone(),
+                                ty: self.msg_type(span),
+                            },
+                            span,
+                        });
+                    }
+                }
+                ChorStmtKind::Comm { from, expr, to, .. } => {
                     if me(0) {
                         out.push(LStmt {
                             kind: LKind::Send {
@@ -361,18 +441,25 @@ impl<'a> Projector<'a> {
                     cond,
                     then,
                     els,
+                    group,
                 } => {
                     let t = self.block(&then.stmts);
                     let e = els
                         .as_ref()
                         .map(|b| self.block(&b.stmts))
                         .unwrap_or_default();
-                    if me(0) {
+                    // Every member of a deciding group branches by itself, with no message.
+                    let decides = match group {
+                        None => me(0),
+                        Some(_) => (0..roles.len()).any(me),
+                    };
+                    if decides {
                         out.push(LStmt {
                             kind: LKind::If {
                                 cond: cond.clone(),
                                 then: t,
                                 els: e,
+                                group: group_names(group.as_ref()),
                             },
                             span,
                         });
@@ -409,14 +496,20 @@ impl<'a> Projector<'a> {
                     role,
                     scrutinee,
                     arms,
+                    group,
                 } => {
                     let bodies: Vec<Vec<LStmt>> =
                         arms.iter().map(|a| self.block(&a.body.stmts)).collect();
-                    if me(0) {
+                    let decides = match group {
+                        None => me(0),
+                        Some(_) => (0..roles.len()).any(me),
+                    };
+                    if decides {
                         out.push(LStmt {
                             kind: LKind::Match {
                                 scrutinee: scrutinee.clone(),
                                 arms: arms.iter().map(|a| a.pat.clone()).zip(bodies).collect(),
+                                group: group_names(group.as_ref()),
                             },
                             span,
                         });
@@ -455,7 +548,25 @@ impl<'a> Projector<'a> {
                         }
                     }
                 }
-                ChorStmtKind::Call { call, bind } => {
+                ChorStmtKind::Call { .. } | ChorStmtKind::CallMany { .. } => {
+                    let (call, bind) = match &s.kind {
+                        ChorStmtKind::Call { call, bind } => (
+                            call,
+                            // The role that binds the result follows the roles passed.
+                            bind.as_ref()
+                                .filter(|_| me(call.roles.len()))
+                                .map(|(_, p, _)| p.clone()),
+                        ),
+                        ChorStmtKind::CallMany { call, targets } => (
+                            call,
+                            // Each role holds at most one result: the target that names it.
+                            targets
+                                .iter()
+                                .find(|t| holds(&t.role, t.group.as_ref(), self.role))
+                                .map(|t| t.pat.clone()),
+                        ),
+                        _ => continue,
+                    };
                     let Some(i) = (0..call.roles.len()).position(me) else {
                         continue;
                     };
@@ -485,14 +596,11 @@ impl<'a> Projector<'a> {
                         .iter()
                         .filter(|p| p.chor.is_none())
                         .zip(call.args.iter().filter(|a| !a.chor))
-                        .filter(|(p, _)| Some(p.role.name.as_str()) == my_role_in_callee)
+                        .filter(|(p, _)| {
+                            my_role_in_callee.is_some_and(|m| holds(&p.role, p.group.as_ref(), m))
+                        })
                         .map(|(_, a)| a.expr.clone())
                         .collect();
-                    // The role that binds the result follows the roles passed.
-                    let bind = bind
-                        .as_ref()
-                        .filter(|_| me(call.roles.len()))
-                        .map(|(_, p, _)| p.clone());
                     self.calls.insert(key.clone());
                     out.push(LStmt {
                         kind: LKind::Call {
@@ -513,6 +621,21 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
+                // Each role returns the one result it holds (a member of a group returns its
+                // agreed value).
+                ChorStmtKind::Results { parts } => {
+                    if let Some(p) = parts
+                        .iter()
+                        .find(|p| holds(&p.role, p.group.as_ref(), self.role))
+                    {
+                        out.push(LStmt {
+                            kind: LKind::Return(p.expr.clone()),
+                            span,
+                        });
+                    }
+                }
+                // Rejected by the checker (not a call).
+                ChorStmtKind::LetMany { .. } => {}
                 // Unrolled by the program's family expansion before projection.
                 ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
             }
@@ -533,12 +656,30 @@ impl<'a> Projector<'a> {
     ) -> Diagnostic {
         let role = self.role;
         let what = if pats.is_some() { "match" } else { "if" };
-        let mut d = Diagnostic::error(
-            "E0501",
-            format!("{role} cannot know which branch {} chose", decider.name),
-            head,
-            format!("{} decides here", decider.name),
-        );
+        // A deciding group `(A, B)`: every member knows the choice; the fix has its first
+        // member tell the role, the same member in every branch.
+        let group = match &stmt.kind {
+            ChorStmtKind::If { group: Some(g), .. }
+            | ChorStmtKind::Match { group: Some(g), .. } => {
+                let names: Vec<&str> = g.roles.iter().map(|r| r.name.as_str()).collect();
+                Some(format!("({})", names.join(", ")))
+            }
+            _ => None,
+        };
+        let mut d = match &group {
+            None => Diagnostic::error(
+                "E0501",
+                format!("{role} cannot know which branch {} chose", decider.name),
+                head,
+                format!("{} decides here", decider.name),
+            ),
+            Some(g) => Diagnostic::error(
+                "E0501",
+                format!("{role} cannot know which branch the group {g} chose"),
+                head,
+                format!("every role of {g} decides here; {role} is not one of them"),
+            ),
+        };
         // Quote the user's statement where the source is known, not its projection.
         let quote = |sp: &Span, t: &String| self.source_text(*sp).unwrap_or_else(|| t.clone());
         let left = mm.left.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
@@ -659,10 +800,15 @@ impl<'a> Projector<'a> {
             "{role} behaves differently depending on this {what}; tell it which branch was taken by starting the branches with {}",
             listing.join(" and ")
         ));
-        d = d.with_note(format!(
-            "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice (from {} or from a role that already knows it) before it acts differently",
-            decider.name
-        ));
+        d = d.with_note(match &group {
+            None => format!(
+                "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice (from {} or from a role that already knows it) before it acts differently",
+                decider.name
+            ),
+            Some(g) => format!(
+                "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice before it acts differently, from a member of {g} (the same member in every branch) or from a role that already knows it"
+            ),
+        });
         let _ = stmt;
         let mut edits = edits.into_iter();
         if let Some((span, replacement)) = edits.next() {
@@ -685,6 +831,22 @@ struct Branch {
     /// A selection from the decider to other roles it starts with: its label, the span of its
     /// first receiver (where the role is inserted) and its receivers.
     extend: Option<(String, Span, Vec<String>)>,
+}
+
+/// The members of a deciding group, as a local `If`/`Match` records them (empty: one role).
+fn group_names(group: Option<&Group>) -> Vec<String> {
+    group.map_or_else(Vec::new, |g| {
+        g.roles.iter().map(|r| r.name.clone()).collect()
+    })
+}
+
+/// Whether `role` is the role named (or a member of the group named) by a parameter, a
+/// result, or a binding target.
+fn holds(first: &Ident, group: Option<&Group>, role: &str) -> bool {
+    match group {
+        Some(g) => g.roles.iter().any(|r| r.name == role),
+        None => first.name == role,
+    }
 }
 
 /// A merged branch body keeps its own scope (its bindings end with it); empty ones vanish.
@@ -747,10 +909,14 @@ pub fn project_proc_typed(
         params: chor
             .params
             .iter()
-            .filter(|q| q.chor.is_none() && q.role.name == role)
+            .filter(|q| q.chor.is_none() && holds(&q.role, q.group.as_ref(), role))
             .map(|q| q.name.name.clone())
             .collect(),
-        returns: chor.ret.as_ref().is_some_and(|(_, r)| r.name == role),
+        returns: chor.ret.as_ref().is_some_and(|(_, r)| r.name == role)
+            || chor
+                .results
+                .iter()
+                .any(|r| holds(&r.role, r.group.as_ref(), role)),
         body,
     };
     (lp, p.calls, p.diags)

@@ -726,7 +726,9 @@ impl<'p> Stepper<'p> {
                 ev.eval(&mut frame.env, e, frame.ir).map_err(ev_err)?;
                 advance(frame);
             }
-            LKind::If { cond, then, els } => {
+            LKind::If {
+                cond, then, els, ..
+            } => {
                 let v = ev.eval(&mut frame.env, cond, frame.ir).map_err(ev_err)?;
                 let body = match v {
                     Value::Bool(true) => then,
@@ -741,7 +743,9 @@ impl<'p> Stepper<'p> {
                 advance(frame);
                 enter(frame, body);
             }
-            LKind::Match { scrutinee, arms } => {
+            LKind::Match {
+                scrutinee, arms, ..
+            } => {
                 let v = ev
                     .eval(&mut frame.env, scrutinee, frame.ir)
                     .map_err(ev_err)?;

@@ -188,6 +188,9 @@ pub struct ChorDef {
     pub params: Vec<ChorParam>,
     /// `-> T@R`
     pub ret: Option<(Type, Ident)>,
+    /// `-> T@(A, B)` or `-> (T@A, U@B)`: the results when one is agreed or there are several
+    /// (then `ret` is `None`); empty otherwise. Each role holds at most one result.
+    pub results: Vec<ChorResult>,
     pub body: ChorBlock,
     pub span: Span,
     /// Type parameters: `choreography Relay<T>(A, B)(x: T@A) -> T@B`.
@@ -228,7 +231,17 @@ impl ChorDef {
     }
 }
 
-/// `name: T@R`, or `name: chor(X, Y)(Int@X) -> Int@Y` (a choreography-typed parameter).
+/// One declared result `T@R` or `T@(A, B)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorResult {
+    pub ty: Type,
+    /// The role, or the group's first member.
+    pub role: Ident,
+    pub group: Option<Group>,
+}
+
+/// `name: T@R`, `name: T@(A, B)` (an agreed parameter: `role` is the group's first member), or
+/// `name: chor(X, Y)(Int@X) -> Int@Y` (a choreography-typed parameter).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChorParam {
     pub name: Ident,
@@ -238,6 +251,7 @@ pub struct ChorParam {
     /// named `chor`, so that a choreography type takes everything a signature takes. Then
     /// `ty` is `Type::Error` and `role` is the parameter's name (neither means anything).
     pub chor: Option<Box<ChorDef>>,
+    pub group: Option<Group>,
 }
 
 impl ChorParam {
@@ -270,7 +284,17 @@ pub struct Receiver {
     pub id: NodeId,
 }
 
-/// `R.e` as an argument of a choreography call.
+/// `(A, B)` in front of a binding, a condition or a received variable: each of these roles,
+/// with the same value (an agreed value, section 9 of the design card). Group order does not
+/// matter. It is a list of role names, so that other kinds of role (a family) can be members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub roles: Vec<Ident>,
+    pub span: Span,
+}
+
+/// `R.e` as an argument of a choreography call, or `(A, B).e` (an agreed argument: `role`
+/// is the group's first member).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocatedExpr {
     pub role: Ident,
@@ -279,6 +303,17 @@ pub struct LocatedExpr {
     /// choreography's name and `expr` the same name as a path expression (its node id holds
     /// the resolution in the checker's IR).
     pub chor: bool,
+    pub group: Option<Group>,
+}
+
+/// `R.p: T` or `(A, B).p: T` in `let (C.x, (A, B).y) = …;`: where one result is bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The role, or the group's first member.
+    pub role: Ident,
+    pub group: Option<Group>,
+    pub pat: Pattern,
+    pub ty: Option<Type>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -298,18 +333,23 @@ pub struct ChorArm {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChorStmtKind {
-    /// `let R.p: T = e;`
+    /// `let R.p: T = e;`, or `let (A, B).p = e;` when `group` is set: then `role` is the
+    /// group's first member and every member computes `e`.
     Let {
         role: Ident,
         pat: Pattern,
         ty: Option<Type>,
         value: Expr,
+        group: Option<Group>,
     },
-    /// `R.e -> S.x, T.y;`
+    /// `R.e -> S.x, T.y;`, or `R.e -> (S, T).x;` when `group` is set: then `to` holds one
+    /// receiver per member (all binding the same name, agreed), and a sender that is a member
+    /// keeps the value instead of sending it to itself.
     Comm {
         from: Ident,
         expr: Expr,
         to: Vec<Receiver>,
+        group: Option<Group>,
     },
     /// `R -> S, T[Label];`
     Select {
@@ -322,18 +362,22 @@ pub enum ChorStmtKind {
         role: Ident,
         expr: Expr,
     },
-    /// `if R.e { … } else { … }` (an `else if` is an else block holding one `If`).
+    /// `if R.e { … } else { … }` (an `else if` is an else block holding one `If`), or
+    /// `if (A, B).e { … }` when `group` is set: then `role` is the group's first member and
+    /// every member decides by itself.
     If {
         role: Ident,
         cond: Expr,
         then: ChorBlock,
         els: Option<ChorBlock>,
+        group: Option<Group>,
     },
-    /// `match R.e { p => { … }, … }`
+    /// `match R.e { p => { … }, … }`, or `match (A, B).e { … }` (as for `If`).
     Match {
         role: Ident,
         scrutinee: Expr,
         arms: Vec<ChorArm>,
+        group: Option<Group>,
     },
     /// `P(R1, R2)(R1.e1, R2.e2);` or `let S.x = P(R1, S)(R1.e);`
     Call {
@@ -351,6 +395,23 @@ pub enum ChorStmtKind {
         var: Ident,
         family: Ident,
         body: ChorBlock,
+    },
+    /// `return (A, B).e;` (every member returns its agreed `e`) or `return (C.t, S.u);`
+    /// (several results, one part per declared result, in order).
+    Results {
+        parts: Vec<LocatedExpr>,
+    },
+    /// `let (C.x, S.y) = e;` or `let (A, B).x = e;` where `e` is not read as a call: its
+    /// value is bound at several roles (a choreography call's results, read as `CallMany`).
+    LetMany {
+        targets: Vec<Target>,
+        value: Expr,
+    },
+    /// `let (C.x, S.y) = P(…)(…);` or `let (A, B).x = P(…)(…);`: a call whose results are
+    /// bound at several roles, one target per declared result.
+    CallMany {
+        call: ChorCall,
+        targets: Vec<Target>,
     },
     Error,
 }

@@ -76,6 +76,25 @@ impl Numbering {
                 }
             }
             ChorStmtKind::For { body, .. } => self.chor_block(body),
+            ChorStmtKind::Results { parts } => {
+                for a in parts {
+                    self.expr(&mut a.expr);
+                }
+            }
+            ChorStmtKind::LetMany { targets, value } => {
+                self.expr(value);
+                for t in targets {
+                    self.pat(&mut t.pat);
+                }
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                for a in &mut call.args {
+                    self.expr(&mut a.expr);
+                }
+                for t in targets {
+                    self.pat(&mut t.pat);
+                }
+            }
             ChorStmtKind::Call { call, bind } => {
                 for a in &mut call.args {
                     self.expr(&mut a.expr);

@@ -685,9 +685,33 @@ pub fn as_chor_call(value: &Expr, is_chor: &dyn Fn(&str) -> bool) -> Option<Chor
     })
 }
 
-/// `R.e` parsed as an expression → (R, e).
+/// What stands before the dot of a located argument: a role, or a group `(A, B)` (parsed as a
+/// tuple of names).
+type Head = (Ident, Option<Group>);
+
+fn head(base: &Expr) -> Option<Head> {
+    let single = |e: &Expr| match &e.kind {
+        ExprKind::Path(p) if p.is_single() => Some(p.last().clone()),
+        _ => None,
+    };
+    match &base.kind {
+        ExprKind::Tuple(xs) if xs.len() >= 2 => {
+            let roles = xs.iter().map(single).collect::<Option<Vec<_>>>()?;
+            Some((
+                roles[0].clone(),
+                Some(Group {
+                    roles,
+                    span: base.span,
+                }),
+            ))
+        }
+        _ => Some((single(base)?, None)),
+    }
+}
+
+/// `R.e` (or `(A, B).e`) parsed as an expression → (R, e).
 fn split_located(e: &Expr) -> Option<LocatedExpr> {
-    fn strip(e: &Expr) -> Option<(Ident, Expr)> {
+    fn strip(e: &Expr) -> Option<(Head, Expr)> {
         let rebuild = |kind: ExprKind, span: Span| Expr {
             kind,
             span,
@@ -695,9 +719,7 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
         };
         match &e.kind {
             ExprKind::Field(base, field) => {
-                if let ExprKind::Path(p) = &base.kind
-                    && p.is_single()
-                {
+                if let Some(h) = head(base) {
                     let var = Expr {
                         kind: ExprKind::Path(Path {
                             segments: vec![field.clone()],
@@ -706,7 +728,7 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
                         span: field.span,
                         id: NodeId::default(),
                     };
-                    return Some((p.last().clone(), var));
+                    return Some((h, var));
                 }
                 let (r, b) = strip(base)?;
                 Some((
@@ -715,14 +737,9 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
                 ))
             }
             ExprKind::TupleIndex(base, i, isp) => {
-                if let ExprKind::Path(p) = &base.kind
-                    && p.is_single()
-                {
+                if let Some(h) = head(base) {
                     // `R.0` — a literal at R
-                    return Some((
-                        p.last().clone(),
-                        rebuild(ExprKind::Lit(Lit::Int(i64::from(*i))), *isp),
-                    ));
+                    return Some((h, rebuild(ExprKind::Lit(Lit::Int(i64::from(*i))), *isp)));
                 }
                 let (r, b) = strip(base)?;
                 Some((
@@ -730,10 +747,7 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
                     rebuild(ExprKind::TupleIndex(Box::new(b), *i, *isp), e.span),
                 ))
             }
-            ExprKind::Located(base, inner) => match &base.kind {
-                ExprKind::Path(p) if p.is_single() => Some((p.last().clone(), (**inner).clone())),
-                _ => None,
-            },
+            ExprKind::Located(base, inner) => Some((head(base)?, (**inner).clone())),
             ExprKind::Call(f, args) => {
                 let (r, f) = strip(f)?;
                 Some((
@@ -763,12 +777,14 @@ fn split_located(e: &Expr) -> Option<LocatedExpr> {
                 id: NodeId::default(),
             },
             chor: true,
+            group: None,
         });
     }
-    let (role, expr) = strip(e)?;
+    let ((role, group), expr) = strip(e)?;
     Some(LocatedExpr {
         role,
         expr,
         chor: false,
+        group,
     })
 }

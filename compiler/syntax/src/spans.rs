@@ -184,6 +184,7 @@ fn chor_def_spans(c: &mut ChorDef, f: &mut dyn FnMut(&mut Span)) {
         roles,
         params,
         ret,
+        results,
         body,
         span,
         generics,
@@ -209,11 +210,13 @@ fn chor_def_spans(c: &mut ChorDef, f: &mut dyn FnMut(&mut Span)) {
         ty,
         role,
         chor,
+        group,
     } in params
     {
         name.spans_mut(f);
         ty.spans_mut(f);
         role.spans_mut(f);
+        group_spans(group, f);
         if let Some(c) = chor {
             chor_def_spans(c, f);
         }
@@ -221,6 +224,11 @@ fn chor_def_spans(c: &mut ChorDef, f: &mut dyn FnMut(&mut Span)) {
     if let Some((ty, role)) = ret {
         ty.spans_mut(f);
         role.spans_mut(f);
+    }
+    for ChorResult { ty, role, group } in results {
+        ty.spans_mut(f);
+        role.spans_mut(f);
+        group_spans(group, f);
     }
     body.spans_mut(f);
     f(span);
@@ -236,10 +244,44 @@ impl Spans for ChorCall {
         } = self;
         callee.spans_mut(f);
         roles.spans_mut(f);
-        for LocatedExpr { role, expr, .. } in args {
-            role.spans_mut(f);
-            expr.spans_mut(f);
-        }
+        located_spans(args, f);
+        f(span);
+    }
+}
+
+fn located_spans(parts: &mut [LocatedExpr], f: &mut dyn FnMut(&mut Span)) {
+    for LocatedExpr {
+        role,
+        expr,
+        group,
+        chor: _,
+    } in parts {
+        group_spans(group, f);
+        role.spans_mut(f);
+        expr.spans_mut(f);
+    }
+}
+
+fn target_spans(targets: &mut [Target], f: &mut dyn FnMut(&mut Span)) {
+    for Target {
+        role,
+        group,
+        pat,
+        ty,
+    } in targets
+    {
+        group_spans(group, f);
+        role.spans_mut(f);
+        pat.spans_mut(f);
+        ty.spans_mut(f);
+    }
+}
+
+/// A group's spans (its members are copies of the statement's role and receivers' roles,
+/// shifted with them).
+fn group_spans(g: &mut Option<Group>, f: &mut dyn FnMut(&mut Span)) {
+    if let Some(Group { roles, span }) = g {
+        roles.spans_mut(f);
         f(span);
     }
 }
@@ -253,13 +295,21 @@ impl Spans for ChorStmt {
                 pat,
                 ty,
                 value,
+                group,
             } => {
                 role.spans_mut(f);
                 pat.spans_mut(f);
                 ty.spans_mut(f);
                 value.spans_mut(f);
+                group_spans(group, f);
             }
-            ChorStmtKind::Comm { from, expr, to } => {
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group,
+            } => {
+                group_spans(group, f);
                 from.spans_mut(f);
                 expr.spans_mut(f);
                 for Receiver { role, var, .. } in to {
@@ -281,7 +331,9 @@ impl Spans for ChorStmt {
                 cond,
                 then,
                 els,
+                group,
             } => {
+                group_spans(group, f);
                 role.spans_mut(f);
                 cond.spans_mut(f);
                 then.spans_mut(f);
@@ -291,7 +343,9 @@ impl Spans for ChorStmt {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
+                group_spans(group, f);
                 role.spans_mut(f);
                 scrutinee.spans_mut(f);
                 for ChorArm { pat, body, span } in arms {
@@ -312,6 +366,15 @@ impl Spans for ChorStmt {
                 var.spans_mut(f);
                 family.spans_mut(f);
                 body.spans_mut(f);
+            }
+            ChorStmtKind::Results { parts } => located_spans(parts, f),
+            ChorStmtKind::LetMany { targets, value } => {
+                target_spans(targets, f);
+                value.spans_mut(f);
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                call.spans_mut(f);
+                target_spans(targets, f);
             }
             ChorStmtKind::Error => {}
         }

@@ -50,6 +50,9 @@ pub enum Step {
         operator: String,
         /// The role that decides.
         role: String,
+        /// The other members of a deciding group (`if (A, B).e`): each decides by itself, so
+        /// the frame spans their lifelines too.
+        also: Vec<String>,
         sections: Vec<Section>,
     },
     /// A call of another choreography, over the roles it is given.
@@ -304,8 +307,14 @@ impl Builder {
                 Some(self.line(role)),
                 arms.iter().map(|a| &a.body).collect(),
             ),
-            ChorStmtKind::Call { call, .. } => {
+            ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
                 (call.roles.first().map(|r| self.line(r)), Vec::new())
+            }
+            ChorStmtKind::Results { parts } => {
+                (parts.first().map(|p| self.line(&p.role)), Vec::new())
+            }
+            ChorStmtKind::LetMany { targets, .. } => {
+                (targets.first().map(|t| self.line(&t.role)), Vec::new())
             }
             ChorStmtKind::For { body, .. } => (None, vec![body]),
             ChorStmtKind::Error => (None, Vec::new()),
@@ -338,13 +347,30 @@ impl Builder {
                 role,
                 pat: p,
                 value,
+                group,
                 ..
-            } => out.push(Step::Note {
-                role: self.line(role),
-                text: wrap(&format!("let {} = {}", pat(p), ex(value))),
-            }),
-            ChorStmtKind::Comm { from, expr, to } => {
+            } => {
+                // Every member of a group computes the agreed value: a note on each lifeline.
+                let members = group
+                    .as_ref()
+                    .map_or(std::slice::from_ref(role), |g| &g.roles);
+                for r in members {
+                    out.push(Step::Note {
+                        role: self.line(r),
+                        text: wrap(&format!("let {} = {}", pat(p), ex(value))),
+                    });
+                }
+            }
+            ChorStmtKind::Comm { from, expr, to, .. } => {
                 for r in to {
+                    // A sender in the receiving group keeps the value: it sends nothing to itself.
+                    if r.role.name == from.name {
+                        out.push(Step::Note {
+                            role: from.name.clone(),
+                            text: wrap(&format!("let {} = {}", r.var.name, ex(expr))),
+                        });
+                        continue;
+                    }
                     out.push(Step::Message {
                         from: self.line(from),
                         to: self.line(&r.role),
@@ -367,7 +393,7 @@ impl Builder {
                 role: self.line(role),
                 text: wrap(&ex(expr)),
             }),
-            ChorStmtKind::If { role, .. } => {
+            ChorStmtKind::If { role, group, .. } => {
                 let mut sections = Vec::new();
                 let mut cur = s;
                 let mut has_else = false;
@@ -377,10 +403,11 @@ impl Builder {
                     cond,
                     then,
                     els,
+                    group: g,
                 } = &cur.kind
                 {
                     sections.push(Section {
-                        guard: shorten(&format!("{}: {}", r.name, ex(cond))),
+                        guard: shorten(&format!("{}: {}", who(r, g.as_ref()), ex(cond))),
                         steps: self.block_steps(then),
                     });
                     match els {
@@ -406,6 +433,7 @@ impl Builder {
                 out.push(Step::Fragment {
                     operator: operator.to_owned(),
                     role: self.line(role),
+                    also: others(group.as_ref()),
                     sections,
                 });
             }
@@ -413,27 +441,30 @@ impl Builder {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
                 let scrut = ex(scrutinee);
+                let head = who(role, group.as_ref());
                 out.push(Step::Fragment {
                     operator: "alt".to_owned(),
                     role: self.line(role),
+                    also: others(group.as_ref()),
                     sections: arms
                         .iter()
                         .map(|a| Section {
-                            guard: shorten(&format!("{}: {scrut} is {}", role.name, pat(&a.pat))),
+                            guard: shorten(&format!("{head}: {scrut} is {}", pat(&a.pat))),
                             steps: self.block_steps(&a.body),
                         })
                         .collect(),
                 });
             }
-            ChorStmtKind::Call { call, bind } => {
+            ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
                 let roles: Vec<String> = call.roles.iter().map(|r| r.name.clone()).collect();
                 let lines: Vec<String> = call.roles.iter().map(|r| self.line(r)).collect();
                 let args: Vec<String> = call
                     .args
                     .iter()
-                    .map(|a| format!("{}.{}", a.role.name, ex(&a.expr)))
+                    .map(|a| format!("{}.{}", who(&a.role, a.group.as_ref()), ex(&a.expr)))
                     .collect();
                 let mut text = format!(
                     "{}({})({})",
@@ -441,8 +472,19 @@ impl Builder {
                     roles.join(", "),
                     args.join(", ")
                 );
-                if let Some((r, p, _)) = bind {
-                    text = format!("{text} → {}.{}", r.name, pat(p));
+                match &s.kind {
+                    ChorStmtKind::Call {
+                        bind: Some((r, p, _)),
+                        ..
+                    } => text = format!("{text} → {}.{}", r.name, pat(p)),
+                    ChorStmtKind::CallMany { targets, .. } => {
+                        let ts: Vec<String> = targets
+                            .iter()
+                            .map(|t| format!("{}.{}", who(&t.role, t.group.as_ref()), pat(&t.pat)))
+                            .collect();
+                        text = format!("{text} → {}", ts.join(", "));
+                    }
+                    _ => {}
                 }
                 // A recursive call starts the procedure again: the diagram says so, since the
                 // frame alone reads like a call of some other procedure.
@@ -461,14 +503,49 @@ impl Builder {
             ChorStmtKind::For { var, family, body } => out.push(Step::Fragment {
                 operator: "loop".to_owned(),
                 role: family.name.clone(),
+                also: Vec::new(),
                 sections: vec![Section {
                     guard: format!("for {} in {}", var.name, family.name),
                     steps: self.block_steps(body),
                 }],
             }),
+            ChorStmtKind::Results { parts } => {
+                // Each role that holds a result returns it: a note on its lifeline.
+                for p in parts {
+                    let held = p
+                        .group
+                        .as_ref()
+                        .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
+                    for r in held {
+                        out.push(Step::Note {
+                            role: self.line(r),
+                            text: wrap(&format!("return {}", ex(&p.expr))),
+                        });
+                    }
+                }
+            }
+            ChorStmtKind::LetMany { .. } => {}
             ChorStmtKind::Error => {}
         }
     }
+}
+
+/// Who decides or binds: a role, or a group `(A, B)`.
+fn who(role: &Ident, group: Option<&Group>) -> String {
+    match group {
+        Some(g) => {
+            let names: Vec<&str> = g.roles.iter().map(|r| r.name.as_str()).collect();
+            format!("({})", names.join(", "))
+        }
+        None => role.name.clone(),
+    }
+}
+
+/// The members of a deciding group after the first (whose lifeline `role` names).
+fn others(group: Option<&Group>) -> Vec<String> {
+    group.map_or_else(Vec::new, |g| {
+        g.roles.iter().skip(1).map(|r| r.name.clone()).collect()
+    })
 }
 
 /// How a diagram marks the rounds of a recursive procedure.

@@ -536,18 +536,23 @@ impl<'a> Printer<'a> {
             let end = c
                 .ret
                 .as_ref()
-                .map_or(c.body.span.start, |(t, _)| t.span().start) as usize;
+                .map(|(t, _)| t.span().start)
+                .or_else(|| c.results.first().map(|r| r.ty.span().start))
+                .unwrap_or(c.body.span.start) as usize;
             self.list(
                 "(",
                 ")",
                 &c.params,
                 (start, end),
-                |p| match &p.chor {
-                    Some(c) => (p.name.span.start as usize, c.span.end as usize),
-                    None if p.name.name.is_empty() => {
-                        (p.ty.span().start as usize, p.role.span.end as usize)
+                |p| {
+                    let end = p.group.as_ref().map_or(p.role.span.end, |g| g.span.end);
+                    match &p.chor {
+                        Some(c) => (p.name.span.start as usize, c.span.end as usize),
+                        None if p.name.name.is_empty() => {
+                            (p.ty.span().start as usize, end as usize)
+                        }
+                        None => (p.name.span.start as usize, end as usize),
                     }
-                    None => (p.name.span.start as usize, p.role.span.end as usize),
                 },
                 |p, prm| {
                     if !prm.name.name.is_empty() {
@@ -559,7 +564,7 @@ impl<'a> Printer<'a> {
                         None => {
                             pretty::ty(&prm.ty, &mut p.out);
                             p.out.push('@');
-                            p.out.push_str(&prm.role.name);
+                            p.out.push_str(&who(&prm.role, prm.group.as_ref()));
                         }
                     }
                 },
@@ -572,6 +577,26 @@ impl<'a> Printer<'a> {
             pretty::ty(t, &mut self.out);
             self.out.push('@');
             self.out.push_str(&r.name);
+        }
+        if !c.results.is_empty() {
+            // `-> T@(A, B)` or `-> (T@A, U@B)`.
+            let parts: Vec<String> = c
+                .results
+                .iter()
+                .map(|r| {
+                    let mut t = String::new();
+                    pretty::ty(&r.ty, &mut t);
+                    format!("{t}@{}", who(&r.role, r.group.as_ref()))
+                })
+                .collect();
+            self.out.push_str(" -> ");
+            if parts.len() == 1 {
+                self.out.push_str(&parts[0]);
+            } else {
+                self.out.push('(');
+                self.out.push_str(&parts.join(", "));
+                self.out.push(')');
+            }
         }
     }
 
@@ -601,7 +626,12 @@ impl<'a> Printer<'a> {
     /// `R.e` at precedence `prec` (1 in `if`/`match` heads, where a struct literal cannot stand);
     /// block-like expressions are parenthesised only when `paren_blocks`.
     fn located_at(&mut self, role: &Ident, e: &Expr, prec: u8, paren_blocks: bool) {
-        self.out.push_str(&role.name);
+        self.located_head(&role.name, e, prec, paren_blocks);
+    }
+
+    /// `head.e`, where the head is a role or a group `(A, B)`.
+    fn located_head(&mut self, head: &str, e: &Expr, prec: u8, paren_blocks: bool) {
+        self.out.push_str(head);
         self.out.push('.');
         if starts_with_number(e) || (paren_blocks && is_block_like(e)) {
             self.out.push('(');
@@ -619,9 +649,10 @@ impl<'a> Printer<'a> {
                 pat,
                 ty,
                 value,
+                group,
             } => {
                 self.out.push_str("let ");
-                self.out.push_str(&role.name);
+                self.out.push_str(&who(role, group.as_ref()));
                 self.out.push('.');
                 pattern(pat, &mut self.out);
                 if let Some(t) = ty {
@@ -632,14 +663,28 @@ impl<'a> Printer<'a> {
                 self.expr(value, 0);
                 self.out.push(';');
             }
-            ChorStmtKind::Comm { from, expr, to } => {
+            ChorStmtKind::Comm {
+                from,
+                expr,
+                to,
+                group,
+            } => {
                 self.located(from, expr);
                 self.out.push_str(" -> ");
-                let to: Vec<String> = to
-                    .iter()
-                    .map(|r| format!("{}.{}", r.role.name, r.var.name))
-                    .collect();
-                self.out.push_str(&to.join(", "));
+                match (group, to.first()) {
+                    (Some(g), Some(r)) => {
+                        self.out.push_str(&group_text(g));
+                        self.out.push('.');
+                        self.out.push_str(&r.var.name);
+                    }
+                    _ => {
+                        let to: Vec<String> = to
+                            .iter()
+                            .map(|r| format!("{}.{}", r.role.name, r.var.name))
+                            .collect();
+                        self.out.push_str(&to.join(", "));
+                    }
+                }
                 self.out.push(';');
             }
             ChorStmtKind::Select { from, to, label } => {
@@ -660,9 +705,10 @@ impl<'a> Printer<'a> {
                 role,
                 scrutinee,
                 arms,
+                group,
             } => {
                 self.out.push_str("match ");
-                self.located_at(role, scrutinee, 1, false);
+                self.located_head(&who(role, group.as_ref()), scrutinee, 1, false);
                 self.out.push_str(" {");
                 let (_, end) = range(s.span);
                 let open = self.brace_after(scrutinee.span.end as usize);
@@ -690,32 +736,39 @@ impl<'a> Printer<'a> {
                     }
                     self.out.push_str(" = ");
                 }
-                self.out.push_str(&call.callee.name);
-                self.out.push('(');
-                let roles: Vec<&str> = call.roles.iter().map(|r| r.name.as_str()).collect();
-                self.out.push_str(&roles.join(", "));
-                self.out.push(')');
-                self.list(
-                    "(",
-                    ")",
-                    &call.args,
-                    range(call.span),
-                    |a| (a.role.span.start as usize, a.expr.span.end as usize),
-                    |p, a| {
-                        if a.chor {
-                            p.out.push_str(&a.role.name);
-                        } else {
-                            p.located(&a.role, &a.expr)
-                        }
-                    },
-                    false,
-                    false,
-                );
+                self.call_text(call);
                 self.out.push(';');
             }
             ChorStmtKind::Return { role, expr } => {
                 self.out.push_str("return ");
                 self.located(role, expr);
+                self.out.push(';');
+            }
+            ChorStmtKind::Results { parts } => {
+                self.out.push_str("return ");
+                let many = parts.len() > 1;
+                if many {
+                    self.out.push('(');
+                }
+                for (k, a) in parts.iter().enumerate() {
+                    if k > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.located_head(&who(&a.role, a.group.as_ref()), &a.expr, 0, true);
+                }
+                if many {
+                    self.out.push(')');
+                }
+                self.out.push(';');
+            }
+            ChorStmtKind::LetMany { targets, value } => {
+                self.targets(targets);
+                self.expr(value, 0);
+                self.out.push(';');
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                self.targets(targets);
+                self.call_text(call);
                 self.out.push(';');
             }
             ChorStmtKind::For { var, family, body } => {
@@ -733,18 +786,76 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// `let (C.x, (A, B).y) = ` (or `let (A, B).x = ` for one agreed target).
+    fn targets(&mut self, targets: &[Target]) {
+        self.out.push_str("let ");
+        let one = targets.len() == 1;
+        if !one {
+            self.out.push('(');
+        }
+        for (k, t) in targets.iter().enumerate() {
+            if k > 0 {
+                self.out.push_str(", ");
+            }
+            self.out.push_str(&who(&t.role, t.group.as_ref()));
+            self.out.push('.');
+            pattern(&t.pat, &mut self.out);
+            if let Some(ty) = &t.ty {
+                self.out.push_str(": ");
+                pretty::ty(ty, &mut self.out);
+            }
+        }
+        if !one {
+            self.out.push(')');
+        }
+        self.out.push_str(" = ");
+    }
+
+    /// `P(A, B)(A.e, (A, B).k)`
+    fn call_text(&mut self, call: &ChorCall) {
+        {
+            {
+                self.out.push_str(&call.callee.name);
+                self.out.push('(');
+                let roles: Vec<&str> = call.roles.iter().map(|r| r.name.as_str()).collect();
+                self.out.push_str(&roles.join(", "));
+                self.out.push(')');
+                self.list(
+                    "(",
+                    ")",
+                    &call.args,
+                    range(call.span),
+                    |a| {
+                        let start = a.group.as_ref().map_or(a.role.span.start, |g| g.span.start);
+                        (start as usize, a.expr.span.end as usize)
+                    },
+                    |p, a| {
+                        if a.chor {
+                            p.out.push_str(&a.role.name);
+                        } else {
+                            p.located_head(&who(&a.role, a.group.as_ref()), &a.expr, 0, true)
+                        }
+                    },
+                    false,
+                    false,
+                );
+            }
+        }
+    }
+
     fn chor_if(&mut self, s: &ChorStmt) {
         let ChorStmtKind::If {
             role,
             cond,
             then,
             els,
+            group,
         } = &s.kind
         else {
             return;
         };
         self.out.push_str("if ");
-        self.located_at(role, cond, 1, false);
+        self.located_head(&who(role, group.as_ref()), cond, 1, false);
         self.out.push(' ');
         self.chor_block(then);
         if let Some(e) = els {
@@ -1177,5 +1288,19 @@ fn pattern(p: &Pattern, out: &mut String) {
             out.push(']');
         }
         _ => pretty::pattern(p, out),
+    }
+}
+
+/// How a group is written: `(A, B)`.
+fn group_text(g: &Group) -> String {
+    let names: Vec<&str> = g.roles.iter().map(|r| r.name.as_str()).collect();
+    format!("({})", names.join(", "))
+}
+
+/// The head of a located statement: its role, or its group.
+fn who(role: &Ident, group: Option<&Group>) -> String {
+    match group {
+        Some(g) => group_text(g),
+        None => role.name.clone(),
     }
 }

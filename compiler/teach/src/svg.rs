@@ -90,10 +90,12 @@ fn needs(
             }
             Step::Fragment {
                 role,
+                also,
                 sections,
                 operator,
             } => {
                 let mut cols = vec![col(role)];
+                cols.extend(also.iter().map(|r| col(r)));
                 collect_cols(sections, col, &mut cols);
                 let (lo, hi) = span_of(&cols);
                 let header = text_w(operator)
@@ -129,8 +131,14 @@ fn collect_cols(sections: &[Section], col: &dyn Fn(&str) -> usize, cols: &mut Ve
                     cols.push(col(to));
                 }
                 Step::Note { role, .. } | Step::Problem { role, .. } => cols.push(col(role)),
-                Step::Fragment { role, sections, .. } => {
+                Step::Fragment {
+                    role,
+                    also,
+                    sections,
+                    ..
+                } => {
                     cols.push(col(role));
+                    cols.extend(also.iter().map(|r| col(r)));
                     collect_cols(sections, col, cols);
                 }
                 Step::Ref { roles, .. } => cols.extend(roles.iter().map(|r| col(r))),
@@ -286,9 +294,11 @@ impl Svg<'_> {
             Step::Fragment {
                 operator,
                 role,
+                also,
                 sections,
             } => {
                 let mut cols = vec![self.col(role)];
+                cols.extend(also.iter().map(|r| self.col(r)));
                 collect_cols(sections, &|r| self.col(r), &mut cols);
                 let (lo, hi) = span_of(&cols);
                 let inner: usize = sections.iter().map(|s| depth(&s.steps)).max().unwrap_or(0);

@@ -26,7 +26,10 @@ fn count_messages(b: &ChorBlock) -> (usize, usize) {
     let mut n = (0, 0);
     for s in &b.stmts {
         let add = match &s.kind {
-            ChorStmtKind::Comm { to, .. } => (to.len(), 0),
+            // A sender in the receiving group keeps its value: no arrow to itself.
+            ChorStmtKind::Comm { from, to, .. } => {
+                (to.iter().filter(|r| r.role.name != from.name).count(), 0)
+            }
             ChorStmtKind::Select { to, .. } => (0, to.len()),
             ChorStmtKind::If { then, els, .. } => {
                 let a = count_messages(then);
@@ -289,4 +292,44 @@ fn rounds_of_a_recursive_procedure_are_marked_in_a_run() {
     let s = svg::render(&d);
     roxmltree::Document::parse(&s).expect("well-formed");
     assert!(s.contains("↻ Loop: round 2"), "{s}");
+}
+
+#[test]
+fn a_group_decision_is_one_fragment_over_the_group() {
+    use chor_teach::{Step, from_choreography};
+    let src = "choreography main(A, B, C) {\n    A.1 -> (A, C).n;\n    if (A, C).n > 0 {\n        A.print(\"a\");\n        C.print(\"c\");\n    }\n    B.print(\"b\");\n}\n";
+    let prog = from_source("group.chor", src, vec![]);
+    assert!(chor_project::check_choices(&prog).is_empty());
+    let d = from_choreography(&prog, "main").expect("draws");
+    // A keeps its value: one arrow, to C, and a note at A.
+    let arrows: Vec<(&str, &str)> = d
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Message { from, to, .. } => Some((from.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(arrows, vec![("A", "C")]);
+    let frags: Vec<&Step> = d
+        .steps
+        .iter()
+        .filter(|s| matches!(s, Step::Fragment { .. }))
+        .collect();
+    assert_eq!(frags.len(), 1);
+    let Step::Fragment {
+        operator,
+        role,
+        also,
+        sections,
+    } = frags[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!((operator.as_str(), role.as_str()), ("opt", "A"));
+    assert_eq!(also, &vec!["C".to_owned()]);
+    assert_eq!(sections[0].guard, "(A, C): n > 0");
+    // The frame spans the group's lifelines, A to C, even where only A acts inside.
+    let text = svg::render(&d);
+    assert!(text.contains("(A, C): n &gt; 0"), "{text}");
 }

@@ -105,6 +105,8 @@ struct Compiler<'a> {
     labels: &'a mut Labels,
     roles: &'a [String],
     proc_name: String,
+    /// The name of the role running the procedure.
+    me: String,
     code: Vec<Instr>,
 }
 
@@ -166,6 +168,61 @@ impl Compiler<'_> {
         Ok(starts)
     }
 
+    /// A decision of a group, which every member takes by itself on an agreed value. The
+    /// explorer does not know values, so it would let each member pick its branch freely; the
+    /// members' agreement is modelled instead as if the group's first member chose and told
+    /// the others with a selection at the start of each arm (labels no program can spell). A
+    /// real selection there would keep a checked choreography deadlock-free, and the members
+    /// meet their shared decisions in the same order, so this explores exactly the runs in
+    /// which the members agree, which is what `chor check` guarantees.
+    fn group_choice(
+        &mut self,
+        group: &[String],
+        kind: ChoiceKind,
+        bodies: Vec<&Vec<LStmt>>,
+        span: Span,
+    ) -> Result<(), String> {
+        let Some(first) = group.first() else {
+            return Ok(());
+        };
+        let labels: Vec<u32> = (0..bodies.len())
+            .map(|k| self.labels.id(&format!("(agreed arm {k})")))
+            .collect();
+        let at = self.code.len();
+        self.code.push(Instr::Return); // replaced below
+        if *first == self.me {
+            let others: Vec<LocalRole> = self.roles_of(&group[1..])?;
+            let mut starts = Vec::new();
+            let mut exits = Vec::new();
+            for (k, body) in bodies.into_iter().enumerate() {
+                starts.push(self.code.len());
+                if !others.is_empty() {
+                    self.code.push(Instr::Select {
+                        to: others.clone(),
+                        label: labels[k],
+                        span,
+                    });
+                }
+                self.stmts(body)?;
+                exits.push(self.hole());
+            }
+            for e in exits {
+                self.patch(e);
+            }
+            self.code[at] = Instr::Choice {
+                kind,
+                targets: starts,
+                span,
+            };
+        } else {
+            let from = self.role(first)?;
+            let starts = self.arms(bodies.into_iter())?;
+            let arms = labels.into_iter().zip(starts).collect();
+            self.code[at] = Instr::Branch { from, arms, span };
+        }
+        Ok(())
+    }
+
     fn stmt(&mut self, s: &LStmt) -> Result<(), String> {
         let span = s.span;
         match &s.kind {
@@ -194,6 +251,23 @@ impl Compiler<'_> {
                     .map(|((l, _), pc)| (self.labels.id(l), pc))
                     .collect();
                 self.code[at] = Instr::Branch { from, arms, span };
+            }
+            LKind::If {
+                then, els, group, ..
+            } if !group.is_empty() => {
+                self.group_choice(group, ChoiceKind::If, vec![then, els], span)?;
+            }
+            LKind::Match { arms, group, .. } if !group.is_empty() => {
+                let pats = arms
+                    .iter()
+                    .map(|(p, _)| {
+                        let mut t = String::new();
+                        chor_syntax::pretty::pattern(p, &mut t);
+                        t
+                    })
+                    .collect();
+                let bodies = arms.iter().map(|(_, b)| b).collect();
+                self.group_choice(group, ChoiceKind::Match(pats), bodies, span)?;
             }
             LKind::If { then, els, .. } => {
                 let at = self.code.len();
@@ -267,6 +341,7 @@ pub fn compile(prog: &LocalProgram, labels: &mut Labels) -> Result<RoleCode, Str
             labels: &mut *labels,
             roles: &p.roles,
             proc_name: name.clone(),
+            me: p.role.clone(),
             code: Vec::new(),
         };
         let me = c.role(&p.role)?;

@@ -75,6 +75,7 @@ fn iff(at: usize, then: Vec<LStmt>, els: Vec<LStmt>) -> LStmt {
             cond: unit(),
             then,
             els,
+            group: Vec::new(),
         },
     )
 }
@@ -500,6 +501,7 @@ fn match_arms_are_choices_too() {
                 (pat("None"), vec![select(2, &["B"], "N")]),
                 (pat("Some"), vec![select(3, &["B"], "S")]),
             ],
+            group: Vec::new(),
         },
     );
     let r = run(&[

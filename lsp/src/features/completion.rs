@@ -452,6 +452,7 @@ impl Completer<'_> {
                 cond,
                 then,
                 els,
+                ..
             } => {
                 if self.inside(cond.span) {
                     Some(&role.name)
@@ -465,6 +466,7 @@ impl Completer<'_> {
                 role,
                 scrutinee,
                 arms,
+                ..
             } => {
                 if self.inside(scrutinee.span) {
                     Some(&role.name)
@@ -481,11 +483,19 @@ impl Completer<'_> {
                 expr: e,
                 ..
             } => self.inside(e.span).then_some(role.name.as_str()),
-            ChorStmtKind::Call { call, .. } => call
+            ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => call
                 .args
                 .iter()
                 .find(|a| self.inside(a.expr.span))
                 .map(|a| a.role.name.as_str()),
+            ChorStmtKind::Results { parts } => parts
+                .iter()
+                .find(|a| self.inside(a.expr.span))
+                .map(|a| a.role.name.as_str()),
+            ChorStmtKind::LetMany { targets, value } => self
+                .inside(value.span)
+                .then(|| targets.first().map(|t| t.role.name.as_str()))
+                .flatten(),
             ChorStmtKind::Select { .. } | ChorStmtKind::For { .. } | ChorStmtKind::Error => None,
         }
     }

@@ -67,6 +67,25 @@ pub fn chor_stmt(v: &mut dyn Visit, s: &ChorStmt) {
                 pattern(v, p);
             }
         }
+        ChorStmtKind::Results { parts } => {
+            for a in parts {
+                expr(v, &a.expr);
+            }
+        }
+        ChorStmtKind::LetMany { targets, value } => {
+            for t in targets {
+                pattern(v, &t.pat);
+            }
+            expr(v, value);
+        }
+        ChorStmtKind::CallMany { call, targets } => {
+            for a in &call.args {
+                expr(v, &a.expr);
+            }
+            for t in targets {
+                pattern(v, &t.pat);
+            }
+        }
     }
 }
 

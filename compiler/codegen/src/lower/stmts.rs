@@ -133,7 +133,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.switch_to_block(merge);
                 self.b.seal_block(merge);
             }
-            LKind::If { cond, then, els } => {
+            LKind::If {
+                cond, then, els, ..
+            } => {
                 let c = self.expr(cond, false);
                 let tb = self.b.create_block();
                 let eb = self.b.create_block();
@@ -150,7 +152,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.switch_to_block(merge);
                 self.b.seal_block(merge);
             }
-            LKind::Match { scrutinee, arms } => {
+            LKind::Match {
+                scrutinee, arms, ..
+            } => {
                 let pats: Vec<&Pattern> = arms.iter().map(|a| &a.0).collect();
                 let opt = self.option_match(scrutinee, &pats);
                 let v = self.scrutinee(scrutinee, opt);

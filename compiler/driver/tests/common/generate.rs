@@ -13,6 +13,10 @@
 //! one over three roles that uses the result of its rotated recursive call at the other roles,
 //! a generic one instantiated with several types, and two higher-order ones taking a
 //! choreography argument (a procedure, or the generic one at `Int`), one passing it on.
+//! Agreed values (section 9 of the card): messages to a group (the sender sometimes a member),
+//! agreed bindings computed from agreed values, and `if`/`match` decided by a group on agreed
+//! values, whose outsiders are told by one member (the same in every branch) or act alike; a
+//! procedure with an agreed parameter that returns an agreed result and one at another role.
 //! Everything is deterministic in the seed, and every procedure is called at least once.
 
 use std::fmt::Write as _;
@@ -43,23 +47,62 @@ impl Rng {
 struct Scope {
     /// Variables per role, innermost scope last.
     vars: Vec<Vec<Vec<String>>>,
+    /// Agreed variables with the roles that hold them agreed (sorted), innermost scope last.
+    agreed: Vec<Vec<(String, Vec<usize>)>>,
 }
 
 impl Scope {
     fn new(n: usize) -> Scope {
         Scope {
             vars: (0..n).map(|_| vec![Vec::new()]).collect(),
+            agreed: vec![Vec::new()],
         }
     }
     fn push(&mut self) {
         for v in &mut self.vars {
             v.push(Vec::new());
         }
+        self.agreed.push(Vec::new());
     }
     fn pop(&mut self) {
         for v in &mut self.vars {
             v.pop();
         }
+        self.agreed.pop();
+    }
+    /// Bind `name` agreed by `group` (at every member).
+    fn add_agreed(&mut self, group: &[usize], name: String) {
+        for &r in group {
+            self.add(r, name.clone());
+        }
+        let mut g = group.to_vec();
+        g.sort_unstable();
+        if let Some(top) = self.agreed.last_mut() {
+            top.push((name, g));
+        }
+    }
+    /// The variables agreed by a superset of `group`.
+    fn agreed_by(&self, group: &[usize]) -> Vec<String> {
+        self.agreed
+            .iter()
+            .flatten()
+            .filter(|(_, g)| group.iter().all(|r| g.contains(r)))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+    /// The groups (of two roles or more, within `active`) that hold some agreed variable.
+    fn groups_within(&self, active: &[usize]) -> Vec<Vec<usize>> {
+        self.agreed
+            .iter()
+            .flatten()
+            .map(|(_, g)| {
+                g.iter()
+                    .copied()
+                    .filter(|r| active.contains(r))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|g| g.len() >= 2)
+            .collect()
     }
     fn all(&self, r: usize) -> Vec<String> {
         self.vars[r].iter().flatten().cloned().collect()
@@ -125,6 +168,12 @@ impl Gen<'_> {
 
     fn int_expr(&mut self, sc: &Scope, r: usize) -> String {
         let vars = sc.all(r);
+        self.int_expr_of(&vars)
+    }
+
+    /// An Int expression over `vars` and literals (pure: agreed bindings may use it).
+    fn int_expr_of(&mut self, vars: &[String]) -> String {
+        let vars = vars.to_vec();
         match self.rng.below(5) {
             0 => self.atom(&vars),
             1 => format!("({} + {}) % 1000", self.atom(&vars), self.atom(&vars)),
@@ -175,8 +224,49 @@ impl Gen<'_> {
     fn stmt(&mut self, sc: &mut Scope, active: &[usize], depth: usize, budget: &mut usize) {
         let r = active[self.rng.below(active.len())];
         let rn = self.roles[r].clone();
-        let choice = self.rng.below(11);
+        let choice = self.rng.below(14);
         match choice {
+            11 if active.len() >= 2 => {
+                // An agreed message: to a group, which the sender may belong to.
+                let size = 2 + self.rng.below(active.len() - 1);
+                let mut group = self.pick(active, size);
+                if !group.contains(&r) && self.rng.chance(40) {
+                    group[0] = r;
+                }
+                let x = self.fresh();
+                let e = self.int_expr(sc, r);
+                let g = self.group_text(&group);
+                self.line(depth, &format!("{rn}.({e}) -> {g}.{x};"));
+                sc.add_agreed(&group, x);
+            }
+            12 if !sc.groups_within(active).is_empty() => {
+                // An agreed binding computed by a group from values it holds agreed.
+                let groups = sc.groups_within(active);
+                let holders = groups[self.rng.below(groups.len())].clone();
+                let size = 2 + self.rng.below(holders.len() - 1);
+                let group = self.pick(&holders, size);
+                let vars = sc.agreed_by(&group);
+                let e = self.int_expr_of(&vars);
+                let x = self.fresh();
+                let g = self.group_text(&group);
+                self.line(depth, &format!("let {g}.{x} = {e};"));
+                sc.add_agreed(&group, x);
+            }
+            13 if depth < 4 && !sc.groups_within(active).is_empty() => {
+                // A conditional decided by a group on an agreed value.
+                let groups = sc.groups_within(active);
+                let holders = groups[self.rng.below(groups.len())].clone();
+                let size = 2 + self.rng.below(holders.len() - 1);
+                let group = self.pick(&holders, size);
+                let shape = [
+                    Shape::If,
+                    Shape::IfNoElse,
+                    Shape::ElseIf,
+                    Shape::MatchOption,
+                    Shape::MatchMsg,
+                ][self.rng.below(5)];
+                self.group_conditional(sc, active, &group, depth, budget, shape);
+            }
             0 | 1 => {
                 let x = self.fresh();
                 let e = self.int_expr(sc, r);
@@ -279,6 +369,36 @@ impl Gen<'_> {
         let chosen = self.pick(active, arity);
         let names: Vec<String> = chosen.iter().map(|&o| self.roles[o].clone()).collect();
         let (holder, hn) = match name.as_str() {
+            "Share" => {
+                // An agreed argument (shared first when the pair holds none) and two results:
+                // one agreed by the first two roles, one at the third.
+                let pair = [chosen[0], chosen[1]];
+                let g = self.group_text(&pair);
+                let have = sc.agreed_by(&pair);
+                let k = if have.is_empty() || self.rng.chance(30) {
+                    let k = self.fresh();
+                    let e = self.int_expr(sc, chosen[0]);
+                    self.line(depth, &format!("{}.({e}) -> {g}.{k};", names[0]));
+                    sc.add_agreed(&pair, k.clone());
+                    k
+                } else {
+                    have[self.rng.below(have.len())].clone()
+                };
+                let e = self.int_expr(sc, chosen[2]);
+                let (r, t) = (self.fresh(), self.fresh());
+                self.line(
+                    depth,
+                    &format!(
+                        "let ({g}.{r}, {}.{t}) = Share({})({g}.{k}, {}.({e}));",
+                        names[2],
+                        names.join(", "),
+                        names[2]
+                    ),
+                );
+                sc.add_agreed(&pair, r);
+                sc.add(chosen[2], t);
+                return;
+            }
             "Count" => {
                 let n = self.rng.below(4);
                 self.line(
@@ -374,7 +494,20 @@ impl Gen<'_> {
     /// Open a conditional decided by `r`: writes its head and returns its branches.
     fn open_conditional(&mut self, sc: &Scope, r: usize, depth: usize, shape: Shape) -> Vec<Arm> {
         let rn = self.roles[r].clone();
-        let lhs = self.int_expr(sc, r);
+        let vars = sc.all(r);
+        self.open_decision(&rn, &vars, depth, shape)
+    }
+
+    /// `(A, B)` for a group of roles.
+    fn group_text(&self, group: &[usize]) -> String {
+        let names: Vec<&str> = group.iter().map(|&o| self.roles[o].as_str()).collect();
+        format!("({})", names.join(", "))
+    }
+
+    /// Open a conditional decided by `head` (a role or a group) over `vars`.
+    fn open_decision(&mut self, rn: &str, vars: &[String], depth: usize, shape: Shape) -> Vec<Arm> {
+        let vars = vars.to_vec();
+        let lhs = self.int_expr_of(&vars);
         let cond = format!("{lhs} > {}", self.rng.below(15));
         let plain = |open: Option<String>| Arm {
             open,
@@ -392,7 +525,7 @@ impl Gen<'_> {
             }
             Shape::ElseIf => {
                 self.line(depth, &format!("if {rn}.{cond} {{"));
-                let lhs2 = self.int_expr(sc, r);
+                let lhs2 = self.int_expr_of(&vars);
                 let cond2 = format!("{lhs2} < {}", self.rng.below(15));
                 vec![
                     plain(None),
@@ -420,8 +553,8 @@ impl Gen<'_> {
                 ]
             }
             Shape::MatchMsg => {
-                let (a, b) = (self.int_expr(sc, r), self.int_expr(sc, r));
-                let lhs2 = self.int_expr(sc, r);
+                let (a, b) = (self.int_expr_of(&vars), self.int_expr_of(&vars));
+                let lhs2 = self.int_expr_of(&vars);
                 let cond2 = format!("{lhs2} < {}", self.rng.below(15));
                 self.line(
                     depth,
@@ -544,6 +677,100 @@ impl Gen<'_> {
             if !told.is_empty() {
                 let to: Vec<&str> = told.iter().map(|&o| self.roles[o].as_str()).collect();
                 self.line(inner, &format!("{rn} -> {}[{label}];", to.join(", ")));
+            }
+            for (o, via) in &relayed {
+                self.line(
+                    inner,
+                    &format!("{} -> {}[{label}];", self.roles[*via], self.roles[*o]),
+                );
+            }
+            if let Some(s) = &same
+                && shape != Shape::IfNoElse
+            {
+                self.line(inner, s);
+            }
+            let mut b = (*budget).min(6);
+            self.block(sc, &inside, inner, &mut b);
+            self.leave_arm(sc, arm, depth);
+        }
+        self.line(depth, "}");
+        *budget = budget.saturating_sub(4);
+    }
+
+    /// A conditional decided by every member of `group` on agreed values, with no selection
+    /// among them: each other active role is told by one member (the same in every branch),
+    /// relayed, or left out behaving the same in every branch. A match's bindings are agreed.
+    fn group_conditional(
+        &mut self,
+        sc: &mut Scope,
+        active: &[usize],
+        group: &[usize],
+        depth: usize,
+        budget: &mut usize,
+        shape: Shape,
+    ) {
+        let mut told: Vec<(usize, usize)> = Vec::new();
+        let mut relayed: Vec<(usize, usize)> = Vec::new();
+        for &o in active {
+            if group.contains(&o) {
+                continue;
+            }
+            match self.rng.below(3) {
+                0 => told.push((o, group[self.rng.below(group.len())])),
+                1 if !told.is_empty() => {
+                    let via = told[self.rng.below(told.len())].0;
+                    relayed.push((o, via));
+                }
+                _ => {}
+            }
+        }
+        if shape == Shape::IfNoElse {
+            told.clear();
+            relayed.clear();
+        }
+        let mut inside: Vec<usize> = group.to_vec();
+        inside.extend(told.iter().map(|(o, _)| *o));
+        inside.extend(relayed.iter().map(|(o, _)| *o));
+        let same: Option<String> = active
+            .iter()
+            .copied()
+            .find(|o| !inside.contains(o))
+            .filter(|_| self.rng.chance(50))
+            .map(|o| format!("{}.print(\"{} same\");", self.roles[o], self.roles[o]));
+        let head = self.group_text(group);
+        let vars = sc.agreed_by(group);
+        let arms = self.open_decision(&head, &vars, depth, shape);
+        for (k, arm) in arms.iter().enumerate() {
+            let label = LABELS[k];
+            let inner = if arm.close.is_some() {
+                depth + 2
+            } else {
+                depth + 1
+            };
+            if let Some(open) = &arm.open {
+                let at = if arm.close.is_some() {
+                    depth + 1
+                } else {
+                    depth
+                };
+                self.line(at, open);
+            }
+            sc.push();
+            for b in &arm.binds {
+                sc.add_agreed(group, b.clone());
+            }
+            if !arm.binds.is_empty() {
+                // The pattern's bindings are agreed: the group computes from them.
+                let sum = arm.binds.join(" + ");
+                let v = self.fresh();
+                self.line(inner, &format!("let {head}.{v} = ({sum}) % 1000;"));
+                sc.add_agreed(group, v);
+            }
+            for (o, by) in &told {
+                self.line(
+                    inner,
+                    &format!("{} -> {}[{label}];", self.roles[*by], self.roles[*o]),
+                );
             }
             for (o, via) in &relayed {
                 self.line(
@@ -760,6 +987,30 @@ pub fn program(seed: u64) -> String {
         g.line(0, "}");
         g.out.push('\n');
     }
+    // Agreed parameters and several results: an agreed argument at A and B, a value at C; it
+    // returns an agreed result at A and B and one at C, from a group decision in tail position.
+    {
+        let mut sc = Scope::new(3);
+        sc.add_agreed(&[0, 1], "k".into());
+        sc.add(2, "x".into());
+        g.line(
+            0,
+            "choreography Share(A, B, C)(k: Int@(A, B), x: Int@C) -> (Int@(A, B), Int@C) {",
+        );
+        let mut budget = 3;
+        g.block(&mut sc, &[0, 1, 2], 1, &mut budget);
+        g.line(1, "let (A, B).r = (k * 3 + 1) % 1000;");
+        g.line(1, "if (A, B).r % 2 == 0 {");
+        g.line(2, "A -> C[Even];");
+        g.line(2, "C.print(\"C even\");");
+        g.line(2, "return ((A, B).(r + 1), C.(x + 1));");
+        g.line(1, "} else {");
+        g.line(2, "A -> C[Odd];");
+        g.line(2, "return ((A, B).r, C.x);");
+        g.line(1, "}");
+        g.line(0, "}");
+        g.out.push('\n');
+    }
     g.procs = vec![
         ("Relay".into(), 2),
         ("Count".into(), 2),
@@ -768,6 +1019,7 @@ pub fn program(seed: u64) -> String {
         ("Carry".into(), 2),
         ("Apply".into(), 2),
         ("Twice".into(), 2),
+        ("Share".into(), 3),
     ];
     g.called = vec![false; g.procs.len()];
     g.roles = roles.clone();
