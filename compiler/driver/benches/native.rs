@@ -271,7 +271,7 @@ fn main() {
 
     // Start-up cost of a native program (processes + connection), subtracted below.
     let empty = build_native(&dir, "empty", &program("A.print(0);"));
-    let (startup, _) = best_of(5, || {
+    let (startup, _) = best_of(11, || {
         let (t, _, _) = run_roles(&empty, &["A", "B"]);
         (t, ())
     });
@@ -290,12 +290,12 @@ fn main() {
         ];
         for (label, what, n, body) in cases {
             let out = build_native(&dir, what, &program(&body(n)));
-            let (t, (text, peak)) = best_of(3, || {
+            let (t, (text, peak)) = best_of(7, || {
                 let (t, text, peak) = run_roles(&out, &["A", "B"]);
                 (t, (text, peak))
             });
             let native = t.saturating_sub(startup);
-            let rust = (0..3)
+            let rust = (0..7)
                 .map(|_| rust_time(&rust_exe, what, n))
                 .min()
                 .unwrap_or_default();

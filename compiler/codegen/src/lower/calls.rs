@@ -135,6 +135,8 @@ impl<'a, 'p> Fx<'a, 'p> {
         let mut v = if !tail && !self.inlining && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
         {
             self.inline_call(r, def, vals)
+        } else if let Some(v) = tail.then(|| self.self_tail_jump(r, vals)).flatten() {
+            v
         } else {
             let id = self.cg.fn_id(r);
             let words = arg_words(&param_tags(def), vals);

@@ -36,8 +36,10 @@ use std::collections::HashMap;
 mod calls;
 mod expr;
 mod lists;
+mod loops;
 mod ops;
 mod patterns;
+mod ranges;
 mod scope;
 mod signatures;
 mod stmts;
@@ -103,6 +105,10 @@ pub struct Fx<'a, 'p> {
     /// with the number of blocks after its first definition, so a fresh pair per binding made
     /// a body with thousands of bindings take quadratic memory.
     free_vars: Vec<(Variable, Variable)>,
+    /// In a local function: the loop its self tail calls jump back to.
+    self_loop: Option<loops::SelfLoop>,
+    /// Ranges of `Int` variables known on the current path (see `ranges.rs`).
+    facts: Vec<ranges::Fact>,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -137,6 +143,8 @@ impl<'a, 'p> Fx<'a, 'p> {
             scope_base: 0,
             inlining: false,
             free_vars: Vec::new(),
+            self_loop: None,
+            facts: Vec::new(),
         }
     }
 
