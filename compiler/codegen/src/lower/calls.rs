@@ -109,6 +109,9 @@ impl<'a, 'p> Fx<'a, 'p> {
             return self.unit();
         };
         if def.is_extern() {
+            if let Some(v) = self.call_extern_direct(def, vals, span) {
+                return v;
+            }
             return self.call_extern(&def.name.name, vals, span);
         }
         if def.body.is_none() {

@@ -35,6 +35,7 @@ use std::collections::HashMap;
 
 mod calls;
 mod expr;
+mod externs;
 mod lists;
 mod loops;
 mod ops;
@@ -44,6 +45,7 @@ mod scope;
 mod signatures;
 mod stmts;
 
+pub use externs::{Scalar, ScalarSig, scalar_extern};
 use signatures::{arg_words, ir_tag, static_tag};
 pub use signatures::{
     fn_sig, lower_builtin_wrapper, lower_ctor_wrapper, lower_fn, lower_fn_value_wrapper,
