@@ -246,6 +246,31 @@ choreography main(A, B) {
     }
 }
 
+/// `[]` is made with free slots in the compact form: pushes of `Int`s fill them inline, a
+/// value of another kind switches the list to the general form, and the empty list compares,
+/// prints, nests and travels like any other.
+#[test]
+fn empty_list_literals_behave_like_the_interpreter() {
+    assert_like_simulator(
+        "empty_lists",
+        r#"fn fill(n: Int, acc: List<Int>) -> List<Int> { if n == 0 { acc } else { fill(n - 1, list::push(acc, n)) } }
+choreography main(A, B) {
+    let A.e: List<Int> = [];
+    A.print([list::len(e), list::len(fill(3, [])), list::len(fill(9, e))]);
+    A.print(fill(6, []));
+    A.print(e == [] && [] == e);
+    A.print(list::push(list::push([], "s"), "t"));
+    A.print(list::push(list::push([], [1]), []));
+    A.print([[], [1], []]);
+    A.print(list::get(e, 0));
+    A.print(list::take(fill(5, []), 2));
+    A.e -> B.got;
+    B.print(list::push(got, 7));
+}
+"#,
+    );
+}
+
 /// The resident memory of a process, in kB.
 fn rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -440,6 +440,13 @@ pub unsafe extern "C" fn chor_rt_make(tag: u64, id: u64, items: *const V, n: usi
     })
 }
 
+/// The empty list `[]`, with room for four `Int`s (what the first push would make), in the
+/// compact form.
+#[unsafe(no_mangle)]
+pub extern "C" fn chor_rt_list_empty() -> V {
+    into_raw(Val::List(Rc::new(crate::rt::list::List::with_room(4))))
+}
+
 /// A function value for the code at `code`.
 ///
 /// # Safety

@@ -46,6 +46,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let vals: Vec<Vv> = items.iter().map(|x| self.expr(x, false)).collect();
                 self.make(TAG_TUPLE, 0, &vals)
             }
+            ExprKind::List(items) if items.is_empty() => {
+                let v = self.rt_v("chor_rt_list_empty", &[]);
+                Vv {
+                    t: self.tag(TAG_LIST),
+                    b: v.b,
+                }
+            }
             ExprKind::List(items) => {
                 let vals: Vec<Vv> = items.iter().map(|x| self.expr(x, false)).collect();
                 self.make(TAG_LIST, 0, &vals)
