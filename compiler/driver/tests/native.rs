@@ -638,6 +638,45 @@ fn inlined_functions_behave_like_calls() {
     assert!(String::from_utf8_lossy(&nat.stdout).contains("[A] 2432902008176640000"));
 }
 
+/// Small functions are inlined two levels deep: each level sees only its own variables (the
+/// same names at every level), reference counts of strings and lists stay right across the
+/// levels, generic parameters are those of each level, and a fault two levels down names its
+/// own line.
+#[test]
+fn functions_inlined_two_levels_deep_behave_like_calls() {
+    assert_like_simulator(
+        "inline2",
+        r#"fn inner(x: Int, s: String) -> String { s ++ to_string(x) }
+fn middle(x: Int, s: String) -> String { inner(x + 1, s ++ "-") ++ inner(x, s) }
+fn outer(x: Int, s: String) -> String { middle(x * 2, s) ++ middle(x, "o") }
+fn pair<T>(a: T, b: T) -> List<T> { [a, b] }
+fn both<T>(x: T) -> List<List<T>> { [pair(x, x), pair(x, x)] }
+fn grow(xs: List<Int>, x: Int) -> List<Int> { list::push(xs, x) }
+fn grow2(xs: List<Int>, x: Int) -> List<Int> { grow(grow(xs, x), x + 1) }
+fn fib(n: Int) -> Int { if n < 2 { n } else { fib(n - 1) + fib(n - 2) } }
+choreography main(A, B) {
+    let A.s = "s";
+    let A.x = 3;
+    A.print(outer(x, s));
+    A.print([s, to_string(x)]);
+    A.print(both("b"));
+    A.print(both(1));
+    let A.xs = [0];
+    A.print(grow2(xs, 1));
+    A.print(grow2(grow2(xs, 5), 7));
+    A.print(xs);
+    A.print([fib(0), fib(1), fib(2), fib(3), fib(10), fib(25)]);
+}
+"#,
+    );
+    assert_fault(
+        "inline2_fault",
+        "fn low(n: Int) -> Int { n * 4611686018427387904 }\nfn mid(n: Int) -> Int { low(n) + 1 }\nchoreography main(A, B) {\n    A.print(mid(1));\n    A.print(mid(2));\n}\n",
+        "role A: integer overflow",
+        1,
+    );
+}
+
 const INLINE: &str = r#"fn twice(x: Int) -> Int { x + x }
 fn first<T>(xs: List<T>, d: T) -> T {
     match list::get(xs, 0) {

@@ -101,8 +101,11 @@ pub struct Fx<'a, 'p> {
     checked: bool,
     /// Variables below this index belong to the caller of an inlined body: not visible.
     scope_base: usize,
-    /// Whether an inlined body is being lowered (bodies are inlined one level deep).
+    /// Whether an inlined body is being lowered.
     inlining: bool,
+    /// How many inlined bodies the code being lowered is nested in: bodies are inlined up to
+    /// [`calls::INLINE_DEPTH`] levels deep.
+    inline_depth: u8,
     /// Variables of locals that went out of scope, for reuse: each variable's SSA state grows
     /// with the number of blocks after its first definition, so a fresh pair per binding made
     /// a body with thousands of bindings take quadratic memory.
@@ -144,6 +147,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             checked: false,
             scope_base: 0,
             inlining: false,
+            inline_depth: 0,
             free_vars: Vec::new(),
             self_loop: None,
             facts: Vec::new(),
