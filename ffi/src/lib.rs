@@ -342,24 +342,35 @@ pub fn call(
         Value::Tuple(xs) => xs,
         v => return Err(format!("expected the argument tuple, got {}", v.kind())),
     };
-    quiet_panics();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(args))) {
+    match catch(|| f(args)) {
         Ok(Ok(v)) => Ok(encode(&v)),
-        Ok(Err(e)) => Err(e),
-        Err(payload) => {
-            let text = match payload.downcast::<String>() {
-                Ok(s) => *s,
-                Err(p) => match p.downcast::<&'static str>() {
-                    Ok(s) => (*s).to_string(),
-                    Err(_) => "(no message)".to_string(),
-                },
-            };
-            let at = PANIC_AT.with(|a| a.take());
-            Err(match at {
-                Some(at) => format!("panicked at {at}: {text}"),
-                None => format!("panicked: {text}"),
-            })
-        }
+        Ok(Err(e)) | Err(e) => Err(e),
+    }
+}
+
+/// Runs `f`, catching a panic: Err is its message, with the place it happened. The glue's
+/// direct entries (scalar arguments and result, no encoding) call the extern through this, so
+/// it is inline and its cold part (the message) is a function of its own.
+#[inline]
+pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    quiet_panics();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_message)
+}
+
+/// The message of a caught panic, with the place it happened.
+#[cold]
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    let text = match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(p) => match p.downcast::<&'static str>() {
+            Ok(s) => (*s).to_string(),
+            Err(_) => "(no message)".to_string(),
+        },
+    };
+    let at = PANIC_AT.with(|a| a.take());
+    match at {
+        Some(at) => format!("panicked at {at}: {text}"),
+        None => format!("panicked: {text}"),
     }
 }
 
@@ -372,8 +383,12 @@ thread_local! {
 /// reports in its error instead: chor prints one line naming the extern and the chor line.
 /// The glue is a library of its own (with its own copy of std), so the hook only concerns the
 /// extern crate's panics.
+#[inline]
 fn quiet_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
+    if ONCE.is_completed() {
+        return;
+    }
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
             let at = info

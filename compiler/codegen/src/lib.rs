@@ -10,6 +10,7 @@
 //! runs the entry procedure through `chor_rt_run`.
 
 mod lower;
+pub use lower::{Scalar, ScalarSig, scalar_extern};
 mod moves;
 
 use chor_check::msg_types::{TyNode, TypeTable};
@@ -200,6 +201,21 @@ impl<'p> Cg<'p> {
         }
         for _ in 0..nret {
             sig.returns.push(AbiParam::new(types::I32));
+        }
+        self.module
+            .declare_function(name, Linkage::Import, &sig)
+            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")))
+    }
+
+    /// A function of the extern glue taking `nargs` words and returning `nret` (a direct
+    /// entry, see `lower::scalar_extern`).
+    pub fn glue_words(&mut self, name: &str, nargs: usize, nret: usize) -> FuncId {
+        let mut sig = self.module.make_signature();
+        for _ in 0..nargs {
+            sig.params.push(AbiParam::new(types::I64));
+        }
+        for _ in 0..nret {
+            sig.returns.push(AbiParam::new(types::I64));
         }
         self.module
             .declare_function(name, Linkage::Import, &sig)

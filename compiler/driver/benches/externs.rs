@@ -1,8 +1,10 @@
-//! The cost of calling a Rust extern, printed as a ratio measured in one run (`cargo bench -p
+//! The cost of calling a Rust extern, printed as ratios measured in one run (`cargo bench -p
 //! chor --bench externs`; not built by `cargo test`): a loop calling an extern that adds two
-//! Ints vs the same loop calling a local chor function, in native code (`chor run`) and under
-//! `chor simulate`. Start-up (build, cargo's check that the crate is built, process start) is
-//! measured with a loop of zero iterations and subtracted.
+//! Ints vs the same loop calling a local chor function and vs the loop in Rust (`rustc -O`)
+//! calling a function that is never inlined, in native code (executables built once and run
+//! directly; start-up measured with a loop of zero iterations and subtracted), and the extern
+//! vs the local function under `chor simulate` (start-up: build, cargo's check that the crate
+//! is built, process start; also subtracted).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -66,30 +68,119 @@ fn time(dir: &Path, cmd: &str, call: &str, n: u64) -> Duration {
         .unwrap_or_default()
 }
 
+/// Builds the program natively in the project; returns the directory of the executables.
+fn build_native(dir: &Path, call: &str, n: u64) -> PathBuf {
+    let file = dir.join("src").join(format!("{call}_{n}.chor"));
+    std::fs::write(&file, program(call, n)).expect("write");
+    let out = dir.join(format!("out-{call}-{n}"));
+    let o = Command::new(env!("CARGO_BIN_EXE_chor"))
+        .current_dir(dir)
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(&file)
+        .output()
+        .expect("chor runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// Best of seven wall-clock times of the role executable (start-up included).
+fn run_native(out: &Path, n: u64) -> Duration {
+    (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            let o = Command::new(out.join("A"))
+                .arg("--config")
+                .arg(out.join("deploy.toml"))
+                .output()
+                .expect("role runs");
+            let e = t.elapsed();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let want = format!("{}\n", (n * n.saturating_sub(1)) / 2);
+            assert_eq!(String::from_utf8_lossy(&o.stdout), want);
+            e
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// The same loop in Rust compiled with `rustc -O`, calling a function that is never inlined
+/// (a direct call, as across a library boundary): nanoseconds per call, timed in-process.
+fn rust_direct_ns(dir: &Path, n: u64) -> f64 {
+    let src = dir.join("direct.rs");
+    std::fs::write(
+        &src,
+        "#[inline(never)]\nfn add(a: i64, b: i64) -> i64 { a.wrapping_add(b) }\n\
+         fn main() {\n    let n: i64 = std::env::args().nth(1).unwrap().parse().unwrap();\n    \
+         let t = std::time::Instant::now();\n    let mut acc = 0i64;\n    \
+         for i in 0..std::hint::black_box(n) { acc = add(acc, i); }\n    \
+         let e = t.elapsed();\n    println!(\"{acc}\");\n    eprintln!(\"{}\", e.as_nanos());\n}\n",
+    )
+    .expect("write");
+    let exe = dir.join("direct");
+    let st = Command::new("rustc")
+        .args(["-O", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("rustc runs");
+    assert!(st.success());
+    (0..7)
+        .map(|_| {
+            let o = Command::new(&exe)
+                .arg(n.to_string())
+                .output()
+                .expect("runs");
+            let ns: f64 = String::from_utf8_lossy(&o.stderr)
+                .trim()
+                .parse()
+                .unwrap_or(0.0);
+            ns / n as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 fn main() {
     let dir = project();
     // The first run builds the crate.
     time(&dir, "simulate", "add", 0);
-    for (cmd, n) in [("run", 2_000_000), ("simulate", 200_000)] {
-        let base_extern = time(&dir, cmd, "add", 0);
-        let base_local = time(&dir, cmd, "plus", 0);
-        let ext = time(&dir, cmd, "add", n).saturating_sub(base_extern);
-        let local = time(&dir, cmd, "plus", n).saturating_sub(base_local);
-        let per = |d: Duration| d.as_secs_f64() * 1e9 / n as f64;
-        // A local loop that finishes within the start-up's noise has no meaningful ratio.
-        let ratio = if local < Duration::from_millis(5) {
-            "not measurable: the local loop is within start-up noise".to_string()
-        } else {
-            format!("{:.2}x", ext.as_secs_f64() / local.as_secs_f64())
-        };
-        println!(
-            "{n} calls under chor {cmd}: extern add {:.0} ns/call, local fn {:.1} ns/call, \
-             ratio {ratio} (start-up {:.0} ms / {:.0} ms subtracted)",
-            per(ext),
-            per(local),
-            base_extern.as_secs_f64() * 1e3,
-            base_local.as_secs_f64() * 1e3,
-        );
+    // Native: executables built once, run directly; start-up measured with zero iterations.
+    let n = 20_000_000;
+    let mut per_call = Vec::new();
+    for call in ["add", "plus"] {
+        let base = run_native(&build_native(&dir, call, 0), 0);
+        let t = run_native(&build_native(&dir, call, n), n).saturating_sub(base);
+        per_call.push(t.as_secs_f64() * 1e9 / n as f64);
     }
+    let rust = rust_direct_ns(&dir, n);
+    println!(
+        "{n} calls natively: extern add {:.2} ns/call, local chor fn {:.2} ns/call (inlined), \
+         rustc -O direct call {:.2} ns/call; extern vs rustc {:.2}x, extern vs local {:.2}x",
+        per_call[0],
+        per_call[1],
+        rust,
+        per_call[0] / rust,
+        per_call[0] / per_call[1].max(1e-3),
+    );
+    let (cmd, n) = ("simulate", 200_000u64);
+    let base_extern = time(&dir, cmd, "add", 0);
+    let base_local = time(&dir, cmd, "plus", 0);
+    let ext = time(&dir, cmd, "add", n).saturating_sub(base_extern);
+    let local = time(&dir, cmd, "plus", n).saturating_sub(base_local);
+    let per = |d: Duration| d.as_secs_f64() * 1e9 / n as f64;
+    // A local loop that finishes within the start-up's noise has no meaningful ratio.
+    let ratio = if local < Duration::from_millis(5) {
+        "not measurable: the local loop is within start-up noise".to_string()
+    } else {
+        format!("{:.2}x", ext.as_secs_f64() / local.as_secs_f64())
+    };
+    println!(
+        "{n} calls under chor {cmd}: extern add {:.0} ns/call, local fn {:.1} ns/call, \
+         ratio {ratio} (start-up {:.0} ms / {:.0} ms subtracted)",
+        per(ext),
+        per(local),
+        base_extern.as_secs_f64() * 1e3,
+        base_local.as_secs_f64() * 1e3,
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -238,6 +238,20 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Whether to run the section `name`: every section when the command line names none
+/// (`cargo bench -p chor --bench native -- compute pingpong` runs two of them).
+fn wants(name: &str) -> bool {
+    const SECTIONS: [&str; 4] = ["compute", "interp", "pingpong", "compile"];
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| SECTIONS.contains(&a.as_str()))
+        .collect();
+    named.is_empty() || named.iter().any(|a| a == name)
+}
+
+/// A benchmark: its label, the baseline's argument, the size, the program's body.
+type Case = (&'static str, &'static str, u32, fn(u32) -> String);
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -257,147 +271,153 @@ fn main() {
 
     // Start-up cost of a native program (processes + connection), subtracted below.
     let empty = build_native(&dir, "empty", &program("A.print(0);"));
-    let (startup, _) = best_of(5, || {
+    let (startup, _) = best_of(11, || {
         let (t, _, _) = run_roles(&empty, &["A", "B"]);
         (t, ())
     });
-    let sim_empty = simulate_time(&dir, "sim_empty", &program("A.print(0);"));
     println!("start-up of a 2-role native program: {:.1} ms", ms(startup));
-    println!();
-    println!("== local compute ==");
-    println!(
-        "{:<28} {:>10} {:>10} {:>8} {:>9}",
-        "benchmark", "native ms", "rustc ms", "ratio", "peak RSS"
-    );
-    type Case = (&'static str, &'static str, u32, fn(u32) -> String);
-    let cases: [Case; 3] = [
-        ("fib 32", "fib", 32, fib_body),
-        ("merge sort 200,000 Ints", "sort", 200_000, sort_body),
-        ("build a 1 MB string", "string", 1_000_000, string_body),
-    ];
-    for (label, what, n, body) in cases {
-        let out = build_native(&dir, what, &program(&body(n)));
-        let (t, (text, peak)) = best_of(3, || {
-            let (t, text, peak) = run_roles(&out, &["A", "B"]);
-            (t, (text, peak))
-        });
-        let native = t.saturating_sub(startup);
-        let rust = (0..3)
-            .map(|_| rust_time(&rust_exe, what, n))
-            .min()
-            .unwrap_or_default();
+    if wants("compute") {
+        println!();
+        println!("== local compute ==");
         println!(
-            "{label:<28} {:>10.1} {:>10.1} {:>7.2}x {:>6} kB   ({})",
-            ms(native),
-            ms(rust),
-            native.as_secs_f64() / rust.as_secs_f64().max(1e-9),
-            peak,
-            text.lines().next().unwrap_or("")
+            "{:<28} {:>10} {:>10} {:>8} {:>9}",
+            "benchmark", "native ms", "rustc ms", "ratio", "peak RSS"
         );
+        let cases: [Case; 3] = [
+            ("fib 32", "fib", 32, fib_body),
+            ("merge sort 200,000 Ints", "sort", 200_000, sort_body),
+            ("build a 1 MB string", "string", 1_000_000, string_body),
+        ];
+        for (label, what, n, body) in cases {
+            let out = build_native(&dir, what, &program(&body(n)));
+            let (t, (text, peak)) = best_of(7, || {
+                let (t, text, peak) = run_roles(&out, &["A", "B"]);
+                (t, (text, peak))
+            });
+            let native = t.saturating_sub(startup);
+            let rust = (0..7)
+                .map(|_| rust_time(&rust_exe, what, n))
+                .min()
+                .unwrap_or_default();
+            println!(
+                "{label:<28} {:>10.1} {:>10.1} {:>7.2}x {:>6} kB   ({})",
+                ms(native),
+                ms(rust),
+                native.as_secs_f64() / rust.as_secs_f64().max(1e-9),
+                peak,
+                text.lines().next().unwrap_or("")
+            );
+        }
     }
-    println!();
-    println!("== native vs the reference interpreter (smaller sizes) ==");
-    let small: [Case; 3] = [
-        ("fib 30", "fib", 30, fib_body),
-        ("merge sort 20,000 Ints", "sort", 20_000, sort_body),
-        ("build a 100 kB string", "string", 100_000, string_body),
-    ];
-    println!(
-        "{:<28} {:>10} {:>10} {:>9}",
-        "benchmark", "native ms", "interp ms", "speed-up"
-    );
-    for (label, what, n, body) in small {
-        let src = program(&body(n));
-        let out = build_native(&dir, &format!("{what}_small"), &src);
-        let (t, _) = best_of(5, || {
-            let (t, _, _) = run_roles(&out, &["A", "B"]);
-            (t, ())
-        });
-        let native = t.saturating_sub(startup);
-        let interp = simulate_time(&dir, &format!("{what}_sim"), &src).saturating_sub(sim_empty);
+    if wants("interp") {
+        let sim_empty = simulate_time(&dir, "sim_empty", &program("A.print(0);"));
+        println!();
+        println!("== native vs the reference interpreter (smaller sizes) ==");
+        let small: [Case; 3] = [
+            ("fib 30", "fib", 30, fib_body),
+            ("merge sort 20,000 Ints", "sort", 20_000, sort_body),
+            ("build a 100 kB string", "string", 100_000, string_body),
+        ];
         println!(
-            "{label:<28} {:>10.1} {:>10.1} {:>8.0}x",
-            ms(native),
-            ms(interp),
-            interp.as_secs_f64() / native.as_secs_f64().max(1e-4)
+            "{:<28} {:>10} {:>10} {:>9}",
+            "benchmark", "native ms", "interp ms", "speed-up"
         );
+        for (label, what, n, body) in small {
+            let src = program(&body(n));
+            let out = build_native(&dir, &format!("{what}_small"), &src);
+            let (t, _) = best_of(5, || {
+                let (t, _, _) = run_roles(&out, &["A", "B"]);
+                (t, ())
+            });
+            let native = t.saturating_sub(startup);
+            let interp =
+                simulate_time(&dir, &format!("{what}_sim"), &src).saturating_sub(sim_empty);
+            println!(
+                "{label:<28} {:>10.1} {:>10.1} {:>8.0}x",
+                ms(native),
+                ms(interp),
+                interp.as_secs_f64() / native.as_secs_f64().max(1e-4)
+            );
+        }
     }
-
-    println!();
-    println!("== ping-pong ==");
-    let rounds = 20_000u32;
-    let pp = format!(
+    if wants("pingpong") {
+        println!();
+        println!("== ping-pong ==");
+        let rounds = 20_000u32;
+        let pp = format!(
         "choreography Ping(A, B)(n: Int@A) {{
     if A.n == 0 {{ A -> B[Stop]; }} else {{ A -> B[Go]; A.n -> B.x; B.x -> A.y; Ping(A, B)(A.y - 1); }}
 }}
 choreography main(A, B) {{ Ping(A, B)(A.{rounds}); A.print(\"done\"); }}
 "
     );
-    let out = build_native(&dir, "pingpong", &pp);
-    let (t, _) = best_of(3, || {
-        let (t, _, _) = run_roles(&out, &["A", "B"]);
-        (t, ())
-    });
-    let native = t.saturating_sub(startup);
-    let raw = best_of(3, || (raw_tcp_ping_pong(rounds), ())).0;
-    println!(
-        "{rounds} round trips: native {:.1} ms, raw TCP {:.1} ms, ratio {:.2}x ({:.1} us per round trip native)",
-        ms(native),
-        ms(raw),
-        native.as_secs_f64() / raw.as_secs_f64(),
-        native.as_secs_f64() * 1e6 / f64::from(rounds)
-    );
-
-    println!();
-    println!("== compile time per example (check + project + codegen, linking excluded) ==");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut files: Vec<_> = std::fs::read_dir(&examples)
-        .expect("examples")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "chor"))
-        .collect();
-    files.sort();
-    for f in files {
-        let src = std::fs::read_to_string(&f).expect("read");
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
-        let name = name.unwrap_or_default();
-        let t = (0..5)
-            .map(|_| {
-                let t = Instant::now();
-                let prog = chor_check::program::from_source(&name, &src, vec![]);
-                let _ = chor_check::check_program(&prog);
-                let locals = chor_project::project_program(&prog, "main").expect("projects");
-                let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-                let loc_of = |_s: chor_diagnostics::Span| String::from("x:1");
-                for lp in &locals {
-                    let info = chor_codegen::RoleInfo {
-                        main_roles: &roles,
-                        fingerprint: [0; 32],
-                        loc_of: &loc_of,
-                        keep_clif: false,
-                    };
-                    chor_codegen::compile_role(&prog, lp, &info).expect("compiles");
-                }
-                t.elapsed()
-            })
-            .min()
-            .unwrap_or_default();
-        let exe = build_native(&dir, &name.replace(".chor", ""), &src);
-        let size: u64 = std::fs::read_dir(&exe)
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.file_name() != "deploy.toml")
-                    .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0);
+        let out = build_native(&dir, "pingpong", &pp);
+        let (t, _) = best_of(3, || {
+            let (t, _, _) = run_roles(&out, &["A", "B"]);
+            (t, ())
+        });
+        let native = t.saturating_sub(startup);
+        let raw = best_of(3, || (raw_tcp_ping_pong(rounds), ())).0;
         println!(
-            "{name:<24} {:>7.1} ms   largest executable {:.2} MB",
-            ms(t),
-            size as f64 / 1e6
+            "{rounds} round trips: native {:.1} ms, raw TCP {:.1} ms, ratio {:.2}x ({:.1} us per round trip native)",
+            ms(native),
+            ms(raw),
+            native.as_secs_f64() / raw.as_secs_f64(),
+            native.as_secs_f64() * 1e6 / f64::from(rounds)
         );
+    }
+    if wants("compile") {
+        println!();
+        println!("== compile time per example (check + project + codegen, linking excluded) ==");
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut files: Vec<_> = std::fs::read_dir(&examples)
+            .expect("examples")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "chor"))
+            .collect();
+        files.sort();
+        for f in files {
+            let src = std::fs::read_to_string(&f).expect("read");
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+            let name = name.unwrap_or_default();
+            let t = (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    let prog = chor_check::program::from_source(&name, &src, vec![]);
+                    let _ = chor_check::check_program(&prog);
+                    let locals = chor_project::project_program(&prog, "main").expect("projects");
+                    let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
+                    let loc_of = |_s: chor_diagnostics::Span| String::from("x:1");
+                    for lp in &locals {
+                        let info = chor_codegen::RoleInfo {
+                            main_roles: &roles,
+                            fingerprint: [0; 32],
+                            loc_of: &loc_of,
+                            keep_clif: false,
+                        };
+                        chor_codegen::compile_role(&prog, lp, &info).expect("compiles");
+                    }
+                    t.elapsed()
+                })
+                .min()
+                .unwrap_or_default();
+            let exe = build_native(&dir, &name.replace(".chor", ""), &src);
+            let size: u64 = std::fs::read_dir(&exe)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .filter(|e| e.file_name() != "deploy.toml")
+                        .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+                        .max()
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0);
+            println!(
+                "{name:<24} {:>7.1} ms   largest executable {:.2} MB",
+                ms(t),
+                size as f64 / 1e6
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -106,6 +106,9 @@ fn glue_source(externs: &[&FnDef]) -> (String, Vec<(usize, usize)>) {
          #[unsafe(no_mangle)]\n\
          pub unsafe extern \"C\" fn chor_x_free(p: *mut u8, len: usize) {\n    \
          drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) });\n}\n\n\
+         /// What a direct entry returns, in two registers: the result and 0, or a panic's\n\
+         /// message as its length and address.\n\
+         #[repr(C)]\npub struct Direct(u64, u64);\n\n\
          fn finish(r: Result<Vec<u8>, String>, out: *mut *mut u8, out_len: *mut usize) -> i32 {\n    \
          let (code, bytes) = match r {\n        Ok(b) => (0, b),\n        Err(e) => (1, e.into_bytes()),\n    };\n    \
          let b = bytes.into_boxed_slice();\n    \
@@ -136,9 +139,53 @@ fn glue_source(externs: &[&FnDef]) -> (String, Vec<(usize, usize)>) {
             "        Ok(f({}).into_chor())\n    }})\n    .map_err(|e| format!(\"the extern `{name}` failed: {{e}}\"));\n    finish(r, out, out_len)\n}}\n",
             names.join(", ")
         ));
+        if let Some(sig) = chor_codegen::scalar_extern(f) {
+            src.push_str(&direct_entry(f, &sig));
+        }
         lines.push((start, src.lines().count()));
     }
     (src, lines)
+}
+
+/// The glue's direct entry for an extern with a scalar signature (see
+/// `chor_codegen::scalar_extern`): payload words in; out, a `repr(C)` pair returned in two
+/// registers: the result's payload and 0, or after a panic its message's length and address
+/// (a boxed slice for `chor_x_free`) for native code to report.
+fn direct_entry(f: &FnDef, sig: &chor_codegen::ScalarSig) -> String {
+    use chor_codegen::Scalar;
+    let name = &f.name.name;
+    let params: Vec<String> = (0..sig.params.len())
+        .map(|i| format!("a{i}: u64"))
+        .collect();
+    let args: Vec<String> = sig
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            Scalar::Int => format!("a{i} as i64"),
+            Scalar::Float => format!("f64::from_bits(a{i})"),
+            Scalar::Bool => format!("a{i} != 0"),
+        })
+        .collect();
+    let ret = match sig.ret {
+        Some(Scalar::Int) | Some(Scalar::Bool) => "r as u64",
+        Some(Scalar::Float) => "r.to_bits()",
+        None => "{ let () = r; 0 }",
+    };
+    format!(
+        "\n#[unsafe(no_mangle)]\npub extern \"C\" fn chor_xd_{name}({}) -> Direct {{\n    \
+         let f: {} = user::{};\n    \
+         match chor_ffi::catch(|| f({})) {{\n        \
+         Ok(r) => Direct({ret}, 0),\n        \
+         Err(e) => {{\n            \
+         let b = format!(\"the extern `{name}` failed: {{e}}\").into_bytes().into_boxed_slice();\n            \
+         Direct(b.len() as u64, Box::into_raw(b) as *mut u8 as u64)\n        \
+         }}\n    }}\n}}\n",
+        params.join(", "),
+        rust_sig(f),
+        rust_ident(name),
+        args.join(", ")
+    )
 }
 
 /// Writes `text` to `path` unless it already holds it (cargo then sees nothing new).

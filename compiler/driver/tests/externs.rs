@@ -217,6 +217,74 @@ fn crate_mistakes_are_diagnostics_and_panics_end_the_role() {
     }
 }
 
+/// Externs whose parameters and result are `Int`, `Float`, `Bool` or `()` are called in
+/// native code through the glue's direct entry (payload words, no encoding): every backend
+/// prints the same, at the edges of each type, next to an extern of another signature; a
+/// panic in a direct extern still ends the role naming the extern and the chor line.
+#[test]
+fn scalar_externs_call_directly_with_the_same_results() {
+    let dir = temp_dir("scalars");
+    write_project(
+        &dir,
+        "extern fn mix(a: Int, x: Float, b: Bool) -> Float;\n\
+         extern fn wrap(a: Int, b: Int) -> Int;\n\
+         extern fn flip(b: Bool) -> Bool;\n\
+         extern fn note(x: Float);\n\
+         extern fn seven() -> Int;\n\
+         extern fn shout(s: String) -> String;\n\
+         extern fn root(x: Float) -> Float;\n\n\
+         fn sum(i: Int, acc: Int) -> Int { if i == 0 { acc } else { sum(i - 1, wrap(acc, i)) } }\n\n\
+         choreography main(A) {\n    \
+         A.print(mix(3, 0.5, true));\n    \
+         A.print(mix(1, -0.0, false));\n    \
+         A.print(wrap(9223372036854775807, 1));\n    \
+         A.print([flip(true), flip(false)]);\n    \
+         A.print(note(2.5));\n    \
+         A.print(seven() + sum(1000, 0));\n    \
+         A.print(shout(\"direct\"));\n    \
+         A.print(root(-1.0));\n}\n",
+        "pub fn mix(a: i64, x: f64, b: bool) -> f64 { if b { a as f64 + x } else { x * a as f64 } }\n\
+         pub fn wrap(a: i64, b: i64) -> i64 { a.wrapping_add(b) }\n\
+         pub fn flip(b: bool) -> bool { !b }\n\
+         pub fn note(x: f64) { assert!(x > 0.0); }\n\
+         pub fn seven() -> i64 { 7 }\n\
+         pub fn shout(s: String) -> String { s.to_uppercase() }\n\
+         pub fn root(x: f64) -> f64 { assert!(x >= 0.0, \"negative: {x}\"); x.sqrt() }\n",
+    );
+    let glue = std::fs::read_to_string(dir.join("target/chor/glue/lib.rs"));
+    let mut outs = Vec::new();
+    for args in [
+        &["simulate"][..],
+        &["run", "--backend", "interp"][..],
+        &["run"][..],
+    ] {
+        let out = chor_in(&dir, args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("role A: the extern `root` failed: panicked at")
+                && err.contains(": negative: -1 at main.chor:19"),
+            "{args:?}: {err}"
+        );
+        outs.push(text(&out.stdout));
+    }
+    assert_eq!(
+        outs[0],
+        "[A] 3.5\n[A] -0.0\n[A] -9223372036854775808\n[A] [false, true]\n[A] ()\n[A] 500507\n[A] DIRECT\n",
+        "simulate"
+    );
+    assert_eq!(outs[1], outs[0], "interp");
+    assert_eq!(outs[2], outs[0], "native");
+    // The glue has direct entries for the scalar signatures only.
+    let glue = std::fs::read_to_string(dir.join("target/chor/glue/lib.rs")).or(glue);
+    let glue = glue.expect("the glue's source");
+    for name in ["mix", "wrap", "flip", "note", "seven", "root"] {
+        assert!(glue.contains(&format!("fn chor_xd_{name}(")), "{name}");
+    }
+    assert!(!glue.contains("fn chor_xd_shout("));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn an_extern_in_a_project_with_a_broken_manifest_names_the_manifest_error() {
     let dir = temp_dir("broken-manifest");

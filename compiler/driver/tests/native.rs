@@ -201,6 +201,76 @@ fn runtime_faults_name_the_source_line() {
     );
 }
 
+/// Overflow checks dropped where a branch bounds the variable (`if n < 2 … else n - 1`, the
+/// index of a `Some` arm of `list::get`): results at the edges of the ranges agree with the
+/// simulator, and where the bounds leave room for overflow it still faults at the line.
+#[test]
+fn bounded_arithmetic_keeps_overflow_faults() {
+    assert_like_simulator(
+        "ranges",
+        r#"fn down(n: Int) -> Int { if n < 2 { n } else { n - 2 } }
+fn up(n: Int) -> Int { if n >= 9223372036854775806 { 0 } else { n + 1 } }
+fn flipped(n: Int) -> Int { if 0 < n && n <= 100 { n - 9223372036854775807 } else { -1 } }
+fn negated(n: Int) -> Int { if !(n > -5) { n + 9223372036854775807 } else { n - 3 } }
+fn either(n: Int) -> Int { if n < 0 || n > 10 { 0 } else { n * 2 - 9223372036854775807 } }
+fn idx(xs: List<Int>, i: Int, acc: Int) -> Int {
+    match list::get(xs, i) { None => acc, Some(x) => idx(xs, i + 1, acc + i + x) }
+}
+fn eq(n: Int) -> Int { if n == -9223372036854775807 - 1 { n + 1 } else { 0 } }
+choreography main(A, B) {
+    A.print([down(2), down(9223372036854775807), down(-9223372036854775807 - 1)]);
+    A.print([up(9223372036854775805), up(-9223372036854775807 - 1), up(9223372036854775807)]);
+    A.print([flipped(1), flipped(100), flipped(0), flipped(101)]);
+    A.print([negated(-5), negated(-9223372036854775807 - 1), negated(9223372036854775807)]);
+    A.print([either(0), either(10), either(11)]);
+    A.print(idx([5, 6, 7], 0, 0));
+    A.print(eq(-9223372036854775807 - 1));
+}
+"#,
+    );
+    let faults: [(&str, &str); 4] = [
+        ("if n > 0 { n + 1 } else { 0 }", "9223372036854775807"),
+        ("if n < 10 { n - 1 } else { 0 }", "-9223372036854775807 - 1"),
+        ("if !(n < 5) { n + 9223372036854775800 } else { 0 }", "9"),
+        ("if n != 3 { n - 1 } else { 0 }", "-9223372036854775807 - 1"),
+    ];
+    for (k, (body, arg)) in faults.iter().enumerate() {
+        assert_fault(
+            &format!("range_fault_{k}"),
+            &format!(
+                "fn f(n: Int) -> Int {{ {body} }}\nchoreography main(A, B) {{\n    A.print(f({arg}));\n}}\n"
+            ),
+            "role A: integer overflow",
+            1,
+        );
+    }
+}
+
+/// `[]` is made with free slots in the compact form: pushes of `Int`s fill them inline, a
+/// value of another kind switches the list to the general form, and the empty list compares,
+/// prints, nests and travels like any other.
+#[test]
+fn empty_list_literals_behave_like_the_interpreter() {
+    assert_like_simulator(
+        "empty_lists",
+        r#"fn fill(n: Int, acc: List<Int>) -> List<Int> { if n == 0 { acc } else { fill(n - 1, list::push(acc, n)) } }
+choreography main(A, B) {
+    let A.e: List<Int> = [];
+    A.print([list::len(e), list::len(fill(3, [])), list::len(fill(9, e))]);
+    A.print(fill(6, []));
+    A.print(e == [] && [] == e);
+    A.print(list::push(list::push([], "s"), "t"));
+    A.print(list::push(list::push([], [1]), []));
+    A.print([[], [1], []]);
+    A.print(list::get(e, 0));
+    A.print(list::take(fill(5, []), 2));
+    A.e -> B.got;
+    B.print(list::push(got, 7));
+}
+"#,
+    );
+}
+
 /// The resident memory of a process, in kB.
 fn rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -323,6 +393,68 @@ choreography main(A, B) {
         String::from_utf8_lossy(&out.stdout),
         "[A] 0\n[A] 10000000\n"
     );
+}
+
+/// Self tail calls of local functions, which run as loops (a jump back to the function's
+/// start with the parameters rebound), with arguments whose reference counts matter: a list
+/// that the loop only reads, a list shared between two parameters and with the caller, values
+/// of a generic type swapped between parameters, strings and lists growing in place.
+fn self_tail_loops(n: u64) -> String {
+    format!(
+        r#"fn walk(xs: List<Int>, i: Int, acc: Int) -> Int {{
+    match list::get(xs, i) {{ None => acc, Some(x) => walk(xs, i + 1, acc + x) }}
+}}
+fn swap<T>(a: T, b: T, n: Int) -> T {{ if n == 0 {{ a }} else {{ swap(b, a, n - 1) }} }}
+fn build(s: String, n: Int) -> String {{ if n == 0 {{ s }} else {{ build(s ++ "ab", n - 1) }} }}
+fn keep(xs: List<Int>, n: Int, last: List<Int>) -> List<Int> {{
+    if n == 0 {{ last }} else {{ keep(xs, n - 1, xs) }}
+}}
+fn grow(xs: List<Int>, n: Int) -> List<Int> {{ if n == 0 {{ xs }} else {{ grow(list::push(xs, n), n - 1) }} }}
+fn joined(xs: List<String>, i: Int, acc: String) -> String {{
+    match list::get(xs, i) {{ None => acc, Some(s) => joined(xs, i + 1, acc ++ s) }}
+}}
+fn both(n: Int, acc: Int) -> Int {{
+    if n == 0 {{ acc }} else if n % 1000 == 0 {{ both(n - 1, acc + both(0, n)) }} else {{ both(n - 1, acc + 1) }}
+}}
+choreography main(A, B) {{
+    let A.big = grow([], {n});
+    A.print(list::len(big));
+    A.print(walk(big, 0, 0));
+    let A.small = [1, 2, 3];
+    let A.k = keep(small, {n}, [9]);
+    A.print(list::push(k, 4));
+    A.print(small);
+    A.print(swap("left", "right", {n} + 1));
+    A.print(swap([1], [2, 2], {n}));
+    A.print(string::len(build("", {n})));
+    A.print(joined(["a", "bc", "d"], 0, ""));
+    A.print(both({n}, 0));
+    A.print(list::get(big, 0));
+}}
+"#
+    )
+}
+
+#[test]
+fn self_tail_calls_loop_with_reference_counts_intact() {
+    // Small: the same output as the simulator.
+    assert_like_simulator("self_loops_small", &self_tail_loops(1000));
+    // Ten million iterations: far deeper than any stack of frames, in constant stack.
+    let n: u64 = 10_000_000;
+    let out = run_src("self_loops", &self_tail_loops(n));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let thousands: u64 = (1..=n / 1000).map(|k| k * 1000).sum();
+    let want = format!(
+        "[A] {n}\n[A] {}\n[A] [1, 2, 3, 4]\n[A] [1, 2, 3]\n[A] right\n[A] [1]\n[A] {}\n[A] abcd\n[A] {}\n[A] Some({n})\n",
+        n * (n + 1) / 2,
+        2 * n,
+        n - n / 1000 + thousands
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
 }
 
 /// Lists in both of the runtime's forms (compact Ints, general values) against the
@@ -504,6 +636,45 @@ fn inlined_functions_behave_like_calls() {
         "{err}"
     );
     assert!(String::from_utf8_lossy(&nat.stdout).contains("[A] 2432902008176640000"));
+}
+
+/// Small functions are inlined two levels deep: each level sees only its own variables (the
+/// same names at every level), reference counts of strings and lists stay right across the
+/// levels, generic parameters are those of each level, and a fault two levels down names its
+/// own line.
+#[test]
+fn functions_inlined_two_levels_deep_behave_like_calls() {
+    assert_like_simulator(
+        "inline2",
+        r#"fn inner(x: Int, s: String) -> String { s ++ to_string(x) }
+fn middle(x: Int, s: String) -> String { inner(x + 1, s ++ "-") ++ inner(x, s) }
+fn outer(x: Int, s: String) -> String { middle(x * 2, s) ++ middle(x, "o") }
+fn pair<T>(a: T, b: T) -> List<T> { [a, b] }
+fn both<T>(x: T) -> List<List<T>> { [pair(x, x), pair(x, x)] }
+fn grow(xs: List<Int>, x: Int) -> List<Int> { list::push(xs, x) }
+fn grow2(xs: List<Int>, x: Int) -> List<Int> { grow(grow(xs, x), x + 1) }
+fn fib(n: Int) -> Int { if n < 2 { n } else { fib(n - 1) + fib(n - 2) } }
+choreography main(A, B) {
+    let A.s = "s";
+    let A.x = 3;
+    A.print(outer(x, s));
+    A.print([s, to_string(x)]);
+    A.print(both("b"));
+    A.print(both(1));
+    let A.xs = [0];
+    A.print(grow2(xs, 1));
+    A.print(grow2(grow2(xs, 5), 7));
+    A.print(xs);
+    A.print([fib(0), fib(1), fib(2), fib(3), fib(10), fib(25)]);
+}
+"#,
+    );
+    assert_fault(
+        "inline2_fault",
+        "fn low(n: Int) -> Int { n * 4611686018427387904 }\nfn mid(n: Int) -> Int { low(n) + 1 }\nchoreography main(A, B) {\n    A.print(mid(1));\n    A.print(mid(2));\n}\n",
+        "role A: integer overflow",
+        1,
+    );
 }
 
 const INLINE: &str = r#"fn twice(x: Int) -> Int { x + x }

@@ -440,6 +440,13 @@ pub unsafe extern "C" fn chor_rt_make(tag: u64, id: u64, items: *const V, n: usi
     })
 }
 
+/// The empty list `[]`, with room for four `Int`s (what the first push would make), in the
+/// compact form.
+#[unsafe(no_mangle)]
+pub extern "C" fn chor_rt_list_empty() -> V {
+    into_raw(Val::List(Rc::new(crate::rt::list::List::with_room(4))))
+}
+
 /// A function value for the code at `code`.
 ///
 /// # Safety
@@ -1071,6 +1078,22 @@ pub unsafe extern "C" fn chor_rt_extern(entry: u64, free: u64, t: u64, b: u64, l
         },
         _ => fault_at("an extern returned malformed bytes", loc),
     }
+}
+
+/// Stops the role after a direct extern call failed (a panic caught by the glue): `msg` /
+/// `len` is the message the glue wrote, a boxed slice that `free` (the glue's `chor_x_free`)
+/// releases.
+///
+/// # Safety
+/// `msg` points to `len` bytes boxed by the glue; `free` is the glue's `chor_x_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_extern_failed(msg: *mut u8, len: usize, free: u64, loc: u64) {
+    // SAFETY: per the contract.
+    let text =
+        String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(msg, len) }).into_owned();
+    // SAFETY: per the contract.
+    unsafe { std::mem::transmute::<usize, ExternFree>(free as usize)(msg, len) };
+    fault_at(text, loc)
 }
 
 #[cfg(test)]

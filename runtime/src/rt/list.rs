@@ -131,6 +131,15 @@ impl List {
         List::with(Store::Ints(xs))
     }
 
+    /// An empty list in the Int form with `room` free slots (zeros): the first pushes of
+    /// `Int`s into it are inline stores.
+    pub fn with_room(room: usize) -> List {
+        let mut l = List::from_ints(vec![0; room]);
+        l.len = 0;
+        l.sync();
+        l
+    }
+
     /// A list of these values, in the Int form when they are all `Int`s.
     pub fn from_vals(xs: Vec<Val>) -> List {
         if xs.iter().all(|x| matches!(x, Val::Int(_))) {
@@ -501,6 +510,17 @@ mod tests {
         l.iter().map(Cow::into_owned).collect()
     }
 
+    #[test]
+    fn an_empty_list_with_room_is_an_empty_int_list() {
+        let mut l = List::with_room(4);
+        assert_eq!((l.len(), l.room, l.kind), (0, 4, KIND_INTS));
+        l.push(Val::Int(5));
+        assert_eq!((l.len(), l.room), (1, 3));
+        assert_eq!((l.get(0), l.get(1)), (Some(Val::Int(5)), None));
+        l.push(Val::Bool(true));
+        assert_eq!((l.len(), l.kind), (2, KIND_VALS));
+        assert_eq!(l.get(1), Some(Val::Bool(true)));
+    }
     #[test]
     fn int_lists_switch_to_the_general_form_on_the_first_other_element() {
         let mut l = ints(&[1, 2, 3]);

@@ -7,6 +7,11 @@ use super::*;
 /// Bodies of local functions up to this many expression nodes are inlined at non-tail calls.
 pub(super) const INLINE_MAX: usize = 24;
 
+/// How deep inlined bodies nest: a small function inlined into another inlined one is
+/// inlined too (recursive `fib` then does three levels of its recursion per call, fewer than
+/// half the calls and stack checks of two levels), but no deeper, which bounds the code a call site can grow to.
+pub(super) const INLINE_DEPTH: u8 = 2;
+
 /// The size (expression nodes) of a function's body, if it may be inlined: not a builtin, no
 /// `return` (it would leave the caller), nothing that cannot run.
 pub(super) fn inline_size(def: &FnDef) -> Option<usize> {
@@ -109,6 +114,9 @@ impl<'a, 'p> Fx<'a, 'p> {
             return self.unit();
         };
         if def.is_extern() {
+            if let Some(v) = self.call_extern_direct(def, vals, span) {
+                return v;
+            }
             return self.call_extern(&def.name.name, vals, span);
         }
         if def.body.is_none() {
@@ -132,9 +140,13 @@ impl<'a, 'p> Fx<'a, 'p> {
         if prog.module_of(r).is_some() && chor_check::stdlib::by_file(span.file).is_none() {
             self.record_user_site(span);
         }
-        let mut v = if !tail && !self.inlining && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
+        let mut v = if !tail
+            && self.inline_depth < INLINE_DEPTH
+            && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
         {
             self.inline_call(r, def, vals)
+        } else if let Some(v) = tail.then(|| self.self_tail_jump(r, vals)).flatten() {
+            v
         } else {
             let id = self.cg.fn_id(r);
             let words = arg_words(&param_tags(def), vals);
@@ -188,9 +200,12 @@ impl<'a, 'p> Fx<'a, 'p> {
             let ty = self.ir.params.get(k).cloned();
             self.bind_typed(&p.name.name, *v, ty);
         }
+        let was = self.inlining;
         self.inlining = true;
+        self.inline_depth += 1;
         let v = self.expr(body, false);
-        self.inlining = false;
+        self.inline_depth -= 1;
+        self.inlining = was;
         self.pop_to(mark);
         self.scope_base = base;
         self.generics = generics;

@@ -46,6 +46,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let vals: Vec<Vv> = items.iter().map(|x| self.expr(x, false)).collect();
                 self.make(TAG_TUPLE, 0, &vals)
             }
+            ExprKind::List(items) if items.is_empty() => {
+                let v = self.rt_v("chor_rt_list_empty", &[]);
+                Vv {
+                    t: self.tag(TAG_LIST),
+                    b: v.b,
+                }
+            }
             ExprKind::List(items) => {
                 let vals: Vec<Vv> = items.iter().map(|x| self.expr(x, false)).collect();
                 self.make(TAG_LIST, 0, &vals)
@@ -61,12 +68,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.ins().brif(c.b, tb, &[], eb, &[]);
                 self.b.switch_to_block(tb);
                 self.b.seal_block(tb);
-                let v = self.branch(|fx| fx.block(then, tail));
+                let (yes, no) = (self.cond_facts(cond, true), self.cond_facts(cond, false));
+                let v = self.with_facts(yes, |fx| fx.branch(|fx| fx.block(then, tail)));
                 self.b.ins().jump(merge, &args(&[v.t, v.b]));
                 self.b.switch_to_block(eb);
                 self.b.seal_block(eb);
                 let v = match els {
-                    Some(x) => self.branch(|fx| fx.expr(x, tail)),
+                    Some(x) => self.with_facts(no, |fx| fx.branch(|fx| fx.expr(x, tail))),
                     None => self.unit(),
                 };
                 self.b.ins().jump(merge, &args(&[v.t, v.b]));
@@ -89,7 +97,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.arm_test(&arm.pat, s, fail, opt);
                     let inner = self.scope.len();
                     self.arm_bind(&arm.pat, s, opt, mark);
-                    let v = self.branch(|fx| fx.expr(&arm.body, tail));
+                    let facts = match (&arm.pat.kind, opt) {
+                        (PatternKind::Variant { .. }, Some(o)) if o.list => {
+                            self.index_fact(scrutinee)
+                        }
+                        _ => Vec::new(),
+                    };
+                    let v = self.with_facts(facts, |fx| fx.branch(|fx| fx.expr(&arm.body, tail)));
                     self.pop_to(inner);
                     self.b.ins().jump(merge, &args(&[v.t, v.b]));
                     self.b.switch_to_block(fail);

@@ -35,13 +35,17 @@ use std::collections::HashMap;
 
 mod calls;
 mod expr;
+mod externs;
 mod lists;
+mod loops;
 mod ops;
 mod patterns;
+mod ranges;
 mod scope;
 mod signatures;
 mod stmts;
 
+pub use externs::{Scalar, ScalarSig, scalar_extern};
 use signatures::{arg_words, ir_tag, static_tag};
 pub use signatures::{
     fn_sig, lower_builtin_wrapper, lower_ctor_wrapper, lower_fn, lower_fn_value_wrapper,
@@ -97,12 +101,19 @@ pub struct Fx<'a, 'p> {
     checked: bool,
     /// Variables below this index belong to the caller of an inlined body: not visible.
     scope_base: usize,
-    /// Whether an inlined body is being lowered (bodies are inlined one level deep).
+    /// Whether an inlined body is being lowered.
     inlining: bool,
+    /// How many inlined bodies the code being lowered is nested in: bodies are inlined up to
+    /// [`calls::INLINE_DEPTH`] levels deep.
+    inline_depth: u8,
     /// Variables of locals that went out of scope, for reuse: each variable's SSA state grows
     /// with the number of blocks after its first definition, so a fresh pair per binding made
     /// a body with thousands of bindings take quadratic memory.
     free_vars: Vec<(Variable, Variable)>,
+    /// In a local function: the loop its self tail calls jump back to.
+    self_loop: Option<loops::SelfLoop>,
+    /// Ranges of `Int` variables known on the current path (see `ranges.rs`).
+    facts: Vec<ranges::Fact>,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -136,7 +147,10 @@ impl<'a, 'p> Fx<'a, 'p> {
             checked: false,
             scope_base: 0,
             inlining: false,
+            inline_depth: 0,
             free_vars: Vec::new(),
+            self_loop: None,
+            facts: Vec::new(),
         }
     }
 

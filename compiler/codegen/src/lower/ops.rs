@@ -61,6 +61,9 @@ impl<'a, 'p> Fx<'a, 'p> {
             let l = self.loc(span);
             return self.rt_v("chor_rt_concat_str", &[x.t, x.b, p, n, l]);
         }
+        if let Some(v) = self.add_sub_in_range(op, a, b) {
+            return v;
+        }
         let x = self.expr(a, false);
         let y = self.expr(b, false);
         self.binop(op, x, y, span)

@@ -138,6 +138,7 @@ pub fn lower_fn(cg: &mut Cg<'_>, r: ItemRef, id: FuncId) -> Result<(), String> {
         let b = FunctionBuilder::new(&mut func, &mut fctx);
         let mut fx = Fx::new(cg, b, Some(r), moves);
         let ps = fx.start();
+        let ps = fx.enter_self_loop(r, &tags, &ps);
         fx.generics = def.generics.clone();
         fx.check_at = Some(def.name.span);
         let vals = entry_vals(&mut fx, &tags, &ps);
