@@ -359,20 +359,18 @@ impl<'p> Checker<'p> {
             None => None,
         };
         // Agreed parameters and results: the roles of each group.
-        let group_idx = |cx: &mut Checker<'_>,
-                         g: &chor_syntax::ast::Group,
-                         what: &str|
-         -> Vec<usize> {
-            let mut v: Vec<usize> = Vec::new();
-            for id in &g.roles {
-                if let Some(k) = role_idx(cx, id, what)
-                    && !v.contains(&k)
-                {
-                    v.push(k);
+        let group_idx =
+            |cx: &mut Checker<'_>, g: &chor_syntax::ast::Group, what: &str| -> Vec<usize> {
+                let mut v: Vec<usize> = Vec::new();
+                for id in &g.roles {
+                    if let Some(k) = role_idx(cx, id, what)
+                        && !v.contains(&k)
+                    {
+                        v.push(k);
+                    }
                 }
-            }
-            v
-        };
+                v
+            };
         let param_groups: Vec<Vec<usize>> = c
             .params
             .iter()

@@ -255,7 +255,8 @@ fn located_spans(parts: &mut [LocatedExpr], f: &mut dyn FnMut(&mut Span)) {
         expr,
         group,
         chor: _,
-    } in parts {
+    } in parts
+    {
         group_spans(group, f);
         role.spans_mut(f);
         expr.spans_mut(f);
