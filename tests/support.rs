@@ -43,7 +43,10 @@ pub fn check(sources: &Sources) -> (Program, Checked) {
     c.diagnostics.extend(chor_check::externs::without_crate(&p));
     // Knowledge of choice (projection) runs once the program parses, as in `chor check`.
     if !p.diagnostics.iter().any(Diagnostic::is_error) {
-        c.diagnostics.extend(chor_project::check_choices(&p));
+        // On the resolved program, as `chor check` does: receives carry the checked types.
+        let mut resolved = p.clone();
+        resolved.ir = std::sync::Arc::new(c.ir.clone());
+        c.diagnostics.extend(chor_project::check_choices(&resolved));
         c.diagnostics
             .sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
     }

@@ -90,11 +90,51 @@ pub fn comm_types(p: &Program) -> CommTypes {
     }
 }
 
+/// The type of every comm of every choreography of `p` (generic ones included), from the
+/// checks' IR, for the knowledge-of-choice check: a role that is not told which branch was
+/// taken must receive the same type in every branch. A type parameter is a type of its own
+/// here (`T` is neither `U` nor `Int`), so a generic choreography passes only if every
+/// instance does.
+pub fn comm_types_for_check(p: &Program) -> CommTypes {
+    let line_of = |_: Span| None;
+    let mut cx = Checker::new(p, &line_of);
+    cx.tables = false;
+    cx.collect_adts();
+    let mut b = Builder::default();
+    let mut instances = HashMap::new();
+    for (u, unit) in p.units.iter().enumerate() {
+        for (i, item) in unit.ast.iter().enumerate() {
+            if let Item::Chor(c) = item {
+                let ir = p.ir.item(crate::ItemRef { unit: u, item: i });
+                let mut comms = Vec::new();
+                crate::mono::comms(&c.body, &mut comms);
+                for (span, expr) in comms {
+                    let ty = from_ir_keeping_params(&cx, &ir.node(expr).ty, true);
+                    let id = b.ty(&cx, &ty, 0);
+                    instances.insert((c.name.name.clone(), span), id);
+                }
+            }
+        }
+    }
+    CommTypes {
+        table: Arc::new(b.table),
+        at: HashMap::new(),
+        instances,
+    }
+}
+
 /// A type of the IR as the checker's (an unknown part stays open: it is checked as any).
 fn from_ir(cx: &Checker<'_>, t: &crate::ir::Type) -> Ty {
+    from_ir_keeping_params(cx, t, false)
+}
+
+/// [`from_ir`]; with `params`, a type parameter stays one (see [`comm_types_for_check`]).
+fn from_ir_keeping_params(cx: &Checker<'_>, t: &crate::ir::Type, params: bool) -> Ty {
     use crate::ir::Type;
+    let from_ir = |cx: &Checker<'_>, t: &Type| from_ir_keeping_params(cx, t, params);
     let all = |ts: &[Type]| -> Vec<Ty> { ts.iter().map(|t| from_ir(cx, t)).collect() };
     match t {
+        Type::Param(n) if params => Ty::Param(Rc::from(&**n)),
         Type::Unknown | Type::Param(_) => Ty::Error,
         Type::Int => Ty::int(),
         Type::Float => Ty::float(),
@@ -139,6 +179,14 @@ impl Builder {
     }
 
     fn ty(&mut self, cx: &Checker<'_>, t: &Ty, depth: usize) -> TyId {
+        if let Ty::Param(n) = t {
+            // A type of its own, which no user type can be (see `comm_types_for_check`).
+            return self.intern(TyNode::Struct {
+                name: format!("<type parameter {n}>"),
+                shown: n.to_string(),
+                fields: Vec::new(),
+            });
+        }
         let Ty::Con(c, args) = t else {
             // Open (an inference variable), a generic parameter, an earlier error, or a
             // function (rejected by the checker): nothing to check.

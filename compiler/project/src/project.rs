@@ -18,6 +18,8 @@ use std::sync::Arc;
 struct Mismatch {
     left: Option<(Span, String)>,
     right: Option<(Span, String)>,
+    /// The types received on each side, when the statements differ only in those.
+    types: Option<Box<(String, String)>>,
 }
 
 fn describe(s: &LStmt) -> (Span, String) {
@@ -36,12 +38,14 @@ fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
                 return Err(Mismatch {
                     left: Some(describe(x)),
                     right: None,
+                    types: None,
                 });
             }
             (None, Some(y)) => {
                 return Err(Mismatch {
                     left: None,
                     right: Some(describe(y)),
+                    types: None,
                 });
             }
             (Some(x), Some(y)) => {
@@ -133,6 +137,7 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
             return Err(Mismatch {
                 left: Some((x.span, format!("{} (a {})", stmt_text(x).trim(), t1.show()))),
                 right: Some((y.span, format!("{} (a {})", stmt_text(y).trim(), t2.show()))),
+                types: Some(Box::new((t1.show(), t2.show()))),
             });
         }
         _ => {
@@ -142,6 +147,7 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
             return Err(Mismatch {
                 left: Some(describe(x)),
                 right: Some(describe(y)),
+                types: None,
             });
         }
     };
@@ -685,11 +691,19 @@ impl<'a> Projector<'a> {
         let left = mm.left.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
         let right = mm.right.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
         match (&left, &right) {
-            (Some((s1, t1)), Some((s2, t2))) => {
-                d = d
-                    .with_label(*s1, format!("in one branch {role} does `{t1}`"))
-                    .with_label(*s2, format!("in another it does `{t2}`"));
-            }
+            (Some((s1, t1)), Some((s2, t2))) => match mm.types.as_deref() {
+                // The same statement, but the value has another type in each branch.
+                Some((ty1, ty2)) => {
+                    d = d
+                        .with_label(*s1, format!("in one branch {role} receives a {ty1} here"))
+                        .with_label(*s2, format!("in another it receives a {ty2} here"));
+                }
+                None => {
+                    d = d
+                        .with_label(*s1, format!("in one branch {role} does `{t1}`"))
+                        .with_label(*s2, format!("in another it does `{t2}`"));
+                }
+            },
             (Some((s1, t1)), None) | (None, Some((s1, t1))) => {
                 d = d.with_label(*s1, format!("{role} does `{t1}` in one branch only"));
             }
@@ -942,9 +956,19 @@ pub fn check_choices_reusing(
 ) -> (Vec<Diagnostic>, ChoiceCache) {
     let mut diags = Vec::new();
     let mut cache = ChoiceCache::default();
+    // Receives carry their types: an untold role cannot expect an Int in one branch and a
+    // String in the other.
+    let types = chor_check::msg_types::comm_types_for_check(prog);
+    // Instances of generic choreographies (in a program already resolved) were checked as
+    // their generic choreography, where a type parameter is a type of its own.
     let mut chors: Vec<(ItemRef, &ChorDef)> = prog
         .chors
         .values()
+        .filter(|r| {
+            prog.units
+                .get(r.unit)
+                .is_none_or(|u| u.name != chor_check::mono::INSTANCES_UNIT)
+        })
         .filter_map(|r| Some((*r, prog.chor_def(*r)?)))
         .collect();
     chors.sort_by_key(|(_, c)| c.span);
@@ -962,13 +986,15 @@ pub fn check_choices_reusing(
         });
         let found: Vec<Diagnostic> = reused.unwrap_or_else(|| {
             (0..c.roles.len())
-                .flat_map(|i| project_proc(prog, c, i).2)
+                .flat_map(|i| project_proc_typed(prog, c, i, Some(&types)).2)
                 .collect()
         });
         diags.extend(found.iter().cloned());
         cache.results.insert(r, found);
     }
     diags.sort_by_key(|d| d.primary_span());
+    // A choreography reached from several places reports its mistake once.
+    diags.dedup();
     (diags, cache)
 }
 
