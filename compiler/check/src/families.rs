@@ -855,11 +855,7 @@ impl Expander<'_> {
                 els,
                 group,
             } => {
-                let group = group.as_ref().map(|g| expand_group_at(self, c, env, g));
-                let Some(r) = (match &group {
-                    Some(g) => g.roles.first().cloned(),
-                    None => self.decider(c, env, role),
-                }) else {
+                let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
                 let at = group.is_none().then_some(r.name.as_str());
@@ -871,7 +867,7 @@ impl Expander<'_> {
                     cond,
                     then,
                     els,
-                    group: None,
+                    group,
                 }));
             }
             ChorStmtKind::Match {
@@ -880,11 +876,7 @@ impl Expander<'_> {
                 arms,
                 group,
             } => {
-                let group = group.as_ref().map(|g| expand_group_at(self, c, env, g));
-                let Some(r) = (match &group {
-                    Some(g) => g.roles.first().cloned(),
-                    None => self.decider(c, env, role),
-                }) else {
+                let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
                 let at = group.is_none().then_some(r.name.as_str());
@@ -913,7 +905,7 @@ impl Expander<'_> {
                     role: r,
                     scrutinee,
                     arms,
-                    group: None,
+                    group,
                 }));
             }
             ChorStmtKind::Call { call, bind } => {
@@ -998,6 +990,24 @@ impl Expander<'_> {
         let b = self.block(c, env, b);
         env.pop();
         b
+    }
+
+    /// Who decides an `if` or `match`: one role, or a group (its families expanded to their
+    /// members), whose first member stands in the statement's `role`.
+    fn decision(
+        &mut self,
+        c: &ChorDef,
+        env: &Env,
+        role: &Ident,
+        group: Option<&Group>,
+    ) -> Option<(Ident, Option<Group>)> {
+        match group {
+            Some(g) => {
+                let g = expand_group_at(self, c, env, g);
+                Some((g.roles.first()?.clone(), Some(g)))
+            }
+            None => Some((self.decider(c, env, role)?, None)),
+        }
     }
 
     /// The role that decides an `if` or `match`: one role; a whole family is an error.

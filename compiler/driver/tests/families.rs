@@ -467,3 +467,56 @@ fn a_huge_expansion_is_an_error_not_a_hang() {
         prog.diagnostics
     );
 }
+
+/// A family inside a group (`(Leader, Ws)`): every member holds the value agreed with the
+/// leader, computes agreed values from it, and the whole group decides with no selection (the
+/// program has none, so knowledge of choice passes only if the group's decision needs none), at
+/// every size, in `simulate` and in the projected run alike.
+#[test]
+fn a_family_in_a_group_decides_with_no_selection_at_every_size() {
+    let src = r#"
+choreography main(Leader, Ws[]) {
+    Leader.3 -> (Leader, Ws).limit;
+    let (Leader, Ws).twice = limit * 2;
+    if (Leader, Ws).twice > 5 {
+        Leader.print("big");
+        Ws.print("big at " ++ to_string(index(Ws)));
+    } else {
+        Leader.print("small");
+    }
+    match (Leader, Ws).limit {
+        3 => { Ws.print("three"); },
+        _ => { Leader.print("other"); },
+    }
+    for W in Ws {
+        Leader.index(W) -> W.i;
+    }
+    Ws.print(to_string(i + twice));
+}
+"#;
+    for n in 1..=3 {
+        let sz = sizes(&[("Ws", n)]);
+        let prog = from_source_sized("group.chor", src, vec![], &sz);
+        let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "size {n}: {errors:#?}");
+        let koc = chor_project::check_choices(&prog);
+        assert!(koc.is_empty(), "size {n}: {koc:#?}");
+        let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+        assert_eq!(r, Ok(()), "simulate at size {n}");
+        let want = by_role(&lines);
+        assert_eq!(want["Leader"], vec!["big".to_owned()], "size {n}");
+        for i in 0..n {
+            let got = &want[&format!("Ws[{i}]")];
+            let expected = vec![
+                format!("big at {i}"),
+                "three".to_owned(),
+                format!("{}", 6 + i),
+            ];
+            assert_eq!(got, &expected, "member {i} at size {n}");
+        }
+        let (lines, r) = chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
+            .expect("projects");
+        assert_eq!(r, Ok(()), "projected at size {n}");
+        assert_eq!(by_role(&lines), want, "projected at size {n}");
+    }
+}
