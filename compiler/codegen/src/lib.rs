@@ -510,6 +510,23 @@ pub fn compile_role(
     lp: &LocalProgram,
     info: &RoleInfo<'_>,
 ) -> Result<RoleObject, String> {
+    compile_role_as(prog, lp, info, "main")
+}
+
+/// The entry of member `i` of a family in the family's executable (see [`family_dispatch`]).
+pub fn member_entry(i: usize) -> String {
+    format!("chor_member_{i}")
+}
+
+/// [`compile_role`], with the role's `main(argc, argv)` exported under the name `entry`: every
+/// other symbol of a role's object is local, so the members of a family, each compiled with
+/// its [`member_entry`], link into one executable next to [`family_dispatch`].
+pub fn compile_role_as(
+    prog: &Program,
+    lp: &LocalProgram,
+    info: &RoleInfo<'_>,
+    entry: &str,
+) -> Result<RoleObject, String> {
     let isa = isa()?;
     let builder = ObjectBuilder::new(isa, "chor_role", cranelift_module::default_libcall_names())
         .map_err(|e| format!("object: {e}"))?;
@@ -547,7 +564,7 @@ pub fn compile_role(
         .get(&lp.entry)
         .ok_or("the entry procedure is missing")?;
     let nroles = lp.procs.get(&lp.entry).map_or(0, |p| p.roles.len());
-    emit_main(&mut cg, lp, info, entry_proc, nroles)?;
+    emit_main(&mut cg, lp, info, entry_proc, nroles, entry)?;
     if let Some(e) = cg.error.take() {
         return Err(format!("internal error in code generation: {e}"));
     }
@@ -583,6 +600,7 @@ fn emit_main(
     info: &RoleInfo<'_>,
     entry_proc: FuncId,
     nroles: usize,
+    entry: &str,
 ) -> Result<(), String> {
     let call_conv = cg.module.isa().default_call_conv();
     // chor_entry
@@ -623,7 +641,7 @@ fn emit_main(
     msig.returns.push(AbiParam::new(types::I32));
     let main_id = cg
         .module
-        .declare_function("main", Linkage::Export, &msig)
+        .declare_function(entry, Linkage::Export, &msig)
         .map_err(|e| e.to_string())?;
     let mut ssig = Signature::new(call_conv);
     for t in [types::I32, types::I64, types::I64, types::I64] {
@@ -679,4 +697,94 @@ fn emit_main(
         b.finalize(cg.module.isa().frontend_config());
     }
     cg.define(main_id, func)
+}
+
+/// The `main(argc, argv)` of a family's executable: `chor_rt_member` takes `--member i` out of
+/// the arguments (or reports it missing or out of range, naming the family), then member `i`'s
+/// entry ([`member_entry`]) runs with the rest.
+pub fn family_dispatch(family: &str, members: usize) -> Result<Vec<u8>, String> {
+    use cranelift_codegen::ir::condcodes::IntCC;
+    let isa = isa()?;
+    let call_conv = isa.default_call_conv();
+    let builder = ObjectBuilder::new(
+        isa,
+        "chor_family",
+        cranelift_module::default_libcall_names(),
+    )
+    .map_err(|e| format!("object: {e}"))?;
+    let mut module = ObjectModule::new(builder);
+    let err = |e: cranelift_module::ModuleError| e.to_string();
+    let name_id = module
+        .declare_data("chor_family_name", Linkage::Local, false, false)
+        .map_err(err)?;
+    let mut d = DataDescription::new();
+    d.define(family.as_bytes().to_vec().into_boxed_slice());
+    module.define_data(name_id, &d).map_err(err)?;
+    let mut msig = Signature::new(call_conv);
+    msig.params.push(AbiParam::new(types::I32));
+    msig.params.push(AbiParam::new(types::I64));
+    msig.returns.push(AbiParam::new(types::I32));
+    let main_id = module
+        .declare_function("main", Linkage::Export, &msig)
+        .map_err(err)?;
+    let mut rsig = Signature::new(call_conv);
+    for t in [types::I32, types::I64, types::I64, types::I64, types::I64] {
+        rsig.params.push(AbiParam::new(t));
+    }
+    rsig.returns.push(AbiParam::new(types::I64));
+    let pick_id = module
+        .declare_function("chor_rt_member", Linkage::Import, &rsig)
+        .map_err(err)?;
+    let mut entries = Vec::new();
+    for i in 0..members {
+        entries.push(
+            module
+                .declare_function(&member_entry(i), Linkage::Import, &msig)
+                .map_err(err)?,
+        );
+    }
+    let mut func = Function::with_name_signature(
+        cranelift_codegen::ir::UserFuncName::user(5, 0),
+        msig.clone(),
+    );
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let blk = b.create_block();
+        b.append_block_params_for_function_params(blk);
+        b.switch_to_block(blk);
+        b.seal_block(blk);
+        let ps = b.block_params(blk).to_vec();
+        let gv = module.declare_data_in_func(name_id, b.func);
+        let np = b.ins().symbol_value(types::I64, gv);
+        let nl = b.ins().iconst(types::I64, family.len() as i64);
+        let n = b.ins().iconst(types::I64, members as i64);
+        let pick = module.declare_func_in_func(pick_id, b.func);
+        let call = b.ins().call(pick, &[ps[0], ps[1], n, np, nl]);
+        let idx = b.inst_results(call)[0];
+        // `--member i` and its value are gone from argv.
+        let argc = b.ins().iadd_imm_s(ps[0], -2);
+        for (i, e) in entries.iter().enumerate() {
+            let hit = b.ins().icmp_imm_s(IntCC::Equal, idx, i as i64);
+            let yes = b.create_block();
+            let no = b.create_block();
+            b.ins().brif(hit, yes, &[], no, &[]);
+            b.switch_to_block(yes);
+            b.seal_block(yes);
+            let f = module.declare_func_in_func(*e, b.func);
+            let call = b.ins().call(f, &[argc, ps[1]]);
+            let status = b.inst_results(call)[0];
+            b.ins().return_(&[status]);
+            b.switch_to_block(no);
+            b.seal_block(no);
+        }
+        // No member: the runtime reported why.
+        let status = b.ins().iconst(types::I32, 2);
+        b.ins().return_(&[status]);
+        b.finalize(module.isa().frontend_config());
+    }
+    let mut ctx = cranelift_codegen::Context::for_function(func);
+    module.define_function(main_id, &mut ctx).map_err(err)?;
+    let product = module.finish();
+    product.emit().map_err(|e| format!("object: {e}"))
 }

@@ -527,6 +527,9 @@ fn build_native(
     // `CHOR_DUMP_CLIF=DIR` writes each function's Cranelift IR to DIR/ROLE/NAME.clif.
     let dump = std::env::var_os("CHOR_DUMP_CLIF").map(PathBuf::from);
     let mut out = Vec::new();
+    // A family's members link into one executable, `Family`, whose `main` runs the member
+    // given by `--member i` (as the interpreter back end's does).
+    let mut families: BTreeMap<String, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
     for lp in locals {
         let info = chor_codegen::RoleInfo {
             main_roles: &main_roles,
@@ -534,13 +537,40 @@ fn build_native(
             loc_of: &loc_of,
             keep_clif: dump.is_some(),
         };
-        let compiled = chor_codegen::compile_role(prog, lp, &info)?;
+        let member = family_of(prog, &lp.role).and_then(|f| {
+            Some((
+                f.to_owned(),
+                chor_runtime::config::split_member(&lp.role)?.1,
+            ))
+        });
+        let entry = match &member {
+            Some((_, i)) => chor_codegen::member_entry(*i),
+            None => "main".to_owned(),
+        };
+        let compiled = chor_codegen::compile_role_as(prog, lp, &info, &entry)?;
         if let Some(d) = &dump {
             write_clif(&d.join(&lp.role), &compiled.clif)?;
         }
-        let path = dir.join(&lp.role);
-        crate::link::link(&compiled.object, &path, &work, glue)?;
-        out.push(path);
+        match member {
+            Some((f, i)) => {
+                families
+                    .entry(f.clone())
+                    .or_default()
+                    .push((i, compiled.object));
+                out.push(dir.join(f));
+            }
+            None => {
+                let path = dir.join(&lp.role);
+                crate::link::link(&compiled.object, &path, &work, glue)?;
+                out.push(path);
+            }
+        }
+    }
+    for (f, members) in &families {
+        let dispatch = chor_codegen::family_dispatch(f, members.len())?;
+        let mut objs: Vec<&[u8]> = members.iter().map(|(_, o)| o.as_slice()).collect();
+        objs.push(&dispatch);
+        crate::link::link_all(&objs, &dir.join(f), &work, glue)?;
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(out)

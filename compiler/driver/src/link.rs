@@ -9,6 +9,17 @@ use std::process::Command;
 /// compiler (`$CC`, else `cc`). `work` is a directory for intermediate files.
 /// `glue`: the project's extern library, linked dynamically and found beside the executable.
 pub fn link(obj: &[u8], out: &Path, work: &Path, glue: Option<&Path>) -> Result<(), String> {
+    link_all(&[obj], out, work, glue)
+}
+
+/// [`link`] for several object files in one executable (a family's members and its
+/// dispatching `main`).
+pub fn link_all(
+    objs: &[&[u8]],
+    out: &Path,
+    work: &Path,
+    glue: Option<&Path>,
+) -> Result<(), String> {
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let lib = work.join("libchor_runtime.a");
     if std::fs::metadata(&lib).map(|m| m.len()).ok() != Some(chor_codegen::RUNTIME_LIB.len() as u64)
@@ -20,11 +31,15 @@ pub fn link(obj: &[u8], out: &Path, work: &Path, glue: Option<&Path>) -> Result<
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "role".into());
-    let o = work.join(format!("{stem}.o"));
-    std::fs::write(&o, obj).map_err(|e| format!("cannot write {}: {e}", o.display()))?;
+    let mut os = Vec::new();
+    for (i, obj) in objs.iter().enumerate() {
+        let o = work.join(format!("{stem}.{i}.o"));
+        std::fs::write(&o, obj).map_err(|e| format!("cannot write {}: {e}", o.display()))?;
+        os.push(o);
+    }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let output = Command::new(&cc)
-        .arg(&o)
+        .args(&os)
         .arg(&lib)
         .args(glue.map(|g| g.as_os_str()))
         .args(glue.map(|_| "-Wl,-rpath,$ORIGIN"))
@@ -42,7 +57,9 @@ pub fn link(obj: &[u8], out: &Path, work: &Path, glue: Option<&Path>) -> Result<
         }
         Err(e) => return Err(format!("cannot run the linker `{cc}`: {e}")),
     };
-    let _ = std::fs::remove_file(&o);
+    for o in &os {
+        let _ = std::fs::remove_file(o);
+    }
     if !output.status.success() {
         return Err(format!(
             "linking {} failed:\n{}",

@@ -220,21 +220,28 @@ fn bad_sizes_are_clear_errors() {
 }
 
 /// A built family with an edited deployment file: each mistake is an error that names the
-/// family and the member, within the connect timeout.
+/// family and the member, within the connect timeout. Both back ends write one executable for
+/// the family, started with `--member i`.
 #[test]
 fn deployment_mistakes_name_the_family_and_the_member() {
-    let dir = std::env::temp_dir().join(format!("chor-families-{}", std::process::id()));
+    for backend in ["interp", "native"] {
+        deployment_mistakes(backend);
+    }
+}
+
+fn deployment_mistakes(backend: &str) {
+    let dir = std::env::temp_dir().join(format!("chor-families-{backend}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let o = chor()
-        .args(["build", "--size", "Ring=2", "--backend", "interp", "-o"])
+        .args(["build", "--size", "Ring=2", "--backend", backend, "-o"])
         .arg(&dir)
         .arg(examples_dir().join("ring_election.chor"))
         .output()
         .expect("runs");
     assert!(o.status.success(), "{}", text(&o).1);
     let exe = dir.join("Ring");
-    assert!(exe.exists(), "one executable for the family");
-    assert!(!dir.join("Ring[0]").exists());
+    assert!(exe.exists(), "{backend}: one executable for the family");
+    assert!(!dir.join("Ring[0]").exists(), "{backend}");
     let deploy = std::fs::read_to_string(dir.join("deploy.toml")).expect("deploy.toml");
     let line = deploy
         .lines()
@@ -271,27 +278,33 @@ fn deployment_mistakes_name_the_family_and_the_member() {
     assert!(!ok);
     assert!(
         err.contains("family Ring lists 1 address but the program was built with --size Ring=2"),
-        "{err}"
+        "{backend}: {err}"
     );
     let same = with("same.toml", format!("Ring = [\"{0}\", \"{0}\"]", addrs[0]));
     let (ok, err, _) = run(&same, Some("1"));
     assert!(!ok);
-    assert!(err.contains("roles Ring[0] and Ring[1] both use"), "{err}");
+    assert!(
+        err.contains("roles Ring[0] and Ring[1] both use"),
+        "{backend}: {err}"
+    );
     let good = with("good.toml", line.clone());
     let (ok, err, _) = run(&good, Some("2"));
     assert!(!ok);
     assert!(
         err.contains("--member 2 is out of range: the family Ring has 2 members (0 … 1)"),
-        "{err}"
+        "{backend}: {err}"
     );
     let (ok, err, _) = run(&good, None);
     assert!(!ok);
-    assert!(err.contains("start it with --member 0 … 1"), "{err}");
+    assert!(
+        err.contains("start it with --member 0 … 1"),
+        "{backend}: {err}"
+    );
     // Member 1 never starts: member 0 gives up within the connect timeout, naming it.
     let (ok, err, took) = run(&good, Some("0"));
     assert!(!ok);
-    assert!(err.contains("Ring[1]"), "{err}");
-    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert!(err.contains("Ring[1]"), "{backend}: {err}");
+    assert!(took < Duration::from_secs(8), "{backend}: took {took:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

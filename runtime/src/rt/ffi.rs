@@ -223,6 +223,85 @@ fn tables_of(d: &RoleDesc) -> Tables {
     t
 }
 
+/// Which member of the family `family` (of `n` members) this executable runs: the value of
+/// `--member i` among the arguments before `--`. The two arguments are taken out of `argv`
+/// (the rest moves down, a null pointer after them), so the member's `main` sees `argc - 2`
+/// arguments. Missing, malformed or out of range: the error names the family and the range,
+/// and the result is -1.
+///
+/// # Safety
+/// `argv` holds `argc` NUL-terminated strings followed by a null pointer, and may be written
+/// (as C's `main` receives it); `family` points to `len` bytes of UTF-8.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_rt_member(
+    argc: c_int,
+    argv: *mut *const c_char,
+    n: usize,
+    family: *const u8,
+    len: usize,
+) -> i64 {
+    let family = if family.is_null() {
+        String::new()
+    } else {
+        // SAFETY: per the contract.
+        String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(family, len) }).into_owned()
+    };
+    let argc = usize::try_from(argc).unwrap_or(0);
+    let arg = |i: usize| -> String {
+        // SAFETY: i < argc, and argv holds argc NUL-terminated entries.
+        unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    let last = n.saturating_sub(1);
+    let mut at = None;
+    if !argv.is_null() {
+        for i in 1..argc {
+            let a = arg(i);
+            if a == "--" {
+                break;
+            }
+            if a == "--member" {
+                at = Some(i);
+                break;
+            }
+        }
+    }
+    let Some(k) = at else {
+        eprintln!(
+            "error: role {family}: this executable runs a member of the family {family} \
+             ({n} members): start it with --member 0 … {last}"
+        );
+        return -1;
+    };
+    let value = if k + 1 < argc {
+        arg(k + 1)
+    } else {
+        String::new()
+    };
+    let index = match value.parse::<usize>() {
+        Ok(i) if i < n => i,
+        _ => {
+            eprintln!(
+                "error: role {family}: --member {value} is out of range: the family {family} \
+                 has {n} members (0 … {last})"
+            );
+            return -1;
+        }
+    };
+    // SAFETY: argv has argc + 1 entries (the last a null pointer); the entries after the
+    // value move down by two, and the two freed slots at the end become null pointers.
+    unsafe {
+        for i in k..argc.saturating_sub(2) {
+            *argv.add(i) = *argv.add(i + 2);
+        }
+        for i in argc.saturating_sub(2)..argc {
+            *argv.add(i) = std::ptr::null();
+        }
+    }
+    index as i64
+}
+
 /// Starts the role: reads `--config PATH` from the command line, the deployment file, and
 /// connects with every peer. Returns -1 to go on, or the exit status after printing why not.
 ///
