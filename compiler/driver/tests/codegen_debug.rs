@@ -42,9 +42,16 @@ fn dump_clif_writes_each_function_of_each_role_and_the_verifier_accepts_every_ex
                 .expect("role folder")
                 .map(|e| e.expect("entry").path())
                 .collect();
-            // The entry procedure, `chor_entry` and `main` at least.
+            // The entry procedure, `chor_entry` and `main` at least (for a member of a family,
+            // its entry `chor_member_i` in place of `main`: the family's `main` dispatches).
             assert!(files.len() >= 3, "{}: {files:?}", role.display());
-            let main = std::fs::read_to_string(role.join("main.clif")).expect("main.clif");
+            let entry = match chor_runtime::config::split_member(
+                &role.file_name().expect("a name").to_string_lossy(),
+            ) {
+                Some((_, i)) => format!("{}.clif", chor_codegen::member_entry(i)),
+                None => "main.clif".to_owned(),
+            };
+            let main = std::fs::read_to_string(role.join(&entry)).expect("the entry's clif");
             assert!(
                 main.starts_with("function") && main.contains("call"),
                 "{}: {main}",

@@ -87,15 +87,24 @@ fn finish(mut c: Child, limit: Duration) -> (Output, bool) {
     }
 }
 
-fn start(exe: &Path, cfg: &Path, wrapper: Option<&[&str]>) -> Child {
+/// Starts role `role` of the program built in `dir`: its executable, or for a member of a
+/// family (`Ws[2]`) the family's executable with `--member 2`.
+fn start(dir: &Path, role: &str, cfg: &Path, wrapper: Option<&[&str]>) -> Child {
+    let (exe, member) = match chor_runtime::config::split_member(role) {
+        Some((family, i)) => (dir.join(family), Some(i)),
+        None => (dir.join(role), None),
+    };
     let mut cmd = match wrapper {
         Some(w) => {
             let mut c = Command::new(w[0]);
-            c.args(&w[1..]).arg(exe);
+            c.args(&w[1..]).arg(&exe);
             c
         }
-        None => Command::new(exe),
+        None => Command::new(&exe),
     };
+    if let Some(i) = member {
+        cmd.args(["--member", &i.to_string()]);
+    }
     cmd.arg("--config")
         .arg(cfg)
         .stdin(Stdio::null())
@@ -350,7 +359,7 @@ fn run_through_proxies(
         .iter()
         .map(|r| {
             let w = (valgrind_role == Some(r.as_str())).then_some(valgrind);
-            (r.clone(), start(&dir.join(r), &cfg_path, w))
+            (r.clone(), start(dir, r, &cfg_path, w))
         })
         .collect();
     let ended = children
@@ -635,7 +644,7 @@ fn run_with(out: &Path, cfg: &str) -> Vec<(String, Output)> {
     std::fs::write(&path, cfg).expect("write");
     let children: Vec<_> = ["A", "B"]
         .iter()
-        .map(|r| (r.to_string(), start(&out.join(r), &path, None)))
+        .map(|r| (r.to_string(), start(&out, r, &path, None)))
         .collect();
     children
         .into_iter()
@@ -691,7 +700,7 @@ fn host_names_resolve_while_connecting() {
 fn config_error(out: &Path, cfg: &str) -> String {
     let path = out.join("bad.toml");
     std::fs::write(&path, cfg).expect("write");
-    let (o, done) = finish(start(&out.join("A"), &path, None), Duration::from_secs(20));
+    let (o, done) = finish(start(&out, "A", &path, None), Duration::from_secs(20));
     assert!(done);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     text(&o.stderr)
