@@ -644,7 +644,7 @@ fn run_with(out: &Path, cfg: &str) -> Vec<(String, Output)> {
     std::fs::write(&path, cfg).expect("write");
     let children: Vec<_> = ["A", "B"]
         .iter()
-        .map(|r| (r.to_string(), start(&out, r, &path, None)))
+        .map(|r| (r.to_string(), start(out, r, &path, None)))
         .collect();
     children
         .into_iter()
@@ -700,7 +700,7 @@ fn host_names_resolve_while_connecting() {
 fn config_error(out: &Path, cfg: &str) -> String {
     let path = out.join("bad.toml");
     std::fs::write(&path, cfg).expect("write");
-    let (o, done) = finish(start(&out, "A", &path, None), Duration::from_secs(20));
+    let (o, done) = finish(start(out, "A", &path, None), Duration::from_secs(20));
     assert!(done);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     text(&o.stderr)
