@@ -192,51 +192,38 @@ impl<'p> Cg<'p> {
         format!("chor_{what}_{}", self.counter)
     }
 
-    /// A runtime function (C calling convention) taking and returning 64-bit words.
-    /// A function of the project's extern glue (`chor_x_NAME`, `chor_x_free`), imported by name.
-    pub fn glue_func(&mut self, name: &str, nargs: usize, nret: usize) -> FuncId {
+    /// Declares the imported function `name` taking `nargs` 64-bit words and returning `nret`
+    /// values of type `ret`.
+    fn import_words(&mut self, name: &str, nargs: usize, ret: types::Type, nret: usize) -> FuncId {
         let mut sig = self.module.make_signature();
         for _ in 0..nargs {
             sig.params.push(AbiParam::new(types::I64));
         }
         for _ in 0..nret {
-            sig.returns.push(AbiParam::new(types::I32));
+            sig.returns.push(AbiParam::new(ret));
         }
         self.module
             .declare_function(name, Linkage::Import, &sig)
             .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")))
+    }
+
+    /// A function of the project's extern glue (`chor_x_NAME`, `chor_x_free`), imported by name.
+    pub fn glue_func(&mut self, name: &str, nargs: usize, nret: usize) -> FuncId {
+        self.import_words(name, nargs, types::I32, nret)
     }
 
     /// A function of the extern glue taking `nargs` words and returning `nret` (a direct
     /// entry, see `lower::scalar_extern`).
     pub fn glue_words(&mut self, name: &str, nargs: usize, nret: usize) -> FuncId {
-        let mut sig = self.module.make_signature();
-        for _ in 0..nargs {
-            sig.params.push(AbiParam::new(types::I64));
-        }
-        for _ in 0..nret {
-            sig.returns.push(AbiParam::new(types::I64));
-        }
-        self.module
-            .declare_function(name, Linkage::Import, &sig)
-            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")))
+        self.import_words(name, nargs, types::I64, nret)
     }
 
+    /// A runtime function (C calling convention) taking and returning 64-bit words.
     pub fn rt_func(&mut self, name: &'static str, nargs: usize, nret: usize) -> FuncId {
         if let Some(id) = self.rt_funcs.get(name) {
             return *id;
         }
-        let mut sig = self.module.make_signature();
-        for _ in 0..nargs {
-            sig.params.push(AbiParam::new(types::I64));
-        }
-        for _ in 0..nret {
-            sig.returns.push(AbiParam::new(types::I64));
-        }
-        let id = self
-            .module
-            .declare_function(name, Linkage::Import, &sig)
-            .unwrap_or_else(|e| self.failed(format!("declaring {name}: {e}")));
+        let id = self.import_words(name, nargs, types::I64, nret);
         self.rt_funcs.insert(name, id);
         id
     }
@@ -635,10 +622,7 @@ fn emit_main(
     // main
     let desc = describe(cg, lp, info);
     let desc_id = cg.data(&desc);
-    let mut msig = Signature::new(call_conv);
-    msig.params.push(AbiParam::new(types::I32));
-    msig.params.push(AbiParam::new(types::I64));
-    msig.returns.push(AbiParam::new(types::I32));
+    let msig = main_sig(call_conv);
     let main_id = cg
         .module
         .declare_function(entry, Linkage::Export, &msig)
@@ -699,6 +683,15 @@ fn emit_main(
     cg.define(main_id, func)
 }
 
+/// The signature of C's `main(argc, argv) -> int`: a role's entry and a family's `main`.
+fn main_sig(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(types::I32));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
 /// The `main(argc, argv)` of a family's executable: `chor_rt_member` takes `--member i` out of
 /// the arguments (or reports it missing or out of range, naming the family), then member `i`'s
 /// entry ([`member_entry`]) runs with the rest.
@@ -720,10 +713,7 @@ pub fn family_dispatch(family: &str, members: usize) -> Result<Vec<u8>, String> 
     let mut d = DataDescription::new();
     d.define(family.as_bytes().to_vec().into_boxed_slice());
     module.define_data(name_id, &d).map_err(err)?;
-    let mut msig = Signature::new(call_conv);
-    msig.params.push(AbiParam::new(types::I32));
-    msig.params.push(AbiParam::new(types::I64));
-    msig.returns.push(AbiParam::new(types::I32));
+    let msig = main_sig(call_conv);
     let main_id = module
         .declare_function("main", Linkage::Export, &msig)
         .map_err(err)?;
