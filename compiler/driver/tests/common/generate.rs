@@ -590,6 +590,20 @@ impl Gen<'_> {
 
     /// Enter branch `arm` of a conditional at `depth`: returns the depth of its statements.
     fn enter_arm(&mut self, sc: &mut Scope, r: usize, arm: &Arm, depth: usize) -> usize {
+        let rn = self.roles[r].clone();
+        self.enter_arm_at(sc, arm, depth, &rn, &mut |sc, b| sc.add(r, b))
+    }
+
+    /// [`Self::enter_arm`] for bindings held at `head` (a role, or a group as `(A, B)`):
+    /// `bind` puts each of the pattern's names, and the value computed from them, in scope.
+    fn enter_arm_at(
+        &mut self,
+        sc: &mut Scope,
+        arm: &Arm,
+        depth: usize,
+        head: &str,
+        bind: &mut dyn FnMut(&mut Scope, String),
+    ) -> usize {
         let inner = if arm.close.is_some() {
             depth + 2
         } else {
@@ -605,15 +619,14 @@ impl Gen<'_> {
         }
         sc.push();
         for b in &arm.binds {
-            sc.add(r, b.clone());
+            bind(sc, b.clone());
         }
         if !arm.binds.is_empty() {
-            // The pattern's bindings are used.
-            let rn = self.roles[r].clone();
+            // The pattern's bindings are used (by the group, agreed, for a group decision).
             let sum = arm.binds.join(" + ");
             let v = self.fresh();
-            self.line(inner, &format!("let {rn}.{v} = ({sum}) % 1000;"));
-            sc.add(r, v);
+            self.line(inner, &format!("let {head}.{v} = ({sum}) % 1000;"));
+            bind(sc, v);
         }
         inner
     }
@@ -742,30 +755,8 @@ impl Gen<'_> {
         let arms = self.open_decision(&head, &vars, depth, shape);
         for (k, arm) in arms.iter().enumerate() {
             let label = LABELS[k];
-            let inner = if arm.close.is_some() {
-                depth + 2
-            } else {
-                depth + 1
-            };
-            if let Some(open) = &arm.open {
-                let at = if arm.close.is_some() {
-                    depth + 1
-                } else {
-                    depth
-                };
-                self.line(at, open);
-            }
-            sc.push();
-            for b in &arm.binds {
-                sc.add_agreed(group, b.clone());
-            }
-            if !arm.binds.is_empty() {
-                // The pattern's bindings are agreed: the group computes from them.
-                let sum = arm.binds.join(" + ");
-                let v = self.fresh();
-                self.line(inner, &format!("let {head}.{v} = ({sum}) % 1000;"));
-                sc.add_agreed(group, v);
-            }
+            let inner =
+                self.enter_arm_at(sc, arm, depth, &head, &mut |sc, b| sc.add_agreed(group, b));
             for (o, by) in &told {
                 self.line(
                     inner,
