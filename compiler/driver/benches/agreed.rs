@@ -4,13 +4,12 @@
 //! `cargo test`). Prints both wall times and their ratio, after subtracting the start-up
 //! and connection set-up of a loop of zero rounds.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
+use support::build_native;
 
 /// The loop: `decide` heads the conditional, `more`/`stop` start its branches, `param` and
 /// `arg` say where the counter lives.
@@ -43,20 +42,6 @@ fn agreed(rounds: u64) -> String {
 fn selected(rounds: u64) -> String {
     let start = format!("let A.n = {rounds};");
     program("A", "A -> B[More];", "A -> B[Stop];", "A", "A", &start)
-}
-
-fn build(dir: &Path, name: &str, src: &str) -> PathBuf {
-    let file = dir.join(format!("{name}.chor"));
-    std::fs::write(&file, src).expect("write");
-    let out = dir.join(name);
-    let o = chor()
-        .args(["build", "--backend", "native", "-o"])
-        .arg(&out)
-        .arg(&file)
-        .output()
-        .expect("chor runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
 }
 
 /// Runs both roles of a build; returns the wall time and their output.
@@ -102,9 +87,9 @@ fn main() {
         .unwrap_or(200_000);
     let dir = std::env::temp_dir().join(format!("chor-bench-agreed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let base = build(&dir, "base", &agreed(0));
-    let a = build(&dir, "agreed", &agreed(rounds));
-    let s = build(&dir, "selected", &selected(rounds));
+    let base = build_native(&dir, "base", &agreed(0));
+    let a = build_native(&dir, "agreed", &agreed(rounds));
+    let s = build_native(&dir, "selected", &selected(rounds));
     let (t0, _) = best(&base, 3);
     let (ta, out_a) = best(&a, 3);
     let (ts, out_s) = best(&s, 3);

@@ -9,14 +9,13 @@
 //!
 //! Process start-up and connection set-up are measured on an empty program and subtracted.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
+use support::{build_native, chor};
 
 fn work() -> PathBuf {
     let d = std::env::temp_dir().join(format!("chor-bench-{}", std::process::id()));
@@ -125,21 +124,6 @@ fn main() {
     eprintln!("{}", t.elapsed().as_nanos());
 }
 "#;
-
-/// Builds a program natively into `dir`; returns the build directory.
-fn build_native(dir: &Path, name: &str, src: &str) -> PathBuf {
-    let file = dir.join(format!("{name}.chor"));
-    std::fs::write(&file, src).expect("write");
-    let out = dir.join(name);
-    let o = chor()
-        .args(["build", "--backend", "native", "-o"])
-        .arg(&out)
-        .arg(&file)
-        .output()
-        .expect("chor runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
 
 /// Peak resident memory (kB) of a running process, as last seen.
 fn hwm_kb(pid: u32) -> u64 {
