@@ -12,7 +12,7 @@ use crate::program::Program;
 use crate::types::{Ty, TyCon};
 use chor_diagnostics::Span;
 pub use chor_runtime::types::{TyId, TyNode, TypeTable};
-use chor_syntax::ast::Item;
+use chor_syntax::ast::{ChorDef, Item};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -61,14 +61,7 @@ pub fn comm_types(p: &Program) -> CommTypes {
                 && unit.name == crate::mono::INSTANCES_UNIT
             {
                 // An instance: the types are its IR's (the generic's, substituted).
-                let ir = p.ir.item(crate::ItemRef { unit: u, item: i });
-                let mut comms = Vec::new();
-                crate::mono::comms(&c.body, &mut comms);
-                for (span, expr) in comms {
-                    let ty = from_ir(&cx, &ir.node(expr).ty);
-                    let id = b.ty(&cx, &ty, 0);
-                    instances.insert((c.name.name.clone(), span), id);
-                }
+                ir_comms(&cx, &mut b, (u, i, c), false, &mut instances);
             } else if let Item::Chor(c) = item
                 && !crate::mono::is_template(c)
             {
@@ -105,14 +98,7 @@ pub fn comm_types_for_check(p: &Program) -> CommTypes {
     for (u, unit) in p.units.iter().enumerate() {
         for (i, item) in unit.ast.iter().enumerate() {
             if let Item::Chor(c) = item {
-                let ir = p.ir.item(crate::ItemRef { unit: u, item: i });
-                let mut comms = Vec::new();
-                crate::mono::comms(&c.body, &mut comms);
-                for (span, expr) in comms {
-                    let ty = from_ir_keeping_params(&cx, &ir.node(expr).ty, true);
-                    let id = b.ty(&cx, &ty, 0);
-                    instances.insert((c.name.name.clone(), span), id);
-                }
+                ir_comms(&cx, &mut b, (u, i, c), true, &mut instances);
             }
         }
     }
@@ -123,12 +109,27 @@ pub fn comm_types_for_check(p: &Program) -> CommTypes {
     }
 }
 
-/// A type of the IR as the checker's (an unknown part stays open: it is checked as any).
-fn from_ir(cx: &Checker<'_>, t: &crate::ir::Type) -> Ty {
-    from_ir_keeping_params(cx, t, false)
+/// The type of every comm of choreography `c` (item `i` of unit `u`) from the IR, into `out`
+/// by choreography name and span; `params` as in [`from_ir_keeping_params`].
+fn ir_comms(
+    cx: &Checker<'_>,
+    b: &mut Builder,
+    (u, i, c): (usize, usize, &ChorDef),
+    params: bool,
+    out: &mut HashMap<(String, Span), TyId>,
+) {
+    let ir = cx.p.ir.item(crate::ItemRef { unit: u, item: i });
+    let mut comms = Vec::new();
+    crate::mono::comms(&c.body, &mut comms);
+    for (span, expr) in comms {
+        let ty = from_ir_keeping_params(cx, &ir.node(expr).ty, params);
+        let id = b.ty(cx, &ty, 0);
+        out.insert((c.name.name.clone(), span), id);
+    }
 }
 
-/// [`from_ir`]; with `params`, a type parameter stays one (see [`comm_types_for_check`]).
+/// A type of the IR as the checker's (an unknown part stays open: it is checked as any); with
+/// `params`, a type parameter stays one (see [`comm_types_for_check`]), else it is open too.
 fn from_ir_keeping_params(cx: &Checker<'_>, t: &crate::ir::Type, params: bool) -> Ty {
     use crate::ir::Type;
     let from_ir = |cx: &Checker<'_>, t: &Type| from_ir_keeping_params(cx, t, params);
