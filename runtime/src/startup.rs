@@ -58,6 +58,31 @@ pub fn load_config(role: &str, roles: &[String], args: &[String]) -> Result<Depl
     Ok(cfg)
 }
 
+/// Finds `--member i` (before any `--`) among the arguments of the executable of the family
+/// `family` of `n` members: where it stands and the member it names. Missing, malformed or out
+/// of range, the error names the family and the range (the same in both back ends).
+pub fn find_member(family: &str, n: usize, args: &[String]) -> Result<(usize, usize), String> {
+    let last = n.saturating_sub(1);
+    let Some(k) = args
+        .iter()
+        .take_while(|a| *a != "--")
+        .position(|a| a == "--member")
+    else {
+        return Err(format!(
+            "role {family}: this executable runs a member of the family {family} \
+             ({n} members): start it with --member 0 … {last}"
+        ));
+    };
+    let value = args.get(k + 1).cloned().unwrap_or_default();
+    match value.parse::<usize>() {
+        Ok(i) if i < n => Ok((k, i)),
+        _ => Err(format!(
+            "role {family}: --member {value} is out of range: the family {family} has \
+             {n} members (0 … {last})"
+        )),
+    }
+}
+
 /// When started by `chor run` (which sets [`PARENT_PID_VAR`]), ends this process as soon as
 /// `chor` ends, however it ends (SIGKILL included): an orphaned role would otherwise wait for
 /// its peers, or compute, forever. On Linux the kernel delivers SIGKILL when the parent dies;

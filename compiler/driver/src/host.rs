@@ -309,8 +309,11 @@ pub fn role_main(mut p: Payload) -> i32 {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     // The executable of a family runs the member `--member i`.
     if let Some((family, size)) = p.sizes.iter().find(|(f, _)| *f == p.role).cloned() {
-        match member_arg(&family, size, &mut args) {
-            Ok(i) => p.role = chor_check::families::member_name(&family, i),
+        match chor_runtime::startup::find_member(&family, size as usize, &args) {
+            Ok((k, i)) => {
+                args.drain(k..k + 2);
+                p.role = chor_check::families::member_name(&family, i);
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return 2;
@@ -408,26 +411,6 @@ pub fn role_main(mut p: Payload) -> i32 {
             eprintln!("error: {e}");
             1
         }
-    }
-}
-
-/// Take `--member i` out of a family executable's arguments: the member it runs.
-fn member_arg(family: &str, size: u64, args: &mut Vec<String>) -> Result<usize, String> {
-    let last = size.saturating_sub(1);
-    let Some(k) = args.iter().position(|a| a == "--member") else {
-        return Err(format!(
-            "role {family}: this executable runs a member of the family {family} \
-             ({size} members): start it with --member 0 … {last}"
-        ));
-    };
-    let value = args.get(k + 1).cloned().unwrap_or_default();
-    args.drain(k..(k + 2).min(args.len()));
-    match value.parse::<u64>() {
-        Ok(i) if i < size => Ok(i as usize),
-        _ => Err(format!(
-            "role {family}: --member {value} is out of range: the family {family} has \
-             {size} members (0 … {last})"
-        )),
     }
 }
 

@@ -223,6 +223,22 @@ fn tables_of(d: &RoleDesc) -> Tables {
     t
 }
 
+/// The command-line arguments after the program name.
+///
+/// # Safety
+/// `argv` is null or holds `argc` NUL-terminated strings.
+unsafe fn args_of(argc: c_int, argv: *const *const c_char) -> Vec<String> {
+    let mut args = Vec::new();
+    if !argv.is_null() {
+        for i in 1..usize::try_from(argc).unwrap_or(0) {
+            // SAFETY: argv holds argc NUL-terminated entries.
+            let a = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+            args.push(a.to_string_lossy().into_owned());
+        }
+    }
+    args
+}
+
 /// Which member of the family `family` (of `n` members) this executable runs: the value of
 /// `--member i` among the arguments before `--`. The two arguments are taken out of `argv`
 /// (the rest moves down, a null pointer after them), so the member's `main` sees `argc - 2`
@@ -246,56 +262,25 @@ pub unsafe extern "C" fn chor_rt_member(
         // SAFETY: per the contract.
         String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(family, len) }).into_owned()
     };
-    let argc = usize::try_from(argc).unwrap_or(0);
-    let arg = |i: usize| -> String {
-        // SAFETY: i < argc, and argv holds argc NUL-terminated entries.
-        unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) }
-            .to_string_lossy()
-            .into_owned()
-    };
-    let last = n.saturating_sub(1);
-    let mut at = None;
-    if !argv.is_null() {
-        for i in 1..argc {
-            let a = arg(i);
-            if a == "--" {
-                break;
-            }
-            if a == "--member" {
-                at = Some(i);
-                break;
-            }
-        }
-    }
-    let Some(k) = at else {
-        eprintln!(
-            "error: role {family}: this executable runs a member of the family {family} \
-             ({n} members): start it with --member 0 … {last}"
-        );
-        return -1;
-    };
-    let value = if k + 1 < argc {
-        arg(k + 1)
-    } else {
-        String::new()
-    };
-    let index = match value.parse::<usize>() {
-        Ok(i) if i < n => i,
-        _ => {
-            eprintln!(
-                "error: role {family}: --member {value} is out of range: the family {family} \
-                 has {n} members (0 … {last})"
-            );
+    // SAFETY: per the contract.
+    let args = unsafe { args_of(argc, argv) };
+    let (k, index) = match crate::startup::find_member(&family, n, &args) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: {e}");
             return -1;
         }
     };
-    // SAFETY: argv has argc + 1 entries (the last a null pointer); the entries after the
-    // value move down by two, and the two freed slots at the end become null pointers.
+    // `--member` stands at argv[k + 1]: the entries after its value move down by two, and the
+    // two freed slots at the end become null pointers.
+    let argc = args.len() + 1;
+    // SAFETY: argv has argc + 1 entries (the last a null pointer), and k + 2 < argc since
+    // `--member` and its value are among them.
     unsafe {
-        for i in k..argc.saturating_sub(2) {
+        for i in k + 1..argc - 2 {
             *argv.add(i) = *argv.add(i + 2);
         }
-        for i in argc.saturating_sub(2)..argc {
+        for i in argc - 2..argc {
             *argv.add(i) = std::ptr::null();
         }
     }
@@ -328,14 +313,8 @@ pub unsafe extern "C" fn chor_rt_start(
             return 1;
         }
     };
-    let mut args = Vec::new();
-    if !argv.is_null() {
-        for i in 1..usize::try_from(argc).unwrap_or(0) {
-            // SAFETY: argv holds argc NUL-terminated entries.
-            let a = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
-            args.push(a.to_string_lossy().into_owned());
-        }
-    }
+    // SAFETY: per the contract.
+    let args = unsafe { args_of(argc, argv) };
     let r = &d.role;
     let cfg = match crate::startup::load_config(r, &d.roles, &args) {
         Ok(c) => c,
