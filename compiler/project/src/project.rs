@@ -957,8 +957,8 @@ pub fn check_choices_reusing(
     let mut diags = Vec::new();
     let mut cache = ChoiceCache::default();
     // Receives carry their types: an untold role cannot expect an Int in one branch and a
-    // String in the other.
-    let types = chor_check::msg_types::comm_types_for_check(prog);
+    // String in the other. Computed only if some choreography is projected again.
+    let types = std::cell::OnceCell::new();
     // Instances of generic choreographies (in a program already resolved) were checked as
     // their generic choreography, where a type parameter is a type of its own.
     let mut chors: Vec<(ItemRef, &ChorDef)> = prog
@@ -986,7 +986,17 @@ pub fn check_choices_reusing(
         });
         let found: Vec<Diagnostic> = reused.unwrap_or_else(|| {
             (0..c.roles.len())
-                .flat_map(|i| project_proc_typed(prog, c, i, Some(&types)).2)
+                .flat_map(|i| {
+                    project_proc_typed(
+                        prog,
+                        c,
+                        i,
+                        Some(
+                            types.get_or_init(|| chor_check::msg_types::comm_types_for_check(prog)),
+                        ),
+                    )
+                    .2
+                })
                 .collect()
         });
         diags.extend(found.iter().cloned());
