@@ -6,16 +6,20 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    // Read when the script runs, not when it was compiled: a checkout whose build directory
+    // moved (or a copied target/) must still find its own examples.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let dir = Path::new(&manifest).join("../../examples");
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "chor"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+        Ok(d) => d
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "chor"))
+            .collect(),
+        // An empty playground would build and only fail in its tests: say why here.
+        Err(e) => panic!("cannot read the examples in {}: {e}", dir.display()),
+    };
     files.sort();
     let mut out = String::from(
         "/// (name, source) of each example program.\npub const EXAMPLES: &[(&str, &str)] = &[\n",
