@@ -468,6 +468,27 @@ impl<'p> Checker<'p> {
             );
             return Ty::Error;
         }
+        // `xs[i]` or `Ws[e]` parsed where a value is expected: the brackets name a family's
+        // member, which is a role; lists are read with `list::get`.
+        if let Some((base, _)) = seg.name.split_once('[') {
+            self.emit(
+                Diagnostic::error(
+                    "E0760",
+                    format!("`{}` is not a value: brackets name a member of a family, a role", seg.name),
+                    seg.span,
+                    "there is no indexing in expressions",
+                )
+                .with_help(if base.starts_with(|c: char| c.is_uppercase()) {
+                    format!(
+                        "a member goes where a role goes: `{0}.x -> R.y;`, `let R.y = P(R, {0})(…);`",
+                        seg.name
+                    )
+                } else {
+                    format!("read an element of a list with `list::get({base}, i)`")
+                }),
+            );
+            return Ty::Error;
+        }
         if self.roles.iter().any(|(n, _)| *n == seg.name) {
             self.emit(
                 Diagnostic::error(

@@ -475,16 +475,53 @@ impl Expander<'_> {
                 None => params.push(p.clone()),
             }
         }
+        // A result held by a family (`-> T@Ws`, or `Int@Ws` among several results) is one
+        // result per member, in member order; a lone `-> T@Ws` at a family of one stays a
+        // plain result (`return Ws.e;` and `let Ws.y = P(…)(…);` expand the same way).
         let mut ret = c.ret.clone();
-        if let Some((_, r)) = &c.ret
+        let mut results = Vec::new();
+        if let Some((ty, r)) = &c.ret
+            && let Some(&n) = env.fams.get(&r.name)
+            && n != 1
+        {
+            ret = None;
+            results.extend(
+                members(&r.name, n, r.span)
+                    .into_iter()
+                    .map(|role| ChorResult {
+                        ty: ty.clone(),
+                        role,
+                        group: None,
+                    }),
+            );
+        } else if let Some((ty, r)) = &c.ret
             && env.fams.contains_key(&r.name)
         {
-            self.diags.push(unsupported(
-                r.span,
-                "a result held by a whole family (`-> T@Ws`)",
+            ret = Some((
+                ty.clone(),
+                Ident {
+                    name: member_name(&r.name, 0),
+                    span: r.span,
+                },
             ));
-            // Reported once: the expanded procedure returns nothing.
-            ret = None;
+        }
+        for r in &c.results {
+            match (&r.group, env.fams.get(&r.role.name)) {
+                (None, Some(&n)) => results.extend(
+                    members(&r.role.name, n, r.role.span)
+                        .into_iter()
+                        .map(|role| ChorResult {
+                            ty: r.ty.clone(),
+                            role,
+                            group: None,
+                        }),
+                ),
+                _ => results.push(ChorResult {
+                    ty: r.ty.clone(),
+                    role: r.role.clone(),
+                    group: r.group.as_ref().map(|g| expand_group(&env, g)),
+                }),
+            }
         }
         let body = self.block(c, &mut env, &c.body);
         ChorDef {
@@ -498,15 +535,7 @@ impl Expander<'_> {
             ret,
             body,
             span: c.span,
-            results: c
-                .results
-                .iter()
-                .map(|r| ChorResult {
-                    ty: r.ty.clone(),
-                    role: r.role.clone(),
-                    group: r.group.as_ref().map(|g| expand_group(&env, g)),
-                })
-                .collect(),
+            results,
             generics: c.generics.clone(),
             families: Vec::new(),
             members: Vec::new(),
@@ -775,10 +804,28 @@ impl Expander<'_> {
                     let expr = self.subst(env, expr, Some(&r.name));
                     out.push(mk(ChorStmtKind::Return { role: r, expr }))
                 }
-                Some(Role::All(..)) => self.diags.push(unsupported(
-                    role.span,
-                    "a result held by a whole family (`return Ws.e;`)",
-                )),
+                // `return Ws.e;`: every member returns its own value, one result per member
+                // (a family of one: a plain result, as its signature expands).
+                Some(Role::All(_, ms)) => {
+                    let mut parts: Vec<LocatedExpr> = ms
+                        .into_iter()
+                        .map(|m| LocatedExpr {
+                            expr: self.subst(env, expr, Some(&m.name)),
+                            role: m,
+                            chor: false,
+                            group: None,
+                        })
+                        .collect();
+                    if parts.len() == 1 {
+                        let p = parts.remove(0);
+                        out.push(mk(ChorStmtKind::Return {
+                            role: p.role,
+                            expr: p.expr,
+                        }));
+                    } else {
+                        out.push(mk(ChorStmtKind::Results { parts }));
+                    }
+                }
                 None => {}
             },
             ChorStmtKind::Comm {
@@ -940,42 +987,34 @@ impl Expander<'_> {
                     None => env.rounds.remove(&var.name),
                 };
             }
-            // Several results in a choreography with families: kept as written when they
-            // name no family or member; otherwise not supported yet.
-            ChorStmtKind::Results { .. }
-            | ChorStmtKind::LetMany { .. }
-            | ChorStmtKind::CallMany { .. } => {
-                let mut named = Vec::new();
-                match &s.kind {
-                    ChorStmtKind::Results { parts } => parts.iter().for_each(|p| {
-                        named.push(&p.role);
-                        named.extend(p.group.iter().flat_map(|g| &g.roles));
-                    }),
-                    ChorStmtKind::LetMany { targets, .. } => targets.iter().for_each(|t| {
-                        named.push(&t.role);
-                        named.extend(t.group.iter().flat_map(|g| &g.roles));
-                    }),
-                    ChorStmtKind::CallMany { call, targets } => {
-                        named.extend(&call.roles);
-                        targets.iter().for_each(|t| {
-                            named.push(&t.role);
-                            named.extend(t.group.iter().flat_map(|g| &g.roles));
-                        })
-                    }
-                    _ => {}
+            ChorStmtKind::Results { parts } => {
+                if let Some(parts) = self.result_parts(c, env, parts) {
+                    out.push(mk(ChorStmtKind::Results { parts }));
                 }
-                if let Some(r) = named.iter().find(|r| {
-                    env.fams.contains_key(&r.name)
-                        || env.rounds.contains_key(&r.name)
-                        || c.member_at(r.span).is_some()
-                }) {
-                    self.diags.push(unsupported(
-                        r.span,
-                        "several results or an agreed result at a family or member",
-                    ));
+            }
+            ChorStmtKind::CallMany { call, targets } => {
+                let shapes: Vec<(&Ident, bool)> = targets
+                    .iter()
+                    .map(|t| (&t.role, t.group.is_some()))
+                    .collect();
+                if self.check_binding(c, env, call, &shapes).is_none() {
                     return;
                 }
-                out.push(s.clone());
+                let Some(call) = self.call_parts(c, env, call) else {
+                    return;
+                };
+                if let Some(targets) = self.targets(c, env, targets) {
+                    out.push(mk(ChorStmtKind::CallMany { call, targets }));
+                }
+            }
+            // Not a call (the checks report it): its targets expanded all the same.
+            ChorStmtKind::LetMany { targets, value } => {
+                if let Some(targets) = self.targets(c, env, targets) {
+                    out.push(mk(ChorStmtKind::LetMany {
+                        targets,
+                        value: value.clone(),
+                    }));
+                }
             }
             ChorStmtKind::Error => out.push(s.clone()),
         }
@@ -1175,6 +1214,9 @@ impl Expander<'_> {
         }
     }
 
+    /// `P(…)(…);` or `let R.x = P(…)(…);`. A result bound at a whole family (`let Ws.y = …`,
+    /// the callee declaring `-> T@Ws`) is one result per member: several results, bound by
+    /// one target per member, as the callee's signature expands to one result per member.
     fn call(
         &mut self,
         c: &ChorDef,
@@ -1182,6 +1224,154 @@ impl Expander<'_> {
         call: &ChorCall,
         bind: &Option<(Ident, Pattern, Option<Type>)>,
     ) -> Option<ChorStmtKind> {
+        let call_src = call;
+        let call = self.call_parts(c, env, call)?;
+        if let Some((role, ..)) = bind {
+            self.check_binding(c, env, call_src, &[(role, false)])?;
+        }
+        let Some((role, pat, ty)) = bind else {
+            return Some(ChorStmtKind::Call { call, bind: None });
+        };
+        match self.role(c, env, role)? {
+            Role::One(r, _) => {
+                let mut pat = pat.clone();
+                bind_pattern(env, &r.name, &mut pat);
+                Some(ChorStmtKind::Call {
+                    call,
+                    bind: Some((r, pat, ty.clone())),
+                })
+            }
+            Role::All(_, ms) => {
+                let mut targets: Vec<Target> = ms
+                    .into_iter()
+                    .map(|m| {
+                        let mut pat = pat.clone();
+                        bind_pattern(env, &m.name, &mut pat);
+                        Target {
+                            role: m,
+                            group: None,
+                            pat,
+                            ty: ty.clone(),
+                        }
+                    })
+                    .collect();
+                // A family of one: its one result is a plain result (see `expand_chor`).
+                if targets.len() == 1 {
+                    let t = targets.remove(0);
+                    return Some(ChorStmtKind::Call {
+                        call,
+                        bind: Some((t.role, t.pat, t.ty)),
+                    });
+                }
+                Some(ChorStmtKind::CallMany { call, targets })
+            }
+        }
+    }
+
+    /// Whether a call's results are bound where the callee declares them, in the terms of
+    /// the source: a result held by a callee's family (`-> T@Ws`) is bound at a whole family
+    /// of the caller, a result at one role at one role (or a group). The expanded program
+    /// would report a mismatch in terms of members and result counts that depend on the
+    /// sizes; this says it once, at every size.
+    fn check_binding(
+        &mut self,
+        c: &ChorDef,
+        env: &Env,
+        call: &ChorCall,
+        targets: &[(&Ident, bool)],
+    ) -> Option<()> {
+        let Some((_, callee)) = self.originals.get(&call.callee.name) else {
+            return Some(());
+        };
+        let mut results: Vec<(&Ident, bool, bool)> = Vec::new();
+        if let Some((_, r)) = &callee.ret {
+            results.push((r, callee.is_family(&r.name), false));
+        }
+        for r in &callee.results {
+            results.push((
+                &r.role,
+                r.group.is_none() && callee.is_family(&r.role.name),
+                r.group.is_some(),
+            ));
+        }
+        if results.is_empty() {
+            // The checks report a result bound from a call that returns nothing.
+            return Some(());
+        }
+        if results.len() != targets.len() {
+            // Counted as written: the expanded program counts one result per member.
+            let n = results.len();
+            self.diags.push(
+                Diagnostic::error(
+                    "E0704",
+                    format!(
+                        "`{}` returns {n} result{} but {} {} bound",
+                        call.callee.name,
+                        if n == 1 { "" } else { "s" },
+                        targets.len(),
+                        if targets.len() == 1 { "is" } else { "are" }
+                    ),
+                    call.span,
+                    format!("expected {n} target{}", if n == 1 { "" } else { "s" }),
+                )
+                .with_label(callee.name.span, "declared here"),
+            );
+            return None;
+        }
+        let whole = |r: &Ident| {
+            c.member_at(r.span).is_none()
+                && !env.rounds.contains_key(&r.name)
+                && env.fams.contains_key(&r.name)
+        };
+        for ((res, res_family, res_group), (target, target_group)) in results.iter().zip(targets) {
+            if *res_group || *target_group {
+                continue;
+            }
+            let target_family = whole(target);
+            if *res_family == target_family {
+                continue;
+            }
+            let d = if *res_family {
+                Diagnostic::error(
+                    "E0759",
+                    format!(
+                        "`{}` returns one value per member of its family `{}`, bound here at one role `{}`",
+                        call.callee.name, res.name, target.name
+                    ),
+                    target.span,
+                    "one role",
+                )
+                .with_label(res.span, "a result held by a family")
+                .with_help(format!(
+                    "bind it at the family passed for `{}` (`let Ws.y = {}(…)(…);`), then gather it if one role needs every value",
+                    res.name, call.callee.name
+                ))
+            } else {
+                Diagnostic::error(
+                    "E0759",
+                    format!(
+                        "`{}` returns one value at `{}`, bound here at the whole family `{}`",
+                        call.callee.name, res.name, target.name
+                    ),
+                    target.span,
+                    "a whole family",
+                )
+                .with_label(res.span, "a result held by one role")
+                .with_help(format!(
+                    "bind it at the role passed for `{}`, then send it to every member (`R.x -> {}.x;`)",
+                    res.name, target.name
+                ))
+            };
+            self.diags.push(d);
+            return None;
+        }
+        Some(())
+    }
+
+    /// The call with its roles and arguments expanded (a family passed for a family is its
+    /// members; a family parameter's argument `Ws.e` one argument per member), and the
+    /// callee's instance at the sizes passed.
+    fn call_parts(&mut self, c: &ChorDef, env: &mut Env, call: &ChorCall) -> Option<ChorCall> {
         let callee = self.originals.get(&call.callee.name).cloned();
         let fams_of_callee: Vec<String> = callee
             .as_ref()
@@ -1307,24 +1497,86 @@ impl Expander<'_> {
                 }
             }
         }
-        let bind = match bind {
-            Some((role, pat, ty)) => {
-                let (r, _) = self.one(c, env, role, "bind a procedure's result (not yet)")?;
-                let mut pat = pat.clone();
-                bind_pattern(env, &r.name, &mut pat);
-                Some((r, pat, ty.clone()))
-            }
-            None => None,
-        };
-        Some(ChorStmtKind::Call {
-            call: ChorCall {
-                callee: callee_name,
-                roles,
-                args,
-                span: call.span,
-            },
-            bind,
+        Some(ChorCall {
+            callee: callee_name,
+            roles,
+            args,
+            span: call.span,
         })
+    }
+
+    /// The targets of `let (C.x, Ws.y, (L, Ws).z) = …;`: a family stands for one target per
+    /// member (in member order, as the callee's results expand), a group for its members.
+    fn targets(&mut self, c: &ChorDef, env: &mut Env, targets: &[Target]) -> Option<Vec<Target>> {
+        let mut out = Vec::new();
+        for t in targets {
+            if let Some(g) = &t.group {
+                let g = expand_group_at(self, c, env, g);
+                let first = g.roles.first()?.clone();
+                let mut pat = t.pat.clone();
+                bind_pattern(env, &first.name, &mut pat);
+                out.push(Target {
+                    role: first,
+                    group: Some(g),
+                    pat,
+                    ty: t.ty.clone(),
+                });
+                continue;
+            }
+            let ms = match self.role(c, env, &t.role)? {
+                Role::One(r, _) => vec![r],
+                Role::All(_, ms) => ms,
+            };
+            for m in ms {
+                let mut pat = t.pat.clone();
+                bind_pattern(env, &m.name, &mut pat);
+                out.push(Target {
+                    role: m,
+                    group: None,
+                    pat,
+                    ty: t.ty.clone(),
+                });
+            }
+        }
+        Some(out)
+    }
+
+    /// The parts of `return (C.t, Ws.e, (L, Ws).k);` (or `return Ws.e;`): a family stands for
+    /// one part per member, each evaluated at its member.
+    fn result_parts(
+        &mut self,
+        c: &ChorDef,
+        env: &Env,
+        parts: &[LocatedExpr],
+    ) -> Option<Vec<LocatedExpr>> {
+        let mut out = Vec::new();
+        for p in parts {
+            if let Some(g) = &p.group {
+                let g = expand_group_at(self, c, env, g);
+                let first = g.roles.first()?.clone();
+                out.push(LocatedExpr {
+                    role: first,
+                    expr: self.subst(env, &p.expr, None),
+                    chor: false,
+                    group: Some(g),
+                });
+                continue;
+            }
+            let ms = match self.role(c, env, &p.role)? {
+                Role::One(r, _) => vec![r],
+                Role::All(_, ms) => ms,
+            };
+            for m in ms {
+                let expr = self.subst(env, &p.expr, Some(&m.name));
+                out.push(LocatedExpr {
+                    role: m,
+                    expr,
+                    chor: false,
+                    group: None,
+                });
+            }
+        }
+        Some(out)
     }
 
     /// `e` evaluated at role `at`, with `size(F)`, `index(W)` and (at a member of F)
@@ -1499,14 +1751,4 @@ fn not_a_family(f: &Ident, c: &ChorDef) -> Diagnostic {
         "declare it with `[]` among the roles: `choreography {}(…, {}[])`",
         c.name.name, f.name
     ))
-}
-
-fn unsupported(span: Span, what: &str) -> Diagnostic {
-    Diagnostic::error(
-        "E0759",
-        format!("{what} is not supported yet"),
-        span,
-        "not supported yet",
-    )
-    .with_help("gather the values to one role (`Ws.e -> R.xs;`) and return that")
 }

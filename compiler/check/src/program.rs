@@ -437,6 +437,7 @@ fn needs_desugar(b: &ChorBlock, is_chor: &dyn Fn(&str) -> bool) -> bool {
             needs_desugar(then, is_chor) || els.as_ref().is_some_and(|e| needs_desugar(e, is_chor))
         }
         ChorStmtKind::Match { arms, .. } => arms.iter().any(|a| needs_desugar(&a.body, is_chor)),
+        ChorStmtKind::For { body, .. } => needs_desugar(body, is_chor),
         _ => false,
     })
 }
@@ -497,6 +498,7 @@ fn desugar_block(b: &mut ChorBlock, is_chor: &dyn Fn(&str) -> bool) {
                     desugar_block(&mut a.body, is_chor);
                 }
             }
+            ChorStmtKind::For { body, .. } => desugar_block(body, is_chor),
             _ => {}
         }
     }

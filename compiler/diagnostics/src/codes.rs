@@ -344,7 +344,11 @@ pub const CODES: &[Code] = &[
     },
     Code {
         code: "E0759",
-        title: "a family construct not supported yet (a result held by a whole family)",
+        title: "a call's result bound at one role where the callee returns one value per member, or the reverse",
+    },
+    Code {
+        code: "E0760",
+        title: "brackets (`xs[0]`, `Ws[e]`) where a value is expected: a member is a role, and there is no indexing",
     },
     Code {
         code: "E0700",
