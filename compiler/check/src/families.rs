@@ -462,6 +462,16 @@ impl Expander<'_> {
         }
         let mut params = Vec::new();
         for p in &c.params {
+            // An agreed parameter over a family (`k: Int@(L, Ws)`): the group with the members.
+            if let Some(g) = &p.group {
+                let g = expand_group(&env, g);
+                params.push(ChorParam {
+                    role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
+                    group: Some(g),
+                    ..p.clone()
+                });
+                continue;
+            }
             match env.fams.get(&p.role.name) {
                 Some(n) => params.extend(members(&p.role.name, *n, p.role.span).into_iter().map(
                     |role| ChorParam {
@@ -1446,6 +1456,20 @@ impl Expander<'_> {
             // A choreography passed as an argument names no role.
             if a.chor {
                 args.push(a.clone());
+                continue;
+            }
+            // An agreed argument `(L, Ws[1]).k` or `(L, Ws).k`: its group with the members.
+            if let Some(g) = &a.group {
+                let g = expand_group_at(self, c, env, g);
+                let Some(first) = g.roles.first().cloned() else {
+                    continue;
+                };
+                args.push(LocatedExpr {
+                    role: first,
+                    expr: self.subst(env, &a.expr, None),
+                    chor: false,
+                    group: Some(g),
+                });
                 continue;
             }
             let family_param = params

@@ -533,3 +533,193 @@ choreography main(Leader, Ws[]) {
         assert_eq!(by_role(&lines), want, "projected at size {n}");
     }
 }
+
+/// `src` at `sizes` in `simulate` and the projected run (as [`agree`]), then, from a file, in
+/// `chor simulate` and `chor run` with both back ends at `--size cli`: every one prints the
+/// same, role by role. Returns `simulate`'s output at `sizes`.
+fn agree_everywhere(
+    name: &str,
+    src: &str,
+    sz: &Sizes,
+    cli: Option<&str>,
+) -> BTreeMap<String, Vec<String>> {
+    let prog = from_source_sized(name, src, vec![], sz);
+    let checked = chor_check::check_program(&prog);
+    let errors: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{name} at {sz:?}: {errors:#?}");
+    let koc = chor_project::check_choices(&prog);
+    assert!(koc.is_empty(), "{name} at {sz:?}: {koc:#?}");
+    let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+    assert_eq!(r, Ok(()), "simulate {name} at {sz:?}");
+    let want = by_role(&lines);
+    let (lines, r) = chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
+        .expect("projects");
+    assert_eq!(r, Ok(()), "projected {name} at {sz:?}");
+    assert_eq!(by_role(&lines), want, "projected {name} at {sz:?}");
+    if let Some(size) = cli {
+        let dir = std::env::temp_dir().join(format!("chor-fam-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join(name);
+        std::fs::write(&file, src).expect("write");
+        let sim = chor()
+            .args(["simulate", "--size", size])
+            .arg(&file)
+            .output()
+            .expect("runs");
+        let (out, err) = text(&sim);
+        assert!(sim.status.success(), "{err}");
+        let cli_want = lines_by_role(&out);
+        for backend in ["interp", "native"] {
+            let run = chor()
+                .args(["run", "--size", size, "--backend", backend])
+                .arg(&file)
+                .stdin(Stdio::null())
+                .output()
+                .expect("runs");
+            let (out, err) = text(&run);
+            assert!(run.status.success(), "{name} {backend}: {err}");
+            assert_eq!(lines_by_role(&out), cli_want, "{name} {backend} at {size}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    want
+}
+
+/// Results held by a family (section 10): `-> T@Ws` with `return Ws.e;` bound by
+/// `let Ws.y = P(…)(…);`, a family result among several (`-> (Int@L, Int@Ws)`), an agreed
+/// result over a family, an agreed argument over a family, and family parameters `x: T@Ws` passed as `Ws.e` — one value per
+/// member, in every back end, at several sizes (a family of one included).
+#[test]
+fn results_and_parameters_at_a_family_in_every_back_end() {
+    let src = r#"
+choreography Square(Ws[])(x: Int@Ws) -> Int@Ws {
+    return Ws.(x * x);
+}
+
+choreography Offsets(L, Ws[])(base: Int@L) -> (Int@L, Int@Ws) {
+    L.base -> Ws.b;
+    let Ws.v = Square(Ws)(Ws.(b + index(Ws)));
+    Ws.v -> L.vs;
+    return (L.list::sum(vs), Ws.v);
+}
+
+choreography Agree(L, Ws[])(k: Int@L) -> Int@(L, Ws) {
+    L.k -> (L, Ws).a;
+    return (L, Ws).(a + 1);
+}
+
+choreography Double(L, Ws[])(k: Int@(L, Ws)) -> Int@(L, Ws) {
+    return (L, Ws).(k * 2);
+}
+
+choreography main(Leader, Workers[]) {
+    let Workers.sq = Square(Workers)(Workers.(index(Workers) + 1));
+    Workers.print("square " ++ to_string(sq));
+    let (Leader.total, Workers.mine) = Offsets(Leader, Workers)(Leader.10);
+    Leader.print("total " ++ to_string(total));
+    Workers.print("mine " ++ to_string(mine));
+    let (Leader, Workers).k = Agree(Leader, Workers)(Leader.41);
+    let (Leader, Workers).k2 = Double(Leader, Workers)((Leader, Workers).k);
+    Workers.print("agreed " ++ to_string(k2));
+    Leader.print("agreed " ++ to_string(k2));
+}
+"#;
+    for n in [1, 2, 4] {
+        let cli = (n == 4).then_some("Workers=4");
+        let out = agree_everywhere("fam_results.chor", src, &sizes(&[("Workers", n)]), cli);
+        let total: usize = (0..n).map(|i| (10 + i) * (10 + i)).sum();
+        assert_eq!(
+            out["Leader"],
+            [format!("total {total}"), "agreed 84".to_owned()],
+            "size {n}"
+        );
+        for i in 0..n {
+            assert_eq!(
+                out[&format!("Workers[{i}]")],
+                [
+                    format!("square {}", (i + 1) * (i + 1)),
+                    format!("mine {}", (10 + i) * (10 + i)),
+                    "agreed 84".to_owned(),
+                ],
+                "member {i} at size {n}"
+            );
+        }
+    }
+}
+
+/// A member (`Ws[e]`, or the `W` of a round) goes wherever one role goes: the roles of a
+/// statement call, of a bound call (also inside a round), of a call with several results and
+/// its targets, a group (`(Leader, Ws[1])`) in a message, an agreed binding, an agreed
+/// argument and result, and a group decision.
+#[test]
+fn a_member_goes_wherever_a_role_goes() {
+    let src = r#"
+choreography Pair(A, B)(x: Int@A) -> Int@B {
+    A.(x * 2) -> B.y;
+    return B.y;
+}
+
+choreography Swap(A, B)(a: Int@A, b: Int@B) -> (Int@A, Int@B) {
+    A.a -> B.fa;
+    B.b -> A.fb;
+    return (A.fb, B.fa);
+}
+
+choreography Hello(A, B)() {
+    A.1 -> B.one;
+    B.print("hello " ++ to_string(one));
+}
+
+choreography Shared(A, B)(k: Int@(A, B)) -> Int@(A, B) {
+    let (A, B).d = k + 1;
+    return (A, B).d;
+}
+
+choreography main(Leader, Ws[]) {
+    Hello(Ws[0], Leader)();
+    let Leader.x = Pair(Ws[0], Leader)(Ws[0].(5));
+    Leader.print("x " ++ to_string(x));
+    for W in Ws {
+        let W.y = Pair(Leader, W)(Leader.(index(W)));
+        let (Leader.a, W.b) = Swap(Leader, W)(Leader.(100), W.(index(W)));
+        Leader.print("a " ++ to_string(a));
+        W.print("y " ++ to_string(y) ++ " b " ++ to_string(b));
+    }
+    let (Leader.c, Ws[1].d) = Swap(Leader, Ws[1])(Leader.1, Ws[1].2);
+    Leader.print("c " ++ to_string(c));
+    Ws[1].print("d " ++ to_string(d));
+    Leader.7 -> (Leader, Ws[1]).k;
+    let (Leader, Ws[1]).k2 = Shared(Leader, Ws[1])((Leader, Ws[1]).k);
+    let (Leader, Ws[1]).k3 = k2 * 2;
+    if (Leader, Ws[1]).k3 > 5 {
+        Ws[1].print("big " ++ to_string(k3));
+    } else {
+        Leader.print("small");
+    }
+    let Ws[size(Ws) - 1].last = Pair(Leader, Ws[size(Ws) - 1])(Leader.3);
+    Ws[size(Ws) - 1].print("last " ++ to_string(last));
+}
+"#;
+    for n in [2, 3] {
+        let cli = (n == 3).then_some("Ws=3");
+        let out = agree_everywhere("fam_members.chor", src, &sizes(&[("Ws", n)]), cli);
+        let mut leader = vec!["hello 1".to_owned(), "x 10".to_owned()];
+        leader.extend((0..n).map(|i| format!("a {i}")));
+        leader.push("c 2".to_owned());
+        assert_eq!(out["Leader"], leader, "size {n}");
+        for i in 0..n {
+            let mut want = vec![format!("y {} b 100", 2 * i)];
+            if i == 1 {
+                want.extend(["d 1".to_owned(), "big 16".to_owned()]);
+            }
+            if i == n - 1 {
+                want.push("last 6".to_owned());
+            }
+            assert_eq!(out[&format!("Ws[{i}]")], want, "member {i} at size {n}");
+        }
+    }
+}
