@@ -87,8 +87,34 @@ pub fn parse_sizes(values: &[String]) -> Result<chor_check::families::Sizes, Str
 }
 
 impl Session {
+    /// Open `path` with `main`'s families at the sizes of `--size`, and for the families it
+    /// does not size, at the `[sizes]` of the project around `path` (its `chor.toml`). When
+    /// the manifest cannot be read and the program has families, its error is the answer: the
+    /// sizes it may give cannot be known.
     pub fn open(path: &Path) -> Result<Session, String> {
-        Session::open_sized(path, family_sizes())
+        let mut sizes = family_sizes();
+        let project = manifest::around(path);
+        if let Ok(Some(m)) = &project
+            && !m.sizes.is_empty()
+        {
+            // The sizes are the entry's; a file with another `main` takes those of its families.
+            let families = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|src| manifest::main_families(&src))
+                .unwrap_or_default();
+            for (f, n) in &m.sizes {
+                if families.contains(f) {
+                    sizes.entry(f.clone()).or_insert(*n);
+                }
+            }
+        }
+        let s = Session::open_sized(path, sizes)?;
+        if let Err(e) = project
+            && !s.program().families.is_empty()
+        {
+            return Err(e);
+        }
+        Ok(s)
     }
 
     /// [`Session::open`] with `main`'s families at `sizes` (instead of `--size`).

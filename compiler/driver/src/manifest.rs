@@ -8,6 +8,8 @@
 //! [deploy]                  # optional: what `chor build` writes into deploy.toml
 //! connect_timeout_ms = 10000
 //! idle_timeout_ms = 60000
+//! [sizes]                   # optional: family sizes when `--size` does not give them
+//! Workers = 5
 //! ```
 //! Inside it (or any directory below), `chor check`, `build`, `run` and `simulate` need no
 //! FILE: they use the entry of the nearest `chor.toml` above the working directory. Every
@@ -32,6 +34,8 @@ pub struct Manifest {
     /// `[extern] crate`: the directory of the cargo crate implementing the `extern fn`s
     /// (resolved against the manifest's directory).
     pub extern_crate: Option<PathBuf>,
+    /// `[sizes]`: the size of each family of the entry's `main` that `--size` does not give.
+    pub sizes: chor_check::families::Sizes,
 }
 
 /// The `[deploy]` defaults of a project (milliseconds; None: chor's own default).
@@ -83,6 +87,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
     let mut package_at: Option<usize> = None;
     let mut deploy = Deploy::default();
     let mut extern_crate: Option<(String, usize)> = None;
+    // Family name → (size, offset of its key).
+    let mut sizes: Vec<(String, usize, usize)> = Vec::new();
     for (key, item) in doc.get_ref() {
         let k = key.get_ref().as_ref();
         let kat = key.span().start;
@@ -188,12 +194,34 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
                     }
                 }
             }
+            "sizes" => {
+                let max = chor_check::families::MAX_SIZE;
+                for (key, value) in table {
+                    let sub = key.get_ref().as_ref();
+                    let sat = key.span().start;
+                    let n = match value.get_ref() {
+                        DeValue::Integer(i) => usize::from_str_radix(i.as_str(), i.radix())
+                            .ok()
+                            .filter(|n| (1..=max).contains(n)),
+                        _ => None,
+                    };
+                    let Some(n) = n else {
+                        return Err(at(
+                            sat,
+                            format!(
+                                "key `sizes.{sub}`: expected a number of members from 1 to {max}"
+                            ),
+                        ));
+                    };
+                    sizes.push((sub.to_owned(), n, sat));
+                }
+            }
             other => {
                 return Err(at(
                     kat,
                     format!(
-                        "unknown key `{other}` (the tables of a manifest are [package], [deploy] \
-                         and [extern])"
+                        "unknown key `{other}` (the tables of a manifest are [package], [deploy], \
+                         [extern] and [sizes])"
                     ),
                 ));
             }
@@ -219,6 +247,29 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
             ),
         ));
     }
+    // Every size names a family of the entry's `main` (a program that does not parse, or
+    // has no `main`, is reported by the command that checks it).
+    if let Some(families) = std::fs::read_to_string(&entry)
+        .ok()
+        .and_then(|src| main_families(&src))
+    {
+        for (name, _, kat) in &sizes {
+            if !families.contains(name) {
+                let known = if families.is_empty() {
+                    "it has none".to_owned()
+                } else {
+                    format!("its families: {}", families.join(", "))
+                };
+                return Err(at(
+                    *kat,
+                    format!(
+                        "key `sizes.{name}`: `main` in {entry_text} has no family `{name}` ({known})"
+                    ),
+                ));
+            }
+        }
+    }
+    let sizes = sizes.into_iter().map(|(k, n, _)| (k, n)).collect();
     let extern_crate = match extern_crate {
         None => None,
         Some((text, kat)) => {
@@ -241,6 +292,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
         entry,
         deploy,
         extern_crate,
+        sizes,
+    })
+}
+
+/// The families of the `main` choreography of a source text (`None` when it has no `main`).
+pub fn main_families(src: &str) -> Option<Vec<String>> {
+    let parsed = chor_syntax::parse(chor_diagnostics::FileId(0), src);
+    parsed.file.items.iter().find_map(|item| match &**item {
+        chor_syntax::ast::Item::Chor(c) if c.name.name == "main" => {
+            Some(c.families.iter().map(|f| f.name.clone()).collect())
+        }
+        _ => None,
     })
 }
 

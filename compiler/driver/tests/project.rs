@@ -177,3 +177,102 @@ fn deploy_defaults_reach_deploy_toml() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `[sizes]` in chor.toml sizes the families of the entry's `main` for every command inside
+/// the project, with or without FILE; `--size` overrides it family by family; a bad size or
+/// one naming no family of `main` is an error naming the file, the line and the key.
+#[test]
+fn family_sizes_come_from_the_manifest() {
+    let dir = temp_dir("sizes");
+    assert!(chor_in(&dir, &["new", "p"]).status.success());
+    let p = dir.join("p");
+    std::fs::write(
+        p.join("src/main.chor"),
+        "choreography main(Leader, Workers[], Extra[]) {\n    \
+         let Workers.n = index(Workers);\n    Workers.n -> Leader.ns;\n    \
+         Leader.print(\"workers \" ++ to_string(list::len(ns)));\n    \
+         let Extra.e = index(Extra);\n    Extra.e -> Leader.es;\n    \
+         Leader.print(\"extra \" ++ to_string(list::len(es)));\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        p.join("chor.toml"),
+        "[package]\nname = \"p\"\n\n[sizes]\nWorkers = 5\n",
+    )
+    .expect("write");
+    let leader = |o: &Output| -> Vec<String> {
+        text(&o.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("[Leader] "))
+            .map(str::to_owned)
+            .collect()
+    };
+    for args in [
+        &["simulate"][..],
+        &["simulate", "src/main.chor"][..],
+        &["run", "--backend", "interp"][..],
+    ] {
+        let o = chor_in(&p, args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        assert_eq!(leader(&o), ["workers 5", "extra 3"], "{args:?}");
+    }
+    // `--size` overrides the manifest for the families it names, and only those.
+    let o = chor_in(
+        &p,
+        &["simulate", "--size", "Workers=2", "--size", "Extra=1"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(leader(&o), ["workers 2", "extra 1"]);
+    let o = chor_in(&p, &["simulate", "--size", "Extra=4"]);
+    assert_eq!(leader(&o), ["workers 5", "extra 4"]);
+    let o = chor_in(&p, &["check"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = chor_in(&p, &["build", "-o", "b"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let deploy = std::fs::read_to_string(p.join("b/deploy.toml")).expect("deploy.toml");
+    let workers = deploy
+        .lines()
+        .find(|l| l.starts_with("Workers"))
+        .expect("the family's line");
+    assert_eq!(workers.matches(':').count(), 5, "{workers}");
+    for (sizes, want) in [
+        (
+            "Workers = 0",
+            "chor.toml:5: key `sizes.Workers`: expected a number of members from 1 to 4096",
+        ),
+        (
+            "Workers = \"five\"",
+            "chor.toml:5: key `sizes.Workers`: expected a number of members from 1 to 4096",
+        ),
+        (
+            "Workers = 4097",
+            "chor.toml:5: key `sizes.Workers`: expected a number of members from 1 to 4096",
+        ),
+        (
+            "Workers = 2\nWrkers = 2",
+            "chor.toml:6: key `sizes.Wrkers`: `main` in src/main.chor has no family `Wrkers` \
+             (its families: Workers, Extra)",
+        ),
+    ] {
+        std::fs::write(
+            p.join("chor.toml"),
+            format!("[package]\nname = \"p\"\n\n[sizes]\n{sizes}\n"),
+        )
+        .expect("write");
+        for args in [
+            &["check"][..],
+            &["simulate"][..],
+            &["check", "src/main.chor"][..],
+            &["run", "src/main.chor"][..],
+        ] {
+            let o = chor_in(&p, args);
+            assert_eq!(o.status.code(), Some(2), "{sizes:?} {args:?}");
+            assert!(
+                text(&o.stderr).contains(want),
+                "{sizes:?} {args:?}: {}",
+                text(&o.stderr)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
