@@ -723,3 +723,44 @@ choreography main(Leader, Ws[]) {
         }
     }
 }
+
+/// `chor project --role Workers` prints the family's program: members whose programs are the
+/// same but for naming themselves share one text, headed by the members and with the index
+/// written `i`; members that differ otherwise (a ring's neighbours) get one text each.
+#[test]
+fn project_prints_one_program_for_members_that_differ_only_in_their_index() {
+    let project = |file: &str, role: &str, size: &str| {
+        let o = chor()
+            .args(["project", "--role", role, "--size", size])
+            .arg(examples_dir().join(file))
+            .output()
+            .expect("runs");
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{err}");
+        out
+    };
+    let out = project("map_reduce.chor", "Workers", "Workers=3");
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("// role")).collect();
+    assert_eq!(
+        headers,
+        [
+            "// role Workers[0], Workers[1], Workers[2]: one program, `@…[i]` is the member running it"
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("proc main@Workers[i](Leader, Workers[0], Workers[1], Workers[2])"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("@Workers[0]") && !out.contains("@Ws[1]"),
+        "{out}"
+    );
+    let out = project("ring_election.chor", "Ring", "Ring=3");
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("// role")).collect();
+    assert_eq!(
+        headers,
+        ["// role Ring[0]", "// role Ring[1]", "// role Ring[2]"],
+        "{out}"
+    );
+}

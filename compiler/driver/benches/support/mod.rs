@@ -1,4 +1,6 @@
 //! What the benchmarks that build programs share: the `chor` under test and a native build.
+// Each benchmark uses a part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
