@@ -370,7 +370,8 @@ choreography main(L, Ws[]) {
 }
 
 /// Generated programs over a family: at every size from 1 to 5, they check, and the
-/// projected run prints what `simulate` prints, role by role.
+/// projected run prints what `simulate` prints, role by role. They use results at a family
+/// (alone and among several) and members in the roles of calls, bound in every form.
 #[test]
 fn generated_family_programs_agree_at_sizes_one_to_five() {
     let mut runs = 0;
@@ -387,6 +388,11 @@ fn generated_family_programs_agree_at_sizes_one_to_five() {
         "][Yes];",
         "Step(L, Ws)",
         "Ws[size(Ws) - 1]",
+        "let Ws.v = Scale(L, Ws)",
+        "let (L.a, Ws.v) = Both(L, Ws)",
+        "M)(Ws[",
+        "let W.v = Pair(L, W)",
+        "Swap(M, Ws[",
     ] {
         let n = programs.iter().filter(|p| p.contains(form)).count();
         assert!(n >= 3, "only {n} programs use {form:?}");

@@ -1048,6 +1048,20 @@ pub fn family_program(seed: u64) -> String {
     out.push_str(
         "choreography Step(A, Fs[])(x: Int@A, y: Int@Fs) {\n    A.x -> Fs.z;\n    let Fs.w = (y + z) % 1000;\n    Fs.w -> A.ws;\n    A.print(ws);\n}\n\n",
     );
+    // Results at a family, alone and among several, and a procedure of single roles that
+    // members are passed to.
+    out.push_str(
+        "choreography Scale(A, Fs[])(x: Int@A, y: Int@Fs) -> Int@Fs {\n    A.x -> Fs.z;\n    return Fs.((y * 3 + z) % 1000);\n}\n\n",
+    );
+    out.push_str(
+        "choreography Both(A, Fs[])(x: Int@A, y: Int@Fs) -> (Int@A, Int@Fs) {\n    Fs.y -> A.ys;\n    A.x -> Fs.z;\n    return (A.((x + list::sum(ys)) % 1000), Fs.((y + z + index(Fs)) % 1000));\n}\n\n",
+    );
+    out.push_str(
+        "choreography Pair(A, B)(x: Int@A) -> Int@B {\n    A.x -> B.y;\n    return B.((y + 1) % 1000);\n}\n\n",
+    );
+    out.push_str(
+        "choreography Swap(A, B)(a: Int@A, b: Int@B) -> (Int@A, Int@B) {\n    A.a -> B.fa;\n    B.b -> A.fb;\n    return (A.((fb + 1) % 1000), B.((fa + 2) % 1000));\n}\n\n",
+    );
     out.push_str("choreography main(L, M, Ws[]) {\n");
     out.push_str(&format!("    let L.a = {};\n", rng.below(100)));
     out.push_str(&format!("    let M.m = {};\n", rng.below(100)));
@@ -1076,8 +1090,28 @@ fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
         out.push_str(s);
         out.push('\n');
     };
-    match rng.below(if depth < 3 { 13 } else { 10 }) {
+    // Conditionals (10, 11, 12) only when not too deep.
+    let r = rng.below(if depth < 3 { 18 } else { 15 });
+    match if depth >= 3 && r >= 10 { r + 3 } else { r } {
         0 => line(out, &format!("let Ws.v = (v * {k} + index(Ws)) % 1000;")),
+        13 => line(out, "let Ws.v = Scale(L, Ws)(L.a, Ws.v);"),
+        14 => line(out, "let (L.a, Ws.v) = Both(L, Ws)(L.a, Ws.v);"),
+        15 => {
+            let m = family_member(rng);
+            line(out, &format!("let M.m = Pair({m}, M)({m}.v);"));
+        }
+        16 => line(
+            out,
+            &format!("for W in Ws {{ let W.v = Pair(L, W)(L.(a + index(W) * {k})); }}"),
+        ),
+        17 => {
+            let m = family_member(rng);
+            line(out, &format!("L.a -> (L, {m}).g;"));
+            line(
+                out,
+                &format!("let (M.m, {m}.v) = Swap(M, {m})(M.m, {m}.(v + g));"),
+            );
+        }
         1 => line(out, &format!("L.(a + {k}) % 1000 -> Ws.v;")),
         2 => {
             line(out, &format!("Ws.v + {k} -> L.xs;"));
