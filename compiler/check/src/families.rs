@@ -1338,6 +1338,33 @@ impl Expander<'_> {
                 continue;
             }
             let target_family = whole(target);
+            if *res_family && target_family {
+                // The members that hold the results are those of the family passed for it.
+                let passed = callee
+                    .roles
+                    .iter()
+                    .position(|r| r.name == res.name)
+                    .and_then(|k| call.roles.get(k));
+                if let Some(p) = passed
+                    && p.name != target.name
+                {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E0759",
+                            format!(
+                                "`{}` returns one value per member of `{}`, which is `{}` here, but it is bound at `{}`",
+                                call.callee.name, res.name, p.name, target.name
+                            ),
+                            target.span,
+                            "another family",
+                        )
+                        .with_label(p.span, format!("`{}` is passed for `{}`", p.name, res.name))
+                        .with_help(format!("bind it at `{}`", p.name)),
+                    );
+                    return None;
+                }
+                continue;
+            }
             if *res_family == target_family {
                 continue;
             }
