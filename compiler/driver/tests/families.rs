@@ -635,7 +635,8 @@ choreography main(Leader, Workers[]) {
 }
 "#;
     for n in [1, 2, 4] {
-        let cli = (n == 4).then_some("Workers=4");
+        let size = format!("Workers={n}");
+        let cli = (n != 2).then_some(size.as_str());
         let out = agree_everywhere("fam_results.chor", src, &sizes(&[("Workers", n)]), cli);
         let total: usize = (0..n).map(|i| (10 + i) * (10 + i)).sum();
         assert_eq!(
@@ -711,7 +712,8 @@ choreography main(Leader, Ws[]) {
 }
 "#;
     for n in [2, 3] {
-        let cli = (n == 3).then_some("Ws=3");
+        let size = format!("Ws={n}");
+        let cli = Some(size.as_str());
         let out = agree_everywhere("fam_members.chor", src, &sizes(&[("Ws", n)]), cli);
         let mut leader = vec!["hello 1".to_owned(), "x 10".to_owned()];
         leader.extend((0..n).map(|i| format!("a {i}")));

@@ -227,6 +227,14 @@ fn family_sizes_come_from_the_manifest() {
     assert_eq!(leader(&o), ["workers 5", "extra 4"]);
     let o = chor_in(&p, &["check"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = chor_in(&p, &["verify", "src/main.chor"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = chor_in(&p, &["project", "src/main.chor", "--role", "Workers"]);
+    assert!(
+        text(&o.stdout).contains("Workers[4]") && !text(&o.stdout).contains("Workers[5]"),
+        "{}",
+        text(&o.stdout)
+    );
     let o = chor_in(&p, &["build", "-o", "b"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let deploy = std::fs::read_to_string(p.join("b/deploy.toml")).expect("deploy.toml");
