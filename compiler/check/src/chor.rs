@@ -77,12 +77,32 @@ impl<'p> Checker<'p> {
         self.chor_block(&c.body, None);
         self.check_instantiations();
         if !self.in_stdlib {
+            let used = self.roles_used.clone();
+            let unused = |k: usize| !used.get(k).copied().unwrap_or(true);
+            // A family's members (`Ws[0]`, … after the expansion) are one role of the source:
+            // some members may have nothing to do (only `Ws[0]` acts); the family is reported,
+            // once, when none of them takes part.
+            let family_of = |name: &str| name.split_once('[').map(|(f, _)| f.to_owned());
+            let mut reported: Vec<String> = Vec::new();
             for (k, (name, span)) in sig.roles.iter().enumerate() {
-                if !self.roles_used.get(k).copied().unwrap_or(true) && !name.starts_with('_') {
+                if unused(k) && !name.starts_with('_') {
+                    let name = match family_of(name) {
+                        Some(f) => {
+                            let idle = sig.roles.iter().enumerate().all(|(j, (n, _))| {
+                                family_of(n).as_deref() != Some(f.as_str()) || unused(j)
+                            });
+                            if !idle || reported.contains(&f) {
+                                continue;
+                            }
+                            reported.push(f.clone());
+                            format!("family `{f}`")
+                        }
+                        None => format!("role `{name}`"),
+                    };
                     self.emit(
                         Diagnostic::warning(
                             "W0004",
-                            format!("role `{name}` takes no part in `{}`", sig.name),
+                            format!("{name} takes no part in `{}`", sig.name),
                             *span,
                             "no statement names this role",
                         )
