@@ -396,7 +396,7 @@ pub const CODES: &[Code] = &[
     },
     Code {
         code: "W0004",
-        title: "a role that takes no part in its choreography",
+        title: "a role, or a whole family, that takes no part in its choreography",
     },
 ];
 
