@@ -453,86 +453,7 @@ impl Expander<'_> {
                 env.fams.insert(f.name.clone(), 0);
             }
         }
-        let mut roles = Vec::new();
-        for r in &c.roles {
-            match env.fams.get(&r.name) {
-                Some(n) => roles.extend(members(&r.name, *n, r.span)),
-                None => roles.push(r.clone()),
-            }
-        }
-        let mut params = Vec::new();
-        for p in &c.params {
-            // An agreed parameter over a family (`k: Int@(L, Ws)`): the group with the members.
-            if let Some(g) = &p.group {
-                let g = expand_group(&env, g);
-                params.push(ChorParam {
-                    role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
-                    group: Some(g),
-                    ..p.clone()
-                });
-                continue;
-            }
-            match env.fams.get(&p.role.name) {
-                Some(n) => params.extend(members(&p.role.name, *n, p.role.span).into_iter().map(
-                    |role| ChorParam {
-                        name: p.name.clone(),
-                        ty: p.ty.clone(),
-                        role,
-                        chor: None,
-                        group: p.group.as_ref().map(|g| expand_group(&env, g)),
-                    },
-                )),
-                None => params.push(p.clone()),
-            }
-        }
-        // A result held by a family (`-> T@Ws`, or `Int@Ws` among several results) is one
-        // result per member, in member order; a lone `-> T@Ws` at a family of one stays a
-        // plain result (`return Ws.e;` and `let Ws.y = P(…)(…);` expand the same way).
-        let mut ret = c.ret.clone();
-        let mut results = Vec::new();
-        if let Some((ty, r)) = &c.ret
-            && let Some(&n) = env.fams.get(&r.name)
-            && n != 1
-        {
-            ret = None;
-            results.extend(
-                members(&r.name, n, r.span)
-                    .into_iter()
-                    .map(|role| ChorResult {
-                        ty: ty.clone(),
-                        role,
-                        group: None,
-                    }),
-            );
-        } else if let Some((ty, r)) = &c.ret
-            && env.fams.contains_key(&r.name)
-        {
-            ret = Some((
-                ty.clone(),
-                Ident {
-                    name: member_name(&r.name, 0),
-                    span: r.span,
-                },
-            ));
-        }
-        for r in &c.results {
-            match (&r.group, env.fams.get(&r.role.name)) {
-                (None, Some(&n)) => results.extend(
-                    members(&r.role.name, n, r.role.span)
-                        .into_iter()
-                        .map(|role| ChorResult {
-                            ty: r.ty.clone(),
-                            role,
-                            group: None,
-                        }),
-                ),
-                _ => results.push(ChorResult {
-                    ty: r.ty.clone(),
-                    role: r.role.clone(),
-                    group: r.group.as_ref().map(|g| expand_group(&env, g)),
-                }),
-            }
-        }
+        let (roles, params, ret, results) = expand_signature(c, &env, &|p| type_sizes(c, &env, p));
         let body = self.block(c, &mut env, &c.body);
         ChorDef {
             doc: c.doc.clone(),
@@ -1290,6 +1211,10 @@ impl Expander<'_> {
         call: &ChorCall,
         targets: &[(&Ident, bool)],
     ) -> Option<()> {
+        // A choreography-typed parameter's results are checked against its type.
+        if c.params.iter().any(|p| p.name.name == call.callee.name) {
+            return Some(());
+        }
         let Some((_, callee)) = self.originals.get(&call.callee.name) else {
             return Some(());
         };
@@ -1405,18 +1330,66 @@ impl Expander<'_> {
         Some(())
     }
 
+    /// The instance of the choreography `name` passed for the choreography-typed `param`
+    /// whose type's families have `sizes`: the choreography's families take the sizes of the
+    /// type's families in the same role positions. `None` when the name is no choreography
+    /// with families (a parameter passed on keeps its name).
+    fn chor_argument(
+        &mut self,
+        c: &ChorDef,
+        name: &str,
+        param: &ChorParam,
+        sizes: &[usize],
+    ) -> Option<String> {
+        if c.params.iter().any(|p| p.name.name == name) {
+            return None;
+        }
+        let sig = param.chor.as_ref()?;
+        let (source, def) = self.originals.get(name).cloned()?;
+        if def.families.is_empty() {
+            return None;
+        }
+        let arg_sizes: Vec<usize> = def
+            .families
+            .iter()
+            .map(|f| {
+                def.roles
+                    .iter()
+                    .position(|r| r.name == f.name)
+                    .and_then(|k| sig.roles.get(k))
+                    .and_then(|t| sig.families.iter().position(|tf| tf.name == t.name))
+                    .and_then(|j| sizes.get(j).copied())
+                    .unwrap_or(DEFAULT_SIZE)
+            })
+            .collect();
+        Some(self.instance(name, source, arg_sizes))
+    }
+
     /// The call with its roles and arguments expanded (a family passed for a family is its
     /// members; a family parameter's argument `Ws.e` one argument per member), and the
     /// callee's instance at the sizes passed.
     fn call_parts(&mut self, c: &ChorDef, env: &mut Env, call: &ChorCall) -> Option<ChorCall> {
-        let callee = self.originals.get(&call.callee.name).cloned();
-        let fams_of_callee: Vec<String> = callee
+        // A choreography-typed parameter (which shadows a choreography of its name) is
+        // called by its type's signature, families included; a choreography by its own.
+        let param_sig: Option<Arc<ChorDef>> = c
+            .params
+            .iter()
+            .find(|p| p.name.name == call.callee.name)
+            .and_then(|p| p.chor.as_ref())
+            .map(|sig| Arc::new((**sig).clone()));
+        let callee = match param_sig {
+            Some(_) => None,
+            None => self.originals.get(&call.callee.name).cloned(),
+        };
+        let callee_def: Option<Arc<ChorDef>> =
+            param_sig.or_else(|| callee.as_ref().map(|(_, d)| Arc::clone(d)));
+        let fams_of_callee: Vec<String> = callee_def
             .as_ref()
-            .map(|(_, d)| d.families.iter().map(|f| f.name.clone()).collect())
+            .map(|d| d.families.iter().map(|f| f.name.clone()).collect())
             .unwrap_or_default();
-        let callee_roles: Vec<Ident> = callee
+        let callee_roles: Vec<Ident> = callee_def
             .as_ref()
-            .map(|(_, d)| d.roles.clone())
+            .map(|d| d.roles.clone())
             .unwrap_or_default();
         // Callee family → the size of the family passed for it.
         let mut passed: HashMap<String, usize> = HashMap::new();
@@ -1474,15 +1447,33 @@ impl Expander<'_> {
             callee_name.name = self.instance(&call.callee.name, *source, sizes);
         }
         // Arguments: a family parameter `x: T@Ws` takes `F.e`, one value per member.
-        let params: Vec<ChorParam> = callee
+        let params: Vec<ChorParam> = callee_def
             .as_ref()
-            .map(|(_, d)| d.params.clone())
+            .map(|d| d.params.clone())
             .unwrap_or_default();
         let mut args = Vec::new();
         for (k, a) in call.args.iter().enumerate() {
-            // A choreography passed as an argument names no role.
+            // A choreography passed as an argument names no role; one with families is the
+            // instance at the sizes the parameter's type has in the callee's instance.
             if a.chor {
-                args.push(a.clone());
+                let mut a = a.clone();
+                if let (Some(def), Some(param)) = (&callee_def, params.get(k)) {
+                    let mut at = Env::default();
+                    for f in &fams_of_callee {
+                        at.fams
+                            .insert(f.clone(), passed.get(f).copied().unwrap_or(DEFAULT_SIZE));
+                    }
+                    let type_sizes = type_sizes(def, &at, param);
+                    if let Some(name) = self.chor_argument(c, &a.role.name, param, &type_sizes) {
+                        a.role.name = name.clone();
+                        if let ExprKind::Path(p) = &mut a.expr.kind
+                            && let Some(seg) = p.segments.last_mut()
+                        {
+                            seg.name = name;
+                        }
+                    }
+                }
+                args.push(a);
                 continue;
             }
             // An agreed argument `(L, Ws[1]).k` or `(L, Ws).k`: its group with the members.
@@ -1743,6 +1734,171 @@ impl Expander<'_> {
             self.subst_mut(env, t, at);
         }
     }
+}
+
+/// A signature (a choreography's, or a choreography type's) with its families replaced by
+/// their members at the sizes of `env`: the roles, the parameters (a family parameter
+/// `x: T@Ws` is one parameter per member; a choreography type with families expanded at
+/// `chor_sizes` of it), the result and the several results.
+#[allow(clippy::type_complexity)]
+fn expand_signature(
+    c: &ChorDef,
+    env: &Env,
+    chor_sizes: &dyn Fn(&ChorParam) -> Vec<usize>,
+) -> (
+    Vec<Ident>,
+    Vec<ChorParam>,
+    Option<(Type, Ident)>,
+    Vec<ChorResult>,
+) {
+    let mut roles = Vec::new();
+    for r in &c.roles {
+        match env.fams.get(&r.name) {
+            Some(n) => roles.extend(members(&r.name, *n, r.span)),
+            None => roles.push(r.clone()),
+        }
+    }
+    let mut params = Vec::new();
+    for p in &c.params {
+        // A choreography type with families: expanded like a signature, at the sizes of the
+        // families passed for them (see `type_sizes`).
+        if let Some(sig) = &p.chor
+            && !sig.families.is_empty()
+        {
+            let mut inner = Env::default();
+            for (f, n) in sig.families.iter().zip(chor_sizes(p)) {
+                inner.fams.insert(f.name.clone(), n);
+            }
+            let (t_roles, t_params, t_ret, t_results) =
+                expand_signature(sig, &inner, &|_| Vec::new());
+            params.push(ChorParam {
+                chor: Some(Box::new(ChorDef {
+                    roles: t_roles,
+                    params: t_params,
+                    ret: t_ret,
+                    results: t_results,
+                    families: Vec::new(),
+                    members: Vec::new(),
+                    ..(**sig).clone()
+                })),
+                ..p.clone()
+            });
+            continue;
+        }
+        // An agreed parameter over a family (`k: Int@(L, Ws)`): the group with the members.
+        if let Some(g) = &p.group {
+            let g = expand_group(&env, g);
+            params.push(ChorParam {
+                role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
+                group: Some(g),
+                ..p.clone()
+            });
+            continue;
+        }
+        match env.fams.get(&p.role.name) {
+            Some(n) => params.extend(members(&p.role.name, *n, p.role.span).into_iter().map(
+                |role| ChorParam {
+                    name: p.name.clone(),
+                    ty: p.ty.clone(),
+                    role,
+                    chor: None,
+                    group: p.group.as_ref().map(|g| expand_group(&env, g)),
+                },
+            )),
+            None => params.push(p.clone()),
+        }
+    }
+    // A result held by a family (`-> T@Ws`, or `Int@Ws` among several results) is one
+    // result per member, in member order; a lone `-> T@Ws` at a family of one stays a
+    // plain result (`return Ws.e;` and `let Ws.y = P(…)(…);` expand the same way).
+    let mut ret = c.ret.clone();
+    let mut results = Vec::new();
+    if let Some((ty, r)) = &c.ret
+        && let Some(&n) = env.fams.get(&r.name)
+        && n != 1
+    {
+        ret = None;
+        results.extend(
+            members(&r.name, n, r.span)
+                .into_iter()
+                .map(|role| ChorResult {
+                    ty: ty.clone(),
+                    role,
+                    group: None,
+                }),
+        );
+    } else if let Some((ty, r)) = &c.ret
+        && env.fams.contains_key(&r.name)
+    {
+        ret = Some((
+            ty.clone(),
+            Ident {
+                name: member_name(&r.name, 0),
+                span: r.span,
+            },
+        ));
+    }
+    for r in &c.results {
+        match (&r.group, env.fams.get(&r.role.name)) {
+            (None, Some(&n)) => results.extend(
+                members(&r.role.name, n, r.role.span)
+                    .into_iter()
+                    .map(|role| ChorResult {
+                        ty: r.ty.clone(),
+                        role,
+                        group: None,
+                    }),
+            ),
+            _ => results.push(ChorResult {
+                ty: r.ty.clone(),
+                role: r.role.clone(),
+                group: r.group.as_ref().map(|g| expand_group(&env, g)),
+            }),
+        }
+    }
+    (roles, params, ret, results)
+}
+
+/// The sizes of the families of a choreography-typed parameter `p` of `c` (in the order of
+/// its type's `families`): those of the families passed for them where the body first calls
+/// `p`; for a parameter only passed on, the sizes of `c`'s families in the same positions
+/// (the default size where there is none).
+fn type_sizes(c: &ChorDef, env: &Env, p: &ChorParam) -> Vec<usize> {
+    let Some(sig) = &p.chor else {
+        return Vec::new();
+    };
+    let call = first_call(&c.body, &p.name.name);
+    sig.families
+        .iter()
+        .map(|f| {
+            let k = sig.roles.iter().position(|r| r.name == f.name);
+            let passed = match call {
+                Some(call) => k.and_then(|k| call.roles.get(k)),
+                None => k.and_then(|k| c.roles.get(k)),
+            };
+            passed
+                .and_then(|r| env.fams.get(&r.name))
+                .copied()
+                .unwrap_or(DEFAULT_SIZE)
+        })
+        .collect()
+}
+
+/// The first call of `callee` in a block (in the order of the source).
+fn first_call<'b>(b: &'b ChorBlock, callee: &str) -> Option<&'b ChorCall> {
+    b.stmts.iter().find_map(|s| match &s.kind {
+        ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. }
+            if call.callee.name == callee =>
+        {
+            Some(call)
+        }
+        ChorStmtKind::If { then, els, .. } => {
+            first_call(then, callee).or_else(|| els.as_ref().and_then(|e| first_call(e, callee)))
+        }
+        ChorStmtKind::Match { arms, .. } => arms.iter().find_map(|a| first_call(&a.body, callee)),
+        ChorStmtKind::For { body, .. } => first_call(body, callee),
+        _ => None,
+    })
 }
 
 /// `size(X)` or `index(X)` with a bare name X: the form and X.

@@ -772,3 +772,59 @@ fn project_prints_one_program_for_members_that_differ_only_in_their_index() {
         "{out}"
     );
 }
+
+/// Choreography types take families like signatures (section 11: `chor(L, Ws[])(T@(L, Ws))
+/// -> (Int@L, Int@Ws)`): a choreography with families is passed for such a parameter, called
+/// through it with a family, its results bound at the family, at every size and in every back
+/// end.
+#[test]
+fn choreography_types_take_families() {
+    let src = r#"
+choreography Spread(L, Ws[])(k: Int@(L, Ws)) -> (Int@L, Int@Ws) {
+    let Ws.v = k + index(Ws);
+    Ws.v -> L.vs;
+    return (L.list::sum(vs), Ws.v);
+}
+
+choreography Twice(L, Ws[])(step: chor(A, Bs[])(Int@(A, Bs)) -> (Int@A, Int@Bs), k: Int@(L, Ws)) -> (Int@L, Int@Ws) {
+    let (L.a, Ws.b) = step(L, Ws)((L, Ws).k);
+    let (L, Ws).k2 = k * 2;
+    let (L.c, Ws.d) = step(L, Ws)((L, Ws).k2);
+    return (L.(a + c), Ws.(b + d));
+}
+
+choreography Gather(L, Ws[])(x: Int@L) -> Int@L {
+    L.x -> Ws.y;
+    Ws.y -> L.ys;
+    return L.list::sum(ys);
+}
+
+choreography Apply(L, Ws[])(f: chor(A, Bs[])(Int@A) -> Int@A, v: Int@L) -> Int@L {
+    let L.r = f(L, Ws)(L.v);
+    return L.r;
+}
+
+choreography main(Leader, Workers[]) {
+    let (Leader, Workers).k = 10;
+    let (Leader.t, Workers.u) = Twice(Leader, Workers)(Spread, (Leader, Workers).k);
+    Leader.print("t " ++ to_string(t));
+    Workers.print("u " ++ to_string(u));
+    let Leader.r = Apply(Leader, Workers)(Gather, Leader.5);
+    Leader.print("r " ++ to_string(r));
+}
+"#;
+    for n in [1, 3] {
+        let size = format!("Workers={n}");
+        let cli = (n == 3).then_some(size.as_str());
+        let out = agree_everywhere("fam_higher.chor", src, &sizes(&[("Workers", n)]), cli);
+        let t = 30 * n + n * (n - 1);
+        assert_eq!(
+            out["Leader"],
+            [format!("t {t}"), format!("r {}", 5 * n)],
+            "size {n}"
+        );
+        for i in 0..n {
+            assert_eq!(out[&format!("Workers[{i}]")], [format!("u {}", 30 + 2 * i)]);
+        }
+    }
+}
