@@ -1787,7 +1787,7 @@ fn expand_signature(
         }
         // An agreed parameter over a family (`k: Int@(L, Ws)`): the group with the members.
         if let Some(g) = &p.group {
-            let g = expand_group(&env, g);
+            let g = expand_group(env, g);
             params.push(ChorParam {
                 role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
                 group: Some(g),
@@ -1802,7 +1802,7 @@ fn expand_signature(
                     ty: p.ty.clone(),
                     role,
                     chor: None,
-                    group: p.group.as_ref().map(|g| expand_group(&env, g)),
+                    group: p.group.as_ref().map(|g| expand_group(env, g)),
                 },
             )),
             None => params.push(p.clone()),
@@ -1852,7 +1852,7 @@ fn expand_signature(
             _ => results.push(ChorResult {
                 ty: r.ty.clone(),
                 role: r.role.clone(),
-                group: r.group.as_ref().map(|g| expand_group(&env, g)),
+                group: r.group.as_ref().map(|g| expand_group(env, g)),
             }),
         }
     }
