@@ -16,7 +16,11 @@
 //! `Sum<Ws=5>`); a procedure with families that `main` does not reach is checked at the
 //! default size.
 //!
-//! Errors of this pass (E0751–E0758) name the family and the source line; see
+//! A result held by a family (`-> T@Ws`) is one result per member: the expanded procedure
+//! has several results (section 9), bound by one target per member; a choreography type
+//! with families is expanded like a signature, at the sizes of the families passed for it.
+//!
+//! Errors of this pass (E0751–E0759) name the family and the source line; see
 //! `docs/language.md` ("Families of roles") for the decisions taken where the card is silent.
 
 use crate::program::{ItemRef, Program};
