@@ -446,10 +446,24 @@ impl Read for TlsReader {
                     Err(e) => return Err(e),
                 }
                 if self.start < self.end {
-                    let mut pending = &self.raw[self.start..self.end];
-                    let before = pending.len();
-                    let taken = conn.read_tls(&mut pending)?;
-                    self.start += before - pending.len();
+                    // Hand rustls whole records before processing: `read_tls` takes at most
+                    // 4 KiB more per call (up to one record), and processing after every
+                    // call would look at each record several times.
+                    let mut closed = false;
+                    while self.start < self.end {
+                        let mut pending = &self.raw[self.start..self.end];
+                        let before = pending.len();
+                        match conn.read_tls(&mut pending) {
+                            Ok(0) => {
+                                // close_notify seen: nothing more is read.
+                                closed = true;
+                                break;
+                            }
+                            Ok(_) => self.start += before - pending.len(),
+                            // Its buffer holds a whole record: process it first.
+                            Err(_) => break,
+                        }
+                    }
                     if let Err(e) = conn.process_new_packets() {
                         // Tell the peer (an alert), then report.
                         let mut alert = Vec::new();
@@ -459,9 +473,13 @@ impl Read for TlsReader {
                         let _ = wire.write_all(&alert);
                         return Err(integrity_error(&e));
                     }
-                    if taken == 0 {
-                        // close_notify seen: nothing more is read.
-                        return Ok(0);
+                    if closed {
+                        return match conn.reader().read(buf) {
+                            Ok(n) => Ok(n),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                            Err(e) => Err(e),
+                        };
                     }
                     continue;
                 }
