@@ -89,11 +89,8 @@ impl Open<'_> {
     /// entry) first.
     fn add(&mut self, v: Val, budget: &mut Budget, at: usize) -> Result<(), CodecError> {
         match &self.slot {
-            Slot::Map(_, key) => {
-                if key.is_some() {
-                    budget.charge(MAP_ENTRY, at)?;
-                }
-            }
+            Slot::Map(_, Some(_)) => budget.charge(MAP_ENTRY, at)?,
+            Slot::Map(_, None) => {}
             _ if self.done == self.cap => {
                 // The old buffer is freed as the new one takes its items.
                 let more = grown(self.cap);
