@@ -176,9 +176,12 @@ fn child(path: &str, name: &str) {
         "unlimited" => decode_typed_bounded(&bytes, &t, root, Budget::for_frame(frame, 64 * frame))
             .ok()
             .map(|v| Box::new(v) as Box<dyn std::any::Any>),
-        // As a connection reads it for the interpreter's executables (half the budget for
-        // the tree, half for the values built from it).
-        _ => match codec::decode_bounded(&bytes, &mut budget.share(1, 2)) {
+        // As a connection reads it for the interpreter's executables (2/5 of the budget for
+        // the tree, the rest for the values built from it).
+        _ => match codec::decode_bounded(
+            &bytes,
+            &mut Budget::for_wire_tree(frame, DEFAULT_MAX_MESSAGE_BYTES),
+        ) {
             Ok(Message::Value(v)) => {
                 assert!(t.check(root, &v).is_ok(), "well typed");
                 Some(Box::new(v) as Box<dyn std::any::Any>)

@@ -81,6 +81,15 @@ impl Budget {
         }
     }
 
+    /// The budget of a frame decoded into a wire value tree ([`decode_bounded`]) on a
+    /// connection: the interpreter-backed executables (the readers of these trees) build
+    /// their own values from it, which take at most 1.2 times the tree (a struct's field
+    /// names are blocks of their own there), so the tree gets 2/5 of the frame's budget and
+    /// both together stay within it.
+    pub fn for_wire_tree(frame: usize, max_message_bytes: usize) -> Budget {
+        Budget::for_frame(frame, max_message_bytes).share(2, 5)
+    }
+
     /// No limit (messages from this process, not from the network).
     pub fn unlimited() -> Budget {
         Budget {
@@ -544,8 +553,11 @@ impl<'a> Reader<'a> {
                 t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
             };
             if let Some((shape, n)) = opened {
-                let cap = n.min(PREALLOC);
-                budget.charge(heap(cap * VALUE_SIZE), tag_pos)?;
+                // Every one of the `n` items must follow (the count was checked against the
+                // bytes left), so the whole buffer is charged, and allocated, at once: a
+                // count the budget cannot pay for is refused before anything is allocated.
+                let cap = n;
+                budget.charge(heap(cap.saturating_mul(VALUE_SIZE)), tag_pos)?;
                 let p = Partial {
                     shape,
                     left: n,
@@ -636,9 +648,6 @@ impl<'a> Reader<'a> {
         }
     }
 }
-
-/// Initial capacity cap for a sequence: larger ones grow as their items actually decode.
-const PREALLOC: usize = 1024;
 
 /// The size of one wire value (what each item of a decoded sequence takes).
 const VALUE_SIZE: usize = std::mem::size_of::<Value>();

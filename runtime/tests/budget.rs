@@ -1,7 +1,7 @@
 //! The decoding budget: a frame of many tiny elements cannot make a receiver's memory grow by
 //! more than `DECODE_FACTOR` times the frame (plus a small constant), on both receive paths
 //! (native values through the typed decoder, and the wire value tree the interpreter's
-//! executables read, which gets half the budget). Every kind of element whose decoded form
+//! executables read, which gets 2/5 of the budget). Every kind of element whose decoded form
 //! takes more than that is refused with an error that says so; the kinds that fit decode;
 //! and a receiver whose `max_message_bytes` allows more accepts them all.
 
@@ -23,7 +23,7 @@ fn varint(mut k: u64, out: &mut Vec<u8>) {
 }
 
 /// The kinds of element, the encoding of one, and whether a list of them fits in 4× its
-/// frame as native values / as a wire tree with half of that.
+/// frame as native values / as a wire tree with 2/5 of that.
 struct Kind {
     name: &'static str,
     elem: &'static [u8],
@@ -181,18 +181,18 @@ fn check(name: &str, frame: &[u8], ty: (&TypeTable, u32), native_fits: bool, tre
         (Err(RecvError::Codec(e)), false) if is_budget_error(e, len) => {}
         _ => panic!("{name}, native: {native:?}"),
     }
-    let tree = codec::decode_bounded(frame, &mut Budget::for_frame(len, 0).share(1, 2));
+    let tree = codec::decode_bounded(frame, &mut Budget::for_wire_tree(len, 0));
     match (&tree, tree_fits) {
         (Ok(Message::Value(_)), true) => {}
         (Err(e), false) if is_budget_error(e, len) => {}
         _ => panic!("{name}, wire tree: {:?}", tree.as_ref().map(|_| "a value")),
     }
     // A receiver that accepts larger frames accepts as much memory for any frame (the wire
-    // tree takes up to 56 bytes an element, and gets half).
+    // tree takes up to 56 bytes an element, and gets 2/5).
     let roomy = 256 * len;
     let native = decode_typed_bounded(frame, ty.0, ty.1, Budget::for_frame(len, roomy));
     assert!(native.is_ok(), "{name}, native, roomy: {native:?}");
-    let tree = codec::decode_bounded(frame, &mut Budget::for_frame(len, roomy).share(1, 2));
+    let tree = codec::decode_bounded(frame, &mut Budget::for_wire_tree(len, roomy));
     assert!(tree.is_ok(), "{name}, wire tree, roomy");
 }
 
@@ -244,7 +244,7 @@ fn small_messages_of_tiny_elements_decode_under_the_default_limit() {
             "{}: {v:?}",
             k.name
         );
-        let tree = codec::decode_bounded(&frame, &mut budget.share(1, 2));
+        let tree = codec::decode_bounded(&frame, &mut Budget::for_wire_tree(frame.len(), default));
         assert!(
             matches!(&tree, Ok(Message::Value(chor_runtime::Value::List(xs))) if xs.len() == 1000),
             "{}",

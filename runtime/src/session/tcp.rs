@@ -984,7 +984,7 @@ impl FrameReader {
             if buf.len() >= 4 {
                 let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
                 if len > 0 && len <= self.max_frame && buf.len() >= 4 + len {
-                    let mut budget = tree_budget(len, self.max_frame);
+                    let mut budget = codec::Budget::for_wire_tree(len, self.max_frame);
                     break Some((
                         codec::decode_bounded(&buf[4..4 + len], &mut budget),
                         4 + len,
@@ -1001,7 +1001,7 @@ impl FrameReader {
             None => {
                 let mut scratch = std::mem::take(&mut self.scratch);
                 let r = self.read_frame_raw(&mut scratch).and_then(|()| {
-                    let mut budget = tree_budget(scratch.len(), self.max_frame);
+                    let mut budget = codec::Budget::for_wire_tree(scratch.len(), self.max_frame);
                     codec::decode_bounded(&scratch, &mut budget)
                         .map_err(|e: CodecError| LinkError::BadFrame(e.to_string()))
                 });
@@ -1066,13 +1066,6 @@ impl FrameReader {
             Err(e) => Err(LinkError::from_io(&e)),
         }
     }
-}
-
-/// The budget of a frame decoded into a wire value tree: the interpreter-backed executables
-/// (the readers of these trees) build their own values from it, which take no more than the
-/// tree, so the tree gets half the frame's budget and both together stay within it.
-fn tree_budget(frame: usize, max_frame: usize) -> codec::Budget {
-    codec::Budget::for_frame(frame, max_frame).share(1, 2)
 }
 
 fn mid_frame() -> LinkError {
