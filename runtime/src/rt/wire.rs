@@ -185,8 +185,10 @@ fn decode_with(
 /// Describes a type mismatch found while decoding `bytes`.
 fn mismatch(bytes: &[u8], types: &TypeTable, ty: TyId) -> TypeMismatch {
     let expected = types.show(ty);
+    // Within a budget of its own, as the frame is untrusted.
+    let mut budget = Budget::for_frame(bytes.len(), DESCRIBE_LIMIT);
     if bytes.len() <= DESCRIBE_LIMIT
-        && let Ok(Message::Value(v)) = codec::decode(bytes)
+        && let Ok(Message::Value(v)) = codec::decode_bounded(bytes, &mut budget)
     {
         if let Err(m) = types.check(ty, &v) {
             return m;
