@@ -176,7 +176,7 @@ fn child(path: &str, name: &str) {
         "unlimited" => decode_typed_bounded(&bytes, &t, root, Budget::for_frame(frame, 64 * frame))
             .ok()
             .map(|v| Box::new(v) as Box<dyn std::any::Any>),
-        // As a connection reads it for the interpreter's executables (2/5 of the budget for
+        // As a connection reads it for the interpreter's executables (a third of the budget for
         // the tree, the rest for the values built from it).
         _ => match codec::decode_bounded(
             &bytes,

@@ -1,7 +1,7 @@
 //! The decoding budget: a frame of many tiny elements cannot make a receiver's memory grow by
 //! more than `DECODE_FACTOR` times the frame (plus a small constant), on both receive paths
 //! (native values through the typed decoder, and the wire value tree the interpreter's
-//! executables read, which gets 2/5 of the budget). Every kind of element whose decoded form
+//! executables read, which gets a third of the budget). Every kind of element whose decoded form
 //! takes more than that is refused with an error that says so; the kinds that fit decode;
 //! and a receiver whose `max_message_bytes` allows more accepts them all.
 
@@ -23,7 +23,7 @@ fn varint(mut k: u64, out: &mut Vec<u8>) {
 }
 
 /// The kinds of element, the encoding of one, and whether a list of them fits in 4× its
-/// frame as native values / as a wire tree with 2/5 of that.
+/// frame as native values / as a wire tree with a third of that.
 struct Kind {
     name: &'static str,
     elem: &'static [u8],
@@ -188,7 +188,7 @@ fn check(name: &str, frame: &[u8], ty: (&TypeTable, u32), native_fits: bool, tre
         _ => panic!("{name}, wire tree: {:?}", tree.as_ref().map(|_| "a value")),
     }
     // A receiver that accepts larger frames accepts as much memory for any frame (the wire
-    // tree takes up to 56 bytes an element, and gets 2/5).
+    // tree takes up to 56 bytes an element, and gets a third).
     let roomy = 256 * len;
     let native = decode_typed_bounded(frame, ty.0, ty.1, Budget::for_frame(len, roomy));
     assert!(native.is_ok(), "{name}, native, roomy: {native:?}");
