@@ -55,10 +55,10 @@ pub const DECODE_SLACK: usize = 4096;
 /// become a million 16-byte values).
 ///
 /// The limit is [`DECODE_FACTOR`] times the frame's size (plus [`DECODE_SLACK`]), or
-/// `max_message_bytes` if that is larger: a receiver that accepts frames of `max_message_bytes` accepts as much memory for
-/// any value, so small messages of small items (a list of a thousand `Bool`s) are never
-/// refused, and no frame can make a receiver hold more than [`DECODE_FACTOR`] ×
-/// `max_message_bytes`.
+/// `max_message_bytes` if that is larger: a receiver that accepts frames of
+/// `max_message_bytes` accepts as much memory for any value, so small messages of small
+/// items (a list of a thousand `Bool`s) are never refused, and no frame can make a receiver
+/// hold more than [`DECODE_FACTOR`] × `max_message_bytes` (plus the slack).
 #[derive(Debug, Clone)]
 pub struct Budget {
     left: usize,

@@ -450,6 +450,8 @@ impl Read for TlsReader {
                     // 4 KiB more per call (up to one record), and processing after every
                     // call would look at each record several times.
                     let mut closed = false;
+                    let mut refused = None;
+                    let first = self.start;
                     while self.start < self.end {
                         let mut pending = &self.raw[self.start..self.end];
                         let before = pending.len();
@@ -461,10 +463,22 @@ impl Read for TlsReader {
                             }
                             Ok(_) => self.start += before - pending.len(),
                             // Its buffer holds a whole record: process it first.
-                            Err(_) => break,
+                            Err(e) => {
+                                refused = Some(e);
+                                break;
+                            }
                         }
                     }
-                    if let Err(e) = conn.process_new_packets() {
+                    let processed = conn.process_new_packets();
+                    // Refused before taking anything, and processing freed nothing: report
+                    // it rather than try again forever.
+                    if let (Some(e), Ok(io)) = (refused, &processed)
+                        && self.start == first
+                        && io.plaintext_bytes_to_read() == 0
+                    {
+                        return Err(e);
+                    }
+                    if let Err(e) = processed {
                         // Tell the peer (an alert), then report.
                         let mut alert = Vec::new();
                         let _ = conn.write_tls(&mut alert);
