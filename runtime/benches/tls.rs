@@ -28,6 +28,17 @@ fn free_addr() -> SocketAddr {
     l.local_addr().expect("addr")
 }
 
+/// Two distinct free ports (a port released by the first probe may come back).
+fn two_addrs() -> (SocketAddr, SocketAddr) {
+    let a = free_addr();
+    loop {
+        let b = free_addr();
+        if b != a {
+            return (a, b);
+        }
+    }
+}
+
 fn locs() -> Arc<[String]> {
     vec!["bench.chor:1".to_string()].into()
 }
@@ -61,19 +72,20 @@ fn write_cluster(dir: &Path) {
 fn config(tls: Option<&Path>) -> DeployConfig {
     match tls {
         None => {
-            let roles: BTreeMap<String, SocketAddr> = [("A", free_addr()), ("B", free_addr())]
+            let (a, b) = two_addrs();
+            let roles: BTreeMap<String, SocketAddr> = [("A", a), ("B", b)]
                 .into_iter()
                 .map(|(r, a)| (r.to_string(), a))
                 .collect();
             DeployConfig::loopback(roles)
         }
         Some(dir) => {
+            let (a, b) = two_addrs();
             let text = format!(
                 "[roles]\nA = {{ address = \"{}\", cert = \"A.pem\", key = \"A.key\" }}\n\
                  B = {{ address = \"{}\", cert = \"B.pem\", key = \"B.key\" }}\n\
                  [security]\nca = \"ca.pem\"\n",
-                free_addr(),
-                free_addr()
+                a, b
             );
             let mut cfg = DeployConfig::from_str(&text, dir).expect("config");
             // As in the plaintext case: no heartbeats, and a close does not wait for the peer.
@@ -144,20 +156,45 @@ fn main() {
     let dir: PathBuf = std::env::temp_dir().join(format!("chor-tls-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     write_cluster(&dir);
-    let runs = 5;
+    // CHOR_BENCH_RUNS=n: more runs for a noisy machine.
+    let runs = std::env::var("CHOR_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(5)
+        .max(1);
     let (mut rt, mut small, mut bulk) = (
         [Vec::new(), Vec::new()],
         [Vec::new(), Vec::new()],
         [Vec::new(), Vec::new()],
     );
     let big = Message::Value(Value::Str("z".repeat(BULK_BYTES - 8)));
+    // `-- bulk` measures bulk throughput only; `-- bulk tls` only its TLS side (to profile it).
+    let bulk_only = std::env::args().any(|a| a == "bulk");
+    let tls_only = std::env::args().any(|a| a == "tls");
     for _ in 0..runs {
         for (i, tls) in [None, Some(dir.as_path())].into_iter().enumerate() {
+            if tls_only && tls.is_none() {
+                bulk[i].push(f64::NAN);
+                continue;
+            }
             let cfg = config(tls);
-            rt[i].push(ping_pong(&cfg).as_secs_f64() * 1e6);
-            small[i].push(stream(&cfg, SMALL, Message::Value(Value::Int(7)), 1));
+            if !bulk_only {
+                rt[i].push(ping_pong(&cfg).as_secs_f64() * 1e6);
+                small[i].push(stream(&cfg, SMALL, Message::Value(Value::Int(7)), 1));
+            }
             bulk[i].push(stream(&cfg, BULK, big.clone(), BULK_BYTES));
         }
+    }
+    if bulk_only {
+        let (p, t) = (median(bulk[0].clone()), median(bulk[1].clone()));
+        println!(
+            "bulk (64 KiB strings), medians of {runs} runs: plaintext {:.0} MB/s, TLS {:.0} MB/s, {:.2}x",
+            p / 1e6,
+            t / 1e6,
+            t / p
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
     }
     let (rt_p, rt_t) = (median(rt[0].clone()), median(rt[1].clone()));
     let (sm_p, sm_t) = (median(small[0].clone()), median(small[1].clone()));

@@ -40,6 +40,107 @@ pub const VERSION: u8 = 1;
 /// 2 MiB thread stack even in debug builds (measured: cloning overflows there past ~1000).
 pub const MAX_DEPTH: usize = 512;
 
+/// How many times its frame's size a decoded message may take in memory (see [`Budget`]).
+pub const DECODE_FACTOR: usize = 4;
+
+/// Bytes a decoded message may take beyond [`DECODE_FACTOR`] times its frame: the blocks
+/// of the outermost values (a list's header block, a map's root), which a frame pays once.
+pub const DECODE_SLACK: usize = 4096;
+
+/// The memory a message received from the network may take once decoded: the decoders
+/// charge every allocation they make (its size as the system allocator rounds it) and
+/// refuse the frame ([`CodecErrorKind::TooLargeDecoded`]) as soon as the total would pass
+/// the limit, so a peer cannot make a receiver's memory grow by more than the limit with one
+/// message, whatever the value's shape (a frame of a million one-byte `()`s would otherwise
+/// become a million 16-byte values).
+///
+/// The limit is [`DECODE_FACTOR`] times the frame's size (plus [`DECODE_SLACK`]), or
+/// `max_message_bytes` if that is larger: a receiver that accepts frames of
+/// `max_message_bytes` accepts as much memory for any value, so small messages of small
+/// items (a list of a thousand `Bool`s) are never refused, and no frame can make a receiver
+/// hold more than [`DECODE_FACTOR`] × `max_message_bytes` (plus the slack).
+#[derive(Debug, Clone)]
+pub struct Budget {
+    left: usize,
+    limit: usize,
+    frame: usize,
+}
+
+impl Budget {
+    /// The budget of a frame of `frame` bytes on a connection whose largest frame is
+    /// `max_message_bytes`.
+    pub fn for_frame(frame: usize, max_message_bytes: usize) -> Budget {
+        let limit = frame
+            .saturating_mul(DECODE_FACTOR)
+            .saturating_add(DECODE_SLACK)
+            .max(max_message_bytes);
+        Budget {
+            left: limit,
+            limit,
+            frame,
+        }
+    }
+
+    /// The budget of a frame decoded into a wire value tree ([`decode_bounded`]) on a
+    /// connection: the interpreter-backed executables (the readers of these trees) build
+    /// their own values from it, which take at most 1.7 times the tree (a field-less struct:
+    /// 144 bytes against 88; its name and each field name are blocks of their own there), so
+    /// the tree gets a third of the frame's budget and both together stay within it.
+    pub fn for_wire_tree(frame: usize, max_message_bytes: usize) -> Budget {
+        Budget::for_frame(frame, max_message_bytes).share(1, 3)
+    }
+
+    /// No limit (messages from this process, not from the network).
+    pub fn unlimited() -> Budget {
+        Budget {
+            left: usize::MAX,
+            limit: usize::MAX,
+            frame: 0,
+        }
+    }
+
+    /// This budget with only `num / den` of it left for the decoder: for a receiver that
+    /// builds a second form of the value from the decoded one (the interpreter's values
+    /// from the wire tree), so both forms together stay within the limit.
+    pub fn share(mut self, num: usize, den: usize) -> Budget {
+        self.left = self.left / den.max(1) * num;
+        self
+    }
+
+    /// Charges `bytes` of memory about to be allocated for the item at `offset`.
+    pub(crate) fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), CodecError> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(CodecError {
+                offset,
+                kind: CodecErrorKind::TooLargeDecoded {
+                    limit: self.limit,
+                    frame: self.frame,
+                },
+            }),
+        }
+    }
+}
+
+/// What an allocation of `n` bytes takes from the system allocator: glibc's chunks carry an
+/// 8-byte header, are 16-byte aligned and at least 32 bytes. 0 for no allocation.
+pub(crate) fn heap(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        (n.saturating_add(8 + 15) & !15).max(32)
+    }
+}
+
+/// The capacity a `Vec` grows to when an item is pushed at full capacity `cap` (amortized
+/// doubling, at least 4), to charge the growth before it happens.
+pub(crate) fn grown(cap: usize) -> usize {
+    cap.saturating_mul(2).max(4)
+}
+
 pub(crate) const MSG_VALUE: u8 = 0x00;
 pub(crate) const MSG_LABEL: u8 = 0x01;
 
@@ -85,10 +186,23 @@ pub enum CodecErrorKind {
     TooDeep,
     /// Bytes left after a complete message.
     TrailingBytes(usize),
+    /// Well formed, but its decoded form would take more memory than a frame of its size
+    /// may ([`Budget`]): `limit` bytes for a frame of `frame` bytes.
+    TooLargeDecoded { limit: usize, frame: usize },
 }
 
 impl fmt::Display for CodecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let CodecErrorKind::TooLargeDecoded { limit, frame } = self.kind {
+            // Not malformed: refused for the memory it would take.
+            return write!(
+                f,
+                "a message of {frame} bytes would take more than {limit} bytes of memory once \
+                 decoded (the limit is {DECODE_FACTOR} times the frame's size, or \
+                 max_message_bytes if that is larger; refused at byte {})",
+                self.offset
+            );
+        }
         write!(f, "malformed message at byte {}: ", self.offset)?;
         match &self.kind {
             CodecErrorKind::Empty => write!(f, "empty message"),
@@ -105,6 +219,7 @@ impl fmt::Display for CodecError {
             CodecErrorKind::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
             CodecErrorKind::TooDeep => write!(f, "values nested deeper than {MAX_DEPTH}"),
             CodecErrorKind::TrailingBytes(n) => write!(f, "{n} unexpected bytes after the message"),
+            CodecErrorKind::TooLargeDecoded { .. } => Ok(()),
         }
     }
 }
@@ -243,11 +358,20 @@ pub(crate) fn unzigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
 
-/// Decodes one complete message; the input must contain exactly one.
+/// Decodes one complete message; the input must contain exactly one. Unbounded: for bytes
+/// this process made; what comes from the network goes through [`decode_bounded`].
 pub fn decode(bytes: &[u8]) -> Result<Message, CodecError> {
+    decode_bounded(bytes, &mut Budget::unlimited())
+}
+
+/// [`decode`], charging the wire value tree's memory to `budget`.
+pub fn decode_bounded(bytes: &[u8], budget: &mut Budget) -> Result<Message, CodecError> {
     let mut r = Reader::start(bytes)?;
     let msg = match r.byte()? {
-        MSG_VALUE => Message::Value(r.value()?),
+        MSG_VALUE => {
+            budget.charge(VALUE_SIZE, r.pos)?;
+            Message::Value(r.value(budget)?)
+        }
         MSG_LABEL => Message::Label(r.string()?),
         t => return Err(r.err_at(r.pos - 1, CodecErrorKind::BadTag(t))),
     };
@@ -388,9 +512,16 @@ impl<'a> Reader<'a> {
         self.str_bytes().map(str::to_owned)
     }
 
+    fn string_charged(&mut self, budget: &mut Budget) -> Result<String, CodecError> {
+        let at = self.pos;
+        let s = self.str_bytes()?;
+        budget.charge(heap(s.len()), at)?;
+        Ok(s.to_owned())
+    }
+
     /// Decodes one value without recursion: compound values under construction wait on an
     /// explicit stack, whose height is the nesting depth.
-    fn value(&mut self) -> Result<Value, CodecError> {
+    fn value(&mut self, budget: &mut Budget) -> Result<Value, CodecError> {
         let mut stack: Vec<Partial> = Vec::new();
         loop {
             let tag_pos = self.pos;
@@ -407,25 +538,30 @@ impl<'a> Reader<'a> {
                         None,
                     )
                 }
-                T_STR => (Some(Value::Str(self.string()?)), None),
+                T_STR => (Some(Value::Str(self.string_charged(budget)?)), None),
                 T_TUPLE => (None, Some((Shape::Tuple, self.count(1)?))),
                 T_LIST => (None, Some((Shape::List, self.count(1)?))),
                 T_MAP => (None, Some((Shape::Map, self.count(2)?.saturating_mul(2)))),
                 T_STRUCT => {
-                    let name = self.string()?;
+                    let name = self.string_charged(budget)?;
                     (None, Some((Shape::Struct(name), self.count(1)?)))
                 }
                 T_VARIANT => {
-                    let name = self.string()?;
+                    let name = self.string_charged(budget)?;
                     (None, Some((Shape::Variant(name), self.count(1)?)))
                 }
                 t => return Err(self.err_at(tag_pos, CodecErrorKind::BadTag(t))),
             };
             if let Some((shape, n)) = opened {
+                // Every one of the `n` items must follow (the count was checked against the
+                // bytes left), so the whole buffer is charged, and allocated, at once: a
+                // count the budget cannot pay for is refused before anything is allocated.
+                let cap = n;
+                budget.charge(heap(cap.saturating_mul(VALUE_SIZE)), tag_pos)?;
                 let p = Partial {
                     shape,
                     left: n,
-                    items: Vec::with_capacity(n.min(PREALLOC)),
+                    items: Vec::with_capacity(cap),
                 };
                 if n > 0 {
                     if stack.len() >= MAX_DEPTH {
@@ -434,7 +570,7 @@ impl<'a> Reader<'a> {
                     stack.push(p);
                     continue;
                 }
-                done = Some(p.finish());
+                done = Some(p.finish(budget, tag_pos)?);
             }
             // Hand the finished value to its parent, closing every parent it completes.
             let mut v = done;
@@ -442,12 +578,20 @@ impl<'a> Reader<'a> {
                 match stack.last_mut() {
                     None => return Ok(value),
                     Some(top) => {
+                        let cap = top.items.capacity();
+                        if top.items.len() == cap {
+                            // The old buffer is freed as the new one takes its items.
+                            let more = grown(cap);
+                            let bytes = heap(more * VALUE_SIZE) - heap(cap * VALUE_SIZE);
+                            budget.charge(bytes, self.pos)?;
+                            top.items.reserve_exact(more - cap);
+                        }
                         top.items.push(value);
                         top.left -= 1;
                         if top.left == 0
                             && let Some(p) = stack.pop()
                         {
-                            v = Some(p.finish());
+                            v = Some(p.finish(budget, self.pos)?);
                         }
                     }
                 }
@@ -505,8 +649,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Initial capacity cap for a sequence: larger ones grow as their items actually decode.
-const PREALLOC: usize = 1024;
+/// The size of one wire value (what each item of a decoded sequence takes).
+const VALUE_SIZE: usize = std::mem::size_of::<Value>();
 
 enum Shape {
     Tuple,
@@ -524,8 +668,13 @@ struct Partial {
 }
 
 impl Partial {
-    fn finish(self) -> Value {
-        match self.shape {
+    /// The finished value; a map's entries are paired in a second vector, charged here (the
+    /// items' vector, already charged, is freed once they are moved).
+    fn finish(self, budget: &mut Budget, offset: usize) -> Result<Value, CodecError> {
+        if matches!(self.shape, Shape::Map) {
+            budget.charge(heap(self.items.len() / 2 * 2 * VALUE_SIZE), offset)?;
+        }
+        Ok(match self.shape {
             Shape::Tuple => Value::Tuple(self.items),
             Shape::List => Value::List(self.items),
             Shape::Map => {
@@ -544,7 +693,7 @@ impl Partial {
                 name,
                 fields: self.items,
             },
-        }
+        })
     }
 }
 

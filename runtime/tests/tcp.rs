@@ -797,3 +797,80 @@ fn a_too_deep_value_is_refused_naming_the_peer() {
     drop(alice);
     drop(bob);
 }
+
+/// A frame of many tiny elements, well within `max_message_bytes` but decoding to more than
+/// four times its size, ends the receiving role with an error naming the peer, the location
+/// and the memory limit, on both receive paths (the wire tree, and native values through the
+/// typed decoder with the session's budget, as `chor_rt_recv` does).
+#[test]
+fn a_frame_that_would_decode_too_large_is_refused_naming_the_peer() {
+    use chor_runtime::codec::VERSION;
+    use chor_runtime::rt::wire::{RecvError, decode_typed_bounded};
+    use chor_runtime::types::{TyNode, TypeTable};
+    // 60,000 units: 60 KB on the wire, about 1 MB as native values.
+    let n: usize = 60_000;
+    let mut frame = vec![VERSION, 0x00, 0x07];
+    let mut k = n as u64;
+    while k >= 0x80 {
+        frame.push((k as u8) | 0x80);
+        k >>= 7;
+    }
+    frame.push(k as u8);
+    frame.extend(std::iter::repeat_n(0x00, n));
+    let mut cfg = config(&["Alice", "Bob"], None, 5000);
+    cfg.max_message_bytes = 64 << 10;
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    alice.send_encoded("Bob", &frame, 1).expect("send");
+    alice.send_encoded("Bob", &frame, 2).expect("send");
+    let e = bob.recv("Alice", 5).expect_err("too large decoded");
+    let text = e.to_string();
+    assert!(
+        text.starts_with(
+            "role Bob: peer Alice sent a bad frame while Bob was waiting to receive at test.chor:5"
+        ) && text.contains(&format!(
+            "a message of {} bytes would take more than",
+            frame.len()
+        )) && text.contains("max_message_bytes"),
+        "{text}"
+    );
+    // 4 × the frame + 4 KiB (the wire tree grows as its items arrive, so it is refused
+    // part of the way).
+    assert!(
+        text.contains(&format!(
+            "would take more than {} bytes of memory once decoded (the limit is 4 times the \
+             frame's size, or max_message_bytes if that is larger; refused at byte ",
+            4 * frame.len() + 4096
+        )),
+        "{text}"
+    );
+    // The native path, on a second connection.
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    alice.send_encoded("Bob", &frame, 1).expect("send");
+    let mut t = TypeTable::default();
+    let unit = t.push(TyNode::Unit);
+    let list = t.push(TyNode::List(unit));
+    let mut buf = Vec::new();
+    bob.recv_frame("Alice", 5, &mut buf).expect("a frame");
+    let r = decode_typed_bounded(&buf, &t, list, bob.decode_budget(buf.len()));
+    // Native values: refused at the list's tag, before its buffer is allocated.
+    assert!(
+        matches!(&r, Err(RecvError::Codec(c)) if c.to_string().ends_with("refused at byte 2)")),
+        "{r:?}"
+    );
+    // With the default limit (64 MiB) the same frame is a legitimate message.
+    let cfg = config(&["Alice", "Bob"], None, 5000);
+    let mut s = connect_all(&cfg);
+    let bob = s.pop().expect("bob");
+    let alice = s.pop().expect("alice");
+    alice.send_encoded("Bob", &frame, 1).expect("send");
+    match bob.recv("Alice", 5).expect("decodes") {
+        Message::Value(Value::List(xs)) => assert_eq!(xs.len(), n),
+        other => panic!("{other:?}"),
+    }
+    drop(alice);
+    drop(bob);
+}

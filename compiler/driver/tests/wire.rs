@@ -340,6 +340,17 @@ fn run_through_proxies(
     replacement: Vec<u8>,
     valgrind_role: Option<&str>,
 ) -> (Vec<Ended>, bool, u64) {
+    run_through_proxies_with(dir, target, replacement, valgrind_role, "")
+}
+
+/// [`run_through_proxies`] with `runtime` added to the deployment file's `[runtime]` table.
+fn run_through_proxies_with(
+    dir: &Path,
+    target: u64,
+    replacement: Vec<u8>,
+    valgrind_role: Option<&str>,
+    runtime: &str,
+) -> (Vec<Ended>, bool, u64) {
     let roles = roles_of(dir);
     let m = Mitm::new(target, replacement);
     let mut cfg = String::from("[roles]\n");
@@ -352,6 +363,7 @@ fn run_through_proxies(
         proxies.push(proxy(public, real, Arc::clone(&m)));
     }
     cfg.push_str("[runtime]\nconnect_timeout_ms = 15000\nidle_timeout_ms = 20000\n");
+    cfg.push_str(runtime);
     let cfg_path = dir.join(format!("mitm-{target}.toml"));
     std::fs::write(&cfg_path, cfg).expect("write config");
     let valgrind: &[&str] = &["valgrind", "-q", "--error-exitcode=99"];
@@ -838,5 +850,60 @@ fn the_sender_refuses_a_value_deeper_than_a_message_may_be() {
         let o = run_program(&format!("limit-{backend}"), &deep_program(512), backend);
         assert!(o.status.success(), "{backend}: {}", text(&o.stderr));
         assert_eq!(text(&o.stdout), "[B] received\n");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoded size
+
+const BOOLS: &str = r#"
+choreography main(A, B) {
+    let A.xs = [true, false, true];
+    A.xs -> B.ys;
+    B.print("received");
+}
+"#;
+
+/// A well-typed frame of many tiny elements (200,000 `Bool`s, 200 KB on the wire, 3.2 MB as
+/// native values and 11 MB as a wire tree), within `max_message_bytes` (256 KiB), is refused
+/// by the receiving role executable of either back end for the memory it would take, with
+/// an error naming the peer and the line; nothing crashes. The unaltered run passes.
+#[test]
+fn a_frame_of_tiny_elements_is_refused_by_both_back_ends() {
+    let hostile = encode(Value::List(vec![Value::Bool(true); 200_000]));
+    for backend in ["native", "interp"] {
+        let dir = workdir(&format!("budget-{backend}"));
+        let src = dir.join("prog.chor");
+        std::fs::write(&src, BOOLS).expect("write");
+        let out = dir.join("out");
+        build(&src, &out, backend);
+        let limit = "max_message_bytes = 262144\n";
+        let (ended, _, seen) = run_through_proxies_with(&out, u64::MAX, Vec::new(), None, limit);
+        assert_eq!(seen, 1, "{backend}");
+        for e in &ended {
+            assert!(e.status.success(), "{backend}, {}: {}", e.role, e.stderr);
+        }
+        let (ended, replaced, _) = run_through_proxies_with(&out, 0, hostile.clone(), None, limit);
+        assert!(replaced, "{backend}");
+        assert!(
+            !assert_clean("bools", 0, &ended),
+            "{backend}: not a type error"
+        );
+        let b = ended.iter().find(|e| e.role == "B").expect("role B");
+        assert_eq!(b.status.code(), Some(1), "{backend}: {}", b.stderr);
+        let line = b
+            .stderr
+            .lines()
+            .find(|l| l.contains("would take more than"))
+            .unwrap_or_default();
+        assert!(
+            line.starts_with(
+                "error: role B: peer A sent a bad frame while B was waiting to receive at prog.chor:4: \
+                 a message of 200006 bytes would take more than 804120 bytes of memory once decoded"
+            ),
+            "{backend}: {}",
+            b.stderr
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -770,7 +770,8 @@ pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
         RECV_BUF.with_borrow_mut(|buf| {
             // Not validated first: the typed decoder checks every byte it reads.
             s.recv_frame(peer, loc, buf)?;
-            let r = super::wire::decode_typed(buf, types, ty);
+            let budget = s.decode_budget(buf.len());
+            let r = super::wire::decode_typed_bounded(buf, types, ty, budget);
             if buf.capacity() > 1 << 20 {
                 *buf = Vec::new();
             }

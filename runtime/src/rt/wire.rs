@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use super::list::List;
 use super::list::View as ListView;
 use super::val::{Agg, Val, struct_name, tables, variant_name};
-use crate::codec::{self, CodecError, CodecErrorKind, MAX_DEPTH, Reader};
+use crate::codec::{self, Budget, CodecError, CodecErrorKind, MAX_DEPTH, Reader, grown, heap};
 use crate::codec::{MSG_VALUE, T_FALSE, T_FLOAT, T_INT, T_LIST, T_MAP, T_STR, T_STRUCT};
 use crate::codec::{T_TRUE, T_TUPLE, T_UNIT, T_VARIANT};
 use crate::types::{TyId, TyNode, TypeMismatch, TypeTable};
@@ -33,6 +33,20 @@ pub enum RecvError {
 
 /// Frames up to this size are decoded a second time to describe a mismatch fully.
 const DESCRIBE_LIMIT: usize = 1 << 20;
+
+// What decoded values take in memory, charged to the frame's [`Budget`]: a value slot in a
+// list, tuple, struct or variant; the reference-counted blocks of strings, lists, maps and
+// aggregates (count, then the Rust value); a map entry's share of the B-tree's nodes (a
+// 384-byte leaf holds 5 to 11 entries of two values; 80 bytes covers trees built entry by
+// entry, [`MAP_ENTRY_SORTED`] those built in one pass from sorted entries, whose nodes are
+// full).
+const VAL: usize = std::mem::size_of::<Val>();
+const STR_BLOCK: usize = 8 + std::mem::size_of::<String>();
+const LIST_BLOCK: usize = 8 + std::mem::size_of::<List>();
+const AGG_BLOCK: usize = 8 + std::mem::size_of::<Agg>();
+const MAP_BLOCK: usize = 8 + std::mem::size_of::<BTreeMap<Val, Val>>();
+const MAP_ENTRY: usize = 80;
+const MAP_ENTRY_SORTED: usize = 40;
 
 /// What one open compound value is collecting.
 enum Slot {
@@ -56,6 +70,8 @@ struct Open<'t> {
     items: Items<'t>,
     done: usize,
     left: usize,
+    /// The item slots charged so far (a sequence's capacity, grown as a `Vec` grows).
+    cap: usize,
 }
 
 impl Open<'_> {
@@ -69,7 +85,20 @@ impl Open<'_> {
         }
     }
 
-    fn add(&mut self, v: Val) {
+    /// Adds a finished item, charging the growth of the sequence's buffer (or the map's
+    /// entry) first.
+    fn add(&mut self, v: Val, budget: &mut Budget, at: usize) -> Result<(), CodecError> {
+        match &self.slot {
+            Slot::Map(_, Some(_)) => budget.charge(MAP_ENTRY, at)?,
+            Slot::Map(_, None) => {}
+            _ if self.done == self.cap => {
+                // The old buffer is freed as the new one takes its items.
+                let more = grown(self.cap);
+                budget.charge(heap(more * VAL) - heap(self.cap * VAL), at)?;
+                self.cap = more;
+            }
+            _ => {}
+        }
         match &mut self.slot {
             Slot::Tuple(xs) | Slot::Struct(_, xs) | Slot::Variant(_, xs) => xs.push(v),
             Slot::List(l) => l.push(v),
@@ -82,6 +111,7 @@ impl Open<'_> {
         }
         self.done += 1;
         self.left -= 1;
+        Ok(())
     }
 
     fn finish(self) -> Val {
@@ -96,9 +126,22 @@ impl Open<'_> {
 }
 
 /// Decodes a received frame into a value of type `ty` (an index past `types` accepts any
-/// well-formed value of this program's types).
+/// well-formed value of this program's types), within the memory budget of a frame of its
+/// size under the default `max_message_bytes` ([`Budget`]).
 pub fn decode_typed(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, RecvError> {
-    decode_with(bytes, types, ty, true)
+    let budget = Budget::for_frame(bytes.len(), crate::config::DEFAULT_MAX_MESSAGE_BYTES);
+    decode_with(bytes, types, ty, true, budget)
+}
+
+/// [`decode_typed`] within `budget` (the receiving connection's, from its
+/// `max_message_bytes`).
+pub fn decode_typed_bounded(
+    bytes: &[u8],
+    types: &TypeTable,
+    ty: TyId,
+    budget: Budget,
+) -> Result<Val, RecvError> {
+    decode_with(bytes, types, ty, true, budget)
 }
 
 /// [`decode_typed`] without the whole-collection paths for lists and maps of scalars: every
@@ -106,10 +149,17 @@ pub fn decode_typed(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, Re
 /// chor-runtime --bench wire_lists`); the two agree on every input.
 #[doc(hidden)]
 pub fn decode_typed_itemwise(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, RecvError> {
-    decode_with(bytes, types, ty, false)
+    let budget = Budget::for_frame(bytes.len(), crate::config::DEFAULT_MAX_MESSAGE_BYTES);
+    decode_with(bytes, types, ty, false, budget)
 }
 
-fn decode_with(bytes: &[u8], types: &TypeTable, ty: TyId, fast: bool) -> Result<Val, RecvError> {
+fn decode_with(
+    bytes: &[u8],
+    types: &TypeTable,
+    ty: TyId,
+    fast: bool,
+    mut budget: Budget,
+) -> Result<Val, RecvError> {
     let mut r = Reader::start(bytes).map_err(RecvError::Codec)?;
     let kind = r.byte().map_err(RecvError::Codec)?;
     if kind != MSG_VALUE {
@@ -122,7 +172,7 @@ fn decode_with(bytes: &[u8], types: &TypeTable, ty: TyId, fast: bool) -> Result<
             Err(e) => RecvError::Codec(e),
         });
     }
-    match decode_value(&mut r, types, ty, fast) {
+    match decode_value(&mut r, types, ty, fast, &mut budget) {
         Ok(v) => {
             r.finish().map_err(RecvError::Codec)?;
             Ok(v)
@@ -135,8 +185,10 @@ fn decode_with(bytes: &[u8], types: &TypeTable, ty: TyId, fast: bool) -> Result<
 /// Describes a type mismatch found while decoding `bytes`.
 fn mismatch(bytes: &[u8], types: &TypeTable, ty: TyId) -> TypeMismatch {
     let expected = types.show(ty);
+    // Within a budget of its own, as the frame is untrusted.
+    let mut budget = Budget::for_frame(bytes.len(), DESCRIBE_LIMIT);
     if bytes.len() <= DESCRIBE_LIMIT
-        && let Ok(Message::Value(v)) = codec::decode(bytes)
+        && let Ok(Message::Value(v)) = codec::decode_bounded(bytes, &mut budget)
     {
         if let Err(m) = types.check(ty, &v) {
             return m;
@@ -161,6 +213,7 @@ fn decode_value(
     types: &TypeTable,
     root: TyId,
     fast: bool,
+    budget: &mut Budget,
 ) -> Result<Val, Result<(), CodecError>> {
     let t = tables();
     let node = |id: Option<TyId>| -> &TyNode {
@@ -192,7 +245,7 @@ fn decode_value(
                 value = Some(Val::Float(f64::from_bits(u64::from_le_bytes(b))));
             }
             T_STR if any || matches!(want, TyNode::Str) => {
-                value = Some(Val::str(r.str_bytes().map_err(Err)?));
+                value = Some(string(r, budget)?);
             }
             T_TUPLE => {
                 let n = r.count(1).map_err(Err)?;
@@ -201,6 +254,7 @@ fn decode_value(
                     TyNode::Any => Items::Any,
                     _ => return Err(Ok(())),
                 };
+                budget.charge(charge_agg(n), tag_pos).map_err(Err)?;
                 opened = Some((Slot::Tuple(Vec::with_capacity(n.min(64))), items, n));
             }
             T_LIST => {
@@ -217,22 +271,29 @@ fn decode_value(
                 if n > 0 && stack.len() >= MAX_DEPTH {
                     return Err(Err(too_deep(tag_pos)));
                 }
+                budget.charge(heap(LIST_BLOCK), tag_pos).map_err(Err)?;
                 if fast && matches!(elem, TyNode::Int) {
                     // Straight into the compact form, with capacity as the bytes justify:
                     // each Int takes at least two.
-                    let mut xs = Vec::with_capacity(n.min(r.remaining() / 2));
+                    let cap = n.min(r.remaining() / 2);
+                    budget.charge(heap(cap * 8), tag_pos).map_err(Err)?;
+                    let mut xs = Vec::with_capacity(cap);
                     if r.ints(n, &mut xs).map_err(Err)? < n {
                         return Err(wrong_item(r));
                     }
                     value = Some(Val::List(Rc::new(List::from_ints(xs))));
                 } else if fast && is_scalar(elem) {
-                    let mut xs = Vec::with_capacity(n.min(r.remaining()));
+                    let cap = n.min(r.remaining());
+                    budget.charge(heap(cap * VAL), tag_pos).map_err(Err)?;
+                    let mut xs = Vec::with_capacity(cap);
                     for _ in 0..n {
-                        xs.push(scalar(r, elem)?);
+                        xs.push(scalar(r, elem, budget)?);
                     }
                     value = Some(Val::list(xs));
                 } else if matches!(elem, TyNode::Int) {
-                    let xs = Vec::with_capacity(n.min(r.remaining() / 2));
+                    let cap = n.min(r.remaining() / 2);
+                    budget.charge(heap(cap * 8), tag_pos).map_err(Err)?;
+                    let xs = Vec::with_capacity(cap);
                     opened = Some((Slot::List(List::from_ints(xs)), items, n));
                 } else {
                     opened = Some((Slot::List(List::new()), items, n));
@@ -248,13 +309,21 @@ fn decode_value(
                 if n > 0 && stack.len() >= MAX_DEPTH {
                     return Err(Err(too_deep(tag_pos)));
                 }
+                budget.charge(heap(MAP_BLOCK), tag_pos).map_err(Err)?;
                 if fast && is_scalar(k) && is_scalar(v) {
-                    let mut kv = Vec::with_capacity(n.min(r.remaining() / 2));
+                    let cap = n.min(r.remaining() / 2);
+                    budget.charge(heap(cap * 2 * VAL), tag_pos).map_err(Err)?;
+                    let mut kv = Vec::with_capacity(cap);
                     for _ in 0..n {
-                        let key = scalar(r, k)?;
-                        kv.push((key, scalar(r, v)?));
+                        let key = scalar(r, k, budget)?;
+                        kv.push((key, scalar(r, v, budget)?));
                     }
-                    value = Some(Val::Map(Rc::new(scalar_map(kv))));
+                    let sorted = kv.windows(2).all(|w| w[0].0 < w[1].0);
+                    let per = if sorted { MAP_ENTRY_SORTED } else { MAP_ENTRY };
+                    budget
+                        .charge(kv.len().saturating_mul(per), r.pos)
+                        .map_err(Err)?;
+                    value = Some(Val::Map(Rc::new(scalar_map(kv, sorted))));
                 } else {
                     let items = match want {
                         TyNode::Map(k, v) => Items::Pair(*k, *v),
@@ -279,6 +348,7 @@ fn decode_value(
                 if t.structs.get(id as usize).is_none_or(|(_, f)| f.len() != n) {
                     return Err(Ok(()));
                 }
+                budget.charge(charge_agg(n), tag_pos).map_err(Err)?;
                 opened = Some((Slot::Struct(id, Vec::with_capacity(n.min(64))), items, n));
             }
             T_VARIANT => {
@@ -297,6 +367,7 @@ fn decode_value(
                 let Some(id) = t.variant_ids.get(name).copied() else {
                     return Err(Ok(()));
                 };
+                budget.charge(charge_agg(n), tag_pos).map_err(Err)?;
                 opened = Some((Slot::Variant(id, Vec::with_capacity(n.min(64))), items, n));
             }
             T_UNIT | T_FALSE | T_TRUE | T_INT | T_FLOAT | T_STR => return Err(Ok(())),
@@ -308,11 +379,18 @@ fn decode_value(
             }
         }
         if let Some((slot, items, n)) = opened {
+            // Aggregates were charged their whole capacity; a general list grows as its
+            // items arrive.
+            let cap = match slot {
+                Slot::List(_) | Slot::Map(..) => 0,
+                _ => n.min(64),
+            };
             let open = Open {
                 slot,
                 items,
                 done: 0,
                 left: n,
+                cap,
             };
             if n > 0 {
                 if stack.len() >= MAX_DEPTH {
@@ -330,7 +408,7 @@ fn decode_value(
             match stack.last_mut() {
                 None => return Ok(x),
                 Some(top) => {
-                    top.add(x);
+                    top.add(x, budget, r.pos).map_err(Err)?;
                     if top.left == 0 {
                         v = stack.pop().map(Open::finish);
                     } else {
@@ -345,8 +423,8 @@ fn decode_value(
 /// The map of received entries. Senders write entries in key order, so the tree is built in
 /// one pass from the sorted entries; entries out of order (or repeated keys) are inserted
 /// one by one, as the general loop does (a later value for a key replaces the earlier).
-fn scalar_map(kv: Vec<(Val, Val)>) -> BTreeMap<Val, Val> {
-    if kv.windows(2).all(|w| w[0].0 < w[1].0) {
+fn scalar_map(kv: Vec<(Val, Val)>, sorted: bool) -> BTreeMap<Val, Val> {
+    if sorted {
         return kv.into_iter().collect();
     }
     let mut m = BTreeMap::new();
@@ -386,8 +464,28 @@ fn wrong_item(r: &mut Reader<'_>) -> Result<(), CodecError> {
     }
 }
 
+/// What a tuple, struct or variant of `n` fields takes: its block and its fields' buffer (a
+/// capacity of at most 64 to start with; more is charged as it grows).
+fn charge_agg(n: usize) -> usize {
+    heap(AGG_BLOCK) + heap(n.min(64) * VAL)
+}
+
+/// A string item (after its tag), charged.
+fn string(r: &mut Reader<'_>, budget: &mut Budget) -> Result<Val, Result<(), CodecError>> {
+    let at = r.pos;
+    let s = r.str_bytes().map_err(Err)?;
+    budget
+        .charge(heap(STR_BLOCK) + heap(s.len()), at)
+        .map_err(Err)?;
+    Ok(Val::str(s))
+}
+
 /// One item of the scalar type `want` (see [`is_scalar`]), checked.
-fn scalar(r: &mut Reader<'_>, want: &TyNode) -> Result<Val, Result<(), CodecError>> {
+fn scalar(
+    r: &mut Reader<'_>,
+    want: &TyNode,
+    budget: &mut Budget,
+) -> Result<Val, Result<(), CodecError>> {
     let pos = r.pos;
     let tag = r.byte().map_err(Err)?;
     Ok(match (tag, want) {
@@ -399,7 +497,7 @@ fn scalar(r: &mut Reader<'_>, want: &TyNode) -> Result<Val, Result<(), CodecErro
             b.copy_from_slice(r.take(8).map_err(Err)?);
             Val::Float(f64::from_bits(u64::from_le_bytes(b)))
         }
-        (T_STR, TyNode::Str) => Val::str(r.str_bytes().map_err(Err)?),
+        (T_STR, TyNode::Str) => string(r, budget)?,
         _ => {
             r.pos = pos;
             return Err(wrong_item(r));

@@ -40,6 +40,8 @@ pub struct Session {
     locs: Arc<[String]>,
     idle_timeout: Option<Duration>,
     flusher: Option<tcp::Flusher>,
+    /// The largest frame received (`max_message_bytes`); sets the decoding budget.
+    max_message_bytes: usize,
 }
 
 struct Peer {
@@ -156,6 +158,7 @@ impl Session {
             locs,
             idle_timeout: idle,
             flusher,
+            max_message_bytes: cfg.max_message_bytes,
         })
     }
 
@@ -186,9 +189,16 @@ impl Session {
                     locs: Arc::clone(&locs),
                     idle_timeout: None,
                     flusher: None,
+                    max_message_bytes: crate::config::DEFAULT_MAX_MESSAGE_BYTES,
                 }
             })
             .collect()
+    }
+
+    /// The memory a received frame of `frame` bytes may take once decoded (see
+    /// [`codec::Budget`]).
+    pub fn decode_budget(&self, frame: usize) -> codec::Budget {
+        codec::Budget::for_frame(frame, self.max_message_bytes)
     }
 
     /// The role this session acts for.

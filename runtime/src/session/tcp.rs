@@ -984,7 +984,11 @@ impl FrameReader {
             if buf.len() >= 4 {
                 let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
                 if len > 0 && len <= self.max_frame && buf.len() >= 4 + len {
-                    break Some((codec::decode(&buf[4..4 + len]), 4 + len));
+                    let mut budget = codec::Budget::for_wire_tree(len, self.max_frame);
+                    break Some((
+                        codec::decode_bounded(&buf[4..4 + len], &mut budget),
+                        4 + len,
+                    ));
                 }
             }
             break None;
@@ -997,7 +1001,8 @@ impl FrameReader {
             None => {
                 let mut scratch = std::mem::take(&mut self.scratch);
                 let r = self.read_frame_raw(&mut scratch).and_then(|()| {
-                    codec::decode(&scratch)
+                    let mut budget = codec::Budget::for_wire_tree(scratch.len(), self.max_frame);
+                    codec::decode_bounded(&scratch, &mut budget)
                         .map_err(|e: CodecError| LinkError::BadFrame(e.to_string()))
                 });
                 if scratch.capacity() <= 4 * FLUSH_AT {

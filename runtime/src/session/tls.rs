@@ -446,11 +446,39 @@ impl Read for TlsReader {
                     Err(e) => return Err(e),
                 }
                 if self.start < self.end {
-                    let mut pending = &self.raw[self.start..self.end];
-                    let before = pending.len();
-                    let taken = conn.read_tls(&mut pending)?;
-                    self.start += before - pending.len();
-                    if let Err(e) = conn.process_new_packets() {
+                    // Hand rustls whole records before processing: `read_tls` takes at most
+                    // 4 KiB more per call (up to one record), and processing after every
+                    // call would look at each record several times.
+                    let mut closed = false;
+                    let mut refused = None;
+                    let first = self.start;
+                    while self.start < self.end {
+                        let mut pending = &self.raw[self.start..self.end];
+                        let before = pending.len();
+                        match conn.read_tls(&mut pending) {
+                            Ok(0) => {
+                                // close_notify seen: nothing more is read.
+                                closed = true;
+                                break;
+                            }
+                            Ok(_) => self.start += before - pending.len(),
+                            // Its buffer holds a whole record: process it first.
+                            Err(e) => {
+                                refused = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    let processed = conn.process_new_packets();
+                    // Refused before taking anything, and processing freed nothing: report
+                    // it rather than try again forever.
+                    if let (Some(e), Ok(io)) = (refused, &processed)
+                        && self.start == first
+                        && io.plaintext_bytes_to_read() == 0
+                    {
+                        return Err(e);
+                    }
+                    if let Err(e) = processed {
                         // Tell the peer (an alert), then report.
                         let mut alert = Vec::new();
                         let _ = conn.write_tls(&mut alert);
@@ -459,9 +487,13 @@ impl Read for TlsReader {
                         let _ = wire.write_all(&alert);
                         return Err(integrity_error(&e));
                     }
-                    if taken == 0 {
-                        // close_notify seen: nothing more is read.
-                        return Ok(0);
+                    if closed {
+                        return match conn.reader().read(buf) {
+                            Ok(n) => Ok(n),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                            Err(e) => Err(e),
+                        };
                     }
                     continue;
                 }
