@@ -892,7 +892,11 @@ impl Flusher {
             .name("chor-flush".to_string())
             .spawn(move || {
                 let _ = c.thread.set(thread::current());
-                let mut idle_ticks = 0u32;
+                // Idle from the start: a role that has not sent anything yet (one computing
+                // before its first message, or only receiving) costs no wake-ups. Ticking for
+                // the first 100 ms took 1.4 ms of CPU from a role sorting 200,000 Ints, and
+                // from its peers when they share a CPU while starting up.
+                let mut idle_ticks = IDLE_TICKS;
                 let mut last_beat = Instant::now();
                 while !c.stop.load(Ordering::SeqCst) {
                     let mut active = false;
