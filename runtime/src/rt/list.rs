@@ -65,7 +65,8 @@ struct Head {
     data: *mut u8,
     /// The number of elements (header).
     len: usize,
-    /// Free slots after the last element (header).
+    /// Free slots after the last element in the Int form, 0 in the general form (header):
+    /// generated code's inline push then needs no test of the form.
     room: usize,
     /// How many dropped slots (uninitialized) precede element 0.
     start: usize,
@@ -240,7 +241,11 @@ impl List {
     fn sync(&mut self) {
         let slots = self.slots();
         let h = self.head_mut();
-        h.room = h.cap - h.start - h.len;
+        h.room = if h.kind == KIND_INTS {
+            h.cap - h.start - h.len
+        } else {
+            0
+        };
         h.data = slots.wrapping_add(h.start * slot_size(h.kind));
     }
 
