@@ -861,8 +861,45 @@ builtin!(chor_b_read_line() Ok(Val::str(super::world::read_stdin_line().unwrap_o
 builtin!(chor_b_panic(x) Err(format!("panic: {}", to_display(&x))));
 builtin!(chor_b_list_len(l) list_len(l));
 builtin!(chor_b_list_get(l, i) list_get(l, &i));
-builtin!(chor_b_list_take(l, n) list_take(l, &n));
-builtin!(chor_b_list_drop(l, n) list_drop(l, &n));
+
+/// `list::take`: the first `n` elements (both consumed; in place when the list is not
+/// shared). A list and an `Int` skip the general path (merge sort takes half a list at
+/// every step).
+///
+/// # Safety
+/// Both are live values, consumed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_b_list_take(l: V, n: V, loc: u64) -> V {
+    if l.tag == TAG_LIST && n.tag == TAG_INT {
+        // SAFETY: a list's bits come from `List::into_raw`; the reference is ours.
+        let mut list = unsafe { List::from_raw(l.bits as *const u8) };
+        list.truncate(usize::try_from(n.bits as i64).unwrap_or(0));
+        // Copying a shared list makes a new one: its address.
+        return v(TAG_LIST, list.into_raw() as u64);
+    }
+    // SAFETY: per the contract.
+    let (l, n) = unsafe { (from_raw(l), from_raw(n)) };
+    ok(list_take(l, &n), loc)
+}
+
+/// `list::drop`: the list without its first `n` elements (both consumed; in place when the
+/// list is not shared). As [`chor_b_list_take`].
+///
+/// # Safety
+/// Both are live values, consumed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_b_list_drop(l: V, n: V, loc: u64) -> V {
+    if l.tag == TAG_LIST && n.tag == TAG_INT {
+        // SAFETY: a list's bits come from `List::into_raw`; the reference is ours.
+        let mut list = unsafe { List::from_raw(l.bits as *const u8) };
+        list.drop_front(usize::try_from(n.bits as i64).unwrap_or(0));
+        return v(TAG_LIST, list.into_raw() as u64);
+    }
+    // SAFETY: per the contract.
+    let (l, n) = unsafe { (from_raw(l), from_raw(n)) };
+    ok(list_drop(l, &n), loc)
+}
+
 builtin!(chor_b_string_len(s) string_len(&s));
 builtin!(chor_b_string_split(s, sep) string_split(&s, &sep));
 builtin!(chor_b_string_contains(s, sub) string_contains(&s, &sub));
