@@ -49,7 +49,7 @@ fn main() {
     let cases = [
         (
             "List<Int>, 100,000 elements",
-            Val::List(Rc::new(List::from_ints(xs.clone()))),
+            Val::List(List::from_ints(xs.clone())),
             list_int,
         ),
         (

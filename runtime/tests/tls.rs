@@ -182,8 +182,17 @@ fn flipping_proxy(
         let Ok((down, _)) = listener.accept() else {
             return;
         };
-        let Ok(up) = TcpStream::connect(upstream) else {
-            return;
+        // The role behind the proxy starts on another thread and may not be listening yet:
+        // without retrying, a loaded machine made Alice's only way in fail for good.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let up = loop {
+            match TcpStream::connect(upstream) {
+                Ok(up) => break up,
+                Err(_) if std::time::Instant::now() < until => {
+                    thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(_) => return,
+            }
         };
         let (mut d2, mut u2) = (
             down.try_clone().expect("clone"),

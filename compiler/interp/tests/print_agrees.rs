@@ -188,7 +188,7 @@ fn native(s: &Spec) -> Val {
                 items.push(Val::Unit);
                 let mut l = List::from_vals(items);
                 l.truncate(n);
-                Val::List(Rc::new(l))
+                Val::List(l)
             } else {
                 Val::list(items)
             }

@@ -57,7 +57,7 @@ pub fn into_raw(v: Val) -> V {
         Val::Float(x) => (TAG_FLOAT, x.to_bits()),
         Val::Str(r) => (TAG_STR, Rc::into_raw(r) as u64),
         Val::Tuple(r) => (TAG_TUPLE, Rc::into_raw(r) as u64),
-        Val::List(r) => (TAG_LIST, Rc::into_raw(r) as u64),
+        Val::List(r) => (TAG_LIST, r.into_raw() as u64),
         Val::Map(r) => (TAG_MAP, Rc::into_raw(r) as u64),
         Val::Struct(r) => (TAG_STRUCT, Rc::into_raw(r) as u64),
         Val::Variant(r) => (TAG_VARIANT, Rc::into_raw(r) as u64),
@@ -79,7 +79,7 @@ pub unsafe fn from_raw(v: V) -> Val {
             TAG_FLOAT => Val::Float(f64::from_bits(v.bits)),
             TAG_STR => Val::Str(Rc::from_raw(v.bits as *const _)),
             TAG_TUPLE => Val::Tuple(Rc::from_raw(v.bits as *const _)),
-            TAG_LIST => Val::List(Rc::from_raw(v.bits as *const _)),
+            TAG_LIST => Val::List(List::from_raw(v.bits as *const u8)),
             TAG_MAP => Val::Map(Rc::from_raw(v.bits as *const _)),
             TAG_STRUCT => Val::Struct(Rc::from_raw(v.bits as *const _)),
             TAG_VARIANT => Val::Variant(Rc::from_raw(v.bits as *const _)),
@@ -437,7 +437,9 @@ pub unsafe extern "C" fn chor_rt_inc(t: u64, b: u64) {
         match t {
             TAG_STR => Rc::increment_strong_count(b as *const String),
             TAG_TUPLE => Rc::increment_strong_count(b as *const Vec<Val>),
-            TAG_LIST => Rc::increment_strong_count(b as *const List),
+            TAG_LIST => {
+                std::mem::forget((*ManuallyDrop::new(List::from_raw(b as *const u8))).clone())
+            }
             TAG_MAP => Rc::increment_strong_count(b as *const BTreeMap<Val, Val>),
             TAG_STRUCT | TAG_VARIANT => Rc::increment_strong_count(b as *const Agg),
             TAG_FUNC => Rc::increment_strong_count(b as *const FuncObj),
@@ -457,7 +459,7 @@ pub unsafe extern "C" fn chor_rt_dec(t: u64, b: u64) {
         match t {
             TAG_STR => Rc::decrement_strong_count(b as *const String),
             TAG_TUPLE => Rc::decrement_strong_count(b as *const Vec<Val>),
-            TAG_LIST => Rc::decrement_strong_count(b as *const List),
+            TAG_LIST => drop(List::from_raw(b as *const u8)),
             TAG_MAP => Rc::decrement_strong_count(b as *const BTreeMap<Val, Val>),
             TAG_STRUCT | TAG_VARIANT => Rc::decrement_strong_count(b as *const Agg),
             TAG_FUNC => Rc::decrement_strong_count(b as *const FuncObj),
@@ -502,7 +504,7 @@ pub unsafe extern "C" fn chor_rt_make(tag: u64, id: u64, items: *const V, n: usi
 /// compact form.
 #[unsafe(no_mangle)]
 pub extern "C" fn chor_rt_list_empty() -> V {
-    into_raw(Val::List(Rc::new(crate::rt::list::List::with_room(4))))
+    into_raw(Val::List(List::with_room(4)))
 }
 
 /// A function value for the code at `code`.
@@ -564,7 +566,7 @@ fn raw_of(x: &Val) -> V {
         Val::Float(f) => v(TAG_FLOAT, f.to_bits()),
         Val::Str(r) => v(TAG_STR, Rc::as_ptr(r) as u64),
         Val::Tuple(r) => v(TAG_TUPLE, Rc::as_ptr(r) as u64),
-        Val::List(r) => v(TAG_LIST, Rc::as_ptr(r) as u64),
+        Val::List(r) => v(TAG_LIST, r.as_ptr() as u64),
         Val::Map(r) => v(TAG_MAP, Rc::as_ptr(r) as u64),
         Val::Struct(r) => v(TAG_STRUCT, Rc::as_ptr(r) as u64),
         Val::Variant(r) => v(TAG_VARIANT, Rc::as_ptr(r) as u64),
@@ -670,7 +672,7 @@ pub unsafe extern "C" fn chor_rt_list_len(t: u64, b: u64) -> u64 {
 pub unsafe extern "C" fn chor_rt_list_rest(t: u64, b: u64, n: u64) -> V {
     // SAFETY: per the contract.
     match &*unsafe { peek(v(t, b)) } {
-        Val::List(xs) => into_raw(Val::List(Rc::new(xs.slice(n as usize, usize::MAX)))),
+        Val::List(xs) => into_raw(Val::List(xs.slice(n as usize, usize::MAX))),
         _ => into_raw(Val::list(Vec::new())),
     }
 }
@@ -860,8 +862,45 @@ builtin!(chor_b_read_line() Ok(Val::str(super::world::read_stdin_line().unwrap_o
 builtin!(chor_b_panic(x) Err(format!("panic: {}", to_display(&x))));
 builtin!(chor_b_list_len(l) list_len(l));
 builtin!(chor_b_list_get(l, i) list_get(l, &i));
-builtin!(chor_b_list_take(l, n) list_take(l, &n));
-builtin!(chor_b_list_drop(l, n) list_drop(l, &n));
+
+/// `list::take`: the first `n` elements (both consumed; in place when the list is not
+/// shared). A list and an `Int` skip the general path (merge sort takes half a list at
+/// every step).
+///
+/// # Safety
+/// Both are live values, consumed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_b_list_take(l: V, n: V, loc: u64) -> V {
+    if l.tag == TAG_LIST && n.tag == TAG_INT {
+        // SAFETY: a list's bits come from `List::into_raw`; the reference is ours.
+        let mut list = unsafe { List::from_raw(l.bits as *const u8) };
+        list.truncate(usize::try_from(n.bits as i64).unwrap_or(0));
+        // Copying a shared list makes a new one: its address.
+        return v(TAG_LIST, list.into_raw() as u64);
+    }
+    // SAFETY: per the contract.
+    let (l, n) = unsafe { (from_raw(l), from_raw(n)) };
+    ok(list_take(l, &n), loc)
+}
+
+/// `list::drop`: the list without its first `n` elements (both consumed; in place when the
+/// list is not shared). As [`chor_b_list_take`].
+///
+/// # Safety
+/// Both are live values, consumed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chor_b_list_drop(l: V, n: V, loc: u64) -> V {
+    if l.tag == TAG_LIST && n.tag == TAG_INT {
+        // SAFETY: a list's bits come from `List::into_raw`; the reference is ours.
+        let mut list = unsafe { List::from_raw(l.bits as *const u8) };
+        list.drop_front(usize::try_from(n.bits as i64).unwrap_or(0));
+        return v(TAG_LIST, list.into_raw() as u64);
+    }
+    // SAFETY: per the contract.
+    let (l, n) = unsafe { (from_raw(l), from_raw(n)) };
+    ok(list_drop(l, &n), loc)
+}
+
 builtin!(chor_b_string_len(s) string_len(&s));
 builtin!(chor_b_string_split(s, sep) string_split(&s, &sep));
 builtin!(chor_b_string_contains(s, sub) string_contains(&s, &sub));
@@ -1023,17 +1062,16 @@ pub unsafe extern "C" fn chor_rt_map_get_b(mt: u64, mb: u64, kt: u64, kb: u64, l
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chor_b_list_push(l: V, x: V, loc: u64) -> V {
     if l.tag == TAG_LIST {
-        // SAFETY: a list's bits come from `Rc::into_raw` of a `List`; the reference is ours.
-        let mut rc = ManuallyDrop::new(unsafe { Rc::from_raw(l.bits as *const List) });
-        if let Some(list) = Rc::get_mut(&mut rc) {
-            if x.tag == TAG_INT {
-                list.push(Val::Int(x.bits as i64));
-            } else {
-                // SAFETY: per the contract.
-                list.push(unsafe { from_raw(x) });
-            }
-            return l;
+        // SAFETY: a list's bits come from `List::into_raw`; the reference is ours.
+        let mut list = unsafe { List::from_raw(l.bits as *const u8) };
+        if x.tag == TAG_INT {
+            list.push(Val::Int(x.bits as i64));
+        } else {
+            // SAFETY: per the contract.
+            list.push(unsafe { from_raw(x) });
         }
+        // Growing may have moved the list: its new address.
+        return v(TAG_LIST, list.into_raw() as u64);
     }
     // SAFETY: per the contract.
     let (l, x) = unsafe { (from_raw(l), from_raw(x)) };

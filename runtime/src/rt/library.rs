@@ -6,8 +6,6 @@
 //! the reference interpreter calls these same functions, so every back end computes the same
 //! result and stops with the same message. The `Val` wrappers below are what native code calls.
 
-use super::rc::Rc;
-
 use super::list::{List, View as ListView};
 use super::val::{Fault, Val, to_display};
 
@@ -80,7 +78,7 @@ fn text(v: &Val) -> Result<&str, Fault> {
         other => Err(format!("expected a String, found {}", to_display(other))),
     }
 }
-fn list(v: Val) -> Result<Rc<List>, Fault> {
+fn list(v: Val) -> Result<List, Fault> {
     match v {
         Val::List(l) => Ok(l),
         other => Err(format!("expected a List, found {}", to_display(&other))),
@@ -154,17 +152,17 @@ pub fn list_sort(l: Val) -> Result<Val, Fault> {
             List::from_ints(v)
         }
         ListView::Vals(_) => {
-            let mut v = Rc::unwrap_or_clone(l).into_vals();
+            let mut v = l.into_vals();
             v.sort();
             List::from_vals(v)
         }
     };
-    Ok(Val::List(Rc::new(sorted)))
+    Ok(Val::List(sorted))
 }
 
-/// The list, with `k`, the position `op` addresses (the callers edit it through
-/// `Rc::make_mut`: in place when it is not shared, else on a copy).
-fn own(op: &str, l: Val, i: &Val, at_end: bool) -> Result<(Rc<List>, usize), Fault> {
+/// The list, with `k`, the position `op` addresses (the callers edit it: in place when it is
+/// not shared, else on a copy).
+fn own(op: &str, l: Val, i: &Val, at_end: bool) -> Result<(List, usize), Fault> {
     let l = list(l)?;
     let k = list_index(op, int(i)?, l.len(), at_end)?;
     Ok((l, k))
@@ -173,21 +171,21 @@ fn own(op: &str, l: Val, i: &Val, at_end: bool) -> Result<(Rc<List>, usize), Fau
 /// `list::set`: element `i` replaced by `x` (in place when the list is not shared).
 pub fn list_set(l: Val, i: &Val, x: Val) -> Result<Val, Fault> {
     let (mut l, k) = own("set", l, i, false)?;
-    Rc::make_mut(&mut l).set_at(k, x);
+    l.set_at(k, x);
     Ok(Val::List(l))
 }
 
 /// `list::insert`: `x` placed before element `i` (at the end when `i` is the length).
 pub fn list_insert(l: Val, i: &Val, x: Val) -> Result<Val, Fault> {
     let (mut l, k) = own("insert", l, i, true)?;
-    Rc::make_mut(&mut l).insert_at(k, x);
+    l.insert_at(k, x);
     Ok(Val::List(l))
 }
 
 /// `list::remove`: the list without element `i`.
 pub fn list_remove(l: Val, i: &Val) -> Result<Val, Fault> {
     let (mut l, k) = own("remove", l, i, false)?;
-    Rc::make_mut(&mut l).remove_at(k);
+    l.remove_at(k);
     Ok(Val::List(l))
 }
 
@@ -225,7 +223,7 @@ mod tests {
                 let mut l = List::from_ints(start.clone());
                 l.drop_front(prefix);
                 model.drain(..prefix.min(model.len()));
-                let mut v = Val::List(Rc::new(l));
+                let mut v = Val::List(l);
                 let keep = v.clone(); // a second reference: the first edit must copy
                 let ops: [(&str, i64, Val); 6] = [
                     ("insert", 0, Val::Int(9)),

@@ -53,7 +53,8 @@ pub enum Val {
     Str(Rc<String>),
     /// A tuple's elements (`id` is 0).
     Tuple(Rc<Agg>),
-    List(Rc<List>),
+    /// A list is its own counted reference (one allocation: see [`List`]).
+    List(List),
     Map(Rc<BTreeMap<Val, Val>>),
     Struct(Rc<Agg>),
     Variant(Rc<Agg>),
@@ -122,7 +123,7 @@ impl Val {
     }
     /// A list of these values (compact when they are all `Int`s).
     pub fn list(items: Vec<Val>) -> Val {
-        Val::List(Rc::new(List::from_vals(items)))
+        Val::List(List::from_vals(items))
     }
 }
 
@@ -213,13 +214,7 @@ pub(crate) fn release(items: &mut Vec<Val>) {
                     stack.append(&mut a.fields);
                 }
             }
-            Val::List(l) => {
-                if let Some(mut l) = Rc::into_inner(l)
-                    && let Some(vals) = l.vals_mut()
-                {
-                    stack.append(vals);
-                }
-            }
+            Val::List(l) => l.release_into(&mut stack),
             Val::Map(m) => {
                 if let Some(m) = Rc::into_inner(m) {
                     for (k, x) in m {
@@ -403,10 +398,7 @@ pub fn binary(op: Op, x: Val, y: Val) -> Result<Val, Fault> {
             Ok(Val::Str(a))
         }
         (Concat, Val::List(mut a), Val::List(b)) => {
-            match Rc::try_unwrap(b) {
-                Ok(b) => Rc::make_mut(&mut a).append(b),
-                Err(b) => Rc::make_mut(&mut a).extend_from(&b),
-            }
+            a.append(b);
             Ok(Val::List(a))
         }
         (Eq, a, b) => Ok(Val::Bool(a == b)),
@@ -432,7 +424,7 @@ fn clamp(n: i64, len: usize) -> usize {
     }
 }
 
-fn expect_list(v: Val) -> Result<Rc<List>, Fault> {
+fn expect_list(v: Val) -> Result<List, Fault> {
     match v {
         Val::List(l) => Ok(l),
         other => Err(format!("expected a List, found {}", to_literal(&other))),
@@ -469,27 +461,21 @@ pub fn list_get(l: Val, i: &Val) -> Result<Val, Fault> {
 
 pub fn list_push(l: Val, x: Val) -> Result<Val, Fault> {
     let mut l = expect_list(l)?;
-    Rc::make_mut(&mut l).push(x);
+    l.push(x);
     Ok(Val::List(l))
 }
 
 pub fn list_take(l: Val, n: &Val) -> Result<Val, Fault> {
     let mut l = expect_list(l)?;
     let n = clamp(expect_int(n)?, l.len());
-    match Rc::get_mut(&mut l) {
-        Some(v) => v.truncate(n),
-        None => l = Rc::new(l.slice(0, n)),
-    }
+    l.truncate(n);
     Ok(Val::List(l))
 }
 
 pub fn list_drop(l: Val, n: &Val) -> Result<Val, Fault> {
     let mut l = expect_list(l)?;
     let n = clamp(expect_int(n)?, l.len());
-    match Rc::get_mut(&mut l) {
-        Some(v) => v.drop_front(n),
-        None => l = Rc::new(l.slice(n, usize::MAX)),
-    }
+    l.drop_front(n);
     Ok(Val::List(l))
 }
 

@@ -117,7 +117,7 @@ impl Open<'_> {
     fn finish(self) -> Val {
         match self.slot {
             Slot::Tuple(xs) => Val::tuple(xs),
-            Slot::List(l) => Val::List(Rc::new(l)),
+            Slot::List(l) => Val::List(l),
             Slot::Map(m, _) => Val::Map(Rc::new(m)),
             Slot::Struct(id, fields) => Val::Struct(Rc::new(Agg { id, fields })),
             Slot::Variant(id, fields) => Val::variant(id, fields),
@@ -281,7 +281,7 @@ fn decode_value(
                     if r.ints(n, &mut xs).map_err(Err)? < n {
                         return Err(wrong_item(r));
                     }
-                    value = Some(Val::List(Rc::new(List::from_ints(xs))));
+                    value = Some(Val::List(List::from_ints(xs)));
                 } else if fast && is_scalar(elem) {
                     let cap = n.min(r.remaining());
                     budget.charge(heap(cap * VAL), tag_pos).map_err(Err)?;
@@ -621,7 +621,7 @@ mod tests {
     }
 
     fn ints(xs: &[i64]) -> Val {
-        Val::List(Rc::new(List::from_ints(xs.to_vec())))
+        Val::List(List::from_int_slice(xs))
     }
 
     fn map(kv: Vec<(Val, Val)>) -> Val {

@@ -74,7 +74,8 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     /// `list::push(l, x)` (both consumed): an `Int` goes straight into a free slot of an
-    /// unshared list in the Int form; anything else calls the runtime.
+    /// unshared list in the Int form (only that form has free slots in its header); anything
+    /// else calls the runtime.
     pub(super) fn list_push_inline(&mut self, l: Vv, x: Vv, span: Span) -> Vv {
         let flags = MemFlagsData::trusted();
         let header = self.b.create_block();
@@ -88,17 +89,12 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().brif(c, header, &[], slow, &[]);
         self.b.switch_to_block(header);
         self.b.seal_block(header);
+        // `room` is 0 in the general form: a free slot means the Int form.
         let strong = self.b.ins().load(I64, flags, l.b, RC_STRONG);
-        let kind = self.b.ins().load(I64, flags, l.b, LIST_KIND);
         let room = self.b.ins().load(I64, flags, l.b, LIST_ROOM);
         let unshared = self.b.ins().icmp_imm_s(IntCC::Equal, strong, 1);
-        let ints = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, kind, KIND_INTS as i64);
         let free = self.b.ins().icmp_imm_s(IntCC::NotEqual, room, 0);
-        let c = self.b.ins().band(unshared, ints);
-        let c = self.b.ins().band(c, free);
+        let c = self.b.ins().band(unshared, free);
         self.b.ins().brif(c, store, &[], slow, &[]);
         self.b.switch_to_block(store);
         self.b.seal_block(store);
