@@ -156,10 +156,15 @@ impl Checker<'_> {
         let mut defs = Vec::new();
         for v in self.scope.vars.iter_mut().skip(mark) {
             v.agreed = sorted.clone();
-            defs.push(v.def);
+            defs.push((v.def, v.binding));
         }
-        for d in defs {
+        for (d, binding) in defs {
             self.hover_agreed(d, &sorted);
+            if let crate::ir::Res::Local(node) = binding
+                && sorted.len() > 1
+            {
+                self.note_group(node, &sorted);
+            }
         }
     }
 
