@@ -433,6 +433,7 @@ impl Checker<'_> {
         for part in parts {
             let members = self.members_of(&part.role, part.group.as_ref());
             noted.extend(members.iter().copied());
+            self.note_roles(part.expr.id, members.clone());
             let first = members.first().copied().unwrap_or(UNKNOWN_ROLE);
             let t = self.expr_at(first, &part.expr);
             if part.group.is_some() {
@@ -563,6 +564,7 @@ impl Checker<'_> {
         };
         for (k, t) in targets.iter().enumerate() {
             let members = self.members_of(&t.role, t.group.as_ref());
+            self.note_roles(t.pat.id, members.clone());
             let Some(&first) = members.first() else {
                 continue;
             };

@@ -53,9 +53,9 @@ impl<'p> Checker<'p> {
             self.hover(*span, || format!("role {name} of {}", sig.name));
         }
         let param_roles = (sig.params.iter().enumerate())
-            .map(|(k, (_, _, role, _))| {
-                let agreed = sig.param_groups.get(k).is_some_and(|g| g.len() > 1);
-                role.filter(|_| !agreed).map(|r| r as u32)
+            .map(|(k, (_, _, role, _))| match sig.param_groups.get(k) {
+                Some(g) if !g.is_empty() => g.iter().map(|r| *r as u32).collect(),
+                _ => role.iter().map(|r| *r as u32).collect(),
             })
             .collect();
         self.note_params(

@@ -36,6 +36,9 @@ pub enum Res {
     },
     /// The struct a struct literal builds.
     Struct(ItemRef),
+    /// A field access `e.name`: field `index` (in declaration order) of the struct `strukt`
+    /// that `e` has.
+    Field { strukt: ItemRef, index: u32 },
     /// A choreography: the callee of a call statement, or a choreography passed as an
     /// argument.
     Chor(ItemRef),
@@ -195,8 +198,12 @@ pub struct Node {
     /// R; `R.e -> S.x, T.y`: R, S, T; `R -> S[L]`: R, S; a call: the roles passed, then the
     /// role that binds the result). Indices into the choreography's roles.
     ///
-    /// The binding of a value agreed by a group (section 9): the group's roles, in index
-    /// order (every member holds the value; `role` is the one the checker bound first).
+    /// A part of a `return` of several or agreed results (its expression's node) and a
+    /// target of a call's results (its pattern's node): the roles that compute or bind it,
+    /// one role or a group's members as the source names them.
+    ///
+    /// The binding of a value agreed by a group (section 9): the group's roles (every member
+    /// holds the value; `role` is the one the checker bound first).
     pub roles: Vec<u32>,
     /// A call statement of a generic choreography, or a generic choreography passed as an
     /// argument: the types its type parameters were instantiated with, in their order.
@@ -212,9 +219,10 @@ pub struct ItemIr {
     pub nodes: Vec<Node>,
     /// The type of each value parameter (`Res::Param(k)` reads `params[k]`).
     pub params: Vec<Type>,
-    /// The role that holds each value parameter of a choreography; `None` in local
-    /// functions and for an agreed parameter (its group holds it).
-    pub param_roles: Vec<Option<u32>>,
+    /// The roles that hold each value parameter of a choreography: its role, or the members
+    /// of the group that agrees on it, in the order the group names them. Empty in local
+    /// functions.
+    pub param_roles: Vec<Vec<u32>>,
 }
 
 static NO_NODE: Node = Node {
@@ -284,7 +292,7 @@ pub(crate) struct Recorder {
     pub nodes: Vec<(NodeId, Res, Option<crate::types::Ty>, crate::cx::RoleId)>,
     pub stmts: Vec<(NodeId, Vec<crate::cx::RoleId>)>,
     pub params: Vec<crate::types::Ty>,
-    pub param_roles: Vec<Option<u32>>,
+    pub param_roles: Vec<Vec<u32>>,
     pub targs: Vec<(NodeId, Vec<crate::types::Ty>)>,
     pub groups: Vec<(NodeId, Vec<crate::cx::RoleId>)>,
 }
@@ -322,7 +330,7 @@ impl crate::cx::Checker<'_> {
     }
 
     /// Notes the types of the body's value parameters and the roles that hold them.
-    pub(crate) fn note_params(&mut self, tys: Vec<crate::types::Ty>, roles: Vec<Option<u32>>) {
+    pub(crate) fn note_params(&mut self, tys: Vec<crate::types::Ty>, roles: Vec<Vec<u32>>) {
         if let Some(r) = &mut self.rec {
             r.params = tys;
             r.param_roles = roles;
@@ -350,7 +358,7 @@ impl crate::cx::Checker<'_> {
         }
     }
 
-    /// Notes the roles of a choreography statement.
+    /// Notes the roles of a choreography statement, of a result part or of a call's target.
     pub(crate) fn note_roles(&mut self, id: NodeId, roles: Vec<crate::cx::RoleId>) {
         if let Some(r) = &mut self.rec {
             r.stmts.push((id, roles));
@@ -388,11 +396,11 @@ impl crate::cx::Checker<'_> {
             .map(|t| self.ir_type(t, &mut memo))
             .collect();
         ir.param_roles = rec.param_roles;
-        for (id, roles) in rec.stmts {
-            ir.entry(id).roles = roles;
-        }
         for (id, group) in rec.groups {
             ir.entry(id).roles = group;
+        }
+        for (id, roles) in rec.stmts {
+            ir.entry(id).roles = roles;
         }
         for (id, tys) in &rec.targs {
             let tys = tys.iter().map(|t| self.ir_type(t, &mut memo)).collect();

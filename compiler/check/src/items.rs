@@ -524,7 +524,7 @@ impl<'p> Checker<'p> {
         self.ret = Some((sig.ret.clone(), ret_span));
         self.note_params(
             sig.params.iter().map(|(_, t)| t.clone()).collect(),
-            vec![None; sig.params.len()],
+            vec![Vec::new(); sig.params.len()],
         );
         for (k, (p, (_, ty))) in f.params.iter().zip(sig.params.iter()).enumerate() {
             self.bind_var(

@@ -329,7 +329,7 @@ impl Mono<'_> {
             .collect();
         out.param_roles = (ir.param_roles.iter().enumerate())
             .filter(|(i, _)| remap.contains_key(&(*i as u32)))
-            .map(|(_, r)| *r)
+            .map(|(_, r)| r.clone())
             .collect();
         for n in &mut out.nodes {
             n.ty = subst(&n.ty, &env.types);

@@ -184,7 +184,10 @@ fn variables(checked: &Checked, r: ItemRef, item: &Item, out: &mut HashMap<Span,
     };
     let param = |k: usize| VarDef {
         ty: ir.params.get(k).cloned().unwrap_or_default(),
-        role: ir.param_roles.get(k).copied().flatten(),
+        role: match ir.param_roles.get(k).map(Vec::as_slice) {
+            Some([r]) => Some(*r),
+            _ => None,
+        },
     };
     match item {
         Item::Fn(f) => {
