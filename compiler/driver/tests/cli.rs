@@ -32,7 +32,7 @@ fn tmp(name: &str, src: &str) -> PathBuf {
 fn check_accepts_every_example() {
     for ex in examples() {
         let out = chor().arg("check").arg(&ex).output().expect("runs");
-        ok(&out, &ex.display().to_string());
+        ok(&out, ex.display());
     }
 }
 
@@ -49,7 +49,7 @@ fn simulate_and_run_print_the_expected_output() {
                 .stdin(Stdio::null())
                 .output()
                 .expect("runs");
-            ok(&out, &format!("{cmd} {}", ex.display()));
+            ok(&out, format!("{cmd} {}", ex.display()));
             assert_eq!(by_role(&lines_of(&out)), expected, "{cmd} {}", ex.display());
         }
     }
@@ -386,9 +386,9 @@ fn forty_thousand_levels_of_nesting_compile_and_run() {
     for (name, src, want) in shapes {
         let path = tmp(&format!("deep-{name}"), &src);
         let out = chor().arg("check").arg(&path).output().expect("runs");
-        ok(&out, &format!("{name}: check failed"));
+        ok(&out, format!("{name}: check failed"));
         let out = chor().arg("run").arg(&path).output().expect("runs");
-        ok(&out, &format!("{name}: run failed"));
+        ok(&out, format!("{name}: run failed"));
         assert_eq!(
             lines_of(&out),
             vec![("A".to_owned(), want.to_owned())],

@@ -28,7 +28,7 @@ fn dump_clif_writes_each_function_of_each_role_and_the_verifier_accepts_every_ex
             .env("CHOR_DUMP_CLIF", &clif)
             .output()
             .expect("chor runs");
-        ok(&out, &path.display().to_string());
+        ok(&out, path.display());
         let roles: Vec<_> = std::fs::read_dir(&clif)
             .expect("a folder per role")
             .map(|e| e.expect("entry").path())

@@ -65,7 +65,7 @@ fn by_role(out: &str) -> Vec<(String, Vec<String>)> {
 #[test]
 fn sha3_example_simulates_to_its_expected_output() {
     let (_, out) = sha3_project();
-    ok(&out, "chor");
+    ok(out, "chor");
     assert_eq!(text(&out.stdout), expected());
     // The known SHA3-256 test vector: the hashing really is the crate's.
     assert!(
@@ -76,7 +76,7 @@ fn sha3_example_simulates_to_its_expected_output() {
 #[test]
 fn projected_interpreter_agrees_with_the_simulator() {
     let (dir, first) = sha3_project();
-    ok(&first, "chor");
+    ok(first, "chor");
     let out = chor_in(dir, &["run", "--backend", "interp"]);
     ok(&out, "chor");
     assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));
@@ -85,7 +85,7 @@ fn projected_interpreter_agrees_with_the_simulator() {
 #[test]
 fn native_code_agrees_with_the_simulator() {
     let (dir, first) = sha3_project();
-    ok(&first, "chor");
+    ok(first, "chor");
     let out = chor_in(dir, &["run"]);
     ok(&out, "chor");
     assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));

@@ -40,7 +40,7 @@ fn a_new_project_with_an_extern_crate_runs_out_of_the_box() {
         &["run", "--backend", "interp"][..],
         &["run"][..],
     ] {
-        let out = ok(&chor_in(&p, args), &format!("{args:?}"));
+        let out = ok(&chor_in(&p, args), format!("{args:?}"));
         assert_eq!(out.trim_end(), want, "{args:?}");
     }
     ok(
@@ -72,7 +72,7 @@ fn a_new_project_runs_without_a_file_argument() {
             &["run"][..],
         ] {
             let out = chor_in(&here, args);
-            ok(&out, &format!("{args:?}"));
+            ok(&out, format!("{args:?}"));
             let mut got: Vec<&str> = std::str::from_utf8(&out.stdout)
                 .expect("utf-8")
                 .lines()

@@ -149,7 +149,7 @@ fn chor_keys_writes_a_ca_and_owner_only_keys_that_roles_use_over_tls() {
     for (r, c) in roles.iter().zip(children) {
         let (o, done) = finish(c, Duration::from_secs(30));
         assert!(done, "role {r} hangs");
-        ok(&o, &r.to_string());
+        ok(&o, r);
         assert_eq!(text(&o.stdout), expected_of("two_buyer", r), "{r}");
     }
     let _ = std::fs::remove_dir_all(dir);
@@ -318,7 +318,7 @@ fn three_hosts_over_tls_run_the_examples_and_survive_a_cut_link() {
         for (r, c) in roles.iter().zip(children) {
             let (o, done) = finish(c, Duration::from_secs(40));
             assert!(done, "{ex}: role {r} hangs");
-            ok(&o, &format!("{ex}: {r}"));
+            ok(&o, format!("{ex}: {r}"));
             assert_eq!(text(&o.stdout), expected_of(ex, r), "{ex}: {r}");
         }
     }

@@ -665,7 +665,7 @@ fn listen_addresses_differ_from_advertised_ones() {
     m.end();
     let _ = p.join();
     for (role, o) in &r {
-        ok(&o, &role.to_string());
+        ok(o, role);
     }
     assert_eq!(text(&r[1].1.stdout), "42\n");
     assert_eq!(
@@ -686,7 +686,7 @@ fn host_names_resolve_while_connecting() {
     );
     let r = run_with(&out, &cfg);
     for (role, o) in &r {
-        ok(&o, &role.to_string());
+        ok(o, role);
     }
 }
 
@@ -760,7 +760,7 @@ fn a_secret_file_others_can_read_is_a_warning() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let r = run_with(&out, &cfg);
     for (role, o) in &r {
-        ok(&o, &role.to_string());
+        ok(o, role);
         let err = text(&o.stderr);
         assert!(
             err.contains(&format!("warning: role {role}: the secret file"))
@@ -771,7 +771,7 @@ fn a_secret_file_others_can_read_is_a_warning() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let r = run_with(&out, &cfg);
     for (role, o) in &r {
-        ok(&o, &role.to_string());
+        ok(o, role);
         assert!(!text(&o.stderr).contains("warning"), "{}", text(&o.stderr));
     }
 }
@@ -830,7 +830,7 @@ fn the_sender_refuses_a_value_deeper_than_a_message_may_be() {
     // The limit itself travels.
     for backend in ["native", "interp"] {
         let o = run_program(&format!("limit-{backend}"), &deep_program(512), backend);
-        ok(&o, &backend.to_string());
+        ok(&o, backend);
         assert_eq!(text(&o.stdout), "[B] received\n");
     }
 }

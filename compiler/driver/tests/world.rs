@@ -435,7 +435,7 @@ fn the_persistent_store_survives_a_restart() {
             "put alice 42\nput bob 7\nget alice\n",
             &[],
         );
-        ok(&out, &format!("{first:?}"));
+        ok(&out, format!("{first:?}"));
         let got = by_role(&out.stdout);
         assert_eq!(
             got["Primary"],
@@ -454,7 +454,7 @@ fn the_persistent_store_survives_a_restart() {
             "get alice\nput alice 43\nget bob\nget carol\n",
             &[],
         );
-        ok(&out, &format!("{second:?}"));
+        ok(&out, format!("{second:?}"));
         let got = by_role(&out.stdout);
         assert_eq!(
             got["Primary"][0], "loaded 2 keys",

@@ -29,7 +29,7 @@ pub fn text(b: &[u8]) -> String {
 /// Asserts that the process succeeded, showing `what` and its standard error if it did not;
 /// returns its standard output.
 #[track_caller]
-pub fn ok(out: &Output, what: &str) -> String {
+pub fn ok(out: &Output, what: impl std::fmt::Display) -> String {
     assert!(
         out.status.success(),
         "{what} failed ({}):\n{}",
