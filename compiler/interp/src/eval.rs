@@ -647,24 +647,36 @@ pub fn lit_value(l: &Lit) -> Value {
 /// Apply a binary operator (not `&&`/`||`, which short-circuit) to two values.
 pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
     use BinOp::*;
-    use chor_runtime::rt::val::{Op, float_arith, int_arith};
-    // Arithmetic is the runtime's, so that every back end computes and faults alike.
-    let arith = match op {
+    use chor_runtime::rt::val::{Op, compares, float_arith, int_arith};
+    // Arithmetic and comparison are the runtime's, so that every back end computes and faults
+    // alike.
+    let rop = match op {
         Add => Some(Op::Add),
         Sub => Some(Op::Sub),
         Mul => Some(Op::Mul),
         Div => Some(Op::Div),
         Rem => Some(Op::Rem),
+        Eq => Some(Op::Eq),
+        Ne => Some(Op::Ne),
+        Lt => Some(Op::Lt),
+        Le => Some(Op::Le),
+        Gt => Some(Op::Gt),
+        Ge => Some(Op::Ge),
         _ => None,
     };
-    match (arith, &x, &y) {
-        (Some(o), Value::Int(a), Value::Int(b)) => {
-            return int_arith(o, *a, *b).map_or_else(|m| fault(m, span), |v| Ok(Value::Int(v)));
+    if let Some(o) = rop {
+        if o.is_comparison() {
+            return Ok(Value::Bool(compares(o, x.cmp(&y)) == Some(true)));
         }
-        (Some(o), Value::Float(a), Value::Float(b)) => {
-            return Ok(Value::Float(float_arith(o, *a, *b)));
+        match (&x, &y) {
+            (Value::Int(a), Value::Int(b)) => {
+                return int_arith(o, *a, *b).map_or_else(|m| fault(m, span), |v| Ok(Value::Int(v)));
+            }
+            (Value::Float(a), Value::Float(b)) => {
+                return Ok(Value::Float(float_arith(o, *a, *b)));
+            }
+            _ => {}
         }
-        _ => {}
     }
     match (op, x, y) {
         (Concat, Value::Str(a), Value::Str(b)) => {
@@ -677,12 +689,6 @@ pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
             Arc::make_mut(&mut a).extend(b.iter().cloned());
             Ok(Value::List(a))
         }
-        (Eq, a, b) => Ok(Value::Bool(a == b)),
-        (Ne, a, b) => Ok(Value::Bool(a != b)),
-        (Lt, a, b) => Ok(Value::Bool(a < b)),
-        (Le, a, b) => Ok(Value::Bool(a <= b)),
-        (Gt, a, b) => Ok(Value::Bool(a > b)),
-        (Ge, a, b) => Ok(Value::Bool(a >= b)),
         (op, a, b) => fault(
             format!(
                 "cannot apply `{}` to {} and {}",

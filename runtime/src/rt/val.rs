@@ -353,6 +353,10 @@ impl Op {
     pub fn is_arith(self) -> bool {
         matches!(self, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem)
     }
+    /// `==`, `!=`, `<`, `<=`, `>` or `>=`.
+    pub fn is_comparison(self) -> bool {
+        matches!(self, Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge)
+    }
 }
 
 /// An arithmetic operator on two Ints as every back end computes it: overflow and division by
@@ -368,6 +372,20 @@ pub fn int_arith(op: Op, a: i64, b: i64) -> Result<i64, Fault> {
         _ => return Err(format!("`{}` is not arithmetic", op.text())),
     };
     r.ok_or_else(overflow)
+}
+
+/// Whether a comparison operator holds of two values ordered `o` (by chor-print's one order
+/// of values); `None` for another operator.
+pub fn compares(op: Op, o: Ordering) -> Option<bool> {
+    Some(match op {
+        Op::Eq => o == Ordering::Equal,
+        Op::Ne => o != Ordering::Equal,
+        Op::Lt => o == Ordering::Less,
+        Op::Le => o != Ordering::Greater,
+        Op::Gt => o == Ordering::Greater,
+        Op::Ge => o != Ordering::Less,
+        _ => return None,
+    })
 }
 
 /// An arithmetic operator on two Floats (IEEE 754, no fault); `NaN` for another operator.
@@ -410,12 +428,7 @@ pub fn binary(op: Op, x: Val, y: Val) -> Result<Val, Fault> {
             }
             Ok(Val::List(a))
         }
-        (Eq, a, b) => Ok(Val::Bool(a == b)),
-        (Ne, a, b) => Ok(Val::Bool(a != b)),
-        (Lt, a, b) => Ok(Val::Bool(a < b)),
-        (Le, a, b) => Ok(Val::Bool(a <= b)),
-        (Gt, a, b) => Ok(Val::Bool(a > b)),
-        (Ge, a, b) => Ok(Val::Bool(a >= b)),
+        (op, a, b) if op.is_comparison() => Ok(Val::Bool(compares(op, a.cmp(&b)) == Some(true))),
         (op, a, b) => Err(format!(
             "cannot apply `{}` to {} and {}",
             op.text(),
