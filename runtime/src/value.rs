@@ -5,6 +5,8 @@
 //! declaration order, so both ends need only agree on the checked program (which the
 //! handshake's fingerprint guarantees), not on a schema.
 
+use chor_print::{Items, Shape, View};
+
 /// A value that travels between roles.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -46,5 +48,40 @@ impl Message {
             Message::Value(_) => "a value".to_string(),
             Message::Label(l) => format!("label {l}"),
         }
+    }
+}
+
+impl Value {
+    /// The wire form of a value of any back end (both show their values to chor-print as
+    /// [`View`]s, so there is one conversion); `None` for a function value, which never
+    /// travels (the checker rejects such programs).
+    pub fn of_view<V: View>(v: &V) -> Option<Value> {
+        let all = |xs: &[V]| xs.iter().map(Value::of_view).collect::<Option<Vec<_>>>();
+        Some(match v.shape() {
+            Shape::Unit => Value::Unit,
+            Shape::Bool(b) => Value::Bool(b),
+            Shape::Int(i) => Value::Int(i),
+            Shape::Float(x) => Value::Float(x),
+            Shape::Str(s) => Value::Str(s.to_owned()),
+            Shape::Tuple(xs) => Value::Tuple(all(xs)?),
+            Shape::List(Items::Ints(is)) => {
+                Value::List(is.iter().map(|i| Value::Int(*i)).collect())
+            }
+            Shape::List(Items::Vals(xs)) => Value::List(all(xs)?),
+            Shape::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, x)| Some((Value::of_view(k)?, Value::of_view(x)?)))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            Shape::Struct { name, fields, .. } => Value::Struct {
+                name: name.to_owned(),
+                fields: all(fields)?,
+            },
+            Shape::Variant { name, fields } => Value::Variant {
+                name: name.to_owned(),
+                fields: all(fields)?,
+            },
+            Shape::Func { .. } => return None,
+        })
     }
 }

@@ -156,10 +156,15 @@ impl Checker<'_> {
         let mut defs = Vec::new();
         for v in self.scope.vars.iter_mut().skip(mark) {
             v.agreed = sorted.clone();
-            defs.push(v.def);
+            defs.push((v.def, v.binding));
         }
-        for d in defs {
+        for (d, binding) in defs {
             self.hover_agreed(d, &sorted);
+            if let crate::ir::Res::Local(node) = binding
+                && sorted.len() > 1
+            {
+                self.note_group(node, &sorted);
+            }
         }
     }
 
@@ -428,6 +433,7 @@ impl Checker<'_> {
         for part in parts {
             let members = self.members_of(&part.role, part.group.as_ref());
             noted.extend(members.iter().copied());
+            self.note_roles(part.expr.id, members.clone());
             let first = members.first().copied().unwrap_or(UNKNOWN_ROLE);
             let t = self.expr_at(first, &part.expr);
             if part.group.is_some() {
@@ -558,6 +564,7 @@ impl Checker<'_> {
         };
         for (k, t) in targets.iter().enumerate() {
             let members = self.members_of(&t.role, t.group.as_ref());
+            self.note_roles(t.pat.id, members.clone());
             let Some(&first) = members.first() else {
                 continue;
             };

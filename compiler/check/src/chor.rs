@@ -52,7 +52,16 @@ impl<'p> Checker<'p> {
         for (name, span) in &sig.roles {
             self.hover(*span, || format!("role {name} of {}", sig.name));
         }
-        self.note_params(sig.params.iter().map(|(_, t, _, _)| t.clone()).collect());
+        let param_roles = (sig.params.iter().enumerate())
+            .map(|(k, (_, _, role, _))| match sig.param_groups.get(k) {
+                Some(g) if !g.is_empty() => g.iter().map(|r| *r as u32).collect(),
+                _ => role.iter().map(|r| *r as u32).collect(),
+            })
+            .collect();
+        self.note_params(
+            sig.params.iter().map(|(_, t, _, _)| t.clone()).collect(),
+            param_roles,
+        );
         for (k, (p, (_, ty, role, _))) in c.params.iter().zip(sig.params.iter()).enumerate() {
             let group: Vec<RoleId> = sig
                 .param_groups

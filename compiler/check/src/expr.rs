@@ -739,7 +739,15 @@ impl<'p> Checker<'p> {
                 let adt = &self.env.adts[id as usize];
                 match &adt.kind {
                     crate::cx::AdtKind::Struct(fields) => {
-                        if let Some(fi) = fields.iter().find(|f| f.name == name.name) {
+                        if let Some((k, fi)) =
+                            fields.iter().enumerate().find(|(_, f)| f.name == name.name)
+                        {
+                            if let Some(r) = self.adt_items.get(id as usize) {
+                                self.last_res = crate::ir::Res::Field {
+                                    strukt: *r,
+                                    index: k as u32,
+                                };
+                            }
                             let inst: Vec<(Rc<str>, Ty)> = adt
                                 .generics
                                 .iter()

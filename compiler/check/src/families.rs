@@ -49,6 +49,18 @@ pub fn member_name(f: &str, i: usize) -> String {
     format!("{f}[{i}]")
 }
 
+/// The name of the variable that holds member `i`'s value of a gather into `xs` until the
+/// list is made (`xs#m0`); it shares the span of `xs`, but it is not the user's variable.
+pub fn gather_part(xs: &str, i: usize) -> String {
+    format!("{xs}#m{i}")
+}
+
+/// Whether `name` is one of the variables of [`gather_part`].
+pub fn is_gather_part(name: &str) -> bool {
+    name.rsplit_once("#m")
+        .is_some_and(|(_, i)| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether a choreography uses families at all (and so must be expanded).
 fn uses_families(c: &ChorDef) -> bool {
     !c.families.is_empty() || !c.members.is_empty() || block_has_for(&c.body)
@@ -1050,7 +1062,7 @@ impl Expander<'_> {
                 let mut items = Vec::new();
                 for (i, m) in ms.into_iter().enumerate() {
                     let tmp = Ident {
-                        name: format!("{}#m{i}", r.var.name),
+                        name: gather_part(&r.var.name, i),
                         span: r.var.span,
                     };
                     let e = self.subst(env, expr, Some(&m.name));

@@ -8,7 +8,7 @@
 //! resolution rules: the checker's. The tables hold no spans, only ids and item references,
 //! so the result of an item an edit did not touch stays valid as it is (see [`crate::Reuse`]).
 
-use crate::program::ItemRef;
+use crate::program::{ItemRef, Program};
 use chor_syntax::ast::{Expr, NodeId, Pattern};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +36,9 @@ pub enum Res {
     },
     /// The struct a struct literal builds.
     Struct(ItemRef),
+    /// A field access `e.name`: field `index` (in declaration order) of the struct `strukt`
+    /// that `e` has.
+    Field { strukt: ItemRef, index: u32 },
     /// A choreography: the callee of a call statement, or a choreography passed as an
     /// argument.
     Chor(ItemRef),
@@ -84,6 +87,105 @@ pub enum Type {
     Param(Arc<str>),
 }
 
+impl Type {
+    /// Whether some part of the type is unknown (left open, or after an error).
+    pub fn has_unknown(&self) -> bool {
+        match self {
+            Type::Unknown => true,
+            Type::Int | Type::Float | Type::Bool | Type::Str | Type::Param(_) => false,
+            Type::Tuple(ts) | Type::Adt(_, ts) => ts.iter().any(Type::has_unknown),
+            Type::List(t) => t.has_unknown(),
+            Type::Map(k, v) => k.has_unknown() || v.has_unknown(),
+            Type::Fn(ps, r) => ps.iter().any(Type::has_unknown) || r.has_unknown(),
+        }
+    }
+}
+
+/// How [`type_text`] spells a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spelling {
+    /// As the checker's hovers and messages write it: a type by its own name (`Quote`), a
+    /// function returning `()` without its arrow (`fn(Int)`).
+    Plain,
+    /// A type of a module with its module (`shop::Quote`), every arrow written: the names of
+    /// instances of generic choreographies, which must not collide.
+    Qualified,
+}
+
+/// A type as the source writes it (`_` for a part the program leaves open or got wrong).
+pub fn type_text(p: &Program, t: &Type, how: Spelling) -> String {
+    let mut s = String::new();
+    write_type(p, t, how, &mut s);
+    s
+}
+
+fn write_list(p: &Program, ts: &[Type], how: Spelling, out: &mut String) {
+    for (i, t) in ts.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_type(p, t, how, out);
+    }
+}
+
+fn write_type(p: &Program, t: &Type, how: Spelling, out: &mut String) {
+    let args = |ts: &[Type], out: &mut String| {
+        if !ts.is_empty() {
+            out.push('<');
+            write_list(p, ts, how, out);
+            out.push('>');
+        }
+    };
+    match t {
+        Type::Unknown => out.push('_'),
+        Type::Int => out.push_str("Int"),
+        Type::Float => out.push_str("Float"),
+        Type::Bool => out.push_str("Bool"),
+        Type::Str => out.push_str("String"),
+        Type::Param(n) => out.push_str(n),
+        Type::Tuple(ts) => {
+            out.push('(');
+            write_list(p, ts, how, out);
+            if ts.len() == 1 {
+                out.push(',');
+            }
+            out.push(')');
+        }
+        Type::List(t) => {
+            out.push_str("List");
+            args(std::slice::from_ref(&**t), out);
+        }
+        Type::Map(k, v) => {
+            out.push_str("Map");
+            args(&[(**k).clone(), (**v).clone()], out);
+        }
+        Type::Adt(r, ts) => {
+            let name = p
+                .units
+                .get(r.unit)
+                .and_then(|u| u.ast.items.get(r.item))
+                .and_then(|i| i.name())
+                .map_or("?", |n| n.name.as_str());
+            if let (Spelling::Qualified, Some(m)) = (how, p.module_of(*r)) {
+                out.push_str(m);
+                out.push_str("::");
+            }
+            out.push_str(name);
+            args(ts, out);
+        }
+        Type::Fn(ps, r) => {
+            out.push_str("fn(");
+            write_list(p, ps, how, out);
+            out.push(')');
+            let unit = matches!(&**r, Type::Tuple(ts) if ts.is_empty());
+            if how == Spelling::Qualified || !unit {
+                out.push_str(" -> ");
+                write_type(p, r, how, out);
+            }
+        }
+    }
+}
+
 /// What the checker found about one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node {
@@ -95,6 +197,13 @@ pub struct Node {
     /// A choreography statement's roles, in the order the statement names them (`let R.p`:
     /// R; `R.e -> S.x, T.y`: R, S, T; `R -> S[L]`: R, S; a call: the roles passed, then the
     /// role that binds the result). Indices into the choreography's roles.
+    ///
+    /// A part of a `return` of several or agreed results (its expression's node) and a
+    /// target of a call's results (its pattern's node): the roles that compute or bind it,
+    /// one role or a group's members as the source names them.
+    ///
+    /// The binding of a value agreed by a group (section 9): the group's roles (every member
+    /// holds the value; `role` is the one the checker bound first).
     pub roles: Vec<u32>,
     /// A call statement of a generic choreography, or a generic choreography passed as an
     /// argument: the types its type parameters were instantiated with, in their order.
@@ -110,6 +219,10 @@ pub struct ItemIr {
     pub nodes: Vec<Node>,
     /// The type of each value parameter (`Res::Param(k)` reads `params[k]`).
     pub params: Vec<Type>,
+    /// The roles that hold each value parameter of a choreography: its role, or the members
+    /// of the group that agrees on it, in the order the group names them. Empty in local
+    /// functions.
+    pub param_roles: Vec<Vec<u32>>,
 }
 
 static NO_NODE: Node = Node {
@@ -179,7 +292,9 @@ pub(crate) struct Recorder {
     pub nodes: Vec<(NodeId, Res, Option<crate::types::Ty>, crate::cx::RoleId)>,
     pub stmts: Vec<(NodeId, Vec<crate::cx::RoleId>)>,
     pub params: Vec<crate::types::Ty>,
+    pub param_roles: Vec<Vec<u32>>,
     pub targs: Vec<(NodeId, Vec<crate::types::Ty>)>,
+    pub groups: Vec<(NodeId, Vec<crate::cx::RoleId>)>,
 }
 
 impl crate::cx::Checker<'_> {
@@ -214,10 +329,11 @@ impl crate::cx::Checker<'_> {
         }
     }
 
-    /// Notes the types of the body's value parameters.
-    pub(crate) fn note_params(&mut self, tys: Vec<crate::types::Ty>) {
+    /// Notes the types of the body's value parameters and the roles that hold them.
+    pub(crate) fn note_params(&mut self, tys: Vec<crate::types::Ty>, roles: Vec<Vec<u32>>) {
         if let Some(r) = &mut self.rec {
             r.params = tys;
+            r.param_roles = roles;
         }
     }
 
@@ -235,7 +351,14 @@ impl crate::cx::Checker<'_> {
         }
     }
 
-    /// Notes the roles of a choreography statement.
+    /// Notes that the binding `id` is agreed by `group` (sorted).
+    pub(crate) fn note_group(&mut self, id: NodeId, group: &[crate::cx::RoleId]) {
+        if let Some(r) = &mut self.rec {
+            r.groups.push((id, group.to_vec()));
+        }
+    }
+
+    /// Notes the roles of a choreography statement, of a result part or of a call's target.
     pub(crate) fn note_roles(&mut self, id: NodeId, roles: Vec<crate::cx::RoleId>) {
         if let Some(r) = &mut self.rec {
             r.stmts.push((id, roles));
@@ -272,6 +395,10 @@ impl crate::cx::Checker<'_> {
             .iter()
             .map(|t| self.ir_type(t, &mut memo))
             .collect();
+        ir.param_roles = rec.param_roles;
+        for (id, group) in rec.groups {
+            ir.entry(id).roles = group;
+        }
         for (id, roles) in rec.stmts {
             ir.entry(id).roles = roles;
         }

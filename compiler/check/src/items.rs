@@ -522,7 +522,10 @@ impl<'p> Checker<'p> {
         self.begin_body(unit.module.as_deref(), sig.generics.clone());
         let ret_span = f.ret.as_ref().map_or(f.name.span, |t| t.span());
         self.ret = Some((sig.ret.clone(), ret_span));
-        self.note_params(sig.params.iter().map(|(_, t)| t.clone()).collect());
+        self.note_params(
+            sig.params.iter().map(|(_, t)| t.clone()).collect(),
+            vec![Vec::new(); sig.params.len()],
+        );
         for (k, (p, (_, ty))) in f.params.iter().zip(sig.params.iter()).enumerate() {
             self.bind_var(
                 &p.name,

@@ -90,39 +90,10 @@ fn key_name(p: &Program, k: &Key) -> String {
     s
 }
 
-/// A type as the source writes it (`_` for a part the program leaves open).
+/// A type as the source writes it, module-qualified (`_` for a part the program leaves open):
+/// the spelling of instance names.
 pub fn type_name(p: &Program, t: &Type) -> String {
-    let list = |ts: &[Type]| ts.iter().map(|t| type_name(p, t)).collect::<Vec<_>>();
-    match t {
-        Type::Unknown => "_".to_owned(),
-        Type::Int => "Int".to_owned(),
-        Type::Float => "Float".to_owned(),
-        Type::Bool => "Bool".to_owned(),
-        Type::Str => "String".to_owned(),
-        Type::Tuple(ts) if ts.len() == 1 => format!("({},)", type_name(p, &ts[0])),
-        Type::Tuple(ts) => format!("({})", list(ts).join(", ")),
-        Type::List(t) => format!("List<{}>", type_name(p, t)),
-        Type::Map(k, v) => format!("Map<{}, {}>", type_name(p, k), type_name(p, v)),
-        Type::Adt(r, args) => {
-            let name = p
-                .units
-                .get(r.unit)
-                .and_then(|u| u.ast.items.get(r.item))
-                .and_then(|i| i.name())
-                .map_or("?", |n| n.name.as_str());
-            let name = match p.module_of(*r) {
-                Some(m) => format!("{m}::{name}"),
-                None => name.to_owned(),
-            };
-            if args.is_empty() {
-                name
-            } else {
-                format!("{name}<{}>", list(args).join(", "))
-            }
-        }
-        Type::Fn(ps, r) => format!("fn({}) -> {}", list(ps).join(", "), type_name(p, r)),
-        Type::Param(n) => n.to_string(),
-    }
+    crate::ir::type_text(p, t, crate::ir::Spelling::Qualified)
 }
 
 fn depth(t: &Type) -> usize {
@@ -355,6 +326,10 @@ impl Mono<'_> {
             .enumerate()
             .filter(|(i, _)| remap.contains_key(&(*i as u32)))
             .map(|(_, t)| subst(t, &env.types))
+            .collect();
+        out.param_roles = (ir.param_roles.iter().enumerate())
+            .filter(|(i, _)| remap.contains_key(&(*i as u32)))
+            .map(|(_, r)| r.clone())
             .collect();
         for n in &mut out.nodes {
             n.ty = subst(&n.ty, &env.types);

@@ -59,7 +59,6 @@ pub struct Cg<'p> {
     pub variant_ids: HashMap<String, u32>,
     variant_arity: HashMap<String, usize>,
     variants: Vec<String>,
-    pub field_index: HashMap<String, Option<u32>>,
     counter: usize,
     /// The first internal error (a declaration Cranelift refused); lowering stops at the next
     /// function boundary and `compile_role` reports it instead of panicking.
@@ -141,7 +140,6 @@ impl<'p> Cg<'p> {
             variant_ids: HashMap::new(),
             variant_arity: HashMap::new(),
             variants: Vec::new(),
-            field_index: HashMap::new(),
             counter: 0,
             error: None,
             clif: None,
@@ -157,12 +155,6 @@ impl<'p> Cg<'p> {
             let id = cg.structs.len() as u32;
             cg.struct_ids.insert(q.to_string(), id);
             let names: Vec<String> = def.fields.iter().map(|f| f.name.name.clone()).collect();
-            for (i, n) in names.iter().enumerate() {
-                let e = cg.field_index.entry(n.clone()).or_insert(Some(i as u32));
-                if *e != Some(i as u32) {
-                    *e = None;
-                }
-            }
             cg.structs.push((def.name.name.clone(), names));
         }
         let mut variants: Vec<_> = prog.variants.iter().collect();

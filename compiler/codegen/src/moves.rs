@@ -367,31 +367,13 @@ pub fn compute_proc_moves(prog: &Program, owner: ItemRef, p: &LocalProc) -> Move
     b.moves
 }
 
-/// Whether `e` reads a variable called `name` anywhere (conservatively: a single-segment path
-/// with that name, whatever it resolves to). Code that evaluates `e` cannot move or drop a
-/// variable it does not mention, so a value borrowed from that variable stays alive.
-pub fn mentions(e: &Expr, name: &str) -> bool {
-    let m = |x: &Expr| mentions(x, name);
-    let block = |b: &Block| {
-        b.stmts.iter().any(|s| match s {
-            Stmt::Let { value, .. } => m(value),
-            Stmt::Expr(x) => m(x),
-            Stmt::Error(_) => false,
-        }) || b.tail.as_deref().is_some_and(m)
-    };
-    match &e.kind {
-        ExprKind::Lit(_) | ExprKind::Error => false,
-        ExprKind::Path(p) => p.is_single() && p.last().name == name,
-        ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => m(x),
-        ExprKind::Binary(_, a, b) | ExprKind::Located(a, b) => m(a) || m(b),
-        ExprKind::Call(f, args) => m(f) || args.iter().any(m),
-        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().any(m),
-        ExprKind::StructLit { fields, .. } => fields.iter().any(|f| m(&f.value)),
-        ExprKind::If { cond, then, els } => m(cond) || block(then) || els.as_deref().is_some_and(m),
-        ExprKind::Match { scrutinee, arms } => m(scrutinee) || arms.iter().any(|a| m(&a.body)),
-        ExprKind::Block(b) => block(b),
-        ExprKind::Return(x) => x.as_deref().is_some_and(m),
-    }
+/// Whether `e` reads a variable called `name` anywhere (conservatively: any variable of that
+/// name, in whichever scope). Code that evaluates `e` cannot move or drop a variable it does
+/// not mention, so a value borrowed from that variable stays alive.
+pub fn mentions(e: &Expr, name: &str, ir: &ItemIr) -> bool {
+    let mut names = Vec::new();
+    expr_names(e, ir, &mut names);
+    names.contains(&name)
 }
 
 /// Where each name is mentioned last in a list of statements (see [`mentions`]). After
@@ -415,13 +397,13 @@ impl LastMentions {
 }
 
 /// [`LastMentions`] of a projected statement list.
-pub fn last_mentions(ss: &[LStmt]) -> LastMentions {
+pub fn last_mentions(ss: &[LStmt], ir: &ItemIr) -> LastMentions {
     let mut names = Vec::new();
     let per_stmt: Vec<Vec<&str>> = ss
         .iter()
         .map(|s| {
             names.clear();
-            lstmt_names(s, &mut names);
+            lstmt_names(s, ir, &mut names);
             names.clone()
         })
         .collect();
@@ -429,20 +411,20 @@ pub fn last_mentions(ss: &[LStmt]) -> LastMentions {
 }
 
 /// [`LastMentions`] of a block of local code: index `stmts.len()` is the tail.
-pub fn last_mentions_block(b: &Block) -> LastMentions {
+pub fn last_mentions_block(b: &Block, ir: &ItemIr) -> LastMentions {
     let mut per_stmt: Vec<Vec<&str>> = Vec::with_capacity(b.stmts.len() + 1);
     for s in &b.stmts {
         let mut out = Vec::new();
         match s {
-            Stmt::Let { value, .. } => expr_names(value, &mut out),
-            Stmt::Expr(x) => expr_names(x, &mut out),
+            Stmt::Let { value, .. } => expr_names(value, ir, &mut out),
+            Stmt::Expr(x) => expr_names(x, ir, &mut out),
             Stmt::Error(_) => {}
         }
         per_stmt.push(out);
     }
     let mut out = Vec::new();
     if let Some(t) = &b.tail {
-        expr_names(t, &mut out);
+        expr_names(t, ir, &mut out);
     }
     per_stmt.push(out);
     invert(&per_stmt)
@@ -467,85 +449,85 @@ fn invert(per_stmt: &[Vec<&str>]) -> LastMentions {
     LastMentions { ends, last }
 }
 
-fn lstmt_names<'a>(s: &'a LStmt, out: &mut Vec<&'a str>) {
+fn lstmt_names<'a>(s: &'a LStmt, ir: &ItemIr, out: &mut Vec<&'a str>) {
     let list =
-        |ss: &'a [LStmt], out: &mut Vec<&'a str>| ss.iter().for_each(|s| lstmt_names(s, out));
+        |ss: &'a [LStmt], out: &mut Vec<&'a str>| ss.iter().for_each(|s| lstmt_names(s, ir, out));
     match &s.kind {
         LKind::Let { value: e, .. }
         | LKind::Effect(e)
         | LKind::Send { expr: e, .. }
-        | LKind::Return(e) => expr_names(e, out),
+        | LKind::Return(e) => expr_names(e, ir, out),
         LKind::Recv { .. } | LKind::Select { .. } => {}
         LKind::Branch { arms, .. } => arms.iter().for_each(|(_, b)| list(b, out)),
         LKind::If {
             cond, then, els, ..
         } => {
-            expr_names(cond, out);
+            expr_names(cond, ir, out);
             list(then, out);
             list(els, out);
         }
         LKind::Match {
             scrutinee, arms, ..
         } => {
-            expr_names(scrutinee, out);
+            expr_names(scrutinee, ir, out);
             arms.iter().for_each(|(_, b)| list(b, out));
         }
         LKind::Block(b) => list(b, out),
-        LKind::Call { args, .. } => args.iter().for_each(|a| expr_names(a, out)),
+        LKind::Call { args, .. } => args.iter().for_each(|a| expr_names(a, ir, out)),
     }
 }
 
-/// Every single-segment path in `e` (the names it may read), as [`mentions`] sees them.
-fn expr_names<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+/// The names of the variables `e` reads: its paths that the checker resolved to a variable
+/// (a parameter or a binding), not those naming a function, a variant or a role.
+fn expr_names<'a>(e: &'a Expr, ir: &ItemIr, out: &mut Vec<&'a str>) {
+    let x = |e: &'a Expr, out: &mut Vec<&'a str>| expr_names(e, ir, out);
     match &e.kind {
         ExprKind::Lit(_) | ExprKind::Error => {}
         ExprKind::Path(p) => {
-            if p.is_single() {
+            if ir.res(e).binding().is_some() {
                 out.push(&p.last().name);
             }
         }
-        ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
-            expr_names(x, out)
-        }
+        ExprKind::Unary(_, a) | ExprKind::Field(a, _) | ExprKind::TupleIndex(a, _, _) => x(a, out),
         ExprKind::Binary(_, a, b) | ExprKind::Located(a, b) => {
-            expr_names(a, out);
-            expr_names(b, out);
+            x(a, out);
+            x(b, out);
         }
         ExprKind::Call(f, args) => {
-            expr_names(f, out);
-            args.iter().for_each(|a| expr_names(a, out));
+            x(f, out);
+            args.iter().for_each(|a| x(a, out));
         }
-        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().for_each(|x| expr_names(x, out)),
-        ExprKind::StructLit { fields, .. } => fields.iter().for_each(|f| expr_names(&f.value, out)),
+        ExprKind::Tuple(xs) | ExprKind::List(xs) => xs.iter().for_each(|a| x(a, out)),
+        ExprKind::StructLit { fields, .. } => fields.iter().for_each(|f| x(&f.value, out)),
         ExprKind::If { cond, then, els } => {
-            expr_names(cond, out);
-            block_names(then, out);
-            if let Some(x) = els {
-                expr_names(x, out);
+            x(cond, out);
+            block_names(then, ir, out);
+            if let Some(a) = els {
+                x(a, out);
             }
         }
         ExprKind::Match { scrutinee, arms } => {
-            expr_names(scrutinee, out);
-            arms.iter().for_each(|a| expr_names(&a.body, out));
+            x(scrutinee, out);
+            arms.iter().for_each(|a| x(&a.body, out));
         }
-        ExprKind::Block(b) => block_names(b, out),
-        ExprKind::Return(x) => {
-            if let Some(x) = x {
-                expr_names(x, out);
+        ExprKind::Block(b) => block_names(b, ir, out),
+        ExprKind::Return(a) => {
+            if let Some(a) = a {
+                x(a, out);
             }
         }
     }
 }
 
-fn block_names<'a>(b: &'a Block, out: &mut Vec<&'a str>) {
+fn block_names<'a>(b: &'a Block, ir: &ItemIr, out: &mut Vec<&'a str>) {
     for s in &b.stmts {
         match s {
-            Stmt::Let { value, .. } => expr_names(value, out),
-            Stmt::Expr(x) => expr_names(x, out),
+            Stmt::Let { value, .. } => expr_names(value, ir, out),
+            Stmt::Expr(x) => expr_names(x, ir, out),
             Stmt::Error(_) => {}
         }
     }
     if let Some(t) = &b.tail {
-        expr_names(t, out);
+        expr_names(t, ir, out);
     }
 }

@@ -493,6 +493,20 @@ pub struct CaptureIo {
 }
 
 impl CaptureIo {
+    /// Output captured for a run of `prog` reading `input` at its first role, the random
+    /// streams seeded by `seed` (`None`: as `CHOR_SEED` says).
+    fn new(prog: &Program, input: Vec<String>, seed: Option<i64>) -> CaptureIo {
+        CaptureIo {
+            first_role: first_role(prog),
+            input: Mutex::new(input),
+            streams: match seed {
+                Some(s) => chor_runtime::rt::world::Streams::new(Some(s)),
+                None => chor_runtime::rt::world::Streams::from_env(),
+            },
+            ..CaptureIo::default()
+        }
+    }
+
     /// The lines, with what each role wrote without ending its line last.
     pub fn into_lines(self) -> Vec<(String, String)> {
         let rest = self.partial.drain();
@@ -910,11 +924,17 @@ pub fn simulate_capture(
     prog: &Program,
     input: Vec<String>,
 ) -> (Vec<(String, String)>, Result<(), RoleError>) {
-    let io = CaptureIo {
-        first_role: first_role(prog),
-        input: Mutex::new(input),
-        ..CaptureIo::default()
-    };
+    simulate_capture_seeded(prog, input, None)
+}
+
+/// [`simulate_capture`] with the random streams seeded by `seed`, as `CHOR_SEED` seeds them
+/// (`None`: as the environment says).
+pub fn simulate_capture_seeded(
+    prog: &Program,
+    input: Vec<String>,
+    seed: Option<i64>,
+) -> (Vec<(String, String)>, Result<(), RoleError>) {
+    let io = CaptureIo::new(prog, input, seed);
     let r = chor_interp::with_big_stack(|| Simulator::new(prog, &io, None).run("main"));
     (io.into_lines(), r)
 }
@@ -925,12 +945,19 @@ pub fn run_projected_capture(
     input: Vec<String>,
     timeout: Duration,
 ) -> Result<Captured, Vec<Diagnostic>> {
+    run_projected_capture_seeded(prog, input, timeout, None)
+}
+
+/// [`run_projected_capture`] with the random streams seeded by `seed` (see
+/// [`simulate_capture_seeded`]).
+pub fn run_projected_capture_seeded(
+    prog: &Program,
+    input: Vec<String>,
+    timeout: Duration,
+    seed: Option<i64>,
+) -> Result<Captured, Vec<Diagnostic>> {
     let locals = projections(prog)?;
-    let io = CaptureIo {
-        first_role: first_role(prog),
-        input: Mutex::new(input),
-        ..CaptureIo::default()
-    };
+    let io = CaptureIo::new(prog, input, seed);
     let r = chor_interp::run_projected(prog, &locals, &io, timeout);
     Ok((io.into_lines(), r))
 }

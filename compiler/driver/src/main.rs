@@ -144,6 +144,10 @@ enum Command {
     New {
         /// The new directory; its last component is the package name.
         name: PathBuf,
+        /// Also a Rust crate at NAME/native (`[extern] crate`) with one function that
+        /// src/main.chor declares as an `extern fn` and calls.
+        #[arg(long = "extern")]
+        with_extern: bool,
     },
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
@@ -251,25 +255,27 @@ fn real_main() -> i32 {
             Ok((file, w)) => chor_driver::cmd_run_in(&file, color, backend.get(), &w),
             Err(code) => code,
         },
-        Command::New { name } => match chor_driver::manifest::new_project(&name) {
-            Ok(files) => {
-                for f in files {
-                    eprintln!("wrote {}", f.display());
+        Command::New { name, with_extern } => {
+            match chor_driver::manifest::new_project(&name, with_extern) {
+                Ok(files) => {
+                    for f in files {
+                        eprintln!("wrote {}", f.display());
+                    }
+                    eprintln!(
+                        "created project `{}`: `cd {}` and `chor run`",
+                        name.file_name()
+                            .map(|n| n.to_string_lossy())
+                            .unwrap_or_default(),
+                        name.display()
+                    );
+                    0
                 }
-                eprintln!(
-                    "created project `{}`: `cd {}` and `chor run`",
-                    name.file_name()
-                        .map(|n| n.to_string_lossy())
-                        .unwrap_or_default(),
-                    name.display()
-                );
-                0
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                2
-            }
-        },
+        }
         Command::Explain { code } => explain(code.as_deref()),
         Command::Keys { dir, roles } => chor_driver::keys::cmd_keys(&dir, &roles),
         Command::Playground { port } => chor_driver::playground::cmd_playground(port),

@@ -352,9 +352,63 @@ choreography main(Client, Server) {
 }
 ";
 
+/// The entry of a project made with `chor new NAME --extern`: a struct and a function of the
+/// crate at `native/`, called at one role.
+const EXTERN_MAIN: &str =
+    "// main.chor — the entry of this project: `chor run` runs every role of `main`.
+
+/// Declared with the same name and fields in `native/src/lib.rs` (`chor_struct!`).
+struct Greeting { text: String, length: Int }
+
+/// Implemented in Rust: `pub fn greet` in `native/src/lib.rs`.
+extern fn greet(name: String) -> Greeting;
+
+choreography main(Client, Server) {
+    let Client.name = \"world\";
+    Client.name -> Server.name;
+    let Server.greeting = greet(name);
+    Server.greeting -> Client.greeting;
+    Client.print(greeting.text ++ \" (\" ++ to_string(greeting.length) ++ \" characters)\");
+}
+";
+
+/// The crate of a project made with `--extern`: it depends on the copy of `chor-ffi` that
+/// chor writes before building it (see docs/language.md, \"Rust externs\").
+const EXTERN_CARGO: &str = "[package]
+name = \"native\"
+version = \"0.1.0\"
+edition = \"2024\"
+publish = false
+
+[dependencies]
+# Written by chor before it builds this crate (see chor's docs/language.md, \"Rust externs\").
+chor-ffi = { path = \"../target/chor/chor-ffi\" }
+";
+
+const EXTERN_LIB: &str =
+    "//! The Rust side of this project: every `pub fn` at the root that `src/main.chor` declares
+//! as an `extern fn` runs in the roles that call it, in every back end. Add crates.io
+//! dependencies to `Cargo.toml` as in any crate.
+
+chor_ffi::chor_struct! {
+    /// The chor struct `Greeting`, with its fields in the chor order.
+    pub struct Greeting { pub text: String, pub length: i64 }
+}
+
+/// A greeting for `name`, and its length in characters.
+pub fn greet(name: String) -> Greeting {
+    let text = format!(\"hello, {name}\");
+    Greeting {
+        length: text.chars().count() as i64,
+        text,
+    }
+}
+";
+
 /// `chor new NAME`: a project in the new directory NAME (its last component is the package
-/// name). Returns the files written.
-pub fn new_project(dir: &Path) -> Result<Vec<PathBuf>, String> {
+/// name); with `with_extern`, also a Rust crate at `NAME/native` that the program calls
+/// (`chor new NAME --extern`). Returns the files written.
+pub fn new_project(dir: &Path, with_extern: bool) -> Result<Vec<PathBuf>, String> {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -367,12 +421,19 @@ pub fn new_project(dir: &Path) -> Result<Vec<PathBuf>, String> {
     if dir.exists() {
         return Err(format!("{} already exists", dir.display()));
     }
-    let files: [(PathBuf, String); 4] = [
-        (
-            dir.join(FILE),
-            format!("[package]\nname = \"{name}\"\nentry = \"src/main.chor\"\n"),
-        ),
-        (dir.join("src").join("main.chor"), MAIN.to_string()),
+    let mut manifest = format!("[package]\nname = \"{name}\"\nentry = \"src/main.chor\"\n");
+    let mut ignore = "/build/\n".to_string();
+    let mut native = "";
+    if with_extern {
+        manifest.push_str("\n[extern]\ncrate = \"native\"\n");
+        ignore.push_str("/target\n/native/target\n/native/Cargo.lock\n");
+        native = "\nThe functions declared `extern fn` in `src/main.chor` are Rust: `native/src/lib.rs`. \
+                  `chor run`, `simulate` and `build` build that crate with cargo first.\n";
+    }
+    let main = if with_extern { EXTERN_MAIN } else { MAIN };
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (dir.join(FILE), manifest),
+        (dir.join("src").join("main.chor"), main.to_string()),
         (
             dir.join("README.md"),
             format!(
@@ -380,11 +441,16 @@ pub fn new_project(dir: &Path) -> Result<Vec<PathBuf>, String> {
                  one program for every role.\n\n```\nchor check       # type-check; proves \
                  the roles cannot deadlock\nchor simulate    # run it in the reference \
                  interpreter\nchor run         # one process per role, on loopback\nchor \
-                 build -o build   # one executable per role, and build/deploy.toml\n```\n"
+                 build -o build   # one executable per role, and build/deploy.toml\n```\n{native}"
             ),
         ),
-        (dir.join(".gitignore"), "/build/\n".to_string()),
+        (dir.join(".gitignore"), ignore),
     ];
+    if with_extern {
+        let crate_dir = dir.join("native");
+        files.push((crate_dir.join("Cargo.toml"), EXTERN_CARGO.to_string()));
+        files.push((crate_dir.join("src").join("lib.rs"), EXTERN_LIB.to_string()));
+    }
     let mut written = Vec::new();
     for (path, text) in files {
         if let Some(parent) = path.parent() {

@@ -2,12 +2,11 @@
 //! group costs no message, the group's members project to a local branch, and the formatter
 //! keeps every group form.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
+use common::{chor, ok};
+
+use std::path::{Path, PathBuf};
 
 /// Write `src` to a fresh file under the temporary directory.
 fn write(name: &str, src: &str) -> PathBuf {
@@ -25,11 +24,7 @@ fn trace(path: &Path) -> (Vec<String>, Vec<String>) {
         .arg(path)
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     let text = String::from_utf8_lossy(&out.stdout);
     let events = text
         .lines()
@@ -78,11 +73,7 @@ fn a_group_conditional_costs_no_message() {
     );
     for p in [&agreed, &selected] {
         let out = chor().arg("check").arg(p).output().expect("runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, "chor");
     }
     let (agreed_events, agreed_out) = trace(&agreed);
     let (selected_events, selected_out) = trace(&selected);
@@ -108,11 +99,7 @@ fn group_members_project_to_a_local_branch() {
         .arg(&p)
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("if (A, B).n > 0 {"), "{text}");
     assert!(!text.contains("branch"), "{text}");
@@ -169,11 +156,7 @@ fn the_formatter_keeps_group_forms() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = chor().arg("simulate").arg(&p).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     let mut global: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_owned)
@@ -183,11 +166,7 @@ fn the_formatter_keeps_group_forms() {
         .arg(&p)
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     let mut local: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_owned)

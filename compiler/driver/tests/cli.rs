@@ -3,13 +3,9 @@
 
 mod common;
 
-use common::{by_role, examples, parse_expected};
+use common::{by_role, chor, examples, ok, parse_expected};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -36,12 +32,7 @@ fn tmp(name: &str, src: &str) -> PathBuf {
 fn check_accepts_every_example() {
     for ex in examples() {
         let out = chor().arg("check").arg(&ex).output().expect("runs");
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            ex.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, ex.display());
     }
 }
 
@@ -58,12 +49,7 @@ fn simulate_and_run_print_the_expected_output() {
                 .stdin(Stdio::null())
                 .output()
                 .expect("runs");
-            assert!(
-                out.status.success(),
-                "{cmd} {}: {}",
-                ex.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            ok(&out, format!("{cmd} {}", ex.display()));
             assert_eq!(by_role(&lines_of(&out)), expected, "{cmd} {}", ex.display());
         }
     }
@@ -230,11 +216,7 @@ fn imports_are_relative_and_cycles_are_reported() {
         .arg(dir.join("main.chor"))
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[A] 42\n");
     // a cycle: more.chor imports util.chor back
     std::fs::write(
@@ -370,11 +352,7 @@ fn special_and_huge_source_files_are_clear_errors() {
     text.truncate(8 * 1024 * 1024 - 1);
     std::fs::write(&huge, &text).expect("write");
     let out = output_promptly(&["check".as_ref(), huge.as_os_str()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -408,17 +386,9 @@ fn forty_thousand_levels_of_nesting_compile_and_run() {
     for (name, src, want) in shapes {
         let path = tmp(&format!("deep-{name}"), &src);
         let out = chor().arg("check").arg(&path).output().expect("runs");
-        assert!(
-            out.status.success(),
-            "{name}: check failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, format!("{name}: check failed"));
         let out = chor().arg("run").arg(&path).output().expect("runs");
-        assert!(
-            out.status.success(),
-            "{name}: run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, format!("{name}: run failed"));
         assert_eq!(
             lines_of(&out),
             vec![("A".to_owned(), want.to_owned())],
@@ -505,17 +475,9 @@ choreography main(A, B) {
 "#;
     let path = tmp("early-drops", src);
     let sim = chor().arg("simulate").arg(&path).output().expect("runs");
-    assert!(
-        sim.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sim.stderr)
-    );
+    ok(&sim, "chor");
     let run = chor().arg("run").arg(&path).output().expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    ok(&run, "chor");
     let (mut a, mut b) = (lines_of(&sim), lines_of(&run));
     a.sort();
     b.sort();

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::ok;
+
 use std::process::Command;
 
 #[test]
@@ -26,12 +28,7 @@ fn dump_clif_writes_each_function_of_each_role_and_the_verifier_accepts_every_ex
             .env("CHOR_DUMP_CLIF", &clif)
             .output()
             .expect("chor runs");
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, path.display());
         let roles: Vec<_> = std::fs::read_dir(&clif)
             .expect("a folder per role")
             .map(|e| e.expect("entry").path())

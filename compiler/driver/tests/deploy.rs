@@ -3,14 +3,14 @@
 //! design card (absent peer, killed peer, wrong secret, wrong program, garbage on the port,
 //! runtime fault) each ending in a clear error — never a hang.
 
+mod common;
+
+use common::{chor, ok, text};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
 
 fn workdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("chor-deploy-{}-{name}", std::process::id()));
@@ -30,7 +30,7 @@ fn build(dir: &Path, src: &str) -> PathBuf {
         .arg(&out)
         .output()
         .expect("chor build");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o, "chor");
     out
 }
 
@@ -64,10 +64,6 @@ fn finish(mut c: Child, limit: Duration) -> Output {
     }
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn set_config(dir: &Path, extra: &str) -> PathBuf {
     let cfg = dir.join("deploy.toml");
     let base = std::fs::read_to_string(&cfg).expect("deploy.toml");
@@ -90,8 +86,8 @@ fn roles_start_in_any_order_and_share_a_secret() {
     let seller = start(&out.join("Seller"), &cfg);
     let b = finish(buyer, Duration::from_secs(20));
     let s = finish(seller, Duration::from_secs(20));
-    assert!(b.status.success(), "{}", text(&b.stderr));
-    assert!(s.status.success(), "{}", text(&s.stderr));
+    ok(&b, "chor");
+    ok(&s, "chor");
     assert_eq!(text(&b.stdout), "buying for 87\n");
     assert_eq!(text(&s.stdout), "sold Types and Programming Languages\n");
 }
@@ -193,8 +189,8 @@ fn wrong_secret_and_garbage_are_refused_and_the_run_completes() {
     let buyer = start(&out.join("Buyer"), &good);
     let b = finish(buyer, Duration::from_secs(40));
     let s = finish(seller, Duration::from_secs(40));
-    assert!(b.status.success(), "{}", text(&b.stderr));
-    assert!(s.status.success(), "{}", text(&s.stderr));
+    ok(&b, "chor");
+    ok(&s, "chor");
     assert_eq!(text(&b.stdout), "buying for 87\n");
     let log = text(&s.stderr);
     assert!(log.contains("refused"), "the refusal is logged: {log}");
@@ -227,8 +223,8 @@ fn a_role_of_another_program_is_refused() {
     assert!(!stranger.status.success());
     let b = finish(start(&out.join("Buyer"), &long), Duration::from_secs(40));
     let s = finish(seller, Duration::from_secs(40));
-    assert!(b.status.success(), "{}", text(&b.stderr));
-    assert!(s.status.success(), "{}", text(&s.stderr));
+    ok(&b, "chor");
+    ok(&s, "chor");
 }
 
 #[test]

@@ -6,21 +6,13 @@
 //! Each project is copied once into a temporary directory and its crate built once per test
 //! binary; the other runs reuse cargo's cache there.
 
+mod common;
+
+use common::{chor_in, ok, temp_dir, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
-
-fn chor_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("chor runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -36,13 +28,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, to.join(name)).expect("copy");
         }
     }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-externs-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
 }
 
 /// The sha3_auth example, copied and simulated once (which builds its crate).
@@ -80,7 +65,7 @@ fn by_role(out: &str) -> Vec<(String, Vec<String>)> {
 #[test]
 fn sha3_example_simulates_to_its_expected_output() {
     let (_, out) = sha3_project();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    ok(out, "chor");
     assert_eq!(text(&out.stdout), expected());
     // The known SHA3-256 test vector: the hashing really is the crate's.
     assert!(
@@ -91,22 +76,22 @@ fn sha3_example_simulates_to_its_expected_output() {
 #[test]
 fn projected_interpreter_agrees_with_the_simulator() {
     let (dir, first) = sha3_project();
-    assert!(first.status.success(), "{}", text(&first.stderr));
+    ok(first, "chor");
     let out = chor_in(dir, &["run", "--backend", "interp"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    ok(&out, "chor");
     assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));
 }
 
 #[test]
 fn native_code_agrees_with_the_simulator() {
     let (dir, first) = sha3_project();
-    assert!(first.status.success(), "{}", text(&first.stderr));
+    ok(first, "chor");
     let out = chor_in(dir, &["run"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    ok(&out, "chor");
     assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));
     // The executables find the library beside them, wherever the folder goes.
     let built = chor_in(dir, &["build", "-o", "out-native"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    ok(&built, "chor");
     assert!(dir.join("out-native").join("chor-extern.lib").is_file());
 }
 

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::chor;
+
 use chor_check::families::Sizes;
 use chor_check::program::from_source_sized;
 use common::by_role;
@@ -137,10 +139,6 @@ fn a_member_index_out_of_range_at_one_size_is_reported_with_the_family() {
 }
 
 // ---------------------------------------------------------------- the command line
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
 
 fn text(o: &Output) -> (String, String) {
     (

@@ -4,19 +4,9 @@
 //! interpreter (`chor simulate`), the projected interpreter and native executables. (Their
 //! results are compared in `examples/library_tour.chor`, which every example test runs.)
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-library-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
+use common::{chor, temp_dir};
 
 /// A program whose role A prints a line, then faults on line 3 evaluating `expr`.
 fn program(expr: &str) -> String {

@@ -5,29 +5,21 @@
 
 mod common;
 
-use common::{examples, parse_expected};
+use common::{chor, examples, ok, parse_expected, temp_dir};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-native-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
 
 /// `[Role] line` output grouped by role.
 fn parse_run(out: &[u8]) -> BTreeMap<String, Vec<String>> {
     parse_expected(&String::from_utf8_lossy(out))
 }
 
+/// Runs are seeded (`CHOR_SEED`): generated programs draw random numbers, and every back end
+/// must draw the same ones.
 fn run_native(path: &Path) -> Output {
     chor()
+        .env("CHOR_SEED", "1")
         .args(["run", "--backend", "native"])
         .arg(path)
         .output()
@@ -36,6 +28,7 @@ fn run_native(path: &Path) -> Output {
 
 fn simulate(path: &Path) -> Output {
     chor()
+        .env("CHOR_SEED", "1")
         .arg("simulate")
         .arg(path)
         .output()
@@ -49,12 +42,7 @@ fn examples_run_natively_with_the_expected_output() {
             &std::fs::read_to_string(path.with_extension("expected")).expect("expected file"),
         );
         let out = run_native(&path);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, path.display());
         assert_eq!(parse_run(&out.stdout), expected, "{}", path.display());
     }
 }
@@ -130,16 +118,8 @@ fn assert_like_simulator(name: &str, src: &str) -> String {
     let sim = simulate(&path);
     let nat = run_native(&path);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        sim.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&sim.stderr)
-    );
-    assert!(
-        nat.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&nat.stderr)
-    );
+    ok(&sim, name);
+    ok(&nat, name);
     assert_eq!(parse_run(&nat.stdout), parse_run(&sim.stdout), "{name}");
     String::from_utf8_lossy(&nat.stdout).into_owned()
 }
@@ -308,11 +288,7 @@ choreography main(C, S) {{
         .arg(&path)
         .output()
         .expect("chor runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     let cfg = dir.join("out/deploy.toml");
     let mut server = Command::new(dir.join("out/S"))
         .arg("--config")
@@ -384,11 +360,7 @@ choreography main(A, B) {
 }
 ",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "[A] 0\n[A] 10000000\n"
@@ -442,11 +414,7 @@ fn self_tail_calls_loop_with_reference_counts_intact() {
     // Ten million iterations: far deeper than any stack of frames, in constant stack.
     let n: u64 = 10_000_000;
     let out = run_src("self_loops", &self_tail_loops(n));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out, "chor");
     let thousands: u64 = (1..=n / 1000).map(|k| k * 1000).sum();
     let want = format!(
         "[A] {n}\n[A] {}\n[A] [1, 2, 3, 4]\n[A] [1, 2, 3]\n[A] right\n[A] [1]\n[A] {}\n[A] abcd\n[A] {}\n[A] Some({n})\n",

@@ -2,33 +2,59 @@
 //! use without a FILE, from the project's directory or below; manifest mistakes name the file,
 //! the line and the key.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn chor_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("chor runs")
-}
+use common::{chor_in, ok, temp_dir, text};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-project-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// `chor new NAME --extern`: the project also has a Rust crate (`[extern] crate`), whose
+/// struct and function the program uses; it builds and runs in every back end as written.
+#[test]
+fn a_new_project_with_an_extern_crate_runs_out_of_the_box() {
+    let dir = temp_dir("new-extern");
+    ok(
+        &chor_in(&dir, &["new", "greeter", "--extern"]),
+        "chor new --extern",
+    );
+    let p = dir.join("greeter");
+    for f in [
+        "chor.toml",
+        "src/main.chor",
+        "native/Cargo.toml",
+        "native/src/lib.rs",
+        "README.md",
+        ".gitignore",
+    ] {
+        assert!(p.join(f).is_file(), "{f} written");
+    }
+    let toml = std::fs::read_to_string(p.join("chor.toml")).expect("read");
+    assert!(toml.contains("[extern]\ncrate = \"native\""), "{toml}");
+    let lib = std::fs::read_to_string(p.join("native/src/lib.rs")).expect("read");
+    assert!(lib.contains("chor_ffi::chor_struct!"), "{lib}");
+    let ignore = std::fs::read_to_string(p.join(".gitignore")).expect("read");
+    assert!(ignore.contains("/native/target"), "{ignore}");
+    ok(&chor_in(&p, &["check"]), "check");
+    let want = "[Client] hello, world (12 characters)";
+    // The first command builds the crate; the others reuse cargo's cache.
+    for args in [
+        &["simulate"][..],
+        &["run", "--backend", "interp"][..],
+        &["run"][..],
+    ] {
+        let out = ok(&chor_in(&p, args), format!("{args:?}"));
+        assert_eq!(out.trim_end(), want, "{args:?}");
+    }
+    ok(
+        &chor_in(&p, &["fmt", "--check", "src/main.chor"]),
+        "fmt --check",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_new_project_runs_without_a_file_argument() {
     let dir = temp_dir("new");
     let out = chor_in(&dir, &["new", "shop"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    ok(&out, "chor");
     let shop = dir.join("shop");
     for f in ["chor.toml", "src/main.chor", "README.md", ".gitignore"] {
         assert!(shop.join(f).is_file(), "{f} written");
@@ -39,14 +65,14 @@ fn a_new_project_runs_without_a_file_argument() {
     // From the project's directory and from below it.
     for here in [shop.clone(), shop.join("src")] {
         let out = chor_in(&here, &["check"]);
-        assert!(out.status.success(), "check: {}", text(&out.stderr));
+        ok(&out, "check");
         for args in [
             &["simulate"][..],
             &["run", "--backend", "interp"][..],
             &["run"][..],
         ] {
             let out = chor_in(&here, args);
-            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+            ok(&out, format!("{args:?}"));
             let mut got: Vec<&str> = std::str::from_utf8(&out.stdout)
                 .expect("utf-8")
                 .lines()
@@ -58,7 +84,7 @@ fn a_new_project_runs_without_a_file_argument() {
         }
     }
     let out = chor_in(&shop, &["build", "-o", "build"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    ok(&out, "chor");
     assert!(shop.join("build/Client").is_file() && shop.join("build/deploy.toml").is_file());
     // The formatter keeps the new program as it is.
     let out = chor_in(&shop, &["fmt", "--check", "src/main.chor"]);
@@ -154,13 +180,13 @@ fn deploy_defaults_reach_deploy_toml() {
         (&["build", "-o", "b2", "src/main.chor"][..], "b2"),
     ] {
         let o = chor_in(&p, args);
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        ok(&o, "chor");
         let deploy = std::fs::read_to_string(p.join(out).join("deploy.toml")).expect("deploy.toml");
         assert!(deploy.contains("connect_timeout_ms = 7000\n"), "{deploy}");
         assert!(deploy.contains("idle_timeout_ms = 4321\n"), "{deploy}");
     }
     let o = chor_in(&p, &["run"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    ok(&o, "chor");
     std::fs::write(
         p.join("chor.toml"),
         "[package]\nname = \"p\"\n[deploy]\nidle_timeout_ms = -1\n",

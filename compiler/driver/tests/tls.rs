@@ -4,24 +4,20 @@
 //! examples give their expected output, and cutting one namespace's link mid-run ends every
 //! role within the idle timeout, naming the peer it lost.
 
+mod common;
+
+use common::{chor, ok, text};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
 
 fn workdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("chor-tls-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("tmp dir");
     d
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn build(src: &Path, out: &Path) {
@@ -32,7 +28,7 @@ fn build(src: &Path, out: &Path) {
         .arg(out)
         .output()
         .expect("chor build");
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    ok(&o, "chor");
 }
 
 fn keys(dir: &Path, roles: &str) -> Output {
@@ -106,7 +102,7 @@ fn chor_keys_writes_a_ca_and_owner_only_keys_that_roles_use_over_tls() {
     let dir = workdir("keys");
     let k = dir.join("keys");
     let o = keys(&k, "Buyer1,Buyer2,Seller");
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    ok(&o, "chor");
     let out = text(&o.stdout);
     assert!(out.contains("[security]\nca = "), "{out}");
     for f in ["ca", "Buyer1", "Buyer2", "Seller"] {
@@ -153,7 +149,7 @@ fn chor_keys_writes_a_ca_and_owner_only_keys_that_roles_use_over_tls() {
     for (r, c) in roles.iter().zip(children) {
         let (o, done) = finish(c, Duration::from_secs(30));
         assert!(done, "role {r} hangs");
-        assert!(o.status.success(), "{r}: {}", text(&o.stderr));
+        ok(&o, r);
         assert_eq!(text(&o.stdout), expected_of("two_buyer", r), "{r}");
     }
     let _ = std::fs::remove_dir_all(dir);
@@ -301,7 +297,7 @@ fn three_hosts_over_tls_run_the_examples_and_survive_a_cut_link() {
     let k = dir.join("keys");
     let all_roles = "Buyer1,Buyer2,Seller,Coordinator,P1,P2,A,B,C";
     let o = keys(&k, all_roles);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    ok(&o, "chor");
 
     for (ex, roles) in [
         ("two_buyer", ["Buyer1", "Buyer2", "Seller"]),
@@ -322,7 +318,7 @@ fn three_hosts_over_tls_run_the_examples_and_survive_a_cut_link() {
         for (r, c) in roles.iter().zip(children) {
             let (o, done) = finish(c, Duration::from_secs(40));
             assert!(done, "{ex}: role {r} hangs");
-            assert!(o.status.success(), "{ex}: {r}: {}", text(&o.stderr));
+            ok(&o, format!("{ex}: {r}"));
             assert_eq!(text(&o.stdout), expected_of(ex, r), "{ex}: {r}");
         }
     }

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::{chor, ok, text};
+
 use chor_runtime::codec;
 use chor_runtime::value::{Message, Value};
 use std::io::{Read, Write};
@@ -16,10 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
 
 fn workdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("chor-wire-{}-{name}", std::process::id()));
@@ -38,7 +36,7 @@ fn build(src: &Path, out: &Path, backend: &str) {
         .arg(backend)
         .output()
         .expect("chor build");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o, "chor");
 }
 
 fn free_addr() -> SocketAddr {
@@ -66,10 +64,6 @@ fn roles_of(dir: &Path) -> Vec<String> {
         }
     }
     roles
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Waits for a child with a deadline; kills it if it does not finish.
@@ -683,7 +677,7 @@ fn listen_addresses_differ_from_advertised_ones() {
     m.end();
     let _ = p.join();
     for (role, o) in &r {
-        assert!(o.status.success(), "{role}: {}", text(&o.stderr));
+        ok(o, role);
     }
     assert_eq!(text(&r[1].1.stdout), "42\n");
     assert_eq!(
@@ -704,7 +698,7 @@ fn host_names_resolve_while_connecting() {
     );
     let r = run_with(&out, &cfg);
     for (role, o) in &r {
-        assert!(o.status.success(), "{role}: {}", text(&o.stderr));
+        ok(o, role);
     }
 }
 
@@ -778,7 +772,7 @@ fn a_secret_file_others_can_read_is_a_warning() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let r = run_with(&out, &cfg);
     for (role, o) in &r {
-        assert!(o.status.success(), "{role}: {}", text(&o.stderr));
+        ok(o, role);
         let err = text(&o.stderr);
         assert!(
             err.contains(&format!("warning: role {role}: the secret file"))
@@ -789,7 +783,7 @@ fn a_secret_file_others_can_read_is_a_warning() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let r = run_with(&out, &cfg);
     for (role, o) in &r {
-        assert!(o.status.success(), "{role}: {}", text(&o.stderr));
+        ok(o, role);
         assert!(!text(&o.stderr).contains("warning"), "{}", text(&o.stderr));
     }
 }
@@ -848,7 +842,7 @@ fn the_sender_refuses_a_value_deeper_than_a_message_may_be() {
     // The limit itself travels.
     for backend in ["native", "interp"] {
         let o = run_program(&format!("limit-{backend}"), &deep_program(512), backend);
-        assert!(o.status.success(), "{backend}: {}", text(&o.stderr));
+        ok(&o, backend);
         assert_eq!(text(&o.stdout), "[B] received\n");
     }
 }

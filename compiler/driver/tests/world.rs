@@ -3,20 +3,13 @@
 //! (`chor simulate`), the projected interpreter and native executables. Random draws are
 //! compared with `CHOR_SEED` set; clocks are tested by properties, not values.
 
+mod common;
+
+use common::{chor, ok, temp_dir};
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-fn chor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_chor"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-world-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
 
 /// The command line of each back end.
 const BACK_ENDS: [&[&str]; 3] = [
@@ -402,22 +395,14 @@ fn role_executables_take_arguments_after_a_double_dash() {
             .arg(&path)
             .output()
             .expect("chor build");
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
-        );
+        ok(&st, "chor");
         let out = Command::new(out_dir.join("A"))
             .arg("--config")
             .arg(out_dir.join("deploy.toml"))
             .args(["--", "--config", "b"])
             .output()
             .expect("role runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, "chor");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "[\"--config\", \"b\"]\n"
@@ -450,11 +435,7 @@ fn the_persistent_store_survives_a_restart() {
             "put alice 42\nput bob 7\nget alice\n",
             &[],
         );
-        assert!(
-            out.status.success(),
-            "{first:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, format!("{first:?}"));
         let got = by_role(&out.stdout);
         assert_eq!(
             got["Primary"],
@@ -473,11 +454,7 @@ fn the_persistent_store_survives_a_restart() {
             "get alice\nput alice 43\nget bob\nget carol\n",
             &[],
         );
-        assert!(
-            out.status.success(),
-            "{second:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&out, format!("{second:?}"));
         let got = by_role(&out.stdout);
         assert_eq!(
             got["Primary"][0], "loaded 2 keys",

@@ -647,29 +647,38 @@ pub fn lit_value(l: &Lit) -> Value {
 /// Apply a binary operator (not `&&`/`||`, which short-circuit) to two values.
 pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
     use BinOp::*;
-    let overflow = || fault("integer overflow", span);
+    use chor_runtime::rt::val::{Op, compares, float_arith, int_arith};
+    // Arithmetic and comparison are the runtime's, so that every back end computes and faults
+    // alike.
+    let rop = match op {
+        Add => Some(Op::Add),
+        Sub => Some(Op::Sub),
+        Mul => Some(Op::Mul),
+        Div => Some(Op::Div),
+        Rem => Some(Op::Rem),
+        Eq => Some(Op::Eq),
+        Ne => Some(Op::Ne),
+        Lt => Some(Op::Lt),
+        Le => Some(Op::Le),
+        Gt => Some(Op::Gt),
+        Ge => Some(Op::Ge),
+        _ => None,
+    };
+    if let Some(o) = rop {
+        if o.is_comparison() {
+            return Ok(Value::Bool(compares(o, x.cmp(&y)) == Some(true)));
+        }
+        match (&x, &y) {
+            (Value::Int(a), Value::Int(b)) => {
+                return int_arith(o, *a, *b).map_or_else(|m| fault(m, span), |v| Ok(Value::Int(v)));
+            }
+            (Value::Float(a), Value::Float(b)) => {
+                return Ok(Value::Float(float_arith(o, *a, *b)));
+            }
+            _ => {}
+        }
+    }
     match (op, x, y) {
-        (Add, Value::Int(a), Value::Int(b)) => a
-            .checked_add(b)
-            .map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Sub, Value::Int(a), Value::Int(b)) => a
-            .checked_sub(b)
-            .map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Mul, Value::Int(a), Value::Int(b)) => a
-            .checked_mul(b)
-            .map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Div | Rem, Value::Int(_), Value::Int(0)) => fault("division by zero", span),
-        (Div, Value::Int(a), Value::Int(b)) => a
-            .checked_div(b)
-            .map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Rem, Value::Int(a), Value::Int(b)) => a
-            .checked_rem(b)
-            .map_or_else(overflow, |v| Ok(Value::Int(v))),
-        (Add, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a + b)),
-        (Sub, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a - b)),
-        (Mul, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a * b)),
-        (Div, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a / b)),
-        (Rem, Value::Float(a), Value::Float(b)) => Ok(Value::Float(a % b)),
         (Concat, Value::Str(a), Value::Str(b)) => {
             let mut s = String::with_capacity(a.len() + b.len());
             s.push_str(&a);
@@ -680,12 +689,6 @@ pub fn binary(op: BinOp, x: Value, y: Value, span: Span) -> Res<Value> {
             Arc::make_mut(&mut a).extend(b.iter().cloned());
             Ok(Value::List(a))
         }
-        (Eq, a, b) => Ok(Value::Bool(a == b)),
-        (Ne, a, b) => Ok(Value::Bool(a != b)),
-        (Lt, a, b) => Ok(Value::Bool(a < b)),
-        (Le, a, b) => Ok(Value::Bool(a <= b)),
-        (Gt, a, b) => Ok(Value::Bool(a > b)),
-        (Ge, a, b) => Ok(Value::Bool(a >= b)),
         (op, a, b) => fault(
             format!(
                 "cannot apply `{}` to {} and {}",

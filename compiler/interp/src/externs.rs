@@ -14,13 +14,12 @@ use crate::eval::{Res, fault};
 use crate::value::Value;
 use chor_check::Program;
 use chor_diagnostics::Span;
-use chor_runtime::value::{Message, Value as Wire};
+use chor_runtime::value::Value as Wire;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-type Entry = unsafe extern "C" fn(*const u8, usize, *mut *mut u8, *mut usize) -> i32;
-type Free = unsafe extern "C" fn(*mut u8, usize);
+use chor_runtime::rt::ffi::{ExternEntry as Entry, ExternFree as Free, GlueError, call_glue};
 
 struct Glue {
     /// Kept for the life of the process: the function pointers below point into it.
@@ -86,30 +85,15 @@ pub fn call(prog: &Program, name: &str, args: Vec<Value>, span: Span) -> Res<Val
             span,
         );
     };
-    let bytes = chor_runtime::codec::encode(&Message::Value(Wire::Tuple(wire)));
-    let mut out: *mut u8 = std::ptr::null_mut();
-    let mut out_len = 0usize;
-    // SAFETY: the glue reads `len` bytes at `args` and writes a boxed slice it allocated to
-    // `out`/`out_len`, which is handed back to its `chor_x_free` once copied.
-    let code = unsafe { e(bytes.as_ptr(), bytes.len(), &mut out, &mut out_len) };
-    let result = if out.is_null() {
-        Vec::new()
-    } else {
-        // SAFETY: see above; the slice is valid until freed.
-        let v = unsafe { std::slice::from_raw_parts(out, out_len) }.to_vec();
-        unsafe { (g.free)(out, out_len) };
-        v
-    };
-    if code != 0 {
+    // SAFETY: `e` and `g.free` are the loaded glue's functions.
+    let w = match unsafe { call_glue(e, g.free, Wire::Tuple(wire)) } {
+        Ok(w) => w,
         // The glue's message names the extern.
-        return fault(String::from_utf8_lossy(&result).into_owned(), span);
-    }
-    let w = match chor_runtime::codec::decode(&result) {
-        Ok(Message::Value(w)) => w,
-        Ok(Message::Label(_)) => {
+        Err(GlueError::Failed(m)) => return fault(m, span),
+        Err(GlueError::Label) => {
             return fault(format!("the extern `{name}` returned a label"), span);
         }
-        Err(err) => {
+        Err(GlueError::Malformed(err)) => {
             return fault(
                 format!("the extern `{name}` returned bad bytes: {err}"),
                 span,

@@ -7,7 +7,6 @@ use crate::value::{Value, to_literal};
 use chor_check::Program;
 use chor_diagnostics::Span;
 use chor_syntax::ast::*;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The deepest nesting a value sent in a message may have (the codec's limit, see
@@ -90,7 +89,6 @@ impl std::fmt::Display for TraceEvent {
 struct Frame {
     /// Actual (top-level) role name for each role of the running choreography.
     actual: Vec<Arc<str>>,
-    index: HashMap<String, usize>,
     envs: Vec<Env>,
     /// What the checker resolved in the running choreography.
     ir: Arc<chor_check::ItemIr>,
@@ -110,21 +108,43 @@ impl Frame {
             ir,
             chor: chor.name.name.clone(),
             round,
-            index: chor
-                .roles
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.name.clone(), i))
-                .collect(),
             envs: vec![Env::default(); actual.len()],
             actual,
         }
     }
-    fn idx(&self, r: &Ident) -> Result<usize, Ctrl> {
-        match self.index.get(&r.name) {
-            Some(i) => Ok(*i),
-            None => crate::eval::fault(format!("unknown role `{}`", r.name), r.span),
+}
+
+/// The roles the checker resolved for a statement, a result part or a call's target (see
+/// `chor_check::ir::Node::roles`), as indices into the frame's roles.
+struct Roles {
+    ir: Arc<chor_check::ItemIr>,
+    id: NodeId,
+    span: Span,
+    count: usize,
+}
+
+impl Roles {
+    fn of(frame: &Frame, id: NodeId, span: Span) -> Roles {
+        Roles {
+            ir: frame.ir.clone(),
+            id,
+            span,
+            count: frame.actual.len(),
         }
+    }
+    fn all(&self) -> &[u32] {
+        &self.ir.node(self.id).roles
+    }
+    /// The `k`-th; a program that was not checked has none (never run, but not a panic).
+    fn at(&self, k: usize) -> Result<usize, Ctrl> {
+        match self.all().get(k) {
+            Some(&r) if (r as usize) < self.count => Ok(r as usize),
+            _ => crate::eval::fault("this statement's roles were not resolved", self.span),
+        }
+    }
+    /// From the `k`-th to the end.
+    fn from(&self, k: usize) -> Result<Vec<usize>, Ctrl> {
+        (k..self.all().len().max(k)).map(|j| self.at(j)).collect()
     }
 }
 
@@ -219,10 +239,9 @@ impl<'p> Simulator<'p> {
     fn try_at(
         &self,
         frame: &mut Frame,
-        role: &Ident,
+        i: usize,
         e: &Expr,
     ) -> Result<Option<(usize, Value)>, Ctrl> {
-        let i = frame.idx(role)?;
         if self.is_stopped(frame, i) {
             return Ok(None);
         }
@@ -287,13 +306,7 @@ impl<'p> Simulator<'p> {
                 !self.prog.ir.items.is_empty(),
                 "the simulator needs a resolved program (the `resolved` query)"
             );
-            let ir = self
-                .prog
-                .chors
-                .get(&name)
-                .and_then(|r| self.prog.ir.items.get(r))
-                .cloned()
-                .unwrap_or_default();
+            let ir = self.chor_ir(&name);
             let mut frame = Frame::new(chor, actual, ir, round);
             for (i, n, v) in args {
                 frame.envs[i].bind(&n, v);
@@ -312,6 +325,16 @@ impl<'p> Simulator<'p> {
                 }
             }
         }
+    }
+
+    /// The resolved table of the choreography `name`.
+    fn chor_ir(&self, name: &str) -> Arc<chor_check::ItemIr> {
+        self.prog
+            .chors
+            .get(name)
+            .and_then(|r| self.prog.ir.items.get(r))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn emit(&self, ev: TraceEvent) {
@@ -333,19 +356,11 @@ impl<'p> Simulator<'p> {
         let n = stmts.len();
         for (k, s) in stmts.iter().enumerate() {
             let last = tail && k + 1 == n;
+            let roles = Roles::of(frame, s.id, s.span);
             match &s.kind {
-                ChorStmtKind::Let {
-                    role,
-                    pat,
-                    value,
-                    group,
-                    ..
-                } => {
+                ChorStmtKind::Let { pat, value, .. } => {
                     // Every member of a group computes the agreed value by itself.
-                    let members = group
-                        .as_ref()
-                        .map_or(std::slice::from_ref(role), |g| &g.roles);
-                    for role in members {
+                    for role in roles.from(0)? {
                         if let Some((i, v)) = self.try_at(frame, role, value)?
                             && !self
                                 .ev
@@ -356,23 +371,24 @@ impl<'p> Simulator<'p> {
                         }
                     }
                 }
-                ChorStmtKind::Effect { role, expr } => {
-                    self.try_at(frame, role, expr)?;
+                ChorStmtKind::Effect { expr, .. } => {
+                    self.try_at(frame, roles.at(0)?, expr)?;
                 }
-                ChorStmtKind::Comm { from, expr, to, .. } => {
-                    let mut sent = self.try_at(frame, from, expr)?;
+                ChorStmtKind::Comm { expr, to, .. } => {
+                    let mut sent = self.try_at(frame, roles.at(0)?, expr)?;
                     if let Some((i, v)) = &sent
                         && chor_print::deeper_than(v, MAX_MESSAGE_DEPTH)
                     {
                         let peer = match to.first() {
-                            Some(r) => frame.actual[frame.idx(&r.role)?].to_string(),
+                            Some(_) => frame.actual[roles.at(1)?].to_string(),
                             None => String::new(),
                         };
                         self.stmt_fault(frame, *i, too_deep(&peer), s.span);
                         sent = None;
                     }
-                    for r in to {
-                        let j = frame.idx(&r.role)?;
+                    // The receivers follow the sender, in order.
+                    for (k, r) in to.iter().enumerate() {
+                        let j = roles.at(k + 1)?;
                         match &sent {
                             // A sender in the receiving group keeps the value: no message.
                             Some((i, v)) if *i == j => frame.envs[j].bind(&r.var.name, v.clone()),
@@ -392,11 +408,10 @@ impl<'p> Simulator<'p> {
                         }
                     }
                 }
-                ChorStmtKind::Select { from, to, label } => {
-                    let i = frame.idx(from)?;
+                ChorStmtKind::Select { label, .. } => {
+                    let i = roles.at(0)?;
                     let live = !self.is_stopped(frame, i);
-                    for r in to {
-                        let j = frame.idx(r)?;
+                    for j in roles.from(1)? {
                         if live {
                             self.emit(TraceEvent::Select {
                                 from: frame.actual[i].to_string(),
@@ -410,22 +425,15 @@ impl<'p> Simulator<'p> {
                     }
                 }
                 ChorStmtKind::If {
-                    role,
-                    cond,
-                    then,
-                    els,
-                    group,
+                    cond, then, els, ..
                 } => {
                     // A stopped role decides nothing: the first branch runs, in which every
                     // role that would learn the choice from it stops at that selection, and
                     // the roles that do not learn it act alike in every branch. Every member
                     // of a deciding group evaluates the (agreed) condition by itself; the
                     // first that can decides.
-                    let members = group
-                        .as_ref()
-                        .map_or(std::slice::from_ref(role), |g| &g.roles);
                     let mut decided = None;
-                    for role in members {
+                    for role in roles.from(0)? {
                         let v = self.try_at(frame, role, cond)?;
                         if decided.is_none() {
                             decided = v;
@@ -453,19 +461,13 @@ impl<'p> Simulator<'p> {
                     }
                 }
                 ChorStmtKind::Match {
-                    role,
-                    scrutinee,
-                    arms,
-                    group,
+                    scrutinee, arms, ..
                 } => {
                     // Every member of a deciding group matches the (agreed) value by itself and
                     // binds the arm's pattern; the first member that can decides the arm.
-                    let members = group
-                        .as_ref()
-                        .map_or(std::slice::from_ref(role), |g| &g.roles);
                     let mut chosen: Option<&ChorArm> = None;
                     let mut bound: Vec<(usize, usize)> = Vec::new();
-                    for role in members {
+                    for role in roles.from(0)? {
                         let Some((i, v)) = self.try_at(frame, role, scrutinee)? else {
                             continue;
                         };
@@ -517,29 +519,30 @@ impl<'p> Simulator<'p> {
                             call.callee.span,
                         );
                     };
+                    // The roles passed come first among the statement's roles.
                     let mut actual = Vec::with_capacity(call.roles.len());
-                    for r in &call.roles {
-                        actual.push(frame.actual[frame.idx(r)?].clone());
+                    for k in 0..call.roles.len() {
+                        actual.push(frame.actual[roles.at(k)?].clone());
                     }
+                    let callee_ir = self.chor_ir(&call.callee.name);
                     let mut args = Vec::new();
-                    for (p, a) in callee.params.iter().zip(&call.args) {
+                    for (k, (p, a)) in callee.params.iter().zip(&call.args).enumerate() {
+                        // The role that evaluates the argument is its expression's.
+                        let Some(at) = frame.ir.node(a.expr.id).role else {
+                            return crate::eval::fault(
+                                "this argument's role was not resolved",
+                                a.expr.span,
+                            );
+                        };
                         // A stopped role's argument is never used: its role in the callee
                         // is stopped too.
                         let v = self
-                            .try_at(frame, &a.role, &a.expr)?
+                            .try_at(frame, at as usize, &a.expr)?
                             .map_or(Value::Unit, |(_, v)| v);
                         // An agreed parameter is bound at every member of its group.
-                        let held = p
-                            .group
-                            .as_ref()
-                            .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
-                        for h in held {
-                            let ci = callee
-                                .roles
-                                .iter()
-                                .position(|r| r.name == h.name)
-                                .unwrap_or(0);
-                            args.push((ci, p.name.name.clone(), v.clone()));
+                        let held = callee_ir.param_roles.get(k).map_or(&[][..], |h| h);
+                        for ci in held {
+                            args.push((*ci as usize, p.name.name.clone(), v.clone()));
                         }
                     }
                     if self.all_stopped(&actual) {
@@ -564,12 +567,7 @@ impl<'p> Simulator<'p> {
                         .iter()
                         .zip(parts.iter().chain(std::iter::repeat(&Value::Unit)))
                     {
-                        let held = t
-                            .group
-                            .as_ref()
-                            .map_or(std::slice::from_ref(&t.role), |g| &g.roles);
-                        for role in held {
-                            let i = frame.idx(role)?;
+                        for i in Roles::of(frame, t.pat.id, t.pat.span).from(0)? {
                             if self.is_stopped(frame, i) {
                                 continue;
                             }
@@ -583,8 +581,9 @@ impl<'p> Simulator<'p> {
                             }
                         }
                     }
-                    if let Some((role, pat, _)) = bind {
-                        let i = frame.idx(role)?;
+                    if let Some((_, pat, _)) = bind {
+                        // The role that binds the result follows the roles passed.
+                        let i = roles.at(call.roles.len())?;
                         if self.is_stopped(frame, i) {
                             continue;
                         }
@@ -599,9 +598,9 @@ impl<'p> Simulator<'p> {
                         }
                     }
                 }
-                ChorStmtKind::Return { role, expr } => {
+                ChorStmtKind::Return { expr, .. } => {
                     let v = self
-                        .try_at(frame, role, expr)?
+                        .try_at(frame, roles.at(0)?, expr)?
                         .map_or(Value::Unit, |(_, v)| v);
                     return Ok(Flow::Return(v));
                 }
@@ -610,12 +609,8 @@ impl<'p> Simulator<'p> {
                     // gives the value. Several results travel back as a tuple.
                     let mut vals = Vec::new();
                     for p in parts {
-                        let held = p
-                            .group
-                            .as_ref()
-                            .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
                         let mut got = None;
-                        for role in held {
+                        for role in Roles::of(frame, p.expr.id, p.expr.span).from(0)? {
                             let v = self.try_at(frame, role, &p.expr)?;
                             if got.is_none() {
                                 got = v.map(|(_, v)| v);

@@ -37,29 +37,7 @@ pub fn too_deep(v: &Value, limit: usize) -> bool {
 /// The wire form of a value; `None` for function values (they never travel: the checker rejects
 /// such programs).
 pub fn to_wire(v: &Value) -> Option<Wire> {
-    Some(match v {
-        Value::Unit => Wire::Unit,
-        Value::Bool(b) => Wire::Bool(*b),
-        Value::Int(i) => Wire::Int(*i),
-        Value::Float(x) => Wire::Float(*x),
-        Value::Str(s) => Wire::Str(s.to_string()),
-        Value::Tuple(items) => Wire::Tuple(items.iter().map(to_wire).collect::<Option<_>>()?),
-        Value::List(items) => Wire::List(items.iter().map(to_wire).collect::<Option<_>>()?),
-        Value::Map(m) => Wire::Map(
-            m.iter()
-                .map(|(k, v)| Some((to_wire(k)?, to_wire(v)?)))
-                .collect::<Option<_>>()?,
-        ),
-        Value::Struct(s) => Wire::Struct {
-            name: s.name.to_string(),
-            fields: s.fields.iter().map(to_wire).collect::<Option<_>>()?,
-        },
-        Value::Variant(x) => Wire::Variant {
-            name: x.name.to_string(),
-            fields: x.fields.iter().map(to_wire).collect::<Option<_>>()?,
-        },
-        Value::Func(_) => return None,
-    })
+    Wire::of_view(v)
 }
 
 /// The interpreter value of a wire value; struct field names come from the program.

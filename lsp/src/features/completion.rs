@@ -9,12 +9,13 @@
 //! - after `R -> S[`: the selection labels used in the file;
 //! - in a local function: its parameters and local variables, functions and variants.
 
+use super::FileCx;
 use super::hover::{chor_signature, item_signature};
 use super::index::Index;
 use super::semantic::Labels;
 use super::walk;
-use super::{FileCx, split_hover};
 use crate::Analysis;
+use chor_check::ir::{Spelling, type_text};
 use chor_diagnostics::FileId;
 use chor_syntax::ast::*;
 use std::collections::BTreeMap;
@@ -254,9 +255,8 @@ impl Completer<'_> {
     fn variable(&self, id: &Ident) -> Completion {
         let detail = self
             .index
-            .hover_at(id.span)
-            .and_then(split_hover)
-            .map(|(ty, _)| ty.to_owned());
+            .var(id.span)
+            .map(|v| type_text(&self.cx.program, &v.ty, Spelling::Plain));
         item(&id.name, CompletionKind::Variable, detail)
     }
 
@@ -621,10 +621,10 @@ impl Completer<'_> {
         else {
             return Vec::new();
         };
-        let Some((ty, _)) = self.index.hover_at(var.span).and_then(split_hover) else {
+        let Some(var) = self.index.var(var.span) else {
             return Vec::new();
         };
-        let mut ty = ty.to_owned();
+        let mut ty = type_text(&self.cx.program, &var.ty, Spelling::Plain);
         for field in &chain[1..] {
             let Some(next) = self
                 .struct_fields(&ty)

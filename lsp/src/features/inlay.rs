@@ -1,11 +1,13 @@
 //! Inlay hints: the inferred type after each `let` binding written without an annotation,
 //! and after each receiver of a communication (`Buyer.title -> Seller.title: String`).
-//! The types come from the checker's hovers at the binding sites.
+//! The types are those of the checker's resolved program at the binding sites, written as
+//! its hovers write them.
 
+use super::FileCx;
 use super::index::Index;
 use super::walk::{self, Visit};
-use super::{FileCx, split_hover};
 use crate::Analysis;
+use chor_check::ir::{Spelling, type_text};
 use chor_diagnostics::{FileId, Span};
 use chor_syntax::ast::{ChorStmt, ChorStmtKind, Ident, Stmt};
 
@@ -31,14 +33,15 @@ pub fn inlay_hints(db: &dyn Analysis, file: FileId) -> Vec<InlayHint> {
         .into_iter()
         .filter(|s| s.file == file)
         .filter_map(|s| {
-            let (ty, _) = split_hover(index.hover_at(s)?)?;
-            // An unknown type helps nobody (the checker reports the error).
-            if ty.contains('?') || ty.contains("{error}") {
+            let ty = &index.var(s)?.ty;
+            // An unknown type helps nobody (the checker reports the error, or a later use
+            // decides it).
+            if ty.has_unknown() {
                 return None;
             }
             Some(InlayHint {
                 offset: s.end,
-                label: format!(": {ty}"),
+                label: format!(": {}", type_text(&cx.program, ty, Spelling::Plain)),
             })
         })
         .collect();

@@ -72,15 +72,6 @@ pub(crate) fn touches(span: Span, file: FileId, offset: u32) -> bool {
     span.file == file && span.start <= offset && offset <= span.end
 }
 
-/// Split a checker hover `name: Type @ Role` (or `name: Type`) into its type and role.
-pub(crate) fn split_hover(text: &str) -> Option<(&str, Option<&str>)> {
-    let (_, rest) = text.split_once(": ")?;
-    match rest.rsplit_once(" @ ") {
-        Some((ty, role)) => Some((ty, Some(role))),
-        None => Some((rest, None)),
-    }
-}
-
 /// Is `s` a valid identifier that is not a keyword?
 pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();

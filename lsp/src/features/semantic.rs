@@ -3,12 +3,13 @@
 //! [`ROLE_MODIFIERS`]), and so does every variable held by that role, so `Buyer`, `Buyer`'s
 //! variables and the messages they send read in one colour.
 //!
-//! Tokens come from the checker's (use, definition) pairs and from the definition sites, so
-//! they are exactly as precise as name resolution; selection labels come from the syntax tree.
+//! Tokens come from the checker's (use, definition) pairs and from the definition sites (a
+//! variable's role is the one the checker's resolved program gives its binding), so they are
+//! exactly as precise as name resolution; selection labels come from the syntax tree.
 
+use super::FileCx;
 use super::index::{DefKind, Index};
 use super::walk::{self, Visit};
-use super::{FileCx, split_hover};
 use crate::Analysis;
 use chor_diagnostics::{FileId, Span};
 use chor_syntax::ast::{ChorStmt, ChorStmtKind};
@@ -71,17 +72,12 @@ pub fn semantic_tokens(db: &dyn Analysis, file: FileId) -> Vec<SemanticToken> {
     for (use_site, def) in &cx.checked.references {
         add(*use_site, *def, false);
     }
-    // Definition sites: item names, fields, variants, roles, and variable bindings (a
-    // binding has a `name: Type` hover and is not a use).
+    // Definition sites: item names, fields, variants, roles, and variable bindings.
     let uses: std::collections::HashSet<Span> =
         cx.checked.references.iter().map(|(u, _)| *u).collect();
-    for (span, text) in &cx.checked.hovers {
-        if span.file == file
-            && !uses.contains(span)
-            && !text.starts_with("fn ")
-            && split_hover(text).is_some()
-        {
-            add(*span, *span, true);
+    for (span, _) in index.var_sites() {
+        if span.file == file && !uses.contains(&span) {
+            add(span, span, true);
         }
     }
     if let Some(unit) = cx.unit() {

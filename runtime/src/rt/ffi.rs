@@ -1125,9 +1125,57 @@ pub unsafe extern "C" fn chor_rt_concat_str(
 }
 
 /// Signature of a glue entry `chor_x_NAME` (see the driver's `externs.rs`).
-type ExternEntry = unsafe extern "C" fn(*const u8, usize, *mut *mut u8, *mut usize) -> i32;
+pub type ExternEntry = unsafe extern "C" fn(*const u8, usize, *mut *mut u8, *mut usize) -> i32;
 /// Signature of the glue's `chor_x_free`.
-type ExternFree = unsafe extern "C" fn(*mut u8, usize);
+pub type ExternFree = unsafe extern "C" fn(*mut u8, usize);
+
+/// Why a call through an extern's glue gave no value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GlueError {
+    /// The glue's own message (a panic it caught, a wrong argument), which names the extern.
+    Failed(String),
+    /// The result bytes are a label, not a value.
+    Label,
+    /// The result bytes are no message at all.
+    Malformed(String),
+}
+
+/// Calls an extern through its glue with its arguments as one tuple: the bytes that cross are
+/// those of a message (`crate::codec`), in every back end, so the interpreters and native
+/// code run the very same Rust code the same way.
+///
+/// # Safety
+/// `entry` and `free` are a generated glue's `chor_x_NAME` and `chor_x_free`.
+pub unsafe fn call_glue(
+    entry: ExternEntry,
+    free: ExternFree,
+    args: crate::value::Value,
+) -> Result<crate::value::Value, GlueError> {
+    let bytes = crate::codec::encode(&Message::Value(args));
+    let mut out: *mut u8 = std::ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: the glue reads `len` bytes at `bytes` and writes a boxed slice it allocated to
+    // `out`/`len`, which is handed back to its `chor_x_free` once copied.
+    let code = unsafe { entry(bytes.as_ptr(), bytes.len(), &mut out, &mut len) };
+    let result = if out.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: see above; the slice is valid until freed.
+        let r = unsafe { std::slice::from_raw_parts(out, len) }.to_vec();
+        unsafe { free(out, len) };
+        r
+    };
+    if code != 0 {
+        return Err(GlueError::Failed(
+            String::from_utf8_lossy(&result).into_owned(),
+        ));
+    }
+    match crate::codec::decode(&result) {
+        Ok(Message::Value(w)) => Ok(w),
+        Ok(Message::Label(_)) => Err(GlueError::Label),
+        Err(e) => Err(GlueError::Malformed(e.to_string())),
+    }
+}
 
 /// Calls a Rust extern through its glue: `entry` and `free` are the glue's functions, `(t, b)`
 /// the argument tuple (consumed; `()` for no argument). The arguments and the result cross as
@@ -1145,7 +1193,6 @@ pub unsafe extern "C" fn chor_rt_extern(entry: u64, free: u64, t: u64, b: u64, l
         None => fault_at("a function value cannot be passed to an extern", loc),
     };
     drop(args);
-    let bytes = crate::codec::encode(&Message::Value(wire));
     // SAFETY: per the contract, these are the glue's functions with these signatures.
     let (entry, free) = unsafe {
         (
@@ -1153,27 +1200,14 @@ pub unsafe extern "C" fn chor_rt_extern(entry: u64, free: u64, t: u64, b: u64, l
             std::mem::transmute::<usize, ExternFree>(free as usize),
         )
     };
-    let mut out: *mut u8 = std::ptr::null_mut();
-    let mut len = 0usize;
-    // SAFETY: the glue reads `bytes` and hands back a boxed slice, freed below once copied.
-    let code = unsafe { entry(bytes.as_ptr(), bytes.len(), &mut out, &mut len) };
-    let result = if out.is_null() {
-        Vec::new()
-    } else {
-        // SAFETY: see above.
-        let r = unsafe { std::slice::from_raw_parts(out, len) }.to_vec();
-        unsafe { free(out, len) };
-        r
-    };
-    if code != 0 {
-        fault_at(String::from_utf8_lossy(&result).into_owned(), loc)
-    }
-    match crate::codec::decode(&result) {
-        Ok(Message::Value(w)) => match from_wire(w) {
+    // SAFETY: per the contract.
+    match unsafe { call_glue(entry, free, wire) } {
+        Ok(w) => match from_wire(w) {
             Ok(x) => into_raw(x),
             Err(e) => fault_at(format!("an extern returned {e}"), loc),
         },
-        _ => fault_at("an extern returned malformed bytes", loc),
+        Err(GlueError::Failed(m)) => fault_at(m, loc),
+        Err(_) => fault_at("an extern returned malformed bytes", loc),
     }
 }
 

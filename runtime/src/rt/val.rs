@@ -247,33 +247,7 @@ pub fn to_literal(v: &Val) -> String {
 
 /// A value as it travels; `None` for a function value.
 pub fn to_wire(v: &Val) -> Option<Wire> {
-    let all = |xs: &mut dyn Iterator<Item = &Val>| xs.map(to_wire).collect::<Option<Vec<_>>>();
-    Some(match v {
-        Val::Unit => Wire::Unit,
-        Val::Bool(b) => Wire::Bool(*b),
-        Val::Int(i) => Wire::Int(*i),
-        Val::Float(x) => Wire::Float(*x),
-        Val::Str(s) => Wire::Str(s.to_string()),
-        Val::Tuple(xs) => Wire::Tuple(all(&mut xs.fields.iter())?),
-        Val::List(xs) => Wire::List(match xs.view() {
-            ListView::Ints(is) => is.iter().map(|i| Wire::Int(*i)).collect(),
-            ListView::Vals(vs) => all(&mut vs.iter())?,
-        }),
-        Val::Map(m) => Wire::Map(
-            m.iter()
-                .map(|(k, x)| Some((to_wire(k)?, to_wire(x)?)))
-                .collect::<Option<Vec<_>>>()?,
-        ),
-        Val::Struct(s) => Wire::Struct {
-            name: struct_info(s.id).0.to_string(),
-            fields: all(&mut s.fields.iter())?,
-        },
-        Val::Variant(x) => Wire::Variant {
-            name: variant_name(x.id).to_string(),
-            fields: all(&mut x.fields.iter())?,
-        },
-        Val::Func(_) => return None,
-    })
+    Wire::of_view(v)
 }
 
 /// A received value; an error names a struct or variant this program does not know.
@@ -351,7 +325,7 @@ impl Op {
         Op::Gt,
         Op::Ge,
     ];
-    fn text(self) -> &'static str {
+    pub fn text(self) -> &'static str {
         match self {
             Op::Add => "+",
             Op::Sub => "-",
@@ -369,22 +343,67 @@ impl Op {
     }
 }
 
+impl Op {
+    /// `+`, `-`, `*`, `/` or `%`.
+    pub fn is_arith(self) -> bool {
+        matches!(self, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem)
+    }
+    /// `==`, `!=`, `<`, `<=`, `>` or `>=`.
+    pub fn is_comparison(self) -> bool {
+        matches!(self, Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge)
+    }
+}
+
+/// An arithmetic operator on two Ints as every back end computes it: overflow and division by
+/// zero are faults, in these words (native code's inline fast path reports the same).
+pub fn int_arith(op: Op, a: i64, b: i64) -> Result<i64, Fault> {
+    let r = match op {
+        Op::Add => a.checked_add(b),
+        Op::Sub => a.checked_sub(b),
+        Op::Mul => a.checked_mul(b),
+        Op::Div | Op::Rem if b == 0 => return Err("division by zero".into()),
+        Op::Div => a.checked_div(b),
+        Op::Rem => a.checked_rem(b),
+        _ => return Err(format!("`{}` is not arithmetic", op.text())),
+    };
+    r.ok_or_else(overflow)
+}
+
+/// Whether a comparison operator holds of two values ordered `o` (by chor-print's one order
+/// of values); `None` for another operator.
+pub fn compares(op: Op, o: Ordering) -> Option<bool> {
+    Some(match op {
+        Op::Eq => o == Ordering::Equal,
+        Op::Ne => o != Ordering::Equal,
+        Op::Lt => o == Ordering::Less,
+        Op::Le => o != Ordering::Greater,
+        Op::Gt => o == Ordering::Greater,
+        Op::Ge => o != Ordering::Less,
+        _ => return None,
+    })
+}
+
+/// An arithmetic operator on two Floats (IEEE 754, no fault); `NaN` for another operator.
+pub fn float_arith(op: Op, a: f64, b: f64) -> f64 {
+    match op {
+        Op::Add => a + b,
+        Op::Sub => a - b,
+        Op::Mul => a * b,
+        Op::Div => a / b,
+        Op::Rem => a % b,
+        _ => f64::NAN,
+    }
+}
+
 /// Apply a binary operator, consuming both operands (so `++` appends in place when the left
 /// operand is not shared).
 pub fn binary(op: Op, x: Val, y: Val) -> Result<Val, Fault> {
     use Op::*;
     match (op, x, y) {
-        (Add, Val::Int(a), Val::Int(b)) => a.checked_add(b).map(Val::Int).ok_or_else(overflow),
-        (Sub, Val::Int(a), Val::Int(b)) => a.checked_sub(b).map(Val::Int).ok_or_else(overflow),
-        (Mul, Val::Int(a), Val::Int(b)) => a.checked_mul(b).map(Val::Int).ok_or_else(overflow),
-        (Div | Rem, Val::Int(_), Val::Int(0)) => Err("division by zero".into()),
-        (Div, Val::Int(a), Val::Int(b)) => a.checked_div(b).map(Val::Int).ok_or_else(overflow),
-        (Rem, Val::Int(a), Val::Int(b)) => a.checked_rem(b).map(Val::Int).ok_or_else(overflow),
-        (Add, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a + b)),
-        (Sub, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a - b)),
-        (Mul, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a * b)),
-        (Div, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a / b)),
-        (Rem, Val::Float(a), Val::Float(b)) => Ok(Val::Float(a % b)),
+        (op, Val::Int(a), Val::Int(b)) if op.is_arith() => int_arith(op, a, b).map(Val::Int),
+        (op, Val::Float(a), Val::Float(b)) if op.is_arith() => {
+            Ok(Val::Float(float_arith(op, a, b)))
+        }
         (Concat, Val::Str(mut a), Val::Str(b)) => {
             match Rc::get_mut(&mut a) {
                 Some(s) => s.push_str(&b),
@@ -401,12 +420,7 @@ pub fn binary(op: Op, x: Val, y: Val) -> Result<Val, Fault> {
             a.append(b);
             Ok(Val::List(a))
         }
-        (Eq, a, b) => Ok(Val::Bool(a == b)),
-        (Ne, a, b) => Ok(Val::Bool(a != b)),
-        (Lt, a, b) => Ok(Val::Bool(a < b)),
-        (Le, a, b) => Ok(Val::Bool(a <= b)),
-        (Gt, a, b) => Ok(Val::Bool(a > b)),
-        (Ge, a, b) => Ok(Val::Bool(a >= b)),
+        (op, a, b) if op.is_comparison() => Ok(Val::Bool(compares(op, a.cmp(&b)) == Some(true))),
         (op, a, b) => Err(format!(
             "cannot apply `{}` to {} and {}",
             op.text(),

@@ -22,12 +22,13 @@ impl<'a, 'p> Fx<'a, 'p> {
             ExprKind::Field(x, name) => {
                 let v = self.expr(x, false);
                 let l = self.loc(name.span);
-                match self.cg.field_index.get(&name.name).copied().flatten() {
-                    Some(i) => {
+                // The field's place in its struct, as the checker resolved it.
+                match self.ir.res(e) {
+                    Res::Field { index: i, .. } => {
                         let i = self.iconst(i as i64);
                         self.rt_v("chor_rt_field", &[v.t, v.b, i, l])
                     }
-                    None => {
+                    _ => {
                         let (p, n) = self.bytes(&name.name);
                         self.rt_v("chor_rt_field_named", &[v.t, v.b, p, n, l])
                     }

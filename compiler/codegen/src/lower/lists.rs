@@ -12,7 +12,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         if let ExprKind::Path(p) = &e.kind
             && self.is_var(e)
             && let Some(i) = self.lookup(&p.last().name)
-            && !later.iter().any(|x| mentions(x, &p.last().name))
+            && !later.iter().any(|x| mentions(x, &p.last().name, self.ir))
         {
             let v = self.local_value(i);
             if self.moves_out(e) {

@@ -7,7 +7,7 @@ impl<'a, 'p> Fx<'a, 'p> {
     pub(super) fn block(&mut self, b: &Block, tail: bool) -> Vv {
         let mark = self.scope.len();
         let m = if b.stmts.len() > 1 {
-            last_mentions_block(b)
+            last_mentions_block(b, self.ir)
         } else {
             LastMentions::default()
         };
@@ -60,7 +60,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let n = ss.len();
         // One statement has nothing after it to drop early for.
         let m = if n > 1 {
-            last_mentions(ss)
+            last_mentions(ss, self.ir)
         } else {
             LastMentions::default()
         };

@@ -17,6 +17,11 @@
 //! agreed bindings computed from agreed values, and `if`/`match` decided by a group on agreed
 //! values, whose outsiders are told by one member (the same in every branch) or act alike; a
 //! procedure with an agreed parameter that returns an agreed result and one at another role.
+//! The world of section 12, in ways whose output every back end reproduces once `CHOR_SEED` is
+//! set: seeded `random::` draws kept in variables the program then computes with, sends and
+//! prints; the clocks (`time::`) only through facts that hold whenever the program runs; an
+//! environment variable that no run sets (`env::`); the file system at a path that does not
+//! exist (`fs::`, whose error value is printed).
 //! Everything is deterministic in the seed, and every procedure is called at least once.
 
 use std::fmt::Write as _;
@@ -293,6 +298,7 @@ impl Gen<'_> {
                 }
                 self.line(depth, &format!("{rn}.({e}) -> {};", recv.join(", ")));
             }
+            4 | 5 if self.rng.chance(35) => self.world(sc, r, depth),
             4 | 5 => {
                 let e = self.int_expr(sc, r);
                 self.line(depth, &format!("{rn}.print(\"{rn} \" ++ to_string({e}));"));
@@ -346,6 +352,36 @@ impl Gen<'_> {
                 self.line(depth, &format!("let {rn}.{x} = {v};"));
                 sc.add(r, x);
             }
+        }
+    }
+
+    /// A statement of role `r` that reads the world (see the module's comment).
+    fn world(&mut self, sc: &mut Scope, r: usize, depth: usize) {
+        let rn = self.roles[r].clone();
+        match self.rng.below(5) {
+            0 | 1 => {
+                let x = self.fresh();
+                let lo = self.rng.below(10);
+                let hi = lo + self.rng.below(100);
+                self.line(depth, &format!("let {rn}.{x} = random::int({lo}, {hi});"));
+                sc.add(r, x);
+            }
+            2 => self.line(
+                depth,
+                &format!(
+                    "{rn}.print(\"{rn} clock \" ++ to_string(time::now_ms() > 0 && time::monotonic_ms() >= 0 && random::float() < 1.0));"
+                ),
+            ),
+            3 => self.line(
+                depth,
+                &format!("{rn}.print(env::var(\"CHOR_GENERATED_NEVER_SET\"));"),
+            ),
+            _ => self.line(
+                depth,
+                &format!(
+                    "{rn}.print(to_string(fs::exists(\"/nonexistent/chor-generated\")) ++ \" \" ++ to_string(fs::read(\"/nonexistent/chor-generated\")));"
+                ),
+            ),
         }
     }
 

@@ -4,6 +4,49 @@
 pub mod generate;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `chor` binary of this build.
+pub fn chor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chor"))
+}
+
+/// Runs `chor ARGS` in `dir`.
+pub fn chor_in(dir: &Path, args: &[&str]) -> Output {
+    chor()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("chor runs")
+}
+
+/// Bytes a process wrote, as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts that the process succeeded, showing `what` and its standard error if it did not;
+/// returns its standard output.
+#[track_caller]
+pub fn ok(out: &Output, what: impl std::fmt::Display) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// A fresh, empty directory under the system's temporary directory, named for the test
+/// binary's process so that parallel runs do not meet.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chor-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
 
 /// Returns in every branch of tail conditionals (nested, `else if`, `match` with payloads), in
 /// a recursive procedure with rotated roles, and results used by other roles afterwards; its
