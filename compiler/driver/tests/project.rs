@@ -5,6 +5,7 @@
 mod common;
 
 use common::{chor_in, ok, temp_dir, text};
+use std::process::Output;
 
 /// `chor new NAME --extern`: the project also has a Rust crate (`[extern] crate`), whose
 /// struct and function the program uses; it builds and runs in every back end as written.
