@@ -854,7 +854,11 @@ impl Expander<'_> {
                 then,
                 els,
                 group,
+                bind,
             } => {
+                if self.family_targets(c, env, bind) {
+                    return;
+                }
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
@@ -868,6 +872,7 @@ impl Expander<'_> {
                     then,
                     els,
                     group,
+                    bind: bind.clone(),
                 }));
             }
             ChorStmtKind::Match {
@@ -875,7 +880,11 @@ impl Expander<'_> {
                 scrutinee,
                 arms,
                 group,
+                bind,
             } => {
+                if self.family_targets(c, env, bind) {
+                    return;
+                }
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
@@ -906,6 +915,7 @@ impl Expander<'_> {
                     scrutinee,
                     arms,
                     group,
+                    bind: bind.clone(),
                 }));
             }
             ChorStmtKind::Call { call, bind } => {
@@ -943,11 +953,12 @@ impl Expander<'_> {
             // Several results in a choreography with families: kept as written when they
             // name no family or member; otherwise not supported yet.
             ChorStmtKind::Results { .. }
+            | ChorStmtKind::Yield { .. }
             | ChorStmtKind::LetMany { .. }
             | ChorStmtKind::CallMany { .. } => {
                 let mut named = Vec::new();
                 match &s.kind {
-                    ChorStmtKind::Results { parts } => parts.iter().for_each(|p| {
+                    ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => parts.iter().for_each(|p| {
                         named.push(&p.role);
                         named.extend(p.group.iter().flat_map(|g| &g.roles));
                     }),
@@ -979,6 +990,27 @@ impl Expander<'_> {
             }
             ChorStmtKind::Error => out.push(s.clone()),
         }
+    }
+
+    /// Whether a conditional expression binds a value at a family or member (not supported
+    /// yet: reported here).
+    fn family_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> bool {
+        let found = bind
+            .iter()
+            .flat_map(|t| std::iter::once(&t.role).chain(t.group.iter().flat_map(|g| &g.roles)))
+            .find(|r| {
+                env.fams.contains_key(&r.name)
+                    || env.rounds.contains_key(&r.name)
+                    || c.member_at(r.span).is_some()
+            });
+        if let Some(r) = found {
+            self.diags.push(unsupported(
+                r.span,
+                "a conditional expression that yields at a family or member",
+            ));
+            return true;
+        }
+        false
     }
 
     /// A conditional's block: inside a round, the names it gives end with it.

@@ -205,10 +205,17 @@ impl FormWalk<'_> {
                     }
                 }
                 ChorStmtKind::If {
-                    then, els, group, ..
+                    then,
+                    els,
+                    group,
+                    bind,
+                    ..
                 } => {
                     if group.is_some() {
                         self.found.insert("group if");
+                    }
+                    if !bind.is_empty() {
+                        self.found.insert("if expression");
                     }
                     let (r1, s1) = returns_and_selects(then);
                     let (r2, s2) = els.as_ref().map_or((false, false), returns_and_selects);
@@ -242,9 +249,14 @@ impl FormWalk<'_> {
                     }
                     results.iter_mut().for_each(|c| c.crossed = true);
                 }
-                ChorStmtKind::Match { arms, group, .. } => {
+                ChorStmtKind::Match {
+                    arms, group, bind, ..
+                } => {
                     if group.is_some() {
                         self.found.insert("group match");
+                    }
+                    if !bind.is_empty() {
+                        self.found.insert("match expression");
                     }
                     let rs: Vec<(bool, bool)> =
                         arms.iter().map(|a| returns_and_selects(&a.body)).collect();
@@ -355,6 +367,11 @@ impl FormWalk<'_> {
                     } else {
                         "agreed result bound"
                     });
+                }
+                ChorStmtKind::Yield { parts } => {
+                    if parts.len() > 1 {
+                        self.found.insert("several values yielded");
+                    }
                 }
                 ChorStmtKind::LetMany { .. } | ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
             }

@@ -131,6 +131,16 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
             }
         }
         (LKind::Block(b1), LKind::Block(b2)) => LKind::Block(merge(b1, b2)?),
+        // The same targets: the two sides of the conditional merge like blocks.
+        (LKind::Bind { pats: p1, body: b1 }, LKind::Bind { pats: p2, body: b2 })
+            if p1.len() == p2.len()
+                && p1.iter().zip(p2).all(|(p, q)| pat_text(p) == pat_text(q)) =>
+        {
+            LKind::Bind {
+                pats: p1.clone(),
+                body: merge(b1, b2)?,
+            }
+        }
         (LKind::Recv { ty: t1, .. }, LKind::Recv { ty: t2, .. }) if !t1.same(t2) => {
             // Same text, but the value has a different type in each branch: the role cannot
             // know which to expect.
@@ -448,7 +458,11 @@ impl<'a> Projector<'a> {
                     then,
                     els,
                     group,
+                    bind,
                 } => {
+                    // A conditional expression: its side of the conditional binds the targets
+                    // this role holds (see `bind_targets`).
+                    let outer = std::mem::take(&mut out);
                     let t = self.block(&then.stmts);
                     let e = els
                         .as_ref()
@@ -497,13 +511,16 @@ impl<'a> Projector<'a> {
                             }
                         }
                     }
+                    out = self.bind_targets(outer, out, bind, span);
                 }
                 ChorStmtKind::Match {
                     role,
                     scrutinee,
                     arms,
                     group,
+                    bind,
                 } => {
+                    let outer = std::mem::take(&mut out);
                     let bodies: Vec<Vec<LStmt>> =
                         arms.iter().map(|a| self.block(&a.body.stmts)).collect();
                     let decides = match group {
@@ -553,6 +570,7 @@ impl<'a> Projector<'a> {
                             }
                         }
                     }
+                    out = self.bind_targets(outer, out, bind, span);
                 }
                 ChorStmtKind::Call { .. } | ChorStmtKind::CallMany { .. } => {
                     let (call, bind) = match &s.kind {
@@ -640,6 +658,20 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
+                // The values this role holds, in the order of the targets.
+                ChorStmtKind::Yield { parts } => {
+                    let mine: Vec<Expr> = parts
+                        .iter()
+                        .filter(|p| holds(&p.role, p.group.as_ref(), self.role))
+                        .map(|p| p.expr.clone())
+                        .collect();
+                    if !mine.is_empty() {
+                        out.push(LStmt {
+                            kind: LKind::Yield(mine),
+                            span,
+                        });
+                    }
+                }
                 // Rejected by the checker (not a call).
                 ChorStmtKind::LetMany { .. } => {}
                 // Unrolled by the program's family expansion before projection.
@@ -647,6 +679,32 @@ impl<'a> Projector<'a> {
             }
         }
         out
+    }
+
+    /// `outer` followed by `side`, this role's side of a conditional at `span`: when the
+    /// conditional is an expression whose targets include some this role holds, `side` binds
+    /// them (the yields at the end of its branches give their values, in target order).
+    fn bind_targets(
+        &self,
+        mut outer: Vec<LStmt>,
+        side: Vec<LStmt>,
+        targets: &[Target],
+        span: Span,
+    ) -> Vec<LStmt> {
+        let pats: Vec<Pattern> = targets
+            .iter()
+            .filter(|t| holds(&t.role, t.group.as_ref(), self.role))
+            .map(|t| t.pat.clone())
+            .collect();
+        if pats.is_empty() {
+            outer.extend(side);
+        } else {
+            outer.push(LStmt {
+                kind: LKind::Bind { pats, body: side },
+                span,
+            });
+        }
+        outer
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -871,7 +929,10 @@ fn push_scoped(out: &mut Vec<LStmt>, body: Vec<LStmt>, span: Span) {
     let binds = body.iter().any(|s| {
         matches!(
             s.kind,
-            LKind::Let { .. } | LKind::Recv { .. } | LKind::Call { bind: Some(_), .. }
+            LKind::Let { .. }
+                | LKind::Recv { .. }
+                | LKind::Call { bind: Some(_), .. }
+                | LKind::Bind { .. }
         )
     });
     if binds {
