@@ -85,8 +85,20 @@ impl Checker<'_> {
     pub(crate) fn end_cond(&mut self, s: &ChorStmt, targets: &[Target], blocks: &[&ChorBlock]) {
         let frame = self.yields.pop().unwrap_or_default();
         let want_text = self.targets_text(targets);
+        let bound_at = match (targets.first(), targets.last()) {
+            (Some(a), Some(b)) => Span {
+                end: target_span(b).end,
+                ..target_span(a)
+            },
+            _ => s.span,
+        };
         for b in blocks {
-            if !block_yields(b) {
+            // A branch that ends with `return` is reported as such (E0714).
+            let returns = matches!(
+                b.stmts.last().map(|s| &s.kind),
+                Some(ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. })
+            );
+            if !returns && !block_yields(b) {
                 let end = Span {
                     start: b.span.end.saturating_sub(1),
                     ..b.span
@@ -98,7 +110,7 @@ impl Checker<'_> {
                         end,
                         "the branch ends here without a value",
                     )
-                    .with_label(s.span, "the conditional binds its value")
+                    .with_label(bound_at, "the value is bound here")
                     .with_help(format!(
                         "end every branch with the values it yields, without `;`: `{want_text}`"
                     )),
@@ -136,7 +148,7 @@ impl Checker<'_> {
                         y.span,
                         format!("expected {n}, one per target: `{want_text}`"),
                     )
-                    .with_label(s.span, "bound here"),
+                    .with_label(bound_at, "bound here"),
                 );
                 continue;
             }
