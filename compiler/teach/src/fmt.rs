@@ -802,7 +802,9 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `B.e` or `(B.e, (A, C).e)` at the end of a branch of a conditional expression.
+    /// `B.x`, `B.(v + 1)` or `(B.x, (A, C).(0))` at the end of a branch of a conditional
+    /// expression: a value other than a variable is in parentheses, as the card writes them,
+    /// so that the end of a branch reads as a value and not as a statement missing its `;`.
     fn yielded(&mut self, parts: &[LocatedExpr]) {
         let many = parts.len() > 1;
         if many {
@@ -812,7 +814,19 @@ impl<'a> Printer<'a> {
             if k > 0 {
                 self.out.push_str(", ");
             }
-            self.located_head(&who(&a.role, a.group.as_ref()), &a.expr, 0, true);
+            let head = who(&a.role, a.group.as_ref());
+            // A variable (lower case by convention) reads well bare; a variant like `None`
+            // reads as a value in parentheses.
+            let variable = matches!(&a.expr.kind, ExprKind::Path(p)
+                if p.is_single() && !p.last().name.starts_with(|c: char| c.is_uppercase()));
+            if variable {
+                self.located_head(&head, &a.expr, 0, true);
+            } else {
+                self.out.push_str(&head);
+                self.out.push_str(".(");
+                self.expr(&a.expr, 0);
+                self.out.push(')');
+            }
         }
         if many {
             self.out.push(')');
