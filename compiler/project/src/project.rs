@@ -20,6 +20,9 @@ struct Mismatch {
     right: Option<(Span, String)>,
     /// The types received on each side, when the statements differ only in those.
     types: Option<Box<(String, String)>>,
+    /// Whether the two sides are values yielded by a conditional expression (`left` and
+    /// `right` then hold the values).
+    yields: bool,
 }
 
 fn describe(s: &LStmt) -> (Span, String) {
@@ -39,6 +42,7 @@ fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
                     left: Some(describe(x)),
                     right: None,
                     types: None,
+                    yields: false,
                 });
             }
             (None, Some(y)) => {
@@ -46,6 +50,7 @@ fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
                     left: None,
                     right: Some(describe(y)),
                     types: None,
+                    yields: false,
                 });
             }
             (Some(x), Some(y)) => {
@@ -148,6 +153,23 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 left: Some((x.span, format!("{} (a {})", stmt_text(x).trim(), t1.show()))),
                 right: Some((y.span, format!("{} (a {})", stmt_text(y).trim(), t2.show()))),
                 types: Some(Box::new((t1.show(), t2.show()))),
+                yields: false,
+            });
+        }
+        // Two branches of a conditional expression yield different values at this role:
+        // the labels name the values, not the source of the whole yield.
+        (LKind::Yield(v1), LKind::Yield(v2)) if stmt_text(x) != stmt_text(y) => {
+            let show = |v: &[Expr]| {
+                v.iter()
+                    .map(chor_syntax::pretty::expr_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(Mismatch {
+                left: Some((x.span, show(v1))),
+                right: Some((y.span, show(v2))),
+                types: None,
+                yields: true,
             });
         }
         _ => {
@@ -158,6 +180,7 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 left: Some(describe(x)),
                 right: Some(describe(y)),
                 types: None,
+                yields: false,
             });
         }
     };
@@ -749,6 +772,15 @@ impl<'a> Projector<'a> {
         let left = mm.left.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
         let right = mm.right.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
         match (&left, &right) {
+            (Some((s1, _)), Some((s2, _))) if mm.yields => {
+                let (v1, v2) = (
+                    mm.left.as_ref().map_or("", |l| l.1.as_str()),
+                    mm.right.as_ref().map_or("", |r| r.1.as_str()),
+                );
+                d = d
+                    .with_label(*s1, format!("in one branch {role} yields `{v1}`"))
+                    .with_label(*s2, format!("in another it yields `{v2}`"));
+            }
             (Some((s1, t1)), Some((s2, t2))) => match mm.types.as_deref() {
                 // The same statement, but the value has another type in each branch.
                 Some((ty1, ty2)) => {
