@@ -88,8 +88,8 @@ const FORMS: [(&str, u64); 37] = [
     ("if expression", 40),
     ("match expression", 40),
     ("several values yielded", 35),
-    ("agreed value yielded", 0),
-    ("conditional expression in a branch", 0),
+    ("agreed value yielded", 5),
+    ("conditional expression in a branch", 40),
 ];
 
 /// Whether `e` mentions the variable `name` (generated names are unique words).

@@ -528,7 +528,7 @@ impl Gen<'_> {
             });
         }
         if let Some(g) = group
-            && self.rng.chance(50)
+            && self.rng.chance(70)
         {
             let name = self.fresh();
             out.push(CondTarget {
