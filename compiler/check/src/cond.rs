@@ -22,6 +22,10 @@ pub(crate) struct Yielded {
     pub span: Span,
 }
 
+/// A target of a conditional expression while its branches are compared: its roles, its
+/// type, and where that type was fixed (an annotation or an earlier branch's value).
+type Slot = (Vec<RoleId>, Ty, Option<(Span, &'static str)>);
+
 /// Whether `b` ends with what a branch of a conditional expression yields: a yield, or a
 /// nested conditional (an `else if`) whose branches all do.
 pub fn block_yields(b: &ChorBlock) -> bool {
@@ -118,7 +122,7 @@ impl Checker<'_> {
             }
         }
         // Each target: its roles, its type and where its type was first fixed.
-        let mut slots: Vec<(Vec<RoleId>, Ty, Option<(Span, &'static str)>)> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
         for t in targets {
             let members = match &t.group {
                 Some(g) => self.group_of(g),

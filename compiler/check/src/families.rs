@@ -958,10 +958,12 @@ impl Expander<'_> {
             | ChorStmtKind::CallMany { .. } => {
                 let mut named = Vec::new();
                 match &s.kind {
-                    ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => parts.iter().for_each(|p| {
-                        named.push(&p.role);
-                        named.extend(p.group.iter().flat_map(|g| &g.roles));
-                    }),
+                    ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => {
+                        parts.iter().for_each(|p| {
+                            named.push(&p.role);
+                            named.extend(p.group.iter().flat_map(|g| &g.roles));
+                        })
+                    }
                     ChorStmtKind::LetMany { targets, .. } => targets.iter().for_each(|t| {
                         named.push(&t.role);
                         named.extend(t.group.iter().flat_map(|g| &g.roles));

@@ -492,77 +492,6 @@ fn collect_block_comments(
     comments.sort_by_key(|c| c.start);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn kinds(src: &str) -> Vec<Token> {
-        lex(src).tokens.into_iter().map(|(_, t, _)| t).collect()
-    }
-
-    #[test]
-    fn numbers_and_tuple_index() {
-        assert_eq!(kinds("1_000"), vec![Token::Int(1000)]);
-        assert_eq!(kinds("3.5"), vec![Token::Float(3.5)]);
-        assert_eq!(kinds("1e-3"), vec![Token::Float(1e-3)]);
-        assert_eq!(
-            kinds("t.0.1"),
-            vec![
-                Token::Ident("t".into()),
-                Token::Dot,
-                Token::Int(0),
-                Token::Dot,
-                Token::Int(1)
-            ]
-        );
-    }
-
-    #[test]
-    fn strings_and_escapes() {
-        assert_eq!(
-            kinds(r#""a\n\"b\u{1F600}""#),
-            vec![Token::Str("a\n\"b\u{1F600}".into())]
-        );
-        let l = lex(r#""bad \q" x"#);
-        assert_eq!(l.errors.len(), 1);
-        assert_eq!(kinds(r#""bad \q" x"#), vec![Token::Ident("x".into())]);
-        assert_eq!(lex("\"open").errors[0].2, LexError::UnterminatedString);
-    }
-
-    #[test]
-    fn comments_nest_and_docs_are_kept() {
-        let l = lex("/* a /* b */ c */ x /// doc\n// plain\ny");
-        assert_eq!(l.tokens.len(), 2);
-        assert_eq!(l.comments.len(), 3);
-        assert!(l.comments[1].doc);
-        assert!(!l.comments[2].doc);
-        assert_eq!(lex("/* open").errors[0].2, LexError::UnterminatedComment);
-        // `//` inside a block comment opens nothing; `/*` inside a line comment neither.
-        let l = lex("/* a // b */ /* keep */ x // c /* not */\ny");
-        let texts: Vec<&str> = l.comments.iter().map(|c| c.text.as_str()).collect();
-        assert_eq!(texts.len(), 3, "{texts:?}");
-        assert!(texts.contains(&"/* keep */"), "{texts:?}");
-        assert!(!texts.contains(&"/* not */"), "{texts:?}");
-    }
-
-    #[test]
-    fn operators() {
-        assert_eq!(
-            kinds("a ++ b -> c => :: .."),
-            vec![
-                Token::Ident("a".into()),
-                Token::PlusPlus,
-                Token::Ident("b".into()),
-                Token::Arrow,
-                Token::Ident("c".into()),
-                Token::FatArrow,
-                Token::ColonColon,
-                Token::DotDot
-            ]
-        );
-    }
-}
-
 /// Marks the `if` and `match` tokens that start a choreographic conditional expression as
 /// [`Token::ChorIf`] / [`Token::ChorMatch`]: those right after the `=` of a `let` inside a
 /// choreography whose condition starts with one of the choreography's roles (`R.`, `Ws[e].`)
@@ -639,7 +568,8 @@ fn header_roles(tokens: &[(usize, Token, usize)], mut at: usize) -> Vec<String> 
 
 /// Whether the tokens from `at` are `R.`, `Ws[…].` or `(A, B, …).` with every name a role.
 fn starts_with_role(tokens: &[(usize, Token, usize)], at: usize, roles: &[String]) -> bool {
-    let is_role = |k: usize| matches!(tokens.get(k), Some((_, Token::Ident(n), _)) if roles.contains(n));
+    let is_role =
+        |k: usize| matches!(tokens.get(k), Some((_, Token::Ident(n), _)) if roles.contains(n));
     let tok = |k: usize| tokens.get(k).map(|t| &t.1);
     match tok(at) {
         Some(Token::Ident(_)) if is_role(at) => match tok(at + 1) {
@@ -687,5 +617,76 @@ fn starts_with_role(tokens: &[(usize, Token, usize)], at: usize, roles: &[String
             }
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<Token> {
+        lex(src).tokens.into_iter().map(|(_, t, _)| t).collect()
+    }
+
+    #[test]
+    fn numbers_and_tuple_index() {
+        assert_eq!(kinds("1_000"), vec![Token::Int(1000)]);
+        assert_eq!(kinds("3.5"), vec![Token::Float(3.5)]);
+        assert_eq!(kinds("1e-3"), vec![Token::Float(1e-3)]);
+        assert_eq!(
+            kinds("t.0.1"),
+            vec![
+                Token::Ident("t".into()),
+                Token::Dot,
+                Token::Int(0),
+                Token::Dot,
+                Token::Int(1)
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        assert_eq!(
+            kinds(r#""a\n\"b\u{1F600}""#),
+            vec![Token::Str("a\n\"b\u{1F600}".into())]
+        );
+        let l = lex(r#""bad \q" x"#);
+        assert_eq!(l.errors.len(), 1);
+        assert_eq!(kinds(r#""bad \q" x"#), vec![Token::Ident("x".into())]);
+        assert_eq!(lex("\"open").errors[0].2, LexError::UnterminatedString);
+    }
+
+    #[test]
+    fn comments_nest_and_docs_are_kept() {
+        let l = lex("/* a /* b */ c */ x /// doc\n// plain\ny");
+        assert_eq!(l.tokens.len(), 2);
+        assert_eq!(l.comments.len(), 3);
+        assert!(l.comments[1].doc);
+        assert!(!l.comments[2].doc);
+        assert_eq!(lex("/* open").errors[0].2, LexError::UnterminatedComment);
+        // `//` inside a block comment opens nothing; `/*` inside a line comment neither.
+        let l = lex("/* a // b */ /* keep */ x // c /* not */\ny");
+        let texts: Vec<&str> = l.comments.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(texts.contains(&"/* keep */"), "{texts:?}");
+        assert!(!texts.contains(&"/* not */"), "{texts:?}");
+    }
+
+    #[test]
+    fn operators() {
+        assert_eq!(
+            kinds("a ++ b -> c => :: .."),
+            vec![
+                Token::Ident("a".into()),
+                Token::PlusPlus,
+                Token::Ident("b".into()),
+                Token::Arrow,
+                Token::Ident("c".into()),
+                Token::FatArrow,
+                Token::ColonColon,
+                Token::DotDot
+            ]
+        );
     }
 }

@@ -259,7 +259,13 @@ fn cond_expr(s: &ChorStmt) -> (Vec<String>, Vec<Vec<String>>) {
     let yields = |b: &ChorBlock| match &b.stmts.last().map(|s| &s.kind) {
         Some(ChorStmtKind::Yield { parts }) => parts
             .iter()
-            .map(|p| format!("{}.{}", p.role.name, chor_syntax::pretty::expr_string(&p.expr)))
+            .map(|p| {
+                format!(
+                    "{}.{}",
+                    p.role.name,
+                    chor_syntax::pretty::expr_string(&p.expr)
+                )
+            })
             .collect(),
         other => vec![format!("{other:?}")],
     };
@@ -271,9 +277,10 @@ fn cond_expr(s: &ChorStmt) -> (Vec<String>, Vec<Vec<String>>) {
             ys.extend(els.iter().map(yields));
             (targets(bind), ys)
         }
-        ChorStmtKind::Match { arms, bind, .. } => {
-            (targets(bind), arms.iter().map(|a| yields(&a.body)).collect())
-        }
+        ChorStmtKind::Match { arms, bind, .. } => (
+            targets(bind),
+            arms.iter().map(|a| yields(&a.body)).collect(),
+        ),
         other => panic!("not a conditional: {other:?}"),
     }
 }
@@ -295,7 +302,10 @@ choreography main(A, B, C) {
     let s = &c.body.stmts;
     assert_eq!(
         cond_expr(&s[0]),
-        (vec!["B".into()], vec![vec!["B.v + 1".into()], vec!["B.0".into()]])
+        (
+            vec!["B".into()],
+            vec![vec!["B.v + 1".into()], vec!["B.0".into()]]
+        )
     );
     assert_eq!(
         cond_expr(&s[1]),
@@ -308,20 +318,41 @@ choreography main(A, B, C) {
         )
     );
     // `else if`: the else block holds the nested conditional, whose blocks yield.
-    let ChorStmtKind::If { els: Some(e), bind, group, .. } = &s[2].kind else {
+    let ChorStmtKind::If {
+        els: Some(e),
+        bind,
+        group,
+        ..
+    } = &s[2].kind
+    else {
         panic!("an agreed conditional expression")
     };
     assert!(group.is_some() && bind[0].group.is_some());
-    assert!(matches!(e.stmts[..], [ChorStmt { kind: ChorStmtKind::If { .. }, .. }]));
+    assert!(matches!(
+        e.stmts[..],
+        [ChorStmt {
+            kind: ChorStmtKind::If { .. },
+            ..
+        }]
+    ));
     // A bare condition (no role in front) stays a local `if` at B.
     assert!(matches!(
         &s[3].kind,
-        ChorStmtKind::Let { value: Expr { kind: ExprKind::If { .. }, .. }, .. }
+        ChorStmtKind::Let {
+            value: Expr {
+                kind: ExprKind::If { .. },
+                ..
+            },
+            ..
+        }
     ));
     // `B.y > 1`: the condition starts with a role, so it is choreographic (B decides).
     assert_eq!(
         cond_expr(&s[4]),
-        (vec!["B".into()], vec![vec!["B.y".into()], vec!["B.0".into()]])
+        (
+            vec!["B".into()],
+            vec![vec!["B.y".into()], vec!["B.0".into()]]
+        )
     );
 }
 
@@ -336,5 +367,11 @@ fn a_branch_without_a_yield_parses() {
         panic!("a conditional expression")
     };
     assert_eq!(bind.len(), 1);
-    assert!(matches!(then.stmts[..], [ChorStmt { kind: ChorStmtKind::Select { .. }, .. }]));
+    assert!(matches!(
+        then.stmts[..],
+        [ChorStmt {
+            kind: ChorStmtKind::Select { .. },
+            ..
+        }]
+    ));
 }

@@ -358,10 +358,19 @@ fn a_conditional_expression_draws_its_yields_and_where_they_are_bound() {
     // Each branch yields at B and C: a note on each lifeline.
     assert_eq!(
         notes(&sections[1].steps),
-        vec![("B".into(), "yield 2".into()), ("C".into(), "yield 0".into())]
+        vec![
+            ("B".into(), "yield 2".into()),
+            ("C".into(), "yield 0".into())
+        ]
     );
     // After the fragment, each target is bound at its role.
     let after = notes(&d.steps);
-    assert!(after.contains(&("B".into(), "let x = the value yielded".into())), "{after:?}");
-    assert!(after.contains(&("C".into(), "let y = the value yielded".into())), "{after:?}");
+    assert!(
+        after.contains(&("B".into(), "let x = the value yielded".into())),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&("C".into(), "let y = the value yielded".into())),
+        "{after:?}"
+    );
 }
