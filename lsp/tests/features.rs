@@ -626,6 +626,15 @@ fn completes_the_variables_a_role_holds_at_the_cursor() {
 }
 
 #[test]
+fn completes_the_targets_of_a_conditional_expression_after_it() {
+    // After the conditionals, B holds `y` and `x`, C holds `s` and `z` (agreed with A).
+    let src = COND.replace("    B.print(y + x);", "    B.print($0);");
+    assert_eq!(labels(&src, CompletionKind::Variable), ["x", "y"]);
+    let src = COND.replace("    C.print(s ++ to_string(z));", "    C.print($0);");
+    assert_eq!(labels(&src, CompletionKind::Variable), ["n", "s", "z"]);
+}
+
+#[test]
 fn completes_module_functions_fields_and_labels() {
     let src = BOOKSELLER.replace("to_string(price)", "list::$0");
     let fns = labels(&src, CompletionKind::Function);

@@ -527,7 +527,7 @@ impl<'p> Checker<'p> {
                 self.results_stmt(s, parts);
                 self.return_position(s, next, after);
             }
-            ChorStmtKind::LetMany { value, .. } => {
+            ChorStmtKind::LetMany { value, targets } => {
                 // A conditional here would have been parsed as a conditional expression: its
                 // condition does not start with a role or group.
                 let cond = matches!(value.kind, ExprKind::If { .. } | ExprKind::Match { .. });
@@ -545,6 +545,22 @@ impl<'p> Checker<'p> {
                     )
                     .with_help(help),
                 );
+                // The targets are bound (with an unknown type), so that their uses report
+                // nothing more.
+                for t in targets {
+                    let members = match &t.group {
+                        Some(g) => self.group_of(g),
+                        None => vec![self.role_of(&t.role)],
+                    };
+                    let Some(&first) = members.first().filter(|r| **r != UNKNOWN_ROLE) else {
+                        continue;
+                    };
+                    let mark = self.scope.vars.len();
+                    self.let_pattern(&t.pat, &Ty::Error, first);
+                    if members.len() > 1 {
+                        self.copy_to_group(mark, &members);
+                    }
+                }
             }
             ChorStmtKind::CallMany { call, targets } => {
                 self.chor_call(s.id, call, None);
