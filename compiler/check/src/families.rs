@@ -337,6 +337,25 @@ fn expand_group_at(x: &mut Expander<'_>, c: &ChorDef, env: &Env, g: &Group) -> G
     }
 }
 
+/// The targets of a conditional expression, bound after it (see [`bind_pattern`]; a group's
+/// binding is named as at its first member, as for an agreed `let`).
+fn bind_targets(env: &mut Env, targets: &[Target]) -> Vec<Target> {
+    targets
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            let at = t
+                .group
+                .as_ref()
+                .and_then(|g| g.roles.first())
+                .unwrap_or(&t.role);
+            let at = at.name.clone();
+            bind_pattern(env, &at, &mut t.pat);
+            t
+        })
+        .collect()
+}
+
 fn bind_pattern(env: &mut Env, role: &str, pat: &mut Pattern) {
     if !env.in_round() {
         return;
@@ -866,13 +885,14 @@ impl Expander<'_> {
                 let cond = self.subst(env, cond, at);
                 let then = self.scoped_block(c, env, then);
                 let els = els.as_ref().map(|e| self.scoped_block(c, env, e));
+                let bind = bind_targets(env, bind);
                 out.push(mk(ChorStmtKind::If {
                     role: r,
                     cond,
                     then,
                     els,
                     group,
-                    bind: bind.clone(),
+                    bind,
                 }));
             }
             ChorStmtKind::Match {
@@ -910,12 +930,13 @@ impl Expander<'_> {
                         }
                     })
                     .collect();
+                let bind = bind_targets(env, bind);
                 out.push(mk(ChorStmtKind::Match {
                     role: r,
                     scrutinee,
                     arms,
                     group,
-                    bind: bind.clone(),
+                    bind,
                 }));
             }
             ChorStmtKind::Call { call, bind } => {
@@ -988,7 +1009,24 @@ impl Expander<'_> {
                     ));
                     return;
                 }
-                out.push(s.clone());
+                match &s.kind {
+                    // What a branch yields is computed at its roles: their names, and the
+                    // family forms in it, are substituted as in any expression there.
+                    ChorStmtKind::Yield { parts } => {
+                        let parts = parts
+                            .iter()
+                            .map(|p| {
+                                let at = p.group.is_none().then_some(p.role.name.as_str());
+                                LocatedExpr {
+                                    expr: self.subst(env, &p.expr, at),
+                                    ..p.clone()
+                                }
+                            })
+                            .collect();
+                        out.push(mk(ChorStmtKind::Yield { parts }));
+                    }
+                    _ => out.push(s.clone()),
+                }
             }
             ChorStmtKind::Error => out.push(s.clone()),
         }

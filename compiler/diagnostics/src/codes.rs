@@ -344,7 +344,7 @@ pub const CODES: &[Code] = &[
     },
     Code {
         code: "E0759",
-        title: "a family construct not supported yet (a result held by a whole family)",
+        title: "a family construct not supported yet (a result held by a whole family, a value a conditional expression binds at a family or member)",
     },
     Code {
         code: "E0700",
