@@ -412,6 +412,17 @@ fn rename_variable_of_one_role() {
 }
 
 #[test]
+fn definition_and_rename_of_a_conditional_expression_target() {
+    // A read after the conditional goes to the target; renaming it renames the target and
+    // every read of it, in the branches of a later conditional too.
+    assert_eq!(definition(&at(COND, "y + x", 0, 0)), "/main.chor:3:11 `y`");
+    let out = rename(&at(COND, "y + x", 0, 0), "quote");
+    assert!(out.contains("let B.quote = if A.ok"), "{out}");
+    assert!(out.contains("B.print(quote + x);"), "{out}");
+    assert!(out.contains("(B.(quote), C."), "{out}");
+}
+
+#[test]
 fn rename_role_function_type_and_choreography() {
     let out = rename(&at(BOOKSELLER, "Seller)", 0, 0), "Shop");
     assert!(!out.contains("Seller"), "{out}");
