@@ -501,23 +501,22 @@ fn collect_block_comments(
 /// the roles in scope, which a context-free grammar cannot see; they are the names declared
 /// in the choreography's header (and the variables of its `for` rounds).
 pub fn mark_chor_conditionals(tokens: &mut [(usize, Token, usize)]) {
+    // Items do not nest, so the last item keyword says which item a token belongs to, however
+    // unbalanced the brackets before it are: a text with errors, and the window of an
+    // incremental re-parse (which starts at an item), mark the same tokens.
     let mut roles: Vec<String> = Vec::new();
     let mut in_chor = false;
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < tokens.len() {
+    for i in 0..tokens.len() {
         match &tokens[i].1 {
-            Token::Choreography if depth == 0 => {
+            Token::Choreography => {
                 in_chor = true;
                 roles = header_roles(tokens, i + 1);
             }
-            Token::LBrace | Token::LParen | Token::LBracket => depth += 1,
-            Token::RBrace | Token::RParen | Token::RBracket => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 && matches!(tokens[i].1, Token::RBrace) {
-                    in_chor = false;
-                }
+            // `fn name` starts a function (`fn(Int) -> Bool` is a type).
+            Token::Fn if matches!(tokens.get(i + 1), Some((_, Token::Ident(_), _))) => {
+                in_chor = false;
             }
+            Token::Struct | Token::Enum | Token::Import | Token::Extern => in_chor = false,
             Token::For if in_chor => {
                 if let Some((_, Token::Ident(v), _)) = tokens.get(i + 1) {
                     roles.push(v.clone());
@@ -536,7 +535,6 @@ pub fn mark_chor_conditionals(tokens: &mut [(usize, Token, usize)]) {
             }
             _ => {}
         }
-        i += 1;
     }
 }
 

@@ -375,3 +375,24 @@ fn a_branch_without_a_yield_parses() {
         }]
     ));
 }
+
+#[test]
+fn conditional_expressions_parse_alike_after_an_unbalanced_edit_before_them() {
+    // Which `if` starts a conditional expression depends only on the choreography it is in,
+    // so an unclosed bracket in an earlier item changes nothing after it, and an incremental
+    // re-parse (which reads only the edited item) agrees with a full one.
+    let old = "fn f() -> Int { 1 }\nchoreography main(A, B) {\n    let B.y = if A.ok { A -> B[Y]; B.(1) } else { A -> B[N]; B.(2) };\n}\n";
+    let new = old.replacen("{ 1 }", "{ { 1 }", 1);
+    let before = parse(FileId(0), old);
+    assert!(before.errors.is_empty(), "{:#?}", before.errors);
+    let full = parse(FileId(0), &new);
+    let re = chor_syntax::reparse(FileId(0), &before, old, &new);
+    assert_eq!(re, full);
+    let Some(Item::Chor(c)) = full.file.items.last().map(|i| &**i) else {
+        panic!("the choreography survives: {:#?}", full.file)
+    };
+    assert!(matches!(
+        &c.body.stmts[0].kind,
+        ChorStmtKind::If { bind, .. } if bind.len() == 1
+    ));
+}
