@@ -784,3 +784,31 @@ choreography main(A, B) {
     B.print(out);
 }
 "#;
+
+/// A conditional expression in a generic choreography (one instance per type) and in a
+/// higher-order one (a choreography argument called inside a branch).
+#[test]
+fn conditional_expressions_in_generic_and_higher_order_choreographies() {
+    let out = assert_like_simulator("condgeneric", COND_GENERIC);
+    assert!(out.contains("[A] 5"), "{out}");
+    assert!(out.contains("[B] right110"), "{out}");
+}
+
+const COND_GENERIC: &str = r#"
+choreography Pick<T>(A, B)(x: T@A, y: T@A, c: Bool@A) -> T@B {
+    let B.r = if A.c { A -> B[X]; A.x -> B.v; B.(v) } else { A -> B[Y]; A.y -> B.v; B.(v) };
+    return B.r;
+}
+choreography Twice(A, B)(f: chor(X, Y)(Int@X) -> Int@Y, n: Int@A) -> Int@B {
+    let (A.k, B.m) = if A.(n > 2) { A -> B[Big]; let B.a = f(A, B)(A.n); (A.(n), B.(a)) } else { A -> B[Small]; (A.(0), B.(0)) };
+    A.print(k);
+    return B.m;
+}
+choreography Double(X, Y)(v: Int@X) -> Int@Y { X.(v * 2) -> Y.w; return Y.w; }
+choreography main(A, B) {
+    let B.s = Pick(A, B)(A."left", A."right", A.(false));
+    let B.i = Pick(A, B)(A.(1), A.(2), A.(true));
+    let B.t = Twice(A, B)(Double, A.(5));
+    B.print(s ++ to_string(i) ++ to_string(t));
+}
+"#;
