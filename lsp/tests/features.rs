@@ -176,6 +176,40 @@ fn hover_shows_the_group_of_an_agreed_value() {
     );
 }
 
+/// Conditional expressions: values bound at one role, at two, and agreed by a group.
+const COND: &str = "choreography main(A, B, C) {
+    let A.ok = true;
+    let B.y = if A.ok { A -> B[Yes]; B.(1) } else { A -> B[No]; B.(2) };
+    let (B.x, C.s) = match A.ok { true => { A -> B, C[T]; (B.(y), C.\"t\") }, false => { A -> B, C[F]; (B.(0), C.\"f\") } };
+    A.3 -> (A, C).n;
+    let (A, C).z = if (A, C).n > 1 { (A, C).(n) } else { (A, C).(0) };
+    B.print(y + x);
+    C.print(s ++ to_string(z));
+    A.print(z);
+}
+";
+
+#[test]
+fn hover_on_a_conditional_expression_target_shows_its_located_type() {
+    assert_eq!(
+        hover(&at(COND, "y = if", 0, 0)),
+        "/main.chor:3:11 `y`\ny: Int @ B"
+    );
+    assert_eq!(
+        hover(&at(COND, "s) = match", 0, 0)),
+        "/main.chor:4:17 `s`\ns: String @ C"
+    );
+    assert_eq!(
+        hover(&at(COND, "z = if", 0, 0)),
+        "/main.chor:6:16 `z`\nz: Int @ (A, C)"
+    );
+    // A read after the conditional.
+    assert_eq!(
+        hover(&at(COND, "y + x", 0, 0)),
+        "/main.chor:7:13 `y`\ny: Int @ B"
+    );
+}
+
 #[test]
 fn hover_on_items_shows_signature_and_doc() {
     insta::assert_snapshot!(hover(&at(BOOKSELLER, "price_of(title)", 0, 3)), @r"
@@ -375,6 +409,17 @@ fn rename_variable_of_one_role() {
         "{out}"
     );
     assert!(out.contains("let Buyer.title = \"TAPL\";"), "{out}");
+}
+
+#[test]
+fn definition_and_rename_of_a_conditional_expression_target() {
+    // A read after the conditional goes to the target; renaming it renames the target and
+    // every read of it, in the branches of a later conditional too.
+    assert_eq!(definition(&at(COND, "y + x", 0, 0)), "/main.chor:3:11 `y`");
+    let out = rename(&at(COND, "y + x", 0, 0), "quote");
+    assert!(out.contains("let B.quote = if A.ok"), "{out}");
+    assert!(out.contains("B.print(quote + x);"), "{out}");
+    assert!(out.contains("(B.(quote), C."), "{out}");
 }
 
 #[test]
@@ -589,6 +634,15 @@ fn completes_the_variables_a_role_holds_at_the_cursor() {
     assert!(all.contains(&"to_string".to_owned()), "{all:?}");
     assert!(labels(&src, CompletionKind::Variant).contains(&"Some".to_owned()));
     assert!(labels(&src, CompletionKind::Module).contains(&"list".to_owned()));
+}
+
+#[test]
+fn completes_the_targets_of_a_conditional_expression_after_it() {
+    // After the conditionals, B holds `y` and `x`, C holds `s` and `z` (agreed with A).
+    let src = COND.replace("    B.print(y + x);", "    B.print($0);");
+    assert_eq!(labels(&src, CompletionKind::Variable), ["x", "y"]);
+    let src = COND.replace("    C.print(s ++ to_string(z));", "    C.print($0);");
+    assert_eq!(labels(&src, CompletionKind::Variable), ["n", "s", "z"]);
 }
 
 #[test]

@@ -417,7 +417,7 @@ impl Checker<'_> {
     }
 
     /// How roles are written: `A` or `(A, B)`.
-    fn who(&self, roles: &[RoleId]) -> String {
+    pub(crate) fn who(&self, roles: &[RoleId]) -> String {
         match roles {
             [one] => self.role_name(*one),
             _ => group_text(&self.role_names(roles)),
@@ -682,7 +682,7 @@ impl Checker<'_> {
 }
 
 /// Whether two lists name the same roles (group order does not matter).
-fn same_roles(a: &[RoleId], b: &[RoleId]) -> bool {
+pub(crate) fn same_roles(a: &[RoleId], b: &[RoleId]) -> bool {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
     a.sort_unstable();
     a.dedup();

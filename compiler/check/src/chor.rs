@@ -166,8 +166,12 @@ impl<'p> Checker<'p> {
         match &last.kind {
             ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. } => None,
             ChorStmtKind::If {
-                cond, then, els, ..
-            } => match els {
+                cond,
+                then,
+                els,
+                bind,
+                ..
+            } if bind.is_empty() => match els {
                 Some(e) => self.missing_return(then).or_else(|| self.missing_return(e)),
                 None => Some((
                     Span {
@@ -178,7 +182,7 @@ impl<'p> Checker<'p> {
                         .to_owned(),
                 )),
             },
-            ChorStmtKind::Match { arms, .. } => {
+            ChorStmtKind::Match { arms, bind, .. } if bind.is_empty() => {
                 arms.iter().find_map(|a| self.missing_return(&a.body))
             }
             _ => Some((end, "this block ends without `return`".to_owned())),
@@ -411,6 +415,7 @@ impl<'p> Checker<'p> {
                 then,
                 els,
                 group,
+                bind,
             } => {
                 let members = match group {
                     None => vec![self.role_of(role)],
@@ -425,9 +430,20 @@ impl<'p> Checker<'p> {
                 if group.is_some() {
                     self.agreed_expr(cond, &members, "the condition of a group `if`");
                 }
+                if !bind.is_empty() {
+                    self.begin_cond();
+                }
                 self.chor_block(then, inner);
                 if let Some(e) = els {
                     self.chor_block(e, inner);
+                }
+                if !bind.is_empty() {
+                    let mut blocks = vec![then];
+                    match els {
+                        Some(e) => blocks.push(e),
+                        None => self.no_else(s, cond),
+                    }
+                    self.end_cond(s, bind, &blocks);
                 }
             }
             ChorStmtKind::Match {
@@ -435,6 +451,7 @@ impl<'p> Checker<'p> {
                 scrutinee,
                 arms,
                 group,
+                bind,
             } => {
                 let members = match group {
                     None => vec![self.role_of(role)],
@@ -447,6 +464,9 @@ impl<'p> Checker<'p> {
                     self.agreed_expr(scrutinee, &members, "the scrutinee of a group `match`");
                 }
                 let mut rows = Vec::new();
+                if !bind.is_empty() {
+                    self.begin_cond();
+                }
                 for arm in arms {
                     let mark = self.scope.mark();
                     let before = self.error_count();
@@ -461,8 +481,15 @@ impl<'p> Checker<'p> {
                     self.scope.pop_to(mark);
                 }
                 self.check_match(&st, &rows, scrutinee.span);
+                if !bind.is_empty() {
+                    let blocks: Vec<&ChorBlock> = arms.iter().map(|a| &a.body).collect();
+                    self.end_cond(s, bind, &blocks);
+                }
             }
+            ChorStmtKind::Yield { parts } => self.yield_stmt(s, parts),
             ChorStmtKind::Call { call, bind } => self.chor_call(s.id, call, bind.as_ref()),
+            ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. }
+                if self.return_in_cond(s) => {}
             ChorStmtKind::Return { role, expr } if !self.chor_results.is_empty() => {
                 let part = LocatedExpr {
                     role: role.clone(),
@@ -529,18 +556,40 @@ impl<'p> Checker<'p> {
                 self.results_stmt(s, parts);
                 self.return_position(s, next, after);
             }
-            ChorStmtKind::LetMany { value, .. } => {
+            ChorStmtKind::LetMany { value, targets } => {
+                // A conditional here would have been parsed as a conditional expression: its
+                // condition does not start with a role or group.
+                let cond = matches!(value.kind, ExprKind::If { .. } | ExprKind::Match { .. });
+                let help = if cond {
+                    "a conditional that binds values at several roles starts with the role (or group) that decides: `if A.ok { … }`, `match (A, B).r { … }`"
+                } else {
+                    "bind one value at one role with `let R.x = …;`, or call a choreography that declares several results"
+                };
                 self.emit(
                     Diagnostic::error(
                         "E0704",
-                        "`let (…) = …` binds the results of a choreography call",
+                        "`let (…) = …` binds the results of a choreography call or conditional",
                         value.span,
-                        "not a call of a choreography",
+                        "not a call of a choreography or a choreographic conditional",
                     )
-                    .with_help(
-                        "bind one value at one role with `let R.x = …;`, or call a choreography that declares several results",
-                    ),
+                    .with_help(help),
                 );
+                // The targets are bound (with an unknown type), so that their uses report
+                // nothing more.
+                for t in targets {
+                    let members = match &t.group {
+                        Some(g) => self.group_of(g),
+                        None => vec![self.role_of(&t.role)],
+                    };
+                    let Some(&first) = members.first().filter(|r| **r != UNKNOWN_ROLE) else {
+                        continue;
+                    };
+                    let mark = self.scope.vars.len();
+                    self.let_pattern(&t.pat, &Ty::Error, first);
+                    if members.len() > 1 {
+                        self.copy_to_group(mark, &members);
+                    }
+                }
             }
             ChorStmtKind::CallMany { call, targets } => {
                 self.chor_call(s.id, call, None);

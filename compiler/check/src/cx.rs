@@ -281,6 +281,8 @@ pub struct Checker<'p> {
     pub quiet: bool,
     /// Functions found to have an effect (why), or to be pure (`None`), for agreed values.
     pub purity: std::collections::HashMap<ItemRef, Option<String>>,
+    /// What the branches of the enclosing conditional expressions yielded, innermost last.
+    pub(crate) yields: Vec<Vec<crate::cond::Yielded>>,
 }
 
 impl<'p> Checker<'p> {
@@ -320,6 +322,7 @@ impl<'p> Checker<'p> {
             sig_hovers: Vec::new(),
             quiet: false,
             purity: std::collections::HashMap::new(),
+            yields: Vec::new(),
         }
     }
 

@@ -353,6 +353,25 @@ fn expand_group_at(x: &mut Expander<'_>, c: &ChorDef, env: &Env, g: &Group) -> G
     }
 }
 
+/// The targets of a conditional expression, bound after it (see [`bind_pattern`]; a group's
+/// binding is named as at its first member, as for an agreed `let`).
+fn bind_targets(env: &mut Env, targets: &[Target]) -> Vec<Target> {
+    targets
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            let at = t
+                .group
+                .as_ref()
+                .and_then(|g| g.roles.first())
+                .unwrap_or(&t.role);
+            let at = at.name.clone();
+            bind_pattern(env, &at, &mut t.pat);
+            t
+        })
+        .collect()
+}
+
 fn bind_pattern(env: &mut Env, role: &str, pat: &mut Pattern) {
     if !env.in_round() {
         return;
@@ -848,7 +867,11 @@ impl Expander<'_> {
                 then,
                 els,
                 group,
+                bind,
             } => {
+                if self.family_targets(c, env, bind) {
+                    return;
+                }
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
@@ -856,12 +879,14 @@ impl Expander<'_> {
                 let cond = self.subst(env, cond, at);
                 let then = self.scoped_block(c, env, then);
                 let els = els.as_ref().map(|e| self.scoped_block(c, env, e));
+                let bind = bind_targets(env, bind);
                 out.push(mk(ChorStmtKind::If {
                     role: r,
                     cond,
                     then,
                     els,
                     group,
+                    bind,
                 }));
             }
             ChorStmtKind::Match {
@@ -869,7 +894,11 @@ impl Expander<'_> {
                 scrutinee,
                 arms,
                 group,
+                bind,
             } => {
+                if self.family_targets(c, env, bind) {
+                    return;
+                }
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
@@ -895,11 +924,13 @@ impl Expander<'_> {
                         }
                     })
                     .collect();
+                let bind = bind_targets(env, bind);
                 out.push(mk(ChorStmtKind::Match {
                     role: r,
                     scrutinee,
                     arms,
                     group,
+                    bind,
                 }));
             }
             ChorStmtKind::Call { call, bind } => {
@@ -963,8 +994,44 @@ impl Expander<'_> {
                     }));
                 }
             }
+            // What a branch yields is computed at its roles: their names, and the family
+            // forms in it, are substituted as in any expression there.
+            ChorStmtKind::Yield { parts } => {
+                let parts = parts
+                    .iter()
+                    .map(|p| {
+                        let at = p.group.is_none().then_some(p.role.name.as_str());
+                        LocatedExpr {
+                            expr: self.subst(env, &p.expr, at),
+                            ..p.clone()
+                        }
+                    })
+                    .collect();
+                out.push(mk(ChorStmtKind::Yield { parts }));
+            }
             ChorStmtKind::Error => out.push(s.clone()),
         }
+    }
+
+    /// Whether a conditional expression binds a value at a family or member (not supported
+    /// yet: reported here).
+    fn family_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> bool {
+        let found = bind
+            .iter()
+            .flat_map(|t| std::iter::once(&t.role).chain(t.group.iter().flat_map(|g| &g.roles)))
+            .find(|r| {
+                env.fams.contains_key(&r.name)
+                    || env.rounds.contains_key(&r.name)
+                    || c.member_at(r.span).is_some()
+            });
+        if let Some(r) = found {
+            self.diags.push(unsupported(
+                r.span,
+                "a conditional expression that yields at a family or member",
+            ));
+            return true;
+        }
+        false
     }
 
     /// A conditional's block: inside a round, the names it gives end with it.
@@ -1974,4 +2041,15 @@ fn not_a_family(f: &Ident, c: &ChorDef) -> Diagnostic {
         "declare it with `[]` among the roles: `choreography {}(…, {}[])`",
         c.name.name, f.name
     ))
+}
+
+/// E0761: a form this pass does not expand yet.
+fn unsupported(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "E0761",
+        format!("{what} is not supported yet"),
+        span,
+        "not supported yet",
+    )
+    .with_help("bind the value at one role, then share it (`R.x -> Ws.y;` or `R.x -> (R, Ws).y;`)")
 }

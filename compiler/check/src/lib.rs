@@ -6,6 +6,7 @@
 
 mod agreed;
 mod chor;
+pub mod cond;
 mod cx;
 mod expr;
 pub mod externs;

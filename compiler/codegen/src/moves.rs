@@ -188,6 +188,12 @@ impl W<'_> {
                         self.pat(p);
                     }
                 }
+                // The body is a scope; the patterns bind after it, in this one.
+                LKind::Bind { pats, body } => {
+                    self.stmts(body);
+                    pats.iter().for_each(|p| self.pat(p));
+                }
+                LKind::Yield(es) => es.iter().for_each(|e| self.expr(e)),
             }
         }
         self.truncate(mark);
@@ -313,8 +319,9 @@ impl B<'_> {
                     }
                     self.expr(scrutinee, live);
                 }
-                LKind::Block(b) => self.stmts(b, live),
+                LKind::Block(b) | LKind::Bind { body: b, .. } => self.stmts(b, live),
                 LKind::Call { args, .. } => args.iter().rev().for_each(|a| self.expr(a, live)),
+                LKind::Yield(es) => es.iter().rev().for_each(|e| self.expr(e, live)),
             }
         }
     }
@@ -472,8 +479,10 @@ fn lstmt_names<'a>(s: &'a LStmt, ir: &ItemIr, out: &mut Vec<&'a str>) {
             expr_names(scrutinee, ir, out);
             arms.iter().for_each(|(_, b)| list(b, out));
         }
-        LKind::Block(b) => list(b, out),
-        LKind::Call { args, .. } => args.iter().for_each(|a| expr_names(a, ir, out)),
+        LKind::Block(b) | LKind::Bind { body: b, .. } => list(b, out),
+        LKind::Call { args, .. } | LKind::Yield(args) => {
+            args.iter().for_each(|a| expr_names(a, ir, out))
+        }
     }
 }
 

@@ -351,6 +351,10 @@ pub const CODES: &[Code] = &[
         title: "brackets (`xs[0]`, `Ws[e]`) where a value is expected: a member is a role, and there is no indexing",
     },
     Code {
+        code: "E0761",
+        title: "a family form not supported yet (a conditional expression that binds a value at a family or member)",
+    },
+    Code {
         code: "E0700",
         title: "a role listed twice in a group `(A, B)`",
     },
@@ -373,6 +377,30 @@ pub const CODES: &[Code] = &[
     Code {
         code: "E0705",
         title: "an agreed parameter or result given a value at one role, or a value at one role given a group",
+    },
+    Code {
+        code: "E0710",
+        title: "a branch of a conditional expression that yields no value (it must end with `R.e` or `(R.e, S.e)` without `;`)",
+    },
+    Code {
+        code: "E0711",
+        title: "a branch of a conditional expression that yields another number of values than the conditional binds",
+    },
+    Code {
+        code: "E0712",
+        title: "a branch of a conditional expression that yields a value at other roles than its target's",
+    },
+    Code {
+        code: "E0713",
+        title: "branches of a conditional expression that yield values of different types for one target",
+    },
+    Code {
+        code: "E0714",
+        title: "`return` inside a branch of a conditional expression",
+    },
+    Code {
+        code: "E0715",
+        title: "a conditional expression `if` without `else`",
     },
     Code {
         code: "E0900",

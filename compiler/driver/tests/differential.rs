@@ -52,7 +52,7 @@ fn examples_simulate_and_project_to_expected_output() {
 /// must exercise, each with the least share of programs (in percent) that must exercise it:
 /// about half the share measured over the first 3,000 seeds, so that a change of the generator
 /// that loses a form fails here.
-const FORMS: [(&str, u64); 36] = [
+const FORMS: [(&str, u64); 41] = [
     ("seeded random draw", 40),
     ("clock read", 29),
     ("environment read", 28),
@@ -89,6 +89,11 @@ const FORMS: [(&str, u64); 36] = [
     ("call of a generic choreography", 40),
     ("call with a choreography argument", 40),
     ("choreography argument passed on", 40),
+    ("if expression", 40),
+    ("match expression", 40),
+    ("several values yielded", 35),
+    ("agreed value yielded", 5),
+    ("conditional expression in a branch", 40),
 ];
 
 /// Whether `e` mentions the variable `name` (generated names are unique words).
@@ -230,10 +235,20 @@ impl FormWalk<'_> {
                     }
                 }
                 ChorStmtKind::If {
-                    then, els, group, ..
+                    then,
+                    els,
+                    group,
+                    bind,
+                    ..
                 } => {
                     if group.is_some() {
                         self.found.insert("group if");
+                    }
+                    if !bind.is_empty() {
+                        self.found.insert("if expression");
+                        if depth >= 1 {
+                            self.found.insert("conditional expression in a branch");
+                        }
                     }
                     let (r1, s1) = returns_and_selects(then);
                     let (r2, s2) = els.as_ref().map_or((false, false), returns_and_selects);
@@ -267,9 +282,17 @@ impl FormWalk<'_> {
                     }
                     results.iter_mut().for_each(|c| c.crossed = true);
                 }
-                ChorStmtKind::Match { arms, group, .. } => {
+                ChorStmtKind::Match {
+                    arms, group, bind, ..
+                } => {
                     if group.is_some() {
                         self.found.insert("group match");
+                    }
+                    if !bind.is_empty() {
+                        self.found.insert("match expression");
+                        if depth >= 1 {
+                            self.found.insert("conditional expression in a branch");
+                        }
                     }
                     let rs: Vec<(bool, bool)> =
                         arms.iter().map(|a| returns_and_selects(&a.body)).collect();
@@ -380,6 +403,14 @@ impl FormWalk<'_> {
                     } else {
                         "agreed result bound"
                     });
+                }
+                ChorStmtKind::Yield { parts } => {
+                    if parts.len() > 1 {
+                        self.found.insert("several values yielded");
+                    }
+                    if parts.iter().any(|p| p.group.is_some()) {
+                        self.found.insert("agreed value yielded");
+                    }
                 }
                 ChorStmtKind::LetMany { .. } | ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
             }

@@ -693,3 +693,90 @@ choreography main(A, B) {
     A.print(fact(21));
 }
 "#;
+
+/// Conditional expressions natively: nested in a branch, two targets at one role, a tuple
+/// pattern, a target that shadows the variable its branch reads, and one in every round of a
+/// recursive procedure (a loop), with the values freed where each branch ends.
+#[test]
+fn conditional_expressions_run_natively_like_the_simulator() {
+    let out = assert_like_simulator("condexpr", COND_EXPR);
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        got,
+        [
+            "[B] 12 60",
+            "[B] 112 100",
+            "[B] 116 40",
+            "[B] 117 1",
+            "[B] 119 20",
+            "[B] 120 1",
+            "[B] 120 0",
+            "[B] 120"
+        ]
+    );
+}
+
+const COND_EXPR: &str = r#"
+choreography Loop(A, B)(n: Int@A, acc: Int@B) -> Int@B {
+    let B.(lo, hi) = if A.(n % 2 == 0) {
+        A -> B[Even];
+        A.n -> B.m;
+        B.((m, m * 10))
+    } else {
+        A -> B[Odd];
+        let B.z = if A.(n > 4) {
+            A -> B[Big];
+            B.(100)
+        } else {
+            A -> B[Small];
+            B.(1)
+        };
+        B.((z, z))
+    };
+    let (B.s, B.t) = if A.(n > 0) { A -> B[More]; (B.(lo + acc), B.(hi)) } else { A -> B[Done]; (B.(acc), B.(0)) };
+    B.print(to_string(s) ++ " " ++ to_string(t));
+    if A.(n > 0) {
+        A -> B[Again];
+        let B.r = Loop(A, B)(A.(n - 1), B.s);
+        return B.r;
+    } else {
+        A -> B[Stop];
+        return B.s;
+    }
+}
+
+choreography main(A, B) {
+    let B.acc = 5;
+    let B.acc = if A.true { A -> B[T]; B.(acc + 1) } else { A -> B[F]; B.(acc) };
+    let B.out = Loop(A, B)(A.(6), B.acc);
+    B.print(out);
+}
+"#;
+
+/// A conditional expression in a generic choreography (one instance per type) and in a
+/// higher-order one (a choreography argument called inside a branch).
+#[test]
+fn conditional_expressions_in_generic_and_higher_order_choreographies() {
+    let out = assert_like_simulator("condgeneric", COND_GENERIC);
+    assert!(out.contains("[A] 5"), "{out}");
+    assert!(out.contains("[B] right110"), "{out}");
+}
+
+const COND_GENERIC: &str = r#"
+choreography Pick<T>(A, B)(x: T@A, y: T@A, c: Bool@A) -> T@B {
+    let B.r = if A.c { A -> B[X]; A.x -> B.v; B.(v) } else { A -> B[Y]; A.y -> B.v; B.(v) };
+    return B.r;
+}
+choreography Twice(A, B)(f: chor(X, Y)(Int@X) -> Int@Y, n: Int@A) -> Int@B {
+    let (A.k, B.m) = if A.(n > 2) { A -> B[Big]; let B.a = f(A, B)(A.n); (A.(n), B.(a)) } else { A -> B[Small]; (A.(0), B.(0)) };
+    A.print(k);
+    return B.m;
+}
+choreography Double(X, Y)(v: Int@X) -> Int@Y { X.(v * 2) -> Y.w; return Y.w; }
+choreography main(A, B) {
+    let B.s = Pick(A, B)(A."left", A."right", A.(false));
+    let B.i = Pick(A, B)(A.(1), A.(2), A.(true));
+    let B.t = Twice(A, B)(Double, A.(5));
+    B.print(s ++ to_string(i) ++ to_string(t));
+}
+"#;

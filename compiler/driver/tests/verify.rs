@@ -127,7 +127,7 @@ fn children(s: &mut LStmt) -> Vec<&mut Vec<LStmt>> {
         LKind::Branch { arms, .. } => arms.iter_mut().map(|(_, b)| b).collect(),
         LKind::If { then, els, .. } => vec![then, els],
         LKind::Match { arms, .. } => arms.iter_mut().map(|(_, b)| b).collect(),
-        LKind::Block(b) => vec![b],
+        LKind::Block(b) | LKind::Bind { body: b, .. } => vec![b],
         _ => Vec::new(),
     }
 }

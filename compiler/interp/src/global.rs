@@ -95,7 +95,13 @@ struct Frame {
     /// The running choreography, and which round of it this is (1 unless it called itself).
     chor: String,
     round: usize,
+    /// What the branch of each running conditional expression yielded, innermost last: per
+    /// part, the value at each role that holds it.
+    yielded: Vec<Option<Yielded>>,
 }
+
+/// Per part of a yield, the roles that hold it (by index) with their values.
+type Yielded = Vec<Vec<(usize, Value)>>;
 
 impl Frame {
     fn new(
@@ -110,6 +116,7 @@ impl Frame {
             round,
             envs: vec![Env::default(); actual.len()],
             actual,
+            yielded: Vec::new(),
         }
     }
 }
@@ -352,6 +359,26 @@ impl<'p> Simulator<'p> {
         r
     }
 
+    /// After the branch of a conditional expression: binds each target, at each role that
+    /// holds it, to what the branch yielded there.
+    fn bind_yielded(&self, frame: &mut Frame, targets: &[Target], span: Span) {
+        let vals = frame.yielded.pop().flatten().unwrap_or_default();
+        for (t, got) in targets.iter().zip(vals) {
+            for (i, v) in got {
+                if self.is_stopped(frame, i) {
+                    continue;
+                }
+                if !self
+                    .ev
+                    .match_pattern(&t.pat, &v, &mut frame.envs[i], &frame.ir)
+                {
+                    let m = format!("the pattern does not match {}", to_literal(&v));
+                    self.stmt_fault(frame, i, m, span);
+                }
+            }
+        }
+    }
+
     fn block_inner(&self, frame: &mut Frame, stmts: &[ChorStmt], tail: bool) -> Result<Flow, Ctrl> {
         let n = stmts.len();
         for (k, s) in stmts.iter().enumerate() {
@@ -425,7 +452,11 @@ impl<'p> Simulator<'p> {
                     }
                 }
                 ChorStmtKind::If {
-                    cond, then, els, ..
+                    cond,
+                    then,
+                    els,
+                    bind,
+                    ..
                 } => {
                     // A stopped role decides nothing: the first branch runs, in which every
                     // role that would learn the choice from it stops at that selection, and
@@ -448,6 +479,12 @@ impl<'p> Simulator<'p> {
                         }
                         None => true,
                     };
+                    // The branches of a conditional expression end with a yield, never in
+                    // tail position.
+                    let last = last && bind.is_empty();
+                    if !bind.is_empty() {
+                        frame.yielded.push(None);
+                    }
                     let flow = if take_then {
                         self.block(frame, &then.stmts, last)?
                     } else {
@@ -456,12 +493,18 @@ impl<'p> Simulator<'p> {
                             None => Flow::Normal,
                         }
                     };
+                    if !bind.is_empty() {
+                        self.bind_yielded(frame, bind, s.span);
+                    }
                     if !matches!(flow, Flow::Normal) {
                         return Ok(flow);
                     }
                 }
                 ChorStmtKind::Match {
-                    scrutinee, arms, ..
+                    scrutinee,
+                    arms,
+                    bind,
+                    ..
                 } => {
                     // Every member of a deciding group matches the (agreed) value by itself and
                     // binds the arm's pattern; the first member that can decides the arm.
@@ -499,12 +542,35 @@ impl<'p> Simulator<'p> {
                     let Some(arm) = chosen.or_else(|| arms.first()) else {
                         continue;
                     };
-                    let flow = self.block(frame, &arm.body.stmts, last)?;
+                    if !bind.is_empty() {
+                        frame.yielded.push(None);
+                    }
+                    let flow = self.block(frame, &arm.body.stmts, last && bind.is_empty())?;
                     for (i, mark) in bound {
                         frame.envs[i].reset(mark);
                     }
+                    if !bind.is_empty() {
+                        self.bind_yielded(frame, bind, s.span);
+                    }
                     if !matches!(flow, Flow::Normal) {
                         return Ok(flow);
+                    }
+                }
+                ChorStmtKind::Yield { parts } => {
+                    // Every role that holds a part computes it; a stopped role yields nothing
+                    // (it binds nothing after the conditional either).
+                    let mut vals: Yielded = Vec::with_capacity(parts.len());
+                    for p in parts {
+                        let mut got = Vec::new();
+                        for role in Roles::of(frame, p.expr.id, p.expr.span).from(0)? {
+                            if let Some(iv) = self.try_at(frame, role, &p.expr)? {
+                                got.push(iv);
+                            }
+                        }
+                        vals.push(got);
+                    }
+                    if let Some(slot) = frame.yielded.last_mut() {
+                        *slot = Some(vals);
                     }
                 }
                 ChorStmtKind::Call { .. } | ChorStmtKind::CallMany { .. } => {

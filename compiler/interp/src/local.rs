@@ -111,6 +111,8 @@ struct Frame<'a> {
     env: Env,
     /// What the checker resolved in the choreography the procedure was projected from.
     ir: &'a chor_check::ItemIr,
+    /// What the running conditional expressions' branches yielded, innermost last.
+    yielded: Vec<Option<Vec<Value>>>,
 }
 
 impl Frame<'_> {
@@ -172,6 +174,7 @@ impl<'p> LocalRunner<'p> {
                 names: &p.roles,
                 env: Env::default(),
                 ir: prog.chor_ir(&key.chor),
+                yielded: Vec::new(),
             };
             for (n, v) in p.params.iter().zip(args) {
                 frame.env.bind(n, v);
@@ -367,6 +370,34 @@ impl<'p> LocalRunner<'p> {
                     Flow::Normal
                 }
                 LKind::Return(e) => Flow::Return(self.ev.eval(&mut frame.env, e, frame.ir)?),
+                LKind::Bind { pats, body } => {
+                    frame.yielded.push(None);
+                    let flow = self.block(frame, body, false);
+                    let got = frame.yielded.pop().flatten();
+                    flow?;
+                    let Some(vals) = got.filter(|v| v.len() == pats.len()) else {
+                        return fault("the conditional yielded no value here", s.span);
+                    };
+                    for (p, v) in pats.iter().zip(vals) {
+                        if !self.ev.match_pattern(p, &v, &mut frame.env, frame.ir) {
+                            return fault(
+                                format!("the pattern does not match {}", to_literal(&v)),
+                                s.span,
+                            );
+                        }
+                    }
+                    Flow::Normal
+                }
+                LKind::Yield(es) => {
+                    let mut vals = Vec::with_capacity(es.len());
+                    for e in es {
+                        vals.push(self.ev.eval(&mut frame.env, e, frame.ir)?);
+                    }
+                    if let Some(slot) = frame.yielded.last_mut() {
+                        *slot = Some(vals);
+                    }
+                    Flow::Normal
+                }
             };
             if !matches!(flow, Flow::Normal) {
                 return Ok(flow);

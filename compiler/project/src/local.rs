@@ -133,6 +133,17 @@ pub enum LKind {
         bind: Option<Pattern>,
     },
     Return(Expr),
+    /// The local side of a conditional expression (`let B.y = if A.ok { … } else { … };`)
+    /// at a role that holds some of its targets: runs `body` (this role's side of the
+    /// conditional, a scope), whose run ends with a [`LKind::Yield`] of one value per pattern,
+    /// and binds the patterns, in order, in the enclosing scope.
+    Bind {
+        pats: Vec<Pattern>,
+        body: Vec<LStmt>,
+    },
+    /// The values a branch of a conditional expression yields at this role (the last
+    /// statement of the branch): they go to the innermost [`LKind::Bind`] running.
+    Yield(Vec<Expr>),
 }
 
 impl LocalProc {
@@ -289,6 +300,28 @@ pub fn print_stmt(s: &LStmt, depth: usize, out: &mut String) {
             pretty::expr(e, out);
             out.push_str(";\n");
         }
+        LKind::Bind { pats, body } => {
+            out.push_str("let ");
+            for (i, p) in pats.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                pretty::pattern(p, out);
+            }
+            out.push_str(" = ");
+            print_block(body, depth, out);
+            out.push_str(";\n");
+        }
+        LKind::Yield(es) => {
+            out.push_str("yield ");
+            for (i, e) in es.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                pretty::expr(e, out);
+            }
+            out.push_str(";\n");
+        }
     }
 }
 
@@ -376,7 +409,9 @@ impl LocalProgram {
                         self.first_in(body, names, found, seen);
                     }
                 }
-                LKind::Block(body) => self.first_in(body, names, found, seen),
+                LKind::Block(body) | LKind::Bind { body, .. } => {
+                    self.first_in(body, names, found, seen)
+                }
                 LKind::Call { key, roles, .. } => {
                     let Some(callee) = self.procs.get(key) else {
                         continue;
@@ -398,7 +433,7 @@ impl LocalProgram {
                         .collect();
                     self.first_in(&callee.body, &inner, found, seen);
                 }
-                LKind::Let { .. } | LKind::Effect(_) | LKind::Return(_) => {}
+                LKind::Let { .. } | LKind::Effect(_) | LKind::Return(_) | LKind::Yield(_) => {}
             }
         }
     }

@@ -20,6 +20,9 @@ struct Mismatch {
     right: Option<(Span, String)>,
     /// The types received on each side, when the statements differ only in those.
     types: Option<Box<(String, String)>>,
+    /// Whether the two sides are values yielded by a conditional expression (`left` and
+    /// `right` then hold the values).
+    yields: bool,
 }
 
 fn describe(s: &LStmt) -> (Span, String) {
@@ -39,6 +42,7 @@ fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
                     left: Some(describe(x)),
                     right: None,
                     types: None,
+                    yields: false,
                 });
             }
             (None, Some(y)) => {
@@ -46,6 +50,7 @@ fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
                     left: None,
                     right: Some(describe(y)),
                     types: None,
+                    yields: false,
                 });
             }
             (Some(x), Some(y)) => {
@@ -131,6 +136,16 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
             }
         }
         (LKind::Block(b1), LKind::Block(b2)) => LKind::Block(merge(b1, b2)?),
+        // The same targets: the two sides of the conditional merge like blocks.
+        (LKind::Bind { pats: p1, body: b1 }, LKind::Bind { pats: p2, body: b2 })
+            if p1.len() == p2.len()
+                && p1.iter().zip(p2).all(|(p, q)| pat_text(p) == pat_text(q)) =>
+        {
+            LKind::Bind {
+                pats: p1.clone(),
+                body: merge(b1, b2)?,
+            }
+        }
         (LKind::Recv { ty: t1, .. }, LKind::Recv { ty: t2, .. }) if !t1.same(t2) => {
             // Same text, but the value has a different type in each branch: the role cannot
             // know which to expect.
@@ -138,6 +153,23 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 left: Some((x.span, format!("{} (a {})", stmt_text(x).trim(), t1.show()))),
                 right: Some((y.span, format!("{} (a {})", stmt_text(y).trim(), t2.show()))),
                 types: Some(Box::new((t1.show(), t2.show()))),
+                yields: false,
+            });
+        }
+        // Two branches of a conditional expression yield different values at this role:
+        // the labels name the values, not the source of the whole yield.
+        (LKind::Yield(v1), LKind::Yield(v2)) if stmt_text(x) != stmt_text(y) => {
+            let show = |v: &[Expr]| {
+                v.iter()
+                    .map(chor_syntax::pretty::expr_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(Mismatch {
+                left: Some((x.span, show(v1))),
+                right: Some((y.span, show(v2))),
+                types: None,
+                yields: true,
             });
         }
         _ => {
@@ -148,6 +180,7 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 left: Some(describe(x)),
                 right: Some(describe(y)),
                 types: None,
+                yields: false,
             });
         }
     };
@@ -448,7 +481,11 @@ impl<'a> Projector<'a> {
                     then,
                     els,
                     group,
+                    bind,
                 } => {
+                    // A conditional expression: its side of the conditional binds the targets
+                    // this role holds (see `bind_targets`).
+                    let outer = std::mem::take(&mut out);
                     let t = self.block(&then.stmts);
                     let e = els
                         .as_ref()
@@ -497,13 +534,16 @@ impl<'a> Projector<'a> {
                             }
                         }
                     }
+                    out = self.bind_targets(outer, out, bind, span);
                 }
                 ChorStmtKind::Match {
                     role,
                     scrutinee,
                     arms,
                     group,
+                    bind,
                 } => {
+                    let outer = std::mem::take(&mut out);
                     let bodies: Vec<Vec<LStmt>> =
                         arms.iter().map(|a| self.block(&a.body.stmts)).collect();
                     let decides = match group {
@@ -553,6 +593,7 @@ impl<'a> Projector<'a> {
                             }
                         }
                     }
+                    out = self.bind_targets(outer, out, bind, span);
                 }
                 ChorStmtKind::Call { .. } | ChorStmtKind::CallMany { .. } => {
                     let (call, bind) = match &s.kind {
@@ -640,6 +681,20 @@ impl<'a> Projector<'a> {
                         });
                     }
                 }
+                // The values this role holds, in the order of the targets.
+                ChorStmtKind::Yield { parts } => {
+                    let mine: Vec<Expr> = parts
+                        .iter()
+                        .filter(|p| holds(&p.role, p.group.as_ref(), self.role))
+                        .map(|p| p.expr.clone())
+                        .collect();
+                    if !mine.is_empty() {
+                        out.push(LStmt {
+                            kind: LKind::Yield(mine),
+                            span,
+                        });
+                    }
+                }
                 // Rejected by the checker (not a call).
                 ChorStmtKind::LetMany { .. } => {}
                 // Unrolled by the program's family expansion before projection.
@@ -647,6 +702,32 @@ impl<'a> Projector<'a> {
             }
         }
         out
+    }
+
+    /// `outer` followed by `side`, this role's side of a conditional at `span`: when the
+    /// conditional is an expression whose targets include some this role holds, `side` binds
+    /// them (the yields at the end of its branches give their values, in target order).
+    fn bind_targets(
+        &self,
+        mut outer: Vec<LStmt>,
+        side: Vec<LStmt>,
+        targets: &[Target],
+        span: Span,
+    ) -> Vec<LStmt> {
+        let pats: Vec<Pattern> = targets
+            .iter()
+            .filter(|t| holds(&t.role, t.group.as_ref(), self.role))
+            .map(|t| t.pat.clone())
+            .collect();
+        if pats.is_empty() {
+            outer.extend(side);
+        } else {
+            outer.push(LStmt {
+                kind: LKind::Bind { pats, body: side },
+                span,
+            });
+        }
+        outer
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -691,6 +772,15 @@ impl<'a> Projector<'a> {
         let left = mm.left.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
         let right = mm.right.as_ref().map(|(sp, t)| (*sp, quote(sp, t)));
         match (&left, &right) {
+            (Some((s1, _)), Some((s2, _))) if mm.yields => {
+                let (v1, v2) = (
+                    mm.left.as_ref().map_or("", |l| l.1.as_str()),
+                    mm.right.as_ref().map_or("", |r| r.1.as_str()),
+                );
+                d = d
+                    .with_label(*s1, format!("in one branch {role} yields `{v1}`"))
+                    .with_label(*s2, format!("in another it yields `{v2}`"));
+            }
             (Some((s1, t1)), Some((s2, t2))) => match mm.types.as_deref() {
                 // The same statement, but the value has another type in each branch.
                 Some((ty1, ty2)) => {
@@ -871,7 +961,10 @@ fn push_scoped(out: &mut Vec<LStmt>, body: Vec<LStmt>, span: Span) {
     let binds = body.iter().any(|s| {
         matches!(
             s.kind,
-            LKind::Let { .. } | LKind::Recv { .. } | LKind::Call { bind: Some(_), .. }
+            LKind::Let { .. }
+                | LKind::Recv { .. }
+                | LKind::Call { bind: Some(_), .. }
+                | LKind::Bind { .. }
         )
     });
     if binds {

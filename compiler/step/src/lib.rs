@@ -95,6 +95,9 @@ struct Cursor<'p> {
     pc: usize,
     /// The environment's mark when the block began: its bindings end with it.
     mark: usize,
+    /// The body of a conditional expression's [`LKind::Bind`]: when it ends, its patterns
+    /// bind what the branch yielded (at the statement's span, for a fault).
+    bind: Option<(&'p [Pattern], Span)>,
 }
 
 #[derive(Clone)]
@@ -114,6 +117,8 @@ struct Frame<'p> {
     /// call from elsewhere began the rounds (to mark each round once in the run).
     round: usize,
     invocation: usize,
+    /// What the last branch of a conditional expression yielded, until its `Bind` ends.
+    yielded: Option<Vec<Value>>,
 }
 
 impl Frame<'_> {
@@ -218,11 +223,13 @@ impl<'p> Stepper<'p> {
                             stmts: &p.body,
                             pc: 0,
                             mark: 0,
+                            bind: None,
                         }],
                         bind: None,
                         call_span: Span::default(),
                         round: 1,
                         invocation: 0,
+                        yielded: None,
                     }],
                     status: Status::Running,
                     invocations: BTreeMap::new(),
@@ -701,9 +708,22 @@ impl<'p> Stepper<'p> {
             return finish(r, Value::Unit, ev).map(|()| true);
         };
         let Some(s) = cursor.stmts.get(cursor.pc) else {
-            let mark = cursor.mark;
+            let (mark, bind) = (cursor.mark, cursor.bind);
             frame.blocks.pop();
             frame.env.reset(mark);
+            if let Some((pats, span)) = bind {
+                let Some(vals) = frame.yielded.take().filter(|v| v.len() == pats.len()) else {
+                    return fault("the conditional yielded no value here", span);
+                };
+                for (p, v) in pats.iter().zip(vals) {
+                    if !ev.match_pattern(p, &v, &mut frame.env, frame.ir) {
+                        return fault(
+                            format!("the pattern does not match {}", to_literal(&v)),
+                            span,
+                        );
+                    }
+                }
+            }
             return Ok(true);
         };
         let ev_err = |c: Ctrl| ctrl(c, s.span);
@@ -770,11 +790,30 @@ impl<'p> Stepper<'p> {
                     stmts: body,
                     pc: 0,
                     mark,
+                    bind: None,
                 });
             }
             LKind::Block(body) => {
                 advance(frame);
                 enter(frame, body);
+            }
+            LKind::Bind { pats, body } => {
+                advance(frame);
+                let mark = frame.env.mark();
+                frame.blocks.push(Cursor {
+                    stmts: body,
+                    pc: 0,
+                    mark,
+                    bind: Some((pats, s.span)),
+                });
+            }
+            LKind::Yield(es) => {
+                let mut vals = Vec::with_capacity(es.len());
+                for e in es {
+                    vals.push(ev.eval(&mut frame.env, e, frame.ir).map_err(ev_err)?);
+                }
+                frame.yielded = Some(vals);
+                advance(frame);
             }
             LKind::Call {
                 key,
@@ -825,11 +864,13 @@ impl<'p> Stepper<'p> {
                         stmts: &callee.body,
                         pc: 0,
                         mark: 0,
+                        bind: None,
                     }],
                     bind: bind.as_ref(),
                     call_span: s.span,
                     round,
                     invocation,
+                    yielded: None,
                 };
                 // A call in tail position replaces its caller (as in every back end), so a
                 // recursive protocol runs in constant space however many rounds it plays.
@@ -880,6 +921,7 @@ fn enter<'p>(frame: &mut Frame<'p>, body: &'p [LStmt]) {
         stmts: body,
         pc: 0,
         mark,
+        bind: None,
     });
 }
 

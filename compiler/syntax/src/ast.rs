@@ -365,19 +365,33 @@ pub enum ChorStmtKind {
     /// `if R.e { … } else { … }` (an `else if` is an else block holding one `If`), or
     /// `if (A, B).e { … }` when `group` is set: then `role` is the group's first member and
     /// every member decides by itself.
+    ///
+    /// A conditional *expression* (`let B.y = if A.ok { …; B.(v + 1) } else { …; B.(0) };`,
+    /// section 9 of the design card) is the same statement with the targets it binds in
+    /// `bind`, one per value each branch yields (empty for a conditional statement); every
+    /// block of it then ends with a [`ChorStmtKind::Yield`], or with a nested conditional
+    /// (without targets) whose blocks end so (`else if`).
     If {
         role: Ident,
         cond: Expr,
         then: ChorBlock,
         els: Option<ChorBlock>,
         group: Option<Group>,
+        bind: Vec<Target>,
     },
-    /// `match R.e { p => { … }, … }`, or `match (A, B).e { … }` (as for `If`).
+    /// `match R.e { p => { … }, … }`, or `match (A, B).e { … }` (as for `If`), also as a
+    /// conditional expression (`bind` as for `If`).
     Match {
         role: Ident,
         scrutinee: Expr,
         arms: Vec<ChorArm>,
         group: Option<Group>,
+        bind: Vec<Target>,
+    },
+    /// `B.(v + 1)` or `(B.x, C.(0))` without `;` at the end of a branch of a conditional
+    /// expression: the values the branch yields, one part per target, in order.
+    Yield {
+        parts: Vec<LocatedExpr>,
     },
     /// `P(R1, R2)(R1.e1, R2.e2);` or `let S.x = P(R1, S)(R1.e);`
     Call {

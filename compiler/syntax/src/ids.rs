@@ -58,25 +58,38 @@ impl Numbering {
                 self.expr(expr)
             }
             ChorStmtKind::If {
-                cond, then, els, ..
+                cond,
+                then,
+                els,
+                bind,
+                ..
             } => {
                 self.expr(cond);
                 self.chor_block(then);
                 if let Some(e) = els {
                     self.chor_block(e);
                 }
+                for t in bind {
+                    self.pat(&mut t.pat);
+                }
             }
             ChorStmtKind::Match {
-                scrutinee, arms, ..
+                scrutinee,
+                arms,
+                bind,
+                ..
             } => {
                 self.expr(scrutinee);
                 for a in arms {
                     self.pat(&mut a.pat);
                     self.chor_block(&mut a.body);
                 }
+                for t in bind {
+                    self.pat(&mut t.pat);
+                }
             }
             ChorStmtKind::For { body, .. } => self.chor_block(body),
-            ChorStmtKind::Results { parts } => {
+            ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => {
                 for a in parts {
                     self.expr(&mut a.expr);
                 }

@@ -259,6 +259,13 @@ pub enum Token {
     Hash,
     #[token("|")]
     Pipe,
+    /// `if` that starts a choreographic conditional expression (`let B.y = if A.ok { … }`):
+    /// never lexed, marked by the parser's pass over the tokens ([`mark_chor_conditionals`]),
+    /// because its blocks hold choreography statements where a local `if` holds local code,
+    /// and only the condition's first name (a role of the choreography) tells them apart.
+    ChorIf,
+    /// `match` that starts a choreographic conditional expression (as [`Token::ChorIf`]).
+    ChorMatch,
 }
 
 impl fmt::Display for Token {
@@ -284,9 +291,9 @@ impl Token {
             Token::Struct => "struct",
             Token::Enum => "enum",
             Token::Let => "let",
-            Token::If => "if",
+            Token::If | Token::ChorIf => "if",
             Token::Else => "else",
-            Token::Match => "match",
+            Token::Match | Token::ChorMatch => "match",
             Token::Return => "return",
             Token::Import => "import",
             Token::For => "for",
@@ -483,6 +490,132 @@ fn collect_block_comments(
         }
     }
     comments.sort_by_key(|c| c.start);
+}
+
+/// Marks the `if` and `match` tokens that start a choreographic conditional expression as
+/// [`Token::ChorIf`] / [`Token::ChorMatch`]: those right after the `=` of a `let` inside a
+/// choreography whose condition starts with one of the choreography's roles (`R.`, `Ws[e].`)
+/// or with a group of them (`(A, B).`). The design card (section 9) makes that the rule: a
+/// conditional is choreographic when its condition starts with a role or a group, and
+/// `let R.x = if c { … }` with a bare condition stays a local `if`. Telling them apart needs
+/// the roles in scope, which a context-free grammar cannot see; they are the names declared
+/// in the choreography's header (and the variables of its `for` rounds).
+pub fn mark_chor_conditionals(tokens: &mut [(usize, Token, usize)]) {
+    // Items do not nest, so the last item keyword says which item a token belongs to, however
+    // unbalanced the brackets before it are: a text with errors, and the window of an
+    // incremental re-parse (which starts at an item), mark the same tokens.
+    let mut roles: Vec<String> = Vec::new();
+    let mut in_chor = false;
+    for i in 0..tokens.len() {
+        match &tokens[i].1 {
+            Token::Choreography => {
+                in_chor = true;
+                roles = header_roles(tokens, i + 1);
+            }
+            // `fn name` starts a function (`fn(Int) -> Bool` is a type).
+            Token::Fn if matches!(tokens.get(i + 1), Some((_, Token::Ident(_), _))) => {
+                in_chor = false;
+            }
+            Token::Struct | Token::Enum | Token::Import | Token::Extern => in_chor = false,
+            Token::For if in_chor => {
+                if let Some((_, Token::Ident(v), _)) = tokens.get(i + 1) {
+                    roles.push(v.clone());
+                }
+            }
+            Token::If | Token::Match
+                if in_chor
+                    && i > 0
+                    && matches!(tokens[i - 1].1, Token::Eq)
+                    && starts_with_role(tokens, i + 1, &roles) =>
+            {
+                tokens[i].1 = match tokens[i].1 {
+                    Token::If => Token::ChorIf,
+                    _ => Token::ChorMatch,
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The role names in the header `Name<…>(A, Ws[], …)` that starts at `at` (after
+/// `choreography`).
+fn header_roles(tokens: &[(usize, Token, usize)], mut at: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    at += 1; // the name
+    if matches!(tokens.get(at), Some((_, Token::Lt, _))) {
+        while at < tokens.len() && !matches!(tokens[at].1, Token::Gt) {
+            at += 1;
+        }
+        at += 1;
+    }
+    if !matches!(tokens.get(at), Some((_, Token::LParen, _))) {
+        return out;
+    }
+    at += 1;
+    while let Some((_, t, _)) = tokens.get(at) {
+        match t {
+            Token::Ident(n) => out.push(n.clone()),
+            Token::RParen => break,
+            _ => {}
+        }
+        at += 1;
+    }
+    out
+}
+
+/// Whether the tokens from `at` are `R.`, `Ws[…].` or `(A, B, …).` with every name a role.
+fn starts_with_role(tokens: &[(usize, Token, usize)], at: usize, roles: &[String]) -> bool {
+    let is_role =
+        |k: usize| matches!(tokens.get(k), Some((_, Token::Ident(n), _)) if roles.contains(n));
+    let tok = |k: usize| tokens.get(k).map(|t| &t.1);
+    match tok(at) {
+        Some(Token::Ident(_)) if is_role(at) => match tok(at + 1) {
+            Some(Token::Dot) => true,
+            Some(Token::LBracket) => {
+                // A member `Ws[e]`: skip to the matching `]`.
+                let mut depth = 0usize;
+                let mut k = at + 1;
+                while let Some(t) = tok(k) {
+                    match t {
+                        Token::LBracket | Token::LParen | Token::LBrace => depth += 1,
+                        Token::RBracket | Token::RParen | Token::RBrace => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return matches!(tok(k + 1), Some(Token::Dot));
+                            }
+                        }
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                false
+            }
+            _ => false,
+        },
+        Some(Token::LParen) => {
+            let mut k = at + 1;
+            let mut n = 0;
+            loop {
+                if !is_role(k) {
+                    return false;
+                }
+                n += 1;
+                k += 1;
+                match tok(k) {
+                    Some(Token::Comma) => {
+                        k += 1;
+                        if matches!(tok(k), Some(Token::RParen)) {
+                            return n > 1 && matches!(tok(k + 1), Some(Token::Dot));
+                        }
+                    }
+                    Some(Token::RParen) => return n > 1 && matches!(tok(k + 1), Some(Token::Dot)),
+                    _ => return false,
+                }
+            }
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,15 @@ pub(crate) fn block(items: Vec<(Stmt, bool)>, tail: Option<Expr>, span: Span) ->
     Block { stmts, tail, span }
 }
 
+/// `let <targets> = <conditional>;`: the conditional expression with the targets it binds.
+pub(crate) fn bind_cond(mut c: ChorStmtKind, targets: Vec<Target>) -> ChorStmtKind {
+    match &mut c {
+        ChorStmtKind::If { bind, .. } | ChorStmtKind::Match { bind, .. } => *bind = targets,
+        _ => {}
+    }
+    c
+}
+
 pub(crate) fn path_pattern(p: Path, span: Span) -> Pattern {
     let kind = if p.is_single() {
         let id = p.last().clone();
@@ -263,9 +272,10 @@ fn parse_tokens(
             error: LexError::TooDeep { start, end },
         });
     }
+    let mut tokens = tokens.to_vec();
+    lexer::mark_chor_conditionals(&mut tokens);
     let stream = tokens
-        .iter()
-        .cloned()
+        .into_iter()
         .map(Ok::<(usize, Token, usize), LexError>);
     let mut members = Vec::new();
     grammar::FileParser::new().parse(file, recovered, &mut members, stream)

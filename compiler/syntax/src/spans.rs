@@ -333,7 +333,9 @@ impl Spans for ChorStmt {
                 then,
                 els,
                 group,
+                bind,
             } => {
+                target_spans(bind, f);
                 group_spans(group, f);
                 role.spans_mut(f);
                 cond.spans_mut(f);
@@ -345,7 +347,9 @@ impl Spans for ChorStmt {
                 scrutinee,
                 arms,
                 group,
+                bind,
             } => {
+                target_spans(bind, f);
                 group_spans(group, f);
                 role.spans_mut(f);
                 scrutinee.spans_mut(f);
@@ -368,7 +372,9 @@ impl Spans for ChorStmt {
                 family.spans_mut(f);
                 body.spans_mut(f);
             }
-            ChorStmtKind::Results { parts } => located_spans(parts, f),
+            ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => {
+                located_spans(parts, f)
+            }
             ChorStmtKind::LetMany { targets, value } => {
                 target_spans(targets, f);
                 value.spans_mut(f);

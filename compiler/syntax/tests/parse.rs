@@ -252,3 +252,147 @@ fn a_selection_label_must_be_a_name() {
     assert_eq!(e[0].0, "a selection label must be a name");
     assert_eq!(e[0].1, 33);
 }
+
+/// The targets and the parts each branch yields, of the conditional expression `s`.
+fn cond_expr(s: &ChorStmt) -> (Vec<String>, Vec<Vec<String>>) {
+    let targets = |b: &[Target]| b.iter().map(|t| t.role.name.clone()).collect::<Vec<_>>();
+    let yields = |b: &ChorBlock| match &b.stmts.last().map(|s| &s.kind) {
+        Some(ChorStmtKind::Yield { parts }) => parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}.{}",
+                    p.role.name,
+                    chor_syntax::pretty::expr_string(&p.expr)
+                )
+            })
+            .collect(),
+        other => vec![format!("{other:?}")],
+    };
+    match &s.kind {
+        ChorStmtKind::If {
+            then, els, bind, ..
+        } => {
+            let mut ys = vec![yields(then)];
+            ys.extend(els.iter().map(yields));
+            (targets(bind), ys)
+        }
+        ChorStmtKind::Match { arms, bind, .. } => (
+            targets(bind),
+            arms.iter().map(|a| yields(&a.body)).collect(),
+        ),
+        other => panic!("not a conditional: {other:?}"),
+    }
+}
+
+#[test]
+fn conditional_expressions_of_the_card_parse() {
+    let f = ok(r#"
+choreography main(A, B, C) {
+    let B.y = if A.ok { A -> B[Yes]; A.v -> B.v; B.(v + 1) } else { A -> B[No]; B.(0) };
+    let (B.x, C.y) = match A.r { Some(n) => { A -> B, C[Got]; A.n -> B.x; (B.x, C.(0)) }, None => { A -> B, C[Empty]; (B.(0), C.(1)) } };
+    let (A, B).z = if (A, B).c { (A, B).(1) } else if (A, B).d { (A, B).(2) } else { (A, B).(3) };
+    let B.w = if a.ok { 1 } else { 2 };
+    let B.u: Int = if B.y > 1 { B.y } else { B.(0) };
+}
+"#);
+    let Item::Chor(c) = &*f.items[0] else {
+        panic!("a choreography")
+    };
+    let s = &c.body.stmts;
+    assert_eq!(
+        cond_expr(&s[0]),
+        (
+            vec!["B".into()],
+            vec![vec!["B.v + 1".into()], vec!["B.0".into()]]
+        )
+    );
+    assert_eq!(
+        cond_expr(&s[1]),
+        (
+            vec!["B".into(), "C".into()],
+            vec![
+                vec!["B.x".into(), "C.0".into()],
+                vec!["B.0".into(), "C.1".into()]
+            ]
+        )
+    );
+    // `else if`: the else block holds the nested conditional, whose blocks yield.
+    let ChorStmtKind::If {
+        els: Some(e),
+        bind,
+        group,
+        ..
+    } = &s[2].kind
+    else {
+        panic!("an agreed conditional expression")
+    };
+    assert!(group.is_some() && bind[0].group.is_some());
+    assert!(matches!(
+        e.stmts[..],
+        [ChorStmt {
+            kind: ChorStmtKind::If { .. },
+            ..
+        }]
+    ));
+    // A bare condition (no role in front) stays a local `if` at B.
+    assert!(matches!(
+        &s[3].kind,
+        ChorStmtKind::Let {
+            value: Expr {
+                kind: ExprKind::If { .. },
+                ..
+            },
+            ..
+        }
+    ));
+    // `B.y > 1`: the condition starts with a role, so it is choreographic (B decides).
+    assert_eq!(
+        cond_expr(&s[4]),
+        (
+            vec!["B".into()],
+            vec![vec!["B.y".into()], vec!["B.0".into()]]
+        )
+    );
+}
+
+#[test]
+fn a_branch_without_a_yield_parses() {
+    // The checker reports what the branch lacks (E0710), with the branch in view.
+    let f = ok("choreography main(A, B) { let B.y = if A.ok { A -> B[Yes]; } else { B.(0) }; }");
+    let Item::Chor(c) = &*f.items[0] else {
+        panic!("a choreography")
+    };
+    let ChorStmtKind::If { then, bind, .. } = &c.body.stmts[0].kind else {
+        panic!("a conditional expression")
+    };
+    assert_eq!(bind.len(), 1);
+    assert!(matches!(
+        then.stmts[..],
+        [ChorStmt {
+            kind: ChorStmtKind::Select { .. },
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn conditional_expressions_parse_alike_after_an_unbalanced_edit_before_them() {
+    // Which `if` starts a conditional expression depends only on the choreography it is in,
+    // so an unclosed bracket in an earlier item changes nothing after it, and an incremental
+    // re-parse (which reads only the edited item) agrees with a full one.
+    let old = "fn f() -> Int { 1 }\nchoreography main(A, B) {\n    let B.y = if A.ok { A -> B[Y]; B.(1) } else { A -> B[N]; B.(2) };\n}\n";
+    let new = old.replacen("{ 1 }", "{ { 1 }", 1);
+    let before = parse(FileId(0), old);
+    assert!(before.errors.is_empty(), "{:#?}", before.errors);
+    let full = parse(FileId(0), &new);
+    let re = chor_syntax::reparse(FileId(0), &before, old, &new);
+    assert_eq!(re, full);
+    let Some(Item::Chor(c)) = full.file.items.last().map(|i| &**i) else {
+        panic!("the choreography survives: {:#?}", full.file)
+    };
+    assert!(matches!(
+        &c.body.stmts[0].kind,
+        ChorStmtKind::If { bind, .. } if bind.len() == 1
+    ));
+}

@@ -310,7 +310,7 @@ impl Builder {
             ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
                 (call.roles.first().map(|r| self.line(r)), Vec::new())
             }
-            ChorStmtKind::Results { parts } => {
+            ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => {
                 (parts.first().map(|p| self.line(&p.role)), Vec::new())
             }
             ChorStmtKind::LetMany { targets, .. } => {
@@ -404,6 +404,7 @@ impl Builder {
                     then,
                     els,
                     group: g,
+                    ..
                 } = &cur.kind
                 {
                     sections.push(Section {
@@ -436,12 +437,16 @@ impl Builder {
                     also: others(group.as_ref()),
                     sections,
                 });
+                if let ChorStmtKind::If { bind, .. } = &s.kind {
+                    self.bound_notes(bind, out);
+                }
             }
             ChorStmtKind::Match {
                 role,
                 scrutinee,
                 arms,
                 group,
+                bind,
             } => {
                 let scrut = ex(scrutinee);
                 let head = who(role, group.as_ref());
@@ -457,6 +462,7 @@ impl Builder {
                         })
                         .collect(),
                 });
+                self.bound_notes(bind, out);
             }
             ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
                 let roles: Vec<String> = call.roles.iter().map(|r| r.name.clone()).collect();
@@ -524,8 +530,40 @@ impl Builder {
                     }
                 }
             }
+            // What a branch of a conditional expression yields: a note on each lifeline
+            // that holds a value.
+            ChorStmtKind::Yield { parts } => {
+                for p in parts {
+                    let held = p
+                        .group
+                        .as_ref()
+                        .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
+                    for r in held {
+                        out.push(Step::Note {
+                            role: self.line(r),
+                            text: wrap(&format!("yield {}", ex(&p.expr))),
+                        });
+                    }
+                }
+            }
             ChorStmtKind::LetMany { .. } => {}
             ChorStmtKind::Error => {}
+        }
+    }
+
+    /// After the fragment of a conditional expression: where its values are bound.
+    fn bound_notes(&self, targets: &[Target], out: &mut Vec<Step>) {
+        for t in targets {
+            let held = t
+                .group
+                .as_ref()
+                .map_or(std::slice::from_ref(&t.role), |g| &g.roles);
+            for r in held {
+                out.push(Step::Note {
+                    role: self.line(r),
+                    text: wrap(&format!("let {} = the value yielded", pat(&t.pat))),
+                });
+            }
         }
     }
 }

@@ -700,13 +700,26 @@ impl<'a> Printer<'a> {
                 self.located(role, expr);
                 self.out.push(';');
             }
-            ChorStmtKind::If { .. } => self.chor_if(s),
+            ChorStmtKind::If { bind, .. } => {
+                if !bind.is_empty() {
+                    self.targets(bind);
+                }
+                self.chor_if(s);
+                if !bind.is_empty() {
+                    self.out.push(';');
+                }
+            }
+            ChorStmtKind::Yield { parts } => self.yielded(parts),
             ChorStmtKind::Match {
                 role,
                 scrutinee,
                 arms,
                 group,
+                bind,
             } => {
+                if !bind.is_empty() {
+                    self.targets(bind);
+                }
                 self.out.push_str("match ");
                 self.located_head(&who(role, group.as_ref()), scrutinee, 1, false);
                 self.out.push_str(" {");
@@ -723,6 +736,9 @@ impl<'a> Printer<'a> {
                 }
                 self.close_block(end);
                 self.out.push('}');
+                if !bind.is_empty() {
+                    self.out.push(';');
+                }
             }
             ChorStmtKind::Call { call, bind } => {
                 if let Some((role, pat, ty)) = bind {
@@ -783,6 +799,37 @@ impl<'a> Printer<'a> {
                 let (a, b) = range(s.span);
                 self.out.push_str(self.src.get(a..b).unwrap_or(""));
             }
+        }
+    }
+
+    /// `B.x`, `B.(v + 1)` or `(B.x, (A, C).(0))` at the end of a branch of a conditional
+    /// expression: a value other than a variable is in parentheses, as the card writes them,
+    /// so that the end of a branch reads as a value and not as a statement missing its `;`.
+    fn yielded(&mut self, parts: &[LocatedExpr]) {
+        let many = parts.len() > 1;
+        if many {
+            self.out.push('(');
+        }
+        for (k, a) in parts.iter().enumerate() {
+            if k > 0 {
+                self.out.push_str(", ");
+            }
+            let head = who(&a.role, a.group.as_ref());
+            // A variable (lower case by convention) reads well bare; a variant like `None`
+            // reads as a value in parentheses.
+            let variable = matches!(&a.expr.kind, ExprKind::Path(p)
+                if p.is_single() && !p.last().name.starts_with(|c: char| c.is_uppercase()));
+            if variable {
+                self.located_head(&head, &a.expr, 0, true);
+            } else {
+                self.out.push_str(&head);
+                self.out.push_str(".(");
+                self.expr(&a.expr, 0);
+                self.out.push(')');
+            }
+        }
+        if many {
+            self.out.push(')');
         }
     }
 
@@ -850,6 +897,7 @@ impl<'a> Printer<'a> {
             then,
             els,
             group,
+            ..
         } = &s.kind
         else {
             return;

@@ -333,3 +333,44 @@ fn a_group_decision_is_one_fragment_over_the_group() {
     let text = svg::render(&d);
     assert!(text.contains("(A, C): n &gt; 0"), "{text}");
 }
+
+#[test]
+fn a_conditional_expression_draws_its_yields_and_where_they_are_bound() {
+    use chor_teach::{Step, from_choreography};
+    let src = "choreography main(A, B, C) {\n    let A.ok = true;\n    let (B.x, C.y) = if A.ok {\n        A -> B[Yes];\n        (B.(1), C.(0))\n    } else {\n        A -> B[No];\n        (B.(2), C.(0))\n    };\n    B.print(x);\n    C.print(y);\n}\n";
+    let prog = from_source("cond.chor", src, vec![]);
+    assert!(chor_project::check_choices(&prog).is_empty());
+    let d = from_choreography(&prog, "main").expect("draws");
+    let Some(Step::Fragment { sections, .. }) =
+        d.steps.iter().find(|s| matches!(s, Step::Fragment { .. }))
+    else {
+        panic!("an alt fragment: {:?}", d.steps)
+    };
+    let notes = |steps: &[Step]| -> Vec<(String, String)> {
+        steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Note { role, text } => Some((role.clone(), text.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    // Each branch yields at B and C: a note on each lifeline.
+    assert_eq!(
+        notes(&sections[1].steps),
+        vec![
+            ("B".into(), "yield 2".into()),
+            ("C".into(), "yield 0".into())
+        ]
+    );
+    // After the fragment, each target is bound at its role.
+    let after = notes(&d.steps);
+    assert!(
+        after.contains(&("B".into(), "let x = the value yielded".into())),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&("C".into(), "let y = the value yielded".into())),
+        "{after:?}"
+    );
+}

@@ -169,3 +169,13 @@ fn families_format_canonically() {
         "choreography Sum(Leader, Ws[])(xs: List<Int>@Leader, ys: Int@Ws) -> Int@Leader {\n    for W in Ws {\n        Leader.index(W) -> W.part;\n        W.index(Ws) -> Ws[(index(W) + 1) % size(Ws)].from;\n    }\n    let Ws.s = part + ys;\n    Ws.s -> Leader.sums;\n    Leader -> Ws[Done];\n    Leader -> Ws[0], Ws[1][Go];\n    Ws[0].print(s);\n    return Leader.list::len(sums);\n}\n",
     );
 }
+
+#[test]
+fn conditional_expressions_format_canonically() {
+    // The card's one-line forms become one statement per line; each branch ends with what it
+    // yields, without `;`; `else if` stays a chain; a conditional at one role stays local.
+    check(
+        "choreography main(A, B, C) {\n    let B.y = if A.ok { A -> B[Yes]; A.v -> B.v; B.(v + 1) } else { A -> B[No]; B.(0) };\n    let (B.x, C.y) = match A.r { Some(n) => { A -> B, C[Got]; A.n -> B.x; (B.x, C.(0)) }, None => { A -> B, C[Empty]; (B.(0), C.(1)) } };\n    let (A, B).z: Int = if (A, B).c { (A, B).(1) } else if (A, B).d { (A, B).(2) } else { (A, B).(3) };\n    let B.w = if c { 1 } else { 2 };\n}\n",
+        "choreography main(A, B, C) {\n    let B.y = if A.ok {\n        A -> B[Yes];\n        A.v -> B.v;\n        B.(v + 1)\n    } else {\n        A -> B[No];\n        B.(0)\n    };\n    let (B.x, C.y) = match A.r {\n        Some(n) => {\n            A -> B, C[Got];\n            A.n -> B.x;\n            (B.x, C.(0))\n        },\n        None => {\n            A -> B, C[Empty];\n            (B.(0), C.(1))\n        },\n    };\n    let (A, B).z: Int = if (A, B).c {\n        (A, B).(1)\n    } else if (A, B).d {\n        (A, B).(2)\n    } else {\n        (A, B).(3)\n    };\n    let B.w = if c { 1 } else { 2 };\n}\n",
+    );
+}

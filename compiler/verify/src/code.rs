@@ -226,7 +226,8 @@ impl Compiler<'_> {
     fn stmt(&mut self, s: &LStmt) -> Result<(), String> {
         let span = s.span;
         match &s.kind {
-            LKind::Let { .. } | LKind::Effect(_) => {}
+            // Local computations: the explorer follows messages, not values.
+            LKind::Let { .. } | LKind::Effect(_) | LKind::Yield(_) => {}
             LKind::Send { to, .. } => {
                 let to = self.roles_of(to)?;
                 self.code.push(Instr::Send { to, span });
@@ -297,7 +298,7 @@ impl Compiler<'_> {
                     span,
                 };
             }
-            LKind::Block(body) => self.stmts(body)?,
+            LKind::Block(body) | LKind::Bind { body, .. } => self.stmts(body)?,
             LKind::Call {
                 key,
                 callee_role,

@@ -320,6 +320,20 @@ impl Completer<'_> {
                         bind: Some((r, pat, _)),
                         ..
                     } if r.name == role => out.extend(walk::bindings(pat).into_iter().cloned()),
+                    // A conditional expression binds its targets after it.
+                    ChorStmtKind::If { bind, .. }
+                    | ChorStmtKind::Match { bind, .. }
+                    | ChorStmtKind::CallMany { targets: bind, .. } => {
+                        for t in bind {
+                            let held = t
+                                .group
+                                .as_ref()
+                                .map_or(std::slice::from_ref(&t.role), |g| &g.roles);
+                            if held.iter().any(|h| h.name == role) {
+                                out.extend(walk::bindings(&t.pat).into_iter().cloned());
+                            }
+                        }
+                    }
                     _ => {}
                 }
                 continue;
@@ -488,7 +502,7 @@ impl Completer<'_> {
                 .iter()
                 .find(|a| self.inside(a.expr.span))
                 .map(|a| a.role.name.as_str()),
-            ChorStmtKind::Results { parts } => parts
+            ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => parts
                 .iter()
                 .find(|a| self.inside(a.expr.span))
                 .map(|a| a.role.name.as_str()),

@@ -42,21 +42,34 @@ pub fn chor_stmt(v: &mut dyn Visit, s: &ChorStmt) {
         ChorStmtKind::Select { .. } | ChorStmtKind::Error => {}
         ChorStmtKind::For { body, .. } => chor_block(v, body),
         ChorStmtKind::If {
-            cond, then, els, ..
+            cond,
+            then,
+            els,
+            bind,
+            ..
         } => {
             expr(v, cond);
             chor_block(v, then);
             if let Some(e) = els {
                 chor_block(v, e);
             }
+            for t in bind {
+                pattern(v, &t.pat);
+            }
         }
         ChorStmtKind::Match {
-            scrutinee, arms, ..
+            scrutinee,
+            arms,
+            bind,
+            ..
         } => {
             expr(v, scrutinee);
             for a in arms {
                 pattern(v, &a.pat);
                 chor_block(v, &a.body);
+            }
+            for t in bind {
+                pattern(v, &t.pat);
             }
         }
         ChorStmtKind::Call { call, bind } => {
@@ -67,7 +80,7 @@ pub fn chor_stmt(v: &mut dyn Visit, s: &ChorStmt) {
                 pattern(v, p);
             }
         }
-        ChorStmtKind::Results { parts } => {
+        ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => {
             for a in parts {
                 expr(v, &a.expr);
             }

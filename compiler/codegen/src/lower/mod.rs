@@ -114,6 +114,9 @@ pub struct Fx<'a, 'p> {
     self_loop: Option<loops::SelfLoop>,
     /// Ranges of `Int` variables known on the current path (see `ranges.rs`).
     facts: Vec<ranges::Fact>,
+    /// For each running conditional expression (`LKind::Bind`), innermost last: the
+    /// variables (tag, word) its branches' yields define, one pair per value.
+    yield_slots: Vec<Vec<(Variable, Variable)>>,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -151,6 +154,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             free_vars: Vec::new(),
             self_loop: None,
             facts: Vec::new(),
+            yield_slots: Vec::new(),
         }
     }
 

@@ -206,6 +206,46 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let v = self.expr(e, false);
                 self.ret(v);
             }
+            LKind::Bind { pats, body } => {
+                // Each branch ends with a yield that defines the slots; they start as `()`
+                // so that every path defines them (a path that faults never gets here).
+                let unit = self.unit();
+                let slots: Vec<(Variable, Variable)> = pats
+                    .iter()
+                    .map(|_| {
+                        let (t, b) = (self.b.declare_var(I64), self.b.declare_var(I64));
+                        self.b.def_var(t, unit.t);
+                        self.b.def_var(b, unit.b);
+                        (t, b)
+                    })
+                    .collect();
+                self.yield_slots.push(slots.clone());
+                self.stmts(body, false);
+                self.yield_slots.pop();
+                for (p, (t, b)) in pats.iter().zip(slots) {
+                    let v = Vv {
+                        t: self.b.use_var(t),
+                        b: self.b.use_var(b),
+                    };
+                    self.let_pat(p, v, s.span);
+                }
+            }
+            LKind::Yield(es) => {
+                let vals: Vec<Vv> = es.iter().map(|e| self.expr(e, false)).collect();
+                match self.yield_slots.last().cloned() {
+                    Some(slots) => {
+                        for ((t, b), v) in slots.into_iter().zip(vals) {
+                            self.b.def_var(t, v.t);
+                            self.b.def_var(b, v.b);
+                        }
+                    }
+                    None => {
+                        for v in vals {
+                            self.dec(v);
+                        }
+                    }
+                }
+            }
         }
     }
 }

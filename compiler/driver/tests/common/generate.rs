@@ -22,6 +22,10 @@
 //! prints; the clocks (`time::`) only through facts that hold whenever the program runs; an
 //! environment variable that no run sets (`env::`); the file system at a path that does not
 //! exist (`fs::`, whose error value is printed).
+//! Conditional expressions (section 9): an `if` or `match` decided by a role or a group whose
+//! branches end with the values they yield, bound after it at one or two roles that know the
+//! branch, sometimes agreed by the deciding group, and sometimes at a role that is not told
+//! and yields the same value in every branch; the bound values are used afterwards.
 //! Everything is deterministic in the seed, and every procedure is called at least once.
 
 use std::fmt::Write as _;
@@ -152,6 +156,17 @@ struct Arm {
     close: Option<&'static str>,
     /// Variables the branch's pattern binds at the decider.
     binds: Vec<String>,
+}
+
+/// Where a value of a conditional expression is bound, and what each branch yields there.
+struct CondTarget {
+    name: String,
+    /// One role, or a group (agreed).
+    holders: Vec<usize>,
+    /// The same literal in every branch (a role that is not told the branch), or computed
+    /// per branch from the holder's variables.
+    constant: Option<usize>,
+    typed: bool,
 }
 
 /// The labels of the selections in the branches of a conditional, by branch.
@@ -527,6 +542,118 @@ impl Gen<'_> {
         }
     }
 
+    /// The targets of a conditional expression (section 9 of the card) among `active`: one or
+    /// two roles that know the branch (`inside`), sometimes the deciding group (agreed), and
+    /// sometimes a role that is not told, which then yields the same value in every branch.
+    fn cond_targets(
+        &mut self,
+        inside: &[usize],
+        active: &[usize],
+        group: Option<&[usize]>,
+    ) -> Vec<CondTarget> {
+        let mut out = Vec::new();
+        let k = 1 + self.rng.below(2);
+        for o in self.pick(inside, k) {
+            let name = self.fresh();
+            let typed = self.rng.chance(20);
+            out.push(CondTarget {
+                name,
+                holders: vec![o],
+                constant: None,
+                typed,
+            });
+        }
+        if let Some(g) = group
+            && self.rng.chance(70)
+        {
+            let name = self.fresh();
+            out.push(CondTarget {
+                name,
+                holders: g.to_vec(),
+                constant: None,
+                typed: false,
+            });
+        }
+        let outside: Vec<usize> = active
+            .iter()
+            .copied()
+            .filter(|o| !inside.contains(o))
+            .collect();
+        if !outside.is_empty() && self.rng.chance(30) {
+            let o = outside[self.rng.below(outside.len())];
+            let name = self.fresh();
+            let c = self.rng.below(50);
+            out.push(CondTarget {
+                name,
+                holders: vec![o],
+                constant: Some(c),
+                typed: false,
+            });
+        }
+        out
+    }
+
+    /// `let B.x = ` / `let (B.x, (A, C).y: Int) = ` before the head of a conditional
+    /// expression, just written at `depth`.
+    fn bind_head(&mut self, depth: usize, targets: &[CondTarget]) {
+        let parts: Vec<String> = targets
+            .iter()
+            .map(|t| {
+                let head = if t.holders.len() > 1 {
+                    self.group_text(&t.holders)
+                } else {
+                    self.roles[t.holders[0]].clone()
+                };
+                let ty = if t.typed { ": Int" } else { "" };
+                format!("{head}.{}{ty}", t.name)
+            })
+            .collect();
+        let text = if parts.len() == 1 {
+            parts[0].clone()
+        } else {
+            format!("({})", parts.join(", "))
+        };
+        let body = self.out.trim_end_matches('\n').len();
+        let start = self.out[..body].rfind('\n').map_or(0, |i| i + 1) + 4 * depth;
+        self.out.insert_str(start, &format!("let {text} = "));
+    }
+
+    /// The last line of a branch of a conditional expression: what it yields, per target.
+    fn yield_line(&mut self, sc: &Scope, depth: usize, targets: &[CondTarget]) {
+        let mut parts = Vec::new();
+        for t in targets {
+            let (head, e) = if t.holders.len() > 1 {
+                let vars = sc.agreed_by(&t.holders);
+                (self.group_text(&t.holders), self.int_expr_of(&vars))
+            } else {
+                let o = t.holders[0];
+                let e = match t.constant {
+                    Some(c) => c.to_string(),
+                    None => self.int_expr(sc, o),
+                };
+                (self.roles[o].clone(), e)
+            };
+            parts.push(format!("{head}.({e})"));
+        }
+        let text = if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            format!("({})", parts.join(", "))
+        };
+        self.line(depth, &text);
+    }
+
+    /// After a conditional expression: its targets are in scope at their holders.
+    fn bind_targets(sc: &mut Scope, targets: Vec<CondTarget>) {
+        for t in targets {
+            if t.holders.len() > 1 {
+                sc.add_agreed(&t.holders, t.name);
+            } else {
+                sc.add(t.holders[0], t.name);
+            }
+        }
+    }
+
     /// Open a conditional decided by `r`: writes its head and returns its branches.
     fn open_conditional(&mut self, sc: &Scope, r: usize, depth: usize, shape: Shape) -> Vec<Arm> {
         let rn = self.roles[r].clone();
@@ -719,7 +846,16 @@ impl Gen<'_> {
             .find(|o| !inside.contains(o))
             .filter(|_| self.rng.chance(50))
             .map(|o| format!("{}.print(\"{} same\");", self.roles[o], self.roles[o]));
+        // Sometimes a conditional expression: its branches yield values bound after it.
+        let targets = if shape != Shape::IfNoElse && self.rng.chance(35) {
+            self.cond_targets(&inside, active, None)
+        } else {
+            Vec::new()
+        };
         let arms = self.open_conditional(sc, r, depth, shape);
+        if !targets.is_empty() {
+            self.bind_head(depth, &targets);
+        }
         for (k, arm) in arms.iter().enumerate() {
             let label = LABELS[k];
             let inner = self.enter_arm(sc, r, arm, depth);
@@ -740,9 +876,13 @@ impl Gen<'_> {
             }
             let mut b = (*budget).min(6);
             self.block(sc, &inside, inner, &mut b);
+            if !targets.is_empty() {
+                self.yield_line(sc, inner, &targets);
+            }
             self.leave_arm(sc, arm, depth);
         }
-        self.line(depth, "}");
+        self.line(depth, if targets.is_empty() { "}" } else { "};" });
+        Self::bind_targets(sc, targets);
         *budget = budget.saturating_sub(4);
     }
 
@@ -786,9 +926,17 @@ impl Gen<'_> {
             .find(|o| !inside.contains(o))
             .filter(|_| self.rng.chance(50))
             .map(|o| format!("{}.print(\"{} same\");", self.roles[o], self.roles[o]));
+        let targets = if shape != Shape::IfNoElse && self.rng.chance(35) {
+            self.cond_targets(&inside, active, Some(group))
+        } else {
+            Vec::new()
+        };
         let head = self.group_text(group);
         let vars = sc.agreed_by(group);
         let arms = self.open_decision(&head, &vars, depth, shape);
+        if !targets.is_empty() {
+            self.bind_head(depth, &targets);
+        }
         for (k, arm) in arms.iter().enumerate() {
             let label = LABELS[k];
             let inner =
@@ -812,9 +960,13 @@ impl Gen<'_> {
             }
             let mut b = (*budget).min(6);
             self.block(sc, &inside, inner, &mut b);
+            if !targets.is_empty() {
+                self.yield_line(sc, inner, &targets);
+            }
             self.leave_arm(sc, arm, depth);
         }
-        self.line(depth, "}");
+        self.line(depth, if targets.is_empty() { "}" } else { "};" });
+        Self::bind_targets(sc, targets);
         *budget = budget.saturating_sub(4);
     }
 
