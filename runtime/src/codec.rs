@@ -393,8 +393,10 @@ pub fn validate(bytes: &[u8]) -> Result<(), CodecError> {
     r.finish()
 }
 
-/// A cursor over an encoded message (also used by the native typed decoder, `rt::wire`).
-pub(crate) struct Reader<'a> {
+/// A cursor over an encoded message (also used by the typed decoder, [`crate::decode`]);
+/// public only as the argument of [`crate::decode::Builder::whole`], whose readers are
+/// this crate's.
+pub struct Reader<'a> {
     buf: &'a [u8],
     pub(crate) pos: usize,
 }
