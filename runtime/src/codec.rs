@@ -108,7 +108,7 @@ impl Budget {
     }
 
     /// Charges `bytes` of memory about to be allocated for the item at `offset`.
-    pub(crate) fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), CodecError> {
+    pub fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), CodecError> {
         match self.left.checked_sub(bytes) {
             Some(left) => {
                 self.left = left;
@@ -126,8 +126,9 @@ impl Budget {
 }
 
 /// What an allocation of `n` bytes takes from the system allocator: glibc's chunks carry an
-/// 8-byte header, are 16-byte aligned and at least 32 bytes. 0 for no allocation.
-pub(crate) fn heap(n: usize) -> usize {
+/// 8-byte header, are 16-byte aligned and at least 32 bytes. 0 for no allocation. Public for
+/// the builders of other crates ([`crate::decode::Builder`]), which charge what they allocate.
+pub fn heap(n: usize) -> usize {
     if n == 0 {
         0
     } else {
