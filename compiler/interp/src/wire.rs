@@ -135,16 +135,17 @@ pub fn from_wire(prog: &Program, w: Wire) -> Result<Value, String> {
 
 // What received values take in memory, charged to the frame's budget as they are built: a
 // value slot in a tuple, list, struct or variant; an `Arc`'s block (two counts, then the
-// value); a map entry's share of the B-tree's nodes (a 384-byte leaf holds 5 to 11 entries
-// of two 16-byte values, so 80 bytes covers a tree built entry by entry, internal nodes
-// included).
+// value); a map entry's share of the B-tree's nodes: a leaf holds 11 entries of two values
+// (and a header) and at least 5 of them once it has split, and the internal nodes above
+// the leaves take at most a fifth more.
 const VALUE: usize = std::mem::size_of::<Value>();
 const ARC: usize = 16;
 const SEQ_BLOCK: usize = ARC + std::mem::size_of::<Seq>();
 const MAP_BLOCK: usize = ARC + std::mem::size_of::<BTreeMap<Value, Value>>();
 const STRUCT_BLOCK: usize = ARC + std::mem::size_of::<StructVal>();
 const VARIANT_BLOCK: usize = ARC + std::mem::size_of::<VariantVal>();
-const MAP_ENTRY: usize = 80;
+const MAP_LEAF: usize = 11 * 2 * VALUE + 16;
+const MAP_ENTRY: usize = (MAP_LEAF + 23 & !15) * 6 / 25;
 
 /// A compound interpreter value whose items are still arriving.
 pub enum Open {
