@@ -82,10 +82,11 @@ impl Budget {
     }
 
     /// The budget of a frame decoded into a wire value tree ([`decode_bounded`]) on a
-    /// connection: the interpreter-backed executables (the readers of these trees) build
-    /// their own values from it, which take at most 1.7 times the tree (a field-less struct:
-    /// 144 bytes against 88; its name and each field name are blocks of their own there), so
-    /// the tree gets a third of the frame's budget and both together stay within it.
+    /// connection (the untyped receives: labels, [`crate::session::Session::recv`]): a
+    /// caller may build its own values from the tree (at most 1.7 times the tree for the
+    /// interpreter's, a field-less struct: 144 bytes against 88), so the tree gets a third of
+    /// the frame's budget and both together stay within it. Typed receives decode straight
+    /// into the receiver's values ([`crate::decode`]) with the whole budget.
     pub fn for_wire_tree(frame: usize, max_message_bytes: usize) -> Budget {
         Budget::for_frame(frame, max_message_bytes).share(1, 3)
     }
