@@ -145,7 +145,7 @@ const MAP_BLOCK: usize = ARC + std::mem::size_of::<BTreeMap<Value, Value>>();
 const STRUCT_BLOCK: usize = ARC + std::mem::size_of::<StructVal>();
 const VARIANT_BLOCK: usize = ARC + std::mem::size_of::<VariantVal>();
 const MAP_LEAF: usize = 11 * 2 * VALUE + 16;
-const MAP_ENTRY: usize = (MAP_LEAF + 23 & !15) * 6 / 25;
+const MAP_ENTRY: usize = ((MAP_LEAF + 23) & !15) * 6 / 25;
 
 /// A compound interpreter value whose items are still arriving.
 pub enum Open {
@@ -156,12 +156,15 @@ pub enum Open {
     Variant(Arc<str>, Vec<Value>),
 }
 
+/// A struct type's name and field names, shared by its values.
+type Names = (Arc<str>, Arc<[Arc<str>]>);
+
 /// Builds interpreter values straight from a received frame ([`chor_runtime::decode`]), so
 /// the frame's whole budget goes to the values the interpreter keeps. A struct's or
 /// variant's name and field names are made once per type and shared by every value of it.
 pub struct Receiver<'p> {
     prog: &'p Program,
-    structs: HashMap<String, (Arc<str>, Arc<[Arc<str>]>)>,
+    structs: HashMap<String, Names>,
     variants: HashMap<String, Arc<str>>,
 }
 
@@ -182,7 +185,7 @@ impl<'p> Receiver<'p> {
         n: usize,
         budget: &mut Budget,
         at: usize,
-    ) -> Result<Option<(Arc<str>, Arc<[Arc<str>]>)>, CodecError> {
+    ) -> Result<Option<Names>, CodecError> {
         if let Some(names) = self.structs.get(name) {
             return Ok((names.1.len() == n).then(|| names.clone()));
         }
