@@ -82,10 +82,11 @@ impl Budget {
     }
 
     /// The budget of a frame decoded into a wire value tree ([`decode_bounded`]) on a
-    /// connection: the interpreter-backed executables (the readers of these trees) build
-    /// their own values from it, which take at most 1.7 times the tree (a field-less struct:
-    /// 144 bytes against 88; its name and each field name are blocks of their own there), so
-    /// the tree gets a third of the frame's budget and both together stay within it.
+    /// connection (the untyped receives: labels, [`crate::session::Session::recv`]): a
+    /// caller may build its own values from the tree (at most 1.7 times the tree for the
+    /// interpreter's, a field-less struct: 144 bytes against 88), so the tree gets a third of
+    /// the frame's budget and both together stay within it. Typed receives decode straight
+    /// into the receiver's values ([`crate::decode`]) with the whole budget.
     pub fn for_wire_tree(frame: usize, max_message_bytes: usize) -> Budget {
         Budget::for_frame(frame, max_message_bytes).share(1, 3)
     }
@@ -108,7 +109,7 @@ impl Budget {
     }
 
     /// Charges `bytes` of memory about to be allocated for the item at `offset`.
-    pub(crate) fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), CodecError> {
+    pub fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), CodecError> {
         match self.left.checked_sub(bytes) {
             Some(left) => {
                 self.left = left;
@@ -126,8 +127,9 @@ impl Budget {
 }
 
 /// What an allocation of `n` bytes takes from the system allocator: glibc's chunks carry an
-/// 8-byte header, are 16-byte aligned and at least 32 bytes. 0 for no allocation.
-pub(crate) fn heap(n: usize) -> usize {
+/// 8-byte header, are 16-byte aligned and at least 32 bytes. 0 for no allocation. Public for
+/// the builders of other crates ([`crate::decode::Builder`]), which charge what they allocate.
+pub fn heap(n: usize) -> usize {
     if n == 0 {
         0
     } else {
@@ -393,8 +395,10 @@ pub fn validate(bytes: &[u8]) -> Result<(), CodecError> {
     r.finish()
 }
 
-/// A cursor over an encoded message (also used by the native typed decoder, `rt::wire`).
-pub(crate) struct Reader<'a> {
+/// A cursor over an encoded message (also used by the typed decoder, [`crate::decode`]);
+/// public only as the argument of [`crate::decode::Builder::whole`], whose readers are
+/// this crate's.
+pub struct Reader<'a> {
     buf: &'a [u8],
     pub(crate) pos: usize,
 }

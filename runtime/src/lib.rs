@@ -2,6 +2,7 @@
 //!
 //! - [`value`]: the wire value ([`value::Value`]) and what travels ([`value::Message`]);
 //! - [`codec`]: its compact, versioned binary encoding (decoding untrusted bytes never panics);
+//! - [`decode`]: the typed decoder, which builds each back end's own values from a frame;
 //! - [`config`]: the deployment file (`deploy.toml`) read through `--config PATH`;
 //! - [`desc`]: [`desc::RoleDesc`], the program description the code generator embeds in a
 //!   native role executable;
@@ -18,6 +19,7 @@
 
 pub mod codec;
 pub mod config;
+pub mod decode;
 pub mod desc;
 pub mod error;
 pub mod rt;

@@ -265,11 +265,21 @@ impl Transport for SessionTransport<'_> {
         }
     }
     fn recv_value(&self, from: &str, ty: &MsgType, span: Span) -> Result<Msg, String> {
+        // Straight from the frame into interpreter values, within the frame's budget.
+        let mut frame = Vec::new();
+        let mut values = chor_interp::wire::Receiver::new(self.prog);
         let v = self
             .session
-            .recv_typed(from, &ty.table, ty.id, self.loc(span))
+            .recv_built(
+                from,
+                &ty.table,
+                ty.id,
+                self.loc(span),
+                &mut frame,
+                &mut values,
+            )
             .map_err(|e| e.to_string())?;
-        Ok(Msg::Val(chor_interp::wire::from_wire(self.prog, v)?))
+        Ok(Msg::Val(v))
     }
 }
 

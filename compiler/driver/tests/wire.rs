@@ -322,6 +322,7 @@ struct Ended {
     role: String,
     status: ExitStatus,
     stderr: String,
+    stdout: String,
     finished: bool,
 }
 
@@ -376,6 +377,7 @@ fn run_through_proxies_with(
                 role,
                 status: o.status,
                 stderr: text(&o.stderr),
+                stdout: text(&o.stdout),
                 finished,
             }
         })
@@ -898,6 +900,38 @@ fn a_frame_of_tiny_elements_is_refused_by_both_back_ends() {
             "{backend}: {}",
             b.stderr
         );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+const INTS: &str = r#"
+choreography main(A, B) {
+    let A.xs = [1, 2, 3];
+    A.xs -> B.ys;
+    B.print(to_string(list::len(ys)) ++ " " ++ to_string(list::sum(ys)));
+}
+"#;
+
+/// Both back ends receive the same messages within the same budget: a list of two million
+/// small Ints (4 MB on the wire; 16 MB of native values, 32 MB of interpreter values, 112 MB
+/// as a wire value tree), at the default `max_message_bytes`, arrives whole in the role
+/// executables of either back end.
+#[test]
+fn a_list_of_two_million_ints_reaches_both_back_ends() {
+    let n: i64 = 2_000_000;
+    let big = encode(Value::List((0..n).map(|i| Value::Int(i % 50)).collect()));
+    let sum: i64 = (0..n).map(|i| i % 50).sum();
+    for backend in ["native", "interp"] {
+        let dir = workdir(&format!("ints-{backend}"));
+        let src = dir.join("prog.chor");
+        std::fs::write(&src, INTS).expect("write");
+        let out = dir.join("out");
+        build(&src, &out, backend);
+        let (ended, replaced, _) = run_through_proxies_with(&out, 0, big.clone(), None, "");
+        assert!(replaced, "{backend}");
+        let b = ended.iter().find(|e| e.role == "B").expect("role B");
+        assert!(b.status.success(), "{backend}: {}", b.stderr);
+        assert_eq!(b.stdout, format!("{n} {sum}\n"), "{backend}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

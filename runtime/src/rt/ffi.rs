@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::library;
 use super::list::{List, View as ListView};
 use super::val::*;
-use super::wire::RecvError;
 use super::world::vals as world;
 use crate::desc::RoleDesc;
 use crate::session::{Fingerprint, Session};
@@ -777,11 +776,7 @@ pub extern "C" fn chor_rt_recv(from: u64, ty: u64, loc: u64) -> V {
             if buf.capacity() > 1 << 20 {
                 *buf = Vec::new();
             }
-            r.map_err(|e| match e {
-                RecvError::Codec(e) => s.bad_message(peer, loc, e.to_string()),
-                RecvError::Label(l) => s.unexpected(peer, loc, "a value", &Message::Label(l)),
-                RecvError::Type(m) => s.wrong_type(peer, loc, m),
-            })
+            r.map_err(|e| s.recv_error(peer, loc, e))
         })
     });
     match r {

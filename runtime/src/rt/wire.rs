@@ -1,12 +1,10 @@
-//! Native values on the wire: the typed decoder that turns a received frame straight into
-//! [`Val`]s, checking each item against the receive's message type as it goes, and the depth
-//! check senders run before encoding.
+//! Native values on the wire: the [`Builder`] through which the typed decoder
+//! ([`crate::decode`]) turns a received frame straight into [`Val`]s, checking each item
+//! against the receive's message type as it goes, and the encoder of native values.
 //!
 //! Decoding straight into native values (instead of a [`crate::value::Value`] tree first) is
 //! what bounds a receiver's memory: an `Int` of a `List<Int>` takes 8 bytes in the compact
-//! list and at least 2 on the wire, and no intermediate tree of 56-byte nodes is built. A
-//! value of the wrong type is refused at its first wrong item, before the rest of the frame
-//! allocates anything. Like the codec, the decoder keeps its own stack.
+//! list and at least 2 on the wire, and no intermediate tree of 56-byte nodes is built.
 
 use super::rc::Rc;
 use std::collections::BTreeMap;
@@ -14,25 +12,13 @@ use std::collections::BTreeMap;
 use super::list::List;
 use super::list::View as ListView;
 use super::val::{Agg, Val, struct_name, tables, variant_name};
-use crate::codec::{self, Budget, CodecError, CodecErrorKind, MAX_DEPTH, Reader, grown, heap};
+use crate::codec::{self, Budget, CodecError, Reader, grown, heap};
 use crate::codec::{MSG_VALUE, T_FALSE, T_FLOAT, T_INT, T_LIST, T_MAP, T_STR, T_STRUCT};
 use crate::codec::{T_TRUE, T_TUPLE, T_UNIT, T_VARIANT};
-use crate::types::{TyId, TyNode, TypeMismatch, TypeTable};
-use crate::value::Message;
+use crate::decode::{Builder, Failed, Kind, decode_typed_with, is_scalar, scalar, wrong_item};
+use crate::types::{TyId, TyNode, TypeTable};
 
-/// Why a received frame was not accepted.
-#[derive(Debug)]
-pub enum RecvError {
-    /// The bytes are not a well-formed message.
-    Codec(CodecError),
-    /// A selection label came where a value is due.
-    Label(String),
-    /// A value of another type.
-    Type(TypeMismatch),
-}
-
-/// Frames up to this size are decoded a second time to describe a mismatch fully.
-const DESCRIBE_LIMIT: usize = 1 << 20;
+pub use crate::decode::RecvError;
 
 // What decoded values take in memory, charged to the frame's [`Budget`]: a value slot in a
 // list, tuple, struct or variant; the reference-counted blocks of strings, lists, maps and
@@ -57,49 +43,118 @@ enum Slot {
     Variant(u32, Vec<Val>),
 }
 
-/// The types of an open value's items.
-enum Items<'t> {
-    Each(&'t [TyId]),
-    All(TyId),
-    Pair(TyId, TyId),
-    Any,
-}
-
-struct Open<'t> {
+/// An open compound value and the item slots charged for it so far (a sequence's capacity,
+/// grown as a `Vec` grows).
+struct Open {
     slot: Slot,
-    items: Items<'t>,
     done: usize,
-    left: usize,
-    /// The item slots charged so far (a sequence's capacity, grown as a `Vec` grows).
     cap: usize,
 }
 
-impl Open<'_> {
-    /// The expected type of the next item (`None`: any).
-    fn next_ty(&self) -> Option<TyId> {
-        match &self.items {
-            Items::Each(ts) => ts.get(self.done).copied(),
-            Items::All(t) => Some(*t),
-            Items::Pair(k, v) => Some(if self.done.is_multiple_of(2) { *k } else { *v }),
-            Items::Any => None,
-        }
+/// Builds native values for the typed decoder ([`crate::decode`]); `fast` takes the
+/// whole-collection paths for lists and maps of scalars.
+struct Native {
+    fast: bool,
+}
+
+impl Builder for Native {
+    type Value = Val;
+    type Open = Open;
+
+    fn unit(&mut self) -> Val {
+        Val::Unit
+    }
+    fn bool(&mut self, b: bool) -> Val {
+        Val::Bool(b)
+    }
+    fn int(&mut self, i: i64) -> Val {
+        Val::Int(i)
+    }
+    fn float(&mut self, x: f64) -> Val {
+        Val::Float(x)
+    }
+
+    fn string(&mut self, s: &str, budget: &mut Budget, at: usize) -> Result<Val, CodecError> {
+        budget.charge(heap(STR_BLOCK) + heap(s.len()), at)?;
+        Ok(Val::str(s))
+    }
+
+    fn open(
+        &mut self,
+        kind: Kind<'_>,
+        n: usize,
+        room: usize,
+        budget: &mut Budget,
+        at: usize,
+    ) -> Result<Option<Open>, CodecError> {
+        let t = tables();
+        let slot = match kind {
+            Kind::Tuple => {
+                budget.charge(charge_agg(n), at)?;
+                Slot::Tuple(Vec::with_capacity(n.min(64)))
+            }
+            Kind::List(elem) => {
+                budget.charge(heap(LIST_BLOCK), at)?;
+                if matches!(elem, TyNode::Int) {
+                    let cap = n.min(room / 2);
+                    budget.charge(heap(cap * 8), at)?;
+                    Slot::List(List::from_ints(Vec::with_capacity(cap)))
+                } else {
+                    Slot::List(List::new())
+                }
+            }
+            Kind::Map(..) => {
+                budget.charge(heap(MAP_BLOCK), at)?;
+                Slot::Map(BTreeMap::new(), None)
+            }
+            Kind::Struct(name) => {
+                let Some(id) = t.struct_ids.get(name).copied() else {
+                    return Ok(None);
+                };
+                if t.structs.get(id as usize).is_none_or(|(_, f)| f.len() != n) {
+                    return Ok(None);
+                }
+                budget.charge(charge_agg(n), at)?;
+                Slot::Struct(id, Vec::with_capacity(n.min(64)))
+            }
+            Kind::Variant(name) => {
+                let Some(id) = t.variant_ids.get(name).copied() else {
+                    return Ok(None);
+                };
+                budget.charge(charge_agg(n), at)?;
+                Slot::Variant(id, Vec::with_capacity(n.min(64)))
+            }
+        };
+        // Aggregates were charged their whole capacity; a general list grows as its items
+        // arrive.
+        let cap = match slot {
+            Slot::List(_) | Slot::Map(..) => 0,
+            _ => n.min(64),
+        };
+        Ok(Some(Open { slot, done: 0, cap }))
     }
 
     /// Adds a finished item, charging the growth of the sequence's buffer (or the map's
     /// entry) first.
-    fn add(&mut self, v: Val, budget: &mut Budget, at: usize) -> Result<(), CodecError> {
-        match &self.slot {
+    fn add(
+        &mut self,
+        open: &mut Open,
+        v: Val,
+        budget: &mut Budget,
+        at: usize,
+    ) -> Result<(), CodecError> {
+        match &open.slot {
             Slot::Map(_, Some(_)) => budget.charge(MAP_ENTRY, at)?,
             Slot::Map(_, None) => {}
-            _ if self.done == self.cap => {
+            _ if open.done == open.cap => {
                 // The old buffer is freed as the new one takes its items.
-                let more = grown(self.cap);
-                budget.charge(heap(more * VAL) - heap(self.cap * VAL), at)?;
-                self.cap = more;
+                let more = grown(open.cap);
+                budget.charge(heap(more * VAL) - heap(open.cap * VAL), at)?;
+                open.cap = more;
             }
             _ => {}
         }
-        match &mut self.slot {
+        match &mut open.slot {
             Slot::Tuple(xs) | Slot::Struct(_, xs) | Slot::Variant(_, xs) => xs.push(v),
             Slot::List(l) => l.push(v),
             Slot::Map(m, key) => match key.take() {
@@ -109,13 +164,12 @@ impl Open<'_> {
                 }
             },
         }
-        self.done += 1;
-        self.left -= 1;
+        open.done += 1;
         Ok(())
     }
 
-    fn finish(self) -> Val {
-        match self.slot {
+    fn finish(&mut self, open: Open) -> Val {
+        match open.slot {
             Slot::Tuple(xs) => Val::tuple(xs),
             Slot::List(l) => Val::List(l),
             Slot::Map(m, _) => Val::Map(Rc::new(m)),
@@ -123,6 +177,87 @@ impl Open<'_> {
             Slot::Variant(id, fields) => Val::variant(id, fields),
         }
     }
+
+    /// The whole-collection paths: a list of Ints straight into the compact form, lists and
+    /// maps of other scalars without opening anything.
+    fn whole(
+        &mut self,
+        r: &mut Reader<'_>,
+        kind: &Kind<'_>,
+        n: usize,
+        budget: &mut Budget,
+        at: usize,
+    ) -> Option<Result<Val, Failed>> {
+        if !self.fast {
+            return None;
+        }
+        match *kind {
+            Kind::List(TyNode::Int) => Some(int_list(r, n, budget, at)),
+            Kind::List(elem) if is_scalar(elem) => Some(scalar_list(self, r, elem, n, budget, at)),
+            Kind::Map(k, v) if is_scalar(k) && is_scalar(v) => {
+                Some(scalar_entries(self, r, k, v, n, budget, at))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A list of `n` Ints, straight into the compact form, with capacity as the bytes justify:
+/// each Int takes at least two.
+fn int_list(r: &mut Reader<'_>, n: usize, budget: &mut Budget, at: usize) -> Result<Val, Failed> {
+    budget.charge(heap(LIST_BLOCK), at).map_err(Err)?;
+    let cap = n.min(r.remaining() / 2);
+    budget.charge(heap(cap * 8), at).map_err(Err)?;
+    let mut xs = Vec::with_capacity(cap);
+    if r.ints(n, &mut xs).map_err(Err)? < n {
+        return Err(wrong_item(r));
+    }
+    Ok(Val::List(List::from_ints(xs)))
+}
+
+/// A list of `n` items of the scalar type `elem`.
+fn scalar_list(
+    b: &mut Native,
+    r: &mut Reader<'_>,
+    elem: &TyNode,
+    n: usize,
+    budget: &mut Budget,
+    at: usize,
+) -> Result<Val, Failed> {
+    budget.charge(heap(LIST_BLOCK), at).map_err(Err)?;
+    let cap = n.min(r.remaining());
+    budget.charge(heap(cap * VAL), at).map_err(Err)?;
+    let mut xs = Vec::with_capacity(cap);
+    for _ in 0..n {
+        xs.push(scalar(b, r, elem, budget)?);
+    }
+    Ok(Val::list(xs))
+}
+
+/// A map of `n` entries of scalar keys and values.
+fn scalar_entries(
+    b: &mut Native,
+    r: &mut Reader<'_>,
+    k: &TyNode,
+    v: &TyNode,
+    n: usize,
+    budget: &mut Budget,
+    at: usize,
+) -> Result<Val, Failed> {
+    budget.charge(heap(MAP_BLOCK), at).map_err(Err)?;
+    let cap = n.min(r.remaining() / 2);
+    budget.charge(heap(cap * 2 * VAL), at).map_err(Err)?;
+    let mut kv = Vec::with_capacity(cap);
+    for _ in 0..n {
+        let key = scalar(b, r, k, budget)?;
+        kv.push((key, scalar(b, r, v, budget)?));
+    }
+    let sorted = kv.windows(2).all(|w| w[0].0 < w[1].0);
+    let per = if sorted { MAP_ENTRY_SORTED } else { MAP_ENTRY };
+    budget
+        .charge(kv.len().saturating_mul(per), r.pos)
+        .map_err(Err)?;
+    Ok(Val::Map(Rc::new(scalar_map(kv, sorted))))
 }
 
 /// Decodes a received frame into a value of type `ty` (an index past `types` accepts any
@@ -130,7 +265,7 @@ impl Open<'_> {
 /// size under the default `max_message_bytes` ([`Budget`]).
 pub fn decode_typed(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, RecvError> {
     let budget = Budget::for_frame(bytes.len(), crate::config::DEFAULT_MAX_MESSAGE_BYTES);
-    decode_with(bytes, types, ty, true, budget)
+    decode_typed_with(bytes, types, ty, &mut Native { fast: true }, budget)
 }
 
 /// [`decode_typed`] within `budget` (the receiving connection's, from its
@@ -141,7 +276,7 @@ pub fn decode_typed_bounded(
     ty: TyId,
     budget: Budget,
 ) -> Result<Val, RecvError> {
-    decode_with(bytes, types, ty, true, budget)
+    decode_typed_with(bytes, types, ty, &mut Native { fast: true }, budget)
 }
 
 /// [`decode_typed`] without the whole-collection paths for lists and maps of scalars: every
@@ -150,274 +285,7 @@ pub fn decode_typed_bounded(
 #[doc(hidden)]
 pub fn decode_typed_itemwise(bytes: &[u8], types: &TypeTable, ty: TyId) -> Result<Val, RecvError> {
     let budget = Budget::for_frame(bytes.len(), crate::config::DEFAULT_MAX_MESSAGE_BYTES);
-    decode_with(bytes, types, ty, false, budget)
-}
-
-fn decode_with(
-    bytes: &[u8],
-    types: &TypeTable,
-    ty: TyId,
-    fast: bool,
-    mut budget: Budget,
-) -> Result<Val, RecvError> {
-    let mut r = Reader::start(bytes).map_err(RecvError::Codec)?;
-    let kind = r.byte().map_err(RecvError::Codec)?;
-    if kind != MSG_VALUE {
-        return Err(match codec::decode(bytes) {
-            Ok(Message::Label(l)) => RecvError::Label(l),
-            Ok(Message::Value(_)) => RecvError::Codec(CodecError {
-                offset: 1,
-                kind: CodecErrorKind::BadTag(kind),
-            }),
-            Err(e) => RecvError::Codec(e),
-        });
-    }
-    match decode_value(&mut r, types, ty, fast, &mut budget) {
-        Ok(v) => {
-            r.finish().map_err(RecvError::Codec)?;
-            Ok(v)
-        }
-        Err(Err(e)) => Err(RecvError::Codec(e)),
-        Err(Ok(())) => Err(RecvError::Type(mismatch(bytes, types, ty))),
-    }
-}
-
-/// Describes a type mismatch found while decoding `bytes`.
-fn mismatch(bytes: &[u8], types: &TypeTable, ty: TyId) -> TypeMismatch {
-    let expected = types.show(ty);
-    // Within a budget of its own, as the frame is untrusted.
-    let mut budget = Budget::for_frame(bytes.len(), DESCRIBE_LIMIT);
-    if bytes.len() <= DESCRIBE_LIMIT
-        && let Ok(Message::Value(v)) = codec::decode_bounded(bytes, &mut budget)
-    {
-        if let Err(m) = types.check(ty, &v) {
-            return m;
-        }
-        // The shape is right but a struct or variant is not one of this program's.
-        return TypeMismatch {
-            expected,
-            received: crate::types::describe(&v),
-            inner: None,
-        };
-    }
-    TypeMismatch {
-        expected,
-        received: "a value of another type".to_string(),
-        inner: None,
-    }
-}
-
-/// `Err(Ok(()))`: a type mismatch (described afterwards); `Err(Err(e))`: malformed bytes.
-fn decode_value(
-    r: &mut Reader<'_>,
-    types: &TypeTable,
-    root: TyId,
-    fast: bool,
-    budget: &mut Budget,
-) -> Result<Val, Result<(), CodecError>> {
-    let t = tables();
-    let node = |id: Option<TyId>| -> &TyNode {
-        match id.and_then(|i| types.nodes.get(i as usize)) {
-            Some(n) => n,
-            None => &TyNode::Any,
-        }
-    };
-    let mut stack: Vec<Open<'_>> = Vec::new();
-    let mut expect: Option<TyId> = Some(root);
-    loop {
-        let tag_pos = r.pos;
-        let want = node(expect);
-        let any = matches!(want, TyNode::Any);
-        let tag = r.byte().map_err(Err)?;
-        let mut opened: Option<(Slot, Items<'_>, usize)> = None;
-        let mut value: Option<Val> = None;
-        match tag {
-            T_UNIT if any || matches!(want, TyNode::Unit) => value = Some(Val::Unit),
-            T_FALSE | T_TRUE if any || matches!(want, TyNode::Bool) => {
-                value = Some(Val::Bool(tag == T_TRUE));
-            }
-            T_INT if any || matches!(want, TyNode::Int) => {
-                value = Some(Val::Int(codec::unzigzag(r.varint().map_err(Err)?)));
-            }
-            T_FLOAT if any || matches!(want, TyNode::Float) => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(r.take(8).map_err(Err)?);
-                value = Some(Val::Float(f64::from_bits(u64::from_le_bytes(b))));
-            }
-            T_STR if any || matches!(want, TyNode::Str) => {
-                value = Some(string(r, budget)?);
-            }
-            T_TUPLE => {
-                let n = r.count(1).map_err(Err)?;
-                let items = match want {
-                    TyNode::Tuple(ts) if ts.len() == n => Items::Each(ts),
-                    TyNode::Any => Items::Any,
-                    _ => return Err(Ok(())),
-                };
-                budget.charge(charge_agg(n), tag_pos).map_err(Err)?;
-                opened = Some((Slot::Tuple(Vec::with_capacity(n.min(64))), items, n));
-            }
-            T_LIST => {
-                let n = r.count(1).map_err(Err)?;
-                let items = match want {
-                    TyNode::List(e) => Items::All(*e),
-                    TyNode::Any => Items::Any,
-                    _ => return Err(Ok(())),
-                };
-                let elem = match items {
-                    Items::All(e) => node(Some(e)),
-                    _ => &TyNode::Any,
-                };
-                if n > 0 && stack.len() >= MAX_DEPTH {
-                    return Err(Err(too_deep(tag_pos)));
-                }
-                budget.charge(heap(LIST_BLOCK), tag_pos).map_err(Err)?;
-                if fast && matches!(elem, TyNode::Int) {
-                    // Straight into the compact form, with capacity as the bytes justify:
-                    // each Int takes at least two.
-                    let cap = n.min(r.remaining() / 2);
-                    budget.charge(heap(cap * 8), tag_pos).map_err(Err)?;
-                    let mut xs = Vec::with_capacity(cap);
-                    if r.ints(n, &mut xs).map_err(Err)? < n {
-                        return Err(wrong_item(r));
-                    }
-                    value = Some(Val::List(List::from_ints(xs)));
-                } else if fast && is_scalar(elem) {
-                    let cap = n.min(r.remaining());
-                    budget.charge(heap(cap * VAL), tag_pos).map_err(Err)?;
-                    let mut xs = Vec::with_capacity(cap);
-                    for _ in 0..n {
-                        xs.push(scalar(r, elem, budget)?);
-                    }
-                    value = Some(Val::list(xs));
-                } else if matches!(elem, TyNode::Int) {
-                    let cap = n.min(r.remaining() / 2);
-                    budget.charge(heap(cap * 8), tag_pos).map_err(Err)?;
-                    let xs = Vec::with_capacity(cap);
-                    opened = Some((Slot::List(List::from_ints(xs)), items, n));
-                } else {
-                    opened = Some((Slot::List(List::new()), items, n));
-                }
-            }
-            T_MAP => {
-                let n = r.count(2).map_err(Err)?;
-                let (k, v) = match want {
-                    TyNode::Map(k, v) => (node(Some(*k)), node(Some(*v))),
-                    TyNode::Any => (&TyNode::Any, &TyNode::Any),
-                    _ => return Err(Ok(())),
-                };
-                if n > 0 && stack.len() >= MAX_DEPTH {
-                    return Err(Err(too_deep(tag_pos)));
-                }
-                budget.charge(heap(MAP_BLOCK), tag_pos).map_err(Err)?;
-                if fast && is_scalar(k) && is_scalar(v) {
-                    let cap = n.min(r.remaining() / 2);
-                    budget.charge(heap(cap * 2 * VAL), tag_pos).map_err(Err)?;
-                    let mut kv = Vec::with_capacity(cap);
-                    for _ in 0..n {
-                        let key = scalar(r, k, budget)?;
-                        kv.push((key, scalar(r, v, budget)?));
-                    }
-                    let sorted = kv.windows(2).all(|w| w[0].0 < w[1].0);
-                    let per = if sorted { MAP_ENTRY_SORTED } else { MAP_ENTRY };
-                    budget
-                        .charge(kv.len().saturating_mul(per), r.pos)
-                        .map_err(Err)?;
-                    value = Some(Val::Map(Rc::new(scalar_map(kv, sorted))));
-                } else {
-                    let items = match want {
-                        TyNode::Map(k, v) => Items::Pair(*k, *v),
-                        _ => Items::Any,
-                    };
-                    opened = Some((Slot::Map(BTreeMap::new(), None), items, n.saturating_mul(2)));
-                }
-            }
-            T_STRUCT => {
-                let name = r.str_bytes().map_err(Err)?;
-                let n = r.count(1).map_err(Err)?;
-                let items = match want {
-                    TyNode::Struct {
-                        name: w, fields, ..
-                    } if w == name && fields.len() == n => Items::Each(fields),
-                    TyNode::Any => Items::Any,
-                    _ => return Err(Ok(())),
-                };
-                let Some(id) = t.struct_ids.get(name).copied() else {
-                    return Err(Ok(()));
-                };
-                if t.structs.get(id as usize).is_none_or(|(_, f)| f.len() != n) {
-                    return Err(Ok(()));
-                }
-                budget.charge(charge_agg(n), tag_pos).map_err(Err)?;
-                opened = Some((Slot::Struct(id, Vec::with_capacity(n.min(64))), items, n));
-            }
-            T_VARIANT => {
-                let name = r.str_bytes().map_err(Err)?;
-                let n = r.count(1).map_err(Err)?;
-                let items = match want {
-                    TyNode::Enum { variants, .. } => {
-                        match variants.iter().find(|(v, ts)| v == name && ts.len() == n) {
-                            Some((_, ts)) => Items::Each(ts),
-                            None => return Err(Ok(())),
-                        }
-                    }
-                    TyNode::Any => Items::Any,
-                    _ => return Err(Ok(())),
-                };
-                let Some(id) = t.variant_ids.get(name).copied() else {
-                    return Err(Ok(()));
-                };
-                budget.charge(charge_agg(n), tag_pos).map_err(Err)?;
-                opened = Some((Slot::Variant(id, Vec::with_capacity(n.min(64))), items, n));
-            }
-            T_UNIT | T_FALSE | T_TRUE | T_INT | T_FLOAT | T_STR => return Err(Ok(())),
-            other => {
-                return Err(Err(CodecError {
-                    offset: tag_pos,
-                    kind: CodecErrorKind::BadTag(other),
-                }));
-            }
-        }
-        if let Some((slot, items, n)) = opened {
-            // Aggregates were charged their whole capacity; a general list grows as its
-            // items arrive.
-            let cap = match slot {
-                Slot::List(_) | Slot::Map(..) => 0,
-                _ => n.min(64),
-            };
-            let open = Open {
-                slot,
-                items,
-                done: 0,
-                left: n,
-                cap,
-            };
-            if n > 0 {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(Err(too_deep(tag_pos)));
-                }
-                expect = open.next_ty();
-                stack.push(open);
-                continue;
-            }
-            value = Some(open.finish());
-        }
-        // Hand the finished value to its parent, closing every parent it completes.
-        let mut v = value;
-        while let Some(x) = v.take() {
-            match stack.last_mut() {
-                None => return Ok(x),
-                Some(top) => {
-                    top.add(x, budget, r.pos).map_err(Err)?;
-                    if top.left == 0 {
-                        v = stack.pop().map(Open::finish);
-                    } else {
-                        expect = top.next_ty();
-                    }
-                }
-            }
-        }
-    }
+    decode_typed_with(bytes, types, ty, &mut Native { fast: false }, budget)
 }
 
 /// The map of received entries. Senders write entries in key order, so the tree is built in
@@ -434,75 +302,10 @@ fn scalar_map(kv: Vec<(Val, Val)>, sorted: bool) -> BTreeMap<Val, Val> {
     m
 }
 
-fn too_deep(offset: usize) -> CodecError {
-    CodecError {
-        offset,
-        kind: CodecErrorKind::TooDeep,
-    }
-}
-
-/// Whether items of this type are read by [`scalar`] (no nesting, nothing to open).
-fn is_scalar(t: &TyNode) -> bool {
-    matches!(
-        t,
-        TyNode::Unit | TyNode::Bool | TyNode::Int | TyNode::Float | TyNode::Str
-    )
-}
-
-/// The verdict on an item whose tag is not the one expected (at `r.pos`, not consumed): a
-/// type mismatch for a tag of the format, malformed bytes for any other, as in the general
-/// loop.
-fn wrong_item(r: &mut Reader<'_>) -> Result<(), CodecError> {
-    let pos = r.pos;
-    match r.byte() {
-        Ok(t) if t <= T_VARIANT => Ok(()),
-        Ok(t) => Err(CodecError {
-            offset: pos,
-            kind: CodecErrorKind::BadTag(t),
-        }),
-        Err(e) => Err(e),
-    }
-}
-
 /// What a tuple, struct or variant of `n` fields takes: its block and its fields' buffer (a
 /// capacity of at most 64 to start with; more is charged as it grows).
 fn charge_agg(n: usize) -> usize {
     heap(AGG_BLOCK) + heap(n.min(64) * VAL)
-}
-
-/// A string item (after its tag), charged.
-fn string(r: &mut Reader<'_>, budget: &mut Budget) -> Result<Val, Result<(), CodecError>> {
-    let at = r.pos;
-    let s = r.str_bytes().map_err(Err)?;
-    budget
-        .charge(heap(STR_BLOCK) + heap(s.len()), at)
-        .map_err(Err)?;
-    Ok(Val::str(s))
-}
-
-/// One item of the scalar type `want` (see [`is_scalar`]), checked.
-fn scalar(
-    r: &mut Reader<'_>,
-    want: &TyNode,
-    budget: &mut Budget,
-) -> Result<Val, Result<(), CodecError>> {
-    let pos = r.pos;
-    let tag = r.byte().map_err(Err)?;
-    Ok(match (tag, want) {
-        (T_UNIT, TyNode::Unit) => Val::Unit,
-        (T_FALSE | T_TRUE, TyNode::Bool) => Val::Bool(tag == T_TRUE),
-        (T_INT, TyNode::Int) => Val::Int(codec::unzigzag(r.varint().map_err(Err)?)),
-        (T_FLOAT, TyNode::Float) => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(r.take(8).map_err(Err)?);
-            Val::Float(f64::from_bits(u64::from_le_bytes(b)))
-        }
-        (T_STR, TyNode::Str) => string(r, budget)?,
-        _ => {
-            r.pos = pos;
-            return Err(wrong_item(r));
-        }
-    })
 }
 
 /// Encodes `v` as a value message (version, kind, value) at the end of `out`, straight from
@@ -599,6 +402,7 @@ mod tests {
     use super::*;
     use crate::rt::val::{from_wire, to_wire};
     use crate::types::TyNode as N;
+    use crate::value::Message;
     use proptest::prelude::*;
 
     /// The encoding through the wire value tree, which the direct encoder must equal.

@@ -365,6 +365,36 @@ impl Session {
         Ok(v)
     }
 
+    /// Waits for a value of type `ty` in `types` from `peer` and decodes it straight into
+    /// `b`'s values ([`crate::decode`]), within the budget of its frame; `out` holds the
+    /// frame meanwhile. A selection label, malformed bytes or a value of another type is an
+    /// error naming the peer and the receive's location (and both types).
+    pub fn recv_built<B: crate::decode::Builder>(
+        &self,
+        peer: &str,
+        types: &TypeTable,
+        ty: TyId,
+        loc: u32,
+        out: &mut Vec<u8>,
+        b: &mut B,
+    ) -> Result<B::Value, RtError> {
+        // Not validated first: the typed decoder checks every byte it reads.
+        self.recv_frame(peer, loc, out)?;
+        let budget = self.decode_budget(out.len());
+        crate::decode::decode_typed_with(out, types, ty, b, budget)
+            .map_err(|e| self.recv_error(peer, loc, e))
+    }
+
+    /// The error for a frame from `peer` at `loc` that the typed decoder refused.
+    pub fn recv_error(&self, peer: &str, loc: u32, e: crate::decode::RecvError) -> RtError {
+        use crate::decode::RecvError;
+        match e {
+            RecvError::Codec(e) => self.bad_message(peer, loc, e.to_string()),
+            RecvError::Label(l) => self.unexpected(peer, loc, "a value", &Message::Label(l)),
+            RecvError::Type(m) => self.wrong_type(peer, loc, m),
+        }
+    }
+
     /// The error for a value of the wrong type from `peer` at `loc`.
     pub(crate) fn wrong_type(&self, peer: &str, loc: u32, mismatch: TypeMismatch) -> RtError {
         RtError::new(
