@@ -209,6 +209,9 @@ fn run(
     }
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
+    // The unrolled rounds of a `for` check one statement once per round: a finding that does
+    // not depend on the round is reported once.
+    diagnostics.dedup();
     let mut hovers = p.family_hovers.clone();
     hovers.append(&mut cx.hovers);
     let checked = Checked {
