@@ -386,7 +386,9 @@ pub(crate) fn lex_range(
                 });
             }
             Ok(Token::BlockComment) => {}
-            Ok(Token::Float(x)) if matches!(out.tokens.last(), Some((_, Token::Dot, e)) if *e == span.start) =>
+            Ok(Token::Float(x))
+                if matches!(out.tokens.last(), Some((_, Token::Dot, e)) if *e == span.start)
+                    && !after_role(&out.tokens) =>
             {
                 // `t.0.1` is two tuple indexes, not the float `0.1`.
                 let text = &src[span.clone()];
@@ -485,6 +487,17 @@ fn collect_block_comments(
     comments.sort_by_key(|c| c.start);
 }
 
+/// Whether the tokens end with `R.` for a role `R` (a Capitalized name, or a member `Ws[e]`):
+/// then a float follows (`Seller.9.99 -> Buyer.price;` sends 9.99), where after a variable
+/// `t.0.1` is two tuple indexes.
+fn after_role(tokens: &[(usize, Token, usize)]) -> bool {
+    match tokens.len().checked_sub(2).and_then(|k| tokens.get(k)) {
+        Some((_, Token::Ident(name), _)) => name.starts_with(|c: char| c.is_ascii_uppercase()),
+        Some((_, Token::RBracket, _)) => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,6 +521,32 @@ mod tests {
                 Token::Int(1)
             ]
         );
+    }
+
+    #[test]
+    fn float_at_a_role() {
+        // `R.e` with e a float: the role is not a tuple.
+        assert_eq!(
+            kinds("Seller.9.99"),
+            vec![
+                Token::Ident("Seller".into()),
+                Token::Dot,
+                Token::Float(9.99)
+            ]
+        );
+        assert_eq!(
+            kinds("Ws[0].0.5"),
+            vec![
+                Token::Ident("Ws".into()),
+                Token::LBracket,
+                Token::Int(0),
+                Token::RBracket,
+                Token::Dot,
+                Token::Float(0.5)
+            ]
+        );
+        // After a variable, still two tuple indexes.
+        assert_eq!(kinds("pair.1.0").len(), 5);
     }
 
     #[test]
