@@ -641,11 +641,22 @@ impl<'p> Checker<'p> {
         if self.in_stdlib {
             return;
         }
+        // The unrolled rounds of a `for` bind one written binding several times at the same
+        // role (a member's variable that each outer round rebinds): it is used when any of
+        // them is, as in `for T in Ws { for W in Ws { L.1 -> W.last; } } Ws.print(last);`.
+        let used: std::collections::HashSet<(Span, RoleId)> = self
+            .scope
+            .vars
+            .iter()
+            .filter(|v| v.used)
+            .map(|v| (v.def, v.role))
+            .collect();
         let unused: Vec<(String, Span, RoleId)> = self
             .scope
             .vars
             .iter()
             .filter(|v| !v.used && !v.name.starts_with('_'))
+            .filter(|v| !used.contains(&(v.def, v.role)))
             .map(|v| (shown_name(&v.name).to_owned(), v.def, v.role))
             .collect();
         for (name, def, role) in unused {
