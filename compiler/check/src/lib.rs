@@ -224,7 +224,7 @@ fn run(
             unique.push(d);
         }
     }
-    let mut diagnostics = unique;
+    let diagnostics = unique;
     let mut hovers = p.family_hovers.clone();
     hovers.append(&mut cx.hovers);
     let checked = Checked {
