@@ -114,8 +114,22 @@ fn string_lit(lex: &mut Lexer<'_, Token>) -> Result<String, LexError> {
                                 .map(|ch| out.push(ch))
                                 .is_some();
                         if !ok {
-                            let shown: String = tail.chars().take(10).collect();
+                            // Quote the escape only (up to its `}`), never the rest of the line.
+                            let mut shown = String::new();
+                            for ch in tail.chars().take(10) {
+                                if ch == '"' || ch == '\n' || ch == '\\' {
+                                    break;
+                                }
+                                shown.push(ch);
+                                if ch == '}' {
+                                    break;
+                                }
+                            }
                             lex.bump(rest.len().min(i + 2));
+                            // Skip to the end of the string so lexing can go on after it.
+                            if let Some(q) = lex.remainder().find('"') {
+                                lex.bump(q + 1);
+                            }
                             return Err(LexError::BadEscape(format!("\\u{shown}")));
                         }
                         let end = end.unwrap_or(0);
@@ -412,6 +426,13 @@ pub(crate) fn lex_range(
                 }
             }
             Ok(t) => out.tokens.push((span.start, t, span.end)),
+            Err(e @ LexError::BadEscape(_)) => {
+                // The string is still a string: the parser goes on with it, so the one mistake
+                // is reported once (not also as a missing argument or operand).
+                out.errors.push((span.start, span.end, e));
+                out.tokens
+                    .push((span.start, Token::Str(String::new()), span.end));
+            }
             Err(e) => {
                 // Block comments are skipped by logos, so record their errors here.
                 let stopped = lexer.span().end + start;
@@ -557,7 +578,29 @@ mod tests {
         );
         let l = lex(r#""bad \q" x"#);
         assert_eq!(l.errors.len(), 1);
-        assert_eq!(kinds(r#""bad \q" x"#), vec![Token::Ident("x".into())]);
+        // A string with a bad escape is still a string token (after its error).
+        assert_eq!(
+            kinds(r#""bad \q" x"#),
+            vec![Token::Str(String::new()), Token::Ident("x".into())]
+        );
+        for bad in [
+            r#""\u{D800}" x"#,
+            r#""\u{110000}" x"#,
+            r#""\u{}" x"#,
+            r#""\uZ" x"#,
+        ] {
+            let l = lex(bad);
+            assert_eq!(l.errors.len(), 1, "{bad}");
+            assert_eq!(
+                kinds(bad),
+                vec![Token::Str(String::new()), Token::Ident("x".into())],
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            lex(r#""\u{D800}" x"#).errors[0].2,
+            LexError::BadEscape("\\u{D800}".into())
+        );
         assert_eq!(lex("\"open").errors[0].2, LexError::UnterminatedString);
     }
 
