@@ -47,6 +47,11 @@ pub fn check(sources: &Sources) -> (Program, Checked) {
         let mut resolved = p.clone();
         resolved.ir = std::sync::Arc::new(c.ir.clone());
         c.diagnostics.extend(chor_project::check_choices(&resolved));
+        // And on its instances, as `chor check` does once nothing else is wrong.
+        if !c.diagnostics.iter().any(Diagnostic::is_error) {
+            c.diagnostics
+                .extend(chor_project::check_choices_of_instances(&resolved));
+        }
         c.diagnostics
             .sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
     }

@@ -157,10 +157,25 @@ impl Scope {
             .copied()
             .find(|id| self.vars[*id as usize].role == role)
     }
-    /// The visible bindings of `name` at roles other than `role` (innermost first).
+    /// The visible bindings of `name` at roles other than `role` (innermost first). A binding
+    /// a `for` round renamed (`x#3`, see `families`) counts as `x` when nothing is named `x`
+    /// exactly: `let L.v = …; C.print(v);` in a round is the card's "v lives at L".
     pub fn elsewhere(&self, name: &str, role: RoleId) -> Vec<u32> {
-        let Some(stack) = self.by_name.get(name) else {
-            return Vec::new();
+        let renamed: Vec<u32>;
+        let stack = match self.by_name.get(name) {
+            Some(stack) => stack,
+            None => {
+                let mut ids: Vec<u32> = self
+                    .by_name
+                    .iter()
+                    .filter(|(n, _)| *n != name && shown_name(n) == name)
+                    .flat_map(|(_, s)| s.iter().copied())
+                    .collect();
+                // Binding order: the innermost (latest) last, as in one name's stack.
+                ids.sort_unstable();
+                renamed = ids;
+                &renamed
+            }
         };
         let mut seen: Vec<RoleId> = Vec::new();
         let mut out = Vec::new();
@@ -599,6 +614,7 @@ impl<'p> Checker<'p> {
     }
 
     pub fn hover_var(&mut self, span: Span, name: &str, ty: &Ty, role: RoleId) {
+        let name = shown_name(name);
         if !self.tables {
             return;
         }
@@ -628,12 +644,23 @@ impl<'p> Checker<'p> {
         if self.in_stdlib {
             return;
         }
+        // The unrolled rounds of a `for` bind one written binding several times at the same
+        // role (a member's variable that each outer round rebinds): it is used when any of
+        // them is, as in `for T in Ws { for W in Ws { L.1 -> W.last; } } Ws.print(last);`.
+        let used: std::collections::HashSet<(Span, RoleId)> = self
+            .scope
+            .vars
+            .iter()
+            .filter(|v| v.used)
+            .map(|v| (v.def, v.role))
+            .collect();
         let unused: Vec<(String, Span, RoleId)> = self
             .scope
             .vars
             .iter()
             .filter(|v| !v.used && !v.name.starts_with('_'))
-            .map(|v| (v.name.clone(), v.def, v.role))
+            .filter(|v| !used.contains(&(v.def, v.role)))
+            .map(|v| (shown_name(&v.name).to_owned(), v.def, v.role))
             .collect();
         for (name, def, role) in unused {
             let at = if role == NO_ROLE || role == UNKNOWN_ROLE {
@@ -851,4 +878,11 @@ pub fn suggest<'a>(name: &str, cands: impl Iterator<Item = &'a str>) -> Option<S
         }
     }
     best.map(|(_, c)| c.to_owned())
+}
+
+/// A variable's name as the user wrote it: the unrolling of `for` rounds gives a binding at a
+/// role outside the family a name of its own (`x#3`, see `families`), which diagnostics and
+/// hovers never show.
+pub fn shown_name(name: &str) -> &str {
+    name.split_once('#').map_or(name, |(base, _)| base)
 }

@@ -210,6 +210,22 @@ fn run(
     }
     diagnostics.append(&mut cx.diags);
     sort_diagnostics(&mut diagnostics);
+    // The unrolled rounds of a `for` check one statement once per round: a finding that does
+    // not depend on the round is reported once (its copies share its span, so they are
+    // among the diagnostics sorted next to it).
+    let mut unique: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics {
+        let span = d.primary_span();
+        if !unique
+            .iter()
+            .rev()
+            .take_while(|u| u.primary_span() == span)
+            .any(|u| *u == d)
+        {
+            unique.push(d);
+        }
+    }
+    let diagnostics = unique;
     let mut hovers = p.family_hovers.clone();
     hovers.append(&mut cx.hovers);
     let checked = Checked {

@@ -179,40 +179,74 @@ impl LineIndex {
     }
 }
 
-fn char_offset(text: &str, byte: u32) -> usize {
-    let byte = (byte as usize).min(text.len());
-    let mut b = byte;
-    while b > 0 && !text.is_char_boundary(b) {
-        b -= 1;
+/// A file as the renderer needs it: its name and text, read once however many diagnostics
+/// point into it, and what turns a byte offset into the character offset ariadne counts in.
+struct RenderFile {
+    name: String,
+    text: String,
+    /// The byte offset of every character, for a file that is not all ASCII (where a byte
+    /// offset is the character offset).
+    chars: Option<Vec<usize>>,
+}
+
+impl RenderFile {
+    fn new(sources: &dyn SourceMap, id: FileId) -> RenderFile {
+        let text = sources.text(id);
+        let chars = (!text.is_ascii()).then(|| text.char_indices().map(|(b, _)| b).collect());
+        RenderFile {
+            name: sources.name(id),
+            text,
+            chars,
+        }
     }
-    text[..b].chars().count()
+
+    /// The character offset of `byte` (of the character it falls in).
+    fn char_offset(&self, byte: u32) -> usize {
+        let byte = (byte as usize).min(self.text.len());
+        match &self.chars {
+            None => byte,
+            Some(starts) => {
+                starts.partition_point(|&b| b <= byte).saturating_sub(1)
+                    + usize::from(byte == self.text.len() && !self.text.is_empty())
+            }
+        }
+    }
 }
 
 /// Render diagnostics the way `chor check` prints them: source snippets, labels, notes, help.
+/// Each file is read and indexed once for all of them: a program with thousands of warnings
+/// renders in time proportional to its size and theirs.
 pub fn render(diags: &[Diagnostic], sources: &dyn SourceMap, color: bool) -> String {
     use ariadne::{Config, Label as ALabel, Report, ReportKind};
+    let mut files: Vec<(FileId, RenderFile)> = Vec::new();
+    for d in diags {
+        for span in d
+            .primary_span()
+            .into_iter()
+            .chain(d.labels.iter().map(|l| l.span))
+        {
+            if !files.iter().any(|(id, _)| *id == span.file) {
+                files.push((span.file, RenderFile::new(sources, span.file)));
+            }
+        }
+    }
+    let file = |id: FileId| files.iter().find(|(f, _)| *f == id).map(|(_, f)| f);
+    let mut cache = ariadne::sources(files.iter().map(|(_, f)| (f.name.clone(), f.text.clone())));
     let mut out = Vec::new();
     for d in diags {
         let Some(primary) = d.primary_span() else {
             let _ = writeln!(String::new(), "{}", d.message);
             continue;
         };
-        let name = sources.name(primary.file);
+        let Some(main) = file(primary.file) else {
+            continue;
+        };
         let kind = match d.severity {
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,
         };
-        let mut files: Vec<(String, String)> = Vec::new();
-        let mut file_of = |id: FileId| -> String {
-            let n = sources.name(id);
-            if !files.iter().any(|(f, _)| *f == n) {
-                files.push((n.clone(), sources.text(id)));
-            }
-            n
-        };
-        let text = sources.text(primary.file);
-        let p0 = char_offset(&text, primary.start);
-        let mut report = Report::build(kind, (name.clone(), p0..p0))
+        let p0 = main.char_offset(primary.start);
+        let mut report = Report::build(kind, (main.name.clone(), p0..p0))
             .with_config(
                 Config::default()
                     .with_color(color)
@@ -221,11 +255,12 @@ pub fn render(diags: &[Diagnostic], sources: &dyn SourceMap, color: bool) -> Str
             .with_code(d.code)
             .with_message(&d.message);
         for l in &d.labels {
-            let fname = file_of(l.span.file);
-            let t = sources.text(l.span.file);
-            let s = char_offset(&t, l.span.start);
-            let e = char_offset(&t, l.span.end).max(s);
-            let mut label = ALabel::new((fname, s..e));
+            let Some(f) = file(l.span.file) else {
+                continue;
+            };
+            let s = f.char_offset(l.span.start);
+            let e = f.char_offset(l.span.end).max(s);
+            let mut label = ALabel::new((f.name.clone(), s..e));
             if !l.message.is_empty() {
                 label = label.with_message(&l.message);
             }
@@ -237,9 +272,7 @@ pub fn render(diags: &[Diagnostic], sources: &dyn SourceMap, color: bool) -> Str
         if let Some(h) = &d.help {
             report = report.with_help(h);
         }
-        file_of(primary.file);
-        let cache = ariadne::sources(files);
-        let _ = report.finish().write(cache, &mut out);
+        let _ = report.finish().write(&mut cache, &mut out);
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -317,6 +350,39 @@ mod tests {
             let offs = (0..=text.len() + 2).filter(|&o| o > text.len() || text.is_char_boundary(o));
             for off in offs.map(|o| o as u32) {
                 assert_eq!(idx.line(off), line_col(text, off).0, "{text:?} at {off}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+
+    struct One(&'static str);
+    impl SourceMap for One {
+        fn name(&self, _: FileId) -> String {
+            "f.chor".to_owned()
+        }
+        fn text(&self, _: FileId) -> String {
+            self.0.to_owned()
+        }
+    }
+
+    /// The character offset of every byte offset (inside a character: that character's),
+    /// for ASCII and non-ASCII text, as counting the characters before it gives it.
+    #[test]
+    fn char_offsets_match_counting() {
+        for text in ["", "abc", "é", "aé😀b\n", "😀😀", "x = \"héllo\";\n"] {
+            let f = RenderFile::new(&One(text), FileId(0));
+            for byte in 0..=text.len() + 2 {
+                let mut b = byte.min(text.len());
+                while b > 0 && !text.is_char_boundary(b) {
+                    b -= 1;
+                }
+                let expected = text[..b].chars().count();
+                let got = f.char_offset(u32::try_from(byte).expect("small"));
+                assert_eq!(got, expected, "{text:?} at {byte}");
             }
         }
     }

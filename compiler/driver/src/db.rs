@@ -193,6 +193,12 @@ impl Db for Database {
                     previous.map(|(r, l)| (r, &l.choices)),
                 );
                 diags.extend(found);
+                // Generic and higher-order choreographies run as one instance per call:
+                // project those too, as `chor run` will (only a program free of errors can be
+                // instantiated).
+                if !diags.iter().any(Diagnostic::is_error) {
+                    diags.extend(chor_project::check_choices_of_instances(&resolved));
+                }
                 choices
             } else {
                 ChoiceCache::default()

@@ -169,6 +169,19 @@ enum DiagramFormat {
 }
 
 fn main() {
+    // A reader that goes away (`chor check f.chor 2>&1 | head -1`) is no crash: the print
+    // macros panic on a closed pipe; end quietly instead, with the status of a process a
+    // SIGPIPE ended (128 + 13), as other command-line tools do.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info
+            .payload_as_str()
+            .is_some_and(|m| m.starts_with("failed printing to std") && m.contains("Broken pipe"))
+        {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     // Deeply nested source text must not overflow the stack of the recursive phases.
     let code = chor_driver::with_big_stack_or_inline(real_main);
     std::process::exit(code);

@@ -494,3 +494,27 @@ choreography main(A, B) {
         "{a:?}"
     );
 }
+
+/// A reader that stops early (`chor check f.chor 2>&1 | head -1`) ends the command quietly,
+/// with the status of a process a SIGPIPE ended, never with a panic.
+#[test]
+fn closed_output_pipe_is_not_a_panic() {
+    let src: String = (0..300)
+        .map(|i| format!("    A.{i} -> B.unused{i};\n"))
+        .collect();
+    let p = tmp(
+        "closed_pipe",
+        &format!("choreography main(A, B) {{\n{src}}}\n"),
+    );
+    let mut child = chor()
+        .arg("check")
+        .arg(&p)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Close the reading end before the 300 warnings are written.
+    drop(child.stderr.take());
+    let status = child.wait().expect("ends");
+    assert_eq!(status.code(), Some(141), "{status:?}");
+}

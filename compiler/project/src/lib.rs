@@ -6,6 +6,6 @@ pub mod project;
 
 pub use local::{LKind, LStmt, LocalProc, LocalProgram, MsgType, ProcKey};
 pub use project::{
-    ChoiceCache, check_choices, check_choices_reusing, project_proc, project_proc_typed,
-    project_program,
+    ChoiceCache, check_choices, check_choices_of_instances, check_choices_reusing, project_proc,
+    project_proc_typed, project_program,
 };

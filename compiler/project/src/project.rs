@@ -1101,6 +1101,40 @@ pub fn check_choices_reusing(
     (diags, cache)
 }
 
+/// Knowledge-of-choice diagnostics of a monomorphised program (see
+/// `chor_check::mono::monomorphise`), its instances included. The generic check compares a
+/// call by its callee's name, but what runs is one instance per type and choreography
+/// argument: `Send(A, B)(A.1)` and `Send(A, B)(A."s")`, or `Apply(A, B)(One, …)` and
+/// `Apply(A, B)(Zero, …)`, are different procedures for a role that is not told the branch.
+/// Projecting what runs, as `chor run` does, refuses them at `chor check` too. `resolved`
+/// carries the IR of a check without errors; a program without generic or higher-order
+/// choreographies has nothing more to report.
+pub fn check_choices_of_instances(resolved: &Program) -> Vec<Diagnostic> {
+    let mut prog = resolved.clone();
+    if !chor_check::mono::monomorphise(&mut prog).is_empty()
+        || prog.units.len() == resolved.units.len()
+    {
+        return Vec::new();
+    }
+    let prog = &prog;
+    let types = chor_check::msg_types::comm_types_for_check(prog);
+    let mut chors: Vec<&ChorDef> = prog
+        .chors
+        .values()
+        .filter_map(|r| prog.chor_def(*r))
+        .filter(|c| !chor_check::mono::is_template(c))
+        .collect();
+    chors.sort_by_key(|c| c.span);
+    let mut diags: Vec<Diagnostic> = chors
+        .into_iter()
+        .flat_map(|c| (0..c.roles.len()).map(move |i| (c, i)))
+        .flat_map(|(c, i)| project_proc_typed(prog, c, i, Some(&types)).2)
+        .collect();
+    diags.sort_by_key(|d| d.primary_span());
+    diags.dedup();
+    diags
+}
+
 /// Project `main` into one local program per role (with every procedure each role reaches).
 pub fn project_program(prog: &Program, entry: &str) -> Result<Vec<LocalProgram>, Vec<Diagnostic>> {
     let Some(main) = prog.chor(entry) else {

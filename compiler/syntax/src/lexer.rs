@@ -114,8 +114,22 @@ fn string_lit(lex: &mut Lexer<'_, Token>) -> Result<String, LexError> {
                                 .map(|ch| out.push(ch))
                                 .is_some();
                         if !ok {
-                            let shown: String = tail.chars().take(10).collect();
+                            // Quote the escape only (up to its `}`), never the rest of the line.
+                            let mut shown = String::new();
+                            for ch in tail.chars().take(10) {
+                                if ch == '"' || ch == '\n' || ch == '\\' {
+                                    break;
+                                }
+                                shown.push(ch);
+                                if ch == '}' {
+                                    break;
+                                }
+                            }
                             lex.bump(rest.len().min(i + 2));
+                            // Skip to the end of the string so lexing can go on after it.
+                            if let Some(q) = lex.remainder().find('"') {
+                                lex.bump(q + 1);
+                            }
                             return Err(LexError::BadEscape(format!("\\u{shown}")));
                         }
                         let end = end.unwrap_or(0);
@@ -393,7 +407,9 @@ pub(crate) fn lex_range(
                 });
             }
             Ok(Token::BlockComment) => {}
-            Ok(Token::Float(x)) if matches!(out.tokens.last(), Some((_, Token::Dot, e)) if *e == span.start) =>
+            Ok(Token::Float(x))
+                if matches!(out.tokens.last(), Some((_, Token::Dot, e)) if *e == span.start)
+                    && !after_role(&out.tokens) =>
             {
                 // `t.0.1` is two tuple indexes, not the float `0.1`.
                 let text = &src[span.clone()];
@@ -417,6 +433,13 @@ pub(crate) fn lex_range(
                 }
             }
             Ok(t) => out.tokens.push((span.start, t, span.end)),
+            Err(e @ LexError::BadEscape(_)) => {
+                // The string is still a string: the parser goes on with it, so the one mistake
+                // is reported once (not also as a missing argument or operand).
+                out.errors.push((span.start, span.end, e));
+                out.tokens
+                    .push((span.start, Token::Str(String::new()), span.end));
+            }
             Err(e) => {
                 // Block comments are skipped by logos, so record their errors here.
                 let stopped = lexer.span().end + start;
@@ -618,6 +641,17 @@ fn starts_with_role(tokens: &[(usize, Token, usize)], at: usize, roles: &[String
     }
 }
 
+/// Whether the tokens end with `R.` for a role `R` (a Capitalized name, or a member `Ws[e]`):
+/// then a float follows (`Seller.9.99 -> Buyer.price;` sends 9.99), where after a variable
+/// `t.0.1` is two tuple indexes.
+fn after_role(tokens: &[(usize, Token, usize)]) -> bool {
+    match tokens.len().checked_sub(2).and_then(|k| tokens.get(k)) {
+        Some((_, Token::Ident(name), _)) => name.starts_with(|c: char| c.is_ascii_uppercase()),
+        Some((_, Token::RBracket, _)) => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,6 +678,32 @@ mod tests {
     }
 
     #[test]
+    fn float_at_a_role() {
+        // `R.e` with e a float: the role is not a tuple.
+        assert_eq!(
+            kinds("Seller.9.99"),
+            vec![
+                Token::Ident("Seller".into()),
+                Token::Dot,
+                Token::Float(9.99)
+            ]
+        );
+        assert_eq!(
+            kinds("Ws[0].0.5"),
+            vec![
+                Token::Ident("Ws".into()),
+                Token::LBracket,
+                Token::Int(0),
+                Token::RBracket,
+                Token::Dot,
+                Token::Float(0.5)
+            ]
+        );
+        // After a variable, still two tuple indexes.
+        assert_eq!(kinds("pair.1.0").len(), 5);
+    }
+
+    #[test]
     fn strings_and_escapes() {
         assert_eq!(
             kinds(r#""a\n\"b\u{1F600}""#),
@@ -651,7 +711,29 @@ mod tests {
         );
         let l = lex(r#""bad \q" x"#);
         assert_eq!(l.errors.len(), 1);
-        assert_eq!(kinds(r#""bad \q" x"#), vec![Token::Ident("x".into())]);
+        // A string with a bad escape is still a string token (after its error).
+        assert_eq!(
+            kinds(r#""bad \q" x"#),
+            vec![Token::Str(String::new()), Token::Ident("x".into())]
+        );
+        for bad in [
+            r#""\u{D800}" x"#,
+            r#""\u{110000}" x"#,
+            r#""\u{}" x"#,
+            r#""\uZ" x"#,
+        ] {
+            let l = lex(bad);
+            assert_eq!(l.errors.len(), 1, "{bad}");
+            assert_eq!(
+                kinds(bad),
+                vec![Token::Str(String::new()), Token::Ident("x".into())],
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            lex(r#""\u{D800}" x"#).errors[0].2,
+            LexError::BadEscape("\\u{D800}".into())
+        );
         assert_eq!(lex("\"open").errors[0].2, LexError::UnterminatedString);
     }
 
