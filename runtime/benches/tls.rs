@@ -8,7 +8,7 @@
 //! Run with `cargo bench -p chor-runtime --bench tls`.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
@@ -24,8 +24,7 @@ const BULK: usize = 4_000;
 const BULK_BYTES: usize = 64 << 10;
 
 fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
+    chor_runtime::startup::fresh_loopback_addr()
 }
 
 /// Two distinct free ports (a port released by the first probe may come back).

@@ -120,3 +120,66 @@ pub fn end_with_parent() {
         std::process::exit(1);
     }
 }
+
+/// `n` distinct loopback ports that are free now, for the roles to listen on later.
+///
+/// They are picked below the kernel's range of ephemeral ports when there is room: a port
+/// from that range, released and bound again later, can meanwhile be taken by any outgoing
+/// connection on the machine (e.g. other roles dialling each other), which a port below the
+/// range cannot.
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::net::TcpListener;
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, to) = (10_000u16, low.saturating_sub(1));
+    let mut held: Vec<TcpListener> = Vec::new();
+    if to > from + 1000 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let mut x = h.finish() | 1;
+        let span = u64::from(to - from);
+        for _ in 0..(n * 50) {
+            if held.len() == n {
+                break;
+            }
+            // xorshift: a cheap spread over the range; binding decides.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let port = from + (x % span) as u16;
+            if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+                held.push(l);
+            }
+        }
+    }
+    while held.len() < n {
+        held.push(TcpListener::bind("127.0.0.1:0")?);
+    }
+    held.iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}
+
+/// One loopback address that is free now and that no earlier call in this process returned:
+/// for tests and benchmarks that pick addresses one at a time and bind them later (a port
+/// released by one pick can otherwise come back from the next).
+pub fn fresh_loopback_addr() -> std::net::SocketAddr {
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut port = 0;
+    for _ in 0..1000 {
+        port = free_ports(1)
+            .ok()
+            .and_then(|p| p.first().copied())
+            .unwrap_or(0);
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if port != 0 && !given.contains(&port) {
+            given.push(port);
+            break;
+        }
+    }
+    std::net::SocketAddr::from(([127, 0, 0, 1], port))
+}

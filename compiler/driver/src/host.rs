@@ -624,8 +624,8 @@ pub fn build_with(
         Backend::Interp => build_interp(s, prog, locals, dir)?,
     };
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-    let ports =
-        free_ports(roles.len()).map_err(|e| format!("cannot find free loopback ports: {e}"))?;
+    let ports = chor_runtime::startup::free_ports(roles.len())
+        .map_err(|e| format!("cannot find free loopback ports: {e}"))?;
     let addrs: BTreeMap<String, String> = roles
         .iter()
         .zip(ports)
@@ -756,48 +756,6 @@ fn write_deploy(
             .unwrap_or(chor_runtime::config::DEFAULT_IDLE_TIMEOUT_MS)
     ));
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// `n` distinct loopback ports that are free now, for the roles to listen on later.
-///
-/// They are picked below the kernel's range of ephemeral ports when there is room: a port
-/// from that range, released and bound again later, can meanwhile be taken by any outgoing
-/// connection on the machine (e.g. other roles dialling each other), which a port below the
-/// range cannot.
-fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    use std::hash::{BuildHasher, Hasher};
-    use std::net::TcpListener;
-    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(32768);
-    let (from, to) = (10_000u16, low.saturating_sub(1));
-    let mut held: Vec<TcpListener> = Vec::new();
-    if to > from + 1000 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        let mut x = h.finish() | 1;
-        let span = u64::from(to - from);
-        for _ in 0..(n * 50) {
-            if held.len() == n {
-                break;
-            }
-            // xorshift: a cheap spread over the range; binding decides.
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let port = from + (x % span) as u16;
-            if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
-                held.push(l);
-            }
-        }
-    }
-    while held.len() < n {
-        held.push(TcpListener::bind("127.0.0.1:0")?);
-    }
-    held.iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
 }
 
 /// `chor run`: build into a temporary directory, start every role as its own process on

@@ -126,10 +126,7 @@ fn chor_keys_writes_a_ca_and_owner_only_keys_that_roles_use_over_tls() {
     let roles = ["Buyer1", "Buyer2", "Seller"];
     let addrs: Vec<(&str, String)> = roles
         .iter()
-        .map(|r| {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            (*r, l.local_addr().expect("addr").to_string())
-        })
+        .map(|r| (*r, chor_runtime::startup::fresh_loopback_addr().to_string()))
         .collect();
     let cfg = dir.join("tls.toml");
     std::fs::write(&cfg, tls_deploy(&addrs, &k, 5000)).expect("write");

@@ -40,8 +40,7 @@ fn build(src: &Path, out: &Path, backend: &str) {
 }
 
 fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
+    chor_runtime::startup::fresh_loopback_addr()
 }
 
 /// The roles of a built program, from the `deploy.toml` that `chor build` wrote: a family's

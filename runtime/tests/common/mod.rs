@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,8 +19,7 @@ pub const WRONG_SECRET: &[u8] = b"fedcba9876543210fedcba9876543210";
 
 /// A port nobody listens on right now (bind port 0, read it, release it).
 pub fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local addr")
+    chor_runtime::startup::fresh_loopback_addr()
 }
 
 /// The location table used by the tests: id n is "test.chor:n".
