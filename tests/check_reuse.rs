@@ -173,3 +173,25 @@ fn line_numbers_follow_the_edit() {
     }
     assert!(reused > 100, "results were reused ({reused} times)");
 }
+
+/// An agreed binding is pure only if every function it calls is, following calls: its result
+/// depends on other items' bodies. Editing such a body (making it pure, or impure) is seen by
+/// the check that reuses the choreography's result.
+#[test]
+fn an_edit_in_a_called_body_rechecks_purity() {
+    let impure = "fn log(n: Int) -> Int {\n    print(\"x\");\n    n\n}\n\n\
+        fn scaled(n: Int) -> Int {\n    log(n) * 2\n}\n\n\
+        choreography main(A, B)() {\n    A.1 -> (A, B).k;\n    let (A, B).y = scaled(k);\n    \
+        B.print(y);\n}\n";
+    let pure = impure.replace("    print(\"x\");\n", "");
+    for (from, to) in [(impure.to_owned(), pure.clone()), (pure, impure.to_owned())] {
+        let first = program::from_source("t.chor", &from, Vec::new());
+        let last = check_against_scratch(first, None).expect("first check");
+        let next = program::from_source("t.chor", &to, Vec::new());
+        assert!(
+            Reuse::new(&last.program, &next).is_some(),
+            "results reusable"
+        );
+        check_against_scratch(next, Some(&last)).expect("same diagnostics");
+    }
+}

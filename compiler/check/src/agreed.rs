@@ -326,6 +326,7 @@ impl Checker<'_> {
     /// Why calling function `r` has an effect (following the functions it calls), or `None`
     /// when it is pure.
     pub(crate) fn effect_of(&mut self, r: ItemRef) -> Option<String> {
+        self.used_bodies.set(true);
         if let Some(x) = self.purity.get(&r) {
             return x.clone();
         }

@@ -273,6 +273,9 @@ pub struct Checker<'p> {
     pub line_of: &'p dyn Fn(Span) -> Option<usize>,
     /// Set when a message used a line number (so moving it to other lines changes it).
     pub used_lines: std::cell::Cell<bool>,
+    /// The item's result depends on other items' bodies (purity follows calls): it cannot be
+    /// reused once any item changed.
+    pub used_bodies: std::cell::Cell<bool>,
     /// Whether to record hovers and references (only the language server's tables need them).
     pub tables: bool,
     /// The type of each comm statement, when [`crate::msg_types::comm_types`] records them.
@@ -326,6 +329,7 @@ impl<'p> Checker<'p> {
             in_stdlib: false,
             line_of,
             used_lines: std::cell::Cell::new(false),
+            used_bodies: std::cell::Cell::new(false),
             tables: true,
             comms: None,
             rec: None,

@@ -69,6 +69,8 @@ struct ItemResult {
     ir: Option<Arc<ItemIr>>,
     /// A message quotes a line number.
     used_lines: bool,
+    /// The result depends on the bodies of other items (purity follows calls).
+    used_bodies: bool,
 }
 
 /// The per-item results of a check, for the next check of the program (see [`Reuse`]).
@@ -154,7 +156,10 @@ fn run(
             let reused = previous.and_then(|(reuse, cache)| {
                 let old = cache.items.get(u)?.get(i)?.as_ref()?;
                 // Line numbers in messages would be stale.
-                if !reuse.unchanged(r) || (old.used_lines && reuse.lines_moved()) {
+                if !reuse.unchanged(r)
+                    || (old.used_lines && reuse.lines_moved())
+                    || (old.used_bodies && reuse.any_changed())
+                {
                     return None;
                 }
                 moved(old, reuse, tables)
@@ -169,6 +174,7 @@ fn run(
                 None => {
                     let (diags, hovers, refs) = (cx.diags.len(), cx.hovers.len(), cx.refs.len());
                     cx.used_lines.set(false);
+                    cx.used_bodies.set(false);
                     cx.in_stdlib = unit.is_stdlib;
                     match item {
                         Item::Fn(f) => cx.check_fn(u, i, f),
@@ -181,6 +187,7 @@ fn run(
                         references: cx.refs[refs..].to_vec(),
                         ir: cx.finish_item().map(Arc::new),
                         used_lines: cx.used_lines.get(),
+                        used_bodies: cx.used_bodies.get(),
                     }
                 }
             };
@@ -302,6 +309,7 @@ fn moved(old: &ItemResult, reuse: &Reuse, tables: bool) -> Option<ItemResult> {
         // Ids and item references, no spans: valid as they are.
         ir: old.ir.clone(),
         used_lines: old.used_lines,
+        used_bodies: old.used_bodies,
     })
 }
 

@@ -97,6 +97,12 @@ impl Reuse {
             .unwrap_or(false)
     }
 
+    /// Whether any item of the program changed (a result that followed calls into other
+    /// items' bodies is then stale).
+    pub fn any_changed(&self) -> bool {
+        self.same.iter().flatten().any(|same| !same)
+    }
+
     /// Whether line numbers after the edit changed.
     pub fn lines_moved(&self) -> bool {
         self.edit.is_some_and(|e| e.lines_moved)
