@@ -7,6 +7,7 @@ mod common;
 
 use common::chor;
 
+use chor_check::Program;
 use chor_check::families::Sizes;
 use chor_check::program::from_source_sized;
 use common::by_role;
@@ -33,12 +34,22 @@ fn agree(name: &str, sz: &Sizes) -> BTreeMap<String, Vec<String>> {
     let prog = from_source_sized(&path, &src, vec![], sz);
     let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{name} at {sz:?}: {errors:#?}");
-    let koc = chor_project::check_choices(&prog);
+    same_in_both_interpreters(name, &prog, sz)
+}
+
+/// Knowledge of choice holds, and simulate and the projected run of `prog` both succeed and
+/// print the same, role by role.
+fn same_in_both_interpreters(
+    name: &str,
+    prog: &Program,
+    sz: &Sizes,
+) -> BTreeMap<String, Vec<String>> {
+    let koc = chor_project::check_choices(prog);
     assert!(koc.is_empty(), "{name} at {sz:?}: {koc:#?}");
-    let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+    let (lines, r) = chor_driver::simulate_capture(prog, vec![]);
     assert_eq!(r, Ok(()), "simulate {name} at {sz:?}");
     let want = by_role(&lines);
-    let (lines, r) = chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
+    let (lines, r) = chor_driver::run_projected_capture(prog, vec![], Duration::from_secs(20))
         .expect("projects");
     assert_eq!(r, Ok(()), "projected {name} at {sz:?}");
     assert_eq!(by_role(&lines), want, "projected {name} at {sz:?}");
@@ -602,15 +613,7 @@ fn agree_everywhere(
         .filter(|d| d.is_error())
         .collect();
     assert!(errors.is_empty(), "{name} at {sz:?}: {errors:#?}");
-    let koc = chor_project::check_choices(&prog);
-    assert!(koc.is_empty(), "{name} at {sz:?}: {koc:#?}");
-    let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
-    assert_eq!(r, Ok(()), "simulate {name} at {sz:?}");
-    let want = by_role(&lines);
-    let (lines, r) = chor_driver::run_projected_capture(&prog, vec![], Duration::from_secs(20))
-        .expect("projects");
-    assert_eq!(r, Ok(()), "projected {name} at {sz:?}");
-    assert_eq!(by_role(&lines), want, "projected {name} at {sz:?}");
+    let want = same_in_both_interpreters(name, &prog, sz);
     if let Some(size) = cli {
         let dir = std::env::temp_dir().join(format!("chor-fam-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
