@@ -293,6 +293,12 @@ pub struct Group {
     pub span: Span,
 }
 
+/// The roles that hold a value written `R.e` (`group` is `None`: just R) or `(A, B).e` (the
+/// group's members).
+pub fn held_by<'a>(role: &'a Ident, group: Option<&'a Group>) -> &'a [Ident] {
+    group.map_or(std::slice::from_ref(role), |g| &g.roles)
+}
+
 /// `R.e` as an argument of a choreography call, or `(A, B).e` (an agreed argument: `role`
 /// is the group's first member).
 #[derive(Debug, Clone, PartialEq)]

@@ -351,10 +351,7 @@ impl Builder {
                 ..
             } => {
                 // Every member of a group computes the agreed value: a note on each lifeline.
-                let members = group
-                    .as_ref()
-                    .map_or(std::slice::from_ref(role), |g| &g.roles);
-                for r in members {
+                for r in held_by(role, group.as_ref()) {
                     out.push(Step::Note {
                         role: self.line(r),
                         text: wrap(&format!("let {} = {}", pat(p), ex(value))),
@@ -515,33 +512,18 @@ impl Builder {
                     steps: self.block_steps(body),
                 }],
             }),
-            ChorStmtKind::Results { parts } => {
-                // Each role that holds a result returns it: a note on its lifeline.
+            // Each role that holds a result returns it, and each that holds a value a branch
+            // of a conditional expression yields yields it: a note on its lifeline.
+            ChorStmtKind::Results { parts } | ChorStmtKind::Yield { parts } => {
+                let word = match s.kind {
+                    ChorStmtKind::Results { .. } => "return",
+                    _ => "yield",
+                };
                 for p in parts {
-                    let held = p
-                        .group
-                        .as_ref()
-                        .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
-                    for r in held {
+                    for r in held_by(&p.role, p.group.as_ref()) {
                         out.push(Step::Note {
                             role: self.line(r),
-                            text: wrap(&format!("return {}", ex(&p.expr))),
-                        });
-                    }
-                }
-            }
-            // What a branch of a conditional expression yields: a note on each lifeline
-            // that holds a value.
-            ChorStmtKind::Yield { parts } => {
-                for p in parts {
-                    let held = p
-                        .group
-                        .as_ref()
-                        .map_or(std::slice::from_ref(&p.role), |g| &g.roles);
-                    for r in held {
-                        out.push(Step::Note {
-                            role: self.line(r),
-                            text: wrap(&format!("yield {}", ex(&p.expr))),
+                            text: wrap(&format!("{word} {}", ex(&p.expr))),
                         });
                     }
                 }
@@ -554,11 +536,7 @@ impl Builder {
     /// After the fragment of a conditional expression: where its values are bound.
     fn bound_notes(&self, targets: &[Target], out: &mut Vec<Step>) {
         for t in targets {
-            let held = t
-                .group
-                .as_ref()
-                .map_or(std::slice::from_ref(&t.role), |g| &g.roles);
-            for r in held {
+            for r in held_by(&t.role, t.group.as_ref()) {
                 out.push(Step::Note {
                     role: self.line(r),
                     text: wrap(&format!("let {} = the value yielded", pat(&t.pat))),

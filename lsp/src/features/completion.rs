@@ -325,10 +325,7 @@ impl Completer<'_> {
                     | ChorStmtKind::Match { bind, .. }
                     | ChorStmtKind::CallMany { targets: bind, .. } => {
                         for t in bind {
-                            let held = t
-                                .group
-                                .as_ref()
-                                .map_or(std::slice::from_ref(&t.role), |g| &g.roles);
+                            let held = held_by(&t.role, t.group.as_ref());
                             if held.iter().any(|h| h.name == role) {
                                 out.extend(walk::bindings(&t.pat).into_iter().cloned());
                             }
