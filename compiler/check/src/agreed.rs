@@ -168,6 +168,24 @@ impl Checker<'_> {
         }
     }
 
+    /// Binds `pat` (of type `ty`) at the first of `members` and, for a group, copies its
+    /// names to every member, agreed; nothing when the roles are unknown (already reported).
+    pub(crate) fn bind_at_members(
+        &mut self,
+        pat: &chor_syntax::ast::Pattern,
+        ty: &crate::types::Ty,
+        members: &[RoleId],
+    ) {
+        let Some(&first) = members.first().filter(|r| **r != UNKNOWN_ROLE) else {
+            return;
+        };
+        let mark = self.scope.vars.len();
+        self.let_pattern(pat, ty, first);
+        if members.len() > 1 {
+            self.copy_to_group(mark, members);
+        }
+    }
+
     /// The variables bound since `mark` at the group's first member are bound at every other
     /// member too (the same names and types: every member computed the same value), all agreed.
     /// Agreed copies count as read: a group binding is read where the group needs it, often
@@ -410,7 +428,7 @@ impl Checker<'_> {
 /// bindings `let (C.x, S.y) = P(…)(…);` / `let (A, B).x = P(…)(…);` of a call.
 impl Checker<'_> {
     /// The roles a result part or a binding target names: its group's members, or its role.
-    fn members_of(&mut self, role: &Ident, group: Option<&Group>) -> Vec<RoleId> {
+    pub(crate) fn members_of(&mut self, role: &Ident, group: Option<&Group>) -> Vec<RoleId> {
         match group {
             Some(g) => self.group_of(g),
             None => vec![self.role_of(role)],
@@ -566,9 +584,9 @@ impl Checker<'_> {
         for (k, t) in targets.iter().enumerate() {
             let members = self.members_of(&t.role, t.group.as_ref());
             self.note_roles(t.pat.id, members.clone());
-            let Some(&first) = members.first() else {
+            if members.is_empty() {
                 continue;
-            };
+            }
             let mut ty = crate::types::Ty::Error;
             if ok && let Some((rt, roles, rspan)) = results.get(k) {
                 let want: Vec<RoleId> = roles
@@ -607,14 +625,7 @@ impl Checker<'_> {
                 );
                 ty = at;
             }
-            if first == UNKNOWN_ROLE {
-                continue;
-            }
-            let mark = self.scope.vars.len();
-            self.let_pattern(&t.pat, &ty, first);
-            if members.len() > 1 {
-                self.copy_to_group(mark, &members);
-            }
+            self.bind_at_members(&t.pat, &ty, &members);
         }
     }
 

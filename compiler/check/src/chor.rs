@@ -417,10 +417,7 @@ impl<'p> Checker<'p> {
                 group,
                 bind,
             } => {
-                let members = match group {
-                    None => vec![self.role_of(role)],
-                    Some(g) => self.group_of(g),
-                };
+                let members = self.members_of(role, group.as_ref());
                 let r = members.first().copied().unwrap_or(UNKNOWN_ROLE);
                 self.note_roles(s.id, members.clone());
                 let saved = self.role;
@@ -453,10 +450,7 @@ impl<'p> Checker<'p> {
                 group,
                 bind,
             } => {
-                let members = match group {
-                    None => vec![self.role_of(role)],
-                    Some(g) => self.group_of(g),
-                };
+                let members = self.members_of(role, group.as_ref());
                 let r = members.first().copied().unwrap_or(UNKNOWN_ROLE);
                 self.note_roles(s.id, members.clone());
                 let st = self.expr_at(r, scrutinee);
@@ -577,18 +571,8 @@ impl<'p> Checker<'p> {
                 // The targets are bound (with an unknown type), so that their uses report
                 // nothing more.
                 for t in targets {
-                    let members = match &t.group {
-                        Some(g) => self.group_of(g),
-                        None => vec![self.role_of(&t.role)],
-                    };
-                    let Some(&first) = members.first().filter(|r| **r != UNKNOWN_ROLE) else {
-                        continue;
-                    };
-                    let mark = self.scope.vars.len();
-                    self.let_pattern(&t.pat, &Ty::Error, first);
-                    if members.len() > 1 {
-                        self.copy_to_group(mark, &members);
-                    }
+                    let members = self.members_of(&t.role, t.group.as_ref());
+                    self.bind_at_members(&t.pat, &Ty::Error, &members);
                 }
             }
             ChorStmtKind::CallMany { call, targets } => {

@@ -56,10 +56,7 @@ impl Checker<'_> {
         let mut noted = Vec::new();
         let mut got = Vec::new();
         for part in parts {
-            let members = match &part.group {
-                Some(g) => self.group_of(g),
-                None => vec![self.role_of(&part.role)],
-            };
+            let members = self.members_of(&part.role, part.group.as_ref());
             noted.extend(members.iter().copied());
             self.note_roles(part.expr.id, members.clone());
             let first = members.first().copied().unwrap_or(UNKNOWN_ROLE);
@@ -125,10 +122,7 @@ impl Checker<'_> {
         // Each target: its roles, its type and where its type was first fixed.
         let mut slots: Vec<Slot> = Vec::new();
         for t in targets {
-            let members = match &t.group {
-                Some(g) => self.group_of(g),
-                None => vec![self.role_of(&t.role)],
-            };
+            let members = self.members_of(&t.role, t.group.as_ref());
             self.note_roles(t.pat.id, members.clone());
             let (ty, why) = match &t.ty {
                 Some(ann) => {
@@ -206,17 +200,7 @@ impl Checker<'_> {
             }
         }
         for (t, (members, ty, _)) in targets.iter().zip(slots) {
-            let Some(&first) = members.first() else {
-                continue;
-            };
-            if first == UNKNOWN_ROLE {
-                continue;
-            }
-            let mark = self.scope.vars.len();
-            self.let_pattern(&t.pat, &ty, first);
-            if members.len() > 1 {
-                self.copy_to_group(mark, &members);
-            }
+            self.bind_at_members(&t.pat, &ty, &members);
         }
     }
 
