@@ -348,13 +348,27 @@ pub fn call(
     }
 }
 
-/// Runs `f`, catching a panic: Err is its message, with the place it happened. The glue's
-/// direct entries (scalar arguments and result, no encoding) call the extern through this, so
-/// it is inline and its cold part (the message) is a function of its own.
+/// Runs `f`, catching a panic: Err is its message, with the place it happened.
 #[inline]
 pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     quiet_panics();
+    guard(f)
+}
+
+/// [`catch`] without installing the panic hook, for a library that ran [`init`] when it was
+/// loaded. The glue's direct entries (scalar arguments and result, no encoding) call the
+/// extern through this: on the path without a panic it costs nothing (unwinding tables, no
+/// check per call), so an entry compiles to the extern's own code; the cold part (the message)
+/// is a function of its own.
+#[inline(always)]
+pub fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_message)
+}
+
+/// Installs the panic hook that [`catch`] installs on first use; the glue runs it when the
+/// library is loaded (a constructor), before any call of [`guard`].
+pub fn init() {
+    quiet_panics();
 }
 
 /// The message of a caught panic, with the place it happened.

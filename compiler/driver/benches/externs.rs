@@ -1,10 +1,13 @@
 //! The cost of calling a Rust extern, printed as ratios measured in one run (`cargo bench -p
 //! chor --bench externs`; not built by `cargo test`): a loop calling an extern that adds two
-//! Ints vs the same loop calling a local chor function and vs the loop in Rust (`rustc -O`)
-//! calling a function that is never inlined, in native code (executables built once and run
-//! directly; start-up measured with a loop of zero iterations and subtracted), and the extern
-//! vs the local function under `chor simulate` (start-up: build, cargo's check that the crate
-//! is built, process start; also subtracted).
+//! Ints vs the same loop calling a local chor function (inlined by code generation, and one
+//! reached at the inlining depth limit, so called: labelled "not inlined") and vs the loop in
+//! Rust (`rustc -O`) calling a function that is never inlined, in native code (executables
+//! built once and run directly; start-up measured with a loop of zero iterations and
+//! subtracted), and the extern vs the local function under `chor simulate` (start-up: build,
+//! cargo's check that the crate is built, process start; also subtracted). Last, what an
+//! already built extern crate adds to `chor build`: the program with the extern vs the same
+//! program calling the local function, best of five builds each.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +39,9 @@ fn program(call: &str, n: u64) -> String {
     format!(
         "extern fn add(a: Int, b: Int) -> Int;\n\
          fn plus(a: Int, b: Int) -> Int {{ a + b }}\n\
+         fn far2(a: Int, b: Int) -> Int {{ a + b }}\n\
+         fn far1(a: Int, b: Int) -> Int {{ far2(a, b) }}\n\
+         fn far0(a: Int, b: Int) -> Int {{ far1(a, b) }}\n\
          fn sum(i: Int, n: Int, acc: Int) -> Int {{ if i == n {{ acc }} else {{ sum(i + 1, n, {call}(acc, i)) }} }}\n\
          choreography main(A) {{ A.print(sum(0, {n}, 0)); }}\n"
     )
@@ -147,20 +153,47 @@ fn main() {
     // Native: executables built once, run directly; start-up measured with zero iterations.
     let n = 20_000_000;
     let mut per_call = Vec::new();
-    for call in ["add", "plus"] {
+    for call in ["add", "plus", "far0"] {
         let base = run_native(&build_native(&dir, call, 0), 0);
         let t = run_native(&build_native(&dir, call, n), n).saturating_sub(base);
         per_call.push(t.as_secs_f64() * 1e9 / n as f64);
     }
     let rust = rust_direct_ns(&dir, n);
+    let build_ext = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            build_native(&dir, "add", n);
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    let build_local = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            build_native(&dir, "plus", n);
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
     println!(
         "{n} calls natively: extern add {:.2} ns/call, local chor fn {:.2} ns/call (inlined), \
-         rustc -O direct call {:.2} ns/call; extern vs rustc {:.2}x, extern vs local {:.2}x",
+         local chor fn {:.2} ns/call (not inlined), rustc -O direct call {:.2} ns/call; \
+         extern vs local (inlined) {:.2}x, extern vs local (not inlined) {:.2}x, \
+         extern vs rustc {:.2}x",
         per_call[0],
         per_call[1],
+        per_call[2],
         rust,
-        per_call[0] / rust,
         per_call[0] / per_call[1].max(1e-3),
+        per_call[0] / per_call[2].max(1e-3),
+        per_call[0] / rust,
+    );
+    println!(
+        "chor build with the extern crate already built: {:.0} ms, without an extern: {:.0} ms \
+         (the extern adds {:.0} ms)",
+        build_ext.as_secs_f64() * 1e3,
+        build_local.as_secs_f64() * 1e3,
+        build_ext.saturating_sub(build_local).as_secs_f64() * 1e3,
     );
     let (cmd, n) = ("simulate", 200_000u64);
     let base_extern = time(&dir, cmd, "add", 0);

@@ -106,6 +106,14 @@ fn glue_source(externs: &[&FnDef]) -> (String, Vec<(usize, usize)>) {
          #[unsafe(no_mangle)]\n\
          pub unsafe extern \"C\" fn chor_x_free(p: *mut u8, len: usize) {\n    \
          drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) });\n}\n\n\
+         /// Installs chor-ffi's panic hook when the library is loaded (by the dynamic loader,\n\
+         /// before any call), so that a direct entry checks nothing per call.\n\
+         #[used]\n\
+         #[cfg_attr(target_vendor = \"apple\", unsafe(link_section = \"__DATA,__mod_init_func\"))]\n\
+         #[cfg_attr(windows, unsafe(link_section = \".CRT$XCU\"))]\n\
+         #[cfg_attr(not(any(target_vendor = \"apple\", windows)), unsafe(link_section = \".init_array\"))]\n\
+         static CHOR_INIT: extern \"C\" fn() = chor_init;\n\n\
+         extern \"C\" fn chor_init() {\n    chor_ffi::init();\n}\n\n\
          /// What a direct entry returns, in two registers: the result and 0, or a panic's\n\
          /// message as its length and address.\n\
          #[repr(C)]\npub struct Direct(u64, u64);\n\n\
@@ -150,7 +158,9 @@ fn glue_source(externs: &[&FnDef]) -> (String, Vec<(usize, usize)>) {
 /// The glue's direct entry for an extern with a scalar signature (see
 /// `chor_codegen::scalar_extern`): payload words in; out, a `repr(C)` pair returned in two
 /// registers: the result's payload and 0, or after a panic its message's length and address
-/// (a boxed slice for `chor_x_free`) for native code to report.
+/// (a boxed slice for `chor_x_free`) for native code to report. The panic guard is
+/// `chor_ffi::guard`, free on the path without a panic (the hook it relies on is installed by
+/// the glue's constructor), so the entry compiles to the extern's own code.
 fn direct_entry(f: &FnDef, sig: &chor_codegen::ScalarSig) -> String {
     use chor_codegen::Scalar;
     let name = &f.name.name;
@@ -175,7 +185,7 @@ fn direct_entry(f: &FnDef, sig: &chor_codegen::ScalarSig) -> String {
     format!(
         "\n#[unsafe(no_mangle)]\npub extern \"C\" fn chor_xd_{name}({}) -> Direct {{\n    \
          let f: {} = user::{};\n    \
-         match chor_ffi::catch(|| f({})) {{\n        \
+         match chor_ffi::guard(|| f({})) {{\n        \
          Ok(r) => Direct({ret}, 0),\n        \
          Err(e) => {{\n            \
          let b = format!(\"the extern `{name}` failed: {{e}}\").into_bytes().into_boxed_slice();\n            \

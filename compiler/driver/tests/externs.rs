@@ -267,6 +267,23 @@ fn scalar_externs_call_directly_with_the_same_results() {
         assert!(glue.contains(&format!("fn chor_xd_{name}(")), "{name}");
     }
     assert!(!glue.contains("fn chor_xd_shout("));
+    // A direct entry does not install the panic hook itself (the library's constructor did):
+    // a panic in the first extern call of the role, before any generic entry, is still
+    // reported with its place, and Rust's own message stays quiet.
+    std::fs::write(
+        dir.join("src/main.chor"),
+        "extern fn root(x: Float) -> Float;\n\nchoreography main(A) {\n    A.print(root(-2.0));\n}\n",
+    )
+    .expect("write");
+    let out = chor_in(&dir, &["run"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("role A: the extern `root` failed: panicked at")
+            && err.contains(": negative: -2 at main.chor:4"),
+        "{err}"
+    );
+    assert!(!err.contains("thread 'main' panicked"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
