@@ -6,8 +6,9 @@ mod common;
 
 use chor_check::program::{Program, from_source};
 use chor_syntax::ast::{ChorBlock, ChorDef, ChorStmtKind, Expr, Item, PatternKind};
-use common::{by_role, examples, parse_expected};
+use common::{by_role, examples, generate, parse_expected};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 #[test]
@@ -52,7 +53,9 @@ fn examples_simulate_and_project_to_expected_output() {
 /// must exercise, each with the least share of programs (in percent) that must exercise it:
 /// about half the share measured over the first 3,000 seeds, so that a change of the generator
 /// that loses a form fails here.
-const FORMS: [(&str, u64); 41] = [
+const FORMS: [(&str, u64); 43] = [
+    ("extern call with scalars", 60),
+    ("extern call with structured values", 60),
     ("seeded random draw", 40),
     ("clock read", 29),
     ("environment read", 28),
@@ -153,6 +156,18 @@ impl FormWalk<'_> {
             if text.contains(call) {
                 self.found.insert(form);
             }
+        }
+        if generate::EXTERN_SCALAR_CALLS
+            .iter()
+            .any(|c| text.contains(c))
+        {
+            self.found.insert("extern call with scalars");
+        }
+        if generate::EXTERN_STRUCTURED_CALLS
+            .iter()
+            .any(|c| text.contains(c))
+        {
+            self.found.insert("extern call with structured values");
         }
     }
 
@@ -492,7 +507,8 @@ fn forms_of(prog: &Program) -> (BTreeSet<&'static str>, BTreeSet<&'static str>) 
 /// Checks, projects and runs one generated program both ways; returns the forms it exercises
 /// (see [`forms_of`]).
 fn differential(seed: u64) -> (BTreeSet<&'static str>, BTreeSet<&'static str>) {
-    let src = common::generate::program(seed);
+    load_extern_glue();
+    let src = generate::program_with_externs(seed);
     let prog = from_source("gen.chor", &src, vec![]);
     // Every check, not only parsing: a program the checker rejects proves nothing here.
     let checked = chor_check::check_program(&prog);
@@ -539,6 +555,23 @@ fn differential(seed: u64) -> (BTreeSet<&'static str>, BTreeSet<&'static str>) {
         "seed {seed}: outputs differ\n{src}"
     );
     forms_of(&prog)
+}
+
+/// Builds the glue of the generated programs' externs (`generate::EXTERN_DECLS`, the same in
+/// every program) against `generate::EXTERN_CRATE` once per test binary, in a project that
+/// outlives the run (cargo's cache makes later runs cheap), and loads it into this process,
+/// where both interpreters call it.
+fn load_extern_glue() {
+    static LOADED: OnceLock<()> = OnceLock::new();
+    LOADED.get_or_init(|| {
+        let dir = generate::extern_project("differential");
+        let src = generate::program_with_externs(0);
+        let prog = from_source("gen.chor", &src, vec![]);
+        let lib = chor_driver::externs::build(&prog, &dir, &dir.join("native"))
+            .unwrap_or_else(|d| panic!("the generated programs' extern crate builds: {d:#?}"))
+            .expect("the generated programs declare externs");
+        chor_interp::externs::load(&lib).expect("the glue loads");
+    });
 }
 
 /// Runs the differential test on `seeds`, prints how many programs exercised each form, and

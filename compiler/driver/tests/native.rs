@@ -1,6 +1,7 @@
 //! The native back end against the reference interpreter: every example and a few hundred
 //! generated programs print, role by role, what `chor simulate` prints when built with
-//! `--backend native` and run as processes; runtime faults stop a role with an error naming
+//! `--backend native` and run as processes (also programs calling Rust externs of a test
+//! crate); runtime faults stop a role with an error naming
 //! the source line (never a signal); tail-recursive server loops run in flat memory.
 
 mod common;
@@ -97,6 +98,76 @@ fn generated_programs_run_natively_like_the_simulator() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     eprintln!("native differential: {n} generated programs agree");
+}
+
+fn extern_cases() -> u64 {
+    std::env::var("CHOR_NATIVE_EXTERN_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(24)
+}
+
+/// Generated programs that call Rust externs (`generate::program_with_externs`), in a project
+/// whose crate is built once (by the first `simulate`, before the workers start) and cached
+/// between test runs: native code, whose scalar externs are direct calls, and every third
+/// program the interpreter-backed executables, print what the simulator prints.
+#[test]
+fn generated_programs_with_externs_run_natively_like_the_simulator() {
+    let dir = common::generate::extern_project("native");
+    let first = simulate(&dir.join("src/main.chor"));
+    ok(&first, "simulate builds the extern crate");
+    let n = extern_cases();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2u64)
+            .map(|w| {
+                let dir = &dir;
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    for seed in (w..n).step_by(2) {
+                        let src = common::generate::program_with_externs(seed);
+                        let path = dir.join("src").join(format!("gen{seed}.chor"));
+                        std::fs::write(&path, &src).expect("write");
+                        let sim = simulate(&path);
+                        let mut runs = vec![("native", run_native(&path))];
+                        if seed % 3 == 0 {
+                            let interp = chor()
+                                .env("CHOR_SEED", "1")
+                                .args(["run", "--backend", "interp"])
+                                .arg(&path)
+                                .output()
+                                .expect("chor runs");
+                            runs.push(("interp", interp));
+                        }
+                        for (backend, out) in runs {
+                            if !sim.status.success() || !out.status.success() {
+                                bad.push(format!(
+                                    "seed {seed}: simulate {:?}, {backend} {:?}: {}{}\n{src}",
+                                    sim.status.code(),
+                                    out.status.code(),
+                                    String::from_utf8_lossy(&sim.stderr),
+                                    String::from_utf8_lossy(&out.stderr)
+                                ));
+                            } else if parse_run(&sim.stdout) != parse_run(&out.stdout) {
+                                bad.push(format!(
+                                    "seed {seed}: outputs differ\nsimulate: {:?}\n{backend}: {:?}\n{src}",
+                                    parse_run(&sim.stdout),
+                                    parse_run(&out.stdout)
+                                ));
+                            }
+                        }
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    bad
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    eprintln!("native differential with externs: {n} generated programs agree");
 }
 
 /// Builds and runs a one-file program natively; returns the run's output.

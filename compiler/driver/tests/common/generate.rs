@@ -26,6 +26,10 @@
 //! branches end with the values they yield, bound after it at one or two roles that know the
 //! branch, sometimes agreed by the deciding group, and sometimes at a role that is not told
 //! and yields the same value in every branch; the bound values are used afterwards.
+//! Rust externs ([`program_with_externs`] only; [`EXTERN_DECLS`], implemented by
+//! [`EXTERN_CRATE`]): calls at any role, in `main` and in procedures, of externs over Int,
+//! Float, Bool (direct entries in native code), String, List, a struct, the enum `Msg`,
+//! `Option` and `Result`, whose Int results are bound and computed with, sent or printed.
 //! Everything is deterministic in the seed, and every procedure is called at least once.
 
 use std::fmt::Write as _;
@@ -132,6 +136,8 @@ struct Gen<'a> {
     procs: Vec<(String, usize)>,
     /// Which of `procs` main has called so far.
     called: Vec<bool>,
+    /// Whether statements may call the externs of [`EXTERN_DECLS`].
+    externs: bool,
 }
 
 /// The shape of a conditional.
@@ -244,6 +250,11 @@ impl Gen<'_> {
     fn stmt(&mut self, sc: &mut Scope, active: &[usize], depth: usize, budget: &mut usize) {
         let r = active[self.rng.below(active.len())];
         let rn = self.roles[r].clone();
+        // Drawn only when externs are on, so that `program` stays what it was.
+        if self.externs && self.rng.chance(14) {
+            self.extern_call(sc, active, r, depth);
+            return;
+        }
         let choice = self.rng.below(14);
         match choice {
             11 if active.len() >= 2 => {
@@ -367,6 +378,57 @@ impl Gen<'_> {
                 self.line(depth, &format!("let {rn}.{x} = {v};"));
                 sc.add(r, x);
             }
+        }
+    }
+
+    /// A statement of role `r` that calls externs of [`EXTERN_DECLS`]: Int results are bound
+    /// and used by later statements (computed with, sent, printed), others are printed, and
+    /// sometimes a call's result is sent to another role directly.
+    fn extern_call(&mut self, sc: &mut Scope, active: &[usize], r: usize, depth: usize) {
+        let rn = self.roles[r].clone();
+        let (a, b, c) = (
+            self.int_expr(sc, r),
+            self.int_expr(sc, r),
+            self.int_expr(sc, r),
+        );
+        let bind = |g: &mut Self, sc: &mut Scope, e: String| {
+            let x = g.fresh();
+            g.line(depth, &format!("let {rn}.{x} = {e};"));
+            sc.add(r, x);
+        };
+        match self.rng.below(11) {
+            0 => bind(self, sc, format!("ffi_mix({a}, {b})")),
+            1 => bind(
+                self,
+                sc,
+                format!("if ffi_odd({a}) {{ {b} }} else {{ ffi_mix({c}, 7) }}"),
+            ),
+            2 => self.line(
+                depth,
+                &format!("{rn}.print(ffi_scale(float::from_int({a}), {b}));"),
+            ),
+            3 => self.line(
+                depth,
+                &format!("{rn}.print(ffi_shout(\"w\" ++ to_string({a}), {b}));"),
+            ),
+            4 => bind(self, sc, format!("ffi_total([{a}, {b}, {c}])")),
+            5 => self.line(
+                depth,
+                &format!("{rn}.print(ffi_flip(Pt {{ x: {a}, y: {b} }}));"),
+            ),
+            6 => bind(self, sc, format!("ffi_weight(ffi_classify({a}))")),
+            7 => self.line(depth, &format!("{rn}.print(ffi_classify({a}));")),
+            8 => self.line(depth, &format!("{rn}.print(ffi_div({a}, {b} % 3));")),
+            9 => self.line(depth, &format!("{rn}.print(ffi_lookup({a}));")),
+            _ if active.len() >= 2 => {
+                let others: Vec<usize> = active.iter().copied().filter(|&o| o != r).collect();
+                let o = others[self.rng.below(others.len())];
+                let x = self.fresh();
+                let on = self.roles[o].clone();
+                self.line(depth, &format!("{rn}.(ffi_mix({a}, {b})) -> {on}.{x};"));
+                sc.add(o, x);
+            }
+            _ => bind(self, sc, format!("ffi_mix({a}, ffi_total([{b}]))")),
         }
     }
 
@@ -1031,6 +1093,16 @@ impl Gen<'_> {
 
 /// Generate one well-formed program from a seed.
 pub fn program(seed: u64) -> String {
+    generate(seed, false)
+}
+
+/// [`program`] whose statements also call the externs of [`EXTERN_DECLS`] (implemented by
+/// [`EXTERN_CRATE`]) at every kind of role; the same seed otherwise gives a different program.
+pub fn program_with_externs(seed: u64) -> String {
+    generate(seed, true)
+}
+
+fn generate(seed: u64, externs: bool) -> String {
     let mut rng = Rng::new(seed);
     let nroles = 2 + rng.below(3);
     let roles: Vec<String> = ["Ann", "Bob", "Cat", "Dan"][..nroles]
@@ -1044,8 +1116,12 @@ pub fn program(seed: u64) -> String {
         out: String::new(),
         procs: Vec::new(),
         called: Vec::new(),
+        externs,
     };
     g.line(0, "enum Msg { Num(Int), Pair(Int, Int), Empty }");
+    if externs {
+        g.out.push_str(EXTERN_DECLS);
+    }
     g.out.push('\n');
     // A procedure with a located result: runs at A and B, returns at B, sometimes from the
     // branches of a conditional.
@@ -1369,4 +1445,65 @@ fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
             line(out, "}");
         }
     }
+}
+
+/// The externs generated programs call ([`program_with_externs`]), declared after the enum
+/// `Msg`: scalar signatures (the direct entries of native code) and structured ones (String,
+/// List, a struct, the enum, Option, Result).
+pub const EXTERN_DECLS: &str = "\n\
+struct Pt { x: Int, y: Int }\n\n\
+extern fn ffi_mix(a: Int, b: Int) -> Int;\n\
+extern fn ffi_odd(n: Int) -> Bool;\n\
+extern fn ffi_scale(x: Float, k: Int) -> Float;\n\
+extern fn ffi_shout(s: String, n: Int) -> String;\n\
+extern fn ffi_total(xs: List<Int>) -> Int;\n\
+extern fn ffi_flip(p: Pt) -> Pt;\n\
+extern fn ffi_classify(n: Int) -> Msg;\n\
+extern fn ffi_weight(m: Msg) -> Int;\n\
+extern fn ffi_div(a: Int, b: Int) -> Result<Int, String>;\n\
+extern fn ffi_lookup(n: Int) -> Option<String>;\n";
+
+/// The externs of [`EXTERN_DECLS`] with scalar signatures, and the others, as called (`name(`).
+pub const EXTERN_SCALAR_CALLS: [&str; 3] = ["ffi_mix(", "ffi_odd(", "ffi_scale("];
+pub const EXTERN_STRUCTURED_CALLS: [&str; 7] = [
+    "ffi_shout(",
+    "ffi_total(",
+    "ffi_flip(",
+    "ffi_classify(",
+    "ffi_weight(",
+    "ffi_div(",
+    "ffi_lookup(",
+];
+
+/// The Rust crate implementing [`EXTERN_DECLS`] (its `src/lib.rs`; see [`extern_project`]).
+pub const EXTERN_CRATE: &str = include_str!("extern_crate.rs");
+
+/// A project (chor.toml, `native/` implementing [`EXTERN_DECLS`], `src/main.chor`) under
+/// `CARGO_TARGET_TMPDIR`, which outlives test runs, so that cargo rebuilds the crate only when
+/// it changed; `name` keeps the test binaries that use it apart. Files are rewritten only when
+/// they differ (cargo then sees nothing new).
+pub fn extern_project(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gen-externs-{name}"));
+    let write = |p: &str, t: &str| {
+        let path = dir.join(p);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == t) {
+            return;
+        }
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(&path, t).expect("write");
+    };
+    write(
+        "chor.toml",
+        "[package]\nname = \"generated\"\n\n[extern]\ncrate = \"native\"\n",
+    );
+    write(
+        "native/Cargo.toml",
+        "[package]\nname = \"native\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\nchor-ffi = { path = \"../target/chor/chor-ffi\" }\n",
+    );
+    write("native/src/lib.rs", EXTERN_CRATE);
+    write("src/main.chor", &program_with_externs(0));
+    dir
 }
