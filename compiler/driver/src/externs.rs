@@ -5,8 +5,11 @@
 //! and on a copy of `chor-ffi` (written from the sources compiled into chor, so that a `chor`
 //! installed with `cargo install` needs no path into chor's sources). For each `extern fn` the
 //! glue exports `chor_x_NAME`, which takes the argument tuple and returns the result as message
-//! bytes (`chor_ffi::call`, which also catches panics). cargo builds it in release mode into
-//! `target/chor/cargo`, so a second build only asks cargo whether anything changed.
+//! bytes (`chor_ffi::call`, which also catches panics), and for a scalar signature a direct
+//! entry `chor_xd_NAME` (machine words in and out) for native code. cargo builds it in release
+//! mode, as a cdylib (the interpreters load it) and a staticlib (made one object that native
+//! executables link in, [`static_object`]), into `target/chor/cargo`, so a second build only
+//! asks cargo whether anything changed.
 //!
 //! The glue binds every extern to a function pointer of the declared Rust types first
 //! (`let f: fn(i64) -> i64 = user::name;`), so a missing function or a different signature is
@@ -271,7 +274,7 @@ pub fn build(
     let glue = chor_dir(project).join("glue");
     let manifest = format!(
         "[package]\nname = \"chor_extern_glue\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [lib]\npath = \"lib.rs\"\ncrate-type = [\"cdylib\"]\n\n\
+         [lib]\npath = \"lib.rs\"\ncrate-type = [\"cdylib\", \"staticlib\"]\n\n\
          [dependencies]\nuser = {{ package = {user:?}, path = {:?} }}\nchor-ffi = {{ path = {:?} }}\n\n\
          [workspace]\n\n[profile.release]\npanic = \"unwind\"\n",
         user_dir.display().to_string(),
@@ -415,6 +418,57 @@ pub fn build(
         ));
     }
     Err(diags)
+}
+
+/// The glue as one relocatable object for native role executables, made from the static
+/// library cargo built beside `lib`: its members merged (`$CC -r`) and every symbol but the
+/// glue's `chor_x*` entries made local and its section groups dissolved (`$OBJCOPY`, else
+/// `objcopy`), so that the glue's own copy of std meets neither the runtime's (the same names
+/// when both come from one toolchain) nor anything else. Linked in, the calls of the direct entries are direct calls,
+/// not calls through the GOT of a shared library, and the executables need nothing beside
+/// them. Kept beside the archive and remade only when cargo rebuilt it; None (the executables
+/// then link the shared library) off Linux or when a tool is missing or fails.
+pub fn static_object(lib: &Path) -> Option<PathBuf> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let archive = lib.with_file_name("libchor_extern_glue.a");
+    let object = lib.with_file_name("chor-extern.o");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let built = modified(&archive)?;
+    if modified(&object).is_some_and(|o| o >= built) {
+        return Some(object);
+    }
+    // Names of this process's own: builds running at the same time each make theirs, and the
+    // last rename wins with the same bytes.
+    let pid = std::process::id();
+    let merged = lib.with_file_name(format!("chor-extern.{pid}.merged.o"));
+    let local = lib.with_file_name(format!("chor-extern.{pid}.o"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let objcopy = std::env::var("OBJCOPY").unwrap_or_else(|_| "objcopy".to_string());
+    let ok = |c: &mut Command| c.output().is_ok_and(|o| o.status.success());
+    let made = ok(Command::new(&cc)
+        .args(["-r", "-nostdlib", "-Wl,--whole-archive"])
+        .arg(&archive)
+        .arg("-Wl,--no-whole-archive")
+        .arg("-o")
+        .arg(&merged))
+        // Without its COMDAT groups too: the linker keeps one group of a name whatever its
+        // symbols' binding, so the glue's `DW.ref.rust_eh_personality` would be dropped for
+        // the runtime's, and the glue's unwinding tables point into nothing (a crash at the
+        // first panic). Merged, the object holds one copy of each group's sections already.
+        && ok(Command::new(&objcopy)
+            .args([
+                "--wildcard",
+                "--keep-global-symbol=chor_x*",
+                "--remove-section=.group",
+            ])
+            .arg(&merged)
+            .arg(&local))
+        && std::fs::rename(&local, &object).is_ok();
+    let _ = std::fs::remove_file(&merged);
+    let _ = std::fs::remove_file(&local);
+    made.then_some(object)
 }
 
 /// The glue library's name next to interpreter role executables.

@@ -494,7 +494,7 @@ fn build_native(
     prog: &Program,
     locals: &[LocalProgram],
     dir: &Path,
-    glue: Option<&Path>,
+    glue: Option<crate::link::Glue>,
 ) -> Result<Vec<PathBuf>, String> {
     let files = payload_files_by_id(s, prog);
     let fp = fingerprint(
@@ -608,19 +608,35 @@ pub fn build_with(
 ) -> Result<Vec<PathBuf>, String> {
     let glue = crate::externs::for_build(s, prog)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let glue = match glue {
-        // Next to the role executables: native ones are linked against it (found through
-        // `$ORIGIN`), interpreter ones load it at start (see `role_main`).
-        Some(lib) => {
+    // Native executables link the glue in when it can be made one object (then nothing goes
+    // beside them); otherwise, and for interpreter executables, which load it at start (see
+    // `role_main`), the shared library goes next to them (native ones find it through
+    // `$ORIGIN`).
+    let object = match (&glue, backend) {
+        (Some(lib), Backend::Native) => crate::externs::static_object(lib),
+        _ => None,
+    };
+    let shared = match (&glue, &object) {
+        (Some(lib), None) => {
             let to = dir.join(crate::externs::LIB_NAME);
-            std::fs::copy(&lib, &to)
+            std::fs::copy(lib, &to)
                 .map_err(|e| format!("cannot copy {} to {}: {e}", lib.display(), to.display()))?;
             Some(to)
         }
-        None => None,
+        // A library left by an earlier build would only mislead.
+        (Some(_), Some(_)) => {
+            let _ = std::fs::remove_file(dir.join(crate::externs::LIB_NAME));
+            None
+        }
+        _ => None,
+    };
+    let link_glue = match (&object, &shared) {
+        (Some(o), _) => Some(crate::link::Glue::Static(o)),
+        (None, Some(l)) => Some(crate::link::Glue::Shared(l)),
+        (None, None) => None,
     };
     let out = match backend {
-        Backend::Native => build_native(s, prog, locals, dir, glue.as_deref())?,
+        Backend::Native => build_native(s, prog, locals, dir, link_glue)?,
         Backend::Interp => build_interp(s, prog, locals, dir)?,
     };
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();

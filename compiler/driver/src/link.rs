@@ -5,21 +5,26 @@
 use std::path::Path;
 use std::process::Command;
 
+/// How a role executable gets the project's extern glue.
+#[derive(Debug, Clone, Copy)]
+pub enum Glue<'a> {
+    /// The glue as one relocatable object (`externs::static_object`), linked in: the calls
+    /// of its direct entries are direct calls.
+    Static(&'a Path),
+    /// The shared library, linked dynamically and found beside the executable (`$ORIGIN`).
+    Shared(&'a Path),
+}
+
 /// Links an object file with the runtime into the executable `out`, with the system C
 /// compiler (`$CC`, else `cc`). `work` is a directory for intermediate files.
-/// `glue`: the project's extern library, linked dynamically and found beside the executable.
-pub fn link(obj: &[u8], out: &Path, work: &Path, glue: Option<&Path>) -> Result<(), String> {
+/// `glue`: the project's extern glue, if the program declares externs.
+pub fn link(obj: &[u8], out: &Path, work: &Path, glue: Option<Glue>) -> Result<(), String> {
     link_all(&[obj], out, work, glue)
 }
 
 /// [`link`] for several object files in one executable (a family's members and its
 /// dispatching `main`).
-pub fn link_all(
-    objs: &[&[u8]],
-    out: &Path,
-    work: &Path,
-    glue: Option<&Path>,
-) -> Result<(), String> {
+pub fn link_all(objs: &[&[u8]], out: &Path, work: &Path, glue: Option<Glue>) -> Result<(), String> {
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let lib = work.join("libchor_runtime.a");
     if std::fs::metadata(&lib).map(|m| m.len()).ok() != Some(chor_codegen::RUNTIME_LIB.len() as u64)
@@ -41,8 +46,13 @@ pub fn link_all(
     let output = Command::new(&cc)
         .args(&os)
         .arg(&lib)
-        .args(glue.map(|g| g.as_os_str()))
-        .args(glue.map(|_| "-Wl,-rpath,$ORIGIN"))
+        .args(glue.map(|g| match g {
+            Glue::Static(p) | Glue::Shared(p) => p.as_os_str(),
+        }))
+        .args(match glue {
+            Some(Glue::Shared(_)) => Some("-Wl,-rpath,$ORIGIN"),
+            _ => None,
+        })
         .arg("-o")
         .arg(out)
         .args(["-Wl,--gc-sections", "-s", "-lpthread", "-lm", "-ldl"])

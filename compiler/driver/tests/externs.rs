@@ -89,10 +89,14 @@ fn native_code_agrees_with_the_simulator() {
     let out = chor_in(dir, &["run"]);
     ok(&out, "chor");
     assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));
-    // The executables find the library beside them, wherever the folder goes.
+    // Native executables have the glue linked in: nothing beside them. Interpreter ones load
+    // the library beside them, wherever the folder goes.
     let built = chor_in(dir, &["build", "-o", "out-native"]);
     ok(&built, "chor");
-    assert!(dir.join("out-native").join("chor-extern.lib").is_file());
+    assert!(!dir.join("out-native").join("chor-extern.lib").exists());
+    let built = chor_in(dir, &["build", "--backend", "interp", "-o", "out-interp"]);
+    ok(&built, "chor");
+    assert!(dir.join("out-interp").join("chor-extern.lib").is_file());
 }
 
 /// A small project whose crate is rewritten by each case.
@@ -238,12 +242,20 @@ fn scalar_externs_call_directly_with_the_same_results() {
     );
     let glue = std::fs::read_to_string(dir.join("target/chor/glue/lib.rs"));
     let mut outs = Vec::new();
-    for args in [
-        &["simulate"][..],
-        &["run", "--backend", "interp"][..],
-        &["run"][..],
+    // Native code twice: first with the shared library (no objcopy, so the glue cannot be
+    // made one object: the build falls back), then with the glue linked in.
+    for (args, objcopy) in [
+        (&["simulate"][..], None),
+        (&["run", "--backend", "interp"][..], None),
+        (&["run"][..], Some("/nonexistent/objcopy")),
+        (&["run"][..], None),
     ] {
-        let out = chor_in(&dir, args);
+        let mut cmd = common::chor();
+        cmd.current_dir(&dir).args(args);
+        if let Some(o) = objcopy {
+            cmd.env("OBJCOPY", o);
+        }
+        let out = cmd.output().expect("chor runs");
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(
@@ -251,6 +263,7 @@ fn scalar_externs_call_directly_with_the_same_results() {
                 && err.contains(": negative: -1 at main.chor:19"),
             "{args:?}: {err}"
         );
+        assert!(!err.contains("thread 'main' panicked"), "{err}");
         outs.push(text(&out.stdout));
     }
     assert_eq!(
@@ -259,7 +272,24 @@ fn scalar_externs_call_directly_with_the_same_results() {
         "simulate"
     );
     assert_eq!(outs[1], outs[0], "interp");
-    assert_eq!(outs[2], outs[0], "native");
+    assert_eq!(outs[2], outs[0], "native, shared library");
+    assert_eq!(outs[3], outs[0], "native, glue linked in");
+    let object = dir.join("target/chor/cargo/release/chor-extern.o");
+    assert!(object.is_file(), "the glue as one object");
+    let built = chor_in(&dir, &["build", "-o", "out"]);
+    ok(&built, "chor build");
+    assert!(!dir.join("out/chor-extern.lib").exists(), "linked in");
+    let built = common::chor()
+        .current_dir(&dir)
+        .env("OBJCOPY", "/nonexistent/objcopy")
+        .args(["build", "-o", "out"])
+        .output()
+        .expect("chor runs");
+    ok(&built, "chor build");
+    assert!(
+        !dir.join("out/chor-extern.lib").exists(),
+        "the object already made is reused: objcopy does not run again"
+    );
     // The glue has direct entries for the scalar signatures only.
     let glue = std::fs::read_to_string(dir.join("target/chor/glue/lib.rs")).or(glue);
     let glue = glue.expect("the glue's source");

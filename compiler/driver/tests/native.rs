@@ -104,7 +104,7 @@ fn extern_cases() -> u64 {
     std::env::var("CHOR_NATIVE_EXTERN_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(24)
+        .unwrap_or(16)
 }
 
 /// Generated programs that call Rust externs (`generate::program_with_externs`), in a project

@@ -76,6 +76,10 @@ impl<'a, 'p> Fx<'a, 'p> {
         let id = self.cg.glue_words(&name, vals.len(), 2);
         let words: Vec<Value> = vals.iter().map(|v| v.b).collect();
         let f = self.fref(id);
+        // A direct call (`call rel32`) when the glue is linked into the executable (see the
+        // driver's `externs::static_object`); against the shared library the linker makes it
+        // a call of a PLT entry instead.
+        self.b.func.dfg.ext_funcs[f].colocated = true;
         let call = self.b.ins().call(f, &words);
         // Two words back: the result and zero, or a panic's message as length and address.
         let (r, msg) = match self.b.inst_results(call) {
