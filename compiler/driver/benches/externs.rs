@@ -90,24 +90,31 @@ fn build_native(dir: &Path, call: &str, n: u64) -> PathBuf {
     out
 }
 
-/// Best of seven wall-clock times of the role executable (start-up included).
+/// One wall-clock time of the role executable (start-up included).
 fn run_native(out: &Path, n: u64) -> Duration {
-    (0..7)
-        .map(|_| {
-            let t = Instant::now();
-            let o = Command::new(out.join("A"))
-                .arg("--config")
-                .arg(out.join("deploy.toml"))
-                .output()
-                .expect("role runs");
-            let e = t.elapsed();
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            let want = format!("{}\n", (n * n.saturating_sub(1)) / 2);
-            assert_eq!(String::from_utf8_lossy(&o.stdout), want);
-            e
-        })
-        .min()
-        .unwrap_or_default()
+    let t = Instant::now();
+    let o = Command::new(out.join("A"))
+        .arg("--config")
+        .arg(out.join("deploy.toml"))
+        .output()
+        .expect("role runs");
+    let e = t.elapsed();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = format!("{}\n", (n * n.saturating_sub(1)) / 2);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), want);
+    e
+}
+
+/// Best of nine times of each executable, run in turns (each round runs every one once),
+/// so that a change in the machine's load falls on all of them alike.
+fn run_in_turns(exes: &[(PathBuf, u64)]) -> Vec<Duration> {
+    let mut best = vec![Duration::MAX; exes.len()];
+    for _ in 0..9 {
+        for (b, (out, n)) in best.iter_mut().zip(exes) {
+            *b = (*b).min(run_native(out, *n));
+        }
+    }
+    best
 }
 
 /// The same loop in Rust compiled with `rustc -O`, calling a function that is never inlined
@@ -152,12 +159,16 @@ fn main() {
     time(&dir, "simulate", "add", 0);
     // Native: executables built once, run directly; start-up measured with zero iterations.
     let n = 20_000_000;
-    let mut per_call = Vec::new();
-    for call in ["add", "plus", "far0"] {
-        let base = run_native(&build_native(&dir, call, 0), 0);
-        let t = run_native(&build_native(&dir, call, n), n).saturating_sub(base);
-        per_call.push(t.as_secs_f64() * 1e9 / n as f64);
-    }
+    let calls = ["add", "plus", "far0"];
+    let exes: Vec<(PathBuf, u64)> = calls
+        .iter()
+        .flat_map(|c| [(build_native(&dir, c, 0), 0), (build_native(&dir, c, n), n)])
+        .collect();
+    let times = run_in_turns(&exes);
+    let per_call: Vec<f64> = times
+        .chunks(2)
+        .map(|t| t[1].saturating_sub(t[0]).as_secs_f64() * 1e9 / n as f64)
+        .collect();
     let rust = rust_direct_ns(&dir, n);
     let build_ext = (0..5)
         .map(|_| {
