@@ -7,6 +7,7 @@
 //! replace the execution engine; the deployment interface stays as it is.
 
 use crate::Session;
+use crate::link::Glue;
 use chor_check::Program;
 use chor_check::program::Loader;
 use chor_diagnostics::{FileId, SourceMap, Span};
@@ -494,7 +495,7 @@ fn build_native(
     prog: &Program,
     locals: &[LocalProgram],
     dir: &Path,
-    glue: Option<crate::link::Glue>,
+    glue: Option<Glue>,
 ) -> Result<Vec<PathBuf>, String> {
     let files = payload_files_by_id(s, prog);
     let fp = fingerprint(
@@ -609,35 +610,45 @@ pub fn build_with(
     let glue = crate::externs::for_build(s, prog)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     // Native executables link the glue in when it can be made one object (then nothing goes
-    // beside them); otherwise, and for interpreter executables, which load it at start (see
-    // `role_main`), the shared library goes next to them (native ones find it through
-    // `$ORIGIN`).
-    let object = match (&glue, backend) {
-        (Some(lib), Backend::Native) => crate::externs::static_object(lib),
-        _ => None,
+    // beside them); otherwise, or when linking it in fails, and for interpreter executables,
+    // which load it at start (see `role_main`), the shared library goes next to them (native
+    // ones find it through `$ORIGIN`).
+    let copy_beside = |lib: &Path| -> Result<PathBuf, String> {
+        let to = dir.join(crate::externs::LIB_NAME);
+        std::fs::copy(lib, &to)
+            .map_err(|e| format!("cannot copy {} to {}: {e}", lib.display(), to.display()))?;
+        Ok(to)
     };
-    let shared = match (&glue, &object) {
-        (Some(lib), None) => {
-            let to = dir.join(crate::externs::LIB_NAME);
-            std::fs::copy(lib, &to)
-                .map_err(|e| format!("cannot copy {} to {}: {e}", lib.display(), to.display()))?;
-            Some(to)
+    let out = match (backend, &glue) {
+        (Backend::Native, Some(lib)) => match crate::externs::static_object(lib) {
+            Some(object) => {
+                match build_native(s, prog, locals, dir, Some(Glue::Static(&object))) {
+                    Ok(out) => {
+                        // A library left by an earlier build would only mislead.
+                        let _ = std::fs::remove_file(dir.join(crate::externs::LIB_NAME));
+                        out
+                    }
+                    // Never a link error that the shared library would not have: link that,
+                    // and make the object again next time.
+                    Err(_) => {
+                        let _ = std::fs::remove_file(&object);
+                        let shared = copy_beside(lib)?;
+                        build_native(s, prog, locals, dir, Some(Glue::Shared(&shared)))?
+                    }
+                }
+            }
+            None => {
+                let shared = copy_beside(lib)?;
+                build_native(s, prog, locals, dir, Some(Glue::Shared(&shared)))?
+            }
+        },
+        (Backend::Native, None) => build_native(s, prog, locals, dir, None)?,
+        (Backend::Interp, glue) => {
+            if let Some(lib) = glue {
+                copy_beside(lib)?;
+            }
+            build_interp(s, prog, locals, dir)?
         }
-        // A library left by an earlier build would only mislead.
-        (Some(_), Some(_)) => {
-            let _ = std::fs::remove_file(dir.join(crate::externs::LIB_NAME));
-            None
-        }
-        _ => None,
-    };
-    let link_glue = match (&object, &shared) {
-        (Some(o), _) => Some(crate::link::Glue::Static(o)),
-        (None, Some(l)) => Some(crate::link::Glue::Shared(l)),
-        (None, None) => None,
-    };
-    let out = match backend {
-        Backend::Native => build_native(s, prog, locals, dir, link_glue)?,
-        Backend::Interp => build_interp(s, prog, locals, dir)?,
     };
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
     let ports = chor_runtime::startup::free_ports(roles.len())

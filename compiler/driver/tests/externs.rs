@@ -89,11 +89,14 @@ fn native_code_agrees_with_the_simulator() {
     let out = chor_in(dir, &["run"]);
     ok(&out, "chor");
     assert_eq!(by_role(&text(&out.stdout)), by_role(&expected()));
-    // Native executables have the glue linked in: nothing beside them. Interpreter ones load
-    // the library beside them, wherever the folder goes.
+    // Native executables have the glue linked in on Linux: nothing beside them. Interpreter
+    // ones load the library beside them, wherever the folder goes.
     let built = chor_in(dir, &["build", "-o", "out-native"]);
     ok(&built, "chor");
-    assert!(!dir.join("out-native").join("chor-extern.lib").exists());
+    assert_eq!(
+        dir.join("out-native").join("chor-extern.lib").exists(),
+        !cfg!(target_os = "linux")
+    );
     let built = chor_in(dir, &["build", "--backend", "interp", "-o", "out-interp"]);
     ok(&built, "chor");
     assert!(dir.join("out-interp").join("chor-extern.lib").is_file());
@@ -274,22 +277,8 @@ fn scalar_externs_call_directly_with_the_same_results() {
     assert_eq!(outs[1], outs[0], "interp");
     assert_eq!(outs[2], outs[0], "native, shared library");
     assert_eq!(outs[3], outs[0], "native, glue linked in");
-    let object = dir.join("target/chor/cargo/release/chor-extern.o");
-    assert!(object.is_file(), "the glue as one object");
-    let built = chor_in(&dir, &["build", "-o", "out"]);
-    ok(&built, "chor build");
-    assert!(!dir.join("out/chor-extern.lib").exists(), "linked in");
-    let built = common::chor()
-        .current_dir(&dir)
-        .env("OBJCOPY", "/nonexistent/objcopy")
-        .args(["build", "-o", "out"])
-        .output()
-        .expect("chor runs");
-    ok(&built, "chor build");
-    assert!(
-        !dir.join("out/chor-extern.lib").exists(),
-        "the object already made is reused: objcopy does not run again"
-    );
+    #[cfg(target_os = "linux")]
+    glue_linked_in(&dir);
     // The glue has direct entries for the scalar signatures only.
     let glue = std::fs::read_to_string(dir.join("target/chor/glue/lib.rs")).or(glue);
     let glue = glue.expect("the glue's source");
@@ -315,6 +304,54 @@ fn scalar_externs_call_directly_with_the_same_results() {
     );
     assert!(!err.contains("thread 'main' panicked"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On Linux native executables have the glue linked in (`externs::static_object`): the object
+/// is made once and reused, nothing goes beside the executables, and an object that does not
+/// link is no link error. `dir` is the project of
+/// `scalar_externs_call_directly_with_the_same_results`, built natively already.
+#[cfg(target_os = "linux")]
+fn glue_linked_in(dir: &Path) {
+    let object = dir.join("target/chor/cargo/release/chor-extern.o");
+    assert!(object.is_file(), "the glue as one object");
+    let built = chor_in(dir, &["build", "-o", "out"]);
+    ok(&built, "chor build");
+    assert!(!dir.join("out/chor-extern.lib").exists(), "linked in");
+    let built = common::chor()
+        .current_dir(dir)
+        .env("OBJCOPY", "/nonexistent/objcopy")
+        .args(["build", "-o", "out"])
+        .output()
+        .expect("chor runs");
+    ok(&built, "chor build");
+    assert!(
+        !dir.join("out/chor-extern.lib").exists(),
+        "the object already made is reused: objcopy does not run again"
+    );
+    // An object that does not link (here: not an object at all) is no link error: the
+    // executables link the shared library, and the object is made again next time.
+    let bad = dir.join("bad-objcopy.sh");
+    std::fs::write(
+        &bad,
+        "#!/bin/sh\nfor a; do last=$a; done\necho garbage > \"$last\"\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    std::fs::remove_file(&object).expect("remove the object");
+    let built = common::chor()
+        .current_dir(dir)
+        .env("OBJCOPY", &bad)
+        .args(["build", "-o", "out-bad"])
+        .output()
+        .expect("chor runs");
+    ok(&built, "chor build with a broken object");
+    assert!(dir.join("out-bad/chor-extern.lib").is_file());
+    assert!(!object.exists(), "the broken object is not kept");
+    let run = common::chor_in(dir, &["run"]);
+    assert!(object.is_file(), "made again");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(text(&run.stderr).contains(": negative: -1 at main.chor:19"));
 }
 
 #[test]
