@@ -564,7 +564,7 @@ fn differential(seed: u64) -> (BTreeSet<&'static str>, BTreeSet<&'static str>) {
 fn load_extern_glue() {
     static LOADED: OnceLock<()> = OnceLock::new();
     LOADED.get_or_init(|| {
-        let dir = generate::extern_project("differential");
+        let dir = generate::extern_project();
         let src = generate::program_with_externs(0);
         let prog = from_source("gen.chor", &src, vec![]);
         let lib = chor_driver::externs::build(&prog, &dir, &dir.join("native"))

@@ -113,7 +113,7 @@ fn extern_cases() -> u64 {
 /// program the interpreter-backed executables, print what the simulator prints.
 #[test]
 fn generated_programs_with_externs_run_natively_like_the_simulator() {
-    let dir = common::generate::extern_project("native");
+    let dir = common::generate::extern_project();
     let first = simulate(&dir.join("src/main.chor"));
     ok(&first, "simulate builds the extern crate");
     let n = extern_cases();

@@ -1480,10 +1480,12 @@ pub const EXTERN_CRATE: &str = include_str!("extern_crate.rs");
 
 /// A project (chor.toml, `native/` implementing [`EXTERN_DECLS`], `src/main.chor`) under
 /// `CARGO_TARGET_TMPDIR`, which outlives test runs, so that cargo rebuilds the crate only when
-/// it changed; `name` keeps the test binaries that use it apart. Files are rewritten only when
-/// they differ (cargo then sees nothing new).
-pub fn extern_project(name: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gen-externs-{name}"));
+/// it changed. The test binaries that use it (differential, native) share it, and so one
+/// build: `cargo test` runs them one after the other, and the glue they make is the same
+/// (every generated program declares the same externs). Files are rewritten only when they
+/// differ (cargo then sees nothing new).
+pub fn extern_project() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-externs");
     let write = |p: &str, t: &str| {
         let path = dir.join(p);
         if std::fs::read_to_string(&path).is_ok_and(|old| old == t) {
