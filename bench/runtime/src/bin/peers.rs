@@ -655,17 +655,24 @@ enum Run {
 fn run_once(run: &Run, workload: &str) -> (f64, f64, String) {
     let t = Instant::now();
     let children: Vec<_> = match run {
-        Run::Chor(dir, roles) => roles
-            .iter()
-            .map(|r| {
-                Command::new(dir.join(r))
-                    .arg("--config")
-                    .arg(dir.join("deploy.toml"))
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .expect("role starts")
-            })
-            .collect(),
+        Run::Chor(dir, roles) => {
+            // In the order `chor run` starts them: listeners first (the reverse order of the
+            // roles' names, see compiler/driver/src/host.rs); outputs stay in role order.
+            let mut order: Vec<usize> = (0..roles.len()).collect();
+            order.sort_by(|&a, &b| roles[b].cmp(roles[a]));
+            let mut slots: Vec<_> = roles.iter().map(|_| None).collect();
+            for i in order {
+                slots[i] = Some(
+                    Command::new(dir.join(roles[i]))
+                        .arg("--config")
+                        .arg(dir.join("deploy.toml"))
+                        .stdout(Stdio::piped())
+                        .spawn()
+                        .expect("role starts"),
+                );
+            }
+            slots.into_iter().flatten().collect()
+        }
         Run::Chorus(transport) => vec![
             Command::new(std::env::current_exe().expect("own path"))
                 .args(["--chorus", transport, workload])
