@@ -519,13 +519,29 @@ fn close_delivers_everything_sent() {
 #[test]
 fn a_send_followed_by_long_computation_still_arrives() {
     // Nothing blocks on Alice's side after the send: the flusher thread must write it out,
-    // both while it is ticking and after it went to sleep for lack of sends.
+    // both while it is ticking, after it went to sleep for lack of sends, and after a phase
+    // of request and reply in which Alice wrote out every send herself (the flusher then
+    // ticks less often).
     let cfg = config(&["Alice", "Bob"], None, 5000);
     let mut s = connect_all(&cfg);
     let bob = s.pop().expect("bob");
     let alice = s.pop().expect("alice");
-    for (i, idle_before) in [(1, 0), (2, 400), (3, 0), (4, 400)] {
+    for (i, idle_before, exchanges) in [
+        (1, 0, 0),
+        (2, 400, 0),
+        (3, 0, 0),
+        (4, 400, 0),
+        (5, 0, 30),
+        (6, 400, 30),
+    ] {
         thread::sleep(Duration::from_millis(idle_before));
+        for k in 0..exchanges {
+            alice.send("Bob", int(-k), 1).expect("request");
+            assert_eq!(bob.recv("Alice", 2).expect("request"), int(-k));
+            bob.send("Alice", int(k), 3).expect("reply");
+            assert_eq!(alice.recv("Bob", 4).expect("reply"), int(k));
+            thread::sleep(Duration::from_millis(1));
+        }
         alice.send("Bob", int(i), 1).expect("send");
         let started = Instant::now();
         assert_eq!(bob.recv("Alice", 2).expect("recv"), int(i));

@@ -271,3 +271,43 @@ fn chor_run_stops_everyone_when_a_role_fails() {
     assert!(err.contains("division by zero"), "{err}");
     assert!(err.contains("fail.chor:3"), "{err}");
 }
+
+#[test]
+fn a_connection_still_in_its_handshake_when_set_up_ends_does_not_stop_the_role() {
+    // A connection that never says anything holds a handshake thread of the listener until
+    // set-up ends; that thread then reports (and wakes the set-up's `poll`) after set-up is
+    // over, while the role runs: the report must go nowhere, without disturbing the role.
+    let dir = workdir("inflight");
+    let out = build(&dir, BOOKSELLER);
+    let cfg = set_config(&out, "");
+    let text_cfg = std::fs::read_to_string(&cfg).expect("cfg");
+    let seller_addr = text_cfg
+        .lines()
+        .find(|l| l.starts_with("Seller"))
+        .and_then(|l| l.split('"').nth(1))
+        .expect("Seller's address")
+        .to_owned();
+    let seller = start(&out.join("Seller"), &cfg);
+    let t0 = Instant::now();
+    let silent = loop {
+        if let Ok(s) = std::net::TcpStream::connect(&seller_addr) {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "Seller never listened"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let buyer = start(&out.join("Buyer"), &cfg);
+    let b = finish(buyer, Duration::from_secs(20));
+    let s = finish(seller, Duration::from_secs(20));
+    drop(silent);
+    ok(&b, "chor");
+    ok(&s, "chor");
+    assert_eq!(text(&b.stdout), "buying for 87\n");
+    assert_eq!(text(&s.stdout), "sold Types and Programming Languages\n");
+    // The silent connection was still in its handshake when set-up ended.
+    let log = text(&s.stderr);
+    assert!(log.contains("refused a connection from"), "{log}");
+}

@@ -9,6 +9,8 @@
 //! client -> server  CONFIRM  confirm_c[32]                     (with a secret only)
 //! server -> client  VERDICT  status [confirm_s[32]]            (confirm_s with a secret)
 //! ```
+//! Without a secret there is no CONFIRM, and a server that accepts the greeting sends REPLY
+//! and VERDICT together, once it has claimed the client's slot: one round trip in all.
 //! `flags` bit 0 says whether the side has a secret; both must agree. With a secret the two
 //! sides run SPAKE2 (a password-authenticated key exchange, RustCrypto's `spake2` on
 //! Ed25519): `pake_c` and `pake_s` are its messages, bound to the two role names, and each
@@ -318,6 +320,8 @@ pub(crate) fn client(
 pub(crate) struct Accepted {
     pub role: String,
     confirm: Option<[u8; 32]>,
+    /// The REPLY not sent yet (without a secret): [`send_verdict`] sends it first.
+    reply: Option<Vec<u8>>,
 }
 
 /// Server side: `me` accepted a connection; `expects` says which client roles may dial it.
@@ -380,13 +384,12 @@ pub(crate) fn server(
         )));
     }
     let Some(secret) = me.secret else {
-        stream
-            .write_all(&reply)
-            .map_err(io_fail("sending the reply"))?;
-        stream.flush().map_err(io_fail("sending the reply"))?;
+        // Nothing more to learn from the client: the reply goes out with the verdict, in one
+        // write, so the client reads both at once instead of being woken twice.
         return Ok(Accepted {
             role: from_name,
             confirm: None,
+            reply: Some(reply),
         });
     };
     let (state, pake_s) = pake_start(secret, false, &from, &to);
@@ -430,6 +433,7 @@ pub(crate) fn server(
     Ok(Accepted {
         role: from_name,
         confirm: Some(t.confirm(&key, SERVER)),
+        reply: None,
     })
 }
 
@@ -440,7 +444,8 @@ pub(crate) fn send_verdict(
     verdict: Status,
     accepted: Option<&Accepted>,
 ) -> std::io::Result<()> {
-    let mut out = vec![verdict as u8];
+    let mut out = accepted.and_then(|a| a.reply.clone()).unwrap_or_default();
+    out.push(verdict as u8);
     if verdict == Status::Ok
         && let Some(c) = accepted.and_then(|a| a.confirm)
     {

@@ -19,6 +19,17 @@
 //! every process pinned to one CPU (affinity set as `taskset -c 0` does, inherited by the
 //! children) and once unpinned. The outputs of both sides are compared.
 //!
+//! Start-up is measured the same way on both sides: the clock starts before the first
+//! process is spawned (chor: the three role executables built beforehand by `chor build`,
+//! started directly in the order `chor run` starts them, without `chor run`'s build; ChoRus:
+//! this benchmark's own executable as one child running the three roles as threads); "until
+//! the message arrived" stops it at the first byte on any child's stdout (the program prints
+//! once its second message is delivered), the first row at the exit of the last process.
+//! Every workload has a row with the user and system CPU time of the child processes
+//! (`getrusage`), which moves less than wall time with the load of a shared machine. The
+//! floor printed above each table is what spawning and reaping processes that do nothing
+//! costs: three for chor, one for ChoRus, which is structural (chor runs a process per role).
+//!
 //! Needs the `chor` compiler: `CHOR=path/to/chor`, or `cargo build -p chor` at the workspace
 //! root first. Run with `cargo run --release --bin peers [-- --http] [--runs N]`;
 //! `CHOR_PEERS_ONLY=startup` (or `sort`, `kv`) runs only the matching workloads.
@@ -652,20 +663,28 @@ enum Run {
 /// Runs a contender once; returns the wall time from spawning to the last exit, the time
 /// until the first byte of output arrived (the start-up program prints once its last message
 /// is delivered), both in ms, and the concatenated output.
-fn run_once(run: &Run, workload: &str) -> (f64, f64, String) {
+fn run_once(run: &Run, workload: &str) -> (f64, f64, f64, String) {
+    let cpu_before = children_cpu_ms();
     let t = Instant::now();
     let children: Vec<_> = match run {
-        Run::Chor(dir, roles) => roles
-            .iter()
-            .map(|r| {
-                Command::new(dir.join(r))
-                    .arg("--config")
-                    .arg(dir.join("deploy.toml"))
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .expect("role starts")
-            })
-            .collect(),
+        Run::Chor(dir, roles) => {
+            // In the order `chor run` starts them: listeners first (the reverse order of the
+            // roles' names, see compiler/driver/src/host.rs); outputs stay in role order.
+            let mut order: Vec<usize> = (0..roles.len()).collect();
+            order.sort_by(|&a, &b| roles[b].cmp(roles[a]));
+            let mut slots: Vec<_> = roles.iter().map(|_| None).collect();
+            for i in order {
+                slots[i] = Some(
+                    Command::new(dir.join(roles[i]))
+                        .arg("--config")
+                        .arg(dir.join("deploy.toml"))
+                        .stdout(Stdio::piped())
+                        .spawn()
+                        .expect("role starts"),
+                );
+            }
+            slots.into_iter().flatten().collect()
+        }
         Run::Chorus(transport) => vec![
             Command::new(std::env::current_exe().expect("own path"))
                 .args(["--chorus", transport, workload])
@@ -708,7 +727,19 @@ fn run_once(run: &Run, workload: &str) -> (f64, f64, String) {
     }
     let total = t.elapsed().as_secs_f64() * 1e3;
     let first = first.map_or(total, |f| f.duration_since(t).as_secs_f64() * 1e3);
-    (total, first, out)
+    (total, first, children_cpu_ms() - cpu_before, out)
+}
+
+/// User and system CPU time of every child process waited for so far, in ms.
+fn children_cpu_ms() -> f64 {
+    // SAFETY: a zeroed rusage is a valid value; getrusage only writes it.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u
+    };
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    ms(u.ru_utime) + ms(u.ru_stime)
 }
 
 fn set_affinity(cpus: &[usize]) {
@@ -835,6 +866,7 @@ fn main() {
             }
             let mut times: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
             let mut firsts: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
+            let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
             let mut expected: Option<String> = None;
             // HTTP is slow on the key-value store (a blocking POST per message): fewer runs.
             for round in 0..runs {
@@ -842,7 +874,8 @@ fn main() {
                     if round >= 3 && matches!(run, Run::Chorus("http")) && *workload == "kv" {
                         continue;
                     }
-                    let (ms, first, out) = run_once(run, workload);
+                    let (ms, first, cpu, out) = run_once(run, workload);
+                    cpus[i].push(cpu);
                     match &expected {
                         None => expected = Some(out),
                         Some(e) => assert_eq!(&out, e, "{name}: outputs differ"),
@@ -855,6 +888,8 @@ fn main() {
             if *workload == "startup" {
                 rows.push(("  … until the message arrived".to_string(), firsts));
             }
+            // CPU time moves less than wall time with the load of a shared machine.
+            rows.push(("  … CPU time of the processes".to_string(), cpus));
             for (name, times) in rows {
                 let med: Vec<f64> = times.into_iter().map(median).collect();
                 print!("{name:<34} {:>9.1}", med[0]);
