@@ -832,3 +832,28 @@ pub fn family_classes<'a>(locals: impl IntoIterator<Item = &'a LocalProgram>) ->
     }
     out
 }
+
+/// The index forms among the role names of `body` (see [`RoleForm::parse`]), each once, as
+/// written and parsed.
+pub fn role_forms(body: &[LStmt]) -> Vec<(String, RoleForm)> {
+    struct Forms(Vec<(String, RoleForm)>);
+    impl Sites for Forms {
+        fn role(&mut self, name: &mut String, _: &[String]) {
+            if !self.0.iter().any(|(n, _)| n == name)
+                && let Some(f) = RoleForm::parse(name)
+            {
+                self.0.push((name.clone(), f));
+            }
+        }
+        fn int(&mut self, _: &mut i64, _: &ProcKey, _: NodeId) {}
+        fn key(&mut self, _: &mut ProcKey) {}
+    }
+    let mut body = body.to_vec();
+    let mut forms = Forms(Vec::new());
+    let key = ProcKey {
+        chor: String::new(),
+        index: 0,
+    };
+    walk_stmts(&mut body, &key, &[], &BTreeMap::new(), &mut forms);
+    forms.0
+}
