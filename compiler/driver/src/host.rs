@@ -399,8 +399,14 @@ pub fn role_main(mut p: Payload) -> i32 {
         locs,
     };
     let io = PlainIo;
+    // A member runs the program of its class of alike members, with its index.
+    let classes = chor_project::family_classes(&locals);
     let result = chor_interp::with_big_stack(|| {
-        chor_interp::LocalRunner::new(&prog, lp, &transport, &io).run(&main_roles)
+        match chor_project::class_of(&classes, &p.role) {
+            Some((c, i)) => chor_interp::LocalRunner::member(&prog, c, i, &transport, &io),
+            None => chor_interp::LocalRunner::new(&prog, lp, &transport, &io),
+        }
+        .run(&main_roles)
     });
     // The error first, then close: whoever collects the roles' output sees the cause before
     // the peers report the consequences.

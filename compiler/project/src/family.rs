@@ -24,6 +24,7 @@
 use crate::local::*;
 use chor_syntax::ast::*;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// A role named relative to the member index `i`: `family[i + offset]`, or
 /// `family[(i + offset) % n]` (the Euclidean remainder) when `wrap` is `Some(n)`.
@@ -524,9 +525,28 @@ impl Sites for Collect {
     }
 }
 
-/// The program with every site blanked: two members with the same skeleton differ at most
-/// in their sites, site by site in the same order.
+/// The program with every site blanked, and the spans of its statements and the types of
+/// its receives (which the text does not show): two members with the same skeleton differ
+/// at most in their sites, site by site in the same order. (Two members may run the same
+/// text from different source lines, `Ws[0].print(v); Ws[1].print(v);`: they are not
+/// alike, since a fault names the line.)
 fn skeleton(lp: &LocalProgram) -> String {
+    fn spans(ss: &[LStmt], out: &mut String) {
+        for s in ss {
+            let _ = write!(out, "{}:{}:{};", s.span.file.0, s.span.start, s.span.end);
+            match &s.kind {
+                LKind::Recv { ty, .. } => out.push_str(&ty.show()),
+                LKind::Branch { arms, .. } => arms.iter().for_each(|(_, b)| spans(b, out)),
+                LKind::Match { arms, .. } => arms.iter().for_each(|(_, b)| spans(b, out)),
+                LKind::If { then, els, .. } => {
+                    spans(then, out);
+                    spans(els, out);
+                }
+                LKind::Block(b) | LKind::Bind { body: b, .. } => spans(b, out),
+                _ => {}
+            }
+        }
+    }
     struct Blank;
     impl Sites for Blank {
         fn role(&mut self, name: &mut String, _: &[String]) {
@@ -544,6 +564,7 @@ fn skeleton(lp: &LocalProgram) -> String {
     let mut text = lp.to_text();
     for p in lp.procs.values() {
         text.push_str(&p.header());
+        spans(&p.body, &mut text);
     }
     text
 }
@@ -856,4 +877,45 @@ pub fn role_forms(body: &[LStmt]) -> Vec<(String, RoleForm)> {
     };
     walk_stmts(&mut body, &key, &[], &BTreeMap::new(), &mut forms);
     forms.0
+}
+
+/// The class among `classes` that runs `role` (a member's name, `Workers[2]`), and the
+/// member's index.
+pub fn class_of<'a>(classes: &'a [FamilyClass], role: &str) -> Option<(&'a FamilyClass, usize)> {
+    let (family, i) = split_member(role)?;
+    let c = classes
+        .iter()
+        .find(|c| c.family == family && c.members.contains(&i))?;
+    Some((c, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_forms_read_back_what_they_write_and_name_the_right_member() {
+        for (offset, wrap) in [(0, None), (2, None), (-1, None), (1, Some(4)), (-3, Some(5))] {
+            let f = RoleForm {
+                family: "Ws".into(),
+                offset,
+                wrap,
+            };
+            assert_eq!(RoleForm::parse(&f.render()), Some(f.clone()), "{}", f.render());
+        }
+        let next = RoleForm::parse("Ws[(i + 1) % 4]").expect("a form");
+        assert_eq!(next.at(3).as_deref(), Some("Ws[0]"));
+        let prev = RoleForm::parse("Ws[(i - 1) % 4]").expect("a form");
+        assert_eq!(prev.at(0).as_deref(), Some("Ws[3]"));
+        assert_eq!(RoleForm::parse("Ws[i - 1]").and_then(|f| f.at(2)).as_deref(), Some("Ws[1]"));
+        for concrete in ["Leader", "Ws[2]", "Ws[j]", "Ws[i + x]", "Ws[(i + 1)]"] {
+            assert_eq!(RoleForm::parse(concrete), None, "{concrete}");
+        }
+    }
+
+    #[test]
+    fn member_lists_print_as_ranges() {
+        assert_eq!(ranges(&[0, 1, 2, 3, 5, 7, 8]), "0..=3, 5, 7..=8");
+        assert_eq!(ranges(&[4]), "4");
+    }
 }
