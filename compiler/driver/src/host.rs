@@ -548,7 +548,18 @@ fn build_native(
     let members = locals
         .iter()
         .filter(|lp| family_of(prog, &lp.role).is_some());
-    let classes = chor_project::family_classes(members);
+    // `CHOR_FAMILY_PER_MEMBER=1` compiles every member on its own instead: the baseline
+    // `benches/families.rs` measures classes against.
+    let classes = if std::env::var_os("CHOR_FAMILY_PER_MEMBER").is_some() {
+        members
+            .filter_map(|lp| {
+                let (f, i) = chor_runtime::config::split_member(&lp.role)?;
+                Some(chor_project::FamilyClass::alone(f, i, lp))
+            })
+            .collect()
+    } else {
+        chor_project::family_classes(members)
+    };
     let mut families: BTreeMap<&str, (Vec<Vec<u8>>, BTreeMap<usize, String>)> = BTreeMap::new();
     for class in &classes {
         let instances: Vec<LocalProgram> =

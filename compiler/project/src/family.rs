@@ -117,6 +117,18 @@ pub struct FamilyClass {
 }
 
 impl FamilyClass {
+    /// The class of member `i` of `family` alone, running its own projection `lp`.
+    pub fn alone(family: &str, i: usize, lp: &LocalProgram) -> FamilyClass {
+        FamilyClass {
+            family: family.to_owned(),
+            members: vec![i],
+            program: lp.clone(),
+            lits: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            fallback: false,
+        }
+    }
+
     /// Whether the class's program depends on the member index (a class of several members).
     pub fn is_generic(&self) -> bool {
         self.members.len() > 1
@@ -648,15 +660,8 @@ impl Forming {
 
     /// The class's program: `first` (the first member's projection) with the forms written in.
     fn finish(self, family: &str, first: &LocalProgram) -> FamilyClass {
-        if self.members.len() == 1 {
-            return FamilyClass {
-                family: family.to_owned(),
-                members: self.members,
-                program: first.clone(),
-                lits: BTreeMap::new(),
-                keys: BTreeMap::new(),
-                fallback: false,
-            };
+        if let [i] = self.members[..] {
+            return FamilyClass::alone(family, i, first);
         }
         struct Write<'a> {
             forms: std::slice::Iter<'a, Form>,
@@ -838,12 +843,8 @@ pub fn family_classes<'a>(locals: impl IntoIterator<Item = &'a LocalProgram>) ->
             for i in kept.into_iter().chain(lost) {
                 if let Some((_, lp)) = members.iter().find(|(m, _)| *m == i) {
                     classes.push(FamilyClass {
-                        family: family.clone(),
-                        members: vec![i],
-                        program: (*lp).clone(),
-                        lits: BTreeMap::new(),
-                        keys: BTreeMap::new(),
                         fallback: true,
+                        ..FamilyClass::alone(&family, i, lp)
                     });
                 }
             }
