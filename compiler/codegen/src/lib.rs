@@ -588,7 +588,9 @@ fn compile<'p>(
         Some(c) => c.members.iter().map(|&i| i as i64).collect(),
         None => vec![-1],
     };
-    emit_main(&mut cg, members, &member_of, info, entry_proc, nroles, entry)?;
+    emit_main(
+        &mut cg, members, &member_of, info, entry_proc, nroles, entry,
+    )?;
     if let Some(e) = cg.error.take() {
         return Err(format!("internal error in code generation: {e}"));
     }
@@ -711,11 +713,9 @@ fn emit_main(
             let call = b.ins().call(f, &[]);
             let idx = b.inst_results(call)[0];
             for (&(id, len), &m) in descs.iter().zip(member_of).rev().skip(1) {
-                let hit = b.ins().icmp_imm_s(
-                    cranelift_codegen::ir::condcodes::IntCC::Equal,
-                    idx,
-                    m,
-                );
+                let hit =
+                    b.ins()
+                        .icmp_imm_s(cranelift_codegen::ir::condcodes::IntCC::Equal, idx, m);
                 let gv = cg.module.declare_data_in_func(id, b.func);
                 let p = b.ins().symbol_value(types::I64, gv);
                 let l = b.ins().iconst(types::I64, len as i64);

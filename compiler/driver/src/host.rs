@@ -560,10 +560,15 @@ fn build_native(
     } else {
         chor_project::family_classes(members)
     };
-    let mut families: BTreeMap<&str, (Vec<Vec<u8>>, BTreeMap<usize, String>)> = BTreeMap::new();
+    // By family: the classes' objects, and each member's entry.
+    type Objects = (Vec<Vec<u8>>, BTreeMap<usize, String>);
+    let mut families: BTreeMap<&str, Objects> = BTreeMap::new();
     for class in &classes {
-        let instances: Vec<LocalProgram> =
-            class.members.iter().map(|&i| class.instantiate(i)).collect();
+        let instances: Vec<LocalProgram> = class
+            .members
+            .iter()
+            .map(|&i| class.instantiate(i))
+            .collect();
         let instances: Vec<&LocalProgram> = instances.iter().collect();
         let (objs, entries) = families.entry(class.family.as_str()).or_default();
         let entry = match class.members.as_slice() {

@@ -44,7 +44,11 @@ fn dump_clif_writes_each_function_of_each_role_and_the_verifier_accepts_every_ex
             // alike members, `Ws[i]`, the class's `chor_class_c`: the family's `main`
             // dispatches).
             assert!(files.len() >= 3, "{}: {files:?}", role.display());
-            let dir_name = role.file_name().expect("a name").to_string_lossy().into_owned();
+            let dir_name = role
+                .file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned();
             let entry = match chor_runtime::config::split_member(&dir_name) {
                 Some((_, i)) => format!("{}.clif", chor_codegen::member_entry(i)),
                 None if dir_name.ends_with("[i]") => files

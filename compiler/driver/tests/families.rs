@@ -855,7 +855,11 @@ fn every_example_family_is_few_classes_of_alike_members() {
             let classes = chor_project::family_classes(&locals);
             for f in families {
                 let of: Vec<_> = classes.iter().filter(|c| c.family == *f).collect();
-                let want = if name == "ring_election" && n > 1 { 2 } else { 1 };
+                let want = if name == "ring_election" && n > 1 {
+                    2
+                } else {
+                    1
+                };
                 assert_eq!(of.len(), want, "{name} {f} at {n}: {of:#?}");
                 let mut covered: Vec<usize> = of.iter().flat_map(|c| c.members.clone()).collect();
                 covered.sort();
@@ -911,7 +915,10 @@ fn generated_family_programs_instantiate_to_each_members_projection() {
             }
         }
     }
-    assert!(shared >= 10, "only {shared} of 40 programs share a class at size 5");
+    assert!(
+        shared >= 10,
+        "only {shared} of 40 programs share a class at size 5"
+    );
 }
 
 /// The native family executable holds one compiled program per class of alike members, not
@@ -924,7 +931,11 @@ fn native_family_executables_run_one_program_per_class() {
         ("ring_election.chor", "Ring=1", vec!["Ring[0]"]),
         ("ring_election.chor", "Ring=2", vec!["Ring[0]", "Ring[1]"]),
         ("ring_election.chor", "Ring=5", vec!["Ring[0]", "Ring[i]"]),
-        ("map_reduce.chor", "Workers=16", vec!["Leader", "Workers[i]"]),
+        (
+            "map_reduce.chor",
+            "Workers=16",
+            vec!["Leader", "Workers[i]"],
+        ),
     ] {
         let path = examples_dir().join(file);
         let sim = chor()

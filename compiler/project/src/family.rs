@@ -360,9 +360,7 @@ fn walk_stmts(
                     walk_stmts(b, key, scope, scopes, s);
                 }
             }
-            LKind::Block(b) | LKind::Bind { body: b, .. } => {
-                walk_stmts(b, key, scope, scopes, s)
-            }
+            LKind::Block(b) | LKind::Bind { body: b, .. } => walk_stmts(b, key, scope, scopes, s),
             LKind::Call {
                 key: callee,
                 callee_role,
@@ -829,13 +827,12 @@ pub fn family_classes<'a>(locals: impl IntoIterator<Item = &'a LocalProgram>) ->
             let class = f.finish(&family, first);
             // The check that makes the classes sound: every member gets back its own
             // projection; one that does not runs its own program.
-            let (kept, lost): (Vec<usize>, Vec<usize>) =
-                class.members.iter().partition(|&&i| {
-                    members
-                        .iter()
-                        .find(|(m, _)| *m == i)
-                        .is_some_and(|(_, lp)| same_program(&class.instantiate(i), lp))
-                });
+            let (kept, lost): (Vec<usize>, Vec<usize>) = class.members.iter().partition(|&&i| {
+                members
+                    .iter()
+                    .find(|(m, _)| *m == i)
+                    .is_some_and(|(_, lp)| same_program(&class.instantiate(i), lp))
+            });
             if lost.is_empty() {
                 classes.push(class);
                 continue;
@@ -896,19 +893,35 @@ mod tests {
 
     #[test]
     fn role_forms_read_back_what_they_write_and_name_the_right_member() {
-        for (offset, wrap) in [(0, None), (2, None), (-1, None), (1, Some(4)), (-3, Some(5))] {
+        for (offset, wrap) in [
+            (0, None),
+            (2, None),
+            (-1, None),
+            (1, Some(4)),
+            (-3, Some(5)),
+        ] {
             let f = RoleForm {
                 family: "Ws".into(),
                 offset,
                 wrap,
             };
-            assert_eq!(RoleForm::parse(&f.render()), Some(f.clone()), "{}", f.render());
+            assert_eq!(
+                RoleForm::parse(&f.render()),
+                Some(f.clone()),
+                "{}",
+                f.render()
+            );
         }
         let next = RoleForm::parse("Ws[(i + 1) % 4]").expect("a form");
         assert_eq!(next.at(3).as_deref(), Some("Ws[0]"));
         let prev = RoleForm::parse("Ws[(i - 1) % 4]").expect("a form");
         assert_eq!(prev.at(0).as_deref(), Some("Ws[3]"));
-        assert_eq!(RoleForm::parse("Ws[i - 1]").and_then(|f| f.at(2)).as_deref(), Some("Ws[1]"));
+        assert_eq!(
+            RoleForm::parse("Ws[i - 1]")
+                .and_then(|f| f.at(2))
+                .as_deref(),
+            Some("Ws[1]")
+        );
         for concrete in ["Leader", "Ws[2]", "Ws[j]", "Ws[i + x]", "Ws[(i + 1)]"] {
             assert_eq!(RoleForm::parse(concrete), None, "{concrete}");
         }
