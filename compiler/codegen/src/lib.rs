@@ -600,7 +600,43 @@ fn compile<'p>(
     Ok(RoleObject { object, clif })
 }
 
-fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> Vec<u8> {
+/// The description of `members`' program: the first member's, with every member's role
+/// and first actions when there are several (a class of alike members compiled once).
+fn describe(
+    cg: &Cg<'_>,
+    members: &[&LocalProgram],
+    member_of: &[i64],
+    info: &RoleInfo<'_>,
+) -> Vec<u8> {
+    let first = |lp: &LocalProgram| -> Vec<(String, String)> {
+        lp.first_actions()
+            .into_iter()
+            .map(|(peer, span)| (peer.to_string(), (cg.loc_of)(span)))
+            .collect()
+    };
+    let Some(lp) = members.first() else {
+        return Vec::new();
+    };
+    let mut d = describe_one(cg, lp, info);
+    if members.len() > 1 {
+        d.members = members
+            .iter()
+            .zip(member_of)
+            .map(|(m, &i)| chor_runtime::desc::MemberDesc {
+                index: u64::try_from(i).unwrap_or(u64::MAX),
+                role: m.role.clone(),
+                first: first(m),
+            })
+            .collect();
+    }
+    d.encode()
+}
+
+fn describe_one(
+    cg: &Cg<'_>,
+    lp: &LocalProgram,
+    info: &RoleInfo<'_>,
+) -> chor_runtime::desc::RoleDesc {
     chor_runtime::desc::RoleDesc {
         role: lp.role.to_string(),
         roles: info.main_roles.iter().map(|r| r.to_string()).collect(),
@@ -615,13 +651,13 @@ fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> Vec<u8> {
             .into_iter()
             .map(|(peer, span)| (peer.to_string(), (cg.loc_of)(span)))
             .collect(),
+        members: Vec::new(),
     }
-    .encode()
 }
 
 /// `chor_entry()` calls the entry procedure; `main(argc, argv)` starts the runtime and runs it.
-/// With several `members` (a class of a family, `member_of` their indices), `main` starts
-/// the runtime with the description of the member `chor_rt_member_index` names.
+/// With several `members` (a class of a family, `member_of` their indices), the description
+/// holds what differs between them; the runtime picks the running member's.
 fn emit_main(
     cg: &mut Cg<'_>,
     members: &[&LocalProgram],
@@ -662,16 +698,8 @@ fn emit_main(
     }
     cg.define(entry_id, func)?;
     // main
-    let mut descs = Vec::new();
-    for lp in members {
-        let desc = describe(cg, lp, info);
-        let id = cg.data(&desc);
-        descs.push((id, desc.len()));
-    }
-    let Some(&(last_id, last_len)) = descs.last() else {
-        return Err("internal error: a role with no program".into());
-    };
-    let index_id = cg.rt_func("chor_rt_member_index", 0, 1);
+    let desc = describe(cg, members, member_of, info);
+    let desc_id = cg.data(&desc);
     let msig = main_sig(call_conv);
     let main_id = cg
         .module
@@ -703,26 +731,9 @@ fn emit_main(
         b.switch_to_block(blk);
         b.seal_block(blk);
         let ps = b.block_params(blk).to_vec();
-        // The description: the member's, picked by its index (the last one otherwise: the
-        // family's `main` runs a class's entry only for the class's members).
-        let gv = cg.module.declare_data_in_func(last_id, b.func);
-        let mut dp = b.ins().symbol_value(types::I64, gv);
-        let mut dl = b.ins().iconst(types::I64, last_len as i64);
-        if descs.len() > 1 {
-            let f = cg.module.declare_func_in_func(index_id, b.func);
-            let call = b.ins().call(f, &[]);
-            let idx = b.inst_results(call)[0];
-            for (&(id, len), &m) in descs.iter().zip(member_of).rev().skip(1) {
-                let hit =
-                    b.ins()
-                        .icmp_imm_s(cranelift_codegen::ir::condcodes::IntCC::Equal, idx, m);
-                let gv = cg.module.declare_data_in_func(id, b.func);
-                let p = b.ins().symbol_value(types::I64, gv);
-                let l = b.ins().iconst(types::I64, len as i64);
-                dp = b.ins().select(hit, p, dp);
-                dl = b.ins().select(hit, l, dl);
-            }
-        }
+        let gv = cg.module.declare_data_in_func(desc_id, b.func);
+        let dp = b.ins().symbol_value(types::I64, gv);
+        let dl = b.ins().iconst(types::I64, desc.len() as i64);
         let start = cg.module.declare_func_in_func(start_id, b.func);
         let call = b.ins().call(start, &[ps[0], ps[1], dp, dl]);
         let code = b.inst_results(call)[0];

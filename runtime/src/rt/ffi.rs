@@ -324,6 +324,15 @@ pub unsafe extern "C" fn chor_rt_start(
             return 1;
         }
     };
+    // A class of alike members shares one description: this member's role and first
+    // actions.
+    let Some(d) = d.for_member(chor_rt_member_index()) else {
+        eprintln!(
+            "error: internal error: member {} is not one this code was compiled for",
+            chor_rt_member_index()
+        );
+        return 1;
+    };
     // SAFETY: per the contract.
     let args = unsafe { args_of(argc, argv) };
     let r = &d.role;
