@@ -1032,3 +1032,51 @@ choreography main(Leader, Workers[]) {
         }
     }
 }
+
+/// Generated family programs (rings of any stride, scatters, gathers, member expressions)
+/// natively at two sizes: the class programs, compiled once with the member index a run-time
+/// value, print what `simulate` prints, member by member.
+#[test]
+fn generated_family_programs_agree_natively() {
+    let dir = std::env::temp_dir().join(format!("chor-gen-native-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut generic = 0;
+    for seed in 0..6 {
+        let src = common::generate::family_program(seed);
+        let file = dir.join(format!("gen{seed}.chor"));
+        std::fs::write(&file, &src).expect("write");
+        for n in [2, 5] {
+            let size = format!("Ws={n}");
+            let prog = from_source_sized("gen.chor", &src, vec![], &sizes(&[("Ws", n)]));
+            let locals = chor_driver::projections(&prog).expect("projects");
+            if chor_project::family_classes(&locals)
+                .iter()
+                .any(|c| c.is_generic())
+            {
+                generic += 1;
+            }
+            let sim = chor()
+                .args(["simulate", "--size", &size])
+                .arg(&file)
+                .output()
+                .expect("runs");
+            let (out, err) = text(&sim);
+            assert!(sim.status.success(), "seed {seed} size {n}: {err}");
+            let want = lines_by_role(&out);
+            let run = chor()
+                .args(["run", "--backend", "native", "--size", &size])
+                .arg(&file)
+                .stdin(Stdio::null())
+                .output()
+                .expect("runs");
+            let (out, err) = text(&run);
+            assert!(run.status.success(), "seed {seed} size {n}: {err}\n{src}");
+            assert_eq!(lines_by_role(&out), want, "seed {seed} size {n}\n{src}");
+        }
+    }
+    assert!(
+        generic >= 4,
+        "only {generic} runs had a class of several members"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
