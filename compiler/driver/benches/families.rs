@@ -386,13 +386,14 @@ fn code(dir: &Path) {
                 assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
                 best_time = best_time.min(took);
             }
-            let bytes = std::fs::metadata(out.join("Workers"))
+            let exe = out.join("Workers");
+            let bytes = std::fs::metadata(&exe)
                 .expect("the family's executable")
                 .len();
-            (bytes, best_time)
+            (bytes, text_size(&exe), best_time)
         };
-        let (base_bytes, base_time) = measure(true);
-        let (bytes, time) = measure(false);
+        let (base_bytes, base_text, base_time) = measure(true);
+        let (bytes, text, time) = measure(false);
         println!(
             "  {n:>2} workers: executable {bytes} bytes, every member on its own {base_bytes} bytes \
              (ratio {:.3}); build {:.2} s, every member on its own {:.2} s (ratio {:.3})",
@@ -401,16 +402,34 @@ fn code(dir: &Path) {
             base_time.as_secs_f64(),
             time.as_secs_f64() / base_time.as_secs_f64(),
         );
-        sizes.push((bytes, base_bytes));
+        if let (Some(t), Some(bt)) = (text, base_text) {
+            println!("      code (text section) {t} bytes, every member on its own {bt} bytes");
+        }
+        sizes.push((bytes, base_bytes, text, base_text));
     }
     // Most of the executable is the runtime; what each further member adds is the code.
-    if let [(a, base_a), (b, base_b)] = sizes[..] {
+    if let [(a, base_a, ta, base_ta), (b, base_b, tb, base_tb)] = sizes[..] {
         let per = b.saturating_sub(a) as f64 / 12.0;
         let base_per = base_b.saturating_sub(base_a) as f64 / 12.0;
         println!(
-            "  each further worker adds {per:.0} bytes, every member on its own {base_per:.0} \
-             bytes (ratio {:.3})",
-            per / base_per
+            "  each further worker adds {per:.0} bytes to the executable, every member on its \
+             own {base_per:.0} bytes"
         );
+        if let (Some(ta), Some(base_ta), Some(tb), Some(base_tb)) = (ta, base_ta, tb, base_tb) {
+            let per = tb.saturating_sub(ta) as f64 / 12.0;
+            let base_per = base_tb.saturating_sub(base_ta) as f64 / 12.0;
+            println!(
+                "  and {per:.0} bytes of code, every member on its own {base_per:.0} bytes \
+                 (ratio {:.3})",
+                per / base_per.max(1.0)
+            );
+        }
     }
+}
+
+/// The size of an executable's code (`size`'s text column), if `size` is there.
+fn text_size(exe: &Path) -> Option<u64> {
+    let o = Command::new("size").arg(exe).output().ok()?;
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    out.lines().nth(1)?.split_whitespace().next()?.parse().ok()
 }
