@@ -8,9 +8,11 @@
 //! Encoding (every count and length an unsigned LEB128 varint, every string UTF-8 with its
 //! length first, so any text — tabs, newlines — travels unchanged):
 //! ```text
-//! desc    := "CHORDESC" version(1) role roles fp[32] locs structs variants types first
+//! desc    := "CHORDESC" version(2) role roles fp[32] locs structs variants types first
+//!            members
 //! roles   := n str*n            locs := n str*n          variants := n str*n
 //! structs := n (name n str*n)*n                          first := n (peer loc)*n
+//! members := n (index role first)*n
 //! types   := n ty*n
 //! ty      := 0 Any | 1 Unit | 2 Bool | 3 Int | 4 Float | 5 Str
 //!          | 6 n id*n Tuple | 7 id List | 8 id id Map
@@ -24,7 +26,7 @@ use std::fmt;
 use crate::types::{TyId, TyNode, TypeTable};
 
 const MAGIC: &[u8; 8] = b"CHORDESC";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// The description of one role's program.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +47,37 @@ pub struct RoleDesc {
     pub msg_types: TypeTable,
     /// Where the role first needs each peer (`file:line`), named when connecting fails.
     pub first: Vec<(String, String)>,
+    /// For the program of a class of alike members of a family, compiled once: each
+    /// member's index, role name and `first`, which take the place of `role` and `first`
+    /// for the member the executable runs (the rest is the same for every member).
+    pub members: Vec<MemberDesc>,
+}
+
+/// What differs between the members of a class of alike members (see [`RoleDesc::members`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberDesc {
+    pub index: u64,
+    pub role: String,
+    pub first: Vec<(String, String)>,
+}
+
+impl RoleDesc {
+    /// The description as member `index` of a class sees it: its own role and `first`
+    /// (`None`: not a member of the class; a description without members is everyone's).
+    pub fn for_member(mut self, index: i64) -> Option<RoleDesc> {
+        if self.members.is_empty() {
+            return Some(self);
+        }
+        let m = self
+            .members
+            .iter()
+            .position(|m| i64::try_from(m.index).ok() == Some(index))?;
+        let m = self.members.swap_remove(m);
+        self.role = m.role;
+        self.first = m.first;
+        self.members.clear();
+        Some(self)
+    }
 }
 
 /// A description that does not decode.
@@ -154,6 +187,11 @@ impl Reader<'_> {
     fn strs(&mut self) -> Result<Vec<String>, DescError> {
         let n = self.count()?;
         (0..n).map(|_| self.str()).collect()
+    }
+
+    fn first(&mut self) -> Result<Vec<(String, String)>, DescError> {
+        let n = self.count()?;
+        (0..n).map(|_| Ok((self.str()?, self.str()?))).collect()
     }
 
     fn id(&mut self) -> Result<TyId, DescError> {
@@ -271,10 +309,12 @@ impl RoleDesc {
                 }
             }
         }
-        put_n(&mut out, self.first.len() as u64);
-        for (peer, loc) in &self.first {
-            put_str(&mut out, peer);
-            put_str(&mut out, loc);
+        put_first(&mut out, &self.first);
+        put_n(&mut out, self.members.len() as u64);
+        for m in &self.members {
+            put_n(&mut out, m.index);
+            put_str(&mut out, &m.role);
+            put_first(&mut out, &m.first);
         }
         out
     }
@@ -315,9 +355,16 @@ impl RoleDesc {
             }
             msg_types.push(node);
         }
+        let first = r.first()?;
         let n = r.count()?;
-        let first = (0..n)
-            .map(|_| Ok((r.str()?, r.str()?)))
+        let members = (0..n)
+            .map(|_| {
+                Ok(MemberDesc {
+                    index: r.n()?,
+                    role: r.str()?,
+                    first: r.first()?,
+                })
+            })
             .collect::<Result<_, DescError>>()?;
         if r.pos != bytes.len() {
             return r.fail("trailing bytes");
@@ -331,7 +378,16 @@ impl RoleDesc {
             variants,
             msg_types,
             first,
+            members,
         })
+    }
+}
+
+fn put_first(out: &mut Vec<u8>, first: &[(String, String)]) {
+    put_n(out, first.len() as u64);
+    for (peer, loc) in first {
+        put_str(out, peer);
+        put_str(out, loc);
     }
 }
 
@@ -386,7 +442,35 @@ mod tests {
             variants: vec!["Leaf".to_string(), "Node".to_string()],
             msg_types: t,
             first: vec![("Buyer".to_string(), "shop.chor:12".to_string())],
+            members: vec![
+                MemberDesc {
+                    index: 1,
+                    role: "Ws[1]".to_string(),
+                    first: vec![("Ws[0]".to_string(), "ring.chor:3".to_string())],
+                },
+                MemberDesc {
+                    index: 2,
+                    role: "Ws[2]".to_string(),
+                    first: Vec::new(),
+                },
+            ],
         }
+    }
+
+    #[test]
+    fn a_class_description_is_each_members_own() {
+        let d = sample();
+        let m = d.clone().for_member(1).expect("member 1");
+        assert_eq!(m.role, "Ws[1]");
+        assert_eq!(m.first, [("Ws[0]".to_string(), "ring.chor:3".to_string())]);
+        assert!(m.members.is_empty() && m.locs == d.locs);
+        assert_eq!(
+            d.clone().for_member(2).map(|m| m.role),
+            Some("Ws[2]".into())
+        );
+        assert_eq!(d.for_member(0), None);
+        let alone = RoleDesc::default();
+        assert_eq!(alone.clone().for_member(7), Some(alone));
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod moves;
 use chor_check::msg_types::{TyNode, TypeTable};
 use chor_check::{ItemRef, Program};
 use chor_diagnostics::Span;
-use chor_project::{LocalProgram, MsgType, ProcKey};
+use chor_project::{FamilyClass, LocalProgram, MsgType, ProcKey};
 use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, types};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -69,6 +69,9 @@ pub struct Cg<'p> {
     msg_types: TypeTable,
     /// Where each projection's type table starts in `msg_types`.
     msg_tables: Vec<(Arc<TypeTable>, u32)>,
+    /// When compiling the program of a class of alike members of a family: the class, whose
+    /// index forms are computed from the member index at run time.
+    pub class: Option<&'p FamilyClass>,
 }
 
 /// The source position of a span, as a hashable key.
@@ -145,6 +148,7 @@ impl<'p> Cg<'p> {
             clif: None,
             msg_types: TypeTable::default(),
             msg_tables: Vec::new(),
+            class: None,
         };
         let mut structs: Vec<_> = prog.structs.iter().collect();
         structs.sort_by_key(|(q, _)| q.to_string());
@@ -506,11 +510,48 @@ pub fn compile_role_as(
     info: &RoleInfo<'_>,
     entry: &str,
 ) -> Result<RoleObject, String> {
+    compile(prog, lp, None, &[lp], info, entry)
+}
+
+/// The entry of the `c`-th class of alike members of a family in the family's executable.
+pub fn class_entry(c: usize) -> String {
+    format!("chor_class_{c}")
+}
+
+/// Compiles the program of a class of alike members of a family once, with the member index
+/// a run-time value (`chor_rt_member_index`): the role numbers of the peers a member names
+/// relative to itself, and the literals that are `i + d`, are computed from it. `members`
+/// are the members' own programs (the class's instances), in the class's member order: each
+/// gets its own description (its role name, where it first needs each peer), picked by the
+/// index at start-up. A class of one member compiles as [`compile_role_as`].
+pub fn compile_class(
+    prog: &Program,
+    class: &FamilyClass,
+    members: &[&LocalProgram],
+    info: &RoleInfo<'_>,
+    entry: &str,
+) -> Result<RoleObject, String> {
+    if members.len() != class.members.len() {
+        return Err("internal error: a class's members and their programs differ".into());
+    }
+    let generic = class.is_generic().then_some(class);
+    compile(prog, &class.program, generic, members, info, entry)
+}
+
+fn compile<'p>(
+    prog: &'p Program,
+    lp: &LocalProgram,
+    class: Option<&'p FamilyClass>,
+    members: &[&LocalProgram],
+    info: &RoleInfo<'_>,
+    entry: &str,
+) -> Result<RoleObject, String> {
     let isa = isa()?;
     let builder = ObjectBuilder::new(isa, "chor_role", cranelift_module::default_libcall_names())
         .map_err(|e| format!("object: {e}"))?;
     let module = ObjectModule::new(builder);
     let mut cg = Cg::new(prog, module, info.loc_of);
+    cg.class = class;
     if info.keep_clif {
         cg.clif = Some(Vec::new());
     }
@@ -543,7 +584,13 @@ pub fn compile_role_as(
         .get(&lp.entry)
         .ok_or("the entry procedure is missing")?;
     let nroles = lp.procs.get(&lp.entry).map_or(0, |p| p.roles.len());
-    emit_main(&mut cg, lp, info, entry_proc, nroles, entry)?;
+    let member_of: Vec<i64> = match class {
+        Some(c) => c.members.iter().map(|&i| i as i64).collect(),
+        None => vec![-1],
+    };
+    emit_main(
+        &mut cg, members, &member_of, info, entry_proc, nroles, entry,
+    )?;
     if let Some(e) = cg.error.take() {
         return Err(format!("internal error in code generation: {e}"));
     }
@@ -553,7 +600,43 @@ pub fn compile_role_as(
     Ok(RoleObject { object, clif })
 }
 
-fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> Vec<u8> {
+/// The description of `members`' program: the first member's, with every member's role
+/// and first actions when there are several (a class of alike members compiled once).
+fn describe(
+    cg: &Cg<'_>,
+    members: &[&LocalProgram],
+    member_of: &[i64],
+    info: &RoleInfo<'_>,
+) -> Vec<u8> {
+    let first = |lp: &LocalProgram| -> Vec<(String, String)> {
+        lp.first_actions()
+            .into_iter()
+            .map(|(peer, span)| (peer.to_string(), (cg.loc_of)(span)))
+            .collect()
+    };
+    let Some(lp) = members.first() else {
+        return Vec::new();
+    };
+    let mut d = describe_one(cg, lp, info);
+    if members.len() > 1 {
+        d.members = members
+            .iter()
+            .zip(member_of)
+            .map(|(m, &i)| chor_runtime::desc::MemberDesc {
+                index: u64::try_from(i).unwrap_or(u64::MAX),
+                role: m.role.clone(),
+                first: first(m),
+            })
+            .collect();
+    }
+    d.encode()
+}
+
+fn describe_one(
+    cg: &Cg<'_>,
+    lp: &LocalProgram,
+    info: &RoleInfo<'_>,
+) -> chor_runtime::desc::RoleDesc {
     chor_runtime::desc::RoleDesc {
         role: lp.role.to_string(),
         roles: info.main_roles.iter().map(|r| r.to_string()).collect(),
@@ -568,14 +651,17 @@ fn describe(cg: &Cg<'_>, lp: &LocalProgram, info: &RoleInfo<'_>) -> Vec<u8> {
             .into_iter()
             .map(|(peer, span)| (peer.to_string(), (cg.loc_of)(span)))
             .collect(),
+        members: Vec::new(),
     }
-    .encode()
 }
 
 /// `chor_entry()` calls the entry procedure; `main(argc, argv)` starts the runtime and runs it.
+/// With several `members` (a class of a family, `member_of` their indices), the description
+/// holds what differs between them; the runtime picks the running member's.
 fn emit_main(
     cg: &mut Cg<'_>,
-    lp: &LocalProgram,
+    members: &[&LocalProgram],
+    member_of: &[i64],
     info: &RoleInfo<'_>,
     entry_proc: FuncId,
     nroles: usize,
@@ -612,7 +698,7 @@ fn emit_main(
     }
     cg.define(entry_id, func)?;
     // main
-    let desc = describe(cg, lp, info);
+    let desc = describe(cg, members, member_of, info);
     let desc_id = cg.data(&desc);
     let msig = main_sig(call_conv);
     let main_id = cg
@@ -686,8 +772,10 @@ fn main_sig(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
 
 /// The `main(argc, argv)` of a family's executable: `chor_rt_member` takes `--member i` out of
 /// the arguments (or reports it missing or out of range, naming the family), then member `i`'s
-/// entry ([`member_entry`]) runs with the rest.
-pub fn family_dispatch(family: &str, members: usize) -> Result<Vec<u8>, String> {
+/// entry runs with the rest: `entries[i]`, the entry of the class of alike members it is in
+/// ([`class_entry`], or [`member_entry`] for a member compiled on its own).
+pub fn family_dispatch(family: &str, entries: &[String]) -> Result<Vec<u8>, String> {
+    let members = entries.len();
     use cranelift_codegen::ir::condcodes::IntCC;
     let isa = isa()?;
     let call_conv = isa.default_call_conv();
@@ -717,13 +805,20 @@ pub fn family_dispatch(family: &str, members: usize) -> Result<Vec<u8>, String> 
     let pick_id = module
         .declare_function("chor_rt_member", Linkage::Import, &rsig)
         .map_err(err)?;
-    let mut entries = Vec::new();
-    for i in 0..members {
-        entries.push(
-            module
-                .declare_function(&member_entry(i), Linkage::Import, &msig)
-                .map_err(err)?,
-        );
+    let mut declared: HashMap<&str, FuncId> = HashMap::new();
+    let mut targets = Vec::new();
+    for e in entries {
+        let id = match declared.get(e.as_str()) {
+            Some(id) => *id,
+            None => {
+                let id = module
+                    .declare_function(e, Linkage::Import, &msig)
+                    .map_err(err)?;
+                declared.insert(e, id);
+                id
+            }
+        };
+        targets.push(id);
     }
     let mut func = Function::with_name_signature(
         cranelift_codegen::ir::UserFuncName::user(5, 0),
@@ -746,7 +841,7 @@ pub fn family_dispatch(family: &str, members: usize) -> Result<Vec<u8>, String> 
         let idx = b.inst_results(call)[0];
         // `--member i` and its value are gone from argv.
         let argc = b.ins().iadd_imm_s(ps[0], -2);
-        for (i, e) in entries.iter().enumerate() {
+        for (i, e) in targets.iter().enumerate() {
             let hit = b.ins().icmp_imm_s(IntCC::Equal, idx, i as i64);
             let yes = b.create_block();
             let no = b.create_block();

@@ -12,6 +12,12 @@
 //!   family of one.
 //! - **memory**: the peak resident set of every process of `examples/map_reduce.chor` with 16
 //!   workers (by `/usr/bin/time -f %M`), against the goal of 5 MB per member.
+//! - **code**: the size of the `Workers` executable of `examples/map_reduce.chor` and the
+//!   time `chor build` takes, at 4 and 16 workers, with the code of a class of alike members
+//!   compiled once (as `chor build` does) against every member compiled on its own
+//!   (`CHOR_FAMILY_PER_MEMBER=1`, the baseline).
+//!
+//! `CHOR_BENCH_ONLY=code` (or `gather`, `startup`, `memory`) runs one of them.
 
 mod support;
 
@@ -335,8 +341,95 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_000);
     let dir = work();
-    gather(&dir, rounds);
-    startup(&dir);
-    memory(&dir);
+    let only = std::env::var("CHOR_BENCH_ONLY").ok();
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if run("gather") {
+        gather(&dir, rounds);
+    }
+    if run("startup") {
+        startup(&dir);
+    }
+    if run("memory") {
+        memory(&dir);
+    }
+    if run("code") {
+        code(&dir);
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The family executable's size and the build's wall time, classes against every member
+/// compiled on its own, for map-reduce at 4 and 16 workers (the best of 3 builds each).
+fn code(dir: &Path) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/map_reduce.chor");
+    println!("code: examples/map_reduce.chor, the Workers executable (best of 3 builds)");
+    let mut sizes = Vec::new();
+    for n in [4, 16] {
+        let size = format!("Workers={n}");
+        let measure = |per_member: bool| {
+            let out = dir.join(format!("code-{n}-{per_member}"));
+            let mut best_time = Duration::MAX;
+            for _ in 0..3 {
+                let _ = std::fs::remove_dir_all(&out);
+                let mut cmd = chor();
+                cmd.args(["build", "--backend", "native", "--size", &size, "-o"])
+                    .arg(&out)
+                    .arg(&file);
+                if per_member {
+                    cmd.env("CHOR_FAMILY_PER_MEMBER", "1");
+                } else {
+                    cmd.env_remove("CHOR_FAMILY_PER_MEMBER");
+                }
+                let t = Instant::now();
+                let o = cmd.output().expect("chor runs");
+                let took = t.elapsed();
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                best_time = best_time.min(took);
+            }
+            let exe = out.join("Workers");
+            let bytes = std::fs::metadata(&exe)
+                .expect("the family's executable")
+                .len();
+            (bytes, text_size(&exe), best_time)
+        };
+        let (base_bytes, base_text, base_time) = measure(true);
+        let (bytes, text, time) = measure(false);
+        println!(
+            "  {n:>2} workers: executable {bytes} bytes, every member on its own {base_bytes} bytes \
+             (ratio {:.3}); build {:.2} s, every member on its own {:.2} s (ratio {:.3})",
+            bytes as f64 / base_bytes as f64,
+            time.as_secs_f64(),
+            base_time.as_secs_f64(),
+            time.as_secs_f64() / base_time.as_secs_f64(),
+        );
+        if let (Some(t), Some(bt)) = (text, base_text) {
+            println!("      code (text section) {t} bytes, every member on its own {bt} bytes");
+        }
+        sizes.push((bytes, base_bytes, text, base_text));
+    }
+    // Most of the executable is the runtime; what each further member adds is the code.
+    if let [(a, base_a, ta, base_ta), (b, base_b, tb, base_tb)] = sizes[..] {
+        let per = b.saturating_sub(a) as f64 / 12.0;
+        let base_per = base_b.saturating_sub(base_a) as f64 / 12.0;
+        println!(
+            "  each further worker adds {per:.0} bytes to the executable, every member on its \
+             own {base_per:.0} bytes"
+        );
+        if let (Some(ta), Some(base_ta), Some(tb), Some(base_tb)) = (ta, base_ta, tb, base_tb) {
+            let per = tb.saturating_sub(ta) as f64 / 12.0;
+            let base_per = base_tb.saturating_sub(base_ta) as f64 / 12.0;
+            println!(
+                "  and {per:.0} bytes of code, every member on its own {base_per:.0} bytes \
+                 (ratio {:.3})",
+                per / base_per.max(1.0)
+            );
+        }
+    }
+}
+
+/// The size of an executable's code (`size`'s text column), if `size` is there.
+fn text_size(exe: &Path) -> Option<u64> {
+    let o = Command::new("size").arg(exe).output().ok()?;
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    out.lines().nth(1)?.split_whitespace().next()?.parse().ok()
 }

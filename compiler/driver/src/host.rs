@@ -400,8 +400,14 @@ pub fn role_main(mut p: Payload) -> i32 {
         locs,
     };
     let io = PlainIo;
+    // A member runs the program of its class of alike members, with its index.
+    let classes = chor_project::family_classes(&locals);
     let result = chor_interp::with_big_stack(|| {
-        chor_interp::LocalRunner::new(&prog, lp, &transport, &io).run(&main_roles)
+        match chor_project::class_of(&classes, &p.role) {
+            Some((c, i)) => chor_interp::LocalRunner::member(&prog, c, i, &transport, &io),
+            None => chor_interp::LocalRunner::new(&prog, lp, &transport, &io),
+        }
+        .run(&main_roles)
     });
     // The error first, then close: whoever collects the roles' output sees the cause before
     // the peers report the consequences.
@@ -520,52 +526,81 @@ fn build_native(
     let work = dir.join(".chor-build");
     // `CHOR_DUMP_CLIF=DIR` writes each function's Cranelift IR to DIR/ROLE/NAME.clif.
     let dump = std::env::var_os("CHOR_DUMP_CLIF").map(PathBuf::from);
-    let mut out = Vec::new();
-    // A family's members link into one executable, `Family`, whose `main` runs the member
-    // given by `--member i` (as the interpreter back end's does).
-    let mut families: BTreeMap<String, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
+    let info = chor_codegen::RoleInfo {
+        main_roles: &main_roles,
+        fingerprint: fp,
+        loc_of: &loc_of,
+        keep_clif: dump.is_some(),
+    };
     for lp in locals {
-        let info = chor_codegen::RoleInfo {
-            main_roles: &main_roles,
-            fingerprint: fp,
-            loc_of: &loc_of,
-            keep_clif: dump.is_some(),
-        };
-        let member = family_of(prog, &lp.role).and_then(|f| {
-            Some((
-                f.to_owned(),
-                chor_runtime::config::split_member(&lp.role)?.1,
-            ))
-        });
-        let entry = match &member {
-            Some((_, i)) => chor_codegen::member_entry(*i),
-            None => "main".to_owned(),
-        };
-        let compiled = chor_codegen::compile_role_as(prog, lp, &info, &entry)?;
+        if family_of(prog, &lp.role).is_some() {
+            continue;
+        }
+        let compiled = chor_codegen::compile_role_as(prog, lp, &info, "main")?;
         if let Some(d) = &dump {
             write_clif(&d.join(&lp.role), &compiled.clif)?;
         }
-        match member {
-            Some((f, i)) => {
-                families
-                    .entry(f.clone())
-                    .or_default()
-                    .push((i, compiled.object));
-                out.push(dir.join(f));
-            }
-            None => {
-                let path = dir.join(&lp.role);
-                crate::link::link(&compiled.object, &path, &work, glue)?;
-                out.push(path);
-            }
+        crate::link::link(&compiled.object, &dir.join(&lp.role), &work, glue)?;
+    }
+    // A family's members link into one executable, `Family`, whose `main` runs the member
+    // given by `--member i` (as the interpreter back end's does). Its code is compiled once
+    // per class of alike members (`chor_project::family`), with the member index a run-time
+    // value, not once per member.
+    let members = locals
+        .iter()
+        .filter(|lp| family_of(prog, &lp.role).is_some());
+    // `CHOR_FAMILY_PER_MEMBER=1` compiles every member on its own instead: the baseline
+    // `benches/families.rs` measures classes against.
+    let classes = if std::env::var_os("CHOR_FAMILY_PER_MEMBER").is_some() {
+        members
+            .filter_map(|lp| {
+                let (f, i) = chor_runtime::config::split_member(&lp.role)?;
+                Some(chor_project::FamilyClass::alone(f, i, lp))
+            })
+            .collect()
+    } else {
+        chor_project::family_classes(members)
+    };
+    // By family: the classes' objects, and each member's entry.
+    type Objects = (Vec<Vec<u8>>, BTreeMap<usize, String>);
+    let mut families: BTreeMap<&str, Objects> = BTreeMap::new();
+    for class in &classes {
+        let instances: Vec<LocalProgram> = class
+            .members
+            .iter()
+            .map(|&i| class.instantiate(i))
+            .collect();
+        let instances: Vec<&LocalProgram> = instances.iter().collect();
+        let (objs, entries) = families.entry(class.family.as_str()).or_default();
+        let entry = match class.members.as_slice() {
+            [i] => chor_codegen::member_entry(*i),
+            _ => chor_codegen::class_entry(objs.len()),
+        };
+        let compiled = chor_codegen::compile_class(prog, class, &instances, &info, &entry)?;
+        if let Some(d) = &dump {
+            let name = match class.members.as_slice() {
+                [i] => chor_check::families::member_name(&class.family, *i),
+                _ => format!("{}[i]", class.family),
+            };
+            write_clif(&d.join(name), &compiled.clif)?;
+        }
+        objs.push(compiled.object);
+        for &i in &class.members {
+            entries.insert(i, entry.clone());
         }
     }
-    for (f, members) in &families {
-        let dispatch = chor_codegen::family_dispatch(f, members.len())?;
-        let mut objs: Vec<&[u8]> = members.iter().map(|(_, o)| o.as_slice()).collect();
+    for (f, (objs, entries)) in &families {
+        let entries: Vec<String> = entries.values().cloned().collect();
+        let dispatch = chor_codegen::family_dispatch(f, &entries)?;
+        let mut objs: Vec<&[u8]> = objs.iter().map(Vec::as_slice).collect();
         objs.push(&dispatch);
         crate::link::link_all(&objs, &dir.join(f), &work, glue)?;
     }
+    // One executable per role of `main`, in order (a family's for each of its members).
+    let out = locals
+        .iter()
+        .map(|lp| dir.join(family_of(prog, &lp.role).unwrap_or(&lp.role)))
+        .collect();
     let _ = std::fs::remove_dir_all(&work);
     Ok(out)
 }

@@ -624,8 +624,7 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    // `--role Workers` names a family: its members' programs (one per member: the
-    // expansion projects each member on its own, see docs/language.md).
+    // `--role Workers` names a family: the programs of its classes of alike members.
     let shown = |l: &LocalProgram| {
         role.is_none_or(|r| {
             r == l.role || chor_runtime::config::split_member(&l.role).is_some_and(|(f, _)| f == r)
@@ -646,74 +645,27 @@ pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
     0
 }
 
-/// The text of `chor project`: each role's local program, the members of a family grouped.
-/// Every member is projected on its own (see docs/language.md), but members usually run the
-/// same program but for naming themselves; those are printed once, under a header naming
-/// the members, with the member's own index written `i` (`proc main@Workers[i]`). Members
-/// whose programs differ otherwise (a ring's member names its neighbour) get a text each.
+/// The text of `chor project`: each role's local program; a family's members as the
+/// programs of their classes of alike members, each parameterised by the member index `i`
+/// (`chor_project::family`).
 pub fn project_text(locals: &[&LocalProgram]) -> String {
     use chor_runtime::config::split_member;
+    let classes = chor_project::family_classes(locals.iter().copied());
     let mut out: Vec<String> = Vec::new();
-    let mut k = 0;
-    while k < locals.len() {
-        let Some((family, _)) = split_member(&locals[k].role) else {
-            out.push(locals[k].to_text());
-            k += 1;
-            continue;
-        };
-        // The members of this family, in order, and their texts with the index made `i`.
-        let mut groups: Vec<(String, Vec<usize>, String)> = Vec::new();
-        while let Some(l) = locals.get(k)
-            && let Some((f, i)) = split_member(&l.role)
-            && f == family
-        {
-            let text = l.to_text();
-            let body = text.split_once('\n').map_or("", |(_, b)| b).to_owned();
-            let generic = own_index_as_i(&body, i);
-            match groups.iter_mut().find(|(g, _, _)| *g == generic) {
-                Some((_, members, _)) => members.push(i),
-                None => groups.push((generic, vec![i], text)),
+    let mut done: Vec<&str> = Vec::new();
+    for l in locals {
+        match split_member(&l.role) {
+            None => out.push(l.to_text()),
+            Some((family, _)) if !done.contains(&family) => {
+                done.push(family);
+                for c in classes.iter().filter(|c| c.family == family) {
+                    out.push(c.to_text());
+                }
             }
-            k += 1;
-        }
-        for (generic, members, text) in groups {
-            if members.len() == 1 {
-                out.push(text);
-                continue;
-            }
-            let who = members
-                .iter()
-                .map(|i| format!("{family}[{i}]"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push(format!(
-                "// role {who}: one program, `@…[i]` is the member running it\n{generic}"
-            ));
+            Some(_) => {}
         }
     }
     out.join("\n")
-}
-
-/// `text` with every `@Name[i]` for the member's own index `i` written `@Name[i]` literally.
-fn own_index_as_i(text: &str, i: usize) -> String {
-    let own = format!("[{i}]");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('@') {
-        out.push_str(&rest[..=at]);
-        rest = &rest[at + 1..];
-        let name_len = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        out.push_str(&rest[..name_len]);
-        rest = &rest[name_len..];
-        if let Some(after) = rest.strip_prefix(own.as_str()) {
-            out.push_str("[i]");
-            rest = after;
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `chor verify FILE [--depth N]`: explore every interleaving of the projected programs and

@@ -39,13 +39,23 @@ fn dump_clif_writes_each_function_of_each_role_and_the_verifier_accepts_every_ex
                 .expect("role folder")
                 .map(|e| e.expect("entry").path())
                 .collect();
-            // The entry procedure, `chor_entry` and `main` at least (for a member of a family,
-            // its entry `chor_member_i` in place of `main`: the family's `main` dispatches).
+            // The entry procedure, `chor_entry` and `main` at least (for a member of a family
+            // compiled on its own, its entry `chor_member_i` in place of `main`, for a class of
+            // alike members, `Ws[i]`, the class's `chor_class_c`: the family's `main`
+            // dispatches).
             assert!(files.len() >= 3, "{}: {files:?}", role.display());
-            let entry = match chor_runtime::config::split_member(
-                &role.file_name().expect("a name").to_string_lossy(),
-            ) {
+            let dir_name = role
+                .file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned();
+            let entry = match chor_runtime::config::split_member(&dir_name) {
                 Some((_, i)) => format!("{}.clif", chor_codegen::member_entry(i)),
+                None if dir_name.ends_with("[i]") => files
+                    .iter()
+                    .filter_map(|f| f.file_name()?.to_str().map(str::to_owned))
+                    .find(|f| f.starts_with("chor_class_"))
+                    .expect("the class's entry"),
                 None => "main.clif".to_owned(),
             };
             let main = std::fs::read_to_string(role.join(&entry)).expect("the entry's clif");

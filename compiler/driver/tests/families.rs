@@ -799,9 +799,7 @@ fn project_prints_one_program_for_members_that_differ_only_in_their_index() {
     let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("// role")).collect();
     assert_eq!(
         headers,
-        [
-            "// role Workers[0], Workers[1], Workers[2]: one program, `@…[i]` is the member running it"
-        ],
+        ["// role Workers[i], i in 0..=2: one program, i is the member's index"],
         "{out}"
     );
     assert!(
@@ -812,13 +810,171 @@ fn project_prints_one_program_for_members_that_differ_only_in_their_index() {
         !out.contains("@Workers[0]") && !out.contains("@Ws[1]"),
         "{out}"
     );
-    let out = project("ring_election.chor", "Ring", "Ring=3");
+    // A ring: the starter on its own; every other member names its neighbours relative to
+    // itself and computes its id from its index.
+    let out = project("ring_election.chor", "Ring", "Ring=4");
     let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("// role")).collect();
     assert_eq!(
         headers,
-        ["// role Ring[0]", "// role Ring[1]", "// role Ring[2]"],
+        [
+            "// role Ring[0]",
+            "// role Ring[i], i in 1..=3: one program, i is the member's index"
+        ],
         "{out}"
     );
+    let generic = out.split("// role Ring[i]").nth(1).expect("the class");
+    for line in [
+        "let me = id_of(i);",
+        "recv seen <- Ws[i - 1];",
+        "send best -> Ws[(i + 1) % 4];",
+    ] {
+        assert!(generic.contains(line), "{line}: {out}");
+    }
+}
+
+/// The classes of alike members of every example's families at sizes 1 to 8: each class's
+/// program, instantiated at each of its members, gives back exactly that member's projection
+/// (no member needed the fallback to a class of its own), and the classes are as few as the
+/// examples' structure allows (a ring's starter differs from the rest; every other family
+/// runs one program).
+#[test]
+fn every_example_family_is_few_classes_of_alike_members() {
+    let cases: [(&str, &[&str]); 5] = [
+        ("map_reduce", &["Workers"]),
+        ("ring_election", &["Ring"]),
+        ("commit_n", &["Ps"]),
+        ("kv_backups", &["Backups"]),
+        ("lottery", &["Clients", "Servers"]),
+    ];
+    for (name, families) in cases {
+        for n in 1..=8 {
+            let sz: Sizes = families.iter().map(|f| ((*f).to_owned(), n)).collect();
+            let (path, src) = example(name);
+            let prog = from_source_sized(&path, &src, vec![], &sz);
+            let locals = chor_driver::projections(&prog).expect("projects");
+            let classes = chor_project::family_classes(&locals);
+            for f in families {
+                let of: Vec<_> = classes.iter().filter(|c| c.family == *f).collect();
+                let want = if name == "ring_election" && n > 1 {
+                    2
+                } else {
+                    1
+                };
+                assert_eq!(of.len(), want, "{name} {f} at {n}: {of:#?}");
+                let mut covered: Vec<usize> = of.iter().flat_map(|c| c.members.clone()).collect();
+                covered.sort();
+                assert_eq!(covered, (0..n).collect::<Vec<_>>(), "{name} {f} at {n}");
+            }
+            assert_instances(&classes, &locals, &format!("{name} at {n}"));
+        }
+    }
+}
+
+/// Every member of every class: no fallback, and the class's program at its index is its
+/// projection.
+fn assert_instances(
+    classes: &[chor_project::FamilyClass],
+    locals: &[chor_project::LocalProgram],
+    what: &str,
+) {
+    for c in classes {
+        assert!(!c.fallback, "{what}: {} fell back", c.family);
+        for &i in &c.members {
+            let role = format!("{}[{i}]", c.family);
+            let own = locals
+                .iter()
+                .find(|l| l.role == role)
+                .expect("a member's projection");
+            assert!(
+                chor_project::same_program(&c.instantiate(i), own),
+                "{what}: {role}\n{}\n{}",
+                c.instantiate(i).to_text(),
+                own.to_text()
+            );
+        }
+    }
+}
+
+/// Generated family programs (rings of any stride, scatters, gathers, selections, members
+/// passed to procedures) at sizes 1 to 5: every class instantiates to its members'
+/// projections, and alike members do share a class (some class has several members).
+#[test]
+fn generated_family_programs_instantiate_to_each_members_projection() {
+    let mut shared = 0;
+    for seed in 0..40 {
+        let src = common::generate::family_program(seed);
+        for n in 1..=5 {
+            let prog = from_source_sized("gen.chor", &src, vec![], &sizes(&[("Ws", n)]));
+            let locals = chor_driver::projections(&prog).expect("projects");
+            let classes = chor_project::family_classes(&locals);
+            let members: usize = classes.iter().map(|c| c.members.len()).sum();
+            assert_eq!(members, n, "seed {seed} size {n}");
+            assert_instances(&classes, &locals, &format!("seed {seed} size {n}\n{src}"));
+            if n == 5 && classes.iter().any(|c| c.members.len() > 1) {
+                shared += 1;
+            }
+        }
+    }
+    assert!(
+        shared >= 10,
+        "only {shared} of 40 programs share a class at size 5"
+    );
+}
+
+/// The native family executable holds one compiled program per class of alike members, not
+/// one per member, and it runs every member right: a ring at several sizes (its starter on
+/// its own, the rest one class computing its neighbours at run time) and map-reduce with 16
+/// workers agree with `simulate`.
+#[test]
+fn native_family_executables_run_one_program_per_class() {
+    for (file, size, classes) in [
+        ("ring_election.chor", "Ring=1", vec!["Ring[0]"]),
+        ("ring_election.chor", "Ring=2", vec!["Ring[0]", "Ring[1]"]),
+        ("ring_election.chor", "Ring=5", vec!["Ring[0]", "Ring[i]"]),
+        (
+            "map_reduce.chor",
+            "Workers=16",
+            vec!["Leader", "Workers[i]"],
+        ),
+    ] {
+        let path = examples_dir().join(file);
+        let sim = chor()
+            .args(["simulate", "--size", size])
+            .arg(&path)
+            .output()
+            .expect("runs");
+        let (out, err) = text(&sim);
+        assert!(sim.status.success(), "{err}");
+        let want = lines_by_role(&out);
+        let run = chor()
+            .args(["run", "--size", size, "--backend", "native"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        let (out, err) = text(&run);
+        assert!(run.status.success(), "{file} {size}: {err}");
+        assert_eq!(lines_by_role(&out), want, "{file} {size}");
+        // What was compiled: one folder of functions per program compiled.
+        let dir = std::env::temp_dir().join(format!("chor-classes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let build = chor()
+            .args(["build", "--size", size])
+            .arg(&path)
+            .arg("-o")
+            .arg(dir.join("out"))
+            .env("CHOR_DUMP_CLIF", dir.join("clif"))
+            .output()
+            .expect("runs");
+        assert!(build.status.success(), "{}", text(&build).1);
+        let mut compiled: Vec<String> = std::fs::read_dir(dir.join("clif"))
+            .expect("dumped")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        compiled.sort();
+        assert_eq!(compiled, classes, "{file} {size}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// Choreography types take families like signatures (section 11: `chor(L, Ws[])(T@(L, Ws))
@@ -875,4 +1031,52 @@ choreography main(Leader, Workers[]) {
             assert_eq!(out[&format!("Workers[{i}]")], [format!("u {}", 30 + 2 * i)]);
         }
     }
+}
+
+/// Generated family programs (rings of any stride, scatters, gathers, member expressions)
+/// natively at two sizes: the class programs, compiled once with the member index a run-time
+/// value, print what `simulate` prints, member by member.
+#[test]
+fn generated_family_programs_agree_natively() {
+    let dir = std::env::temp_dir().join(format!("chor-gen-native-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut generic = 0;
+    for seed in 0..6 {
+        let src = common::generate::family_program(seed);
+        let file = dir.join(format!("gen{seed}.chor"));
+        std::fs::write(&file, &src).expect("write");
+        for n in [2, 5] {
+            let size = format!("Ws={n}");
+            let prog = from_source_sized("gen.chor", &src, vec![], &sizes(&[("Ws", n)]));
+            let locals = chor_driver::projections(&prog).expect("projects");
+            if chor_project::family_classes(&locals)
+                .iter()
+                .any(|c| c.is_generic())
+            {
+                generic += 1;
+            }
+            let sim = chor()
+                .args(["simulate", "--size", &size])
+                .arg(&file)
+                .output()
+                .expect("runs");
+            let (out, err) = text(&sim);
+            assert!(sim.status.success(), "seed {seed} size {n}: {err}");
+            let want = lines_by_role(&out);
+            let run = chor()
+                .args(["run", "--backend", "native", "--size", &size])
+                .arg(&file)
+                .stdin(Stdio::null())
+                .output()
+                .expect("runs");
+            let (out, err) = text(&run);
+            assert!(run.status.success(), "seed {seed} size {n}: {err}\n{src}");
+            assert_eq!(lines_by_role(&out), want, "seed {seed} size {n}\n{src}");
+        }
+    }
+    assert!(
+        generic >= 4,
+        "only {generic} runs had a class of several members"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -114,6 +114,11 @@ pub struct Evaluator<'p> {
     pub user_site: Cell<Option<Span>>,
     /// The role whose code is being evaluated (prints are tagged with it).
     pub role: RefCell<Arc<str>>,
+    /// In a procedure of a class of alike members of a family (`chor_project::family`): the
+    /// procedure's resolved IR (by address, so that only its own body is concerned, not the
+    /// functions it calls) and the values, at the running member, of its literals that are
+    /// `i + d`.
+    pub member_lits: RefCell<Option<(usize, HashMap<NodeId, i64>)>>,
 }
 
 fn unit_span(sp: Span) -> Span {
@@ -130,7 +135,18 @@ impl<'p> Evaluator<'p> {
             current_proc: Cell::new(None),
             user_site: Cell::new(None),
             role: RefCell::new(Arc::from("")),
+            member_lits: RefCell::new(None),
         }
+    }
+
+    /// The value of literal `e` at the running member, when it is an index form.
+    fn member_lit(&self, e: &Expr, ir: &ItemIr) -> Option<i64> {
+        let lits = self.member_lits.borrow();
+        let (at, lits) = lits.as_ref()?;
+        if *at != std::ptr::from_ref(ir) as usize {
+            return None;
+        }
+        lits.get(&e.id).copied()
     }
 
     pub fn set_role(&self, role: &Arc<str>) {
@@ -153,7 +169,10 @@ impl<'p> Evaluator<'p> {
             return fault(crate::stack::OVERFLOW, self.overflow_at(e.span));
         }
         match &e.kind {
-            ExprKind::Lit(l) => Ok(lit_value(l)),
+            ExprKind::Lit(l) => Ok(match self.member_lit(e, ir) {
+                Some(v) => Value::Int(v),
+                None => lit_value(l),
+            }),
             ExprKind::Path(p) => self.eval_path(env, e, p, ir),
             ExprKind::Unary(op, x) => {
                 let v = self.eval(env, x, ir)?;

@@ -7,7 +7,7 @@ use crate::global::RoleError;
 use crate::value::{Value, to_literal};
 use chor_check::Program;
 use chor_diagnostics::Span;
-use chor_project::{LKind, LStmt, LocalProgram, MsgType, ProcKey};
+use chor_project::{FamilyClass, LKind, LStmt, LocalProgram, MsgType, ProcKey, RoleForm};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -103,6 +103,8 @@ pub struct LocalRunner<'p> {
     ev: Evaluator<'p>,
     lp: &'p LocalProgram,
     transport: &'p dyn Transport,
+    /// A member of a family running its class's program (`lp`), and its index.
+    member: Option<(&'p FamilyClass, usize)>,
 }
 
 struct Frame<'a> {
@@ -113,10 +115,24 @@ struct Frame<'a> {
     ir: &'a chor_check::ItemIr,
     /// What the running conditional expressions' branches yielded, innermost last.
     yielded: Vec<Option<Vec<Value>>>,
+    /// The index of the running member, in a class's program.
+    member: Option<usize>,
 }
 
 impl Frame<'_> {
     fn peer(&self, name: &str, span: Span) -> Result<Arc<str>, Ctrl> {
+        // In a class's program, a member named relative to the running one (`Ws[i + 1]`).
+        let at;
+        let name = match (self.member, RoleForm::parse(name)) {
+            (Some(i), Some(form)) => match form.at(i) {
+                Some(n) => {
+                    at = n;
+                    at.as_str()
+                }
+                None => name,
+            },
+            _ => name,
+        };
         match self.names.iter().position(|n| n == name) {
             Some(i) => Ok(self.actual[i].clone()),
             None => fault(format!("unknown role `{name}`"), span),
@@ -133,7 +149,39 @@ impl<'p> LocalRunner<'p> {
     ) -> LocalRunner<'p> {
         let ev = Evaluator::new(prog, io);
         ev.set_role(&Arc::from(lp.role.as_str()));
-        LocalRunner { ev, lp, transport }
+        LocalRunner {
+            ev,
+            lp,
+            transport,
+            member: None,
+        }
+    }
+
+    /// Runs member `i` of a family with the program of its class of alike members, the
+    /// member index given at run time (`chor_project::family`): the peers it names relative
+    /// to itself and the literals that are `i + d` are computed from `i` as the program runs.
+    pub fn member(
+        prog: &'p Program,
+        class: &'p FamilyClass,
+        i: usize,
+        transport: &'p dyn Transport,
+        io: &'p dyn Io,
+    ) -> LocalRunner<'p> {
+        let mut r = LocalRunner::new(prog, &class.program, transport, io);
+        if class.is_generic() {
+            let name = format!("{}[{i}]", class.family);
+            r.ev.set_role(&Arc::from(name.as_str()));
+            r.member = Some((class, i));
+        }
+        r
+    }
+
+    /// The role this runner runs (a member's own name in a class's program).
+    fn role_name(&self) -> String {
+        match self.member {
+            Some((c, i)) => format!("{}[{i}]", c.family),
+            None => self.lp.role.clone(),
+        }
     }
 
     /// Run the role's entry procedure to completion.
@@ -142,7 +190,7 @@ impl<'p> LocalRunner<'p> {
         match self.run_proc(self.lp.entry.clone(), actual, Vec::new()) {
             Ok(_) | Err(Ctrl::Return(_)) | Err(Ctrl::Tail(..)) => Ok(()),
             Err(Ctrl::Fault(RuntimeError { message, span })) => Err(RoleError::fault(
-                self.lp.role.clone(),
+                self.role_name(),
                 message,
                 span,
                 self.ev.user_site.get(),
@@ -175,13 +223,27 @@ impl<'p> LocalRunner<'p> {
                 env: Env::default(),
                 ir: prog.chor_ir(&key.chor),
                 yielded: Vec::new(),
+                member: self.member.map(|(_, i)| i),
             };
+            let outer_lits = self.member.map(|(c, i)| {
+                let lits = c
+                    .lits
+                    .iter()
+                    .filter(|((k, _), _)| *k == key)
+                    .filter_map(|((_, id), _)| Some((*id, c.lit_at(&key, *id, i)?)))
+                    .collect();
+                let at = std::ptr::from_ref(frame.ir) as usize;
+                self.ev.member_lits.replace(Some((at, lits)))
+            });
             for (n, v) in p.params.iter().zip(args) {
                 frame.env.bind(n, v);
             }
             let outer = self.ev.current_proc.replace(entry);
             let flow = self.block(&mut frame, &p.body, true);
             self.ev.current_proc.set(outer);
+            if let Some(lits) = outer_lits {
+                self.ev.member_lits.replace(lits);
+            }
             match flow? {
                 Flow::Normal => return Ok(None),
                 Flow::Return(v) => return Ok(Some(v)),
@@ -417,6 +479,9 @@ pub fn run_projected(
 ) -> Result<(), RoleError> {
     let roles: Vec<String> = programs.iter().map(|p| p.role.clone()).collect();
     let transports = ChannelTransport::mesh(&roles, timeout);
+    // A family's members run the programs of their classes of alike members.
+    let classes = chor_project::family_classes(programs);
+    let classes = &classes;
     let results: Vec<Result<(), RoleError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = programs
             .iter()
@@ -427,7 +492,10 @@ pub fn run_projected(
                     .stack_size(crate::STACK_SIZE)
                     .spawn_scoped(scope, move || {
                         crate::stack::enter(crate::STACK_SIZE);
-                        let runner = LocalRunner::new(prog, lp, &t, io);
+                        let runner = match chor_project::class_of(classes, &lp.role) {
+                            Some((c, i)) => LocalRunner::member(prog, c, i, &t, io),
+                            None => LocalRunner::new(prog, lp, &t, io),
+                        };
                         runner.run(roles)
                     })
             })

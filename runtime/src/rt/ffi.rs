@@ -283,7 +283,19 @@ pub unsafe extern "C" fn chor_rt_member(
             *argv.add(i) = std::ptr::null();
         }
     }
+    MEMBER.store(index as i64, Ordering::Relaxed);
     index as i64
+}
+
+/// The member index `chor_rt_member` found (-1 before it ran): the program of a class of
+/// alike members is compiled once and computes from it whom it talks to and the values
+/// that depend on the member (`chor_project::family`).
+static MEMBER: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
+
+/// The index of the member this family executable runs (see [`chor_rt_member`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn chor_rt_member_index() -> i64 {
+    MEMBER.load(Ordering::Relaxed)
 }
 
 /// Starts the role: reads `--config PATH` from the command line, the deployment file, and
@@ -311,6 +323,15 @@ pub unsafe extern "C" fn chor_rt_start(
             eprintln!("error: internal error: {e}");
             return 1;
         }
+    };
+    // A class of alike members shares one description: this member's role and first
+    // actions.
+    let Some(d) = d.for_member(chor_rt_member_index()) else {
+        eprintln!(
+            "error: internal error: member {} is not one this code was compiled for",
+            chor_rt_member_index()
+        );
+        return 1;
     };
     // SAFETY: per the contract.
     let args = unsafe { args_of(argc, argv) };

@@ -5,7 +5,10 @@ use super::*;
 impl<'a, 'p> Fx<'a, 'p> {
     pub fn expr(&mut self, e: &Expr, tail: bool) -> Vv {
         match &e.kind {
-            ExprKind::Lit(l) => self.lit(l),
+            ExprKind::Lit(l) => match self.member_lit(e) {
+                Some(v) => v,
+                None => self.lit(l),
+            },
             ExprKind::Path(p) => self.path(p, e),
             ExprKind::Unary(op, x) => {
                 let v = self.expr(x, false);

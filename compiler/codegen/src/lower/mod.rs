@@ -117,6 +117,9 @@ pub struct Fx<'a, 'p> {
     /// For each running conditional expression (`LKind::Bind`), innermost last: the
     /// variables (tag, word) its branches' yields define, one pair per value.
     yield_slots: Vec<Vec<(Variable, Variable)>>,
+    /// In a procedure of a class of alike members of a family: its key in the class's
+    /// program and the member index (see [`Fx::member_lit`]).
+    member: Option<(ProcKey, Value)>,
 }
 
 fn args(vs: &[Value]) -> Vec<BlockArg> {
@@ -155,6 +158,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             self_loop: None,
             facts: Vec::new(),
             yield_slots: Vec::new(),
+            member: None,
         }
     }
 
@@ -200,6 +204,32 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn iconst(&mut self, x: i64) -> Value {
         self.b.ins().iconst(I64, x)
+    }
+
+    /// The value of an `Int` literal that a class of alike members computes as `i + d` from
+    /// the member index `i` (only in the procedure's own body, not in inlined functions).
+    fn member_lit(&mut self, e: &Expr) -> Option<Vv> {
+        let (key, idx) = self.member.as_ref()?;
+        if self.inlining || !matches!(e.kind, ExprKind::Lit(Lit::Int(_))) {
+            return None;
+        }
+        let d = *self.cg.class?.lits.get(&(key.clone(), e.id))?;
+        let idx = *idx;
+        let b = self.b.ins().iadd_imm_s(idx, d);
+        Some(Vv {
+            t: self.tag(TAG_INT),
+            b,
+        })
+    }
+
+    /// Whether `e` is a literal computed from the member index (so not a known constant).
+    fn is_member_lit(&self, e: &Expr) -> bool {
+        match (&self.member, self.cg.class) {
+            (Some((key, _)), Some(c)) if !self.inlining => {
+                c.lits.contains_key(&(key.clone(), e.id))
+            }
+            _ => false,
+        }
     }
 
     fn vv_const(&mut self, tag: u64, bits: i64) -> Vv {

@@ -33,6 +33,19 @@ fn int_lit(e: &Expr) -> Option<i64> {
 }
 
 impl<'a, 'p> Fx<'a, 'p> {
+    /// The value of an `Int` literal, unless a class of alike members computes it from the
+    /// member index (then it differs from member to member).
+    fn known_int(&self, e: &Expr) -> Option<i64> {
+        let lit = match &e.kind {
+            ExprKind::Unary(UnOp::Neg, x) => x,
+            _ => e,
+        };
+        if self.is_member_lit(lit) {
+            return None;
+        }
+        int_lit(e)
+    }
+
     /// The scope slot of the `Int` variable that `e` reads, if it is one.
     fn int_var_slot(&self, e: &Expr) -> Option<usize> {
         let ExprKind::Path(p) = &e.kind else {
@@ -66,7 +79,7 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// The fact `x op k` (or `k op x`) gives about the variable `x` when it is `truth`.
     fn compare_fact(&self, op: BinOp, a: &Expr, b: &Expr, truth: bool) -> Option<Fact> {
         use BinOp::*;
-        let (slot, op, k) = match (self.int_var_slot(a), int_lit(b)) {
+        let (slot, op, k) = match (self.int_var_slot(a), self.known_int(b)) {
             (Some(s), Some(k)) => (s, op, k),
             _ => {
                 // `k op x` is `x op' k` with the comparison turned around.
@@ -78,7 +91,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     Eq | Ne => op,
                     _ => return None,
                 };
-                (self.int_var_slot(b)?, flipped, int_lit(a)?)
+                (self.int_var_slot(b)?, flipped, self.known_int(a)?)
             }
         };
         let op = match (op, truth) {
@@ -144,7 +157,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             return None;
         }
         let slot = self.int_var_slot(a)?;
-        let c = int_lit(b)?;
+        let c = self.known_int(b)?;
         let (lo, hi) = self.range_of(slot);
         let fits = match op {
             BinOp::Add => lo.checked_add(c).is_some() && hi.checked_add(c).is_some(),

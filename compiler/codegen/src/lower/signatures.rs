@@ -182,6 +182,9 @@ pub fn lower_proc(cg: &mut Cg<'_>, key: &ProcKey, p: &LocalProc, id: FuncId) -> 
             .cloned()
             .zip(ps[..nr].iter().copied())
             .collect();
+        if fx.cg.class.is_some() {
+            fx.member_roles(key, p);
+        }
         for (i, name) in p.params.iter().enumerate() {
             fx.bind(
                 name,

@@ -45,6 +45,53 @@ impl<'a, 'p> Fx<'a, 'p> {
         v
     }
 
+    /// In a procedure of a class of alike members of a family: the member index, and the role
+    /// number of every peer the body names relative to it (`Ws[(i + 1) % 4]`), computed once
+    /// on entry from the index and the procedure's role parameters, so [`Fx::role`] finds
+    /// them by the name the body writes.
+    pub(super) fn member_roles(&mut self, key: &ProcKey, p: &LocalProc) {
+        let idx = self.rt("chor_rt_member_index", &[], 1)[0];
+        self.member = Some((key.clone(), idx));
+        for (name, form) in chor_project::role_forms(&p.body) {
+            // The family's members among the parameters, by their index.
+            let mut members: Vec<(usize, Value)> = self
+                .roles
+                .iter()
+                .filter_map(|(r, v)| {
+                    let (f, k) = r.split_once('[')?;
+                    let k: usize = k.strip_suffix(']')?.parse().ok()?;
+                    (f == form.family).then_some((k, *v))
+                })
+                .collect();
+            members.sort_by_key(|(k, _)| *k);
+            let n = members.len();
+            if n == 0 || members.iter().enumerate().any(|(j, (k, _))| j != *k) {
+                continue;
+            }
+            let ss = self.b.create_sized_stack_slot(StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                (n * 8) as u32,
+                3,
+            ));
+            for (k, v) in &members {
+                self.b.ins().stack_store(I64, *v, ss, (k * 8) as i32);
+            }
+            let mut at = self.b.ins().iadd_imm_s(idx, form.offset);
+            if form.wrap.is_some() {
+                // The Euclidean remainder by the family's size.
+                let r = self.b.ins().srem_imm_s(at, n as i64);
+                let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                let up = self.b.ins().iadd_imm_s(r, n as i64);
+                at = self.b.ins().select(neg, up, r);
+            }
+            let off = self.b.ins().imul_imm_s(at, 8);
+            let base = self.b.ins().stack_addr(I64, ss, 0);
+            let addr = self.b.ins().iadd(base, off);
+            let v = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
+            self.roles.push((name, v));
+        }
+    }
+
     pub(super) fn role(&mut self, name: &str, span: Span) -> Value {
         match self.roles.iter().find(|(n, _)| n == name) {
             Some((_, v)) => *v,
