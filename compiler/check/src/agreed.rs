@@ -545,13 +545,19 @@ impl Checker<'_> {
     }
 
     /// Bind the results of `call` at the targets of `let (…) = P(…)(…);`.
-    pub(crate) fn bind_results(&mut self, span: Span, call: &ChorCall, targets: &[Target]) {
-        let sig = self
-            .p
-            .chors
-            .get(&call.callee.name)
-            .and_then(|r| self.env.chors.get(r))
-            .cloned();
+    pub(crate) fn bind_results(
+        &mut self,
+        span: Span,
+        call: &ChorCall,
+        targets: &[Target],
+        found: Option<&crate::chor::CalleeSig>,
+    ) {
+        // The callee as the call's check found it (a choreography parameter too), with the
+        // types its type parameters take at this call.
+        let (sig, subst) = match found {
+            Some((sig, subst)) => (Some(sig), subst.as_slice()),
+            None => (None, &[][..]),
+        };
         // The caller's role for each of the callee's roles (without reporting them again).
         let passed: Vec<RoleId> = call
             .roles
@@ -627,10 +633,11 @@ impl Checker<'_> {
                         .with_help(format!("bind it as `{w}.x`, in the declared order")),
                     );
                 }
-                ty = rt.clone();
+                ty = rt.subst(subst);
             }
             if let Some(ann) = &t.ty {
-                let at = self.resolve_ty(ann, self.module, &[]);
+                let generics = self.generics.clone();
+                let at = self.resolve_ty(ann, self.module, &generics);
                 self.unify_at(
                     &at,
                     &ty,
