@@ -926,9 +926,9 @@ impl Expander<'_> {
                 group,
                 bind,
             } => {
-                if self.family_targets(c, env, bind) {
+                let Some(bind) = self.cond_targets(c, env, bind) else {
                     return;
-                }
+                };
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
@@ -938,7 +938,7 @@ impl Expander<'_> {
                 };
                 let then = self.scoped_block(c, env, then);
                 let els = els.as_ref().map(|e| self.scoped_block(c, env, e));
-                let bind = bind_targets(env, bind);
+                let bind = bind_targets(env, &bind);
                 out.push(mk(ChorStmtKind::If {
                     role: r,
                     cond,
@@ -955,9 +955,9 @@ impl Expander<'_> {
                 group,
                 bind,
             } => {
-                if self.family_targets(c, env, bind) {
+                let Some(bind) = self.cond_targets(c, env, bind) else {
                     return;
-                }
+                };
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
@@ -985,7 +985,7 @@ impl Expander<'_> {
                         }
                     })
                     .collect();
-                let bind = bind_targets(env, bind);
+                let bind = bind_targets(env, &bind);
                 out.push(mk(ChorStmtKind::Match {
                     role: r,
                     scrutinee,
@@ -1060,15 +1060,28 @@ impl Expander<'_> {
             ChorStmtKind::Yield { parts } => {
                 let parts = parts
                     .iter()
-                    .map(|p| {
-                        let expr = match &p.group {
-                            Some(g) => {
-                                let g = expand_group_at(self, c, env, g);
-                                self.subst_group(env, &p.expr, &g)
+                    .map(|p| match &p.group {
+                        Some(g) => {
+                            let g = expand_group_at(self, c, env, g);
+                            LocatedExpr {
+                                expr: self.subst_group(env, &p.expr, &g),
+                                role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
+                                group: Some(g),
+                                ..p.clone()
                             }
-                            None => self.subst(env, &p.expr, Some(p.role.name.as_str())),
-                        };
-                        LocatedExpr { expr, ..p.clone() }
+                        }
+                        None => {
+                            // A member (`W`, `Ws[e]`) yields as the role it names.
+                            let role = match self.role(c, env, &p.role) {
+                                Some(Role::One(r, _)) => r,
+                                _ => p.role.clone(),
+                            };
+                            LocatedExpr {
+                                expr: self.subst(env, &p.expr, Some(role.name.as_str())),
+                                role,
+                                ..p.clone()
+                            }
+                        }
                     })
                     .collect();
                 out.push(mk(ChorStmtKind::Yield { parts }));
@@ -1077,25 +1090,34 @@ impl Expander<'_> {
         }
     }
 
-    /// Whether a conditional expression binds a value at a family or member (not supported
-    /// yet: reported here).
-    fn family_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> bool {
-        let found = bind
-            .iter()
-            .flat_map(|t| std::iter::once(&t.role).chain(t.group.iter().flat_map(|g| &g.roles)))
-            .find(|r| {
-                env.fams.contains_key(&r.name)
-                    || env.rounds.contains_key(&r.name)
-                    || c.member_at(r.span).is_some()
-            });
-        if let Some(r) = found {
-            self.diags.push(unsupported(
-                r.span,
-                "a conditional expression that yields at a family or member",
-            ));
-            return true;
+    /// The targets of a conditional expression with their roles as expanded: a member
+    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members. A
+    /// target held by a whole family (one value per member) is not supported yet: reported
+    /// here, `None`.
+    fn cond_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> Option<Vec<Target>> {
+        let mut out = Vec::new();
+        for t in bind {
+            let mut t = t.clone();
+            match &t.group {
+                Some(g) => {
+                    let g = expand_group_at(self, c, env, g);
+                    t.role = g.roles.first()?.clone();
+                    t.group = Some(g);
+                }
+                None => match self.role(c, env, &t.role)? {
+                    Role::One(r, _) => t.role = r,
+                    Role::All(..) => {
+                        self.diags.push(unsupported(
+                            t.role.span,
+                            "a conditional expression that yields at a whole family",
+                        ));
+                        return None;
+                    }
+                },
+            }
+            out.push(t);
         }
-        false
+        Some(out)
     }
 
     /// A conditional's block: inside a round, the names it gives end with it.
