@@ -90,7 +90,7 @@ fn block_paths<'e>(b: &'e Block, bound: &mut Vec<String>, out: &mut Vec<(&'e Pat
 
 /// The names a pattern may bind (a nullary variant's name too: shadowing it only makes the
 /// walk more careful).
-fn pattern_names(p: &Pattern, out: &mut Vec<String>) {
+pub(crate) fn pattern_names(p: &Pattern, out: &mut Vec<String>) {
     match &p.kind {
         PatternKind::Ident(id) => out.push(id.name.clone()),
         PatternKind::Wild | PatternKind::Lit(_) | PatternKind::Error => {}
@@ -154,8 +154,11 @@ impl Checker<'_> {
         let mut sorted = group.to_vec();
         sorted.sort_unstable();
         let mut defs = Vec::new();
+        self.agreements += 1;
+        let stamp = self.agreements;
         for v in self.scope.vars.iter_mut().skip(mark) {
             v.agreed = sorted.clone();
+            v.agreement = stamp;
             defs.push((v.def, v.binding));
         }
         for (d, binding) in defs {
@@ -287,6 +290,8 @@ impl Checker<'_> {
         let mut missing = None;
         let mut partial = None;
         let mut holder = None;
+        // The statement that bound the first holder's variable: every member's must be it.
+        let mut stamp = None;
         for m in group {
             match self.scope.lookup(name, *m) {
                 None => {
@@ -295,8 +300,11 @@ impl Checker<'_> {
                 Some(id) => {
                     let v = &self.scope.vars[id as usize];
                     holder.get_or_insert(*m);
+                    let first = *stamp.get_or_insert((v.agreement, *m));
                     if !sorted.iter().all(|r| v.agreed.contains(r)) {
-                        partial.get_or_insert((*m, v.def, v.agreed.clone()));
+                        partial.get_or_insert((*m, v.def, v.agreed.clone(), None));
+                    } else if v.agreement != first.0 {
+                        partial.get_or_insert((*m, v.def, v.agreed.clone(), Some(first.1)));
                     }
                 }
             }
@@ -313,9 +321,15 @@ impl Checker<'_> {
                 format!("{mn} has no `{name}`"),
             )
         } else {
-            let (m, def, agreed) = partial?;
+            let (m, def, agreed, other) = partial?;
             let mn = self.role_name(m);
-            let (whose, by) = if agreed.len() > 1 {
+            let (whose, by) = if let Some(o) = other {
+                let on = self.role_name(o);
+                (
+                    format!("{mn}'s `{name}` and {on}'s were bound by different statements"),
+                    format!("not together with {on}'s"),
+                )
+            } else if agreed.len() > 1 {
                 let g = group_text(&self.role_names(&agreed));
                 (
                     format!("{mn}'s `{name}` is agreed by {g} only"),
@@ -531,13 +545,19 @@ impl Checker<'_> {
     }
 
     /// Bind the results of `call` at the targets of `let (…) = P(…)(…);`.
-    pub(crate) fn bind_results(&mut self, span: Span, call: &ChorCall, targets: &[Target]) {
-        let sig = self
-            .p
-            .chors
-            .get(&call.callee.name)
-            .and_then(|r| self.env.chors.get(r))
-            .cloned();
+    pub(crate) fn bind_results(
+        &mut self,
+        span: Span,
+        call: &ChorCall,
+        targets: &[Target],
+        found: Option<&crate::chor::CalleeSig>,
+    ) {
+        // The callee as the call's check found it (a choreography parameter too), with the
+        // types its type parameters take at this call.
+        let (sig, subst) = match found {
+            Some((sig, subst)) => (Some(sig), subst.as_slice()),
+            None => (None, &[][..]),
+        };
         // The caller's role for each of the callee's roles (without reporting them again).
         let passed: Vec<RoleId> = call
             .roles
@@ -613,10 +633,11 @@ impl Checker<'_> {
                         .with_help(format!("bind it as `{w}.x`, in the declared order")),
                     );
                 }
-                ty = rt.clone();
+                ty = rt.subst(subst);
             }
             if let Some(ann) = &t.ty {
-                let at = self.resolve_ty(ann, self.module, &[]);
+                let generics = self.generics.clone();
+                let at = self.resolve_ty(ann, self.module, &generics);
                 self.unify_at(
                     &at,
                     &ty,

@@ -481,7 +481,9 @@ impl<'p> Checker<'p> {
                 }
             }
             ChorStmtKind::Yield { parts } => self.yield_stmt(s, parts),
-            ChorStmtKind::Call { call, bind } => self.chor_call(s.id, call, bind.as_ref()),
+            ChorStmtKind::Call { call, bind } => {
+                self.chor_call(s.id, call, bind.as_ref());
+            }
             ChorStmtKind::Return { .. } | ChorStmtKind::Results { .. }
                 if self.return_in_cond(s) => {}
             ChorStmtKind::Return { role, expr } if !self.chor_results.is_empty() => {
@@ -576,8 +578,8 @@ impl<'p> Checker<'p> {
                 }
             }
             ChorStmtKind::CallMany { call, targets } => {
-                self.chor_call(s.id, call, None);
-                self.bind_results(s.span, call, targets);
+                let found = self.chor_call(s.id, call, None);
+                self.bind_results(s.span, call, targets, found.as_ref());
             }
             // Unrolled by the program's family expansion before any check (`families.rs`).
             ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
@@ -625,12 +627,14 @@ impl<'p> Checker<'p> {
         }
     }
 
+    /// Checks a call; returns the callee's signature (a choreography's, or a choreography
+    /// parameter's type) with the types found for its type parameters, when there is one.
     fn chor_call(
         &mut self,
         stmt: NodeId,
         call: &ChorCall,
         bind: Option<&(Ident, Pattern, Option<Type>)>,
-    ) {
+    ) -> Option<CalleeSig> {
         let roles: Vec<RoleId> = call.roles.iter().map(|r| self.role_of(r)).collect();
         // The roles passed, then the role that binds the result (resolved again below, where
         // it is checked; resolving a role reports nothing new).
@@ -660,7 +664,7 @@ impl<'p> Checker<'p> {
                     )),
                 );
                 self.call_args_unchecked(call, bind);
-                return;
+                return None;
             }
             ChorLookup::NotFound => {
                 let is_fn = self
@@ -694,7 +698,7 @@ impl<'p> Checker<'p> {
                 }
                 self.emit(d);
                 self.call_args_unchecked(call, bind);
-                return;
+                return None;
             }
         };
         self.note_res(stmt, res);
@@ -944,6 +948,7 @@ impl<'p> Checker<'p> {
             }
         }
         let _ = NO_ROLE;
+        Some((sig, subst))
     }
 
     /// What a callee or a choreography argument names: a choreography-typed parameter of the
@@ -1291,6 +1296,9 @@ impl<'p> Checker<'p> {
 }
 
 /// What a name in callee or argument position of a choreography call names.
+/// A callee's signature and the types found for its type parameters.
+pub(crate) type CalleeSig = (crate::cx::ChorSig, Vec<(std::rc::Rc<str>, Ty)>);
+
 enum ChorLookup {
     Found(Box<crate::cx::ChorSig>, Res),
     /// A value parameter (declared at this span).

@@ -113,6 +113,11 @@ pub struct VarInfo {
     /// when it was bound for a group (`let (A, B).x`, `A.e -> (A, B).x`, a parameter
     /// `x: T@(A, B)`, a pattern of `match (A, B).e`); empty otherwise.
     pub agreed: Vec<RoleId>,
+    /// Which group binding made it (0: none). The members' variables are agreed only when
+    /// one statement bound them all: two bindings for the same group (a member's, which
+    /// outlives a `for` round, and an outside role's older one, which the round's binding
+    /// no longer shadows after the loop) hold different values.
+    pub agreement: u32,
 }
 
 /// Lexical scopes of one body, for all roles at once: a name maps to the stack of its
@@ -267,6 +272,8 @@ pub struct Checker<'p> {
     pub chor_results: Vec<(Ty, Vec<usize>, Span)>,
     /// `return`s of the current choreography that are not in tail position (E0218).
     pub early_returns: usize,
+    /// Numbers the group bindings (see `VarInfo::agreement`).
+    pub agreements: u32,
     /// Whether the body being checked belongs to the standard library.
     pub in_stdlib: bool,
     /// Source text of each file, for line numbers in messages.
@@ -326,6 +333,7 @@ impl<'p> Checker<'p> {
             chor_ret: None,
             chor_results: Vec::new(),
             early_returns: 0,
+            agreements: 0,
             in_stdlib: false,
             line_of,
             used_lines: std::cell::Cell::new(false),
@@ -703,6 +711,7 @@ impl<'p> Checker<'p> {
             binding,
             used: false,
             agreed: Vec::new(),
+            agreement: 0,
         });
     }
 

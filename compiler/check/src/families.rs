@@ -119,6 +119,8 @@ impl Program {
             diags: Vec::new(),
             hovers: Vec::new(),
             budget: MAX_STATEMENTS,
+            group_read: None,
+            shadow: Vec::new(),
         };
         // `main` first, at the sizes of the run; then every other choreography with
         // families that no call reached, at the default size.
@@ -231,6 +233,11 @@ struct Expander<'a> {
     hovers: Vec<(Span, Arc<str>)>,
     /// Statements the current instance may still produce (see [`MAX_STATEMENTS`]).
     budget: usize,
+    /// While substituting an expression every role of a group computes: the group's roles.
+    group_read: Option<Vec<String>>,
+    /// The names bound inside the expression being substituted (a block's `let`, a match
+    /// arm's pattern), innermost last: they shadow the choreography's variables.
+    shadow: Vec<String>,
 }
 
 /// The families and `for`-bound members in scope while expanding one instance.
@@ -271,29 +278,71 @@ fn is_member(role: &str, family: &str) -> bool {
 }
 
 impl Env {
-    /// The name a binding of `name` at `role` gets here. The card's scoping rule: a binding
-    /// at a role outside a round's family ends with the round (a member's binding outlives
-    /// the loop). Unrolled rounds share one block, so such a binding gets a name of its own
-    /// (`x#3`), used by the rest of its round and invisible after it.
+    /// The name a binding of `name` at `role` gets here (see [`Env::bind_group`]).
     fn bind(&mut self, role: &str, name: &str) -> String {
-        let Some(round) = self
+        self.bind_group(&[role], name)
+    }
+
+    /// Where a binding at `role` made here would have to be renamed: the frame that holds its
+    /// new name, or `None` when it keeps its name. The card's scoping rule: a binding at a
+    /// role outside a round's family ends with the round (a member's binding outlives the
+    /// loop). Unrolled rounds share one block, so such a binding gets a name of its own
+    /// (`x#3`), used by the rest of its round and invisible after it. Inside a conditional's
+    /// block the binding ends with the block (the checks scope blocks); the innermost block
+    /// above the round holds the new name.
+    fn rename_level(&self, role: &str) -> Option<usize> {
+        let round = self
             .frames
             .iter()
-            .rposition(|f| f.round.as_deref().is_some_and(|fam| !is_member(role, fam)))
-        else {
+            .rposition(|f| f.round.as_deref().is_some_and(|fam| !is_member(role, fam)))?;
+        Some(
+            (round..self.frames.len())
+                .rev()
+                .find(|k| self.frames[*k].round.is_none())
+                .unwrap_or(round),
+        )
+    }
+
+    /// The innermost block (a conditional's, or the body's): where a binding that keeps its
+    /// name lives for the checks, which scope blocks but not rounds.
+    fn block_level(&self) -> usize {
+        self.frames
+            .iter()
+            .rposition(|f| f.round.is_none())
+            .unwrap_or(0)
+    }
+
+    /// The one name that a binding of `name` made by one statement at every role of `roles`
+    /// gets (a group binding: `let (L, W).k = …;`, `L.e -> (L, W).k;`). Every role must read
+    /// the value under the same name, since the group computes with it as one expression.
+    /// When some role's binding ends with the round and another's outlives it, all take a
+    /// new name, each remembered for as long as that role's binding lives: the outside
+    /// role's until the round ends, the member's until its block ends. A binding that keeps
+    /// its name shadows an older new name of the same variable at its role.
+    fn bind_group(&mut self, roles: &[&str], name: &str) -> String {
+        if self.frames.is_empty() {
+            self.push(None);
+        }
+        let levels: Vec<Option<usize>> = roles.iter().map(|r| self.rename_level(r)).collect();
+        if levels.iter().all(Option::is_none) {
+            let at = self.block_level();
+            for r in roles {
+                if self.lookup(r, name).is_some_and(|n| n != name) {
+                    self.frames[at]
+                        .renames
+                        .insert(((*r).to_owned(), name.to_owned()), name.to_owned());
+                }
+            }
             return name.to_owned();
-        };
-        // Inside a conditional's block the binding ends with the block (the checks scope
-        // blocks); the innermost block above the round holds the new name.
-        let level = (round..self.frames.len())
-            .rev()
-            .find(|k| self.frames[*k].round.is_none())
-            .unwrap_or(round);
+        }
         self.fresh += 1;
         let renamed = format!("{name}#{}", self.fresh);
-        self.frames[level]
-            .renames
-            .insert((role.to_owned(), name.to_owned()), renamed.clone());
+        for (r, level) in roles.iter().zip(levels) {
+            let at = level.unwrap_or_else(|| self.block_level());
+            self.frames[at]
+                .renames
+                .insert(((*r).to_owned(), name.to_owned()), renamed.clone());
+        }
         renamed
     }
 
@@ -301,10 +350,6 @@ impl Env {
     fn lookup(&self, role: &str, name: &str) -> Option<&String> {
         let key = (role.to_owned(), name.to_owned());
         self.frames.iter().rev().find_map(|f| f.renames.get(&key))
-    }
-
-    fn in_round(&self) -> bool {
-        self.frames.iter().any(|f| f.round.is_some())
     }
 
     fn push(&mut self, round: Option<String>) {
@@ -360,48 +405,54 @@ fn bind_targets(env: &mut Env, targets: &[Target]) -> Vec<Target> {
         .iter()
         .map(|t| {
             let mut t = t.clone();
-            let at = t
-                .group
-                .as_ref()
-                .and_then(|g| g.roles.first())
-                .unwrap_or(&t.role);
-            let at = at.name.clone();
-            bind_pattern(env, &at, &mut t.pat);
+            let roles: Vec<String> = match &t.group {
+                Some(g) => g.roles.iter().map(|r| r.name.clone()).collect(),
+                None => vec![t.role.name.clone()],
+            };
+            let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+            bind_pattern_group(env, &roles, &mut t.pat);
             t
         })
         .collect()
 }
 
 fn bind_pattern(env: &mut Env, role: &str, pat: &mut Pattern) {
-    if !env.in_round() {
-        return;
-    }
+    bind_pattern_group(env, &[role], pat)
+}
+
+/// Rename the variables `pat` binds at every role of `roles` by one statement (see
+/// [`Env::bind_group`]).
+fn bind_pattern_group(env: &mut Env, roles: &[&str], pat: &mut Pattern) {
     match &mut pat.kind {
         PatternKind::Ident(id) => {
             if id.name.starts_with(|c: char| c.is_lowercase() || c == '_') && id.name != "_" {
-                id.name = env.bind(role, &id.name);
+                id.name = env.bind_group(roles, &id.name);
             }
         }
-        PatternKind::Tuple(ps) | PatternKind::Variant { args: ps, .. } => {
-            ps.iter_mut().for_each(|p| bind_pattern(env, role, p))
-        }
+        PatternKind::Tuple(ps) | PatternKind::Variant { args: ps, .. } => ps
+            .iter_mut()
+            .for_each(|p| bind_pattern_group(env, roles, p)),
         PatternKind::Struct { fields, .. } => fields
             .iter_mut()
-            .for_each(|f| bind_pattern(env, role, &mut f.pat)),
+            .for_each(|f| bind_pattern_group(env, roles, &mut f.pat)),
         PatternKind::List { elems, rest } => {
-            elems.iter_mut().for_each(|p| bind_pattern(env, role, p));
+            elems
+                .iter_mut()
+                .for_each(|p| bind_pattern_group(env, roles, p));
             if let Some(Some(r)) = rest {
-                bind_pattern(env, role, r);
+                bind_pattern_group(env, roles, r);
             }
         }
         PatternKind::Wild | PatternKind::Lit(_) | PatternKind::Error => {}
     }
 }
 
+/// The roles of a group, as names.
+fn group_names(g: &Group) -> Vec<&str> {
+    g.roles.iter().map(|r| r.name.as_str()).collect()
+}
+
 fn bind_ident(env: &mut Env, role: &str, id: &Ident) -> Ident {
-    if !env.in_round() {
-        return id.clone();
-    }
     Ident {
         name: env.bind(role, &id.name),
         span: id.span,
@@ -458,6 +509,8 @@ impl Expander<'_> {
     fn expand_chor(&mut self, c: &ChorDef, sizes: &[usize], name: &str) -> ChorDef {
         self.budget = MAX_STATEMENTS;
         let mut env = Env::default();
+        // The body's block: names that outlive a round are remembered here.
+        env.push(None);
         for (f, n) in c.families.iter().zip(sizes) {
             let sized = if c.name.name == "main" {
                 format!(
@@ -706,9 +759,9 @@ impl Expander<'_> {
                 let Some(first) = g.roles.first().cloned() else {
                     return;
                 };
-                let value = self.subst(env, value, None);
+                let value = self.subst_group(env, value, &g);
                 let mut pat = pat.clone();
-                bind_pattern(env, &first.name, &mut pat);
+                bind_pattern_group(env, &group_names(&g), &mut pat);
                 out.push(mk(ChorStmtKind::Let {
                     role: first,
                     pat,
@@ -810,12 +863,16 @@ impl Expander<'_> {
                 };
                 let g = expand_group_at(self, c, env, g);
                 let e = self.subst(env, expr, Some(&sender.name));
+                let var = Ident {
+                    name: env.bind_group(&group_names(&g), &var.name),
+                    span: var.span,
+                };
                 let to = g
                     .roles
                     .iter()
                     .map(|r| Receiver {
                         role: r.clone(),
-                        var: bind_ident(env, &r.name, &var),
+                        var: var.clone(),
                         id: NodeId::default(),
                     })
                     .collect();
@@ -869,17 +926,19 @@ impl Expander<'_> {
                 group,
                 bind,
             } => {
-                if self.family_targets(c, env, bind) {
+                let Some(bind) = self.cond_targets(c, env, bind) else {
                     return;
-                }
+                };
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
-                let at = group.is_none().then_some(r.name.as_str());
-                let cond = self.subst(env, cond, at);
+                let cond = match &group {
+                    Some(g) => self.subst_group(env, cond, g),
+                    None => self.subst(env, cond, Some(&r.name)),
+                };
                 let then = self.scoped_block(c, env, then);
                 let els = els.as_ref().map(|e| self.scoped_block(c, env, e));
-                let bind = bind_targets(env, bind);
+                let bind = bind_targets(env, &bind);
                 out.push(mk(ChorStmtKind::If {
                     role: r,
                     cond,
@@ -896,27 +955,29 @@ impl Expander<'_> {
                 group,
                 bind,
             } => {
-                if self.family_targets(c, env, bind) {
+                let Some(bind) = self.cond_targets(c, env, bind) else {
                     return;
-                }
+                };
                 let Some((r, group)) = self.decision(c, env, role, group.as_ref()) else {
                     return;
                 };
-                let at = group.is_none().then_some(r.name.as_str());
-                let scrutinee = self.subst(env, scrutinee, at);
+                let scrutinee = match &group {
+                    Some(g) => self.subst_group(env, scrutinee, g),
+                    None => self.subst(env, scrutinee, Some(&r.name)),
+                };
+                let deciders: Vec<String> = match &group {
+                    Some(g) => g.roles.iter().map(|r| r.name.clone()).collect(),
+                    None => vec![r.name.clone()],
+                };
                 let arms = arms
                     .iter()
                     .map(|a| {
-                        let in_round = env.in_round();
-                        if in_round {
-                            env.push(None);
-                        }
+                        env.push(None);
                         let mut pat = a.pat.clone();
-                        bind_pattern(env, &r.name, &mut pat);
+                        let deciders: Vec<&str> = deciders.iter().map(String::as_str).collect();
+                        bind_pattern_group(env, &deciders, &mut pat);
                         let body = self.block(c, env, &a.body);
-                        if in_round {
-                            env.pop();
-                        }
+                        env.pop();
                         ChorArm {
                             pat,
                             body,
@@ -924,7 +985,7 @@ impl Expander<'_> {
                         }
                     })
                     .collect();
-                let bind = bind_targets(env, bind);
+                let bind = bind_targets(env, &bind);
                 out.push(mk(ChorStmtKind::Match {
                     role: r,
                     scrutinee,
@@ -999,11 +1060,27 @@ impl Expander<'_> {
             ChorStmtKind::Yield { parts } => {
                 let parts = parts
                     .iter()
-                    .map(|p| {
-                        let at = p.group.is_none().then_some(p.role.name.as_str());
-                        LocatedExpr {
-                            expr: self.subst(env, &p.expr, at),
-                            ..p.clone()
+                    .map(|p| match &p.group {
+                        Some(g) => {
+                            let g = expand_group_at(self, c, env, g);
+                            LocatedExpr {
+                                expr: self.subst_group(env, &p.expr, &g),
+                                role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
+                                group: Some(g),
+                                ..p.clone()
+                            }
+                        }
+                        None => {
+                            // A member (`W`, `Ws[e]`) yields as the role it names.
+                            let role = match self.role(c, env, &p.role) {
+                                Some(Role::One(r, _)) => r,
+                                _ => p.role.clone(),
+                            };
+                            LocatedExpr {
+                                expr: self.subst(env, &p.expr, Some(role.name.as_str())),
+                                role,
+                                ..p.clone()
+                            }
                         }
                     })
                     .collect();
@@ -1013,32 +1090,38 @@ impl Expander<'_> {
         }
     }
 
-    /// Whether a conditional expression binds a value at a family or member (not supported
-    /// yet: reported here).
-    fn family_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> bool {
-        let found = bind
-            .iter()
-            .flat_map(|t| std::iter::once(&t.role).chain(t.group.iter().flat_map(|g| &g.roles)))
-            .find(|r| {
-                env.fams.contains_key(&r.name)
-                    || env.rounds.contains_key(&r.name)
-                    || c.member_at(r.span).is_some()
-            });
-        if let Some(r) = found {
-            self.diags.push(unsupported(
-                r.span,
-                "a conditional expression that yields at a family or member",
-            ));
-            return true;
+    /// The targets of a conditional expression with their roles as expanded: a member
+    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members. A
+    /// target held by a whole family (one value per member) is not supported yet: reported
+    /// here, `None`.
+    fn cond_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> Option<Vec<Target>> {
+        let mut out = Vec::new();
+        for t in bind {
+            let mut t = t.clone();
+            match &t.group {
+                Some(g) => {
+                    let g = expand_group_at(self, c, env, g);
+                    t.role = g.roles.first()?.clone();
+                    t.group = Some(g);
+                }
+                None => match self.role(c, env, &t.role)? {
+                    Role::One(r, _) => t.role = r,
+                    Role::All(..) => {
+                        self.diags.push(unsupported(
+                            t.role.span,
+                            "a conditional expression that yields at a whole family",
+                        ));
+                        return None;
+                    }
+                },
+            }
+            out.push(t);
         }
-        false
+        Some(out)
     }
 
     /// A conditional's block: inside a round, the names it gives end with it.
     fn scoped_block(&mut self, c: &ChorDef, env: &mut Env, b: &ChorBlock) -> ChorBlock {
-        if !env.in_round() {
-            return self.block(c, env, b);
-        }
         env.push(None);
         let b = self.block(c, env, b);
         env.pop();
@@ -1567,7 +1650,7 @@ impl Expander<'_> {
                 };
                 args.push(LocatedExpr {
                     role: first,
-                    expr: self.subst(env, &a.expr, None),
+                    expr: self.subst_group(env, &a.expr, &g),
                     chor: false,
                     group: Some(g),
                 });
@@ -1639,7 +1722,7 @@ impl Expander<'_> {
                 let g = expand_group_at(self, c, env, g);
                 let first = g.roles.first()?.clone();
                 let mut pat = t.pat.clone();
-                bind_pattern(env, &first.name, &mut pat);
+                bind_pattern_group(env, &group_names(&g), &mut pat);
                 out.push(Target {
                     role: first,
                     group: Some(g),
@@ -1681,7 +1764,7 @@ impl Expander<'_> {
                 let first = g.roles.first()?.clone();
                 out.push(LocatedExpr {
                     role: first,
-                    expr: self.subst(env, &p.expr, None),
+                    expr: self.subst_group(env, &p.expr, &g),
                     chor: false,
                     group: Some(g),
                 });
@@ -1762,13 +1845,51 @@ impl Expander<'_> {
                 None => {}
             }
         }
-        // A variable renamed in this round (see `Env::bind`).
+        // A variable renamed in this round (see `Env::bind`), unless the expression itself
+        // binds the name.
         if let ExprKind::Path(p) = &mut e.kind
             && p.segments.len() == 1
-            && let Some(at) = at
-            && let Some(renamed) = env.lookup(at, &p.segments[0].name)
         {
-            p.segments[0].name = renamed.clone();
+            let name = p.segments[0].name.clone();
+            if self.shadow.contains(&name) {
+                return;
+            }
+            if let Some(g) = self.group_read.clone() {
+                // Every role of the group reads the variable: one binding, so one name.
+                let names: Vec<&str> = g
+                    .iter()
+                    .map(|r| env.lookup(r, &name).map_or(name.as_str(), String::as_str))
+                    .collect();
+                match names.iter().position(|n| *n != names[0]) {
+                    None => p.segments[0].name = names[0].to_owned(),
+                    Some(k) => {
+                        let text = format!("({})", g.join(", "));
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E0701",
+                                format!(
+                                    "`{name}` is not agreed by {text}: {}'s `{name}` and {}'s were bound by different statements",
+                                    g[k], g[0]
+                                ),
+                                p.span,
+                                format!("every role of {text} needs the same `{name}`"),
+                            )
+                            .with_help(format!(
+                                "share it with the group first: send it with `{}.{name} -> {text}.{name};`",
+                                g[0]
+                            ))
+                            .with_note(
+                                "in a `for` round, a binding at a role outside the round's family ends with the round, one at the round's member outlives the loop",
+                            ),
+                        );
+                        e.kind = ExprKind::Error;
+                    }
+                }
+            } else if let Some(at) = at
+                && let Some(renamed) = env.lookup(at, &name)
+            {
+                p.segments[0].name = renamed.clone();
+            }
             return;
         }
         let mut go = |x: &mut Expr| self.subst_mut(env, x, at);
@@ -1794,7 +1915,12 @@ impl Expander<'_> {
             }
             ExprKind::Match { scrutinee, arms } => {
                 go(scrutinee);
-                arms.iter_mut().for_each(|a| go(&mut a.body));
+                for a in arms.iter_mut() {
+                    let mark = self.shadow.len();
+                    crate::agreed::pattern_names(&a.pat, &mut self.shadow);
+                    self.subst_mut(env, &mut a.body, at);
+                    self.shadow.truncate(mark);
+                }
             }
             ExprKind::Block(b) => self.subst_block(env, b, at),
             ExprKind::Return(x) => {
@@ -1806,9 +1932,13 @@ impl Expander<'_> {
     }
 
     fn subst_block(&mut self, env: &Env, b: &mut Block, at: Option<&str>) {
+        let mark = self.shadow.len();
         for s in &mut b.stmts {
             match s {
-                Stmt::Let { value, .. } => self.subst_mut(env, value, at),
+                Stmt::Let { value, pat, .. } => {
+                    self.subst_mut(env, value, at);
+                    crate::agreed::pattern_names(pat, &mut self.shadow);
+                }
                 Stmt::Expr(x) => self.subst_mut(env, x, at),
                 Stmt::Error(_) => {}
             }
@@ -1816,6 +1946,17 @@ impl Expander<'_> {
         if let Some(t) = &mut b.tail {
             self.subst_mut(env, t, at);
         }
+        self.shadow.truncate(mark);
+    }
+
+    /// `e` computed by every role of the group `g` by itself (see [`Expander::subst`]).
+    fn subst_group(&mut self, env: &Env, e: &Expr, g: &Group) -> Expr {
+        let saved = self
+            .group_read
+            .replace(g.roles.iter().map(|r| r.name.clone()).collect());
+        let e = self.subst(env, e, None);
+        self.group_read = saved;
+        e
     }
 }
 

@@ -409,10 +409,23 @@ choreography main(L, Ws[]) {
         assert_eq!(r, Ok(()));
         assert_eq!(by_role(&lines), out);
     }
-    // A target at a family or member is not supported yet, and says so.
-    let bad = r#"
+    // A target at a member is a target at one role.
+    let member = r#"
 choreography main(L, Ws[]) {
     let Ws[0].z = if L.true { L -> Ws[0][T]; Ws[0].(1) } else { L -> Ws[0][F]; Ws[0].(2) };
+    Ws[0].print(z);
+}
+"#;
+    let prog = from_source_sized("cond.chor", member, vec![], &sizes(&[("Ws", 2)]));
+    let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
+    assert_eq!(r, Ok(()));
+    assert_eq!(by_role(&lines)["Ws[0]"], vec!["1".to_owned()]);
+    // A target at a whole family is not supported yet, and says so.
+    let bad = r#"
+choreography main(L, Ws[]) {
+    let Ws.z = if L.true { L -> Ws[T]; Ws.(1) } else { L -> Ws[F]; Ws.(2) };
 }
 "#;
     let prog = from_source_sized("cond.chor", bad, vec![], &sizes(&[("Ws", 2)]));
