@@ -167,12 +167,14 @@ fn main() {
         [Vec::new(), Vec::new()],
     );
     let big = Message::Value(Value::Str("z".repeat(BULK_BYTES - 8)));
-    // `-- bulk` measures bulk throughput only; `-- bulk tls` only its TLS side (to profile it).
+    // `-- bulk` measures bulk throughput only; `-- bulk tls` only its TLS side, `-- bulk
+    // plain` only its plaintext side (to profile them, or to compare their CPU time).
     let bulk_only = std::env::args().any(|a| a == "bulk");
     let tls_only = std::env::args().any(|a| a == "tls");
+    let plain_only = std::env::args().any(|a| a == "plain");
     for _ in 0..runs {
         for (i, tls) in [None, Some(dir.as_path())].into_iter().enumerate() {
-            if tls_only && tls.is_none() {
+            if (tls_only && tls.is_none()) || (plain_only && tls.is_some()) {
                 bulk[i].push(f64::NAN);
                 continue;
             }
