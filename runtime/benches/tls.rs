@@ -200,7 +200,7 @@ fn main() {
     let (rt_p, rt_t) = (median(rt[0].clone()), median(rt[1].clone()));
     let (sm_p, sm_t) = (median(small[0].clone()), median(small[1].clone()));
     let (bk_p, bk_t) = (median(bulk[0].clone()), median(bulk[1].clone()));
-    println!("TLS 1.3 (rustls, ring) against plaintext TCP, medians of {runs} runs");
+    println!("TLS 1.3 (rustls, aws-lc-rs) against plaintext TCP, medians of {runs} runs");
     println!(
         "{:<34} {:>14} {:>14} {:>8}",
         "", "plaintext", "TLS", "ratio"

@@ -1,4 +1,4 @@
-//! TLS 1.3 between roles (rustls with the `ring` provider), mutually authenticated: each role
+//! TLS 1.3 between roles (rustls with the `aws-lc-rs` provider), mutually authenticated: each role
 //! holds a certificate that names it, and a connection is accepted only from the role its
 //! certificate names.
 //!
@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use ring::aead;
+use aws_lc_rs::aead;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -69,11 +69,11 @@ fn server_name(role: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(name).map_err(|e| format!("role {role}: {e}"))
 }
 
-/// ring's provider, with AES-128-GCM preferred: it is the fastest suite with AES
+/// aws-lc-rs's provider, with AES-128-GCM preferred: it is the fastest suite with AES
 /// instructions (bulk throughput is a goal), and both ends use this order.
 fn provider() -> Arc<CryptoProvider> {
-    use rustls::crypto::ring::cipher_suite;
-    let mut p = rustls::crypto::ring::default_provider();
+    use rustls::crypto::aws_lc_rs::cipher_suite;
+    let mut p = rustls::crypto::aws_lc_rs::default_provider();
     p.cipher_suites = vec![
         cipher_suite::TLS13_AES_128_GCM_SHA256,
         cipher_suite::TLS13_AES_256_GCM_SHA384,
