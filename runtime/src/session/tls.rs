@@ -1,5 +1,5 @@
-//! TLS 1.3 between roles (rustls with the `aws-lc-rs` provider), mutually authenticated: each role
-//! holds a certificate that names it, and a connection is accepted only from the role its
+//! TLS 1.3 between roles (rustls with the `aws-lc-rs` provider), mutually authenticated: each
+//! role holds a certificate that names it, and a connection is accepted only from the role its
 //! certificate names.
 //!
 //! **Identity.** A role's certificate carries one DNS subject alternative name derived from
@@ -8,18 +8,19 @@
 //! used as it is (roles `A` and `a` stay apart). The dialling side asks rustls to verify the
 //! listener's certificate for the dialled role's name; the listener learns the dialler's claimed
 //! role from the chor handshake that runs inside TLS and checks it against the client
-//! certificate with [`Tls::peer_is`] before it accepts. So a role holding a valid certificate
+//! certificate with [`Channel::peer_is`] before it accepts. So a role holding a valid certificate
 //! cannot pass for another role of the same program.
 //!
 //! **Trust** comes from the deployment file: a CA whose signature makes a certificate valid
 //! (`[security] ca`), or the exact certificate of each role (`pinned = true`).
 //!
-//! **After the handshake** the rustls state machine is shared by the role's receiving thread
-//! and the session's flusher: reads from the socket and writes to it happen outside the lock,
-//! only decrypting and encrypting happen inside it, so a sender blocked on a full socket never
-//! stops its own receiver (which would let two roles that both send a lot block each other).
-//! A record that fails its integrity check ends the connection with a "message integrity"
-//! error on this side, and the alert sent to the peer ends it there too.
+//! **After the handshake** records are sealed and opened by this module (rustls keeps the
+//! secrets and derives the next ones on a key update; see "the record layer" below). The
+//! receiving half belongs to the role's receiving thread, the sending half to whichever thread
+//! writes; sealing happens under one lock and writing under a second one, so a sender blocked
+//! on a full socket never stops its own receiver (which would let two roles that both send a
+//! lot block each other). A record that fails its integrity check ends the connection with a
+//! "message integrity" error on this side, and the alert sent to the peer ends it there too.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, IoSlice, Read, Write};
