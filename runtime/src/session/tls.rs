@@ -944,6 +944,9 @@ impl TlsReader {
             if len > MAX_CIPHER {
                 return Err(self.violation(RECORD_OVERFLOW, "TLS: a record too large"));
             }
+            if len < 1 + TAG {
+                return Err(self.violation(DECODE_ERROR, "TLS: a record too short"));
+            }
             if self.end - self.raw < HEADER + len {
                 break;
             }
@@ -1026,6 +1029,9 @@ impl TlsReader {
     /// After the handshake only KeyUpdate (and session tickets, which are ignored: resumption
     /// is off) may come.
     fn handshake_message(&mut self, mut body: &[u8]) -> io::Result<()> {
+        if body.is_empty() {
+            return Err(self.violation(UNEXPECTED_MESSAGE, "TLS: an empty handshake record"));
+        }
         while !body.is_empty() {
             let &[typ, a, b, c, ref rest @ ..] = body else {
                 return Err(self.violation(DECODE_ERROR, "TLS: a malformed handshake message"));
@@ -1037,6 +1043,13 @@ impl TlsReader {
             let (msg, next) = rest.split_at(len);
             body = next;
             match (typ, msg) {
+                // Keys change at a record's end: nothing may follow a KeyUpdate in its record.
+                (KEY_UPDATE, &[_]) if !body.is_empty() => {
+                    return Err(self.violation(
+                        UNEXPECTED_MESSAGE,
+                        "TLS: a KeyUpdate not at the end of its record",
+                    ));
+                }
                 (KEY_UPDATE, &[requested @ (0 | 1)]) => {
                     let keys = lock(&self.shared.kernel)
                         .update_rx()
@@ -1073,15 +1086,16 @@ impl TlsReader {
         if let Some((kind, text)) = &self.failed {
             return Err(io::Error::new(*kind, text.clone()));
         }
-        // Unopened bytes move to the front; plaintext is written from there on.
-        if self.raw > 0 {
-            self.buf.copy_within(self.raw..self.end, 0);
-            self.end -= self.raw;
-            self.raw = 0;
-        }
-        self.pos = 0;
-        self.plain_end = 0;
         loop {
+            // No plaintext yet: unopened bytes move to the front, and plaintext is written from
+            // there on (again after records that carried none, so they never fill the buffer).
+            if self.raw > 0 {
+                self.buf.copy_within(self.raw..self.end, 0);
+                self.end -= self.raw;
+                self.raw = 0;
+            }
+            self.pos = 0;
+            self.plain_end = 0;
             self.open_records()?;
             if self.plain_end > 0 || self.eof {
                 return Ok(());
@@ -1358,6 +1372,29 @@ mod tests {
         assert_eq!(lock(&bw.shared.tx).keys.seq, 0);
         let msgs = messages();
         stream(&mut bw, &mut ar, &msgs);
+    }
+
+    /// Records without data (legal, and alike: each costs 22 bytes) never fill the receive
+    /// buffer into a false end of stream.
+    #[test]
+    fn many_empty_records_are_not_an_end_of_stream() {
+        let ((_ar, aw), (mut br, _bw)) = pair("empty", u64::MAX);
+        thread::scope(|s| {
+            s.spawn(|| {
+                let mut sealed = Vec::new();
+                let mut tx = lock(&aw.shared.tx);
+                for _ in 0..(3 * RX_BUFFER / (HEADER + 1 + TAG)) {
+                    tx.seal_record(APPLICATION_DATA, &[], &mut sealed)
+                        .expect("seal");
+                }
+                tx.seal_record(APPLICATION_DATA, b"x", &mut sealed)
+                    .expect("seal");
+                lock(&aw.shared.wire).write_all(&sealed).expect("write");
+            });
+            let mut got = [0u8; 1];
+            br.read_exact(&mut got).expect("read");
+            assert_eq!(&got, b"x");
+        });
     }
 
     #[test]
