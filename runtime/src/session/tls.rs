@@ -574,6 +574,7 @@ const UNEXPECTED_MESSAGE: u8 = 10;
 const BAD_RECORD_MAC: u8 = 20;
 const RECORD_OVERFLOW: u8 = 22;
 const DECODE_ERROR: u8 = 50;
+const ILLEGAL_PARAMETER: u8 = 47;
 const USER_CANCELED: u8 = 90;
 
 /// The secrets of one direction: the AEAD key, its IV and the sequence number of the next
@@ -834,6 +835,7 @@ impl Channel {
                 end: early + left.used,
                 eof: false,
                 failed: None,
+                pending: None,
             },
             writer: TlsWriter {
                 shared,
@@ -914,6 +916,9 @@ pub(crate) struct TlsReader {
     eof: bool,
     /// Once something failed, every later read reports it.
     failed: Option<(io::ErrorKind, String)>,
+    /// The first report of a failure found behind plaintext of the same read: the plaintext
+    /// (from records that passed their check) is delivered first, then this.
+    pending: Option<io::Error>,
 }
 
 impl TlsReader {
@@ -950,7 +955,10 @@ impl TlsReader {
             if self.end - self.raw < HEADER + len {
                 break;
             }
-            let nonce = self.keys.next_nonce()?;
+            let nonce = match self.keys.next_nonce() {
+                Ok(n) => n,
+                Err(e) => return Err(self.fail(io::ErrorKind::InvalidData, format!("{e}"))),
+            };
             let record_end = self.raw + HEADER + len;
             let shift = self.raw + HEADER - self.plain_end;
             let opened = self.keys.key.open_within(
@@ -970,7 +978,9 @@ impl TlsReader {
             let Some(at) = plain.iter().rposition(|&b| b != 0) else {
                 return Err(self.violation(UNEXPECTED_MESSAGE, "TLS: a record without a type"));
             };
-            if at > MAX_PLAIN {
+            // Padding does not raise the limit: content and type fit in 2^14 + 1 bytes
+            // (RFC 8446 §5.4).
+            if plain.len() > MAX_PLAIN + 1 {
                 return Err(self.violation(RECORD_OVERFLOW, "TLS: a record too large"));
             }
             match plain[at] {
@@ -1050,7 +1060,13 @@ impl TlsReader {
                         "TLS: a KeyUpdate not at the end of its record",
                     ));
                 }
-                (KEY_UPDATE, &[requested @ (0 | 1)]) => {
+                (KEY_UPDATE, &[requested]) if requested > 1 => {
+                    return Err(self.violation(
+                        ILLEGAL_PARAMETER,
+                        &format!("TLS: a KeyUpdate with the invalid request value {requested}"),
+                    ));
+                }
+                (KEY_UPDATE, &[requested]) => {
                     let keys = lock(&self.shared.kernel)
                         .update_rx()
                         .map_err(|e| io::Error::other(format!("TLS: {e}")))
@@ -1060,8 +1076,12 @@ impl TlsReader {
                         Err(e) => return Err(self.fail(io::ErrorKind::InvalidData, e.to_string())),
                     }
                     if requested == 1 {
-                        // Answer with an update of our own before any more data.
+                        // Answer with an update of our own before any more data (unless
+                        // sending already stopped).
                         let mut tx = lock(&self.shared.tx);
+                        if tx.failed.is_some() {
+                            continue;
+                        }
                         let mut sealed = Vec::new();
                         tx.update(&self.shared.kernel, &mut sealed)?;
                         let mut wire = lock(&self.shared.wire);
@@ -1069,7 +1089,12 @@ impl TlsReader {
                         wire.write_all(&sealed)?;
                     }
                 }
-                (NEW_SESSION_TICKET, _) => {}
+                (KEY_UPDATE, _) => {
+                    return Err(self.violation(DECODE_ERROR, "TLS: a malformed KeyUpdate"));
+                }
+                // Only a server sends tickets.
+                (NEW_SESSION_TICKET, _)
+                    if matches!(*lock(&self.shared.kernel), Kernel::Client(_)) => {}
                 _ => {
                     return Err(self.violation(
                         UNEXPECTED_MESSAGE,
@@ -1083,6 +1108,9 @@ impl TlsReader {
 
     /// Makes plaintext available unless the connection ended; called when none is left.
     fn refill(&mut self) -> io::Result<()> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         if let Some((kind, text)) = &self.failed {
             return Err(io::Error::new(*kind, text.clone()));
         }
@@ -1096,7 +1124,17 @@ impl TlsReader {
             }
             self.pos = 0;
             self.plain_end = 0;
-            self.open_records()?;
+            if let Err(e) = self.open_records() {
+                if self.failed.is_none() {
+                    self.failed = Some((e.kind(), e.to_string()));
+                }
+                if self.plain_end == 0 {
+                    return Err(e);
+                }
+                // Records before the bad one passed their check: theirs first.
+                self.pending = Some(e);
+                return Ok(());
+            }
             if self.plain_end > 0 || self.eof {
                 return Ok(());
             }
@@ -1110,7 +1148,14 @@ impl TlsReader {
             };
             match n {
                 // TCP closed without close_notify: a crashed peer, or a cut. What was
-                // received intact is delivered; a frame cut in half is reported so.
+                // received intact is delivered (a frame cut in half is reported above); a
+                // record cut in half is a cut for certain.
+                Ok(0) if self.end > self.raw => {
+                    return Err(self.fail(
+                        io::ErrorKind::UnexpectedEof,
+                        "TLS: the connection closed in the middle of a record".to_string(),
+                    ));
+                }
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -1418,5 +1463,462 @@ mod tests {
         );
         // Every later read reports the same.
         assert!(br.read_exact(&mut got).is_err());
+    }
+
+    // -----------------------------------------------------------------------------------
+    // A hostile peer: after a real handshake, A writes bytes of its choosing on the raw
+    // socket and B must end with an error that names the problem (or deliver exactly what
+    // was sealed), without a panic, without spinning, in its fixed buffer.
+
+    /// Records sealed with A's current sending keys (nothing is written).
+    fn sealed(aw: &TlsWriter, typ: u8, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        lock(&aw.shared.tx)
+            .seal_record(typ, data, &mut out)
+            .expect("seal");
+        out
+    }
+
+    /// A record whose inner plaintext (content, type byte and padding) is `inner` as given.
+    fn sealed_inner(aw: &TlsWriter, inner: &[u8]) -> Vec<u8> {
+        let mut tx = lock(&aw.shared.tx);
+        let len = u16::try_from(inner.len() + TAG).expect("length");
+        let [hi, lo] = len.to_be_bytes();
+        let header = [APPLICATION_DATA, 3, 3, hi, lo];
+        let mut out = header.to_vec();
+        out.extend_from_slice(inner);
+        let nonce = tx.keys.next_nonce().expect("nonce");
+        let tag = tx
+            .keys
+            .key
+            .seal_in_place_separate_tag(nonce, aead::Aad::from(header), &mut out[HEADER..])
+            .expect("seal");
+        out.extend_from_slice(tag.as_ref());
+        out
+    }
+
+    /// A writes `bytes` on its raw socket (and with `close` then ends its sending direction)
+    /// while B reads until an error or the end of the stream: what B delivered, and how its
+    /// reading ended. B's receive buffer never grows.
+    fn feed(
+        aw: &TlsWriter,
+        br: &mut TlsReader,
+        bytes: &[u8],
+        close: bool,
+    ) -> (Vec<u8>, io::Result<()>) {
+        // A reader that waited forever, or spun, fails here instead of hanging the tests.
+        br.sock
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let size = br.buf.len();
+        let out = thread::scope(|s| {
+            s.spawn(|| {
+                let wire = lock(&aw.shared.wire);
+                let _ = wire.sock.set_write_timeout(Some(Duration::from_secs(20)));
+                // B may stop reading at an error: what it does not take is not waited for.
+                let _ = (&wire.sock).write_all(bytes);
+                if close {
+                    let _ = wire.sock.shutdown(std::net::Shutdown::Write);
+                }
+            });
+            let mut got = Vec::new();
+            let mut chunk = vec![0u8; 8192];
+            let end = loop {
+                match br.read(&mut chunk) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => got.extend_from_slice(&chunk[..n]),
+                    Err(e) => break Err(e),
+                }
+            };
+            (got, end)
+        });
+        assert_eq!(br.buf.len(), size, "the receive buffer grew");
+        out
+    }
+
+    /// `end` is an error of `kind` whose text contains `names`; B then keeps reporting it.
+    fn refused(br: &mut TlsReader, end: io::Result<()>, kind: io::ErrorKind, names: &str) {
+        let e = end.expect_err("the hostile bytes are refused");
+        assert_eq!(e.kind(), kind, "{e}");
+        assert!(
+            e.to_string().contains(names),
+            "{e:?} does not name {names:?}"
+        );
+        let again = br.read(&mut [0u8; 16]).expect_err("still failed");
+        assert!(again.to_string().contains(names), "{again}");
+    }
+
+    const BAD: io::ErrorKind = io::ErrorKind::InvalidData;
+
+    #[test]
+    fn a_record_cut_by_the_end_of_the_connection_is_an_error() {
+        for (i, keep) in [3usize, HEADER, HEADER + 7].into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("cut{i}"), u64::MAX);
+            let mut bytes = sealed(&aw, APPLICATION_DATA, b"hello");
+            let next = sealed(&aw, APPLICATION_DATA, b"world");
+            bytes.extend_from_slice(&next[..keep]);
+            let (got, end) = feed(&aw, &mut br, &bytes, true);
+            assert_eq!(
+                got, b"hello",
+                "the whole record before the cut is delivered"
+            );
+            refused(
+                &mut br,
+                end,
+                io::ErrorKind::UnexpectedEof,
+                "the connection closed in the middle of a record",
+            );
+        }
+    }
+
+    #[test]
+    fn record_lengths_over_the_limit_are_refused_before_anything_is_buffered() {
+        for (i, len) in [MAX_CIPHER + 1, usize::from(u16::MAX)]
+            .into_iter()
+            .enumerate()
+        {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("over{i}"), u64::MAX);
+            let [hi, lo] = u16::try_from(len).expect("len").to_be_bytes();
+            // Only the header: the length alone decides, B does not wait for the body.
+            let (got, end) = feed(&aw, &mut br, &[APPLICATION_DATA, 3, 3, hi, lo], false);
+            assert!(got.is_empty());
+            refused(&mut br, end, BAD, "TLS: a record too large");
+        }
+    }
+
+    #[test]
+    fn a_record_exactly_at_the_length_limit_is_opened_and_its_content_checked() {
+        // Forged bytes of the largest allowed length reach decryption, which refuses them.
+        let ((_ar, aw), (mut br, _bw)) = pair("limit0", u64::MAX);
+        let [hi, lo] = u16::try_from(MAX_CIPHER).expect("len").to_be_bytes();
+        let mut bytes = vec![APPLICATION_DATA, 3, 3, hi, lo];
+        bytes.resize(HEADER + MAX_CIPHER, 0x5a);
+        let (_, end) = feed(&aw, &mut br, &bytes, false);
+        refused(&mut br, end, BAD, "altered in transit or forged");
+        // A sealed record of that length carries more than 2^14 bytes of content.
+        let ((_ar, aw), (mut br, _bw)) = pair("limit1", u64::MAX);
+        let bytes = sealed(&aw, APPLICATION_DATA, &vec![7u8; MAX_CIPHER - TAG - 1]);
+        assert_eq!(bytes.len(), HEADER + MAX_CIPHER);
+        let (got, end) = feed(&aw, &mut br, &bytes, false);
+        assert!(got.is_empty());
+        refused(&mut br, end, BAD, "TLS: a record too large");
+        // Padding does not raise the limit on the inner plaintext (RFC 8446 §5.4).
+        let ((_ar, aw), (mut br, _bw)) = pair("limit2", u64::MAX);
+        let mut inner = b"short".to_vec();
+        inner.push(APPLICATION_DATA);
+        inner.resize(MAX_CIPHER - TAG, 0);
+        let (got, end) = feed(&aw, &mut br, &sealed_inner(&aw, &inner), false);
+        assert!(got.is_empty());
+        refused(&mut br, end, BAD, "TLS: a record too large");
+        // The largest legal record passes.
+        let ((_ar, aw), (mut br, _bw)) = pair("limit3", u64::MAX);
+        let data: Vec<u8> = (0..MAX_PLAIN).map(|i| i as u8).collect();
+        let (got, end) = feed(&aw, &mut br, &sealed(&aw, APPLICATION_DATA, &data), true);
+        end.expect("a clean end");
+        assert!(got == data);
+    }
+
+    #[test]
+    fn records_too_short_for_a_tag_are_refused() {
+        for (i, len) in [0usize, 1, TAG - 1, TAG].into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("short{i}"), u64::MAX);
+            let [hi, lo] = u16::try_from(len).expect("len").to_be_bytes();
+            let mut bytes = vec![APPLICATION_DATA, 3, 3, hi, lo];
+            bytes.resize(HEADER + len, 0);
+            let (got, end) = feed(&aw, &mut br, &bytes, false);
+            assert!(got.is_empty());
+            refused(&mut br, end, BAD, "TLS: a record too short");
+        }
+    }
+
+    #[test]
+    fn a_replayed_record_fails_authentication() {
+        let ((_ar, aw), (mut br, _bw)) = pair("replay", u64::MAX);
+        let one = sealed(&aw, APPLICATION_DATA, b"one");
+        let bytes = [one.as_slice(), one.as_slice()].concat();
+        let (got, end) = feed(&aw, &mut br, &bytes, false);
+        assert_eq!(got, b"one", "the first copy is delivered, once");
+        refused(
+            &mut br,
+            end,
+            BAD,
+            "a record was altered in transit or forged",
+        );
+    }
+
+    #[test]
+    fn reordered_records_fail_authentication() {
+        let ((_ar, aw), (mut br, _bw)) = pair("reorder", u64::MAX);
+        let one = sealed(&aw, APPLICATION_DATA, b"one");
+        let two = sealed(&aw, APPLICATION_DATA, b"two");
+        let (got, end) = feed(&aw, &mut br, &[two, one].concat(), false);
+        assert!(got.is_empty(), "nothing out of order is delivered");
+        refused(
+            &mut br,
+            end,
+            BAD,
+            "a record was altered in transit or forged",
+        );
+    }
+
+    #[test]
+    fn a_record_of_another_outer_type_is_refused() {
+        // change_cipher_spec, alert and handshake in the clear, and a type that does not exist.
+        for (i, typ) in [20u8, ALERT, HANDSHAKE, 99].into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("outer{i}"), u64::MAX);
+            let mut bytes = sealed(&aw, APPLICATION_DATA, b"data");
+            bytes[0] = typ;
+            let (got, end) = feed(&aw, &mut br, &bytes, false);
+            assert!(got.is_empty());
+            refused(
+                &mut br,
+                end,
+                BAD,
+                &format!("TLS: a record of unexpected type {typ}"),
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_of_padding_only_has_no_type_and_is_refused() {
+        for (i, n) in [1usize, 10, MAX_PLAIN + 1].into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("pad{i}"), u64::MAX);
+            let (got, end) = feed(&aw, &mut br, &sealed_inner(&aw, &vec![0; n]), false);
+            assert!(got.is_empty());
+            refused(&mut br, end, BAD, "TLS: a record without a type");
+        }
+        // An inner content type that TLS 1.3 does not carry there.
+        let ((_ar, aw), (mut br, _bw)) = pair("pad-type", u64::MAX);
+        let (_, end) = feed(&aw, &mut br, &sealed(&aw, 20, b"x"), false);
+        refused(&mut br, end, BAD, "TLS: a record of unexpected type 20");
+    }
+
+    /// Empty records cost the sender as many bytes as they cost B work: B opens them as they
+    /// come in its fixed buffer, then waits on the socket (it does not spin: a read timeout
+    /// ends the wait) and reads a later byte.
+    #[test]
+    fn a_flood_of_empty_records_neither_spins_nor_grows_memory() {
+        let ((_ar, aw), (mut br, _bw)) = pair("flood", u64::MAX);
+        let mut flood = Vec::new();
+        {
+            let mut tx = lock(&aw.shared.tx);
+            for _ in 0..150_000 {
+                tx.seal_record(APPLICATION_DATA, &[], &mut flood)
+                    .expect("seal");
+            }
+        }
+        let size = br.buf.len();
+        let sent = lock(&aw.shared.tx).keys.seq;
+        thread::scope(|s| {
+            s.spawn(|| {
+                lock(&aw.shared.wire).write_all(&flood).expect("write");
+            });
+            br.sock
+                .set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
+            let mut got = [0u8; 1];
+            // Each read ends by timing out on the socket, never with data or an end, until
+            // the whole flood is opened (bounded: a stuck reader fails the test).
+            for _ in 0..400 {
+                match br.read(&mut got) {
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
+                    r => panic!("an empty record delivered something: {r:?}"),
+                }
+                if br.keys.seq == sent {
+                    break;
+                }
+            }
+        });
+        assert_eq!(br.keys.seq, sent, "the whole flood was opened");
+        assert_eq!(br.buf.len(), size);
+        let (got, end) = feed(&aw, &mut br, &sealed(&aw, APPLICATION_DATA, b"x"), true);
+        end.expect("a clean end");
+        assert_eq!(got, b"x");
+    }
+
+    #[test]
+    fn a_key_update_with_an_invalid_request_value_is_refused() {
+        for (i, v) in [2u8, 255].into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("kuval{i}"), u64::MAX);
+            let bytes = sealed(&aw, HANDSHAKE, &[KEY_UPDATE, 0, 0, 1, v]);
+            let (_, end) = feed(&aw, &mut br, &bytes, false);
+            refused(
+                &mut br,
+                end,
+                BAD,
+                &format!("TLS: a KeyUpdate with the invalid request value {v}"),
+            );
+            // B's receiving keys did not change (new keys start at sequence number 0).
+            assert_eq!(br.keys.seq, 1);
+        }
+        // A KeyUpdate body of another length than one byte.
+        for (i, body) in [&[KEY_UPDATE, 0, 0, 0][..], &[KEY_UPDATE, 0, 0, 2, 0, 0]]
+            .into_iter()
+            .enumerate()
+        {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("kulen{i}"), u64::MAX);
+            let (_, end) = feed(&aw, &mut br, &sealed(&aw, HANDSHAKE, body), false);
+            refused(&mut br, end, BAD, "TLS: a malformed KeyUpdate");
+            assert_eq!(br.keys.seq, 1);
+        }
+    }
+
+    #[test]
+    fn a_key_update_not_at_the_end_of_its_record_is_refused() {
+        let follow: [&[u8]; 2] = [&[KEY_UPDATE, 0, 0, 1, 0], &[NEW_SESSION_TICKET, 0, 0, 0]];
+        for (i, next) in follow.into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("kuend{i}"), u64::MAX);
+            let body = [&[KEY_UPDATE, 0, 0, 1, 0][..], next].concat();
+            let (_, end) = feed(&aw, &mut br, &sealed(&aw, HANDSHAKE, &body), false);
+            refused(
+                &mut br,
+                end,
+                BAD,
+                "TLS: a KeyUpdate not at the end of its record",
+            );
+        }
+    }
+
+    #[test]
+    fn handshake_messages_other_than_key_update_are_refused() {
+        // Finished, CertificateRequest (post-handshake authentication is not offered),
+        // and a ticket sent to the server.
+        let mut finished = vec![20u8, 0, 0, 32];
+        finished.resize(4 + 32, 1);
+        let cases: [(&[u8], u8); 3] = [
+            (&finished, 20),
+            (&[13, 0, 0, 2, 0, 0], 13),
+            (&[NEW_SESSION_TICKET, 0, 0, 0], NEW_SESSION_TICKET),
+        ];
+        for (i, (msg, typ)) in cases.into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("hs{i}"), u64::MAX);
+            let (_, end) = feed(&aw, &mut br, &sealed(&aw, HANDSHAKE, msg), false);
+            refused(
+                &mut br,
+                end,
+                BAD,
+                &format!("TLS: unexpected handshake message {typ}"),
+            );
+        }
+        // Messages cut short, or longer than their record, or an empty record.
+        let broken: [&[u8]; 3] = [&[KEY_UPDATE, 0], &[KEY_UPDATE, 0, 0, 9, 0], &[]];
+        for (i, msg) in broken.into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("hsbad{i}"), u64::MAX);
+            let (_, end) = feed(&aw, &mut br, &sealed(&aw, HANDSHAKE, msg), false);
+            let want = if msg.is_empty() {
+                "TLS: an empty handshake record"
+            } else {
+                "TLS: a malformed handshake message"
+            };
+            refused(&mut br, end, BAD, want);
+        }
+        // A client ignores a ticket (resumption is off) and reads on.
+        let ((mut ar, _aw), (_br, bw)) = pair("ticket", u64::MAX);
+        let mut bytes = sealed(&bw, HANDSHAKE, &[NEW_SESSION_TICKET, 0, 0, 0]);
+        bytes.extend(sealed(&bw, APPLICATION_DATA, b"after"));
+        let (got, end) = feed(&bw, &mut ar, &bytes, true);
+        end.expect("a clean end");
+        assert_eq!(got, b"after");
+    }
+
+    #[test]
+    fn an_alert_ends_the_connection_naming_it() {
+        let ((_ar, aw), (mut br, _bw)) = pair("alert", u64::MAX);
+        let mut bytes = sealed(&aw, APPLICATION_DATA, b"before");
+        bytes.extend(sealed(&aw, ALERT, &[2, 40]));
+        let (got, end) = feed(&aw, &mut br, &bytes, false);
+        // The data before the alert passed its check: it comes first, then the alert.
+        assert_eq!(got, b"before");
+        let e = end.expect_err("the alert ends it");
+        let alert = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<PeerAlert>())
+            .expect("a PeerAlert");
+        assert_eq!(alert.alert, AlertDescription::HandshakeFailure);
+        refused(
+            &mut br,
+            Err(e),
+            BAD,
+            "the peer ended the TLS connection (alert HandshakeFailure)",
+        );
+        // Nor does B send anything after it.
+        assert!(lock(&br.shared.tx).failed.is_some());
+        // Alerts of another size than two bytes.
+        let malformed: [&[u8]; 3] = [&[], &[2], &[2, 40, 0]];
+        for (i, body) in malformed.into_iter().enumerate() {
+            let ((_ar, aw), (mut br, _bw)) = pair(&format!("alertbad{i}"), u64::MAX);
+            let (_, end) = feed(&aw, &mut br, &sealed(&aw, ALERT, body), false);
+            refused(&mut br, end, BAD, "TLS: a malformed alert");
+        }
+    }
+
+    /// Data after close_notify is ignored (RFC 8446 §6.1): the stream ends where the alert is,
+    /// and stays ended.
+    #[test]
+    fn data_after_close_notify_is_never_delivered() {
+        let ((_ar, aw), (mut br, _bw)) = pair("closed", u64::MAX);
+        let mut bytes = sealed(&aw, APPLICATION_DATA, b"before");
+        bytes.extend(sealed(&aw, ALERT, &[1, CLOSE_NOTIFY]));
+        bytes.extend(sealed(&aw, APPLICATION_DATA, b"after"));
+        bytes.extend(b"not even a record");
+        let (got, end) = feed(&aw, &mut br, &bytes, false);
+        end.expect("a clean end");
+        assert_eq!(got, b"before");
+        for _ in 0..3 {
+            assert_eq!(br.read(&mut [0u8; 16]).expect("still the end"), 0);
+        }
+    }
+
+    mod mutated {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            /// A valid stream (data over records of every size, key updates, close_notify)
+            /// with bytes changed: B delivers a prefix of the data and then an error, never
+            /// other data; unchanged, exactly the data.
+            #[test]
+            fn a_changed_byte_is_an_error_never_wrong_data(
+                msgs in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20_000), 1..4),
+                limit in 1u64..5,
+                flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+            ) {
+                let ((_ar, aw), (mut br, _bw)) = pair("mutated", limit);
+                let mut stream = Vec::new();
+                {
+                    let mut tx = lock(&aw.shared.tx);
+                    for m in &msgs {
+                        tx.seal(&aw.shared.kernel, APPLICATION_DATA, m, &mut stream).expect("seal");
+                    }
+                    tx.seal(&aw.shared.kernel, ALERT, &[1, CLOSE_NOTIFY], &mut stream).expect("seal");
+                }
+                let mut changed = stream.clone();
+                for (at, x) in &flips {
+                    changed[at.index(stream.len())] ^= x;
+                }
+                let data = msgs.concat();
+                let (got, end) = feed(&aw, &mut br, &changed, true);
+                if changed == stream {
+                    prop_assert!(end.is_ok(), "{end:?}");
+                    prop_assert!(got == data, "the data arrived altered");
+                } else {
+                    let e = end.expect_err("a changed stream is refused");
+                    prop_assert!(data.starts_with(&got), "wrong data delivered before: {e}");
+                    let text = e.to_string();
+                    prop_assert!(text.contains("TLS"), "{text}");
+                    prop_assert!(
+                        matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof),
+                        "{e:?}"
+                    );
+                }
+            }
+        }
     }
 }
