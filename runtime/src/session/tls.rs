@@ -1878,30 +1878,56 @@ mod tests {
 
         use super::*;
 
+        /// `msgs` sealed by A as one stream (with key updates every `limit` records), then
+        /// close_notify; and where each record starts.
+        fn sealed_stream(aw: &TlsWriter, msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
+            let mut stream = Vec::new();
+            let mut tx = lock(&aw.shared.tx);
+            for m in msgs {
+                tx.seal(&aw.shared.kernel, APPLICATION_DATA, m, &mut stream)
+                    .expect("seal");
+            }
+            tx.seal(&aw.shared.kernel, ALERT, &[1, CLOSE_NOTIFY], &mut stream)
+                .expect("seal");
+            let mut starts = Vec::new();
+            let mut at = 0;
+            while at < stream.len() {
+                starts.push(at);
+                at += HEADER + usize::from(u16::from_be_bytes([stream[at + 3], stream[at + 4]]));
+            }
+            assert_eq!(at, stream.len());
+            (stream, starts)
+        }
+
+        fn messages() -> impl Strategy<Value = Vec<Vec<u8>>> {
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20_000), 1..4)
+        }
+
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
             /// A valid stream (data over records of every size, key updates, close_notify)
-            /// with bytes changed: B delivers a prefix of the data and then an error, never
-            /// other data; unchanged, exactly the data.
+            /// with bytes changed anywhere, or in record headers: B delivers a prefix of the
+            /// data and then an error, never other data; unchanged, exactly the data.
             #[test]
             fn a_changed_byte_is_an_error_never_wrong_data(
-                msgs in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20_000), 1..4),
+                msgs in messages(),
                 limit in 1u64..5,
-                flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+                flips in prop::collection::vec(
+                    (any::<prop::sample::Index>(), any::<bool>(), 0..HEADER, 1u8..=255),
+                    0..4,
+                ),
             ) {
                 let ((_ar, aw), (mut br, _bw)) = pair("mutated", limit);
-                let mut stream = Vec::new();
-                {
-                    let mut tx = lock(&aw.shared.tx);
-                    for m in &msgs {
-                        tx.seal(&aw.shared.kernel, APPLICATION_DATA, m, &mut stream).expect("seal");
-                    }
-                    tx.seal(&aw.shared.kernel, ALERT, &[1, CLOSE_NOTIFY], &mut stream).expect("seal");
-                }
+                let (stream, starts) = sealed_stream(&aw, &msgs);
                 let mut changed = stream.clone();
-                for (at, x) in &flips {
-                    changed[at.index(stream.len())] ^= x;
+                for (at, in_header, offset, x) in &flips {
+                    let at = if *in_header {
+                        starts[at.index(starts.len())] + offset
+                    } else {
+                        at.index(stream.len())
+                    };
+                    changed[at] ^= x;
                 }
                 let data = msgs.concat();
                 let (got, end) = feed(&aw, &mut br, &changed, true);
@@ -1909,13 +1935,48 @@ mod tests {
                     prop_assert!(end.is_ok(), "{end:?}");
                     prop_assert!(got == data, "the data arrived altered");
                 } else {
+                    prop_assert!(data.starts_with(&got), "wrong data delivered");
                     let e = end.expect_err("a changed stream is refused");
-                    prop_assert!(data.starts_with(&got), "wrong data delivered before: {e}");
                     let text = e.to_string();
                     prop_assert!(text.contains("TLS"), "{text}");
                     prop_assert!(
                         matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof),
                         "{e:?}"
+                    );
+                }
+            }
+
+            /// The same stream cut anywhere by the end of TCP: B delivers the data of the
+            /// whole records before the cut; a cut inside a record is an error naming it.
+            #[test]
+            fn a_cut_stream_delivers_a_prefix_and_names_a_cut_record(
+                msgs in messages(),
+                limit in 1u64..5,
+                cut in any::<prop::sample::Index>(),
+                at_boundary in any::<bool>(),
+            ) {
+                let ((_ar, aw), (mut br, _bw)) = pair("cut", limit);
+                let (stream, starts) = sealed_stream(&aw, &msgs);
+                let cut = if at_boundary {
+                    starts[cut.index(starts.len())]
+                } else {
+                    cut.index(stream.len() + 1)
+                };
+                let data = msgs.concat();
+                let (got, end) = feed(&aw, &mut br, &stream[..cut], true);
+                prop_assert!(data.starts_with(&got), "wrong data delivered");
+                if cut == stream.len() {
+                    prop_assert!(end.is_ok() && got == data, "{end:?}");
+                } else if starts.contains(&cut) {
+                    // TCP closed between records: the end of the stream, as without TLS
+                    // (the frames above tell a message cut in half).
+                    prop_assert!(end.is_ok(), "{end:?}");
+                } else {
+                    let e = end.expect_err("a record cut in half is an error");
+                    prop_assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+                    prop_assert!(
+                        e.to_string().contains("the connection closed in the middle of a record"),
+                        "{e}"
                     );
                 }
             }
