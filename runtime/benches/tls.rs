@@ -167,12 +167,14 @@ fn main() {
         [Vec::new(), Vec::new()],
     );
     let big = Message::Value(Value::Str("z".repeat(BULK_BYTES - 8)));
-    // `-- bulk` measures bulk throughput only; `-- bulk tls` only its TLS side (to profile it).
+    // `-- bulk` measures bulk throughput only; `-- bulk tls` only its TLS side, `-- bulk
+    // plain` only its plaintext side (to profile them, or to compare their CPU time).
     let bulk_only = std::env::args().any(|a| a == "bulk");
     let tls_only = std::env::args().any(|a| a == "tls");
+    let plain_only = std::env::args().any(|a| a == "plain");
     for _ in 0..runs {
         for (i, tls) in [None, Some(dir.as_path())].into_iter().enumerate() {
-            if tls_only && tls.is_none() {
+            if (tls_only && tls.is_none()) || (plain_only && tls.is_some()) {
                 bulk[i].push(f64::NAN);
                 continue;
             }
@@ -198,7 +200,7 @@ fn main() {
     let (rt_p, rt_t) = (median(rt[0].clone()), median(rt[1].clone()));
     let (sm_p, sm_t) = (median(small[0].clone()), median(small[1].clone()));
     let (bk_p, bk_t) = (median(bulk[0].clone()), median(bulk[1].clone()));
-    println!("TLS 1.3 (rustls, ring) against plaintext TCP, medians of {runs} runs");
+    println!("TLS 1.3 (rustls, aws-lc-rs) against plaintext TCP, medians of {runs} runs");
     println!(
         "{:<34} {:>14} {:>14} {:>8}",
         "", "plaintext", "TLS", "ratio"

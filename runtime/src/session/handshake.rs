@@ -40,6 +40,7 @@ use spake2::{Ed25519Group, Identity as PakeId, Password, Spake2};
 
 use crate::config::Secret;
 use crate::session::Fingerprint;
+use crate::session::tls::PeerAlert;
 
 const MAGIC: &[u8; 4] = b"CHOR";
 /// Version of the handshake and framing protocol (independent of the codec's version).
@@ -131,14 +132,14 @@ fn io_fail(what: &str) -> impl FnOnce(std::io::Error) -> HandshakeError + '_ {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
                 "no answer in time".to_string()
             }
-            _ => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                // TLS 1.3 lets the client finish first: a listener that does not accept its
-                // certificate says so with an alert during the first exchange inside TLS.
-                Some(rustls::Error::AlertReceived(a)) => format!(
-                    "the peer ended the TLS connection with alert {a:?} (it does not accept \
-                     this role's certificate: another cluster's, or not this role's)"
+            // TLS 1.3 lets the client finish first: a listener that does not accept its
+            // certificate says so with an alert during the first exchange inside TLS.
+            _ => match e.get_ref().and_then(|i| i.downcast_ref::<PeerAlert>()) {
+                Some(a) => format!(
+                    "the peer ended the TLS connection with alert {:?} (it does not accept \
+                     this role's certificate: another cluster's, or not this role's)",
+                    a.alert
                 ),
-                Some(t) => format!("TLS: {t}"),
                 None => e.to_string(),
             },
         };

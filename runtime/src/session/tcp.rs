@@ -46,7 +46,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::handshake::{self, HandshakeError, Identity, Status, Timed};
-use super::tls::{self, Tls, TlsReader, TlsWriter};
+use super::tls::{Channel, Tls, TlsReader, TlsWriter};
 use super::{LinkError, lock};
 use crate::codec::{self, CodecError};
 use crate::config::{DeployConfig, Endpoint};
@@ -187,7 +187,7 @@ impl RefusalLog {
 /// One authenticated connection: the socket, and the TLS state when TLS is on.
 pub(crate) struct Established {
     stream: TcpStream,
-    tls: Option<rustls::Connection>,
+    tls: Option<Channel>,
 }
 
 /// Connects `me` with every role in `peers` (sorted, without `me`). Returns the connections
@@ -565,7 +565,7 @@ fn client_handshake(
     id: &Identity<'_>,
     peer: &str,
     deadline: Instant,
-) -> Result<Option<rustls::Connection>, HandshakeError> {
+) -> Result<Option<Channel>, HandshakeError> {
     let mut timed = Timed {
         stream: s,
         deadline,
@@ -574,11 +574,11 @@ fn client_handshake(
         handshake::client(&mut timed, id, peer)?;
         return Ok(None);
     };
-    let mut conn = tls.client(peer).map_err(HandshakeError::Failed)?;
-    tls::complete(&mut conn, &mut timed)
+    let mut chan = tls
+        .connect(peer, s, deadline)
         .map_err(|e| HandshakeError::Failed(format!("TLS handshake failed: {e}")))?;
-    handshake::client(&mut rustls::Stream::new(&mut conn, &mut timed), id, peer)?;
-    Ok(Some(rustls::Connection::Client(conn)))
+    handshake::client(&mut chan, id, peer)?;
+    Ok(Some(chan))
 }
 
 /// The accepting side's handshake; returns the authenticated role, the TLS state, and what
@@ -589,7 +589,7 @@ fn server_handshake(
     id: &Identity<'_>,
     deadline: Instant,
     expects: impl Fn(&str) -> bool,
-) -> Result<(handshake::Accepted, Option<rustls::ServerConnection>), String> {
+) -> Result<(handshake::Accepted, Option<Channel>), String> {
     let mut timed = Timed {
         stream: s,
         deadline,
@@ -598,13 +598,13 @@ fn server_handshake(
         let a = handshake::server(&mut timed, id, expects).map_err(|e| e.to_string())?;
         return Ok((a, None));
     };
-    let mut conn = tls.server()?;
-    tls::complete(&mut conn, &mut timed).map_err(|e| format!("TLS handshake failed: {e}"))?;
-    let a = handshake::server(&mut rustls::Stream::new(&mut conn, &mut timed), id, expects)
-        .map_err(|e| e.to_string())?;
-    if !tls.peer_is(conn.peer_certificates(), &a.role) {
+    let mut chan = tls
+        .accept(s, deadline)
+        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+    let a = handshake::server(&mut chan, id, expects).map_err(|e| e.to_string())?;
+    if !chan.peer_is(&a.role) {
         let _ = handshake::send_verdict(
-            &mut rustls::Stream::new(&mut conn, &mut timed),
+            &mut chan,
             Status::WrongCertificate,
             // Without a secret the reply is still to be sent, ahead of the verdict.
             Some(&a),
@@ -615,7 +615,7 @@ fn server_handshake(
             Status::WrongCertificate.describe()
         ));
     }
-    Ok((a, Some(conn)))
+    Ok((a, Some(chan)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -657,11 +657,7 @@ fn spawn_accept(
                     deadline,
                 };
                 let mut verdict = |status: Status| match &mut conn {
-                    Some(c) => handshake::send_verdict(
-                        &mut rustls::Stream::new(c, &mut timed),
-                        status,
-                        Some(&accepted),
-                    ),
+                    Some(c) => handshake::send_verdict(c, status, Some(&accepted)),
                     None => handshake::send_verdict(&mut timed, status, Some(&accepted)),
                 };
                 let claimed = !closed.load(Ordering::SeqCst) && lock(&waiting).remove(&role);
@@ -676,7 +672,7 @@ fn spawn_accept(
                     lock(&waiting).insert(role.clone());
                     return Err(format!("connection from role {role} failed: {e}"));
                 }
-                Ok((role, conn.map(rustls::Connection::Server)))
+                Ok((role, conn))
             })();
             lock(&pending.0).done(pending.1);
             match outcome {
@@ -695,10 +691,21 @@ fn spawn_accept(
 // ---------------------------------------------------------------------------------------
 // Moving frames
 
-/// Where frames are read from: the socket, or TLS over it.
+/// Where frames are read from: the socket through a buffer, or TLS over it (which buffers
+/// and decrypts in place, so frames are decoded straight from its buffer).
 enum WireRead {
-    Plain(TcpStream),
+    Plain(BufReader<TcpStream>),
     Tls(TlsReader),
+}
+
+impl WireRead {
+    /// What is buffered, without reading.
+    fn buffer(&self) -> &[u8] {
+        match self {
+            WireRead::Plain(b) => b.buffer(),
+            WireRead::Tls(t) => t.buffered(),
+        }
+    }
 }
 
 impl Read for WireRead {
@@ -710,6 +717,22 @@ impl Read for WireRead {
     }
 }
 
+impl BufRead for WireRead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            WireRead::Plain(s) => s.fill_buf(),
+            WireRead::Tls(t) => t.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        match self {
+            WireRead::Plain(s) => s.consume(n),
+            WireRead::Tls(t) => t.consume(n),
+        }
+    }
+}
+
 /// Where frames are written to.
 enum WireWrite {
     Plain(TcpStream),
@@ -717,10 +740,11 @@ enum WireWrite {
 }
 
 impl WireWrite {
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+    /// Writes `buf` out. Its contents are used up: TLS encrypts them in place.
+    fn write_out(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         match self {
             WireWrite::Plain(s) => s.write_all(buf),
-            WireWrite::Tls(t) => t.write_all(buf),
+            WireWrite::Tls(t) => t.write_in_place(buf),
         }
     }
 }
@@ -744,17 +768,17 @@ impl TcpLink {
         stream.set_write_timeout(idle)?;
         let (read_half, write_half) = match conn.tls {
             Some(c) => {
-                let (r, w) = tls::split(c, &stream)?;
+                let (r, w) = c.into_halves();
                 (WireRead::Tls(r), WireWrite::Tls(w))
             }
             None => (
-                WireRead::Plain(stream.try_clone()?),
+                WireRead::Plain(BufReader::with_capacity(FLUSH_AT, stream.try_clone()?)),
                 WireWrite::Plain(stream.try_clone()?),
             ),
         };
         Ok(TcpLink {
             reader: Mutex::new(FrameReader {
-                inner: BufReader::with_capacity(FLUSH_AT, read_half),
+                inner: read_half,
                 scratch: Vec::new(),
                 broken: None,
                 max_frame,
@@ -889,7 +913,7 @@ impl OutState {
         if self.buf.is_empty() {
             return Ok(());
         }
-        match self.stream.write_all(&self.buf) {
+        match self.stream.write_out(&mut self.buf) {
             Ok(()) => {
                 self.last_write = Instant::now();
                 self.buf.clear();
@@ -1086,7 +1110,7 @@ impl Flusher {
 }
 
 struct FrameReader {
-    inner: BufReader<WireRead>,
+    inner: WireRead,
     scratch: Vec<u8>,
     /// Once a read fails the stream position is unknown; every later read reports this.
     broken: Option<LinkError>,
