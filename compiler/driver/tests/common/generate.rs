@@ -501,11 +501,18 @@ impl Gen<'_> {
         } else {
             ""
         };
+        // Sometimes the argument is negated twice, written `R.- -(e)` / `R.-(-(e))`: a
+        // unary operator right after the role of a bound call's argument.
+        let arg = match self.rng.below(6) {
+            0 if name != "Sum" => format!("- -({arg})"),
+            1 if name != "Sum" => format!("-(-({arg}))"),
+            _ => format!("({arg})"),
+        };
         let x = self.fresh();
         self.line(
             depth,
             &format!(
-                "let {hn}.{x} = {}({})({step}{}.({arg}));",
+                "let {hn}.{x} = {}({})({step}{}.{arg});",
                 name,
                 names.join(", "),
                 names[0]
