@@ -399,12 +399,14 @@ fn conditional_expressions_parse_alike_after_an_unbalanced_edit_before_them() {
 
 /// The located arguments of a call, as a statement call and as a call bound with `let`
 /// (parsed as an expression, then read as a call): role and argument text.
-fn call_args(src: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+type Args = Vec<(String, String)>;
+
+fn call_args(src: &str) -> (Args, Args) {
     let f = ok(src);
     let Item::Chor(c) = &*f.items[0] else {
         panic!("a choreography")
     };
-    let args = |call: &ChorCall| -> Vec<(String, String)> {
+    let args = |call: &ChorCall| -> Args {
         call.args
             .iter()
             .map(|a| {
