@@ -836,15 +836,24 @@ impl Expander<'_> {
                 let Some((from, from_member)) = self.one(c, env, from, "make a selection") else {
                     return;
                 };
-                let mut targets = Vec::new();
+                // A member named twice (`R -> X, Y[L];` in rounds over one family, or
+                // `R -> Ws, Ws[0][L];`) is told once; a plain role listed twice is left to the
+                // checks (E0204), as for a communication.
+                let mut targets: Vec<Ident> = Vec::new();
+                let mut members: Vec<String> = Vec::new();
+                let mut tell = |r: Ident, fam: bool| {
+                    if fam {
+                        if members.contains(&r.name) {
+                            return;
+                        }
+                        members.push(r.name.clone());
+                    }
+                    targets.push(r);
+                };
                 for t in to {
                     match self.role(c, env, t) {
-                        Some(Role::One(r, _)) => {
-                            targets.push(r);
-                        }
-                        Some(Role::All(_, ms)) => {
-                            targets.extend(ms);
-                        }
+                        Some(Role::One(r, fam)) => tell(r, fam),
+                        Some(Role::All(_, ms)) => ms.into_iter().for_each(|m| tell(m, true)),
                         None => return,
                     }
                 }
@@ -1166,22 +1175,56 @@ impl Expander<'_> {
             }
             Some(Role::One(sender, from_member)) => {
                 let e = self.subst(env, expr, Some(&sender.name));
-                let mut receivers = Vec::new();
+                let mut receivers: Vec<Receiver> = Vec::new();
+                // A member named twice among the receivers (`A.e -> X.a, Y.b;` in rounds `X`
+                // and `Y` over one family, or `Ws.x, Ws[0].y`) receives once and binds every
+                // name it was given: the later names are copies of the first, made after the
+                // message. Only ends reached through a family are merged; a plain role listed
+                // twice is left to the checks (E0204).
+                let mut through_family: Vec<bool> = Vec::new();
+                let mut copies: Vec<(Ident, Ident, Ident)> = Vec::new();
+                let mut add = |role: Ident, var: Ident, fam: bool| {
+                    let first = receivers
+                        .iter()
+                        .zip(&through_family)
+                        .find(|(r, f)| fam && **f && r.role.name == role.name)
+                        .map(|(r, _)| r.var.clone());
+                    match first {
+                        Some(first) if first.name == var.name => {}
+                        Some(first) => copies.push((role, var, first)),
+                        None => {
+                            receivers.push(recv(role, &var));
+                            through_family.push(fam);
+                        }
+                    }
+                };
                 for r in to {
                     match self.role(c, env, &r.role) {
-                        Some(Role::One(role, _)) => {
+                        Some(Role::One(role, fam)) => {
                             let var = bind_ident(env, &role.name, &r.var);
-                            receivers.push(recv(role, &var));
+                            add(role, var, fam);
                         }
                         Some(Role::All(_, ms)) => {
                             for m in ms {
                                 let var = bind_ident(env, &m.name, &r.var);
-                                receivers.push(recv(m, &var));
+                                add(m, var, true);
                             }
                         }
                         None => return,
                     }
                 }
+                let copies: Vec<ChorStmt> = copies
+                    .into_iter()
+                    .map(|(role, var, first)| {
+                        mk(ChorStmtKind::Let {
+                            role,
+                            pat: ident_pat(&var),
+                            ty: None,
+                            value: path_expr(&first),
+                            group: None,
+                        })
+                    })
+                    .collect();
                 // Two ends that are the same member bind locally (a ring of one works); a
                 // plain role sending to itself is left to the checks (E0203).
                 let (own, others): (Vec<Receiver>, Vec<Receiver>) = if from_member {
@@ -1198,6 +1241,7 @@ impl Expander<'_> {
                         to: others,
                         group: None,
                     }));
+                    out.extend(copies);
                     return;
                 };
                 out.push(mk(ChorStmtKind::Let {
@@ -1224,6 +1268,7 @@ impl Expander<'_> {
                         group: None,
                     }));
                 }
+                out.extend(copies);
             }
         }
     }

@@ -876,3 +876,76 @@ choreography main(Leader, Workers[]) {
         }
     }
 }
+
+/// One member named twice among the receivers of a communication or a selection (rounds `X`
+/// and `Y` over one family meet at `X == Y`; `Ws.c, Ws[0].d` names member 0 twice): it
+/// receives once and binds every name, or is told once, at every size (a family of one
+/// included), in every back end. A plain role listed twice stays an error (E0204).
+#[test]
+fn a_member_named_twice_among_the_receivers_receives_once() {
+    let src = r#"
+choreography Pair(A, Ws[])() {
+    for X in Ws {
+        for Y in Ws {
+            A.(index(X) * 10 + index(Y)) -> X.a, Y.b;
+            A -> X, Y[Go];
+            X.print("a " ++ to_string(a));
+            Y.print("b " ++ to_string(b));
+        }
+    }
+}
+
+choreography main(A, Ws[]) {
+    Pair(A, Ws)();
+    A.7 -> Ws.c, Ws[0].d;
+    Ws[0].print(to_string(c + d));
+    let Ws.same = if index(Ws) == 0 { c } else { c + 1 };
+    Ws.print("c " ++ to_string(same));
+    Ws[0].(c + d) -> Ws[size(Ws) - 1].f, Ws[0].g, Ws.h;
+    Ws.print("h " ++ to_string(h));
+    Ws[size(Ws) - 1].print("f " ++ to_string(f));
+    Ws[0].print("g " ++ to_string(g));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("fam_twice.chor", src, &sizes(&[("Ws", n)]), cli);
+        // In round (x, y), member x receives a and member y receives b, the same value.
+        for i in 0..n {
+            let mut want = Vec::new();
+            for x in 0..n {
+                for y in 0..n {
+                    if x == i {
+                        want.push(format!("a {}", x * 10 + y));
+                    }
+                    if y == i {
+                        want.push(format!("b {}", x * 10 + y));
+                    }
+                }
+            }
+            if i == 0 {
+                want.push("14".to_owned());
+            }
+            want.push(format!("c {}", if i == 0 { 7 } else { 8 }));
+            want.push("h 14".to_owned());
+            if i == n - 1 {
+                want.push("f 14".to_owned());
+            }
+            if i == 0 {
+                want.push("g 14".to_owned());
+            }
+            assert_eq!(out[&format!("Ws[{i}]")], want, "member {i} at size {n}");
+        }
+    }
+    // Listed twice as a plain role: the checks refuse it, with or without families.
+    let plain = "choreography main(A, B, Ws[]) {\n    A.1 -> B.x, B.y;\n    A -> B, B[L];\n    B.print(to_string(x + y));\n    Ws.print(\"w\");\n}\n";
+    let prog = from_source_sized("plain_twice.chor", plain, vec![], &sizes(&[("Ws", 2)]));
+    let checked = chor_check::check_program(&prog);
+    let twice = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "E0204")
+        .count();
+    assert_eq!(twice, 2, "{:#?}", checked.diagnostics);
+}
