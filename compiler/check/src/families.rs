@@ -488,7 +488,25 @@ impl Expander<'_> {
                 env.fams.insert(f.name.clone(), 0);
             }
         }
-        let (roles, params, ret, results) = expand_signature(c, &env, &|p| type_sizes(c, &env, p));
+        let (roles, mut params, mut ret, mut results) =
+            expand_signature(c, &env, &|p| type_sizes(c, &env, p));
+        // Members named by the signature (`-> Int@Ws[0]`, `x: Int@Ws[size(Ws) - 1]`, in a
+        // group `T@(L, Ws[1])`) become the member roles at these sizes, as in the body; in a
+        // choreography type, at the sizes of the type's families.
+        self.signature_members(c, &env, &mut params, &mut ret, &mut results);
+        for p in params.iter_mut() {
+            let Some(sig) = &mut p.chor else { continue };
+            let Some(orig) = c.params.iter().find(|o| o.name.name == p.name.name) else {
+                continue;
+            };
+            let Some(orig_sig) = &orig.chor else { continue };
+            let mut inner = Env::default();
+            for (f, n) in orig_sig.families.iter().zip(type_sizes(c, &env, orig)) {
+                inner.fams.insert(f.name.clone(), n);
+            }
+            let sig = &mut **sig;
+            self.signature_members(c, &inner, &mut sig.params, &mut sig.ret, &mut sig.results);
+        }
         let body = self.block(c, &mut env, &c.body);
         ChorDef {
             doc: c.doc.clone(),
@@ -516,6 +534,63 @@ impl Expander<'_> {
         ChorBlock {
             stmts,
             span: b.span,
+        }
+    }
+
+    /// [`Expander::signature_member`] for every role a signature names.
+    fn signature_members(
+        &mut self,
+        c: &ChorDef,
+        env: &Env,
+        params: &mut [ChorParam],
+        ret: &mut Option<(Type, Ident)>,
+        results: &mut [ChorResult],
+    ) {
+        for p in params.iter_mut().filter(|p| p.chor.is_none()) {
+            p.role = self.signature_member(c, env, &p.role);
+            if let Some(g) = &mut p.group {
+                for r in &mut g.roles {
+                    *r = self.signature_member(c, env, r);
+                }
+                p.role = g.roles.first().cloned().unwrap_or_else(|| p.role.clone());
+            }
+        }
+        if let Some((_, r)) = ret {
+            *r = self.signature_member(c, env, r);
+        }
+        for res in results.iter_mut() {
+            res.role = self.signature_member(c, env, &res.role);
+            if let Some(g) = &mut res.group {
+                for r in &mut g.roles {
+                    *r = self.signature_member(c, env, r);
+                }
+                res.role = g.roles.first().cloned().unwrap_or_else(|| res.role.clone());
+            }
+        }
+    }
+
+    /// A role named by `c`'s signature at the sizes of `env`: a member reference (`Ws[0]`,
+    /// `Ws[size(Ws) - 1]`) is the member it names (an index out of range or a form that is
+    /// not a member expression is reported as in a body; `index(W)` has no round there);
+    /// anything else is left as it is.
+    fn signature_member(&mut self, c: &ChorDef, env: &Env, r: &Ident) -> Ident {
+        if c.member_at(r.span).is_none() {
+            return r.clone();
+        }
+        match self.role(c, env, r) {
+            Some(Role::One(m, _)) => m,
+            // Reported (out of range, not a member expression): the signature goes on with
+            // the family's first member, so that its uses do not report an unknown role too.
+            _ => match c
+                .member_at(r.span)
+                .and_then(|m| Some((m, env.fams.get(&m.family.name)?)))
+            {
+                Some((m, &n)) if n > 0 => Ident {
+                    name: member_name(&m.family.name, 0),
+                    span: r.span,
+                },
+                _ => r.clone(),
+            },
         }
     }
 

@@ -949,3 +949,84 @@ choreography main(A, Ws[]) {
         .count();
     assert_eq!(twice, 2, "{:#?}", checked.diagnostics);
 }
+
+/// A signature may name a member where it names a role: a result at one member
+/// (`-> Int@Ws[0]`), a parameter at the last (`k: Int@Ws[size(Ws) - 1]`), a member among
+/// several results, in an agreed group and in a choreography type. The member is the one its
+/// index names at the
+/// sizes the procedure is expanded at; every back end agrees with simulate at sizes 1 to 3.
+#[test]
+fn a_signature_names_members_in_every_back_end() {
+    let src = r#"
+choreography First(L, Ws[])(x: Int@L) -> Int@Ws[0] {
+    L.x -> Ws[0].y;
+    return Ws[0].(y + 1);
+}
+
+choreography Last(L, Ws[])(k: Int@Ws[size(Ws) - 1]) -> Int@L {
+    Ws[size(Ws) - 1].(k * 2) -> L.r;
+    return L.r;
+}
+
+choreography Both(L, Ws[])(x: Int@L) -> (Int@L, Int@Ws[1 % size(Ws)]) {
+    L.x -> Ws[1 % size(Ws)].y;
+    return (L.(x + 100), Ws[1 % size(Ws)].(y * 10));
+}
+
+choreography Agree(L, Ws[])(k: Int@(L, Ws[0])) -> Int@(L, Ws[0]) {
+    return (L, Ws[0]).(k + size(Ws));
+}
+
+choreography Apply(A, Bs[])(step: chor(X, Ys[])(Int@X) -> Int@Ys[0], v: Int@A) -> Int@Bs[0] {
+    let Bs[0].r = step(A, Bs)(A.v);
+    return Bs[0].(r * 2);
+}
+
+choreography main(Boss, Workers[]) {
+    let Workers[0].a = First(Boss, Workers)(Boss.41);
+    Workers[0].print("first " ++ to_string(a));
+    let Workers[0].ap = Apply(Boss, Workers)(First, Boss.1);
+    Workers[0].print("applied " ++ to_string(ap));
+    let Workers[size(Workers) - 1].k = 5;
+    let Boss.b = Last(Boss, Workers)(Workers[size(Workers) - 1].k);
+    Boss.print("last " ++ to_string(b));
+    let (Boss.c, Workers[1 % size(Workers)].d) = Both(Boss, Workers)(Boss.7);
+    Boss.print("both " ++ to_string(c));
+    Workers[1 % size(Workers)].print("both " ++ to_string(d));
+    let (Boss, Workers[0]).g = 1;
+    let (Boss, Workers[0]).h = Agree(Boss, Workers)((Boss, Workers[0]).g);
+    Workers[0].print("agreed " ++ to_string(h));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Workers={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("fam_signature.chor", src, &sizes(&[("Workers", n)]), cli);
+        assert_eq!(
+            out["Boss"],
+            ["last 10".to_owned(), "both 107".to_owned()],
+            "size {n}"
+        );
+        let second = 1 % n;
+        for i in 0..n {
+            let mut want = Vec::new();
+            if i == 0 {
+                want.push("first 42".to_owned());
+                want.push("applied 4".to_owned());
+            }
+            if i == second {
+                want.push("both 70".to_owned());
+            }
+            if i == 0 {
+                want.push(format!("agreed {}", 1 + n));
+            }
+            assert_eq!(
+                out.get(&format!("Workers[{i}]"))
+                    .cloned()
+                    .unwrap_or_default(),
+                want,
+                "member {i} at size {n}"
+            );
+        }
+    }
+}

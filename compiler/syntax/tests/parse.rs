@@ -484,3 +484,46 @@ fn located_arguments_take_unary_operators_in_every_call() {
         }
     }
 }
+
+/// A signature names members where it names roles: results, parameters, groups, and
+/// choreography types; each goes to the item's member table.
+#[test]
+fn signatures_name_members() {
+    let f = ok(r#"
+choreography P(L, Ws[])(x: Int@Ws[size(Ws) - 1], k: Int@(L, Ws[0]), step: chor(X, Ys[])(Int@Ys[1]) -> Int@Ys[0]) -> (Int@L, Int@Ws[1 % size(Ws)]) {
+    return (L.1, Ws[1 % size(Ws)].2);
+}
+choreography Q(L, Ws[])() -> Int@Ws[0] {
+    return Ws[0].1;
+}
+"#);
+    let Item::Chor(p) = &*f.items[0] else {
+        panic!("a choreography")
+    };
+    assert_eq!(p.params[0].role.name, "Ws[size(Ws) - 1]");
+    let g: Vec<&str> = p.params[1]
+        .group
+        .as_ref()
+        .expect("a group")
+        .roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(g, ["L", "Ws[0]"]);
+    let step = p.params[2].chor.as_ref().expect("a choreography type");
+    assert_eq!(step.params[0].role.name, "Ys[1]");
+    assert_eq!(step.ret.as_ref().expect("a result").1.name, "Ys[0]");
+    assert_eq!(p.results[1].role.name, "Ws[1 % size(Ws)]");
+    for r in [&p.params[0].role, &p.results[1].role, &step.params[0].role] {
+        assert!(
+            p.member_at(r.span).is_some(),
+            "{} is in the member table",
+            r.name
+        );
+    }
+    let Item::Chor(q) = &*f.items[1] else {
+        panic!("a choreography")
+    };
+    let (_, r) = q.ret.as_ref().expect("a result");
+    assert_eq!(q.member_at(r.span).expect("in the table").family.name, "Ws");
+}
