@@ -34,6 +34,10 @@ pub trait Analysis: Send {
     fn resolved(&self, root: FileId) -> Arc<Program>;
     /// The static checks of that program, with hovers and references.
     fn checked(&self, root: FileId) -> Arc<Checked>;
+    /// Read again the project settings (`chor.toml`) that the programs of the files depend
+    /// on, as `chor check` would read them now: the `[sizes]` of each file's project. Returns
+    /// the files whose settings changed.
+    fn refresh_projects(&mut self) -> Vec<FileId>;
 }
 
 /// Read again from disk every file of the database that is not open in the editor (`open`),

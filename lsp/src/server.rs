@@ -285,6 +285,8 @@ impl Backend {
             let open: std::collections::HashSet<FileId> =
                 st.docs.values().map(|d| d.file).collect();
             crate::analysis::refresh_unopened(&mut *st.db, &open);
+            // And the chor.toml of each file's project (its `[sizes]`).
+            st.db.refresh_projects();
             let mut out = Vec::new();
             for (uri, doc) in &st.docs {
                 if chor_check::stdlib::by_file(doc.file).is_some() {

@@ -88,3 +88,74 @@ fn an_open_buffer_is_not_replaced_by_the_file_on_disk() {
     assert!(db.text(lib_id).is_some_and(|t| t.contains("{ 5 }")));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A member that exists only at the size the project gives its family.
+const SIZED: &str = "choreography main(Boss, Workers[]) {\n    Boss.1 -> Workers[4].x;\n    Workers[4].print(to_string(x));\n}\n";
+
+fn out_of_range(db: &Database, root: chor_diagnostics::FileId) -> bool {
+    db.diagnostics(root)
+        .iter()
+        .any(|d| d.is_error() && d.code == "E0753")
+}
+
+/// A file inside a project is checked at the project's `[sizes]`, as `chor check` checks it;
+/// a file outside any project, or whose `main` lacks the family, at the default size; and a
+/// changed chor.toml is seen at the next refresh.
+#[test]
+fn the_projects_sizes_size_the_families_of_its_files() {
+    let dir = temp_dir("sizes");
+    let project = dir.join("p");
+    std::fs::create_dir_all(project.join("src")).expect("src");
+    let manifest = project.join("chor.toml");
+    std::fs::write(
+        &manifest,
+        "[package]\nname = \"p\"\n\n[sizes]\nWorkers = 5\n",
+    )
+    .expect("write");
+    let entry = project.join("src/main.chor");
+    std::fs::write(&entry, SIZED).expect("write");
+    let mut db = Database::default();
+    let main = Analysis::set_text(&mut db, &entry, SIZED.to_owned());
+    assert_eq!(
+        errors(&db, main),
+        Vec::<String>::new(),
+        "Workers has 5 members"
+    );
+
+    // The same program outside the project: 3 members, so Workers[4] is out of range.
+    let outside = Analysis::set_text(&mut db, &dir.join("loose.chor"), SIZED.to_owned());
+    assert!(out_of_range(&db, outside), "{:?}", errors(&db, outside));
+
+    // Another file of the project whose `main` has another family: the project's sizes are
+    // the entry's, so its family keeps the default size.
+    let other = Analysis::set_text(
+        &mut db,
+        &project.join("src/other.chor"),
+        SIZED.replace("Workers", "Ws"),
+    );
+    assert!(out_of_range(&db, other), "{:?}", errors(&db, other));
+
+    // The manifest changes on disk: the next refresh sees it.
+    std::fs::write(
+        &manifest,
+        "[package]\nname = \"p\"\n\n[sizes]\nWorkers = 2\n",
+    )
+    .expect("write");
+    let changed = db.refresh_projects();
+    assert_eq!(
+        changed,
+        vec![main, other],
+        "the files of the project, not the loose one"
+    );
+    assert!(out_of_range(&db, main), "{:?}", errors(&db, main));
+    std::fs::write(
+        &manifest,
+        "[package]\nname = \"p\"\n\n[sizes]\nWorkers = 6\n",
+    )
+    .expect("write");
+    assert_eq!(db.refresh_projects(), vec![main, other]);
+    assert_eq!(errors(&db, main), Vec::<String>::new());
+    assert!(db.refresh_projects().is_empty(), "nothing changed since");
+    assert!(out_of_range(&db, other), "{:?}", errors(&db, other));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -541,7 +541,25 @@ impl Expander<'_> {
                 env.fams.insert(f.name.clone(), 0);
             }
         }
-        let (roles, params, ret, results) = expand_signature(c, &env, &|p| type_sizes(c, &env, p));
+        let (roles, mut params, mut ret, mut results) =
+            expand_signature(c, &env, &|p| type_sizes(c, &env, p));
+        // Members named by the signature (`-> Int@Ws[0]`, `x: Int@Ws[size(Ws) - 1]`, in a
+        // group `T@(L, Ws[1])`) become the member roles at these sizes, as in the body; in a
+        // choreography type, at the sizes of the type's families.
+        self.signature_members(c, &env, &mut params, &mut ret, &mut results);
+        for p in params.iter_mut() {
+            let Some(sig) = &mut p.chor else { continue };
+            let Some(orig) = c.params.iter().find(|o| o.name.name == p.name.name) else {
+                continue;
+            };
+            let Some(orig_sig) = &orig.chor else { continue };
+            let mut inner = Env::default();
+            for (f, n) in orig_sig.families.iter().zip(type_sizes(c, &env, orig)) {
+                inner.fams.insert(f.name.clone(), n);
+            }
+            let sig = &mut **sig;
+            self.signature_members(c, &inner, &mut sig.params, &mut sig.ret, &mut sig.results);
+        }
         let body = self.block(c, &mut env, &c.body);
         ChorDef {
             doc: c.doc.clone(),
@@ -569,6 +587,63 @@ impl Expander<'_> {
         ChorBlock {
             stmts,
             span: b.span,
+        }
+    }
+
+    /// [`Expander::signature_member`] for every role a signature names.
+    fn signature_members(
+        &mut self,
+        c: &ChorDef,
+        env: &Env,
+        params: &mut [ChorParam],
+        ret: &mut Option<(Type, Ident)>,
+        results: &mut [ChorResult],
+    ) {
+        for p in params.iter_mut().filter(|p| p.chor.is_none()) {
+            p.role = self.signature_member(c, env, &p.role);
+            if let Some(g) = &mut p.group {
+                for r in &mut g.roles {
+                    *r = self.signature_member(c, env, r);
+                }
+                p.role = g.roles.first().cloned().unwrap_or_else(|| p.role.clone());
+            }
+        }
+        if let Some((_, r)) = ret {
+            *r = self.signature_member(c, env, r);
+        }
+        for res in results.iter_mut() {
+            res.role = self.signature_member(c, env, &res.role);
+            if let Some(g) = &mut res.group {
+                for r in &mut g.roles {
+                    *r = self.signature_member(c, env, r);
+                }
+                res.role = g.roles.first().cloned().unwrap_or_else(|| res.role.clone());
+            }
+        }
+    }
+
+    /// A role named by `c`'s signature at the sizes of `env`: a member reference (`Ws[0]`,
+    /// `Ws[size(Ws) - 1]`) is the member it names (an index out of range or a form that is
+    /// not a member expression is reported as in a body; `index(W)` has no round there);
+    /// anything else is left as it is.
+    fn signature_member(&mut self, c: &ChorDef, env: &Env, r: &Ident) -> Ident {
+        if c.member_at(r.span).is_none() {
+            return r.clone();
+        }
+        match self.role(c, env, r) {
+            Some(Role::One(m, _)) => m,
+            // Reported (out of range, not a member expression): the signature goes on with
+            // the family's first member, so that its uses do not report an unknown role too.
+            _ => match c
+                .member_at(r.span)
+                .and_then(|m| Some((m, env.fams.get(&m.family.name)?)))
+            {
+                Some((m, &n)) if n > 0 => Ident {
+                    name: member_name(&m.family.name, 0),
+                    span: r.span,
+                },
+                _ => r.clone(),
+            },
         }
     }
 
@@ -893,15 +968,24 @@ impl Expander<'_> {
                 let Some((from, from_member)) = self.one(c, env, from, "make a selection") else {
                     return;
                 };
-                let mut targets = Vec::new();
+                // A member named twice (`R -> X, Y[L];` in rounds over one family, or
+                // `R -> Ws, Ws[0][L];`) is told once; a plain role listed twice is left to the
+                // checks (E0204), as for a communication.
+                let mut targets: Vec<Ident> = Vec::new();
+                let mut members: Vec<String> = Vec::new();
+                let mut tell = |r: Ident, fam: bool| {
+                    if fam {
+                        if members.contains(&r.name) {
+                            return;
+                        }
+                        members.push(r.name.clone());
+                    }
+                    targets.push(r);
+                };
                 for t in to {
                     match self.role(c, env, t) {
-                        Some(Role::One(r, _)) => {
-                            targets.push(r);
-                        }
-                        Some(Role::All(_, ms)) => {
-                            targets.extend(ms);
-                        }
+                        Some(Role::One(r, fam)) => tell(r, fam),
+                        Some(Role::All(_, ms)) => ms.into_iter().for_each(|m| tell(m, true)),
                         None => return,
                     }
                 }
@@ -1249,22 +1333,56 @@ impl Expander<'_> {
             }
             Some(Role::One(sender, from_member)) => {
                 let e = self.subst(env, expr, Some(&sender.name));
-                let mut receivers = Vec::new();
+                let mut receivers: Vec<Receiver> = Vec::new();
+                // A member named twice among the receivers (`A.e -> X.a, Y.b;` in rounds `X`
+                // and `Y` over one family, or `Ws.x, Ws[0].y`) receives once and binds every
+                // name it was given: the later names are copies of the first, made after the
+                // message. Only ends reached through a family are merged; a plain role listed
+                // twice is left to the checks (E0204).
+                let mut through_family: Vec<bool> = Vec::new();
+                let mut copies: Vec<(Ident, Ident, Ident)> = Vec::new();
+                let mut add = |role: Ident, var: Ident, fam: bool| {
+                    let first = receivers
+                        .iter()
+                        .zip(&through_family)
+                        .find(|(r, f)| fam && **f && r.role.name == role.name)
+                        .map(|(r, _)| r.var.clone());
+                    match first {
+                        Some(first) if first.name == var.name => {}
+                        Some(first) => copies.push((role, var, first)),
+                        None => {
+                            receivers.push(recv(role, &var));
+                            through_family.push(fam);
+                        }
+                    }
+                };
                 for r in to {
                     match self.role(c, env, &r.role) {
-                        Some(Role::One(role, _)) => {
+                        Some(Role::One(role, fam)) => {
                             let var = bind_ident(env, &role.name, &r.var);
-                            receivers.push(recv(role, &var));
+                            add(role, var, fam);
                         }
                         Some(Role::All(_, ms)) => {
                             for m in ms {
                                 let var = bind_ident(env, &m.name, &r.var);
-                                receivers.push(recv(m, &var));
+                                add(m, var, true);
                             }
                         }
                         None => return,
                     }
                 }
+                let copies: Vec<ChorStmt> = copies
+                    .into_iter()
+                    .map(|(role, var, first)| {
+                        mk(ChorStmtKind::Let {
+                            role,
+                            pat: ident_pat(&var),
+                            ty: None,
+                            value: path_expr(&first),
+                            group: None,
+                        })
+                    })
+                    .collect();
                 // Two ends that are the same member bind locally (a ring of one works); a
                 // plain role sending to itself is left to the checks (E0203).
                 let (own, others): (Vec<Receiver>, Vec<Receiver>) = if from_member {
@@ -1281,6 +1399,7 @@ impl Expander<'_> {
                         to: others,
                         group: None,
                     }));
+                    out.extend(copies);
                     return;
                 };
                 out.push(mk(ChorStmtKind::Let {
@@ -1307,6 +1426,7 @@ impl Expander<'_> {
                         group: None,
                     }));
                 }
+                out.extend(copies);
             }
         }
     }

@@ -44,7 +44,12 @@ impl Reuse {
     /// How `new` relates to `old`; `None` when no result of `old` can be reused (a header, a
     /// type definition or the set of items changed, or `old` has syntax or import errors).
     pub fn new(old: &Program, new: &Program) -> Option<Reuse> {
-        if !old.diagnostics.is_empty() || old.units.len() != new.units.len() {
+        // Families expanded at other sizes (the project's `[sizes]` changed) are other
+        // programs, whatever their text.
+        if !old.diagnostics.is_empty()
+            || old.units.len() != new.units.len()
+            || old.families != new.families
+        {
             return None;
         }
         let mut edit = None;

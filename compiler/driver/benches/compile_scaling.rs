@@ -5,7 +5,8 @@
 //! ratio near 2 (the goal is at most 2.3); a quadratic phase shows as 4.
 //!
 //! Shapes: a body of heap-valued bindings, a body of receives, and one expression nested deep:
-//! a list literal, a tuple, parentheses, unary minus and `!`.
+//! a list literal, a tuple, parentheses, unary minus and `!`; and choreographic `if`/`else`
+//! nested deep, each branch with a selection (knowledge of choice merges the branches).
 //!
 //! `--scale K` multiplies every size by K (e.g. `--scale 0.25` for a quick run).
 
@@ -60,6 +61,20 @@ fn parens(n: usize) -> String {
 
 fn minus(n: usize) -> String {
     nested("- ", "1", "", n, "to_string(x)")
+}
+
+/// `n` nested choreographic `if`/`else`, each branch telling B which it is.
+fn choices(n: usize) -> String {
+    let mut b = String::from("    let A.x = 1;\n");
+    for i in 0..n {
+        b.push_str(&format!(
+            "if A.x > {i} {{ A -> B[L]; B.print(\"l\"); }} else {{\nA -> B[R];\n"
+        ));
+    }
+    b.push_str("B.print(\"end\");\n");
+    b.push_str(&"}".repeat(n));
+    b.push('\n');
+    main_of(&b)
 }
 
 fn not(n: usize) -> String {
@@ -185,6 +200,11 @@ fn run() {
             name: "nested `!`",
             base: 10000,
             source: not,
+        },
+        Shape {
+            name: "nested conditionals",
+            base: 2000,
+            source: choices,
         },
     ];
     let dir = std::env::temp_dir().join(format!("chor-scaling-{}", std::process::id()));

@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// One source file: its id for spans, its path, and its text.
+/// One source file: its id for spans, its path, and its text; and, in the language server,
+/// the `[sizes]` of the project around it (see [`program`]).
 #[salsa::input]
 pub struct SourceFile {
     #[returns(copy)]
@@ -29,6 +30,11 @@ pub struct SourceFile {
     pub path: PathBuf,
     #[returns(ref)]
     pub text: String,
+    /// The `[sizes]` of the `chor.toml` around the file, for the families of `main` the
+    /// database's own sizes do not give. Empty for the command line, which merges them into
+    /// the database's sizes before opening the file (`Session::open`).
+    #[returns(ref)]
+    pub project_sizes: chor_check::families::Sizes,
 }
 
 #[derive(Default)]
@@ -261,13 +267,35 @@ impl Database {
         }
     }
 
+    /// Give `file` the `[sizes]` of its project (see [`SourceFile::project_sizes`]); returns
+    /// whether they changed.
+    pub fn set_project_sizes(
+        &mut self,
+        file: SourceFile,
+        sizes: chor_check::families::Sizes,
+    ) -> bool {
+        use salsa::Setter;
+        if *file.project_sizes(self) == sizes {
+            return false;
+        }
+        file.set_project_sizes(self).to(sizes);
+        lock(&self.graveyard).next_revision();
+        true
+    }
+
     fn add(&self, key: &Path, text: String) -> SourceFile {
         let mut files = self.lock();
         if let Some(f) = files.by_path.get(key) {
             return *f;
         }
         let id = FileId(files.by_id.len() as u32);
-        let f = SourceFile::new(self, id, key.to_path_buf(), text);
+        let f = SourceFile::new(
+            self,
+            id,
+            key.to_path_buf(),
+            text,
+            chor_check::families::Sizes::new(),
+        );
         files.by_path.insert(key.to_path_buf(), f);
         files.by_id.push(f);
         f
@@ -366,12 +394,34 @@ pub fn display_name(p: &Path) -> String {
 #[salsa::tracked(returns(clone))]
 pub fn program(db: &dyn Db, root: SourceFile) -> Arc<Program> {
     let parsed = parse_file(db, root);
+    // The project's sizes are the entry's: a file whose `main` has other families takes only
+    // those of its own (as `chor check FILE` does).
+    let mut sizes = (*db.family_sizes()).clone();
+    let project = root.project_sizes(db);
+    if !project.is_empty() {
+        let families: Vec<&str> = parsed
+            .file
+            .items
+            .iter()
+            .find_map(|item| match &**item {
+                chor_syntax::ast::Item::Chor(c) if c.name.name == "main" => {
+                    Some(c.families.iter().map(|f| f.name.as_str()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        for (f, n) in project {
+            if families.contains(&f.as_str()) {
+                sizes.entry(f.clone()).or_insert(*n);
+            }
+        }
+    }
     let mut prog = Program::assemble_sized(
         root.id(db),
         &display_name(root.path(db)),
         parsed,
         &mut DbLoader { db },
-        &db.family_sizes(),
+        &sizes,
     );
     prog.add_source(root.id(db), root.text(db));
     let prog = Arc::new(prog);

@@ -1093,3 +1093,157 @@ fn generated_family_programs_agree_natively() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One member named twice among the receivers of a communication or a selection (rounds `X`
+/// and `Y` over one family meet at `X == Y`; `Ws.c, Ws[0].d` names member 0 twice): it
+/// receives once and binds every name, or is told once, at every size (a family of one
+/// included), in every back end. A plain role listed twice stays an error (E0204).
+#[test]
+fn a_member_named_twice_among_the_receivers_receives_once() {
+    let src = r#"
+choreography Pair(A, Ws[])() {
+    for X in Ws {
+        for Y in Ws {
+            A.(index(X) * 10 + index(Y)) -> X.a, Y.b;
+            A -> X, Y[Go];
+            X.print("a " ++ to_string(a));
+            Y.print("b " ++ to_string(b));
+        }
+    }
+}
+
+choreography main(A, Ws[]) {
+    Pair(A, Ws)();
+    A.7 -> Ws.c, Ws[0].d;
+    Ws[0].print(to_string(c + d));
+    let Ws.same = if index(Ws) == 0 { c } else { c + 1 };
+    Ws.print("c " ++ to_string(same));
+    Ws[0].(c + d) -> Ws[size(Ws) - 1].f, Ws[0].g, Ws.h;
+    Ws.print("h " ++ to_string(h));
+    Ws[size(Ws) - 1].print("f " ++ to_string(f));
+    Ws[0].print("g " ++ to_string(g));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("fam_twice.chor", src, &sizes(&[("Ws", n)]), cli);
+        // In round (x, y), member x receives a and member y receives b, the same value.
+        for i in 0..n {
+            let mut want = Vec::new();
+            for x in 0..n {
+                for y in 0..n {
+                    if x == i {
+                        want.push(format!("a {}", x * 10 + y));
+                    }
+                    if y == i {
+                        want.push(format!("b {}", x * 10 + y));
+                    }
+                }
+            }
+            if i == 0 {
+                want.push("14".to_owned());
+            }
+            want.push(format!("c {}", if i == 0 { 7 } else { 8 }));
+            want.push("h 14".to_owned());
+            if i == n - 1 {
+                want.push("f 14".to_owned());
+            }
+            if i == 0 {
+                want.push("g 14".to_owned());
+            }
+            assert_eq!(out[&format!("Ws[{i}]")], want, "member {i} at size {n}");
+        }
+    }
+    // Listed twice as a plain role: the checks refuse it, with or without families.
+    let plain = "choreography main(A, B, Ws[]) {\n    A.1 -> B.x, B.y;\n    A -> B, B[L];\n    B.print(to_string(x + y));\n    Ws.print(\"w\");\n}\n";
+    let prog = from_source_sized("plain_twice.chor", plain, vec![], &sizes(&[("Ws", 2)]));
+    let checked = chor_check::check_program(&prog);
+    let twice = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "E0204")
+        .count();
+    assert_eq!(twice, 2, "{:#?}", checked.diagnostics);
+}
+
+/// A signature may name a member where it names a role: a result at one member
+/// (`-> Int@Ws[0]`), a parameter at the last (`k: Int@Ws[size(Ws) - 1]`), a member among
+/// several results, in an agreed group and in a choreography type. The member is the one its
+/// index names at the
+/// sizes the procedure is expanded at; every back end agrees with simulate at sizes 1 to 3.
+#[test]
+fn a_signature_names_members_in_every_back_end() {
+    let src = r#"
+choreography First(L, Ws[])(x: Int@L) -> Int@Ws[0] {
+    L.x -> Ws[0].y;
+    return Ws[0].(y + 1);
+}
+
+choreography Last(L, Ws[])(k: Int@Ws[size(Ws) - 1]) -> Int@L {
+    Ws[size(Ws) - 1].(k * 2) -> L.r;
+    return L.r;
+}
+
+choreography Both(L, Ws[])(x: Int@L) -> (Int@L, Int@Ws[1 % size(Ws)]) {
+    L.x -> Ws[1 % size(Ws)].y;
+    return (L.(x + 100), Ws[1 % size(Ws)].(y * 10));
+}
+
+choreography Agree(L, Ws[])(k: Int@(L, Ws[0])) -> Int@(L, Ws[0]) {
+    return (L, Ws[0]).(k + size(Ws));
+}
+
+choreography Apply(A, Bs[])(step: chor(X, Ys[])(Int@X) -> Int@Ys[0], v: Int@A) -> Int@Bs[0] {
+    let Bs[0].r = step(A, Bs)(A.v);
+    return Bs[0].(r * 2);
+}
+
+choreography main(Boss, Workers[]) {
+    let Workers[0].a = First(Boss, Workers)(Boss.41);
+    Workers[0].print("first " ++ to_string(a));
+    let Workers[0].ap = Apply(Boss, Workers)(First, Boss.1);
+    Workers[0].print("applied " ++ to_string(ap));
+    let Workers[size(Workers) - 1].k = 5;
+    let Boss.b = Last(Boss, Workers)(Workers[size(Workers) - 1].k);
+    Boss.print("last " ++ to_string(b));
+    let (Boss.c, Workers[1 % size(Workers)].d) = Both(Boss, Workers)(Boss.7);
+    Boss.print("both " ++ to_string(c));
+    Workers[1 % size(Workers)].print("both " ++ to_string(d));
+    let (Boss, Workers[0]).g = 1;
+    let (Boss, Workers[0]).h = Agree(Boss, Workers)((Boss, Workers[0]).g);
+    Workers[0].print("agreed " ++ to_string(h));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Workers={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("fam_signature.chor", src, &sizes(&[("Workers", n)]), cli);
+        assert_eq!(
+            out["Boss"],
+            ["last 10".to_owned(), "both 107".to_owned()],
+            "size {n}"
+        );
+        let second = 1 % n;
+        for i in 0..n {
+            let mut want = Vec::new();
+            if i == 0 {
+                want.push("first 42".to_owned());
+                want.push("applied 4".to_owned());
+            }
+            if i == second {
+                want.push("both 70".to_owned());
+            }
+            if i == 0 {
+                want.push(format!("agreed {}", 1 + n));
+            }
+            assert_eq!(
+                out.get(&format!("Workers[{i}]"))
+                    .cloned()
+                    .unwrap_or_default(),
+                want,
+                "member {i} at size {n}"
+            );
+        }
+    }
+}

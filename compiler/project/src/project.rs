@@ -25,21 +25,55 @@ struct Mismatch {
     yields: bool,
 }
 
+/// A statement's first line, for a diagnostic. A statement that holds others is printed
+/// without them: its first line does not show them, and printing a deep subtree for each
+/// mismatch would cost its size.
 fn describe(s: &LStmt) -> (Span, String) {
-    let text = stmt_text(s);
+    let shallow = |kind: LKind| LStmt { kind, span: s.span };
+    let text = match &s.kind {
+        LKind::Branch { from, arms } => stmt_text(&shallow(LKind::Branch {
+            from: from.clone(),
+            arms: arms.iter().map(|(l, _)| (l.clone(), Vec::new())).collect(),
+        })),
+        LKind::If { cond, group, .. } => stmt_text(&shallow(LKind::If {
+            cond: cond.clone(),
+            then: Vec::new(),
+            els: Vec::new(),
+            group: group.clone(),
+        })),
+        LKind::Match {
+            scrutinee,
+            arms,
+            group,
+        } => stmt_text(&shallow(LKind::Match {
+            scrutinee: scrutinee.clone(),
+            arms: arms.iter().map(|(p, _)| (p.clone(), Vec::new())).collect(),
+            group: group.clone(),
+        })),
+        LKind::Block(_) => stmt_text(&shallow(LKind::Block(Vec::new()))),
+        LKind::Bind { pats, .. } => stmt_text(&shallow(LKind::Bind {
+            pats: pats.clone(),
+            body: Vec::new(),
+        })),
+        _ => stmt_text(s),
+    };
     let first = text.lines().next().unwrap_or("").trim().to_owned();
     (s.span, first)
 }
 
-fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
+/// The merge of two behaviours of a role that does not know which branch was taken. Both are
+/// consumed: the merged tree reuses their statements, so merging a chain of nested
+/// conditionals moves each subtree once instead of copying it at every level above it.
+fn merge(a: Vec<LStmt>, b: Vec<LStmt>) -> Result<Vec<LStmt>, Mismatch> {
     let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let mut i = 0;
+    let mut a = a.into_iter();
+    let mut b = b.into_iter();
     loop {
-        match (a.get(i), b.get(i)) {
+        match (a.next(), b.next()) {
             (None, None) => return Ok(out),
             (Some(x), None) => {
                 return Err(Mismatch {
-                    left: Some(describe(x)),
+                    left: Some(describe(&x)),
                     right: None,
                     types: None,
                     yields: false,
@@ -48,40 +82,76 @@ fn merge(a: &[LStmt], b: &[LStmt]) -> Result<Vec<LStmt>, Mismatch> {
             (None, Some(y)) => {
                 return Err(Mismatch {
                     left: None,
-                    right: Some(describe(y)),
+                    right: Some(describe(&y)),
                     types: None,
                     yields: false,
                 });
             }
-            (Some(x), Some(y)) => {
-                out.push(merge_stmt(x, y)?);
-            }
+            (Some(x), Some(y)) => out.push(merge_stmt(x, y)?),
         }
-        i += 1;
     }
 }
 
-fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
-    let kind = match (&x.kind, &y.kind) {
+/// Whether a statement holds other statements. Two such statements that the structured cases
+/// of [`merge_stmt`] do not merge differ (in kind, sender, condition or patterns), so they are
+/// not compared by their whole text, which would cost the size of their subtrees.
+fn compound(k: &LKind) -> bool {
+    matches!(
+        k,
+        LKind::Branch { .. }
+            | LKind::If { .. }
+            | LKind::Match { .. }
+            | LKind::Block(_)
+            | LKind::Bind { .. }
+    )
+}
+
+fn merge_stmt(x: LStmt, y: LStmt) -> Result<LStmt, Mismatch> {
+    let span = x.span;
+    let kind = match (x.kind, y.kind) {
         (LKind::Branch { from: f1, arms: a1 }, LKind::Branch { from: f2, arms: a2 })
             if f1 == f2 =>
         {
-            let mut arms: Vec<(String, Vec<LStmt>)> = Vec::new();
-            for (l, body) in a1 {
-                match a2.iter().find(|(l2, _)| l2 == l) {
-                    Some((_, body2)) => arms.push((l.clone(), merge(body, body2)?)),
-                    None => arms.push((l.clone(), body.clone())),
+            // The arms of `x` (merged with `y`'s arm of the same label), then those only `y`
+            // has. The smaller side's labels are looked up in the larger side, whose arms
+            // stay where they are: a chain of `else if`s piles its arms up on the `y` side,
+            // and each level then adds its own arm in front of them in one move.
+            let arms = if a1.len() <= a2.len() {
+                let mut arms = a2;
+                let mut front = Vec::with_capacity(a1.len());
+                let mut emptied = false;
+                for (l, body1) in a1 {
+                    match arms.iter().position(|(l2, _)| *l2 == l) {
+                        Some(i) => {
+                            let body2 = std::mem::take(&mut arms[i].1);
+                            front.push((l, merge(body1, body2)?));
+                            arms[i].0.clear();
+                            emptied = true;
+                        }
+                        None => front.push((l, body1)),
+                    }
                 }
-            }
-            for (l, body) in a2 {
-                if !a1.iter().any(|(l1, _)| l1 == l) {
-                    arms.push((l.clone(), body.clone()));
+                // Merged arms moved to the front: their places in `y`'s list are emptied.
+                if emptied {
+                    arms.retain(|(l, _)| !l.is_empty());
                 }
-            }
-            LKind::Branch {
-                from: f1.clone(),
-                arms,
-            }
+                arms.splice(0..0, front);
+                arms
+            } else {
+                let mut arms = a1;
+                let own = arms.len();
+                for (l, body2) in a2 {
+                    match arms[..own].iter().position(|(l1, _)| *l1 == l) {
+                        Some(i) => {
+                            let body1 = std::mem::take(&mut arms[i].1);
+                            arms[i].1 = merge(body1, body2)?;
+                        }
+                        None => arms.push((l, body2)),
+                    }
+                }
+                arms
+            };
+            LKind::Branch { from: f1, arms }
         }
         (
             LKind::If {
@@ -96,14 +166,14 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 els: e2,
                 group: g2,
             },
-        ) if chor_syntax::pretty::expr_string(c1) == chor_syntax::pretty::expr_string(c2)
+        ) if chor_syntax::pretty::expr_string(&c1) == chor_syntax::pretty::expr_string(&c2)
             && g1 == g2 =>
         {
             LKind::If {
-                cond: c1.clone(),
+                cond: c1,
                 then: merge(t1, t2)?,
                 els: merge(e1, e2)?,
-                group: g1.clone(),
+                group: g1,
             }
         }
         (
@@ -117,74 +187,91 @@ fn merge_stmt(x: &LStmt, y: &LStmt) -> Result<LStmt, Mismatch> {
                 arms: a2,
                 group: g2,
             },
-        ) if chor_syntax::pretty::expr_string(s1) == chor_syntax::pretty::expr_string(s2)
+        ) if chor_syntax::pretty::expr_string(&s1) == chor_syntax::pretty::expr_string(&s2)
             && g1 == g2
             && a1.len() == a2.len()
             && a1
                 .iter()
-                .zip(a2)
+                .zip(&a2)
                 .all(|((p, _), (q, _))| pat_text(p) == pat_text(q)) =>
         {
-            let mut arms = Vec::new();
-            for ((p, b1), (_, b2)) in a1.iter().zip(a2) {
-                arms.push((p.clone(), merge(b1, b2)?));
+            let mut arms = Vec::with_capacity(a1.len());
+            for ((p, b1), (_, b2)) in a1.into_iter().zip(a2) {
+                arms.push((p, merge(b1, b2)?));
             }
             LKind::Match {
-                scrutinee: s1.clone(),
+                scrutinee: s1,
                 arms,
-                group: g1.clone(),
+                group: g1,
             }
         }
         (LKind::Block(b1), LKind::Block(b2)) => LKind::Block(merge(b1, b2)?),
         // The same targets: the two sides of the conditional merge like blocks.
         (LKind::Bind { pats: p1, body: b1 }, LKind::Bind { pats: p2, body: b2 })
             if p1.len() == p2.len()
-                && p1.iter().zip(p2).all(|(p, q)| pat_text(p) == pat_text(q)) =>
+                && p1.iter().zip(&p2).all(|(p, q)| pat_text(p) == pat_text(q)) =>
         {
             LKind::Bind {
-                pats: p1.clone(),
+                pats: p1,
                 body: merge(b1, b2)?,
             }
         }
+        (xk, yk) => {
+            let x = LStmt { kind: xk, span };
+            let y = LStmt {
+                kind: yk,
+                span: y.span,
+            };
+            return merge_leaf(x, y);
+        }
+    };
+    Ok(LStmt { kind, span })
+}
+
+/// [`merge_stmt`] of two statements that no structured case merges: equal simple statements
+/// merge to one, anything else is a mismatch.
+fn merge_leaf(x: LStmt, y: LStmt) -> Result<LStmt, Mismatch> {
+    match (&x.kind, &y.kind) {
         (LKind::Recv { ty: t1, .. }, LKind::Recv { ty: t2, .. }) if !t1.same(t2) => {
             // Same text, but the value has a different type in each branch: the role cannot
             // know which to expect.
-            return Err(Mismatch {
-                left: Some((x.span, format!("{} (a {})", stmt_text(x).trim(), t1.show()))),
-                right: Some((y.span, format!("{} (a {})", stmt_text(y).trim(), t2.show()))),
+            Err(Mismatch {
+                left: Some((
+                    x.span,
+                    format!("{} (a {})", stmt_text(&x).trim(), t1.show()),
+                )),
+                right: Some((
+                    y.span,
+                    format!("{} (a {})", stmt_text(&y).trim(), t2.show()),
+                )),
                 types: Some(Box::new((t1.show(), t2.show()))),
                 yields: false,
-            });
+            })
         }
         // Two branches of a conditional expression yield different values at this role:
         // the labels name the values, not the source of the whole yield.
-        (LKind::Yield(v1), LKind::Yield(v2)) if stmt_text(x) != stmt_text(y) => {
+        (LKind::Yield(v1), LKind::Yield(v2)) if stmt_text(&x) != stmt_text(&y) => {
             let show = |v: &[Expr]| {
                 v.iter()
                     .map(chor_syntax::pretty::expr_string)
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            return Err(Mismatch {
+            Err(Mismatch {
                 left: Some((x.span, show(v1))),
                 right: Some((y.span, show(v2))),
                 types: None,
                 yields: true,
-            });
+            })
         }
-        _ => {
-            if stmt_text(x) == stmt_text(y) {
-                return Ok(x.clone());
-            }
-            return Err(Mismatch {
-                left: Some(describe(x)),
-                right: Some(describe(y)),
-                types: None,
-                yields: false,
-            });
-        }
-    };
-    Ok(LStmt { kind, span: x.span })
+        (xk, yk) if !compound(xk) && !compound(yk) && stmt_text(&x) == stmt_text(&y) => Ok(x),
+        _ => Err(Mismatch {
+            left: Some(describe(&x)),
+            right: Some(describe(&y)),
+            types: None,
+            yields: false,
+        }),
+    }
 }
 
 fn pat_text(p: &Pattern) -> String {
@@ -518,7 +605,7 @@ impl<'a> Projector<'a> {
                                 },
                             },
                         ];
-                        match merge(&t, &e) {
+                        match merge(t, e) {
                             Ok(m) => push_scoped(&mut out, m, span),
                             Err(mm) => {
                                 let d = self.koc_error(
@@ -562,10 +649,10 @@ impl<'a> Projector<'a> {
                     } else {
                         let mut acc: Option<Vec<LStmt>> = None;
                         let mut failed = None;
-                        for (i, b) in bodies.iter().enumerate() {
+                        for (i, b) in bodies.into_iter().enumerate() {
                             acc = Some(match acc.take() {
-                                None => b.clone(),
-                                Some(prev) => match merge(&prev, b) {
+                                None => b,
+                                Some(prev) => match merge(prev, b) {
                                     Ok(m) => m,
                                     Err(mm) => {
                                         failed = Some((i, mm));

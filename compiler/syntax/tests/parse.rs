@@ -396,3 +396,134 @@ fn conditional_expressions_parse_alike_after_an_unbalanced_edit_before_them() {
         ChorStmtKind::If { bind, .. } if bind.len() == 1
     ));
 }
+
+/// The located arguments of a call, as a statement call and as a call bound with `let`
+/// (parsed as an expression, then read as a call): role and argument text.
+type Args = Vec<(String, String)>;
+
+fn call_args(src: &str) -> (Args, Args) {
+    let f = ok(src);
+    let Item::Chor(c) = &*f.items[0] else {
+        panic!("a choreography")
+    };
+    let args = |call: &ChorCall| -> Args {
+        call.args
+            .iter()
+            .map(|a| {
+                let who = match &a.group {
+                    Some(g) => g
+                        .roles
+                        .iter()
+                        .map(|r| r.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    None => a.role.name.clone(),
+                };
+                (who, chor_syntax::pretty::expr_string(&a.expr))
+            })
+            .collect()
+    };
+    let ChorStmtKind::Call { call, .. } = &c.body.stmts[0].kind else {
+        panic!("a statement call: {:?}", c.body.stmts[0].kind)
+    };
+    let ChorStmtKind::Let { value, .. } = &c.body.stmts[1].kind else {
+        panic!("a bound call: {:?}", c.body.stmts[1].kind)
+    };
+    let bound = chor_syntax::as_chor_call(value, &|n| n == "P").expect("read as a call");
+    (args(call), args(&bound))
+}
+
+/// Every located argument takes a unary operator without parentheses, the same in a bound
+/// call as in a statement call: after a role, a group and a member, with every kind of
+/// operand, and with binary operators after it (which extend the argument, as in `R.e`).
+#[test]
+fn located_arguments_take_unary_operators_in_every_call() {
+    let heads = ["A", "(A, B)", "Ws[0]", "Ws[size(Ws) - 1]"];
+    let args = [
+        "-1",
+        "-x",
+        "!ok",
+        "- -1",
+        "-!x",
+        "-1.5",
+        "-f(1)",
+        "-x.0",
+        "-x.field",
+        "-(1 + 2)",
+        "-1 + 2",
+        "-x * 2 - 1",
+        "!ok && done",
+        "-x < 0",
+        "-list::len(xs)",
+        "-[1, 2]",
+    ];
+    for head in heads {
+        for arg in args {
+            let call = format!("P(A, B, Ws)({head}.{arg}, B.-2)");
+            let src = format!(
+                "choreography main(A, B, Ws[]) {{\n    {call};\n    let B.y = {call};\n}}\n"
+            );
+            let (stmt, bound) = call_args(&src);
+            assert_eq!(stmt.len(), 2, "{src}");
+            assert_eq!(stmt, bound, "{src}");
+            // The unary operator applies to what follows it, up to the binary operators.
+            let want = chor_syntax::pretty::expr_string(&{
+                let e = ok(&format!("fn f() {{ {arg} }}"));
+                let Item::Fn(f) = &*e.items[0] else { panic!() };
+                let Some(Expr {
+                    kind: ExprKind::Block(b),
+                    ..
+                }) = &f.body
+                else {
+                    panic!()
+                };
+                (**b.tail.as_ref().expect("a value")).clone()
+            });
+            assert_eq!(stmt[0].1, want, "{src}");
+            assert_eq!(stmt[1], ("B".to_owned(), "-2".to_owned()), "{src}");
+        }
+    }
+}
+
+/// A signature names members where it names roles: results, parameters, groups, and
+/// choreography types; each goes to the item's member table.
+#[test]
+fn signatures_name_members() {
+    let f = ok(r#"
+choreography P(L, Ws[])(x: Int@Ws[size(Ws) - 1], k: Int@(L, Ws[0]), step: chor(X, Ys[])(Int@Ys[1]) -> Int@Ys[0]) -> (Int@L, Int@Ws[1 % size(Ws)]) {
+    return (L.1, Ws[1 % size(Ws)].2);
+}
+choreography Q(L, Ws[])() -> Int@Ws[0] {
+    return Ws[0].1;
+}
+"#);
+    let Item::Chor(p) = &*f.items[0] else {
+        panic!("a choreography")
+    };
+    assert_eq!(p.params[0].role.name, "Ws[size(Ws) - 1]");
+    let g: Vec<&str> = p.params[1]
+        .group
+        .as_ref()
+        .expect("a group")
+        .roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(g, ["L", "Ws[0]"]);
+    let step = p.params[2].chor.as_ref().expect("a choreography type");
+    assert_eq!(step.params[0].role.name, "Ys[1]");
+    assert_eq!(step.ret.as_ref().expect("a result").1.name, "Ys[0]");
+    assert_eq!(p.results[1].role.name, "Ws[1 % size(Ws)]");
+    for r in [&p.params[0].role, &p.results[1].role, &step.params[0].role] {
+        assert!(
+            p.member_at(r.span).is_some(),
+            "{} is in the member table",
+            r.name
+        );
+    }
+    let Item::Chor(q) = &*f.items[1] else {
+        panic!("a choreography")
+    };
+    let (_, r) = q.ret.as_ref().expect("a result");
+    assert_eq!(q.member_at(r.span).expect("in the table").family.name, "Ws");
+}

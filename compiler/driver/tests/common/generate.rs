@@ -563,11 +563,18 @@ impl Gen<'_> {
         } else {
             ""
         };
+        // Sometimes the argument is negated twice, written `R.- -(e)` / `R.-(-(e))`: a
+        // unary operator right after the role of a bound call's argument.
+        let arg = match self.rng.below(6) {
+            0 if name != "Sum" => format!("- -({arg})"),
+            1 if name != "Sum" => format!("-(-({arg}))"),
+            _ => format!("({arg})"),
+        };
         let x = self.fresh();
         self.line(
             depth,
             &format!(
-                "let {hn}.{x} = {}({})({step}{}.({arg}));",
+                "let {hn}.{x} = {}({})({step}{}.{arg});",
                 name,
                 names.join(", "),
                 names[0]
@@ -1304,7 +1311,8 @@ fn generate(seed: u64, externs: bool) -> String {
 /// for every size: `main(L, M, Ws[])` with broadcasts, gathers, selections to the family and
 /// to one member, `for` rounds with member expressions (rings with any stride, scatters,
 /// rounds where an outside role reads each member in turn), decisions at a member, and a
-/// procedure over the family with a parameter held by every member. Member indices are
+/// procedure over the family with a parameter held by every member, and one whose signature
+/// names members (`-> Int@Fs[0]`). Member indices are
 /// always in range (`% size(Ws)`, `0`, `size(Ws) - 1`), so one program runs at sizes 1–5.
 pub fn family_program(seed: u64) -> String {
     let mut rng = Rng::new(seed ^ 0xF00D);
@@ -1319,6 +1327,10 @@ pub fn family_program(seed: u64) -> String {
     );
     out.push_str(
         "choreography Both(A, Fs[])(x: Int@A, y: Int@Fs) -> (Int@A, Int@Fs) {\n    Fs.y -> A.ys;\n    A.x -> Fs.z;\n    return (A.((x + list::sum(ys)) % 1000), Fs.((y + z + index(Fs)) % 1000));\n}\n\n",
+    );
+    // A signature that names members: a parameter at the last, the result at the first.
+    out.push_str(
+        "choreography Tip(A, Fs[])(x: Int@A, y: Int@Fs[size(Fs) - 1]) -> Int@Fs[0] {\n    Fs[size(Fs) - 1].y -> A.t;\n    A.((x + t) % 1000) -> Fs[0].r;\n    return Fs[0].r;\n}\n\n",
     );
     out.push_str(
         "choreography Pair(A, B)(x: Int@A) -> Int@B {\n    A.x -> B.y;\n    return B.((y + 1) % 1000);\n}\n\n",
@@ -1358,7 +1370,8 @@ fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
     let r = rng.below(if depth < 3 { 18 } else { 15 });
     match if depth >= 3 && r >= 10 { r + 3 } else { r } {
         0 => line(out, &format!("let Ws.v = (v * {k} + index(Ws)) % 1000;")),
-        13 => line(out, "let Ws.v = Scale(L, Ws)(L.a, Ws.v);"),
+        13 if rng.chance(50) => line(out, "let Ws.v = Scale(L, Ws)(L.a, Ws.v);"),
+        13 => line(out, "let Ws[0].v = Tip(L, Ws)(L.a, Ws[size(Ws) - 1].v);"),
         14 => line(out, "let (L.a, Ws.v) = Both(L, Ws)(L.a, Ws.v);"),
         15 => {
             let m = family_member(rng);
