@@ -9,7 +9,8 @@ pub(super) const INLINE_MAX: usize = 24;
 
 /// How deep inlined bodies nest: a small function inlined into another inlined one is
 /// inlined too (recursive `fib` then does three levels of its recursion per call, fewer than
-/// half the calls and stack checks of two levels), but no deeper, which bounds the code a call site can grow to.
+/// half the calls and stack checks of two levels), but no deeper, which bounds the code a call
+/// site can grow to; small leaves (`is_leaf`) are inlined at any depth.
 pub(super) const INLINE_DEPTH: u8 = 2;
 
 /// The size (expression nodes) of a function's body, if it may be inlined: not a builtin, no
@@ -196,9 +197,11 @@ impl<'a, 'p> Fx<'a, 'p> {
         if prog.module_of(r).is_some() && chor_check::stdlib::by_file(span.file).is_none() {
             self.record_user_site(span);
         }
+        // A small leaf is inlined at any depth: it calls nothing that would be inlined in
+        // turn, so the code it adds stays within `INLINE_MAX` nodes per call site.
         let mut v = if !tail
-            && self.inline_depth < INLINE_DEPTH
             && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
+            && (self.inline_depth < INLINE_DEPTH || self.cg.is_leaf(r))
         {
             self.inline_call(r, def, vals)
         } else if let Some(v) = tail.then(|| self.self_tail_jump(r, vals)).flatten() {
