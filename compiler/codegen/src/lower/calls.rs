@@ -67,8 +67,14 @@ pub(super) fn inline_size(def: &FnDef) -> Option<usize> {
 /// function value makes the caller no leaf.
 pub(crate) fn is_leaf(prog: &chor_check::Program, r: ItemRef, def: &FnDef) -> bool {
     fn leaf(prog: &chor_check::Program, ir: &ItemIr, e: &Expr) -> bool {
-        let all =
-            |xs: &mut dyn Iterator<Item = &Expr>| xs.fold(true, |ok, x| ok && leaf(prog, ir, x));
+        let all = |xs: &mut dyn Iterator<Item = &Expr>| {
+            for x in xs {
+                if !leaf(prog, ir, x) {
+                    return false;
+                }
+            }
+            true
+        };
         let block = |b: &Block| {
             b.stmts.iter().all(|s| match s {
                 Stmt::Let { value, .. } => leaf(prog, ir, value),
