@@ -42,6 +42,8 @@ pub struct Cg<'p> {
     pub module: ObjectModule,
     rt_funcs: HashMap<&'static str, FuncId>,
     fns: HashMap<ItemRef, FuncId>,
+    /// Which local functions are leaves (`lower::is_leaf`), as they are asked about.
+    leaves: HashMap<ItemRef, bool>,
     wrappers: HashMap<ItemRef, FuncId>,
     value_wrappers: HashMap<ItemRef, FuncId>,
     ctors: HashMap<String, FuncId>,
@@ -126,6 +128,7 @@ impl<'p> Cg<'p> {
             module,
             rt_funcs: HashMap::new(),
             fns: HashMap::new(),
+            leaves: HashMap::new(),
             wrappers: HashMap::new(),
             value_wrappers: HashMap::new(),
             ctors: HashMap::new(),
@@ -222,6 +225,15 @@ impl<'p> Cg<'p> {
         let id = self.import_words(name, nargs, types::I64, nret);
         self.rt_funcs.insert(name, id);
         id
+    }
+
+    /// Whether the local function `r` calls no generated code (see `lower::is_leaf`).
+    pub fn is_leaf(&mut self, r: ItemRef) -> bool {
+        let prog = self.prog;
+        *self
+            .leaves
+            .entry(r)
+            .or_insert_with(|| prog.fn_def(r).is_some_and(|d| lower::is_leaf(prog, r, d)))
     }
 
     /// The generated function of a local function with a body.

@@ -250,6 +250,14 @@ fn runtime_faults_name_the_source_line() {
         "role A: stack overflow: recursion too deep (only tail calls run in constant stack)",
         1,
     );
+    // A call of a leaf (too big to inline, calling no generated code) has no stack check
+    // before it; the recursion around it still stops with the error, not a signal.
+    assert_fault(
+        "deep_leaf",
+        "fn leaf(a: Int, b: Int) -> Int {\n    let x = a * 3 + b;\n    let y = x * x % 1000 + list::len([a, b]);\n    if x > y { x - y + a * b } else { y - x + a - b }\n}\nfn deep(n: Int) -> Int { if n == 0 { 0 } else { leaf(n, 1) % 2 + deep(n - 1) } }\nchoreography main(A, B) {\n    A.print(deep(1000000000));\n}\n",
+        "role A: stack overflow: recursion too deep (only tail calls run in constant stack)",
+        6,
+    );
 }
 
 /// Overflow checks dropped where a branch bounds the variable (`if n < 2 … else n - 1`, the

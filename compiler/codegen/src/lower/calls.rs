@@ -9,7 +9,8 @@ pub(super) const INLINE_MAX: usize = 24;
 
 /// How deep inlined bodies nest: a small function inlined into another inlined one is
 /// inlined too (recursive `fib` then does three levels of its recursion per call, fewer than
-/// half the calls and stack checks of two levels), but no deeper, which bounds the code a call site can grow to.
+/// half the calls and stack checks of two levels), but no deeper, which bounds the code a call
+/// site can grow to; small leaves (`is_leaf`) are inlined at any depth.
 pub(super) const INLINE_DEPTH: u8 = 2;
 
 /// The size (expression nodes) of a function's body, if it may be inlined: not a builtin, no
@@ -54,6 +55,68 @@ pub(super) fn inline_size(def: &FnDef) -> Option<usize> {
         Some(inner + 1)
     }
     size(def.body.as_ref()?)
+}
+
+/// Whether a local function's body calls no generated code at all: its calls are of
+/// builtins and externs (code of the runtime and of the extern glue, which never call back
+/// into generated code) and of variant constructors. A call of such a function needs no stack
+/// check before it: no recursion can pass through it, and its one frame (with the runtime's
+/// below it) fits in the margin the runtime leaves under the limit; every cycle of non-tail
+/// calls goes through functions that are not leaves, whose calls keep their checks.
+/// Conservative: a call of a function with a body, even in tail position, or through a
+/// function value makes the caller no leaf.
+pub(crate) fn is_leaf(prog: &chor_check::Program, r: ItemRef, def: &FnDef) -> bool {
+    fn leaf(prog: &chor_check::Program, ir: &ItemIr, e: &Expr) -> bool {
+        let all = |xs: &mut dyn Iterator<Item = &Expr>| {
+            for x in xs {
+                if !leaf(prog, ir, x) {
+                    return false;
+                }
+            }
+            true
+        };
+        let block = |b: &Block| {
+            b.stmts.iter().all(|s| match s {
+                Stmt::Let { value, .. } => leaf(prog, ir, value),
+                Stmt::Expr(x) => leaf(prog, ir, x),
+                Stmt::Error(_) => false,
+            }) && b.tail.as_ref().is_none_or(|t| leaf(prog, ir, t))
+        };
+        match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Path(_) => true,
+            ExprKind::Located(..) | ExprKind::Error => false,
+            ExprKind::Return(x) => x.as_deref().is_none_or(|x| leaf(prog, ir, x)),
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _) | ExprKind::TupleIndex(x, _, _) => {
+                leaf(prog, ir, x)
+            }
+            ExprKind::Binary(_, a, b) => leaf(prog, ir, a) && leaf(prog, ir, b),
+            ExprKind::Call(f, args) => {
+                let callee_ok = matches!(f.kind, ExprKind::Path(_))
+                    && match ir.res(f) {
+                        Res::Fn(c) | Res::Builtin(c) => {
+                            prog.fn_def(c).is_some_and(|d| d.body.is_none())
+                        }
+                        Res::Variant { .. } => true,
+                        _ => false,
+                    };
+                callee_ok && all(&mut args.iter())
+            }
+            ExprKind::Tuple(xs) | ExprKind::List(xs) => all(&mut xs.iter()),
+            ExprKind::StructLit { fields, .. } => all(&mut fields.iter().map(|f| &f.value)),
+            ExprKind::If { cond, then, els } => {
+                leaf(prog, ir, cond)
+                    && block(then)
+                    && els.as_deref().is_none_or(|x| leaf(prog, ir, x))
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                leaf(prog, ir, scrutinee) && all(&mut arms.iter().map(|a| &a.body))
+            }
+            ExprKind::Block(b) => block(b),
+        }
+    }
+    def.body
+        .as_ref()
+        .is_some_and(|b| leaf(prog, prog.ir_of(r), b))
 }
 
 impl<'a, 'p> Fx<'a, 'p> {
@@ -140,9 +203,11 @@ impl<'a, 'p> Fx<'a, 'p> {
         if prog.module_of(r).is_some() && chor_check::stdlib::by_file(span.file).is_none() {
             self.record_user_site(span);
         }
+        // A small leaf is inlined at any depth: it calls nothing that would be inlined in
+        // turn, so the code it adds stays within `INLINE_MAX` nodes per call site.
         let mut v = if !tail
-            && self.inline_depth < INLINE_DEPTH
             && inline_size(def).is_some_and(|n| n <= INLINE_MAX)
+            && (self.inline_depth < INLINE_DEPTH || self.cg.is_leaf(r))
         {
             self.inline_call(r, def, vals)
         } else if let Some(v) = tail.then(|| self.self_tail_jump(r, vals)).flatten() {
@@ -150,7 +215,14 @@ impl<'a, 'p> Fx<'a, 'p> {
         } else {
             let id = self.cg.fn_id(r);
             let words = arg_words(&param_tags(def), vals);
-            self.call_gen(id, &words, tail)
+            let checked = self.checked;
+            if !tail && self.cg.is_leaf(r) {
+                // No stack check before a leaf (see `is_leaf`); what this path checked stays.
+                self.checked = true;
+            }
+            let v = self.call_gen(id, &words, tail);
+            self.checked = checked;
+            v
         };
         // A declared `-> Int` (or Bool, Float, ()) fixes the result's tag: later checks fold.
         let ret = match &def.ret {

@@ -25,8 +25,8 @@ use chor_runtime::rt::val::*;
 use chor_syntax::ast::*;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    AbiParam, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData,
-    StackSlotKind, TrapCode, Value, types::I64,
+    AbiParam, BlockArg, FuncRef, GlobalValue, GlobalValueData, InstBuilder, MemFlagsData,
+    Signature, StackSlotData, StackSlotKind, TrapCode, Value, types::I64,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -45,6 +45,7 @@ mod scope;
 mod signatures;
 mod stmts;
 
+pub(crate) use calls::is_leaf;
 pub use externs::{Scalar, ScalarSig, scalar_extern};
 use signatures::{arg_words, ir_tag, static_tag};
 pub use signatures::{
@@ -189,10 +190,14 @@ impl<'a, 'p> Fx<'a, 'p> {
         r
     }
 
-    /// Calls a runtime function with word arguments; returns its results.
+    /// Calls a runtime function with word arguments; returns its results. The call is direct
+    /// (`call rel32`, not an address loaded from the GOT and called through a register): the
+    /// runtime is always linked statically into the role's executable (`chor_driver::link`),
+    /// so the callee is in range and cannot be preempted.
     fn rt(&mut self, name: &'static str, a: &[Value], nret: usize) -> Vec<Value> {
         let id = self.cg.rt_func(name, a.len(), nret);
         let r = self.fref(id);
+        self.b.func.dfg.ext_funcs[r].colocated = true;
         let call = self.b.ins().call(r, a);
         self.b.inst_results(call).to_vec()
     }
@@ -487,9 +492,19 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn record_user_site(&mut self, span: Span) {
         let l = self.loc(span);
         let id = self.cg.user_site();
-        let gv = self.cg.module.declare_data_in_func(id, self.b.func);
+        let gv = self.runtime_data(id);
         let addr = self.b.ins().symbol_value(I64, gv);
         self.b.ins().store(MemFlagsData::trusted(), l, addr, 0);
+    }
+
+    /// A static of the runtime, addressed relative to the code (`lea` or a load through
+    /// `rip`, no GOT entry): the runtime is linked into the same executable, as for [`Fx::rt`].
+    fn runtime_data(&mut self, id: cranelift_module::DataId) -> GlobalValue {
+        let gv = self.cg.module.declare_data_in_func(id, self.b.func);
+        if let GlobalValueData::Symbol { colocated, .. } = &mut self.b.func.global_values[gv] {
+            *colocated = true;
+        }
+        gv
     }
 
     /// Compares the stack pointer with the runtime's limit: deep non-tail recursion stops
@@ -497,7 +512,7 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn stack_check(&mut self, span: Span) {
         let sp = self.b.ins().get_stack_pointer(I64);
         let id = self.cg.stack_limit();
-        let gv = self.cg.module.declare_data_in_func(id, self.b.func);
+        let gv = self.runtime_data(id);
         let addr = self.b.ins().symbol_value(I64, gv);
         let limit = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
         let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
