@@ -287,27 +287,39 @@ fn a_connection_still_in_its_handshake_when_set_up_ends_does_not_stop_the_role()
         .and_then(|l| l.split('"').nth(1))
         .expect("Seller's address")
         .to_owned();
-    let seller = start(&out.join("Seller"), &cfg);
-    let t0 = Instant::now();
-    let silent = loop {
-        if let Ok(s) = std::net::TcpStream::connect(&seller_addr) {
-            break s;
+    // Whether the listener has taken the silent connection off its queue before set-up ends
+    // is up to the scheduler: the run is repeated until it has (most runs), and every run
+    // must end well.
+    let mut logs = Vec::new();
+    for _ in 0..5 {
+        let seller = start(&out.join("Seller"), &cfg);
+        let t0 = Instant::now();
+        let silent = loop {
+            if let Ok(s) = std::net::TcpStream::connect(&seller_addr) {
+                break s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "Seller never listened"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        // Time for the listener to accept it and start its handshake.
+        std::thread::sleep(Duration::from_millis(100));
+        let buyer = start(&out.join("Buyer"), &cfg);
+        let b = finish(buyer, Duration::from_secs(20));
+        let s = finish(seller, Duration::from_secs(20));
+        drop(silent);
+        ok(&b, "chor");
+        ok(&s, "chor");
+        assert_eq!(text(&b.stdout), "buying for 87\n");
+        assert_eq!(text(&s.stdout), "sold Types and Programming Languages\n");
+        // The silent connection was still in its handshake when set-up ended.
+        let log = text(&s.stderr);
+        if log.contains("refused a connection from") {
+            return;
         }
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "Seller never listened"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let buyer = start(&out.join("Buyer"), &cfg);
-    let b = finish(buyer, Duration::from_secs(20));
-    let s = finish(seller, Duration::from_secs(20));
-    drop(silent);
-    ok(&b, "chor");
-    ok(&s, "chor");
-    assert_eq!(text(&b.stdout), "buying for 87\n");
-    assert_eq!(text(&s.stdout), "sold Types and Programming Languages\n");
-    // The silent connection was still in its handshake when set-up ended.
-    let log = text(&s.stderr);
-    assert!(log.contains("refused a connection from"), "{log}");
+        logs.push(log);
+    }
+    panic!("the silent connection was never taken during set-up: {logs:?}");
 }
