@@ -130,3 +130,23 @@ fn nested_conditionals_near_the_nesting_limit_run() {
     assert_eq!(text.trim(), "[B] 1\n[C] 1", "{text:.300}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `chor project` of deep nesting prints text linear in the depth: indentation stops growing
+/// at a fixed depth (it grew with every level, and 10,000 levels printed gigabytes).
+#[test]
+fn projecting_deep_nesting_prints_text_linear_in_depth() {
+    let dir = temp_dir("nested-choices-project");
+    let size = |n: usize| {
+        let path = write(&dir, &format!("p{n}"), &if_else(n));
+        let out = chor().arg("project").arg(&path).output().expect("runs");
+        ok(&out, "project of nested conditionals");
+        out.stdout.len()
+    };
+    let (small, big) = (size(1_000), size(10_000));
+    // Every level prints the same few lines, so ten times the depth is ten times the text.
+    assert!(
+        big < 11 * small,
+        "10,000 levels printed {big} bytes against {small} for 1,000"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -163,8 +163,12 @@ impl LocalProc {
     }
 }
 
+/// Indentation stops growing past this depth: a program nested thousands of levels deep
+/// (an adversarial or generated one) would otherwise print text quadratic in its depth.
+const MAX_INDENT: usize = 64;
+
 fn indent(n: usize, out: &mut String) {
-    for _ in 0..n {
+    for _ in 0..n.min(MAX_INDENT) {
         out.push_str("    ");
     }
 }
