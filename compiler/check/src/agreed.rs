@@ -12,6 +12,7 @@
 
 use crate::cx::{Checker, RoleId, UNKNOWN_ROLE, VarInfo};
 use crate::program::ItemRef;
+use crate::types::Ty;
 use chor_diagnostics::{Diagnostic, Span};
 use chor_syntax::ast::*;
 use std::collections::HashMap;
@@ -176,7 +177,7 @@ impl Checker<'_> {
     pub(crate) fn bind_at_members(
         &mut self,
         pat: &chor_syntax::ast::Pattern,
-        ty: &crate::types::Ty,
+        ty: &Ty,
         members: &[RoleId],
     ) {
         let Some(&first) = members.first().filter(|r| **r != UNKNOWN_ROLE) else {
@@ -457,10 +458,15 @@ impl Checker<'_> {
         }
     }
 
-    /// A `return` of the results declared with a group or several (`chor_results`), or of a
-    /// group part in a choreography declared otherwise (an error).
-    pub(crate) fn results_stmt(&mut self, s: &ChorStmt, parts: &[LocatedExpr]) {
-        let declared = self.chor_results.clone();
+    /// The parts of a `return` or a yield (`B.e`, `(B, C).e`), each checked at its roles (a
+    /// group's value must be agreed, `what` naming it); the statement is noted at every role
+    /// the parts name. Returns each part's roles, type and place.
+    pub(crate) fn located_parts(
+        &mut self,
+        s: &ChorStmt,
+        parts: &[LocatedExpr],
+        what: &str,
+    ) -> Vec<(Vec<RoleId>, Ty, Span)> {
         let mut noted = Vec::new();
         let mut got = Vec::new();
         for part in parts {
@@ -470,11 +476,23 @@ impl Checker<'_> {
             let first = members.first().copied().unwrap_or(UNKNOWN_ROLE);
             let t = self.expr_at(first, &part.expr);
             if part.group.is_some() {
-                self.agreed_expr(&part.expr, &members, "an agreed result");
+                self.agreed_expr(&part.expr, &members, what);
             }
-            got.push((members, t));
+            got.push((members, t, part.expr.span));
         }
         self.note_roles(s.id, noted);
+        got
+    }
+
+    /// A `return` of the results declared with a group or several (`chor_results`), or of a
+    /// group part in a choreography declared otherwise (an error).
+    pub(crate) fn results_stmt(&mut self, s: &ChorStmt, parts: &[LocatedExpr]) {
+        let declared = self.chor_results.clone();
+        let got: Vec<(Vec<RoleId>, Ty)> = self
+            .located_parts(s, parts, "an agreed result")
+            .into_iter()
+            .map(|(members, t, _)| (members, t))
+            .collect();
         if declared.is_empty() {
             let (msg, help) = match &self.chor_ret {
                 None => (

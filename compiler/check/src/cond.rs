@@ -53,20 +53,7 @@ impl Checker<'_> {
 
     /// `B.e` / `(B.x, C.e)` at the end of a branch: each part checked at its roles.
     pub(crate) fn yield_stmt(&mut self, s: &ChorStmt, parts: &[LocatedExpr]) {
-        let mut noted = Vec::new();
-        let mut got = Vec::new();
-        for part in parts {
-            let members = self.members_of(&part.role, part.group.as_ref());
-            noted.extend(members.iter().copied());
-            self.note_roles(part.expr.id, members.clone());
-            let first = members.first().copied().unwrap_or(UNKNOWN_ROLE);
-            let t = self.expr_at(first, &part.expr);
-            if part.group.is_some() {
-                self.agreed_expr(&part.expr, &members, "an agreed value a branch yields");
-            }
-            got.push((members, t, part.expr.span));
-        }
-        self.note_roles(s.id, noted);
+        let got = self.located_parts(s, parts, "an agreed value a branch yields");
         match self.yields.last_mut() {
             Some(frame) => frame.push(Yielded {
                 parts: got,
