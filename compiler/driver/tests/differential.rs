@@ -613,10 +613,7 @@ fn differential_over(seeds: std::ops::Range<u64>) {
 
 /// How many generated programs the differential test checks (override with CHOR_DIFF_CASES).
 fn cases() -> u64 {
-    std::env::var("CHOR_DIFF_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000)
+    common::env_count("CHOR_DIFF_CASES", 3000)
 }
 
 #[test]

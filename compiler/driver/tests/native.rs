@@ -49,10 +49,7 @@ fn examples_run_natively_with_the_expected_output() {
 }
 
 fn cases() -> u64 {
-    std::env::var("CHOR_NATIVE_DIFF_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200)
+    common::env_count("CHOR_NATIVE_DIFF_CASES", 200)
 }
 
 #[test]
@@ -101,10 +98,7 @@ fn generated_programs_run_natively_like_the_simulator() {
 }
 
 fn extern_cases() -> u64 {
-    std::env::var("CHOR_NATIVE_EXTERN_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16)
+    common::env_count("CHOR_NATIVE_EXTERN_CASES", 16)
 }
 
 /// Generated programs that call Rust externs (`generate::program_with_externs`), in a project

@@ -53,10 +53,7 @@ fn every_example_verifies() {
 
 /// How many generated programs to verify (override with CHOR_VERIFY_CASES).
 fn cases(default: u64) -> u64 {
-    std::env::var("CHOR_VERIFY_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+    common::env_count("CHOR_VERIFY_CASES", default)
 }
 
 /// Verifies the generated programs of `seeds`: none may have a finding. A program whose state

@@ -39,6 +39,15 @@ pub fn ok(out: &Output, what: impl std::fmt::Display) -> String {
     text(&out.stdout)
 }
 
+/// A count of generated cases: the environment variable `var` when set to a number (a longer
+/// or shorter run), `default` otherwise.
+pub fn env_count(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A fresh, empty directory under the system's temporary directory, named for the test
 /// binary's process so that parallel runs do not meet.
 pub fn temp_dir(name: &str) -> PathBuf {
