@@ -128,6 +128,15 @@ pub fn end_with_parent() {
 /// connection on the machine (e.g. other roles dialling each other), which a port below the
 /// range cannot.
 pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    bind_free_ports(n)?
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}
+
+/// [`free_ports`], still bound: `n` listening sockets on distinct loopback ports, for
+/// `chor run` to hand to the roles it starts ([`pass_listener`]).
+pub fn bind_free_ports(n: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
     use std::hash::{BuildHasher, Hasher};
     use std::net::TcpListener;
     let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
@@ -158,9 +167,86 @@ pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
     while held.len() < n {
         held.push(TcpListener::bind("127.0.0.1:0")?);
     }
-    held.iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
+    Ok(held)
+}
+
+/// The environment variable through which `chor run` hands a role the socket it bound and
+/// listens on for it: its file descriptor.
+pub const LISTEN_FD_VAR: &str = "CHOR_LISTEN_FD";
+
+/// Has the process started by `cmd` inherit `listener` as the socket its role listens on:
+/// the role accepts on it instead of binding its address itself. `chor run` binds every
+/// role's address before starting any role, so no role ever dials a peer that is not
+/// listening yet (which is refused and retried, a wait and a wake-up each time, while the
+/// roles start on the same CPUs), and no other program can take a port between its choice
+/// and its use. A role started by hand binds its address as before.
+#[cfg(unix)]
+pub fn pass_listener(cmd: &mut std::process::Command, listener: &std::net::TcpListener) {
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let fd = listener.as_raw_fd();
+    cmd.env(LISTEN_FD_VAR, fd.to_string());
+    // SAFETY: runs in the child between fork and exec, where only async-signal-safe calls
+    // are allowed: fcntl is one. It clears close-on-exec on the listener's descriptor (which
+    // the child shares with this process), so that one descriptor survives the exec; every
+    // other role's listener stays close-on-exec.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The listening socket [`pass_listener`] handed to this process, if it is one bound to
+/// `addr` (the role's listening address in the deployment file). Taken once: a later call
+/// returns `None`. A descriptor that is not a listening socket is left alone; a listening
+/// one bound elsewhere (a deployment file edited since) is closed, and the role binds
+/// `addr` itself.
+#[cfg(unix)]
+pub fn inherited_listener(addr: std::net::SocketAddr) -> Option<std::net::TcpListener> {
+    use std::os::unix::io::FromRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    let fd: libc::c_int = std::env::var(LISTEN_FD_VAR).ok()?.parse().ok()?;
+    if fd < 3 || TAKEN.swap(true, Ordering::SeqCst) {
+        return None;
+    }
+    let mut listening: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes to `listening`; on a descriptor that is
+    // not open or not a socket it fails without side effects.
+    #[allow(unsafe_code)]
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut listening as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 || listening == 0 {
+        return None;
+    }
+    // SAFETY: the descriptor is an open listening socket that `chor run` handed to this
+    // process for this purpose; nothing else in the process owns it (taken once, above).
+    // Close-on-exec again, so that programs this role starts do not inherit it.
+    #[allow(unsafe_code)]
+    let listener = unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        std::net::TcpListener::from_raw_fd(fd)
+    };
+    (listener.local_addr().ok()? == addr).then_some(listener)
+}
+
+/// Without [`pass_listener`], every role binds its own address.
+#[cfg(not(unix))]
+pub fn inherited_listener(_addr: std::net::SocketAddr) -> Option<std::net::TcpListener> {
+    None
 }
 
 /// One loopback address that is free now and that no earlier call in this process returned:

@@ -379,16 +379,19 @@ pub fn role_main(mut p: Payload) -> i32 {
             locs_text.push(loc_text(s));
         }
     }
+    // Connections only with the peers this role exchanges messages with, as native roles
+    // do (see chor_rt_start).
+    let first = lp.first_actions();
+    let talks_with: Vec<&str> = first.keys().map(String::as_str).collect();
     let session = match RtSession::connect_tcp_with(
         &p.role,
-        &main_roles,
+        &talks_with,
         &cfg,
         Fingerprint(p.fingerprint),
         Arc::from(locs_text),
     ) {
         Ok(s) => s,
         Err(e) => {
-            let first = lp.first_actions();
             let e = e.with_first_action(|peer| first.get(peer).map(|s| loc_text(*s)));
             eprintln!("error: {e}");
             return 1;
@@ -642,6 +645,20 @@ pub fn build_with(
     backend: Backend,
     deploy: &crate::manifest::Deploy,
 ) -> Result<Vec<PathBuf>, String> {
+    build_listening(s, prog, locals, dir, backend, deploy).map(|(exes, _)| exes)
+}
+
+/// [`build_with`], also returning the sockets bound to the addresses of the deployment file,
+/// one per role of `locals` in their order, still listening: `chor run` hands each to its
+/// role ([`chor_runtime::startup::pass_listener`]).
+fn build_listening(
+    s: &Session,
+    prog: &Program,
+    locals: &[LocalProgram],
+    dir: &Path,
+    backend: Backend,
+    deploy: &crate::manifest::Deploy,
+) -> Result<(Vec<PathBuf>, Vec<std::net::TcpListener>), String> {
     let glue = crate::externs::for_build(s, prog)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     // Native executables link the glue in when it can be made one object (then nothing goes
@@ -686,15 +703,18 @@ pub fn build_with(
         }
     };
     let roles: Vec<String> = locals.iter().map(|l| l.role.clone()).collect();
-    let ports = chor_runtime::startup::free_ports(roles.len())
+    let listeners = chor_runtime::startup::bind_free_ports(roles.len())
         .map_err(|e| format!("cannot find free loopback ports: {e}"))?;
-    let addrs: BTreeMap<String, String> = roles
-        .iter()
-        .zip(ports)
-        .map(|(r, p)| (r.clone(), format!("127.0.0.1:{p}")))
-        .collect();
+    let mut addrs: BTreeMap<String, String> = BTreeMap::new();
+    for (r, l) in roles.iter().zip(&listeners) {
+        let port = l
+            .local_addr()
+            .map_err(|e| format!("cannot find free loopback ports: {e}"))?
+            .port();
+        addrs.insert(r.clone(), format!("127.0.0.1:{port}"));
+    }
     write_deploy(&dir.join("deploy.toml"), prog, &roles, &addrs, deploy)?;
-    Ok(out)
+    Ok((out, listeners))
 }
 
 /// Interpreter role executables: copies of `chor` with the program appended.
@@ -866,7 +886,7 @@ fn run_in(
     world: &crate::World,
 ) -> i32 {
     let (args, deploy) = (&world.args, &world.deploy);
-    let exes = match build_with(s, prog, locals, dir, backend, deploy) {
+    let (exes, listeners) = match build_listening(s, prog, locals, dir, backend, deploy) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
@@ -877,11 +897,11 @@ fn run_in(
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let mut slots: Vec<Option<(String, std::process::Child)>> = exes.iter().map(|_| None).collect();
     let mut first_piped = false;
-    // Listeners first: of two roles, the one whose name sorts first dials the other
-    // (chor_runtime's session), so starting the roles in the reverse order of their names
-    // has every dial find its peer already listening, instead of being refused and retried
-    // while that peer is still starting (a fraction of a millisecond of CPU for every retry,
-    // taken from the roles that are starting on the same machine).
+    // Every role's socket is listening already (bound by `build_listening` and handed over
+    // below), so no dial is ever refused. Listeners first all the same: of two roles, the one
+    // whose name sorts first dials the other (chor_runtime's session), so starting the roles
+    // in the reverse order of their names has each dialled role running, ready to answer the
+    // handshake, as early as possible.
     let mut order: Vec<usize> = (0..exes.len().min(locals.len())).collect();
     order.sort_by(|&a, &b| locals[b].role.cmp(&locals[a].role));
     for i in order {
@@ -905,6 +925,9 @@ fn run_in(
         if !args.is_empty() {
             cmd.arg("--").args(args);
         }
+        if let Some(l) = listeners.get(i) {
+            chor_runtime::startup::pass_listener(&mut cmd, l);
+        }
         let child = cmd
             // The role ends when this process ends, even by SIGKILL (see chor_runtime::startup).
             .env(
@@ -927,6 +950,8 @@ fn run_in(
             }
         }
     }
+    // Each role holds its own listener now.
+    drop(listeners);
     // Back in the program's order of roles.
     let mut children: Vec<(String, std::process::Child)> = slots.into_iter().flatten().collect();
     // stdin → first role

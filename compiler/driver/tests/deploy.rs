@@ -323,3 +323,59 @@ fn a_connection_still_in_its_handshake_when_set_up_ends_does_not_stop_the_role()
     }
     panic!("the silent connection was never taken during set-up: {logs:?}");
 }
+
+/// Starts `exe` like [`start`], handing it `listener` as `chor run` does
+/// (`chor_runtime::startup::pass_listener`).
+fn start_handed(exe: &Path, config: &Path, listener: &std::net::TcpListener) -> Child {
+    let mut cmd = Command::new(exe);
+    cmd.arg("--config")
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    chor_runtime::startup::pass_listener(&mut cmd, listener);
+    cmd.spawn().expect("start role")
+}
+
+/// `chor run` binds every role's address before it starts any role, and hands each role its
+/// listening socket (no dial is refused while a peer is still starting). A role accepts on
+/// the socket it is handed: this test holds the Seller's address bound all along, so a
+/// Seller that bound it itself would fail ("address in use"). A socket bound to another
+/// address is not taken (the role binds its own), and a descriptor that is no listening
+/// socket is ignored.
+#[test]
+fn a_role_accepts_on_the_socket_it_is_handed() {
+    let dir = workdir("handed");
+    let out = build(&dir, BOOKSELLER);
+    let cfg = set_config(&out, "");
+    let conf = chor_runtime::config::DeployConfig::from_file(&cfg).expect("deploy.toml");
+    let seller_addr = conf.listen_of("Seller").expect("Seller's address");
+    let run = |seller: Child| {
+        let buyer = start(&out.join("Buyer"), &cfg);
+        let b = finish(buyer, Duration::from_secs(20));
+        let s = finish(seller, Duration::from_secs(20));
+        ok(&b, "chor");
+        ok(&s, "chor");
+        assert_eq!(text(&b.stdout), "buying for 87\n");
+        assert_eq!(text(&s.stdout), "sold Types and Programming Languages\n");
+    };
+    // Its own address, held by this process until both roles have ended.
+    let held = std::net::TcpListener::bind(seller_addr).expect("bind Seller's address");
+    run(start_handed(&out.join("Seller"), &cfg, &held));
+    drop(held);
+    // Another address: closed by the role, which binds its own.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    run(start_handed(&out.join("Seller"), &cfg, &elsewhere));
+    // A descriptor that is no listening socket (a file) is left alone.
+    let file = std::fs::File::open(&cfg).expect("open");
+    let mut cmd = Command::new(out.join("Seller"));
+    cmd.arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env(
+            chor_runtime::startup::LISTEN_FD_VAR,
+            std::os::unix::io::AsRawFd::as_raw_fd(&file).to_string(),
+        );
+    run(cmd.spawn().expect("start role"));
+}

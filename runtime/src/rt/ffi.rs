@@ -342,9 +342,14 @@ pub unsafe extern "C" fn chor_rt_start(
     };
     set_tables(tables_of(&d));
     let _ = MSG_TYPES.set(d.msg_types);
+    // Connections only with the peers this role exchanges messages with (those it has a
+    // first action with): a role connected to every other one paid for connections,
+    // handshakes and threads it never used (a third of a three-role pipeline's set-up).
+    // Communication is symmetric, so both ends of every used pair agree on it.
+    let talks_with: Vec<&str> = d.first.iter().map(|(p, _)| p.as_str()).collect();
     let session = match Session::connect_tcp_with(
         r,
-        &d.roles,
+        &talks_with,
         &cfg,
         Fingerprint(d.fingerprint),
         Arc::from(d.locs.clone()),

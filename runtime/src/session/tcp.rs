@@ -235,11 +235,18 @@ pub(crate) fn establish(
     };
 
     let hs_timeout = Duration::from_millis(cfg.handshake_timeout_ms);
+    // The socket `chor run` bound for this role, if it started it (see
+    // `startup::pass_listener`); dropped at once when no peer dials this role.
+    let inherited = cfg
+        .listen_of(me)
+        .ok()
+        .and_then(crate::startup::inherited_listener);
     let listener = if to_accept.is_empty() {
         None
     } else {
         let my_addr = cfg.listen_of(me).map_err(cfg_err)?;
-        let l = TcpListener::bind(my_addr)
+        let l = inherited
+            .map_or_else(|| TcpListener::bind(my_addr), Ok)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| {
                 RtError::new(
@@ -257,6 +264,9 @@ pub(crate) fn establish(
         Some(l)
     };
 
+    // A role that only dials, and only one peer, dials on this thread: nothing else needs
+    // doing meanwhile, and a thread fewer to start.
+    let inline = listener.is_none() && to_dial.len() == 1;
     for peer in &to_dial {
         let peer = (*peer).clone();
         let endpoint = cfg.endpoint(&peer).map_err(cfg_err)?.clone();
@@ -266,17 +276,22 @@ pub(crate) fn establish(
         let secret = cfg.secret.clone();
         let peer_name = peer.clone();
         let tls = tls.clone();
+        let job = move || {
+            let id = Identity {
+                fingerprint: fp,
+                role: &me_owned,
+                secret: secret.as_ref(),
+            };
+            let r = dial(&id, tls.as_deref(), &peer, &endpoint, deadline, hs_timeout);
+            notify.send(Event::Dialled(peer, r));
+        };
+        if inline {
+            job();
+            continue;
+        }
         thread::Builder::new()
-            .name(format!("chor-dial-{peer}"))
-            .spawn(move || {
-                let id = Identity {
-                    fingerprint: fp,
-                    role: &me_owned,
-                    secret: secret.as_ref(),
-                };
-                let r = dial(&id, tls.as_deref(), &peer, &endpoint, deadline, hs_timeout);
-                notify.send(Event::Dialled(peer, r));
-            })
+            .name(format!("chor-dial-{peer_name}"))
+            .spawn(job)
             .map_err(|e| {
                 RtError::new(
                     me,

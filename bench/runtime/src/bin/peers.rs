@@ -21,7 +21,8 @@
 //!
 //! Start-up is measured the same way on both sides: the clock starts before the first
 //! process is spawned (chor: the three role executables built beforehand by `chor build`,
-//! started directly in the order `chor run` starts them, without `chor run`'s build; ChoRus:
+//! started directly as `chor run` starts them — each role's address bound first and the
+//! socket handed to the role, listeners first — without `chor run`'s build; ChoRus:
 //! this benchmark's own executable as one child running the three roles as threads); "until
 //! the message arrived" stops it at the first byte on any child's stdout (the program prints
 //! once its second message is delivered), the first row at the exit of the last process.
@@ -44,6 +45,8 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Instant;
 
+use chor_runtime::config::DeployConfig;
+use chor_runtime::startup::pass_listener;
 use chorus_lib::core::{
     ChoreoOp, Choreography, ChoreographyLocation, Located, LocationSet, Portable, Projector,
     Transport,
@@ -592,6 +595,54 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Child mode: `peers --chorus-role ROLE PORT_ALICE PORT_BOB PORT_CAROL WORKLOAD`: one role
+/// of a ChoRus program over its HTTP transport, in a process of its own, as a deployment of
+/// ChoRus on several hosts runs (the like-for-like contender of chor's process per role).
+fn chorus_role(role: &str, ports: [u16; 3], workload: &str) {
+    let h = "127.0.0.1";
+    let [pa, pb, pc] = ports;
+    macro_rules! one {
+        ($c:expr) => {{
+            match role {
+                "Alice" => Projector::new(
+                    Alice,
+                    HttpTransport::new(
+                        HttpTransportConfigBuilder::for_target(Alice, (h, pa))
+                            .with(Bob, (h, pb))
+                            .with(Carol, (h, pc))
+                            .build(),
+                    ),
+                )
+                .epp_and_run($c),
+                "Bob" => Projector::new(
+                    Bob,
+                    HttpTransport::new(
+                        HttpTransportConfigBuilder::for_target(Bob, (h, pb))
+                            .with(Alice, (h, pa))
+                            .with(Carol, (h, pc))
+                            .build(),
+                    ),
+                )
+                .epp_and_run($c),
+                _ => Projector::new(
+                    Carol,
+                    HttpTransport::new(
+                        HttpTransportConfigBuilder::for_target(Carol, (h, pc))
+                            .with(Alice, (h, pa))
+                            .with(Bob, (h, pb))
+                            .build(),
+                    ),
+                )
+                .epp_and_run($c),
+            }
+        }};
+    }
+    match workload {
+        "startup" => one!(Startup),
+        other => panic!("a process per role is measured for start-up only, not {other}"),
+    }
+}
+
 /// Child mode: `peers --chorus TRANSPORT WORKLOAD`.
 fn chorus_child(transport: &str, workload: &str) {
     match workload {
@@ -658,6 +709,8 @@ enum Run {
     Chor(PathBuf, [&'static str; 3]),
     /// This binary as a ChoRus child.
     Chorus(&'static str),
+    /// This binary as three ChoRus children over HTTP, one per role.
+    ChorusProcs,
 }
 
 /// Runs a contender once; returns the wall time from spawning to the last exit, the time
@@ -668,22 +721,48 @@ fn run_once(run: &Run, workload: &str) -> (f64, f64, f64, String) {
     let t = Instant::now();
     let children: Vec<_> = match run {
         Run::Chor(dir, roles) => {
-            // In the order `chor run` starts them: listeners first (the reverse order of the
-            // roles' names, see compiler/driver/src/host.rs); outputs stay in role order.
+            // As `chor run` starts them (compiler/driver/src/host.rs): every role's address
+            // bound first and its socket handed to the role, then the roles in the reverse
+            // order of their names (listeners first); outputs stay in role order.
+            let config = dir.join("deploy.toml");
+            let deploy = DeployConfig::from_file(&config).expect("deploy.toml");
+            let listeners: Vec<TcpListener> = roles
+                .iter()
+                .map(|r| {
+                    TcpListener::bind(deploy.listen_of(r).expect("an address"))
+                        .expect("bind a role's address")
+                })
+                .collect();
             let mut order: Vec<usize> = (0..roles.len()).collect();
             order.sort_by(|&a, &b| roles[b].cmp(roles[a]));
             let mut slots: Vec<_> = roles.iter().map(|_| None).collect();
             for i in order {
-                slots[i] = Some(
-                    Command::new(dir.join(roles[i]))
-                        .arg("--config")
-                        .arg(dir.join("deploy.toml"))
+                let mut cmd = Command::new(dir.join(roles[i]));
+                cmd.arg("--config").arg(&config).stdout(Stdio::piped());
+                pass_listener(&mut cmd, &listeners[i]);
+                slots[i] = Some(cmd.spawn().expect("role starts"));
+            }
+            drop(listeners);
+            slots.into_iter().flatten().collect()
+        }
+        Run::ChorusProcs => {
+            let ports = [free_port(), free_port(), free_port()];
+            let mut children: Vec<_> = ["Carol", "Bob", "Alice"]
+                .iter()
+                .map(|role| {
+                    Command::new(std::env::current_exe().expect("own path"))
+                        .arg("--chorus-role")
+                        .arg(role)
+                        .args(ports.map(|p| p.to_string()))
+                        .arg(workload)
                         .stdout(Stdio::piped())
                         .spawn()
-                        .expect("role starts"),
-                );
-            }
-            slots.into_iter().flatten().collect()
+                        .expect("child starts")
+                })
+                .collect();
+            // Outputs in role order.
+            children.reverse();
+            children
         }
         Run::Chorus(transport) => vec![
             Command::new(std::env::current_exe().expect("own path"))
@@ -763,6 +842,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--chorus") {
         chorus_child(&args[2], &args[3]);
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("--chorus-role") {
+        let port = |i: usize| args[i].parse::<u16>().expect("a port");
+        chorus_role(&args[2], [port(3), port(4), port(5)], &args[6]);
         return;
     }
     let http = args.iter().any(|a| a == "--http");
@@ -852,8 +936,14 @@ fn main() {
         for t in &transports {
             print!(" {:>12}", format!("ChoRus {t}"));
         }
+        if http {
+            print!(" {:>12}", "http ×3 proc");
+        }
         for t in &transports {
             print!(" {:>11}", format!("chor/{t}"));
+        }
+        if http {
+            print!(" {:>11}", "chor/×3proc");
         }
         println!();
         for (name, workload, chor_run) in &workloads {
@@ -864,6 +954,10 @@ fn main() {
             for t in &transports {
                 contenders.push(Run::Chorus(t));
             }
+            // ChoRus over HTTP with a process per role, as chor runs: start-up only.
+            if http {
+                contenders.push(Run::ChorusProcs);
+            }
             let mut times: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
             let mut firsts: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
             let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
@@ -872,6 +966,9 @@ fn main() {
             for round in 0..runs {
                 for (i, run) in std::iter::once(chor_run).chain(&contenders).enumerate() {
                     if round >= 3 && matches!(run, Run::Chorus("http")) && *workload == "kv" {
+                        continue;
+                    }
+                    if matches!(run, Run::ChorusProcs) && *workload != "startup" {
                         continue;
                     }
                     let (ms, first, cpu, out) = run_once(run, workload);
@@ -891,13 +988,24 @@ fn main() {
             // CPU time moves less than wall time with the load of a shared machine.
             rows.push(("  … CPU time of the processes".to_string(), cpus));
             for (name, times) in rows {
-                let med: Vec<f64> = times.into_iter().map(median).collect();
-                print!("{name:<34} {:>9.1}", med[0]);
+                // A contender not run on this workload has no times: shown as "-".
+                let med: Vec<Option<f64>> = times
+                    .into_iter()
+                    .map(|t| (!t.is_empty()).then(|| median(t)))
+                    .collect();
+                let chor = med[0].unwrap_or(f64::NAN);
+                print!("{name:<34} {chor:>9.1}");
                 for m in &med[1..] {
-                    print!(" {m:>12.1}");
+                    match m {
+                        Some(m) => print!(" {m:>12.1}"),
+                        None => print!(" {:>12}", "-"),
+                    }
                 }
                 for m in &med[1..] {
-                    print!(" {:>10.2}×", med[0] / m);
+                    match m {
+                        Some(m) => print!(" {:>10.2}×", chor / m),
+                        None => print!(" {:>11}", "-"),
+                    }
                 }
                 println!();
             }
