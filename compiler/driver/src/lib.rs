@@ -1245,6 +1245,18 @@ pub fn cmd_fmt(files: &[std::path::PathBuf], check: bool, color: bool) -> i32 {
                 status = status.max(1);
             }
             Ok(formatted) if formatted == text => {}
+            // Never written: chor could not read the file back (the formatted text of a
+            // program nested hundreds of levels deep is far longer than its source).
+            Ok(formatted) if formatted.len() as u64 > source::MAX_SOURCE_BYTES => {
+                eprintln!(
+                    "error: {} was not formatted: the formatted text would be larger than the \
+                     limit for source files ({} bytes; the limit is {} MiB)",
+                    path.display(),
+                    formatted.len(),
+                    source::MAX_SOURCE_BYTES >> 20
+                );
+                status = status.max(2);
+            }
             Ok(formatted) => {
                 if check {
                     println!("{}", path.display());

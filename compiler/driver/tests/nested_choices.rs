@@ -150,3 +150,43 @@ fn projecting_deep_nesting_prints_text_linear_in_depth() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `chor fmt` of deep nesting writes text linear in the depth, as `chor project` prints it
+/// (the indentation stops growing at the same depth), and formatting it again changes nothing.
+/// Formatted text larger than chor reads back is not written: the file stays as it was.
+#[test]
+fn formatting_deep_nesting_writes_text_linear_in_depth() {
+    let dir = temp_dir("nested-choices-fmt");
+    let size = |n: usize| {
+        let path = write(&dir, &format!("f{n}"), &if_else(n));
+        let out = chor().arg("fmt").arg(&path).output().expect("runs");
+        ok(&out, "fmt of nested conditionals");
+        let once = std::fs::read_to_string(&path).expect("formatted");
+        let out = chor()
+            .arg("fmt")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .expect("runs");
+        ok(&out, "fmt --check of formatted nested conditionals");
+        once.len()
+    };
+    let (small, big) = (size(300), size(3_000));
+    // Linear: about ten times (a little more, as the first 64 levels are indented less);
+    // quadratic growth, as before, gave about a hundred times.
+    assert!(
+        big < 15 * small,
+        "3,000 levels formatted to {big} bytes against {small} for 300"
+    );
+    let source = if_else(10_000);
+    let path = write(&dir, "f10000", &source);
+    let out = chor().arg("fmt").arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was not formatted") && err.contains("limit for source files"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), source);
+    let _ = std::fs::remove_dir_all(&dir);
+}
