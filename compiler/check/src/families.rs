@@ -383,28 +383,13 @@ fn expand_group(env: &Env, g: &Group) -> Group {
 
 /// [`expand_group`] in a body: a round's member (`W`) or a member reference (`Ws[0]`) becomes
 /// the member it names.
-/// A group with its families and members expanded to the roles they stand for. Two
-/// differently written names for one member (a round's `W` and `Ws[0]` in the round where
-/// they meet, or a family and one of its members) are that member once, as receivers named
-/// twice are; the same name written twice stays twice, for the checker's E0700.
 fn expand_group_at(x: &mut Expander<'_>, c: &ChorDef, env: &Env, g: &Group) -> Group {
-    let mut roles: Vec<Ident> = Vec::new();
-    let mut written: Vec<&str> = Vec::new();
-    for w in &g.roles {
-        let expanded = match x.role(c, env, w) {
-            Some(Role::One(r, _)) => vec![r],
-            Some(Role::All(_, ms)) => ms,
-            None => vec![w.clone()],
-        };
-        for r in expanded {
-            let met = roles
-                .iter()
-                .zip(&written)
-                .any(|(q, n)| q.name == r.name && *n != w.name);
-            if !met {
-                roles.push(r);
-                written.push(&w.name);
-            }
+    let mut roles = Vec::new();
+    for r in &g.roles {
+        match x.role(c, env, r) {
+            Some(Role::One(r, _)) => roles.push(r),
+            Some(Role::All(_, ms)) => roles.extend(ms),
+            None => roles.push(r.clone()),
         }
     }
     Group {

@@ -438,107 +438,48 @@ choreography main(L, Ws[]) {
     Ws.print(to_string(w + z));
 }
 "#;
+    let dir = std::env::temp_dir().join(format!("chor-cond-family-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("cond.chor");
+    std::fs::write(&file, family).expect("write");
     for n in [1, 3] {
-        let want = every_back_end_at_size(family, n);
-        assert_eq!(want["L"], vec!["6".to_owned()]);
+        let size = format!("Ws={n}");
+        let sim = chor()
+            .args(["simulate", "--size", &size])
+            .arg(&file)
+            .output()
+            .expect("runs");
+        let (out, err) = text(&sim);
+        assert!(sim.status.success(), "size {n}: {err}");
+        let want = lines_by_role(&out);
+        assert_eq!(want["L"], vec!["6".to_owned()], "{out}");
         for i in 0..n {
             let z = 5 + i;
             assert_eq!(
                 want[&format!("Ws[{i}]")],
                 vec![z.to_string(), (30 + i + z).to_string()],
+                "{out}"
             );
         }
-    }
-}
-
-/// Runs `src` with the family `Ws` at size `n` under `simulate`, the projected interpreter
-/// and native code (all succeed and print the same, role by role) and `chor verify` (no
-/// finding); returns the lines by role.
-fn every_back_end_at_size(src: &str, n: usize) -> BTreeMap<String, Vec<String>> {
-    // One directory per call: tests run in parallel.
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("chor-families-{}-{call}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("prog.chor");
-    std::fs::write(&file, src).expect("write");
-    let size = format!("Ws={n}");
-    let sim = chor()
-        .args(["simulate", "--size", &size])
-        .arg(&file)
-        .output()
-        .expect("runs");
-    let (out, err) = text(&sim);
-    assert!(sim.status.success(), "size {n}: {err}\n{src}");
-    let want = lines_by_role(&out);
-    for backend in ["interp", "native"] {
-        let run = chor()
-            .args(["run", "--size", &size, "--backend", backend])
+        for backend in ["interp", "native"] {
+            let run = chor()
+                .args(["run", "--size", &size, "--backend", backend])
+                .arg(&file)
+                .stdin(Stdio::null())
+                .output()
+                .expect("runs");
+            let (out, err) = text(&run);
+            assert!(run.status.success(), "{backend}, size {n}: {err}");
+            assert_eq!(lines_by_role(&out), want, "{backend}, size {n}");
+        }
+        let v = chor()
+            .args(["verify", "--size", &size])
             .arg(&file)
-            .stdin(Stdio::null())
             .output()
             .expect("runs");
-        let (got, err) = text(&run);
-        assert!(run.status.success(), "{backend}, size {n}: {err}\n{src}");
-        assert_eq!(lines_by_role(&got), want, "{backend}, size {n}\n{src}");
+        assert!(v.status.success(), "verify, size {n}: {}", text(&v).1);
     }
-    let v = chor()
-        .args(["verify", "--size", &size])
-        .arg(&file)
-        .output()
-        .expect("runs");
-    assert!(
-        v.status.success(),
-        "verify, size {n}: {}\n{src}",
-        text(&v).1
-    );
     let _ = std::fs::remove_dir_all(&dir);
-    want
-}
-
-/// A group that names one member twice in different words — a round's `W` and `Ws[0]` in
-/// the round where they meet, or the family and one of its members — holds the value at
-/// that member once (as receivers named twice do): in a communication to the group, an
-/// agreed binding and a decision by the group. The same name written twice is still E0700.
-#[test]
-fn a_group_whose_names_meet_at_one_member_holds_it_once() {
-    let src = r#"
-choreography main(L, Ws[]) {
-    for W in Ws {
-        L.(index(W) * 10) -> (W, Ws[0]).k;
-        let (W, Ws[0]).j = k + 1;
-        if (W, Ws[0]).(j > 5) {
-            W -> L[Big];
-            L.print("big " ++ to_string(index(W)));
-        } else {
-            W -> L[Small];
-        }
-        W.print(j);
-    }
-    L.(7) -> (Ws, Ws[0]).z;
-    Ws.print(z);
-}
-"#;
-    for n in [1, 3] {
-        let want = every_back_end_at_size(src, n);
-        assert_eq!(want["Ws[0]"], vec!["1".to_owned(), "7".to_owned()]);
-        for i in 1..n {
-            assert_eq!(
-                want[&format!("Ws[{i}]")],
-                vec![(i * 10 + 1).to_string(), "7".to_owned()]
-            );
-        }
-        assert_eq!(want.get("L").map_or(0, Vec::len), n - 1);
-    }
-    let twice =
-        "choreography main(L, Ws[]) {\n    for W in Ws {\n        L.(1) -> (W, W).k;\n    }\n}\n";
-    let prog = from_source_sized("twice.chor", twice, vec![], &sizes(&[("Ws", 2)]));
-    let checked = chor_check::check_program(&prog);
-    assert!(
-        checked.diagnostics.iter().any(|d| d.code == "E0700"),
-        "{:#?}",
-        checked.diagnostics
-    );
 }
 
 /// Generated programs over a family: at every size from 1 to 5, they check, and the
