@@ -1142,46 +1142,32 @@ impl Expander<'_> {
             // What a branch yields is computed at its roles: their names, and the family
             // forms in it, are substituted as in any expression there.
             ChorStmtKind::Yield { parts } => {
-                let mut expanded = Vec::new();
-                for p in parts {
-                    match &p.group {
+                let parts = parts
+                    .iter()
+                    .map(|p| match &p.group {
                         Some(g) => {
                             let g = expand_group_at(self, c, env, g);
-                            expanded.push(LocatedExpr {
+                            LocatedExpr {
                                 expr: self.subst_group(env, &p.expr, &g),
                                 role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
                                 group: Some(g),
                                 ..p.clone()
-                            });
+                            }
                         }
-                        None => match self.role(c, env, &p.role) {
-                            // A whole family yields one part per member, each computed at
-                            // its member (for a target `Ws.y`, expanded the same way).
-                            Some(Role::All(_, ms)) => {
-                                for m in ms {
-                                    expanded.push(LocatedExpr {
-                                        expr: self.subst(env, &p.expr, Some(m.name.as_str())),
-                                        role: m,
-                                        ..p.clone()
-                                    });
-                                }
-                            }
+                        None => {
                             // A member (`W`, `Ws[e]`) yields as the role it names.
-                            found => {
-                                let role = match found {
-                                    Some(Role::One(r, _)) => r,
-                                    _ => p.role.clone(),
-                                };
-                                expanded.push(LocatedExpr {
-                                    expr: self.subst(env, &p.expr, Some(role.name.as_str())),
-                                    role,
-                                    ..p.clone()
-                                });
+                            let role = match self.role(c, env, &p.role) {
+                                Some(Role::One(r, _)) => r,
+                                _ => p.role.clone(),
+                            };
+                            LocatedExpr {
+                                expr: self.subst(env, &p.expr, Some(role.name.as_str())),
+                                role,
+                                ..p.clone()
                             }
-                        },
-                    }
-                }
-                let parts = expanded;
+                        }
+                    })
+                    .collect();
                 out.push(mk(ChorStmtKind::Yield { parts }));
             }
             ChorStmtKind::Error => out.push(s.clone()),
@@ -1189,10 +1175,9 @@ impl Expander<'_> {
     }
 
     /// The targets of a conditional expression with their roles as expanded: a member
-    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members, and
-    /// a target held by a whole family (`let Ws.y = if …`, one value per member) is one
-    /// target per member, in member order, as a branch's `Ws.e` yields one part per member
-    /// (see `Yield`).
+    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members. A
+    /// target held by a whole family (one value per member) is not supported yet: reported
+    /// here, `None`.
     fn cond_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> Option<Vec<Target>> {
         let mut out = Vec::new();
         for t in bind {
@@ -1205,12 +1190,12 @@ impl Expander<'_> {
                 }
                 None => match self.role(c, env, &t.role)? {
                     Role::One(r, _) => t.role = r,
-                    Role::All(_, ms) => {
-                        out.extend(ms.into_iter().map(|m| Target {
-                            role: m,
-                            ..t.clone()
-                        }));
-                        continue;
+                    Role::All(..) => {
+                        self.diags.push(unsupported(
+                            t.role.span,
+                            "a conditional expression that yields at a whole family",
+                        ));
+                        return None;
                     }
                 },
             }
@@ -2317,4 +2302,15 @@ fn not_a_family(f: &Ident, c: &ChorDef) -> Diagnostic {
         "declare it with `[]` among the roles: `choreography {}(…, {}[])`",
         c.name.name, f.name
     ))
+}
+
+/// E0761: a form this pass does not expand yet.
+fn unsupported(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "E0761",
+        format!("{what} is not supported yet"),
+        span,
+        "not supported yet",
+    )
+    .with_help("bind the value at one role, then share it (`R.x -> Ws.y;` or `R.x -> (R, Ws).y;`)")
 }

@@ -352,7 +352,7 @@ pub const CODES: &[Code] = &[
     },
     Code {
         code: "E0761",
-        title: "no longer reported (was: a conditional expression that binds a value at a whole family, now supported)",
+        title: "a family form not supported yet (a conditional expression that binds a value at a whole family)",
     },
     Code {
         code: "E0700",

@@ -422,64 +422,20 @@ choreography main(L, Ws[]) {
     let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
     assert_eq!(r, Ok(()));
     assert_eq!(by_role(&lines)["Ws[0]"], vec!["1".to_owned()]);
-    // A target at a whole family: one value per member, each computed at the member (its own
-    // variables and index); alone, and among several targets, in `if` and `match`, in every
-    // back end and at sizes one and three.
-    let family = r#"
+    // A target at a whole family is not supported yet, and says so.
+    let bad = r#"
 choreography main(L, Ws[]) {
-    let L.go = true;
-    let Ws.z = if L.go { L -> Ws[T]; L.(5) -> Ws.v; Ws.(v + index(Ws)) } else { L -> Ws[F]; Ws.(0) };
-    Ws.print(to_string(z));
-    let (L.a, Ws.w) = match L.(Some(3)) {
-        Some(k) => { L -> Ws[S]; L.k -> Ws.k; (L.(k * 2), Ws.(k * 10 + index(Ws))) },
-        None => { L -> Ws[N]; (L.(0), Ws.(0)) },
-    };
-    L.print(to_string(a));
-    Ws.print(to_string(w + z));
+    let Ws.z = if L.true { L -> Ws[T]; Ws.(1) } else { L -> Ws[F]; Ws.(2) };
 }
 "#;
-    let dir = std::env::temp_dir().join(format!("chor-cond-family-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("cond.chor");
-    std::fs::write(&file, family).expect("write");
-    for n in [1, 3] {
-        let size = format!("Ws={n}");
-        let sim = chor()
-            .args(["simulate", "--size", &size])
-            .arg(&file)
-            .output()
-            .expect("runs");
-        let (out, err) = text(&sim);
-        assert!(sim.status.success(), "size {n}: {err}");
-        let want = lines_by_role(&out);
-        assert_eq!(want["L"], vec!["6".to_owned()], "{out}");
-        for i in 0..n {
-            let z = 5 + i;
-            assert_eq!(
-                want[&format!("Ws[{i}]")],
-                vec![z.to_string(), (30 + i + z).to_string()],
-                "{out}"
-            );
-        }
-        for backend in ["interp", "native"] {
-            let run = chor()
-                .args(["run", "--size", &size, "--backend", backend])
-                .arg(&file)
-                .stdin(Stdio::null())
-                .output()
-                .expect("runs");
-            let (out, err) = text(&run);
-            assert!(run.status.success(), "{backend}, size {n}: {err}");
-            assert_eq!(lines_by_role(&out), want, "{backend}, size {n}");
-        }
-        let v = chor()
-            .args(["verify", "--size", &size])
-            .arg(&file)
-            .output()
-            .expect("runs");
-        assert!(v.status.success(), "verify, size {n}: {}", text(&v).1);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    let prog = from_source_sized("cond.chor", bad, vec![], &sizes(&[("Ws", 2)]));
+    assert!(
+        prog.diagnostics
+            .iter()
+            .any(|d| d.code == "E0761" && d.message.contains("conditional expression")),
+        "{:#?}",
+        prog.diagnostics
+    );
 }
 
 /// Generated programs over a family: at every size from 1 to 5, they check, and the
@@ -506,8 +462,6 @@ fn generated_family_programs_agree_at_sizes_one_to_five() {
         "M)(Ws[",
         "let W.v = Pair(L, W)",
         "Swap(M, Ws[",
-        "let Ws.v = if L.",
-        "let (L.a, Ws.v) = if L.",
     ] {
         let n = programs.iter().filter(|p| p.contains(form)).count();
         assert!(n >= 3, "only {n} programs use {form:?}");
