@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{chor_in, ok, temp_dir, text};
+use common::{chor_in, ok, text};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -30,12 +30,35 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A project directory under cargo's directory for test files (`CARGO_TARGET_TMPDIR`), the
+/// same in every run: emptied but for the crate's `target`, so that its build (a crates.io
+/// crate and its dependencies: over a gigabyte for sha3_auth) is reused by the next run
+/// instead of left behind in the system's temporary directory by every run.
+fn project_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("externs-{name}"));
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == "target") {
+                continue;
+            }
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+    std::fs::create_dir_all(&dir).expect("project dir");
+    dir
+}
+
 /// The sha3_auth example, copied and simulated once (which builds its crate).
 fn sha3_project() -> &'static (PathBuf, Output) {
     static P: OnceLock<(PathBuf, Output)> = OnceLock::new();
     P.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sha3_auth");
-        let dir = temp_dir("sha3").join("sha3_auth");
+        let dir = project_dir("sha3_auth");
         copy_dir(&root, &dir);
         let out = chor_in(&dir, &["simulate"]);
         (dir, out)
@@ -134,7 +157,7 @@ const MAIN: &str = "extern fn add(a: Int, b: Int) -> Int;\n\
 
 #[test]
 fn crate_mistakes_are_diagnostics_and_panics_end_the_role() {
-    let dir = temp_dir("mistakes");
+    let dir = project_dir("mistakes");
     // `shout` takes &str, `halve` is missing.
     write_project(
         &dir,
@@ -215,7 +238,7 @@ fn crate_mistakes_are_diagnostics_and_panics_end_the_role() {
 /// panic in a direct extern still ends the role naming the extern and the chor line.
 #[test]
 fn scalar_externs_call_directly_with_the_same_results() {
-    let dir = temp_dir("scalars");
+    let dir = project_dir("scalars");
     write_project(
         &dir,
         "extern fn mix(a: Int, x: Float, b: Bool) -> Float;\n\
@@ -356,7 +379,7 @@ fn glue_linked_in(dir: &Path) {
 
 #[test]
 fn an_extern_in_a_project_with_a_broken_manifest_names_the_manifest_error() {
-    let dir = temp_dir("broken-manifest");
+    let dir = project_dir("broken-manifest");
     write_project(&dir, MAIN, "pub fn add(a: i64, b: i64) -> i64 { a + b }\n");
     std::fs::write(
         dir.join("chor.toml"),
