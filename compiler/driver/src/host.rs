@@ -820,6 +820,10 @@ fn write_deploy(
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// How long the directory of a `chor run` that no longer exists stays untouched before a
+/// later `chor run` removes it ([`chor_runtime::startup::sweep_stale_run_dirs`]).
+const STALE_RUN_DIR: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// `chor run`: build into a temporary directory, start every role as its own process on
 /// loopback, print `[Role] line` as lines arrive, forward stdin to the first role, and stop
 /// everything if a role fails.
@@ -850,9 +854,21 @@ pub fn run_with(
             }
         }
     }
-    let dir = std::env::temp_dir().join(format!("chor-run-{}", std::process::id()));
+    let tmp = std::env::temp_dir();
+    // What a `chor run` killed with SIGKILL left behind (its roles ended with it).
+    chor_runtime::startup::sweep_stale_run_dirs(&tmp, STALE_RUN_DIR);
+    let dir = tmp.join(format!("chor-run-{}", std::process::id()));
+    // Ended by SIGTERM, SIGINT or SIGHUP: the directory goes too (the roles end with `chor`,
+    // see chor_runtime::startup::end_with_parent).
+    let guard = chor_runtime::startup::on_termination({
+        let dir = dir.clone();
+        move || {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    });
     let result = run_in(s, prog, locals, &dir, backend, inputs, world);
     let _ = std::fs::remove_dir_all(&dir);
+    drop(guard);
     result
 }
 
@@ -940,7 +956,8 @@ fn run_in(
         });
     }
     let mut readers = Vec::new();
-    let errors: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    // Each role's error text, with when its first line came (the order roles failed in).
+    let errors: Arc<Mutex<Vec<RoleError>>> = Arc::new(Mutex::new(Vec::new()));
     for (role, c) in &mut children {
         if let Some(stdout) = c.stdout.take() {
             let out = Arc::clone(&out);
@@ -973,6 +990,7 @@ fn run_in(
                 // `io::eprint` lines go out as they come, prefixed like printed lines; from
                 // the role's first error (or warning) on, the text is kept for the report.
                 let mut text = String::new();
+                let mut since = None;
                 let mut input = BufReader::new(stderr);
                 let mut line = Vec::new();
                 while matches!(input.read_until(b'\n', &mut line), Ok(n) if n > 0) {
@@ -982,6 +1000,9 @@ fn run_in(
                         let mut e = std::io::stderr().lock();
                         let _ = writeln!(e, "[{role}] {body}");
                     } else {
+                        if since.is_none() && l.starts_with("error: ") {
+                            since = Some(std::time::Instant::now());
+                        }
                         text.push_str(&l);
                     }
                     line.clear();
@@ -989,7 +1010,7 @@ fn run_in(
                 if !text.trim().is_empty()
                     && let Ok(mut e) = errors.lock()
                 {
-                    e.push((role, text));
+                    e.push(RoleError { role, text, since });
                 }
             }));
         }
@@ -999,11 +1020,12 @@ fn run_in(
     // it stop when its connections close.
     // Waiting on each in turn (rather than polling them all every few milliseconds) ends
     // `chor run` as soon as the last role has ended.
-    let mut failed: Vec<String> = Vec::new();
+    let mut failed: Vec<(String, Option<std::process::ExitStatus>)> = Vec::new();
     for (role, mut c) in children {
         match c.wait() {
             Ok(status) if status.success() => {}
-            _ => failed.push(role),
+            Ok(status) => failed.push((role, Some(status))),
+            Err(_) => failed.push((role, None)),
         }
     }
     for r in readers {
@@ -1012,16 +1034,84 @@ fn run_in(
     if failed.is_empty() {
         return 0;
     }
-    // Report the root cause: a role that failed on its own, not one whose peer went away.
     let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
-    let text_of = |role: &str| errs.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone());
-    let root = failed
-        .iter()
-        .find(|r| text_of(r).is_some_and(|t| !t.contains("disconnected while")))
-        .or(failed.first());
-    match root.and_then(|r| text_of(r)) {
-        Some(text) => eprint!("{text}"),
-        None => eprintln!("error: role {} failed", root.map_or("?", |r| r.as_str())),
-    }
+    eprint!("{}", failure_report(&failed, &errs));
     1
+}
+
+/// What a failed role wrote to its standard error from its first error line on.
+#[derive(Debug, Clone)]
+struct RoleError {
+    role: String,
+    text: String,
+    /// When its first error line arrived.
+    since: Option<std::time::Instant>,
+}
+
+/// How a role that wrote no error of its own ended: killed by a signal (`kill -9`, the
+/// OOM killer, a crash) or with a bare exit status.
+fn ended_how(status: Option<std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(s) => match (s.signal(), s.code()) {
+            (Some(sig), _) => match signal_name(sig) {
+                Some(name) => format!("was killed by signal {sig} ({name})"),
+                None => format!("was killed by signal {sig}"),
+            },
+            (None, Some(code)) => format!("failed with exit status {code}"),
+            (None, None) => "failed".to_string(),
+        },
+        None => "failed (its exit status is unknown)".to_string(),
+    }
+}
+
+fn signal_name(sig: i32) -> Option<&'static str> {
+    Some(match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// The report of a failed run: the root cause first. A role that ended without an error of
+/// its own (killed by a signal) is the root cause of every error that followed, and since it
+/// names no line, the errors of the roles that lost it follow it (each names the line it was
+/// at). Otherwise the root cause is the first role that failed on its own (not because a
+/// peer went away or fell silent), or else the first role that failed at all.
+fn failure_report(
+    failed: &[(String, Option<std::process::ExitStatus>)],
+    errs: &[RoleError],
+) -> String {
+    let text_of = |role: &str| errs.iter().find(|e| e.role == role);
+    let mut by_time: Vec<&RoleError> = errs
+        .iter()
+        .filter(|e| failed.iter().any(|(r, _)| *r == e.role))
+        .collect();
+    by_time.sort_by_key(|e| (e.since.is_none(), e.since));
+    let no_error = |r: &str| text_of(r).and_then(|e| e.since).is_none();
+    if let Some((role, status)) = failed.iter().find(|(r, _)| no_error(r)) {
+        let mut out = format!("error: role {role} {}\n", ended_how(*status));
+        for e in by_time.iter().filter(|e| e.role != *role) {
+            out.push_str(&e.text);
+        }
+        return out;
+    }
+    let consequence = |t: &str| t.contains("disconnected while") || t.contains("timed out after");
+    let root = by_time
+        .iter()
+        .find(|e| !consequence(&e.text))
+        .or(by_time.first());
+    match root {
+        Some(e) => e.text.clone(),
+        None => "error: a role failed\n".to_string(),
+    }
 }
