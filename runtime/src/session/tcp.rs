@@ -854,6 +854,11 @@ impl TcpLink {
     /// bytes, or receiving bytes after closing, makes the kernel reset the connection, and a
     /// reset can destroy the last message the peer has not read yet.
     pub(crate) fn linger(&self, until: Instant) {
+        // What we sent could not be written out (the peer is gone or cut off): there is no
+        // last message of ours left to protect, and waiting would only delay the exit.
+        if lock(&self.out.state).failed.is_some() {
+            return;
+        }
         let mut r = lock(&self.reader);
         if r.broken.is_some() {
             return;
