@@ -958,10 +958,15 @@ fn run_in(
     let mut readers = Vec::new();
     // Each role's error text, with when its first line came (the order roles failed in).
     let errors: Arc<Mutex<Vec<RoleError>>> = Arc::new(Mutex::new(Vec::new()));
-    for (role, c) in &mut children {
+    // What the readers see: a role's output ending (it is ending), a peer it timed out on.
+    let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
+    let mut pipes = vec![0usize; children.len()];
+    for (k, (role, c)) in children.iter_mut().enumerate() {
         if let Some(stdout) = c.stdout.take() {
             let out = Arc::clone(&out);
             let role = role.clone();
+            let tx = tx.clone();
+            pipes[k] += 1;
             readers.push(std::thread::spawn(move || {
                 // Lines end at '\n' only: a printed '\r' before it is the program's own
                 // text (as in `chor simulate`), not part of a line ending.
@@ -981,11 +986,14 @@ fn run_in(
                     let _ = o.flush();
                     line.clear();
                 }
+                let _ = tx.send(RunEvent::Closed(k));
             }));
         }
         if let Some(stderr) = c.stderr.take() {
             let errors = Arc::clone(&errors);
             let role = role.clone();
+            let tx = tx.clone();
+            pipes[k] += 1;
             readers.push(std::thread::spawn(move || {
                 // `io::eprint` lines go out as they come, prefixed like printed lines; from
                 // the role's first error (or warning) on, the text is kept for the report.
@@ -1003,6 +1011,9 @@ fn run_in(
                         if since.is_none() && l.starts_with("error: ") {
                             since = Some(std::time::Instant::now());
                         }
+                        if let Some(peer) = timed_out_on(&l) {
+                            let _ = tx.send(RunEvent::TimedOut(peer));
+                        }
                         text.push_str(&l);
                     }
                     line.clear();
@@ -1012,20 +1023,67 @@ fn run_in(
                 {
                     e.push(RoleError { role, text, since });
                 }
+                let _ = tx.send(RunEvent::Closed(k));
             }));
         }
     }
+    drop(tx);
     // Wait for every role to end on its own: after a fault, the roles that do not depend on
     // the failed one run to completion (docs/language.md, "Faults"), and those that wait for
-    // it stop when its connections close.
-    // Waiting on each in turn (rather than polling them all every few milliseconds) ends
-    // `chor run` as soon as the last role has ended.
+    // it stop when its connections close. A role is reaped as soon as its output ends (it
+    // is exiting), so `chor run` ends when the last role has ended, without polling. The one
+    // role `chor run` ends itself is one that stopped responding: a peer heard nothing from
+    // it, not even the heartbeats its runtime sends on its own, for the idle timeout (it was
+    // stopped with SIGSTOP, or is stuck in the kernel); it would never end otherwise.
+    let mut slots: Vec<Option<(String, std::process::Child)>> =
+        children.into_iter().map(Some).collect();
+    let mut closed = vec![0usize; slots.len()];
     let mut failed: Vec<(String, Option<std::process::ExitStatus>)> = Vec::new();
-    for (role, mut c) in children {
-        match c.wait() {
-            Ok(status) if status.success() => {}
-            Ok(status) => failed.push((role, Some(status))),
-            Err(_) => failed.push((role, None)),
+    let mut ended: Vec<String> = Vec::new();
+    let mut reap = |slot: &mut Option<(String, std::process::Child)>, block: bool| {
+        let Some((_, c)) = slot else { return };
+        let status = if block {
+            c.wait().map(Some)
+        } else {
+            c.try_wait()
+        };
+        match status {
+            Ok(None) => return,
+            Ok(Some(st)) if st.success() => {}
+            Ok(Some(st)) => failed.push((slot_role(slot), Some(st))),
+            Err(_) => failed.push((slot_role(slot), None)),
+        }
+        *slot = None;
+    };
+    while slots.iter().any(Option::is_some) {
+        match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(RunEvent::Closed(k)) => {
+                closed[k] += 1;
+                if closed[k] >= pipes[k] {
+                    reap(&mut slots[k], true);
+                }
+            }
+            Ok(RunEvent::TimedOut(peer)) => {
+                if let Some(Some((role, c))) = slots
+                    .iter_mut()
+                    .find(|s| s.as_ref().is_some_and(|(r, _)| *r == peer))
+                    && !ended.contains(role)
+                {
+                    let _ = c.kill();
+                    ended.push(role.clone());
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                for slot in &mut slots {
+                    reap(slot, false);
+                }
+            }
+            // Every reader is done: what still runs has closed its output; wait for it.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                for slot in &mut slots {
+                    reap(slot, true);
+                }
+            }
         }
     }
     for r in readers {
@@ -1035,8 +1093,29 @@ fn run_in(
         return 0;
     }
     let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
-    eprint!("{}", failure_report(&failed, &errs));
+    eprint!("{}", failure_report(&failed, &ended, &errs));
     1
+}
+
+fn slot_role(slot: &Option<(String, std::process::Child)>) -> String {
+    slot.as_ref().map(|(r, _)| r.clone()).unwrap_or_default()
+}
+
+/// What the threads reading the roles' output tell `chor run`.
+enum RunEvent {
+    /// One of the output pipes of the role at this index closed.
+    Closed(usize),
+    /// A role timed out waiting for this peer.
+    TimedOut(String),
+}
+
+/// The peer an error line says its role timed out on (`error: role C: timed out after 1000 ms
+/// waiting to receive from peer B at f.chor:6`).
+fn timed_out_on(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once(": timed out after ")?;
+    let (_, rest) = rest.split_once(" peer ")?;
+    let (peer, _) = rest.split_once(" at ")?;
+    Some(peer.to_string())
 }
 
 /// What a failed role wrote to its standard error from its first error line on.
@@ -1082,13 +1161,14 @@ fn signal_name(sig: i32) -> Option<&'static str> {
     })
 }
 
-/// The report of a failed run: the root cause first. A role that ended without an error of
-/// its own (killed by a signal) is the root cause of every error that followed, and since it
-/// names no line, the errors of the roles that lost it follow it (each names the line it was
-/// at). Otherwise the root cause is the first role that failed on its own (not because a
+/// The report of a failed run: the root cause first. A role that stopped responding (which
+/// `chor run` then ended) or that ended without an error of its own (killed by a signal) is
+/// the root cause of every error that followed, and since it names no line, the errors of the
+/// roles that lost it follow it (each names the line it was at). Otherwise the root cause is the first role that failed on its own (not because a
 /// peer went away or fell silent), or else the first role that failed at all.
 fn failure_report(
     failed: &[(String, Option<std::process::ExitStatus>)],
+    ended: &[String],
     errs: &[RoleError],
 ) -> String {
     let text_of = |role: &str| errs.iter().find(|e| e.role == role);
@@ -1098,8 +1178,18 @@ fn failure_report(
         .collect();
     by_time.sort_by_key(|e| (e.since.is_none(), e.since));
     let no_error = |r: &str| text_of(r).and_then(|e| e.since).is_none();
-    if let Some((role, status)) = failed.iter().find(|(r, _)| no_error(r)) {
-        let mut out = format!("error: role {role} {}\n", ended_how(*status));
+    let stopped = failed
+        .iter()
+        .find(|(r, _)| ended.contains(r) && no_error(r));
+    if let Some((role, status)) = stopped.or_else(|| failed.iter().find(|(r, _)| no_error(r))) {
+        let how = if ended.contains(role) {
+            "stopped responding (a peer heard nothing from it for the idle timeout), so chor \
+             run ended it"
+                .to_string()
+        } else {
+            ended_how(*status)
+        };
+        let mut out = format!("error: role {role} {how}\n");
         for e in by_time.iter().filter(|e| e.role != *role) {
             out.push_str(&e.text);
         }

@@ -272,3 +272,65 @@ fn native_roles_and_files_end_with_chor_on_sigterm_and_sigint() {
 fn interpreted_roles_and_files_end_with_chor_on_sigterm() {
     chor_ends_cleanly_on("interp", "TERM", 15);
 }
+
+/// A role stopped with SIGSTOP would never end, and `chor run` would wait for it for ever
+/// after its peers gave up on it: `chor run` ends it once a peer has timed out on it, and
+/// reports it first.
+fn stopped_role_is_ended(backend: &str) {
+    let (dir, _) = rounds_dir(&format!("stopped-{backend}"));
+    let project = dir.join("project");
+    std::fs::create_dir_all(project.join("src")).expect("project");
+    std::fs::write(
+        project.join("chor.toml"),
+        "[package]\nname = \"stopped\"\n[deploy]\nidle_timeout_ms = 1000\n",
+    )
+    .expect("chor.toml");
+    std::fs::write(project.join("src/main.chor"), ROUNDS).expect("main.chor");
+    let chor = Command::new(env!("CARGO_BIN_EXE_chor"))
+        .args(["run", "--backend", backend])
+        .current_dir(&project)
+        .env("TMPDIR", &dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chor runs");
+    let run_dir = dir.join(format!("chor-run-{}", chor.id()));
+    let b = role_pid(&run_dir, "B", 3);
+    std::thread::sleep(Duration::from_millis(300));
+    signal(b, "STOP");
+    let out = finish(chor, Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{backend}: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(
+            "error: role B stopped responding (a peer heard nothing from it for the idle \
+             timeout), so chor run ended it"
+        ),
+        "{backend}: {err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("error: role C: timed out after 1000 ms")
+                && l.contains(" peer B at main.chor:")),
+        "{backend}: {err}"
+    );
+    assert!(
+        processes_under(&run_dir).is_empty() && !run_dir.exists(),
+        "{backend}: roles or files left behind"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_stopped_native_role_is_ended_once_its_peers_gave_up_on_it() {
+    stopped_role_is_ended("native");
+}
+
+#[test]
+fn a_stopped_interpreted_role_is_ended_once_its_peers_gave_up_on_it() {
+    stopped_role_is_ended("interp");
+}
