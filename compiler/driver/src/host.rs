@@ -995,15 +995,18 @@ fn run_in(
             let tx = tx.clone();
             pipes[k] += 1;
             readers.push(std::thread::spawn(move || {
-                // `io::eprint` lines go out as they come, prefixed like printed lines; from
-                // the role's first error (or warning) on, the text is kept for the report.
+                // `io::eprint` lines and warnings go out as they come, prefixed like printed
+                // lines; from the role's first error on, the text is kept for the report (or,
+                // should the role end well after all, printed then: it was the program's).
                 let mut text = String::new();
                 let mut since = None;
                 let mut input = BufReader::new(stderr);
                 let mut line = Vec::new();
                 while matches!(input.read_until(b'\n', &mut line), Ok(n) if n > 0) {
                     let l = String::from_utf8_lossy(&line).into_owned();
-                    if text.is_empty() && !l.starts_with("error: ") && !l.starts_with("warning: ") {
+                    // Bounded: past KEPT_STDERR bytes a chatty role's lines go out as they
+                    // come (a report needs its first lines, not a megabyte of them).
+                    if (text.is_empty() && !l.starts_with("error: ")) || text.len() > KEPT_STDERR {
                         let body = l.strip_suffix('\n').unwrap_or(&l);
                         let mut e = std::io::stderr().lock();
                         let _ = writeln!(e, "[{role}] {body}");
@@ -1089,10 +1092,21 @@ fn run_in(
     for r in readers {
         let _ = r.join();
     }
+    let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
+    // A role that ended well wrote those lines itself (`io::eprint("error: …")`): they are
+    // its output, not a failure, and are not lost.
+    for e in errs
+        .iter()
+        .filter(|e| !failed.iter().any(|(r, _)| *r == e.role))
+    {
+        let mut err = std::io::stderr().lock();
+        for l in e.text.lines() {
+            let _ = writeln!(err, "[{}] {l}", e.role);
+        }
+    }
     if failed.is_empty() {
         return 0;
     }
-    let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
     eprint!("{}", failure_report(&failed, &ended, &errs));
     1
 }
@@ -1100,6 +1114,9 @@ fn run_in(
 fn slot_role(slot: &Option<(String, std::process::Child)>) -> String {
     slot.as_ref().map(|(r, _)| r.clone()).unwrap_or_default()
 }
+
+/// How much of a role's standard error `chor run` keeps for its report.
+const KEPT_STDERR: usize = 1 << 20;
 
 /// What the threads reading the roles' output tell `chor run`.
 enum RunEvent {
