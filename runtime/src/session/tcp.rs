@@ -292,6 +292,7 @@ pub(crate) fn establish(
 
     // Roles that may still connect to us; a handshake thread claims its role here.
     let waiting = Arc::new(Mutex::new(to_accept.clone()));
+    let accepts = Arc::new(to_accept.clone());
     // Set once we stop accepting, so a handshake that finishes late is refused.
     let closed = Arc::new(AtomicBool::new(false));
     let pending = Arc::new(Mutex::new(Pending::default()));
@@ -328,6 +329,7 @@ pub(crate) fn establish(
                             stream,
                             from,
                             Instant::now() + hs_timeout,
+                            &accepts,
                             Arc::clone(&waiting),
                             Arc::clone(&closed),
                             (Arc::clone(&pending), ticket),
@@ -627,6 +629,7 @@ fn spawn_accept(
     stream: TcpStream,
     from: SocketAddr,
     deadline: Instant,
+    accepts: &Arc<BTreeSet<String>>,
     waiting: Arc<Mutex<BTreeSet<String>>>,
     closed: Arc<AtomicBool>,
     pending: (Arc<Mutex<Pending>>, u64),
@@ -635,7 +638,11 @@ fn spawn_accept(
 ) {
     let me = me.to_string();
     let secret = cfg.secret.clone();
-    let expected: BTreeSet<String> = lock(&waiting).clone();
+    // Every role that dials us, connected already or not: a claim of one already connected
+    // gets past the greeting and is refused as a duplicate ("this role is already
+    // connected", which points at a second process or an impostor), not as a role we do
+    // not expect (which points at a wrong deployment file).
+    let expected = Arc::clone(accepts);
     let spawned = thread::Builder::new()
         .name("chor-accept".to_string())
         .spawn(move || {
