@@ -1034,16 +1034,13 @@ fn run_in(
     // Wait for every role to end on its own: after a fault, the roles that do not depend on
     // the failed one run to completion (docs/language.md, "Faults"), and those that wait for
     // it stop when its connections close. A role is reaped as soon as its output ends (it
-    // is exiting), so `chor run` ends when the last role has ended, without polling. The one
-    // role `chor run` ends itself is one that stopped responding: a peer heard nothing from
-    // it, not even the heartbeats its runtime sends on its own, for the idle timeout (it was
-    // stopped with SIGSTOP, or is stuck in the kernel); it would never end otherwise.
-    let mut slots: Vec<Option<(String, std::process::Child)>> =
-        children.into_iter().map(Some).collect();
-    let mut closed = vec![0usize; slots.len()];
-    let mut failed: Vec<(String, Option<std::process::ExitStatus>)> = Vec::new();
-    let mut ended: Vec<String> = Vec::new();
-    let mut reap = |slot: &mut Option<(String, std::process::Child)>, block: bool| {
+    // is exiting), so `chor run` ends when the last role has ended, without polling. The
+    // roles `chor run` ends itself would never end otherwise: one that stopped responding (a
+    // peer heard nothing from it, not even the heartbeats its runtime sends on its own, for
+    // the idle timeout: it was stopped with SIGSTOP, or is stuck in the kernel), and, once
+    // the run has failed, one found stopped.
+    type Failed = Vec<(String, Option<std::process::ExitStatus>)>;
+    fn reap(slot: &mut Option<(String, std::process::Child)>, block: bool, failed: &mut Failed) {
         let Some((_, c)) = slot else { return };
         let status = if block {
             c.wait().map(Some)
@@ -1057,34 +1054,50 @@ fn run_in(
             Err(_) => failed.push((slot_role(slot), None)),
         }
         *slot = None;
-    };
+    }
+    let mut slots: Vec<Option<(String, std::process::Child)>> =
+        children.into_iter().map(Some).collect();
+    let mut closed = vec![0usize; slots.len()];
+    let mut failed: Failed = Vec::new();
+    let mut ended: Vec<(String, Ended)> = Vec::new();
     while slots.iter().any(Option::is_some) {
         match rx.recv_timeout(std::time::Duration::from_millis(200)) {
             Ok(RunEvent::Closed(k)) => {
                 closed[k] += 1;
                 if closed[k] >= pipes[k] {
-                    reap(&mut slots[k], true);
+                    reap(&mut slots[k], true, &mut failed);
                 }
             }
             Ok(RunEvent::TimedOut(peer)) => {
                 if let Some(Some((role, c))) = slots
                     .iter_mut()
                     .find(|s| s.as_ref().is_some_and(|(r, _)| *r == peer))
-                    && !ended.contains(role)
+                    && !ended.iter().any(|(r, _)| r == role)
                 {
                     let _ = c.kill();
-                    ended.push(role.clone());
+                    ended.push((role.clone(), Ended::Silent));
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 for slot in &mut slots {
-                    reap(slot, false);
+                    reap(slot, false, &mut failed);
+                }
+                // Once the run has failed, a stopped role (whose peers may have ended for
+                // another reason before timing out on it) is all that is left to wait for,
+                // and would be waited for for ever.
+                if !failed.is_empty() {
+                    for (role, c) in slots.iter_mut().flatten() {
+                        if is_stopped(c.id()) && !ended.iter().any(|(r, _)| r == role) {
+                            let _ = c.kill();
+                            ended.push((role.clone(), Ended::Stopped));
+                        }
+                    }
                 }
             }
             // Every reader is done: what still runs has closed its output; wait for it.
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 for slot in &mut slots {
-                    reap(slot, true);
+                    reap(slot, true, &mut failed);
                 }
             }
         }
@@ -1185,21 +1198,33 @@ fn signal_name(sig: i32) -> Option<&'static str> {
 /// peer went away or fell silent), or else the first role that failed at all.
 fn failure_report(
     failed: &[(String, Option<std::process::ExitStatus>)],
-    ended: &[String],
+    ended: &[(String, Ended)],
     errs: &[RoleError],
 ) -> String {
     let text_of = |role: &str| errs.iter().find(|e| e.role == role);
+    let why = |role: &str| ended.iter().find(|(r, _)| r == role).map(|(_, w)| *w);
     let mut by_time: Vec<&RoleError> = errs
         .iter()
         .filter(|e| failed.iter().any(|(r, _)| *r == e.role))
         .collect();
     by_time.sort_by_key(|e| (e.since.is_none(), e.since));
     let no_error = |r: &str| text_of(r).and_then(|e| e.since).is_none();
-    let stopped = failed
+    // Roles found stopped once the run had failed: a consequence, reported last.
+    let mut notes = String::new();
+    for (role, _) in failed
         .iter()
-        .find(|(r, _)| ended.contains(r) && no_error(r));
-    if let Some((role, status)) = stopped.or_else(|| failed.iter().find(|(r, _)| no_error(r))) {
-        let how = if ended.contains(role) {
+        .filter(|(r, _)| why(r) == Some(Ended::Stopped))
+    {
+        notes.push_str(&format!(
+            "error: role {role} was stopped (SIGSTOP) when the run failed, so chor run ended it\n"
+        ));
+    }
+    let silent = failed
+        .iter()
+        .find(|(r, _)| why(r) == Some(Ended::Silent) && no_error(r));
+    let killed = || failed.iter().find(|(r, _)| why(r).is_none() && no_error(r));
+    if let Some((role, status)) = silent.or_else(killed) {
+        let how = if why(role).is_some() {
             "stopped responding (a peer heard nothing from it for the idle timeout), so chor \
              run ended it"
                 .to_string()
@@ -1210,7 +1235,7 @@ fn failure_report(
         for e in by_time.iter().filter(|e| e.role != *role) {
             out.push_str(&e.text);
         }
-        return out;
+        return out + &notes;
     }
     let consequence = |t: &str| t.contains("disconnected while") || t.contains("timed out after");
     let root = by_time
@@ -1218,7 +1243,27 @@ fn failure_report(
         .find(|e| !consequence(&e.text))
         .or(by_time.first());
     match root {
-        Some(e) => e.text.clone(),
+        Some(e) => e.text.clone() + &notes,
+        None if !notes.is_empty() => notes,
         None => "error: a role failed\n".to_string(),
     }
+}
+
+/// Why `chor run` ended a role itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// A peer timed out on it: it had stopped responding.
+    Silent,
+    /// It was found stopped (SIGSTOP) after the run had failed.
+    Stopped,
+}
+
+/// Whether process `pid` is stopped by job control (SIGSTOP, SIGTSTP): its state in
+/// `/proc/PID/stat`, the field after the command name in parentheses. (A process stopped by
+/// a debugger is traced, state `t`, and is left alone.)
+fn is_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T')))
+        .unwrap_or(false)
 }

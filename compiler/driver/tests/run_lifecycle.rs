@@ -334,3 +334,52 @@ fn a_stopped_native_role_is_ended_once_its_peers_gave_up_on_it() {
 fn a_stopped_interpreted_role_is_ended_once_its_peers_gave_up_on_it() {
     stopped_role_is_ended("interp");
 }
+
+/// A and C exchange messages for ever; B waits for A's message after that exchange.
+const BYSTANDER: &str = "choreography Ping(A, C)(n: Int@A) {
+    A.n -> C.m;
+    C.(m + 1) -> A.k;
+    Ping(A, C)(A.k);
+}
+
+choreography main(A, B, C) {
+    Ping(A, C)(A.0);
+    A.1 -> B.x;
+    B.print(x);
+}
+";
+
+/// A role stopped with SIGSTOP whose peers end for another reason before timing out on it
+/// (here A is killed: C loses A at once) is all that is left of a failed run: `chor run`
+/// ends it and says so after the root cause.
+#[test]
+fn a_stopped_role_is_ended_once_the_run_has_failed() {
+    let (dir, _) = rounds_dir("bystander");
+    let src = dir.join("bystander.chor");
+    std::fs::write(&src, BYSTANDER).expect("write");
+    let chor = start_run("native", &dir, &src);
+    let run_dir = dir.join(format!("chor-run-{}", chor.id()));
+    let b = role_pid(&run_dir, "B", 3);
+    let a = role_pid(&run_dir, "A", 3);
+    signal(b, "STOP");
+    signal(a, "KILL");
+    let out = finish(chor, Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: role A was killed by signal 9 (SIGKILL)\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: role C: peer A disconnected while C was"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "error: role B was stopped (SIGSTOP) when the run failed, so chor run ended it\n"
+        ),
+        "{err}"
+    );
+    assert!(processes_under(&run_dir).is_empty() && !run_dir.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
