@@ -737,7 +737,7 @@ impl Wire {
                 deadline,
             }
             .write_all(bytes),
-            None => self.sock.write_all(bytes),
+            None => super::tcp::write_all_while_heard(&self.sock, bytes),
         }
     }
 }
@@ -1276,6 +1276,8 @@ impl TlsWriter {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(k) => IoSlice::advance_slices(&mut left, k),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The peer is alive and busy: wait on (see `write_all_while_heard`).
+                Err(e) if super::tcp::blocked(&e) && super::tcp::heard_lately(&wire.sock) => {}
                 Err(e) => return Err(e),
             }
         }
