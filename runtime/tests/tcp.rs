@@ -980,3 +980,45 @@ fn claims_the_listener_does_not_expect_and_a_second_claim_of_a_role_are_refused(
         "{e}"
     );
 }
+
+/// An authenticated peer that starts a frame and stops in its middle (the header announces
+/// 50 MB, ten bytes follow, then nothing, the connection open): heartbeats cannot come in
+/// the middle of a frame, so the receive ends after the idle timeout, in every receive path,
+/// naming the peer; and the announced size is never allocated up front (the frame's bytes
+/// are read as they arrive).
+#[test]
+fn a_frame_cut_short_by_a_stalled_peer_times_out() {
+    for path in ["message", "frame", "checked"] {
+        let mut cfg = config(&["Alice", "Bob"], None, 5000);
+        cfg.idle_timeout_ms = Some(300);
+        let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
+        let hb = start("Bob", &cfg, FP);
+        let mut alice = connect_to(bob_addr);
+        alice
+            .write_all(&plain_hello("Alice", "Bob", FP))
+            .expect("write");
+        let mut answer = [0u8; 40];
+        alice.read_exact(&mut answer).expect("answer");
+        assert_eq!((answer[38], answer[39]), (0, 0), "accepted");
+        let bob = hb.join().expect("no panic").expect("bob connects");
+        let mut start_of_frame = (50_000_000u32).to_le_bytes().to_vec();
+        start_of_frame.extend_from_slice(&[1, 0, 7, 0x0a, 0, 0, 0, 0, 0, 0]);
+        alice.write_all(&start_of_frame).expect("write");
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        let e = match path {
+            "message" => bob.recv("Alice", 9).map(|_| ()),
+            "frame" => bob.recv_frame("Alice", 9, &mut buf),
+            _ => bob.recv_encoded("Alice", 9, &mut buf),
+        }
+        .expect_err("times out");
+        assert!(started.elapsed() < Duration::from_secs(5), "{path}");
+        assert_eq!(
+            e.to_string(),
+            "role Bob: timed out after 300 ms waiting to receive from peer Alice at test.chor:9",
+            "{path}"
+        );
+        assert!(buf.capacity() < 1 << 20, "{path}: {} bytes", buf.capacity());
+        drop(alice);
+    }
+}
