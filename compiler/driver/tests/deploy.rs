@@ -391,4 +391,5 @@ fn a_large_send_to_a_busy_peer_waits_while_the_peer_is_alive() {
         assert_eq!(outputs["B"], "3000000\n", "{}", cfg.display());
         assert_eq!(outputs["W"], "1\n", "{}", cfg.display());
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
