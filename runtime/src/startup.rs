@@ -121,6 +121,166 @@ pub fn end_with_parent() {
     }
 }
 
+/// What [`on_termination`] runs when a terminating signal arrives, by registration.
+type Cleanups = std::collections::BTreeMap<u64, Box<dyn FnOnce() + Send>>;
+
+static CLEANUPS: std::sync::Mutex<(u64, Cleanups)> =
+    std::sync::Mutex::new((0, std::collections::BTreeMap::new()));
+
+/// The write end of the pipe the signal handler writes the signal's number to (-1: none).
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// The signals that ask a process to end and that [`on_termination`] handles.
+const TERMINATING: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+/// Removes its cleanup from those [`on_termination`] runs when dropped.
+pub struct TerminationGuard(Option<u64>);
+
+impl Drop for TerminationGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.0 {
+            let mut g = CLEANUPS.lock().unwrap_or_else(|e| e.into_inner());
+            g.1.remove(&id);
+        }
+    }
+}
+
+/// Runs `cleanup` if this process is asked to end by SIGTERM, SIGINT or SIGHUP while the
+/// returned guard lives, then ends the process by that same signal (so its parent sees
+/// what it would have seen without the cleanup). For `chor run`, whose temporary build
+/// directory would otherwise be left behind; the roles it started end with it anyway
+/// ([`end_with_parent`]). A signal this process ignores (`nohup`, SIGINT in a background
+/// job) stays ignored. Should the handler not be installed, nothing is cleaned up and the
+/// process ends as before.
+pub fn on_termination(cleanup: impl FnOnce() + Send + 'static) -> TerminationGuard {
+    if install_signal_thread().is_err() {
+        return TerminationGuard(None);
+    }
+    let mut g = CLEANUPS.lock().unwrap_or_else(|e| e.into_inner());
+    let id = g.0;
+    g.0 += 1;
+    g.1.insert(id, Box::new(cleanup));
+    TerminationGuard(Some(id))
+}
+
+/// Async-signal-safe: writes the signal's number to the pipe the cleanup thread reads.
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(std::sync::atomic::Ordering::SeqCst);
+    if fd >= 0 {
+        let b = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; `b` outlives the call.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::write(fd, (&b as *const u8).cast(), 1);
+        }
+    }
+}
+
+/// Once per process: the pipe, the thread that runs the cleanups, and the handlers.
+fn install_signal_thread() -> std::io::Result<()> {
+    use std::io::Read;
+    use std::os::fd::IntoRawFd;
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *INSTALLED.get_or_init(|| {
+        let Ok((mut reader, writer)) = std::os::unix::net::UnixStream::pair() else {
+            return false;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("chor-signals".into())
+            .spawn(move || {
+                let mut b = [0u8; 1];
+                loop {
+                    match reader.read(&mut b) {
+                        Ok(1) => break,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        _ => return,
+                    }
+                }
+                let cleanups = {
+                    let mut g = CLEANUPS.lock().unwrap_or_else(|e| e.into_inner());
+                    std::mem::take(&mut g.1)
+                };
+                for (_, c) in cleanups {
+                    c();
+                }
+                let sig = libc::c_int::from(b[0]);
+                // SAFETY: restoring the default action and raising a signal touch no memory.
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::signal(sig, libc::SIG_DFL);
+                    libc::raise(sig);
+                }
+                std::process::exit(128 + sig);
+            });
+        if spawned.is_err() {
+            return false;
+        }
+        SIGNAL_PIPE.store(writer.into_raw_fd(), std::sync::atomic::Ordering::SeqCst);
+        for sig in TERMINATING {
+            // SAFETY: sigaction with a handler that only calls write(2); the structures are
+            // initialised (zeroed, then filled) and outlive the calls.
+            #[allow(unsafe_code)]
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction == libc::SIG_IGN
+                {
+                    continue;
+                }
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                act.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut act.sa_mask);
+                libc::sigaction(sig, &act, std::ptr::null_mut());
+            }
+        }
+        true
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("cannot handle terminating signals"))
+    }
+}
+
+/// Removes the directories `chor run` left in `tmp` (`chor-run-PID`) when it was killed
+/// with SIGKILL, which no handler sees: those of processes that no longer exist, untouched
+/// for `min_age` (a directory of a `chor run` in another PID namespace that shares `tmp` is
+/// written to while it builds). Linux only (it needs `/proc`).
+pub fn sweep_stale_run_dirs(tmp: &std::path::Path, min_age: std::time::Duration) -> usize {
+    if !std::path::Path::new("/proc/self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("chor-run-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let old = e
+            .metadata()
+            .ok()
+            .filter(|m| m.is_dir())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= min_age);
+        if old
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && std::fs::remove_dir_all(e.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// `n` distinct loopback ports that are free now, for the roles to listen on later.
 ///
 /// They are picked below the kernel's range of ephemeral ports when there is room: a port

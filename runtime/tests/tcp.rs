@@ -890,3 +890,135 @@ fn a_frame_that_would_decode_too_large_is_refused_naming_the_peer() {
     drop(alice);
     drop(bob);
 }
+
+/// The greeting of protocol 2 from `from` to `to` without a secret, for program `fp`.
+fn plain_hello(from: &str, to: &str, fp: chor_runtime::Fingerprint) -> Vec<u8> {
+    let mut h = b"CHOR\x02\x00".to_vec();
+    h.extend_from_slice(&fp.0);
+    h.push(from.len() as u8);
+    h.extend_from_slice(from.as_bytes());
+    h.push(to.len() as u8);
+    h.extend_from_slice(to.as_bytes());
+    h
+}
+
+/// Sends `hello` to `addr` and returns the status byte of the reply and, if one follows,
+/// of the verdict.
+fn greet(addr: std::net::SocketAddr, hello: &[u8]) -> (u8, Option<u8>) {
+    let mut s = connect_to(addr);
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(hello).expect("write");
+    let mut reply = [0u8; 39];
+    s.read_exact(&mut reply).expect("a reply");
+    assert_eq!(&reply[..4], b"CHOR");
+    let mut verdict = [0u8; 1];
+    let v = match s.read(&mut verdict) {
+        Ok(1) => Some(verdict[0]),
+        _ => None,
+    };
+    (reply[38], v)
+}
+
+/// Claims the listener does not accept are refused with their reason, and the slot of a
+/// role is taken once: a second connection claiming a connected role (here the real one,
+/// after a stranger who knew the program took its place on a deployment without a secret)
+/// is refused with "this role is already connected", which the real role reports. The
+/// listener then runs with the connection it accepted, and its loss names the role.
+#[test]
+fn claims_the_listener_does_not_expect_and_a_second_claim_of_a_role_are_refused() {
+    let cfg = config(&["Alice", "Bob", "Carol"], None, 4000);
+    let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
+    // Bob accepts Alice and dials Carol, who is not there: Bob stays in set-up meanwhile.
+    let hb = start("Bob", &cfg, FP);
+    // (reply status, verdict): 1 another program, 2 not me, 3 a role Bob does not expect.
+    assert_eq!(
+        greet(bob_addr, &plain_hello("Alice", "Bob", OTHER_FP)),
+        (1, None)
+    );
+    assert_eq!(
+        greet(bob_addr, &plain_hello("Alice", "Carol", FP)),
+        (2, None)
+    );
+    assert_eq!(
+        greet(bob_addr, &plain_hello("Mallory", "Bob", FP)),
+        (3, None)
+    );
+    assert_eq!(greet(bob_addr, &plain_hello("Bob", "Bob", FP)), (3, None));
+    // Carol dials nobody but is dialled by Bob: she is not expected at Bob's listener.
+    assert_eq!(greet(bob_addr, &plain_hello("Carol", "Bob", FP)), (3, None));
+    // A stranger with the program's fingerprint claims Alice first and is accepted.
+    let mut stranger = connect_to(bob_addr);
+    stranger
+        .write_all(&plain_hello("Alice", "Bob", FP))
+        .expect("write");
+    let mut answer = [0u8; 40];
+    stranger.read_exact(&mut answer).expect("answer");
+    assert_eq!((answer[38], answer[39]), (0, 0), "accepted");
+    // The real Alice is refused: Alice's slot is taken.
+    let alice = Session::connect_tcp("Alice", &cfg, FP, locs());
+    let e = alice.err().expect("Alice is refused").to_string();
+    assert!(
+        e.contains("role Alice") && e.contains("peer Bob") && e.contains("already connected"),
+        "{e}"
+    );
+    // So is any further claim of Alice.
+    assert_eq!(
+        greet(bob_addr, &plain_hello("Alice", "Bob", FP)),
+        (0, Some(6))
+    );
+    let carol = start("Carol", &cfg, FP);
+    let bob = hb.join().expect("no panic").expect("bob connects");
+    let _carol = carol.join().expect("no panic");
+    drop(stranger);
+    let e = bob
+        .recv("Alice", 7)
+        .expect_err("Alice's connection is gone");
+    assert!(
+        e.to_string()
+            .contains("peer Alice disconnected while Bob was waiting to receive at test.chor:7"),
+        "{e}"
+    );
+}
+
+/// An authenticated peer that starts a frame and stops in its middle (the header announces
+/// 50 MB, ten bytes follow, then nothing, the connection open): heartbeats cannot come in
+/// the middle of a frame, so the receive ends after the idle timeout, in every receive path,
+/// naming the peer; and the announced size is never allocated up front (the frame's bytes
+/// are read as they arrive).
+#[test]
+fn a_frame_cut_short_by_a_stalled_peer_times_out() {
+    for path in ["message", "frame", "checked"] {
+        let mut cfg = config(&["Alice", "Bob"], None, 5000);
+        cfg.idle_timeout_ms = Some(300);
+        let bob_addr = cfg.roles["Bob"].resolved.expect("an address");
+        let hb = start("Bob", &cfg, FP);
+        let mut alice = connect_to(bob_addr);
+        alice
+            .write_all(&plain_hello("Alice", "Bob", FP))
+            .expect("write");
+        let mut answer = [0u8; 40];
+        alice.read_exact(&mut answer).expect("answer");
+        assert_eq!((answer[38], answer[39]), (0, 0), "accepted");
+        let bob = hb.join().expect("no panic").expect("bob connects");
+        let mut start_of_frame = (50_000_000u32).to_le_bytes().to_vec();
+        start_of_frame.extend_from_slice(&[1, 0, 7, 0x0a, 0, 0, 0, 0, 0, 0]);
+        alice.write_all(&start_of_frame).expect("write");
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        let e = match path {
+            "message" => bob.recv("Alice", 9).map(|_| ()),
+            "frame" => bob.recv_frame("Alice", 9, &mut buf),
+            _ => bob.recv_encoded("Alice", 9, &mut buf),
+        }
+        .expect_err("times out");
+        assert!(started.elapsed() < Duration::from_secs(5), "{path}");
+        assert_eq!(
+            e.to_string(),
+            "role Bob: timed out after 300 ms waiting to receive from peer Alice at test.chor:9",
+            "{path}"
+        );
+        assert!(buf.capacity() < 1 << 20, "{path}: {} bytes", buf.capacity());
+        drop(alice);
+    }
+}

@@ -840,6 +840,10 @@ fn write_deploy(
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// How long the directory of a `chor run` that no longer exists stays untouched before a
+/// later `chor run` removes it ([`chor_runtime::startup::sweep_stale_run_dirs`]).
+const STALE_RUN_DIR: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// `chor run`: build into a temporary directory, start every role as its own process on
 /// loopback, print `[Role] line` as lines arrive, forward stdin to the first role, and stop
 /// everything if a role fails.
@@ -870,9 +874,21 @@ pub fn run_with(
             }
         }
     }
-    let dir = std::env::temp_dir().join(format!("chor-run-{}", std::process::id()));
+    let tmp = std::env::temp_dir();
+    // What a `chor run` killed with SIGKILL left behind (its roles ended with it).
+    chor_runtime::startup::sweep_stale_run_dirs(&tmp, STALE_RUN_DIR);
+    let dir = tmp.join(format!("chor-run-{}", std::process::id()));
+    // Ended by SIGTERM, SIGINT or SIGHUP: the directory goes too (the roles end with `chor`,
+    // see chor_runtime::startup::end_with_parent).
+    let guard = chor_runtime::startup::on_termination({
+        let dir = dir.clone();
+        move || {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    });
     let result = run_in(s, prog, locals, &dir, backend, inputs, world);
     let _ = std::fs::remove_dir_all(&dir);
+    drop(guard);
     result
 }
 
@@ -965,11 +981,17 @@ fn run_in(
         });
     }
     let mut readers = Vec::new();
-    let errors: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    for (role, c) in &mut children {
+    // Each role's error text, with when its first line came (the order roles failed in).
+    let errors: Arc<Mutex<Vec<RoleError>>> = Arc::new(Mutex::new(Vec::new()));
+    // What the readers see: a role's output ending (it is ending), a peer it timed out on.
+    let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
+    let mut pipes = vec![0usize; children.len()];
+    for (k, (role, c)) in children.iter_mut().enumerate() {
         if let Some(stdout) = c.stdout.take() {
             let out = Arc::clone(&out);
             let role = role.clone();
+            let tx = tx.clone();
+            pipes[k] += 1;
             readers.push(std::thread::spawn(move || {
                 // Lines end at '\n' only: a printed '\r' before it is the program's own
                 // text (as in `chor simulate`), not part of a line ending.
@@ -989,24 +1011,37 @@ fn run_in(
                     let _ = o.flush();
                     line.clear();
                 }
+                let _ = tx.send(RunEvent::Closed(k));
             }));
         }
         if let Some(stderr) = c.stderr.take() {
             let errors = Arc::clone(&errors);
             let role = role.clone();
+            let tx = tx.clone();
+            pipes[k] += 1;
             readers.push(std::thread::spawn(move || {
-                // `io::eprint` lines go out as they come, prefixed like printed lines; from
-                // the role's first error (or warning) on, the text is kept for the report.
+                // `io::eprint` lines and warnings go out as they come, prefixed like printed
+                // lines; from the role's first error on, the text is kept for the report (or,
+                // should the role end well after all, printed then: it was the program's).
                 let mut text = String::new();
+                let mut since = None;
                 let mut input = BufReader::new(stderr);
                 let mut line = Vec::new();
                 while matches!(input.read_until(b'\n', &mut line), Ok(n) if n > 0) {
                     let l = String::from_utf8_lossy(&line).into_owned();
-                    if text.is_empty() && !l.starts_with("error: ") && !l.starts_with("warning: ") {
+                    // Bounded: past KEPT_STDERR bytes a chatty role's lines go out as they
+                    // come (a report needs its first lines, not a megabyte of them).
+                    if (text.is_empty() && !l.starts_with("error: ")) || text.len() > KEPT_STDERR {
                         let body = l.strip_suffix('\n').unwrap_or(&l);
                         let mut e = std::io::stderr().lock();
                         let _ = writeln!(e, "[{role}] {body}");
                     } else {
+                        if since.is_none() && l.starts_with("error: ") {
+                            since = Some(std::time::Instant::now());
+                        }
+                        if let Some(peer) = timed_out_on(&l) {
+                            let _ = tx.send(RunEvent::TimedOut(peer));
+                        }
                         text.push_str(&l);
                     }
                     line.clear();
@@ -1014,39 +1049,246 @@ fn run_in(
                 if !text.trim().is_empty()
                     && let Ok(mut e) = errors.lock()
                 {
-                    e.push((role, text));
+                    e.push(RoleError { role, text, since });
                 }
+                let _ = tx.send(RunEvent::Closed(k));
             }));
         }
     }
+    drop(tx);
     // Wait for every role to end on its own: after a fault, the roles that do not depend on
     // the failed one run to completion (docs/language.md, "Faults"), and those that wait for
-    // it stop when its connections close.
-    // Waiting on each in turn (rather than polling them all every few milliseconds) ends
-    // `chor run` as soon as the last role has ended.
-    let mut failed: Vec<String> = Vec::new();
-    for (role, mut c) in children {
-        match c.wait() {
-            Ok(status) if status.success() => {}
-            _ => failed.push(role),
+    // it stop when its connections close. A role is reaped as soon as its output ends (it
+    // is exiting), so `chor run` ends when the last role has ended, without polling. The
+    // roles `chor run` ends itself would never end otherwise: one that stopped responding (a
+    // peer heard nothing from it, not even the heartbeats its runtime sends on its own, for
+    // the idle timeout: it was stopped with SIGSTOP, or is stuck in the kernel), and, once
+    // the run has failed, one found stopped.
+    type Failed = Vec<(String, Option<std::process::ExitStatus>)>;
+    fn reap(slot: &mut Option<(String, std::process::Child)>, block: bool, failed: &mut Failed) {
+        let Some((_, c)) = slot else { return };
+        let status = if block {
+            c.wait().map(Some)
+        } else {
+            c.try_wait()
+        };
+        match status {
+            Ok(None) => return,
+            Ok(Some(st)) if st.success() => {}
+            Ok(Some(st)) => failed.push((slot_role(slot), Some(st))),
+            Err(_) => failed.push((slot_role(slot), None)),
+        }
+        *slot = None;
+    }
+    let mut slots: Vec<Option<(String, std::process::Child)>> =
+        children.into_iter().map(Some).collect();
+    let mut closed = vec![0usize; slots.len()];
+    let mut failed: Failed = Vec::new();
+    let mut ended: Vec<(String, Ended)> = Vec::new();
+    while slots.iter().any(Option::is_some) {
+        match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(RunEvent::Closed(k)) => {
+                closed[k] += 1;
+                if closed[k] >= pipes[k] {
+                    reap(&mut slots[k], true, &mut failed);
+                }
+            }
+            Ok(RunEvent::TimedOut(peer)) => {
+                if let Some(Some((role, c))) = slots
+                    .iter_mut()
+                    .find(|s| s.as_ref().is_some_and(|(r, _)| *r == peer))
+                    && !ended.iter().any(|(r, _)| r == role)
+                {
+                    let _ = c.kill();
+                    ended.push((role.clone(), Ended::Silent));
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                for slot in &mut slots {
+                    reap(slot, false, &mut failed);
+                }
+                // Once the run has failed, a stopped role (whose peers may have ended for
+                // another reason before timing out on it) is all that is left to wait for,
+                // and would be waited for for ever.
+                if !failed.is_empty() {
+                    for (role, c) in slots.iter_mut().flatten() {
+                        if is_stopped(c.id()) && !ended.iter().any(|(r, _)| r == role) {
+                            let _ = c.kill();
+                            ended.push((role.clone(), Ended::Stopped));
+                        }
+                    }
+                }
+            }
+            // Every reader is done: what still runs has closed its output; wait for it.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                for slot in &mut slots {
+                    reap(slot, true, &mut failed);
+                }
+            }
         }
     }
     for r in readers {
         let _ = r.join();
     }
+    let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
+    // A role that ended well wrote those lines itself (`io::eprint("error: …")`): they are
+    // its output, not a failure, and are not lost.
+    for e in errs
+        .iter()
+        .filter(|e| !failed.iter().any(|(r, _)| *r == e.role))
+    {
+        let mut err = std::io::stderr().lock();
+        for l in e.text.lines() {
+            let _ = writeln!(err, "[{}] {l}", e.role);
+        }
+    }
     if failed.is_empty() {
         return 0;
     }
-    // Report the root cause: a role that failed on its own, not one whose peer went away.
-    let errs = errors.lock().map(|e| e.clone()).unwrap_or_default();
-    let text_of = |role: &str| errs.iter().find(|(r, _)| r == role).map(|(_, t)| t.clone());
-    let root = failed
-        .iter()
-        .find(|r| text_of(r).is_some_and(|t| !t.contains("disconnected while")))
-        .or(failed.first());
-    match root.and_then(|r| text_of(r)) {
-        Some(text) => eprint!("{text}"),
-        None => eprintln!("error: role {} failed", root.map_or("?", |r| r.as_str())),
-    }
+    eprint!("{}", failure_report(&failed, &ended, &errs));
     1
+}
+
+fn slot_role(slot: &Option<(String, std::process::Child)>) -> String {
+    slot.as_ref().map(|(r, _)| r.clone()).unwrap_or_default()
+}
+
+/// How much of a role's standard error `chor run` keeps for its report.
+const KEPT_STDERR: usize = 1 << 20;
+
+/// What the threads reading the roles' output tell `chor run`.
+enum RunEvent {
+    /// One of the output pipes of the role at this index closed.
+    Closed(usize),
+    /// A role timed out waiting for this peer.
+    TimedOut(String),
+}
+
+/// The peer an error line says its role timed out on (`error: role C: timed out after 1000 ms
+/// waiting to receive from peer B at f.chor:6`).
+fn timed_out_on(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once(": timed out after ")?;
+    let (_, rest) = rest.split_once(" peer ")?;
+    let (peer, _) = rest.split_once(" at ")?;
+    Some(peer.to_string())
+}
+
+/// What a failed role wrote to its standard error from its first error line on.
+#[derive(Debug, Clone)]
+struct RoleError {
+    role: String,
+    text: String,
+    /// When its first error line arrived.
+    since: Option<std::time::Instant>,
+}
+
+/// How a role that wrote no error of its own ended: killed by a signal (`kill -9`, the
+/// OOM killer, a crash) or with a bare exit status.
+fn ended_how(status: Option<std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(s) => match (s.signal(), s.code()) {
+            (Some(sig), _) => match signal_name(sig) {
+                Some(name) => format!("was killed by signal {sig} ({name})"),
+                None => format!("was killed by signal {sig}"),
+            },
+            (None, Some(code)) => format!("failed with exit status {code}"),
+            (None, None) => "failed".to_string(),
+        },
+        None => "failed (its exit status is unknown)".to_string(),
+    }
+}
+
+fn signal_name(sig: i32) -> Option<&'static str> {
+    Some(match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// The report of a failed run: the root cause first. A role that stopped responding (which
+/// `chor run` then ended) or that ended without an error of its own (killed by a signal) is
+/// the root cause of every error that followed, and since it names no line, the errors of the
+/// roles that lost it follow it (each names the line it was at). Otherwise the root cause is the first role that failed on its own (not because a
+/// peer went away or fell silent), or else the first role that failed at all.
+fn failure_report(
+    failed: &[(String, Option<std::process::ExitStatus>)],
+    ended: &[(String, Ended)],
+    errs: &[RoleError],
+) -> String {
+    let text_of = |role: &str| errs.iter().find(|e| e.role == role);
+    let why = |role: &str| ended.iter().find(|(r, _)| r == role).map(|(_, w)| *w);
+    let mut by_time: Vec<&RoleError> = errs
+        .iter()
+        .filter(|e| failed.iter().any(|(r, _)| *r == e.role))
+        .collect();
+    by_time.sort_by_key(|e| (e.since.is_none(), e.since));
+    let no_error = |r: &str| text_of(r).and_then(|e| e.since).is_none();
+    // Roles found stopped once the run had failed: a consequence, reported last.
+    let mut notes = String::new();
+    for (role, _) in failed
+        .iter()
+        .filter(|(r, _)| why(r) == Some(Ended::Stopped))
+    {
+        notes.push_str(&format!(
+            "error: role {role} was stopped (SIGSTOP) when the run failed, so chor run ended it\n"
+        ));
+    }
+    let silent = failed
+        .iter()
+        .find(|(r, _)| why(r) == Some(Ended::Silent) && no_error(r));
+    let killed = || failed.iter().find(|(r, _)| why(r).is_none() && no_error(r));
+    if let Some((role, status)) = silent.or_else(killed) {
+        let how = if why(role).is_some() {
+            "stopped responding (a peer heard nothing from it for the idle timeout), so chor \
+             run ended it"
+                .to_string()
+        } else {
+            ended_how(*status)
+        };
+        let mut out = format!("error: role {role} {how}\n");
+        for e in by_time.iter().filter(|e| e.role != *role) {
+            out.push_str(&e.text);
+        }
+        return out + &notes;
+    }
+    let consequence = |t: &str| t.contains("disconnected while") || t.contains("timed out after");
+    let root = by_time
+        .iter()
+        .find(|e| !consequence(&e.text))
+        .or(by_time.first());
+    match root {
+        Some(e) => e.text.clone() + &notes,
+        None if !notes.is_empty() => notes,
+        None => "error: a role failed\n".to_string(),
+    }
+}
+
+/// Why `chor run` ended a role itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// A peer timed out on it: it had stopped responding.
+    Silent,
+    /// It was found stopped (SIGSTOP) after the run had failed.
+    Stopped,
+}
+
+/// Whether process `pid` is stopped by job control (SIGSTOP, SIGTSTP): its state in
+/// `/proc/PID/stat`, the field after the command name in parentheses. (A process stopped by
+/// a debugger is traced, state `t`, and is left alone.)
+fn is_stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T')))
+        .unwrap_or(false)
 }

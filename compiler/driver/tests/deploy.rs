@@ -379,3 +379,73 @@ fn a_role_accepts_on_the_socket_it_is_handed() {
         );
     run(cmd.spawn().expect("start role"));
 }
+
+/// B computes (sleeps) for three idle timeouts before it receives a list of three million
+/// Ints (about 14 MB, more than the kernel buffers on both sides hold), and W waits for A
+/// all that time. A's send waits for room for as long as B is alive (B's heartbeats keep
+/// arriving), instead of failing after the idle timeout, and W keeps hearing A's
+/// heartbeats while A's send waits: the run completes, plain and over TLS.
+#[test]
+fn a_large_send_to_a_busy_peer_waits_while_the_peer_is_alive() {
+    const BUSY: &str = "choreography main(A, B, W) {
+    B.time::sleep_ms(3000);
+    let A.xs = list::range(0, 3000000);
+    A.xs -> B.ys;
+    B.print(list::len(ys));
+    A.1 -> W.w;
+    W.print(w);
+}
+";
+    let dir = workdir("busy");
+    let out = build(&dir, BUSY);
+    let plain = set_config(&out, "");
+    let text_cfg = std::fs::read_to_string(&plain).expect("cfg");
+    let text_cfg = text_cfg.replace("idle_timeout_ms = 30000", "idle_timeout_ms = 1000");
+    std::fs::write(&plain, &text_cfg).expect("cfg");
+    // The same addresses over TLS, with keys from `chor keys`.
+    let keys = dir.join("keys");
+    ok(
+        &chor()
+            .arg("keys")
+            .arg(&keys)
+            .args(["--roles", "A,B,W"])
+            .output()
+            .expect("chor keys"),
+        "chor keys",
+    );
+    let k = keys.display();
+    let mut tls_text = String::new();
+    for line in text_cfg.lines() {
+        match line.split_once(" = \"") {
+            Some((role, rest)) if ["A", "B", "W"].contains(&role.trim()) => {
+                let r = role.trim();
+                let addr = rest.trim_end_matches('"');
+                tls_text.push_str(&format!(
+                    "{r} = {{ address = \"{addr}\", cert = \"{k}/{r}.pem\", key = \"{k}/{r}.key\" }}\n"
+                ));
+            }
+            _ => {
+                tls_text.push_str(line);
+                tls_text.push('\n');
+            }
+        }
+    }
+    tls_text.push_str(&format!("\n[security]\nca = \"{k}/ca.pem\"\n"));
+    let tls = out.join("tls.toml");
+    std::fs::write(&tls, tls_text).expect("tls.toml");
+    for cfg in [plain, tls] {
+        let roles: Vec<(&str, Child)> = ["B", "W", "A"]
+            .into_iter()
+            .map(|r| (r, start(&out.join(r), &cfg)))
+            .collect();
+        let mut outputs = std::collections::BTreeMap::new();
+        for (r, c) in roles {
+            let o = finish(c, Duration::from_secs(60));
+            ok(&o, format!("role {r} with {}", cfg.display()));
+            outputs.insert(r, text(&o.stdout));
+        }
+        assert_eq!(outputs["B"], "3000000\n", "{}", cfg.display());
+        assert_eq!(outputs["W"], "1\n", "{}", cfg.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -327,7 +327,7 @@ fn eprint_and_end_of_input_in_every_back_end() {
     let path = dir.join("e.chor");
     std::fs::write(
         &path,
-        "choreography main(A, B) {\n    B.io::eprint(\"careful\");\n    B.print(io::read_line());\n    A.io::write(\"no newline\");\n}\n",
+        "choreography main(A, B) {\n    B.io::eprint(\"careful\");\n    B.print(io::read_line());\n    A.io::write(\"no newline\");\n    A.io::eprint(\"error: the program's own, not a fault\");\n    A.io::eprint(\"warning: also the program's\");\n}\n",
     )
     .expect("write");
     for args in BACK_ENDS {
@@ -335,6 +335,15 @@ fn eprint_and_end_of_input_in_every_back_end() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
         assert!(err.contains("[B] careful\n"), "{args:?}: {err}");
+        // Lines that look like a role's error or warning are the program's own output when
+        // the role ends well: `chor run` prints them like any other (they were dropped).
+        if args.first() == Some(&"run") {
+            assert!(
+                err.contains("[A] error: the program's own, not a fault\n")
+                    && err.contains("[A] warning: also the program's\n"),
+                "{args:?}: {err}"
+            );
+        }
         let got = by_role(&out.stdout);
         assert_eq!(got["B"], ["None"], "{args:?}");
         assert_eq!(got["A"], ["no newline"], "{args:?}");

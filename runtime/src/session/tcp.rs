@@ -307,6 +307,7 @@ pub(crate) fn establish(
 
     // Roles that may still connect to us; a handshake thread claims its role here.
     let waiting = Arc::new(Mutex::new(to_accept.clone()));
+    let accepts = Arc::new(to_accept.clone());
     // Set once we stop accepting, so a handshake that finishes late is refused.
     let closed = Arc::new(AtomicBool::new(false));
     let pending = Arc::new(Mutex::new(Pending::default()));
@@ -343,6 +344,7 @@ pub(crate) fn establish(
                             stream,
                             from,
                             Instant::now() + hs_timeout,
+                            &accepts,
                             Arc::clone(&waiting),
                             Arc::clone(&closed),
                             (Arc::clone(&pending), ticket),
@@ -642,6 +644,7 @@ fn spawn_accept(
     stream: TcpStream,
     from: SocketAddr,
     deadline: Instant,
+    accepts: &Arc<BTreeSet<String>>,
     waiting: Arc<Mutex<BTreeSet<String>>>,
     closed: Arc<AtomicBool>,
     pending: (Arc<Mutex<Pending>>, u64),
@@ -650,7 +653,11 @@ fn spawn_accept(
 ) {
     let me = me.to_string();
     let secret = cfg.secret.clone();
-    let expected: BTreeSet<String> = lock(&waiting).clone();
+    // Every role that dials us, connected already or not: a claim of one already connected
+    // gets past the greeting and is refused as a duplicate ("this role is already
+    // connected", which points at a second process or an impostor), not as a role we do
+    // not expect (which points at a wrong deployment file).
+    let expected = Arc::clone(accepts);
     let spawned = thread::Builder::new()
         .name("chor-accept".to_string())
         .spawn(move || {
@@ -758,7 +765,7 @@ impl WireWrite {
     /// Writes `buf` out. Its contents are used up: TLS encrypts them in place.
     fn write_out(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         match self {
-            WireWrite::Plain(s) => s.write_all(buf),
+            WireWrite::Plain(s) => write_all_while_heard(s, buf),
             WireWrite::Tls(t) => t.write_in_place(buf),
         }
     }
@@ -811,6 +818,7 @@ impl TcpLink {
                     max_frame,
                     last_write: Instant::now(),
                 }),
+                fd: stream.as_raw_fd(),
             }),
             stream,
         })
@@ -869,6 +877,11 @@ impl TcpLink {
     /// bytes, or receiving bytes after closing, makes the kernel reset the connection, and a
     /// reset can destroy the last message the peer has not read yet.
     pub(crate) fn linger(&self, until: Instant) {
+        // What we sent could not be written out (the peer is gone or cut off): there is no
+        // last message of ours left to protect, and waiting would only delay the exit.
+        if lock(&self.out.state).failed.is_some() {
+            return;
+        }
         let mut r = lock(&self.reader);
         if r.broken.is_some() {
             return;
@@ -906,6 +919,8 @@ pub(crate) struct Outbox {
     active: AtomicBool,
     ctl: Arc<FlushCtl>,
     state: Mutex<OutState>,
+    /// The socket, for the flusher to see whether it has room.
+    fd: RawFd,
 }
 
 struct OutState {
@@ -984,8 +999,13 @@ impl Outbox {
     /// Sends a heartbeat if nothing was written for `quiet` (a failure is kept for the role's
     /// next action to report).
     fn heartbeat(&self, quiet: Duration) {
-        let mut st = lock(&self.state);
-        if st.failed.is_some() || st.last_write.elapsed() < quiet {
+        // Never waits: a connection busy being written to, or without room (its peer is not
+        // reading, so it is not waiting for us), needs no heartbeat, and the others must not
+        // wait for it.
+        let Ok(mut st) = self.state.try_lock() else {
+            return;
+        };
+        if st.failed.is_some() || st.last_write.elapsed() < quiet || !writable_now(self.fd) {
             return;
         }
         st.buf.extend_from_slice(&[0; 4]);
@@ -997,6 +1017,25 @@ impl Outbox {
         self.dirty
             .load(Ordering::SeqCst)
             .then(|| self.since.load(Ordering::Relaxed))
+    }
+
+    /// For the flusher thread: like [`Outbox::flush`], but only if nobody else is writing
+    /// this connection and its socket has room, so that the flusher never waits on one
+    /// connection (a role blocked writing a large message to a busy peer, or a full socket)
+    /// while the others need their heartbeats. What is left stays buffered: the role writes
+    /// it out itself before it next waits.
+    /// Returns whether it wrote.
+    fn flush_if_free(&self) -> bool {
+        if !self.dirty.load(Ordering::SeqCst) || !writable_now(self.fd) {
+            return false;
+        }
+        let Ok(mut st) = self.state.try_lock() else {
+            return false;
+        };
+        self.dirty.store(false, Ordering::Relaxed);
+        // A failure is kept in the outbox and reported by the role's next action.
+        let _ = st.write_out();
+        true
     }
 
     /// Writes out whatever is buffered. On failure, returns the location of the last send.
@@ -1065,9 +1104,7 @@ impl Flusher {
                     let mut wrote = false;
                     for o in &outboxes {
                         active |= o.active.swap(false, Ordering::Relaxed);
-                        wrote |= o.dirty.load(Ordering::SeqCst);
-                        // A failure is kept in the outbox and reported by the role's next action.
-                        let _ = o.flush();
+                        wrote |= o.flush_if_free();
                     }
                     tick = if wrote {
                         FLUSH_TICK
@@ -1095,6 +1132,9 @@ impl Flusher {
                     c.asleep.store(true, Ordering::SeqCst);
                     if outboxes.iter().any(|o| o.dirty.load(Ordering::SeqCst)) {
                         c.asleep.store(false, Ordering::SeqCst);
+                        // Left because its socket had no room: look again in a while, not at
+                        // once (a send since then has unparked us already).
+                        thread::park_timeout(tick);
                         continue;
                     }
                     if !c.stop.load(Ordering::SeqCst) {
@@ -1122,6 +1162,89 @@ impl Flusher {
             let _ = self.handle.join();
         }
     }
+}
+
+/// Writes all of `buf` to `s`, for as long as the peer shows it is alive. A write that has
+/// waited the socket's write timeout (the idle timeout) for room goes on waiting if the peer
+/// sent anything within that time, a heartbeat at least: it is alive and busy (computing
+/// before it reads this message), and the kernel's buffers are full. Only a peer silent for
+/// the whole timeout (stopped, crashed without closing, cut off) fails the write, as it
+/// fails a receive. (Failing at once made a role sending a large message to a peer that
+/// computed for longer than the idle timeout before receiving it end with a timeout,
+/// although the peer was well.)
+pub(super) fn write_all_while_heard(s: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match (&*s).write(buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if blocked(&e) && heard_lately(s) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Whether a write failed for lack of room within the write timeout.
+pub(super) fn blocked(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Whether the peer of `s` sent data (a frame or a heartbeat, read or not) within the
+/// socket's write timeout: the kernel keeps when data last arrived (`TCP_INFO`).
+pub(super) fn heard_lately(s: &TcpStream) -> bool {
+    match s.write_timeout() {
+        Ok(Some(window)) => last_heard(s).is_some_and(|ago| ago < window),
+        _ => false,
+    }
+}
+
+/// How long ago data last arrived on `s` (Linux; elsewhere unknown, and a blocked write
+/// fails at its timeout as before).
+#[allow(unsafe_code)]
+fn last_heard(s: &TcpStream) -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getsockopt writes at most `len` bytes into `info`, a plain C structure
+        // that lives across the call, and updates `len`.
+        let (r, info, len) = unsafe {
+            let mut info: libc::tcp_info = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+            let r = libc::getsockopt(
+                s.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&mut info as *mut libc::tcp_info).cast(),
+                &mut len,
+            );
+            (r, info, len)
+        };
+        // The field is in the first part of the structure every kernel since 2.6 fills.
+        (r == 0 && len as usize >= 64)
+            .then(|| Duration::from_millis(u64::from(info.tcpi_last_data_recv)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = s;
+        None
+    }
+}
+
+/// Whether `fd` has room to write now (the flusher writes only then: see
+/// [`Outbox::flush_if_free`]).
+#[allow(unsafe_code)]
+fn writable_now(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one initialised pollfd that outlives the call; poll writes only `revents`.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r == 1 && p.revents & libc::POLLOUT != 0
 }
 
 struct FrameReader {

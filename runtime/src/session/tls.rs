@@ -737,7 +737,7 @@ impl Wire {
                 deadline,
             }
             .write_all(bytes),
-            None => self.sock.write_all(bytes),
+            None => super::tcp::write_all_while_heard(&self.sock, bytes),
         }
     }
 }
@@ -1261,7 +1261,7 @@ impl TlsWriter {
             around.push((header, tail));
         }
         buf.truncate(n);
-        let mut wire = lock(&self.shared.wire);
+        let wire = lock(&self.shared.wire);
         drop(tx);
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(3 * records);
         for (i, (header, tail)) in around.iter().enumerate() {
@@ -1272,15 +1272,37 @@ impl TlsWriter {
         }
         let mut left: &mut [IoSlice<'_>] = &mut slices;
         while !left.is_empty() {
-            match wire.sock.write_vectored(left) {
+            match send_vectored(&wire.sock, left) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(k) => IoSlice::advance_slices(&mut left, k),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The peer is alive and busy: wait on (see `write_all_while_heard`).
+                Err(e) if super::tcp::blocked(&e) && super::tcp::heard_lately(&wire.sock) => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(())
     }
+}
+
+/// `writev` on a socket, without SIGPIPE: std's `write_vectored` is `writev`, which raises
+/// SIGPIPE when the connection is already closed (std's `write` passes `MSG_NOSIGNAL`). A
+/// native role executable has no Rust `main` to ignore that signal, so a batch written to a
+/// peer that had just died killed the role before it could say which peer it lost.
+#[allow(unsafe_code)]
+fn send_vectored(sock: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // Linux's IOV_MAX; the rest goes in the next call (the caller loops).
+    let n = bufs.len().min(1024);
+    // SAFETY: `IoSlice` has the layout of `iovec` on Unix (documented); `msg` points to `n`
+    // of them, which outlive the call, and sendmsg only reads them.
+    let sent = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = n as _;
+        libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    usize::try_from(sent).map_err(|_| io::Error::last_os_error())
 }
 
 #[cfg(test)]
@@ -1378,6 +1400,43 @@ mod tests {
                 (0..len).map(|j| (i as usize * 31 + j) as u8).collect()
             })
             .collect()
+    }
+
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_batch_written_to_a_closed_connection_raises_no_sigpipe() {
+        let ((_ar, mut aw), _b) = pair("sigpipe", u64::MAX);
+        thread::spawn(move || {
+            // With SIGPIPE blocked on this thread, one the write raises stays pending here,
+            // where `sigpending` sees it (the test process ignores it otherwise).
+            // SAFETY: signal sets on the stack, initialised by sigemptyset before use.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGPIPE);
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            }
+            lock(&aw.shared.wire)
+                .sock
+                .shutdown(std::net::Shutdown::Write)
+                .expect("shutdown");
+            // Large enough to be sealed in place and sent with one vectored write.
+            let mut big = vec![7u8; 64 << 10];
+            let e = aw
+                .write_in_place(&mut big)
+                .expect_err("the connection is closed");
+            assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "{e}");
+            // SAFETY: as above.
+            let raised = unsafe {
+                let mut pending: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut pending);
+                libc::sigpending(&mut pending);
+                libc::sigismember(&pending, libc::SIGPIPE) == 1
+            };
+            assert!(!raised, "the write raised SIGPIPE");
+        })
+        .join()
+        .expect("no panic");
     }
 
     #[test]
