@@ -371,7 +371,7 @@ fn expand_group(env: &Env, g: &Group) -> Group {
     let mut roles = Vec::new();
     for r in &g.roles {
         match env.fams.get(&r.name) {
-            Some(n) => roles.extend(members(&r.name, *n, r.span)),
+            Some(n) => add_members(&mut roles, members(&r.name, *n, r.span)),
             None => roles.push(r.clone()),
         }
     }
@@ -381,14 +381,28 @@ fn expand_group(env: &Env, g: &Group) -> Group {
     }
 }
 
+/// Adds members of a family to a group's roles, each once: a group is a set of roles, and a
+/// member reached through a family may already be there (`(Ws[0], Ws)`, or `(X, Y)` in nested
+/// rounds that meet). Whether the entries meet depends on the round and the size, which the
+/// author cannot rule out at every size, so it is not an error; a plain role listed twice
+/// (`(A, A)`) is kept twice and stays E0700, as for receivers.
+fn add_members(roles: &mut Vec<Ident>, ms: impl IntoIterator<Item = Ident>) {
+    for m in ms {
+        if !roles.iter().any(|r| r.name == m.name) {
+            roles.push(m);
+        }
+    }
+}
+
 /// [`expand_group`] in a body: a round's member (`W`) or a member reference (`Ws[0]`) becomes
 /// the member it names.
 fn expand_group_at(x: &mut Expander<'_>, c: &ChorDef, env: &Env, g: &Group) -> Group {
     let mut roles = Vec::new();
     for r in &g.roles {
         match x.role(c, env, r) {
-            Some(Role::One(r, _)) => roles.push(r),
-            Some(Role::All(_, ms)) => roles.extend(ms),
+            Some(Role::One(m, true)) => add_members(&mut roles, [m]),
+            Some(Role::One(r, false)) => roles.push(r),
+            Some(Role::All(_, ms)) => add_members(&mut roles, ms),
             None => roles.push(r.clone()),
         }
     }
@@ -602,8 +616,18 @@ impl Expander<'_> {
         for p in params.iter_mut().filter(|p| p.chor.is_none()) {
             p.role = self.signature_member(c, env, &p.role);
             if let Some(g) = &mut p.group {
-                for r in &mut g.roles {
-                    *r = self.signature_member(c, env, r);
+                let written = std::mem::take(&mut g.roles);
+                for r in &written {
+                    let m = self.signature_member(c, env, r);
+                    let member = c.member_at(r.span).is_some()
+                        || m.name
+                            .split_once('[')
+                            .is_some_and(|(f, _)| env.fams.contains_key(f));
+                    if member {
+                        add_members(&mut g.roles, [m]);
+                    } else {
+                        g.roles.push(m);
+                    }
                 }
                 p.role = g.roles.first().cloned().unwrap_or_else(|| p.role.clone());
             }
@@ -614,8 +638,18 @@ impl Expander<'_> {
         for res in results.iter_mut() {
             res.role = self.signature_member(c, env, &res.role);
             if let Some(g) = &mut res.group {
-                for r in &mut g.roles {
-                    *r = self.signature_member(c, env, r);
+                let written = std::mem::take(&mut g.roles);
+                for r in &written {
+                    let m = self.signature_member(c, env, r);
+                    let member = c.member_at(r.span).is_some()
+                        || m.name
+                            .split_once('[')
+                            .is_some_and(|(f, _)| env.fams.contains_key(f));
+                    if member {
+                        add_members(&mut g.roles, [m]);
+                    } else {
+                        g.roles.push(m);
+                    }
                 }
                 res.role = g.roles.first().cloned().unwrap_or_else(|| res.role.clone());
             }

@@ -1167,6 +1167,83 @@ choreography main(A, Ws[]) {
     assert_eq!(twice, 2, "{:#?}", checked.diagnostics);
 }
 
+/// A group is a set of roles: a member reached through a family that is already in the group
+/// (`(Ws[0], Ws)`, the card's `R.e -> (R, Ws).x` with R a member; rounds `X` and `Y` over
+/// one family that meet at `X == Y`; the same in a signature and its argument) is held once,
+/// at every size (a family of one, where the group is one role, included), in every back
+/// end. A plain role listed twice stays an error (E0700).
+#[test]
+fn a_member_listed_twice_in_a_group_holds_the_value_once() {
+    let src = r#"
+choreography Pick(L, Ws[])(k: Int@(Ws[0], Ws), c: Int@(L, Ws)) -> Int@(Ws, Ws[size(Ws) - 1]) {
+    if (Ws, Ws[0]).(k + c > 10) {
+        Ws[0] -> L[Big];
+        L.print("big");
+    } else {
+        Ws[0] -> L[Small];
+        L.print("small");
+    }
+    return (Ws[size(Ws) - 1], Ws).(k * 2 + c);
+}
+
+choreography main(L, Ws[]) {
+    let Ws.v = index(Ws) + 1;
+    for X in Ws {
+        for Y in Ws {
+            X.v -> (X, Y).k;
+            if (Y, X).(k > 1) {
+                Y.print("pair " ++ to_string(k));
+            }
+            let (X, Y).both = k * 10 + index(Y);
+            X.print("x " ++ to_string(both));
+            Y.print("y " ++ to_string(both));
+        }
+    }
+    Ws[0].(7) -> (Ws[0], Ws).k;
+    L.(5) -> (L, Ws).c;
+    let (Ws[size(Ws) - 1], Ws).r = Pick(L, Ws)((Ws, Ws[0]).k, (Ws, L).c);
+    Ws.print("r " ++ to_string(r));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("group_twice.chor", src, &sizes(&[("Ws", n)]), cli);
+        for i in 0..n {
+            let mut want = Vec::new();
+            for x in 0..n {
+                for y in 0..n {
+                    // Round (x, y): member x's value, agreed by x and y (one role when x == y).
+                    if y == i && x + 1 > 1 {
+                        want.push(format!("pair {}", x + 1));
+                    }
+                    let both = (x + 1) * 10 + y;
+                    if x == i {
+                        want.push(format!("x {both}"));
+                    }
+                    if y == i {
+                        want.push(format!("y {both}"));
+                    }
+                }
+            }
+            want.push("r 19".to_owned());
+            assert_eq!(out[&format!("Ws[{i}]")], want, "member {i} at size {n}");
+        }
+        assert_eq!(out["L"], ["big"], "L at size {n}");
+    }
+    // Listed twice as a plain role: still refused, with or without families.
+    let plain =
+        "choreography main(A, B, Ws[]) {\n    A.1 -> (A, B, A).x;\n    Ws.print(\"w\");\n}\n";
+    let prog = from_source_sized("plain_group.chor", plain, vec![], &sizes(&[("Ws", 2)]));
+    let checked = chor_check::check_program(&prog);
+    let twice = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "E0700")
+        .count();
+    assert_eq!(twice, 1, "{:#?}", checked.diagnostics);
+}
+
 /// A signature may name a member where it names a role: a result at one member
 /// (`-> Int@Ws[0]`), a parameter at the last (`k: Int@Ws[size(Ws) - 1]`), a member among
 /// several results, in an agreed group and in a choreography type. The member is the one its
