@@ -111,6 +111,9 @@ struct Printer<'a> {
     list_depth: usize,
     /// `list_depth` of the enclosing blocks.
     depths: Vec<usize>,
+    /// The width of what follows the next list on its line (a signature's result and ` {`):
+    /// the list stays on one line only if that fits too.
+    trail: usize,
 }
 
 impl<'a> Printer<'a> {
@@ -128,6 +131,7 @@ impl<'a> Printer<'a> {
             failed: false,
             list_depth: 0,
             depths: Vec::new(),
+            trail: 0,
         }
     }
 
@@ -340,9 +344,10 @@ impl<'a> Printer<'a> {
             }
             return;
         }
+        let trail = std::mem::take(&mut self.trail).max(2);
         if let Some(f) = flats {
             let text = inline(&f);
-            let fits = items.is_empty() || self.list_depth > 0 || self.fits(text.len() + 2);
+            let fits = items.is_empty() || self.list_depth > 0 || self.fits(text.len() + trail);
             if !self.has_comment_in(container) && fits {
                 self.out.push_str(&text);
                 return;
@@ -475,6 +480,13 @@ impl<'a> Printer<'a> {
             .map(|t| t.span().start as usize)
             .or_else(|| f.body.as_ref().map(|b| b.span.start as usize))
             .unwrap_or(f.span.end as usize);
+        let mut result = String::new();
+        if let Some(t) = &f.ret {
+            result.push_str(" -> ");
+            pretty::ty(t, &mut result);
+        }
+        // The parameters fit on one line only with the result and ` {` (or `;`) after them.
+        self.trail = result.len() + 2;
         self.list(
             "(",
             ")",
@@ -489,10 +501,7 @@ impl<'a> Printer<'a> {
             false,
             false,
         );
-        if let Some(t) = &f.ret {
-            self.out.push_str(" -> ");
-            pretty::ty(t, &mut self.out);
-        }
+        self.out.push_str(&result);
         match &f.body {
             None => self.out.push(';'),
             Some(body) => {
@@ -531,7 +540,36 @@ impl<'a> Printer<'a> {
             .collect();
         self.out.push_str(&roles.join(", "));
         self.out.push(')');
+        // `-> T@R`, `-> T@(A, B)` or `-> (T@A, U@B)`.
+        let mut result = String::new();
+        if let Some((t, r)) = &c.ret {
+            result.push_str(" -> ");
+            pretty::ty(t, &mut result);
+            result.push('@');
+            result.push_str(&r.name);
+        }
+        if !c.results.is_empty() {
+            let parts: Vec<String> = c
+                .results
+                .iter()
+                .map(|r| {
+                    let mut t = String::new();
+                    pretty::ty(&r.ty, &mut t);
+                    format!("{t}@{}", who(&r.role, r.group.as_ref()))
+                })
+                .collect();
+            result.push_str(" -> ");
+            if parts.len() == 1 {
+                result.push_str(&parts[0]);
+            } else {
+                result.push('(');
+                result.push_str(&parts.join(", "));
+                result.push(')');
+            }
+        }
         if !c.params.is_empty() {
+            // A definition's parameters fit on one line only with the result and ` {` after.
+            self.trail = result.len() + 2;
             let start = c.roles.last().map_or(c.name.span.end, |r| r.span.end) as usize;
             let end = c
                 .ret
@@ -572,32 +610,7 @@ impl<'a> Printer<'a> {
                 false,
             );
         }
-        if let Some((t, r)) = &c.ret {
-            self.out.push_str(" -> ");
-            pretty::ty(t, &mut self.out);
-            self.out.push('@');
-            self.out.push_str(&r.name);
-        }
-        if !c.results.is_empty() {
-            // `-> T@(A, B)` or `-> (T@A, U@B)`.
-            let parts: Vec<String> = c
-                .results
-                .iter()
-                .map(|r| {
-                    let mut t = String::new();
-                    pretty::ty(&r.ty, &mut t);
-                    format!("{t}@{}", who(&r.role, r.group.as_ref()))
-                })
-                .collect();
-            self.out.push_str(" -> ");
-            if parts.len() == 1 {
-                self.out.push_str(&parts[0]);
-            } else {
-                self.out.push('(');
-                self.out.push_str(&parts.join(", "));
-                self.out.push(')');
-            }
-        }
+        self.out.push_str(&result);
     }
 
     // ------------------------------------------------------------------ choreography statements
