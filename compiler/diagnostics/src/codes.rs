@@ -359,6 +359,10 @@ pub const CODES: &[Code] = &[
         title: "a role listed twice in a group `(A, B)`",
     },
     Code {
+        code: "E0770",
+        title: "a group of one role `(A)`: a group lists several roles, or one family `(Ws)`",
+    },
+    Code {
         code: "E0701",
         title: "a value used where an agreed one is needed is not agreed by every role of the group",
     },

@@ -1244,6 +1244,62 @@ choreography main(L, Ws[]) {
     assert_eq!(twice, 1, "{:#?}", checked.diagnostics);
 }
 
+/// A group of one family, `(Ws)`: every member holds the value, agreed, in a message from a
+/// member, a group decision, a signature (parameter and result), an argument of a call bound
+/// with `let` (parsed as an expression first) and a group `match`, at every size (a family of
+/// one included), in every back end, with no selection among the members.
+#[test]
+fn a_family_alone_is_a_group() {
+    let src = r#"
+choreography Agree(L, Ws[])(k: Int@(Ws)) -> Int@(Ws) {
+    return (Ws).(k + 1);
+}
+
+choreography main(L, Ws[]) {
+    Ws[0].(size(Ws) * 10) -> (Ws).n;
+    if (Ws).(n > 15) {
+        Ws.print("many " ++ to_string(n));
+    } else {
+        Ws.print("few");
+    }
+    let (Ws).m = Agree(L, Ws)((Ws).n);
+    match (Ws).m {
+        11 => {
+            Ws[0] -> L[One];
+            L.print("one");
+        },
+        _ => {
+            Ws[0] -> L[More];
+        },
+    }
+    Ws.print(to_string(m));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("family_group.chor", src, &sizes(&[("Ws", n)]), cli);
+        let first = if n * 10 > 15 {
+            format!("many {}", n * 10)
+        } else {
+            "few".to_owned()
+        };
+        for i in 0..n {
+            assert_eq!(
+                out[&format!("Ws[{i}]")],
+                [first.clone(), format!("{}", n * 10 + 1)],
+                "member {i} at size {n}"
+            );
+        }
+        let told: &[&str] = if n == 1 { &["one"] } else { &[] };
+        assert_eq!(
+            out.get("L").map(Vec::as_slice).unwrap_or(&[]),
+            told,
+            "L at size {n}"
+        );
+    }
+}
+
 /// A signature may name a member where it names a role: a result at one member
 /// (`-> Int@Ws[0]`), a parameter at the last (`k: Int@Ws[size(Ws) - 1]`), a member among
 /// several results, in an agreed group and in a choreography type. The member is the one its

@@ -1213,7 +1213,11 @@ impl<'a> Printer<'a> {
     /// The operand of a postfix form (call, field, index): a number literal needs parentheses
     /// too (`(1).0`, not the float `1.0`).
     fn postfix_base(&mut self, x: &Expr) {
-        if matches!(x.kind, ExprKind::Lit(Lit::Int(_) | Lit::Float(_))) {
+        // A parenthesized name keeps its parentheses before a dot: in a call's arguments
+        // `(Ws).k` is the group of the family `Ws`, and `Ws.k` one value per member.
+        let parenthesized =
+            matches!(&x.kind, ExprKind::Path(p) if p.is_single() && x.span != p.span);
+        if parenthesized || matches!(x.kind, ExprKind::Lit(Lit::Int(_) | Lit::Float(_))) {
             self.out.push('(');
             self.expr(x, 0);
             self.out.push(')');

@@ -126,6 +126,20 @@ fn parameters_break_when_the_result_after_them_does_not_fit() {
     );
 }
 
+/// `(Ws).k` in the arguments of a call bound with `let` (parsed as an expression) is the
+/// group of the family, `Ws.k` one value per member: the parentheses stay.
+#[test]
+fn a_parenthesized_name_keeps_its_parentheses() {
+    check(
+        "choreography main(L, Ws[]) { let (Ws).m = Agree(L, Ws)((Ws).n, Ws.k); }\n",
+        "choreography main(L, Ws[]) {\n    let (Ws).m = Agree(L, Ws)((Ws).n, Ws.k);\n}\n",
+    );
+    check(
+        "fn f(x: Int) -> Int { (x) + 1 }\n",
+        "fn f(x: Int) -> Int {\n    x + 1\n}\n",
+    );
+}
+
 #[test]
 fn precedence_and_tricky_forms_survive() {
     for src in [
