@@ -1176,32 +1176,38 @@ impl Expander<'_> {
             // What a branch yields is computed at its roles: their names, and the family
             // forms in it, are substituted as in any expression there.
             ChorStmtKind::Yield { parts } => {
-                let parts = parts
-                    .iter()
-                    .map(|p| match &p.group {
+                let mut expanded = Vec::new();
+                for p in parts {
+                    match &p.group {
                         Some(g) => {
                             let g = expand_group_at(self, c, env, g);
-                            LocatedExpr {
+                            expanded.push(LocatedExpr {
                                 expr: self.subst_group(env, &p.expr, &g),
                                 role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
                                 group: Some(g),
                                 ..p.clone()
-                            }
+                            });
                         }
                         None => {
-                            // A member (`W`, `Ws[e]`) yields as the role it names.
-                            let role = match self.role(c, env, &p.role) {
-                                Some(Role::One(r, _)) => r,
-                                _ => p.role.clone(),
+                            // A member (`W`, `Ws[e]`) yields as the role it names; a family
+                            // (`Ws.e`, for a target held by the family) yields one value per
+                            // member, each computed at its member, in member order.
+                            let roles = match self.role(c, env, &p.role) {
+                                Some(Role::One(r, _)) => vec![r],
+                                Some(Role::All(_, ms)) => ms,
+                                None => vec![p.role.clone()],
                             };
-                            LocatedExpr {
-                                expr: self.subst(env, &p.expr, Some(role.name.as_str())),
-                                role,
-                                ..p.clone()
+                            for role in roles {
+                                expanded.push(LocatedExpr {
+                                    expr: self.subst(env, &p.expr, Some(role.name.as_str())),
+                                    role,
+                                    ..p.clone()
+                                });
                             }
                         }
-                    })
-                    .collect();
+                    }
+                }
+                let parts = expanded;
                 out.push(mk(ChorStmtKind::Yield { parts }));
             }
             ChorStmtKind::Error => out.push(s.clone()),
@@ -1209,9 +1215,9 @@ impl Expander<'_> {
     }
 
     /// The targets of a conditional expression with their roles as expanded: a member
-    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members. A
-    /// target held by a whole family (one value per member) is not supported yet: reported
-    /// here, `None`.
+    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members, and a
+    /// target held by a whole family (`let Ws.y = if …`, one value per member) is one target
+    /// per member, in member order, as the branches' `Ws.e` yield one value per member.
     fn cond_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> Option<Vec<Target>> {
         let mut out = Vec::new();
         for t in bind {
@@ -1224,12 +1230,14 @@ impl Expander<'_> {
                 }
                 None => match self.role(c, env, &t.role)? {
                     Role::One(r, _) => t.role = r,
-                    Role::All(..) => {
-                        self.diags.push(unsupported(
-                            t.role.span,
-                            "a conditional expression that yields at a whole family",
-                        ));
-                        return None;
+                    Role::All(_, ms) => {
+                        for m in ms {
+                            out.push(Target {
+                                role: m,
+                                ..t.clone()
+                            });
+                        }
+                        continue;
                     }
                 },
             }
@@ -2336,15 +2344,4 @@ fn not_a_family(f: &Ident, c: &ChorDef) -> Diagnostic {
         "declare it with `[]` among the roles: `choreography {}(…, {}[])`",
         c.name.name, f.name
     ))
-}
-
-/// E0761: a form this pass does not expand yet.
-fn unsupported(span: Span, what: &str) -> Diagnostic {
-    Diagnostic::error(
-        "E0761",
-        format!("{what} is not supported yet"),
-        span,
-        "not supported yet",
-    )
-    .with_help("bind the value at one role, then share it (`R.x -> Ws.y;` or `R.x -> (R, Ws).y;`)")
 }

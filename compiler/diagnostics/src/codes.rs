@@ -352,7 +352,7 @@ pub const CODES: &[Code] = &[
     },
     Code {
         code: "E0761",
-        title: "a family form not supported yet (a conditional expression that binds a value at a whole family)",
+        title: "no longer reported: a conditional expression may now bind a value at a whole family",
     },
     Code {
         code: "E0700",

@@ -422,20 +422,6 @@ choreography main(L, Ws[]) {
     let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
     assert_eq!(r, Ok(()));
     assert_eq!(by_role(&lines)["Ws[0]"], vec!["1".to_owned()]);
-    // A target at a whole family is not supported yet, and says so.
-    let bad = r#"
-choreography main(L, Ws[]) {
-    let Ws.z = if L.true { L -> Ws[T]; Ws.(1) } else { L -> Ws[F]; Ws.(2) };
-}
-"#;
-    let prog = from_source_sized("cond.chor", bad, vec![], &sizes(&[("Ws", 2)]));
-    assert!(
-        prog.diagnostics
-            .iter()
-            .any(|d| d.code == "E0761" && d.message.contains("conditional expression")),
-        "{:#?}",
-        prog.diagnostics
-    );
 }
 
 /// Generated programs over a family: at every size from 1 to 5, they check, and the
@@ -1242,6 +1228,66 @@ choreography main(L, Ws[]) {
         .filter(|d| d.code == "E0700")
         .count();
     assert_eq!(twice, 1, "{:#?}", checked.diagnostics);
+}
+
+/// A conditional expression may bind a value at a whole family (`let Ws.y = if L.c { …;
+/// Ws.e } else { …; Ws.e' };`): one target per member, each member computing its part, also
+/// among several targets and inside a round, at every size, in every back end.
+#[test]
+fn a_conditional_expression_yields_at_a_whole_family() {
+    let src = r#"
+choreography Deal(L, Ws[])(hot: Bool@L) -> Int@Ws {
+    let Ws.card = if L.hot {
+        L -> Ws[Hot];
+        L.(100) -> Ws.base;
+        Ws.(base + index(Ws))
+    } else {
+        L -> Ws[Cold];
+        Ws.(index(Ws) * 2)
+    };
+    return Ws.card;
+}
+
+choreography main(L, Ws[]) {
+    let Ws.a = Deal(L, Ws)(L.true);
+    let Ws.b = Deal(L, Ws)(L.false);
+    let (L.n, Ws.(x, y)) = match L.(3) {
+        3 => {
+            L -> Ws[Three];
+            (L.(1), Ws.(a, b))
+        },
+        _ => {
+            L -> Ws[Other];
+            (L.(2), Ws.(0, 0))
+        },
+    };
+    L.print(to_string(n));
+    Ws.print(to_string(x) ++ " " ++ to_string(y));
+    for W in Ws {
+        let Ws.z = if W.(index(W) == 0) {
+            W -> Ws[First];
+            Ws.(1)
+        } else {
+            W -> Ws[Later];
+            Ws.(2)
+        };
+        Ws.print("z " ++ to_string(z));
+    }
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("family_yield.chor", src, &sizes(&[("Ws", n)]), cli);
+        assert_eq!(out["L"], ["1"], "L at size {n}");
+        for i in 0..n {
+            let mut want = vec![format!("{} {}", 100 + i, 2 * i)];
+            for w in 0..n {
+                want.push(format!("z {}", if w == 0 { 1 } else { 2 }));
+            }
+            assert_eq!(out[&format!("Ws[{i}]")], want, "member {i} at size {n}");
+        }
+    }
 }
 
 /// A group of one family, `(Ws)`: every member holds the value, agreed, in a message from a
