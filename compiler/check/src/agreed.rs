@@ -119,6 +119,13 @@ impl Checker<'_> {
     /// The roles of a group in the order written, without unknown roles; a role listed twice
     /// is E0700.
     pub(crate) fn group_of(&mut self, g: &Group) -> Vec<RoleId> {
+        // One plain role in parentheses: a written `(A)`, never the result of expanding a
+        // family (a family of one, or members that met, are members `Ws[0]`).
+        let known = g
+            .roles
+            .first()
+            .is_some_and(|r| self.roles.iter().any(|(n, _)| *n == r.name));
+        self.group_of_one(g, known);
         let mut out: Vec<(RoleId, Span)> = Vec::new();
         for r in &g.roles {
             let k = self.role_of(r);
@@ -142,6 +149,31 @@ impl Checker<'_> {
             out.push((k, r.span));
         }
         out.into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// E0770 for a group written with one plain role, `(A)` (in a body or a signature): a
+    /// written `(Ws)` is the family's members, and a family of one or members that met are
+    /// members (`Ws[0]`), never a plain role, by the time the checks see them.
+    /// `known`: the role is one of the choreography's (an unknown one is reported already).
+    pub(crate) fn group_of_one(&mut self, g: &Group, known: bool) {
+        if let [only] = g.roles.as_slice()
+            && known
+            && !only.name.contains('[')
+        {
+            self.emit(
+                Diagnostic::error(
+                    "E0770",
+                    format!("`({})` is a group of one role", only.name),
+                    g.span,
+                    "one role here",
+                )
+                .with_help(format!(
+                    "a value held by one role is written `{0}.x`; a group lists at least two \
+                     roles, `(A, B)`, or is one family, `(Ws)`, for every member agreed",
+                    only.name
+                )),
+            );
+        }
     }
 
     /// The names of roles, for messages.

@@ -754,21 +754,32 @@ impl<'p> Checker<'p> {
                 continue;
             }
             if let Some(j) = roles[..k].iter().position(|x| x == r) {
-                self.emit(
-                    Diagnostic::error(
-                        "E0207",
-                        format!(
-                            "the role `{}` is passed twice to `{}`",
-                            call.roles[k].name, sig.name
-                        ),
-                        call.roles[k].span,
-                        "passed again here",
-                    )
-                    .with_label(call.roles[j].span, "first passed here")
-                    .with_note(format!(
-                        "each role of `{decl}` must be played by a different role"
-                    )),
-                );
+                let mut d = Diagnostic::error(
+                    "E0207",
+                    format!(
+                        "the role `{}` is passed twice to `{}`",
+                        call.roles[k].name, sig.name
+                    ),
+                    call.roles[k].span,
+                    "passed again here",
+                )
+                .with_label(call.roles[j].span, "first passed here")
+                .with_note(format!(
+                    "each role of `{decl}` must be played by a different role"
+                ));
+                // A member passed beside its own family (MultiChor's `secretShare p parties`
+                // with p among the parties): say so, and how to write it today.
+                let position = |i: usize| sig.roles.get(i).map(|(n, _)| n.contains('['));
+                if position(j) == Some(true) || position(k) == Some(true) {
+                    d = d.with_help(format!(
+                        "`{}` is a member of a family passed to `{}` too; a member cannot play \
+                         another role of the same call: write that part inline (a `for` round \
+                         may send from a member to its own family: the member binds its own \
+                         value locally), or give the procedure a role outside the family",
+                        call.roles[k].name, sig.name
+                    ));
+                }
+                self.emit(d);
             }
         }
         if call.args.len() != sig.params.len() {

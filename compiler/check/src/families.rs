@@ -371,7 +371,7 @@ fn expand_group(env: &Env, g: &Group) -> Group {
     let mut roles = Vec::new();
     for r in &g.roles {
         match env.fams.get(&r.name) {
-            Some(n) => roles.extend(members(&r.name, *n, r.span)),
+            Some(n) => add_members(&mut roles, members(&r.name, *n, r.span)),
             None => roles.push(r.clone()),
         }
     }
@@ -381,14 +381,28 @@ fn expand_group(env: &Env, g: &Group) -> Group {
     }
 }
 
+/// Adds members of a family to a group's roles, each once: a group is a set of roles, and a
+/// member reached through a family may already be there (`(Ws[0], Ws)`, or `(X, Y)` in nested
+/// rounds that meet). Whether the entries meet depends on the round and the size, which the
+/// author cannot rule out at every size, so it is not an error; a plain role listed twice
+/// (`(A, A)`) is kept twice and stays E0700, as for receivers.
+fn add_members(roles: &mut Vec<Ident>, ms: impl IntoIterator<Item = Ident>) {
+    for m in ms {
+        if !roles.iter().any(|r| r.name == m.name) {
+            roles.push(m);
+        }
+    }
+}
+
 /// [`expand_group`] in a body: a round's member (`W`) or a member reference (`Ws[0]`) becomes
 /// the member it names.
 fn expand_group_at(x: &mut Expander<'_>, c: &ChorDef, env: &Env, g: &Group) -> Group {
     let mut roles = Vec::new();
     for r in &g.roles {
         match x.role(c, env, r) {
-            Some(Role::One(r, _)) => roles.push(r),
-            Some(Role::All(_, ms)) => roles.extend(ms),
+            Some(Role::One(m, true)) => add_members(&mut roles, [m]),
+            Some(Role::One(r, false)) => roles.push(r),
+            Some(Role::All(_, ms)) => add_members(&mut roles, ms),
             None => roles.push(r.clone()),
         }
     }
@@ -602,8 +616,18 @@ impl Expander<'_> {
         for p in params.iter_mut().filter(|p| p.chor.is_none()) {
             p.role = self.signature_member(c, env, &p.role);
             if let Some(g) = &mut p.group {
-                for r in &mut g.roles {
-                    *r = self.signature_member(c, env, r);
+                let written = std::mem::take(&mut g.roles);
+                for r in &written {
+                    let m = self.signature_member(c, env, r);
+                    let member = c.member_at(r.span).is_some()
+                        || m.name
+                            .split_once('[')
+                            .is_some_and(|(f, _)| env.fams.contains_key(f));
+                    if member {
+                        add_members(&mut g.roles, [m]);
+                    } else {
+                        g.roles.push(m);
+                    }
                 }
                 p.role = g.roles.first().cloned().unwrap_or_else(|| p.role.clone());
             }
@@ -614,8 +638,18 @@ impl Expander<'_> {
         for res in results.iter_mut() {
             res.role = self.signature_member(c, env, &res.role);
             if let Some(g) = &mut res.group {
-                for r in &mut g.roles {
-                    *r = self.signature_member(c, env, r);
+                let written = std::mem::take(&mut g.roles);
+                for r in &written {
+                    let m = self.signature_member(c, env, r);
+                    let member = c.member_at(r.span).is_some()
+                        || m.name
+                            .split_once('[')
+                            .is_some_and(|(f, _)| env.fams.contains_key(f));
+                    if member {
+                        add_members(&mut g.roles, [m]);
+                    } else {
+                        g.roles.push(m);
+                    }
                 }
                 res.role = g.roles.first().cloned().unwrap_or_else(|| res.role.clone());
             }
@@ -1142,32 +1176,38 @@ impl Expander<'_> {
             // What a branch yields is computed at its roles: their names, and the family
             // forms in it, are substituted as in any expression there.
             ChorStmtKind::Yield { parts } => {
-                let parts = parts
-                    .iter()
-                    .map(|p| match &p.group {
+                let mut expanded = Vec::new();
+                for p in parts {
+                    match &p.group {
                         Some(g) => {
                             let g = expand_group_at(self, c, env, g);
-                            LocatedExpr {
+                            expanded.push(LocatedExpr {
                                 expr: self.subst_group(env, &p.expr, &g),
                                 role: g.roles.first().cloned().unwrap_or_else(|| p.role.clone()),
                                 group: Some(g),
                                 ..p.clone()
-                            }
+                            });
                         }
                         None => {
-                            // A member (`W`, `Ws[e]`) yields as the role it names.
-                            let role = match self.role(c, env, &p.role) {
-                                Some(Role::One(r, _)) => r,
-                                _ => p.role.clone(),
+                            // A member (`W`, `Ws[e]`) yields as the role it names; a family
+                            // (`Ws.e`, for a target held by the family) yields one value per
+                            // member, each computed at its member, in member order.
+                            let roles = match self.role(c, env, &p.role) {
+                                Some(Role::One(r, _)) => vec![r],
+                                Some(Role::All(_, ms)) => ms,
+                                None => vec![p.role.clone()],
                             };
-                            LocatedExpr {
-                                expr: self.subst(env, &p.expr, Some(role.name.as_str())),
-                                role,
-                                ..p.clone()
+                            for role in roles {
+                                expanded.push(LocatedExpr {
+                                    expr: self.subst(env, &p.expr, Some(role.name.as_str())),
+                                    role,
+                                    ..p.clone()
+                                });
                             }
                         }
-                    })
-                    .collect();
+                    }
+                }
+                let parts = expanded;
                 out.push(mk(ChorStmtKind::Yield { parts }));
             }
             ChorStmtKind::Error => out.push(s.clone()),
@@ -1175,9 +1215,9 @@ impl Expander<'_> {
     }
 
     /// The targets of a conditional expression with their roles as expanded: a member
-    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members. A
-    /// target held by a whole family (one value per member) is not supported yet: reported
-    /// here, `None`.
+    /// (`Ws[1]`, a round's `W`) is one role, a family in a group stands for its members, and a
+    /// target held by a whole family (`let Ws.y = if …`, one value per member) is one target
+    /// per member, in member order, as the branches' `Ws.e` yield one value per member.
     fn cond_targets(&mut self, c: &ChorDef, env: &Env, bind: &[Target]) -> Option<Vec<Target>> {
         let mut out = Vec::new();
         for t in bind {
@@ -1190,12 +1230,14 @@ impl Expander<'_> {
                 }
                 None => match self.role(c, env, &t.role)? {
                     Role::One(r, _) => t.role = r,
-                    Role::All(..) => {
-                        self.diags.push(unsupported(
-                            t.role.span,
-                            "a conditional expression that yields at a whole family",
-                        ));
-                        return None;
+                    Role::All(_, ms) => {
+                        for m in ms {
+                            out.push(Target {
+                                role: m,
+                                ..t.clone()
+                            });
+                        }
+                        continue;
                     }
                 },
             }
@@ -2302,15 +2344,4 @@ fn not_a_family(f: &Ident, c: &ChorDef) -> Diagnostic {
         "declare it with `[]` among the roles: `choreography {}(…, {}[])`",
         c.name.name, f.name
     ))
-}
-
-/// E0761: a form this pass does not expand yet.
-fn unsupported(span: Span, what: &str) -> Diagnostic {
-    Diagnostic::error(
-        "E0761",
-        format!("{what} is not supported yet"),
-        span,
-        "not supported yet",
-    )
-    .with_help("bind the value at one role, then share it (`R.x -> Ws.y;` or `R.x -> (R, Ws).y;`)")
 }

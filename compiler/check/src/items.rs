@@ -369,6 +369,7 @@ impl<'p> Checker<'p> {
                         v.push(k);
                     }
                 }
+                cx.group_of_one(g, !v.is_empty());
                 v
             };
         let param_groups: Vec<Vec<usize>> = c

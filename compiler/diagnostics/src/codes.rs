@@ -352,11 +352,15 @@ pub const CODES: &[Code] = &[
     },
     Code {
         code: "E0761",
-        title: "a family form not supported yet (a conditional expression that binds a value at a whole family)",
+        title: "no longer reported: a conditional expression may now bind a value at a whole family",
     },
     Code {
         code: "E0700",
         title: "a role listed twice in a group `(A, B)`",
+    },
+    Code {
+        code: "E0770",
+        title: "a group of one role `(A)`: a group lists several roles, or one family `(Ws)`",
     },
     Code {
         code: "E0701",

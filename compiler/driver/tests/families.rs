@@ -422,20 +422,6 @@ choreography main(L, Ws[]) {
     let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
     assert_eq!(r, Ok(()));
     assert_eq!(by_role(&lines)["Ws[0]"], vec!["1".to_owned()]);
-    // A target at a whole family is not supported yet, and says so.
-    let bad = r#"
-choreography main(L, Ws[]) {
-    let Ws.z = if L.true { L -> Ws[T]; Ws.(1) } else { L -> Ws[F]; Ws.(2) };
-}
-"#;
-    let prog = from_source_sized("cond.chor", bad, vec![], &sizes(&[("Ws", 2)]));
-    assert!(
-        prog.diagnostics
-            .iter()
-            .any(|d| d.code == "E0761" && d.message.contains("conditional expression")),
-        "{:#?}",
-        prog.diagnostics
-    );
 }
 
 /// Generated programs over a family: at every size from 1 to 5, they check, and the
@@ -1165,6 +1151,199 @@ choreography main(A, Ws[]) {
         .filter(|d| d.code == "E0204")
         .count();
     assert_eq!(twice, 2, "{:#?}", checked.diagnostics);
+}
+
+/// A group is a set of roles: a member reached through a family that is already in the group
+/// (`(Ws[0], Ws)`, the card's `R.e -> (R, Ws).x` with R a member; rounds `X` and `Y` over
+/// one family that meet at `X == Y`; the same in a signature and its argument) is held once,
+/// at every size (a family of one, where the group is one role, included), in every back
+/// end. A plain role listed twice stays an error (E0700).
+#[test]
+fn a_member_listed_twice_in_a_group_holds_the_value_once() {
+    let src = r#"
+choreography Pick(L, Ws[])(k: Int@(Ws[0], Ws), c: Int@(L, Ws)) -> Int@(Ws, Ws[size(Ws) - 1]) {
+    if (Ws, Ws[0]).(k + c > 10) {
+        Ws[0] -> L[Big];
+        L.print("big");
+    } else {
+        Ws[0] -> L[Small];
+        L.print("small");
+    }
+    return (Ws[size(Ws) - 1], Ws).(k * 2 + c);
+}
+
+choreography main(L, Ws[]) {
+    let Ws.v = index(Ws) + 1;
+    for X in Ws {
+        for Y in Ws {
+            X.v -> (X, Y).k;
+            if (Y, X).(k > 1) {
+                Y.print("pair " ++ to_string(k));
+            }
+            let (X, Y).both = k * 10 + index(Y);
+            X.print("x " ++ to_string(both));
+            Y.print("y " ++ to_string(both));
+        }
+    }
+    Ws[0].(7) -> (Ws[0], Ws).k;
+    L.(5) -> (L, Ws).c;
+    let (Ws[size(Ws) - 1], Ws).r = Pick(L, Ws)((Ws, Ws[0]).k, (Ws, L).c);
+    Ws.print("r " ++ to_string(r));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("group_twice.chor", src, &sizes(&[("Ws", n)]), cli);
+        for i in 0..n {
+            let mut want = Vec::new();
+            for x in 0..n {
+                for y in 0..n {
+                    // Round (x, y): member x's value, agreed by x and y (one role when x == y).
+                    if y == i && x + 1 > 1 {
+                        want.push(format!("pair {}", x + 1));
+                    }
+                    let both = (x + 1) * 10 + y;
+                    if x == i {
+                        want.push(format!("x {both}"));
+                    }
+                    if y == i {
+                        want.push(format!("y {both}"));
+                    }
+                }
+            }
+            want.push("r 19".to_owned());
+            assert_eq!(out[&format!("Ws[{i}]")], want, "member {i} at size {n}");
+        }
+        assert_eq!(out["L"], ["big"], "L at size {n}");
+    }
+    // Listed twice as a plain role: still refused, with or without families.
+    let plain =
+        "choreography main(A, B, Ws[]) {\n    A.1 -> (A, B, A).x;\n    Ws.print(\"w\");\n}\n";
+    let prog = from_source_sized("plain_group.chor", plain, vec![], &sizes(&[("Ws", 2)]));
+    let checked = chor_check::check_program(&prog);
+    let twice = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "E0700")
+        .count();
+    assert_eq!(twice, 1, "{:#?}", checked.diagnostics);
+}
+
+/// A conditional expression may bind a value at a whole family (`let Ws.y = if L.c { …;
+/// Ws.e } else { …; Ws.e' };`): one target per member, each member computing its part, also
+/// among several targets and inside a round, at every size, in every back end.
+#[test]
+fn a_conditional_expression_yields_at_a_whole_family() {
+    let src = r#"
+choreography Deal(L, Ws[])(hot: Bool@L) -> Int@Ws {
+    let Ws.card = if L.hot {
+        L -> Ws[Hot];
+        L.(100) -> Ws.base;
+        Ws.(base + index(Ws))
+    } else {
+        L -> Ws[Cold];
+        Ws.(index(Ws) * 2)
+    };
+    return Ws.card;
+}
+
+choreography main(L, Ws[]) {
+    let Ws.a = Deal(L, Ws)(L.true);
+    let Ws.b = Deal(L, Ws)(L.false);
+    let (L.n, Ws.(x, y)) = match L.(3) {
+        3 => {
+            L -> Ws[Three];
+            (L.(1), Ws.(a, b))
+        },
+        _ => {
+            L -> Ws[Other];
+            (L.(2), Ws.(0, 0))
+        },
+    };
+    L.print(to_string(n));
+    Ws.print(to_string(x) ++ " " ++ to_string(y));
+    for W in Ws {
+        let Ws.z = if W.(index(W) == 0) {
+            W -> Ws[First];
+            Ws.(1)
+        } else {
+            W -> Ws[Later];
+            Ws.(2)
+        };
+        Ws.print("z " ++ to_string(z));
+    }
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("family_yield.chor", src, &sizes(&[("Ws", n)]), cli);
+        assert_eq!(out["L"], ["1"], "L at size {n}");
+        for i in 0..n {
+            let mut want = vec![format!("{} {}", 100 + i, 2 * i)];
+            for w in 0..n {
+                want.push(format!("z {}", if w == 0 { 1 } else { 2 }));
+            }
+            assert_eq!(out[&format!("Ws[{i}]")], want, "member {i} at size {n}");
+        }
+    }
+}
+
+/// A group of one family, `(Ws)`: every member holds the value, agreed, in a message from a
+/// member, a group decision, a signature (parameter and result), an argument of a call bound
+/// with `let` (parsed as an expression first) and a group `match`, at every size (a family of
+/// one included), in every back end, with no selection among the members.
+#[test]
+fn a_family_alone_is_a_group() {
+    let src = r#"
+choreography Agree(L, Ws[])(k: Int@(Ws)) -> Int@(Ws) {
+    return (Ws).(k + 1);
+}
+
+choreography main(L, Ws[]) {
+    Ws[0].(size(Ws) * 10) -> (Ws).n;
+    if (Ws).(n > 15) {
+        Ws.print("many " ++ to_string(n));
+    } else {
+        Ws.print("few");
+    }
+    let (Ws).m = Agree(L, Ws)((Ws).n);
+    match (Ws).m {
+        11 => {
+            Ws[0] -> L[One];
+            L.print("one");
+        },
+        _ => {
+            Ws[0] -> L[More];
+        },
+    }
+    Ws.print(to_string(m));
+}
+"#;
+    for n in [1, 2, 3] {
+        let size = format!("Ws={n}");
+        let cli = (n != 2).then_some(size.as_str());
+        let out = agree_everywhere("family_group.chor", src, &sizes(&[("Ws", n)]), cli);
+        let first = if n * 10 > 15 {
+            format!("many {}", n * 10)
+        } else {
+            "few".to_owned()
+        };
+        for i in 0..n {
+            assert_eq!(
+                out[&format!("Ws[{i}]")],
+                [first.clone(), format!("{}", n * 10 + 1)],
+                "member {i} at size {n}"
+            );
+        }
+        let told: &[&str] = if n == 1 { &["one"] } else { &[] };
+        assert_eq!(
+            out.get("L").map(Vec::as_slice).unwrap_or(&[]),
+            told,
+            "L at size {n}"
+        );
+    }
 }
 
 /// A signature may name a member where it names a role: a result at one member

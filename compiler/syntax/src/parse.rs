@@ -695,8 +695,18 @@ pub fn as_chor_call(value: &Expr, is_chor: &dyn Fn(&str) -> bool) -> Option<Chor
     })
 }
 
+/// `(e)`: the expression itself, except that a single name keeps the parentheses in its span,
+/// so that `(Ws).e` in a call parsed as an expression (`let (Ws).y = P(L, Ws)((Ws).k);`) is
+/// still the group `(Ws)`, as in statement position, and not `Ws.e`.
+pub(crate) fn parenthesized(e: Expr, span: Span) -> Expr {
+    match &e.kind {
+        ExprKind::Path(p) if p.is_single() => Expr { span, ..e },
+        _ => e,
+    }
+}
+
 /// What stands before the dot of a located argument: a role, or a group `(A, B)` (parsed as a
-/// tuple of names).
+/// tuple of names), or a group of one `(Ws)` (a parenthesized name).
 type Head = (Ident, Option<Group>);
 
 fn head(base: &Expr) -> Option<Head> {
@@ -705,6 +715,16 @@ fn head(base: &Expr) -> Option<Head> {
         _ => None,
     };
     match &base.kind {
+        ExprKind::Path(p) if p.is_single() && base.span != p.span => {
+            let role = p.last().clone();
+            Some((
+                role.clone(),
+                Some(Group {
+                    roles: vec![role],
+                    span: base.span,
+                }),
+            ))
+        }
         ExprKind::Tuple(xs) if xs.len() >= 2 => {
             let roles = xs.iter().map(single).collect::<Option<Vec<_>>>()?;
             Some((

@@ -116,6 +116,9 @@ struct Printer<'a> {
     list_depth: usize,
     /// `list_depth` of the enclosing blocks.
     depths: Vec<usize>,
+    /// The width of what follows the next list on its line (a signature's result and ` {`):
+    /// the list stays on one line only if that fits too.
+    trail: usize,
 }
 
 impl<'a> Printer<'a> {
@@ -133,6 +136,7 @@ impl<'a> Printer<'a> {
             failed: false,
             list_depth: 0,
             depths: Vec::new(),
+            trail: 0,
         }
     }
 
@@ -345,9 +349,10 @@ impl<'a> Printer<'a> {
             }
             return;
         }
+        let trail = std::mem::take(&mut self.trail).max(2);
         if let Some(f) = flats {
             let text = inline(&f);
-            let fits = items.is_empty() || self.list_depth > 0 || self.fits(text.len() + 2);
+            let fits = items.is_empty() || self.list_depth > 0 || self.fits(text.len() + trail);
             if !self.has_comment_in(container) && fits {
                 self.out.push_str(&text);
                 return;
@@ -480,6 +485,13 @@ impl<'a> Printer<'a> {
             .map(|t| t.span().start as usize)
             .or_else(|| f.body.as_ref().map(|b| b.span.start as usize))
             .unwrap_or(f.span.end as usize);
+        let mut result = String::new();
+        if let Some(t) = &f.ret {
+            result.push_str(" -> ");
+            pretty::ty(t, &mut result);
+        }
+        // The parameters fit on one line only with the result and ` {` (or `;`) after them.
+        self.trail = result.len() + 2;
         self.list(
             "(",
             ")",
@@ -494,10 +506,7 @@ impl<'a> Printer<'a> {
             false,
             false,
         );
-        if let Some(t) = &f.ret {
-            self.out.push_str(" -> ");
-            pretty::ty(t, &mut self.out);
-        }
+        self.out.push_str(&result);
         match &f.body {
             None => self.out.push(';'),
             Some(body) => {
@@ -536,7 +545,36 @@ impl<'a> Printer<'a> {
             .collect();
         self.out.push_str(&roles.join(", "));
         self.out.push(')');
+        // `-> T@R`, `-> T@(A, B)` or `-> (T@A, U@B)`.
+        let mut result = String::new();
+        if let Some((t, r)) = &c.ret {
+            result.push_str(" -> ");
+            pretty::ty(t, &mut result);
+            result.push('@');
+            result.push_str(&r.name);
+        }
+        if !c.results.is_empty() {
+            let parts: Vec<String> = c
+                .results
+                .iter()
+                .map(|r| {
+                    let mut t = String::new();
+                    pretty::ty(&r.ty, &mut t);
+                    format!("{t}@{}", who(&r.role, r.group.as_ref()))
+                })
+                .collect();
+            result.push_str(" -> ");
+            if parts.len() == 1 {
+                result.push_str(&parts[0]);
+            } else {
+                result.push('(');
+                result.push_str(&parts.join(", "));
+                result.push(')');
+            }
+        }
         if !c.params.is_empty() {
+            // A definition's parameters fit on one line only with the result and ` {` after.
+            self.trail = result.len() + 2;
             let start = c.roles.last().map_or(c.name.span.end, |r| r.span.end) as usize;
             let end = c
                 .ret
@@ -577,32 +615,7 @@ impl<'a> Printer<'a> {
                 false,
             );
         }
-        if let Some((t, r)) = &c.ret {
-            self.out.push_str(" -> ");
-            pretty::ty(t, &mut self.out);
-            self.out.push('@');
-            self.out.push_str(&r.name);
-        }
-        if !c.results.is_empty() {
-            // `-> T@(A, B)` or `-> (T@A, U@B)`.
-            let parts: Vec<String> = c
-                .results
-                .iter()
-                .map(|r| {
-                    let mut t = String::new();
-                    pretty::ty(&r.ty, &mut t);
-                    format!("{t}@{}", who(&r.role, r.group.as_ref()))
-                })
-                .collect();
-            self.out.push_str(" -> ");
-            if parts.len() == 1 {
-                self.out.push_str(&parts[0]);
-            } else {
-                self.out.push('(');
-                self.out.push_str(&parts.join(", "));
-                self.out.push(')');
-            }
-        }
+        self.out.push_str(&result);
     }
 
     // ------------------------------------------------------------------ choreography statements
@@ -1205,7 +1218,11 @@ impl<'a> Printer<'a> {
     /// The operand of a postfix form (call, field, index): a number literal needs parentheses
     /// too (`(1).0`, not the float `1.0`).
     fn postfix_base(&mut self, x: &Expr) {
-        if matches!(x.kind, ExprKind::Lit(Lit::Int(_) | Lit::Float(_))) {
+        // A parenthesized name keeps its parentheses before a dot: in a call's arguments
+        // `(Ws).k` is the group of the family `Ws`, and `Ws.k` one value per member.
+        let parenthesized =
+            matches!(&x.kind, ExprKind::Path(p) if p.is_single() && x.span != p.span);
+        if parenthesized || matches!(x.kind, ExprKind::Lit(Lit::Int(_) | Lit::Float(_))) {
             self.out.push('(');
             self.expr(x, 0);
             self.out.push(')');

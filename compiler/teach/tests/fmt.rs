@@ -108,6 +108,38 @@ fn lists_break_when_long_or_commented() {
     );
 }
 
+/// A signature's parameters stay on one line only if the result and ` {` after them fit
+/// too: the line never passes the width because of what follows the list.
+#[test]
+fn parameters_break_when_the_result_after_them_does_not_fit() {
+    check(
+        "fn fff(aaaaaaaaaaaa: Int, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb: Int, cccccccc: Int) -> List<String> { [] }\n",
+        "fn fff(\n    aaaaaaaaaaaa: Int,\n    bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb: Int,\n    cccccccc: Int,\n) -> List<String> {\n    []\n}\n",
+    );
+    check(
+        "choreography Round(A, B, C)(da: Int@A, db: Int@B, dc: Int@C) -> (Int@A, Int@B, Int@C) { return (A.da, B.db, C.dc); }\n",
+        "choreography Round(A, B, C)(da: Int@A, db: Int@B, dc: Int@C) -> (Int@A, Int@B, Int@C) {\n    return (A.da, B.db, C.dc);\n}\n",
+    );
+    check(
+        "choreography Prepare(Co, B1, B2)(t: Int@(Co, B1, B2), balance: Int@B1, limit: Int@B2) -> Bool@(Co, B1, B2) { return (Co, B1, B2).true; }\n",
+        "choreography Prepare(Co, B1, B2)(\n    t: Int@(Co, B1, B2),\n    balance: Int@B1,\n    limit: Int@B2,\n) -> Bool@(Co, B1, B2) {\n    return (Co, B1, B2).true;\n}\n",
+    );
+}
+
+/// `(Ws).k` in the arguments of a call bound with `let` (parsed as an expression) is the
+/// group of the family, `Ws.k` one value per member: the parentheses stay.
+#[test]
+fn a_parenthesized_name_keeps_its_parentheses() {
+    check(
+        "choreography main(L, Ws[]) { let (Ws).m = Agree(L, Ws)((Ws).n, Ws.k); }\n",
+        "choreography main(L, Ws[]) {\n    let (Ws).m = Agree(L, Ws)((Ws).n, Ws.k);\n}\n",
+    );
+    check(
+        "fn f(x: Int) -> Int { (x) + 1 }\n",
+        "fn f(x: Int) -> Int {\n    x + 1\n}\n",
+    );
+}
+
 #[test]
 fn precedence_and_tricky_forms_survive() {
     for src in [
