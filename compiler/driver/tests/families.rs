@@ -448,6 +448,8 @@ fn generated_family_programs_agree_at_sizes_one_to_five() {
         "M)(Ws[",
         "let W.v = Pair(L, W)",
         "Swap(M, Ws[",
+        "let Ws.v = if L.",
+        "let (L.a, Ws.v) = if L.",
     ] {
         let n = programs.iter().filter(|p| p.contains(form)).count();
         assert!(n >= 3, "only {n} programs use {form:?}");

@@ -1423,6 +1423,44 @@ fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
             line(out, &format!("{m}.print(\"member \" ++ to_string(v));"));
         }
         // Conditionals (not too deep).
+        // L decides and both branches yield a value at every member (one per member, each
+        // computed at its member), alone or beside one at L.
+        10 if rng.chance(40) => {
+            let both = rng.chance(50);
+            let head = if both {
+                "let (L.a, Ws.v) = "
+            } else {
+                "let Ws.v = "
+            };
+            line(out, &format!("{head}if L.a % {} == 0 {{", 2 + rng.below(3)));
+            line(out, "    L -> Ws, M[Yes];");
+            for _ in 0..rng.below(3) {
+                family_stmt(rng, out, depth + 1, label + 1);
+            }
+            let at_ws = format!("Ws.((v * {k} + index(Ws)) % 1000)");
+            line(
+                out,
+                &if both {
+                    format!("    (L.((a + {k}) % 1000), {at_ws})")
+                } else {
+                    format!("    {at_ws}")
+                },
+            );
+            line(out, "} else {");
+            line(out, "    L -> Ws, M[No];");
+            for _ in 0..rng.below(2) {
+                family_stmt(rng, out, depth + 1, label + 1);
+            }
+            line(
+                out,
+                if both {
+                    "    (L.(a), Ws.(v + 1))"
+                } else {
+                    "    Ws.(v + 1)"
+                },
+            );
+            line(out, "};");
+        }
         10 => {
             // L decides; the family and M are told with one selection each.
             line(out, &format!("if L.a % {} == 0 {{", 2 + rng.below(3)));
