@@ -188,5 +188,12 @@ fn formatting_deep_nesting_writes_text_linear_in_depth() {
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&path).expect("read"), source);
+    // `--check` lists it as not in canonical form.
+    let out = chor()
+        .args(["fmt", "--check"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
