@@ -640,7 +640,8 @@ pub fn verify_functions(prog: &Program) -> chor_verify::Functions {
         };
         fns.insert(q.name.clone(), info);
     }
-    chor_verify::Functions { fns }
+    let variants = prog.variants.keys().cloned().collect();
+    chor_verify::Functions { fns, variants }
 }
 
 /// The options of `chor verify` for `prog`, at call depth `depth` (default when `None`).

@@ -214,7 +214,7 @@ impl Compiler<'_, '_> {
 
     fn pat(&mut self, p: &Pattern) -> u32 {
         let sh = &mut *self.shared;
-        let info = values::prepare_pattern(p, &mut sh.names, &mut sh.texts);
+        let info = values::prepare_pattern(p, &sh.purity, &mut sh.names, &mut sh.texts);
         self.pats.push(info);
         (self.pats.len() - 1) as u32
     }

@@ -137,18 +137,44 @@ pub(crate) struct Explorer<'a> {
 /// scopes: a value it leaves out can never be read by a group's decision.
 #[derive(Default)]
 struct Relevant {
-    names: HashSet<u32>,
-    sends: bool,
-    yields: bool,
-    rets: bool,
+    /// Per role and procedure, the names whose values can reach a group's decision.
+    names: Vec<Vec<HashSet<u32>>>,
+    /// The statements (by span) whose messages a relevant variable receives: their sends
+    /// carry terms. Any other send carries "unknown" (term 0), which a relevant receive turns
+    /// into an atom of its own, so a mismatched pair can only make values differ.
+    sends: HashSet<Span>,
+    /// Per role and procedure: whether what its branches yield, and what it returns, can.
+    yields: Vec<Vec<bool>>,
+    rets: Vec<Vec<bool>>,
     /// Per role and procedure, the `Enter`/`Exit` steps of scopes that bind nothing relevant:
     /// skipped, so that they do not make new environments.
     idle_scopes: Vec<Vec<HashSet<usize>>>,
+    /// Per role, procedure and pc, the relevant names that some instruction reachable from
+    /// there reads (sorted). A binding of any other name is dropped from the environment:
+    /// runs that differ only in values nobody reads again then meet in one state. (A later
+    /// binding of the same name does not count as a kill: after a scope ends, an outer
+    /// binding of the name is visible again.)
+    live: Vec<Vec<Vec<Vec<u32>>>>,
 }
 
 impl Relevant {
+    fn is(&self, role: usize, proc: u32, name: u32) -> bool {
+        self.names
+            .get(role)
+            .and_then(|p| p.get(proc as usize))
+            .is_some_and(|s| s.contains(&name))
+    }
+
     fn of(codes: &[RoleCode]) -> Relevant {
-        let mut rel = Relevant::default();
+        let mut rel = Relevant {
+            names: codes
+                .iter()
+                .map(|c| vec![HashSet::new(); c.procs.len()])
+                .collect(),
+            yields: codes.iter().map(|c| vec![false; c.procs.len()]).collect(),
+            rets: codes.iter().map(|c| vec![false; c.procs.len()]).collect(),
+            ..Relevant::default()
+        };
         let read = |c: &RoleCode, e: u32, names: &mut HashSet<u32>| -> bool {
             let mut changed = false;
             for r in c.exprs.get(e as usize).map_or(&[][..], |i| &i.refs[..]) {
@@ -166,54 +192,65 @@ impl Relevant {
         };
         loop {
             let mut changed = false;
-            for c in codes {
-                for p in &c.procs {
+            for (ri, c) in codes.iter().enumerate() {
+                for (pi, p) in c.procs.iter().enumerate() {
                     for i in &p.code {
+                        let names = &mut rel.names[ri][pi];
                         match i {
                             Instr::AgreeSend { cond, .. } | Instr::AgreeRecv { cond, .. } => {
-                                changed |= read(c, *cond, &mut rel.names);
+                                changed |= read(c, *cond, names);
                             }
-                            Instr::Recv { var, .. } if rel.names.contains(var) && !rel.sends => {
-                                rel.sends = true;
-                                changed = true;
+                            Instr::Recv { var, span, .. } if names.contains(var) => {
+                                changed |= rel.sends.insert(*span);
                             }
-                            Instr::Send { value, .. } if rel.sends => {
-                                changed |= read(c, *value, &mut rel.names);
+                            Instr::Send { value, span, .. } if rel.sends.contains(span) => {
+                                changed |= read(c, *value, names);
                             }
                             Instr::Call { proc, args, .. } => {
                                 let params = &c.procs[*proc].params;
-                                for (a, p) in args.iter().zip(params) {
-                                    if rel.names.contains(p) {
-                                        changed |= read(c, *a, &mut rel.names);
+                                let wanted: Vec<usize> = params
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, p)| rel.names[ri][*proc].contains(p))
+                                    .map(|(k, _)| k)
+                                    .collect();
+                                let names = &mut rel.names[ri][pi];
+                                for k in wanted {
+                                    if let Some(a) = args.get(k) {
+                                        changed |= read(c, *a, names);
                                     }
                                 }
                             }
-                            Instr::Local(Local::Let { pat, value })
-                                if binds(c, *pat, &rel.names) =>
-                            {
-                                changed |= read(c, *value, &mut rel.names);
+                            Instr::Local(Local::Let { pat, value }) if binds(c, *pat, names) => {
+                                changed |= read(c, *value, names);
                             }
-                            Instr::Local(Local::Yield(es)) if rel.yields => {
+                            Instr::Local(Local::Yield(es)) if rel.yields[ri][pi] => {
                                 for e in es {
-                                    changed |= read(c, *e, &mut rel.names);
+                                    changed |= read(c, *e, names);
                                 }
                             }
                             Instr::Local(Local::BindYield(ps))
-                                if !rel.yields && ps.iter().any(|p| binds(c, *p, &rel.names)) =>
+                                if !rel.yields[ri][pi]
+                                    && ps.iter().any(|p| binds(c, *p, names)) =>
                             {
-                                rel.yields = true;
+                                rel.yields[ri][pi] = true;
                                 changed = true;
                             }
-                            Instr::Local(Local::SetRet(e)) if rel.rets => {
-                                changed |= read(c, *e, &mut rel.names);
-                            }
-                            Instr::Local(Local::BindRet(p))
-                                if !rel.rets && binds(c, *p, &rel.names) =>
-                            {
-                                rel.rets = true;
-                                changed = true;
+                            Instr::Local(Local::SetRet(e)) if rel.rets[ri][pi] => {
+                                changed |= read(c, *e, names);
                             }
                             _ => {}
+                        }
+                    }
+                    // A bound result makes the callee's `return` relevant.
+                    for (k, i) in p.code.iter().enumerate() {
+                        if let (Instr::Call { proc, .. }, Some(Instr::Local(Local::BindRet(b)))) =
+                            (i, p.code.get(k + 1))
+                            && binds(c, *b, &rel.names[ri][pi])
+                            && !rel.rets[ri][*proc]
+                        {
+                            rel.rets[ri][*proc] = true;
+                            changed = true;
                         }
                     }
                 }
@@ -224,21 +261,24 @@ impl Relevant {
         }
         rel.idle_scopes = codes
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(ri, c)| {
                 c.procs
                     .iter()
-                    .map(|p| {
+                    .enumerate()
+                    .map(|(pi, p)| {
+                        let names = &rel.names[ri][pi];
                         // Scopes nest in code order: each arm is `Enter … Exit`.
                         let mut idle = HashSet::new();
                         let mut open: Vec<(usize, bool)> = Vec::new();
                         for (pc, i) in p.code.iter().enumerate() {
                             let binds_relevant = match i {
-                                Instr::Recv { var, .. } => rel.names.contains(var),
+                                Instr::Recv { var, .. } => names.contains(var),
                                 Instr::Local(Local::Let { pat, .. } | Local::BindRet(pat)) => {
-                                    binds(c, *pat, &rel.names)
+                                    binds(c, *pat, names)
                                 }
                                 Instr::Local(Local::BindYield(ps)) => {
-                                    ps.iter().any(|p| binds(c, *p, &rel.names))
+                                    ps.iter().any(|p| binds(c, *p, names))
                                 }
                                 _ => false,
                             };
@@ -269,8 +309,66 @@ impl Relevant {
                     .collect()
             })
             .collect();
+        rel.live = codes
+            .iter()
+            .enumerate()
+            .map(|(ri, c)| {
+                c.procs
+                    .iter()
+                    .enumerate()
+                    .map(|(pi, p)| liveness(c, &p.code, &rel.names[ri][pi]))
+                    .collect()
+            })
+            .collect();
         rel
     }
+}
+
+/// The names an instruction reads.
+fn reads(c: &RoleCode, i: &Instr, out: &mut Vec<u32>) {
+    let mut expr = |e: u32| {
+        if let Some(info) = c.exprs.get(e as usize) {
+            out.extend(info.refs.iter().map(|r| r.name).filter(|&n| n != MARK));
+        }
+    };
+    match i {
+        Instr::Send { value, .. } => expr(*value),
+        Instr::AgreeSend { cond, .. } | Instr::AgreeRecv { cond, .. } => expr(*cond),
+        Instr::Call { args, .. } => args.iter().for_each(|a| expr(*a)),
+        Instr::Local(Local::Let { value, .. } | Local::SetRet(value)) => expr(*value),
+        Instr::Local(Local::Yield(es)) => es.iter().for_each(|e| expr(*e)),
+        _ => {}
+    }
+}
+
+/// `Relevant::live` for one procedure: code only jumps forward, so one backward pass.
+fn liveness(c: &RoleCode, code: &[Instr], relevant: &HashSet<u32>) -> Vec<Vec<u32>> {
+    let n = code.len();
+    let mut live: Vec<Vec<u32>> = vec![Vec::new(); n + 1];
+    let mut buf = Vec::new();
+    for pc in (0..n).rev() {
+        buf.clear();
+        reads(c, &code[pc], &mut buf);
+        let mut set: std::collections::BTreeSet<u32> = buf
+            .iter()
+            .copied()
+            .filter(|x| relevant.contains(x))
+            .collect();
+        let succs: Vec<usize> = match &code[pc] {
+            Instr::Jump(t) => vec![*t],
+            Instr::Return => Vec::new(),
+            Instr::Choice { targets, .. } => targets.clone(),
+            Instr::Branch { arms, .. } => arms.iter().map(|a| a.1).collect(),
+            _ => vec![pc + 1],
+        };
+        for s in succs {
+            if s > pc && s <= n {
+                set.extend(live[s].iter().copied());
+            }
+        }
+        live[pc] = set.into_iter().collect();
+    }
+    live
 }
 
 impl<'a> Explorer<'a> {
@@ -361,8 +459,14 @@ impl<'a> Explorer<'a> {
                 Instr::Jump(t) => top.pc = *t as u32,
                 Instr::Return => {
                     let done = stack.pop();
-                    if let (Some(caller), Some(done)) = (stack.last_mut(), done) {
-                        caller.reg = done.reg;
+                    if let (Some(&caller), Some(done)) = (stack.last(), done) {
+                        // The result goes to the caller only if it binds it: a value kept
+                        // for nothing would keep apart states that are the same.
+                        let binds =
+                            matches!(self.instr(role, caller), Instr::Local(Local::BindRet(_)));
+                        if let Some(c) = stack.last_mut() {
+                            c.reg = if binds { done.reg } else { 0 };
+                        }
                     }
                 }
                 Instr::Local(l) => {
@@ -379,6 +483,39 @@ impl<'a> Explorer<'a> {
                 _ => break,
             }
         }
+        if self.track {
+            for f in stack.iter_mut() {
+                f.env = self.prune(role, *f);
+            }
+        }
+    }
+
+    /// The frame's environment without the bindings of names no instruction reachable from
+    /// its pc reads (see `Relevant::live`); scope marks stay.
+    fn prune(&mut self, role: usize, f: Frame) -> u32 {
+        let Some(live) = self
+            .relevant
+            .live
+            .get(role)
+            .and_then(|p| p.get(f.proc as usize))
+            .and_then(|l| l.get(f.pc as usize))
+        else {
+            return f.env;
+        };
+        let Some(env) = self.envs.get(f.env) else {
+            return f.env;
+        };
+        let keep = |p: &[u32]| p[0] == MARK || live.binary_search(&p[0]).is_ok();
+        if env.chunks_exact(2).all(keep) {
+            return f.env;
+        }
+        let pruned: Vec<u32> = env
+            .chunks_exact(2)
+            .filter(|p| keep(p))
+            .flatten()
+            .copied()
+            .collect();
+        self.envs.id(pruned)
     }
 
     /// Run a local step of the frame on top of `stack` (values are tracked).
@@ -390,13 +527,13 @@ impl<'a> Explorer<'a> {
                     i.bare
                         .iter()
                         .chain(i.parts.iter().map(|(n, _)| n))
-                        .any(|n| self.relevant.names.contains(n))
+                        .any(|n| self.relevant.is(role, top.proc, *n))
                 });
                 if !relevant {
                     return;
                 }
                 let t = self.eval(role, stack, *value, 0);
-                (self.bind(role, top.env, *pat, t), top.reg)
+                (self.bind(role, top.proc, top.env, *pat, t), top.reg)
             }
             Local::Enter => {
                 let mut e = self.env_vec(top.env);
@@ -415,8 +552,12 @@ impl<'a> Explorer<'a> {
                 e.truncate(cut);
                 (self.envs.id(e), top.reg)
             }
-            Local::Yield(_) | Local::BindYield(_) if !self.relevant.yields => return,
-            Local::SetRet(_) | Local::BindRet(_) if !self.relevant.rets => return,
+            Local::Yield(_) | Local::BindYield(_)
+                if !self.relevant.yields[role][top.proc as usize] =>
+            {
+                return;
+            }
+            Local::SetRet(_) if !self.relevant.rets[role][top.proc as usize] => return,
             Local::Yield(es) => {
                 let ts = (0..es.len())
                     .map(|k| self.eval(role, stack, es[k], k as u32))
@@ -432,7 +573,7 @@ impl<'a> Explorer<'a> {
                         Some(&t) => t,
                         None => self.atom(role, stack, 1000 + k as u32),
                     };
-                    env = self.bind(role, env, *p, t);
+                    env = self.bind(role, top.proc, env, *p, t);
                 }
                 (env, 0)
             }
@@ -441,7 +582,7 @@ impl<'a> Explorer<'a> {
                     Some(&t) => t,
                     None => self.atom(role, stack, 0),
                 };
-                (self.bind(role, top.env, *p, t), 0)
+                (self.bind(role, top.proc, top.env, *p, t), 0)
             }
             Local::SetRet(e) => {
                 let t = self.eval(role, stack, *e, 0);
@@ -468,18 +609,18 @@ impl<'a> Explorer<'a> {
     }
 
     /// `env` with pattern `pat` (of role `role`'s program) bound to `term`.
-    fn bind(&mut self, role: usize, env: u32, pat: u32, term: u32) -> u32 {
+    fn bind(&mut self, role: usize, proc: u32, env: u32, pat: u32, term: u32) -> u32 {
         let Some(info) = self.codes[role].pats.get(pat as usize) else {
             return env;
         };
         let mut e = self.env_vec(env);
         if let Some(name) = info.bare {
-            if self.relevant.names.contains(&name) {
+            if self.relevant.is(role, proc, name) {
                 e.extend([name, term]);
             }
         } else {
             for &(name, text) in &info.parts {
-                if !self.relevant.names.contains(&name) {
+                if !self.relevant.is(role, proc, name) {
                     continue;
                 }
                 let t = self.terms.id(Term::Op {
@@ -661,7 +802,7 @@ impl<'a> Explorer<'a> {
         if let Some(t) = s.last_mut() {
             t.pc = pc;
             if let Some((name, term)) =
-                bind.filter(|(n, _)| self.track && self.relevant.names.contains(n))
+                bind.filter(|(n, _)| self.track && self.relevant.is(r, t.proc, *n))
             {
                 let mut e = self.env_vec(t.env);
                 e.extend([name, term]);
@@ -756,7 +897,7 @@ impl<'a> Explorer<'a> {
                 Instr::Send { to, .. } | Instr::Select { to, .. } | Instr::AgreeSend { to, .. } => {
                     let msgs = match instr {
                         Instr::Select { label, .. } => vec![label_msg(*label)],
-                        Instr::Send { value, .. } if self.relevant.sends => {
+                        Instr::Send { value, span, .. } if self.relevant.sends.contains(span) => {
                             vec![value_msg(self.eval(r, &w.stacks[r], *value, 0))]
                         }
                         Instr::Send { .. } => vec![value_msg(0)],
@@ -801,7 +942,12 @@ impl<'a> Explorer<'a> {
                     match w.chans[c].front() {
                         None => {}
                         Some(&m) if is_value(m) => {
-                            self.advance_binding(w, r, top.pc + 1, Some((*var, m / 2)));
+                            let mut term = m / 2;
+                            if term == 0 && self.track && self.relevant.is(r, top.proc, *var) {
+                                // A value no relevant send made: unknown, unique to here.
+                                term = self.atom(r, &w.stacks[r], u32::MAX);
+                            }
+                            self.advance_binding(w, r, top.pc + 1, Some((*var, term)));
                             self.succ(w, r, Some(c), &[], edge(0));
                             moved = true;
                         }
@@ -934,7 +1080,7 @@ impl<'a> Explorer<'a> {
                     if self.track {
                         let mut e = Vec::new();
                         for (k, (&a, &p)) in args.iter().zip(&callee.params).enumerate() {
-                            if !self.relevant.names.contains(&p) {
+                            if !self.relevant.is(r, *proc as u32, p) {
                                 continue;
                             }
                             let t = self.eval(r, &w.stacks[r], a, k as u32);

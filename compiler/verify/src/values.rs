@@ -31,10 +31,13 @@ pub enum FnInfo {
     Extern,
 }
 
-/// The program's global local functions by name (the names local code calls them by).
+/// What `chor verify` reads of the program besides the local programs: the global local
+/// functions by name (the names local code calls them by), and the names of enum variants
+/// (a bare name in a pattern that names a variant is that variant, not a binding).
 #[derive(Debug, Clone, Default)]
 pub struct Functions {
     pub fns: HashMap<String, FnInfo>,
+    pub variants: HashSet<String>,
 }
 
 /// Standard library modules whose functions have effects (card, section 9).
@@ -80,7 +83,7 @@ impl<'a> Purity<'a> {
                 }
                 let mut refs = Vec::new();
                 let mut binders: HashSet<String> = params.iter().cloned().collect();
-                walk(body, &mut refs, &mut binders);
+                walk(body, &self.fns.variants, &mut refs, &mut binders);
                 let pure = refs.iter().all(|r| {
                     binders.contains(r.path.last().name.as_str()) && r.path.segments.len() == 1
                         || self.global(r.path)
@@ -89,9 +92,9 @@ impl<'a> Purity<'a> {
                 self.memo.insert(name.to_owned(), pure);
                 pure
             }
-            // A constructor (variants and structs are Capitalized); anything else unknown is
-            // treated as an effect, so that nothing unknown is ever taken as agreed.
-            None => name.chars().next().is_some_and(char::is_uppercase),
+            // A variant; anything else unknown is treated as an effect, so that nothing
+            // unknown is ever taken as agreed.
+            None => self.fns.variants.contains(name),
         }
     }
 }
@@ -103,7 +106,12 @@ struct Ref<'e> {
 }
 
 /// Every name an expression reads (in order) and every name it binds inside itself.
-fn walk<'e>(e: &'e Expr, refs: &mut Vec<Ref<'e>>, binders: &mut HashSet<String>) {
+fn walk<'e>(
+    e: &'e Expr,
+    variants: &HashSet<String>,
+    refs: &mut Vec<Ref<'e>>,
+    binders: &mut HashSet<String>,
+) {
     match &e.kind {
         ExprKind::Lit(_) | ExprKind::Error | ExprKind::Return(None) => {}
         ExprKind::Path(p) => refs.push(Ref {
@@ -113,10 +121,10 @@ fn walk<'e>(e: &'e Expr, refs: &mut Vec<Ref<'e>>, binders: &mut HashSet<String>)
         ExprKind::Unary(_, x)
         | ExprKind::Field(x, _)
         | ExprKind::TupleIndex(x, _, _)
-        | ExprKind::Return(Some(x)) => walk(x, refs, binders),
+        | ExprKind::Return(Some(x)) => walk(x, variants, refs, binders),
         ExprKind::Binary(_, a, b) | ExprKind::Located(a, b) => {
-            walk(a, refs, binders);
-            walk(b, refs, binders);
+            walk(a, variants, refs, binders);
+            walk(b, variants, refs, binders);
         }
         ExprKind::Call(f, args) => {
             match &f.kind {
@@ -124,86 +132,91 @@ fn walk<'e>(e: &'e Expr, refs: &mut Vec<Ref<'e>>, binders: &mut HashSet<String>)
                     path: p,
                     callee: true,
                 }),
-                _ => walk(f, refs, binders),
+                _ => walk(f, variants, refs, binders),
             }
             for a in args {
-                walk(a, refs, binders);
+                walk(a, variants, refs, binders);
             }
         }
         ExprKind::Tuple(xs) | ExprKind::List(xs) => {
             for x in xs {
-                walk(x, refs, binders);
+                walk(x, variants, refs, binders);
             }
         }
         ExprKind::StructLit { fields, .. } => {
             for f in fields {
-                walk(&f.value, refs, binders);
+                walk(&f.value, variants, refs, binders);
             }
         }
         ExprKind::If { cond, then, els } => {
-            walk(cond, refs, binders);
-            block(then, refs, binders);
+            walk(cond, variants, refs, binders);
+            block(then, variants, refs, binders);
             if let Some(e) = els {
-                walk(e, refs, binders);
+                walk(e, variants, refs, binders);
             }
         }
         ExprKind::Match { scrutinee, arms } => {
-            walk(scrutinee, refs, binders);
+            walk(scrutinee, variants, refs, binders);
             for a in arms {
-                pattern_names(&a.pat, binders);
-                walk(&a.body, refs, binders);
+                pattern_names(&a.pat, variants, binders);
+                walk(&a.body, variants, refs, binders);
             }
         }
-        ExprKind::Block(b) => block(b, refs, binders),
+        ExprKind::Block(b) => block(b, variants, refs, binders),
     }
 }
 
-fn block<'e>(b: &'e Block, refs: &mut Vec<Ref<'e>>, binders: &mut HashSet<String>) {
+fn block<'e>(
+    b: &'e Block,
+    variants: &HashSet<String>,
+    refs: &mut Vec<Ref<'e>>,
+    binders: &mut HashSet<String>,
+) {
     for s in &b.stmts {
         match s {
             Stmt::Let { pat, value, .. } => {
-                pattern_names(pat, binders);
-                walk(value, refs, binders);
+                pattern_names(pat, variants, binders);
+                walk(value, variants, refs, binders);
             }
-            Stmt::Expr(e) => walk(e, refs, binders),
+            Stmt::Expr(e) => walk(e, variants, refs, binders),
             Stmt::Error(_) => {}
         }
     }
     if let Some(t) = &b.tail {
-        walk(t, refs, binders);
+        walk(t, variants, refs, binders);
     }
 }
 
-/// The names a pattern binds, in order (a nullary variant such as `None` counts as a name:
-/// binding it to the matched value is still a function of that value).
-pub(crate) fn pattern_names_vec(p: &Pattern, out: &mut Vec<String>) {
+/// The names a pattern binds, in order (a bare name that is a variant binds nothing).
+pub(crate) fn pattern_names_vec(p: &Pattern, variants: &HashSet<String>, out: &mut Vec<String>) {
     match &p.kind {
+        PatternKind::Ident(i) if variants.contains(&i.name) => {}
         PatternKind::Ident(i) => out.push(i.name.clone()),
         PatternKind::Wild | PatternKind::Lit(_) | PatternKind::Error => {}
         PatternKind::Tuple(ps) | PatternKind::Variant { args: ps, .. } => {
             for q in ps {
-                pattern_names_vec(q, out);
+                pattern_names_vec(q, variants, out);
             }
         }
         PatternKind::Struct { fields, .. } => {
             for f in fields {
-                pattern_names_vec(&f.pat, out);
+                pattern_names_vec(&f.pat, variants, out);
             }
         }
         PatternKind::List { elems, rest } => {
             for q in elems {
-                pattern_names_vec(q, out);
+                pattern_names_vec(q, variants, out);
             }
             if let Some(Some(r)) = rest {
-                pattern_names_vec(r, out);
+                pattern_names_vec(r, variants, out);
             }
         }
     }
 }
 
-fn pattern_names(p: &Pattern, out: &mut HashSet<String>) {
+fn pattern_names(p: &Pattern, variants: &HashSet<String>, out: &mut HashSet<String>) {
     let mut v = Vec::new();
-    pattern_names_vec(p, &mut v);
+    pattern_names_vec(p, variants, &mut v);
     out.extend(v);
 }
 
@@ -248,7 +261,7 @@ pub(crate) fn prepare_expr(
 ) -> ExprInfo {
     let mut refs = Vec::new();
     let mut binders = HashSet::new();
-    walk(e, &mut refs, &mut binders);
+    walk(e, &purity.fns.variants, &mut refs, &mut binders);
     let refs = refs
         .iter()
         .map(|r| {
@@ -271,10 +284,14 @@ pub(crate) fn prepare_expr(
 
 pub(crate) fn prepare_pattern(
     p: &Pattern,
+    purity: &Purity<'_>,
     names: &mut Interner<String>,
     texts: &mut Interner<String>,
 ) -> PatInfo {
-    if let PatternKind::Ident(i) = &p.kind {
+    let variants = &purity.fns.variants;
+    if let PatternKind::Ident(i) = &p.kind
+        && !variants.contains(&i.name)
+    {
         return PatInfo {
             parts: Vec::new(),
             bare: Some(names.id(i.name.clone())),
@@ -283,7 +300,7 @@ pub(crate) fn prepare_pattern(
     let mut text = String::new();
     chor_syntax::pretty::pattern(p, &mut text);
     let mut ns = Vec::new();
-    pattern_names_vec(p, &mut ns);
+    pattern_names_vec(p, variants, &mut ns);
     let parts = ns
         .into_iter()
         .enumerate()
