@@ -74,7 +74,10 @@ fn cases(default: u64) -> u64 {
 
 /// Verifies the generated programs of `seeds`: none may have a finding. A program whose state
 /// space outgrows the limit even at call depth 1 (many roles acting independently) is counted;
-/// at most one in a hundred may be, and only without a finding in what was explored.
+/// at most four in a hundred may be, and only without a finding in what was explored. (Before
+/// the verifier followed values for the decisions of groups, one in a hundred; programs with
+/// many such decisions now keep apart runs that differ in the values decided on: 31 of the
+/// first 1,000 outgrow the limit at depth 1.)
 fn verify_generated(seeds: std::ops::Range<u64>) -> usize {
     let mut states = 0;
     let mut incomplete = Vec::new();
@@ -102,7 +105,7 @@ fn verify_generated(seeds: std::ops::Range<u64>) -> usize {
         states += r.states;
     }
     assert!(
-        incomplete.len() as u64 * 100 <= n,
+        incomplete.len() as u64 * 100 <= 4 * n,
         "{} of {n} programs outgrew the state limit: seeds {incomplete:?}",
         incomplete.len()
     );
