@@ -462,6 +462,16 @@ fn generated_family_programs_agree_at_sizes_one_to_five() {
         "M)(Ws[",
         "let W.v = Pair(L, W)",
         "Swap(M, Ws[",
+        // Agreed values over a family or a round's member, and the group's decisions.
+        "-> (L, Ws).g",
+        "if (L, Ws).g",
+        "-> (L, W).h;",
+        "if (L, W).h",
+        // A conditional expression bound at the round's member; nested rounds; a gather in
+        // a round.
+        "let W.v = if L.a",
+        "for Y in Ws {",
+        "Ws.v -> X.all;",
     ] {
         let n = programs.iter().filter(|p| p.contains(form)).count();
         assert!(n >= 3, "only {n} programs use {form:?}");
