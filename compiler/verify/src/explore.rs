@@ -129,6 +129,9 @@ pub(crate) struct Explorer<'a> {
     ctxs: Interner<Vec<u32>>,
     /// What can flow into a group's decision (see `Relevant`): only that is tracked.
     relevant: Relevant,
+    /// Terms that are pure functions (the value of `int::abs`, of a pure user function): a
+    /// variable holding one may be called in an agreed expression.
+    pure_fns: HashSet<u32>,
 }
 
 /// The variables (by name) whose values can flow into a decision of a group, and whether
@@ -434,6 +437,7 @@ impl<'a> Explorer<'a> {
             },
             ctxs: Interner::default(),
             relevant: Relevant::of(codes),
+            pure_fns: HashSet::new(),
         }
     }
 
@@ -661,8 +665,9 @@ impl<'a> Explorer<'a> {
             match self.lookup(top.env, r.name) {
                 Some(t) => {
                     args.push(t);
-                    // A function value held in a variable: not known to be pure.
-                    pure &= !r.callee;
+                    // A function value held in a variable: pure only if it is the value of
+                    // a pure function's name.
+                    pure &= !r.callee || self.pure_fns.contains(&t);
                 }
                 None => pure &= r.pure_otherwise,
             }
@@ -673,10 +678,15 @@ impl<'a> Explorer<'a> {
         if info.bare && args.len() == 1 {
             return args[0];
         }
-        self.terms.id(Term::Op {
+        let pure_fn = info.pure_fn && args.is_empty();
+        let t = self.terms.id(Term::Op {
             text: info.text,
             args,
-        })
+        });
+        if pure_fn {
+            self.pure_fns.insert(t);
+        }
+        t
     }
 
     /// Encode `w` changed by one step of role `r`: its new call stack, a message taken from the

@@ -654,7 +654,8 @@ fn values_made_apart_are_not_agreed_and_the_same_value_sent_twice_is() {
         let r = run(&group_program(
             a,
             vec![recv_as(1, "A", "k")],
-            vec![recv_as(1, "A", "k")],
+            // A receive has the span of the send it takes (one statement of the source).
+            vec![recv_as(3, "A", "k")],
             "k == \"\"",
         ));
         assert_eq!(disagreements(&r), 1, "{}", render(&r));
@@ -679,7 +680,8 @@ fn values_made_apart_are_not_agreed_and_the_same_value_sent_twice_is() {
         let r = run(&group_program(
             a,
             vec![recv_as(1, "A", "k")],
-            vec![recv_as(1, "A", "k")],
+            // A receive has the span of the send it takes (one statement of the source).
+            vec![recv_as(3, "A", "k")],
             "k == k",
         ));
         assert!(r.ok(), "{}", render(&r));
@@ -927,4 +929,39 @@ fn parameters_and_results_carry_agreement_through_calls() {
     // Found at the first decision, inside P.
     assert_eq!(disagreements(&r), 1, "{}", render(&r));
     assert_eq!(r.findings[0].at[0].span.map(|s| s.start), Some(60));
+}
+
+#[test]
+fn a_variable_holding_a_pure_function_may_be_called_in_an_agreed_value() {
+    let program = |f: &str| {
+        group_program(
+            vec![send_e(1, &["B", "C"], "5")],
+            vec![recv_as(1, "A", "k"), let_(2, "f", f), let_(3, "j", "f(k)")],
+            vec![recv_as(1, "A", "k"), let_(2, "f", f), let_(3, "j", "f(k)")],
+            "j > 3",
+        )
+    };
+    let r = run(&program("int::abs"));
+    assert!(r.ok(), "{}", render(&r));
+    // A function with an effect, held in a variable, is not.
+    let r = run(&program("random::int"));
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
+}
+
+#[test]
+fn a_receive_that_takes_another_statements_message_holds_an_unknown_value() {
+    // Projection gives a send and its receive the span of their one statement. A pair that
+    // does not match (a broken projection) carries a value the verifier does not follow:
+    // the receiver holds an unknown of its own, never a value equal to anything else.
+    let r = run(&group_program(
+        vec![
+            let_(0, "x", "io::read_line()"),
+            send_e(1, &["B"], "x"),
+            send_e(3, &["C"], "x"),
+        ],
+        vec![recv_as(1, "A", "k")],
+        vec![recv_as(9, "A", "k")],
+        "k == k",
+    ));
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
 }

@@ -242,6 +242,9 @@ pub(crate) struct ExprInfo {
     pub refs: Vec<VarRef>,
     /// The expression is one variable: its value is that variable's term.
     pub bare: bool,
+    /// The expression names a pure function (`int::abs`, a pure user function): a variable
+    /// holding its value may be called in an agreed expression.
+    pub pure_fn: bool,
 }
 
 /// A pattern prepared for binding: each name it binds with the text naming its position.
@@ -275,10 +278,15 @@ pub(crate) fn prepare_expr(
             }
         })
         .collect();
+    let pure_fn = match &e.kind {
+        ExprKind::Path(p) => purity.global(p),
+        _ => false,
+    };
     ExprInfo {
         text: texts.id(format!("e:{}", chor_syntax::pretty::expr_string(e))),
         refs,
         bare: matches!(&e.kind, ExprKind::Path(p) if p.segments.len() == 1),
+        pure_fn,
     }
 }
 
