@@ -618,6 +618,44 @@ pub fn projections(prog: &Program) -> Result<Vec<LocalProgram>, Vec<Diagnostic>>
     chor_project::project_program(prog, "main")
 }
 
+/// The program's global local functions as `chor verify` reads them, to decide on its own
+/// which expressions are pure: their bodies, and which are builtins or externs.
+pub fn verify_functions(prog: &Program) -> chor_verify::Functions {
+    let mut fns = HashMap::new();
+    for (q, r) in &prog.fns {
+        if q.module.is_some() {
+            continue;
+        }
+        let Some(f) = prog.fn_def(*r) else { continue };
+        let info = if f.is_extern() {
+            chor_verify::FnInfo::Extern
+        } else {
+            match &f.body {
+                Some(body) => chor_verify::FnInfo::Body {
+                    params: f.params.iter().map(|p| p.name.name.clone()).collect(),
+                    body: body.clone(),
+                },
+                None => chor_verify::FnInfo::Builtin,
+            }
+        };
+        fns.insert(q.name.clone(), info);
+    }
+    let variants = prog.variants.keys().cloned().collect();
+    chor_verify::Functions { fns, variants }
+}
+
+/// The options of `chor verify` for `prog`, at call depth `depth` (default when `None`).
+pub fn verify_options(prog: &Program, depth: Option<usize>) -> chor_verify::Options {
+    let mut opts = chor_verify::Options {
+        functions: std::sync::Arc::new(verify_functions(prog)),
+        ..chor_verify::Options::default()
+    };
+    if let Some(d) = depth {
+        opts.depth = d;
+    }
+    opts
+}
+
 /// `chor project FILE [--role R]`
 pub fn cmd_project(path: &Path, role: Option<&str>, color: bool) -> i32 {
     let (_, _, locals) = match prepare(path, color) {
@@ -723,14 +761,11 @@ fn verify_once(
                 }
             }),
     };
-    let (s, _, locals) = match prepared {
+    let (s, prog, locals) = match prepared {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut opts = chor_verify::Options::default();
-    if let Some(d) = depth {
-        opts.depth = d;
-    }
+    let opts = verify_options(&prog, depth);
     match chor_verify::verify(&locals, &opts) {
         Ok(report) => {
             let loc = |sp: chor_diagnostics::Span| {

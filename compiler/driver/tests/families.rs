@@ -450,6 +450,16 @@ fn generated_family_programs_agree_at_sizes_one_to_five() {
         "Swap(M, Ws[",
         "let Ws.v = if L.",
         "let (L.a, Ws.v) = if L.",
+        // Agreed values over a family or a round's member, and the group's decisions.
+        "-> (L, Ws).g",
+        "if (L, Ws).g",
+        "-> (L, W).h;",
+        "if (L, W).h",
+        // A conditional expression bound at the round's member; nested rounds; a gather in
+        // a round.
+        "let W.v = if L.a",
+        "for Y in Ws {",
+        "Ws.v -> X.all;",
     ] {
         let n = programs.iter().filter(|p| p.contains(form)).count();
         assert!(n >= 3, "only {n} programs use {form:?}");
@@ -1042,7 +1052,12 @@ fn generated_family_programs_agree_natively() {
     let dir = std::env::temp_dir().join(format!("chor-gen-native-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut generic = 0;
-    for seed in 0..6 {
+    // Six programs at least, more until four runs have had a class of several members (some
+    // forms, such as agreed values bound in rounds, keep members apart).
+    for seed in 0..16 {
+        if seed >= 6 && generic >= 4 {
+            break;
+        }
         let src = common::generate::family_program(seed);
         let file = dir.join(format!("gen{seed}.chor"));
         std::fs::write(&file, &src).expect("write");

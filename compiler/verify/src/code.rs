@@ -5,9 +5,12 @@
 //! become jumps. A role's position is then just `(procedure, role map, pc)` per frame, which
 //! keeps states small and cheap to hash.
 
+use crate::values::{self, ExprInfo, PatInfo, Purity};
 use chor_diagnostics::Span;
 use chor_project::{LKind, LStmt, LocalProgram, ProcKey};
+use chor_syntax::ast::{Expr, Pattern};
 use std::collections::HashMap;
+use std::hash::Hash;
 
 /// A role of the current procedure, by its position in the procedure's role list.
 pub type LocalRole = u16;
@@ -24,6 +27,8 @@ pub enum ChoiceKind {
 pub enum Instr {
     Send {
         to: Vec<LocalRole>,
+        /// The value sent (an index into `RoleCode::exprs`).
+        value: u32,
         span: Span,
     },
     Select {
@@ -33,6 +38,8 @@ pub enum Instr {
     },
     Recv {
         from: LocalRole,
+        /// The variable bound (an interned name).
+        var: u32,
         span: Span,
     },
     Branch {
@@ -52,10 +59,50 @@ pub enum Instr {
         proc: usize,
         /// For each role of the callee, the caller's role passed for it.
         roles: Vec<LocalRole>,
+        /// The arguments of the callee's parameters at this role (indexes into `exprs`).
+        args: Vec<u32>,
         span: Span,
     },
     /// `return`, or the end of the body: the frame ends.
     Return,
+    /// The first member of a deciding group: take an arm, then tell the other members which
+    /// (`label`) and the value decided on (`cond`, an index into `exprs`), so that they can
+    /// check that theirs is the same. Models the decision no message carries (see
+    /// `Compiler::group_choice`).
+    AgreeSend {
+        to: Vec<LocalRole>,
+        label: u32,
+        cond: u32,
+        span: Span,
+    },
+    /// Another member of a deciding group, in the arm the first member took: receive the
+    /// first member's value and compare it with its own `cond`.
+    AgreeRecv {
+        from: LocalRole,
+        cond: u32,
+        span: Span,
+    },
+    /// A step with no communication, run as soon as the role reaches it.
+    Local(Local),
+}
+
+/// The local steps that track values (only when some decision is a group's).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Local {
+    /// Bind a pattern (`pats`) to the value of an expression (`exprs`).
+    Let { pat: u32, value: u32 },
+    /// A scope starts.
+    Enter,
+    /// The innermost scope ends: its bindings go.
+    Exit,
+    /// A branch of a conditional expression yields these values.
+    Yield(Vec<u32>),
+    /// Bind the patterns to the values the conditional yielded.
+    BindYield(Vec<u32>),
+    /// Bind a pattern to the value the callee returned.
+    BindRet(u32),
+    /// The value this procedure returns.
+    SetRet(u32),
 }
 
 /// One procedure of one role, flattened.
@@ -66,6 +113,8 @@ pub struct Proc {
     pub roles: Vec<String>,
     /// Which of `roles` is the role running it.
     pub me: LocalRole,
+    /// Its value parameters at this role (interned names), bound to the call's arguments.
+    pub params: Vec<u32>,
     pub code: Vec<Instr>,
 }
 
@@ -75,6 +124,49 @@ pub struct RoleCode {
     pub role: String,
     pub entry: usize,
     pub procs: Vec<Proc>,
+    /// The expressions and patterns the instructions name by index.
+    pub exprs: Vec<ExprInfo>,
+    pub pats: Vec<PatInfo>,
+}
+
+/// Values numbered in order of first use, so they compare and hash as numbers.
+#[derive(Debug)]
+pub struct Interner<T> {
+    list: Vec<T>,
+    ids: HashMap<T, u32>,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            list: Vec::new(),
+            ids: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Interner<T> {
+    pub fn id(&mut self, x: T) -> u32 {
+        if let Some(&i) = self.ids.get(&x) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(x.clone());
+        self.ids.insert(x, i);
+        i
+    }
+    pub fn get(&self, i: u32) -> Option<&T> {
+        self.list.get(i as usize)
+    }
+}
+
+/// What the roles' programs share: label numbers, variable names, expression texts, and the
+/// knowledge of which functions are pure.
+pub struct Shared<'f> {
+    pub labels: Labels,
+    pub names: Interner<String>,
+    pub texts: Interner<String>,
+    pub purity: Purity<'f>,
 }
 
 /// Interned label names, shared by all roles so labels compare as numbers.
@@ -99,10 +191,12 @@ impl Labels {
     }
 }
 
-struct Compiler<'a> {
+struct Compiler<'a, 'f> {
     prog: &'a LocalProgram,
     index: &'a HashMap<&'a ProcKey, usize>,
-    labels: &'a mut Labels,
+    shared: &'a mut Shared<'f>,
+    exprs: &'a mut Vec<ExprInfo>,
+    pats: &'a mut Vec<PatInfo>,
     roles: &'a [String],
     proc_name: String,
     /// The name of the role running the procedure.
@@ -110,7 +204,32 @@ struct Compiler<'a> {
     code: Vec<Instr>,
 }
 
-impl Compiler<'_> {
+impl Compiler<'_, '_> {
+    fn expr(&mut self, e: &Expr) -> u32 {
+        let sh = &mut *self.shared;
+        let info = values::prepare_expr(e, &mut sh.purity, &mut sh.names, &mut sh.texts);
+        self.exprs.push(info);
+        (self.exprs.len() - 1) as u32
+    }
+
+    fn pat(&mut self, p: &Pattern) -> u32 {
+        let sh = &mut *self.shared;
+        let info = values::prepare_pattern(p, &sh.purity, &mut sh.names, &mut sh.texts);
+        self.pats.push(info);
+        (self.pats.len() - 1) as u32
+    }
+
+    fn local(&mut self, l: Local) {
+        self.code.push(Instr::Local(l));
+    }
+
+    /// A scope: its bindings end with it.
+    fn scoped(&mut self, body: &[LStmt]) -> Result<(), String> {
+        self.local(Local::Enter);
+        self.stmts(body)?;
+        self.local(Local::Exit);
+        Ok(())
+    }
     fn role(&self, name: &str) -> Result<LocalRole, String> {
         self.roles
             .iter()
@@ -151,15 +270,21 @@ impl Compiler<'_> {
     }
 
     /// Compile alternative arms: each starts at a recorded pc and jumps to the common end.
+    /// Each arm is a scope; `prologue` (if any) is run first in the scope: the
+    /// check of a group's agreed value, or the binding of a `match` arm's pattern.
     fn arms<'s>(
         &mut self,
         bodies: impl Iterator<Item = &'s Vec<LStmt>>,
+        prologue: &mut dyn FnMut(&mut Self, usize),
     ) -> Result<Vec<usize>, String> {
         let mut starts = Vec::new();
         let mut exits = Vec::new();
-        for body in bodies {
+        for (k, body) in bodies.enumerate() {
             starts.push(self.code.len());
+            self.local(Local::Enter);
+            prologue(self, k);
             self.stmts(body)?;
+            self.local(Local::Exit);
             exits.push(self.hole());
         }
         for e in exits {
@@ -168,47 +293,56 @@ impl Compiler<'_> {
         Ok(starts)
     }
 
-    /// A decision of a group, which every member takes by itself on an agreed value. The
-    /// explorer does not know values, so it would let each member pick its branch freely; the
-    /// members' agreement is modelled instead as if the group's first member chose and told
-    /// the others with a selection at the start of each arm (labels no program can spell). A
-    /// real selection there would keep a checked choreography deadlock-free, and the members
-    /// meet their shared decisions in the same order, so this explores exactly the runs in
-    /// which the members agree, which is what `chor check` guarantees.
+    /// A decision of a group, which every member takes by itself on a value that must be
+    /// agreed. The explorer does not know values, so it would let each member pick its branch
+    /// freely; the members' agreement is modelled instead as if the group's first member chose
+    /// and told the others, at the start of each arm, which arm (labels no program can spell)
+    /// and the value it decided on. A real selection there would keep a checked choreography
+    /// deadlock-free, and the members meet their shared decisions in the same order, so this
+    /// explores exactly the runs in which the members agree. Whether they do is not taken on
+    /// trust: each other member compares the value it decides on with the first member's
+    /// (`AgreeRecv`), and a difference is a finding.
     fn group_choice(
         &mut self,
         group: &[String],
         kind: ChoiceKind,
+        cond: &Expr,
+        pats: Option<&[&Pattern]>,
         bodies: Vec<&Vec<LStmt>>,
         span: Span,
     ) -> Result<(), String> {
         let Some(first) = group.first() else {
             return Ok(());
         };
+        let cond = self.expr(cond);
         let labels: Vec<u32> = (0..bodies.len())
-            .map(|k| self.labels.id(&format!("(agreed arm {k})")))
+            .map(|k| self.shared.labels.id(&format!("(agreed arm {k})")))
+            .collect();
+        let pats: Vec<u32> = pats
+            .unwrap_or_default()
+            .iter()
+            .map(|p| self.pat(p))
             .collect();
         let at = self.code.len();
         self.code.push(Instr::Return); // replaced below
         if *first == self.me {
             let others: Vec<LocalRole> = self.roles_of(&group[1..])?;
-            let mut starts = Vec::new();
-            let mut exits = Vec::new();
-            for (k, body) in bodies.into_iter().enumerate() {
-                starts.push(self.code.len());
+            let starts = self.arms(bodies.into_iter(), &mut |c: &mut Self, k| {
                 if !others.is_empty() {
-                    self.code.push(Instr::Select {
+                    c.code.push(Instr::AgreeSend {
                         to: others.clone(),
                         label: labels[k],
+                        cond,
                         span,
                     });
                 }
-                self.stmts(body)?;
-                exits.push(self.hole());
-            }
-            for e in exits {
-                self.patch(e);
-            }
+                if let Some(&p) = pats.get(k) {
+                    c.local(Local::Let {
+                        pat: p,
+                        value: cond,
+                    });
+                }
+            })?;
             self.code[at] = Instr::Choice {
                 kind,
                 targets: starts,
@@ -216,7 +350,15 @@ impl Compiler<'_> {
             };
         } else {
             let from = self.role(first)?;
-            let starts = self.arms(bodies.into_iter())?;
+            let starts = self.arms(bodies.into_iter(), &mut |c: &mut Self, k| {
+                c.code.push(Instr::AgreeRecv { from, cond, span });
+                if let Some(&p) = pats.get(k) {
+                    c.local(Local::Let {
+                        pat: p,
+                        value: cond,
+                    });
+                }
+            })?;
             let arms = labels.into_iter().zip(starts).collect();
             self.code[at] = Instr::Branch { from, arms, span };
         }
@@ -226,84 +368,103 @@ impl Compiler<'_> {
     fn stmt(&mut self, s: &LStmt) -> Result<(), String> {
         let span = s.span;
         match &s.kind {
-            // Local computations: the explorer follows messages, not values.
-            LKind::Let { .. } | LKind::Effect(_) | LKind::Yield(_) => {}
-            LKind::Send { to, .. } => {
+            LKind::Let { pat, value } => {
+                let pat = self.pat(pat);
+                let value = self.expr(value);
+                self.local(Local::Let { pat, value });
+            }
+            // Effects change no variable; what they print is not this checker's business.
+            LKind::Effect(_) => {}
+            LKind::Yield(es) => {
+                let es = es.iter().map(|e| self.expr(e)).collect();
+                self.local(Local::Yield(es));
+            }
+            LKind::Send { to, expr } => {
                 let to = self.roles_of(to)?;
-                self.code.push(Instr::Send { to, span });
+                let value = self.expr(expr);
+                self.code.push(Instr::Send { to, value, span });
             }
             LKind::Select { to, label } => {
                 let to = self.roles_of(to)?;
-                let label = self.labels.id(label);
+                let label = self.shared.labels.id(label);
                 self.code.push(Instr::Select { to, label, span });
             }
-            LKind::Recv { from, .. } => {
+            LKind::Recv { from, var, .. } => {
                 let from = self.role(from)?;
-                self.code.push(Instr::Recv { from, span });
+                let var = self.shared.names.id(var.clone());
+                self.code.push(Instr::Recv { from, var, span });
             }
             LKind::Branch { from, arms } => {
                 let from = self.role(from)?;
                 let at = self.code.len();
                 self.code.push(Instr::Return); // replaced below
-                let starts = self.arms(arms.iter().map(|(_, b)| b))?;
+                let starts = self.arms(arms.iter().map(|(_, b)| b), &mut |_, _| {})?;
                 let arms = arms
                     .iter()
                     .zip(starts)
-                    .map(|((l, _), pc)| (self.labels.id(l), pc))
+                    .map(|((l, _), pc)| (self.shared.labels.id(l), pc))
                     .collect();
                 self.code[at] = Instr::Branch { from, arms, span };
             }
             LKind::If {
-                then, els, group, ..
+                cond,
+                then,
+                els,
+                group,
             } if !group.is_empty() => {
-                self.group_choice(group, ChoiceKind::If, vec![then, els], span)?;
+                self.group_choice(group, ChoiceKind::If, cond, None, vec![then, els], span)?;
             }
-            LKind::Match { arms, group, .. } if !group.is_empty() => {
-                let pats = arms
-                    .iter()
-                    .map(|(p, _)| {
-                        let mut t = String::new();
-                        chor_syntax::pretty::pattern(p, &mut t);
-                        t
-                    })
-                    .collect();
+            LKind::Match {
+                scrutinee,
+                arms,
+                group,
+            } if !group.is_empty() => {
+                let pats: Vec<&Pattern> = arms.iter().map(|(p, _)| p).collect();
+                let kind = ChoiceKind::Match(arms.iter().map(|(p, _)| show(p)).collect());
                 let bodies = arms.iter().map(|(_, b)| b).collect();
-                self.group_choice(group, ChoiceKind::Match(pats), bodies, span)?;
+                self.group_choice(group, kind, scrutinee, Some(&pats), bodies, span)?;
             }
             LKind::If { then, els, .. } => {
                 let at = self.code.len();
                 self.code.push(Instr::Return);
-                let targets = self.arms([then, els].into_iter())?;
+                let targets = self.arms([then, els].into_iter(), &mut |_, _| {})?;
                 self.code[at] = Instr::Choice {
                     kind: ChoiceKind::If,
                     targets,
                     span,
                 };
             }
-            LKind::Match { arms, .. } => {
+            LKind::Match {
+                scrutinee, arms, ..
+            } => {
                 let at = self.code.len();
                 self.code.push(Instr::Return);
-                let targets = self.arms(arms.iter().map(|(_, b)| b))?;
-                let pats = arms
-                    .iter()
-                    .map(|(p, _)| {
-                        let mut t = String::new();
-                        chor_syntax::pretty::pattern(p, &mut t);
-                        t
-                    })
-                    .collect();
+                let value = self.expr(scrutinee);
+                let pats: Vec<u32> = arms.iter().map(|(p, _)| self.pat(p)).collect();
+                let targets = self.arms(arms.iter().map(|(_, b)| b), &mut |c: &mut Self, k| {
+                    c.local(Local::Let {
+                        pat: pats[k],
+                        value,
+                    });
+                })?;
                 self.code[at] = Instr::Choice {
-                    kind: ChoiceKind::Match(pats),
+                    kind: ChoiceKind::Match(arms.iter().map(|(p, _)| show(p)).collect()),
                     targets,
                     span,
                 };
             }
-            LKind::Block(body) | LKind::Bind { body, .. } => self.stmts(body)?,
+            LKind::Block(body) => self.scoped(body)?,
+            LKind::Bind { pats, body } => {
+                self.scoped(body)?;
+                let pats = pats.iter().map(|p| self.pat(p)).collect();
+                self.local(Local::BindYield(pats));
+            }
             LKind::Call {
                 key,
                 callee_role,
                 roles,
-                ..
+                args,
+                bind,
             } => {
                 let Some(&proc) = self.index.get(key) else {
                     return Err(format!(
@@ -313,17 +474,37 @@ impl Compiler<'_> {
                     ));
                 };
                 let roles = self.roles_of(roles)?;
-                self.code.push(Instr::Call { proc, roles, span });
+                let args = args.iter().map(|a| self.expr(a)).collect();
+                self.code.push(Instr::Call {
+                    proc,
+                    roles,
+                    args,
+                    span,
+                });
+                if let Some(p) = bind {
+                    let p = self.pat(p);
+                    self.local(Local::BindRet(p));
+                }
             }
-            LKind::Return(_) => self.code.push(Instr::Return),
+            LKind::Return(e) => {
+                let e = self.expr(e);
+                self.local(Local::SetRet(e));
+                self.code.push(Instr::Return);
+            }
         }
         Ok(())
     }
 }
 
+fn show(p: &Pattern) -> String {
+    let mut t = String::new();
+    chor_syntax::pretty::pattern(p, &mut t);
+    t
+}
+
 /// Flatten one role's program. Errors describe a malformed program (a role name or procedure
 /// that does not exist), which projection never produces.
-pub fn compile(prog: &LocalProgram, labels: &mut Labels) -> Result<RoleCode, String> {
+pub fn compile(prog: &LocalProgram, shared: &mut Shared<'_>) -> Result<RoleCode, String> {
     let keys: Vec<&ProcKey> = prog.procs.keys().collect();
     let index: HashMap<&ProcKey, usize> = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     let Some(&entry) = index.get(&prog.entry) else {
@@ -333,13 +514,22 @@ pub fn compile(prog: &LocalProgram, labels: &mut Labels) -> Result<RoleCode, Str
         ));
     };
     let mut procs = Vec::new();
+    let mut exprs = Vec::new();
+    let mut pats = Vec::new();
     for k in &keys {
         let p = &prog.procs[*k];
         let name = format!("{}@{}", k.chor, p.role);
+        let params = p
+            .params
+            .iter()
+            .map(|x| shared.names.id(x.clone()))
+            .collect();
         let mut c = Compiler {
             prog,
             index: &index,
-            labels: &mut *labels,
+            shared: &mut *shared,
+            exprs: &mut exprs,
+            pats: &mut pats,
             roles: &p.roles,
             proc_name: name.clone(),
             me: p.role.clone(),
@@ -352,6 +542,7 @@ pub fn compile(prog: &LocalProgram, labels: &mut Labels) -> Result<RoleCode, Str
             name: k.chor.clone(),
             roles: p.roles.clone(),
             me,
+            params,
             code: c.code,
         });
     }
@@ -376,5 +567,7 @@ pub fn compile(prog: &LocalProgram, labels: &mut Labels) -> Result<RoleCode, Str
         role: prog.role.clone(),
         entry,
         procs,
+        exprs,
+        pats,
     })
 }

@@ -4,7 +4,8 @@
 //! `u32` slice so that the visited set can hash and compare it quickly. Breadth-first order
 //! makes each reported trace a shortest one, which is the easiest to read.
 
-use crate::code::{ChoiceKind, Instr, Labels, RoleCode};
+use crate::code::{ChoiceKind, Instr, Interner, Labels, Local, RoleCode};
+use crate::values::Term;
 use crate::{Finding, Kind, Located, Options, Report};
 use chor_diagnostics::Span;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -28,11 +29,20 @@ impl Hasher for Prehashed {
     }
 }
 
-/// A message in a channel: the value itself is abstracted away.
-const VALUE: u32 = 0;
+/// A message in a channel: a label (odd), or a value (even), which is the value's term (see
+/// `values`), or term 0 for every value when no decision is a group's and values do not matter.
 fn label_msg(label: u32) -> u32 {
-    label + 1
+    label * 2 + 1
 }
+fn value_msg(term: u32) -> u32 {
+    term * 2
+}
+fn is_value(m: u32) -> bool {
+    m & 1 == 0
+}
+
+/// In an environment, the name that marks the start of a scope.
+const MARK: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Frame {
@@ -40,6 +50,11 @@ struct Frame {
     /// Index into the interned role maps: the global role of each of the procedure's roles.
     map: u32,
     pc: u32,
+    /// The variables (interned `[name, term, …]`, scopes opened by `MARK`); 0 when values are
+    /// not tracked.
+    env: u32,
+    /// Values in passing (interned): what a branch yielded, or what a callee returned.
+    reg: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +120,258 @@ pub(crate) struct Explorer<'a> {
     seen_findings: HashSet<(Kind, Vec<(u32, Span)>)>,
     findings: Vec<Finding>,
     more_findings: usize,
+    /// Whether values are tracked: only when some decision is a group's.
+    track: bool,
+    terms: Interner<Term>,
+    envs: Interner<Vec<u32>>,
+    regs: Interner<Vec<u32>>,
+    /// Call-stack positions, which name the atoms made there.
+    ctxs: Interner<Vec<u32>>,
+    /// What can flow into a group's decision (see `Relevant`): only that is tracked.
+    relevant: Relevant,
+    /// Terms that are pure functions (the value of `int::abs`, of a pure user function): a
+    /// variable holding one may be called in an agreed expression.
+    pure_fns: HashSet<u32>,
+}
+
+/// The variables (by name) whose values can flow into a decision of a group, and whether
+/// sent, yielded and returned values can. Tracking nothing else keeps the states of runs that
+/// differ only in other values merged. An over-approximation by name, across roles and
+/// scopes: a value it leaves out can never be read by a group's decision.
+#[derive(Default)]
+struct Relevant {
+    /// Per role and procedure, the names whose values can reach a group's decision.
+    names: Vec<Vec<HashSet<u32>>>,
+    /// The statements (by span) whose messages a relevant variable receives: their sends
+    /// carry terms. Any other send carries "unknown" (term 0), which a relevant receive turns
+    /// into an atom of its own, so a mismatched pair can only make values differ.
+    sends: HashSet<Span>,
+    /// Per role and procedure: whether what its branches yield, and what it returns, can.
+    yields: Vec<Vec<bool>>,
+    rets: Vec<Vec<bool>>,
+    /// Per role and procedure, the `Enter`/`Exit` steps of scopes that bind nothing relevant:
+    /// skipped, so that they do not make new environments.
+    idle_scopes: Vec<Vec<HashSet<usize>>>,
+    /// Per role, procedure and pc, the relevant names that some instruction reachable from
+    /// there reads (sorted). A binding of any other name is dropped from the environment:
+    /// runs that differ only in values nobody reads again then meet in one state. (A later
+    /// binding of the same name does not count as a kill: after a scope ends, an outer
+    /// binding of the name is visible again.)
+    live: Vec<Vec<Vec<Vec<u32>>>>,
+}
+
+impl Relevant {
+    fn is(&self, role: usize, proc: u32, name: u32) -> bool {
+        self.names
+            .get(role)
+            .and_then(|p| p.get(proc as usize))
+            .is_some_and(|s| s.contains(&name))
+    }
+
+    fn of(codes: &[RoleCode]) -> Relevant {
+        let mut rel = Relevant {
+            names: codes
+                .iter()
+                .map(|c| vec![HashSet::new(); c.procs.len()])
+                .collect(),
+            yields: codes.iter().map(|c| vec![false; c.procs.len()]).collect(),
+            rets: codes.iter().map(|c| vec![false; c.procs.len()]).collect(),
+            ..Relevant::default()
+        };
+        let read = |c: &RoleCode, e: u32, names: &mut HashSet<u32>| -> bool {
+            let mut changed = false;
+            for r in c.exprs.get(e as usize).map_or(&[][..], |i| &i.refs[..]) {
+                if r.name != MARK {
+                    changed |= names.insert(r.name);
+                }
+            }
+            changed
+        };
+        let binds = |c: &RoleCode, p: u32, names: &HashSet<u32>| -> bool {
+            c.pats.get(p as usize).is_some_and(|i| {
+                i.bare.iter().any(|n| names.contains(n))
+                    || i.parts.iter().any(|(n, _)| names.contains(n))
+            })
+        };
+        loop {
+            let mut changed = false;
+            for (ri, c) in codes.iter().enumerate() {
+                for (pi, p) in c.procs.iter().enumerate() {
+                    for i in &p.code {
+                        let names = &mut rel.names[ri][pi];
+                        match i {
+                            Instr::AgreeSend { cond, .. } | Instr::AgreeRecv { cond, .. } => {
+                                changed |= read(c, *cond, names);
+                            }
+                            Instr::Recv { var, span, .. } if names.contains(var) => {
+                                changed |= rel.sends.insert(*span);
+                            }
+                            Instr::Send { value, span, .. } if rel.sends.contains(span) => {
+                                changed |= read(c, *value, names);
+                            }
+                            Instr::Call { proc, args, .. } => {
+                                let params = &c.procs[*proc].params;
+                                let wanted: Vec<usize> = params
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, p)| rel.names[ri][*proc].contains(p))
+                                    .map(|(k, _)| k)
+                                    .collect();
+                                let names = &mut rel.names[ri][pi];
+                                for k in wanted {
+                                    if let Some(a) = args.get(k) {
+                                        changed |= read(c, *a, names);
+                                    }
+                                }
+                            }
+                            Instr::Local(Local::Let { pat, value }) if binds(c, *pat, names) => {
+                                changed |= read(c, *value, names);
+                            }
+                            Instr::Local(Local::Yield(es)) if rel.yields[ri][pi] => {
+                                for e in es {
+                                    changed |= read(c, *e, names);
+                                }
+                            }
+                            Instr::Local(Local::BindYield(ps))
+                                if !rel.yields[ri][pi]
+                                    && ps.iter().any(|p| binds(c, *p, names)) =>
+                            {
+                                rel.yields[ri][pi] = true;
+                                changed = true;
+                            }
+                            Instr::Local(Local::SetRet(e)) if rel.rets[ri][pi] => {
+                                changed |= read(c, *e, names);
+                            }
+                            _ => {}
+                        }
+                    }
+                    // A bound result makes the callee's `return` relevant.
+                    for (k, i) in p.code.iter().enumerate() {
+                        if let (Instr::Call { proc, .. }, Some(Instr::Local(Local::BindRet(b)))) =
+                            (i, p.code.get(k + 1))
+                            && binds(c, *b, &rel.names[ri][pi])
+                            && !rel.rets[ri][*proc]
+                        {
+                            rel.rets[ri][*proc] = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        rel.idle_scopes = codes
+            .iter()
+            .enumerate()
+            .map(|(ri, c)| {
+                c.procs
+                    .iter()
+                    .enumerate()
+                    .map(|(pi, p)| {
+                        let names = &rel.names[ri][pi];
+                        // Scopes nest in code order: each arm is `Enter … Exit`.
+                        let mut idle = HashSet::new();
+                        let mut open: Vec<(usize, bool)> = Vec::new();
+                        for (pc, i) in p.code.iter().enumerate() {
+                            let binds_relevant = match i {
+                                Instr::Recv { var, .. } => names.contains(var),
+                                Instr::Local(Local::Let { pat, .. } | Local::BindRet(pat)) => {
+                                    binds(c, *pat, names)
+                                }
+                                Instr::Local(Local::BindYield(ps)) => {
+                                    ps.iter().any(|p| binds(c, *p, names))
+                                }
+                                _ => false,
+                            };
+                            match i {
+                                Instr::Local(Local::Enter) => open.push((pc, false)),
+                                Instr::Local(Local::Exit) => {
+                                    if let Some((start, used)) = open.pop() {
+                                        if used {
+                                            if let Some(o) = open.last_mut() {
+                                                o.1 = true;
+                                            }
+                                        } else {
+                                            idle.insert(start);
+                                            idle.insert(pc);
+                                        }
+                                    }
+                                }
+                                _ if binds_relevant => {
+                                    if let Some(o) = open.last_mut() {
+                                        o.1 = true;
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        idle
+                    })
+                    .collect()
+            })
+            .collect();
+        rel.live = codes
+            .iter()
+            .enumerate()
+            .map(|(ri, c)| {
+                c.procs
+                    .iter()
+                    .enumerate()
+                    .map(|(pi, p)| liveness(c, &p.code, &rel.names[ri][pi]))
+                    .collect()
+            })
+            .collect();
+        rel
+    }
+}
+
+/// The names an instruction reads.
+fn reads(c: &RoleCode, i: &Instr, out: &mut Vec<u32>) {
+    let mut expr = |e: u32| {
+        if let Some(info) = c.exprs.get(e as usize) {
+            out.extend(info.refs.iter().map(|r| r.name).filter(|&n| n != MARK));
+        }
+    };
+    match i {
+        Instr::Send { value, .. } => expr(*value),
+        Instr::AgreeSend { cond, .. } | Instr::AgreeRecv { cond, .. } => expr(*cond),
+        Instr::Call { args, .. } => args.iter().for_each(|a| expr(*a)),
+        Instr::Local(Local::Let { value, .. } | Local::SetRet(value)) => expr(*value),
+        Instr::Local(Local::Yield(es)) => es.iter().for_each(|e| expr(*e)),
+        _ => {}
+    }
+}
+
+/// `Relevant::live` for one procedure: code only jumps forward, so one backward pass.
+fn liveness(c: &RoleCode, code: &[Instr], relevant: &HashSet<u32>) -> Vec<Vec<u32>> {
+    let n = code.len();
+    let mut live: Vec<Vec<u32>> = vec![Vec::new(); n + 1];
+    let mut buf = Vec::new();
+    for pc in (0..n).rev() {
+        buf.clear();
+        reads(c, &code[pc], &mut buf);
+        let mut set: std::collections::BTreeSet<u32> = buf
+            .iter()
+            .copied()
+            .filter(|x| relevant.contains(x))
+            .collect();
+        let succs: Vec<usize> = match &code[pc] {
+            Instr::Jump(t) => vec![*t],
+            Instr::Return => Vec::new(),
+            Instr::Choice { targets, .. } => targets.clone(),
+            Instr::Branch { arms, .. } => arms.iter().map(|a| a.1).collect(),
+            _ => vec![pc + 1],
+        };
+        for s in succs {
+            if s > pc && s <= n {
+                set.extend(live[s].iter().copied());
+            }
+        }
+        live[pc] = set.into_iter().collect();
+    }
+    live
 }
 
 impl<'a> Explorer<'a> {
@@ -142,6 +409,35 @@ impl<'a> Explorer<'a> {
             seen_findings: HashSet::new(),
             findings: Vec::new(),
             more_findings: 0,
+            track: codes.iter().any(|c| {
+                c.procs.iter().any(|p| {
+                    p.code
+                        .iter()
+                        .any(|i| matches!(i, Instr::AgreeSend { .. } | Instr::AgreeRecv { .. }))
+                })
+            }),
+            terms: {
+                let mut t = Interner::default();
+                // Term 0: every value, when values are not tracked.
+                t.id(Term::Op {
+                    text: u32::MAX,
+                    args: Vec::new(),
+                });
+                t
+            },
+            envs: {
+                let mut e = Interner::default();
+                e.id(Vec::new());
+                e
+            },
+            regs: {
+                let mut e = Interner::default();
+                e.id(Vec::new());
+                e
+            },
+            ctxs: Interner::default(),
+            relevant: Relevant::of(codes),
+            pure_fns: HashSet::new(),
         }
     }
 
@@ -159,17 +455,238 @@ impl<'a> Explorer<'a> {
             .unwrap_or(0) as usize
     }
 
-    /// Follow jumps and pop finished frames until the role is at an action or done.
-    fn normalize(&self, role: usize, stack: &mut Vec<Frame>) {
+    /// Follow jumps, run local steps and pop finished frames until the role is at an action
+    /// or done.
+    fn normalize(&mut self, role: usize, stack: &mut Vec<Frame>) {
         while let Some(top) = stack.last_mut() {
             match self.instr(role, *top) {
                 Instr::Jump(t) => top.pc = *t as u32,
                 Instr::Return => {
-                    stack.pop();
+                    let done = stack.pop();
+                    if let (Some(&caller), Some(done)) = (stack.last(), done) {
+                        // The result goes to the caller only if it binds it: a value kept
+                        // for nothing would keep apart states that are the same.
+                        let binds =
+                            matches!(self.instr(role, caller), Instr::Local(Local::BindRet(_)));
+                        if let Some(c) = stack.last_mut() {
+                            c.reg = if binds { done.reg } else { 0 };
+                        }
+                    }
+                }
+                Instr::Local(l) => {
+                    let idle = matches!(l, Local::Enter | Local::Exit)
+                        && self.relevant.idle_scopes[role][top.proc as usize]
+                            .contains(&(top.pc as usize));
+                    if self.track && !idle {
+                        self.local(role, stack, l);
+                    }
+                    if let Some(top) = stack.last_mut() {
+                        top.pc += 1;
+                    }
                 }
                 _ => break,
             }
         }
+        if self.track {
+            for f in stack.iter_mut() {
+                f.env = self.prune(role, *f);
+            }
+        }
+    }
+
+    /// The frame's environment without the bindings of names no instruction reachable from
+    /// its pc reads (see `Relevant::live`); scope marks stay.
+    fn prune(&mut self, role: usize, f: Frame) -> u32 {
+        let Some(live) = self
+            .relevant
+            .live
+            .get(role)
+            .and_then(|p| p.get(f.proc as usize))
+            .and_then(|l| l.get(f.pc as usize))
+        else {
+            return f.env;
+        };
+        let Some(env) = self.envs.get(f.env) else {
+            return f.env;
+        };
+        let keep = |p: &[u32]| p[0] == MARK || live.binary_search(&p[0]).is_ok();
+        if env.chunks_exact(2).all(keep) {
+            return f.env;
+        }
+        let pruned: Vec<u32> = env
+            .chunks_exact(2)
+            .filter(|p| keep(p))
+            .flatten()
+            .copied()
+            .collect();
+        self.envs.id(pruned)
+    }
+
+    /// Run a local step of the frame on top of `stack` (values are tracked).
+    fn local(&mut self, role: usize, stack: &mut [Frame], l: &Local) {
+        let Some(&top) = stack.last() else { return };
+        let (env, reg) = match l {
+            Local::Let { pat, value } => {
+                let relevant = self.codes[role].pats.get(*pat as usize).is_some_and(|i| {
+                    i.bare
+                        .iter()
+                        .chain(i.parts.iter().map(|(n, _)| n))
+                        .any(|n| self.relevant.is(role, top.proc, *n))
+                });
+                if !relevant {
+                    return;
+                }
+                let t = self.eval(role, stack, *value, 0);
+                (self.bind(role, top.proc, top.env, *pat, t), top.reg)
+            }
+            Local::Enter => {
+                let mut e = self.env_vec(top.env);
+                e.extend([MARK, 0]);
+                (self.envs.id(e), top.reg)
+            }
+            Local::Exit => {
+                let mut e = self.env_vec(top.env);
+                let mut cut = e.len();
+                while cut >= 2 {
+                    cut -= 2;
+                    if e[cut] == MARK {
+                        break;
+                    }
+                }
+                e.truncate(cut);
+                (self.envs.id(e), top.reg)
+            }
+            Local::Yield(_) | Local::BindYield(_)
+                if !self.relevant.yields[role][top.proc as usize] =>
+            {
+                return;
+            }
+            Local::SetRet(_) if !self.relevant.rets[role][top.proc as usize] => return,
+            Local::Yield(es) => {
+                let ts = (0..es.len())
+                    .map(|k| self.eval(role, stack, es[k], k as u32))
+                    .collect();
+                (top.env, self.regs.id(ts))
+            }
+            Local::BindYield(pats) => {
+                let ts = self.regs.get(top.reg).cloned().unwrap_or_default();
+                let mut env = top.env;
+                for (k, p) in pats.iter().enumerate() {
+                    // A branch that yields nothing here cannot end normally (it faulted).
+                    let t = match ts.get(k) {
+                        Some(&t) => t,
+                        None => self.atom(role, stack, 1000 + k as u32),
+                    };
+                    env = self.bind(role, top.proc, env, *p, t);
+                }
+                (env, 0)
+            }
+            Local::BindRet(p) => {
+                let t = match self.regs.get(top.reg).and_then(|v| v.first()) {
+                    Some(&t) => t,
+                    None => self.atom(role, stack, 0),
+                };
+                (self.bind(role, top.proc, top.env, *p, t), 0)
+            }
+            Local::SetRet(e) => {
+                let t = self.eval(role, stack, *e, 0);
+                (top.env, self.regs.id(vec![t]))
+            }
+        };
+        if let Some(top) = stack.last_mut() {
+            top.env = env;
+            top.reg = reg;
+        }
+    }
+
+    fn env_vec(&self, env: u32) -> Vec<u32> {
+        self.envs.get(env).cloned().unwrap_or_default()
+    }
+
+    /// The term of variable `name` in `env`, the innermost binding first.
+    fn lookup(&self, env: u32, name: u32) -> Option<u32> {
+        let e = self.envs.get(env)?;
+        e.chunks_exact(2)
+            .rev()
+            .find(|p| p[0] == name && name != MARK)
+            .map(|p| p[1])
+    }
+
+    /// `env` with pattern `pat` (of role `role`'s program) bound to `term`.
+    fn bind(&mut self, role: usize, proc: u32, env: u32, pat: u32, term: u32) -> u32 {
+        let Some(info) = self.codes[role].pats.get(pat as usize) else {
+            return env;
+        };
+        let mut e = self.env_vec(env);
+        if let Some(name) = info.bare {
+            if self.relevant.is(role, proc, name) {
+                e.extend([name, term]);
+            }
+        } else {
+            for &(name, text) in &info.parts {
+                if !self.relevant.is(role, proc, name) {
+                    continue;
+                }
+                let t = self.terms.id(Term::Op {
+                    text,
+                    args: vec![term],
+                });
+                e.extend([name, t]);
+            }
+        }
+        self.envs.id(e)
+    }
+
+    /// A value no other evaluation makes: named after the role, its call-stack position (which
+    /// a role never occupies twice in one run: code only jumps forward, and a returning call
+    /// leaves its caller past the call) and `sub`.
+    fn atom(&mut self, role: usize, stack: &[Frame], sub: u32) -> u32 {
+        let ctx: Vec<u32> = stack.iter().flat_map(|f| [f.proc, f.map, f.pc]).collect();
+        let ctx = self.ctxs.id(ctx);
+        self.terms.id(Term::Atom {
+            role: role as u32,
+            ctx,
+            sub,
+        })
+    }
+
+    /// The term of expression `e` (of role `role`'s program) in the top frame of `stack`.
+    fn eval(&mut self, role: usize, stack: &[Frame], e: u32, sub: u32) -> u32 {
+        if !self.track {
+            return 0;
+        }
+        let Some(top) = stack.last() else { return 0 };
+        let Some(info) = self.codes[role].exprs.get(e as usize) else {
+            return self.atom(role, stack, sub);
+        };
+        let mut args = Vec::with_capacity(info.refs.len());
+        let mut pure = true;
+        for r in &info.refs {
+            match self.lookup(top.env, r.name) {
+                Some(t) => {
+                    args.push(t);
+                    // A function value held in a variable: pure only if it is the value of
+                    // a pure function's name.
+                    pure &= !r.callee || self.pure_fns.contains(&t);
+                }
+                None => pure &= r.pure_otherwise,
+            }
+        }
+        if !pure {
+            return self.atom(role, stack, sub);
+        }
+        if info.bare && args.len() == 1 {
+            return args[0];
+        }
+        let pure_fn = info.pure_fn && args.is_empty();
+        let t = self.terms.id(Term::Op {
+            text: info.text,
+            args,
+        });
+        if pure_fn {
+            self.pure_fns.insert(t);
+        }
+        t
     }
 
     /// Encode `w` changed by one step of role `r`: its new call stack, a message taken from the
@@ -180,7 +697,7 @@ impl<'a> Explorer<'a> {
         w: &Work,
         r: usize,
         stack: &[Frame],
-        pop: Option<usize>,
+        pop: Option<(usize, usize)>,
         push: &[(usize, u32)],
     ) {
         out.clear();
@@ -188,11 +705,11 @@ impl<'a> Explorer<'a> {
             let s = if i == r { stack } else { s.as_slice() };
             out.push(s.len() as u32);
             for f in s {
-                out.extend([f.proc, f.map, f.pc]);
+                out.extend([f.proc, f.map, f.pc, f.env, f.reg]);
             }
         }
         for (c, q) in w.chans.iter().enumerate() {
-            let skip = usize::from(pop == Some(c));
+            let skip = pop.filter(|p| p.0 == c).map_or(0, |p| p.1);
             let added = push.iter().filter(|(pc, _)| *pc == c).count();
             out.push((q.len() - skip.min(q.len()) + added) as u32);
             out.extend(q.iter().skip(skip).copied());
@@ -216,6 +733,8 @@ impl<'a> Explorer<'a> {
                     proc: next(),
                     map: next(),
                     pc: next(),
+                    env: next(),
+                    reg: next(),
                 })
                 .collect();
             stacks.push(s);
@@ -259,6 +778,18 @@ impl<'a> Explorer<'a> {
 
     /// Count a transition of role `r` to `w` changed as in `encode_into`, and add the state.
     fn succ(&mut self, w: &Work, r: usize, pop: Option<usize>, push: &[(usize, u32)], edge: Edge) {
+        self.succ_n(w, r, pop.map(|c| (c, 1)), push, edge);
+    }
+
+    /// `succ`, taking `pop.1` messages from the front of channel `pop.0`.
+    fn succ_n(
+        &mut self,
+        w: &Work,
+        r: usize,
+        pop: Option<(usize, usize)>,
+        push: &[(usize, u32)],
+        edge: Edge,
+    ) {
         let mut out = std::mem::take(&mut self.scratch);
         let stack = std::mem::take(&mut self.stack_buf);
         self.encode_into(&mut out, w, r, &stack, pop, push);
@@ -270,11 +801,23 @@ impl<'a> Explorer<'a> {
 
     /// Put role `r`'s stack into `stack_buf`, past `top` at `pc`, settled at its next action.
     fn advance(&mut self, w: &Work, r: usize, pc: u32) {
+        self.advance_binding(w, r, pc, None);
+    }
+
+    /// `advance`, binding a received value (`(name, term)`) first.
+    fn advance_binding(&mut self, w: &Work, r: usize, pc: u32, bind: Option<(u32, u32)>) {
         let mut s = std::mem::take(&mut self.stack_buf);
         s.clear();
         s.extend_from_slice(&w.stacks[r]);
         if let Some(t) = s.last_mut() {
             t.pc = pc;
+            if let Some((name, term)) =
+                bind.filter(|(n, _)| self.track && self.relevant.is(r, t.proc, *n))
+            {
+                let mut e = self.env_vec(t.env);
+                e.extend([name, term]);
+                t.env = self.envs.id(e);
+            }
         }
         self.normalize(r, &mut s);
         self.stack_buf = s;
@@ -297,6 +840,8 @@ impl<'a> Explorer<'a> {
                 proc: c.entry as u32,
                 map,
                 pc: 0,
+                env: 0,
+                reg: 0,
             }];
             self.normalize(r, &mut stack);
             init.stacks.push(stack);
@@ -308,6 +853,8 @@ impl<'a> Explorer<'a> {
                 proc: 0,
                 map: 0,
                 pc: 0,
+                env: 0,
+                reg: 0,
             },
             arm: 0,
         };
@@ -357,25 +904,60 @@ impl<'a> Explorer<'a> {
                 arm,
             };
             match instr {
-                Instr::Send { to, .. } | Instr::Select { to, .. } => {
-                    let msg = match instr {
-                        Instr::Select { label, .. } => label_msg(*label),
-                        _ => VALUE,
+                Instr::Send { to, .. } | Instr::Select { to, .. } | Instr::AgreeSend { to, .. } => {
+                    let msgs = match instr {
+                        Instr::Select { label, .. } => vec![label_msg(*label)],
+                        Instr::Send { value, span, .. } if self.relevant.sends.contains(span) => {
+                            vec![value_msg(self.eval(r, &w.stacks[r], *value, 0))]
+                        }
+                        Instr::Send { .. } => vec![value_msg(0)],
+                        Instr::AgreeSend { label, cond, .. } => vec![
+                            label_msg(*label),
+                            value_msg(self.eval(r, &w.stacks[r], *cond, 0)),
+                        ],
+                        _ => Vec::new(),
                     };
                     let push: Vec<(usize, u32)> = to
                         .iter()
-                        .map(|&t| (r * n + self.global(top, t), msg))
+                        .flat_map(|&t| msgs.iter().map(move |&m| (t, m)))
+                        .map(|(t, m)| (r * n + self.global(top, t), m))
                         .collect();
                     self.advance(w, r, top.pc + 1);
                     self.succ(w, r, None, &push, edge(0));
                     moved = true;
                 }
-                Instr::Recv { from, .. } => {
+                Instr::AgreeRecv { from, cond, span } => {
                     let c = self.global(top, *from) * n + r;
                     match w.chans[c].front() {
                         None => {}
-                        Some(&VALUE) => {
-                            self.advance(w, r, top.pc + 1);
+                        Some(&m) if is_value(m) => {
+                            let mine = value_msg(self.eval(r, &w.stacks[r], *cond, 0));
+                            if mine == m {
+                                self.advance(w, r, top.pc + 1);
+                                self.succ(w, r, Some(c), &[], edge(0));
+                                moved = true;
+                            } else {
+                                stuck_wrong = true;
+                                self.disagreement(idx, r, c / n, *span);
+                            }
+                        }
+                        Some(&m) => {
+                            stuck_wrong = true;
+                            self.unexpected(idx, r, top, c / n, m);
+                        }
+                    }
+                }
+                Instr::Recv { from, var, .. } => {
+                    let c = self.global(top, *from) * n + r;
+                    match w.chans[c].front() {
+                        None => {}
+                        Some(&m) if is_value(m) => {
+                            let mut term = m / 2;
+                            if term == 0 && self.track && self.relevant.is(r, top.proc, *var) {
+                                // A value no relevant send made: unknown, unique to here.
+                                term = self.atom(r, &w.stacks[r], u32::MAX);
+                            }
+                            self.advance_binding(w, r, top.pc + 1, Some((*var, term)));
                             self.succ(w, r, Some(c), &[], edge(0));
                             moved = true;
                         }
@@ -389,13 +971,57 @@ impl<'a> Explorer<'a> {
                     let c = self.global(top, *from) * n + r;
                     match w.chans[c].front() {
                         None => {}
-                        Some(&m) => match arms
-                            .iter()
-                            .position(|(l, _)| m != VALUE && label_msg(*l) == m)
-                        {
+                        Some(&m) => match arms.iter().position(|(l, _)| label_msg(*l) == m) {
                             Some(k) => {
-                                self.advance(w, r, arms[k].1 as u32);
-                                self.succ(w, r, Some(c), &[], edge(k as u32));
+                                let arm = Frame {
+                                    pc: arms[k].1 as u32,
+                                    ..top
+                                };
+                                // A group's decision: the label and the first member's value
+                                // come together, and the value is checked in the same step
+                                // (fewer states than a step of its own).
+                                let mut at = arms[k].1 as u32;
+                                let mut taken = 1;
+                                if let Instr::Local(Local::Enter) = self.instr(r, arm) {
+                                    let next = Frame { pc: at + 1, ..arm };
+                                    if let Instr::AgreeRecv { cond, span, .. } = self.instr(r, next)
+                                    {
+                                        let sent = w.chans[c].get(1).copied();
+                                        let mut entered = w.stacks[r].clone();
+                                        if let Some(t) = entered.last_mut() {
+                                            t.pc = at;
+                                        }
+                                        let idle = self.relevant.idle_scopes[r][top.proc as usize]
+                                            .contains(&(at as usize));
+                                        if self.track && !idle {
+                                            self.local(r, &mut entered, &Local::Enter);
+                                        }
+                                        if let Some(t) = entered.last_mut() {
+                                            t.pc = at + 1;
+                                        }
+                                        let mine = value_msg(self.eval(r, &entered, *cond, 0));
+                                        if sent != Some(mine) {
+                                            stuck_wrong = true;
+                                            self.disagreement(idx, r, c / n, *span);
+                                            continue;
+                                        }
+                                        at += 2;
+                                        taken = 2;
+                                        let mut s = std::mem::take(&mut self.stack_buf);
+                                        s.clear();
+                                        s.extend_from_slice(&entered);
+                                        if let Some(t) = s.last_mut() {
+                                            t.pc = at;
+                                        }
+                                        self.normalize(r, &mut s);
+                                        self.stack_buf = s;
+                                        self.succ_n(w, r, Some((c, taken)), &[], edge(k as u32));
+                                        moved = true;
+                                        continue;
+                                    }
+                                }
+                                self.advance(w, r, at);
+                                self.succ_n(w, r, Some((c, taken)), &[], edge(k as u32));
                                 moved = true;
                             }
                             None => {
@@ -416,7 +1042,12 @@ impl<'a> Explorer<'a> {
                         moved = true;
                     }
                 }
-                Instr::Call { proc, roles, span } => {
+                Instr::Call {
+                    proc,
+                    roles,
+                    args,
+                    span,
+                } => {
                     let callee = &self.codes[r].procs[*proc];
                     let ids = &self.chor_ids[r];
                     let active = w.stacks[r]
@@ -454,6 +1085,19 @@ impl<'a> Explorer<'a> {
                         continue;
                     }
                     let map = self.maps.id(map);
+                    // The callee's parameters at this role hold the arguments' values.
+                    let mut env = 0;
+                    if self.track {
+                        let mut e = Vec::new();
+                        for (k, (&a, &p)) in args.iter().zip(&callee.params).enumerate() {
+                            if !self.relevant.is(r, *proc as u32, p) {
+                                continue;
+                            }
+                            let t = self.eval(r, &w.stacks[r], a, k as u32);
+                            e.extend([p, t]);
+                        }
+                        env = self.envs.id(e);
+                    }
                     let mut s = std::mem::take(&mut self.stack_buf);
                     s.clear();
                     s.extend_from_slice(&w.stacks[r]);
@@ -464,13 +1108,15 @@ impl<'a> Explorer<'a> {
                         proc: *proc as u32,
                         map,
                         pc: 0,
+                        env,
+                        reg: 0,
                     });
                     self.normalize(r, &mut s);
                     self.stack_buf = s;
                     self.succ(w, r, None, &[], edge(0));
                     moved = true;
                 }
-                Instr::Jump(_) | Instr::Return => {}
+                Instr::Jump(_) | Instr::Return | Instr::Local(_) => {}
             }
         }
         if moved || stuck_wrong {
@@ -504,17 +1150,41 @@ impl<'a> Explorer<'a> {
     }
 
     fn msg_text(&self, m: u32) -> String {
-        if m == VALUE {
+        if is_value(m) {
             "a value".to_owned()
         } else {
-            format!("label {}", self.labels.name(m - 1))
+            format!("label {}", self.labels.name(m / 2))
         }
+    }
+
+    /// Role `r`, a member of a deciding group, decides on a value that may differ from the
+    /// one `first` (the group's first member) decided on.
+    fn disagreement(&mut self, idx: u32, r: usize, first: usize, span: Span) {
+        let me = self.codes[r].role.clone();
+        let other = self.codes[first].role.clone();
+        let text = format!(
+            "decides on its own value, which may differ from {other}'s: the two were not \
+             made equal by one message or one pure computation from equal values"
+        );
+        let at = vec![
+            self.located(r, text, Some(span)),
+            self.located(first, "decides here too".to_owned(), Some(span)),
+        ];
+        let summary = format!("{me} and {other} may take different branches of a group decision");
+        self.report(
+            Kind::Disagreement,
+            vec![(r as u32, span), (first as u32, span)],
+            summary,
+            at,
+            idx,
+            None,
+        );
     }
 
     /// What a role blocked at `f` waits for.
     fn waiting(&self, role: usize, f: Frame) -> (String, Option<Span>) {
         match self.instr(role, f) {
-            Instr::Recv { from, span } => (
+            Instr::Recv { from, span, .. } => (
                 format!(
                     "waits for a value from {}",
                     self.codes[self.global(f, *from)].role
@@ -532,6 +1202,13 @@ impl<'a> Explorer<'a> {
                     Some(*span),
                 )
             }
+            Instr::AgreeRecv { from, span, .. } => (
+                format!(
+                    "waits to decide alike with {}",
+                    self.codes[self.global(f, *from)].role
+                ),
+                Some(*span),
+            ),
             other => (format!("is stopped at {other:?}"), None),
         }
     }
@@ -685,7 +1362,7 @@ impl<'a> Explorer<'a> {
             let f = e.frame;
             let me = &self.codes[r].role;
             let (text, span) = match self.instr(r, f) {
-                Instr::Send { to, span } => {
+                Instr::Send { to, span, .. } => {
                     for &t in to {
                         sent_by
                             .entry(r * n + self.global(f, t))
@@ -710,7 +1387,7 @@ impl<'a> Explorer<'a> {
                         *span,
                     )
                 }
-                Instr::Recv { from, span } => (
+                Instr::Recv { from, span, .. } => (
                     format!(
                         "receives a value from {}",
                         self.codes[self.global(f, *from)].role
@@ -753,7 +1430,29 @@ impl<'a> Explorer<'a> {
                         *span,
                     )
                 }
-                Instr::Jump(_) | Instr::Return => continue,
+                Instr::AgreeSend { to, span, .. } => {
+                    for &t in to {
+                        sent_by
+                            .entry(r * n + self.global(f, t))
+                            .or_default()
+                            .extend([out.len(), out.len()]);
+                    }
+                    (
+                        format!(
+                            "decides, as {} will (modelled as telling them)",
+                            self.names(f, to)
+                        ),
+                        *span,
+                    )
+                }
+                Instr::AgreeRecv { from, span, .. } => (
+                    format!(
+                        "decides alike with {}",
+                        self.codes[self.global(f, *from)].role
+                    ),
+                    *span,
+                ),
+                Instr::Jump(_) | Instr::Return | Instr::Local(_) => continue,
             };
             out.push(Located {
                 role: me.clone(),

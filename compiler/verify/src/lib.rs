@@ -16,10 +16,14 @@
 
 mod code;
 mod explore;
+mod values;
+
+pub use values::{FnInfo, Functions};
 
 use chor_diagnostics::Span;
 use chor_project::LocalProgram;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Bounds of the search.
 #[derive(Debug, Clone)]
@@ -31,6 +35,9 @@ pub struct Options {
     pub max_states: usize,
     /// Report at most this many distinct findings (the rest are only counted).
     pub max_findings: usize,
+    /// The program's local functions, to decide which expressions are pure (an expression
+    /// calling a function not listed here is taken as one whose value may differ each time).
+    pub functions: Arc<Functions>,
 }
 
 impl Default for Options {
@@ -39,6 +46,7 @@ impl Default for Options {
             depth: 3,
             max_states: 1_000_000,
             max_findings: 10,
+            functions: Arc::default(),
         }
     }
 }
@@ -54,6 +62,9 @@ pub enum Kind {
     UnexpectedMessage,
     /// A call passes a different role in the caller's own place (projection never does this).
     Malformed,
+    /// The members of a group decide on values that were not shown to be equal, so they may
+    /// take different branches.
+    Disagreement,
 }
 
 impl Kind {
@@ -63,6 +74,7 @@ impl Kind {
             Kind::OrphanMessage => "orphan message",
             Kind::UnexpectedMessage => "unexpected message",
             Kind::Malformed => "malformed program",
+            Kind::Disagreement => "unagreed decision",
         }
     }
 }
@@ -192,11 +204,17 @@ pub fn verify(locals: &[LocalProgram], opts: &Options) -> Result<Report, String>
     if locals.len() > usize::from(u16::MAX) {
         return Err(format!("{} roles are too many to explore", locals.len()));
     }
-    let mut labels = code::Labels::default();
+    let mut shared = code::Shared {
+        labels: code::Labels::default(),
+        names: code::Interner::default(),
+        texts: code::Interner::default(),
+        purity: values::Purity::new(&opts.functions),
+    };
     let codes = locals
         .iter()
-        .map(|l| code::compile(l, &mut labels))
+        .map(|l| code::compile(l, &mut shared))
         .collect::<Result<Vec<_>, _>>()?;
+    let labels = shared.labels;
     for c in &codes {
         let entry = &c.procs[c.entry];
         if let Some(r) = entry

@@ -514,3 +514,454 @@ fn match_arms_are_choices_too() {
         "takes the arm `Some` of `match`"
     );
 }
+
+// Group decisions: the explorer establishes by itself that the members decide on equal
+// values, whatever the checker said. Each program below is what projection would make if the
+// checker had wrongly accepted the choreography (or, for the accepted ones, what it makes).
+
+/// The expression `src`, parsed.
+fn ex(src: &str) -> Expr {
+    let parsed = chor_syntax::parse::parse(FileId(0), &format!("fn f() {{ {src} }}"));
+    let Some(chor_syntax::ast::Item::Fn(f)) = parsed.file.items.first().map(|i| &**i) else {
+        panic!("not a function: {src}");
+    };
+    match &f.body.as_ref().expect("a body").kind {
+        ExprKind::Block(b) => (**b.tail.as_ref().expect("a tail")).clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn pat(name: &str) -> Pattern {
+    Pattern {
+        kind: PatternKind::Ident(chor_syntax::ast::Ident {
+            name: name.to_owned(),
+            span: Span::default(),
+        }),
+        span: Span::default(),
+        id: Default::default(),
+    }
+}
+
+fn send_e(at: usize, to: &[&str], e: &str) -> LStmt {
+    st(
+        at,
+        LKind::Send {
+            to: names(to),
+            expr: ex(e),
+        },
+    )
+}
+
+fn recv_as(at: usize, from: &str, var: &str) -> LStmt {
+    st(
+        at,
+        LKind::Recv {
+            from: from.to_owned(),
+            var: var.to_owned(),
+            ty: chor_project::MsgType::any(),
+        },
+    )
+}
+
+fn let_(at: usize, var: &str, e: &str) -> LStmt {
+    st(
+        at,
+        LKind::Let {
+            pat: pat(var),
+            value: ex(e),
+        },
+    )
+}
+
+/// `if (B, C).cond { then } else { els }` as member `me` of the group (B, C) projects it.
+fn group_if(at: usize, cond: &str, then: Vec<LStmt>, els: Vec<LStmt>) -> LStmt {
+    st(
+        at,
+        LKind::If {
+            cond: ex(cond),
+            then,
+            els,
+            group: names(&["B", "C"]),
+        },
+    )
+}
+
+const ABC: &[&str] = &["A", "B", "C"];
+
+/// A sends to B and C (with `a_stmts`), B and C prepare with `b_pre`/`c_pre` and decide on
+/// `cond` as the group (B, C); in the `then` branch C sends to A, else B does, and A waits
+/// for C, so any disagreement also leaves A waiting for the wrong role.
+fn group_program(
+    a_stmts: Vec<LStmt>,
+    b_pre: Vec<LStmt>,
+    c_pre: Vec<LStmt>,
+    cond: &str,
+) -> Vec<LocalProgram> {
+    let mut b = b_pre;
+    b.push(group_if(50, cond, vec![], vec![]));
+    let mut c = c_pre;
+    c.push(group_if(50, cond, vec![], vec![]));
+    vec![
+        role(ABC, 0, a_stmts, vec![]),
+        role(ABC, 1, b, vec![]),
+        role(ABC, 2, c, vec![]),
+    ]
+}
+
+fn verify_with(locals: &[LocalProgram], functions: Functions) -> Report {
+    let opts = Options {
+        functions: std::sync::Arc::new(functions),
+        ..Options::default()
+    };
+    verify(locals, &opts).expect("well-formed")
+}
+
+fn disagreements(r: &Report) -> usize {
+    r.findings
+        .iter()
+        .filter(|f| f.kind == Kind::Disagreement)
+        .count()
+}
+
+#[test]
+fn one_multicast_makes_an_agreed_value() {
+    let r = run(&group_program(
+        vec![send_e(1, &["B", "C"], "5")],
+        vec![recv_as(1, "A", "k")],
+        vec![recv_as(1, "A", "k")],
+        "k > 3",
+    ));
+    assert!(r.ok(), "{}", render(&r));
+}
+
+#[test]
+fn values_made_apart_are_not_agreed_and_the_same_value_sent_twice_is() {
+    // Two reads of input, or a value and a value computed from it: two values.
+    for a in [
+        vec![
+            let_(0, "x", "io::read_line()"),
+            send_e(1, &["B"], "x"),
+            let_(2, "x", "io::read_line()"),
+            send_e(3, &["C"], "x"),
+        ],
+        vec![
+            let_(0, "x", "io::read_line()"),
+            send_e(1, &["B"], "x"),
+            let_(2, "x", "x ++ \"!\""),
+            send_e(3, &["C"], "x"),
+        ],
+    ] {
+        let r = run(&group_program(
+            a,
+            vec![recv_as(1, "A", "k")],
+            // A receive has the span of the send it takes (one statement of the source).
+            vec![recv_as(3, "A", "k")],
+            "k == \"\"",
+        ));
+        assert_eq!(disagreements(&r), 1, "{}", render(&r));
+        let f = r.findings.iter().find(|f| f.kind == Kind::Disagreement);
+        let f = f.expect("a disagreement");
+        assert_eq!(at_spans(f)[0].1, Some(50), "{}", render(&r));
+        let text = render(&r);
+        assert!(
+            text.contains("unagreed decision: C and B may take different branches"),
+            "{text}"
+        );
+    }
+    // One value sent in two messages is still one value (a pure literal, or a read once).
+    for a in [
+        vec![send_e(1, &["B"], "5"), send_e(3, &["C"], "5")],
+        vec![
+            let_(0, "x", "io::read_line()"),
+            send_e(1, &["B"], "x"),
+            send_e(3, &["C"], "x"),
+        ],
+    ] {
+        let r = run(&group_program(
+            a,
+            vec![recv_as(1, "A", "k")],
+            // A receive has the span of the send it takes (one statement of the source).
+            vec![recv_as(3, "A", "k")],
+            "k == k",
+        ));
+        assert!(r.ok(), "{}", render(&r));
+    }
+}
+
+#[test]
+fn a_pure_computation_from_agreed_values_stays_agreed() {
+    let r = run(&group_program(
+        vec![send_e(1, &["B", "C"], "5")],
+        vec![
+            recv_as(1, "A", "k"),
+            let_(2, "j", "int::abs(k * 2) + list::len([k])"),
+        ],
+        vec![
+            recv_as(1, "A", "k"),
+            let_(2, "j", "int::abs(k * 2) + list::len([k])"),
+        ],
+        "j > 3",
+    ));
+    assert!(r.ok(), "{}", render(&r));
+    // One member computes something else: a disagreement.
+    let r = run(&group_program(
+        vec![send_e(1, &["B", "C"], "5")],
+        vec![recv_as(1, "A", "k"), let_(2, "j", "k * 2")],
+        vec![recv_as(1, "A", "k"), let_(2, "j", "k * 3")],
+        "j > 3",
+    ));
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
+}
+
+#[test]
+fn effects_make_values_that_are_never_agreed() {
+    for e in [
+        "random::int(0, 9)",
+        "time::now_ms()",
+        "io::read_line()",
+        "read_line()",
+        "noisy(1)",
+        "ffi(1)",
+        "unknown_fn(1)",
+        "list::map([1], noisy)",
+    ] {
+        let mut fns = Functions::default();
+        fns.fns.insert(
+            "noisy".to_owned(),
+            FnInfo::Body {
+                params: vec!["n".to_owned()],
+                body: ex("{ print(n); n }"),
+            },
+        );
+        fns.fns.insert("ffi".to_owned(), FnInfo::Extern);
+        let r = verify_with(
+            &group_program(
+                vec![],
+                vec![let_(2, "j", e)],
+                vec![let_(2, "j", e)],
+                "j > 3",
+            ),
+            fns,
+        );
+        assert_eq!(disagreements(&r), 1, "{e}: {}", render(&r));
+    }
+}
+
+#[test]
+fn pure_user_functions_are_followed_through_their_calls() {
+    let mut fns = Functions::default();
+    fns.fns.insert(
+        "twice".to_owned(),
+        FnInfo::Body {
+            params: vec!["n".to_owned()],
+            body: ex("{ let m = helper(n); m + m }"),
+        },
+    );
+    fns.fns.insert(
+        "helper".to_owned(),
+        FnInfo::Body {
+            params: vec!["n".to_owned()],
+            body: ex("if n > 0 { helper(n - 1) } else { to_string(n); 0 }"),
+        },
+    );
+    fns.fns.insert("to_string".to_owned(), FnInfo::Builtin);
+    let prog = group_program(
+        vec![send_e(1, &["B", "C"], "5")],
+        vec![recv_as(1, "A", "k"), let_(2, "j", "twice(k)")],
+        vec![recv_as(1, "A", "k"), let_(2, "j", "twice(k)")],
+        "j > 3",
+    );
+    let r = verify_with(&prog, fns.clone());
+    assert!(r.ok(), "{}", render(&r));
+    // The same helper, printing deep inside: no longer pure.
+    fns.fns.insert(
+        "helper".to_owned(),
+        FnInfo::Body {
+            params: vec!["n".to_owned()],
+            body: ex("if n > 0 { helper(n - 1) } else { print(n); 0 }"),
+        },
+    );
+    let r = verify_with(&prog, fns);
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
+}
+
+/// A reads a line and sends it to B and C, then reads another and sends it to B only.
+fn a_reads_twice() -> Vec<LStmt> {
+    vec![
+        let_(0, "x", "io::read_line()"),
+        send_e(1, &["B", "C"], "x"),
+        let_(2, "y", "io::read_line()"),
+        send_e(3, &["B"], "y"),
+    ]
+}
+
+#[test]
+fn a_rebinding_at_one_member_ends_the_agreement_until_its_scope_ends() {
+    // B rebinds `k` from another message of A's: B's `k` is no longer C's.
+    let r = run(&group_program(
+        a_reads_twice(),
+        vec![recv_as(1, "A", "k"), recv_as(2, "A", "k")],
+        vec![recv_as(1, "A", "k")],
+        "k == \"\"",
+    ));
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
+    // The same rebinding inside a block: after it, `k` is the agreed one again.
+    let r = run(&group_program(
+        a_reads_twice(),
+        vec![
+            recv_as(1, "A", "k"),
+            st(3, LKind::Block(vec![recv_as(2, "A", "k")])),
+        ],
+        vec![recv_as(1, "A", "k")],
+        "k == \"\"",
+    ));
+    assert!(r.ok(), "{}", render(&r));
+    // Nested scopes, the inner one binding nothing that matters to the decision.
+    let r = run(&group_program(
+        a_reads_twice(),
+        vec![
+            recv_as(1, "A", "k"),
+            st(
+                3,
+                LKind::Block(vec![
+                    recv_as(2, "A", "k"),
+                    st(4, LKind::Block(vec![let_(5, "z", "1")])),
+                ]),
+            ),
+        ],
+        vec![recv_as(1, "A", "k")],
+        "k == \"\"",
+    ));
+    assert!(r.ok(), "{}", render(&r));
+    // A rebinding inside a branch of B's own choice ends with the branch too.
+    let r = run(&group_program(
+        a_reads_twice(),
+        vec![
+            recv_as(1, "A", "k"),
+            recv_as(2, "A", "other"),
+            st(
+                3,
+                LKind::If {
+                    cond: ex("k == 1"),
+                    then: vec![let_(4, "k", "0")],
+                    els: vec![],
+                    group: Vec::new(),
+                },
+            ),
+        ],
+        vec![recv_as(1, "A", "k")],
+        "k == \"\"",
+    ));
+    assert!(r.ok(), "{}", render(&r));
+}
+
+#[test]
+fn parameters_and_results_carry_agreement_through_calls() {
+    // main: A sends k to B and C; B and C call P(B, C)(k at both), which decides on its
+    // parameter and returns it; then they decide again on the results.
+    let p = |me: usize, arg: &str| {
+        let key = ProcKey {
+            chor: "P".to_owned(),
+            index: me,
+        };
+        let body = vec![
+            st(
+                60,
+                LKind::If {
+                    cond: ex("n > 3"),
+                    then: vec![],
+                    els: vec![],
+                    group: names(&["X", "Y"]),
+                },
+            ),
+            st(61, LKind::Return(ex("n + 1"))),
+        ];
+        let proc_ = LocalProc {
+            key: key.clone(),
+            role: ["X", "Y"][me].to_owned(),
+            roles: names(&["X", "Y"]),
+            params: vec!["n".to_owned()],
+            returns: true,
+            body,
+        };
+        let call = st(
+            40,
+            LKind::Call {
+                key: key.clone(),
+                callee_role: ["X", "Y"][me].to_owned(),
+                roles: names(&["B", "C"]),
+                args: vec![ex(arg)],
+                bind: Some(pat("r")),
+            },
+        );
+        (call, (key, proc_))
+    };
+    let program = |c_arg: &str| {
+        let (bc, bp) = p(0, "k");
+        let (cc, cp) = p(1, c_arg);
+        vec![
+            role(ABC, 0, vec![send_e(1, &["B", "C"], "5")], vec![]),
+            role(
+                ABC,
+                1,
+                vec![
+                    recv_as(1, "A", "k"),
+                    bc,
+                    group_if(50, "r > 3", vec![], vec![]),
+                ],
+                vec![bp],
+            ),
+            role(
+                ABC,
+                2,
+                vec![
+                    recv_as(1, "A", "k"),
+                    cc,
+                    group_if(50, "r > 3", vec![], vec![]),
+                ],
+                vec![cp],
+            ),
+        ]
+    };
+    let r = run(&program("k"));
+    assert!(r.ok(), "{}", render(&r));
+    let r = run(&program("k + 0"));
+    // Found at the first decision, inside P.
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
+    assert_eq!(r.findings[0].at[0].span.map(|s| s.start), Some(60));
+}
+
+#[test]
+fn a_variable_holding_a_pure_function_may_be_called_in_an_agreed_value() {
+    let program = |f: &str| {
+        group_program(
+            vec![send_e(1, &["B", "C"], "5")],
+            vec![recv_as(1, "A", "k"), let_(2, "f", f), let_(3, "j", "f(k)")],
+            vec![recv_as(1, "A", "k"), let_(2, "f", f), let_(3, "j", "f(k)")],
+            "j > 3",
+        )
+    };
+    let r = run(&program("int::abs"));
+    assert!(r.ok(), "{}", render(&r));
+    // A function with an effect, held in a variable, is not.
+    let r = run(&program("random::int"));
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
+}
+
+#[test]
+fn a_receive_that_takes_another_statements_message_holds_an_unknown_value() {
+    // Projection gives a send and its receive the span of their one statement. A pair that
+    // does not match (a broken projection) carries a value the verifier does not follow:
+    // the receiver holds an unknown of its own, never a value equal to anything else.
+    let r = run(&group_program(
+        vec![
+            let_(0, "x", "io::read_line()"),
+            send_e(1, &["B"], "x"),
+            send_e(3, &["C"], "x"),
+        ],
+        vec![recv_as(1, "A", "k")],
+        vec![recv_as(9, "A", "k")],
+        "k == k",
+    ));
+    assert_eq!(disagreements(&r), 1, "{}", render(&r));
+}

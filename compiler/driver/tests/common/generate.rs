@@ -1366,8 +1366,8 @@ fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
         out.push_str(s);
         out.push('\n');
     };
-    // Conditionals (10, 11, 12) only when not too deep.
-    let r = rng.below(if depth < 3 { 18 } else { 15 });
+    // Conditionals (10, 11, 12, and 18 to 23) only when not too deep.
+    let r = rng.below(if depth < 3 { 24 } else { 15 });
     match if depth >= 3 && r >= 10 { r + 3 } else { r } {
         0 => line(out, &format!("let Ws.v = (v * {k} + index(Ws)) % 1000;")),
         13 if rng.chance(50) => line(out, "let Ws.v = Scale(L, Ws)(L.a, Ws.v);"),
@@ -1388,6 +1388,67 @@ fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
                 out,
                 &format!("let (M.m, {m}.v) = Swap(M, {m})(M.m, {m}.(v + g));"),
             );
+        }
+        // The forms below make members' programs differ (a group naming the round's member,
+        // nested rounds), which keeps them from sharing one class program: not too often.
+        18..=21 if rng.chance(50) => line(out, &format!("let Ws.v = (v + {k}) % 1000;")),
+        18 => {
+            // A value agreed by L and the whole family, and a decision of that group: M, an
+            // outsider, is told by L in both branches; members act by themselves.
+            line(out, &format!("L.(a + {k}) % 1000 -> (L, Ws).g{label};"));
+            line(out, &format!("if (L, Ws).g{label} % 2 == 0 {{"));
+            line(out, "    L -> M[Even];");
+            line(out, &format!("    let Ws.v = (v + g{label}) % 1000;"));
+            line(
+                out,
+                &format!("    M.print(\"even \" ++ to_string(m + {k}));"),
+            );
+            line(out, "} else {");
+            line(out, "    L -> M[Odd];");
+            line(out, &format!("    Ws.print(g{label});"));
+            line(out, "}");
+        }
+        19 => {
+            // A decision of L and the round's member on a value they agree on in the round.
+            line(out, "for W in Ws {");
+            line(
+                out,
+                &format!("    L.(a + index(W) * {k}) % 1000 -> (L, W).h;"),
+            );
+            line(out, &format!("    if (L, W).h > {} {{", rng.below(100)));
+            line(out, "        W.(v + h) % 1000 -> L.t;");
+            line(out, "        L.print(t);");
+            line(out, "    } else {");
+            line(out, "        W.print(h);");
+            line(out, "    }");
+            line(out, "}");
+        }
+        20 => {
+            // A conditional expression bound at the round's member (outlives the loop).
+            line(out, "for W in Ws {");
+            line(
+                out,
+                &format!("    let W.v = if L.a > {} {{", rng.below(100)),
+            );
+            line(out, "        L -> W[Up];");
+            line(out, "        L.a -> W.u;");
+            line(out, "        W.((v + u) % 1000)");
+            line(out, "    } else {");
+            line(out, "        L -> W[Down];");
+            line(out, "        W.v");
+            line(out, "    };");
+            line(out, "}");
+        }
+        21 => {
+            // Nested rounds over one family: the rounds where X and Y are one member bind
+            // locally; a gather inside a round.
+            line(out, "for X in Ws {");
+            line(out, "    for Y in Ws {");
+            line(out, &format!("        X.(v + {k}) % 1000 -> Y.v;"));
+            line(out, "    }");
+            line(out, "    Ws.v -> X.all;");
+            line(out, "    let X.v = list::sum(all) % 1000;");
+            line(out, "}");
         }
         1 => line(out, &format!("L.(a + {k}) % 1000 -> Ws.v;")),
         2 => {
@@ -1425,8 +1486,8 @@ fn family_stmt(rng: &mut Rng, out: &mut String, depth: usize, label: usize) {
         // Conditionals (not too deep).
         // L decides and both branches yield a value at every member (one per member, each
         // computed at its member), alone or beside one at L.
-        10 if rng.chance(40) => {
-            let both = rng.chance(50);
+        22 | 23 => {
+            let both = r == 23;
             let head = if both {
                 "let (L.a, Ws.v) = "
             } else {
