@@ -5,34 +5,12 @@
 
 mod common;
 
-use common::{chor, ok, text};
+use common::{build_in, chor, ok, temp_dir, text};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn workdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-deploy-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp dir");
-    d
-}
-
-fn build(dir: &Path, src: &str) -> PathBuf {
-    let file = dir.join("prog.chor");
-    std::fs::write(&file, src).expect("write");
-    let out = dir.join("build");
-    let o = chor()
-        .arg("build")
-        .arg(&file)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("chor build");
-    ok(&o, "chor");
-    out
-}
 
 fn start(exe: &Path, config: &Path) -> Child {
     Command::new(exe)
@@ -76,8 +54,8 @@ const BOOKSELLER: &str = include_str!("../../../examples/bookseller.chor");
 
 #[test]
 fn roles_start_in_any_order_and_share_a_secret() {
-    let dir = workdir("order");
-    let out = build(&dir, BOOKSELLER);
+    let dir = temp_dir("deploy-order");
+    let out = build_in(&dir, BOOKSELLER);
     std::fs::write(out.join("cluster.key"), "correct horse battery staple\n").expect("key");
     let cfg = set_config(&out, "\n[security]\nsecret_file = \"cluster.key\"\n");
     // Buyer first this time, Seller a little later.
@@ -94,8 +72,8 @@ fn roles_start_in_any_order_and_share_a_secret() {
 
 #[test]
 fn absent_peer_times_out_with_a_clear_error() {
-    let dir = workdir("absent");
-    let out = build(&dir, BOOKSELLER);
+    let dir = temp_dir("deploy-absent");
+    let out = build_in(&dir, BOOKSELLER);
     let cfg = set_config(&out, "");
     let t0 = Instant::now();
     let b = finish(start(&out.join("Buyer"), &cfg), Duration::from_secs(20));
@@ -119,8 +97,8 @@ fn absent_peer_times_out_with_a_clear_error() {
 
 #[test]
 fn killed_peer_is_reported_with_the_pending_line() {
-    let dir = workdir("killed");
-    let out = build(
+    let dir = temp_dir("deploy-killed");
+    let out = build_in(
         &dir,
         "choreography main(A, B) {\n    let A.n = read_line();\n    A.n -> B.x;\n    B.print(x);\n}\n",
     );
@@ -143,8 +121,8 @@ fn killed_peer_is_reported_with_the_pending_line() {
 
 #[test]
 fn wrong_secret_and_garbage_are_refused_and_the_run_completes() {
-    let dir = workdir("secret");
-    let out = build(&dir, BOOKSELLER);
+    let dir = temp_dir("deploy-secret");
+    let out = build_in(&dir, BOOKSELLER);
     std::fs::write(out.join("good.key"), "the real secret, long enough").expect("key");
     std::fs::write(out.join("bad.key"), "a guess that is long enough too").expect("key");
     let good = set_config(&out, "\n[security]\nsecret_file = \"good.key\"\n");
@@ -202,10 +180,10 @@ fn wrong_secret_and_garbage_are_refused_and_the_run_completes() {
 
 #[test]
 fn a_role_of_another_program_is_refused() {
-    let dir = workdir("program");
-    let out = build(&dir, BOOKSELLER);
-    let other = build(
-        &workdir("program-other"),
+    let dir = temp_dir("deploy-program");
+    let out = build_in(&dir, BOOKSELLER);
+    let other = build_in(
+        &temp_dir("deploy-program-other"),
         &BOOKSELLER.replace("budget = 100", "budget = 99"),
     );
     let cfg = set_config(&out, "");
@@ -229,8 +207,8 @@ fn a_role_of_another_program_is_refused() {
 
 #[test]
 fn bad_config_is_a_clear_error() {
-    let dir = workdir("config");
-    let out = build(&dir, BOOKSELLER);
+    let dir = temp_dir("deploy-config");
+    let out = build_in(&dir, BOOKSELLER);
     let cfg = out.join("broken.toml");
     std::fs::write(&cfg, "[roles]\nBuyer = \"not an address\"\n").expect("write");
     let b = finish(start(&out.join("Buyer"), &cfg), Duration::from_secs(10));
@@ -250,7 +228,7 @@ fn bad_config_is_a_clear_error() {
 
 #[test]
 fn chor_run_stops_everyone_when_a_role_fails() {
-    let dir = workdir("fail");
+    let dir = temp_dir("deploy-fail");
     let file = dir.join("fail.chor");
     std::fs::write(
         &file,
@@ -277,8 +255,8 @@ fn a_connection_still_in_its_handshake_when_set_up_ends_does_not_stop_the_role()
     // A connection that never says anything holds a handshake thread of the listener until
     // set-up ends; that thread then reports (and wakes the set-up's `poll`) after set-up is
     // over, while the role runs: the report must go nowhere, without disturbing the role.
-    let dir = workdir("inflight");
-    let out = build(&dir, BOOKSELLER);
+    let dir = temp_dir("deploy-inflight");
+    let out = build_in(&dir, BOOKSELLER);
     let cfg = set_config(&out, "");
     let text_cfg = std::fs::read_to_string(&cfg).expect("cfg");
     let seller_addr = text_cfg
@@ -345,8 +323,8 @@ fn start_handed(exe: &Path, config: &Path, listener: &std::net::TcpListener) -> 
 /// socket is ignored.
 #[test]
 fn a_role_accepts_on_the_socket_it_is_handed() {
-    let dir = workdir("handed");
-    let out = build(&dir, BOOKSELLER);
+    let dir = temp_dir("deploy-handed");
+    let out = build_in(&dir, BOOKSELLER);
     let cfg = set_config(&out, "");
     let conf = chor_runtime::config::DeployConfig::from_file(&cfg).expect("deploy.toml");
     let seller_addr = conf.listen_of("Seller").expect("Seller's address");
@@ -396,8 +374,8 @@ fn a_large_send_to_a_busy_peer_waits_while_the_peer_is_alive() {
     W.print(w);
 }
 ";
-    let dir = workdir("busy");
-    let out = build(&dir, BUSY);
+    let dir = temp_dir("deploy-busy");
+    let out = build_in(&dir, BUSY);
     let plain = set_config(&out, "");
     let text_cfg = std::fs::read_to_string(&plain).expect("cfg");
     let text_cfg = text_cfg.replace("idle_timeout_ms = 30000", "idle_timeout_ms = 1000");

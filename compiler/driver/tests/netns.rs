@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{chor, ok, text};
+use common::{build_in, chor, ok, temp_dir, text};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -149,29 +149,6 @@ fn pair_or_skip(n: u8) -> Option<Pair> {
     }
 }
 
-fn workdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-netns-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp dir");
-    d
-}
-
-/// Builds `src` into `dir/build`.
-fn build(dir: &Path, src: &str) -> PathBuf {
-    let file = dir.join("prog.chor");
-    std::fs::write(&file, src).expect("write");
-    let out = dir.join("build");
-    let o = chor()
-        .arg("build")
-        .arg(&file)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("chor build");
-    ok(&o, "chor build");
-    out
-}
-
 /// Waits for a child with a deadline; kills it if it does not finish. Returns its output
 /// and how long it took.
 fn finish(mut c: Child, limit: Duration) -> (Output, Option<Duration>) {
@@ -218,8 +195,8 @@ fn the_dialler_waits_for_a_peer_whose_link_and_process_come_late() {
     let Some(hosts) = pair_or_skip(1) else {
         return;
     };
-    let dir = workdir("late");
-    let out = build(&dir, PING);
+    let dir = temp_dir("netns-late");
+    let out = build_in(&dir, PING);
     let cfg = hosts.deploy(&dir, 20_000, 5_000);
     // A (which dials B) starts while B's link is down and B is not running: its dials go
     // unanswered, then are refused, then succeed.
@@ -256,8 +233,8 @@ fn a_link_cut_during_a_bulk_transfer_ends_both_roles_naming_the_peer() {
     let Some(hosts) = pair_or_skip(2) else {
         return;
     };
-    let dir = workdir("cut");
-    let out = build(&dir, STREAM);
+    let dir = temp_dir("netns-cut");
+    let out = build_in(&dir, STREAM);
     let idle_ms = 1000;
     let cfg = hosts.deploy(&dir, 20_000, idle_ms);
     let a = hosts.spawn(0, &out.join("A"), &cfg);
@@ -301,8 +278,8 @@ fn a_link_down_through_set_up_ends_both_roles_with_the_connect_timeout() {
     let Some(hosts) = pair_or_skip(3) else {
         return;
     };
-    let dir = workdir("down");
-    let out = build(&dir, PING);
+    let dir = temp_dir("netns-down");
+    let out = build_in(&dir, PING);
     let cfg = hosts.deploy(&dir, 3000, 5000);
     hosts.link(1, false);
     let a = hosts.spawn(0, &out.join("A"), &cfg);

@@ -6,19 +6,12 @@
 
 mod common;
 
-use common::{chor, ok, text};
+use common::{chor, ok, temp_dir, text};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn workdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-tls-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp dir");
-    d
-}
 
 fn build(src: &Path, out: &Path) {
     let o = chor()
@@ -99,7 +92,7 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn chor_keys_writes_a_ca_and_owner_only_keys_that_roles_use_over_tls() {
-    let dir = workdir("keys");
+    let dir = temp_dir("tls-keys");
     let k = dir.join("keys");
     let o = keys(&k, "Buyer1,Buyer2,Seller");
     ok(&o, "chor");
@@ -290,7 +283,7 @@ fn three_hosts_over_tls_run_the_examples_and_survive_a_cut_link() {
     let Some(hosts) = hosts_or_skip(3) else {
         return;
     };
-    let dir = workdir("hosts");
+    let dir = temp_dir("tls-hosts");
     let k = dir.join("keys");
     let all_roles = "Buyer1,Buyer2,Seller,Coordinator,P1,P2,A,B,C";
     let o = keys(&k, all_roles);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{chor, ok, text};
+use common::{chor, ok, temp_dir, text};
 
 use chor_runtime::codec;
 use chor_runtime::value::{Message, Value};
@@ -18,13 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn workdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chor-wire-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp dir");
-    d
-}
 
 fn build(src: &Path, out: &Path, backend: &str) {
     let o = chor()
@@ -441,7 +434,7 @@ fn encode(v: Value) -> Vec<u8> {
 
 #[test]
 fn random_values_at_every_receive_of_every_example_never_crash_a_role() {
-    let root = workdir("fuzz");
+    let root = temp_dir("wire-fuzz");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut runs, mut rejected) = (0, 0);
     for ex in common::examples() {
@@ -470,7 +463,7 @@ fn random_values_at_every_receive_of_every_example_never_crash_a_role() {
 
 #[test]
 fn the_interpreter_backend_checks_types_too() {
-    let dir = workdir("interp");
+    let dir = temp_dir("wire-interp");
     let ex = common::examples()
         .into_iter()
         .find(|p| p.ends_with("bookseller.chor"))
@@ -511,7 +504,7 @@ fn a_wrongly_typed_list_is_rejected_cleanly_under_valgrind() {
         eprintln!("valgrind not found: skipping");
         return;
     }
-    let dir = workdir("valgrind");
+    let dir = temp_dir("wire-valgrind");
     let ex = common::examples()
         .into_iter()
         .find(|p| p.ends_with("merge_sort.chor"))
@@ -554,7 +547,7 @@ choreography main(A, B, C) {
 
 #[test]
 fn a_stopped_peer_ends_every_waiting_role_within_the_idle_timeout() {
-    let dir = workdir("sigstop");
+    let dir = temp_dir("wire-sigstop");
     let src = dir.join("prog.chor");
     std::fs::write(&src, WAITER).expect("write");
     let out = dir.join("build");
@@ -638,7 +631,7 @@ choreography main(A, B) {
 "#;
 
 fn build_pair(name: &str) -> PathBuf {
-    let dir = workdir(name);
+    let dir = temp_dir(&format!("wire-{name}"));
     let src = dir.join("prog.chor");
     std::fs::write(&src, PAIR).expect("write");
     let out = dir.join("build");
@@ -811,7 +804,7 @@ choreography main(A, B) {{
 }
 
 fn run_program(name: &str, src: &str, backend: &str) -> Output {
-    let dir = workdir(name);
+    let dir = temp_dir(&format!("wire-{name}"));
     let file = dir.join("prog.chor");
     std::fs::write(&file, src).expect("write");
     let o = chor()
@@ -867,7 +860,7 @@ choreography main(A, B) {
 fn a_frame_of_tiny_elements_is_refused_by_both_back_ends() {
     let hostile = encode(Value::List(vec![Value::Bool(true); 200_000]));
     for backend in ["native", "interp"] {
-        let dir = workdir(&format!("budget-{backend}"));
+        let dir = temp_dir(&format!("wire-budget-{backend}"));
         let src = dir.join("prog.chor");
         std::fs::write(&src, BOOLS).expect("write");
         let out = dir.join("out");
@@ -921,7 +914,7 @@ fn a_list_of_two_million_ints_reaches_both_back_ends() {
     let big = encode(Value::List((0..n).map(|i| Value::Int(i % 50)).collect()));
     let sum: i64 = (0..n).map(|i| i % 50).sum();
     for backend in ["native", "interp"] {
-        let dir = workdir(&format!("ints-{backend}"));
+        let dir = temp_dir(&format!("wire-ints-{backend}"));
         let src = dir.join("prog.chor");
         std::fs::write(&src, INTS).expect("write");
         let out = dir.join("out");

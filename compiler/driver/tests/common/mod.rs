@@ -48,6 +48,23 @@ pub fn env_count(var: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// `chor build` of `src`, written to `dir/prog.chor`, into `dir/build`; returns that folder
+/// (role executables and the loopback deploy.toml).
+pub fn build_in(dir: &Path, src: &str) -> PathBuf {
+    let file = dir.join("prog.chor");
+    std::fs::write(&file, src).expect("write");
+    let out = dir.join("build");
+    let o = chor()
+        .arg("build")
+        .arg(&file)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("chor build");
+    ok(&o, "chor build");
+    out
+}
+
 /// A fresh, empty directory under the system's temporary directory, named for the test
 /// binary's process so that parallel runs do not meet.
 pub fn temp_dir(name: &str) -> PathBuf {
