@@ -616,19 +616,7 @@ impl Expander<'_> {
         for p in params.iter_mut().filter(|p| p.chor.is_none()) {
             p.role = self.signature_member(c, env, &p.role);
             if let Some(g) = &mut p.group {
-                let written = std::mem::take(&mut g.roles);
-                for r in &written {
-                    let m = self.signature_member(c, env, r);
-                    let member = c.member_at(r.span).is_some()
-                        || m.name
-                            .split_once('[')
-                            .is_some_and(|(f, _)| env.fams.contains_key(f));
-                    if member {
-                        add_members(&mut g.roles, [m]);
-                    } else {
-                        g.roles.push(m);
-                    }
-                }
+                self.signature_group(c, env, g);
                 p.role = g.roles.first().cloned().unwrap_or_else(|| p.role.clone());
             }
         }
@@ -638,20 +626,26 @@ impl Expander<'_> {
         for res in results.iter_mut() {
             res.role = self.signature_member(c, env, &res.role);
             if let Some(g) = &mut res.group {
-                let written = std::mem::take(&mut g.roles);
-                for r in &written {
-                    let m = self.signature_member(c, env, r);
-                    let member = c.member_at(r.span).is_some()
-                        || m.name
-                            .split_once('[')
-                            .is_some_and(|(f, _)| env.fams.contains_key(f));
-                    if member {
-                        add_members(&mut g.roles, [m]);
-                    } else {
-                        g.roles.push(m);
-                    }
-                }
+                self.signature_group(c, env, g);
                 res.role = g.roles.first().cloned().unwrap_or_else(|| res.role.clone());
+            }
+        }
+    }
+
+    /// A group of `c`'s signature at the sizes of `env`: each entry as
+    /// [`Self::signature_member`] names it, a member only once (see [`add_members`]).
+    fn signature_group(&mut self, c: &ChorDef, env: &Env, g: &mut Group) {
+        let written = std::mem::take(&mut g.roles);
+        for r in &written {
+            let m = self.signature_member(c, env, r);
+            let member = c.member_at(r.span).is_some()
+                || m.name
+                    .split_once('[')
+                    .is_some_and(|(f, _)| env.fams.contains_key(f));
+            if member {
+                add_members(&mut g.roles, [m]);
+            } else {
+                g.roles.push(m);
             }
         }
     }
