@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{build_in, chor, ok, temp_dir, text};
+use common::{build_in, ok, temp_dir, text};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
