@@ -541,6 +541,19 @@ macro_rules! run3 {
     }};
 }
 
+/// ChoRus's HTTP transport of the location `$me`, listening on loopback port `$pm`, with its
+/// two peers on theirs.
+macro_rules! http_transport {
+    ($me:expr, $pm:expr; $o1:expr, $p1:expr; $o2:expr, $p2:expr) => {
+        HttpTransport::new(
+            HttpTransportConfigBuilder::for_target($me, ("127.0.0.1", $pm))
+                .with($o1, ("127.0.0.1", $p1))
+                .with($o2, ("127.0.0.1", $p2))
+                .build(),
+        )
+    };
+}
+
 /// Runs `$c` over the transport named `$t`.
 macro_rules! over {
     ($t:expr, $c:expr) => {{
@@ -564,23 +577,10 @@ macro_rules! over {
             }
             _ => {
                 let (pa, pb, pc) = (free_port(), free_port(), free_port());
-                let h = "127.0.0.1";
-                let ca = HttpTransportConfigBuilder::for_target(Alice, (h, pa))
-                    .with(Bob, (h, pb))
-                    .with(Carol, (h, pc))
-                    .build();
-                let cb = HttpTransportConfigBuilder::for_target(Bob, (h, pb))
-                    .with(Alice, (h, pa))
-                    .with(Carol, (h, pc))
-                    .build();
-                let cc = HttpTransportConfigBuilder::for_target(Carol, (h, pc))
-                    .with(Alice, (h, pa))
-                    .with(Bob, (h, pb))
-                    .build();
                 run3!(
-                    HttpTransport::new(ca),
-                    HttpTransport::new(cb),
-                    HttpTransport::new(cc),
+                    http_transport!(Alice, pa; Bob, pb; Carol, pc),
+                    http_transport!(Bob, pb; Alice, pa; Carol, pc),
+                    http_transport!(Carol, pc; Alice, pa; Bob, pb),
                     $c
                 );
             }
@@ -599,41 +599,16 @@ fn free_port() -> u16 {
 /// of a ChoRus program over its HTTP transport, in a process of its own, as a deployment of
 /// ChoRus on several hosts runs (the like-for-like contender of chor's process per role).
 fn chorus_role(role: &str, ports: [u16; 3], workload: &str) {
-    let h = "127.0.0.1";
     let [pa, pb, pc] = ports;
     macro_rules! one {
         ($c:expr) => {{
             match role {
-                "Alice" => Projector::new(
-                    Alice,
-                    HttpTransport::new(
-                        HttpTransportConfigBuilder::for_target(Alice, (h, pa))
-                            .with(Bob, (h, pb))
-                            .with(Carol, (h, pc))
-                            .build(),
-                    ),
-                )
-                .epp_and_run($c),
-                "Bob" => Projector::new(
-                    Bob,
-                    HttpTransport::new(
-                        HttpTransportConfigBuilder::for_target(Bob, (h, pb))
-                            .with(Alice, (h, pa))
-                            .with(Carol, (h, pc))
-                            .build(),
-                    ),
-                )
-                .epp_and_run($c),
-                _ => Projector::new(
-                    Carol,
-                    HttpTransport::new(
-                        HttpTransportConfigBuilder::for_target(Carol, (h, pc))
-                            .with(Alice, (h, pa))
-                            .with(Bob, (h, pb))
-                            .build(),
-                    ),
-                )
-                .epp_and_run($c),
+                "Alice" => Projector::new(Alice, http_transport!(Alice, pa; Bob, pb; Carol, pc))
+                    .epp_and_run($c),
+                "Bob" => Projector::new(Bob, http_transport!(Bob, pb; Alice, pa; Carol, pc))
+                    .epp_and_run($c),
+                _ => Projector::new(Carol, http_transport!(Carol, pc; Alice, pa; Bob, pb))
+                    .epp_and_run($c),
             }
         }};
     }
