@@ -237,14 +237,15 @@ pub(crate) fn establish(
     let hs_timeout = Duration::from_millis(cfg.handshake_timeout_ms);
     // The socket `chor run` bound for this role, if it started it (see
     // `startup::pass_listener`); dropped at once when no peer dials this role.
-    let inherited = cfg
-        .listen_of(me)
+    let listen = cfg.listen_of(me);
+    let inherited = listen
+        .as_ref()
         .ok()
-        .and_then(crate::startup::inherited_listener);
+        .and_then(|a| crate::startup::inherited_listener(*a));
     let listener = if to_accept.is_empty() {
         None
     } else {
-        let my_addr = cfg.listen_of(me).map_err(cfg_err)?;
+        let my_addr = listen.map_err(cfg_err)?;
         let l = inherited
             .map_or_else(|| TcpListener::bind(my_addr), Ok)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
