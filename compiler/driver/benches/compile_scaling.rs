@@ -10,6 +10,10 @@
 //!
 //! `--scale K` multiplies every size by K (e.g. `--scale 0.25` for a quick run).
 
+#[path = "../tests/common/deep.rs"]
+mod deep;
+
+use deep::{nested_choices, nested_value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -42,43 +46,24 @@ fn receives(n: usize) -> String {
     main_of(&b)
 }
 
-fn nested(open: &str, inner: &str, close: &str, n: usize, print: &str) -> String {
-    let e = format!("{}{inner}{}", open.repeat(n), close.repeat(n));
-    main_of(&format!("    let A.x = {e};\n    A.print({print});\n"))
-}
-
 fn list(n: usize) -> String {
-    nested("[", "1", "]", n, "x")
+    nested_value("[", "1", "]", n, "x")
 }
 
 fn tuple(n: usize) -> String {
-    nested("(", "1", ",)", n, "x")
+    nested_value("(", "1", ",)", n, "x")
 }
 
 fn parens(n: usize) -> String {
-    nested("(", "1", ")", n, "to_string(x)")
+    nested_value("(", "1", ")", n, "to_string(x)")
 }
 
 fn minus(n: usize) -> String {
-    nested("- ", "1", "", n, "to_string(x)")
-}
-
-/// `n` nested choreographic `if`/`else`, each branch telling B which it is.
-fn choices(n: usize) -> String {
-    let mut b = String::from("    let A.x = 1;\n");
-    for i in 0..n {
-        b.push_str(&format!(
-            "if A.x > {i} {{ A -> B[L]; B.print(\"l\"); }} else {{\nA -> B[R];\n"
-        ));
-    }
-    b.push_str("B.print(\"end\");\n");
-    b.push_str(&"}".repeat(n));
-    b.push('\n');
-    main_of(&b)
+    nested_value("- ", "1", "", n, "to_string(x)")
 }
 
 fn not(n: usize) -> String {
-    nested("!", "true", "", n, "to_string(x)")
+    nested_value("!", "true", "", n, "to_string(x)")
 }
 
 /// What `chor check` does: open the file in a fresh database and run every check. Panics on
@@ -204,7 +189,7 @@ fn run() {
         Shape {
             name: "nested conditionals",
             base: 2000,
-            source: choices,
+            source: nested_choices,
         },
     ];
     let dir = std::env::temp_dir().join(format!("chor-scaling-{}", std::process::id()));

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::deep::nested_value;
 use common::{by_role, chor, examples, ok, parse_expected};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -356,32 +357,35 @@ fn special_and_huge_source_files_are_clear_errors() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `let A.x = E;` where E is `inner` wrapped `n` times in `open`/`close`.
-fn deep(open: &str, inner: &str, close: &str, n: usize, print: &str) -> String {
-    format!(
-        "choreography main(A, B) {{\n    let A.x = {}{inner}{};\n    A.print({print});\n}}\n",
-        open.repeat(n),
-        close.repeat(n)
-    )
-}
-
 /// Input nested 40,000 levels deep, in every shape, is checked, built and run without a crash
 /// (the phases recurse on a big stack; see docs/language.md, "Limits").
 #[test]
 fn forty_thousand_levels_of_nesting_compile_and_run() {
     let n = 40_000;
     let shapes = [
-        ("list", deep("[", "1", "]", n, "\"done\""), "done"),
-        ("tuple", deep("(", "1", ",)", n, "\"done\""), "done"),
-        ("parens", deep("(", "7", ")", n, "to_string(x)"), "7"),
-        ("minus", deep("- ", "7", "", n, "to_string(x)"), "7"),
+        ("list", nested_value("[", "1", "]", n, "\"done\""), "done"),
+        ("tuple", nested_value("(", "1", ",)", n, "\"done\""), "done"),
+        (
+            "parens",
+            nested_value("(", "7", ")", n, "to_string(x)"),
+            "7",
+        ),
+        ("minus", nested_value("- ", "7", "", n, "to_string(x)"), "7"),
         (
             "minus_odd",
-            deep("- ", "7", "", n + 1, "to_string(x)"),
+            nested_value("- ", "7", "", n + 1, "to_string(x)"),
             "-7",
         ),
-        ("not", deep("!", "true", "", n, "to_string(x)"), "true"),
-        ("block", deep("{ ", "7", " }", n, "to_string(x)"), "7"),
+        (
+            "not",
+            nested_value("!", "true", "", n, "to_string(x)"),
+            "true",
+        ),
+        (
+            "block",
+            nested_value("{ ", "7", " }", n, "to_string(x)"),
+            "7",
+        ),
     ];
     for (name, src, want) in shapes {
         let path = tmp(&format!("deep-{name}"), &src);
@@ -413,11 +417,17 @@ fn forty_thousand_levels_of_nesting_compile_and_run() {
 fn nesting_beyond_the_limit_is_a_diagnostic_at_its_line() {
     let n = 50_001;
     let shapes = [
-        ("list", deep("[", "1", "]", n, "\"done\"")),
-        ("minus", deep("- ", "1", "", n, "to_string(x)")),
-        ("not", deep("!", "true", "", 1_000_000, "to_string(x)")),
-        ("sum", deep("", "1", " + 1", n, "to_string(x)")),
-        ("mixed", deep("-(", "1", ")", n / 2 + 1, "to_string(x)")),
+        ("list", nested_value("[", "1", "]", n, "\"done\"")),
+        ("minus", nested_value("- ", "1", "", n, "to_string(x)")),
+        (
+            "not",
+            nested_value("!", "true", "", 1_000_000, "to_string(x)"),
+        ),
+        ("sum", nested_value("", "1", " + 1", n, "to_string(x)")),
+        (
+            "mixed",
+            nested_value("-(", "1", ")", n / 2 + 1, "to_string(x)"),
+        ),
     ];
     for (name, src) in shapes {
         let path = tmp(&format!("toodeep-{name}"), &src);

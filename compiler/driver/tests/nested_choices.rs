@@ -9,23 +9,10 @@
 
 mod common;
 
+use common::deep::nested_choices;
 use common::{chor, ok, temp_dir};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// `n` nested `if A.… { … } else { … }`, each telling B its branch (the shape of the report).
-fn if_else(n: usize) -> String {
-    let mut s = String::from("choreography main(A, B) {\n    let A.x = 1;\n");
-    for i in 0..n {
-        s.push_str(&format!(
-            "if A.x > {i} {{ A -> B[L]; B.print(\"l\"); }} else {{\nA -> B[R];\n"
-        ));
-    }
-    s.push_str("B.print(\"end\");\n");
-    s.push_str(&"}".repeat(n));
-    s.push_str("\n}\n");
-    s
-}
 
 /// An `else if` chain: one label per branch, so B's merged projection has `n` arms.
 fn else_if(n: usize) -> String {
@@ -94,7 +81,7 @@ fn checking_nested_conditionals_grows_about_linearly_with_depth() {
     let dir = temp_dir("nested-choices");
     type Shape = fn(usize) -> String;
     let shapes: [(&str, Shape); 4] = [
-        ("if_else", if_else),
+        ("if_else", nested_choices),
         ("else_if", else_if),
         ("match", matches),
         ("yield", yields),
@@ -118,7 +105,7 @@ fn checking_nested_conditionals_grows_about_linearly_with_depth() {
 #[test]
 fn nested_conditionals_near_the_nesting_limit_run() {
     let dir = temp_dir("nested-choices-deep");
-    let path = write(&dir, "deep", &if_else(16_000));
+    let path = write(&dir, "deep", &nested_choices(16_000));
     let out = chor().arg("check").arg(&path).output().expect("runs");
     ok(&out, "check of 16,000 nested conditionals");
     let out = chor().arg("simulate").arg(&path).output().expect("runs");
@@ -137,7 +124,7 @@ fn nested_conditionals_near_the_nesting_limit_run() {
 fn projecting_deep_nesting_prints_text_linear_in_depth() {
     let dir = temp_dir("nested-choices-project");
     let size = |n: usize| {
-        let path = write(&dir, &format!("p{n}"), &if_else(n));
+        let path = write(&dir, &format!("p{n}"), &nested_choices(n));
         let out = chor().arg("project").arg(&path).output().expect("runs");
         ok(&out, "project of nested conditionals");
         out.stdout.len()
@@ -158,7 +145,7 @@ fn projecting_deep_nesting_prints_text_linear_in_depth() {
 fn formatting_deep_nesting_writes_text_linear_in_depth() {
     let dir = temp_dir("nested-choices-fmt");
     let size = |n: usize| {
-        let path = write(&dir, &format!("f{n}"), &if_else(n));
+        let path = write(&dir, &format!("f{n}"), &nested_choices(n));
         let out = chor().arg("fmt").arg(&path).output().expect("runs");
         ok(&out, "fmt of nested conditionals");
         let once = std::fs::read_to_string(&path).expect("formatted");
@@ -178,7 +165,7 @@ fn formatting_deep_nesting_writes_text_linear_in_depth() {
         big < 15 * small,
         "3,000 levels formatted to {big} bytes against {small} for 300"
     );
-    let source = if_else(10_000);
+    let source = nested_choices(10_000);
     let path = write(&dir, "f10000", &source);
     let out = chor().arg("fmt").arg(&path).output().expect("runs");
     assert_eq!(out.status.code(), Some(2), "{out:?}");

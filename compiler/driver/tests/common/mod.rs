@@ -1,6 +1,7 @@
 //! Shared helpers for the driver's integration tests (each test binary uses a part of them).
 #![allow(dead_code)]
 
+pub mod deep;
 pub mod generate;
 
 use std::collections::BTreeMap;
