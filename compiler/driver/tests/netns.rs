@@ -12,24 +12,13 @@
 
 mod common;
 
+use common::netns::{ip, or_skip, remove, spawn_in};
 use common::{build_in, ok, temp_dir, text};
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let o = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {}: {}", args.join(" "), text(&o.stderr).trim()))
-    }
-}
 
 /// Two network namespaces joined by a veth pair; removed on drop.
 struct Pair {
@@ -96,16 +85,7 @@ impl Pair {
 
     /// Starts `exe` on host `i`.
     fn spawn(&self, i: usize, exe: &Path, cfg: &Path) -> Child {
-        Command::new("ip")
-            .args(["netns", "exec", &self.ns(i)])
-            .arg(exe)
-            .arg("--config")
-            .arg(cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start role in its namespace")
+        spawn_in(&self.ns(i), exe, cfg)
     }
 
     /// A plaintext deployment file for roles A (host 0) and B (host 1).
@@ -128,24 +108,7 @@ impl Pair {
 impl Drop for Pair {
     fn drop(&mut self) {
         // Deleting a namespace deletes the veth end inside it, and with it the pair.
-        for n in &self.made {
-            let _ = ip(&["netns", "del", n]);
-        }
-    }
-}
-
-/// The namespaces, or `None` (with a notice) where this machine cannot make them and CI is
-/// not set; under CI a failure to make them fails the test.
-fn pair_or_skip(n: u8) -> Option<Pair> {
-    match Pair::new(n) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI is set but network namespaces cannot be created: {e}");
-            }
-            eprintln!("notice: network-namespace test skipped (it needs root): {e}");
-            None
-        }
+        remove(&self.made);
     }
 }
 
@@ -192,7 +155,7 @@ choreography main(A, B) {
 
 #[test]
 fn the_dialler_waits_for_a_peer_whose_link_and_process_come_late() {
-    let Some(hosts) = pair_or_skip(1) else {
+    let Some(hosts) = or_skip(Pair::new(1)) else {
         return;
     };
     let dir = temp_dir("netns-late");
@@ -230,7 +193,7 @@ choreography main(A, B) {
 
 #[test]
 fn a_link_cut_during_a_bulk_transfer_ends_both_roles_naming_the_peer() {
-    let Some(hosts) = pair_or_skip(2) else {
+    let Some(hosts) = or_skip(Pair::new(2)) else {
         return;
     };
     let dir = temp_dir("netns-cut");
@@ -275,7 +238,7 @@ fn a_link_cut_during_a_bulk_transfer_ends_both_roles_naming_the_peer() {
 
 #[test]
 fn a_link_down_through_set_up_ends_both_roles_with_the_connect_timeout() {
-    let Some(hosts) = pair_or_skip(3) else {
+    let Some(hosts) = or_skip(Pair::new(3)) else {
         return;
     };
     let dir = temp_dir("netns-down");

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::netns::{ip, or_skip, remove, spawn_in};
 use common::{chor, ok, temp_dir, text};
 
 use std::path::{Path, PathBuf};
@@ -157,18 +158,6 @@ struct Hosts {
 
 const SUBNET: &str = "10.213.7";
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let o = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {}: {}", args.join(" "), text(&o.stderr).trim()))
-    }
-}
-
 impl Hosts {
     fn new(n: usize) -> Result<Hosts, String> {
         let tag = format!("ch{}", std::process::id() % 100_000);
@@ -206,16 +195,7 @@ impl Hosts {
 
     /// Starts `exe` inside host `i`.
     fn spawn(&self, i: usize, exe: &Path, cfg: &Path) -> Child {
-        Command::new("ip")
-            .args(["netns", "exec", &format!("{}h{i}", self.tag)])
-            .arg(exe)
-            .arg("--config")
-            .arg(cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start role in its namespace")
+        spawn_in(&format!("{}h{i}", self.tag), exe, cfg)
     }
 
     /// Cuts host `i` off: its port on the bridge goes down, and packets are dropped silently.
@@ -234,24 +214,7 @@ impl Hosts {
 
 impl Drop for Hosts {
     fn drop(&mut self) {
-        for n in &self.names {
-            let _ = ip(&["netns", "del", n]);
-        }
-    }
-}
-
-/// The namespaces, or `None` (with a notice) where this machine cannot make them and CI is
-/// not set; under CI a failure to make them fails the test.
-fn hosts_or_skip(n: usize) -> Option<Hosts> {
-    match Hosts::new(n) {
-        Ok(h) => Some(h),
-        Err(e) => {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI is set but network namespaces cannot be created: {e}");
-            }
-            eprintln!("notice: multi-host test skipped: cannot create network namespaces: {e}");
-            None
-        }
+        remove(&self.names);
     }
 }
 
@@ -280,7 +243,7 @@ choreography main(A, B, C) {
 
 #[test]
 fn three_hosts_over_tls_run_the_examples_and_survive_a_cut_link() {
-    let Some(hosts) = hosts_or_skip(3) else {
+    let Some(hosts) = or_skip(Hosts::new(3)) else {
         return;
     };
     let dir = temp_dir("tls-hosts");

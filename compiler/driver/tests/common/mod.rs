@@ -3,6 +3,7 @@
 
 pub mod deep;
 pub mod generate;
+pub mod netns;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
