@@ -295,7 +295,7 @@ pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
 }
 
 /// [`free_ports`], still bound: `n` listening sockets on distinct loopback ports, for
-/// `chor run` to hand to the roles it starts ([`pass_listener`]).
+/// `chor run` to hand to the roles it starts ([`spawn_with_listener`]).
 pub fn bind_free_ports(n: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
     use std::hash::{BuildHasher, Hasher};
     use std::net::TcpListener;
@@ -334,34 +334,45 @@ pub fn bind_free_ports(n: usize) -> std::io::Result<Vec<std::net::TcpListener>> 
 /// listens on for it: its file descriptor.
 pub const LISTEN_FD_VAR: &str = "CHOR_LISTEN_FD";
 
-/// Has the process started by `cmd` inherit `listener` as the socket its role listens on:
-/// the role accepts on it instead of binding its address itself. `chor run` binds every
-/// role's address before starting any role, so no role ever dials a peer that is not
-/// listening yet (which is refused and retried, a wait and a wake-up each time, while the
-/// roles start on the same CPUs), and no other program can take a port between its choice
-/// and its use. A role started by hand binds its address as before.
+/// Starts `cmd` with `listener` as the socket its role listens on: the role accepts on it
+/// instead of binding its address itself. `chor run` binds every role's address before
+/// starting any role, so no role ever dials a peer that is not listening yet (which is
+/// refused and retried, a wait and a wake-up each time, while the roles start on the same
+/// CPUs), and no other program can take a port between its choice and its use. A role
+/// started by hand binds its address as before.
+///
+/// The descriptor is made inheritable for the time of the spawn only, so that the standard
+/// library starts the process with `posix_spawn` (a `vfork`) rather than `fork`, which a
+/// closure run before `exec` would need: `fork` copies the page tables of this process, and
+/// `chor run` holds the compiler's memory (copying 64 MB of it took about 2 ms a role).
+/// While it is inheritable, a process that another thread of this one starts inherits the
+/// listener too; callers start their roles from one thread.
 #[cfg(unix)]
-pub fn pass_listener(cmd: &mut std::process::Command, listener: &std::net::TcpListener) {
+pub fn spawn_with_listener(
+    cmd: &mut std::process::Command,
+    listener: &std::net::TcpListener,
+) -> std::io::Result<std::process::Child> {
     use std::os::unix::io::AsRawFd;
-    use std::os::unix::process::CommandExt;
     let fd = listener.as_raw_fd();
     cmd.env(LISTEN_FD_VAR, fd.to_string());
-    // SAFETY: runs in the child between fork and exec, where only async-signal-safe calls
-    // are allowed: fcntl is one. It clears close-on-exec on the listener's descriptor (which
-    // the child shares with this process), so that one descriptor survives the exec; every
-    // other role's listener stays close-on-exec.
-    #[allow(unsafe_code)]
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
+    let set = |flags: libc::c_int| {
+        // SAFETY: fcntl(F_SETFD) on a descriptor this process owns (the listener, borrowed
+        // for the whole call) changes only its close-on-exec flag.
+        #[allow(unsafe_code)]
+        let r = unsafe { libc::fcntl(fd, libc::F_SETFD, flags) };
+        if r == -1 {
+            Err(std::io::Error::last_os_error())
+        } else {
             Ok(())
-        });
-    }
+        }
+    };
+    set(0)?;
+    let child = cmd.spawn();
+    set(libc::FD_CLOEXEC)?;
+    child
 }
 
-/// The listening socket [`pass_listener`] handed to this process, if it is one bound to
+/// The listening socket [`spawn_with_listener`] handed to this process, if it is one bound to
 /// `addr` (the role's listening address in the deployment file). Taken once: a later call
 /// returns `None`. A descriptor that is not a listening socket is left alone; a listening
 /// one bound elsewhere (a deployment file edited since) is closed, and the role binds
@@ -403,7 +414,7 @@ pub fn inherited_listener(addr: std::net::SocketAddr) -> Option<std::net::TcpLis
     (listener.local_addr().ok()? == addr).then_some(listener)
 }
 
-/// Without [`pass_listener`], every role binds its own address.
+/// Without [`spawn_with_listener`], every role binds its own address.
 #[cfg(not(unix))]
 pub fn inherited_listener(_addr: std::net::SocketAddr) -> Option<std::net::TcpListener> {
     None

@@ -650,7 +650,7 @@ pub fn build_with(
 
 /// [`build_with`], also returning the sockets bound to the addresses of the deployment file,
 /// one per role of `locals` in their order, still listening: `chor run` hands each to its
-/// role ([`chor_runtime::startup::pass_listener`]).
+/// role ([`chor_runtime::startup::spawn_with_listener`]).
 fn build_listening(
     s: &Session,
     prog: &Program,
@@ -941,10 +941,7 @@ fn run_in(
         if !args.is_empty() {
             cmd.arg("--").args(args);
         }
-        if let Some(l) = listeners.get(i) {
-            chor_runtime::startup::pass_listener(&mut cmd, l);
-        }
-        let child = cmd
+        cmd
             // The role ends when this process ends, even by SIGKILL (see chor_runtime::startup).
             .env(
                 chor_runtime::startup::PARENT_PID_VAR,
@@ -952,8 +949,11 @@ fn run_in(
             )
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
+            .stderr(Stdio::piped());
+        let child = match listeners.get(i) {
+            Some(l) => chor_runtime::startup::spawn_with_listener(&mut cmd, l),
+            None => cmd.spawn(),
+        };
         match child {
             Ok(c) => slots[i] = Some((lp.role.clone(), c)),
             Err(e) => {

@@ -303,7 +303,7 @@ fn a_connection_still_in_its_handshake_when_set_up_ends_does_not_stop_the_role()
 }
 
 /// Starts `exe` like [`start`], handing it `listener` as `chor run` does
-/// (`chor_runtime::startup::pass_listener`).
+/// (`chor_runtime::startup::spawn_with_listener`).
 fn start_handed(exe: &Path, config: &Path, listener: &std::net::TcpListener) -> Child {
     let mut cmd = Command::new(exe);
     cmd.arg("--config")
@@ -311,8 +311,7 @@ fn start_handed(exe: &Path, config: &Path, listener: &std::net::TcpListener) -> 
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    chor_runtime::startup::pass_listener(&mut cmd, listener);
-    cmd.spawn().expect("start role")
+    chor_runtime::startup::spawn_with_listener(&mut cmd, listener).expect("start role")
 }
 
 /// `chor run` binds every role's address before it starts any role, and hands each role its

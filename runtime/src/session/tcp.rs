@@ -236,7 +236,7 @@ pub(crate) fn establish(
 
     let hs_timeout = Duration::from_millis(cfg.handshake_timeout_ms);
     // The socket `chor run` bound for this role, if it started it (see
-    // `startup::pass_listener`); dropped at once when no peer dials this role.
+    // `startup::spawn_with_listener`); dropped at once when no peer dials this role.
     let listen = cfg.listen_of(me);
     let inherited = listen
         .as_ref()

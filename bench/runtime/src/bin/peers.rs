@@ -46,7 +46,7 @@ use std::thread;
 use std::time::Instant;
 
 use chor_runtime::config::DeployConfig;
-use chor_runtime::startup::pass_listener;
+use chor_runtime::startup::spawn_with_listener;
 use chorus_lib::core::{
     ChoreoOp, Choreography, ChoreographyLocation, Located, LocationSet, Portable, Projector,
     Transport,
@@ -714,8 +714,7 @@ fn run_once(run: &Run, workload: &str) -> (f64, f64, f64, String) {
             for i in order {
                 let mut cmd = Command::new(dir.join(roles[i]));
                 cmd.arg("--config").arg(&config).stdout(Stdio::piped());
-                pass_listener(&mut cmd, &listeners[i]);
-                slots[i] = Some(cmd.spawn().expect("role starts"));
+                slots[i] = Some(spawn_with_listener(&mut cmd, &listeners[i]).expect("role starts"));
             }
             drop(listeners);
             slots.into_iter().flatten().collect()
