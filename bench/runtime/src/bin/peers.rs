@@ -576,7 +576,7 @@ macro_rules! over {
                 run3!(a, b, c, $c);
             }
             _ => {
-                let (pa, pb, pc) = (free_port(), free_port(), free_port());
+                let [pa, pb, pc] = free_ports();
                 run3!(
                     http_transport!(Alice, pa; Bob, pb; Carol, pc),
                     http_transport!(Bob, pb; Alice, pa; Carol, pc),
@@ -588,11 +588,11 @@ macro_rules! over {
     }};
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+/// Three distinct free loopback ports (three binds in turn can return one port twice: the
+/// ChoRus roles then wait for each other forever).
+fn free_ports() -> [u16; 3] {
+    let p = chor_runtime::startup::free_ports(3).expect("free ports");
+    [p[0], p[1], p[2]]
 }
 
 /// Child mode: `peers --chorus-role ROLE PORT_ALICE PORT_BOB PORT_CAROL WORKLOAD`: one role
@@ -615,6 +615,43 @@ fn chorus_role(role: &str, ports: [u16; 3], workload: &str) {
     match workload {
         "startup" => one!(Startup),
         other => panic!("a process per role is measured for start-up only, not {other}"),
+    }
+}
+
+/// Child mode: `peers --raw-role ROLE [ADDR]`: one role of the start-up program over plain
+/// TCP with nothing else (no framing, handshake, threads or checks), in a process of its own
+/// and accepting on the socket handed to it as chor's roles are: the floor of any design with
+/// a process per role. Alice dials Bob at ADDR and writes 1; Bob accepts it, reads it, dials
+/// Carol at ADDR and writes it on; Carol accepts it, reads it and prints it.
+fn raw_role(role: &str, addr: Option<&str>) {
+    use std::os::unix::io::FromRawFd;
+    let handed = || {
+        let fd: i32 = std::env::var(chor_runtime::startup::LISTEN_FD_VAR)
+            .expect("a handed listener")
+            .parse()
+            .expect("a descriptor");
+        // SAFETY: the parent handed this process the listening socket under that number, and
+        // nothing else in this process owns it.
+        #[allow(unsafe_code)]
+        unsafe {
+            TcpListener::from_raw_fd(fd)
+        }
+    };
+    let receive = || {
+        let (mut s, _) = handed().accept().expect("accept");
+        let mut b = [0u8; 8];
+        s.read_exact(&mut b).expect("read");
+        i64::from_le_bytes(b)
+    };
+    let send = |x: i64| {
+        let mut s = TcpStream::connect(addr.expect("an address")).expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        s.write_all(&x.to_le_bytes()).expect("write");
+    };
+    match role {
+        "Alice" => send(1),
+        "Bob" => send(receive()),
+        _ => println!("{}", receive()),
     }
 }
 
@@ -686,6 +723,8 @@ enum Run {
     Chorus(&'static str),
     /// This binary as three ChoRus children over HTTP, one per role.
     ChorusProcs,
+    /// This binary as three children over plain TCP, one per role (`raw_role`).
+    RawProcs,
 }
 
 /// Runs a contender once; returns the wall time from spawning to the last exit, the time
@@ -719,8 +758,31 @@ fn run_once(run: &Run, workload: &str) -> (f64, f64, f64, String) {
             drop(listeners);
             slots.into_iter().flatten().collect()
         }
+        Run::RawProcs => {
+            // Started as chor's roles are: listeners bound first and handed over, Carol first.
+            let bob = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let carol = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let addr = |l: &TcpListener| l.local_addr().expect("bound").to_string();
+            let me = std::env::current_exe().expect("own path");
+            let start = |role: &str, to: Option<String>, l: Option<&TcpListener>| {
+                let mut cmd = Command::new(&me);
+                cmd.arg("--raw-role")
+                    .arg(role)
+                    .args(to)
+                    .stdout(Stdio::piped());
+                match l {
+                    Some(l) => spawn_with_listener(&mut cmd, l),
+                    None => cmd.spawn(),
+                }
+                .expect("child starts")
+            };
+            let c = start("Carol", None, Some(&carol));
+            let b = start("Bob", Some(addr(&carol)), Some(&bob));
+            let a = start("Alice", Some(addr(&bob)), None);
+            vec![a, b, c]
+        }
         Run::ChorusProcs => {
-            let ports = [free_port(), free_port(), free_port()];
+            let ports = free_ports();
             let mut children: Vec<_> = ["Carol", "Bob", "Alice"]
                 .iter()
                 .map(|role| {
@@ -818,6 +880,10 @@ fn main() {
         chorus_child(&args[2], &args[3]);
         return;
     }
+    if args.get(1).map(String::as_str) == Some("--raw-role") {
+        raw_role(&args[2], args.get(3).map(String::as_str));
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("--chorus-role") {
         let port = |i: usize| args[i].parse::<u16>().expect("a port");
         chorus_role(&args[2], [port(3), port(4), port(5)], &args[6]);
@@ -913,12 +979,14 @@ fn main() {
         if http {
             print!(" {:>12}", "http ×3 proc");
         }
+        print!(" {:>12}", "TCP ×3 proc");
         for t in &transports {
             print!(" {:>11}", format!("chor/{t}"));
         }
         if http {
             print!(" {:>11}", "chor/×3proc");
         }
+        print!(" {:>11}", "chor/TCP×3");
         println!();
         for (name, workload, chor_run) in &workloads {
             if !workload.contains(only.as_str()) {
@@ -932,6 +1000,8 @@ fn main() {
             if http {
                 contenders.push(Run::ChorusProcs);
             }
+            // The floor of a process per role: plain TCP, start-up only.
+            contenders.push(Run::RawProcs);
             let mut times: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
             let mut firsts: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
             let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); 1 + contenders.len()];
@@ -942,7 +1012,7 @@ fn main() {
                     if round >= 3 && matches!(run, Run::Chorus("http")) && *workload == "kv" {
                         continue;
                     }
-                    if matches!(run, Run::ChorusProcs) && *workload != "startup" {
+                    if matches!(run, Run::ChorusProcs | Run::RawProcs) && *workload != "startup" {
                         continue;
                     }
                     let (ms, first, cpu, out) = run_once(run, workload);
