@@ -79,46 +79,42 @@ fn cases(default: u64) -> u64 {
 /// many such decisions now keep apart runs that differ in the values decided on: 31 of the
 /// first 1,000 outgrow the limit at depth 1.)
 fn verify_generated(seeds: std::ops::Range<u64>) -> usize {
+    let n = seeds.end - seeds.start;
+    // The programs are independent: the seeds are shared out among threads (each program
+    // is explored on one), so that this test, the longest of the suite, uses every CPU.
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get().min(4)) as u64;
+    let outcomes: Vec<(u64, Outcome)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let seeds = seeds.clone();
+                s.spawn(move || {
+                    seeds
+                        .skip(t as usize)
+                        .step_by(threads as usize)
+                        .map(|seed| (seed, verify_one(seed)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a verifying thread"))
+            .collect()
+    });
     let mut states = 0;
     let mut incomplete = Vec::new();
-    let n = seeds.end - seeds.start;
-    for seed in seeds {
-        let src = common::generate::program(seed);
-        let (locals, base) = project("gen.chor", &src);
-        let mut r = verify(&locals, &base);
-        // A program with many procedures can outgrow the state limit at the default call
-        // depth before any finding; then every interleaving is explored at a smaller depth
-        // (fewer nested calls of one procedure), the largest that completes. Depth 1 is
-        // tried first: a program that outgrows the limit even there is not explored again at
-        // every depth in between (each a million states, most of this test's time).
-        let at = |depth: usize| {
-            let opts = Options {
-                depth,
-                ..base.clone()
-            };
-            chor_verify::verify(&locals, &opts).expect("projection output is well-formed")
-        };
-        if !r.complete && r.finding_count() == 0 && r.depth > 1 {
-            let shallowest = at(1);
-            if shallowest.complete && shallowest.finding_count() == 0 {
-                let mut depth = r.depth - 1;
-                while !r.complete && r.finding_count() == 0 && depth > 1 {
-                    r = at(depth);
-                    depth -= 1;
+    for (seed, outcome) in outcomes {
+        match outcome {
+            Ok((s, complete)) => {
+                states += s;
+                if !complete {
+                    incomplete.push(seed);
                 }
-                if !r.complete && r.finding_count() == 0 {
-                    r = shallowest;
-                }
-            } else {
-                r = shallowest;
             }
+            Err(finding) => panic!("{finding}"),
         }
-        assert_eq!(r.finding_count(), 0, "seed {seed}:\n{}\n{src}", show(&r));
-        if !r.complete {
-            incomplete.push(seed);
-        }
-        states += r.states;
     }
+    incomplete.sort_unstable();
     assert!(
         incomplete.len() as u64 * 100 <= 4 * n,
         "{} of {n} programs outgrew the state limit: seeds {incomplete:?}",
@@ -129,6 +125,48 @@ fn verify_generated(seeds: std::ops::Range<u64>) -> usize {
         incomplete.len()
     );
     states
+}
+
+/// What verifying one generated program gave: its states and whether the exploration was
+/// complete, or the finding (with the program) as an error.
+type Outcome = Result<(usize, bool), String>;
+
+/// Verifies the generated program of `seed`.
+fn verify_one(seed: u64) -> Outcome {
+    let src = common::generate::program(seed);
+    let (locals, base) = project("gen.chor", &src);
+    let mut r = verify(&locals, &base);
+    // A program with many procedures can outgrow the state limit at the default call depth
+    // before any finding; then every interleaving is explored at a smaller depth (fewer
+    // nested calls of one procedure), the largest that completes. Depth 1 is tried first: a
+    // program that outgrows the limit even there is not explored again at every depth in
+    // between (each a million states, most of this test's time).
+    let at = |depth: usize| {
+        let opts = Options {
+            depth,
+            ..base.clone()
+        };
+        chor_verify::verify(&locals, &opts).expect("projection output is well-formed")
+    };
+    if !r.complete && r.finding_count() == 0 && r.depth > 1 {
+        let shallowest = at(1);
+        if shallowest.complete && shallowest.finding_count() == 0 {
+            let mut depth = r.depth - 1;
+            while !r.complete && r.finding_count() == 0 && depth > 1 {
+                r = at(depth);
+                depth -= 1;
+            }
+            if !r.complete && r.finding_count() == 0 {
+                r = shallowest;
+            }
+        } else {
+            r = shallowest;
+        }
+    }
+    if r.finding_count() != 0 {
+        return Err(format!("seed {seed}:\n{}\n{src}", show(&r)));
+    }
+    Ok((r.states, r.complete))
 }
 
 #[test]
