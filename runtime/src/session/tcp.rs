@@ -763,11 +763,35 @@ enum WireWrite {
 }
 
 impl WireWrite {
-    /// Writes `buf` out. Its contents are used up: TLS encrypts them in place.
+    /// Writes `buf` out (and, with TLS, the records left pending before it). Its contents are
+    /// used up: TLS encrypts them in place.
     fn write_out(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         match self {
             WireWrite::Plain(s) => write_all_while_heard(s, buf),
+            WireWrite::Tls(t) if buf.is_empty() => t.drain(),
             WireWrite::Tls(t) => t.write_in_place(buf),
+        }
+    }
+
+    /// Writes what the socket takes now, without waiting; what it does not take is kept
+    /// (at the front of `buf`, or with TLS sealed in the writer) for the next write.
+    /// Returns whether any bytes were written and whether everything went out.
+    fn write_now(&mut self, buf: &mut Vec<u8>) -> io::Result<(bool, bool)> {
+        match self {
+            WireWrite::Plain(s) => {
+                let n = send_now(s, buf)?;
+                buf.drain(..n);
+                Ok((n > 0, buf.is_empty()))
+            }
+            WireWrite::Tls(t) => t.write_now(buf),
+        }
+    }
+
+    /// Whether bytes wait in the writer itself (TLS records sealed by [`WireWrite::write_now`]).
+    fn has_pending(&self) -> bool {
+        match self {
+            WireWrite::Plain(_) => false,
+            WireWrite::Tls(t) => t.has_pending(),
         }
     }
 }
@@ -941,7 +965,7 @@ impl OutState {
         if let Some(e) = &self.failed {
             return Err((e.clone(), self.last_loc));
         }
-        if self.buf.is_empty() {
+        if self.buf.is_empty() && !self.stream.has_pending() {
             return Ok(());
         }
         match self.stream.write_out(&mut self.buf) {
@@ -952,6 +976,32 @@ impl OutState {
                     self.buf.shrink_to(FLUSH_AT);
                 }
                 Ok(())
+            }
+            Err(e) => {
+                let e = LinkError::from_io(&e);
+                self.failed = Some(e.clone());
+                Err((e, self.last_loc))
+            }
+        }
+    }
+}
+
+impl OutState {
+    /// Like [`OutState::write_out`], but writes only what the socket takes now (see
+    /// [`WireWrite::write_now`]). Returns whether everything went out.
+    fn write_now(&mut self) -> Result<bool, (LinkError, u32)> {
+        if let Some(e) = &self.failed {
+            return Err((e.clone(), self.last_loc));
+        }
+        match self.stream.write_now(&mut self.buf) {
+            Ok((wrote, done)) => {
+                if wrote {
+                    self.last_write = Instant::now();
+                }
+                if done && self.buf.capacity() > 4 * FLUSH_AT {
+                    self.buf.shrink_to(FLUSH_AT);
+                }
+                Ok(done)
             }
             Err(e) => {
                 let e = LinkError::from_io(&e);
@@ -1009,8 +1059,15 @@ impl Outbox {
         if st.failed.is_some() || st.last_write.elapsed() < quiet || !writable_now(self.fd) {
             return;
         }
-        st.buf.extend_from_slice(&[0; 4]);
-        let _ = st.write_out();
+        // Buffered frames say as much as a heartbeat; otherwise one goes out alone. Either
+        // way only what the socket takes now: a write that waited here for room stopped
+        // the heartbeats of every other connection.
+        if st.buf.is_empty() {
+            st.buf.extend_from_slice(&[0; 4]);
+        }
+        if let Ok(false) = st.write_now() {
+            self.dirty.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Whether bytes are buffered, and since when (see [`Outbox::since`]).
@@ -1034,8 +1091,15 @@ impl Outbox {
             return false;
         };
         self.dirty.store(false, Ordering::Relaxed);
-        // A failure is kept in the outbox and reported by the role's next action.
-        let _ = st.write_out();
+        // Only what the socket takes now: room for some bytes is not room for the whole
+        // buffer, and a write that waited for the rest (for as long as a busy peer stays
+        // alive) stopped the heartbeats of the role's other connections, whose peers then
+        // timed out on a live role. The rest stays buffered, for the next tick or for the
+        // role, which writes it out before it next waits. A failure is kept in the outbox
+        // and reported by the role's next action.
+        if let Ok(false) = st.write_now() {
+            self.dirty.store(true, Ordering::SeqCst);
+        }
         true
     }
 
@@ -1184,6 +1248,39 @@ pub(super) fn write_all_while_heard(s: &TcpStream, mut buf: &[u8]) -> io::Result
         }
     }
     Ok(())
+}
+
+/// Writes what `s`'s socket takes now, without waiting (and without SIGPIPE); returns how
+/// many bytes of `buf` were written (0 when the socket has no room).
+#[allow(unsafe_code)]
+pub(super) fn send_now(s: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: `rest` is a live, initialised byte slice for the length passed; send only
+        // reads it.
+        let r = unsafe {
+            libc::send(
+                s.as_raw_fd(),
+                rest.as_ptr().cast(),
+                rest.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        match usize::try_from(r) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock => break,
+                    _ => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// Whether a write failed for lack of room within the write timeout.
@@ -1385,6 +1482,48 @@ mod tests {
         };
         let link = TcpLink::new(conn, None, MAX_FRAME, Arc::clone(ctl)).expect("link");
         (link, b)
+    }
+
+    #[test]
+    fn the_flusher_writes_only_what_a_socket_takes_now() {
+        let ctl = Arc::new(FlushCtl::default());
+        let (x, mut xr) = link(&ctl);
+        // A write that waits for room waits this long (then fails: the peer sends nothing).
+        x.set_idle_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        // 24 MiB of frames while the peer reads nothing: more than loopback's socket
+        // buffers hold, so the socket has room for part of it only.
+        let mut expected = Vec::new();
+        for i in 0..384u32 {
+            expected.extend_from_slice(&65_536u32.to_le_bytes());
+            expected.extend((0..65_536u32).map(|j| (i ^ j) as u8));
+        }
+        lock(&x.out.state).buf.extend_from_slice(&expected);
+        x.out.dirty.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        assert!(x.out.flush_if_free(), "the fresh socket has room");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the flusher waited {:?} on one connection",
+            started.elapsed()
+        );
+        // The rest is kept, in order, for the role to write out.
+        assert!(x.out.dirty_since().is_some());
+        assert!(lock(&x.out.state).failed.is_none());
+        let reader = thread::spawn(move || {
+            let mut got = Vec::new();
+            xr.read_to_end(&mut got).expect("read");
+            got
+        });
+        x.out.flush().expect("the role writes out the rest");
+        x.shutdown_write();
+        let got = reader.join().expect("reader");
+        assert!(
+            got == expected,
+            "{} bytes of {} arrived, or altered",
+            got.len(),
+            expected.len()
+        );
     }
 
     #[test]
