@@ -265,6 +265,14 @@ impl Transport for SessionTransport<'_> {
             Message::Label(l) => Ok(Msg::Label(l)),
         }
     }
+    fn recv_label(&self, from: &str, labels: &[&str], span: Span) -> Result<Msg, String> {
+        // The session refuses a value or a label not offered here, in the native back end's
+        // words, before the value is converted (or printed).
+        self.session
+            .recv_label(from, labels, self.loc(span))
+            .map(Msg::Label)
+            .map_err(|e| e.to_string())
+    }
     fn recv_value(&self, from: &str, ty: &MsgType, span: Span) -> Result<Msg, String> {
         // Straight from the frame into interpreter values, within the frame's budget.
         let mut frame = Vec::new();
