@@ -271,11 +271,6 @@ impl<'p> LocalRunner<'p> {
         r
     }
 
-    fn recv(&self, frame: &Frame<'_>, from: &str, span: Span) -> Result<Msg, Ctrl> {
-        let peer = frame.peer(from, span)?;
-        self.transport.recv(&peer, span).or_else(|e| fault(e, span))
-    }
-
     fn recv_label(
         &self,
         frame: &Frame<'_>,
