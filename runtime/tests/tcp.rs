@@ -1060,3 +1060,29 @@ fn roles_on_ipv6_and_ipv4_loopback_talk_to_each_other() {
     tb.join().expect("b");
     tc.join().expect("c");
 }
+
+#[test]
+fn a_last_message_a_busy_peer_has_not_taken_yet_survives_the_senders_exit() {
+    let mut cfg = config(&["A", "B"], None, 5000);
+    cfg.idle_timeout_ms = Some(300);
+    let mut s = connect_all(&cfg);
+    let b = s.pop().expect("b");
+    let a = s.pop().expect("a");
+    // More than B's receive buffer holds while B reads nothing: the rest stays in A's send
+    // buffer, where A's exit would destroy it.
+    let big = Message::Value(Value::Str("x".repeat(4 << 20)));
+    let t = thread::spawn(move || {
+        // Alive (heartbeats) but busy for several idle timeouts before it reads.
+        thread::sleep(Duration::from_millis(1200));
+        let got = b.recv("A", 1);
+        let _ = b.close();
+        got
+    });
+    a.send("B", big.clone(), 2).expect("send");
+    let started = Instant::now();
+    a.close().expect("close");
+    // A waited for B to take the message, not for ever.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let got = t.join().expect("b").expect("B receives the whole message");
+    assert!(got == big, "the message arrived altered");
+}

@@ -901,7 +901,16 @@ impl TcpLink {
     /// heartbeats — until it closes too, or until `until`. Closing a socket with unread
     /// bytes, or receiving bytes after closing, makes the kernel reset the connection, and a
     /// reset can destroy the last message the peer has not read yet.
-    pub(crate) fn linger(&self, until: Instant) {
+    ///
+    /// Past `until`, it goes on while bytes we sent are not yet acknowledged by the peer's
+    /// kernel and the peer is alive (it sent something within `idle`): a reset destroys only
+    /// what has not reached the peer's kernel, and a live peer busy for longer than the idle
+    /// timeout before it reads our last message, or one behind a slow link, has not taken it
+    /// yet. (Before, the role exited at `until`; its kernel, holding unread heartbeats, reset
+    /// the connection, and the peer lost the end of the last message and failed with
+    /// "connection reset" although both roles were well.) Once the peer falls silent for
+    /// `idle`, it is dead or cut off, and there is no one left to deliver to.
+    pub(crate) fn linger(&self, until: Instant, idle: Duration) {
         // What we sent could not be written out (the peer is gone or cut off): there is no
         // last message of ours left to protect, and waiting would only delay the exit.
         if lock(&self.out.state).failed.is_some() {
@@ -913,14 +922,24 @@ impl TcpLink {
         }
         let mut sink = [0u8; 256];
         loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+            let now = Instant::now();
+            let left = until.saturating_duration_since(now);
+            let wait = if !left.is_zero() {
+                left
+            } else if unacknowledged(&self.stream) && heard_within(&self.stream, idle) {
+                // Look again at what is acknowledged every few milliseconds.
+                Duration::from_millis(20)
+            } else {
+                return;
+            };
+            if self.stream.set_read_timeout(Some(wait)).is_err() {
                 return;
             }
             match r.inner.read(&mut sink) {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if blocked(&e) => {}
                 Err(_) => return,
             }
         }
@@ -1297,6 +1316,30 @@ pub(super) fn heard_lately(s: &TcpStream) -> bool {
     match s.write_timeout() {
         Ok(Some(window)) => last_heard(s).is_some_and(|ago| ago < window),
         _ => false,
+    }
+}
+
+/// Whether the peer of `s` sent data within `window` (see [`heard_lately`]).
+fn heard_within(s: &TcpStream, window: Duration) -> bool {
+    last_heard(s).is_some_and(|ago| ago < window)
+}
+
+/// Whether bytes written to `s` (or its FIN) are not yet acknowledged by the peer's kernel
+/// (`SIOCOUTQ`; Linux, elsewhere unknown and taken as none).
+#[allow(unsafe_code)]
+fn unacknowledged(s: &TcpStream) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut n: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ (SIOCOUTQ for a socket) writes one int into `n`, which outlives
+        // the call.
+        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+        r == 0 && n > 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = s;
+        false
     }
 }
 
