@@ -397,3 +397,50 @@ fn a_last_message_behind_a_slow_link_reaches_a_busy_peer() {
     assert_eq!(text(&co.stdout), "done\n");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A's peer is at a host name, and A's resolver does not answer: the lookup outlasts the
+/// connect timeout (getaddrinfo has none of its own), and A's error says so, rather than that
+/// B never dialled A.
+#[test]
+fn a_host_name_whose_lookup_outlasts_the_connect_timeout_is_named_as_the_reason() {
+    let Some(hosts) = or_skip(Pair::new(6)) else {
+        return;
+    };
+    // `ip netns exec` puts /etc/netns/NS/resolv.conf in place of /etc/resolv.conf: a name
+    // server at an address nobody has, asked once for a second.
+    let etc = Path::new("/etc/netns").join(hosts.ns(0));
+    std::fs::create_dir_all(&etc).expect("/etc/netns");
+    std::fs::write(
+        etc.join("resolv.conf"),
+        format!(
+            "nameserver {}.9\noptions timeout:1 attempts:1\n",
+            hosts.subnet
+        ),
+    )
+    .expect("resolv.conf");
+    let dir = temp_dir("netns-dns");
+    let out = build_in(&dir, PING);
+    let cfg = dir.join("hosts.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[roles]\nA = \"{}\"\nB = \"b.chor-test.invalid:7100\"\n\
+             [security]\nallow_plaintext = true\n[runtime]\nconnect_timeout_ms = 300\n",
+            hosts.addr(0)
+        ),
+    )
+    .expect("write");
+    let a = hosts.spawn(0, &out.join("A"), &cfg);
+    let (ao, took) = finish(a, Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&etc);
+    let err = text(&ao.stderr);
+    assert!(took.is_some(), "A hangs: {err}");
+    assert!(
+        err.contains(
+            "error: role A: could not connect with peer B at b.chor-test.invalid:7100 within \
+             300 ms: cannot resolve b.chor-test.invalid:7100"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

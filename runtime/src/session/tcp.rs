@@ -431,6 +431,16 @@ pub(crate) fn establish(
         }
     }
 
+    // A dial that overran the deadline reports after the loop gave up (a host name whose
+    // lookup blocks: getaddrinfo has no timeout, and a resolver that does not answer takes
+    // seconds); its reason is the one to give, not that the peer never dialled us.
+    if result.is_err() {
+        while let Ok(e) = rx.try_recv() {
+            if let Event::Dialled(peer, Err(reason)) = e {
+                dial_errors.entry(peer).or_insert(reason);
+            }
+        }
+    }
     // Name the first peer we could not reach, with the best reason we have.
     if let Some((peer, reason)) = dial_errors.into_iter().next() {
         return Err(RtError::new(
@@ -454,7 +464,18 @@ pub(crate) fn establish(
     let listening = cfg
         .listen_of(me)
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
-    let mut reason = format!("it never connected to {me} (listening on {listening})");
+    let mut reason = if missing.as_str() > me {
+        // We dial it, and the attempt under way when time ran out has not ended.
+        format!(
+            "no attempt to reach it ended in time (resolving {} or connecting to it was still \
+             under way)",
+            cfg.roles
+                .get(&missing)
+                .map_or_else(String::new, |e| e.address.clone())
+        )
+    } else {
+        format!("it never connected to {me} (listening on {listening})")
+    };
     if let Some(last) = refusals.last() {
         reason.push_str(&format!("; refused: {last}"));
     }
