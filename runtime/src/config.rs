@@ -590,7 +590,11 @@ impl DeployConfig {
                             let listen = match listen {
                                 // The listen address is local: it must be an IP address or a
                                 // name that resolves now.
-                                Some(l) => Some(resolve(&l).map_err(|r| bad_address(&l, r))?),
+                                Some(l) => Some(
+                                    check_shape(&l)
+                                        .and_then(|()| resolve(&l))
+                                        .map_err(|r| bad_address(&l, r))?,
+                                ),
                                 None => None,
                             };
                             cfg.roles.insert(
@@ -747,7 +751,11 @@ impl DeployConfig {
                     },
                 ));
             }
-            if let Some(l) = e.listen
+            // What the role binds: its listen address, or else its address. A wildcard
+            // (0.0.0.0, ::) is what roles in separate containers or hosts each bind, so two
+            // of them are no conflict; on one host the second bind fails, naming the address.
+            if let Some(l) = e.listen.or(e.resolved)
+                && !l.ip().is_unspecified()
                 && let Some((other, other_line)) = seen_listen.insert(l, (role, e.line))
             {
                 return Err(err(
@@ -834,8 +842,12 @@ impl DeployConfig {
 
 /// Checks that `addr` has the form `host:port` (without resolving it).
 fn check_shape(addr: &str) -> Result<(), String> {
-    if addr.parse::<SocketAddr>().is_ok() {
-        return Ok(());
+    if let Ok(a) = addr.parse::<SocketAddr>() {
+        return if a.port() == 0 {
+            Err(PORT_ZERO.to_string())
+        } else {
+            Ok(())
+        };
     }
     let Some((host, port)) = addr.rsplit_once(':') else {
         return Err("missing the port".to_string());
@@ -843,10 +855,16 @@ fn check_shape(addr: &str) -> Result<(), String> {
     if host.is_empty() {
         return Err("missing the host".to_string());
     }
-    port.parse::<u16>()
-        .map(|_| ())
-        .map_err(|_| format!("bad port {port:?}"))
+    match port.parse::<u16>() {
+        Ok(0) => Err(PORT_ZERO.to_string()),
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!("bad port {port:?}")),
+    }
 }
+
+/// Why port 0 is refused: binding it picks a port at random, which no peer can know (before,
+/// the file was accepted and every peer dialled port 0 until its connect timeout).
+const PORT_ZERO: &str = "port 0 picks a free port at random when bound, and no other role                          could know which; give the role a fixed port";
 
 fn resolve(addr: &str) -> Result<SocketAddr, String> {
     if let Ok(a) = addr.parse::<SocketAddr>() {

@@ -244,3 +244,43 @@ fn a_private_key_others_can_read_is_a_warning() {
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn port_zero_is_refused_where_a_role_is_dialled_or_listens() {
+    // Bound, port 0 picks a random port no peer could know: every peer would dial port 0
+    // until its connect timeout.
+    for text in [
+        "[roles]\nA = \"127.0.0.1:0\"\nB = \"127.0.0.1:7101\"\n",
+        "[roles]\nA = \"[::1]:0\"\nB = \"127.0.0.1:7101\"\n",
+        "[roles]\nA = \"localhost:0\"\nB = \"127.0.0.1:7101\"\n",
+        "[roles]\nA = { address = \"127.0.0.1:7100\", listen = \"127.0.0.1:0\" }\nB = \"127.0.0.1:7101\"\n",
+    ] {
+        let e = error_text(text);
+        assert!(
+            e.starts_with("deployment file:2: role A has a bad address") && e.contains("port 0"),
+            "{text}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_listen_address_another_role_is_at_is_refused_but_wildcards_are_not() {
+    // B would bind A's address: A's peers would dial B, or one of the two binds would fail.
+    let e = error_text(
+        "[roles]\nA = \"127.0.0.1:7100\"\nB = { address = \"127.0.0.1:7101\", listen = \"127.0.0.1:7100\" }\n",
+    );
+    assert!(
+        e.contains("deployment file:3: roles A and B both use listen address 127.0.0.1:7100 (A is on line 2)"),
+        "{e}"
+    );
+    // Each role in its own container binds the wildcard address on the same port.
+    let cfg = parse(
+        "[roles]\nA = { address = \"10.0.0.1:7100\", listen = \"0.0.0.0:7100\" }\n\
+         B = { address = \"10.0.0.2:7100\", listen = \"0.0.0.0:7100\" }\n\
+         C = { address = \"10.0.0.3:7100\", listen = \"[::]:7100\" }\n\
+         D = { address = \"10.0.0.4:7100\", listen = \"[::]:7100\" }\n\
+         [security]\nallow_plaintext = true\n",
+    )
+    .expect("wildcard listen addresses on separate hosts");
+    assert_eq!(cfg.roles.len(), 4);
+}

@@ -1022,3 +1022,67 @@ fn a_frame_cut_short_by_a_stalled_peer_times_out() {
         drop(alice);
     }
 }
+
+#[test]
+fn roles_on_ipv6_and_ipv4_loopback_talk_to_each_other() {
+    let v6 = || {
+        std::net::TcpListener::bind("[::1]:0")
+            .and_then(|l| l.local_addr())
+            .expect("IPv6 loopback")
+    };
+    let roles: std::collections::BTreeMap<String, std::net::SocketAddr> = [
+        ("A".to_string(), v6()),
+        ("B".to_string(), free_addr()),
+        ("C".to_string(), v6()),
+    ]
+    .into_iter()
+    .collect();
+    let mut cfg = DeployConfig::loopback(roles);
+    cfg.connect_timeout_ms = 5000;
+    cfg.idle_timeout_ms = Some(2000);
+    let mut s = connect_all(&cfg);
+    let c = s.pop().expect("c");
+    let b = s.pop().expect("b");
+    let a = s.pop().expect("a");
+    let relay = |me: Session, from: &'static str, to: &'static str| {
+        thread::spawn(move || {
+            let m = me.recv(from, 1).expect("recv");
+            me.send(to, m, 2).expect("send");
+            me.close().expect("close");
+        })
+    };
+    // Around the ring A → B → C → A, across both address families.
+    let tb = relay(b, "A", "C");
+    let tc = relay(c, "B", "A");
+    a.send("B", int(6), 3).expect("send");
+    assert_eq!(a.recv("C", 4).expect("back"), int(6));
+    a.close().expect("close");
+    tb.join().expect("b");
+    tc.join().expect("c");
+}
+
+#[test]
+fn a_last_message_a_busy_peer_has_not_taken_yet_survives_the_senders_exit() {
+    let mut cfg = config(&["A", "B"], None, 5000);
+    cfg.idle_timeout_ms = Some(300);
+    let mut s = connect_all(&cfg);
+    let b = s.pop().expect("b");
+    let a = s.pop().expect("a");
+    // More than B's receive buffer holds while B reads nothing: the rest stays in A's send
+    // buffer, where A's exit would destroy it.
+    let big = Message::Value(Value::Str("x".repeat(4 << 20)));
+    let t = thread::spawn(move || {
+        // Alive (heartbeats) but busy for several idle timeouts before it reads.
+        thread::sleep(Duration::from_millis(1200));
+        let got = b.recv("A", 1);
+        let _ = b.close();
+        got
+    });
+    a.send("B", big.clone(), 2).expect("send");
+    let started = Instant::now();
+    a.close().expect("close");
+    // A waited for B to take the message, not for ever.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let got = t.join().expect("b").expect("B receives the whole message");
+    assert!(got == big, "the message arrived altered");
+}

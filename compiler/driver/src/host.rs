@@ -265,6 +265,14 @@ impl Transport for SessionTransport<'_> {
             Message::Label(l) => Ok(Msg::Label(l)),
         }
     }
+    fn recv_label(&self, from: &str, labels: &[&str], span: Span) -> Result<Msg, String> {
+        // The session refuses a value or a label not offered here, in the native back end's
+        // words, before the value is converted (or printed).
+        self.session
+            .recv_label(from, labels, self.loc(span))
+            .map(Msg::Label)
+            .map_err(|e| e.to_string())
+    }
     fn recv_value(&self, from: &str, ty: &MsgType, span: Span) -> Result<Msg, String> {
         // Straight from the frame into interpreter values, within the frame's budget.
         let mut frame = Vec::new();
@@ -983,6 +991,22 @@ fn run_in(
     let mut readers = Vec::new();
     // Each role's error text, with when its first line came (the order roles failed in).
     let errors: Arc<Mutex<Vec<RoleError>>> = Arc::new(Mutex::new(Vec::new()));
+    // Ended by SIGTERM, SIGINT or SIGHUP before every role has: the errors kept so far would
+    // be lost with it. A role that failed while another waits for input (a prompt after the
+    // failure, in a run that now waits for the user) is such a run's likely end, and its
+    // error the one thing the user needs.
+    let _report_on_termination = chor_runtime::startup::on_termination({
+        let errors = Arc::clone(&errors);
+        move || {
+            let errs = match errors.lock() {
+                Ok(g) => g.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
+            if !errs.is_empty() {
+                eprint!("{}", interrupted_report(&errs));
+            }
+        }
+    });
     // What the readers see: a role's output ending (it is ending), a peer it timed out on.
     let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
     let mut pipes = vec![0usize; children.len()];
@@ -1023,33 +1047,44 @@ fn run_in(
                 // `io::eprint` lines and warnings go out as they come, prefixed like printed
                 // lines; from the role's first error on, the text is kept for the report (or,
                 // should the role end well after all, printed then: it was the program's).
-                let mut text = String::new();
-                let mut since = None;
+                // The kept text goes into `errors` line by line, not once the role has
+                // ended: a role that failed may linger (its peers read its last messages)
+                // while another waits for input, and `chor run` ended meanwhile (Ctrl-C)
+                // prints what is kept so far.
+                let mut kept = 0usize;
+                let mut slot: Option<usize> = None;
                 let mut input = BufReader::new(stderr);
                 let mut line = Vec::new();
                 while matches!(input.read_until(b'\n', &mut line), Ok(n) if n > 0) {
                     let l = String::from_utf8_lossy(&line).into_owned();
                     // Bounded: past KEPT_STDERR bytes a chatty role's lines go out as they
                     // come (a report needs its first lines, not a megabyte of them).
-                    if (text.is_empty() && !l.starts_with("error: ")) || text.len() > KEPT_STDERR {
+                    if (kept == 0 && !l.starts_with("error: ")) || kept > KEPT_STDERR {
                         let body = l.strip_suffix('\n').unwrap_or(&l);
                         let mut e = std::io::stderr().lock();
                         let _ = writeln!(e, "[{role}] {body}");
                     } else {
-                        if since.is_none() && l.starts_with("error: ") {
-                            since = Some(std::time::Instant::now());
-                        }
                         if let Some(peer) = timed_out_on(&l) {
                             let _ = tx.send(RunEvent::TimedOut(peer));
                         }
-                        text.push_str(&l);
+                        kept += l.len();
+                        let mut e = match errors.lock() {
+                            Ok(g) => g,
+                            Err(p) => p.into_inner(),
+                        };
+                        match slot {
+                            Some(i) => e[i].text.push_str(&l),
+                            None => {
+                                slot = Some(e.len());
+                                e.push(RoleError {
+                                    role: role.clone(),
+                                    text: l,
+                                    since: Some(std::time::Instant::now()),
+                                });
+                            }
+                        }
                     }
                     line.clear();
-                }
-                if !text.trim().is_empty()
-                    && let Ok(mut e) = errors.lock()
-                {
-                    e.push(RoleError { role, text, since });
                 }
                 let _ = tx.send(RunEvent::Closed(k));
             }));
@@ -1272,6 +1307,30 @@ fn failure_report(
         None if !notes.is_empty() => notes,
         None => "error: a role failed\n".to_string(),
     }
+}
+
+/// What `chor run` prints of the errors kept so far when a signal ends it: the root cause
+/// first, as [`failure_report`] chooses it among the roles that wrote an error, then the
+/// other kept lines in the order they came (a role's own `io::eprint` lines prefixed by its
+/// name, as they would have been at the end).
+fn interrupted_report(errs: &[RoleError]) -> String {
+    let failed: Vec<(String, Option<std::process::ExitStatus>)> =
+        errs.iter().map(|e| (e.role.clone(), None)).collect();
+    let root = failure_report(&failed, &[], errs);
+    let mut out = root.clone();
+    let mut by_time: Vec<&RoleError> = errs.iter().collect();
+    by_time.sort_by_key(|e| e.since);
+    for e in by_time.into_iter().filter(|e| e.text != root) {
+        for l in e.text.lines() {
+            if l.starts_with(&format!("error: role {}: ", e.role)) {
+                out.push_str(l);
+            } else {
+                out.push_str(&format!("[{}] {l}", e.role));
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Why `chor run` ended a role itself.

@@ -4,8 +4,10 @@
 //! once both are there; a link that goes down in the middle of a bulk transfer ends the
 //! receiver within the idle timeout and the sender (blocked on a full socket) soon after, each
 //! naming the other and the line; a link that stays down through set-up ends both with the
-//! connect timeout, naming the peer and its address. (`tests/tls.rs` runs three hosts over
-//! TLS through a bridge.)
+//! connect timeout, naming the peer and its address; a link down for a third of the idle
+//! timeout mid-run is survived; over a rate-limited link (`tc`'s token bucket), a role that
+//! finishes first still delivers its last messages to a busy peer. (`tests/tls.rs` runs three
+//! hosts over TLS through a bridge.)
 //!
 //! Creating namespaces needs root: elsewhere the tests are skipped with a notice, except
 //! under CI, where they must run.
@@ -269,6 +271,176 @@ fn a_link_down_through_set_up_ends_both_roles_with_the_connect_timeout() {
             hosts.addr(1)
         )),
         "{b_err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A hundred round trips, 20 ms apart.
+const SLOW_PING: &str = "choreography Ping(A, B)(n: Int@A) {
+    if A.n > 0 {
+        A -> B[More];
+        A.n -> B.m;
+        B.time::sleep_ms(20);
+        B.(m - 1) -> A.k;
+        Ping(A, B)(A.k);
+    } else {
+        A -> B[Done];
+        B.print(\"done\");
+    }
+}
+
+choreography main(A, B) {
+    Ping(A, B)(A.100);
+}
+";
+
+#[test]
+fn a_link_down_for_less_than_the_idle_timeout_is_survived() {
+    let Some(hosts) = or_skip(Pair::new(4)) else {
+        return;
+    };
+    let dir = temp_dir("netns-blip");
+    let out = build_in(&dir, SLOW_PING);
+    let cfg = hosts.deploy(&dir, 20_000, 3000);
+    let a = hosts.spawn(0, &out.join("A"), &cfg);
+    let b = hosts.spawn(1, &out.join("B"), &cfg);
+    // In the middle of the exchange the link goes down for a third of the idle timeout:
+    // TCP retransmits once it is back (its backoff adds to the silence), and neither role may
+    // take the other for dead.
+    thread::sleep(Duration::from_millis(700));
+    hosts.link(1, false);
+    thread::sleep(Duration::from_millis(1000));
+    hosts.link(1, true);
+    let (ao, a_done) = finish(a, Duration::from_secs(30));
+    let (bo, b_done) = finish(b, Duration::from_secs(30));
+    assert!(a_done.is_some(), "A hangs: {}", text(&ao.stderr));
+    assert!(b_done.is_some(), "B hangs: {}", text(&bo.stderr));
+    ok(&ao, "A");
+    ok(&bo, "B");
+    assert_eq!(text(&bo.stdout), "done\n");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A sends lists (about 12 KB each) to B, which is busy for three idle timeouts before it
+/// reads them, over a slow link; C waits for A's one message at the end, hearing only A's
+/// heartbeats until then.
+const FEED: &str = "choreography Feed(A, B)(n: Int@A) {
+    if A.n > 0 {
+        A -> B[More];
+        A.list::range(0, 4000) -> B._xs;
+        A.time::sleep_ms(2);
+        Feed(A, B)(A.(n - 1));
+    } else {
+        A -> B[Done];
+    }
+}
+
+choreography main(A, B, C) {
+    B.time::sleep_ms(3000);
+    Feed(A, B)(A.60);
+    A.1 -> C.x;
+    C.print(\"done\");
+}
+";
+
+/// A finishes while much of what it sent to B is still in its send buffer, behind a slow link,
+/// and B, alive, has not read for longer than the idle timeout: A may exit only once B's
+/// kernel has taken it all (its exit would reset the connection and destroy the rest: B
+/// failed with "the connection closed in the middle of a frame" while A reported success).
+/// Meanwhile C hears only A's heartbeats, which must go on while the connection with B is
+/// full (the flusher never waits on it: unit tests in the runtime's `tcp.rs` and `tls.rs`).
+#[test]
+fn a_last_message_behind_a_slow_link_reaches_a_busy_peer() {
+    let Some(hosts) = or_skip(Pair::new(5)) else {
+        return;
+    };
+    // 1 Mbit/s from A's host to B's (a token bucket filter; `tc` is Debian's iproute2).
+    let tc = std::process::Command::new("ip")
+        .args(["netns", "exec", &hosts.ns(0), "tc", "qdisc", "add", "dev"])
+        .arg(hosts.dev(0))
+        .args([
+            "root", "tbf", "rate", "4mbit", "burst", "32kbit", "latency", "400ms",
+        ])
+        .output();
+    match tc {
+        Ok(o) if o.status.success() => {}
+        other => {
+            eprintln!("notice: test skipped: cannot limit the link's rate with tc: {other:?}");
+            return;
+        }
+    }
+    let dir = temp_dir("netns-slow");
+    let out = build_in(&dir, FEED);
+    let host0 = hosts.addr(0);
+    let c_addr = host0.replace(":7100", ":7101");
+    let cfg = dir.join("hosts.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[roles]\nA = \"{host0}\"\nB = \"{}\"\nC = \"{c_addr}\"\n\
+             [security]\nallow_plaintext = true\n\
+             [runtime]\nconnect_timeout_ms = 20000\nidle_timeout_ms = 1000\n",
+            hosts.addr(1)
+        ),
+    )
+    .expect("write");
+    let a = hosts.spawn(0, &out.join("A"), &cfg);
+    let b = hosts.spawn(1, &out.join("B"), &cfg);
+    let c = hosts.spawn(0, &out.join("C"), &cfg);
+    let (co, c_done) = finish(c, Duration::from_secs(60));
+    let (ao, a_done) = finish(a, Duration::from_secs(60));
+    let (bo, b_done) = finish(b, Duration::from_secs(60));
+    for (r, o, done) in [("A", &ao, a_done), ("B", &bo, b_done), ("C", &co, c_done)] {
+        assert!(done.is_some(), "{r} hangs: {}", text(&o.stderr));
+        ok(o, r);
+    }
+    assert_eq!(text(&co.stdout), "done\n");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A's peer is at a host name, and A's resolver does not answer: the lookup outlasts the
+/// connect timeout (getaddrinfo has none of its own), and A's error says so, rather than that
+/// B never dialled A.
+#[test]
+fn a_host_name_whose_lookup_outlasts_the_connect_timeout_is_named_as_the_reason() {
+    let Some(hosts) = or_skip(Pair::new(6)) else {
+        return;
+    };
+    // `ip netns exec` puts /etc/netns/NS/resolv.conf in place of /etc/resolv.conf: a name
+    // server at an address nobody has, asked once for a second.
+    let etc = Path::new("/etc/netns").join(hosts.ns(0));
+    std::fs::create_dir_all(&etc).expect("/etc/netns");
+    std::fs::write(
+        etc.join("resolv.conf"),
+        format!(
+            "nameserver {}.9\noptions timeout:1 attempts:1\n",
+            hosts.subnet
+        ),
+    )
+    .expect("resolv.conf");
+    let dir = temp_dir("netns-dns");
+    let out = build_in(&dir, PING);
+    let cfg = dir.join("hosts.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[roles]\nA = \"{}\"\nB = \"b.chor-test.invalid:7100\"\n\
+             [security]\nallow_plaintext = true\n[runtime]\nconnect_timeout_ms = 300\n",
+            hosts.addr(0)
+        ),
+    )
+    .expect("write");
+    let a = hosts.spawn(0, &out.join("A"), &cfg);
+    let (ao, took) = finish(a, Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&etc);
+    let err = text(&ao.stderr);
+    assert!(took.is_some(), "A hangs: {err}");
+    assert!(
+        err.contains(
+            "error: role A: could not connect with peer B at b.chor-test.invalid:7100 within \
+             300 ms: cannot resolve b.chor-test.invalid:7100"
+        ),
+        "{err}"
     );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -383,3 +383,78 @@ fn a_stopped_role_is_ended_once_the_run_has_failed() {
     assert!(processes_under(&run_dir).is_empty() && !run_dir.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// B fails at once; A then waits for a line of input that never comes (`chor`'s standard
+/// input stays open), so the run waits for its user.
+const FAILS_WHILE_A_READS: &str = "choreography main(A, B) {
+    let B.z = 0;
+    B.print(10 / z);
+    let A.l = io::read_line();
+    A.l -> B.m;
+    B.print(m);
+}
+";
+
+/// A run that waits for input after a role failed is ended by its user (SIGTERM here; Ctrl-C
+/// is SIGINT): the failed role's error, kept for the report, is printed rather than lost.
+fn a_kept_error_is_printed_when_chor_run_is_ended(backend: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "chor-lifecycle-kept-{backend}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // A short idle timeout: the failed role lingers (its peers may still read its last
+    // messages) for that long at most, then exits.
+    std::fs::write(
+        dir.join("chor.toml"),
+        "[package]\nname = \"kept\"\nentry = \"prog.chor\"\n\n[deploy]\nidle_timeout_ms = 300\n",
+    )
+    .expect("write");
+    let src = dir.join("prog.chor");
+    std::fs::write(&src, FAILS_WHILE_A_READS).expect("write");
+    let mut chor = Command::new(env!("CARGO_BIN_EXE_chor"))
+        .args(["run", "--backend", backend])
+        .arg(&src)
+        .env("TMPDIR", &dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chor runs");
+    let stdin = chor.stdin.take();
+    let run_dir = dir.join(format!("chor-run-{}", chor.id()));
+    let a = role_pid(&run_dir, "A", 2);
+    // B has failed and exited; A still waits for its input.
+    assert!(
+        wait_until(Duration::from_secs(20), || processes_under(&run_dir)
+            == vec![a]),
+        "{backend}: B did not end on its own"
+    );
+    signal(chor.id(), "TERM");
+    let out = finish(chor, Duration::from_secs(20));
+    drop(stdin);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.starts_with("error: role B: ")
+            && err.contains("division by zero")
+            && err.contains("prog.chor:3"),
+        "{backend}: the failed role's error was lost: {err:?}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || processes_under(&run_dir)
+            .is_empty()),
+        "{backend}: roles outlived chor"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn native_kept_error_is_printed_when_chor_run_is_ended() {
+    a_kept_error_is_printed_when_chor_run_is_ended("native");
+}
+
+#[test]
+fn interpreted_kept_error_is_printed_when_chor_run_is_ended() {
+    a_kept_error_is_printed_when_chor_run_is_ended("interp");
+}

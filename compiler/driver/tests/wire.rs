@@ -175,6 +175,10 @@ struct Mitm {
     seen: AtomicU64,
     target: u64,
     replacement: Vec<u8>,
+    /// Instead of value message `target`: frame number `.0` (of any kind, counted over
+    /// every proxy and both directions) is changed by `.1`.
+    frame_edit: Option<(u64, FrameEdit)>,
+    frames: AtomicU64,
     replaced: AtomicBool,
     stop: AtomicBool,
     /// Every proxied socket, shut down when the run ends so no pump thread outlives it.
@@ -187,10 +191,21 @@ impl Mitm {
             seen: AtomicU64::new(0),
             target,
             replacement,
+            frame_edit: None,
+            frames: AtomicU64::new(0),
             replaced: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             sockets: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// A proxy that changes frame number `frame` (of any kind) by `edit`.
+    fn editing(frame: u64, edit: FrameEdit) -> Arc<Mitm> {
+        let mut m = Mitm::new(u64::MAX, Vec::new());
+        if let Some(m) = Arc::get_mut(&mut m) {
+            m.frame_edit = Some((frame, edit));
+        }
+        m
     }
 
     fn end(&self) {
@@ -201,6 +216,17 @@ impl Mitm {
             }
         }
     }
+}
+
+/// What a hostile peer (or anyone on the path) does to one frame.
+#[derive(Clone, Debug)]
+enum FrameEdit {
+    /// Sends these bytes as the frame's body instead.
+    Body(Vec<u8>),
+    /// Sends the header and half the body, then closes the connection.
+    Cut,
+    /// Sends this length prefix (and nothing of the body), then keeps the connection open.
+    Length(u32),
 }
 
 fn read_n(s: &mut TcpStream, n: usize) -> Option<Vec<u8>> {
@@ -258,7 +284,30 @@ fn pump(mut from: TcpStream, mut to: TcpStream, client_side: bool, m: Arc<Mitm>)
             break;
         };
         let mut out = body;
-        if let Ok(Message::Value(_)) = codec::decode(&out) {
+        if let Some((frame, edit)) = &m.frame_edit {
+            if m.frames.fetch_add(1, Ordering::SeqCst) == *frame {
+                m.replaced.store(true, Ordering::SeqCst);
+                match edit {
+                    FrameEdit::Body(b) => out = b.clone(),
+                    FrameEdit::Cut => {
+                        let mut cut = header.clone();
+                        cut.extend(&out[..out.len() / 2]);
+                        let _ = to.write_all(&cut);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
+                    FrameEdit::Length(n) => {
+                        let _ = to.write_all(&n.to_le_bytes());
+                        // The rest never comes; the connection stays open.
+                        while !m.stop.load(Ordering::SeqCst) {
+                            thread::sleep(Duration::from_millis(5));
+                        }
+                        return;
+                    }
+                }
+            }
+        } else if let Ok(Message::Value(_)) = codec::decode(&out) {
             let k = m.seen.fetch_add(1, Ordering::SeqCst);
             if k == m.target {
                 out = m.replacement.clone();
@@ -338,8 +387,19 @@ fn run_through_proxies_with(
     valgrind_role: Option<&str>,
     runtime: &str,
 ) -> (Vec<Ended>, bool, u64) {
+    run_through(dir, Mitm::new(target, replacement), valgrind_role, runtime)
+}
+
+/// Runs every role of the program built in `dir`, each reached through a proxy doing what
+/// `m` says. Returns how each role ended, whether the change happened and how many value
+/// messages went through.
+fn run_through(
+    dir: &Path,
+    m: Arc<Mitm>,
+    valgrind_role: Option<&str>,
+    runtime: &str,
+) -> (Vec<Ended>, bool, u64) {
     let roles = roles_of(dir);
-    let m = Mitm::new(target, replacement);
     let mut cfg = String::from("[roles]\n");
     let mut proxies = Vec::new();
     for r in &roles {
@@ -351,7 +411,8 @@ fn run_through_proxies_with(
     }
     cfg.push_str("[runtime]\nconnect_timeout_ms = 15000\nidle_timeout_ms = 20000\n");
     cfg.push_str(runtime);
-    let cfg_path = dir.join(format!("mitm-{target}.toml"));
+    static RUN: AtomicU64 = AtomicU64::new(0);
+    let cfg_path = dir.join(format!("mitm-{}.toml", RUN.fetch_add(1, Ordering::SeqCst)));
     std::fs::write(&cfg_path, cfg).expect("write config");
     let valgrind: &[&str] = &["valgrind", "-q", "--error-exitcode=99"];
     let children: Vec<(String, Child)> = roles
@@ -926,4 +987,136 @@ fn a_list_of_two_million_ints_reaches_both_back_ends() {
         assert_eq!(b.stdout, format!("{n} {sum}\n"), "{backend}");
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile frames, both back ends
+
+/// A value (message 0, A to B), then a selection and a value back (messages 1 and 2).
+const SELECT: &str = r#"
+choreography main(A, B) {
+    let A.n = 41;
+    A.n -> B.m;
+    if B.m > 0 {
+        B -> A[Yes];
+        B.m -> A.k;
+        A.print(k + 1);
+    } else {
+        B -> A[No];
+        A.print("no");
+    }
+}
+"#;
+
+/// Every kind of bad frame a peer (or anyone on the path of a plaintext connection) can
+/// send where a role waits, against the role executables of both back ends: a selection
+/// where a value is due and the other way round, a label the receive does not offer, bytes
+/// that are no message, a message with bytes after it or of another format version, a frame
+/// cut by the end of the connection, a length prefix over the limit. Each ends the receiving
+/// role with status 1 and one error naming it, the peer and the line, in the same words in
+/// both back ends; no role crashes or hangs.
+#[test]
+fn hostile_frames_are_refused_alike_by_both_back_ends() {
+    let label = |l: &str| codec::encode(&Message::Label(l.into()));
+    let mut trailing = encode(Value::Int(41));
+    trailing.push(0);
+    let mut version = encode(Value::Int(41));
+    version[0] = 9;
+    // (frame, edit, receiving role, what its error says)
+    let cases: Vec<(u64, FrameEdit, &str, &str)> = vec![
+        (
+            0,
+            FrameEdit::Body(label("Yes")),
+            "B",
+            "peer A sent label Yes",
+        ),
+        (
+            1,
+            FrameEdit::Body(encode(Value::Int(3))),
+            "A",
+            "peer B sent a value",
+        ),
+        (
+            1,
+            FrameEdit::Body(label("Maybe")),
+            "A",
+            "peer B sent label Maybe",
+        ),
+        (
+            0,
+            FrameEdit::Body(vec![1, 0, 0x77]),
+            "B",
+            "peer A sent a bad frame",
+        ),
+        (0, FrameEdit::Body(trailing), "B", "peer A sent a bad frame"),
+        (0, FrameEdit::Body(version), "B", "peer A sent a bad frame"),
+        (
+            2,
+            FrameEdit::Body(encode(Value::Str("x".into()))),
+            "A",
+            "peer B sent a value of the wrong type",
+        ),
+        (
+            0,
+            FrameEdit::Cut,
+            "B",
+            "peer A disconnected while B was waiting to receive",
+        ),
+        (
+            0,
+            FrameEdit::Length(u32::MAX),
+            "B",
+            "peer A sent a bad frame",
+        ),
+        (
+            0,
+            FrameEdit::Length((1 << 20) + 1),
+            "B",
+            "peer A sent a bad frame",
+        ),
+    ];
+    let root = temp_dir("wire-hostile");
+    let src = root.join("prog.chor");
+    std::fs::write(&src, SELECT).expect("write");
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    for backend in ["native", "interp"] {
+        let dir = root.join(backend);
+        build(&src, &dir, backend);
+        let mut errors = Vec::new();
+        for (frame, edit, role, says) in &cases {
+            let m = Mitm::editing(*frame, edit.clone());
+            let (ended, replaced, _) = run_through(&dir, m, None, "max_message_bytes = 1048576\n");
+            let what = |e: &Ended| {
+                format!(
+                    "{backend}, frame {frame} {edit:?}: role {}: {:?}\n{}",
+                    e.role, e.status, e.stderr
+                )
+            };
+            assert!(replaced, "{backend}: frame {frame} never came");
+            for e in &ended {
+                assert!(e.finished, "hang: {}", what(e));
+                assert!(matches!(e.status.code(), Some(0 | 1)), "crash: {}", what(e));
+            }
+            let r = ended.iter().find(|e| e.role == *role).expect("role");
+            assert_eq!(r.status.code(), Some(1), "{}", what(r));
+            let first = r
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("error: "))
+                .unwrap_or("");
+            assert!(
+                first.starts_with(&format!("error: role {role}: {says}"))
+                    && first.contains("prog.chor:"),
+                "{}",
+                what(r)
+            );
+            errors.push(first.to_string());
+        }
+        lines.push(errors);
+    }
+    assert_eq!(
+        lines[0], lines[1],
+        "the back ends word the errors differently"
+    );
+    let _ = std::fs::remove_dir_all(root);
 }

@@ -31,6 +31,14 @@ pub trait Transport {
         let _ = ty;
         self.recv(from, span)
     }
+    /// Receives what should be a selection of one of `labels`. A transport that carries
+    /// messages from outside the process refuses anything else (a value, another label)
+    /// itself, naming the peer in the words of the native back end; the in-process channels
+    /// hand over whatever came, for the runner to report.
+    fn recv_label(&self, from: &str, labels: &[&str], span: Span) -> Result<Msg, String> {
+        let _ = labels;
+        self.recv(from, span)
+    }
 }
 
 /// One role's end of an in-process mesh of channels.
@@ -263,9 +271,18 @@ impl<'p> LocalRunner<'p> {
         r
     }
 
-    fn recv(&self, frame: &Frame<'_>, from: &str, span: Span) -> Result<Msg, Ctrl> {
+    fn recv_label(
+        &self,
+        frame: &Frame<'_>,
+        from: &str,
+        arms: &[(String, Vec<LStmt>)],
+        span: Span,
+    ) -> Result<Msg, Ctrl> {
         let peer = frame.peer(from, span)?;
-        self.transport.recv(&peer, span).or_else(|e| fault(e, span))
+        let labels: Vec<&str> = arms.iter().map(|(l, _)| l.as_str()).collect();
+        self.transport
+            .recv_label(&peer, &labels, span)
+            .or_else(|e| fault(e, span))
     }
 
     fn recv_value(
@@ -343,7 +360,7 @@ impl<'p> LocalRunner<'p> {
                     }
                     Flow::Normal
                 }
-                LKind::Branch { from, arms } => match self.recv(frame, from, s.span)? {
+                LKind::Branch { from, arms } => match self.recv_label(frame, from, arms, s.span)? {
                     Msg::Label(l) => match arms.iter().find(|(a, _)| *a == l) {
                         Some((_, body)) => self.block(frame, body, last)?,
                         None => {

@@ -453,12 +453,12 @@ impl Session {
         }
         // With heartbeats, peers still running keep sending: wait until each has closed, for
         // one idle timeout at most (a peer that runs on has had that long to read our last
-        // message).
+        // message), or for as long as a live peer has not yet taken all we sent.
         if let Some(idle) = self.idle_timeout {
             let until = std::time::Instant::now() + idle;
             for p in &self.peers {
                 if let Link::Tcp(t) = &p.link {
-                    t.linger(until);
+                    t.linger(until, idle);
                 }
             }
         }

@@ -431,6 +431,16 @@ pub(crate) fn establish(
         }
     }
 
+    // A dial that overran the deadline reports after the loop gave up (a host name whose
+    // lookup blocks: getaddrinfo has no timeout, and a resolver that does not answer takes
+    // seconds); its reason is the one to give, not that the peer never dialled us.
+    if result.is_err() {
+        while let Ok(e) = rx.try_recv() {
+            if let Event::Dialled(peer, Err(reason)) = e {
+                dial_errors.entry(peer).or_insert(reason);
+            }
+        }
+    }
     // Name the first peer we could not reach, with the best reason we have.
     if let Some((peer, reason)) = dial_errors.into_iter().next() {
         return Err(RtError::new(
@@ -454,7 +464,18 @@ pub(crate) fn establish(
     let listening = cfg
         .listen_of(me)
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
-    let mut reason = format!("it never connected to {me} (listening on {listening})");
+    let mut reason = if missing.as_str() > me {
+        // We dial it, and the attempt under way when time ran out has not ended.
+        format!(
+            "no attempt to reach it ended in time (resolving {} or connecting to it was still \
+             under way)",
+            cfg.roles
+                .get(&missing)
+                .map_or_else(String::new, |e| e.address.clone())
+        )
+    } else {
+        format!("it never connected to {me} (listening on {listening})")
+    };
     if let Some(last) = refusals.last() {
         reason.push_str(&format!("; refused: {last}"));
     }
@@ -763,11 +784,35 @@ enum WireWrite {
 }
 
 impl WireWrite {
-    /// Writes `buf` out. Its contents are used up: TLS encrypts them in place.
+    /// Writes `buf` out (and, with TLS, the records left pending before it). Its contents are
+    /// used up: TLS encrypts them in place.
     fn write_out(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         match self {
             WireWrite::Plain(s) => write_all_while_heard(s, buf),
+            WireWrite::Tls(t) if buf.is_empty() => t.drain(),
             WireWrite::Tls(t) => t.write_in_place(buf),
+        }
+    }
+
+    /// Writes what the socket takes now, without waiting; what it does not take is kept
+    /// (at the front of `buf`, or with TLS sealed in the writer) for the next write.
+    /// Returns whether any bytes were written and whether everything went out.
+    fn write_now(&mut self, buf: &mut Vec<u8>) -> io::Result<(bool, bool)> {
+        match self {
+            WireWrite::Plain(s) => {
+                let n = send_now(s, buf)?;
+                buf.drain(..n);
+                Ok((n > 0, buf.is_empty()))
+            }
+            WireWrite::Tls(t) => t.write_now(buf),
+        }
+    }
+
+    /// Whether bytes wait in the writer itself (TLS records sealed by [`WireWrite::write_now`]).
+    fn has_pending(&self) -> bool {
+        match self {
+            WireWrite::Plain(_) => false,
+            WireWrite::Tls(t) => t.has_pending(),
         }
     }
 }
@@ -877,7 +922,16 @@ impl TcpLink {
     /// heartbeats — until it closes too, or until `until`. Closing a socket with unread
     /// bytes, or receiving bytes after closing, makes the kernel reset the connection, and a
     /// reset can destroy the last message the peer has not read yet.
-    pub(crate) fn linger(&self, until: Instant) {
+    ///
+    /// Past `until`, it goes on while bytes we sent are not yet acknowledged by the peer's
+    /// kernel and the peer is alive (it sent something within `idle`): a reset destroys only
+    /// what has not reached the peer's kernel, and a live peer busy for longer than the idle
+    /// timeout before it reads our last message, or one behind a slow link, has not taken it
+    /// yet. (Before, the role exited at `until`; its kernel, holding unread heartbeats, reset
+    /// the connection, and the peer lost the end of the last message and failed with
+    /// "connection reset" although both roles were well.) Once the peer falls silent for
+    /// `idle`, it is dead or cut off, and there is no one left to deliver to.
+    pub(crate) fn linger(&self, until: Instant, idle: Duration) {
         // What we sent could not be written out (the peer is gone or cut off): there is no
         // last message of ours left to protect, and waiting would only delay the exit.
         if lock(&self.out.state).failed.is_some() {
@@ -889,14 +943,24 @@ impl TcpLink {
         }
         let mut sink = [0u8; 256];
         loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+            let now = Instant::now();
+            let left = until.saturating_duration_since(now);
+            let wait = if !left.is_zero() {
+                left
+            } else if unacknowledged(&self.stream) && heard_within(&self.stream, idle) {
+                // Look again at what is acknowledged every few milliseconds.
+                Duration::from_millis(20)
+            } else {
+                return;
+            };
+            if self.stream.set_read_timeout(Some(wait)).is_err() {
                 return;
             }
             match r.inner.read(&mut sink) {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if blocked(&e) => {}
                 Err(_) => return,
             }
         }
@@ -941,7 +1005,7 @@ impl OutState {
         if let Some(e) = &self.failed {
             return Err((e.clone(), self.last_loc));
         }
-        if self.buf.is_empty() {
+        if self.buf.is_empty() && !self.stream.has_pending() {
             return Ok(());
         }
         match self.stream.write_out(&mut self.buf) {
@@ -952,6 +1016,32 @@ impl OutState {
                     self.buf.shrink_to(FLUSH_AT);
                 }
                 Ok(())
+            }
+            Err(e) => {
+                let e = LinkError::from_io(&e);
+                self.failed = Some(e.clone());
+                Err((e, self.last_loc))
+            }
+        }
+    }
+}
+
+impl OutState {
+    /// Like [`OutState::write_out`], but writes only what the socket takes now (see
+    /// [`WireWrite::write_now`]). Returns whether everything went out.
+    fn write_now(&mut self) -> Result<bool, (LinkError, u32)> {
+        if let Some(e) = &self.failed {
+            return Err((e.clone(), self.last_loc));
+        }
+        match self.stream.write_now(&mut self.buf) {
+            Ok((wrote, done)) => {
+                if wrote {
+                    self.last_write = Instant::now();
+                }
+                if done && self.buf.capacity() > 4 * FLUSH_AT {
+                    self.buf.shrink_to(FLUSH_AT);
+                }
+                Ok(done)
             }
             Err(e) => {
                 let e = LinkError::from_io(&e);
@@ -1009,8 +1099,15 @@ impl Outbox {
         if st.failed.is_some() || st.last_write.elapsed() < quiet || !writable_now(self.fd) {
             return;
         }
-        st.buf.extend_from_slice(&[0; 4]);
-        let _ = st.write_out();
+        // Buffered frames say as much as a heartbeat; otherwise one goes out alone. Either
+        // way only what the socket takes now: a write that waited here for room stopped
+        // the heartbeats of every other connection.
+        if st.buf.is_empty() {
+            st.buf.extend_from_slice(&[0; 4]);
+        }
+        if let Ok(false) = st.write_now() {
+            self.dirty.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Whether bytes are buffered, and since when (see [`Outbox::since`]).
@@ -1034,8 +1131,15 @@ impl Outbox {
             return false;
         };
         self.dirty.store(false, Ordering::Relaxed);
-        // A failure is kept in the outbox and reported by the role's next action.
-        let _ = st.write_out();
+        // Only what the socket takes now: room for some bytes is not room for the whole
+        // buffer, and a write that waited for the rest (for as long as a busy peer stays
+        // alive) stopped the heartbeats of the role's other connections, whose peers then
+        // timed out on a live role. The rest stays buffered, for the next tick or for the
+        // role, which writes it out before it next waits. A failure is kept in the outbox
+        // and reported by the role's next action.
+        if let Ok(false) = st.write_now() {
+            self.dirty.store(true, Ordering::SeqCst);
+        }
         true
     }
 
@@ -1186,6 +1290,39 @@ pub(super) fn write_all_while_heard(s: &TcpStream, mut buf: &[u8]) -> io::Result
     Ok(())
 }
 
+/// Writes what `s`'s socket takes now, without waiting (and without SIGPIPE); returns how
+/// many bytes of `buf` were written (0 when the socket has no room).
+#[allow(unsafe_code)]
+pub(super) fn send_now(s: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: `rest` is a live, initialised byte slice for the length passed; send only
+        // reads it.
+        let r = unsafe {
+            libc::send(
+                s.as_raw_fd(),
+                rest.as_ptr().cast(),
+                rest.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        match usize::try_from(r) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock => break,
+                    _ => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
 /// Whether a write failed for lack of room within the write timeout.
 pub(super) fn blocked(e: &io::Error) -> bool {
     matches!(
@@ -1200,6 +1337,30 @@ pub(super) fn heard_lately(s: &TcpStream) -> bool {
     match s.write_timeout() {
         Ok(Some(window)) => last_heard(s).is_some_and(|ago| ago < window),
         _ => false,
+    }
+}
+
+/// Whether the peer of `s` sent data within `window` (see [`heard_lately`]).
+fn heard_within(s: &TcpStream, window: Duration) -> bool {
+    last_heard(s).is_some_and(|ago| ago < window)
+}
+
+/// Whether bytes written to `s` (or its FIN) are not yet acknowledged by the peer's kernel
+/// (`SIOCOUTQ`; Linux, elsewhere unknown and taken as none).
+#[allow(unsafe_code)]
+fn unacknowledged(s: &TcpStream) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut n: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ (SIOCOUTQ for a socket) writes one int into `n`, which outlives
+        // the call.
+        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+        r == 0 && n > 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = s;
+        false
     }
 }
 
@@ -1385,6 +1546,48 @@ mod tests {
         };
         let link = TcpLink::new(conn, None, MAX_FRAME, Arc::clone(ctl)).expect("link");
         (link, b)
+    }
+
+    #[test]
+    fn the_flusher_writes_only_what_a_socket_takes_now() {
+        let ctl = Arc::new(FlushCtl::default());
+        let (x, mut xr) = link(&ctl);
+        // A write that waits for room waits this long (then fails: the peer sends nothing).
+        x.set_idle_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        // 24 MiB of frames while the peer reads nothing: more than loopback's socket
+        // buffers hold, so the socket has room for part of it only.
+        let mut expected = Vec::new();
+        for i in 0..384u32 {
+            expected.extend_from_slice(&65_536u32.to_le_bytes());
+            expected.extend((0..65_536u32).map(|j| (i ^ j) as u8));
+        }
+        lock(&x.out.state).buf.extend_from_slice(&expected);
+        x.out.dirty.store(true, Ordering::SeqCst);
+        let started = Instant::now();
+        assert!(x.out.flush_if_free(), "the fresh socket has room");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the flusher waited {:?} on one connection",
+            started.elapsed()
+        );
+        // The rest is kept, in order, for the role to write out.
+        assert!(x.out.dirty_since().is_some());
+        assert!(lock(&x.out.state).failed.is_none());
+        let reader = thread::spawn(move || {
+            let mut got = Vec::new();
+            xr.read_to_end(&mut got).expect("read");
+            got
+        });
+        x.out.flush().expect("the role writes out the rest");
+        x.shutdown_write();
+        let got = reader.join().expect("reader");
+        assert!(
+            got == expected,
+            "{} bytes of {} arrived, or altered",
+            got.len(),
+            expected.len()
+        );
     }
 
     #[test]

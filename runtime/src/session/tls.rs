@@ -727,10 +727,33 @@ impl Tx {
 struct Wire {
     sock: TcpStream,
     deadline: Option<Instant>,
+    /// Sealed records the socket had no room for when the session's flusher wrote
+    /// ([`TlsWriter::write_now`]); they go out before anything sealed after them.
+    pending: Vec<u8>,
 }
 
 impl Wire {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.drain()?;
+        self.write_raw(bytes)
+    }
+
+    /// Writes out the records left pending, waiting for room as any write does.
+    fn drain(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let r = self.write_raw(&pending);
+        if r.is_ok() {
+            // Keep the allocation for the next time the socket is short of room.
+            self.pending = pending;
+            self.pending.clear();
+        }
+        r
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self.deadline {
             Some(deadline) => Timed {
                 stream: &self.sock,
@@ -815,6 +838,7 @@ impl Channel {
             wire: Mutex::new(Wire {
                 sock: stream.try_clone().map_err(fail)?,
                 deadline: Some(deadline),
+                pending: Vec::new(),
             }),
         });
         // The buffer starts with what the handshake left: plaintext, then records.
@@ -1219,6 +1243,44 @@ impl TlsWriter {
         r
     }
 
+    /// For the session's flusher, which must never wait on one connection: seals `buf`
+    /// (which is emptied) and writes what the socket takes now; the rest stays pending, to go
+    /// out first at the next write. Returns whether any bytes were written and whether
+    /// nothing is left pending. Another thread writing this connection (its receiver
+    /// answering a key update) leaves everything as it is.
+    pub(crate) fn write_now(&mut self, buf: &mut Vec<u8>) -> io::Result<(bool, bool)> {
+        let mut tx = lock(&self.shared.tx);
+        if let Some(e) = &tx.failed {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e.clone()));
+        }
+        let Ok(mut wire) = self.shared.wire.try_lock() else {
+            return Ok((false, false));
+        };
+        if !buf.is_empty() {
+            tx.seal(
+                &self.shared.kernel,
+                APPLICATION_DATA,
+                buf,
+                &mut wire.pending,
+            )?;
+            buf.clear();
+        }
+        drop(tx);
+        let n = super::tcp::send_now(&wire.sock, &wire.pending)?;
+        wire.pending.drain(..n);
+        Ok((n > 0, wire.pending.is_empty()))
+    }
+
+    /// Whether sealed records wait to be written ([`TlsWriter::write_now`]).
+    pub(crate) fn has_pending(&self) -> bool {
+        !lock(&self.shared.wire).pending.is_empty()
+    }
+
+    /// Writes out the records left pending, waiting for room.
+    pub(crate) fn drain(&mut self) -> io::Result<()> {
+        lock(&self.shared.wire).drain()
+    }
+
     /// Like [`TlsWriter::write_all`], without copying a large `buf`: its records are
     /// encrypted where they are, and headers, content types and tags are written around them
     /// (one vectored write). `buf` holds ciphertext afterwards.
@@ -1261,8 +1323,10 @@ impl TlsWriter {
             around.push((header, tail));
         }
         buf.truncate(n);
-        let wire = lock(&self.shared.wire);
+        let mut wire = lock(&self.shared.wire);
         drop(tx);
+        // Records sealed before these go first.
+        wire.drain()?;
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(3 * records);
         for (i, (header, tail)) in around.iter().enumerate() {
             let start = i * MAX_PLAIN;
@@ -1400,6 +1464,37 @@ mod tests {
                 (0..len).map(|j| (i as usize * 31 + j) as u8).collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_write_now_takes_what_the_socket_takes_and_the_rest_goes_first_later() {
+        let ((_ar, mut aw), (mut br, _bw)) = pair("write-now", u64::MAX);
+        // 24 MiB while the peer reads nothing: more than loopback's socket buffers hold.
+        let big: Vec<u8> = (0..24u32 << 20).map(|i| (i % 251) as u8).collect();
+        let started = Instant::now();
+        let (wrote, done) = aw.write_now(&mut big.clone()).expect("write now");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "it waited for room"
+        );
+        assert!(wrote && !done, "part written, the rest pending");
+        assert!(aw.has_pending());
+        let reader = thread::spawn(move || {
+            let mut got = vec![0; big.len() + 3];
+            br.read_exact(&mut got).expect("read");
+            (big, got)
+        });
+        // Sealed later, written after what is pending: by both ways of writing.
+        aw.write_all(b"a").expect("write");
+        aw.write_in_place(&mut vec![b'b'; 1]).expect("write");
+        aw.write_in_place(&mut vec![b'c'; 1]).expect("write");
+        assert!(!aw.has_pending());
+        let (big, got) = reader.join().expect("reader");
+        assert!(
+            got[..big.len()] == big[..],
+            "the pending records arrived altered"
+        );
+        assert_eq!(&got[big.len()..], b"abc");
     }
 
     #[test]
