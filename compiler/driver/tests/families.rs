@@ -108,6 +108,55 @@ fn map_reduce_counts_the_same_words_with_any_number_of_workers() {
     }
 }
 
+/// FloodSet with crashes (every member gathers from its own family, round after round): at
+/// every size, every member that does not crash decides the least initial value, which only
+/// relays bring past the crash of its holder, and every odd member reports its crash; the
+/// load balancer answers every job once, whatever the number of workers.
+#[test]
+fn floodset_and_load_balancer_hold_at_every_size() {
+    for n in [1, 2, 3, 4, 6] {
+        let out = agree("floodset", &sizes(&[("Ps", n)]));
+        assert_eq!(out.len(), n, "{out:?}");
+        let least = if n == 1 { "10" } else { "2" };
+        for i in 0..n {
+            let last = out[&format!("Ps[{i}]")].last().cloned().unwrap_or_default();
+            if i % 2 == 1 {
+                assert_eq!(last, format!("crashed in round {}", i / 2), "size {n}");
+            } else {
+                assert!(
+                    last.starts_with(&format!("decide {least} from [")),
+                    "member {i} at size {n}: {last}"
+                );
+            }
+        }
+        // Every deciding member knows the same set.
+        let decided: std::collections::BTreeSet<&String> = out
+            .values()
+            .filter_map(|ls| ls.last())
+            .filter(|l| l.starts_with("decide"))
+            .collect();
+        assert_eq!(decided.len(), 1, "size {n}: {decided:?}");
+    }
+    // The load balancer: every job is answered once, whatever the number of workers.
+    for n in [1, 2, 4] {
+        let out = agree("load_balancer", &sizes(&[("Workers", n)]));
+        assert_eq!(out["Client"].len(), 8, "size {n}: {out:?}");
+        let served: i64 = (0..n)
+            .map(|i| {
+                let l = out[&format!("Workers[{i}]")]
+                    .last()
+                    .cloned()
+                    .unwrap_or_default();
+                l.trim_start_matches("served ")
+                    .trim_end_matches(" jobs")
+                    .parse::<i64>()
+                    .unwrap_or(-1)
+            })
+            .sum();
+        assert_eq!(served, 8, "size {n}: {out:?}");
+    }
+}
+
 #[test]
 fn two_families_and_procedures_over_families_agree() {
     for (c, s) in [(1, 1), (2, 3), (4, 2)] {
@@ -850,12 +899,13 @@ fn project_prints_one_program_for_members_that_differ_only_in_their_index() {
 /// runs one program).
 #[test]
 fn every_example_family_is_few_classes_of_alike_members() {
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
         ("map_reduce", &["Workers"]),
         ("ring_election", &["Ring"]),
         ("commit_n", &["Ps"]),
         ("kv_backups", &["Backups"]),
         ("lottery", &["Clients", "Servers"]),
+        ("load_balancer", &["Workers"]),
     ];
     for (name, families) in cases {
         for n in 1..=8 {
