@@ -85,7 +85,7 @@ impl<'p> Checker<'p> {
         self.early_returns = 0;
         self.chor_block(&c.body, None);
         self.check_instantiations();
-        if !self.in_stdlib {
+        if !self.in_stdlib && !self.lost_statements {
             let used = self.roles_used.clone();
             let unused = |k: usize| !used.get(k).copied().unwrap_or(true);
             // A family's members (`Ws[0]`, … after the expansion) are one role of the source:
@@ -300,6 +300,7 @@ impl<'p> Checker<'p> {
             self.chor_stmt(s, next, after);
         }
         self.scope.pop_to(mark);
+        self.ended_blocks.push(b.span);
     }
 
     fn chor_stmt(&mut self, s: &ChorStmt, next: Option<Span>, after: Option<Span>) {
@@ -632,7 +633,8 @@ impl<'p> Checker<'p> {
                 self.bind_results(s.span, call, targets, found.as_ref());
             }
             // Unrolled by the program's family expansion before any check (`families.rs`).
-            ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
+            ChorStmtKind::For { .. } => {}
+            ChorStmtKind::Error => self.lost_statements = true,
         }
     }
 
