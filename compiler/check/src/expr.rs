@@ -538,8 +538,11 @@ impl<'p> Checker<'p> {
             seg.span,
             "not found in this scope",
         );
-        if let Some(ended) = self.ended_binding(seg) {
-            d = ended(d);
+        if let Some((def, label, advice)) = self.ended_binding(seg) {
+            d = d.with_label(def, label);
+            if let Some(advice) = advice {
+                d = d.with_help(advice);
+            }
         } else if let Some(s) = suggest(&seg.name, cands.iter().map(String::as_str)) {
             d = d.with_help(format!("a name with a similar spelling exists: `{s}`"));
         }
@@ -547,12 +550,12 @@ impl<'p> Checker<'p> {
         Ty::Error
     }
 
-    /// When `seg` names a variable of this role whose block ended before this use: what to
-    /// add to E0101 (where it was bound, and how to keep the value past the block). A branch
-    /// of a conditional is a block for every role (the card's scoping), so a value decided
-    /// in the branches is bound by the conditional itself; a binding a `for` round made at a
-    /// role outside the family ends with its round.
-    fn ended_binding(&self, seg: &Ident) -> Option<impl FnOnce(Diagnostic) -> Diagnostic> {
+    /// When `seg` names a variable of this role whose block ended before this use: where it
+    /// was bound (a span and its label) and, for a choreography block, how to keep the value
+    /// past it. A branch of a conditional is a block for every role (the card's scoping), so
+    /// a value decided in the branches is bound by the conditional itself; a binding a `for`
+    /// round made at a role outside the family ends with its round.
+    fn ended_binding(&self, seg: &Ident) -> Option<(Span, String, Option<String>)> {
         if self.role == NO_ROLE {
             return None;
         }
@@ -562,41 +565,40 @@ impl<'p> Checker<'p> {
                 && v.def.file == seg.span.file
                 && v.def.end <= seg.span.start
         })?;
-        let (def, role, name) = (v.def, self.role_name(self.role), seg.name.clone());
+        let (def, role, name) = (v.def, self.role_name(self.role), &seg.name);
         let in_round = v.name != seg.name;
         let branch = !in_round
+            && self.chor_sig.is_some()
             && self
                 .ended_blocks
                 .iter()
-                .any(|b| b.file == def.file && b.start <= def.start && def.end <= b.end)
-            && self.chor_sig.is_some();
-        Some(move |d: Diagnostic| {
-            if in_round {
-                d.with_label(
-                    def,
-                    format!("`{name}` at {role} is bound here, in a `for` round, and ends with it"),
-                )
-                .with_help(format!(
-                    "a binding at a role outside the family lives for its round only; bind \
-                     it at the round's member (which keeps it), or gather the members' values \
-                     to {role} after the loop (`Ws.x -> {role}.xs;`)"
-                ))
-            } else if branch {
-                d.with_label(
-                    def,
-                    format!("`{name}` at {role} is bound here, in a branch, and ends with it"),
-                )
-                .with_help(format!(
-                    "a branch is a block for every role; to use what the branches decide \
-                     after the conditional, bind it by the conditional: `let {role}.{name} = \
-                     if … {{ …; {role}.(…) }} else {{ …; {role}.(…) }};` (or `match`)"
-                ))
-            } else {
-                d.with_label(
-                    def,
-                    format!("`{name}` is bound here, in a block that has ended"),
-                )
-            }
+                .any(|b| b.file == def.file && b.start <= def.start && def.end <= b.end);
+        Some(if in_round {
+            (
+                def,
+                format!("`{name}` at {role} is bound here, in a `for` round, and ends with it"),
+                Some(format!(
+                    "a binding at a role outside the family lives for its round only; bind it \
+                     at the round's member (which keeps it), or gather the members' values to \
+                     {role} after the loop (`Ws.x -> {role}.xs;`)"
+                )),
+            )
+        } else if branch {
+            (
+                def,
+                format!("`{name}` at {role} is bound here, in a branch, and ends with it"),
+                Some(format!(
+                    "a branch is a block for every role; to use what the branches decide after \
+                     the conditional, bind it by the conditional: `let {role}.{name} = if … \
+                     {{ …; {role}.(…) }} else {{ …; {role}.(…) }};` (or `match`)"
+                )),
+            )
+        } else {
+            (
+                def,
+                format!("`{name}` is bound here, in a block that has ended"),
+                None,
+            )
         })
     }
 
@@ -633,6 +635,13 @@ impl<'p> Checker<'p> {
         d = d.with_note(
             "each role has its own variables; a value moves between roles only by communication",
         );
+        // The role had a binding of its own, which has ended: that is likelier the mistake.
+        if let Some((def, label, advice)) = self.ended_binding(seg) {
+            d = d.with_label(def, label);
+            if let Some(advice) = advice {
+                d = d.with_note(advice);
+            }
+        }
         self.emit(d);
     }
 
