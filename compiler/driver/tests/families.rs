@@ -471,6 +471,31 @@ choreography main(L, Ws[]) {
     let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
     assert_eq!(r, Ok(()));
     assert_eq!(by_role(&lines)["Ws[0]"], vec!["1".to_owned()]);
+    // Decided by a group that holds members (`(L, Ws[0])`, a member first, a family alone):
+    // each is a choreographic conditional expression, at every size and in both
+    // interpreters, with no selection.
+    let groups = r#"
+choreography main(L, Ws[]) {
+    L.3 -> (L, Ws).k;
+    let Ws[0].z = match (L, Ws[0]).k { 3 => { Ws[0].(1) }, _ => { Ws[0].(2) } };
+    let L.w = if (Ws[size(Ws) - 1], L).(k > 2) { L.(10) } else { L.(20) };
+    let Ws.v = if (Ws).(k == 3) { Ws.(index(Ws) * 2) } else { Ws.(0) };
+    Ws[0].print(z);
+    L.print(w);
+    Ws.print(v);
+}
+"#;
+    for n in [1, 3] {
+        let prog = from_source_sized("cond.chor", groups, vec![], &sizes(&[("Ws", n)]));
+        let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "size {n}: {errors:#?}");
+        let out = same_in_both_interpreters("groups with members", &prog, &sizes(&[("Ws", n)]));
+        assert_eq!(out["L"], ["10"], "size {n}");
+        assert_eq!(out["Ws[0]"], ["1", "0"], "size {n}");
+        if n == 3 {
+            assert_eq!(out["Ws[2]"], ["4"]);
+        }
+    }
 }
 
 /// Generated programs over a family: at every size from 1 to 5, they check, and the
