@@ -111,9 +111,10 @@ fn map_reduce_counts_the_same_words_with_any_number_of_workers() {
 /// FloodSet with crashes (every member gathers from its own family, round after round): at
 /// every size, every member that does not crash decides the least initial value, which only
 /// relays bring past the crash of its holder, and every odd member reports its crash; the
-/// load balancer answers every job once, whatever the number of workers.
+/// load balancer answers every job once, whatever the number of workers; the members of the
+/// conference-key exchange all hold one key.
 #[test]
-fn floodset_and_load_balancer_hold_at_every_size() {
+fn family_ports_hold_at_every_size() {
     for n in [1, 2, 3, 4, 6] {
         let out = agree("floodset", &sizes(&[("Ps", n)]));
         assert_eq!(out.len(), n, "{out:?}");
@@ -154,6 +155,16 @@ fn floodset_and_load_balancer_hold_at_every_size() {
             })
             .sum();
         assert_eq!(served, 8, "size {n}: {out:?}");
+    }
+    // The conference key: every member computes the same key from its neighbours' values and
+    // everyone's ratios, in a ring of one and of two (where both neighbours are one member).
+    for n in [1, 2, 3, 6] {
+        let out = agree("group_key", &sizes(&[("Ws", n)]));
+        assert_eq!(
+            out["Leader"],
+            [format!("{n} members hold one key: true")],
+            "size {n}"
+        );
     }
 }
 
