@@ -818,8 +818,10 @@ impl<'a> Projector<'a> {
     }
 
     /// The variable of the innermost `for` round over this role's family around `at`, with
-    /// the family's name, when one of the statements at `uses` names the role by it.
-    fn round_name(&self, at: Span, uses: &[Span]) -> Option<(String, String)> {
+    /// the family's name, when one of the statements at `uses` names the role by it (and the
+    /// family no other way), and the conditional at `at` is not decided by the round's
+    /// member as another member than this role (`decider`, expanded).
+    fn round_name(&self, at: Span, uses: &[Span], decider: &str) -> Option<(String, String)> {
         let (family, _) = self.role.split_once('[')?;
         fn rounds<'b>(b: &'b ChorBlock, at: Span, family: &str, out: &mut Vec<&'b ChorStmt>) {
             for st in &b.stmts {
@@ -866,20 +868,29 @@ impl<'a> Projector<'a> {
                 }
             })
         }
+        // Whether `st` names a role `var` by (`W`), and the family no other way (`Ws[e]`,
+        // `Ws`), which could be this role in the reported round as well.
         let names = |st: &ChorStmt, var: &str| -> bool {
-            let is = |r: &Ident| r.name == var;
+            let mut roles: Vec<&Ident> = Vec::new();
             match &st.kind {
-                ChorStmtKind::Comm { from, to, .. } => is(from) || to.iter().any(|t| is(&t.role)),
-                ChorStmtKind::Select { from, to, .. } => is(from) || to.iter().any(is),
+                ChorStmtKind::Comm { from, to, .. } => {
+                    roles.push(from);
+                    roles.extend(to.iter().map(|t| &t.role));
+                }
+                ChorStmtKind::Select { from, to, .. } => {
+                    roles.push(from);
+                    roles.extend(to);
+                }
                 ChorStmtKind::Let { role, .. }
                 | ChorStmtKind::Effect { role, .. }
                 | ChorStmtKind::If { role, .. }
-                | ChorStmtKind::Match { role, .. } => is(role),
+                | ChorStmtKind::Match { role, .. } => roles.push(role),
                 ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
-                    call.roles.iter().any(is)
+                    roles.extend(&call.roles);
                 }
-                _ => false,
+                _ => {}
             }
+            roles.iter().any(|r| r.name == var) && !roles.iter().any(|r| r.name == family)
         };
         for def in self.prog.family_sources.values() {
             let mut found = Vec::new();
@@ -887,10 +898,21 @@ impl<'a> Projector<'a> {
             let Some(ChorStmtKind::For { var, .. }) = found.last().map(|st| &st.kind) else {
                 continue;
             };
-            let named = uses
-                .iter()
-                .filter_map(|u| find(&def.body, *u))
-                .any(|st| names(st, &var.name));
+            // Decided by the round's member, which is another member than this role.
+            let decided_by_other = find(&def.body, at).is_some_and(|st| match &st.kind {
+                ChorStmtKind::If {
+                    role, group: None, ..
+                }
+                | ChorStmtKind::Match {
+                    role, group: None, ..
+                } => role.name == var.name && decider != self.role,
+                _ => false,
+            });
+            let named = !decided_by_other
+                && uses
+                    .iter()
+                    .filter_map(|u| find(&def.body, *u))
+                    .any(|st| names(st, &var.name));
             if named {
                 return Some((var.name.clone(), family.to_owned()));
             }
@@ -917,7 +939,7 @@ impl<'a> Projector<'a> {
             .flatten()
             .map(|(sp, _)| *sp)
             .collect();
-        let round = self.round_name(stmt.span, &uses);
+        let round = self.round_name(stmt.span, &uses, &decider.name);
         let role: &str = round.as_ref().map_or(self.role, |(var, _)| var.as_str());
         let who = self.role;
         let what = if pats.is_some() { "match" } else { "if" };

@@ -450,4 +450,35 @@ fn the_fix_in_a_round_names_the_rounds_member() {
     let d = koc(literal);
     let fixed = apply_fix(literal, d.first().expect("rejected"));
     assert!(fixed.contains("L -> Ws[0][Then];"), "{fixed}");
+    // The role is the round's neighbour, which the statement names through the family, or
+    // the round's member decides and the role is another member: `W` would be wrong.
+    for src in [
+        r#"choreography main(L, Ws[]) {
+    for W in Ws {
+        if L.(index(W) == 1) {
+            L -> W[Go];
+            Ws[(index(W) + 1) % size(Ws)].(1) -> W.v;
+            W.print(v);
+        } else {
+            L -> W[Stop];
+        }
+    }
+}
+"#,
+        r#"choreography main(L, Ws[]) {
+    for W in Ws {
+        if W.(index(W) == 1) {
+            W.(1) -> Ws[(index(W) + 1) % size(Ws)].v;
+        } else {
+            W.print("no");
+        }
+    }
+}
+"#,
+    ] {
+        let d = koc(src);
+        let first = d.first().expect("rejected");
+        let help = first.help.clone().unwrap_or_default();
+        assert!(!help.contains("-> W["), "{help}");
+    }
 }
