@@ -85,7 +85,7 @@ impl<'p> Checker<'p> {
         self.early_returns = 0;
         self.chor_block(&c.body, None);
         self.check_instantiations();
-        if !self.in_stdlib {
+        if !self.in_stdlib && !self.lost_statements {
             let used = self.roles_used.clone();
             let unused = |k: usize| !used.get(k).copied().unwrap_or(true);
             // A family's members (`Ws[0]`, … after the expansion) are one role of the source:
@@ -93,8 +93,13 @@ impl<'p> Checker<'p> {
             // once, when none of them takes part.
             let family_of = |name: &str| name.split_once('[').map(|(f, _)| f.to_owned());
             let mut reported: Vec<String> = Vec::new();
+            // A choreography passed as an argument has the roles the parameter's type fixes:
+            // removing an idle one would not fit the type any more, so it is not reported.
+            let fixed = sig.roles.iter().enumerate().any(|(k, _)| unused(k))
+                && self.passed_as_argument(&sig.name);
             for (k, (name, span)) in sig.roles.iter().enumerate() {
-                if unused(k) && !name.starts_with('_') {
+                if unused(k) && !name.starts_with('_') && !fixed {
+                    let source = family_of(name).unwrap_or_else(|| name.clone());
                     let name = match family_of(name) {
                         Some(f) => {
                             let idle = sig.roles.iter().enumerate().all(|(j, (n, _))| {
@@ -115,7 +120,10 @@ impl<'p> Checker<'p> {
                             *span,
                             "no statement names this role",
                         )
-                        .with_help("remove it from the roles, or give it something to do"),
+                        .with_help(format!(
+                            "remove it from the roles, give it something to do, or name it \
+                             `_{source}` if it is idle on purpose"
+                        )),
                     );
                 }
             }
@@ -143,6 +151,48 @@ impl<'p> Checker<'p> {
             );
         }
         self.end_body();
+    }
+
+    /// Whether a choreography named `name` is passed as a choreography argument anywhere in
+    /// the program (by name: a choreography parameter of the same name passed on counts too,
+    /// which only spares a warning). In a program already instantiated (`Program::resolve`)
+    /// the calls that passed it call instances instead, named after their choreography
+    /// arguments (`Apply[AtHome]`), so those names count too. Reads other items' bodies, so a
+    /// cached result of this item is stale when any body changes.
+    fn passed_as_argument(&self, name: &str) -> bool {
+        self.used_bodies.set(true);
+        fn block(b: &ChorBlock, name: &str) -> bool {
+            b.stmts.iter().any(|s| stmt(&s.kind, name))
+        }
+        fn stmt(k: &ChorStmtKind, name: &str) -> bool {
+            match k {
+                ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
+                    call.args.iter().any(|a| a.chor && a.role.name == name)
+                }
+                ChorStmtKind::If { then, els, .. } => {
+                    block(then, name) || els.as_ref().is_some_and(|e| block(e, name))
+                }
+                ChorStmtKind::Match { arms, .. } => arms.iter().any(|a| block(&a.body, name)),
+                ChorStmtKind::For { body, .. } => block(body, name),
+                _ => false,
+            }
+        }
+        let in_instance_name = |instance: &str| {
+            instance.split_once('[').is_some_and(|(_, cargs)| {
+                cargs
+                    .split(|ch: char| "[]<>, ".contains(ch))
+                    .any(|t| t == name)
+            })
+        };
+        self.p.units.iter().any(|u| {
+            u.ast.items.iter().any(|it| match &**it {
+                Item::Chor(c) => {
+                    block(&c.body, name)
+                        || (u.name == crate::mono::INSTANCES_UNIT && in_instance_name(&c.name.name))
+                }
+                _ => false,
+            })
+        })
     }
 
     /// Where a path through `b` ends without `return`, and why.
@@ -250,6 +300,7 @@ impl<'p> Checker<'p> {
             self.chor_stmt(s, next, after);
         }
         self.scope.pop_to(mark);
+        self.ended_blocks.push(b.span);
     }
 
     fn chor_stmt(&mut self, s: &ChorStmt, next: Option<Span>, after: Option<Span>) {
@@ -582,7 +633,8 @@ impl<'p> Checker<'p> {
                 self.bind_results(s.span, call, targets, found.as_ref());
             }
             // Unrolled by the program's family expansion before any check (`families.rs`).
-            ChorStmtKind::For { .. } | ChorStmtKind::Error => {}
+            ChorStmtKind::For { .. } => {}
+            ChorStmtKind::Error => self.lost_statements = true,
         }
     }
 

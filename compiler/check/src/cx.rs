@@ -308,6 +308,13 @@ pub struct Checker<'p> {
     pub purity: std::collections::HashMap<ItemRef, Option<String>>,
     /// What the branches of the enclosing conditional expressions yielded, innermost last.
     pub(crate) yields: Vec<Vec<crate::cond::Yielded>>,
+    /// The choreography blocks of the body whose bindings have ended (to explain a use after
+    /// the block, E0101).
+    pub(crate) ended_blocks: Vec<Span>,
+    /// The body holds a statement that was lost to an error (a syntax error, or one the
+    /// family expansion could not expand): what it used is unknown, so nothing is reported
+    /// as unused (W0003, W0004).
+    pub(crate) lost_statements: bool,
 }
 
 impl<'p> Checker<'p> {
@@ -350,6 +357,8 @@ impl<'p> Checker<'p> {
             quiet: false,
             purity: std::collections::HashMap::new(),
             yields: Vec::new(),
+            ended_blocks: Vec::new(),
+            lost_statements: false,
         }
     }
 
@@ -401,6 +410,8 @@ impl<'p> Checker<'p> {
     pub fn begin_body(&mut self, module: Option<&'p str>, generics: Vec<Rc<str>>) {
         self.tys.clear();
         self.scope.clear();
+        self.ended_blocks.clear();
+        self.lost_statements = false;
         self.deferred.clear();
         self.pending.clear();
         self.module = module;
@@ -653,7 +664,7 @@ impl<'p> Checker<'p> {
     /// Bind a variable at the current role.
     /// W0003: a variable that nothing reads (a name starting with `_` says that is intended).
     fn warn_unused_variables(&mut self) {
-        if self.in_stdlib {
+        if self.in_stdlib || self.lost_statements {
             return;
         }
         // The unrolled rounds of a `for` bind one written binding several times at the same

@@ -538,11 +538,68 @@ impl<'p> Checker<'p> {
             seg.span,
             "not found in this scope",
         );
-        if let Some(s) = suggest(&seg.name, cands.iter().map(String::as_str)) {
+        if let Some((def, label, advice)) = self.ended_binding(seg) {
+            d = d.with_label(def, label);
+            if let Some(advice) = advice {
+                d = d.with_help(advice);
+            }
+        } else if let Some(s) = suggest(&seg.name, cands.iter().map(String::as_str)) {
             d = d.with_help(format!("a name with a similar spelling exists: `{s}`"));
         }
         self.emit(d);
         Ty::Error
+    }
+
+    /// When `seg` names a variable of this role whose block ended before this use: where it
+    /// was bound (a span and its label) and, for a choreography block, how to keep the value
+    /// past it. A branch of a conditional is a block for every role (the card's scoping), so
+    /// a value decided in the branches is bound by the conditional itself; a binding a `for`
+    /// round made at a role outside the family ends with its round.
+    fn ended_binding(&self, seg: &Ident) -> Option<(Span, String, Option<String>)> {
+        if self.role == NO_ROLE {
+            return None;
+        }
+        let v = self.scope.vars.iter().rev().find(|v| {
+            v.role == self.role
+                && crate::cx::shown_name(&v.name) == seg.name
+                && v.def.file == seg.span.file
+                && v.def.end <= seg.span.start
+        })?;
+        let (def, role, name) = (v.def, self.role_name(self.role), &seg.name);
+        let in_round = v.name != seg.name;
+        let branch = !in_round
+            && self.chor_sig.is_some()
+            && self
+                .ended_blocks
+                .iter()
+                .any(|b| b.file == def.file && b.start <= def.start && def.end <= b.end);
+        Some(if in_round {
+            (
+                def,
+                format!("`{name}` at {role} is bound here, in a `for` round, and ends with it"),
+                Some(format!(
+                    "a binding at a role outside the family lives for its round only; bind it \
+                     at the round's member (which keeps it), or gather the members' values to \
+                     {role} after the loop (`Ws.x -> {role}.xs;`)"
+                )),
+            )
+        } else if branch {
+            (
+                def,
+                format!("`{name}` at {role} is bound here, in a branch, and ends with it"),
+                Some(format!(
+                    "a branch is a block for every role; to use what the branches decide after \
+                     the conditional, bind it by the conditional: `let {role}.{name} = if … \
+                     {{ …; {role}.(…) }} else {{ …; {role}.(…) }};` (or `match`)"
+                )),
+            )
+        } else {
+            (
+                def,
+                format!("`{name}` is bound here, in a block that has ended"),
+                None,
+            )
+        })
     }
 
     /// `x` used at one role while it lives at others.
@@ -578,6 +635,13 @@ impl<'p> Checker<'p> {
         d = d.with_note(
             "each role has its own variables; a value moves between roles only by communication",
         );
+        // The role had a binding of its own, which has ended: that is likelier the mistake.
+        if let Some((def, label, advice)) = self.ended_binding(seg) {
+            d = d.with_label(def, label);
+            if let Some(advice) = advice {
+                d = d.with_note(advice);
+            }
+        }
         self.emit(d);
     }
 

@@ -820,10 +820,20 @@ impl Expander<'_> {
             return;
         }
         let before = out.len();
+        let errors = self.diags.iter().filter(|d| d.is_error()).count();
         self.stmt_inner(c, env, s, out);
         // A round counts through the statements of its body (which report the end).
         if matches!(s.kind, ChorStmtKind::For { .. }) {
             return;
+        }
+        // A statement lost to an error stays as an error statement: the checks then know that
+        // what it used is unknown (no "never used" for its variables and roles).
+        if out.len() == before && self.diags.iter().filter(|d| d.is_error()).count() > errors {
+            out.push(ChorStmt {
+                kind: ChorStmtKind::Error,
+                span: s.span,
+                id: s.id,
+            });
         }
         self.budget = self.budget.saturating_sub(out.len() - before);
         if self.budget == 0 {

@@ -108,6 +108,66 @@ fn map_reduce_counts_the_same_words_with_any_number_of_workers() {
     }
 }
 
+/// FloodSet with crashes (every member gathers from its own family, round after round): at
+/// every size, every member that does not crash decides the least initial value, which only
+/// relays bring past the crash of its holder, and every odd member reports its crash; the
+/// load balancer answers every job once, whatever the number of workers; the members of the
+/// conference-key exchange all hold one key.
+#[test]
+fn family_ports_hold_at_every_size() {
+    for n in [1, 2, 3, 4, 6] {
+        let out = agree("floodset", &sizes(&[("Ps", n)]));
+        assert_eq!(out.len(), n, "{out:?}");
+        let least = if n == 1 { "10" } else { "2" };
+        for i in 0..n {
+            let last = out[&format!("Ps[{i}]")].last().cloned().unwrap_or_default();
+            if i % 2 == 1 {
+                assert_eq!(last, format!("crashed in round {}", i / 2), "size {n}");
+            } else {
+                assert!(
+                    last.starts_with(&format!("decide {least} from [")),
+                    "member {i} at size {n}: {last}"
+                );
+            }
+        }
+        // Every deciding member knows the same set.
+        let decided: std::collections::BTreeSet<&String> = out
+            .values()
+            .filter_map(|ls| ls.last())
+            .filter(|l| l.starts_with("decide"))
+            .collect();
+        assert_eq!(decided.len(), 1, "size {n}: {decided:?}");
+    }
+    // The load balancer: every job is answered once, whatever the number of workers.
+    for n in [1, 2, 4] {
+        let out = agree("load_balancer", &sizes(&[("Workers", n)]));
+        assert_eq!(out["Client"].len(), 8, "size {n}: {out:?}");
+        let served: i64 = (0..n)
+            .map(|i| {
+                let l = out[&format!("Workers[{i}]")]
+                    .last()
+                    .cloned()
+                    .unwrap_or_default();
+                l.trim_start_matches("served ")
+                    .trim_end_matches(" jobs")
+                    .parse::<i64>()
+                    .unwrap_or(-1)
+            })
+            .sum();
+        assert_eq!(served, 8, "size {n}: {out:?}");
+    }
+    // The conference key: every member computes the same key from its neighbours' values and
+    // everyone's ratios, in a ring of one and of two (where both neighbours are one member).
+    for n in [1, 2, 3, 6] {
+        let out = agree("group_key", &sizes(&[("Ws", n)]));
+        assert_eq!(
+            out["Leader"],
+            [format!("{n} members hold one key: true")],
+            "size {n}"
+        );
+    }
+}
+
 #[test]
 fn two_families_and_procedures_over_families_agree() {
     for (c, s) in [(1, 1), (2, 3), (4, 2)] {
@@ -422,6 +482,31 @@ choreography main(L, Ws[]) {
     let (lines, r) = chor_driver::simulate_capture(&prog, vec![]);
     assert_eq!(r, Ok(()));
     assert_eq!(by_role(&lines)["Ws[0]"], vec!["1".to_owned()]);
+    // Decided by a group that holds members (`(L, Ws[0])`, a member first, a family alone):
+    // each is a choreographic conditional expression, at every size and in both
+    // interpreters, with no selection.
+    let groups = r#"
+choreography main(L, Ws[]) {
+    L.3 -> (L, Ws).k;
+    let Ws[0].z = match (L, Ws[0]).k { 3 => { Ws[0].(1) }, _ => { Ws[0].(2) } };
+    let L.w = if (Ws[size(Ws) - 1], L).(k > 2) { L.(10) } else { L.(20) };
+    let Ws.v = if (Ws).(k == 3) { Ws.(index(Ws) * 2) } else { Ws.(0) };
+    Ws[0].print(z);
+    L.print(w);
+    Ws.print(v);
+}
+"#;
+    for n in [1, 3] {
+        let prog = from_source_sized("cond.chor", groups, vec![], &sizes(&[("Ws", n)]));
+        let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "size {n}: {errors:#?}");
+        let out = same_in_both_interpreters("groups with members", &prog, &sizes(&[("Ws", n)]));
+        assert_eq!(out["L"], ["10"], "size {n}");
+        assert_eq!(out["Ws[0]"], ["1", "0"], "size {n}");
+        if n == 3 {
+            assert_eq!(out["Ws[2]"], ["4"]);
+        }
+    }
 }
 
 /// Generated programs over a family: at every size from 1 to 5, they check, and the
@@ -850,12 +935,13 @@ fn project_prints_one_program_for_members_that_differ_only_in_their_index() {
 /// runs one program).
 #[test]
 fn every_example_family_is_few_classes_of_alike_members() {
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
         ("map_reduce", &["Workers"]),
         ("ring_election", &["Ring"]),
         ("commit_n", &["Ps"]),
         ("kv_backups", &["Backups"]),
         ("lottery", &["Clients", "Servers"]),
+        ("load_balancer", &["Workers"]),
     ];
     for (name, families) in cases {
         for n in 1..=8 {

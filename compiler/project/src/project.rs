@@ -817,6 +817,109 @@ impl<'a> Projector<'a> {
         outer
     }
 
+    /// The variable of the innermost `for` round over this role's family around `at`, with
+    /// the family's name, when one of the statements at `uses` names the role by it (and the
+    /// family no other way), and the conditional at `at` is not decided by the round's
+    /// member as another member than this role (`decider`, expanded).
+    fn round_name(&self, at: Span, uses: &[Span], decider: &str) -> Option<(String, String)> {
+        let (family, _) = self.role.split_once('[')?;
+        fn rounds<'b>(b: &'b ChorBlock, at: Span, family: &str, out: &mut Vec<&'b ChorStmt>) {
+            for st in &b.stmts {
+                if !(st.span.file == at.file && st.span.start <= at.start && at.end <= st.span.end)
+                {
+                    continue;
+                }
+                match &st.kind {
+                    ChorStmtKind::For {
+                        family: f, body, ..
+                    } => {
+                        if f.name == family {
+                            out.push(st);
+                        }
+                        rounds(body, at, family, out);
+                    }
+                    ChorStmtKind::If { then, els, .. } => {
+                        rounds(then, at, family, out);
+                        if let Some(e) = els {
+                            rounds(e, at, family, out);
+                        }
+                    }
+                    ChorStmtKind::Match { arms, .. } => {
+                        for a in arms {
+                            rounds(&a.body, at, family, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        fn find(b: &ChorBlock, at: Span) -> Option<&ChorStmt> {
+            b.stmts.iter().find_map(|st| {
+                if st.span == at {
+                    return Some(st);
+                }
+                match &st.kind {
+                    ChorStmtKind::For { body, .. } => find(body, at),
+                    ChorStmtKind::If { then, els, .. } => {
+                        find(then, at).or_else(|| els.as_ref().and_then(|e| find(e, at)))
+                    }
+                    ChorStmtKind::Match { arms, .. } => arms.iter().find_map(|a| find(&a.body, at)),
+                    _ => None,
+                }
+            })
+        }
+        // Whether `st` names a role `var` by (`W`), and the family no other way (`Ws[e]`,
+        // `Ws`), which could be this role in the reported round as well.
+        let names = |st: &ChorStmt, var: &str| -> bool {
+            let mut roles: Vec<&Ident> = Vec::new();
+            match &st.kind {
+                ChorStmtKind::Comm { from, to, .. } => {
+                    roles.push(from);
+                    roles.extend(to.iter().map(|t| &t.role));
+                }
+                ChorStmtKind::Select { from, to, .. } => {
+                    roles.push(from);
+                    roles.extend(to);
+                }
+                ChorStmtKind::Let { role, .. }
+                | ChorStmtKind::Effect { role, .. }
+                | ChorStmtKind::If { role, .. }
+                | ChorStmtKind::Match { role, .. } => roles.push(role),
+                ChorStmtKind::Call { call, .. } | ChorStmtKind::CallMany { call, .. } => {
+                    roles.extend(&call.roles);
+                }
+                _ => {}
+            }
+            roles.iter().any(|r| r.name == var) && !roles.iter().any(|r| r.name == family)
+        };
+        for def in self.prog.family_sources.values() {
+            let mut found = Vec::new();
+            rounds(&def.body, at, family, &mut found);
+            let Some(ChorStmtKind::For { var, .. }) = found.last().map(|st| &st.kind) else {
+                continue;
+            };
+            // Decided by the round's member, which is another member than this role.
+            let decided_by_other = find(&def.body, at).is_some_and(|st| match &st.kind {
+                ChorStmtKind::If {
+                    role, group: None, ..
+                }
+                | ChorStmtKind::Match {
+                    role, group: None, ..
+                } => role.name == var.name && decider != self.role,
+                _ => false,
+            });
+            let named = !decided_by_other
+                && uses
+                    .iter()
+                    .filter_map(|u| find(&def.body, *u))
+                    .any(|st| names(st, &var.name));
+            if named {
+                return Some((var.name.clone(), family.to_owned()));
+            }
+        }
+        None
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn koc_error(
         &self,
@@ -828,7 +931,17 @@ impl<'a> Projector<'a> {
         pats: Option<&[&Pattern]>,
         mm: Mismatch,
     ) -> Diagnostic {
-        let role = self.role;
+        // In a `for` round over the role's family, where the diverging statements name the
+        // role by the round's variable, the fix names it so too: `L -> W[Then];` is right in
+        // every round, `L -> Ws[0][Then];` only in the first.
+        let uses: Vec<Span> = [&mm.left, &mm.right]
+            .into_iter()
+            .flatten()
+            .map(|(sp, _)| *sp)
+            .collect();
+        let round = self.round_name(stmt.span, &uses, &decider.name);
+        let role: &str = round.as_ref().map_or(self.role, |(var, _)| var.as_str());
+        let who = self.role;
         let what = if pats.is_some() { "match" } else { "if" };
         // A deciding group `(A, B)`: every member knows the choice; the fix has its first
         // member tell the role, the same member in every branch.
@@ -843,15 +956,15 @@ impl<'a> Projector<'a> {
         let mut d = match &group {
             None => Diagnostic::error(
                 "E0501",
-                format!("{role} cannot know which branch {} chose", decider.name),
+                format!("{who} cannot know which branch {} chose", decider.name),
                 head,
                 format!("{} decides here", decider.name),
             ),
             Some(g) => Diagnostic::error(
                 "E0501",
-                format!("{role} cannot know which branch the group {g} chose"),
+                format!("{who} cannot know which branch the group {g} chose"),
                 head,
-                format!("every role of {g} decides here; {role} is not one of them"),
+                format!("every role of {g} decides here; {who} is not one of them"),
             ),
         };
         // Quote the user's statement where the source is known, not its projection.
@@ -991,6 +1104,11 @@ impl<'a> Projector<'a> {
             "{role} behaves differently depending on this {what}; tell it which branch was taken by starting the branches with {}",
             listing.join(" and ")
         ));
+        if let Some((var, family)) = &round {
+            d = d.with_note(format!(
+                "{who} is `{var}` in its round of `for {var} in {family}`: the selection names `{var}`, so that every round tells its own member"
+            ));
+        }
         d = d.with_note(match &group {
             None => format!(
                 "roles that behave the same in every branch need no selection; {role} does not, so it must learn the choice (from {} or from a role that already knows it) before it acts differently",

@@ -401,3 +401,84 @@ fn diverging_actions_are_quoted_as_written() {
         "{texts:?}"
     );
 }
+
+/// In a `for` round, a member that the diverging statements name by the round's variable is
+/// told by that variable: one fix makes the program project at every size, where naming the
+/// member of the first round (`L -> Ws[0][Then];`) would tell it in every round and leave the
+/// others untold.
+#[test]
+fn the_fix_in_a_round_names_the_rounds_member() {
+    let src = r#"choreography main(L, Ws[]) {
+    let L.pick = 1;
+    for W in Ws {
+        if L.(pick == index(W)) {
+            L.(5) -> W.job;
+            W.print(job);
+        } else {
+            W.print("skip");
+        }
+    }
+}
+"#;
+    let d = koc(src);
+    let first = d.first().expect("rejected");
+    assert_eq!(first.message, "Ws[0] cannot know which branch L chose");
+    let fixed = apply_fix(src, first);
+    assert!(
+        fixed.contains("L -> W[Then];") && fixed.contains("L -> W[Else];"),
+        "{fixed}"
+    );
+    for n in 1..=5 {
+        let sizes = [("Ws".to_owned(), n)].into_iter().collect();
+        let prog = chor_check::program::from_source_sized("t.chor", &fixed, vec![], &sizes);
+        let errors: Vec<_> = prog.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "size {n}: {errors:#?}");
+        let koc = chor_project::check_choices(&prog);
+        assert!(koc.is_empty(), "size {n}: {koc:#?}\n{fixed}");
+    }
+    // A member named as such (not by the round's variable) keeps its name.
+    let literal = r#"choreography main(L, Ws[]) {
+    for W in Ws {
+        if L.(index(W) == 1) {
+            L.(5) -> Ws[0].job;
+        } else {
+            Ws[0].print("skip");
+        }
+    }
+}
+"#;
+    let d = koc(literal);
+    let fixed = apply_fix(literal, d.first().expect("rejected"));
+    assert!(fixed.contains("L -> Ws[0][Then];"), "{fixed}");
+    // The role is the round's neighbour, which the statement names through the family, or
+    // the round's member decides and the role is another member: `W` would be wrong.
+    for src in [
+        r#"choreography main(L, Ws[]) {
+    for W in Ws {
+        if L.(index(W) == 1) {
+            L -> W[Go];
+            Ws[(index(W) + 1) % size(Ws)].(1) -> W.v;
+            W.print(v);
+        } else {
+            L -> W[Stop];
+        }
+    }
+}
+"#,
+        r#"choreography main(L, Ws[]) {
+    for W in Ws {
+        if W.(index(W) == 1) {
+            W.(1) -> Ws[(index(W) + 1) % size(Ws)].v;
+        } else {
+            W.print("no");
+        }
+    }
+}
+"#,
+    ] {
+        let d = koc(src);
+        let first = d.first().expect("rejected");
+        let help = first.help.clone().unwrap_or_default();
+        assert!(!help.contains("-> W["), "{help}");
+    }
+}

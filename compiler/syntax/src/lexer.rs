@@ -587,57 +587,57 @@ fn header_roles(tokens: &[(usize, Token, usize)], mut at: usize) -> Vec<String> 
     out
 }
 
-/// Whether the tokens from `at` are `R.`, `Ws[…].` or `(A, B, …).` with every name a role.
+/// Whether the tokens from `at` are `R.`, `Ws[…].` or a group `(A, Ws[…], …).` with every
+/// entry a role or a member (a group of one entry included: `(Ws).` is a family alone, and
+/// `(A).`, which the checker refuses with its own error, is no local expression either).
 fn starts_with_role(tokens: &[(usize, Token, usize)], at: usize, roles: &[String]) -> bool {
-    let is_role =
-        |k: usize| matches!(tokens.get(k), Some((_, Token::Ident(n), _)) if roles.contains(n));
     let tok = |k: usize| tokens.get(k).map(|t| &t.1);
-    match tok(at) {
-        Some(Token::Ident(_)) if is_role(at) => match tok(at + 1) {
-            Some(Token::Dot) => true,
-            Some(Token::LBracket) => {
-                // A member `Ws[e]`: skip to the matching `]`.
-                let mut depth = 0usize;
-                let mut k = at + 1;
-                while let Some(t) = tok(k) {
-                    match t {
-                        Token::LBracket | Token::LParen | Token::LBrace => depth += 1,
-                        Token::RBracket | Token::RParen | Token::RBrace => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return matches!(tok(k + 1), Some(Token::Dot));
-                            }
-                        }
-                        _ => {}
-                    }
-                    k += 1;
-                }
-                false
-            }
-            _ => false,
-        },
-        Some(Token::LParen) => {
-            let mut k = at + 1;
-            let mut n = 0;
-            loop {
-                if !is_role(k) {
-                    return false;
-                }
-                n += 1;
-                k += 1;
-                match tok(k) {
-                    Some(Token::Comma) => {
-                        k += 1;
-                        if matches!(tok(k), Some(Token::RParen)) {
-                            return n > 1 && matches!(tok(k + 1), Some(Token::Dot));
-                        }
-                    }
-                    Some(Token::RParen) => return n > 1 && matches!(tok(k + 1), Some(Token::Dot)),
-                    _ => return false,
-                }
-            }
+    // The token after a role `R` or a member `Ws[…]` that starts at `k`, if it is one.
+    let role_end = |k: usize| -> Option<usize> {
+        match tok(k) {
+            Some(Token::Ident(n)) if roles.contains(n) => {}
+            _ => return None,
         }
-        _ => false,
+        if !matches!(tok(k + 1), Some(Token::LBracket)) {
+            return Some(k + 1);
+        }
+        // A member: skip to the matching `]`.
+        let mut depth = 0usize;
+        let mut j = k + 1;
+        while let Some(t) = tok(j) {
+            match t {
+                Token::LBracket | Token::LParen | Token::LBrace => depth += 1,
+                Token::RBracket | Token::RParen | Token::RBrace => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(j + 1);
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        None
+    };
+    let dot = |k: usize| matches!(tok(k), Some(Token::Dot));
+    if let Some(end) = role_end(at) {
+        return dot(end);
+    }
+    if !matches!(tok(at), Some(Token::LParen)) {
+        return false;
+    }
+    let mut k = at + 1;
+    loop {
+        let Some(end) = role_end(k) else {
+            return false;
+        };
+        k = end;
+        match tok(k) {
+            Some(Token::Comma) if matches!(tok(k + 1), Some(Token::RParen)) => return dot(k + 2),
+            Some(Token::Comma) => k += 1,
+            Some(Token::RParen) => return dot(k + 1),
+            _ => return false,
+        }
     }
 }
 
@@ -768,5 +768,47 @@ mod tests {
                 Token::DotDot
             ]
         );
+    }
+
+    /// Whether the `if`/`match` after `let … =` in `main(L, Ws[])` is marked choreographic.
+    fn marked(cond: &str) -> bool {
+        let src = format!("choreography main(L, Ws[]) {{ let L.x = {cond} }}");
+        let mut tokens = lex(&src).tokens;
+        mark_chor_conditionals(&mut tokens);
+        tokens
+            .iter()
+            .any(|(_, t, _)| matches!(t, Token::ChorIf | Token::ChorMatch))
+    }
+
+    /// A conditional is choreographic when its condition starts with a role, a member or a
+    /// group of them, whatever the group holds: plain roles, members `Ws[e]` (any index
+    /// expression), a whole family, or a family alone (`(Ws)`).
+    #[test]
+    fn every_form_of_role_and_group_starts_a_choreographic_conditional() {
+        for cond in [
+            "if L.ok {",
+            "if Ws[0].ok {",
+            "if Ws[(size(Ws) - 1) % 2].ok {",
+            "if (L, Ws).ok {",
+            "if (L, Ws[0]).ok {",
+            "if (Ws[0], L).ok {",
+            "if (Ws[0], Ws[(1 + 1) % 3], L,).ok {",
+            "if (Ws).ok {",
+            "match (L, Ws[1]).m {",
+            "match Ws[1].m {",
+        ] {
+            assert!(marked(cond), "{cond}");
+        }
+        for cond in [
+            "if ok {",
+            "if (a, b).0 {",
+            "if (L, b).0 {",
+            "if (L + 1).f {",
+            "if Ws[0] {",
+            "match (x) {",
+            "if (L, Ws[0] {",
+        ] {
+            assert!(!marked(cond), "{cond}");
+        }
     }
 }
