@@ -138,22 +138,32 @@ fn line_of(src: &str, needle: &str) -> usize {
         + 1
 }
 
-const PING: &str = "choreography Ping(A, B)(n: Int@A) {
-    if A.n > 0 {
+/// A ping-pong of `rounds` round trips; `at_b` runs at B before each answer.
+fn ping(rounds: u32, at_b: &str) -> String {
+    format!(
+        "choreography Ping(A, B)(n: Int@A) {{
+    if A.n > 0 {{
         A -> B[More];
-        A.n -> B.m;
+        A.n -> B.m;{at_b}
         B.(m - 1) -> A.k;
         Ping(A, B)(A.k);
-    } else {
+    }} else {{
         A -> B[Done];
         B.print(\"done\");
-    }
+    }}
+}}
+
+choreography main(A, B) {{
+    Ping(A, B)(A.{rounds});
+}}
+"
+    )
 }
 
-choreography main(A, B) {
-    Ping(A, B)(A.200);
+/// Two hundred round trips.
+fn fast_ping() -> String {
+    ping(200, "")
 }
-";
 
 #[test]
 fn the_dialler_waits_for_a_peer_whose_link_and_process_come_late() {
@@ -161,7 +171,7 @@ fn the_dialler_waits_for_a_peer_whose_link_and_process_come_late() {
         return;
     };
     let dir = temp_dir("netns-late");
-    let out = build_in(&dir, PING);
+    let out = build_in(&dir, &fast_ping());
     let cfg = hosts.deploy(&dir, 20_000, 5_000);
     // A (which dials B) starts while B's link is down and B is not running: its dials go
     // unanswered, then are refused, then succeed.
@@ -244,7 +254,7 @@ fn a_link_down_through_set_up_ends_both_roles_with_the_connect_timeout() {
         return;
     };
     let dir = temp_dir("netns-down");
-    let out = build_in(&dir, PING);
+    let out = build_in(&dir, &fast_ping());
     let cfg = hosts.deploy(&dir, 3000, 5000);
     hosts.link(1, false);
     let a = hosts.spawn(0, &out.join("A"), &cfg);
@@ -255,7 +265,7 @@ fn a_link_down_through_set_up_ends_both_roles_with_the_connect_timeout() {
     assert!(a_took.is_some(), "A hangs: {a_err}");
     assert!(b_took.is_some(), "B hangs: {b_err}");
     assert!(!ao.status.success() && !bo.status.success());
-    let first = line_of(PING, "A -> B[More];");
+    let first = line_of(&fast_ping(), "A -> B[More];");
     assert!(
         a_err.contains(&format!(
             "error: role A: could not connect with peer B at {} within 3000 ms",
@@ -276,23 +286,9 @@ fn a_link_down_through_set_up_ends_both_roles_with_the_connect_timeout() {
 }
 
 /// A hundred round trips, 20 ms apart.
-const SLOW_PING: &str = "choreography Ping(A, B)(n: Int@A) {
-    if A.n > 0 {
-        A -> B[More];
-        A.n -> B.m;
-        B.time::sleep_ms(20);
-        B.(m - 1) -> A.k;
-        Ping(A, B)(A.k);
-    } else {
-        A -> B[Done];
-        B.print(\"done\");
-    }
+fn slow_ping() -> String {
+    ping(100, "\n        B.time::sleep_ms(20);")
 }
-
-choreography main(A, B) {
-    Ping(A, B)(A.100);
-}
-";
 
 #[test]
 fn a_link_down_for_less_than_the_idle_timeout_is_survived() {
@@ -300,7 +296,7 @@ fn a_link_down_for_less_than_the_idle_timeout_is_survived() {
         return;
     };
     let dir = temp_dir("netns-blip");
-    let out = build_in(&dir, SLOW_PING);
+    let out = build_in(&dir, &slow_ping());
     let cfg = hosts.deploy(&dir, 20_000, 3000);
     let a = hosts.spawn(0, &out.join("A"), &cfg);
     let b = hosts.spawn(1, &out.join("B"), &cfg);
@@ -419,7 +415,7 @@ fn a_host_name_whose_lookup_outlasts_the_connect_timeout_is_named_as_the_reason(
     )
     .expect("resolv.conf");
     let dir = temp_dir("netns-dns");
-    let out = build_in(&dir, PING);
+    let out = build_in(&dir, &fast_ping());
     let cfg = dir.join("hosts.toml");
     std::fs::write(
         &cfg,
