@@ -18,8 +18,9 @@
 //! max_message_bytes = 67108864  # optional (default 64 MiB): largest message sent or received
 //! ```
 //! A role's `address` is where the others reach it; `listen` (default: the address) is what it
-//! binds, for containers and NAT where the two differ. Host names that do not resolve yet are
-//! resolved again, with retries, while the roles connect (a peer's DNS entry may appear late).
+//! binds, for containers and NAT where the two differ. Host names are resolved again, with
+//! retries, while the roles connect (a peer's DNS entry may appear late), and each of their
+//! addresses is dialled in turn.
 //!
 //! Parsing is strict (unknown tables or keys are errors) because a misspelt
 //! `conect_timeout_ms` silently ignored would only surface as a confusing hang or timeout.
@@ -134,6 +135,17 @@ impl Endpoint {
             Some(a) => Ok(a),
             None => resolve(&self.address),
         }
+    }
+
+    /// Every address to dial, in the resolver's order, resolving a host name now if needed:
+    /// a name with IPv6 and IPv4 addresses reaches a peer that listens on one of them only.
+    /// A host name is looked up again each time (a peer's DNS entry may have changed since
+    /// the file was read); if that fails, the address it had then is used.
+    pub fn dial_addrs(&self) -> Result<Vec<SocketAddr>, String> {
+        if let Ok(a) = self.address.parse::<SocketAddr>() {
+            return Ok(vec![a]);
+        }
+        resolve_all(&self.address).or_else(|e| self.resolved.map(|a| vec![a]).ok_or(e))
     }
 
     /// The address to bind.
@@ -867,14 +879,25 @@ fn check_shape(addr: &str) -> Result<(), String> {
 const PORT_ZERO: &str = "port 0 picks a free port at random when bound, and no other role                          could know which; give the role a fixed port";
 
 fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    resolve_all(addr).map(|all| all[0])
+}
+
+/// Every address `addr` names (at least one), in the resolver's order.
+fn resolve_all(addr: &str) -> Result<Vec<SocketAddr>, String> {
     if let Ok(a) = addr.parse::<SocketAddr>() {
-        return Ok(a);
+        return Ok(vec![a]);
     }
     check_shape(addr)?;
-    let mut found = addr.to_socket_addrs().map_err(|e| e.to_string())?;
-    found
-        .next()
-        .ok_or_else(|| "the host name resolves to no address".to_string())
+    let mut found: Vec<SocketAddr> = Vec::new();
+    for a in addr.to_socket_addrs().map_err(|e| e.to_string())? {
+        if !found.contains(&a) {
+            found.push(a);
+        }
+    }
+    if found.is_empty() {
+        return Err("the host name resolves to no address".to_string());
+    }
+    Ok(found)
 }
 
 /// The secret, and a warning when others than the owner may read the file.

@@ -6,7 +6,8 @@
 //! naming the other and the line; a link that stays down through set-up ends both with the
 //! connect timeout, naming the peer and its address; a link down for a third of the idle
 //! timeout mid-run is survived; over a rate-limited link (`tc`'s token bucket), a role that
-//! finishes first still delivers its last messages to a busy peer. (`tests/tls.rs` runs three
+//! finishes first still delivers its last messages to a busy peer; a host name with an IPv6
+//! and an IPv4 address reaches a peer listening on the second. (`tests/tls.rs` runs three
 //! hosts over TLS through a bridge.)
 //!
 //! Creating namespaces needs root: elsewhere the tests are skipped with a notice, except
@@ -438,5 +439,62 @@ fn a_host_name_whose_lookup_outlasts_the_connect_timeout_is_named_as_the_reason(
         ),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// B's host name has an IPv6 address, which the resolver puts first, and an IPv4 one, and B
+/// listens on the IPv4 address only: A dials each address the name has, and reaches B at
+/// the second (it used to dial the first alone, refused until its connect timeout).
+#[test]
+fn a_host_name_is_dialled_at_each_of_its_addresses() {
+    let Some(hosts) = or_skip(Pair::new(7)) else {
+        return;
+    };
+    // Both hosts have an IPv6 address too; B's (a global one, preferred to IPv4 by the
+    // resolver's ordering) answers, but nothing listens there.
+    for i in 0..2 {
+        let v6 = format!("2001:db8:7::{}/64", i + 1);
+        ip(&[
+            "-n",
+            &hosts.ns(i),
+            "addr",
+            "add",
+            &v6,
+            "dev",
+            &hosts.dev(i),
+            "nodad",
+        ])
+        .expect("an IPv6 address");
+    }
+    // `ip netns exec` puts /etc/netns/NS/hosts in place of /etc/hosts.
+    let etc = Path::new("/etc/netns").join(hosts.ns(0));
+    std::fs::create_dir_all(&etc).expect("/etc/netns");
+    let b_v4 = format!("{}.2", hosts.subnet);
+    std::fs::write(
+        etc.join("hosts"),
+        format!("127.0.0.1 localhost\n2001:db8:7::2 b.dual.test\n{b_v4} b.dual.test\n"),
+    )
+    .expect("hosts");
+    let dir = temp_dir("netns-dual");
+    let out = build_in(&dir, &fast_ping());
+    let cfg = dir.join("hosts.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[roles]\nA = \"{}\"\nB = {{ address = \"b.dual.test:7100\", listen = \"{b_v4}:7100\" }}\n\
+             [security]\nallow_plaintext = true\n[runtime]\nconnect_timeout_ms = 3000\n",
+            hosts.addr(0)
+        ),
+    )
+    .expect("write");
+    let b = hosts.spawn(1, &out.join("B"), &cfg);
+    let a = hosts.spawn(0, &out.join("A"), &cfg);
+    let (ao, a_took) = finish(a, Duration::from_secs(30));
+    let (bo, b_took) = finish(b, Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&etc);
+    let both = format!("A: {}\nB: {}", text(&ao.stderr), text(&bo.stderr));
+    assert!(a_took.is_some() && b_took.is_some(), "{both}");
+    assert!(ao.status.success() && bo.status.success(), "{both}");
+    assert_eq!(text(&bo.stdout), "done\n");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -553,18 +553,24 @@ fn dial(
     let quick_until = Instant::now() + QUICK_PHASE;
     let mut backoff = Duration::from_millis(5);
     let mut last = "no attempt was made".to_string();
+    let mut addrs: Option<Vec<SocketAddr>> = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(last);
         }
-        let attempt = endpoint
-            .dial_addr()
-            .map_err(|e| format!("cannot resolve {}: {e}", endpoint.address));
-        match attempt.and_then(|addr| {
-            TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2)))
-                .map_err(|e| e.to_string())
-        }) {
+        // A host name is looked up once for the quick retries, then again before each
+        // retry after them.
+        let attempt = match &addrs {
+            Some(a) if Instant::now() < quick_until => Ok(Vec::clone(a)),
+            _ => endpoint
+                .dial_addrs()
+                .map_err(|e| format!("cannot resolve {}: {e}", endpoint.address)),
+        };
+        if let Ok(a) = &attempt {
+            addrs = Some(a.clone());
+        }
+        match attempt.and_then(|addrs| connect_any(&addrs, deadline)) {
             Ok(s) => {
                 let hs_deadline = Instant::now()
                     + deadline
@@ -594,6 +600,24 @@ fn dial(
         thread::sleep(backoff.min(left));
         backoff = (backoff * 2).min(Duration::from_millis(200));
     }
+}
+
+/// A connection to the first of `addrs` that takes one (a host name with IPv6 and IPv4
+/// addresses, whose peer listens on one of them only, is reached there), each tried for at
+/// most 2 s and none past `deadline`; else the last address's error.
+fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, String> {
+    let mut last = "no address".to_string();
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(addr, left.min(Duration::from_secs(2))) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
 }
 
 /// The dialling side's handshake: TLS first when configured (the listener proves it is
