@@ -413,7 +413,14 @@ pub extern "C" fn chor_rt_run(entry: extern "C" fn()) -> c_int {
 /// Runs `f` on a fresh stack of [`STACK_SIZE`] bytes on this thread; false if it panicked.
 /// The stack is left mapped: the process ends soon after.
 fn on_large_stack(f: impl FnOnce()) -> bool {
-    let page = 4096;
+    // The machine's page (4 KiB here, 16 or 64 KiB on some other processors): the guard
+    // must be a whole page of its own, and the stack must start on the next one.
+    // SAFETY: sysconf only reads a system setting.
+    #[allow(unsafe_code)]
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => 4096,
+    };
     // SAFETY: an anonymous private mapping at an address the kernel picks touches no
     // existing memory; NORESERVE and lazy backing make its size cost address space only.
     #[allow(unsafe_code)]
