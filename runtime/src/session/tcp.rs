@@ -1026,9 +1026,7 @@ struct OutState {
 
 impl OutState {
     fn write_out(&mut self) -> Result<(), (LinkError, u32)> {
-        if let Some(e) = &self.failed {
-            return Err((e.clone(), self.last_loc));
-        }
+        self.check()?;
         if self.buf.is_empty() && !self.stream.has_pending() {
             return Ok(());
         }
@@ -1036,42 +1034,50 @@ impl OutState {
             Ok(()) => {
                 self.last_write = Instant::now();
                 self.buf.clear();
-                if self.buf.capacity() > 4 * FLUSH_AT {
-                    self.buf.shrink_to(FLUSH_AT);
-                }
+                self.trim();
                 Ok(())
             }
-            Err(e) => {
-                let e = LinkError::from_io(&e);
-                self.failed = Some(e.clone());
-                Err((e, self.last_loc))
-            }
+            Err(e) => Err(self.fail(&e)),
         }
     }
-}
 
-impl OutState {
     /// Like [`OutState::write_out`], but writes only what the socket takes now (see
     /// [`WireWrite::write_now`]). Returns whether everything went out.
     fn write_now(&mut self) -> Result<bool, (LinkError, u32)> {
-        if let Some(e) = &self.failed {
-            return Err((e.clone(), self.last_loc));
-        }
+        self.check()?;
         match self.stream.write_now(&mut self.buf) {
             Ok((wrote, done)) => {
                 if wrote {
                     self.last_write = Instant::now();
                 }
-                if done && self.buf.capacity() > 4 * FLUSH_AT {
-                    self.buf.shrink_to(FLUSH_AT);
+                if done {
+                    self.trim();
                 }
                 Ok(done)
             }
-            Err(e) => {
-                let e = LinkError::from_io(&e);
-                self.failed = Some(e.clone());
-                Err((e, self.last_loc))
-            }
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    /// The failure kept from an earlier write, with the location of the last send.
+    fn check(&self) -> Result<(), (LinkError, u32)> {
+        match &self.failed {
+            Some(e) => Err((e.clone(), self.last_loc)),
+            None => Ok(()),
+        }
+    }
+
+    /// Keeps a write's failure for the role's next action, and returns it.
+    fn fail(&mut self, e: &io::Error) -> (LinkError, u32) {
+        let e = LinkError::from_io(e);
+        self.failed = Some(e.clone());
+        (e, self.last_loc)
+    }
+
+    /// Gives back the memory of an emptied buffer that a burst made large.
+    fn trim(&mut self) {
+        if self.buf.capacity() > 4 * FLUSH_AT {
+            self.buf.shrink_to(FLUSH_AT);
         }
     }
 }
@@ -1359,7 +1365,7 @@ pub(super) fn blocked(e: &io::Error) -> bool {
 /// socket's write timeout: the kernel keeps when data last arrived (`TCP_INFO`).
 pub(super) fn heard_lately(s: &TcpStream) -> bool {
     match s.write_timeout() {
-        Ok(Some(window)) => last_heard(s).is_some_and(|ago| ago < window),
+        Ok(Some(window)) => heard_within(s, window),
         _ => false,
     }
 }
