@@ -553,7 +553,8 @@ fn dial(
     let quick_until = Instant::now() + QUICK_PHASE;
     let mut backoff = Duration::from_millis(5);
     let mut last = "no attempt was made".to_string();
-    let mut addrs: Option<Vec<SocketAddr>> = None;
+    // Never empty once looked up (a name resolves to an address at least).
+    let mut addrs: Vec<SocketAddr> = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -561,16 +562,15 @@ fn dial(
         }
         // A host name is looked up once for the quick retries, then again before each
         // retry after them.
-        let attempt = match &addrs {
-            Some(a) if Instant::now() < quick_until => Ok(Vec::clone(a)),
-            _ => endpoint
+        let looked_up = if addrs.is_empty() || Instant::now() >= quick_until {
+            endpoint
                 .dial_addrs()
-                .map_err(|e| format!("cannot resolve {}: {e}", endpoint.address)),
+                .map(|a| addrs = a)
+                .map_err(|e| format!("cannot resolve {}: {e}", endpoint.address))
+        } else {
+            Ok(())
         };
-        if let Ok(a) = &attempt {
-            addrs = Some(a.clone());
-        }
-        match attempt.and_then(|addrs| connect_any(&addrs, deadline)) {
+        match looked_up.and_then(|()| connect_any(&addrs, deadline)) {
             Ok(s) => {
                 let hs_deadline = Instant::now()
                     + deadline
