@@ -998,10 +998,7 @@ fn run_in(
     let _report_on_termination = chor_runtime::startup::on_termination({
         let errors = Arc::clone(&errors);
         move || {
-            let errs = match errors.lock() {
-                Ok(g) => g.clone(),
-                Err(p) => p.into_inner().clone(),
-            };
+            let errs = crate::lock(&errors).clone();
             if !errs.is_empty() {
                 eprint!("{}", interrupted_report(&errs));
             }
@@ -1025,10 +1022,7 @@ fn run_in(
                     if line.last() == Some(&b'\n') {
                         line.pop();
                     }
-                    let mut o = match out.lock() {
-                        Ok(g) => g,
-                        Err(p) => p.into_inner(),
-                    };
+                    let mut o = crate::lock(&out);
                     let _ = write!(o, "[{role}] ");
                     let _ = o.write_all(&line);
                     let _ = writeln!(o);
@@ -1068,10 +1062,7 @@ fn run_in(
                             let _ = tx.send(RunEvent::TimedOut(peer));
                         }
                         kept += l.len();
-                        let mut e = match errors.lock() {
-                            Ok(g) => g,
-                            Err(p) => p.into_inner(),
-                        };
+                        let mut e = crate::lock(&errors);
                         match slot {
                             Some(i) => e[i].text.push_str(&l),
                             None => {
